@@ -1,0 +1,95 @@
+# apphub — see README.md. `make run` and `make check` are the two set-up
+# commands: each installs what it needs (make deps), builds, then runs.
+
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+LIBEXECDIR = $(PREFIX)/libexec/apphub
+MANDIR = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+# The light binary links only what the catalogue commands need (DESIGN.md §1).
+LIGHT_PKGS = sqlite3 jansson
+
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+ifdef DEVELOPER
+WARNINGS += -Werror
+endif
+ifdef SANITIZE
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DAPPHUB_VERSION='"$(VERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS) 2>/dev/null)
+LIGHT_LIBS = $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null)
+
+LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/ops.o lib/parse-options.o lib/search.o \
+	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o
+CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o
+OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
+
+# Debian packages that building, testing and `make run` need.
+DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
+	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
+	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh hyperfine
+
+all: apphub
+
+apphub: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIGHT_LIBS)
+
+%.o: %.c
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(OBJS:.o=.d)
+
+# Installs the missing packages only, so a ready machine pays one dpkg-query.
+deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBIAN_PACKAGES) 2>/dev/null | \
+		awk '$$NF == "installed" { ok[$$1] = 1 } END { n = split("$(DEBIAN_PACKAGES)", p, " "); \
+		for (i = 1; i <= n; i++) if (!(p[i] in ok)) printf "%s ", p[i] }'); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing $$missing"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@t/run-tests
+
+# The main job on the embedded default: the example apps registered and listed.
+RUN_DIR = .run
+run: deps
+	@$(MAKE) --no-print-directory all
+	@rm -rf $(RUN_DIR)/repos
+	@contrib/examples/make-repos.sh $(RUN_DIR)/repos >/dev/null
+	@for repo in $(RUN_DIR)/repos/*; do \
+		./apphub -C $(RUN_DIR)/state apps add "$$repo" --update --tag example:true >/dev/null || exit 1; \
+	done
+	@echo "Registered the examples in $(RUN_DIR)/state:"
+	@./apphub -C $(RUN_DIR)/state apps ls
+	@echo
+	@echo "Try: ./apphub -C $(RUN_DIR)/state apps search example:true"
+	@echo "     ./apphub -C $(RUN_DIR)/state apps tags ex"
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 apphub $(DESTDIR)$(BINDIR)/apphub
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 completions/apphub.bash $(DESTDIR)$(BASHCOMPDIR)/apphub
+	install -m 644 completions/_apphub $(DESTDIR)$(ZSHCOMPDIR)/_apphub
+	install -m 644 completions/apphub.fish $(DESTDIR)$(FISHCOMPDIR)/apphub.fish
+
+clean:
+	rm -f apphub $(OBJS) $(OBJS:.o=.d)
+
+.PHONY: all deps check run install clean

@@ -1,0 +1,409 @@
+/*
+ * apphub apps: register apps and find them by tags and words.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cmd.h"
+#include "../lib/strbuf.h"
+
+static const char *const apps_usage[] = {
+	"apphub apps [ls] [<token>...] [--tag <k:v>]... [--status <s>] [--sort <order>]",
+	"apphub apps search [<token>...] [<options>]",
+	"apphub apps add <repo> [--id <id>] [--name <n>] [--description <d>] [--dockerfile <path>] [--tag <k:v>]... [--explicit] [--update]",
+	"apphub apps import <file>|- [--update]",
+	"apphub apps show <id>",
+	"apphub apps rm <id>",
+	"apphub apps tag <id> add|rm <k:v>...",
+	"apphub apps tags [<prefix>] [--limit <n>]",
+	NULL
+};
+
+static void print_app_text(json_t *app)
+{
+	json_t *tags = json_object_get(app, "tags"), *t;
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(app, key, v) {
+		if (!strcmp(key, "tags")) {
+			printf("%-18s", "tags:");
+			json_array_foreach(tags, i, t)
+				printf("%s%s:%s (%s)", i ? ", " : "",
+				       json_string_value(json_object_get(t, "key")),
+				       json_string_value(json_object_get(t, "value")),
+				       json_string_value(json_object_get(t, "source")));
+			putchar('\n');
+		} else if (json_is_string(v)) {
+			char label[64];
+
+			snprintf(label, sizeof(label), "%s:", key);
+			printf("%-18s%s\n", label, json_string_value(v));
+		} else if (json_is_integer(v)) {
+			char label[64];
+
+			snprintf(label, sizeof(label), "%s:", key);
+			printf("%-18s%" JSON_INTEGER_FORMAT "\n", label, json_integer_value(v));
+		}
+	}
+}
+
+/* One app a line: id, status and name in aligned columns, then the tags. */
+static void print_app_list(json_t *apps, int quiet)
+{
+	size_t i, wid = 2, wstatus = 6, wname = 4;
+	json_t *app;
+
+	json_array_foreach(apps, i, app) {
+		size_t l;
+
+		if ((l = strlen(json_string_value(json_object_get(app, "id")))) > wid)
+			wid = l;
+		if ((l = strlen(json_string_value(json_object_get(app, "status")))) > wstatus)
+			wstatus = l;
+		if ((l = strlen(json_string_value(json_object_get(app, "name")))) > wname)
+			wname = l;
+	}
+	if (wname > 40)
+		wname = 40;
+	json_array_foreach(apps, i, app) {
+		json_t *t;
+		size_t j;
+
+		if (quiet) {
+			puts(json_string_value(json_object_get(app, "id")));
+			continue;
+		}
+		printf("%-*s  %-*s  %-*.*s", (int)wid, json_string_value(json_object_get(app, "id")),
+		       (int)wstatus, json_string_value(json_object_get(app, "status")),
+		       (int)wname, (int)wname, json_string_value(json_object_get(app, "name")));
+		json_array_foreach(json_object_get(app, "tags"), j, t)
+			printf("%s%s:%s", j ? " " : "  ", json_string_value(json_object_get(t, "key")),
+			       json_string_value(json_object_get(t, "value")));
+		putchar('\n');
+	}
+}
+
+static int finish(struct ctx *ctx, json_t *out, void (*text)(json_t *, int))
+{
+	if (ctx->json)
+		print_json(out);
+	else if (text)
+		text(out, ctx->quiet);
+	json_decref(out);
+	return 0;
+}
+
+static void text_app(json_t *app, int quiet)
+{
+	if (!quiet)
+		print_app_text(app);
+}
+
+static void text_search(json_t *res, int quiet)
+{
+	print_app_list(json_object_get(res, "data"), quiet);
+}
+
+static int apps_search(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *status = NULL, *sort = NULL, *weights = NULL;
+	long limit = LONG_MIN, offset = LONG_MIN;
+	json_t *tags = NULL, *params, *out;
+	struct strbuf q = STRBUF_INIT;
+	struct option opts[] = {
+		OPT_LIST(0, "tag", &tags, "k:v", "only apps with this tag (repeatable)"),
+		OPT_STRING(0, "status", &status, "status", "pending, processing, ready or failed"),
+		OPT_STRING(0, "sort", &sort, "order", "relevance, updated or name"),
+		OPT_INT(0, "limit", &limit, "n", "at most n apps (1-1000, default 50)"),
+		OPT_INT(0, "offset", &offset, "n", "skip the first n apps"),
+		OPT_STRING(0, "weights", &weights, "w", "relevance weights, name:4,description:1.5,tags:2"),
+		OPT_END(),
+	};
+	int i, code;
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	if (argc < 0)
+		return code;
+	for (i = 0; i < argc; i++)
+		strbuf_addf(&q, "%s%s", i ? " " : "", argv[i]);
+	params = json_pack("{s:s, s:o}", "q", q.buf, "tags", tags ? tags : json_array());
+	if (status)
+		json_object_set_new(params, "status", json_string(status));
+	if (sort)
+		json_object_set_new(params, "sort", json_string(sort));
+	if (weights)
+		json_object_set_new(params, "weights", json_string(weights));
+	if (limit != LONG_MIN)
+		json_object_set_new(params, "limit", json_integer(limit));
+	if (offset != LONG_MIN)
+		json_object_set_new(params, "offset", json_integer(offset));
+	strbuf_release(&q);
+	code = run_op(ctx, "apps.search", params, &out);
+	json_decref(params);
+	return code ? code : finish(ctx, out, text_search);
+}
+
+/* A relative path to an existing directory means that directory, as git takes it. */
+static char *repo_arg(const char *arg)
+{
+	struct stat sb;
+	char *abs;
+
+	if (arg[0] == '/' || strstr(arg, "://") || stat(arg, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return xstrdup(arg);
+	abs = realpath(arg, NULL);
+	return abs ? abs : xstrdup(arg);
+}
+
+static int apps_add(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *id = NULL, *name = NULL, *description = NULL, *dockerfile = NULL;
+	int explicit = 0, update = 0, code;
+	json_t *tags = NULL, *params, *out;
+	struct option opts[] = {
+		OPT_STRING(0, "id", &id, "id", "the app id (default: from the repository name)"),
+		OPT_STRING(0, "name", &name, "name", "display name (default: from package.json or the id)"),
+		OPT_STRING(0, "description", &description, "text", "description (default: from the README)"),
+		OPT_STRING(0, "dockerfile", &dockerfile, "path", "the Dockerfile's path in the repository"),
+		OPT_LIST(0, "tag", &tags, "k:v", "a tag (repeatable)"),
+		OPT_BOOL(0, "explicit", &explicit, "keep only the given metadata; no enrichment"),
+		OPT_BOOL(0, "update", &update, "update the app if it exists"),
+		OPT_END(),
+	};
+	char *repo;
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	if (argc < 0) {
+		json_decref(tags);
+		return code;
+	}
+	if (argc != 1) {
+		json_decref(tags);
+		return usage_error(apps_usage, opts, argc ? "too many arguments" : "a repository is required");
+	}
+	repo = repo_arg(argv[0]);
+	params = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:b}", "repoUrl", repo,
+			   "id", id, "name", name, "description", description,
+			   "dockerfilePath", dockerfile,
+			   "metadataStrategy", explicit ? "explicit" : "auto", "update", update);
+	if (tags)
+		json_object_set_new(params, "tags", tags);
+	free(repo);
+	code = run_op(ctx, "apps.add", params, &out);
+	json_decref(params);
+	if (code)
+		return code;
+	if (ctx->json)
+		print_json(out);
+	else if (!ctx->quiet)
+		puts(json_string_value(json_object_get(out, "id")));
+	json_decref(out);
+	return 0;
+}
+
+/* Sends one batch; adds its counts to the totals and prints its errors. */
+static int import_batch(struct ctx *ctx, json_t *items, json_t *lines, int update,
+			json_int_t *imported, json_t *errors)
+{
+	json_t *params = json_pack("{s:O, s:O, s:b}", "items", items, "lines", lines,
+				   "update", update), *out, *e;
+	size_t i;
+	int code = run_op(ctx, "apps.import", params, &out);
+
+	json_decref(params);
+	json_array_clear(items);
+	json_array_clear(lines);
+	if (code)
+		return code;
+	*imported += json_integer_value(json_object_get(out, "imported"));
+	json_array_foreach(json_object_get(out, "errors"), i, e) {
+		fprintf(stderr, "apphub: line %" JSON_INTEGER_FORMAT ": %s\n",
+			json_integer_value(json_object_get(e, "line")),
+			json_string_value(json_object_get(e, "message")));
+		json_array_append(errors, e);
+	}
+	json_decref(out);
+	return 0;
+}
+
+static int apps_import(int argc, const char **argv, struct ctx *ctx)
+{
+	int update = 0, code;
+	struct option opts[] = {
+		OPT_BOOL(0, "update", &update, "update apps that exist"),
+		OPT_END(),
+	};
+	json_t *items = json_array(), *lines = json_array(), *errors = json_array(), *out;
+	json_int_t imported = 0, lineno = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *fp = NULL;
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	if (argc < 0)
+		goto done;
+	if (argc != 1) {
+		code = usage_error(apps_usage, opts, "one file (or - for standard input) is required");
+		goto done;
+	}
+	fp = strcmp(argv[0], "-") ? fopen(argv[0], "r") : stdin;
+	if (!fp) {
+		fprintf(stderr, "apphub: cannot open '%s': %m\n", argv[0]);
+		code = APPHUB_EXIT_FAILED;
+		goto done;
+	}
+	code = 0;
+	while ((len = getline(&line, &cap, fp)) >= 0) {
+		json_error_t jerr;
+		json_t *item;
+
+		lineno++;
+		if (strspn(line, " \t\r\n") == (size_t)len)
+			continue;
+		item = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(item)) {
+			json_t *e = json_pack("{s:I, s:s}", "line", lineno, "message",
+					      item ? "not a JSON object" : jerr.text);
+
+			fprintf(stderr, "apphub: line %" JSON_INTEGER_FORMAT ": %s\n", lineno,
+				json_string_value(json_object_get(e, "message")));
+			json_array_append_new(errors, e);
+			json_decref(item);
+			continue;
+		}
+		json_array_append_new(items, item);
+		json_array_append_new(lines, json_integer(lineno));
+		if (json_array_size(items) == 1000 &&
+		    (code = import_batch(ctx, items, lines, update, &imported, errors)))
+			goto done;
+	}
+	if (json_array_size(items) &&
+	    (code = import_batch(ctx, items, lines, update, &imported, errors)))
+		goto done;
+	out = json_pack("{s:I, s:I, s:O}", "imported", imported,
+			"failed", (json_int_t)json_array_size(errors), "errors", errors);
+	if (ctx->json)
+		print_json(out);
+	else if (!ctx->quiet)
+		printf("imported %" JSON_INTEGER_FORMAT ", failed %zu\n", imported,
+		       json_array_size(errors));
+	json_decref(out);
+	code = json_array_size(errors) ? APPHUB_EXIT_FAILED : 0;
+done:
+	if (fp && fp != stdin)
+		fclose(fp);
+	free(line);
+	json_decref(items);
+	json_decref(lines);
+	json_decref(errors);
+	return code;
+}
+
+static int one_id(int argc, const char **argv, struct ctx *ctx, const char *op,
+		  void (*text)(json_t *, int))
+{
+	struct option opts[] = { OPT_END() };
+	json_t *params, *out;
+	int code;
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	if (argc < 0)
+		return code;
+	if (argc != 1)
+		return usage_error(apps_usage, NULL, argc ? "too many arguments" : "an app id is required");
+	params = json_pack("{s:s}", "id", argv[0]);
+	code = run_op(ctx, op, params, &out);
+	json_decref(params);
+	return code ? code : finish(ctx, out, text);
+}
+
+static int apps_show(int argc, const char **argv, struct ctx *ctx)
+{
+	return one_id(argc, argv, ctx, "apps.show", text_app);
+}
+
+static int apps_rm(int argc, const char **argv, struct ctx *ctx)
+{
+	return one_id(argc, argv, ctx, "apps.rm", NULL);
+}
+
+static int apps_tag(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	json_t *params, *list, *out;
+	int code, i, add;
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	if (argc < 0)
+		return code;
+	if (argc < 3 || (strcmp(argv[1], "add") && strcmp(argv[1], "rm")))
+		return usage_error(apps_usage, NULL, "usage: apphub apps tag <id> add|rm <k:v>...");
+	add = !strcmp(argv[1], "add");
+	list = json_array();
+	for (i = 2; i < argc; i++)
+		json_array_append_new(list, json_string(argv[i]));
+	params = json_pack("{s:s, s:o}", "id", argv[0], add ? "add" : "remove", list);
+	code = run_op(ctx, "apps.tag", params, &out);
+	json_decref(params);
+	return code ? code : finish(ctx, out, NULL);
+}
+
+static void text_suggest(json_t *res, int quiet)
+{
+	json_t *s;
+	size_t i;
+
+	(void)quiet;
+	json_array_foreach(json_object_get(res, "data"), i, s) {
+		const char *type = json_string_value(json_object_get(s, "type"));
+
+		printf("%s%s\n", json_string_value(json_object_get(s, "value")),
+		       !strcmp(type, "key") ? ":" : "");
+	}
+}
+
+static int apps_tags(int argc, const char **argv, struct ctx *ctx)
+{
+	long limit = LONG_MIN;
+	struct option opts[] = {
+		OPT_INT(0, "limit", &limit, "n", "at most n suggestions (1-50, default 10)"),
+		OPT_END(),
+	};
+	json_t *params, *out;
+	int code;
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	if (argc < 0)
+		return code;
+	if (argc > 1)
+		return usage_error(apps_usage, opts, "too many arguments");
+	params = json_pack("{s:s}", "prefix", argc ? argv[0] : "");
+	if (limit != LONG_MIN)
+		json_object_set_new(params, "limit", json_integer(limit));
+	code = run_op(ctx, "tags.suggest", params, &out);
+	json_decref(params);
+	return code ? code : finish(ctx, out, text_suggest);
+}
+
+static const struct verb apps_verbs[] = {
+	{ "add", apps_add },
+	{ "import", apps_import },
+	{ "ls", apps_search },
+	{ "rm", apps_rm },
+	{ "search", apps_search },
+	{ "show", apps_show },
+	{ "tag", apps_tag },
+	{ "tags", apps_tags },
+};
+
+int cmd_apps(int argc, const char **argv, struct ctx *ctx)
+{
+	return run_verb(apps_verbs, sizeof(apps_verbs) / sizeof(apps_verbs[0]), "ls", "apps",
+			apps_usage, argc - 1, argv + 1, ctx);
+}

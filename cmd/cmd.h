@@ -1,0 +1,47 @@
+#ifndef CMD_H
+#define CMD_H
+
+#include <jansson.h>
+#include "../lib/ops.h"
+#include "../lib/parse-options.h"
+
+/* What every command gets: the operation context and the output mode. */
+struct ctx {
+	struct ah_ctx op;
+	int json;
+	int quiet;
+};
+
+typedef int (*cmd_fn)(int argc, const char **argv, struct ctx *ctx);
+
+/* A verb of a command; tables are sorted by name. */
+struct verb {
+	const char *name;
+	cmd_fn fn;
+};
+
+int cmd_apps(int argc, const char **argv, struct ctx *ctx);
+int cmd_events(int argc, const char **argv, struct ctx *ctx);
+
+/*
+ * Parses a command's options plus the common --json and -q. Returns the
+ * number of arguments left, or -1 with *code set: 0 after printing -h usage
+ * to stdout, 129 after a usage error on stderr.
+ */
+int parse_cmd_options(struct ctx *ctx, int argc, const char **argv, const struct option *opts,
+		      const char *const *usage, int *code);
+int usage_error(const char *const *usage, const struct option *opts, const char *fmt, ...)
+	APPHUB_FMT(3, 4);
+
+/* Runs a verb from a sorted table; argv[0] names it, else def runs. */
+int run_verb(const struct verb *verbs, size_t nr, const char *def, const char *cmd,
+	     const char *const *usage, int argc, const char **argv, struct ctx *ctx);
+
+/* Calls an operation; on error prints it and returns the exit status. */
+int run_op(struct ctx *ctx, const char *name, json_t *params, json_t **out);
+int exit_status(const struct ah_err *err);
+
+/* Prints a result as JSON (indented on a terminal, one line otherwise). */
+void print_json(json_t *v);
+
+#endif

@@ -1,0 +1,113 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cmd.h"
+
+int usage_error(const char *const *usage, const struct option *opts, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "apphub: %s\n", msg);
+	parse_options_usage(&sb, usage, opts);
+	fputs(sb.buf, stderr);
+	strbuf_release(&sb);
+	return APPHUB_EXIT_USAGE;
+}
+
+int parse_cmd_options(struct ctx *ctx, int argc, const char **argv, const struct option *opts,
+		      const char *const *usage, int *code)
+{
+	struct strbuf msg = STRBUF_INIT;
+	struct option *all;
+	size_t n = 0;
+	int ret;
+
+	while (opts[n].type != OPTION_END)
+		n++;
+	all = xcalloc(n + 3, sizeof(*all));
+	memcpy(all, opts, n * sizeof(*all));
+	all[n] = (struct option)OPT_BOOL(0, "json", &ctx->json, "print the result as JSON");
+	all[n + 1] = (struct option)OPT_BOOL('q', "quiet", &ctx->quiet, "print less");
+	all[n + 2] = (struct option)OPT_END();
+	ret = parse_options(argc, argv, all, &msg);
+	if (ret == PARSE_OPT_HELP) {
+		struct strbuf sb = STRBUF_INIT;
+
+		parse_options_usage(&sb, usage, all);
+		fputs(sb.buf, stdout);
+		strbuf_release(&sb);
+		*code = 0;
+		ret = -1;
+	} else if (ret == PARSE_OPT_ERROR) {
+		*code = usage_error(usage, all, "%s", msg.buf);
+		ret = -1;
+	}
+	free(all);
+	strbuf_release(&msg);
+	return ret;
+}
+
+int run_verb(const struct verb *verbs, size_t nr, const char *def, const char *cmd,
+	     const char *const *usage, int argc, const char **argv, struct ctx *ctx)
+{
+	const char *name = def;
+	size_t i;
+
+	if (argc > 0 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
+		struct strbuf sb = STRBUF_INIT;
+
+		parse_options_usage(&sb, usage, NULL);
+		fputs(sb.buf, stdout);
+		strbuf_release(&sb);
+		return 0;
+	}
+	if (argc > 0 && argv[0][0] != '-') {
+		name = argv[0];
+		argc--;
+		argv++;
+	}
+	for (i = 0; i < nr; i++)
+		if (!strcmp(verbs[i].name, name))
+			return verbs[i].fn(argc, argv, ctx);
+	return usage_error(usage, NULL, "'%s' is not an apphub %s verb", name, cmd);
+}
+
+int exit_status(const struct ah_err *err)
+{
+	switch (err->status) {
+	case 404:
+		return APPHUB_EXIT_NOTFOUND;
+	case 409:
+		return APPHUB_EXIT_CONFLICT;
+	case 500:
+		return err->code && !strcmp(err->code, "fatal") ? APPHUB_EXIT_FATAL
+								 : APPHUB_EXIT_FAILED;
+	default:
+		return APPHUB_EXIT_FAILED;
+	}
+}
+
+int run_op(struct ctx *ctx, const char *name, json_t *params, json_t **out)
+{
+	struct ah_err err = AH_ERR_INIT;
+
+	if (ah_op_call(&ctx->op, name, params, out, &err) == 0)
+		return 0;
+	fprintf(stderr, "apphub: %s\n", err.msg);
+	return exit_status(&err);
+}
+
+void print_json(json_t *v)
+{
+	size_t flags = JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
+
+	flags |= isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT;
+	json_dumpf(v, stdout, flags);
+	putchar('\n');
+}

@@ -1,0 +1,99 @@
+#include <limits.h>
+#include <stdlib.h>
+#include "events.h"
+#include "ops.h"
+#include "timeutil.h"
+
+int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
+	     struct ah_err *err)
+{
+	static const char sql[] =
+		"INSERT INTO events(time, type, subject, data) VALUES (?, ?, ?, ?)";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	char now[AH_ISO_LEN], *text = NULL;
+	int ret = -1;
+
+	if (!stmt)
+		goto done;
+	text = json_dumps(data ? data : json_object(), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	ah_now_iso(now);
+	ah_bind_text(stmt, 1, now);
+	ah_bind_text(stmt, 2, type);
+	ah_bind_text(stmt, 3, subject);
+	ah_bind_text(stmt, 4, text ? text : "{}");
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		ah_sql_error(st, err, "cannot record event");
+		goto done;
+	}
+	ret = 0;
+done:
+	if (stmt)
+		sqlite3_reset(stmt);
+	free(text);
+	json_decref(data);
+	return ret;
+}
+
+static json_t *event_row(sqlite3_stmt *stmt)
+{
+	json_t *data = json_loads(ah_col_text(stmt, 4), 0, NULL);
+
+	return json_pack("{s:I, s:s, s:s, s:s?, s:o}",
+			 "id", (json_int_t)sqlite3_column_int64(stmt, 0),
+			 "time", ah_col_text(stmt, 1),
+			 "type", ah_col_text(stmt, 2),
+			 "subject", (const char *)sqlite3_column_text(stmt, 3),
+			 "data", data ? data : json_object());
+}
+
+/*
+ * events.list: {since?, type? (glob), limit?} -> {data:[event...]}.
+ * With since, the events after it, oldest first; without, the newest
+ * limit, still oldest first, so a follower can carry on from the last id.
+ */
+static int op_events_list(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	static const char sql_since[] =
+		"SELECT id, time, type, subject, data FROM events"
+		" WHERE id > ?1 AND (?2 IS NULL OR type GLOB ?2) ORDER BY id LIMIT ?3";
+	static const char sql_tail[] =
+		"SELECT * FROM (SELECT id, time, type, subject, data FROM events"
+		" WHERE (?2 IS NULL OR type GLOB ?2) ORDER BY id DESC LIMIT ?3) ORDER BY id";
+	struct ah_state *st;
+	sqlite3_stmt *stmt;
+	const char *type;
+	long since, limit;
+	json_t *data = NULL, *has_since = params ? json_object_get(params, "since") : NULL;
+	int rc, ret = -1;
+
+	if (ah_param_int(params, "since", 0, 0, LONG_MAX, &since, err) < 0 ||
+	    ah_param_int(params, "limit", 100, 1, 10000, &limit, err) < 0 ||
+	    ah_param_str(params, "type", &type, err) < 0 ||
+	    ah_ctx_state(ctx, &st, err) < 0)
+		return -1;
+	stmt = ah_stmt(st, has_since && !json_is_null(has_since) ? sql_since : sql_tail, err);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, since);
+	ah_bind_text(stmt, 2, type && *type ? type : NULL);
+	sqlite3_bind_int64(stmt, 3, limit);
+	data = json_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(data, event_row(stmt));
+	if (rc != SQLITE_DONE) {
+		ah_sql_error(st, err, "cannot list events");
+		goto done;
+	}
+	*out = json_pack("{s:O}", "data", data);
+	ret = 0;
+done:
+	sqlite3_reset(stmt);
+	json_decref(data);
+	return ret;
+}
+
+const struct ah_op ops_events[] = {
+	{ "events.list", "GET", "/events", SCOPE_NONE, op_events_list,
+	  "List events, oldest first" },
+	{ NULL },
+};

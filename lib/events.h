@@ -1,0 +1,14 @@
+#ifndef EVENTS_H
+#define EVENTS_H
+
+#include <jansson.h>
+#include "state.h"
+
+/*
+ * Appends an event inside the caller's transaction, so an event exists
+ * exactly when its state change does. data is stolen (may be NULL).
+ */
+int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
+	     struct ah_err *err);
+
+#endif

@@ -1,0 +1,387 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "apps.h"
+#include "ops.h"
+#include "strbuf.h"
+#include "tags.h"
+
+#define MAX_TOKENS 12
+#define MAX_TAG_FILTERS 16
+
+struct query {
+	json_t *tokens;		/* text tokens, lowercased, unique */
+	json_t *tag_names;	/* tag filters as given, for meta */
+	sqlite3_int64 tag_ids[MAX_TAG_FILTERS];
+	size_t nr_tags;
+	int no_match;		/* a tag filter names no known tag */
+	const char *status;
+	const char *sort;
+	double w_name, w_description, w_tags;
+	long limit, offset;
+};
+
+static void add_text_tokens(struct query *q, const char *s)
+{
+	struct strbuf tok = STRBUF_INIT;
+
+	for (;; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c && c < 0x80 && isalnum(c)) {
+			strbuf_addch(&tok, tolower(c));
+			continue;
+		}
+		if (tok.len && json_array_size(q->tokens) < MAX_TOKENS) {
+			size_t i;
+
+			for (i = 0; i < json_array_size(q->tokens); i++)
+				if (!strcmp(json_string_value(json_array_get(q->tokens, i)), tok.buf))
+					break;
+			if (i == json_array_size(q->tokens))
+				json_array_append_new(q->tokens, json_string(tok.buf));
+		}
+		strbuf_reset(&tok);
+		if (!c)
+			break;
+	}
+	strbuf_release(&tok);
+}
+
+/* A tag filter; one with an empty key or value is ignored, as documented. */
+static int add_tag_filter(struct ah_state *st, struct query *q, const char *s, struct ah_err *err)
+{
+	const char *colon = strchr(s, ':');
+	struct ah_tag tag;
+	sqlite3_int64 n;
+
+	if (!colon || colon == s || !colon[1])
+		return 0;
+	if (ah_tag_parse(s, &tag, "tag", err) < 0)
+		return -1;
+	if (q->nr_tags == MAX_TAG_FILTERS)
+		return ah_invalid(err, "invalid tag: at most %d tag filters", MAX_TAG_FILTERS);
+	if (ah_tag_lookup(st, &tag, &n, err) < 0)
+		return -1;
+	if (!n)
+		q->no_match = 1;
+	q->tag_ids[q->nr_tags++] = n;
+	json_array_append_new(q->tag_names, json_sprintf("%s:%s", tag.key, tag.value));
+	return 0;
+}
+
+static int parse_weights(struct query *q, const char *s, struct ah_err *err)
+{
+	char *copy, *item, *save = NULL;
+	int ret = 0;
+
+	if (!s || !*s)
+		return 0;
+	copy = xstrdup(s);
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(item, ':'), *end;
+		double w;
+
+		if (!colon)
+			goto bad;
+		*colon = '\0';
+		w = strtod(colon + 1, &end);
+		if (end == colon + 1 || *end || w < 0 || w > 1000)
+			goto bad;
+		if (!strcmp(item, "name"))
+			q->w_name = w;
+		else if (!strcmp(item, "description"))
+			q->w_description = w;
+		else if (!strcmp(item, "tags"))
+			q->w_tags = w;
+		else
+			goto bad;
+	}
+	goto done;
+bad:
+	ret = ah_invalid(err, "invalid weights '%s': must be like name:4,description:1.5,tags:2", s);
+done:
+	free(copy);
+	return ret;
+}
+
+static int parse_query(struct ah_state *st, json_t *params, struct query *q, struct ah_err *err)
+{
+	json_t *tags = NULL;
+	const char *text, *weights;
+	char *copy = NULL, *tok, *save = NULL;
+	size_t i;
+	int ret = -1;
+
+	q->tokens = json_array();
+	q->tag_names = json_array();
+	q->w_name = 4;
+	q->w_description = 1.5;
+	q->w_tags = 2;
+	if (ah_param_str(params, "q", &text, err) < 0 ||
+	    ah_param_strlist(params, "tags", &tags, err) < 0 ||
+	    ah_param_str(params, "status", &q->status, err) < 0 ||
+	    ah_param_str(params, "sort", &q->sort, err) < 0 ||
+	    ah_param_str(params, "weights", &weights, err) < 0 ||
+	    ah_param_int(params, "limit", 50, 1, 1000, &q->limit, err) < 0 ||
+	    ah_param_int(params, "offset", 0, 0, 100000000, &q->offset, err) < 0 ||
+	    parse_weights(q, weights, err) < 0)
+		goto done;
+	if (q->status && *q->status && strcmp(q->status, "pending") && strcmp(q->status, "processing") &&
+	    strcmp(q->status, "ready") && strcmp(q->status, "failed")) {
+		ah_invalid(err, "invalid status '%s': must be pending, processing, ready or failed",
+			   q->status);
+		goto done;
+	}
+	if (q->status && !*q->status)
+		q->status = NULL;
+	copy = xstrdup(text ? text : "");
+	for (tok = strtok_r(copy, " \t\n\r", &save); tok; tok = strtok_r(NULL, " \t\n\r", &save)) {
+		if (strchr(tok, ':')) {
+			if (add_tag_filter(st, q, tok, err) < 0)
+				goto done;
+		} else {
+			add_text_tokens(q, tok);
+		}
+	}
+	for (i = 0; i < json_array_size(tags); i++)
+		if (add_tag_filter(st, q, json_string_value(json_array_get(tags, i)), err) < 0)
+			goto done;
+	if (!q->sort || !*q->sort)
+		q->sort = json_array_size(q->tokens) ? "relevance" : "updated";
+	if (strcmp(q->sort, "relevance") && strcmp(q->sort, "updated") && strcmp(q->sort, "name")) {
+		ah_invalid(err, "invalid sort '%s': must be relevance, updated or name", q->sort);
+		goto done;
+	}
+	ret = 0;
+done:
+	free(copy);
+	json_decref(tags);
+	return ret;
+}
+
+/* Runs sql (one bound value per '?' in binds) and collects {value, count}. */
+static int facet(struct ah_state *st, const char *sql, const char *key, json_t **out,
+		 struct ah_err *err)
+{
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	if (!stmt)
+		return -1;
+	if (key)
+		ah_bind_text(stmt, 1, key);
+	*out = json_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(*out, json_pack("{s:s, s:I}", "value", ah_col_text(stmt, 0),
+						      "count", (json_int_t)sqlite3_column_int64(stmt, 1)));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot compute facets");
+	return 0;
+}
+
+/*
+ * The matches go into a temporary table m(n, score) once; the count, the
+ * page and every facet then read it. An unfiltered listing skips it: the
+ * counts kept on tags and the indexes on apps answer directly.
+ */
+static const char sql_m_reset[] =
+	"CREATE TEMP TABLE IF NOT EXISTS m(n INTEGER PRIMARY KEY, score REAL);"
+	"DELETE FROM m";
+
+static const char sql_facet_tags_m[] =
+	"SELECT t.key || ':' || t.value, count(*) AS c FROM m JOIN app_tags at ON at.app = m.n"
+	" JOIN tags t ON t.n = at.tag GROUP BY at.tag ORDER BY c DESC, t.key, t.value LIMIT 50";
+static const char sql_facet_key_m[] =
+	"SELECT t.value, count(*) AS c FROM m JOIN app_tags at ON at.app = m.n"
+	" JOIN tags t ON t.n = at.tag WHERE t.key = ?1 GROUP BY at.tag ORDER BY c DESC, t.value LIMIT 50";
+static const char sql_facet_status_m[] =
+	"SELECT a.status, count(*) AS c FROM m JOIN apps a ON a.n = m.n"
+	" GROUP BY a.status ORDER BY c DESC, a.status";
+static const char sql_facet_tags_all[] =
+	"SELECT key || ':' || value, app_count AS c FROM tags WHERE app_count > 0"
+	" ORDER BY c DESC, key, value LIMIT 50";
+static const char sql_facet_key_all[] =
+	"SELECT value, app_count AS c FROM tags WHERE key = ?1 AND app_count > 0"
+	" ORDER BY c DESC, value LIMIT 50";
+static const char sql_facet_status_all[] =
+	"SELECT status, count(*) AS c FROM apps GROUP BY status ORDER BY c DESC, status";
+
+static const char sql_page_relevance[] =
+	"SELECT m.n FROM m JOIN apps a ON a.n = m.n"
+	" ORDER BY m.score, a.updated_at DESC, a.n DESC LIMIT ?1 OFFSET ?2";
+static const char sql_page_updated_m[] =
+	"SELECT m.n FROM m JOIN apps a ON a.n = m.n"
+	" ORDER BY a.updated_at DESC, a.n DESC LIMIT ?1 OFFSET ?2";
+static const char sql_page_name_m[] =
+	"SELECT m.n FROM m JOIN apps a ON a.n = m.n"
+	" ORDER BY a.name COLLATE NOCASE, a.id LIMIT ?1 OFFSET ?2";
+static const char sql_page_updated_all[] =
+	"SELECT n FROM apps ORDER BY updated_at DESC, n DESC LIMIT ?1 OFFSET ?2";
+static const char sql_page_name_all[] =
+	"SELECT n FROM apps ORDER BY name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2";
+static const char sql_count_m[] = "SELECT count(*) FROM m";
+static const char sql_count_all[] = "SELECT count(*) FROM apps";
+
+/* Fills m with the apps matching every filter; built from fixed fragments. */
+static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err)
+{
+	struct strbuf sql = STRBUF_INIT, match = STRBUF_INIT;
+	sqlite3_stmt *stmt = NULL;
+	int bind = 1, ret = -1;
+	size_t i;
+
+	if (ah_exec(st, sql_m_reset, err) < 0)
+		goto done;
+	if (q->no_match)
+		return 0;
+	if (json_array_size(q->tokens)) {
+		for (i = 0; i < json_array_size(q->tokens); i++)
+			strbuf_addf(&match, "%s\"%s\"*", i ? " AND " : "",
+				    json_string_value(json_array_get(q->tokens, i)));
+		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT f.rowid, bm25(apps_fts, ?, ?, ?)"
+			      " FROM apps_fts f JOIN apps a ON a.n = f.rowid WHERE apps_fts MATCH ?");
+	} else {
+		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT a.n, 0 FROM apps a WHERE 1");
+	}
+	if (q->status)
+		strbuf_addstr(&sql, " AND a.status = ?");
+	for (i = 0; i < q->nr_tags; i++)
+		strbuf_addstr(&sql, " AND a.n IN (SELECT app FROM app_tags WHERE tag = ?)");
+	if (sqlite3_prepare_v2(st->db, sql.buf, -1, &stmt, NULL) != SQLITE_OK) {
+		ah_sql_error(st, err, "cannot search");
+		goto done;
+	}
+	if (match.len) {
+		sqlite3_bind_double(stmt, bind++, q->w_name);
+		sqlite3_bind_double(stmt, bind++, q->w_description);
+		sqlite3_bind_double(stmt, bind++, q->w_tags);
+		ah_bind_text(stmt, bind++, match.buf);
+	}
+	if (q->status)
+		ah_bind_text(stmt, bind++, q->status);
+	for (i = 0; i < q->nr_tags; i++)
+		sqlite3_bind_int64(stmt, bind++, q->tag_ids[i]);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		ah_sql_error(st, err, "cannot search");
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(stmt);
+	strbuf_release(&sql);
+	strbuf_release(&match);
+	return ret;
+}
+
+static int count(struct ah_state *st, const char *sql, json_int_t *total, struct ah_err *err)
+{
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	if (!stmt)
+		return -1;
+	rc = sqlite3_step(stmt);
+	*total = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : ah_sql_error(st, err, "cannot count apps");
+}
+
+static int page(struct ah_state *st, const char *sql, struct query *q, json_t *data,
+		struct ah_err *err)
+{
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	sqlite3_int64 ns[1000];
+	size_t nr = 0, i;
+	int rc;
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, q->limit);
+	sqlite3_bind_int64(stmt, 2, q->offset);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && nr < 1000)
+		ns[nr++] = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return ah_sql_error(st, err, "cannot list apps");
+	for (i = 0; i < nr; i++) {
+		json_t *app = ah_app_json(st, ns[i], err);
+
+		if (!app)
+			return -1;
+		json_array_append_new(data, app);
+	}
+	return 0;
+}
+
+/*
+ * apps.search: {q?, tags?, status?, sort?, limit?, offset?, weights?} ->
+ * {data, total, facets{tags, statuses, owners, frameworks}, meta}.
+ */
+static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct query q = { 0 };
+	struct ah_state *st;
+	json_t *data = json_array(), *ftags = NULL, *fstatus = NULL, *fowners = NULL,
+	       *fframeworks = NULL;
+	json_int_t total = 0;
+	int all, in_tx = 0, ret = -1;
+	const char *page_sql;
+
+	if (ah_ctx_state(ctx, &st, err) < 0 || ah_begin_read(st, err) < 0)
+		goto done;
+	in_tx = 1;
+	if (parse_query(st, params, &q, err) < 0)
+		goto done;
+	all = !json_array_size(q.tokens) && !q.nr_tags && !q.status && !q.no_match;
+	if (all) {
+		page_sql = !strcmp(q.sort, "name") ? sql_page_name_all : sql_page_updated_all;
+		if (count(st, sql_count_all, &total, err) < 0 || page(st, page_sql, &q, data, err) < 0 ||
+		    facet(st, sql_facet_tags_all, NULL, &ftags, err) < 0 ||
+		    facet(st, sql_facet_status_all, NULL, &fstatus, err) < 0 ||
+		    facet(st, sql_facet_key_all, "owner", &fowners, err) < 0 ||
+		    facet(st, sql_facet_key_all, "framework", &fframeworks, err) < 0)
+			goto done;
+	} else {
+		if (!strcmp(q.sort, "name"))
+			page_sql = sql_page_name_m;
+		else if (!strcmp(q.sort, "relevance") && json_array_size(q.tokens))
+			page_sql = sql_page_relevance;
+		else
+			page_sql = sql_page_updated_m;
+		if (fill_matches(st, &q, err) < 0 || count(st, sql_count_m, &total, err) < 0 ||
+		    page(st, page_sql, &q, data, err) < 0 ||
+		    facet(st, sql_facet_tags_m, NULL, &ftags, err) < 0 ||
+		    facet(st, sql_facet_status_m, NULL, &fstatus, err) < 0 ||
+		    facet(st, sql_facet_key_m, "owner", &fowners, err) < 0 ||
+		    facet(st, sql_facet_key_m, "framework", &fframeworks, err) < 0)
+			goto done;
+	}
+	*out = json_pack("{s:O, s:I, s:{s:O, s:O, s:O, s:O},"
+			 " s:{s:O, s:O, s:s, s:{s:f, s:f, s:f}, s:I, s:I}}",
+			 "data", data, "total", total,
+			 "facets", "tags", ftags, "statuses", fstatus, "owners", fowners,
+			 "frameworks", fframeworks,
+			 "meta", "tokens", q.tokens, "tags", q.tag_names, "sort", q.sort,
+			 "weights", "name", q.w_name, "description", q.w_description, "tags", q.w_tags,
+			 "limit", (json_int_t)q.limit, "offset", (json_int_t)q.offset);
+	ret = 0;
+done:
+	if (in_tx)
+		ah_rollback(st);
+	json_decref(data);
+	json_decref(ftags);
+	json_decref(fstatus);
+	json_decref(fowners);
+	json_decref(fframeworks);
+	json_decref(q.tokens);
+	json_decref(q.tag_names);
+	return ret;
+}
+
+const struct ah_op ops_search[] = {
+	{ "apps.search", "GET", "/apps", SCOPE_NONE, op_apps_search,
+	  "Search apps by tags and words" },
+	{ NULL },
+};

@@ -1,0 +1,317 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "state.h"
+#include "strbuf.h"
+
+/*
+ * Schema migrations, applied in order; migrations[i] takes the database from
+ * user_version i to i + 1. Never edit one that has shipped: append.
+ */
+static const char *const migrations[] = {
+	/* 1: the catalogue, events and the work queue */
+	"CREATE TABLE apps ("
+	"  n INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL,"
+	"  name_auto INTEGER NOT NULL DEFAULT 1,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  description_auto INTEGER NOT NULL DEFAULT 1,"
+	"  repo_url TEXT NOT NULL,"
+	"  dockerfile_path TEXT NOT NULL DEFAULT 'Dockerfile',"
+	"  status TEXT NOT NULL DEFAULT 'pending',"
+	"  metadata_strategy TEXT NOT NULL DEFAULT 'auto',"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE INDEX apps_updated ON apps(updated_at);"
+	"CREATE INDEX apps_name ON apps(name COLLATE NOCASE);"
+	"CREATE INDEX apps_status ON apps(status);"
+	"CREATE INDEX apps_repo ON apps(repo_url);"
+	"CREATE TABLE tags ("
+	"  n INTEGER PRIMARY KEY,"
+	"  key TEXT NOT NULL COLLATE NOCASE,"
+	"  value TEXT NOT NULL COLLATE NOCASE,"
+	"  app_count INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE(key, value));"
+	"CREATE TABLE app_tags ("
+	"  app INTEGER NOT NULL REFERENCES apps(n) ON DELETE CASCADE,"
+	"  tag INTEGER NOT NULL REFERENCES tags(n),"
+	"  source TEXT NOT NULL,"
+	"  PRIMARY KEY(app, tag)) WITHOUT ROWID;"
+	"CREATE INDEX app_tags_tag ON app_tags(tag, app);"
+	/* app_count serves suggest's tie order and the unfiltered facets. */
+	"CREATE TRIGGER app_tags_ins AFTER INSERT ON app_tags BEGIN"
+	"  UPDATE tags SET app_count = app_count + 1 WHERE n = NEW.tag; END;"
+	"CREATE TRIGGER app_tags_del AFTER DELETE ON app_tags BEGIN"
+	"  UPDATE tags SET app_count = app_count - 1 WHERE n = OLD.tag; END;"
+	"CREATE VIRTUAL TABLE apps_fts USING fts5(name, description, tags,"
+	"  prefix='1 2 3', tokenize='unicode61 remove_diacritics 2');"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  time TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  subject TEXT,"
+	"  data TEXT NOT NULL DEFAULT '{}');"
+	"CREATE TABLE work ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  not_before INTEGER NOT NULL DEFAULT 0,"
+	"  claimed_by TEXT,"
+	"  lease_until INTEGER NOT NULL DEFAULT 0,"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE(kind, subject));"
+	"CREATE INDEX work_due ON work(kind, not_before);",
+};
+
+#define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int ah_schema_version(void)
+{
+	return NR_MIGRATIONS;
+}
+
+char *ah_state_resolve_dir(const char *opt)
+{
+	const char *env;
+
+	if (opt && *opt)
+		return xstrdup(opt);
+	env = getenv("APPHUB_HOME");
+	if (env && *env)
+		return xstrdup(env);
+	env = getenv("XDG_STATE_HOME");
+	if (env && *env)
+		return xstrfmt("%s/apphub", env);
+	env = getenv("HOME");
+	if (!env || !*env)
+		env = "/";
+	return xstrfmt("%s/.local/state/apphub", env);
+}
+
+/* mkdir -p; a concurrent creator is not an error. */
+static int mkdir_p(const char *path, struct ah_err *err)
+{
+	char *p = xstrdup(path), *s;
+	int ret = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+			ret = ah_fatal(err, "cannot create state directory '%s': %s",
+				       p, strerror(errno));
+			goto done;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+done:
+	free(p);
+	return ret;
+}
+
+int ah_sql_error(struct ah_state *st, struct ah_err *err, const char *what)
+{
+	int code = sqlite3_extended_errcode(st->db) & 0xff;
+
+	/* A damaged or foreign file is no request error: the state is unusable. */
+	if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+		return ah_fatal(err, "%s: database '%s/apphub.db' is corrupt or not an apphub database",
+				what, st->dir);
+	if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_IOERR ||
+	    code == SQLITE_FULL || code == SQLITE_PERM)
+		return ah_fatal(err, "%s: %s (state directory '%s')", what,
+				sqlite3_errmsg(st->db), st->dir);
+	return ah_internal(err, "%s: %s", what, sqlite3_errmsg(st->db));
+}
+
+int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return ah_sql_error(st, err, "database");
+	return 0;
+}
+
+int ah_begin_write(struct ah_state *st, struct ah_err *err)
+{
+	return ah_exec(st, "BEGIN IMMEDIATE", err);
+}
+
+int ah_begin_read(struct ah_state *st, struct ah_err *err)
+{
+	return ah_exec(st, "BEGIN", err);
+}
+
+int ah_commit(struct ah_state *st, struct ah_err *err)
+{
+	return ah_exec(st, "COMMIT", err);
+}
+
+void ah_rollback(struct ah_state *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+sqlite3_stmt *ah_stmt(struct ah_state *st, const char *sql, struct ah_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t i;
+
+	for (i = 0; i < st->cache_nr; i++) {
+		if (st->cache[i].sql == sql) {
+			stmt = st->cache[i].stmt;
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return stmt;
+		}
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
+		ah_sql_error(st, err, "database");
+		return NULL;
+	}
+	if (st->cache_nr == st->cache_alloc) {
+		st->cache_alloc = st->cache_alloc ? 2 * st->cache_alloc : 16;
+		st->cache = xrealloc(st->cache, st->cache_alloc * sizeof(*st->cache));
+	}
+	st->cache[st->cache_nr].sql = sql;
+	st->cache[st->cache_nr].stmt = stmt;
+	st->cache_nr++;
+	return stmt;
+}
+
+int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (!s)
+		return sqlite3_bind_null(stmt, i);
+	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
+}
+
+const char *ah_col_text(sqlite3_stmt *stmt, int i)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, i);
+
+	return s ? (const char *)s : "";
+}
+
+static int user_version(struct ah_state *st, int *v, struct ah_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		ah_sql_error(st, err, "cannot read database schema version");
+		goto done;
+	}
+	*v = sqlite3_column_int(stmt, 0);
+	ret = 0;
+done:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+static int check_newer(struct ah_state *st, int v, struct ah_err *err)
+{
+	if (v > NR_MIGRATIONS)
+		return ah_fatal(err, "database '%s/apphub.db' has schema version %d, newer than this apphub's %d: upgrade apphub",
+				st->dir, v, NR_MIGRATIONS);
+	return 0;
+}
+
+/*
+ * Brings the schema up to date. The version is read again under the write
+ * lock, so two processes opening a new state directory at once migrate it
+ * exactly once.
+ */
+static int migrate(struct ah_state *st, struct ah_err *err)
+{
+	int v, ret = -1;
+	char sql[64];
+
+	if (user_version(st, &v, err) < 0 || check_newer(st, v, err) < 0)
+		return -1;
+	if (v == NR_MIGRATIONS)
+		return 0;
+	/* WAL is a property of the file, set once; it needs no transaction. */
+	if (ah_exec(st, "PRAGMA journal_mode=WAL", err) < 0)
+		return -1;
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	if (user_version(st, &v, err) < 0 || check_newer(st, v, err) < 0)
+		goto done;
+	for (; v < NR_MIGRATIONS; v++) {
+		if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+			ah_sql_error(st, err, "cannot migrate database");
+			goto done;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", NR_MIGRATIONS);
+	if (ah_exec(st, sql, err) < 0 || ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0)
+		ah_rollback(st);
+	return ret;
+}
+
+int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err)
+{
+	struct ah_state *st = xcalloc(1, sizeof(*st));
+	char *path = NULL;
+	int rc;
+
+	st->dir = ah_state_resolve_dir(dir_opt);
+	if (mkdir_p(st->dir, err) < 0)
+		goto fail;
+	if (access(st->dir, W_OK) < 0) {
+		ah_fatal(err, "cannot use state directory '%s': %s", st->dir, strerror(errno));
+		goto fail;
+	}
+	path = xstrfmt("%s/apphub.db", st->dir);
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		ah_fatal(err, "cannot open database '%s': %s", path,
+			 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 10000);
+	if (ah_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY",
+		    err) < 0)
+		goto fail;
+	if (migrate(st, err) < 0)
+		goto fail;
+	free(path);
+	*out = st;
+	return 0;
+fail:
+	free(path);
+	ah_state_close(st);
+	return -1;
+}
+
+void ah_state_close(struct ah_state *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->cache_nr; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	free(st->cache);
+	sqlite3_close(st->db);
+	free(st->dir);
+	free(st);
+}

@@ -1,0 +1,54 @@
+#ifndef STATE_H
+#define STATE_H
+
+#include <sqlite3.h>
+#include "err.h"
+
+/*
+ * The state directory and its SQLite database. Opening resolves the
+ * directory (-C, $APPHUB_HOME, $XDG_STATE_HOME/apphub, ~/.local/state/apphub),
+ * creates it, and brings the schema up to date. Prepared statements are
+ * cached per connection, keyed by the address of their SQL text, so the hot
+ * paths (import, search) prepare each statement once.
+ */
+struct ah_state {
+	char *dir;
+	sqlite3 *db;
+	struct stmt_cache {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} *cache;
+	size_t cache_nr, cache_alloc;
+};
+
+/* The schema version this build writes (PRAGMA user_version). */
+int ah_schema_version(void);
+
+char *ah_state_resolve_dir(const char *opt);
+int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err);
+void ah_state_close(struct ah_state *st);
+
+/*
+ * A statement for sql, reset and with its bindings cleared. sql must be a
+ * string with static storage: its address is the cache key.
+ */
+sqlite3_stmt *ah_stmt(struct ah_state *st, const char *sql, struct ah_err *err);
+
+/* Fills err from the connection's last error; returns -1. */
+int ah_sql_error(struct ah_state *st, struct ah_err *err, const char *what);
+
+/* Runs a statement without results. */
+int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err);
+
+/* BEGIN IMMEDIATE (writers) or BEGIN (consistent reads); COMMIT; ROLLBACK. */
+int ah_begin_write(struct ah_state *st, struct ah_err *err);
+int ah_begin_read(struct ah_state *st, struct ah_err *err);
+int ah_commit(struct ah_state *st, struct ah_err *err);
+void ah_rollback(struct ah_state *st);
+
+/* Binds a string, or NULL for a NULL pointer. */
+int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s);
+/* A column as a string, "" for NULL. */
+const char *ah_col_text(sqlite3_stmt *stmt, int i);
+
+#endif

@@ -1,0 +1,322 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "ops.h"
+#include "strbuf.h"
+#include "tags.h"
+
+int ah_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		size_t n;
+		unsigned c = *p;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return 0;
+		if ((size_t)(end - p) <= n)
+			return 0;
+		for (size_t i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+static int valid_key(const char *k, size_t len)
+{
+	size_t i;
+
+	if (!len || len > AH_TAG_KEY_MAX || !isalnum((unsigned char)k[0]))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!isalnum((unsigned char)k[i]) && !strchr("._-", k[i]))
+			return 0;
+	return 1;
+}
+
+static int valid_value(const char *v, size_t len)
+{
+	size_t i;
+
+	if (!len || len > AH_TAG_VALUE_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f)
+			return 0;
+	return ah_utf8_valid(v, len);
+}
+
+static int set_tag(struct ah_tag *tag, const char *k, size_t klen, const char *v, size_t vlen,
+		   const char *field, const char *shown, struct ah_err *err)
+{
+	if (!valid_key(k, klen))
+		return ah_invalid(err, "invalid %s '%s': the key must be 1-%d letters, digits, '.', '_' or '-', starting with a letter or digit",
+				  field, shown, AH_TAG_KEY_MAX);
+	if (!valid_value(v, vlen))
+		return ah_invalid(err, "invalid %s '%s': the value must be 1-%d characters with no spaces",
+				  field, shown, AH_TAG_VALUE_MAX);
+	memcpy(tag->key, k, klen);
+	tag->key[klen] = '\0';
+	memcpy(tag->value, v, vlen);
+	tag->value[vlen] = '\0';
+	return 0;
+}
+
+int ah_tag_parse(const char *s, struct ah_tag *tag, const char *field, struct ah_err *err)
+{
+	const char *colon = strchr(s, ':');
+
+	if (!colon)
+		return ah_invalid(err, "invalid %s '%s': must be key:value", field, s);
+	return set_tag(tag, s, (size_t)(colon - s), colon + 1, strlen(colon + 1), field, s, err);
+}
+
+int ah_tag_from_json(json_t *v, struct ah_tag *tag, const char *field, struct ah_err *err)
+{
+	const char *k, *val;
+
+	if (json_is_string(v))
+		return ah_tag_parse(json_string_value(v), tag, field, err);
+	if (!json_is_object(v))
+		return ah_invalid(err, "invalid %s: must be \"key:value\" or {key, value}", field);
+	k = json_string_value(json_object_get(v, "key"));
+	val = json_string_value(json_object_get(v, "value"));
+	if (!k || !val)
+		return ah_invalid(err, "invalid %s: key and value must be strings", field);
+	return set_tag(tag, k, strlen(k), val, strlen(val), field, k, err);
+}
+
+int ah_tags_from_json(json_t *list, struct ah_tag **out, size_t *nr, const char *field,
+		      struct ah_err *err)
+{
+	struct ah_tag *tags = NULL;
+	size_t i, j, n = 0;
+
+	*out = NULL;
+	*nr = 0;
+	if (!list || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return ah_invalid(err, "invalid %s: must be a list", field);
+	tags = xcalloc(json_array_size(list), sizeof(*tags));
+	for (i = 0; i < json_array_size(list); i++) {
+		if (ah_tag_from_json(json_array_get(list, i), &tags[n], field, err) < 0) {
+			free(tags);
+			return -1;
+		}
+		for (j = 0; j < n; j++)
+			if (!strcasecmp(tags[j].key, tags[n].key) &&
+			    !strcasecmp(tags[j].value, tags[n].value))
+				break;
+		if (j == n)
+			n++;
+	}
+	*out = tags;
+	*nr = n;
+	return 0;
+}
+
+int ah_tag_lookup(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 *n,
+		  struct ah_err *err)
+{
+	static const char sql[] = "SELECT n FROM tags WHERE key = ? AND value = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	*n = 0;
+	if (!stmt)
+		return -1;
+	ah_bind_text(stmt, 1, tag->key);
+	ah_bind_text(stmt, 2, tag->value);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot look up tag");
+	return 0;
+}
+
+int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
+		const char *source, struct ah_err *err)
+{
+	static const char sql_tag[] =
+		"INSERT INTO tags(key, value) VALUES (?, ?) ON CONFLICT DO NOTHING";
+	static const char sql_link[] =
+		"INSERT OR IGNORE INTO app_tags(app, tag, source) VALUES (?, ?, ?)";
+	sqlite3_stmt *stmt;
+	sqlite3_int64 n;
+	int rc;
+
+	if (ah_tag_lookup(st, tag, &n, err) < 0)
+		return -1;
+	if (!n) {
+		if (!(stmt = ah_stmt(st, sql_tag, err)))
+			return -1;
+		ah_bind_text(stmt, 1, tag->key);
+		ah_bind_text(stmt, 2, tag->value);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_DONE)
+			return ah_sql_error(st, err, "cannot store tag");
+		n = sqlite3_last_insert_rowid(st->db);
+	}
+	if (!(stmt = ah_stmt(st, sql_link, err)))
+		return -1;
+	sqlite3_bind_int64(stmt, 1, app);
+	sqlite3_bind_int64(stmt, 2, n);
+	ah_bind_text(stmt, 3, source);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot tag app");
+	return 0;
+}
+
+int ah_tag_unlink(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
+		  struct ah_err *err)
+{
+	static const char sql[] = "DELETE FROM app_tags WHERE app = ? AND tag = ?";
+	sqlite3_stmt *stmt;
+	sqlite3_int64 n;
+	int rc;
+
+	if (ah_tag_lookup(st, tag, &n, err) < 0)
+		return -1;
+	if (!n)
+		return 0;
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	sqlite3_bind_int64(stmt, 1, app);
+	sqlite3_bind_int64(stmt, 2, n);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot untag app");
+	return 0;
+}
+
+int ah_tags_unlink_source(struct ah_state *st, sqlite3_int64 app, const char *source,
+			  struct ah_err *err)
+{
+	static const char sql[] =
+		"DELETE FROM app_tags WHERE app = ?1 AND (?2 IS NULL OR source = ?2)";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, app);
+	ah_bind_text(stmt, 2, source);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot untag app");
+	return 0;
+}
+
+/* The exclusive upper bound of the strings that start with prefix. */
+static char *prefix_end(const char *prefix)
+{
+	/* No UTF-8 text holds 0xff, so prefix + 0xff sorts after every extension. */
+	return xstrfmt("%s\xff", prefix);
+}
+
+/*
+ * tags.suggest: {prefix?, limit?} -> {data:[{type, value, label}]}. Keys by
+ * prefix without ':', key:value pairs with it; ranges over the NOCASE index
+ * rather than LIKE, so '%' and '_' are plain characters.
+ */
+static int op_tags_suggest(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	static const char sql_keys[] =
+		"SELECT key, sum(app_count) AS c FROM tags"
+		" WHERE key >= ?1 AND key < ?2 AND app_count > 0"
+		" GROUP BY key ORDER BY key, c DESC LIMIT ?3";
+	static const char sql_pairs[] =
+		"SELECT key, value FROM tags"
+		" WHERE key >= ?1 AND key < ?2 AND value >= ?4 AND value < ?5 AND app_count > 0"
+		" ORDER BY key, value, app_count DESC LIMIT ?3";
+	struct strbuf prefix = STRBUF_INIT;
+	struct ah_state *st;
+	sqlite3_stmt *stmt = NULL;
+	const char *p, *colon;
+	char *kend = NULL, *vend = NULL, *k = NULL;
+	json_t *data = NULL;
+	long limit;
+	int rc, ret = -1;
+	size_t i;
+
+	if (ah_param_str(params, "prefix", &p, err) < 0 ||
+	    ah_param_int(params, "limit", 10, 1, 50, &limit, err) < 0)
+		return -1;
+	strbuf_addstr(&prefix, p ? p : "");
+	strbuf_trim(&prefix);
+	for (i = 0; i < prefix.len; i++)
+		prefix.buf[i] = (char)tolower((unsigned char)prefix.buf[i]);
+	if (ah_ctx_state(ctx, &st, err) < 0)
+		goto done;
+	colon = strchr(prefix.buf, ':');
+	if (!colon) {
+		kend = prefix_end(prefix.buf);
+		if (!(stmt = ah_stmt(st, sql_keys, err)))
+			goto done;
+		ah_bind_text(stmt, 1, prefix.buf);
+	} else {
+		k = xstrndup(prefix.buf, (size_t)(colon - prefix.buf));
+		kend = prefix_end(k);
+		vend = prefix_end(colon + 1);
+		if (!(stmt = ah_stmt(st, sql_pairs, err)))
+			goto done;
+		ah_bind_text(stmt, 1, k);
+		ah_bind_text(stmt, 4, colon + 1);
+		ah_bind_text(stmt, 5, vend);
+	}
+	ah_bind_text(stmt, 2, kend);
+	sqlite3_bind_int64(stmt, 3, limit);
+	data = json_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *key = ah_col_text(stmt, 0);
+		char *value = colon ? xstrfmt("%s:%s", key, ah_col_text(stmt, 1)) : xstrdup(key);
+
+		json_array_append_new(data, json_pack("{s:s, s:s, s:s}",
+						      "type", colon ? "pair" : "key",
+						      "value", value, "label", value));
+		free(value);
+	}
+	if (rc != SQLITE_DONE) {
+		ah_sql_error(st, err, "cannot suggest tags");
+		goto done;
+	}
+	*out = json_pack("{s:O}", "data", data);
+	ret = 0;
+done:
+	if (stmt)
+		sqlite3_reset(stmt);
+	json_decref(data);
+	strbuf_release(&prefix);
+	free(k);
+	free(kend);
+	free(vend);
+	return ret;
+}
+
+const struct ah_op ops_tags[] = {
+	{ "tags.suggest", "GET", "/tags/suggest", SCOPE_NONE, op_tags_suggest,
+	  "Suggest tag keys and key:value pairs for a prefix" },
+	{ NULL },
+};

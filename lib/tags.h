@@ -1,0 +1,40 @@
+#ifndef TAGS_H
+#define TAGS_H
+
+#include <jansson.h>
+#include "state.h"
+
+#define AH_TAG_KEY_MAX 64
+#define AH_TAG_VALUE_MAX 200
+
+struct ah_tag {
+	char key[AH_TAG_KEY_MAX + 1];
+	char value[AH_TAG_VALUE_MAX + 1];
+};
+
+/* Parses and validates "key:value"; field names the parameter in messages. */
+int ah_tag_parse(const char *s, struct ah_tag *tag, const char *field, struct ah_err *err);
+/* Parses a JSON tag: "k:v" or {key, value}. */
+int ah_tag_from_json(json_t *v, struct ah_tag *tag, const char *field, struct ah_err *err);
+/*
+ * A list of tags (JSON array of either form) into a new array of unique
+ * tags, first seen wins, compared case-insensitively on "k:v".
+ */
+int ah_tags_from_json(json_t *list, struct ah_tag **out, size_t *nr, const char *field,
+		      struct ah_err *err);
+
+/* Links app n to the tag (created when new); an existing link is kept. */
+int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
+		const char *source, struct ah_err *err);
+int ah_tag_unlink(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
+		  struct ah_err *err);
+/* Removes app n's links from source (every source when NULL). */
+int ah_tags_unlink_source(struct ah_state *st, sqlite3_int64 app, const char *source,
+			  struct ah_err *err);
+/* The tag's row id, or 0 when no such tag exists. */
+int ah_tag_lookup(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 *n,
+		  struct ah_err *err);
+
+int ah_utf8_valid(const char *s, size_t len);
+
+#endif
