@@ -217,35 +217,50 @@ fail:
 	return NULL;
 }
 
-int ah_app_reindex(struct ah_state *st, sqlite3_int64 n, int is_new, struct ah_err *err)
+int ah_apps_reindex(struct ah_state *st, const sqlite3_int64 *ns, size_t nr, struct ah_err *err)
 {
-	static const char sql_del[] = "DELETE FROM apps_fts WHERE rowid = ?";
+	/*
+	 * One statement each for the whole list: FTS5 flushes its pending terms
+	 * at every statement's savepoint, so a row at a time costs a segment.
+	 */
+	static const char sql_del[] =
+		"DELETE FROM apps_fts WHERE rowid IN (SELECT value FROM json_each(?))";
 	static const char sql_ins[] =
 		"INSERT INTO apps_fts(rowid, name, description, tags)"
 		" SELECT a.n, a.name, a.description,"
 		"  (SELECT group_concat(t.key || ' ' || t.value, ' ')"
 		"   FROM app_tags at JOIN tags t ON t.n = at.tag WHERE at.app = a.n)"
-		" FROM apps a WHERE a.n = ?";
+		" FROM apps a WHERE a.n IN (SELECT value FROM json_each(?))";
+	struct strbuf list = STRBUF_INIT;
 	sqlite3_stmt *stmt;
-	int rc;
+	int ret = -1;
+	size_t i;
 
-	if (!is_new) {
-		if (!(stmt = ah_stmt(st, sql_del, err)))
-			return -1;
-		sqlite3_bind_int64(stmt, 1, n);
-		rc = sqlite3_step(stmt);
-		sqlite3_reset(stmt);
-		if (rc != SQLITE_DONE)
-			return ah_sql_error(st, err, "cannot index app");
-	}
+	if (!nr)
+		return 0;
+	strbuf_addch(&list, '[');
+	for (i = 0; i < nr; i++)
+		strbuf_addf(&list, "%s%lld", i ? "," : "", (long long)ns[i]);
+	strbuf_addch(&list, ']');
+	if (!(stmt = ah_stmt(st, sql_del, err)))
+		goto done;
+	ah_bind_text(stmt, 1, list.buf);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto sql_fail;
 	if (!(stmt = ah_stmt(st, sql_ins, err)))
-		return -1;
-	sqlite3_bind_int64(stmt, 1, n);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot index app");
-	return 0;
+		goto done;
+	ah_bind_text(stmt, 1, list.buf);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto sql_fail;
+	ret = 0;
+	goto done;
+sql_fail:
+	ah_sql_error(st, err, "cannot index apps");
+done:
+	if (stmt)
+		sqlite3_reset(stmt);
+	strbuf_release(&list);
+	return ret;
 }
 
 /* A registration, validated; the strings point into the parameters. */
@@ -380,8 +395,10 @@ static int app_update(struct ah_state *st, struct app_input *in, sqlite3_int64 n
 
 /*
  * Registers (or with update, re-registers) one app inside the caller's
- * transaction: the row, its author tags, its index entry, an event and an
- * ingest work item.
+ * transaction: the row, its author tags, an event and an ingest work item.
+ * A bad registration is refused before anything is written; an error while
+ * writing is a 500, and the caller rolls the transaction back. The caller
+ * indexes the app (ah_apps_reindex).
  */
 static int app_register(struct ah_state *st, json_t *params, int update, sqlite3_int64 *n_out,
 			struct ah_err *err)
@@ -416,8 +433,7 @@ static int app_register(struct ah_state *st, json_t *params, int update, sqlite3
 	for (i = 0; i < in.nr_tags; i++)
 		if (ah_tag_link(st, n, &in.tags[i], "author", err) < 0)
 			goto done;
-	if (ah_app_reindex(st, n, !exists, err) < 0 ||
-	    ah_event(st, exists ? "app.updated" : "app.registered", in.id,
+	if (ah_event(st, exists ? "app.updated" : "app.registered", in.id,
 		     json_pack("{s:s}", "repoUrl", in.repo_url), err) < 0 ||
 	    ah_work_queue(st, "ingest", in.id, err) < 0)
 		goto done;
@@ -438,7 +454,8 @@ static int op_apps_add(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 	if (ah_param_bool(params, "update", &update, err) < 0 ||
 	    ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
 		return -1;
-	if (app_register(st, params, update, &n, err) < 0 || !(*out = ah_app_json(st, n, err)) ||
+	if (app_register(st, params, update, &n, err) < 0 ||
+	    ah_apps_reindex(st, &n, 1, err) < 0 || !(*out = ah_app_json(st, n, err)) ||
 	    ah_commit(st, err) < 0) {
 		ah_rollback(st);
 		json_decref(*out);
@@ -448,30 +465,17 @@ static int op_apps_add(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 	return 0;
 }
 
-static int savepoint(struct ah_state *st, const char *sql, struct ah_err *err)
-{
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
-
-	if (!stmt)
-		return -1;
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? 0 : ah_sql_error(st, err, "database");
-}
-
 /*
  * apps.import: {items:[registration...], lines?:[n...], update?} ->
  * {imported, failed, errors:[{line, message}]}. One transaction for the
- * batch, a savepoint per item, so a bad item is reported and skipped.
+ * batch. app_register refuses a bad item before writing anything, so the
+ * item is reported and skipped; an error while writing fails the batch.
  */
 static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
-	static const char sp[] = "SAVEPOINT item", sp_release[] = "RELEASE item",
-			  sp_rollback[] = "ROLLBACK TO item";
 	json_t *items = json_object_get(params, "items"), *lines, *errors = NULL;
 	struct ah_state *st;
-	sqlite3_int64 n;
+	sqlite3_int64 *ns = NULL;
 	size_t i, imported = 0;
 	int update;
 
@@ -484,36 +488,33 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	    ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
 		return -1;
 	errors = json_array();
+	ns = xcalloc(json_array_size(items), sizeof(*ns));
 	for (i = 0; i < json_array_size(items); i++) {
 		struct ah_err item_err = AH_ERR_INIT;
 		json_t *line = json_array_get(lines, i);
 
-		if (savepoint(st, sp, err) < 0)
-			goto fail;
-		if (app_register(st, json_array_get(items, i), update, &n, &item_err) < 0) {
-			if (item_err.code && !strcmp(item_err.code, "fatal")) {
+		if (app_register(st, json_array_get(items, i), update, &ns[imported], &item_err) < 0) {
+			if (item_err.status >= 500) {
 				*err = item_err;
 				goto fail;
 			}
-			if (savepoint(st, sp_rollback, err) < 0 || savepoint(st, sp_release, err) < 0)
-				goto fail;
 			json_array_append_new(errors, json_pack("{s:I, s:s}", "line",
 				(json_int_t)(json_is_integer(line) ? json_integer_value(line) : (json_int_t)i + 1),
 				"message", item_err.msg));
 			continue;
 		}
-		if (savepoint(st, sp_release, err) < 0)
-			goto fail;
 		imported++;
 	}
-	if (ah_commit(st, err) < 0)
+	if (ah_apps_reindex(st, ns, imported, err) < 0 || ah_commit(st, err) < 0)
 		goto fail;
 	*out = json_pack("{s:I, s:I, s:o}", "imported", (json_int_t)imported,
 			 "failed", (json_int_t)json_array_size(errors), "errors", errors);
+	free(ns);
 	return 0;
 fail:
 	ah_rollback(st);
 	json_decref(errors);
+	free(ns);
 	return -1;
 }
 
@@ -620,7 +621,7 @@ static int op_apps_tag(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 	}
 	sqlite3_reset(stmt);
 	data = json_pack("{s:O, s:O}", "added", add_list, "removed", rm_list);
-	if (ah_app_reindex(st, n, 0, err) < 0 || ah_event(st, "app.tagged", id, data, err) < 0 ||
+	if (ah_apps_reindex(st, &n, 1, err) < 0 || ah_event(st, "app.tagged", id, data, err) < 0 ||
 	    !(*out = ah_app_json(st, n, err)) || ah_commit(st, err) < 0)
 		goto done;
 	ret = 0;

@@ -18,7 +18,7 @@ char *ah_derive_app_id(const char *repo_url);
 int ah_app_lookup(struct ah_state *st, const char *id, sqlite3_int64 *n, struct ah_err *err);
 /* The app as its JSON object (field names of the HTTP API). */
 json_t *ah_app_json(struct ah_state *st, sqlite3_int64 n, struct ah_err *err);
-/* Rewrites the app's full-text row after its name, description or tags change. */
-int ah_app_reindex(struct ah_state *st, sqlite3_int64 n, int is_new, struct ah_err *err);
+/* Rewrites the apps' full-text rows after their name, description or tags change. */
+int ah_apps_reindex(struct ah_state *st, const sqlite3_int64 *ns, size_t nr, struct ah_err *err);
 
 #endif

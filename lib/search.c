@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "apps.h"
 #include "ops.h"
 #include "strbuf.h"
@@ -160,21 +161,70 @@ done:
 	return ret;
 }
 
-/* Runs sql (one bound value per '?' in binds) and collects {value, count}. */
-static int facet(struct ah_state *st, const char *sql, const char *key, json_t **out,
-		 struct ah_err *err)
+#define FACET_MAX 50
+
+struct facets {
+	json_t *tags, *statuses, *owners, *frameworks;
+};
+
+static void facets_release(struct facets *f)
+{
+	json_decref(f->tags);
+	json_decref(f->statuses);
+	json_decref(f->owners);
+	json_decref(f->frameworks);
+}
+
+static void facet_add(json_t *list, const char *value, sqlite3_int64 count)
+{
+	if (json_array_size(list) < FACET_MAX)
+		json_array_append_new(list, json_pack("{s:s, s:I}", "value", value,
+						      "count", (json_int_t)count));
+}
+
+/* sql yields (key, value, count) by count: the top tags, owners and frameworks. */
+static int tag_facets(struct ah_state *st, const char *sql, struct facets *f, struct ah_err *err)
 {
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	int rc;
 
 	if (!stmt)
 		return -1;
-	if (key)
-		ah_bind_text(stmt, 1, key);
-	*out = json_array();
+	f->tags = json_array();
+	f->owners = json_array();
+	f->frameworks = json_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *key = ah_col_text(stmt, 0), *value = ah_col_text(stmt, 1);
+		sqlite3_int64 c = sqlite3_column_int64(stmt, 2);
+
+		if (json_array_size(f->tags) < FACET_MAX) {
+			char *pair = xstrfmt("%s:%s", key, value);
+
+			facet_add(f->tags, pair, c);
+			free(pair);
+		}
+		if (!strcasecmp(key, "owner"))
+			facet_add(f->owners, value, c);
+		else if (!strcasecmp(key, "framework"))
+			facet_add(f->frameworks, value, c);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot compute facets");
+	return 0;
+}
+
+static int status_facet(struct ah_state *st, const char *sql, struct facets *f,
+			struct ah_err *err)
+{
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	if (!stmt)
+		return -1;
+	f->statuses = json_array();
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_array_append_new(*out, json_pack("{s:s, s:I}", "value", ah_col_text(stmt, 0),
-						      "count", (json_int_t)sqlite3_column_int64(stmt, 1)));
+		facet_add(f->statuses, ah_col_text(stmt, 0), sqlite3_column_int64(stmt, 1));
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		return ah_sql_error(st, err, "cannot compute facets");
@@ -190,32 +240,28 @@ static const char sql_m_reset[] =
 	"CREATE TEMP TABLE IF NOT EXISTS m(n INTEGER PRIMARY KEY, score REAL);"
 	"DELETE FROM m";
 
+/* Every tag of the matches with its count, once; the three tag facets are cut from it. */
 static const char sql_facet_tags_m[] =
-	"SELECT t.key || ':' || t.value, count(*) AS c FROM m JOIN app_tags at ON at.app = m.n"
-	" JOIN tags t ON t.n = at.tag GROUP BY at.tag ORDER BY c DESC, t.key, t.value LIMIT 50";
-static const char sql_facet_key_m[] =
-	"SELECT t.value, count(*) AS c FROM m JOIN app_tags at ON at.app = m.n"
-	" JOIN tags t ON t.n = at.tag WHERE t.key = ?1 GROUP BY at.tag ORDER BY c DESC, t.value LIMIT 50";
+	"SELECT t.key, t.value, x.c FROM (SELECT at.tag, count(*) AS c FROM m"
+	" CROSS JOIN app_tags at ON at.app = m.n GROUP BY at.tag) x"
+	" CROSS JOIN tags t ON t.n = x.tag ORDER BY x.c DESC, t.key, t.value";
 static const char sql_facet_status_m[] =
-	"SELECT a.status, count(*) AS c FROM m JOIN apps a ON a.n = m.n"
+	"SELECT a.status, count(*) AS c FROM m CROSS JOIN apps a ON a.n = m.n"
 	" GROUP BY a.status ORDER BY c DESC, a.status";
 static const char sql_facet_tags_all[] =
-	"SELECT key || ':' || value, app_count AS c FROM tags WHERE app_count > 0"
-	" ORDER BY c DESC, key, value LIMIT 50";
-static const char sql_facet_key_all[] =
-	"SELECT value, app_count AS c FROM tags WHERE key = ?1 AND app_count > 0"
-	" ORDER BY c DESC, value LIMIT 50";
+	"SELECT key, value, app_count AS c FROM tags WHERE app_count > 0"
+	" ORDER BY c DESC, key, value";
 static const char sql_facet_status_all[] =
 	"SELECT status, count(*) AS c FROM apps GROUP BY status ORDER BY c DESC, status";
 
+/* Ties in score go to the newer registration, without reading the apps. */
 static const char sql_page_relevance[] =
-	"SELECT m.n FROM m JOIN apps a ON a.n = m.n"
-	" ORDER BY m.score, a.updated_at DESC, a.n DESC LIMIT ?1 OFFSET ?2";
+	"SELECT n FROM m ORDER BY score, n DESC LIMIT ?1 OFFSET ?2";
 static const char sql_page_updated_m[] =
-	"SELECT m.n FROM m JOIN apps a ON a.n = m.n"
+	"SELECT m.n FROM m CROSS JOIN apps a ON a.n = m.n"
 	" ORDER BY a.updated_at DESC, a.n DESC LIMIT ?1 OFFSET ?2";
 static const char sql_page_name_m[] =
-	"SELECT m.n FROM m JOIN apps a ON a.n = m.n"
+	"SELECT m.n FROM m CROSS JOIN apps a ON a.n = m.n"
 	" ORDER BY a.name COLLATE NOCASE, a.id LIMIT ?1 OFFSET ?2";
 static const char sql_page_updated_all[] =
 	"SELECT n FROM apps ORDER BY updated_at DESC, n DESC LIMIT ?1 OFFSET ?2";
@@ -224,13 +270,19 @@ static const char sql_page_name_all[] =
 static const char sql_count_m[] = "SELECT count(*) FROM m";
 static const char sql_count_all[] = "SELECT count(*) FROM apps";
 
-/* Fills m with the apps matching every filter; built from fixed fragments. */
+/*
+ * Fills m with the apps matching every filter, from fixed fragments and
+ * bound values only. The most selective source drives: the full-text match
+ * when there are words (bm25 is computed only for the rows that pass the
+ * other filters), else the first tag's links, else the status index.
+ */
 static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err)
 {
 	struct strbuf sql = STRBUF_INIT, match = STRBUF_INIT;
 	sqlite3_stmt *stmt = NULL;
 	int bind = 1, ret = -1;
-	size_t i;
+	size_t i, first_tag = 0;
+	const char *id;
 
 	if (ah_exec(st, sql_m_reset, err) < 0)
 		goto done;
@@ -240,15 +292,22 @@ static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err
 		for (i = 0; i < json_array_size(q->tokens); i++)
 			strbuf_addf(&match, "%s\"%s\"*", i ? " AND " : "",
 				    json_string_value(json_array_get(q->tokens, i)));
-		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT f.rowid, bm25(apps_fts, ?, ?, ?)"
-			      " FROM apps_fts f JOIN apps a ON a.n = f.rowid WHERE apps_fts MATCH ?");
+		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT rowid, bm25(apps_fts, ?, ?, ?)"
+			      " FROM apps_fts WHERE apps_fts MATCH ?");
+		/* "+rowid": a rowid constraint pushed into FTS5 reruns the match per value. */
+		id = "+rowid";
+	} else if (q->nr_tags) {
+		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT app, 0 FROM app_tags WHERE tag = ?");
+		first_tag = 1;
+		id = "app";
 	} else {
-		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT a.n, 0 FROM apps a WHERE 1");
+		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT n, 0 FROM apps WHERE status = ?");
+		id = "n";
 	}
-	if (q->status)
-		strbuf_addstr(&sql, " AND a.status = ?");
-	for (i = 0; i < q->nr_tags; i++)
-		strbuf_addstr(&sql, " AND a.n IN (SELECT app FROM app_tags WHERE tag = ?)");
+	for (i = first_tag; i < q->nr_tags; i++)
+		strbuf_addf(&sql, " AND %s IN (SELECT app FROM app_tags WHERE tag = ?)", id);
+	if (q->status && (json_array_size(q->tokens) || q->nr_tags))
+		strbuf_addf(&sql, " AND (SELECT status FROM apps WHERE n = %s) = ?", id[0] == '+' ? id + 1 : id);
 	if (sqlite3_prepare_v2(st->db, sql.buf, -1, &stmt, NULL) != SQLITE_OK) {
 		ah_sql_error(st, err, "cannot search");
 		goto done;
@@ -259,10 +318,12 @@ static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err
 		sqlite3_bind_double(stmt, bind++, q->w_tags);
 		ah_bind_text(stmt, bind++, match.buf);
 	}
-	if (q->status)
+	if (!match.len && !q->nr_tags)
 		ah_bind_text(stmt, bind++, q->status);
 	for (i = 0; i < q->nr_tags; i++)
 		sqlite3_bind_int64(stmt, bind++, q->tag_ids[i]);
+	if (q->status && (match.len || q->nr_tags))
+		ah_bind_text(stmt, bind++, q->status);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		ah_sql_error(st, err, "cannot search");
 		goto done;
@@ -322,9 +383,9 @@ static int page(struct ah_state *st, const char *sql, struct query *q, json_t *d
 static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
 	struct query q = { 0 };
+	struct facets f = { 0 };
 	struct ah_state *st;
-	json_t *data = json_array(), *ftags = NULL, *fstatus = NULL, *fowners = NULL,
-	       *fframeworks = NULL;
+	json_t *data = json_array();
 	json_int_t total = 0;
 	int all, in_tx = 0, ret = -1;
 	const char *page_sql;
@@ -338,10 +399,8 @@ static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	if (all) {
 		page_sql = !strcmp(q.sort, "name") ? sql_page_name_all : sql_page_updated_all;
 		if (count(st, sql_count_all, &total, err) < 0 || page(st, page_sql, &q, data, err) < 0 ||
-		    facet(st, sql_facet_tags_all, NULL, &ftags, err) < 0 ||
-		    facet(st, sql_facet_status_all, NULL, &fstatus, err) < 0 ||
-		    facet(st, sql_facet_key_all, "owner", &fowners, err) < 0 ||
-		    facet(st, sql_facet_key_all, "framework", &fframeworks, err) < 0)
+		    tag_facets(st, sql_facet_tags_all, &f, err) < 0 ||
+		    status_facet(st, sql_facet_status_all, &f, err) < 0)
 			goto done;
 	} else {
 		if (!strcmp(q.sort, "name"))
@@ -352,17 +411,15 @@ static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 			page_sql = sql_page_updated_m;
 		if (fill_matches(st, &q, err) < 0 || count(st, sql_count_m, &total, err) < 0 ||
 		    page(st, page_sql, &q, data, err) < 0 ||
-		    facet(st, sql_facet_tags_m, NULL, &ftags, err) < 0 ||
-		    facet(st, sql_facet_status_m, NULL, &fstatus, err) < 0 ||
-		    facet(st, sql_facet_key_m, "owner", &fowners, err) < 0 ||
-		    facet(st, sql_facet_key_m, "framework", &fframeworks, err) < 0)
+		    tag_facets(st, sql_facet_tags_m, &f, err) < 0 ||
+		    status_facet(st, sql_facet_status_m, &f, err) < 0)
 			goto done;
 	}
 	*out = json_pack("{s:O, s:I, s:{s:O, s:O, s:O, s:O},"
 			 " s:{s:O, s:O, s:s, s:{s:f, s:f, s:f}, s:I, s:I}}",
 			 "data", data, "total", total,
-			 "facets", "tags", ftags, "statuses", fstatus, "owners", fowners,
-			 "frameworks", fframeworks,
+			 "facets", "tags", f.tags, "statuses", f.statuses, "owners", f.owners,
+			 "frameworks", f.frameworks,
 			 "meta", "tokens", q.tokens, "tags", q.tag_names, "sort", q.sort,
 			 "weights", "name", q.w_name, "description", q.w_description, "tags", q.w_tags,
 			 "limit", (json_int_t)q.limit, "offset", (json_int_t)q.offset);
@@ -371,10 +428,7 @@ done:
 	if (in_tx)
 		ah_rollback(st);
 	json_decref(data);
-	json_decref(ftags);
-	json_decref(fstatus);
-	json_decref(fowners);
-	json_decref(fframeworks);
+	facets_release(&f);
 	json_decref(q.tokens);
 	json_decref(q.tag_names);
 	return ret;

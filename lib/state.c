@@ -265,6 +265,21 @@ done:
 	return ret;
 }
 
+/* APPHUB_TRACE_SQL=1: each statement and its time on stderr, as GIT_TRACE. */
+static int trace_sql(unsigned type, void *data, void *p, void *x)
+{
+	char *sql;
+
+	(void)data;
+	if (type != SQLITE_TRACE_PROFILE)
+		return 0;
+	sql = sqlite3_expanded_sql(p);
+	fprintf(stderr, "apphub: sql %.3f ms: %s\n", (double)*(sqlite3_int64 *)x / 1e6,
+		sql ? sql : sqlite3_sql(p));
+	sqlite3_free(sql);
+	return 0;
+}
+
 int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err)
 {
 	struct ah_state *st = xcalloc(1, sizeof(*st));
@@ -287,8 +302,11 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	if (getenv("APPHUB_TRACE_SQL"))
+		sqlite3_trace_v2(st->db, SQLITE_TRACE_PROFILE, trace_sql, NULL);
 	sqlite3_busy_timeout(st->db, 10000);
-	if (ah_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY",
+	if (ah_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
+		    " PRAGMA mmap_size=1073741824",
 		    err) < 0)
 		goto fail;
 	if (migrate(st, err) < 0)
