@@ -26,28 +26,47 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DAPPHUB_VERSION='"$(VERSION)"' \
-	$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS) 2>/dev/null)
+	-DLIBEXECDIR='"$(LIBEXECDIR)"' $(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS) 2>/dev/null)
 LIGHT_LIBS = $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null)
+# Helpers: apphub-<command>, the same main and table with a heavy library.
+INGEST_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
+INGEST_CFLAGS = -DAPPHUB_WITH_INGEST $(shell $(PKG_CONFIG) --cflags $(INGEST_PKGS) 2>/dev/null)
+INGEST_LIBS = $(shell $(PKG_CONFIG) --libs $(INGEST_PKGS) 2>/dev/null)
 
 LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o
 CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
+HELPERS =
+ifneq ($(wildcard cmd/ingest.c),)
+HELPERS += apphub-ingest
+INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o lib/ingest.o lib/analyze.o \
+	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
+endif
 
 # Debian packages that building, testing and `make run` need.
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh hyperfine
 
-all: apphub
+all: apphub $(HELPERS)
 
 apphub: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIGHT_LIBS)
 
+apphub-ingest: $(INGEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(INGEST_OBJS) $(INGEST_LIBS)
+
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(OBJS:.o=.d)
+apphub-ingest.o: apphub.c
+	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) -MMD -MP -c -o $@ $<
+lib/ops-ingest.o: lib/ops.c
+	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) -MMD -MP -c -o $@ $<
+cmd/ingest.o lib/ingest.o lib/analyze.o: ALL_CFLAGS += $(INGEST_CFLAGS)
+
+-include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d)
 
 # Installs the missing packages only, so a ready machine pays one dpkg-query.
 deps:
@@ -84,12 +103,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 755 apphub $(DESTDIR)$(BINDIR)/apphub
+	for h in $(HELPERS); do install -m 755 $$h $(DESTDIR)$(LIBEXECDIR)/$$h || exit 1; done
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 completions/apphub.bash $(DESTDIR)$(BASHCOMPDIR)/apphub
 	install -m 644 completions/_apphub $(DESTDIR)$(ZSHCOMPDIR)/_apphub
 	install -m 644 completions/apphub.fish $(DESTDIR)$(FISHCOMPDIR)/apphub.fish
 
 clean:
-	rm -f apphub $(OBJS) $(OBJS:.o=.d)
+	rm -f apphub apphub-* *.o */*.o */*.d *.d
 
 .PHONY: all deps check run install clean

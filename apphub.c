@@ -3,14 +3,32 @@
  * launchable catalogue of web apps. This file holds the global options and
  * the command table; each command lives in cmd/<name>.c.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cmd/cmd.h"
 #include "lib/strbuf.h"
 
 #ifndef APPHUB_VERSION
 #define APPHUB_VERSION "0.0.0"
+#endif
+
+#ifndef LIBEXECDIR
+#define LIBEXECDIR "/usr/local/libexec/apphub"
+#endif
+
+/*
+ * A command whose function is NULL here lives in a helper binary,
+ * apphub-<name>, built from these same sources with its heavy library
+ * (DESIGN.md §1): the light binary executes it.
+ */
+#ifdef APPHUB_WITH_INGEST
+#define CMD_INGEST cmd_ingest
+#else
+#define CMD_INGEST NULL
 #endif
 
 struct cmd_struct {
@@ -20,12 +38,14 @@ struct cmd_struct {
 };
 
 static int cmd_help(int argc, const char **argv, struct ctx *ctx);
+static int run_command(const char *name, int argc, const char **argv, struct ctx *ctx);
 
 /* Sorted by name; t/0000-cli.bats checks it. */
 static const struct cmd_struct commands[] = {
 	{ "apps", cmd_apps, "Register apps and find them by tags and words" },
 	{ "events", cmd_events, "List and follow the event log" },
 	{ "help", cmd_help, "Show help for apphub or one of its commands" },
+	{ "ingest", CMD_INGEST, "Clone apps, find their Dockerfile, derive tags" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -125,7 +145,54 @@ static int cmd_help(int argc, const char **argv, struct ctx *ctx)
 		return 0;
 	}
 	help[0] = cmd->name;
-	return cmd->fn(2, help, ctx);
+	return run_command(cmd->name, 2, help, ctx);
+}
+
+/*
+ * Runs apphub-<name> from $APPHUB_EXEC_PATH, else from this binary's own
+ * directory (the build tree), else from LIBEXECDIR; the global options go
+ * along through the environment.
+ */
+static int exec_helper(const char *name, int argc, const char **argv, struct ctx *ctx)
+{
+	char self[PATH_MAX], *slash, *path;
+	const char *dirs[3] = { getenv("APPHUB_EXEC_PATH"), NULL, LIBEXECDIR };
+	const char **args = xcalloc((size_t)argc + 1, sizeof(*args));
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	size_t i;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			*slash = '\0';
+			dirs[1] = self;
+		}
+	}
+	if (ctx->op.dir)
+		setenv("APPHUB_HOME", ctx->op.dir, 1);
+	if (ctx->json)
+		setenv("APPHUB_JSON", "1", 1);
+	if (ctx->quiet)
+		setenv("APPHUB_QUIET", "1", 1);
+	for (i = 0; i < 3; i++) {
+		if (!dirs[i] || !*dirs[i])
+			continue;
+		path = xstrfmt("%s/apphub-%s", dirs[i], name);
+		args[0] = path;
+		memcpy(args + 1, argv + 1, (size_t)(argc - 1) * sizeof(*args));
+		execv(path, (char *const *)args);
+		if (errno != ENOENT && errno != ENOTDIR) {
+			fprintf(stderr, "apphub: cannot run '%s': %s\n", path, strerror(errno));
+			free(path);
+			free(args);
+			return APPHUB_EXIT_FATAL;
+		}
+		free(path);
+	}
+	free(args);
+	fprintf(stderr, "apphub: '%s' needs the helper 'apphub-%s', which is not installed (looked in $APPHUB_EXEC_PATH, %s and %s)\n",
+		name, name, dirs[1] ? dirs[1] : "this binary's directory", LIBEXECDIR);
+	return APPHUB_EXIT_FATAL;
 }
 
 static int run_command(const char *name, int argc, const char **argv, struct ctx *ctx)
@@ -135,6 +202,8 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 
 	if (!cmd)
 		return unknown_command(name);
+	if (!cmd->fn)
+		return exec_helper(name, argc, argv, ctx);
 	status = cmd->fn(argc, argv, ctx);
 	ah_ctx_release(&ctx->op);
 	if (fflush(stdout) || ferror(stdout)) {
@@ -151,6 +220,11 @@ int main(int argc, const char **argv)
 	size_t i;
 
 	base = base ? base + 1 : argv[0];
+	/* Set by the light binary when it runs a helper. */
+	if (getenv("APPHUB_JSON"))
+		ctx.json = 1;
+	if (getenv("APPHUB_QUIET"))
+		ctx.quiet = 1;
 	/* Multi-call: "apphub-apps ..." is "apphub apps ...". */
 	if (!strncmp(base, "apphub-", 7) && base[7])
 		return run_command(base + 7, argc, argv, &ctx) & 0xff;

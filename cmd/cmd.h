@@ -22,6 +22,7 @@ struct verb {
 
 int cmd_apps(int argc, const char **argv, struct ctx *ctx);
 int cmd_events(int argc, const char **argv, struct ctx *ctx);
+int cmd_ingest(int argc, const char **argv, struct ctx *ctx);
 
 /*
  * Parses a command's options plus the common --json and -q. Returns the

@@ -9,6 +9,9 @@ static const struct ah_op *const modules[] = {
 	ops_events,
 	ops_search,
 	ops_tags,
+#ifdef APPHUB_WITH_INGEST
+	ops_ingest,
+#endif
 	NULL,
 };
 

@@ -39,6 +39,7 @@ extern const struct ah_op ops_apps[];
 extern const struct ah_op ops_events[];
 extern const struct ah_op ops_tags[];
 extern const struct ah_op ops_search[];
+extern const struct ah_op ops_ingest[];
 
 const struct ah_op *ah_op_find(const char *name);
 /* The module arrays, NULL-terminated, for listings (openapi, routes). */

@@ -1,0 +1,335 @@
+# bash completion for apphub                              -*- shell-script -*-
+#
+# Source this file (or install it as
+# $(datadir)/bash-completion/completions/apphub).  It does not need the
+# bash-completion package.
+#
+# Tag keys and key:value pairs come from the binary itself:
+#     apphub apps tags --limit 50 -- PREFIX
+# prints one suggestion per line; keys end with ':' (no space is added after
+# them), pairs are key:value.  App ids come from `apphub -q apps ls`.
+# A `-C DIR` given on the command line is passed through to those calls.
+
+# __apphub_words
+# Rebuilds the words up to the cursor as the shell user sees them: bash splits
+# COMP_WORDS at every character of COMP_WORDBREAKS (':' and '=' among them),
+# so `framework:n` arrives as `framework` `:` `n`.  Words that touch in
+# COMP_LINE are joined again.  Sets __apphub_w (array) and __apphub_cw (index
+# of the current word); the current word is cut at COMP_POINT.
+__apphub_words() {
+	local line=${COMP_LINE:0:COMP_POINT} w
+	local -i i pos=0 start ok=1
+	__apphub_w=()
+	__apphub_cw=0
+	for ((i = 0; i <= COMP_CWORD && i < ${#COMP_WORDS[@]}; i++)); do
+		w=${COMP_WORDS[i]}
+		start=pos
+		while [[ ${line:pos:1} == [[:space:]] ]]; do
+			pos+=1
+		done
+		if ((i == COMP_CWORD)); then
+			# The current word: whatever is left before the cursor.
+			w=${line:pos}
+		elif [[ ${line:pos:${#w}} != "$w" ]]; then
+			ok=0
+			break
+		fi
+		if ((i > 0 && pos == start)); then
+			__apphub_w[${#__apphub_w[@]} - 1]+=$w
+		else
+			__apphub_w+=("$w")
+		fi
+		pos+=${#w}
+	done
+	if ((!ok)); then
+		# COMP_LINE does not match COMP_WORDS (e.g. an alias): use them as given.
+		__apphub_w=("${COMP_WORDS[@]:0:COMP_CWORD+1}")
+	fi
+	__apphub_cw=$((${#__apphub_w[@]} - 1))
+	return 0
+}
+
+# __apphub_unquote WORD: strips one level of quotes and expands a leading ~.
+__apphub_unquote() {
+	local w=$1
+	case $w in
+	\'*\') w=${w:1:${#w}-2} ;;
+	\"*\") w=${w:1:${#w}-2} ;;
+	esac
+	case $w in
+	\~) w=$HOME ;;
+	\~/*) w=$HOME/${w:2} ;;
+	esac
+	printf '%s' "$w"
+}
+
+# __apphub_run ARGS...: runs apphub with the -C of the command line, no stderr.
+__apphub_run() {
+	local bin=apphub
+	if [[ $__apphub_bin == */* && -x $__apphub_bin ]]; then
+		bin=$__apphub_bin
+	fi
+	"$bin" "${__apphub_cflag[@]}" "$@" 2>/dev/null </dev/null
+}
+
+# __apphub_reply WORDS...: COMPREPLY = the words that start with $cur.
+__apphub_reply() {
+	local w
+	for w in "$@"; do
+		[[ $w == "$cur"* ]] && COMPREPLY+=("$w")
+	done
+	return 0
+}
+
+__apphub_tags() {
+	local s
+	while IFS= read -r s; do
+		[[ -n $s && $s == "$cur"* ]] && COMPREPLY+=("$s")
+	done < <(__apphub_run apps tags --limit 50 -- "$cur")
+	return 0
+}
+
+__apphub_ids() {
+	local s
+	while IFS= read -r s; do
+		[[ -n $s && $s == "$cur"* ]] && COMPREPLY+=("$s")
+	done < <(__apphub_run -q apps ls --limit 1000)
+	return 0
+}
+
+__apphub_commands() {
+	local -a cmds
+	local s
+	while IFS= read -r s; do
+		[[ -n $s ]] && cmds+=("$s")
+	done < <(__apphub_run --list-cmds)
+	((${#cmds[@]})) || cmds=(apps events help)
+	__apphub_reply "${cmds[@]}"
+	return 0
+}
+
+__apphub_files() {
+	local s
+	while IFS= read -r s; do
+		COMPREPLY+=("$s")
+	done < <(compgen -f -- "$cur")
+	compopt -o filenames 2>/dev/null || :
+	__apphub_fn=1
+	return 0
+}
+
+__apphub_dirs() {
+	local s
+	while IFS= read -r s; do
+		COMPREPLY+=("$s")
+	done < <(compgen -d -- "$cur")
+	compopt -o filenames 2>/dev/null || :
+	__apphub_fn=1
+	return 0
+}
+
+_apphub() {
+	local cur prev cmd='' verb='' w
+	local -a __apphub_w __apphub_cflag=() args=()
+	local -i __apphub_cw i
+	local __apphub_bin __apphub_fn=
+
+	COMPREPLY=()
+	__apphub_words
+	cur=${__apphub_w[__apphub_cw]}
+	prev=
+	((__apphub_cw > 0)) && prev=${__apphub_w[__apphub_cw - 1]}
+	__apphub_bin=${__apphub_w[0]}
+
+	# Multi-call: apphub-apps is `apphub apps`.
+	case ${__apphub_bin##*/} in
+	apphub-?*)
+		cmd=${__apphub_bin##*/apphub-}
+		cmd=${cmd#apphub-}
+		__apphub_bin=${__apphub_bin%-"$cmd"}
+		;;
+	esac
+
+	# Global options, the command, the verb and the other words before the
+	# current one.
+	local -i opts_done=0
+	for ((i = 1; i < __apphub_cw; i++)); do
+		w=${__apphub_w[i]}
+		if ((!opts_done)); then
+			case $w in
+			-C)
+				((i + 1 < __apphub_cw)) &&
+					__apphub_cflag=(-C "$(__apphub_unquote "${__apphub_w[i + 1]}")")
+				i+=1
+				continue
+				;;
+			-C?*)
+				__apphub_cflag=(-C "$(__apphub_unquote "${w:2}")")
+				continue
+				;;
+			--)
+				opts_done=1
+				continue
+				;;
+			--tag | --status | --sort | --limit | --offset | --weights | \
+			--id | --name | --description | --dockerfile | --since | --type)
+				i+=1
+				continue
+				;;
+			-*) continue ;;
+			esac
+		fi
+		if [[ -z $cmd ]]; then
+			cmd=$w
+		elif [[ $cmd == apps && -z $verb ]]; then
+			verb=$w
+		else
+			args+=("$w")
+		fi
+	done
+
+	# The value of an option.
+	case $prev in
+	-C)
+		__apphub_dirs
+		return 0
+		;;
+	--status)
+		__apphub_reply pending processing ready failed
+		return 0
+		;;
+	--sort)
+		__apphub_reply relevance updated name
+		return 0
+		;;
+	--tag)
+		__apphub_tags
+		__apphub_finish
+		return 0
+		;;
+	--type)
+		__apphub_reply 'app.*' app.registered app.updated app.removed app.tagged
+		return 0
+		;;
+	--dockerfile)
+		__apphub_files
+		return 0
+		;;
+	--limit | --offset | --since | --weights | --id | --name | --description)
+		return 0
+		;;
+	esac
+
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			__apphub_reply -C --json -q --version -h --help
+		else
+			__apphub_commands
+		fi
+		return 0
+	fi
+
+	local -a common=(--json -q -h --help)
+	case $cmd in
+	help)
+		((${#args[@]} == 0)) && [[ $cur != -* ]] && __apphub_commands
+		;;
+	events)
+		[[ $cur == -* ]] && __apphub_reply --since --type --limit --follow "${common[@]}"
+		;;
+	apps)
+		if [[ -z $verb ]]; then
+			if [[ $cur == -* ]]; then
+				# `apphub apps` alone is `apphub apps ls`.
+				__apphub_reply --tag --status --sort --limit --offset --weights "${common[@]}"
+			else
+				__apphub_reply ls add import show rm search tags tag
+			fi
+			return 0
+		fi
+		case $verb in
+		ls | search)
+			if [[ $cur == -* ]]; then
+				__apphub_reply --tag --status --sort --limit --offset --weights "${common[@]}"
+			else
+				__apphub_tags
+			fi
+			;;
+		tags)
+			if [[ $cur == -* ]]; then
+				__apphub_reply --limit "${common[@]}"
+			elif ((${#args[@]} == 0)); then
+				__apphub_tags
+			fi
+			;;
+		add)
+			if [[ $cur == -* ]]; then
+				__apphub_reply --id --name --description --dockerfile --tag \
+					--explicit --update "${common[@]}"
+			elif ((${#args[@]} == 0)); then
+				__apphub_dirs
+			fi
+			;;
+		import)
+			if [[ $cur == -* ]]; then
+				__apphub_reply --update "${common[@]}"
+				[[ -z ${cur#-} ]] && COMPREPLY+=(-)
+			elif ((${#args[@]} == 0)); then
+				__apphub_files
+			fi
+			;;
+		show | rm)
+			if [[ $cur == -* ]]; then
+				__apphub_reply "${common[@]}"
+			elif ((${#args[@]} == 0)); then
+				__apphub_ids
+			fi
+			;;
+		tag)
+			if [[ $cur == -* ]]; then
+				__apphub_reply "${common[@]}"
+			elif ((${#args[@]} == 0)); then
+				__apphub_ids
+			elif ((${#args[@]} == 1)); then
+				__apphub_reply add rm
+			else
+				__apphub_tags
+			fi
+			;;
+		esac
+		;;
+	esac
+	__apphub_finish
+	return 0
+}
+
+# __apphub_finish: no space after a tag key (`framework:`).  Readline replaces
+# only the part of the current word after its last COMP_WORDBREAKS character
+# (':' and '=' by default), so that prefix is dropped from every reply, and
+# what is left is quoted if the shell would read it otherwise.
+__apphub_finish() {
+	local r pre='' c
+	local -i i k
+	for r in "${COMPREPLY[@]}"; do
+		if [[ $r == *: ]]; then
+			compopt -o nospace 2>/dev/null || :
+			break
+		fi
+	done
+	for ((k = ${#cur} - 1; k >= 0; k--)); do
+		c=${cur:k:1}
+		if [[ $c != [[:space:]] && $COMP_WORDBREAKS == *"$c"* ]]; then
+			pre=${cur:0:k+1}
+			break
+		fi
+	done
+	[[ -n $__apphub_fn ]] && return 0
+	for i in "${!COMPREPLY[@]}"; do
+		r=${COMPREPLY[i]#"$pre"}
+		[[ $r == *[!A-Za-z0-9._:/@%+,=-]* ]] && printf -v r '%q' "$r"
+		COMPREPLY[i]=$r
+	done
+	return 0
+}
+
+complete -F _apphub apphub apphub-apps apphub-events

@@ -1,0 +1,148 @@
+# fish completion for apphub.  Install as
+# ~/.config/fish/completions/apphub.fish (or $(datadir)/fish/vendor_completions.d).
+#
+# Tag keys and key:value pairs come from `apphub apps tags --limit 50 -- PREFIX`;
+# fish adds no space after a completion ending in ':', so `fr<TAB>` gives
+# `framework:` and a second TAB the pairs.  App ids come from
+# `apphub -q apps ls --limit 1000`.  A -C DIR on the command line is passed on.
+
+# The words of the command line before the cursor, options and their values
+# left out: apphub [command [verb [args...]]]
+function __apphub_words
+    set -l tokens (commandline -opc)
+    set -l out
+    set -l skip 0
+    for t in $tokens[2..-1]
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $t
+            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type
+                set skip 1
+            case '-*'
+            case '*'
+                set -a out $t
+        end
+    end
+    test (count $out) -gt 0; and printf '%s\n' $out
+end
+
+# The -C of the command line, as arguments for apphub.
+function __apphub_cflag
+    set -l tokens (commandline -opc)
+    set -l n (count $tokens)
+    for i in (seq 2 $n)
+        if test "$tokens[$i]" = -C; and test $i -lt $n
+            set -l j (math $i + 1)
+            printf '%s\n' -C $tokens[$j]
+            return
+        end
+    end
+end
+
+function __apphub_run
+    set -l bin (commandline -opc)[1]
+    if not string match -q '*/*' -- $bin; or not test -x "$bin"
+        set bin apphub
+    end
+    command $bin (__apphub_cflag) $argv 2>/dev/null </dev/null
+end
+
+function __apphub_commands
+    set -l cmds (__apphub_run --list-cmds)
+    test (count $cmds) -gt 0; or set cmds apps events help
+    printf '%s\n' $cmds
+end
+
+function __apphub_tags
+    __apphub_run apps tags --limit 50 -- (commandline -ct)
+end
+
+function __apphub_ids
+    __apphub_run -q apps ls --limit 1000
+end
+
+# __apphub_at N [WORD...]: N words given so far (command, verb, args), the
+# first ones equal to WORD... when given.
+function __apphub_at
+    set -l w (__apphub_words)
+    test (count $w) -eq $argv[1]; or return 1
+    set -l i 1
+    for want in $argv[2..-1]
+        if test "$want" != '*'; and test "$w[$i]" != "$want"
+            return 1
+        end
+        set i (math $i + 1)
+    end
+end
+
+# __apphub_in CMD [VERB...]: the command is CMD (and the verb one of VERB...).
+function __apphub_in
+    set -l w (__apphub_words)
+    test (count $w) -ge 1; and test "$w[1]" = $argv[1]; or return 1
+    test (count $argv) -eq 1; and return 0
+    test (count $w) -ge 2; and contains -- $w[2] $argv[2..-1]
+end
+
+complete -c apphub -f
+
+# Global options.
+complete -c apphub -n '__apphub_at 0' -s C -r -a '(__fish_complete_directories)' -d 'State directory'
+complete -c apphub -n '__apphub_at 0' -l version -d 'Print the version'
+complete -c apphub -l json -d 'JSON output'
+complete -c apphub -s q -d 'Quiet output'
+complete -c apphub -s h -l help -d 'Show usage'
+
+# Commands.
+complete -c apphub -n '__apphub_at 0' -a '(__apphub_commands)'
+complete -c apphub -n '__apphub_at 1 help' -a '(__apphub_commands)'
+
+# apps verbs.
+complete -c apphub -n '__apphub_at 1 apps' -a ls -d 'List apps (default)'
+complete -c apphub -n '__apphub_at 1 apps' -a add -d 'Register a repository'
+complete -c apphub -n '__apphub_at 1 apps' -a import -d 'Register apps from JSON lines'
+complete -c apphub -n '__apphub_at 1 apps' -a show -d 'Show one app'
+complete -c apphub -n '__apphub_at 1 apps' -a rm -d 'Remove an app'
+complete -c apphub -n '__apphub_at 1 apps' -a search -d 'Search apps'
+complete -c apphub -n '__apphub_at 1 apps' -a tags -d 'Suggest tag keys and pairs'
+complete -c apphub -n '__apphub_at 1 apps' -a tag -d 'Add or remove tags'
+
+# apps ls / search.
+set -l __apphub_search '__apphub_at 1 apps; or __apphub_in apps ls search'
+complete -c apphub -n $__apphub_search -l tag -x -a '(__apphub_tags)' -d 'Tag filter'
+complete -c apphub -n $__apphub_search -l status -x -a 'pending processing ready failed' -d 'Status filter'
+complete -c apphub -n $__apphub_search -l sort -x -a 'relevance updated name' -d 'Sort order'
+complete -c apphub -n $__apphub_search -l limit -x -d 'Results (1-1000)'
+complete -c apphub -n $__apphub_search -l offset -x -d 'Results to skip'
+complete -c apphub -n $__apphub_search -l weights -x -a 'name:4,description:1.5,tags:2' -d 'Relevance weights'
+complete -c apphub -n '__apphub_in apps ls search' -a '(__apphub_tags)'
+
+# apps tags.
+complete -c apphub -n '__apphub_in apps tags' -l limit -x -d 'Suggestions (1-50)'
+complete -c apphub -n '__apphub_at 2 apps tags' -a '(__apphub_tags)'
+
+# apps add.
+complete -c apphub -n '__apphub_in apps add' -l id -x -d 'App id'
+complete -c apphub -n '__apphub_in apps add' -l name -x -d 'Display name'
+complete -c apphub -n '__apphub_in apps add' -l description -x -d 'Description'
+complete -c apphub -n '__apphub_in apps add' -l dockerfile -r -F -d 'Dockerfile path'
+complete -c apphub -n '__apphub_in apps add' -l tag -x -a '(__apphub_tags)' -d 'Author tag key:value'
+complete -c apphub -n '__apphub_in apps add' -l explicit -d 'No derived tags'
+complete -c apphub -n '__apphub_in apps add' -l update -d 'Replace an existing app'
+complete -c apphub -n '__apphub_at 2 apps add' -a '(__fish_complete_directories)'
+
+# apps import.
+complete -c apphub -n '__apphub_in apps import' -l update -d 'Replace existing apps'
+complete -c apphub -n '__apphub_at 2 apps import' -F
+
+# apps show / rm / tag.
+complete -c apphub -n '__apphub_at 2 apps show; or __apphub_at 2 apps rm; or __apphub_at 2 apps tag' -a '(__apphub_ids)'
+complete -c apphub -n '__apphub_at 3 apps tag' -a 'add rm'
+complete -c apphub -n '__apphub_in apps tag; and not __apphub_at 2; and not __apphub_at 3' -a '(__apphub_tags)'
+
+# events.
+complete -c apphub -n '__apphub_in events' -l since -x -d 'Events after this id'
+complete -c apphub -n '__apphub_in events' -l type -x -a 'app.\* app.registered app.updated app.removed app.tagged' -d 'Event type glob'
+complete -c apphub -n '__apphub_in events' -l limit -x -d 'Number of events'
+complete -c apphub -n '__apphub_in events' -l follow -d 'Keep printing new events'

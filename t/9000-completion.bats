@@ -1,0 +1,370 @@
+#!/usr/bin/env bats
+#
+# Shell completion: completions/apphub.bash run in bash, the way readline
+# calls it (COMP_WORDS split at COMP_WORDBREAKS, COMP_LINE, COMP_POINT), and
+# completions/_apphub driven in a real interactive zsh when zsh is installed.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+setup_file() {
+	export PATH="$BATS_TEST_DIRNAME/..:$PATH"
+	export APPHUB_HOME="$BATS_FILE_TMPDIR/state"
+	unset XDG_STATE_HOME APPHUB_EXEC_PATH
+	apphub -q apps add https://example.com/r/alpha-app.git --id alpha-app \
+		--tag framework:nextjs --tag language:typescript --tag owner:web-team
+	apphub -q apps add https://example.com/r/beta-site.git --id beta-site \
+		--tag framework:astro --tag category:demo
+	apphub -q apps add https://example.com/r/gamma-tool.git --id gamma-tool \
+		--tag runtime:node18 --tag owner:ops
+}
+
+setup() {
+	PATH="$BATS_TEST_DIRNAME/..:$PATH"
+	export PATH
+	export APPHUB_HOME="$BATS_FILE_TMPDIR/state"
+	unset XDG_STATE_HOME APPHUB_EXEC_PATH
+	export LC_ALL=C
+	COMPLETIONS="$BATS_TEST_DIRNAME/../completions"
+	# shellcheck source=../completions/apphub.bash
+	source "$COMPLETIONS/apphub.bash"
+	COMP_WORDBREAKS=$' \t\n"\'><=;|&(:'
+}
+
+# comp LINE [POINT]
+# Completes LINE with the cursor at POINT (default: the end), splitting the
+# words as bash does: at blanks, and each character of COMP_WORDBREAKS that
+# is not a blank is a word of its own.  Leaves the result in COMPREPLY and
+# prints it, one per line, into $output.
+comp() {
+	local line=$1 point=${2:-${#1}} ch tok= i cword=-1
+	COMP_LINE=$line
+	COMP_POINT=$point
+	COMP_WORDS=()
+	for ((i = 0; i < ${#line}; i++)); do
+		ch=${line:i:1}
+		((i == point && cword < 0)) && cword=${#COMP_WORDS[@]}
+		if [[ $ch == [[:blank:]] ]]; then
+			[[ -n $tok ]] && COMP_WORDS+=("$tok")
+			tok=
+		elif [[ $COMP_WORDBREAKS == *"$ch"* ]]; then
+			[[ -n $tok ]] && COMP_WORDS+=("$tok")
+			tok=
+			COMP_WORDS+=("$ch")
+		else
+			tok+=$ch
+		fi
+	done
+	if [[ -n $tok ]]; then
+		COMP_WORDS+=("$tok")
+	elif [[ $line == *[[:blank:]] ]]; then
+		COMP_WORDS+=("")
+	fi
+	((cword < 0)) && cword=$((${#COMP_WORDS[@]} - 1))
+	COMP_CWORD=$cword
+	COMPREPLY=()
+	_apphub apphub "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+	output=$(printf '%s\n' "${COMPREPLY[@]}")
+}
+
+# has WORD: COMPREPLY holds WORD.
+has() {
+	local w
+	for w in "${COMPREPLY[@]}"; do
+		[[ $w == "$1" ]] && return 0
+	done
+	fail "COMPREPLY lacks '$1': (${COMPREPLY[*]})"
+}
+
+# only WORD...: COMPREPLY is exactly WORD..., in any order.
+only() {
+	local want got
+	want=$(printf '%s\n' "$@" | sort)
+	got=$(printf '%s\n' "${COMPREPLY[@]}" | sort)
+	[[ $want == "$got" ]] ||
+		fail "COMPREPLY is (${COMPREPLY[*]}), expected ($*)"
+}
+
+@test "bash: the function is registered for apphub" {
+	run complete -p apphub
+	assert_success
+	assert_output --partial '-F _apphub'
+}
+
+@test "bash: commands come from apphub --list-cmds" {
+	comp 'apphub '
+	local cmd
+	for cmd in $(apphub --list-cmds); do
+		has "$cmd"
+	done
+	has apps
+	has events
+	comp 'apphub ev'
+	only events
+	comp 'apphub -C /tmp --json a'
+	only apps
+}
+
+@test "bash: commands fall back to a static list without the binary" {
+	PATH=/usr/bin:/bin
+	comp 'apphub '
+	has apps
+	has events
+	has help
+}
+
+@test "bash: global options" {
+	comp 'apphub -'
+	has -C
+	has --json
+	has -q
+	has --version
+	has --help
+	comp 'apphub --v'
+	only --version
+}
+
+@test "bash: -C completes directories" {
+	mkdir -p "$BATS_TEST_TMPDIR/hubdir"
+	comp "apphub -C $BATS_TEST_TMPDIR/hub"
+	only "$BATS_TEST_TMPDIR/hubdir"
+}
+
+@test "bash: apps verbs" {
+	comp 'apphub apps '
+	only ls add import show rm search tags tag
+	comp 'apphub apps s'
+	only show search
+	comp 'apphub --json apps t'
+	only tags tag
+}
+
+@test "bash: options per verb" {
+	comp 'apphub apps search --s'
+	only --sort --status
+	comp 'apphub apps ls --'
+	has --tag
+	has --limit
+	has --offset
+	has --weights
+	has --json
+	comp 'apphub apps add --'
+	has --id
+	has --name
+	has --description
+	has --dockerfile
+	has --tag
+	has --explicit
+	has --update
+	comp 'apphub apps add --e'
+	only --explicit
+	comp 'apphub apps import --u'
+	only --update
+	comp 'apphub apps tags --l'
+	only --limit
+	comp 'apphub events --'
+	has --since
+	has --type
+	has --limit
+	has --follow
+	has --json
+}
+
+@test "bash: option values" {
+	comp 'apphub apps ls --sort '
+	only relevance updated name
+	comp 'apphub apps search --status p'
+	only pending processing
+	comp 'apphub events --type app.r'
+	only app.registered app.removed
+}
+
+@test "bash: tag keys: fr -> framework: (no space after a key)" {
+	comp 'apphub apps search fr'
+	only framework:
+	comp 'apphub apps ls o'
+	only owner:
+	comp 'apphub apps search dash fr'
+	only framework:
+}
+
+@test "bash: pairs: framework:n -> framework:nextjs, ':' in COMP_WORDBREAKS" {
+	# bash splits `framework:n` into `framework` `:` `n` and replaces only
+	# the part after the colon.
+	comp 'apphub apps search framework:n'
+	[ "${COMP_WORDS[COMP_CWORD]}" = n ]
+	only nextjs
+	comp 'apphub apps search framework:'
+	only astro nextjs
+	comp 'apphub apps search owner:w'
+	only web-team
+}
+
+@test "bash: pairs: framework:n -> framework:nextjs, ':' not a word break" {
+	COMP_WORDBREAKS=${COMP_WORDBREAKS//:/}
+	comp 'apphub apps search framework:n'
+	[ "${COMP_WORDS[COMP_CWORD]}" = framework:n ]
+	only framework:nextjs
+	comp 'apphub apps search framework:'
+	only framework:astro framework:nextjs
+}
+
+@test "bash: --tag completes keys and pairs for ls and search" {
+	comp 'apphub apps ls --tag fr'
+	only framework:
+	comp 'apphub apps search --tag framework:a'
+	only astro
+	COMP_WORDBREAKS=${COMP_WORDBREAKS//:/}
+	comp 'apphub apps ls --tag framework:a'
+	only framework:astro
+}
+
+@test "bash: apps tags PREFIX completes keys and pairs" {
+	comp 'apphub apps tags lan'
+	only language:
+}
+
+@test "bash: app ids for show, rm and tag" {
+	comp 'apphub apps show '
+	only alpha-app beta-site gamma-tool
+	comp 'apphub apps rm b'
+	only beta-site
+	comp 'apphub apps tag g'
+	only gamma-tool
+}
+
+@test "bash: apps tag ID add|rm completes the action, then tags" {
+	comp 'apphub apps tag alpha-app '
+	only add rm
+	comp 'apphub apps tag alpha-app add ca'
+	only category:
+	comp 'apphub apps tag alpha-app rm framework:n'
+	only nextjs
+}
+
+@test "bash: the completion runs against the -C directory" {
+	local other="$BATS_TEST_TMPDIR/other"
+	apphub -C "$other" -q apps add https://example.com/r/delta-only.git \
+		--id delta-only --tag flavour:vanilla
+	comp "apphub -C $other apps show "
+	only delta-only
+	comp "apphub -C $other apps search fl"
+	only flavour:
+	comp "apphub -C $other apps search flavour:v"
+	only vanilla
+	# Without -C: the default state.
+	comp 'apphub apps search fl'
+	only
+}
+
+@test "bash: the word at the cursor, not the end of the line" {
+	local line='apphub apps sea framework:nextjs'
+	comp "$line" 15
+	only search
+}
+
+@test "bash: apphub-apps completes as apphub apps" {
+	comp 'apphub-apps s'
+	only show search
+	comp 'apphub-apps search fr'
+	only framework:
+}
+
+# zsh ----------------------------------------------------------------------
+
+need_zsh() {
+	command -v zsh >/dev/null || skip "zsh is not installed (make deps installs it)"
+}
+
+@test "zsh: _apphub parses" {
+	need_zsh
+	run zsh -n "$COMPLETIONS/_apphub"
+	assert_success
+	assert_output ''
+}
+
+@test "zsh: compinit finds and defines _apphub" {
+	need_zsh
+	run zsh -f -c '
+		fpath=("$1" $fpath)
+		autoload -Uz compinit && compinit -u -D -d /dev/null
+		print -r -- "$_comps[apphub]"
+		autoload +X _apphub && (( $+functions[_apphub] )) && print defined' \
+		zsh "$COMPLETIONS"
+	assert_success
+	assert_line --index 0 _apphub
+	assert_line --index 1 defined
+}
+
+# zsh_complete LINE...: each LINE typed into an interactive zsh, then TAB;
+# prints the edited line as [BUFFER], one per LINE.
+zsh_complete() {
+	cat >"$BATS_TEST_TMPDIR/drive.zsh" <<'EOF'
+zmodload zsh/zpty || exit 1
+compdir=$1 out=$2
+shift 2
+zpty z 'TERM=dumb PS1= PROMPT= zsh -f -i'
+zpty -w z "fpath=(${(q)compdir} \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null; setopt nobeep"
+zpty -w z "_zt() { zle complete-word; print -r -- \"[\$BUFFER]\" >| ${(q)out}.tmp && mv -f ${(q)out}.tmp ${(q)out}; BUFFER=; }; zle -N _zt; bindkey '^T' _zt"
+for line in "$@"; do
+	rm -f $out
+	zpty -w -n z "$line"$'\C-t'
+	integer n=0
+	while [[ ! -s $out ]] && (( n++ < 150 )); do sleep 0.1; done
+	if [[ -s $out ]]; then cat $out; else print -r -- "[TIMEOUT]"; fi
+done
+zpty -d z
+EOF
+	run timeout 120 zsh -f "$BATS_TEST_TMPDIR/drive.zsh" "$COMPLETIONS" \
+		"$BATS_TEST_TMPDIR/zout" "$@"
+}
+
+@test "zsh: commands, verbs, options, tag keys, pairs and ids" {
+	need_zsh
+	zsh -f -c 'zmodload zsh/zpty' 2>/dev/null || skip "zsh has no zpty module"
+	zsh_complete \
+		'apphub ev' \
+		'apphub apps sea' \
+		'apphub apps search --st' \
+		'apphub apps search fr' \
+		'apphub apps search framework:n' \
+		'apphub apps ls --tag owner:w' \
+		'apphub apps show be' \
+		'apphub apps tag alpha-app a'
+	assert_success
+	assert_line --index 0 '[apphub events ]'
+	assert_line --index 1 '[apphub apps search ]'
+	assert_line --index 2 '[apphub apps search --status ]'
+	assert_line --index 3 '[apphub apps search framework:]'
+	assert_line --index 4 '[apphub apps search framework:nextjs ]'
+	assert_line --index 5 '[apphub apps ls --tag owner:web-team ]'
+	assert_line --index 6 '[apphub apps show beta-site ]'
+	assert_line --index 7 '[apphub apps tag alpha-app add ]'
+}
+
+@test "zsh: the completion runs against the -C directory" {
+	need_zsh
+	zsh -f -c 'zmodload zsh/zpty' 2>/dev/null || skip "zsh has no zpty module"
+	local other="$BATS_TEST_TMPDIR/other"
+	apphub -C "$other" -q apps add https://example.com/r/delta-only.git \
+		--id delta-only --tag flavour:vanilla
+	zsh_complete "apphub -C $other apps show d" "apphub -C $other apps search flavour:"
+	assert_success
+	assert_line --index 0 "[apphub -C $other apps show delta-only ]"
+	assert_line --index 1 "[apphub -C $other apps search flavour:vanilla ]"
+}
+
+# fish ---------------------------------------------------------------------
+
+@test "fish: keys, pairs and ids" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	run fish --no-config -c '
+		source $argv[1]
+		complete -C"apphub apps search fr"
+		complete -C"apphub apps search framework:n"
+		complete -C"apphub apps show be"' "$COMPLETIONS/apphub.fish"
+	assert_success
+	assert_line --index 0 framework:
+	assert_line --index 1 framework:nextjs
+	assert_line --index 2 beta-site
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bats
+#
+# The manual pages: lint-clean under mandoc, and one page per command.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+setup() {
+	PATH="$BATS_TEST_DIRNAME/..:$PATH"
+	export PATH
+	MAN="$BATS_TEST_DIRNAME/../man"
+	export APPHUB_HOME="$BATS_TEST_TMPDIR/state"
+	unset XDG_STATE_HOME APPHUB_EXEC_PATH
+	export LC_ALL=C
+}
+
+# render PAGE: plain text, without the overstrike of -Tascii.
+render() {
+	mandoc -Tascii "$1" | sed 's/.\x08//g'
+}
+
+need_mandoc() {
+	command -v mandoc >/dev/null || skip "mandoc is not installed (make deps)"
+}
+
+@test "man: every page is clean under mandoc -Tlint -Wwarning" {
+	need_mandoc
+	local f n=0
+	for f in "$MAN"/*.1; do
+		run mandoc -Tlint -Wwarning "$f"
+		assert_success
+		assert_output ''
+		n=$((n + 1))
+	done
+	[ "$n" -ge 1 ]
+}
+
+@test "man: every page renders, with NAME, SYNOPSIS and DESCRIPTION" {
+	need_mandoc
+	local f
+	for f in "$MAN"/*.1; do
+		run render "$f"
+		assert_success
+		assert_output --partial 'NAME'
+		assert_output --partial 'SYNOPSIS'
+		assert_output --partial 'DESCRIPTION'
+	done
+}
+
+@test "man: each command of apphub --list-cmds has man/apphub-<cmd>.1" {
+	run apphub --list-cmds
+	assert_success
+	[ -n "$output" ]
+	local cmd missing=
+	for cmd in $output; do
+		[ "$cmd" = help ] && continue
+		[ -f "$MAN/apphub-$cmd.1" ] || missing="$missing $cmd"
+	done
+	[ -z "$missing" ] || fail "no man page for:$missing"
+}
+
+@test "man: apphub(1) documents the exit statuses, files and environment" {
+	need_mandoc
+	run render "$MAN/apphub.1"
+	assert_success
+	local s
+	for s in 'EXIT STATUS' FILES ENVIRONMENT APPHUB_HOME XDG_STATE_HOME \
+		APPHUB_EXEC_PATH apphub.db; do
+		assert_output --partial "$s"
+	done
+	local section
+	section=$(printf '%s\n' "$output" | sed -n '/^EXIT STATUS/,/^[A-Z]/p')
+	for s in 0 1 2 3 128 129; do
+		printf '%s\n' "$section" | grep -Eq "^ +$s +[A-Z]" ||
+			fail "exit status $s is not documented"
+	done
+}
+
+@test "man: apphub-apps(1) covers every verb and option" {
+	need_mandoc
+	run render "$MAN/apphub-apps.1"
+	assert_success
+	local s
+	for s in ls add import show rm search tags tag \
+		--id --name --description --dockerfile --tag --explicit --update \
+		--status --sort --limit --offset --weights --json \
+		'SEARCH SYNTAX' SUGGESTIONS relevance updated \
+		pending processing ready failed; do
+		assert_output --partial "$s"
+	done
+}
