@@ -47,7 +47,7 @@ endif
 # Debian packages that building, testing and `make run` need.
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
-	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh hyperfine
+	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine
 
 all: apphub $(HELPERS)
 

@@ -484,9 +484,13 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return ah_invalid(err, "invalid items: must be a list of apps");
 	if (json_array_size(items) > 10000)
 		return ah_error(err, 413, "too_large", "too many items: at most 10000 a request");
+	/* Checkpoint once after a large batch rather than every 1000 pages of it. */
 	if (ah_param_bool(params, "update", &update, err) < 0 ||
-	    ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
+	    ah_ctx_state(ctx, &st, err) < 0 ||
+	    ah_exec(st, "PRAGMA wal_autocheckpoint=20000", err) < 0 ||
+	    ah_begin_write(st, err) < 0)
 		return -1;
+	ah_tags_defer_counts(st);
 	errors = json_array();
 	ns = xcalloc(json_array_size(items), sizeof(*ns));
 	for (i = 0; i < json_array_size(items); i++) {
@@ -505,7 +509,8 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		}
 		imported++;
 	}
-	if (ah_apps_reindex(st, ns, imported, err) < 0 || ah_commit(st, err) < 0)
+	if (ah_tags_flush_counts(st, err) < 0 || ah_apps_reindex(st, ns, imported, err) < 0 ||
+	    ah_commit(st, err) < 0)
 		goto fail;
 	*out = json_pack("{s:I, s:I, s:o}", "imported", (json_int_t)imported,
 			 "failed", (json_int_t)json_array_size(errors), "errors", errors);
@@ -513,6 +518,7 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	return 0;
 fail:
 	ah_rollback(st);
+	st->defer_tag_counts = 0;
 	json_decref(errors);
 	free(ns);
 	return -1;

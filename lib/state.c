@@ -42,9 +42,11 @@ static const char *const migrations[] = {
 	"  source TEXT NOT NULL,"
 	"  PRIMARY KEY(app, tag)) WITHOUT ROWID;"
 	"CREATE INDEX app_tags_tag ON app_tags(tag, app);"
-	/* app_count serves suggest's tie order and the unfiltered facets. */
-	"CREATE TRIGGER app_tags_ins AFTER INSERT ON app_tags BEGIN"
-	"  UPDATE tags SET app_count = app_count + 1 WHERE n = NEW.tag; END;"
+	/*
+	 * app_count serves suggest's tie order and the unfiltered facets.
+	 * ah_tag_link() counts links in (batched during an import); deletions,
+	 * cascades included, are counted out here.
+	 */
 	"CREATE TRIGGER app_tags_del AFTER DELETE ON app_tags BEGIN"
 	"  UPDATE tags SET app_count = app_count - 1 WHERE n = OLD.tag; END;"
 	"CREATE VIRTUAL TABLE apps_fts USING fts5(name, description, tags,"
@@ -306,7 +308,7 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 		sqlite3_trace_v2(st->db, SQLITE_TRACE_PROFILE, trace_sql, NULL);
 	sqlite3_busy_timeout(st->db, 10000);
 	if (ah_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
-		    " PRAGMA mmap_size=1073741824",
+		    " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536",
 		    err) < 0)
 		goto fail;
 	if (migrate(st, err) < 0)
@@ -329,6 +331,7 @@ void ah_state_close(struct ah_state *st)
 	for (i = 0; i < st->cache_nr; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	free(st->cache);
+	free(st->tag_counts);
 	sqlite3_close(st->db);
 	free(st->dir);
 	free(st);

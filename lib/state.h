@@ -19,6 +19,10 @@ struct ah_state {
 		sqlite3_stmt *stmt;
 	} *cache;
 	size_t cache_nr, cache_alloc;
+	/* Tags linked while counting is deferred (ah_tags_defer_counts). */
+	sqlite3_int64 *tag_counts;
+	size_t tag_counts_nr, tag_counts_alloc;
+	int defer_tag_counts;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */

@@ -151,6 +151,51 @@ int ah_tag_lookup(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 *
 	return 0;
 }
 
+static const char sql_count[] = "UPDATE tags SET app_count = app_count + ?2 WHERE n = ?1";
+
+static int add_count(struct ah_state *st, sqlite3_int64 tag, sqlite3_int64 by, struct ah_err *err)
+{
+	sqlite3_stmt *stmt = ah_stmt(st, sql_count, err);
+	int rc;
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, tag);
+	sqlite3_bind_int64(stmt, 2, by);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : ah_sql_error(st, err, "cannot count tag");
+}
+
+void ah_tags_defer_counts(struct ah_state *st)
+{
+	st->defer_tag_counts = 1;
+	st->tag_counts_nr = 0;
+}
+
+static int cmp_int64(const void *a, const void *b)
+{
+	sqlite3_int64 x = *(const sqlite3_int64 *)a, y = *(const sqlite3_int64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int ah_tags_flush_counts(struct ah_state *st, struct ah_err *err)
+{
+	size_t i, j;
+	int ret = 0;
+
+	qsort(st->tag_counts, st->tag_counts_nr, sizeof(*st->tag_counts), cmp_int64);
+	for (i = 0; i < st->tag_counts_nr && !ret; i = j) {
+		for (j = i; j < st->tag_counts_nr && st->tag_counts[j] == st->tag_counts[i]; j++)
+			;
+		ret = add_count(st, st->tag_counts[i], (sqlite3_int64)(j - i), err);
+	}
+	st->defer_tag_counts = 0;
+	st->tag_counts_nr = 0;
+	return ret;
+}
+
 int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
 		const char *source, struct ah_err *err)
 {
@@ -184,6 +229,15 @@ int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		return ah_sql_error(st, err, "cannot tag app");
+	if (!sqlite3_changes(st->db))
+		return 0;
+	if (!st->defer_tag_counts)
+		return add_count(st, n, 1, err);
+	if (st->tag_counts_nr == st->tag_counts_alloc) {
+		st->tag_counts_alloc = st->tag_counts_alloc ? 2 * st->tag_counts_alloc : 1024;
+		st->tag_counts = xrealloc(st->tag_counts, st->tag_counts_alloc * sizeof(*st->tag_counts));
+	}
+	st->tag_counts[st->tag_counts_nr++] = n;
 	return 0;
 }
 

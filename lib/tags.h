@@ -23,7 +23,10 @@ int ah_tag_from_json(json_t *v, struct ah_tag *tag, const char *field, struct ah
 int ah_tags_from_json(json_t *list, struct ah_tag **out, size_t *nr, const char *field,
 		      struct ah_err *err);
 
-/* Links app n to the tag (created when new); an existing link is kept. */
+/*
+ * Links app n to the tag (created when new); an existing link is kept. This
+ * is the only way links are made: it keeps tags.app_count.
+ */
 int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
 		const char *source, struct ah_err *err);
 int ah_tag_unlink(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
@@ -31,6 +34,14 @@ int ah_tag_unlink(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *t
 /* Removes app n's links from source (every source when NULL). */
 int ah_tags_unlink_source(struct ah_state *st, sqlite3_int64 app, const char *source,
 			  struct ah_err *err);
+/*
+ * Defers the app_count updates of ah_tag_link() until the flush, which
+ * applies them one statement per distinct tag: a bulk import links the same
+ * few tags thousands of times.
+ */
+void ah_tags_defer_counts(struct ah_state *st);
+int ah_tags_flush_counts(struct ah_state *st, struct ah_err *err);
+
 /* The tag's row id, or 0 when no such tag exists. */
 int ah_tag_lookup(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 *n,
 		  struct ah_err *err);
