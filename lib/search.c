@@ -246,7 +246,7 @@ static const char sql_facet_tags_m[] =
 	" CROSS JOIN app_tags at ON at.app = m.n GROUP BY at.tag) x"
 	" CROSS JOIN tags t ON t.n = x.tag ORDER BY x.c DESC, t.key, t.value";
 static const char sql_facet_status_m[] =
-	"SELECT a.status, count(*) AS c FROM m CROSS JOIN apps a ON a.n = m.n"
+	"SELECT a.status, count(*) AS c FROM m CROSS JOIN apps a INDEXED BY apps_n_status ON a.n = m.n"
 	" GROUP BY a.status ORDER BY c DESC, a.status";
 static const char sql_facet_tags_all[] =
 	"SELECT key, value, app_count AS c FROM tags WHERE app_count > 0"
@@ -258,7 +258,7 @@ static const char sql_facet_status_all[] =
 static const char sql_page_relevance[] =
 	"SELECT n FROM m ORDER BY score, n DESC LIMIT ?1 OFFSET ?2";
 static const char sql_page_updated_m[] =
-	"SELECT m.n FROM m CROSS JOIN apps a ON a.n = m.n"
+	"SELECT m.n FROM m CROSS JOIN apps a INDEXED BY apps_n_status ON a.n = m.n"
 	" ORDER BY a.updated_at DESC, a.n DESC LIMIT ?1 OFFSET ?2";
 static const char sql_page_name_m[] =
 	"SELECT m.n FROM m CROSS JOIN apps a ON a.n = m.n"

@@ -29,6 +29,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX apps_updated ON apps(updated_at);"
 	"CREATE INDEX apps_name ON apps(name COLLATE NOCASE);"
 	"CREATE INDEX apps_status ON apps(status);"
+	/* Narrow rows for search: status and order of a match without its text. */
+	"CREATE INDEX apps_n_status ON apps(n, status, updated_at);"
 	"CREATE INDEX apps_repo ON apps(repo_url);"
 	"CREATE TABLE tags ("
 	"  n INTEGER PRIMARY KEY,"
