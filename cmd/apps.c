@@ -209,27 +209,56 @@ static int apps_add(int argc, const char **argv, struct ctx *ctx)
 /* Apps a transaction: larger batches rewrite the hot index pages less often. */
 #define IMPORT_BATCH 5000
 
-/* Sends one batch; adds its counts to the totals and prints its errors. */
+static int by_line(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "line"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "line"));
+
+	return x < y ? -1 : x > y;
+}
+
+/* Prints the batch's errors in line order and moves them to errors. */
+static void report_errors(json_t *batch_errors, json_t *errors)
+{
+	size_t i, n = json_array_size(batch_errors);
+	json_t **v = xcalloc(n, sizeof(*v));
+
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(batch_errors, i);
+	qsort(v, n, sizeof(*v), by_line);
+	for (i = 0; i < n; i++) {
+		fprintf(stderr, "apphub: line %" JSON_INTEGER_FORMAT ": %s\n",
+			json_integer_value(json_object_get(v[i], "line")),
+			json_string_value(json_object_get(v[i], "message")));
+		json_array_append(errors, v[i]);
+	}
+	free(v);
+	json_array_clear(batch_errors);
+}
+
+/*
+ * Sends one batch; adds its count to imported and its errors, with the
+ * lines that did not parse (batch_errors), to errors.
+ */
 static int import_batch(struct ctx *ctx, json_t *items, json_t *lines, int update,
-			json_int_t *imported, json_t *errors)
+			json_int_t *imported, json_t *batch_errors, json_t *errors)
 {
 	json_t *params = json_pack("{s:O, s:O, s:b}", "items", items, "lines", lines,
-				   "update", update), *out, *e;
-	size_t i;
-	int code = run_op(ctx, "apps.import", params, &out);
+				   "update", update), *out = NULL;
+	int code = 0;
 
+	if (json_array_size(items))
+		code = run_op(ctx, "apps.import", params, &out);
 	json_decref(params);
 	json_array_clear(items);
 	json_array_clear(lines);
 	if (code)
 		return code;
-	*imported += json_integer_value(json_object_get(out, "imported"));
-	json_array_foreach(json_object_get(out, "errors"), i, e) {
-		fprintf(stderr, "apphub: line %" JSON_INTEGER_FORMAT ": %s\n",
-			json_integer_value(json_object_get(e, "line")),
-			json_string_value(json_object_get(e, "message")));
-		json_array_append(errors, e);
+	if (out) {
+		*imported += json_integer_value(json_object_get(out, "imported"));
+		json_array_extend(batch_errors, json_object_get(out, "errors"));
 	}
+	report_errors(batch_errors, errors);
 	json_decref(out);
 	return 0;
 }
@@ -242,6 +271,7 @@ static int apps_import(int argc, const char **argv, struct ctx *ctx)
 		OPT_END(),
 	};
 	json_t *items = json_array(), *lines = json_array(), *errors = json_array(), *out;
+	json_t *batch_errors = json_array();
 	json_int_t imported = 0, lineno = 0;
 	char *line = NULL;
 	size_t cap = 0;
@@ -271,23 +301,18 @@ static int apps_import(int argc, const char **argv, struct ctx *ctx)
 			continue;
 		item = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(item)) {
-			json_t *e = json_pack("{s:I, s:s}", "line", lineno, "message",
-					      item ? "not a JSON object" : jerr.text);
-
-			fprintf(stderr, "apphub: line %" JSON_INTEGER_FORMAT ": %s\n", lineno,
-				json_string_value(json_object_get(e, "message")));
-			json_array_append_new(errors, e);
+			json_array_append_new(batch_errors, json_pack("{s:I, s:s}", "line", lineno,
+					      "message", item ? "not a JSON object" : jerr.text));
 			json_decref(item);
 			continue;
 		}
 		json_array_append_new(items, item);
 		json_array_append_new(lines, json_integer(lineno));
 		if (json_array_size(items) == IMPORT_BATCH &&
-		    (code = import_batch(ctx, items, lines, update, &imported, errors)))
+		    (code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
 			goto done;
 	}
-	if (json_array_size(items) &&
-	    (code = import_batch(ctx, items, lines, update, &imported, errors)))
+	if ((code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
 		goto done;
 	out = json_pack("{s:I, s:I, s:O}", "imported", imported,
 			"failed", (json_int_t)json_array_size(errors), "errors", errors);
@@ -305,6 +330,7 @@ done:
 	json_decref(items);
 	json_decref(lines);
 	json_decref(errors);
+	json_decref(batch_errors);
 	return code;
 }
 

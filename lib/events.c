@@ -15,7 +15,9 @@ int ah_event(struct ah_state *st, const char *type, const char *subject, json_t 
 
 	if (!stmt)
 		goto done;
-	text = json_dumps(data ? data : json_object(), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!data)
+		data = json_object();
+	text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	ah_now_iso(now);
 	ah_bind_text(stmt, 1, now);
 	ah_bind_text(stmt, 2, type);

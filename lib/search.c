@@ -29,8 +29,13 @@ static void add_text_tokens(struct query *q, const char *s)
 	for (;; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c && c < 0x80 && isalnum(c)) {
-			strbuf_addch(&tok, tolower(c));
+		/*
+		 * Words are runs of ASCII letters and digits, as the original split
+		 * them, and also of non-ASCII letters, which it dropped: FTS5
+		 * folds case and diacritics in the phrase, so "café" finds "Café".
+		 */
+		if (c >= 0x80 || (c && isalnum(c))) {
+			strbuf_addch(&tok, c < 0x80 ? tolower(c) : c);
 			continue;
 		}
 		if (tok.len && json_array_size(q->tokens) < MAX_TOKENS) {
@@ -87,7 +92,7 @@ static int parse_weights(struct query *q, const char *s, struct ah_err *err)
 			goto bad;
 		*colon = '\0';
 		w = strtod(colon + 1, &end);
-		if (end == colon + 1 || *end || w < 0 || w > 1000)
+		if (end == colon + 1 || *end || !(w >= 0 && w <= 1000))
 			goto bad;
 		if (!strcmp(item, "name"))
 			q->w_name = w;

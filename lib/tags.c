@@ -185,7 +185,8 @@ int ah_tags_flush_counts(struct ah_state *st, struct ah_err *err)
 	size_t i, j;
 	int ret = 0;
 
-	qsort(st->tag_counts, st->tag_counts_nr, sizeof(*st->tag_counts), cmp_int64);
+	if (st->tag_counts_nr)
+		qsort(st->tag_counts, st->tag_counts_nr, sizeof(*st->tag_counts), cmp_int64);
 	for (i = 0; i < st->tag_counts_nr && !ret; i = j) {
 		for (j = i; j < st->tag_counts_nr && st->tag_counts[j] == st->tag_counts[i]; j++)
 			;
