@@ -133,7 +133,7 @@ static int cmd_help(int argc, const char **argv, struct ctx *ctx)
 	const struct cmd_struct *cmd;
 	const char *help[] = { NULL, "-h", NULL };
 
-	if (argc < 2) {
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		print_main_usage(stdout);
 		return 0;
 	}

@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "state.h"
@@ -232,25 +234,58 @@ static int check_newer(struct ah_state *st, int v, struct ah_err *err)
 	return 0;
 }
 
+/* Switches the file to WAL; the pragma answers the mode it ended in. */
+static int set_wal(struct ah_state *st, struct ah_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		ah_sql_error(st, err, "cannot set up database");
+		goto done;
+	}
+	if (strcmp((const char *)sqlite3_column_text(stmt, 0), "wal")) {
+		ah_fatal(err, "cannot set up database '%s/apphub.db': it stays in %s mode",
+			 st->dir, sqlite3_column_text(stmt, 0));
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
 /*
- * Brings the schema up to date. The version is read again under the write
- * lock, so two processes opening a new state directory at once migrate it
- * exactly once.
+ * Brings the schema up to date. Processes that find it behind take an
+ * exclusive lock on DIR/apphub.lock first and read the version again under
+ * it, so when several start on a new state directory at once, one switches
+ * the file to WAL and migrates while the others wait, instead of meeting
+ * the journal mode change half-way ("database is locked").
  */
 static int migrate(struct ah_state *st, struct ah_err *err)
 {
-	int v, ret = -1;
-	char sql[64];
+	int v, fd = -1, ret = -1;
+	char sql[64], *lock = NULL;
 
 	if (user_version(st, &v, err) < 0 || check_newer(st, v, err) < 0)
 		return -1;
 	if (v == NR_MIGRATIONS)
 		return 0;
-	/* WAL is a property of the file, set once; it needs no transaction. */
-	if (ah_exec(st, "PRAGMA journal_mode=WAL", err) < 0)
-		return -1;
-	if (ah_begin_write(st, err) < 0)
-		return -1;
+	lock = xstrfmt("%s/apphub.lock", st->dir);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		ah_fatal(err, "cannot lock '%s': %s", lock, strerror(errno));
+		goto done;
+	}
+	if (user_version(st, &v, err) < 0 || check_newer(st, v, err) < 0)
+		goto done;
+	if (v == NR_MIGRATIONS) {
+		ret = 0;
+		goto done;
+	}
+	if (set_wal(st, err) < 0 || ah_begin_write(st, err) < 0)
+		goto done;
 	if (user_version(st, &v, err) < 0 || check_newer(st, v, err) < 0)
 		goto done;
 	for (; v < NR_MIGRATIONS; v++) {
@@ -266,6 +301,9 @@ static int migrate(struct ah_state *st, struct ah_err *err)
 done:
 	if (ret < 0)
 		ah_rollback(st);
+	if (fd >= 0)
+		close(fd);
+	free(lock);
 	return ret;
 }
 

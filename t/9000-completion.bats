@@ -287,10 +287,10 @@ need_zsh() {
 	need_zsh
 	run zsh -f -c '
 		fpath=("$1" $fpath)
-		autoload -Uz compinit && compinit -u -D -d /dev/null
+		autoload -Uz compinit && compinit -u -D -d "$2"
 		print -r -- "$_comps[apphub]"
 		autoload +X _apphub && (( $+functions[_apphub] )) && print defined' \
-		zsh "$COMPLETIONS"
+		zsh "$COMPLETIONS" "$BATS_TEST_TMPDIR/zcompdump"
 	assert_success
 	assert_line --index 0 _apphub
 	assert_line --index 1 defined
@@ -304,7 +304,8 @@ zmodload zsh/zpty || exit 1
 compdir=$1 out=$2
 shift 2
 zpty z 'TERM=dumb PS1= PROMPT= zsh -f -i'
-zpty -w z "fpath=(${(q)compdir} \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null; setopt nobeep"
+# compinit's dump file must not be /dev/null: it replaces the file it is given.
+zpty -w z "fpath=(${(q)compdir} \$fpath); autoload -Uz compinit; compinit -u -D -d ${(q)out}.zcompdump; setopt nobeep"
 zpty -w z "_zt() { zle complete-word; print -r -- \"[\$BUFFER]\" >| ${(q)out}.tmp && mv -f ${(q)out}.tmp ${(q)out}; BUFFER=; }; zle -N _zt; bindkey '^T' _zt"
 for line in "$@"; do
 	rm -f $out
