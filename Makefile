@@ -81,13 +81,13 @@ deps:
 	fi
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@t/run-tests
 
 # The main job on the embedded default: the example apps registered and listed.
 RUN_DIR = .run
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@rm -rf $(RUN_DIR)/repos
 	@contrib/examples/make-repos.sh $(RUN_DIR)/repos >/dev/null
 	@for repo in $(RUN_DIR)/repos/*; do \

@@ -156,7 +156,8 @@ static int cmd_help(int argc, const char **argv, struct ctx *ctx)
 static int exec_helper(const char *name, int argc, const char **argv, struct ctx *ctx)
 {
 	char self[PATH_MAX], *slash, *path;
-	const char *dirs[3] = { getenv("APPHUB_EXEC_PATH"), NULL, LIBEXECDIR };
+	const char *dirs[4] = { getenv("APPHUB_EXEC_PATH"), NULL, NULL, LIBEXECDIR };
+	char *installed = NULL;
 	const char **args = xcalloc((size_t)argc + 1, sizeof(*args));
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	size_t i;
@@ -166,6 +167,8 @@ static int exec_helper(const char *name, int argc, const char **argv, struct ctx
 		if ((slash = strrchr(self, '/'))) {
 			*slash = '\0';
 			dirs[1] = self;
+			/* An installed tree moved as a whole: <prefix>/bin and <prefix>/libexec. */
+			dirs[2] = installed = xstrfmt("%s/../libexec/apphub", self);
 		}
 	}
 	if (ctx->op.dir)
@@ -174,7 +177,7 @@ static int exec_helper(const char *name, int argc, const char **argv, struct ctx
 		setenv("APPHUB_JSON", "1", 1);
 	if (ctx->quiet)
 		setenv("APPHUB_QUIET", "1", 1);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (!dirs[i] || !*dirs[i])
 			continue;
 		path = xstrfmt("%s/apphub-%s", dirs[i], name);
@@ -185,13 +188,16 @@ static int exec_helper(const char *name, int argc, const char **argv, struct ctx
 			fprintf(stderr, "apphub: cannot run '%s': %s\n", path, strerror(errno));
 			free(path);
 			free(args);
+			free(installed);
 			return APPHUB_EXIT_FATAL;
 		}
 		free(path);
 	}
 	free(args);
-	fprintf(stderr, "apphub: '%s' needs the helper 'apphub-%s', which is not installed (looked in $APPHUB_EXEC_PATH, %s and %s)\n",
-		name, name, dirs[1] ? dirs[1] : "this binary's directory", LIBEXECDIR);
+	fprintf(stderr, "apphub: '%s' needs the helper 'apphub-%s', which is not installed (looked in $APPHUB_EXEC_PATH, %s, %s and %s)\n",
+		name, name, dirs[1] ? dirs[1] : "this binary's directory",
+		installed ? installed : "../libexec/apphub", LIBEXECDIR);
+	free(installed);
 	return APPHUB_EXIT_FATAL;
 }
 
