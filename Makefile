@@ -33,7 +33,7 @@ INGEST_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
 INGEST_CFLAGS = -DAPPHUB_WITH_INGEST $(shell $(PKG_CONFIG) --cflags $(INGEST_PKGS) 2>/dev/null)
 INGEST_LIBS = $(shell $(PKG_CONFIG) --libs $(INGEST_PKGS) 2>/dev/null)
 
-LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/ops.o lib/parse-options.o lib/search.o \
+LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o
 CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
@@ -109,7 +109,17 @@ install: all
 	install -m 644 completions/_apphub $(DESTDIR)$(ZSHCOMPDIR)/_apphub
 	install -m 644 completions/apphub.fish $(DESTDIR)$(FISHCOMPDIR)/apphub.fish
 
-clean:
-	rm -f apphub apphub-* *.o */*.o */*.d *.d
+# libFuzzer over the name parsers (clang): make fuzz FUZZTIME=60
+FUZZTIME = 30
+FUZZ_SRCS = $(filter-out lib/ops.c,$(LIB_OBJS:.o=.c)) lib/ops.c
+t/fuzz/fuzz-names: t/fuzz/fuzz-names.c $(FUZZ_SRCS)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS)) -o $@ $^ $(LIGHT_LIBS)
+fuzz: t/fuzz/fuzz-names
+	mkdir -p t/fuzz/corpus-names
+	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 
-.PHONY: all deps check run install clean
+clean:
+	rm -f apphub apphub-* *.o */*.o */*.d *.d t/fuzz/fuzz-names
+
+.PHONY: all deps check run install clean fuzz

@@ -3,11 +3,11 @@
 #include <string.h>
 #include <strings.h>
 #include "apps.h"
+#include "search.h"
 #include "ops.h"
 #include "strbuf.h"
 #include "tags.h"
 
-#define MAX_TOKENS 12
 #define MAX_TAG_FILTERS 16
 
 struct query {
@@ -22,7 +22,7 @@ struct query {
 	long limit, offset;
 };
 
-static void add_text_tokens(struct query *q, const char *s)
+void ah_search_words(const char *s, json_t *words)
 {
 	struct strbuf tok = STRBUF_INIT;
 
@@ -38,14 +38,14 @@ static void add_text_tokens(struct query *q, const char *s)
 			strbuf_addch(&tok, c < 0x80 ? tolower(c) : c);
 			continue;
 		}
-		if (tok.len && json_array_size(q->tokens) < MAX_TOKENS) {
+		if (tok.len && json_array_size(words) < AH_SEARCH_MAX_WORDS) {
 			size_t i;
 
-			for (i = 0; i < json_array_size(q->tokens); i++)
-				if (!strcmp(json_string_value(json_array_get(q->tokens, i)), tok.buf))
+			for (i = 0; i < json_array_size(words); i++)
+				if (!strcmp(json_string_value(json_array_get(words, i)), tok.buf))
 					break;
-			if (i == json_array_size(q->tokens))
-				json_array_append_new(q->tokens, json_string(tok.buf));
+			if (i == json_array_size(words))
+				json_array_append_new(words, json_string(tok.buf));
 		}
 		strbuf_reset(&tok);
 		if (!c)
@@ -147,7 +147,7 @@ static int parse_query(struct ah_state *st, json_t *params, struct query *q, str
 			if (add_tag_filter(st, q, tok, err) < 0)
 				goto done;
 		} else {
-			add_text_tokens(q, tok);
+			ah_search_words(tok, q->tokens);
 		}
 	}
 	for (i = 0; i < json_array_size(tags); i++)
