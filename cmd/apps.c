@@ -16,6 +16,8 @@ static const char *const apps_usage[] = {
 	"apphub apps add <repo> [--id <id>] [--name <n>] [--description <d>] [--dockerfile <path>] [--tag <k:v>]... [--explicit] [--update]",
 	"apphub apps import <file>|- [--update]",
 	"apphub apps show <id>",
+	"apphub apps history <id> [--limit <n>]",
+	"apphub apps retry <id>",
 	"apphub apps rm <id>",
 	"apphub apps tag <id> add|rm <k:v>...",
 	"apphub apps tags [<prefix>] [--limit <n>]",
@@ -30,6 +32,10 @@ static void print_app_text(json_t *app)
 	size_t i;
 
 	json_object_foreach(app, key, v) {
+		/* The README is for the app page and --json; 0 attempts says nothing. */
+		if (!strcmp(key, "readme") ||
+		    (!strcmp(key, "ingestAttempts") && !json_integer_value(v)))
+			continue;
 		if (!strcmp(key, "tags")) {
 			printf("%-18s", "tags:");
 			json_array_foreach(tags, i, t)
@@ -420,10 +426,67 @@ static int apps_tags(int argc, const char **argv, struct ctx *ctx)
 	return code ? code : finish(ctx, out, text_suggest);
 }
 
+/* One transition a line: time, status, attempt, message (commit, duration). */
+static void text_history(json_t *res, int quiet)
+{
+	json_t *e;
+	size_t i;
+
+	(void)quiet;
+	json_array_foreach(json_object_get(res, "data"), i, e) {
+		json_t *attempt = json_object_get(e, "attempt"), *ms = json_object_get(e, "durationMs");
+		const char *sha = json_string_value(json_object_get(e, "commitSha"));
+		const char *msg = json_string_value(json_object_get(e, "message"));
+
+		printf("%s  %-10s  ", json_string_value(json_object_get(e, "createdAt")),
+		       json_string_value(json_object_get(e, "status")));
+		if (json_is_integer(attempt))
+			printf("#%-3" JSON_INTEGER_FORMAT, json_integer_value(attempt));
+		else
+			printf("%-4s", "-");
+		printf("  %s", msg ? msg : "");
+		if (sha && json_is_integer(ms))
+			printf(" (%.12s, %" JSON_INTEGER_FORMAT " ms)", sha, json_integer_value(ms));
+		else if (json_is_integer(ms))
+			printf(" (%" JSON_INTEGER_FORMAT " ms)", json_integer_value(ms));
+		putchar('\n');
+	}
+}
+
+static int apps_history(int argc, const char **argv, struct ctx *ctx)
+{
+	long limit = LONG_MIN;
+	struct option opts[] = {
+		OPT_INT(0, "limit", &limit, "n", "at most n events (1-1000, default 25)"),
+		OPT_END(),
+	};
+	json_t *params, *out;
+	int code;
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	if (argc < 0)
+		return code;
+	if (argc != 1)
+		return usage_error(apps_usage, opts, argc ? "too many arguments" : "an app id is required");
+	params = json_pack("{s:s}", "id", argv[0]);
+	if (limit != LONG_MIN)
+		json_object_set_new(params, "limit", json_integer(limit));
+	code = run_op(ctx, "apps.history", params, &out);
+	json_decref(params);
+	return code ? code : finish(ctx, out, text_history);
+}
+
+static int apps_retry(int argc, const char **argv, struct ctx *ctx)
+{
+	return one_id(argc, argv, ctx, "apps.retry", NULL);
+}
+
 static const struct verb apps_verbs[] = {
 	{ "add", apps_add },
+	{ "history", apps_history },
 	{ "import", apps_import },
 	{ "ls", apps_search },
+	{ "retry", apps_retry },
 	{ "rm", apps_rm },
 	{ "search", apps_search },
 	{ "show", apps_show },

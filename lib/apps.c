@@ -4,6 +4,7 @@
 #include <strings.h>
 #include "apps.h"
 #include "events.h"
+#include "history.h"
 #include "ops.h"
 #include "strbuf.h"
 #include "tags.h"
@@ -165,7 +166,8 @@ json_t *ah_app_json(struct ah_state *st, sqlite3_int64 n, struct ah_err *err)
 {
 	static const char sql_app[] =
 		"SELECT id, name, description, repo_url, dockerfile_path, status,"
-		" metadata_strategy, created_at, updated_at FROM apps WHERE n = ?";
+		" metadata_strategy, created_at, updated_at, commit_sha, readme,"
+		" last_ingested_at, ingest_error, ingest_attempts FROM apps WHERE n = ?";
 	static const char sql_tags[] =
 		"SELECT t.key, t.value, at.source FROM app_tags at JOIN tags t ON t.n = at.tag"
 		" WHERE at.app = ? ORDER BY t.key, t.value";
@@ -197,6 +199,16 @@ json_t *ah_app_json(struct ah_state *st, sqlite3_int64 n, struct ah_err *err)
 			"tags", tags,
 			"createdAt", ah_col_text(stmt, 7),
 			"updatedAt", ah_col_text(stmt, 8));
+	/* What the last ingest found (null before the first). */
+	json_object_set_new(app, "commitSha", sqlite3_column_type(stmt, 9) == SQLITE_NULL ?
+			    json_null() : json_string(ah_col_text(stmt, 9)));
+	json_object_set_new(app, "readme", sqlite3_column_type(stmt, 10) == SQLITE_NULL ?
+			    json_null() : json_string(ah_col_text(stmt, 10)));
+	json_object_set_new(app, "lastIngestedAt", sqlite3_column_type(stmt, 11) == SQLITE_NULL ?
+			    json_null() : json_string(ah_col_text(stmt, 11)));
+	json_object_set_new(app, "ingestError", sqlite3_column_type(stmt, 12) == SQLITE_NULL ?
+			    json_null() : json_string(ah_col_text(stmt, 12)));
+	json_object_set_new(app, "ingestAttempts", json_integer(sqlite3_column_int(stmt, 13)));
 	sqlite3_reset(stmt);
 	if (!(stmt = ah_stmt(st, sql_tags, err)))
 		goto fail;
@@ -435,7 +447,8 @@ static int app_register(struct ah_state *st, json_t *params, int update, sqlite3
 			goto done;
 	if (ah_event(st, exists ? "app.updated" : "app.registered", in.id,
 		     json_pack("{s:s}", "repoUrl", in.repo_url), err) < 0 ||
-	    ah_work_queue(st, "ingest", in.id, err) < 0)
+	    ah_work_queue(st, "ingest", in.id, err) < 0 ||
+	    ah_ingest_event(st, n, "pending", "Queued for ingestion", 0, NULL, -1, err) < 0)
 		goto done;
 	*n_out = n;
 	ret = 0;

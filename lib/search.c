@@ -376,6 +376,8 @@ static int page(struct ah_state *st, const char *sql, struct query *q, json_t *d
 
 		if (!app)
 			return -1;
+		/* The README belongs to the app page (apps show), not to listings. */
+		json_object_del(app, "readme");
 		json_array_append_new(data, app);
 	}
 	return 0;

@@ -398,7 +398,7 @@ BY_NAME='zeta-notes api-gateway blog-engine data-dash shopify-sync web-shop'
 	assert_equal "$(jq -c '.facets.tags[0] | keys_unsorted' <<<"$output")" '["value","count"]'
 	assert_equal "$(jq -c '.facets.statuses[0] | keys_unsorted' <<<"$output")" '["value","count"]'
 	assert_equal "$(jq -c '.data[0] | keys_unsorted' <<<"$output")" \
-		'["id","name","description","repoUrl","dockerfilePath","status","metadataStrategy","tags","createdAt","updatedAt"]'
+		'["id","name","description","repoUrl","dockerfilePath","status","metadataStrategy","tags","createdAt","updatedAt","commitSha","lastIngestedAt","ingestError","ingestAttempts"]'
 	assert_equal "$(jq -c '.data[0].tags[0] | keys_unsorted' <<<"$output")" '["key","value","source"]'
 	assert_equal "$(jq -c '[.meta.tokens, .meta.tags, .meta.sort, .meta.limit, .meta.offset, .total]' <<<"$output")" \
 		'[["shop"],["owner:alice"],"relevance",5,0,1]'
@@ -412,7 +412,8 @@ BY_NAME='zeta-notes api-gateway blog-engine data-dash shopify-sync web-shop'
 	run -0 apphub apps show api-gateway --json
 	local show=$output
 	run -0 apphub apps search gate --json
-	assert_equal "$(jq -S '.data[0]' <<<"$output")" "$(jq -S . <<<"$show")"
+	# ... all but the README, which is for the app page (apps show)
+	assert_equal "$(jq -S '.data[0]' <<<"$output")" "$(jq -S 'del(.readme)' <<<"$show")"
 }
 
 @test "-q: ids only, one per line, in result order" {

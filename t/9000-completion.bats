@@ -132,7 +132,7 @@ only() {
 
 @test "bash: apps verbs" {
 	comp 'apphub apps '
-	only ls add import show rm search tags tag
+	only ls add import show history retry rm search tags tag
 	comp 'apphub apps s'
 	only show search
 	comp 'apphub --json apps t'

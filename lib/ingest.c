@@ -1,0 +1,1084 @@
+/*
+ * Ingestion: the work queue's "ingest" items, claimed with a lease, fetched
+ * with libgit2 into a bare mirror and analysed from the object database.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <git2.h>
+#include "analyze.h"
+#include "apps.h"
+#include "events.h"
+#include "history.h"
+#include "ingest.h"
+#include "ops.h"
+#include "strbuf.h"
+#include "tags.h"
+#include "timeutil.h"
+#include "work.h"
+
+static int env_int(const char *name, int64_t def, int64_t min, int64_t *out, struct ah_err *err)
+{
+	const char *v = getenv(name);
+	char *end;
+	long long n;
+
+	*out = def;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (*end || errno || n < min)
+		return ah_invalid(err, "invalid %s '%s': must be a whole number of at least %lld",
+				  name, v, (long long)min);
+	*out = n;
+	return 0;
+}
+
+int ah_ingest_config_load(struct ah_ingest_config *cfg, struct ah_err *err)
+{
+	int64_t attempts;
+
+	if (env_int("APPHUB_INGEST_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
+	    env_int("APPHUB_INGEST_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
+	    env_int("APPHUB_INGEST_MAX_BYTES", 200 << 20, 1, &cfg->max_bytes, err) < 0 ||
+	    env_int("APPHUB_INGEST_TIMEOUT_MS", 600000, 1, &cfg->timeout_ms, err) < 0 ||
+	    env_int("APPHUB_INGEST_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
+	    env_int("APPHUB_INGEST_MAX_FILE_BYTES", AH_ANALYZE_MAX_FILE, 1, &cfg->max_file, err) < 0)
+		return -1;
+	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
+	return 0;
+}
+
+void ah_ingest_owner(char *buf, size_t len)
+{
+	char host[64] = "localhost";
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s:%ld", host, (long)getpid());
+}
+
+static int step_done(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return ah_sql_error(st, err, what);
+	return 0;
+}
+
+static int set_status(struct ah_state *st, sqlite3_int64 app, const char *status,
+		      struct ah_err *err)
+{
+	static const char sql[] = "UPDATE apps SET status = ?2, updated_at = ?3 WHERE n = ?1";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	char now[AH_ISO_LEN];
+
+	if (!stmt)
+		return -1;
+	ah_now_iso(now);
+	sqlite3_bind_int64(stmt, 1, app);
+	ah_bind_text(stmt, 2, status);
+	ah_bind_text(stmt, 3, now);
+	return step_done(st, stmt, "cannot update app status", err);
+}
+
+int ah_ingest_request(struct ah_state *st, const char *id, struct ah_err *err)
+{
+	static const char sql_work[] =
+		"SELECT claimed_by, lease_until FROM work WHERE kind = 'ingest' AND subject = ?";
+	static const char sql_status[] = "SELECT status FROM apps WHERE n = ?";
+	sqlite3_stmt *stmt;
+	sqlite3_int64 n;
+	int rc, pending = 0, ret = -1;
+
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	if (ah_app_lookup(st, id, &n, err) < 0 || !(stmt = ah_stmt(st, sql_work, err)))
+		goto done;
+	ah_bind_text(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
+	    sqlite3_column_int64(stmt, 1) >= ah_now_ms()) {
+		ah_conflict(err, "app '%s' is being ingested (by %s)", id, ah_col_text(stmt, 0));
+		sqlite3_reset(stmt);
+		goto done;
+	}
+	sqlite3_reset(stmt);
+	if (!(stmt = ah_stmt(st, sql_status, err)))
+		goto done;
+	sqlite3_bind_int64(stmt, 1, n);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		pending = !strcmp(ah_col_text(stmt, 0), "pending");
+	sqlite3_reset(stmt);
+	if (ah_work_queue(st, "ingest", id, err) < 0)
+		goto done;
+	if (!pending && (set_status(st, n, "pending", err) < 0 || ah_ingest_queued(st, n, id, err) < 0))
+		goto done;
+	if (ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0)
+		ah_rollback(st);
+	return ret;
+}
+
+/* The message cut to the history's limit on a character boundary. */
+static char *cut_message(const char *msg)
+{
+	size_t len = strlen(msg);
+
+	if (len <= AH_INGEST_ERROR_MAX)
+		return xstrdup(msg);
+	len = AH_INGEST_ERROR_MAX;
+	while (len && ((unsigned char)msg[len] & 0xc0) == 0x80)
+		len--;
+	return xstrndup(msg, len);
+}
+
+/* The failure transition; inside the caller's transaction. */
+static int record_failure(struct ah_state *st, const struct ah_ingest_config *cfg,
+			  const struct ah_ingest_item *item, const char *message,
+			  int64_t duration_ms, json_t **result, struct ah_err *err)
+{
+	static const char sql_app[] =
+		"UPDATE apps SET status = 'failed', ingest_error = ?2, updated_at = ?3 WHERE n = ?1";
+	static const char sql_retry[] =
+		"UPDATE work SET claimed_by = NULL, lease_until = 0, not_before = ?2 WHERE id = ?1";
+	static const char sql_drop[] = "DELETE FROM work WHERE id = ?";
+	char *msg = cut_message(message), now[AH_ISO_LEN], retry_at[AH_ISO_LEN] = "";
+	int retry = item->attempt < cfg->attempts, ret = -1;
+	sqlite3_stmt *stmt;
+	json_t *data;
+
+	ah_now_iso(now);
+	if (!(stmt = ah_stmt(st, sql_app, err)))
+		goto done;
+	sqlite3_bind_int64(stmt, 1, item->app);
+	ah_bind_text(stmt, 2, msg);
+	ah_bind_text(stmt, 3, now);
+	if (step_done(st, stmt, "cannot record ingest failure", err) < 0)
+		goto done;
+	if (retry) {
+		int64_t delay = cfg->backoff_ms, due;
+		int i;
+
+		for (i = 1; i < item->attempt && delay < INT64_MAX / 4; i++)
+			delay *= 2;
+		due = ah_now_ms() + delay;
+		ah_iso_time(retry_at, due);
+		if (!(stmt = ah_stmt(st, sql_retry, err)))
+			goto done;
+		sqlite3_bind_int64(stmt, 1, item->work_id);
+		sqlite3_bind_int64(stmt, 2, due);
+	} else {
+		if (!(stmt = ah_stmt(st, sql_drop, err)))
+			goto done;
+		sqlite3_bind_int64(stmt, 1, item->work_id);
+	}
+	if (step_done(st, stmt, "cannot update work queue", err) < 0 ||
+	    ah_ingest_event(st, item->app, "failed", msg, item->attempt, NULL, duration_ms, err) < 0)
+		goto done;
+	data = json_pack("{s:s, s:i, s:s?}", "error", msg, "attempt", item->attempt,
+			 "retryAt", retry ? retry_at : NULL);
+	if (ah_event(st, "app.ingest.failed", item->id, data, err) < 0)
+		goto done;
+	*result = json_pack("{s:s, s:s, s:i, s:i, s:n, s:I, s:s, s:s?}", "id", item->id,
+			    "status", "failed", "attempt", item->attempt, "attempts", cfg->attempts,
+			    "commitSha", "durationMs", (json_int_t)duration_ms, "error", msg,
+			    "retryAt", retry ? retry_at : NULL);
+	ret = 0;
+done:
+	free(msg);
+	return ret;
+}
+
+/* Whether the item is still ours (its lease may have run out and been taken). */
+static int still_ours(struct ah_state *st, const struct ah_ingest_item *item, int *ours,
+		      struct ah_err *err)
+{
+	static const char sql[] = "SELECT claimed_by = ?2 AND attempts = ?3 FROM work WHERE id = ?1";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	*ours = 0;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, item->work_id);
+	ah_bind_text(stmt, 2, item->owner);
+	sqlite3_bind_int(stmt, 3, item->attempt);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*ours = sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read work queue");
+	return 0;
+}
+
+static json_t *lost_result(const struct ah_ingest_item *item)
+{
+	return json_pack("{s:s, s:s, s:i, s:s}", "id", item->id, "status", "lost",
+			 "attempt", item->attempt,
+			 "error", "the lease ran out and another worker took the item");
+}
+
+int ah_ingest_fail(struct ah_state *st, const struct ah_ingest_config *cfg,
+		   const struct ah_ingest_item *item, const char *message, json_t **result,
+		   struct ah_err *err)
+{
+	int ours, ret = -1;
+
+	*result = NULL;
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	if (still_ours(st, item, &ours, err) < 0)
+		goto done;
+	if (!ours)
+		*result = lost_result(item);
+	else if (record_failure(st, cfg, item, message, ah_now_ms() - item->started_ms, result,
+				err) < 0)
+		goto done;
+	if (ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0) {
+		ah_rollback(st);
+		json_decref(*result);
+		*result = NULL;
+	}
+	return ret;
+}
+
+int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, const char *owner,
+		    const char *only_id, struct ah_ingest_item *item, struct ah_err *err)
+{
+	static const char sql_next[] =
+		"SELECT id, subject, attempts, claimed_by IS NOT NULL FROM work"
+		" WHERE kind = 'ingest' AND not_before <= ?1"
+		" AND (claimed_by IS NULL OR lease_until < ?1) AND (?2 IS NULL OR subject = ?2)"
+		" ORDER BY not_before, id LIMIT 1";
+	static const char sql_claim[] =
+		"UPDATE work SET attempts = ?2, claimed_by = ?3, lease_until = ?4 WHERE id = ?1";
+	static const char sql_app[] =
+		"UPDATE apps SET status = 'processing', ingest_attempts = ?2, updated_at = ?3"
+		" WHERE n = ?1";
+	static const char sql_drop[] = "DELETE FROM work WHERE id = ?";
+	sqlite3_stmt *stmt;
+	struct ah_err lookup;
+	char now[AH_ISO_LEN];
+	int rc, ret = -1;
+
+	memset(item, 0, sizeof(*item));
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	for (;;) {
+		int64_t t = ah_now_ms();
+		int stale, attempts;
+
+		if (!(stmt = ah_stmt(st, sql_next, err)))
+			goto done;
+		sqlite3_bind_int64(stmt, 1, t);
+		ah_bind_text(stmt, 2, only_id);
+		rc = sqlite3_step(stmt);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(stmt);
+			if (rc != SQLITE_DONE) {
+				ah_sql_error(st, err, "cannot read work queue");
+				goto done;
+			}
+			ret = 0;
+			break;
+		}
+		item->work_id = sqlite3_column_int64(stmt, 0);
+		snprintf(item->id, sizeof(item->id), "%s", ah_col_text(stmt, 1));
+		attempts = sqlite3_column_int(stmt, 2);
+		stale = sqlite3_column_int(stmt, 3);
+		sqlite3_reset(stmt);
+		snprintf(item->owner, sizeof(item->owner), "%s", owner);
+		item->attempt = attempts + 1;
+		item->started_ms = t;
+		lookup = (struct ah_err)AH_ERR_INIT;
+		if (ah_app_lookup(st, item->id, &item->app, &lookup) < 0) {
+			if (lookup.status != 404) {
+				*err = lookup;
+				goto done;
+			}
+			/* The app is gone: so is its work. */
+			if (!(stmt = ah_stmt(st, sql_drop, err)))
+				goto done;
+			sqlite3_bind_int64(stmt, 1, item->work_id);
+			if (step_done(st, stmt, "cannot update work queue", err) < 0)
+				goto done;
+			continue;
+		}
+		if (stale && attempts >= cfg->attempts) {
+			/* The worker of the last attempt went away: that attempt failed. */
+			struct ah_ingest_item last = *item;
+			json_t *res = NULL;
+			char *msg = xstrfmt("the ingest worker stopped during attempt %d of %d (its lease ran out)",
+					    attempts, cfg->attempts);
+
+			last.attempt = attempts;
+			rc = record_failure(st, cfg, &last, msg, -1, &res, err);
+			free(msg);
+			json_decref(res);
+			if (rc < 0)
+				goto done;
+			continue;
+		}
+		if (!(stmt = ah_stmt(st, sql_claim, err)))
+			goto done;
+		sqlite3_bind_int64(stmt, 1, item->work_id);
+		sqlite3_bind_int(stmt, 2, item->attempt);
+		ah_bind_text(stmt, 3, owner);
+		sqlite3_bind_int64(stmt, 4, t + cfg->lease_ms);
+		if (step_done(st, stmt, "cannot claim work", err) < 0)
+			goto done;
+		ah_now_iso(now);
+		if (!(stmt = ah_stmt(st, sql_app, err)))
+			goto done;
+		sqlite3_bind_int64(stmt, 1, item->app);
+		sqlite3_bind_int(stmt, 2, item->attempt);
+		ah_bind_text(stmt, 3, now);
+		if (step_done(st, stmt, "cannot update app status", err) < 0 ||
+		    ah_ingest_event(st, item->app, "processing",
+				    stale ? "Ingestion started (the previous worker went away)"
+					  : "Ingestion started",
+				    item->attempt, NULL, -1, err) < 0 ||
+		    ah_event(st, "app.ingest.started", item->id,
+			     json_pack("{s:i}", "attempt", item->attempt), err) < 0)
+			goto done;
+		ret = 1;
+		break;
+	}
+	if (ah_commit(st, err) < 0)
+		ret = -1;
+done:
+	if (ret < 0)
+		ah_rollback(st);
+	return ret;
+}
+
+int ah_ingest_renew(struct ah_state *st, const struct ah_ingest_config *cfg,
+		    const struct ah_ingest_item *item, struct ah_err *err)
+{
+	static const char sql[] =
+		"UPDATE work SET lease_until = ?3 WHERE id = ?1 AND claimed_by = ?2";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, item->work_id);
+	ah_bind_text(stmt, 2, item->owner);
+	sqlite3_bind_int64(stmt, 3, ah_now_ms() + cfg->lease_ms);
+	return step_done(st, stmt, "cannot renew lease", err);
+}
+
+int ah_ingest_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
+{
+	/*
+	 * An item another worker holds is still in the queue: it ends, comes
+	 * back for a retry, or its lease runs out and it is taken again.
+	 */
+	static const char sql[] =
+		"SELECT min(CASE WHEN claimed_by IS NULL THEN not_before ELSE lease_until END)"
+		" FROM work WHERE kind = 'ingest' AND ?1 IS NOT NULL";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	*when = 0;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, ah_now_ms());
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		*when = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read work queue");
+	return 0;
+}
+
+/* Appends url and its spellings: with and without file://, ".git", "/". */
+static void add_spellings(json_t *list, const char *url)
+{
+	const char *path = strncasecmp(url, "file://", 7) ? url : url + 7;
+	size_t len = strlen(path);
+	char *base;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len > 5 && !strncmp(path + len - 5, "/.git", 5))
+		len -= 5;
+	else if (len > 4 && !strncmp(path + len - 4, ".git", 4))
+		len -= 4;
+	base = xstrndup(path, len);
+	json_array_append_new(list, json_string(url));
+	json_array_append_new(list, json_sprintf("%s", base));
+	json_array_append_new(list, json_sprintf("%s/", base));
+	json_array_append_new(list, json_sprintf("%s.git", base));
+	json_array_append_new(list, json_sprintf("%s/.git", base));
+	if (base[0] == '/') {
+		json_array_append_new(list, json_sprintf("file://%s", base));
+		json_array_append_new(list, json_sprintf("file://%s/", base));
+		json_array_append_new(list, json_sprintf("file://%s.git", base));
+		json_array_append_new(list, json_sprintf("file://%s/.git", base));
+	}
+	free(base);
+}
+
+int ah_ingest_apps_for_repo(struct ah_state *st, const char *url, json_t **ids,
+			    struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT id FROM apps WHERE repo_url IN (SELECT value FROM json_each(?)) ORDER BY id";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	json_t *list = json_array();
+	char *text;
+	int rc;
+
+	*ids = NULL;
+	if (!stmt) {
+		json_decref(list);
+		return -1;
+	}
+	add_spellings(list, url);
+	text = json_dumps(list, JSON_COMPACT);
+	json_decref(list);
+	ah_bind_text(stmt, 1, text);
+	free(text);
+	*ids = json_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(*ids, json_string(ah_col_text(stmt, 0)));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(*ids);
+		*ids = NULL;
+		return ah_sql_error(st, err, "cannot look up apps");
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ libgit2 */
+
+static int git_initialized;
+
+void ah_ingest_global_init(void)
+{
+	if (git_initialized++)
+		return;
+	git_libgit2_init();
+	/* Read-only use of other people's repositories: no owner check. */
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	git_libgit2_opts(GIT_OPT_SET_USER_AGENT, "apphub/" APPHUB_VERSION);
+}
+
+void ah_ingest_global_cleanup(void)
+{
+	if (git_initialized && !--git_initialized)
+		git_libgit2_shutdown();
+}
+
+struct fetch_state {
+	const struct ah_ingest_config *cfg;
+	int64_t deadline;
+	int credential_calls;
+	char why[256];		/* set when a callback aborted */
+	unsigned received_objects, total_objects;
+	size_t received_bytes;
+};
+
+static int check_limits(struct fetch_state *fs, size_t bytes)
+{
+	if (bytes > (size_t)fs->cfg->max_bytes) {
+		snprintf(fs->why, sizeof(fs->why),
+			 "repository is larger than the limit of %lld bytes (APPHUB_INGEST_MAX_BYTES)",
+			 (long long)fs->cfg->max_bytes);
+		return -1;
+	}
+	if (ah_now_ms() > fs->deadline) {
+		snprintf(fs->why, sizeof(fs->why),
+			 "fetch took longer than the limit of %lld s (APPHUB_INGEST_TIMEOUT_MS)",
+			 (long long)(fs->cfg->timeout_ms / 1000));
+		return -1;
+	}
+	return 0;
+}
+
+static int on_transfer(const git_indexer_progress *stats, void *payload)
+{
+	struct fetch_state *fs = payload;
+
+	fs->received_objects = stats->received_objects;
+	fs->total_objects = stats->total_objects;
+	fs->received_bytes = stats->received_bytes;
+	return check_limits(fs, stats->received_bytes);
+}
+
+static int on_sideband(const char *str, int len, void *payload)
+{
+	struct fetch_state *fs = payload;
+
+	(void)str;
+	(void)len;
+	return check_limits(fs, fs->received_bytes);
+}
+
+static int on_credentials(git_credential **out, const char *url, const char *user,
+			  unsigned int allowed, void *payload)
+{
+	struct fetch_state *fs = payload;
+
+	(void)url;
+	if (fs->credential_calls++ < 1 && (allowed & GIT_CREDENTIAL_SSH_KEY))
+		return git_credential_ssh_key_from_agent(out, user ? user : "git");
+	return GIT_PASSTHROUGH;
+}
+
+static void git_fail(struct ah_err *err, struct fetch_state *fs, const char *what,
+		     const char *url)
+{
+	const git_error *e = git_error_last();
+
+	if (fs && fs->why[0])
+		ah_invalid(err, "%s '%s': %s", what, url, fs->why);
+	else
+		ah_invalid(err, "%s '%s': %s", what, url, e && e->message ? e->message : "unknown error");
+}
+
+/* A repository URL as libgit2 takes it: a plain path stays a path. */
+static int mkdir_repos(const char *dir, struct ah_err *err)
+{
+	char *path = xstrfmt("%s/repos", dir);
+	int ret = 0;
+
+	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+		ret = ah_internal(err, "cannot create '%s': %s", path, strerror(errno));
+	free(path);
+	return ret;
+}
+
+/*
+ * Fetches url's branches into the bare mirror at path; *branch gets the
+ * remote's default branch ("refs/heads/main").
+ */
+static int fetch_mirror(const char *url, const char *path, struct fetch_state *fs,
+			git_repository **repo_out, char **branch, struct ah_err *err)
+{
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_fetch_options fopts;
+	git_buf head = { 0 };
+	int ret = -1;
+
+	*repo_out = NULL;
+	*branch = NULL;
+	git_fetch_options_init(&fopts, GIT_FETCH_OPTIONS_VERSION);
+	if (git_repository_open_bare(&repo, path) < 0 &&
+	    git_repository_init(&repo, path, 1) < 0) {
+		git_fail(err, NULL, "cannot create mirror for", url);
+		goto done;
+	}
+	if (git_remote_lookup(&remote, repo, "origin") < 0) {
+		if (git_remote_create_with_fetchspec(&remote, repo, "origin", url,
+						     "+refs/heads/*:refs/heads/*") < 0) {
+			git_fail(err, NULL, "cannot set up remote", url);
+			goto done;
+		}
+	} else if (strcmp(git_remote_url(remote), url)) {
+		git_remote_free(remote);
+		remote = NULL;
+		if (git_remote_set_url(repo, "origin", url) < 0 ||
+		    git_remote_lookup(&remote, repo, "origin") < 0) {
+			git_fail(err, NULL, "cannot set up remote", url);
+			goto done;
+		}
+	}
+	fopts.callbacks.transfer_progress = on_transfer;
+	fopts.callbacks.sideband_progress = on_sideband;
+	fopts.callbacks.credentials = on_credentials;
+	fopts.callbacks.payload = fs;
+	fopts.prune = GIT_FETCH_PRUNE;
+	fopts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	fopts.update_fetchhead = 0;
+	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &fopts.callbacks, NULL, NULL) < 0) {
+		git_fail(err, fs, "cannot reach repository", url);
+		goto done;
+	}
+	if (git_remote_default_branch(&head, remote) < 0) {
+		ah_invalid(err, "repository '%s' has no default branch (is it empty?)", url);
+		goto done;
+	}
+	if (git_remote_download(remote, NULL, &fopts) < 0) {
+		git_fail(err, fs, "cannot fetch", url);
+		goto done;
+	}
+	if (git_remote_update_tips(remote, &fopts.callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE,
+				   "apphub: fetch") < 0 ||
+	    git_remote_prune(remote, &fopts.callbacks) < 0) {
+		git_fail(err, fs, "cannot update mirror of", url);
+		goto done;
+	}
+	git_repository_set_head(repo, head.ptr);
+	*branch = xstrdup(head.ptr);
+	*repo_out = repo;
+	repo = NULL;
+	ret = 0;
+done:
+	git_buf_dispose(&head);
+	if (remote) {
+		git_remote_disconnect(remote);
+		git_remote_free(remote);
+	}
+	git_repository_free(repo);
+	return ret;
+}
+
+/* The analysis tree over a git tree object. */
+struct git_tree_src {
+	git_repository *repo;
+	git_tree *root;
+	git_odb *odb;
+};
+
+static int gt_entry(struct git_tree_src *src, const char *path, git_tree_entry **out,
+		    struct ah_err *err)
+{
+	int rc = git_tree_entry_bypath(out, src->root, path);
+
+	if (rc == GIT_ENOTFOUND) {
+		*out = NULL;
+		return 0;
+	}
+	if (rc < 0) {
+		*out = NULL;
+		return ah_internal(err, "cannot read '%s' from the repository: %s", path,
+				   git_error_last() ? git_error_last()->message : "error");
+	}
+	return 0;
+}
+
+static int gt_stat(void *data, const char *path, enum ah_tree_type *type, struct strbuf *target,
+		   struct ah_err *err)
+{
+	struct git_tree_src *src = data;
+	git_tree_entry *e;
+	git_blob *blob = NULL;
+	int ret = -1;
+
+	*type = AH_TREE_NONE;
+	if (!*path) {
+		*type = AH_TREE_DIR;
+		return 0;
+	}
+	if (gt_entry(src, path, &e, err) < 0)
+		return -1;
+	if (!e)
+		return 0;
+	switch (git_tree_entry_filemode(e)) {
+	case GIT_FILEMODE_TREE:
+		*type = AH_TREE_DIR;
+		break;
+	case GIT_FILEMODE_BLOB:
+	case GIT_FILEMODE_BLOB_EXECUTABLE:
+		*type = AH_TREE_FILE;
+		break;
+	case GIT_FILEMODE_LINK:
+		*type = AH_TREE_LINK;
+		if (git_blob_lookup(&blob, src->repo, git_tree_entry_id(e)) < 0) {
+			ah_internal(err, "cannot read symlink '%s'", path);
+			goto done;
+		}
+		if (git_blob_rawsize(blob) > PATH_MAX) {
+			ah_invalid(err, "symlink '%s' has a target longer than %d bytes", path, PATH_MAX);
+			goto done;
+		}
+		strbuf_add(target, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+		break;
+	default:
+		*type = AH_TREE_OTHER;
+		break;
+	}
+	ret = 0;
+done:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	return ret;
+}
+
+/* Blobs beyond this are not loaded even to be cut. */
+#define LOAD_MAX (16 << 20)
+
+static int gt_read(void *data, const char *path, size_t max, struct strbuf *out, size_t *size,
+		   struct ah_err *err)
+{
+	struct git_tree_src *src = data;
+	git_tree_entry *e;
+	git_blob *blob = NULL;
+	git_object_t otype;
+	size_t len;
+	int ret = -1;
+
+	*size = 0;
+	if (gt_entry(src, path, &e, err) < 0)
+		return -1;
+	if (!e)
+		return ah_internal(err, "'%s' vanished from the repository", path);
+	if (git_odb_read_header(&len, &otype, src->odb, git_tree_entry_id(e)) < 0) {
+		ah_internal(err, "cannot read '%s' from the repository", path);
+		goto done;
+	}
+	*size = len;
+	if (len > LOAD_MAX) {
+		ret = 0;
+		goto done;
+	}
+	if (git_blob_lookup(&blob, src->repo, git_tree_entry_id(e)) < 0) {
+		ah_internal(err, "cannot read '%s' from the repository", path);
+		goto done;
+	}
+	strbuf_add(out, git_blob_rawcontent(blob), len < max ? len : max);
+	ret = 0;
+done:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	return ret;
+}
+
+static int gt_list(void *data, const char *dir, ah_tree_list_fn fn, void *cb, struct ah_err *err)
+{
+	struct git_tree_src *src = data;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	size_t i, nr;
+	int ret = -1;
+
+	if (!*dir) {
+		tree = src->root;
+	} else {
+		if (gt_entry(src, dir, &e, err) < 0)
+			return -1;
+		if (!e || git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+			ret = 0;
+			goto done;
+		}
+		if (git_tree_lookup(&tree, src->repo, git_tree_entry_id(e)) < 0) {
+			ah_internal(err, "cannot read directory '%s' from the repository", dir);
+			goto done;
+		}
+	}
+	nr = git_tree_entrycount(tree);
+	for (i = 0; i < nr; i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(tree, i);
+		enum ah_tree_type type;
+
+		switch (git_tree_entry_filemode(te)) {
+		case GIT_FILEMODE_TREE:
+			type = AH_TREE_DIR;
+			break;
+		case GIT_FILEMODE_BLOB:
+		case GIT_FILEMODE_BLOB_EXECUTABLE:
+			type = AH_TREE_FILE;
+			break;
+		case GIT_FILEMODE_LINK:
+			type = AH_TREE_LINK;
+			break;
+		default:
+			type = AH_TREE_OTHER;
+			break;
+		}
+		if (fn(cb, git_tree_entry_name(te), type))
+			break;
+	}
+	ret = 0;
+done:
+	if (tree != src->root)
+		git_tree_free(tree);
+	git_tree_entry_free(e);
+	return ret;
+}
+
+struct app_row {
+	char *repo_url, *dockerfile;
+	int explicit;
+};
+
+static int read_app(struct ah_state *st, sqlite3_int64 n, struct app_row *row, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT repo_url, dockerfile_path, metadata_strategy FROM apps WHERE n = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	memset(row, 0, sizeof(*row));
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, n);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		row->repo_url = xstrdup(ah_col_text(stmt, 0));
+		row->dockerfile = xstrdup(ah_col_text(stmt, 1));
+		row->explicit = !strcmp(ah_col_text(stmt, 2), "explicit");
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return ah_not_found(err, "app not found");
+	if (rc != SQLITE_ROW)
+		return ah_sql_error(st, err, "cannot read app");
+	return 0;
+}
+
+/* The success transition, with the analysis; inside the caller's transaction. */
+static int record_success(struct ah_state *st, const struct ah_ingest_item *item,
+			  const struct ah_analysis *an, const char *sha, int64_t duration_ms,
+			  struct ah_err *err)
+{
+	static const char sql[] =
+		"UPDATE apps SET status = 'ready', commit_sha = ?2, readme = ?3,"
+		" last_ingested_at = ?4, ingest_error = NULL, dockerfile_path = ?5,"
+		" name = CASE WHEN name_auto THEN coalesce(?6, id) ELSE name END,"
+		" description = CASE WHEN description_auto THEN coalesce(?7, '') ELSE description END,"
+		" updated_at = ?4 WHERE n = ?1";
+	static const char sql_drop[] = "DELETE FROM work WHERE id = ?";
+	static const char *const sources[] = {
+		"ingestion:package", "ingestion:tags-file", "ingestion:dockerfile",
+	};
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	char now[AH_ISO_LEN];
+	size_t i;
+
+	if (!stmt)
+		return -1;
+	ah_now_iso(now);
+	sqlite3_bind_int64(stmt, 1, item->app);
+	ah_bind_text(stmt, 2, sha);
+	ah_bind_text(stmt, 3, an->readme);
+	ah_bind_text(stmt, 4, now);
+	ah_bind_text(stmt, 5, an->dockerfile);
+	ah_bind_text(stmt, 6, an->name);
+	ah_bind_text(stmt, 7, an->description);
+	if (step_done(st, stmt, "cannot record ingest", err) < 0)
+		return -1;
+	for (i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+		if (ah_tags_unlink_source(st, item->app, sources[i], err) < 0)
+			return -1;
+	/* An author tag already linked stays the author's (the link is kept). */
+	for (i = 0; i < an->nr_tags; i++)
+		if (ah_tag_link(st, item->app, &an->tags[i].tag, an->tags[i].source, err) < 0)
+			return -1;
+	if (ah_apps_reindex(st, &item->app, 1, err) < 0 ||
+	    ah_ingest_event(st, item->app, "ready", "Ingestion succeeded", item->attempt, sha,
+			    duration_ms, err) < 0 ||
+	    ah_event(st, "app.ingest.succeeded", item->id,
+		     json_pack("{s:s, s:I, s:i}", "commitSha", sha, "durationMs",
+			       (json_int_t)duration_ms, "attempt", item->attempt), err) < 0)
+		return -1;
+	if (!(stmt = ah_stmt(st, sql_drop, err)))
+		return -1;
+	sqlite3_bind_int64(stmt, 1, item->work_id);
+	if (step_done(st, stmt, "cannot update work queue", err) < 0)
+		return -1;
+	return ah_work_queue(st, "build", item->id, err);
+}
+
+/* Fetch and analysis; a failure here is the app's, reported in gerr. */
+static int fetch_and_analyze(struct ah_state *st, const struct ah_ingest_config *cfg,
+			     const struct ah_ingest_item *item, const struct app_row *row,
+			     struct fetch_state *fs, struct ah_analysis *an, char *sha,
+			     struct ah_err *gerr)
+{
+	git_repository *repo = NULL;
+	git_commit *commit = NULL;
+	git_oid oid;
+	struct git_tree_src src = { NULL, NULL, NULL };
+	struct ah_tree tree = { &src, gt_stat, gt_read, gt_list };
+	struct ah_analyze_opts opts;
+	char *path = xstrfmt("%s/repos/%s.git", st->dir, item->id), *branch = NULL;
+	int ret = -1;
+
+	if (mkdir_repos(st->dir, gerr) < 0 ||
+	    fetch_mirror(row->repo_url, path, fs, &repo, &branch, gerr) < 0)
+		goto done;
+	if (git_reference_name_to_id(&oid, repo, branch) < 0 ||
+	    git_commit_lookup(&commit, repo, &oid) < 0 ||
+	    git_commit_tree(&src.root, commit) < 0 || git_repository_odb(&src.odb, repo) < 0) {
+		ah_invalid(gerr, "cannot read branch '%s' of '%s': %s", branch, row->repo_url,
+			   git_error_last() ? git_error_last()->message : "error");
+		goto done;
+	}
+	git_oid_tostr(sha, GIT_OID_HEXSZ + 1, &oid);
+	src.repo = repo;
+	opts.dockerfile_path = row->dockerfile;
+	opts.explicit = row->explicit;
+	opts.max_file = (size_t)cfg->max_file;
+	if (ah_analyze(&tree, &opts, an, gerr) < 0)
+		goto done;
+	ret = 0;
+done:
+	git_odb_free(src.odb);
+	git_tree_free(src.root);
+	git_commit_free(commit);
+	git_repository_free(repo);
+	free(branch);
+	free(path);
+	return ret;
+}
+
+int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
+		      const struct ah_ingest_item *item, json_t **result, struct ah_err *err)
+{
+	struct fetch_state fs;
+	struct app_row row;
+	struct ah_analysis an;
+	struct ah_err gerr = AH_ERR_INIT;
+	char sha[GIT_OID_HEXSZ + 1] = "";
+	int64_t duration;
+	int ours, ok, ret = -1;
+
+	*result = NULL;
+	memset(&fs, 0, sizeof(fs));
+	memset(&an, 0, sizeof(an));
+	fs.cfg = cfg;
+	fs.deadline = item->started_ms + cfg->timeout_ms;
+	ah_ingest_global_init();
+	if (read_app(st, item->app, &row, err) < 0)
+		goto out;
+	ok = fetch_and_analyze(st, cfg, item, &row, &fs, &an, sha, &gerr) == 0;
+	duration = ah_now_ms() - item->started_ms;
+	if (ah_begin_write(st, err) < 0)
+		goto out;
+	if (still_ours(st, item, &ours, err) < 0)
+		goto done;
+	if (!ours) {
+		*result = lost_result(item);
+	} else if (ok) {
+		if (record_success(st, item, &an, sha, duration, err) < 0)
+			goto done;
+		*result = json_pack("{s:s, s:s, s:i, s:s, s:I, s:n, s:s, s:I, s:I}", "id", item->id,
+				    "status", "ready", "attempt", item->attempt, "commitSha", sha,
+				    "durationMs", (json_int_t)duration, "error",
+				    "dockerfilePath", an.dockerfile,
+				    "receivedObjects", (json_int_t)fs.received_objects,
+				    "receivedBytes", (json_int_t)fs.received_bytes);
+	} else if (record_failure(st, cfg, item, gerr.msg, duration, result, err) < 0) {
+		goto done;
+	}
+	if (ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0) {
+		ah_rollback(st);
+		json_decref(*result);
+		*result = NULL;
+	}
+out:
+	free(row.repo_url);
+	free(row.dockerfile);
+	ah_analysis_release(&an);
+	return ret;
+}
+
+/* ingest.run: {id} -> the result of ingesting the app now, in this process. */
+static int op_ingest_run(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct ah_ingest_config cfg;
+	struct ah_ingest_item item;
+	struct ah_state *st;
+	char owner[128];
+	const char *id;
+	int r;
+
+	if (ah_param_str(params, "id", &id, err) < 0)
+		return -1;
+	if (!id)
+		return ah_invalid(err, "invalid id: required");
+	if (ah_ingest_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0 ||
+	    ah_ingest_request(st, id, err) < 0)
+		return -1;
+	ah_ingest_owner(owner, sizeof(owner));
+	if ((r = ah_ingest_claim(st, &cfg, owner, id, &item, err)) < 0)
+		return -1;
+	if (!r)
+		return ah_conflict(err, "app '%s' is being ingested", id);
+	return ah_ingest_perform(st, &cfg, &item, out, err);
+}
+
+/* ingest.next: {} -> {data:[result]} for the next due item, {data:[]} when none. */
+static int op_ingest_next(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct ah_ingest_config cfg;
+	struct ah_ingest_item item;
+	struct ah_state *st;
+	json_t *res = NULL;
+	char owner[128];
+	int r;
+
+	(void)params;
+	if (ah_ingest_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0)
+		return -1;
+	ah_ingest_owner(owner, sizeof(owner));
+	if ((r = ah_ingest_claim(st, &cfg, owner, NULL, &item, err)) < 0)
+		return -1;
+	if (r && ah_ingest_perform(st, &cfg, &item, &res, err) < 0)
+		return -1;
+	*out = json_pack("{s:o}", "data", res ? json_pack("[o]", res) : json_array());
+	return 0;
+}
+
+/* ingest.queue: {} -> {data:[{id, attempts, notBefore, claimedBy, leaseUntil}]}. */
+static int op_ingest_queue(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT subject, attempts, not_before, claimed_by, lease_until FROM work"
+		" WHERE kind = 'ingest' ORDER BY not_before, id";
+	struct ah_state *st;
+	sqlite3_stmt *stmt;
+	json_t *data;
+	int rc;
+
+	(void)params;
+	if (ah_ctx_state(ctx, &st, err) < 0 || !(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	data = json_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		char nb[AH_ISO_LEN], lu[AH_ISO_LEN];
+		int claimed = sqlite3_column_type(stmt, 3) != SQLITE_NULL;
+
+		ah_iso_time(nb, sqlite3_column_int64(stmt, 2));
+		ah_iso_time(lu, sqlite3_column_int64(stmt, 4));
+		json_array_append_new(data, json_pack("{s:s, s:i, s:s, s:s?, s:s?}",
+						      "id", ah_col_text(stmt, 0),
+						      "attempts", sqlite3_column_int(stmt, 1),
+						      "notBefore", nb,
+						      "claimedBy", claimed ? ah_col_text(stmt, 3) : NULL,
+						      "leaseUntil", claimed ? lu : NULL));
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(data);
+		return ah_sql_error(st, err, "cannot read work queue");
+	}
+	*out = json_pack("{s:o}", "data", data);
+	return 0;
+}
+
+const struct ah_op ops_ingest[] = {
+	{ "ingest.next", "POST", "/ingest/next", SCOPE_APPS_WRITE, op_ingest_next,
+	  "Ingest the next app due in the queue" },
+	{ "ingest.queue", "GET", "/ingest/queue", SCOPE_NONE, op_ingest_queue,
+	  "The ingest queue" },
+	{ "ingest.run", "POST", "/apps/:id/ingest", SCOPE_APPS_WRITE, op_ingest_run,
+	  "Ingest an app now" },
+	{ NULL },
+};
