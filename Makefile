@@ -32,10 +32,14 @@ LIGHT_LIBS = $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null)
 INGEST_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
 INGEST_CFLAGS = -DAPPHUB_WITH_INGEST $(shell $(PKG_CONFIG) --cflags $(INGEST_PKGS) 2>/dev/null)
 INGEST_LIBS = $(shell $(PKG_CONFIG) --libs $(INGEST_PKGS) 2>/dev/null)
+# serve carries every operation module, ingest's included, and libmicrohttpd.
+SERVE_PKGS = $(INGEST_PKGS) libmicrohttpd
+SERVE_CFLAGS = -DAPPHUB_WITH_SERVE $(shell $(PKG_CONFIG) --cflags $(SERVE_PKGS) 2>/dev/null)
+SERVE_LIBS = $(shell $(PKG_CONFIG) --libs $(SERVE_PKGS) 2>/dev/null) -lpthread
 
 LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o
-CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o
+CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/server.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
 ifneq ($(wildcard cmd/ingest.c),)
@@ -43,11 +47,17 @@ HELPERS += apphub-ingest
 INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o lib/ingest.o lib/analyze.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
+HELPERS += apphub-remote
+ifneq ($(wildcard cmd/serve.c),)
+HELPERS += apphub-serve
+SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib/auth.o \
+	lib/hooks.o lib/ingest.o lib/analyze.o $(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
+endif
 
 # Debian packages that building, testing and `make run` need.
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
-	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine
+	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx
 
 all: apphub $(HELPERS)
 
@@ -56,6 +66,13 @@ apphub: $(OBJS)
 
 apphub-ingest: $(INGEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(INGEST_OBJS) $(INGEST_LIBS)
+
+apphub-serve: $(SERVE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(SERVE_OBJS) $(SERVE_LIBS)
+
+# --server's HTTP exchange: libcurl stays out of the light binary.
+apphub-remote: remote.o
+	$(CC) $(LDFLAGS) -o $@ remote.o $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
@@ -66,7 +83,15 @@ lib/ops-ingest.o: lib/ops.c
 	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) -MMD -MP -c -o $@ $<
 cmd/ingest.o lib/ingest.o lib/analyze.o: ALL_CFLAGS += $(INGEST_CFLAGS)
 
--include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d)
+apphub-serve.o: apphub.c
+	$(CC) $(ALL_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<
+lib/ops-serve.o: lib/ops.c
+	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<
+cmd/serve.o lib/http.o lib/api.o lib/auth.o lib/hooks.o: ALL_CFLAGS += $(SERVE_CFLAGS)
+
+remote.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+
+-include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d) $(SERVE_OBJS:.o=.d) remote.d
 
 # Installs the missing packages only, so a ready machine pays one dpkg-query.
 deps:

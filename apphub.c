@@ -30,6 +30,11 @@
 #else
 #define CMD_INGEST NULL
 #endif
+#ifdef APPHUB_WITH_SERVE
+#define CMD_SERVE cmd_serve
+#else
+#define CMD_SERVE NULL
+#endif
 
 struct cmd_struct {
 	const char *name;
@@ -46,12 +51,13 @@ static const struct cmd_struct commands[] = {
 	{ "events", cmd_events, "List and follow the event log" },
 	{ "help", cmd_help, "Show help for apphub or one of its commands" },
 	{ "ingest", CMD_INGEST, "Clone apps, find their Dockerfile, derive tags" },
+	{ "serve", CMD_SERVE, "Serve the operations over HTTP, with events and workers" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char main_usage[] =
-	"usage: apphub [-C <dir>] [--json] [-q] [--version] [-h] <command> [<args>]\n";
+	"usage: apphub [-C <dir>] [--server <url>] [--json] [-q] [--version] [-h] <command> [<args>]\n";
 
 static void print_main_usage(FILE *fp)
 {
@@ -63,6 +69,8 @@ static void print_main_usage(FILE *fp)
 		fprintf(fp, "   %-10s %s\n", commands[i].name, commands[i].help);
 	fputs("\nOptions:\n"
 	      "   -C <dir>    use <dir> as the state directory\n"
+	      "   --server <url>\n"
+	      "               run the command against a remote apphub serve\n"
 	      "   --json      print results as JSON\n"
 	      "   -q          print less\n"
 	      "   --version   print the version\n"
@@ -177,6 +185,8 @@ static int exec_helper(const char *name, int argc, const char **argv, struct ctx
 		setenv("APPHUB_JSON", "1", 1);
 	if (ctx->quiet)
 		setenv("APPHUB_QUIET", "1", 1);
+	if (ctx->server)
+		setenv("APPHUB_SERVER", ctx->server, 1);
 	for (i = 0; i < 4; i++) {
 		if (!dirs[i] || !*dirs[i])
 			continue;
@@ -221,7 +231,7 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 
 int main(int argc, const char **argv)
 {
-	struct ctx ctx = { { NULL, "cli", NULL }, 0, 0 };
+	struct ctx ctx = { { NULL, "cli", NULL }, 0, 0, NULL };
 	const char *base = strrchr(argv[0], '/');
 	size_t i;
 
@@ -231,6 +241,8 @@ int main(int argc, const char **argv)
 		ctx.json = 1;
 	if (getenv("APPHUB_QUIET"))
 		ctx.quiet = 1;
+	if (getenv("APPHUB_SERVER") && *getenv("APPHUB_SERVER"))
+		ctx.server = getenv("APPHUB_SERVER");
 	/* Multi-call: "apphub-apps ..." is "apphub apps ...". */
 	if (!strncmp(base, "apphub-", 7) && base[7])
 		return run_command(base + 7, argc, argv, &ctx) & 0xff;
@@ -248,6 +260,16 @@ int main(int argc, const char **argv)
 			argc--, argv++;
 		} else if (!strncmp(a, "-C", 2)) {
 			ctx.op.dir = a + 2;
+		} else if (!strcmp(a, "--server")) {
+			if (argc < 2) {
+				fprintf(stderr, "apphub: option '%s' requires a value\n", a);
+				print_main_usage(stderr);
+				return APPHUB_EXIT_USAGE;
+			}
+			ctx.server = *argv[1] ? argv[1] : NULL;
+			argc--, argv++;
+		} else if (!strncmp(a, "--server=", 9)) {
+			ctx.server = a[9] ? a + 9 : NULL;
 		} else if (!strcmp(a, "--json")) {
 			ctx.json = 1;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {

@@ -10,6 +10,8 @@ struct ctx {
 	struct ah_ctx op;
 	int json;
 	int quiet;
+	/* --server, $APPHUB_SERVER: run operations on a remote serve */
+	const char *server;
 };
 
 typedef int (*cmd_fn)(int argc, const char **argv, struct ctx *ctx);
@@ -23,6 +25,7 @@ struct verb {
 int cmd_apps(int argc, const char **argv, struct ctx *ctx);
 int cmd_events(int argc, const char **argv, struct ctx *ctx);
 int cmd_ingest(int argc, const char **argv, struct ctx *ctx);
+int cmd_serve(int argc, const char **argv, struct ctx *ctx);
 
 /*
  * Parses a command's options plus the common --json and -q. Returns the
@@ -41,6 +44,8 @@ int run_verb(const struct verb *verbs, size_t nr, const char *def, const char *c
 /* Calls an operation; on error prints it and returns the exit status. */
 int run_op(struct ctx *ctx, const char *name, json_t *params, json_t **out);
 int exit_status(const struct ah_err *err);
+/* run_op() against ctx->server, through the helper apphub-remote. */
+int run_remote_op(struct ctx *ctx, const char *name, json_t *params, json_t **out);
 
 /* Prints a result as JSON (indented on a terminal, one line otherwise). */
 void print_json(json_t *v);

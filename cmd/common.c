@@ -97,6 +97,8 @@ int run_op(struct ctx *ctx, const char *name, json_t *params, json_t **out)
 {
 	struct ah_err err = AH_ERR_INIT;
 
+	if (ctx->server)
+		return run_remote_op(ctx, name, params, out);
 	if (ah_op_call(&ctx->op, name, params, out, &err) == 0)
 		return 0;
 	fprintf(stderr, "apphub: %s\n", err.msg);

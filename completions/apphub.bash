@@ -172,7 +172,8 @@ _apphub() {
 				continue
 				;;
 			--tag | --status | --sort | --limit | --offset | --weights | \
-			--id | --name | --description | --dockerfile | --since | --type)
+			--id | --name | --description | --dockerfile | --since | --type | \
+			--server | --listen | --workers | --threads | --timeout | --hook-branch)
 				i+=1
 				continue
 				;;
@@ -215,14 +216,15 @@ _apphub() {
 		__apphub_files
 		return 0
 		;;
-	--limit | --offset | --since | --weights | --id | --name | --description)
+	--limit | --offset | --since | --weights | --id | --name | --description | \
+	--server | --listen | --workers | --threads | --timeout | --hook-branch)
 		return 0
 		;;
 	esac
 
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
-			__apphub_reply -C --json -q --version -h --help
+			__apphub_reply -C --server --json -q --version -h --help
 		else
 			__apphub_commands
 		fi
@@ -237,13 +239,23 @@ _apphub() {
 	events)
 		[[ $cur == -* ]] && __apphub_reply --since --type --limit --follow "${common[@]}"
 		;;
+	serve)
+		[[ $cur == -* ]] && __apphub_reply --listen --workers --threads --timeout --hook-branch -h --help
+		;;
+	ingest)
+		if [[ $cur == -* ]]; then
+			__apphub_reply -j --jobs --watch --repo "${common[@]}"
+		else
+			__apphub_ids
+		fi
+		;;
 	apps)
 		if [[ -z $verb ]]; then
 			if [[ $cur == -* ]]; then
 				# `apphub apps` alone is `apphub apps ls`.
 				__apphub_reply --tag --status --sort --limit --offset --weights "${common[@]}"
 			else
-				__apphub_reply ls add import show rm search tags tag
+				__apphub_reply ls add import show history retry rm search tags tag
 			fi
 			return 0
 		fi
@@ -278,7 +290,14 @@ _apphub() {
 				__apphub_files
 			fi
 			;;
-		show | rm)
+		history)
+			if [[ $cur == -* ]]; then
+				__apphub_reply --limit "${common[@]}"
+			elif ((${#args[@]} == 0)); then
+				__apphub_ids
+			fi
+			;;
+		show | rm | retry)
 			if [[ $cur == -* ]]; then
 				__apphub_reply "${common[@]}"
 			elif ((${#args[@]} == 0)); then

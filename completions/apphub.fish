@@ -18,7 +18,7 @@ function __apphub_words
             continue
         end
         switch $t
-            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type
+            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch
                 set skip 1
             case '-*'
             case '*'
@@ -90,6 +90,7 @@ complete -c apphub -f
 # Global options.
 complete -c apphub -n '__apphub_at 0' -s C -r -a '(__fish_complete_directories)' -d 'State directory'
 complete -c apphub -n '__apphub_at 0' -l version -d 'Print the version'
+complete -c apphub -n '__apphub_at 0' -l server -x -d 'Run against a remote apphub serve'
 complete -c apphub -l json -d 'JSON output'
 complete -c apphub -s q -d 'Quiet output'
 complete -c apphub -s h -l help -d 'Show usage'
@@ -103,6 +104,8 @@ complete -c apphub -n '__apphub_at 1 apps' -a ls -d 'List apps (default)'
 complete -c apphub -n '__apphub_at 1 apps' -a add -d 'Register a repository'
 complete -c apphub -n '__apphub_at 1 apps' -a import -d 'Register apps from JSON lines'
 complete -c apphub -n '__apphub_at 1 apps' -a show -d 'Show one app'
+complete -c apphub -n '__apphub_at 1 apps' -a history -d 'Show the ingestion history'
+complete -c apphub -n '__apphub_at 1 apps' -a retry -d 'Queue for ingestion again'
 complete -c apphub -n '__apphub_at 1 apps' -a rm -d 'Remove an app'
 complete -c apphub -n '__apphub_at 1 apps' -a search -d 'Search apps'
 complete -c apphub -n '__apphub_at 1 apps' -a tags -d 'Suggest tag keys and pairs'
@@ -138,6 +141,14 @@ complete -c apphub -n '__apphub_at 2 apps import' -F
 
 # apps show / rm / tag.
 complete -c apphub -n '__apphub_at 2 apps show; or __apphub_at 2 apps rm; or __apphub_at 2 apps tag' -a '(__apphub_ids)'
+complete -c apphub -n '__apphub_at 2 apps history; or __apphub_at 2 apps retry' -a '(__apphub_ids)'
+complete -c apphub -n '__apphub_in apps history' -l limit -x -d 'Number of events (1-1000)'
+
+# ingest.
+complete -c apphub -n '__apphub_in ingest' -s j -l jobs -x -d 'Apps at once (default 2)'
+complete -c apphub -n '__apphub_in ingest' -l watch -d 'Keep waiting for new items'
+complete -c apphub -n '__apphub_in ingest' -l repo -x -d 'Ingest the apps of this repository'
+complete -c apphub -n '__apphub_in ingest' -a '(__apphub_ids)'
 complete -c apphub -n '__apphub_at 3 apps tag' -a 'add rm'
 complete -c apphub -n '__apphub_in apps tag; and not __apphub_at 2; and not __apphub_at 3' -a '(__apphub_tags)'
 
@@ -146,3 +157,10 @@ complete -c apphub -n '__apphub_in events' -l since -x -d 'Events after this id'
 complete -c apphub -n '__apphub_in events' -l type -x -a 'app.\* app.registered app.updated app.removed app.tagged' -d 'Event type glob'
 complete -c apphub -n '__apphub_in events' -l limit -x -d 'Number of events'
 complete -c apphub -n '__apphub_in events' -l follow -d 'Keep printing new events'
+
+# serve.
+complete -c apphub -n '__apphub_in serve' -l listen -x -d 'Address and port to listen on'
+complete -c apphub -n '__apphub_in serve' -l workers -x -d 'Ingestion workers'
+complete -c apphub -n '__apphub_in serve' -l threads -x -d 'Request threads'
+complete -c apphub -n '__apphub_in serve' -l timeout -x -d 'Idle connection timeout (seconds)'
+complete -c apphub -n '__apphub_in serve' -l hook-branch -x -d 'Branch that /hooks/git follows'

@@ -7,10 +7,14 @@
 static const struct ah_op *const modules[] = {
 	ops_apps,
 	ops_events,
+	ops_history,
 	ops_search,
 	ops_tags,
 #ifdef APPHUB_WITH_INGEST
 	ops_ingest,
+#endif
+#ifdef APPHUB_WITH_SERVE
+	ops_hooks,
 #endif
 	NULL,
 };

@@ -37,9 +37,11 @@ struct ah_op {
 /* One array per module, each ended by an entry with a NULL name. */
 extern const struct ah_op ops_apps[];
 extern const struct ah_op ops_events[];
+extern const struct ah_op ops_history[];
 extern const struct ah_op ops_tags[];
 extern const struct ah_op ops_search[];
 extern const struct ah_op ops_ingest[];
+extern const struct ah_op ops_hooks[];
 
 const struct ah_op *ah_op_find(const char *name);
 /* The module arrays, NULL-terminated, for listings (openapi, routes). */

@@ -72,6 +72,33 @@ static const char *const migrations[] = {
 	"  created_at TEXT NOT NULL,"
 	"  UNIQUE(kind, subject));"
 	"CREATE INDEX work_due ON work(kind, not_before);",
+	/* 2: ingestion: what the last ingest found, and every transition */
+	"ALTER TABLE apps ADD COLUMN commit_sha TEXT;"
+	"ALTER TABLE apps ADD COLUMN readme TEXT;"
+	"ALTER TABLE apps ADD COLUMN last_ingested_at TEXT;"
+	"ALTER TABLE apps ADD COLUMN ingest_error TEXT;"
+	"ALTER TABLE apps ADD COLUMN ingest_attempts INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE ingestion_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  app INTEGER NOT NULL REFERENCES apps(n) ON DELETE CASCADE,"
+	"  status TEXT NOT NULL,"
+	"  message TEXT,"
+	"  attempt INTEGER,"
+	"  commit_sha TEXT,"
+	"  duration_ms INTEGER,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE INDEX ingestion_events_app ON ingestion_events(app, id);",
+	/* 3: serve's audit log: every write and every refusal */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time TEXT NOT NULL,"
+	"  subject TEXT,"
+	"  op TEXT,"
+	"  method TEXT NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  status INTEGER NOT NULL,"
+	"  remote TEXT,"
+	"  message TEXT);",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

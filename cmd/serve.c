@@ -1,0 +1,291 @@
+/*
+ * apphub serve: the operations over HTTP, the event stream, webhooks, and
+ * the ingestion workers, in one process.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd.h"
+#include "../lib/auth.h"
+#include "../lib/http.h"
+#include "../lib/ingest.h"
+#include "../lib/strbuf.h"
+#include "../lib/timeutil.h"
+
+#ifndef APPHUB_VERSION
+#define APPHUB_VERSION "0.0.0"
+#endif
+
+static const char *const serve_usage[] = {
+	"apphub serve [--listen <addr:port>] [--workers <n>] [--threads <n>] [--timeout <s>] [--hook-branch <glob>]...",
+	NULL
+};
+
+/* The ingestion workers: each a thread with its own connection. */
+struct workers {
+	const char *dir;
+	struct ah_ingest_config cfg;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	int stopping;
+	unsigned nr, busy;
+	pthread_t *threads;
+};
+
+struct worker {
+	struct workers *w;
+	unsigned index;
+};
+
+/* Waits up to ms for a wake-up (new work, or stop); the mutex is held. */
+static void wait_ms(struct workers *w, int64_t ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&w->cond, &w->mutex, &until);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *self = arg;
+	struct workers *w = self->w;
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_state *st = NULL;
+	struct ah_ingest_item item;
+	char owner[96];
+
+	ah_ingest_owner(owner, sizeof(owner) - 16);
+	snprintf(owner + strlen(owner), 16, "/%u", self->index);
+	pthread_mutex_lock(&w->mutex);
+	while (!w->stopping) {
+		int64_t when = 0, wait = 1000;
+		json_t *result = NULL;
+		int r;
+
+		pthread_mutex_unlock(&w->mutex);
+		if (!st && ah_state_open(&st, w->dir, &err) < 0) {
+			fprintf(stderr, "apphub: ingest worker: %s\n", err.msg);
+			r = -1;
+		} else {
+			r = ah_ingest_claim(st, &w->cfg, owner, NULL, &item, &err);
+			if (r < 0)
+				fprintf(stderr, "apphub: ingest worker: %s\n", err.msg);
+		}
+		if (r == 1) {
+			__atomic_add_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
+			if (ah_ingest_perform(st, &w->cfg, &item, &result, &err) < 0)
+				fprintf(stderr, "apphub: ingest '%s': %s\n", item.id, err.msg);
+			__atomic_sub_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
+			json_decref(result);
+			pthread_mutex_lock(&w->mutex);
+			continue;
+		}
+		if (r == 0 && ah_ingest_next_due(st, &when, &err) == 0 && when) {
+			wait = when - ah_now_ms();
+			if (wait < 10)
+				wait = 10;
+			if (wait > 1000)
+				wait = 1000;
+		}
+		pthread_mutex_lock(&w->mutex);
+		if (!w->stopping)
+			wait_ms(w, wait);
+	}
+	pthread_mutex_unlock(&w->mutex);
+	ah_state_close(st);
+	return NULL;
+}
+
+static int start_workers(struct workers *w, struct worker *each)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nr; i++) {
+		each[i].w = w;
+		each[i].index = i + 1;
+		if (pthread_create(&w->threads[i], NULL, worker_main, &each[i])) {
+			w->nr = i;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void stop_workers(struct workers *w)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&w->mutex);
+	w->stopping = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mutex);
+	for (i = 0; i < w->nr; i++)
+		pthread_join(w->threads[i], NULL);
+}
+
+/* A thousand event streams need a thousand descriptors. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int cmd_serve(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *listen_addr = "127.0.0.1:4000";
+	long nr_workers = 2, threads = 0, timeout = 30;
+	json_t *branches = NULL;
+	struct option opts[] = {
+		OPT_STRING(0, "listen", &listen_addr, "addr:port",
+			   "where to listen (default 127.0.0.1:4000; port 0 picks one)"),
+		OPT_INT(0, "workers", &nr_workers, "n", "ingestion workers (default 2)"),
+		OPT_INT(0, "threads", &threads, "n", "request threads (default: the CPUs)"),
+		OPT_INT(0, "timeout", &timeout, "s", "close idle connections after s seconds (30)"),
+		OPT_LIST(0, "hook-branch", &branches, "glob",
+			 "branches /hooks/git follows (default main, master)"),
+		OPT_END(),
+	};
+	struct ah_http_opts hopts = { 0 };
+	struct workers w = { 0 };
+	struct worker *each = NULL;
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_auth *auth = NULL;
+	struct ah_http *http = NULL;
+	struct ah_state *st = NULL;
+	struct sockaddr_storage sa;
+	sigset_t sigs;
+	const char *hb;
+	int loopback, sig = 0, code;
+
+	argc = parse_cmd_options(ctx, argc - 1, argv + 1, opts, serve_usage, &code);
+	if (argc < 0)
+		return code;
+	if (argc)
+		return usage_error(serve_usage, opts, "unexpected argument '%s'", argv[0]);
+	if (nr_workers < 0 || nr_workers > 64)
+		return usage_error(serve_usage, opts, "invalid workers %ld: must be from 0 to 64", nr_workers);
+	if (threads < 0 || threads > 256)
+		return usage_error(serve_usage, opts, "invalid threads %ld: must be from 1 to 256", threads);
+	if (timeout < 1 || timeout > 86400)
+		return usage_error(serve_usage, opts, "invalid timeout %ld: must be from 1 to 86400", timeout);
+	if (branches) {
+		struct strbuf sb = STRBUF_INIT;
+		json_t *b;
+		size_t i;
+
+		json_array_foreach(branches, i, b)
+			strbuf_addf(&sb, "%s%s", i ? "," : "", json_string_value(b));
+		setenv("APPHUB_HOOK_BRANCHES", sb.buf, 1);
+		strbuf_release(&sb);
+		json_decref(branches);
+	}
+	code = APPHUB_EXIT_FAILED;
+	if (ah_http_parse_listen(listen_addr, &sa, &loopback, &err) < 0 ||
+	    ah_auth_load(&auth, &err) < 0 ||
+	    ah_ingest_config_load(&w.cfg, &err) < 0)
+		goto fail;
+	if (!ah_auth_count(auth) && !loopback) {
+		fprintf(stderr, "apphub: refusing to listen on '%s': no tokens configured (APPHUB_TOKENS or APPHUB_TOKENS_FILE); without them serve listens on loopback only\n",
+			listen_addr);
+		goto done;
+	}
+	/* The state must be usable before anything listens. */
+	if (ah_state_open(&st, ctx->op.dir, &err) < 0)
+		goto fail;
+	ah_state_close(st);
+	if (!threads) {
+		threads = sysconf(_SC_NPROCESSORS_ONLN);
+		if (threads < 2)
+			threads = 2;
+		if (threads > 16)
+			threads = 16;
+	}
+	hb = getenv("APPHUB_SSE_HEARTBEAT_MS");
+	raise_nofile();
+	/* The signals are for the main thread's sigwait: block them before any thread starts. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ah_ingest_global_init();
+
+	w.dir = ctx->op.dir;
+	w.nr = (unsigned)nr_workers;
+	w.threads = xcalloc(w.nr + 1, sizeof(*w.threads));
+	each = xcalloc(w.nr + 1, sizeof(*each));
+	pthread_mutex_init(&w.mutex, NULL);
+	pthread_cond_init(&w.cond, NULL);
+
+	hopts.dir = ctx->op.dir;
+	hopts.listen = listen_addr;
+	hopts.threads = (unsigned)threads;
+	hopts.timeout_s = (unsigned)timeout;
+	hopts.heartbeat_ms = hb && atol(hb) > 0 ? atol(hb) : 15000;
+	hopts.auth = auth;
+	hopts.version = APPHUB_VERSION;
+	hopts.work_cond = &w.cond;
+	hopts.work_mutex = &w.mutex;
+	if (ah_http_start(&http, &hopts, &err) < 0)
+		goto fail_started;
+	if (start_workers(&w, each) < 0) {
+		ah_fatal(&err, "cannot start ingestion workers: %s", strerror(errno));
+		goto fail_started;
+	}
+	if (!ah_auth_count(auth))
+		fprintf(stderr, "apphub: no tokens configured (APPHUB_TOKENS or APPHUB_TOKENS_FILE): serving loopback only, without authentication\n");
+	fprintf(stderr, "apphub: serving %s with %u ingestion worker%s\n", ah_http_url(http),
+		w.nr, w.nr == 1 ? "" : "s");
+	while (sigwait(&sigs, &sig) == EINTR)
+		;
+	fprintf(stderr, "apphub: %s: stopping%s\n", strsignal(sig),
+		__atomic_load_n(&w.busy, __ATOMIC_SEQ_CST) ?
+		", letting the ingests in flight finish" : "");
+	/* Take no more work, answer no more requests, finish what runs. */
+	pthread_mutex_lock(&w.mutex);
+	w.stopping = 1;
+	pthread_cond_broadcast(&w.cond);
+	pthread_mutex_unlock(&w.mutex);
+	ah_http_stop(http);
+	http = NULL;
+	stop_workers(&w);
+	fprintf(stderr, "apphub: stopped\n");
+	code = 0;
+	goto cleanup;
+fail_started:
+	fprintf(stderr, "apphub: %s\n", err.msg);
+	code = exit_status(&err);
+	ah_http_stop(http);
+	stop_workers(&w);
+cleanup:
+	ah_ingest_global_cleanup();
+	pthread_mutex_destroy(&w.mutex);
+	pthread_cond_destroy(&w.cond);
+	free(w.threads);
+	free(each);
+	goto done;
+fail:
+	fprintf(stderr, "apphub: %s\n", err.msg);
+	code = exit_status(&err);
+done:
+	ah_auth_free(auth);
+	return code;
+}

@@ -1,0 +1,817 @@
+#include <arpa/inet.h>
+#include <fnmatch.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <microhttpd.h>
+#include "api.h"
+#include "http.h"
+#include "ops.h"
+#include "strbuf.h"
+#include "timeutil.h"
+
+/* Per (method, route, status): a count and a latency histogram. */
+static const double buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+				  0.25, 0.5, 1, 2.5, 5 };
+#define NR_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+#define MAX_ROUTES 256
+
+struct route_stat {
+	const char *method;
+	const char *route;
+	int status;
+	unsigned long count;
+	double sum;
+	unsigned long bucket[NR_BUCKETS];
+};
+
+/* One GET /events stream. */
+struct sse {
+	struct ah_http *h;
+	struct MHD_Connection *conn;
+	long long last_id;
+	int64_t last_write_ms;
+	char *type;
+	struct strbuf out;
+	size_t off;
+	int suspended;
+	struct sse *prev, *next;
+};
+
+struct ah_http {
+	struct ah_http_opts o;
+	struct MHD_Daemon *d;
+	char url[128];
+	char *openapi;
+	pthread_key_t state_key;
+
+	pthread_mutex_t stats_lock;
+	struct route_stat stats[MAX_ROUTES];
+	size_t nr_stats;
+
+	/* The event streams; the watcher wakes them. */
+	pthread_mutex_t sse_lock;
+	pthread_cond_t sse_cond;
+	struct sse *streams;
+	size_t nr_streams;
+	int stopping;
+	pthread_t watcher;
+	int watcher_started;
+};
+
+/* The request being read: its body, up to the cap. */
+struct request {
+	struct strbuf body;
+	int too_large;
+	int64_t start_ns;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int ah_http_parse_listen(const char *listen, struct sockaddr_storage *sa, int *loopback,
+			 struct ah_err *err)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	const char *colon = strrchr(listen, ':');
+	char *host = NULL, *end;
+	long port;
+	int rc, ret = -1;
+
+	if (!colon || colon == listen)
+		return ah_invalid(err, "invalid listen address '%s': must be ADDR:PORT", listen);
+	port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || port < 0 || port > 65535)
+		return ah_invalid(err, "invalid listen address '%s': port must be from 0 to 65535",
+				  listen);
+	host = xstrndup(listen, (size_t)(colon - listen));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res))) {
+		ah_invalid(err, "invalid listen address '%s': %s", listen, gai_strerror(rc));
+		goto done;
+	}
+	memset(sa, 0, sizeof(*sa));
+	memcpy(sa, res->ai_addr, res->ai_addrlen);
+	if (sa->ss_family == AF_INET)
+		*loopback = (ntohl(((struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	else
+		*loopback = IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)sa)->sin6_addr);
+	ret = 0;
+done:
+	if (res)
+		freeaddrinfo(res);
+	free(host);
+	return ret;
+}
+
+static void close_state(void *p)
+{
+	ah_state_close(p);
+}
+
+/* This thread's own connection: SQLite connections are not shared. */
+static struct ah_state *thread_state(struct ah_http *h, struct ah_err *err)
+{
+	struct ah_state *st = pthread_getspecific(h->state_key);
+
+	if (st)
+		return st;
+	if (ah_state_open(&st, h->o.dir, err) < 0)
+		return NULL;
+	pthread_setspecific(h->state_key, st);
+	return st;
+}
+
+static void record(struct ah_http *h, const char *method, const char *route, int status,
+		   int64_t start_ns)
+{
+	double secs = (double)(now_ns() - start_ns) / 1e9;
+	struct route_stat *s = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&h->stats_lock);
+	for (i = 0; i < h->nr_stats; i++) {
+		if (h->stats[i].status == status && !strcmp(h->stats[i].route, route) &&
+		    !strcmp(h->stats[i].method, method)) {
+			s = &h->stats[i];
+			break;
+		}
+	}
+	if (!s && h->nr_stats < MAX_ROUTES) {
+		s = &h->stats[h->nr_stats++];
+		s->method = !strcmp(method, "GET") ? "GET" : !strcmp(method, "POST") ? "POST" :
+			    !strcmp(method, "DELETE") ? "DELETE" : !strcmp(method, "PUT") ? "PUT" :
+			    !strcmp(method, "PATCH") ? "PATCH" : "OTHER";
+		s->route = route;
+		s->status = status;
+	}
+	if (s) {
+		s->count++;
+		s->sum += secs;
+		for (i = 0; i < NR_BUCKETS; i++)
+			if (secs <= buckets[i])
+				s->bucket[i]++;
+	}
+	pthread_mutex_unlock(&h->stats_lock);
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *conn, int status, const char *type,
+				 char *body, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(conn, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	size_t len;
+
+	json_decref(v);
+	if (!s)
+		s = xstrdup("{\"error\":{\"code\":\"internal\",\"message\":\"cannot encode result\"}}");
+	len = strlen(s);
+	s = xrealloc(s, len + 2);
+	s[len++] = '\n';
+	s[len] = '\0';
+	return send_body(conn, status, "application/json", s, len);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, const struct ah_err *err)
+{
+	return send_json(conn, err->status ? err->status : 500, ah_api_error_json(err));
+}
+
+static void add_metric_labels(struct strbuf *sb, const struct route_stat *s)
+{
+	strbuf_addf(sb, "method=\"%s\",route=\"%s\",status=\"%d\"", s->method, s->route, s->status);
+}
+
+static enum MHD_Result send_metrics(struct ah_http *h, struct MHD_Connection *conn)
+{
+	static const char sql_work[] =
+		"SELECT kind, count(*), count(claimed_by) FROM work GROUP BY kind ORDER BY kind";
+	static const char sql_outcomes[] =
+		"SELECT type, count(*) FROM events WHERE type GLOB 'app.ingest.*'"
+		" GROUP BY type ORDER BY type";
+	struct ah_err err = AH_ERR_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	struct ah_state *st = thread_state(h, &err);
+	sqlite3_stmt *stmt;
+	size_t i, j, streams;
+
+	strbuf_addstr(&sb, "# HELP apphub_http_requests_total HTTP requests answered.\n"
+		      "# TYPE apphub_http_requests_total counter\n");
+	pthread_mutex_lock(&h->stats_lock);
+	for (i = 0; i < h->nr_stats; i++) {
+		strbuf_addstr(&sb, "apphub_http_requests_total{");
+		add_metric_labels(&sb, &h->stats[i]);
+		strbuf_addf(&sb, "} %lu\n", h->stats[i].count);
+	}
+	strbuf_addstr(&sb, "# HELP apphub_http_request_duration_seconds Time to answer a request.\n"
+		      "# TYPE apphub_http_request_duration_seconds histogram\n");
+	for (i = 0; i < h->nr_stats; i++) {
+		const struct route_stat *s = &h->stats[i];
+
+		for (j = 0; j < NR_BUCKETS; j++) {
+			strbuf_addstr(&sb, "apphub_http_request_duration_seconds_bucket{");
+			add_metric_labels(&sb, s);
+			strbuf_addf(&sb, ",le=\"%g\"} %lu\n", buckets[j], s->bucket[j]);
+		}
+		strbuf_addstr(&sb, "apphub_http_request_duration_seconds_bucket{");
+		add_metric_labels(&sb, s);
+		strbuf_addf(&sb, ",le=\"+Inf\"} %lu\n", s->count);
+		strbuf_addstr(&sb, "apphub_http_request_duration_seconds_sum{");
+		add_metric_labels(&sb, s);
+		strbuf_addf(&sb, "} %.6f\n", s->sum);
+		strbuf_addstr(&sb, "apphub_http_request_duration_seconds_count{");
+		add_metric_labels(&sb, s);
+		strbuf_addf(&sb, "} %lu\n", s->count);
+	}
+	pthread_mutex_unlock(&h->stats_lock);
+	pthread_mutex_lock(&h->sse_lock);
+	streams = h->nr_streams;
+	pthread_mutex_unlock(&h->sse_lock);
+	strbuf_addf(&sb, "# HELP apphub_sse_clients Open GET /events streams.\n"
+		    "# TYPE apphub_sse_clients gauge\napphub_sse_clients %zu\n", streams);
+	if (st && (stmt = ah_stmt(st, sql_work, &err))) {
+		strbuf_addstr(&sb, "# HELP apphub_queue_depth Work items waiting or claimed.\n"
+			      "# TYPE apphub_queue_depth gauge\n");
+		strbuf_addstr(&sb, "# HELP apphub_queue_claimed Work items being worked on.\n"
+			      "# TYPE apphub_queue_claimed gauge\n");
+		while (sqlite3_step(stmt) == SQLITE_ROW) {
+			strbuf_addf(&sb, "apphub_queue_depth{kind=\"%s\"} %lld\n",
+				    ah_col_text(stmt, 0), sqlite3_column_int64(stmt, 1));
+			strbuf_addf(&sb, "apphub_queue_claimed{kind=\"%s\"} %lld\n",
+				    ah_col_text(stmt, 0), sqlite3_column_int64(stmt, 2));
+		}
+		sqlite3_reset(stmt);
+	}
+	if (st && (stmt = ah_stmt(st, sql_outcomes, &err))) {
+		strbuf_addstr(&sb, "# HELP apphub_ingest_events_total Ingest transitions by type.\n"
+			      "# TYPE apphub_ingest_events_total counter\n");
+		while (sqlite3_step(stmt) == SQLITE_ROW)
+			strbuf_addf(&sb, "apphub_ingest_events_total{outcome=\"%s\"} %lld\n",
+				    ah_col_text(stmt, 0) + strlen("app.ingest."),
+				    sqlite3_column_int64(stmt, 1));
+		sqlite3_reset(stmt);
+	}
+	return send_body(conn, 200, "text/plain; version=0.0.4", strbuf_detach(&sb, NULL), sb.len);
+}
+
+/*
+ * GET /events as Server-Sent Events. The reader sends what is pending,
+ * then the events after last_id, then a heartbeat when one is due; with
+ * nothing to send it parks the connection, and the watcher resumes it
+ * when the table grows or the heartbeat falls due.
+ */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct sse *s = cls;
+	struct ah_http *h = s->h;
+	struct ah_err err = AH_ERR_INIT;
+	size_t n;
+
+	(void)pos;
+	if (s->off == s->out.len) {
+		struct ah_state *st;
+		struct ah_ctx ctx = { h->o.dir, "sse", NULL };
+		json_t *params, *out = NULL, *e;
+		size_t i;
+
+		strbuf_reset(&s->out);
+		s->off = 0;
+		if (h->stopping)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (!(st = thread_state(h, &err)))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		ctx.st = st;
+		params = json_pack("{s:I, s:i}", "since", (json_int_t)s->last_id, "limit", 100);
+		if (s->type)
+			json_object_set_new(params, "type", json_string(s->type));
+		if (ah_op_call(&ctx, "events.list", params, &out, &err) < 0) {
+			json_decref(params);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		json_decref(params);
+		json_array_foreach(json_object_get(out, "data"), i, e) {
+			char *data = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+			s->last_id = json_integer_value(json_object_get(e, "id"));
+			strbuf_addf(&s->out, "id: %lld\nevent: %s\ndata: %s\n\n", s->last_id,
+				    json_string_value(json_object_get(e, "type")), data);
+			free(data);
+		}
+		json_decref(out);
+		if (!s->out.len && ah_now_ms() - s->last_write_ms >= h->o.heartbeat_ms)
+			strbuf_addstr(&s->out, ": heartbeat\n\n");
+		if (!s->out.len) {
+			pthread_mutex_lock(&h->sse_lock);
+			if (h->stopping) {
+				pthread_mutex_unlock(&h->sse_lock);
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			}
+			s->suspended = 1;
+			MHD_suspend_connection(s->conn);
+			pthread_mutex_unlock(&h->sse_lock);
+			return 0;
+		}
+		s->last_write_ms = ah_now_ms();
+	}
+	n = s->out.len - s->off;
+	if (n > max)
+		n = max;
+	memcpy(buf, s->out.buf + s->off, n);
+	s->off += n;
+	return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+	struct sse *s = cls;
+	struct ah_http *h = s->h;
+
+	pthread_mutex_lock(&h->sse_lock);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	h->nr_streams--;
+	pthread_cond_broadcast(&h->sse_cond);
+	pthread_mutex_unlock(&h->sse_lock);
+	strbuf_release(&s->out);
+	free(s->type);
+	free(s);
+}
+
+/* The newest event id, from the watcher's own connection. */
+static long long max_event_id(struct ah_state *st)
+{
+	static const char sql[] = "SELECT coalesce(max(id), 0) FROM events";
+	struct ah_err err = AH_ERR_INIT;
+	sqlite3_stmt *stmt = ah_stmt(st, sql, &err);
+	long long id = -1;
+
+	if (!stmt)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		id = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return id;
+}
+
+static void *sse_watcher(void *arg)
+{
+	struct ah_http *h = arg;
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_state *st = NULL;
+	struct sse *s;
+
+	if (ah_state_open(&st, h->o.dir, &err) < 0)
+		fprintf(stderr, "apphub: event stream: %s\n", err.msg);
+	pthread_mutex_lock(&h->sse_lock);
+	while (!h->stopping) {
+		struct timespec until;
+		long long id;
+		int64_t now;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&h->sse_cond, &h->sse_lock, &until);
+		if (h->stopping || !h->streams)
+			continue;
+		pthread_mutex_unlock(&h->sse_lock);
+		id = st ? max_event_id(st) : -1;
+		now = ah_now_ms();
+		pthread_mutex_lock(&h->sse_lock);
+		for (s = h->streams; s; s = s->next) {
+			if (!s->suspended)
+				continue;
+			if (id > s->last_id || now - s->last_write_ms >= h->o.heartbeat_ms) {
+				s->suspended = 0;
+				MHD_resume_connection(s->conn);
+			}
+		}
+	}
+	pthread_mutex_unlock(&h->sse_lock);
+	ah_state_close(st);
+	return NULL;
+}
+
+static enum MHD_Result start_sse(struct ah_http *h, struct MHD_Connection *conn)
+{
+	const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+	const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
+	const char *type = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "type");
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_state *st = thread_state(h, &err);
+	struct MHD_Response *r;
+	struct sse *s;
+	enum MHD_Result ret;
+	char *end;
+
+	if (!st)
+		return send_error(conn, &err);
+	s = xcalloc(1, sizeof(*s));
+	strbuf_init(&s->out, 0);
+	s->h = h;
+	s->conn = conn;
+	s->type = type && *type ? xstrdup(type) : NULL;
+	if (!last || !*last)
+		last = since;
+	if (last && *last) {
+		s->last_id = strtoll(last, &end, 10);
+		if (*end || s->last_id < 0) {
+			strbuf_release(&s->out);
+			free(s->type);
+			free(s);
+			ah_invalid(&err, "invalid Last-Event-ID '%s': must be an event id", last);
+			return send_error(conn, &err);
+		}
+	} else {
+		s->last_id = max_event_id(st);
+	}
+	/* The first bytes open the stream for the client at once. */
+	strbuf_addstr(&s->out, ": apphub events\nretry: 2000\n\n");
+	s->last_write_ms = ah_now_ms();
+	pthread_mutex_lock(&h->sse_lock);
+	s->next = h->streams;
+	if (h->streams)
+		h->streams->prev = s;
+	h->streams = s;
+	h->nr_streams++;
+	pthread_mutex_unlock(&h->sse_lock);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, s, sse_free);
+	MHD_add_response_header(r, "Content-Type", "text/event-stream");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	(void)kind;
+	ah_api_add_query(cls, key, value);
+	return MHD_YES;
+}
+
+/* The status of a successful call: 202 for what is only queued. */
+static int ok_status(const struct ah_op *op, json_t *out)
+{
+	return !strcmp(op->name, "hooks.git") && json_is_true(json_object_get(out, "queued")) ?
+	       202 : 200;
+}
+
+static const char *client_address(struct MHD_Connection *conn, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (!sa)
+		return NULL;
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)len);
+	return NULL;
+}
+
+static void audit(struct ah_http *h, struct ah_state *st, struct MHD_Connection *conn,
+		  const char *subject, const struct ah_op *op, const char *method,
+		  const char *url, int status, const char *message)
+{
+	struct ah_err err = AH_ERR_INIT;
+	char addr[INET6_ADDRSTRLEN];
+
+	(void)h;
+	if (st && ah_audit(st, subject, op ? op->name : NULL, method, url, status,
+			   client_address(conn, addr, sizeof(addr)), message, &err) < 0)
+		fprintf(stderr, "apphub: %s\n", err.msg);
+}
+
+/* The operation for a routed request. */
+static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
+			       const struct ah_op *op, json_t *params, const char *method,
+			       const char *url, int *status)
+{
+	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	const char *scope = ah_api_scope_name(op->scope), *subject;
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_ctx ctx = { h->o.dir, NULL, NULL };
+	struct ah_state *st = thread_state(h, &err);
+	json_t *out = NULL;
+
+	if (!st)
+		goto fail;
+	if (ah_auth_check(h->o.auth, authz, scope, &subject, &err) < 0) {
+		audit(h, st, conn, subject, op, method, url, err.status, err.msg);
+		goto fail;
+	}
+	ctx.subject = subject;
+	ctx.st = st;
+	if (ah_op_call(&ctx, op->name, params, &out, &err) < 0) {
+		ah_rollback(st);
+		if (scope)
+			audit(h, st, conn, subject, op, method, url, err.status, err.msg);
+		goto fail;
+	}
+	ah_rollback(st);
+	if (scope) {
+		audit(h, st, conn, subject, op, method, url, ok_status(op, out), NULL);
+		if (h->o.work_cond) {
+			pthread_mutex_lock(h->o.work_mutex);
+			pthread_cond_broadcast(h->o.work_cond);
+			pthread_mutex_unlock(h->o.work_mutex);
+		}
+	}
+	*status = ok_status(op, out);
+	return send_json(conn, *status, out ? out : json_object());
+fail:
+	if (!err.status)
+		ah_internal(&err, "request failed");
+	*status = err.status;
+	return send_error(conn, &err);
+}
+
+static int wants_stream(struct MHD_Connection *conn)
+{
+	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+
+	return accept && strstr(accept, "text/event-stream");
+}
+
+static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
+				struct request *req, const char *url, const char *method)
+{
+	struct ah_err err = AH_ERR_INIT;
+	const struct ah_op *op;
+	const char *route = url;
+	json_t *params = NULL;
+	enum MHD_Result ret;
+	int status = 200, rc;
+
+	if (req->too_large) {
+		ah_error(&err, 413, "too_large", "request body: larger than %d bytes", AH_API_MAX_BODY);
+		status = 413;
+		route = "(body too large)";
+		ret = send_error(conn, &err);
+		goto done;
+	}
+	if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
+		if (!strcmp(url, "/healthz")) {
+			route = "/healthz";
+			ret = send_json(conn, 200, json_pack("{s:s}", "status", "ok"));
+			goto done;
+		}
+		if (!strcmp(url, "/readyz")) {
+			struct ah_state *st = thread_state(h, &err);
+
+			route = "/readyz";
+			if (!st || max_event_id(st) < 0) {
+				status = 503;
+				if (!st)
+					ret = send_json(conn, 503, json_pack("{s:s, s:s}", "status",
+								     "unavailable", "message", err.msg));
+				else
+					ret = send_json(conn, 503, json_pack("{s:s}", "status", "unavailable"));
+			} else {
+				ret = send_json(conn, 200, json_pack("{s:s}", "status", "ready"));
+			}
+			goto done;
+		}
+		if (!strcmp(url, "/metrics")) {
+			route = "/metrics";
+			ret = send_metrics(h, conn);
+			goto done;
+		}
+		if (!strcmp(url, "/openapi.json")) {
+			route = "/openapi.json";
+			ret = send_body(conn, 200, "application/json", xstrdup(h->openapi),
+					strlen(h->openapi));
+			goto done;
+		}
+		if (!strcmp(url, "/events") && wants_stream(conn)) {
+			/* Streams are long: counted when they start, not timed. */
+			record(h, method, "/events (stream)", 200, now_ns());
+			return start_sse(h, conn);
+		}
+	}
+	params = json_object();
+	rc = ah_api_route(!strcmp(method, "HEAD") ? "GET" : method, url, params, &op);
+	if (rc) {
+		if (rc == 404)
+			ah_not_found(&err, "no route for '%s %s'", method, url);
+		else
+			ah_error(&err, 405, "method_not_allowed", "method '%s' not allowed for '%s'",
+				 method, url);
+		status = rc;
+		route = "(unknown)";
+		ret = send_error(conn, &err);
+		goto done;
+	}
+	route = op->path;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, params);
+	if (ah_api_merge_body(params, req->body.buf, req->body.len, &err) < 0) {
+		status = err.status;
+		ret = send_error(conn, &err);
+		goto done;
+	}
+	/* The path names the subject: a body cannot redirect it. */
+	ah_api_route(op->method, url, params, &op);
+	ret = call_op(h, conn, op, params, method, url, &status);
+done:
+	json_decref(params);
+	record(h, method, route, status, req->start_ns);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct ah_http *h = cls;
+	struct request *req = *con_cls;
+
+	(void)version;
+	if (!req) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     "Content-Length");
+
+		req = xcalloc(1, sizeof(*req));
+		strbuf_init(&req->body, 0);
+		req->start_ns = now_ns();
+		*con_cls = req;
+		/* A declared length over the cap is refused before it is read. */
+		if (cl && strtoull(cl, NULL, 10) > AH_API_MAX_BODY) {
+			req->too_large = 1;
+			return dispatch(h, conn, req, url, method);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (req->body.len + *upload_data_size > AH_API_MAX_BODY)
+			req->too_large = 1;
+		else
+			strbuf_add(&req->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(h, conn, req, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!req)
+		return;
+	strbuf_release(&req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	fprintf(stderr, "apphub: http: %s\n", msg);
+}
+
+int ah_http_start(struct ah_http **out, const struct ah_http_opts *opts, struct ah_err *err)
+{
+	struct ah_http *h = xcalloc(1, sizeof(*h));
+	struct sockaddr_storage sa;
+	const union MHD_DaemonInfo *info;
+	char host[INET6_ADDRSTRLEN] = "";
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	json_t *doc;
+	int loopback;
+
+	*out = NULL;
+	h->o = *opts;
+	pthread_key_create(&h->state_key, close_state);
+	pthread_mutex_init(&h->stats_lock, NULL);
+	pthread_mutex_init(&h->sse_lock, NULL);
+	pthread_cond_init(&h->sse_cond, NULL);
+	doc = ah_api_openapi(opts->version);
+	h->openapi = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!h->openapi)
+		h->openapi = xstrdup("{}");
+	if (ah_http_parse_listen(opts->listen, &sa, &loopback, err) < 0)
+		goto fail;
+	if (sa.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4,
+				MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s ? opts->timeout_s : 30,
+				MHD_OPTION_CONNECTION_LIMIT, 20000,
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_END);
+	if (!h->d) {
+		ah_fatal(err, "cannot listen on '%s': address in use or not available", opts->listen);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	if (sa.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, host, sizeof(host));
+	else
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, host, sizeof(host));
+	snprintf(h->url, sizeof(h->url), sa.ss_family == AF_INET6 ? "http://[%s]:%u" : "http://%s:%u",
+		 host, info ? info->port : 0);
+	if (pthread_create(&h->watcher, NULL, sse_watcher, h)) {
+		ah_fatal(err, "cannot start the event stream thread");
+		goto fail;
+	}
+	h->watcher_started = 1;
+	*out = h;
+	return 0;
+fail:
+	ah_http_stop(h);
+	return -1;
+}
+
+const char *ah_http_url(const struct ah_http *h)
+{
+	return h->url;
+}
+
+void ah_http_stop(struct ah_http *h)
+{
+	struct sse *s;
+
+	if (!h)
+		return;
+	if (h->d) {
+		MHD_socket fd = MHD_quiesce_daemon(h->d);
+
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+	/* MHD must not be stopped with connections parked: end every stream. */
+	pthread_mutex_lock(&h->sse_lock);
+	h->stopping = 1;
+	for (s = h->streams; s; s = s->next) {
+		if (s->suspended) {
+			s->suspended = 0;
+			MHD_resume_connection(s->conn);
+		}
+	}
+	pthread_cond_broadcast(&h->sse_cond);
+	pthread_mutex_unlock(&h->sse_lock);
+	if (h->watcher_started)
+		pthread_join(h->watcher, NULL);
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	pthread_key_delete(h->state_key);
+	pthread_mutex_destroy(&h->stats_lock);
+	pthread_mutex_destroy(&h->sse_lock);
+	pthread_cond_destroy(&h->sse_cond);
+	free(h->openapi);
+	free(h);
+}
