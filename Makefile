@@ -109,20 +109,26 @@ check: deps
 	@$(MAKE) -s --no-print-directory all
 	@t/run-tests
 
-# The main job on the embedded default: the example apps registered and listed.
+# The main job on the embedded default: the example apps registered and
+# ingested, then apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C stops).
 RUN_DIR = .run
+RUN_LISTEN = 127.0.0.1:4000
 run: deps
 	@$(MAKE) -s --no-print-directory all
 	@rm -rf $(RUN_DIR)/repos
 	@contrib/examples/make-repos.sh $(RUN_DIR)/repos >/dev/null
 	@for repo in $(RUN_DIR)/repos/*; do \
-		./apphub -C $(RUN_DIR)/state apps add "$$repo" --update --tag example:true >/dev/null || exit 1; \
+		./apphub -C $(RUN_DIR)/state -q apps add "$$repo" --update --tag example:true || exit 1; \
 	done
-	@echo "Registered the examples in $(RUN_DIR)/state:"
+	@./apphub -C $(RUN_DIR)/state ingest
+	@echo
 	@./apphub -C $(RUN_DIR)/state apps ls
 	@echo
-	@echo "Try: ./apphub -C $(RUN_DIR)/state apps search example:true"
-	@echo "     ./apphub -C $(RUN_DIR)/state apps tags ex"
+	@echo "Serving http://$(RUN_LISTEN)/ (state in $(RUN_DIR)/state). Try:"
+	@echo "  curl -s 'http://$(RUN_LISTEN)/apps?q=example:true' | jq"
+	@echo "  curl -s 'http://$(RUN_LISTEN)/tags/suggest?prefix=run' | jq"
+	@echo "  curl -sN http://$(RUN_LISTEN)/events -H 'Accept: text/event-stream'"
+	@exec ./apphub -C $(RUN_DIR)/state serve --listen $(RUN_LISTEN)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
