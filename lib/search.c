@@ -187,7 +187,35 @@ static void facet_add(json_t *list, const char *value, sqlite3_int64 count)
 						      "count", (json_int_t)count));
 }
 
-/* sql yields (key, value, count) by count: the top tags, owners and frameworks. */
+/* Every tag of the matches with its count, in SQL, for the many-tags case. */
+static const char sql_facet_tags_m[] =
+	"SELECT t.key, t.value, x.c FROM (SELECT at.tag, count(*) AS c FROM m"
+	" CROSS JOIN app_tags at ON at.app = m.n GROUP BY at.tag) x"
+	" CROSS JOIN tags t ON t.n = x.tag ORDER BY x.c DESC, t.key, t.value";
+
+static void facets_init(struct facets *f)
+{
+	f->tags = json_array();
+	f->owners = json_array();
+	f->frameworks = json_array();
+}
+
+/* Rows come by count, descending: the top tags, owners and frameworks. */
+static void facets_row(struct facets *f, const char *key, const char *value, sqlite3_int64 c)
+{
+	if (json_array_size(f->tags) < FACET_MAX) {
+		char *pair = xstrfmt("%s:%s", key, value);
+
+		facet_add(f->tags, pair, c);
+		free(pair);
+	}
+	if (!strcasecmp(key, "owner"))
+		facet_add(f->owners, value, c);
+	else if (!strcasecmp(key, "framework"))
+		facet_add(f->frameworks, value, c);
+}
+
+/* sql yields (key, value, count) by count. */
 static int tag_facets(struct ah_state *st, const char *sql, struct facets *f, struct ah_err *err)
 {
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
@@ -195,28 +223,142 @@ static int tag_facets(struct ah_state *st, const char *sql, struct facets *f, st
 
 	if (!stmt)
 		return -1;
-	f->tags = json_array();
-	f->owners = json_array();
-	f->frameworks = json_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *key = ah_col_text(stmt, 0), *value = ah_col_text(stmt, 1);
-		sqlite3_int64 c = sqlite3_column_int64(stmt, 2);
-
-		if (json_array_size(f->tags) < FACET_MAX) {
-			char *pair = xstrfmt("%s:%s", key, value);
-
-			facet_add(f->tags, pair, c);
-			free(pair);
-		}
-		if (!strcasecmp(key, "owner"))
-			facet_add(f->owners, value, c);
-		else if (!strcasecmp(key, "framework"))
-			facet_add(f->frameworks, value, c);
-	}
+	facets_init(f);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		facets_row(f, ah_col_text(stmt, 0), ah_col_text(stmt, 1),
+			   sqlite3_column_int64(stmt, 2));
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		return ah_sql_error(st, err, "cannot compute facets");
 	return 0;
+}
+
+/*
+ * The tag facets of the matches in m. Their links are counted in a hash
+ * table here: GROUP BY would sort every link, tens of thousands for a
+ * popular tag. Only the distinct tags are then looked up and sorted; when
+ * there are very many of them SQL does the whole job instead.
+ */
+#define MAX_COUNTED_TAGS 4096
+
+struct tag_count {
+	sqlite3_int64 tag, count;
+	char *key, *value;
+};
+
+static int by_count(const void *a, const void *b)
+{
+	const struct tag_count *x = a, *y = b;
+	int c;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if ((c = strcasecmp(x->key, y->key)))
+		return c;
+	return strcasecmp(x->value, y->value);
+}
+
+static int count_links(struct ah_state *st, struct tag_count **out, size_t *nr,
+		       struct ah_err *err)
+{
+	static const char sql_links[] =
+		"SELECT at.tag FROM m CROSS JOIN app_tags at ON at.app = m.n";
+	size_t cap = 1024, used = 0, i;
+	struct tag_count *slots = xcalloc(cap, sizeof(*slots));
+	sqlite3_stmt *stmt = ah_stmt(st, sql_links, err);
+	int rc, ret = -1;
+
+	if (!stmt)
+		goto done;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		sqlite3_int64 tag = sqlite3_column_int64(stmt, 0);
+
+		if (2 * (used + 1) > cap) {
+			struct tag_count *old = slots;
+			size_t old_cap = cap;
+
+			if (used >= MAX_COUNTED_TAGS) {
+				sqlite3_reset(stmt);
+				ret = 1;
+				goto done;
+			}
+			cap *= 2;
+			slots = xcalloc(cap, sizeof(*slots));
+			for (i = 0; i < old_cap; i++) {
+				size_t h = (size_t)old[i].tag * 0x9e3779b97f4a7c15ull & (cap - 1);
+
+				if (!old[i].tag)
+					continue;
+				while (slots[h].tag)
+					h = (h + 1) & (cap - 1);
+				slots[h] = old[i];
+			}
+			free(old);
+		}
+		i = (size_t)tag * 0x9e3779b97f4a7c15ull & (cap - 1);
+		while (slots[i].tag && slots[i].tag != tag)
+			i = (i + 1) & (cap - 1);
+		if (!slots[i].tag) {
+			slots[i].tag = tag;
+			used++;
+		}
+		slots[i].count++;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		ah_sql_error(st, err, "cannot compute facets");
+		goto done;
+	}
+	for (i = 0, *nr = 0; i < cap; i++)
+		if (slots[i].tag)
+			slots[(*nr)++] = slots[i];
+	*out = slots;
+	slots = NULL;
+	ret = 0;
+done:
+	free(slots);
+	return ret;
+}
+
+static int match_facets(struct ah_state *st, struct facets *f, struct ah_err *err)
+{
+	static const char sql_tag[] = "SELECT key, value FROM tags WHERE n = ?";
+	struct tag_count *tags = NULL;
+	sqlite3_stmt *stmt;
+	size_t nr = 0, i;
+	int ret = -1, rc;
+
+	rc = count_links(st, &tags, &nr, err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return tag_facets(st, sql_facet_tags_m, f, err);
+	if (!(stmt = ah_stmt(st, sql_tag, err)))
+		goto done;
+	for (i = 0; i < nr; i++) {
+		sqlite3_bind_int64(stmt, 1, tags[i].tag);
+		rc = sqlite3_step(stmt);
+		tags[i].key = xstrdup(rc == SQLITE_ROW ? ah_col_text(stmt, 0) : "");
+		tags[i].value = xstrdup(rc == SQLITE_ROW ? ah_col_text(stmt, 1) : "");
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_ROW) {
+			nr = i + 1;
+			ah_sql_error(st, err, "cannot compute facets");
+			goto done;
+		}
+	}
+	qsort(tags, nr, sizeof(*tags), by_count);
+	facets_init(f);
+	for (i = 0; i < nr; i++)
+		facets_row(f, tags[i].key, tags[i].value, tags[i].count);
+	ret = 0;
+done:
+	for (i = 0; i < nr; i++) {
+		free(tags[i].key);
+		free(tags[i].value);
+	}
+	free(tags);
+	return ret;
 }
 
 static int status_facet(struct ah_state *st, const char *sql, struct facets *f,
@@ -245,11 +387,6 @@ static const char sql_m_reset[] =
 	"CREATE TEMP TABLE IF NOT EXISTS m(n INTEGER PRIMARY KEY, score REAL);"
 	"DELETE FROM m";
 
-/* Every tag of the matches with its count, once; the three tag facets are cut from it. */
-static const char sql_facet_tags_m[] =
-	"SELECT t.key, t.value, x.c FROM (SELECT at.tag, count(*) AS c FROM m"
-	" CROSS JOIN app_tags at ON at.app = m.n GROUP BY at.tag) x"
-	" CROSS JOIN tags t ON t.n = x.tag ORDER BY x.c DESC, t.key, t.value";
 static const char sql_facet_status_m[] =
 	"SELECT a.status, count(*) AS c FROM m CROSS JOIN apps a INDEXED BY apps_n_status ON a.n = m.n"
 	" GROUP BY a.status ORDER BY c DESC, a.status";
@@ -264,6 +401,10 @@ static const char sql_page_relevance[] =
 	"SELECT n FROM m ORDER BY score, n DESC LIMIT ?1 OFFSET ?2";
 static const char sql_page_updated_m[] =
 	"SELECT m.n FROM m CROSS JOIN apps a INDEXED BY apps_n_status ON a.n = m.n"
+	" ORDER BY a.updated_at DESC, a.n DESC LIMIT ?1 OFFSET ?2";
+/* Many matches: walk the updated_at index and stop at the page. */
+static const char sql_page_updated_many[] =
+	"SELECT a.n FROM apps a INDEXED BY apps_updated WHERE a.n IN (SELECT n FROM m)"
 	" ORDER BY a.updated_at DESC, a.n DESC LIMIT ?1 OFFSET ?2";
 static const char sql_page_name_m[] =
 	"SELECT m.n FROM m CROSS JOIN apps a ON a.n = m.n"
@@ -416,9 +557,11 @@ static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 			page_sql = sql_page_relevance;
 		else
 			page_sql = sql_page_updated_m;
-		if (fill_matches(st, &q, err) < 0 || count(st, sql_count_m, &total, err) < 0 ||
-		    page(st, page_sql, &q, data, err) < 0 ||
-		    tag_facets(st, sql_facet_tags_m, &f, err) < 0 ||
+		if (fill_matches(st, &q, err) < 0 || count(st, sql_count_m, &total, err) < 0)
+			goto done;
+		if (page_sql == sql_page_updated_m && total >= 1000)
+			page_sql = sql_page_updated_many;
+		if (page(st, page_sql, &q, data, err) < 0 || match_facets(st, &f, err) < 0 ||
 		    status_facet(st, sql_facet_status_m, &f, err) < 0)
 			goto done;
 	}
