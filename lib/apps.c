@@ -387,7 +387,6 @@ static int app_update(struct ah_state *st, struct app_input *in, sqlite3_int64 n
 		" metadata_strategy = coalesce(?6, metadata_strategy), status = 'pending',"
 		" updated_at = ?7 WHERE n = ?1";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
 
 	if (!stmt)
 		return -1;
@@ -398,11 +397,7 @@ static int app_update(struct ah_state *st, struct app_input *in, sqlite3_int64 n
 	ah_bind_text(stmt, 5, in->dockerfile);
 	ah_bind_text(stmt, 6, in->strategy);
 	ah_bind_text(stmt, 7, now);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot update app");
-	return 0;
+	return ah_step_done(st, stmt, "cannot update app", err);
 }
 
 /*

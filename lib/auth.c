@@ -186,7 +186,6 @@ int ah_audit(struct ah_state *st, const char *subject, const char *op, const cha
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	char now[AH_ISO_LEN];
-	int rc;
 
 	if (!stmt)
 		return -1;
@@ -199,9 +198,5 @@ int ah_audit(struct ah_state *st, const char *subject, const char *op, const cha
 	sqlite3_bind_int(stmt, 6, status);
 	ah_bind_text(stmt, 7, remote);
 	ah_bind_text(stmt, 8, message);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot record audit");
-	return 0;
+	return ah_step_done(st, stmt, "cannot record audit", err);
 }

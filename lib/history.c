@@ -16,7 +16,6 @@ int ah_ingest_event(struct ah_state *st, sqlite3_int64 app, const char *status,
 		" duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	char now[AH_ISO_LEN];
-	int rc;
 
 	if (!stmt)
 		return -1;
@@ -30,11 +29,7 @@ int ah_ingest_event(struct ah_state *st, sqlite3_int64 app, const char *status,
 	if (duration_ms >= 0)
 		sqlite3_bind_int64(stmt, 6, duration_ms);
 	ah_bind_text(stmt, 7, now);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot record ingestion event");
-	return 0;
+	return ah_step_done(st, stmt, "cannot record ingestion event", err);
 }
 
 int ah_ingest_queued(struct ah_state *st, sqlite3_int64 n, const char *id, struct ah_err *err)

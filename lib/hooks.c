@@ -45,19 +45,14 @@ static int already_queued(struct ah_state *st, const char *id, const char *commi
 		" SELECT 1 FROM (SELECT data FROM events WHERE type = 'app.hook' AND subject = ?1"
 		"  ORDER BY id DESC LIMIT 1) WHERE json_extract(data, '$.commit') = ?2)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
 
 	*dup = 0;
 	if (!stmt)
 		return -1;
 	ah_bind_text(stmt, 1, id);
 	ah_bind_text(stmt, 2, commit);
-	rc = sqlite3_step(stmt);
-	*dup = rc == SQLITE_ROW;
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot read work queue");
-	return 0;
+	*dup = ah_step_exists(st, stmt, "cannot read work queue", err);
+	return *dup < 0 ? -1 : 0;
 }
 
 static int ingested_at(struct ah_state *st, const char *id, const char *commit, int *dup,
@@ -66,19 +61,14 @@ static int ingested_at(struct ah_state *st, const char *id, const char *commit, 
 	static const char sql[] =
 		"SELECT 1 FROM apps WHERE id = ?1 AND status = 'ready' AND commit_sha = ?2";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
 
 	*dup = 0;
 	if (!stmt)
 		return -1;
 	ah_bind_text(stmt, 1, id);
 	ah_bind_text(stmt, 2, commit);
-	rc = sqlite3_step(stmt);
-	*dup = rc == SQLITE_ROW;
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot read app");
-	return 0;
+	*dup = ah_step_exists(st, stmt, "cannot read app", err);
+	return *dup < 0 ? -1 : 0;
 }
 
 /* Queues one app; item tells what happened. */

@@ -64,16 +64,6 @@ void ah_ingest_owner(char *buf, size_t len)
 	snprintf(buf, len, "%s:%ld", host, (long)getpid());
 }
 
-static int step_done(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err)
-{
-	int rc = sqlite3_step(stmt);
-
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, what);
-	return 0;
-}
-
 static int set_status(struct ah_state *st, sqlite3_int64 app, const char *status,
 		      struct ah_err *err)
 {
@@ -87,7 +77,7 @@ static int set_status(struct ah_state *st, sqlite3_int64 app, const char *status
 	sqlite3_bind_int64(stmt, 1, app);
 	ah_bind_text(stmt, 2, status);
 	ah_bind_text(stmt, 3, now);
-	return step_done(st, stmt, "cannot update app status", err);
+	return ah_step_done(st, stmt, "cannot update app status", err);
 }
 
 int ah_ingest_request(struct ah_state *st, const char *id, struct ah_err *err)
@@ -165,7 +155,7 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 	sqlite3_bind_int64(stmt, 1, item->app);
 	ah_bind_text(stmt, 2, msg);
 	ah_bind_text(stmt, 3, now);
-	if (step_done(st, stmt, "cannot record ingest failure", err) < 0)
+	if (ah_step_done(st, stmt, "cannot record ingest failure", err) < 0)
 		goto done;
 	if (retry) {
 		int64_t delay = cfg->backoff_ms, due;
@@ -184,7 +174,7 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 			goto done;
 		sqlite3_bind_int64(stmt, 1, item->work_id);
 	}
-	if (step_done(st, stmt, "cannot update work queue", err) < 0 ||
+	if (ah_step_done(st, stmt, "cannot update work queue", err) < 0 ||
 	    ah_ingest_event(st, item->app, "failed", msg, item->attempt, NULL, duration_ms, err) < 0)
 		goto done;
 	data = json_pack("{s:s, s:i, s:s?}", "error", msg, "attempt", item->attempt,
@@ -317,7 +307,7 @@ int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, con
 			if (!(stmt = ah_stmt(st, sql_drop, err)))
 				goto done;
 			sqlite3_bind_int64(stmt, 1, item->work_id);
-			if (step_done(st, stmt, "cannot update work queue", err) < 0)
+			if (ah_step_done(st, stmt, "cannot update work queue", err) < 0)
 				goto done;
 			continue;
 		}
@@ -342,7 +332,7 @@ int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, con
 		sqlite3_bind_int(stmt, 2, item->attempt);
 		ah_bind_text(stmt, 3, owner);
 		sqlite3_bind_int64(stmt, 4, t + cfg->lease_ms);
-		if (step_done(st, stmt, "cannot claim work", err) < 0)
+		if (ah_step_done(st, stmt, "cannot claim work", err) < 0)
 			goto done;
 		ah_now_iso(now);
 		if (!(stmt = ah_stmt(st, sql_app, err)))
@@ -350,7 +340,7 @@ int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, con
 		sqlite3_bind_int64(stmt, 1, item->app);
 		sqlite3_bind_int(stmt, 2, item->attempt);
 		ah_bind_text(stmt, 3, now);
-		if (step_done(st, stmt, "cannot update app status", err) < 0 ||
+		if (ah_step_done(st, stmt, "cannot update app status", err) < 0 ||
 		    ah_ingest_event(st, item->app, "processing",
 				    stale ? "Ingestion started (the previous worker went away)"
 					  : "Ingestion started",
@@ -381,7 +371,7 @@ int ah_ingest_renew(struct ah_state *st, const struct ah_ingest_config *cfg,
 	sqlite3_bind_int64(stmt, 1, item->work_id);
 	ah_bind_text(stmt, 2, item->owner);
 	sqlite3_bind_int64(stmt, 3, ah_now_ms() + cfg->lease_ms);
-	return step_done(st, stmt, "cannot renew lease", err);
+	return ah_step_done(st, stmt, "cannot renew lease", err);
 }
 
 int ah_ingest_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
@@ -867,7 +857,7 @@ static int record_success(struct ah_state *st, const struct ah_ingest_item *item
 	ah_bind_text(stmt, 5, an->dockerfile);
 	ah_bind_text(stmt, 6, an->name);
 	ah_bind_text(stmt, 7, an->description);
-	if (step_done(st, stmt, "cannot record ingest", err) < 0)
+	if (ah_step_done(st, stmt, "cannot record ingest", err) < 0)
 		return -1;
 	for (i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
 		if (ah_tags_unlink_source(st, item->app, sources[i], err) < 0)
@@ -886,7 +876,7 @@ static int record_success(struct ah_state *st, const struct ah_ingest_item *item
 	if (!(stmt = ah_stmt(st, sql_drop, err)))
 		return -1;
 	sqlite3_bind_int64(stmt, 1, item->work_id);
-	if (step_done(st, stmt, "cannot update work queue", err) < 0)
+	if (ah_step_done(st, stmt, "cannot update work queue", err) < 0)
 		return -1;
 	return ah_work_queue(st, "build", item->id, err);
 }

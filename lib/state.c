@@ -167,6 +167,24 @@ int ah_sql_error(struct ah_state *st, struct ah_err *err, const char *what)
 	return ah_internal(err, "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
+int ah_step_done(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : ah_sql_error(st, err, what);
+}
+
+int ah_step_exists(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, what);
+	return rc == SQLITE_ROW;
+}
+
 int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)

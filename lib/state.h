@@ -41,6 +41,14 @@ sqlite3_stmt *ah_stmt(struct ah_state *st, const char *sql, struct ah_err *err);
 /* Fills err from the connection's last error; returns -1. */
 int ah_sql_error(struct ah_state *st, struct ah_err *err, const char *what);
 
+/*
+ * Steps a cached statement and resets it: ah_step_done for one that yields
+ * no row, ah_step_exists for whether it yields one (1) or not (0); what
+ * names the failure.
+ */
+int ah_step_done(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err);
+int ah_step_exists(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err);
+
 /* Runs a statement without results. */
 int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err);
 

@@ -248,7 +248,6 @@ int ah_tag_unlink(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *t
 	static const char sql[] = "DELETE FROM app_tags WHERE app = ? AND tag = ?";
 	sqlite3_stmt *stmt;
 	sqlite3_int64 n;
-	int rc;
 
 	if (ah_tag_lookup(st, tag, &n, err) < 0)
 		return -1;
@@ -258,11 +257,7 @@ int ah_tag_unlink(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *t
 		return -1;
 	sqlite3_bind_int64(stmt, 1, app);
 	sqlite3_bind_int64(stmt, 2, n);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot untag app");
-	return 0;
+	return ah_step_done(st, stmt, "cannot untag app", err);
 }
 
 int ah_tags_unlink_source(struct ah_state *st, sqlite3_int64 app, const char *source,
@@ -271,17 +266,12 @@ int ah_tags_unlink_source(struct ah_state *st, sqlite3_int64 app, const char *so
 	static const char sql[] =
 		"DELETE FROM app_tags WHERE app = ?1 AND (?2 IS NULL OR source = ?2)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
 
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, app);
 	ah_bind_text(stmt, 2, source);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot untag app");
-	return 0;
+	return ah_step_done(st, stmt, "cannot untag app", err);
 }
 
 /* The exclusive upper bound of the strings that start with prefix. */

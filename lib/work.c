@@ -9,7 +9,6 @@ int ah_work_queue(struct ah_state *st, const char *kind, const char *subject,
 		" ON CONFLICT(kind, subject) DO UPDATE SET attempts = 0, not_before = 0";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	char now[AH_ISO_LEN];
-	int rc;
 
 	if (!stmt)
 		return -1;
@@ -17,11 +16,7 @@ int ah_work_queue(struct ah_state *st, const char *kind, const char *subject,
 	ah_bind_text(stmt, 1, kind);
 	ah_bind_text(stmt, 2, subject);
 	ah_bind_text(stmt, 3, now);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot queue work");
-	return 0;
+	return ah_step_done(st, stmt, "cannot queue work", err);
 }
 
 int ah_work_drop(struct ah_state *st, const char *kind, const char *subject,
@@ -30,15 +25,10 @@ int ah_work_drop(struct ah_state *st, const char *kind, const char *subject,
 	static const char sql[] =
 		"DELETE FROM work WHERE subject = ?2 AND (?1 IS NULL OR kind = ?1)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
 
 	if (!stmt)
 		return -1;
 	ah_bind_text(stmt, 1, kind);
 	ah_bind_text(stmt, 2, subject);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot drop work");
-	return 0;
+	return ah_step_done(st, stmt, "cannot drop work", err);
 }
