@@ -568,7 +568,10 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_fetch_options fopts;
+	git_remote_create_options ropts;
 	git_buf head = { 0 };
+	char *mirror_refs[] = { "+refs/heads/*:refs/heads/*" };
+	git_strarray refspecs = { mirror_refs, 1 };
 	int ret = -1;
 
 	*repo_out = NULL;
@@ -579,20 +582,18 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 		git_fail(err, NULL, "cannot create mirror for", url);
 		goto done;
 	}
-	if (git_remote_lookup(&remote, repo, "origin") < 0) {
-		if (git_remote_create_with_fetchspec(&remote, repo, "origin", url,
-						     "+refs/heads/*:refs/heads/*") < 0) {
-			git_fail(err, NULL, "cannot set up remote", url);
-			goto done;
-		}
-	} else if (strcmp(git_remote_url(remote), url)) {
-		git_remote_free(remote);
-		remote = NULL;
-		if (git_remote_set_url(repo, "origin", url) < 0 ||
-		    git_remote_lookup(&remote, repo, "origin") < 0) {
-			git_fail(err, NULL, "cannot set up remote", url);
-			goto done;
-		}
+	/*
+	 * An anonymous remote with the refspec given at download, and no
+	 * url.*.insteadOf lookup: libgit2 1.5 matches config entries against a
+	 * regex and leaks the match data of every miss (libgit2 #6382), which
+	 * in serve's long-lived workers adds up with every ingest.
+	 */
+	git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ropts.repository = repo;
+	ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(&remote, url, &ropts) < 0) {
+		git_fail(err, NULL, "cannot set up remote", url);
+		goto done;
 	}
 	fopts.callbacks.transfer_progress = on_transfer;
 	fopts.callbacks.sideband_progress = on_sideband;
@@ -609,7 +610,7 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 		ah_invalid(err, "repository '%s' has no default branch (is it empty?)", url);
 		goto done;
 	}
-	if (git_remote_download(remote, NULL, &fopts) < 0) {
+	if (git_remote_download(remote, &refspecs, &fopts) < 0) {
 		git_fail(err, fs, "cannot fetch", url);
 		goto done;
 	}
