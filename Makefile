@@ -37,7 +37,7 @@ SERVE_PKGS = $(INGEST_PKGS) libmicrohttpd
 SERVE_CFLAGS = -DAPPHUB_WITH_SERVE $(shell $(PKG_CONFIG) --cflags $(SERVE_PKGS) 2>/dev/null)
 SERVE_LIBS = $(shell $(PKG_CONFIG) --libs $(SERVE_PKGS) 2>/dev/null) -lpthread
 
-LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
+LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o
 CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/server.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)

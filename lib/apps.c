@@ -4,6 +4,7 @@
 #include <strings.h>
 #include "apps.h"
 #include "events.h"
+#include "fsutil.h"
 #include "history.h"
 #include "ops.h"
 #include "strbuf.h"
@@ -552,9 +553,11 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 {
 	static const char sql[] = "DELETE FROM apps WHERE n = ?";
 	static const char sql_fts[] = "DELETE FROM apps_fts WHERE rowid = ?";
+	struct ah_err rm_err = AH_ERR_INIT;
 	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	const char *id;
+	char *mirror;
 	sqlite3_int64 n;
 
 	if (ah_param_str(params, "id", &id, err) < 0)
@@ -579,6 +582,15 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	if (ah_work_drop(st, NULL, id, err) < 0 ||
 	    ah_event(st, "app.removed", id, NULL, err) < 0 || ah_commit(st, err) < 0)
 		goto fail;
+	/*
+	 * The mirror goes after the commit: a crash in between leaves a stray
+	 * mirror, which a later app of that id fetches over, never an app
+	 * without its mirror.
+	 */
+	mirror = xstrfmt("%s/repos/%s.git", st->dir, id);
+	if (ah_remove_tree(mirror, &rm_err) < 0)
+		warning("%s", rm_err.msg);
+	free(mirror);
 	*out = json_pack("{s:s, s:b}", "id", id, "removed", 1);
 	return 0;
 sql_fail:

@@ -41,6 +41,19 @@ teardown() {
 	assert_output ''
 }
 
+@test "apps rm removes the app's mirror too; the id can ingest anew" {
+	commit_files "$REPOS/gone" Dockerfile 'FROM scratch'
+	apphub -q apps add "$REPOS/gone"
+	run -0 apphub ingest
+	[ -d "$APPHUB_HOME/repos/gone.git" ]
+	run -0 apphub apps rm gone
+	assert_output ''
+	[ ! -e "$APPHUB_HOME/repos/gone.git" ]
+	apphub -q apps add "$REPOS/gone"
+	run -0 apphub ingest gone
+	assert_equal "$(app_field gone status)" ready
+}
+
 @test "apps show --json carries the ingest fields, null before the first ingest" {
 	commit_files "$REPOS/fresh" Dockerfile 'FROM scratch'
 	apphub -q apps add "$REPOS/fresh"
