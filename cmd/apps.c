@@ -212,8 +212,12 @@ static int apps_add(int argc, const char **argv, struct ctx *ctx)
 	return 0;
 }
 
-/* Apps a transaction: larger batches rewrite the hot index pages less often. */
+/*
+ * Apps a transaction: larger batches rewrite the hot index pages less
+ * often. A batch also stays under serve's 1 MiB body cap for --server.
+ */
 #define IMPORT_BATCH 5000
+#define IMPORT_BATCH_BYTES (768 * 1024)
 
 static int by_line(const void *a, const void *b)
 {
@@ -280,7 +284,7 @@ static int apps_import(int argc, const char **argv, struct ctx *ctx)
 	json_t *batch_errors = json_array();
 	json_int_t imported = 0, lineno = 0;
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, bytes = 0;
 	ssize_t len;
 	FILE *fp = NULL;
 
@@ -312,11 +316,20 @@ static int apps_import(int argc, const char **argv, struct ctx *ctx)
 			json_decref(item);
 			continue;
 		}
+		/* The batch goes first if this line would take it over the byte cap. */
+		if (json_array_size(items) && bytes + (size_t)len > IMPORT_BATCH_BYTES) {
+			if ((code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
+				goto done;
+			bytes = 0;
+		}
 		json_array_append_new(items, item);
 		json_array_append_new(lines, json_integer(lineno));
-		if (json_array_size(items) == IMPORT_BATCH &&
-		    (code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
-			goto done;
+		bytes += (size_t)len;
+		if (json_array_size(items) == IMPORT_BATCH) {
+			if ((code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
+				goto done;
+			bytes = 0;
+		}
 	}
 	if ((code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
 		goto done;

@@ -33,6 +33,18 @@ remote() {
 	[[ ! -e $CLIENT_HOME ]]
 }
 
+@test "--server: an import larger than the body cap goes in batches under it" {
+	start_serve --workers 0
+	# 3000 lines of about 450 bytes: 1.3 MB, over serve's 1 MiB cap.
+	local pad
+	pad=$(printf 'x%.0s' $(seq 1 300))
+	seq 1 3000 | awk -v pad="$pad" '{ printf "{\"id\":\"bulk-%04d\",\"repoUrl\":\"https://example.com/b/%d.git\",\"description\":\"%s\",\"tags\":[\"batch:yes\"]}\n", $1, $1, pad }' >"$BATS_TEST_TMPDIR/bulk.jsonl"
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/bulk.jsonl")" -gt 1048576 ]
+	run -0 remote apps import "$BATS_TEST_TMPDIR/bulk.jsonl"
+	assert_output 'imported 3000, failed 0'
+	assert_equal "$(apphub --json apps search batch:yes --limit 1 | jq .total)" 3000
+}
+
 @test "--server: writes go to the server" {
 	start_serve --workers 0
 	run -0 remote apps add https://example.com/r/charlie.git --tag a:b
