@@ -32,6 +32,10 @@ LIGHT_LIBS = $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null)
 INGEST_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
 INGEST_CFLAGS = -DAPPHUB_WITH_INGEST $(shell $(PKG_CONFIG) --cflags $(INGEST_PKGS) 2>/dev/null)
 INGEST_LIBS = $(shell $(PKG_CONFIG) --libs $(INGEST_PKGS) 2>/dev/null)
+# apphub-image: the image store and the registry client (libarchive, OpenSSL, libcurl).
+IMAGE_PKGS = $(LIGHT_PKGS) libarchive libcrypto libcurl
+IMAGE_CFLAGS = -DAPPHUB_WITH_IMAGE $(shell $(PKG_CONFIG) --cflags $(IMAGE_PKGS) 2>/dev/null)
+IMAGE_LIBS = $(shell $(PKG_CONFIG) --libs $(IMAGE_PKGS) 2>/dev/null)
 # serve carries every operation module, ingest's included, and libmicrohttpd.
 SERVE_PKGS = $(INGEST_PKGS) libmicrohttpd
 SERVE_CFLAGS = -DAPPHUB_WITH_SERVE $(shell $(PKG_CONFIG) --cflags $(SERVE_PKGS) 2>/dev/null)
@@ -47,6 +51,11 @@ HELPERS += apphub-ingest
 INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o lib/ingest.o lib/analyze.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
+ifneq ($(wildcard cmd/image.c),)
+HELPERS += apphub-image
+IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry.o \
+	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
+endif
 HELPERS += apphub-remote
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve
@@ -57,7 +66,8 @@ endif
 # Debian packages that building, testing and `make run` need.
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
-	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx
+	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
+	busybox-static skopeo podman docker-registry apache2-utils
 
 all: apphub $(HELPERS)
 
@@ -66,6 +76,9 @@ apphub: $(OBJS)
 
 apphub-ingest: $(INGEST_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(INGEST_OBJS) $(INGEST_LIBS)
+
+apphub-image: $(IMAGE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(IMAGE_OBJS) $(IMAGE_LIBS)
 
 apphub-serve: $(SERVE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(SERVE_OBJS) $(SERVE_LIBS)
@@ -83,6 +96,12 @@ lib/ops-ingest.o: lib/ops.c
 	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) -MMD -MP -c -o $@ $<
 cmd/ingest.o lib/ingest.o lib/analyze.o: ALL_CFLAGS += $(INGEST_CFLAGS)
 
+apphub-image.o: apphub.c
+	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
+lib/ops-image.o: lib/ops.c
+	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
+cmd/image.o lib/image.o lib/registry.o: ALL_CFLAGS += $(IMAGE_CFLAGS)
+
 apphub-serve.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<
 lib/ops-serve.o: lib/ops.c
@@ -91,7 +110,7 @@ cmd/serve.o lib/http.o lib/api.o lib/auth.o lib/hooks.o: ALL_CFLAGS += $(SERVE_C
 
 remote.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 
--include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d) $(SERVE_OBJS:.o=.d) remote.d
+-include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d) $(SERVE_OBJS:.o=.d) $(IMAGE_OBJS:.o=.d) remote.d
 
 # Installs the missing packages only, so a ready machine pays one dpkg-query.
 deps:

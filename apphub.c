@@ -30,6 +30,11 @@
 #else
 #define CMD_INGEST NULL
 #endif
+#ifdef APPHUB_WITH_IMAGE
+#define CMD_IMAGE cmd_image
+#else
+#define CMD_IMAGE NULL
+#endif
 #ifdef APPHUB_WITH_SERVE
 #define CMD_SERVE cmd_serve
 #else
@@ -50,6 +55,7 @@ static const struct cmd_struct commands[] = {
 	{ "apps", cmd_apps, "Register apps and find them by tags and words" },
 	{ "events", cmd_events, "List and follow the event log" },
 	{ "help", cmd_help, "Show help for apphub or one of its commands" },
+	{ "image", CMD_IMAGE, "Store, import, export and move OCI images" },
 	{ "ingest", CMD_INGEST, "Clone apps, find their Dockerfile, derive tags" },
 	{ "serve", CMD_SERVE, "Serve the operations over HTTP, with events and workers" },
 };

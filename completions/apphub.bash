@@ -182,7 +182,7 @@ _apphub() {
 		fi
 		if [[ -z $cmd ]]; then
 			cmd=$w
-		elif [[ $cmd == apps && -z $verb ]]; then
+		elif [[ ($cmd == apps || $cmd == image) && -z $verb ]]; then
 			verb=$w
 		else
 			args+=("$w")
@@ -216,6 +216,7 @@ _apphub() {
 		__apphub_files
 		return 0
 		;;
+	--cmd | --entrypoint | --env | --workdir | --creds | --chunk-size | \
 	--limit | --offset | --since | --weights | --id | --name | --description | \
 	--server | --listen | --workers | --threads | --timeout | --hook-branch)
 		return 0
@@ -241,6 +242,33 @@ _apphub() {
 		;;
 	serve)
 		[[ $cur == -* ]] && __apphub_reply --listen --workers --threads --timeout --hook-branch -h --help
+		;;
+	image)
+		if [[ -z $verb ]]; then
+			[[ $cur == -* ]] && __apphub_reply "${common[@]}" ||
+				__apphub_reply ls inspect rm import export unpack pull push
+			return 0
+		fi
+		case $verb in
+		import) [[ $cur == -* ]] && __apphub_reply --cmd --entrypoint --env --workdir "${common[@]}" ||
+			{ ((${#args[@]} == 0)) && __apphub_files; } ;;
+		pull) [[ $cur == -* ]] && __apphub_reply --name --creds --insecure "${common[@]}" ;;
+		push) [[ $cur == -* ]] && __apphub_reply --creds --insecure --chunk-size "${common[@]}" ;;
+		inspect | rm | export | unpack)
+			if [[ $cur == -* ]]; then
+				__apphub_reply "${common[@]}"
+			elif ((${#args[@]} == 0)) || [[ $verb == rm ]]; then
+				local s
+				while IFS= read -r s; do
+					[[ -n $s && $s == "$cur"* ]] && COMPREPLY+=("$s")
+				done < <(__apphub_run -q image ls)
+			elif [[ $verb == unpack ]]; then
+				__apphub_dirs
+			else
+				__apphub_files
+			fi
+			;;
+		esac
 		;;
 	ingest)
 		if [[ $cur == -* ]]; then

@@ -18,7 +18,7 @@ function __apphub_words
             continue
         end
         switch $t
-            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch
+            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --cmd --entrypoint --env --workdir --creds --chunk-size
                 set skip 1
             case '-*'
             case '*'
@@ -143,6 +143,27 @@ complete -c apphub -n '__apphub_at 2 apps import' -F
 complete -c apphub -n '__apphub_at 2 apps show; or __apphub_at 2 apps rm; or __apphub_at 2 apps tag' -a '(__apphub_ids)'
 complete -c apphub -n '__apphub_at 2 apps history; or __apphub_at 2 apps retry' -a '(__apphub_ids)'
 complete -c apphub -n '__apphub_in apps history' -l limit -x -d 'Number of events (1-1000)'
+
+# image.
+complete -c apphub -n '__apphub_at 1 image' -a ls -d 'List images'
+complete -c apphub -n '__apphub_at 1 image' -a inspect -d 'Show an image and its config'
+complete -c apphub -n '__apphub_at 1 image' -a rm -d 'Remove images'
+complete -c apphub -n '__apphub_at 1 image' -a import -d 'Import a rootfs tarball, docker save output or OCI layout'
+complete -c apphub -n '__apphub_at 1 image' -a export -d 'Write an OCI archive'
+complete -c apphub -n '__apphub_at 1 image' -a unpack -d 'Write the root file system into a directory'
+complete -c apphub -n '__apphub_at 1 image' -a pull -d 'Pull from a registry'
+complete -c apphub -n '__apphub_at 1 image' -a push -d 'Push to a registry'
+complete -c apphub -n '__apphub_at 2 image inspect; or __apphub_in image rm; or __apphub_at 2 image export; or __apphub_at 2 image unpack; or __apphub_at 2 image push' -a '(apphub (__apphub_cflag) -q image ls 2>/dev/null)'
+complete -c apphub -n '__apphub_at 2 image import; or __apphub_at 3 image export' -F
+complete -c apphub -n '__apphub_at 3 image unpack' -a '(__fish_complete_directories)'
+complete -c apphub -n '__apphub_in image import' -l cmd -x -d 'Image Cmd'
+complete -c apphub -n '__apphub_in image import' -l entrypoint -x -d 'Image Entrypoint (JSON)'
+complete -c apphub -n '__apphub_in image import' -l env -x -d 'Image Env k=v'
+complete -c apphub -n '__apphub_in image import' -l workdir -x -d 'Image WorkingDir'
+complete -c apphub -n '__apphub_in image pull' -l name -x -d 'Store under this name'
+complete -c apphub -n '__apphub_in image pull push' -l creds -x -d 'Registry user:pass'
+complete -c apphub -n '__apphub_in image pull push' -l insecure -d 'Use http://'
+complete -c apphub -n '__apphub_in image push' -l chunk-size -x -d 'Chunked upload size'
 
 # ingest.
 complete -c apphub -n '__apphub_in ingest' -s j -l jobs -x -d 'Apps at once (default 2)'

@@ -10,6 +10,9 @@ static const struct ah_op *const modules[] = {
 	ops_history,
 	ops_search,
 	ops_tags,
+#ifdef APPHUB_WITH_IMAGE
+	ops_image,
+#endif
 #ifdef APPHUB_WITH_INGEST
 	ops_ingest,
 #endif

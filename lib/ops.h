@@ -40,6 +40,7 @@ extern const struct ah_op ops_events[];
 extern const struct ah_op ops_history[];
 extern const struct ah_op ops_tags[];
 extern const struct ah_op ops_search[];
+extern const struct ah_op ops_image[];
 extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_hooks[];
 

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# apphub image pull/push against a real registry (Debian's docker-registry) on loopback.
+
+bats_require_minimum_version 1.5.0
+
+load 'test_helper/common'
+load 'test_helper/registry'
+
+setup() {
+	common_setup
+	command -v docker-registry >/dev/null || skip "docker-registry is not installed"
+	T=$BATS_TEST_TMPDIR
+	MK="python3 $BATS_TEST_DIRNAME/test_helper/image.py"
+}
+
+teardown() {
+	stop_registry
+}
+
+@test "push then pull round trip: same digests, same content" {
+	start_registry
+	$MK docker-save "$T/save.tar" saved/img:1
+	apphub -q image import "$T/save.tar" saved/img:1
+	digest=$(apphub image ls --json | jq -r '.data[0].digest')
+	run --separate-stderr -0 apphub image push saved/img:1 "$REGISTRY/apphub/img:v1"
+	assert_output "$REGISTRY/apphub/img:v1 $digest"
+	# the registry has it under the same digest
+	run -0 curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' -o /dev/null \
+		-w '%header{docker-content-digest}' "http://$REGISTRY/v2/apphub/img/manifests/v1"
+	assert_output "$digest"
+	# a second push skips the blobs that are there
+	run --separate-stderr -0 apphub image push saved/img:1 "$REGISTRY/apphub/img:v1"
+	assert_stderr_partial 'exists'
+	# pull into a fresh store
+	export APPHUB_HOME=$T/state2
+	run --separate-stderr -0 apphub image pull "$REGISTRY/apphub/img:v1"
+	assert_output "$REGISTRY/apphub/img:v1 $digest"
+	run -0 apphub image ls --json
+	assert_equal "$(jq -r '.data[0].digest' <<<"$output")" "$digest"
+	apphub image unpack "$REGISTRY/apphub/img:v1" "$T/root"
+	assert_equal "$(cat "$T/root/etc/new")" new
+	[ ! -e "$T/root/etc/gone" ]
+	# by digest, under another name
+	run -0 apphub -q image pull "$REGISTRY/apphub/img@$digest" --name copy/img:pinned
+	run -0 apphub image inspect copy/img:pinned --json
+	assert_equal "$(jq -c .config.Env <<<"$output")" '["PATH=/bin","FOO=bar"]'
+}
+
+@test "chunked upload; a gzip layer; pull of a missing tag is not found" {
+	start_registry
+	$MK rootfs "$T/rootfs.tgz" gz
+	apphub -q image import "$T/rootfs.tgz" test/chunk
+	digest=$(apphub image ls --json | jq -r '.data[0].digest')
+	run --separate-stderr -0 apphub -q image push test/chunk "$REGISTRY/chunk/img" --chunk-size 100
+	export APPHUB_HOME=$T/state2
+	run --separate-stderr -0 apphub --json image pull "$REGISTRY/chunk/img"
+	assert_equal "$(jq -r .digest <<<"$output")" "$digest"
+	assert_equal "$(jq -r .name <<<"$output")" "$REGISTRY/chunk/img:latest"
+	run --separate-stderr -2 apphub image pull "$REGISTRY/chunk/img:nope"
+	assert_stderr_partial 'HTTP 404'
+	run --separate-stderr -2 apphub image push no/such "$REGISTRY/x/y"
+}
+
+@test "a pulled blob that does not match its digest is refused" {
+	start_registry
+	$MK rootfs "$T/rootfs.tar"
+	apphub -q image import "$T/rootfs.tar" test/t
+	apphub -q image push test/t "$REGISTRY/t/t:1"
+	layer=$(apphub image inspect test/t --json | jq -r '.rootfs.diff_ids[0]')
+	# corrupt the layer in the registry's storage
+	ldigest=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REGISTRY/v2/t/t/manifests/1" | jq -r '.layers[0].digest')
+	data=$(find "$T/registry/storage" -path "*blobs/sha256/*/${ldigest#sha256:}/data")
+	[ -n "$data" ]
+	printf 'garbage' >"$data"
+	export APPHUB_HOME=$T/state2
+	run --separate-stderr -1 apphub image pull "$REGISTRY/t/t:1"
+	assert_stderr_partial "$ldigest"
+	run -0 apphub image ls -q
+	assert_output ''
+	[ -n "$layer" ]
+}
+
+@test "basic auth: refused without credentials, works with --creds and APPHUB_REGISTRY_AUTH" {
+	command -v htpasswd >/dev/null || skip "htpasswd (apache2-utils) is not installed"
+	htpasswd -Bbn alice s3cret >"$T/htpasswd"
+	start_registry "$T/htpasswd"
+	$MK rootfs "$T/rootfs.tar"
+	apphub -q image import "$T/rootfs.tar" test/auth
+	run --separate-stderr -1 apphub image push test/auth "$REGISTRY/auth/img"
+	assert_stderr_partial 'authentication required'
+	assert_stderr_partial 'APPHUB_REGISTRY_AUTH'
+	run --separate-stderr -1 apphub image push test/auth "$REGISTRY/auth/img" --creds alice:wrong
+	run --separate-stderr -0 apphub -q image push test/auth "$REGISTRY/auth/img" --creds alice:s3cret
+	export APPHUB_HOME=$T/state2
+	run --separate-stderr -1 apphub image pull "$REGISTRY/auth/img"
+	APPHUB_REGISTRY_AUTH=alice:s3cret run --separate-stderr -0 apphub -q image pull "$REGISTRY/auth/img"
+	run -0 apphub image ls -q
+	assert_output "$REGISTRY/auth/img:latest"
+}
+
+@test "https is used for other hosts unless --insecure" {
+	start_registry
+	run --separate-stderr -1 apphub image pull "myhost.invalid:1/x/y"
+	assert_stderr_partial 'https://myhost.invalid:1/v2/x/y/manifests/latest'
+	run --separate-stderr -1 apphub image pull --insecure "myhost.invalid:1/x/y"
+	assert_stderr_partial 'http://myhost.invalid:1/v2/x/y/manifests/latest'
+}
