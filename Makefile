@@ -110,7 +110,14 @@ cmd/serve.o lib/http.o lib/api.o lib/auth.o lib/hooks.o: ALL_CFLAGS += $(SERVE_C
 
 remote.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 
--include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d) $(SERVE_OBJS:.o=.d) $(IMAGE_OBJS:.o=.d) remote.d
+# The parsers driven from the tests (t/3000-dockerfile.bats).
+TEST_TOOL_OBJS = t/helper/test-tool.o lib/dockerfile.o lib/dockerignore.o lib/strbuf.o \
+	lib/err.o lib/usage.o
+t/helper/test-tool: $(TEST_TOOL_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_TOOL_OBJS) $(LIGHT_LIBS)
+
+-include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d) $(SERVE_OBJS:.o=.d) $(IMAGE_OBJS:.o=.d) remote.d \
+	$(TEST_TOOL_OBJS:.o=.d)
 
 # Installs the missing packages only, so a ready machine pays one dpkg-query.
 deps:
@@ -125,7 +132,7 @@ deps:
 	fi
 
 check: deps
-	@$(MAKE) -s --no-print-directory all
+	@$(MAKE) -s --no-print-directory all t/helper/test-tool
 	@t/run-tests
 
 # The main job on the embedded default: the example apps registered and
@@ -165,11 +172,19 @@ FUZZ_SRCS = $(filter-out lib/ops.c,$(LIB_OBJS:.o=.c)) lib/ops.c
 t/fuzz/fuzz-names: t/fuzz/fuzz-names.c $(FUZZ_SRCS)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS)) -o $@ $^ $(LIGHT_LIBS)
-fuzz: t/fuzz/fuzz-names
-	mkdir -p t/fuzz/corpus-names
+t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerignore.c \
+		lib/strbuf.c lib/err.c lib/usage.c
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(shell $(PKG_CONFIG) --cflags jansson) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
+fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile
+	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
+	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
+		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
+		t/fixtures/dockerfile
 
 clean:
 	rm -f apphub apphub-* *.o */*.o */*.d *.d t/fuzz/fuzz-names
+	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile
 
 .PHONY: all deps check run install clean fuzz

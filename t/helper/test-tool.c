@@ -1,0 +1,283 @@
+/*
+ * test-tool: the library's parsers driven from the test suite.
+ *
+ *   test-tool dockerfile [--build-arg K=V]... [--target T] FILE
+ *	prints the parse as JSON; on bad input, the error on stderr, exit 1
+ *   test-tool dockerignore IGNOREFILE PATH...
+ *	prints "PATH excluded|included" a line (a PATH ending in '/' is a
+ *	directory: "excluded (descend)" when an exception may re-include
+ *	something under it)
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../../lib/dockerfile.h"
+#include "../../lib/dockerignore.h"
+#include "../../lib/strbuf.h"
+
+static int read_file(const char *path, size_t cap, struct strbuf *sb)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+
+	if (!f)
+		return error("cannot open '%s'", path);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb->len <= cap)
+		strbuf_add(sb, buf, n);
+	fclose(f);
+	return 0;
+}
+
+static json_t *strv(char *const *v, size_t nr)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < nr; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *kvs_json(const struct ah_df_kv *kvs, size_t nr)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < nr; i++)
+		json_array_append_new(a, json_pack("[s,s?]", kvs[i].key, kvs[i].value));
+	return a;
+}
+
+static json_t *instr_json(const struct ah_df_instr *in, int nested)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	json_object_set_new(o, "kind", json_string(ah_df_kind_name(in->kind)));
+	if (!nested) {
+		json_object_set_new(o, "line", json_integer(in->line));
+		if (in->end_line != in->line)
+			json_object_set_new(o, "endLine", json_integer(in->end_line));
+	}
+	json_object_set_new(o, "original", json_string(in->original));
+	if (in->flags_nr) {
+		json_t *a = json_array();
+
+		for (i = 0; i < in->flags_nr; i++)
+			json_array_append_new(a, json_sprintf("--%s=%s", in->flags[i].name,
+							      in->flags[i].value));
+		json_object_set_new(o, "flags", a);
+	}
+	switch (in->kind) {
+	case AH_DF_RUN:
+	case AH_DF_CMD:
+	case AH_DF_ENTRYPOINT:
+	case AH_DF_SHELL:
+		json_object_set_new(o, "form", json_string(in->exec_form ? "exec" : "shell"));
+		break;
+	case AH_DF_HEALTHCHECK:
+		if (in->health.none) {
+			json_object_set_new(o, "none", json_true());
+			break;
+		}
+		json_object_set_new(o, "form", json_string(in->exec_form ? "exec" : "shell"));
+		json_object_set_new(o, "health", json_pack("{s:I,s:I,s:I,s:I,s:i}",
+			"intervalNs", (json_int_t)in->health.interval_ns,
+			"timeoutNs", (json_int_t)in->health.timeout_ns,
+			"startPeriodNs", (json_int_t)in->health.start_period_ns,
+			"startIntervalNs", (json_int_t)in->health.start_interval_ns,
+			"retries", in->health.retries));
+		break;
+	case AH_DF_COPY:
+	case AH_DF_ADD:
+	case AH_DF_VOLUME:
+		if (in->exec_form)
+			json_object_set_new(o, "form", json_string("exec"));
+		break;
+	default:
+		break;
+	}
+	if (in->args_nr)
+		json_object_set_new(o, "args", strv(in->args, in->args_nr));
+	if (in->kvs_nr)
+		json_object_set_new(o, "kvs", kvs_json(in->kvs, in->kvs_nr));
+	if (in->heredocs_nr) {
+		json_t *a = json_array();
+
+		for (i = 0; i < in->heredocs_nr; i++) {
+			const struct ah_df_heredoc *h = &in->heredocs[i];
+
+			json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:b,s:i}", "name", h->name,
+							   "body", h->body, "expand", h->expand,
+							   "stripTabs", h->strip_tabs, "fd", h->fd));
+		}
+		json_object_set_new(o, "heredocs", a);
+	}
+	if (in->ports_nr) {
+		json_t *a = json_array();
+
+		for (i = 0; i < in->ports_nr; i++) {
+			const struct ah_df_port *pt = &in->ports[i];
+
+			if (pt->start == pt->end)
+				json_array_append_new(a, json_sprintf("%u/%s", pt->start, pt->proto));
+			else
+				json_array_append_new(a, json_sprintf("%u-%u/%s", pt->start, pt->end,
+								      pt->proto));
+		}
+		json_object_set_new(o, "ports", a);
+	}
+	if (in->trigger)
+		json_object_set_new(o, "trigger", instr_json(in->trigger, 1));
+	if (in->kind == AH_DF_COPY && !nested && ah_df_flag(in, "from"))
+		json_object_set_new(o, "fromStage", in->from_stage >= 0 ?
+				    json_integer(in->from_stage) : json_null());
+	if (in->env_nr)
+		json_object_set_new(o, "env", strv(in->env, in->env_nr));
+	return o;
+}
+
+static json_t *dockerfile_json(const struct ah_dockerfile *df)
+{
+	json_t *o = json_object(), *stages = json_array(), *a = json_array();
+	char esc[2] = { df->escape, '\0' };
+	size_t i, j;
+
+	if (df->syntax)
+		json_object_set_new(o, "syntax", json_string(df->syntax));
+	if (df->escape != '\\')
+		json_object_set_new(o, "escape", json_string(esc));
+	for (i = 0; i < df->meta_args_nr; i++)
+		json_array_append_new(a, instr_json(&df->meta_args[i], 0));
+	if (df->meta_args_nr)
+		json_object_set_new(o, "metaArgs", a);
+	else
+		json_decref(a);
+	json_object_set_new(o, "target", json_integer((json_int_t)df->target));
+	for (i = 0; i < df->stages_nr; i++) {
+		const struct ah_df_stage *st = &df->stages[i];
+		json_t *s = json_object(), *ins = json_array();
+
+		json_object_set_new(s, "name", st->name ? json_string(st->name) : json_null());
+		json_object_set_new(s, "base", json_string(st->base));
+		if (st->base_stage >= 0)
+			json_object_set_new(s, "baseStage", json_integer(st->base_stage));
+		if (st->platform)
+			json_object_set_new(s, "platform", json_string(st->platform));
+		if (st->env_nr)
+			json_object_set_new(s, "env", kvs_json(st->env, st->env_nr));
+		for (j = 0; j < st->instrs_nr; j++)
+			json_array_append_new(ins, instr_json(&st->instrs[j], 0));
+		json_object_set_new(s, "instructions", ins);
+		json_array_append_new(stages, s);
+	}
+	json_object_set_new(o, "stages", stages);
+	return o;
+}
+
+/* A stand-in base image environment: image "env-test" has PATH and HOME. */
+static const char *test_base_env(void *data, const char *image, const char *platform,
+				 const char *name)
+{
+	(void)data;
+	(void)platform;
+	if (strcmp(image, "env-test"))
+		return NULL;
+	if (!strcmp(name, "PATH"))
+		return "/usr/local/bin:/usr/bin:/bin";
+	if (!strcmp(name, "HOME"))
+		return "/root";
+	return NULL;
+}
+
+static int cmd_dockerfile(int argc, const char **argv)
+{
+	struct ah_df_options opts = { NULL, 0, NULL, test_base_env, NULL };
+	const char **build_args = xcalloc((size_t)argc + 1, sizeof(*build_args));
+	struct strbuf sb = STRBUF_INIT;
+	struct ah_dockerfile *df = NULL;
+	struct ah_err err = AH_ERR_INIT;
+	const char *file = NULL;
+	int i, ret = 1;
+	char *out;
+	json_t *j;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--build-arg") && i + 1 < argc) {
+			build_args[opts.build_args_nr++] = argv[++i];
+		} else if (!strcmp(argv[i], "--target") && i + 1 < argc) {
+			opts.target = argv[++i];
+		} else if (!file && argv[i][0] != '-') {
+			file = argv[i];
+		} else {
+			error("usage: test-tool dockerfile [--build-arg K=V]... [--target T] FILE");
+			ret = 129;
+			goto done;
+		}
+	}
+	if (!file) {
+		error("usage: test-tool dockerfile [--build-arg K=V]... [--target T] FILE");
+		ret = 129;
+		goto done;
+	}
+	opts.build_args = build_args;
+	if (read_file(file, AH_DOCKERFILE_MAX_SIZE, &sb) < 0)
+		goto done;
+	if (ah_dockerfile_parse(sb.buf, sb.len, file, &opts, &df, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		goto done;
+	}
+	j = dockerfile_json(df);
+	out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	puts(out);
+	free(out);
+	json_decref(j);
+	ret = 0;
+done:
+	ah_dockerfile_free(df);
+	strbuf_release(&sb);
+	free(build_args);
+	return ret;
+}
+
+static int cmd_dockerignore(int argc, const char **argv)
+{
+	static const char *const names[] = { "included", "excluded", "excluded (descend)" };
+	struct strbuf sb = STRBUF_INIT;
+	struct ah_dockerignore *di = NULL;
+	struct ah_err err = AH_ERR_INIT;
+	int ret = 1;
+
+	if (argc < 2) {
+		error("usage: test-tool dockerignore IGNOREFILE PATH...");
+		ret = 129;
+		goto done;
+	}
+	if (read_file(argv[1], AH_DOCKERIGNORE_MAX_SIZE, &sb) < 0)
+		goto done;
+	if (ah_dockerignore_parse(sb.buf, sb.len, argv[1], &di, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		goto done;
+	}
+	for (int i = 2; i < argc; i++) {
+		size_t len = strlen(argv[i]);
+		int is_dir = len > 1 && argv[i][len - 1] == '/';
+
+		printf("%s %s\n", argv[i], names[ah_dockerignore_match(di, argv[i], is_dir)]);
+	}
+	ret = 0;
+done:
+	ah_dockerignore_free(di);
+	strbuf_release(&sb);
+	return ret;
+}
+
+int main(int argc, const char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "dockerfile"))
+		return cmd_dockerfile(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "dockerignore"))
+		return cmd_dockerignore(argc - 1, argv + 1);
+	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore) ...\n");
+	return 129;
+}
