@@ -40,9 +40,13 @@ IMAGE_LIBS = $(shell $(PKG_CONFIG) --libs $(IMAGE_PKGS) 2>/dev/null)
 SERVE_PKGS = $(INGEST_PKGS) libmicrohttpd
 SERVE_CFLAGS = -DAPPHUB_WITH_SERVE $(shell $(PKG_CONFIG) --cflags $(SERVE_PKGS) 2>/dev/null)
 SERVE_LIBS = $(shell $(PKG_CONFIG) --libs $(SERVE_PKGS) 2>/dev/null) -lpthread
+# apphub-build: apps built from their mirrors (libgit2) by the engine (lib/build.c).
+BUILD_PKGS = $(LIGHT_PKGS) libgit2 libarchive libcrypto libcurl
+BUILD_CFLAGS = -DAPPHUB_WITH_BUILD $(shell $(PKG_CONFIG) --cflags $(BUILD_PKGS) 2>/dev/null)
+BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 
 LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
-	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o
+	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o
 CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/server.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
@@ -54,6 +58,7 @@ endif
 ifneq ($(wildcard cmd/image.c),)
 HELPERS += apphub-image
 IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry.o \
+	lib/build.o lib/sandbox.o lib/dockerfile.o lib/dockerignore.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 HELPERS += apphub-remote
@@ -62,12 +67,24 @@ HELPERS += apphub-serve
 SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib/auth.o \
 	lib/hooks.o lib/ingest.o lib/analyze.o $(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
+ifneq ($(wildcard lib/build.c),)
+BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/image.o \
+	lib/registry.o lib/dockerfile.o lib/dockerignore.o
+HELPERS += apphub-build
+BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
+	$(CMD_OBJS) $(filter-out lib/ops.o lib/builds.o,$(LIB_OBJS))
+# serve's workers build too.
+SERVE_OBJS := $(filter-out lib/builds.o $(BUILD_ENGINE_OBJS),$(SERVE_OBJS)) lib/builds-build.o \
+	$(BUILD_ENGINE_OBJS)
+SERVE_LIBS += $(shell $(PKG_CONFIG) --libs libarchive libcrypto libcurl 2>/dev/null)
+cmd/serve.o: ALL_CFLAGS += -DAPPHUB_WITH_BUILD
+endif
 
 # Debian packages that building, testing and `make run` need.
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
-	busybox-static skopeo podman docker-registry apache2-utils
+	busybox-static skopeo podman docker-registry apache2-utils debootstrap
 
 all: apphub $(HELPERS)
 
@@ -79,6 +96,9 @@ apphub-ingest: $(INGEST_OBJS)
 
 apphub-image: $(IMAGE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(IMAGE_OBJS) $(IMAGE_LIBS)
+
+apphub-build: $(BUILD_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD_OBJS) $(BUILD_LIBS)
 
 apphub-serve: $(SERVE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(SERVE_OBJS) $(SERVE_LIBS)
@@ -100,7 +120,15 @@ apphub-image.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
 lib/ops-image.o: lib/ops.c
 	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/image.o lib/image.o lib/registry.o: ALL_CFLAGS += $(IMAGE_CFLAGS)
+cmd/image.o lib/image.o lib/registry.o lib/build.o: ALL_CFLAGS += $(IMAGE_CFLAGS)
+
+apphub-build.o: apphub.c
+	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
+lib/ops-build.o: lib/ops.c
+	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
+lib/builds-build.o: lib/builds.c
+	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
+cmd/build.o: ALL_CFLAGS += $(BUILD_CFLAGS)
 
 apphub-serve.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<
@@ -117,6 +145,7 @@ t/helper/test-tool: $(TEST_TOOL_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_TOOL_OBJS) $(LIGHT_LIBS)
 
 -include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d) $(SERVE_OBJS:.o=.d) $(IMAGE_OBJS:.o=.d) remote.d \
+	$(BUILD_OBJS:.o=.d) \
 	$(TEST_TOOL_OBJS:.o=.d)
 
 # Installs the missing packages only, so a ready machine pays one dpkg-query.
@@ -135,10 +164,12 @@ check: deps
 	@$(MAKE) -s --no-print-directory all t/helper/test-tool
 	@t/run-tests
 
-# The main job on the embedded default: the example apps registered and
-# ingested, then apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C stops).
+# The main job on the embedded default: the example apps registered, ingested
+# and built (the base images made when missing; Debian's with debootstrap), then
+# apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C stops).
 RUN_DIR = .run
 RUN_LISTEN = 127.0.0.1:4000
+DEBIAN_MIRROR = http://deb.debian.org/debian
 run: deps
 	@$(MAKE) -s --no-print-directory all
 	@rm -rf $(RUN_DIR)/repos
@@ -147,6 +178,23 @@ run: deps
 		./apphub -C $(RUN_DIR)/state -q apps add "$$repo" --update --tag example:true || exit 1; \
 	done
 	@./apphub -C $(RUN_DIR)/state ingest
+	@if [ -x ./apphub-build ]; then \
+		PATH="$$PWD:$$PATH"; APPHUB_HOME="$$PWD/$(RUN_DIR)/state"; export PATH APPHUB_HOME; \
+		apphub image inspect apphub/busybox:latest >/dev/null 2>&1 || \
+			contrib/base-images/busybox.sh >/dev/null || exit 1; \
+		if ! apphub image inspect apphub/debian:bookworm >/dev/null 2>&1; then \
+			if ! command -v debootstrap >/dev/null 2>&1 && [ ! -x /usr/sbin/debootstrap ]; then \
+				echo "make run: no debootstrap: node-hello and python-notes will not build"; \
+			elif ! curl -fsS -o /dev/null --max-time 10 $(DEBIAN_MIRROR)/dists/bookworm/Release; then \
+				echo "make run: $(DEBIAN_MIRROR) is out of reach: node-hello and python-notes will not build"; \
+			else \
+				echo "make run: making apphub/debian:bookworm with debootstrap (once; a few minutes)"; \
+				MIRROR=$(DEBIAN_MIRROR) contrib/base-images/debian.sh >/dev/null || \
+					echo "make run: no Debian base: node-hello and python-notes will not build"; \
+			fi; \
+		fi; \
+		apphub build || echo "make run: not every example built (apphub build ls <id>)"; \
+	fi
 	@echo
 	@./apphub -C $(RUN_DIR)/state apps ls
 	@echo

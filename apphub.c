@@ -25,6 +25,11 @@
  * apphub-<name>, built from these same sources with its heavy library
  * (DESIGN.md §1): the light binary executes it.
  */
+#ifdef APPHUB_WITH_BUILD
+#define CMD_BUILD cmd_build
+#else
+#define CMD_BUILD NULL
+#endif
 #ifdef APPHUB_WITH_INGEST
 #define CMD_INGEST cmd_ingest
 #else
@@ -53,6 +58,7 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 /* Sorted by name; t/0000-cli.bats checks it. */
 static const struct cmd_struct commands[] = {
 	{ "apps", cmd_apps, "Register apps and find them by tags and words" },
+	{ "build", CMD_BUILD, "Build apps into images; their build records and logs" },
 	{ "events", cmd_events, "List and follow the event log" },
 	{ "help", cmd_help, "Show help for apphub or one of its commands" },
 	{ "image", CMD_IMAGE, "Store, import, export and move OCI images" },

@@ -19,6 +19,7 @@ static const char *const image_usage[] = {
 	"apphub image unpack <name> <dir>",
 	"apphub image pull <ref> [--name <name>] [--creds <user:pass>] [--insecure]",
 	"apphub image push <name> [<ref>] [--creds <user:pass>] [--insecure] [--chunk-size <n>]",
+	"apphub image build [-f <file>] -t <name>[:<tag>] [--build-arg <k=v>]... [--target <stage>] [--network none|host] [--engine native|podman|docker] [--no-cache] [--timeout <duration>] <context>",
 	NULL
 };
 
@@ -394,7 +395,103 @@ static int image_push(int argc, const char **argv, struct ctx *ctx)
 	return 0;
 }
 
+/* "90", "90s", "500ms", "5m", "1h" in milliseconds; -1 if invalid. */
+static long long parse_duration_ms(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (v < 0 || v > 7LL * 24 * 3600)
+		return -1;
+	if (!*end || !strcmp(end, "s"))
+		return v * 1000;
+	if (!strcmp(end, "ms"))
+		return v;
+	if (!strcmp(end, "m"))
+		return v * 60 * 1000;
+	if (!strcmp(end, "h"))
+		return v * 3600 * 1000;
+	return -1;
+}
+
+static int image_build(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *file = NULL, *tag = NULL, *target = NULL, *network = NULL, *engine = NULL;
+	const char *timeout = NULL;
+	json_t *args = NULL, *params = NULL, *out = NULL, *step;
+	int no_cache = 0, code;
+	struct option opts[] = {
+		OPT_STRING('f', "file", &file, "file", "the Dockerfile (default: <context>/Dockerfile)"),
+		OPT_STRING('t', "tag", &tag, "name:tag", "the name the image gets"),
+		OPT_LIST(0, "build-arg", &args, "k=v", "a build argument (repeatable)"),
+		OPT_STRING(0, "target", &target, "stage", "build this stage (default: the last)"),
+		OPT_STRING(0, "network", &network, "none|host", "RUN's network (default: none)"),
+		OPT_STRING(0, "engine", &engine, "engine", "native, podman or docker (default: $APPHUB_BUILD_ENGINE, else native)"),
+		OPT_BOOL(0, "no-cache", &no_cache, "run every step, reusing no cached layer"),
+		OPT_STRING(0, "timeout", &timeout, "duration", "the limit on each RUN (30s, 5m, ...)"),
+		OPT_END(),
+	};
+	char *context = NULL, *df = NULL;
+	long long tmo = 0;
+	size_t i;
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
+	if (argc < 0)
+		goto done;
+	if (argc != 1) {
+		code = usage_error(image_usage, opts, argc > 1 ? "too many arguments"
+						 : "a context directory is required");
+		goto done;
+	}
+	if (!tag) {
+		code = usage_error(image_usage, opts, "-t <name:tag> is required");
+		goto done;
+	}
+	if (timeout && (tmo = parse_duration_ms(timeout)) < 0) {
+		code = usage_error(image_usage, opts, "invalid --timeout '%s': a duration like 30s or 5m",
+				   timeout);
+		goto done;
+	}
+	if (!engine)
+		engine = getenv("APPHUB_BUILD_ENGINE");
+	context = abs_path(argv[0]);
+	/* -f is relative to the current directory, as docker build's */
+	if (file)
+		df = abs_path(file);
+	params = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:b, s:b, s:O?}", "context",
+			   context, "tag", tag, "dockerfile", df, "target", target, "network", network,
+			   "engine", engine, "timeoutMs", (json_int_t)tmo, "noCache", no_cache,
+			   "verbose", !ctx->quiet, "buildArgs", args);
+	if ((code = run_op(ctx, "image.build", params, &out)))
+		goto done;
+	if (ctx->json) {
+		print_json(out);
+	} else if (!ctx->quiet) {
+		size_t n = 0, cached = 0;
+
+		json_array_foreach(json_object_get(out, "steps"), i, step) {
+			n++;
+			cached += json_is_true(json_object_get(step, "cached"));
+		}
+		printf("%s %s (%zu steps, %zu cached, %.1f s)\n",
+		       json_string_value(json_object_get(out, "image")),
+		       json_string_value(json_object_get(out, "digest")), n, cached,
+		       (double)json_integer_value(json_object_get(out, "durationMs")) / 1000);
+	}
+done:
+	free(context);
+	free(df);
+	json_decref(args);
+	json_decref(params);
+	json_decref(out);
+	return code;
+}
+
 static const struct verb image_verbs[] = {
+	{ "build", image_build },
 	{ "export", image_export },
 	{ "import", image_import },
 	{ "inspect", image_inspect },

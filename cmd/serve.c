@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "cmd.h"
 #include "../lib/auth.h"
+#include "../lib/builds.h"
 #include "../lib/http.h"
 #include "../lib/ingest.h"
 #include "../lib/strbuf.h"
@@ -27,10 +28,16 @@ static const char *const serve_usage[] = {
 	NULL
 };
 
-/* The ingestion workers: each a thread with its own connection. */
+/*
+ * The workers: each a thread with its own connection, taking ingests and,
+ * with APPHUB_WITH_BUILD, builds from the work queue.
+ */
 struct workers {
 	const char *dir;
 	struct ah_ingest_config cfg;
+#ifdef APPHUB_WITH_BUILD
+	struct ah_build_config bcfg;
+#endif
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
 	int stopping;
@@ -93,6 +100,38 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&w->mutex);
 			continue;
 		}
+#ifdef APPHUB_WITH_BUILD
+		if (r == 0) {
+			struct ah_build_item bitem;
+			int b = ah_build_claim(st, &w->bcfg, owner, NULL, &bitem, &err);
+
+			if (b < 0)
+				fprintf(stderr, "apphub: build worker: %s\n", err.msg);
+			if (b == 1) {
+				__atomic_add_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
+				if (ah_build_perform(st, &w->bcfg, &bitem, &result, &err) < 0)
+					fprintf(stderr, "apphub: build '%s': %s\n", bitem.id, err.msg);
+				__atomic_sub_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
+				json_decref(result);
+				pthread_mutex_lock(&w->mutex);
+				continue;
+			}
+		}
+		if (r == 0) {
+			int64_t bwhen = 0;
+
+			if (ah_build_next_due(st, &bwhen, &err) == 0 && bwhen &&
+			    ah_ingest_next_due(st, &when, &err) == 0 && (!when || bwhen < when))
+				when = bwhen;
+		}
+		if (r == 0 && when) {
+			wait = when - ah_now_ms();
+			if (wait < 10)
+				wait = 10;
+			if (wait > 1000)
+				wait = 1000;
+		} else
+#endif
 		if (r == 0 && ah_ingest_next_due(st, &when, &err) == 0 && when) {
 			wait = when - ah_now_ms();
 			if (wait < 10)
@@ -201,6 +240,10 @@ int cmd_serve(int argc, const char **argv, struct ctx *ctx)
 	    ah_auth_load(&auth, &err) < 0 ||
 	    ah_ingest_config_load(&w.cfg, &err) < 0)
 		goto fail;
+#ifdef APPHUB_WITH_BUILD
+	if (ah_build_config_load(&w.bcfg, &err) < 0)
+		goto fail;
+#endif
 	if (!ah_auth_count(auth) && !loopback) {
 		fprintf(stderr, "apphub: refusing to listen on '%s': no tokens configured (APPHUB_TOKENS or APPHUB_TOKENS_FILE); without them serve listens on loopback only\n",
 			listen_addr);

@@ -173,7 +173,8 @@ _apphub() {
 				;;
 			--tag | --status | --sort | --limit | --offset | --weights | \
 			--id | --name | --description | --dockerfile | --since | --type | \
-			--server | --listen | --workers | --threads | --timeout | --hook-branch)
+			--server | --listen | --workers | --threads | --timeout | --hook-branch | \
+			--ref | --engine | --check)
 				i+=1
 				continue
 				;;
@@ -183,6 +184,8 @@ _apphub() {
 		if [[ -z $cmd ]]; then
 			cmd=$w
 		elif [[ ($cmd == apps || $cmd == image) && -z $verb ]]; then
+			verb=$w
+		elif [[ $cmd == build && -z $verb && $w =~ ^(ls|show|logs|retry|run)$ ]]; then
 			verb=$w
 		else
 			args+=("$w")
@@ -212,11 +215,15 @@ _apphub() {
 		__apphub_reply 'app.*' app.registered app.updated app.removed app.tagged
 		return 0
 		;;
-	--dockerfile)
+	--dockerfile | --check)
 		__apphub_files
 		return 0
 		;;
-	--cmd | --entrypoint | --env | --workdir | --creds | --chunk-size | \
+	--engine)
+		__apphub_reply native podman docker
+		return 0
+		;;
+	--ref | --cmd | --entrypoint | --env | --workdir | --creds | --chunk-size | \
 	--limit | --offset | --since | --weights | --id | --name | --description | \
 	--server | --listen | --workers | --threads | --timeout | --hook-branch)
 		return 0
@@ -246,13 +253,23 @@ _apphub() {
 	image)
 		if [[ -z $verb ]]; then
 			[[ $cur == -* ]] && __apphub_reply "${common[@]}" ||
-				__apphub_reply ls inspect rm import export unpack pull push
+				__apphub_reply ls inspect rm import export unpack pull push build
 			return 0
 		fi
 		case $verb in
 		import) [[ $cur == -* ]] && __apphub_reply --cmd --entrypoint --env --workdir "${common[@]}" ||
 			{ ((${#args[@]} == 0)) && __apphub_files; } ;;
 		pull) [[ $cur == -* ]] && __apphub_reply --name --creds --insecure "${common[@]}" ;;
+		build)
+			case $prev in
+			--network) __apphub_reply none host; return 0 ;;
+			--engine) __apphub_reply native podman docker; return 0 ;;
+			-f | --file) __apphub_files; return 0 ;;
+			-t | --tag | --build-arg | --target | --timeout) return 0 ;;
+			esac
+			[[ $cur == -* ]] && __apphub_reply -f --file -t --tag --build-arg --target --network \
+				--engine --no-cache --timeout "${common[@]}" || __apphub_dirs
+			;;
 		push) [[ $cur == -* ]] && __apphub_reply --creds --insecure --chunk-size "${common[@]}" ;;
 		inspect | rm | export | unpack)
 			if [[ $cur == -* ]]; then
@@ -268,6 +285,23 @@ _apphub() {
 				__apphub_files
 			fi
 			;;
+		esac
+		;;
+	build)
+		case $verb in
+		'' | run)
+			if [[ $cur == -* ]]; then
+				__apphub_reply -j --jobs --watch --ref --engine --check "${common[@]}"
+			elif [[ -z $verb && ${#args[@]} -eq 0 ]]; then
+				__apphub_reply ls show logs retry run
+				__apphub_ids
+			else
+				__apphub_ids
+			fi
+			;;
+		ls) [[ $cur == -* ]] && __apphub_reply --limit --offset "${common[@]}" || __apphub_ids ;;
+		logs) [[ $cur == -* ]] && __apphub_reply -f --follow "${common[@]}" ;;
+		*) [[ $cur == -* ]] && __apphub_reply "${common[@]}" ;;
 		esac
 		;;
 	ingest)

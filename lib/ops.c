@@ -2,16 +2,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ops.h"
+#ifdef APPHUB_WITH_IMAGE
+#include "build.h"
+#endif
 
 /* The modules this binary carries; helpers add theirs here under a flag. */
 static const struct ah_op *const modules[] = {
 	ops_apps,
+	ops_builds,
 	ops_events,
 	ops_history,
 	ops_search,
 	ops_tags,
 #ifdef APPHUB_WITH_IMAGE
 	ops_image,
+	ops_image_build,
 #endif
 #ifdef APPHUB_WITH_INGEST
 	ops_ingest,

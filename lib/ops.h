@@ -36,6 +36,7 @@ struct ah_op {
 
 /* One array per module, each ended by an entry with a NULL name. */
 extern const struct ah_op ops_apps[];
+extern const struct ah_op ops_builds[];
 extern const struct ah_op ops_events[];
 extern const struct ah_op ops_history[];
 extern const struct ah_op ops_tags[];

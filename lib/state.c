@@ -99,6 +99,29 @@ static const char *const migrations[] = {
 	"  status INTEGER NOT NULL,"
 	"  remote TEXT,"
 	"  message TEXT);",
+	/* 4: build records (lib/builds.c) */
+	"CREATE TABLE builds ("
+	"  n INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  app INTEGER NOT NULL REFERENCES apps(n) ON DELETE CASCADE,"
+	"  status TEXT NOT NULL DEFAULT 'pending',"
+	"  image_tag TEXT,"
+	"  error_message TEXT,"
+	"  commit_sha TEXT,"
+	"  git_branch TEXT,"
+	"  git_ref TEXT,"
+	"  engine TEXT,"
+	"  attempt INTEGER NOT NULL DEFAULT 0,"
+	"  created_at TEXT NOT NULL,"
+	"  started_at TEXT,"
+	"  completed_at TEXT,"
+	"  duration_ms INTEGER,"
+	"  logs_preview TEXT,"
+	"  logs_truncated INTEGER NOT NULL DEFAULT 0,"
+	"  logs_size INTEGER NOT NULL DEFAULT 0,"
+	"  retry_of TEXT);"
+	"CREATE INDEX builds_app ON builds(app, n);"
+	"CREATE INDEX builds_active ON builds(app, status);",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1,0 +1,1608 @@
+/*
+ * Build records and the "build" items of the work queue. The records, the
+ * logs and retry are SQL and file reads (the light binary has them); the
+ * build itself (checkout from the mirror with libgit2, then the engine of
+ * lib/build.h) is compiled in with APPHUB_WITH_BUILD.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "apps.h"
+#include "builds.h"
+#include "events.h"
+#include "ops.h"
+#include "strbuf.h"
+#include "timeutil.h"
+#include "work.h"
+
+static int env_int(const char *name, int64_t def, int64_t min, int64_t *out, struct ah_err *err)
+{
+	const char *v = getenv(name);
+	char *end;
+	long long n;
+
+	*out = def;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (*end || errno || n < min)
+		return ah_invalid(err, "invalid %s '%s': must be a whole number of at least %lld",
+				  name, v, (long long)min);
+	*out = n;
+	return 0;
+}
+
+int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err)
+{
+	int64_t attempts;
+
+	if (env_int("APPHUB_BUILD_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
+	    env_int("APPHUB_BUILD_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
+	    env_int("APPHUB_BUILD_TIMEOUT_MS", 30 * 60000, 1, &cfg->timeout_ms, err) < 0 ||
+	    env_int("APPHUB_BUILD_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
+	    env_int("APPHUB_BUILD_MAX_LOG_BYTES", 16 << 20, 4096, &cfg->max_log, err) < 0 ||
+	    env_int("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context, err) < 0)
+		return -1;
+	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
+	return 0;
+}
+
+void ah_build_owner(char *buf, size_t len)
+{
+	char host[64] = "localhost";
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s:%ld", host, (long)getpid());
+}
+
+char *ah_build_log_path(const char *state_dir, const char *id)
+{
+	return xstrfmt("%s/builds/%s.log", state_dir, id);
+}
+
+/* Build ids: "b-" and 12 hex digits. */
+static void new_build_id(char *buf, size_t len)
+{
+	unsigned char r[6];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		int64_t t = ah_now_ms() ^ ((int64_t)getpid() << 20);
+
+		for (i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)(t >> (8 * i));
+	}
+	snprintf(buf, len, "b-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
+}
+
+static int valid_build_id(const char *id)
+{
+	size_t i;
+
+	if (strlen(id) != 14 || strncmp(id, "b-", 2))
+		return 0;
+	for (i = 2; i < 14; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int valid_ref(const char *ref, struct ah_err *err)
+{
+	const unsigned char *p;
+
+	if (!*ref || strlen(ref) > 255)
+		return ah_invalid(err, "invalid ref: must be 1 to 255 characters");
+	if (*ref == '-')
+		return ah_invalid(err, "invalid ref '%s': must not start with '-'", ref);
+	for (p = (const unsigned char *)ref; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '~' || *p == '^' || *p == ':' || *p == '\\')
+			return ah_invalid(err, "invalid ref '%s': a branch, tag or commit", ref);
+	return 0;
+}
+
+static int valid_engine(const char *engine, struct ah_err *err)
+{
+	if (engine && strcmp(engine, "native") && strcmp(engine, "podman") && strcmp(engine, "docker"))
+		return ah_invalid(err, "invalid engine '%s': must be native, podman or docker", engine);
+	return 0;
+}
+
+#define RECORD_COLUMNS \
+	"SELECT b.n, b.id, a.id, b.status, b.image_tag, b.error_message, b.commit_sha," \
+	" b.git_branch, b.git_ref, b.started_at, b.completed_at, b.duration_ms, b.logs_preview," \
+	" b.logs_truncated, b.logs_size, b.attempt, b.engine, b.created_at, b.retry_of" \
+	" FROM builds b JOIN apps a ON a.n = b.app"
+
+static json_t *col_or_null(sqlite3_stmt *stmt, int i)
+{
+	return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null() :
+	       json_string(ah_col_text(stmt, i));
+}
+
+static json_t *record_row(sqlite3_stmt *stmt)
+{
+	json_t *r = json_object();
+
+	json_object_set_new(r, "id", json_string(ah_col_text(stmt, 1)));
+	json_object_set_new(r, "repositoryId", json_string(ah_col_text(stmt, 2)));
+	json_object_set_new(r, "status", json_string(ah_col_text(stmt, 3)));
+	json_object_set_new(r, "imageTag", col_or_null(stmt, 4));
+	json_object_set_new(r, "errorMessage", col_or_null(stmt, 5));
+	json_object_set_new(r, "commitSha", col_or_null(stmt, 6));
+	json_object_set_new(r, "gitBranch", col_or_null(stmt, 7));
+	json_object_set_new(r, "gitRef", col_or_null(stmt, 8));
+	json_object_set_new(r, "startedAt", col_or_null(stmt, 9));
+	json_object_set_new(r, "completedAt", col_or_null(stmt, 10));
+	json_object_set_new(r, "durationMs", sqlite3_column_type(stmt, 11) == SQLITE_NULL ?
+			    json_null() : json_integer(sqlite3_column_int64(stmt, 11)));
+	json_object_set_new(r, "logsPreview", col_or_null(stmt, 12));
+	json_object_set_new(r, "logsTruncated", json_boolean(sqlite3_column_int(stmt, 13)));
+	json_object_set_new(r, "logsSize", json_integer(sqlite3_column_int64(stmt, 14)));
+	json_object_set_new(r, "attempt", json_integer(sqlite3_column_int(stmt, 15)));
+	json_object_set_new(r, "engine", col_or_null(stmt, 16));
+	json_object_set_new(r, "createdAt", json_string(ah_col_text(stmt, 17)));
+	json_object_set_new(r, "retryOf", col_or_null(stmt, 18));
+	return r;
+}
+
+json_t *ah_build_json(struct ah_state *st, const char *id, sqlite3_int64 n, struct ah_err *err)
+{
+	static const char sql_id[] = RECORD_COLUMNS " WHERE b.id = ?";
+	static const char sql_n[] = RECORD_COLUMNS " WHERE b.n = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, id ? sql_id : sql_n, err);
+	json_t *r = NULL;
+	int rc;
+
+	if (!stmt)
+		return NULL;
+	if (id)
+		ah_bind_text(stmt, 1, id);
+	else
+		sqlite3_bind_int64(stmt, 1, n);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		r = record_row(stmt);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		ah_not_found(err, "build '%s' not found", id ? id : "?");
+	else if (rc != SQLITE_ROW)
+		ah_sql_error(st, err, "cannot read build");
+	return r;
+}
+
+/* The message cut to AH_BUILD_ERROR_MAX bytes on a character boundary. */
+static char *cut_message(const char *msg)
+{
+	size_t len = strlen(msg);
+
+	if (len <= AH_BUILD_ERROR_MAX)
+		return xstrdup(msg);
+	len = AH_BUILD_ERROR_MAX;
+	while (len && ((unsigned char)msg[len] & 0xc0) == 0x80)
+		len--;
+	return xstrndup(msg, len);
+}
+
+/* The build of app n that waits or runs, if any: *n_out 0 when none. */
+static int active_build(struct ah_state *st, sqlite3_int64 app, sqlite3_int64 *n_out,
+			char *id, size_t id_len, char *status, size_t status_len,
+			int *attempt, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT n, id, status, attempt FROM builds"
+		" WHERE app = ? AND status IN ('pending', 'running') ORDER BY n LIMIT 1";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	*n_out = 0;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, app);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*n_out = sqlite3_column_int64(stmt, 0);
+		snprintf(id, id_len, "%s", ah_col_text(stmt, 1));
+		if (status)
+			snprintf(status, status_len, "%s", ah_col_text(stmt, 2));
+		if (attempt)
+			*attempt = sqlite3_column_int(stmt, 3);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read builds");
+	return 0;
+}
+
+/* A new pending record and its build.queued event; inside a transaction. */
+static int insert_build(struct ah_state *st, sqlite3_int64 app, const char *app_id,
+			const char *sha, const char *branch, const char *ref, const char *engine,
+			const char *retry_of, sqlite3_int64 *n_out, char *id, size_t id_len,
+			struct ah_err *err)
+{
+	static const char sql[] =
+		"INSERT INTO builds(id, app, status, commit_sha, git_branch, git_ref, engine,"
+		" created_at, retry_of) VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8)";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	char now[AH_ISO_LEN];
+
+	if (!stmt)
+		return -1;
+	new_build_id(id, id_len);
+	ah_now_iso(now);
+	ah_bind_text(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, app);
+	ah_bind_text(stmt, 3, sha);
+	ah_bind_text(stmt, 4, branch);
+	ah_bind_text(stmt, 5, ref);
+	ah_bind_text(stmt, 6, engine);
+	ah_bind_text(stmt, 7, now);
+	ah_bind_text(stmt, 8, retry_of);
+	if (ah_step_done(st, stmt, "cannot record build", err) < 0)
+		return -1;
+	*n_out = sqlite3_last_insert_rowid(st->db);
+	return ah_event(st, "build.queued", app_id,
+			json_pack("{s:s, s:s?, s:s?, s:s?}", "buildId", id, "commitSha", sha,
+				  "gitRef", ref, "retryOf", retry_of), err);
+}
+
+/* The app's ingested commit, or NULL (never ingested). */
+static int app_commit(struct ah_state *st, sqlite3_int64 app, char **sha, struct ah_err *err)
+{
+	static const char sql[] = "SELECT commit_sha FROM apps WHERE n = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	*sha = NULL;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, app);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		*sha = xstrdup(ah_col_text(stmt, 0));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read app");
+	return 0;
+}
+
+static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
+			const char *only_id, struct ah_build_item *item, struct ah_err *err);
+
+int ah_build_request(struct ah_state *st, const char *id, const char *ref, const char *engine,
+		     const struct ah_build_config *cfg, const char *owner,
+		     struct ah_build_item *item, json_t **record, struct ah_err *err)
+{
+	char bid[40], status[16], *sha = NULL;
+	sqlite3_int64 app, n;
+	int ret = -1;
+
+	*record = NULL;
+	if ((ref && valid_ref(ref, err) < 0) || valid_engine(engine, err) < 0)
+		return -1;
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	if (ah_app_lookup(st, id, &app, err) < 0 ||
+	    active_build(st, app, &n, bid, sizeof(bid), status, sizeof(status), NULL, err) < 0)
+		goto done;
+	if (n) {
+		ah_conflict(err, "app '%s' has a build %s already (%s)", id,
+			    !strcmp(status, "pending") ? "queued" : "running", bid);
+		goto done;
+	}
+	if (app_commit(st, app, &sha, err) < 0)
+		goto done;
+	if (!sha) {
+		ah_conflict(err, "app '%s' has not been ingested yet (apphub ingest %s)", id, id);
+		goto done;
+	}
+	if (insert_build(st, app, id, ref ? NULL : sha, NULL, ref, engine, NULL, &n, bid,
+			 sizeof(bid), err) < 0 ||
+	    ah_work_queue(st, "build", id, err) < 0)
+		goto done;
+	if (item) {
+		int r = claim_locked(st, cfg, owner, id, item, err);
+
+		if (r < 0)
+			goto done;
+		if (!r) {
+			ah_conflict(err, "app '%s' is being built", id);
+			goto done;
+		}
+	}
+	if (!(*record = ah_build_json(st, NULL, n, err)) || ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0) {
+		ah_rollback(st);
+		json_decref(*record);
+		*record = NULL;
+	}
+	free(sha);
+	return ret;
+}
+
+static int drop_work(struct ah_state *st, sqlite3_int64 work_id, struct ah_err *err)
+{
+	static const char sql[] = "DELETE FROM work WHERE id = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, work_id);
+	return ah_step_done(st, stmt, "cannot update work queue", err);
+}
+
+/*
+ * A finished item leaves the queue, unless it was queued again while it
+ * ran (ah_work_queue() reset its attempts): then it is let go, to be
+ * taken again.
+ */
+static int finish_work(struct ah_state *st, const struct ah_build_item *item, struct ah_err *err)
+{
+	static const char sql_attempts[] = "SELECT attempts FROM work WHERE id = ?";
+	static const char sql_release[] =
+		"UPDATE work SET claimed_by = NULL, lease_until = 0, not_before = 0 WHERE id = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql_attempts, err);
+	int rc, attempts = -1;
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, item->work_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		attempts = sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read work queue");
+	if (attempts < 0)
+		return 0;
+	if (attempts == item->attempt)
+		return drop_work(st, item->work_id, err);
+	if (!(stmt = ah_stmt(st, sql_release, err)))
+		return -1;
+	sqlite3_bind_int64(stmt, 1, item->work_id);
+	return ah_step_done(st, stmt, "cannot update work queue", err);
+}
+
+/* The failed transition of a record; inside the caller's transaction. */
+static int record_failed(struct ah_state *st, const struct ah_build_item *item,
+			 const char *message, int64_t duration_ms, struct ah_err *err)
+{
+	static const char sql[] =
+		"UPDATE builds SET status = 'failed', error_message = ?2, completed_at = ?3,"
+		" duration_ms = ?4 WHERE n = ?1";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	char now[AH_ISO_LEN], *msg = cut_message(message);
+	int ret = -1;
+
+	if (!stmt)
+		goto done;
+	ah_now_iso(now);
+	sqlite3_bind_int64(stmt, 1, item->build);
+	ah_bind_text(stmt, 2, msg);
+	ah_bind_text(stmt, 3, now);
+	if (duration_ms >= 0)
+		sqlite3_bind_int64(stmt, 4, duration_ms);
+	if (ah_step_done(st, stmt, "cannot record build failure", err) < 0 ||
+	    ah_event(st, "build.failed", item->app_id,
+		     json_pack("{s:s, s:s, s:i}", "buildId", item->id, "error", msg,
+			       "attempt", item->attempt), err) < 0)
+		goto done;
+	ret = 0;
+done:
+	free(msg);
+	return ret;
+}
+
+/* Whether the item is still ours: claimed by us, the record running our attempt. */
+static int still_ours(struct ah_state *st, const struct ah_build_item *item, int *ours,
+		      struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT 1 FROM work w, builds b WHERE w.id = ?1 AND w.claimed_by = ?2"
+		" AND b.n = ?3 AND b.status = 'running' AND b.attempt = ?4";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int r;
+
+	*ours = 0;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, item->work_id);
+	ah_bind_text(stmt, 2, item->owner);
+	sqlite3_bind_int64(stmt, 3, item->build);
+	sqlite3_bind_int(stmt, 4, item->attempt);
+	if ((r = ah_step_exists(st, stmt, "cannot read work queue", err)) < 0)
+		return -1;
+	*ours = r;
+	return 0;
+}
+
+static json_t *lost_result(const struct ah_build_item *item)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", item->id, "repositoryId",
+			 item->app_id, "status", "lost", "attempt", item->attempt, "errorMessage",
+			 "the lease ran out and another worker took the build");
+}
+
+/* A worker death: wait again (an attempt counted) or fail; inside a transaction. */
+static int record_death(struct ah_state *st, const struct ah_build_config *cfg,
+			const struct ah_build_item *item, const char *message, json_t **result,
+			struct ah_err *err)
+{
+	static const char sql_pending[] =
+		"UPDATE builds SET status = 'pending', error_message = ?2 WHERE n = ?1";
+	static const char sql_retry[] =
+		"UPDATE work SET claimed_by = NULL, lease_until = 0, not_before = ?2 WHERE id = ?1";
+	char retry_at[AH_ISO_LEN], *msg = NULL;
+	sqlite3_stmt *stmt;
+	int64_t delay = cfg->backoff_ms, due;
+	int i, ret = -1;
+
+	if (item->attempt >= cfg->attempts) {
+		msg = xstrfmt("%s (attempt %d of %d)", message, item->attempt, cfg->attempts);
+		if (record_failed(st, item, msg, ah_now_ms() - item->started_ms, err) < 0 ||
+		    finish_work(st, item, err) < 0 ||
+		    !(*result = ah_build_json(st, NULL, item->build, err)))
+			goto done;
+		ret = 0;
+		goto done;
+	}
+	for (i = 1; i < item->attempt && delay < INT64_MAX / 4; i++)
+		delay *= 2;
+	due = ah_now_ms() + delay;
+	ah_iso_time(retry_at, due);
+	msg = xstrfmt("%s (attempt %d of %d; retry at %s)", message, item->attempt, cfg->attempts,
+		      retry_at);
+	if (!(stmt = ah_stmt(st, sql_pending, err)))
+		goto done;
+	sqlite3_bind_int64(stmt, 1, item->build);
+	ah_bind_text(stmt, 2, msg);
+	if (ah_step_done(st, stmt, "cannot record build", err) < 0 ||
+	    !(stmt = ah_stmt(st, sql_retry, err)))
+		goto done;
+	sqlite3_bind_int64(stmt, 1, item->work_id);
+	sqlite3_bind_int64(stmt, 2, due);
+	if (ah_step_done(st, stmt, "cannot update work queue", err) < 0 ||
+	    ah_event(st, "build.queued", item->app_id,
+		     json_pack("{s:s, s:i, s:s, s:s}", "buildId", item->id, "attempt",
+			       item->attempt, "error", message, "retryAt", retry_at), err) < 0 ||
+	    !(*result = ah_build_json(st, NULL, item->build, err)))
+		goto done;
+	json_object_set_new(*result, "retryAt", json_string(retry_at));
+	ret = 0;
+done:
+	free(msg);
+	return ret;
+}
+
+int ah_build_fail(struct ah_state *st, const struct ah_build_config *cfg,
+		  const struct ah_build_item *item, const char *message, json_t **result,
+		  struct ah_err *err)
+{
+	int ours, ret = -1;
+
+	*result = NULL;
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	if (still_ours(st, item, &ours, err) < 0)
+		goto done;
+	if (!ours)
+		*result = lost_result(item);
+	else if (record_death(st, cfg, item, message, result, err) < 0)
+		goto done;
+	if (ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0) {
+		ah_rollback(st);
+		json_decref(*result);
+		*result = NULL;
+	}
+	return ret;
+}
+
+/* The claim inside the caller's transaction: 1, 0 (nothing due) or -1. */
+static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
+			const char *only_id, struct ah_build_item *item, struct ah_err *err)
+{
+	static const char sql_next[] =
+		"SELECT id, subject, claimed_by IS NOT NULL FROM work"
+		" WHERE kind = 'build' AND not_before <= ?1"
+		" AND (claimed_by IS NULL OR lease_until < ?1) AND (?2 IS NULL OR subject = ?2)"
+		" ORDER BY not_before, id LIMIT 1";
+	static const char sql_claim[] =
+		"UPDATE work SET attempts = ?2, claimed_by = ?3, lease_until = ?4 WHERE id = ?1";
+	static const char sql_running[] =
+		"UPDATE builds SET status = 'running', attempt = ?2, started_at = ?3,"
+		" completed_at = NULL, duration_ms = NULL WHERE n = ?1";
+	sqlite3_stmt *stmt;
+	struct ah_err lookup;
+	char now[AH_ISO_LEN], status[16];
+	int rc, ret = -1;
+
+	memset(item, 0, sizeof(*item));
+	for (;;) {
+		int64_t t = ah_now_ms();
+		int stale, attempt = 0;
+
+		if (!(stmt = ah_stmt(st, sql_next, err)))
+			goto done;
+		sqlite3_bind_int64(stmt, 1, t);
+		ah_bind_text(stmt, 2, only_id);
+		rc = sqlite3_step(stmt);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(stmt);
+			if (rc != SQLITE_DONE) {
+				ah_sql_error(st, err, "cannot read work queue");
+				goto done;
+			}
+			ret = 0;
+			break;
+		}
+		memset(item, 0, sizeof(*item));
+		item->work_id = sqlite3_column_int64(stmt, 0);
+		snprintf(item->app_id, sizeof(item->app_id), "%s", ah_col_text(stmt, 1));
+		stale = sqlite3_column_int(stmt, 2);
+		sqlite3_reset(stmt);
+		snprintf(item->owner, sizeof(item->owner), "%s", owner);
+		item->started_ms = t;
+		lookup = (struct ah_err)AH_ERR_INIT;
+		if (ah_app_lookup(st, item->app_id, &item->app, &lookup) < 0) {
+			if (lookup.status != 404) {
+				*err = lookup;
+				goto done;
+			}
+			/* The app is gone: so is its work. */
+			if (drop_work(st, item->work_id, err) < 0)
+				goto done;
+			continue;
+		}
+		if (active_build(st, item->app, &item->build, item->id, sizeof(item->id), status,
+				 sizeof(status), &attempt, err) < 0)
+			goto done;
+		if (!item->build) {
+			/* Queued by an ingest: the app's ingested commit. */
+			char *sha = NULL;
+
+			if (app_commit(st, item->app, &sha, err) < 0)
+				goto done;
+			if (!sha) {
+				if (drop_work(st, item->work_id, err) < 0)
+					goto done;
+				continue;
+			}
+			rc = insert_build(st, item->app, item->app_id, sha, NULL, NULL, NULL, NULL,
+					  &item->build, item->id, sizeof(item->id), err);
+			free(sha);
+			if (rc < 0)
+				goto done;
+		}
+		item->attempt = attempt + 1;
+		if (stale && !strcmp(status, "running") && attempt >= cfg->attempts) {
+			/* The worker of the last attempt went away: that attempt failed. */
+			struct ah_build_item last = *item;
+			char *msg = xstrfmt("the build worker stopped during attempt %d of %d (its lease ran out)",
+					    attempt, cfg->attempts);
+
+			last.attempt = attempt;
+			rc = record_failed(st, &last, msg, -1, err);
+			free(msg);
+			if (rc < 0 || drop_work(st, item->work_id, err) < 0)
+				goto done;
+			continue;
+		}
+		if (!(stmt = ah_stmt(st, sql_claim, err)))
+			goto done;
+		sqlite3_bind_int64(stmt, 1, item->work_id);
+		sqlite3_bind_int(stmt, 2, item->attempt);
+		ah_bind_text(stmt, 3, owner);
+		sqlite3_bind_int64(stmt, 4, t + cfg->lease_ms);
+		if (ah_step_done(st, stmt, "cannot claim work", err) < 0)
+			goto done;
+		ah_now_iso(now);
+		if (!(stmt = ah_stmt(st, sql_running, err)))
+			goto done;
+		sqlite3_bind_int64(stmt, 1, item->build);
+		sqlite3_bind_int(stmt, 2, item->attempt);
+		ah_bind_text(stmt, 3, now);
+		if (ah_step_done(st, stmt, "cannot update build", err) < 0 ||
+		    ah_event(st, "build.running", item->app_id,
+			     json_pack("{s:s, s:i, s:b}", "buildId", item->id, "attempt",
+				       item->attempt, "recovered", stale), err) < 0)
+			goto done;
+		ret = 1;
+		break;
+	}
+done:
+	return ret;
+}
+
+int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
+		   const char *only_id, struct ah_build_item *item, struct ah_err *err)
+{
+	int ret;
+
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	ret = claim_locked(st, cfg, owner, only_id, item, err);
+	if (ret >= 0 && ah_commit(st, err) < 0)
+		ret = -1;
+	if (ret < 0)
+		ah_rollback(st);
+	return ret;
+}
+
+int ah_build_renew(struct ah_state *st, const struct ah_build_config *cfg,
+		   const struct ah_build_item *item, struct ah_err *err)
+{
+	static const char sql[] =
+		"UPDATE work SET lease_until = ?3 WHERE id = ?1 AND claimed_by = ?2";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, item->work_id);
+	ah_bind_text(stmt, 2, item->owner);
+	sqlite3_bind_int64(stmt, 3, ah_now_ms() + cfg->lease_ms);
+	return ah_step_done(st, stmt, "cannot renew lease", err);
+}
+
+int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT min(CASE WHEN claimed_by IS NULL THEN not_before ELSE lease_until END)"
+		" FROM work WHERE kind = 'build' AND ?1 IS NOT NULL";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	*when = 0;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, ah_now_ms());
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		*when = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read work queue");
+	return 0;
+}
+
+/*
+ * Text for JSON: invalid UTF-8 becomes U+FFFD. With cut, an incomplete
+ * sequence at the end is left out; *used is the bytes consumed.
+ */
+static char *utf8_clean(const char *s, size_t len, int cut, size_t *used)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i = 0;
+
+	strbuf_grow(&sb, len);
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+			   (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t k;
+		int ok = n > 0;
+
+		if (n > 1 && i + n > len) {
+			for (k = 1; i + k < len && ok; k++)
+				ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+			if (ok && cut)
+				break;
+			ok = 0;
+		}
+		for (k = 1; ok && k < n; k++)
+			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+		if (ok && n == 2 && c < 0xc2)
+			ok = 0;
+		if (ok && n == 3) {
+			unsigned cp = ((c & 0x0fu) << 12) | (((unsigned char)s[i + 1] & 0x3fu) << 6) |
+				      ((unsigned char)s[i + 2] & 0x3fu);
+
+			ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+		}
+		if (ok && n == 4) {
+			unsigned cp = ((c & 0x07u) << 18) | (((unsigned char)s[i + 1] & 0x3fu) << 12) |
+				      (((unsigned char)s[i + 2] & 0x3fu) << 6) | ((unsigned char)s[i + 3] & 0x3fu);
+
+			ok = cp >= 0x10000 && cp <= 0x10ffff;
+		}
+		if (ok && n == 1 && c == 0)
+			ok = 0;
+		if (ok) {
+			strbuf_add(&sb, s + i, n);
+			i += n;
+		} else {
+			strbuf_addstr(&sb, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	if (used)
+		*used = i;
+	return strbuf_detach(&sb, NULL);
+}
+
+/* builds.list: {id, limit?, offset?} -> {id, total, data:[record...]}, newest first. */
+static int op_builds_list(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	static const char sql[] = RECORD_COLUMNS " WHERE b.app = ? ORDER BY b.n DESC LIMIT ? OFFSET ?";
+	static const char sql_count[] = "SELECT count(*) FROM builds WHERE app = ?";
+	struct ah_state *st;
+	sqlite3_stmt *stmt;
+	const char *id;
+	sqlite3_int64 app, total = 0;
+	long limit, offset;
+	json_t *data;
+	int rc;
+
+	if (ah_param_str(params, "id", &id, err) < 0 ||
+	    ah_param_int(params, "limit", 25, 1, 1000, &limit, err) < 0 ||
+	    ah_param_int(params, "offset", 0, 0, 1000000000, &offset, err) < 0)
+		return -1;
+	if (!id)
+		return ah_invalid(err, "invalid id: required");
+	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, id, &app, err) < 0 ||
+	    !(stmt = ah_stmt(st, sql_count, err)))
+		return -1;
+	sqlite3_bind_int64(stmt, 1, app);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		total = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	sqlite3_bind_int64(stmt, 1, app);
+	sqlite3_bind_int64(stmt, 2, limit);
+	sqlite3_bind_int64(stmt, 3, offset);
+	data = json_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(data, record_row(stmt));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(data);
+		return ah_sql_error(st, err, "cannot read builds");
+	}
+	*out = json_pack("{s:s, s:I, s:o}", "id", id, "total", (json_int_t)total, "data", data);
+	return 0;
+}
+
+static int build_param(json_t *params, const char **id, struct ah_err *err)
+{
+	if (ah_param_str(params, "id", id, err) < 0)
+		return -1;
+	if (!*id)
+		return ah_invalid(err, "invalid id: required");
+	if (!valid_build_id(*id))
+		return ah_not_found(err, "build '%s' not found", *id);
+	return 0;
+}
+
+/* builds.show: {id} -> the record. */
+static int op_builds_show(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct ah_state *st;
+	const char *id;
+
+	if (build_param(params, &id, err) < 0 || ah_ctx_state(ctx, &st, err) < 0)
+		return -1;
+	return (*out = ah_build_json(st, id, 0, err)) ? 0 : -1;
+}
+
+#define LOGS_CHUNK_MAX (4 << 20)
+
+/*
+ * builds.logs: {id, offset?, limit?} -> {id, status, offset, nextOffset,
+ * size, data}: up to limit bytes of the log from offset (bytes); a reader
+ * follows by asking from nextOffset until the status is final and
+ * nextOffset reaches size.
+ */
+static int op_builds_logs(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct ah_state *st;
+	const char *id, *status;
+	long offset, limit;
+	json_t *rec;
+	char *path = NULL, *buf = NULL, *text = NULL;
+	struct stat sb;
+	size_t used = 0;
+	ssize_t n = 0;
+	int fd = -1, ret = -1, final;
+
+	if (build_param(params, &id, err) < 0 ||
+	    ah_param_int(params, "offset", 0, 0, LONG_MAX, &offset, err) < 0 ||
+	    ah_param_int(params, "limit", 1 << 20, 1, LOGS_CHUNK_MAX, &limit, err) < 0 ||
+	    ah_ctx_state(ctx, &st, err) < 0 || !(rec = ah_build_json(st, id, 0, err)))
+		return -1;
+	status = json_string_value(json_object_get(rec, "status"));
+	final = !strcmp(status, "succeeded") || !strcmp(status, "failed");
+	path = ah_build_log_path(st->dir, id);
+	memset(&sb, 0, sizeof(sb));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		ah_internal(err, "cannot read log '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (fd >= 0 && fstat(fd, &sb) < 0) {
+		ah_internal(err, "cannot read log '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (fd >= 0 && offset < sb.st_size) {
+		buf = xmalloc((size_t)limit);
+		n = pread(fd, buf, (size_t)limit, offset);
+		if (n < 0) {
+			ah_internal(err, "cannot read log '%s': %s", path, strerror(errno));
+			goto done;
+		}
+	}
+	/* A character cut at the chunk's end comes whole with the next chunk. */
+	text = utf8_clean(buf ? buf : "", (size_t)n,
+			  !(final && offset + n >= sb.st_size) && n > 0, &used);
+	if (!used && n > 0)
+		used = (size_t)n;
+	*out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "id", id, "status", status,
+			 "offset", (json_int_t)offset, "nextOffset", (json_int_t)(offset + (long)used),
+			 "size", (json_int_t)sb.st_size, "data", text);
+	ret = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	json_decref(rec);
+	free(path);
+	free(buf);
+	free(text);
+	return ret;
+}
+
+/* builds.retry: {id} -> a new pending record of a failed build's commit, queued. */
+static int op_builds_retry(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT b.app, a.id, b.status, b.commit_sha, b.git_branch, b.git_ref, b.engine"
+		" FROM builds b JOIN apps a ON a.n = b.app WHERE b.id = ?";
+	char *app_id = NULL, *sha = NULL, *branch = NULL, *ref = NULL, *engine = NULL;
+	char status[16] = "", bid[40], active[16];
+	struct ah_state *st = NULL;
+	sqlite3_stmt *stmt;
+	sqlite3_int64 app = 0, n;
+	const char *id;
+	int rc, ret = -1;
+
+	*out = NULL;
+	if (build_param(params, &id, err) < 0 || ah_ctx_state(ctx, &st, err) < 0 ||
+	    ah_begin_write(st, err) < 0)
+		return -1;
+	if (!(stmt = ah_stmt(st, sql, err)))
+		goto done;
+	ah_bind_text(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+#define DUP_OR_NULL(i) (sqlite3_column_type(stmt, i) == SQLITE_NULL ? NULL : xstrdup(ah_col_text(stmt, i)))
+		app = sqlite3_column_int64(stmt, 0);
+		app_id = xstrdup(ah_col_text(stmt, 1));
+		snprintf(status, sizeof(status), "%s", ah_col_text(stmt, 2));
+		sha = DUP_OR_NULL(3);
+		branch = DUP_OR_NULL(4);
+		ref = DUP_OR_NULL(5);
+		engine = DUP_OR_NULL(6);
+#undef DUP_OR_NULL
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE) {
+		ah_not_found(err, "build '%s' not found", id);
+		goto done;
+	}
+	if (rc != SQLITE_ROW) {
+		ah_sql_error(st, err, "cannot read build");
+		goto done;
+	}
+	if (strcmp(status, "failed")) {
+		ah_conflict(err, "build '%s' %s%s: only a failed build can be retried", id,
+			    strcmp(status, "succeeded") ? "is " : "", status);
+		goto done;
+	}
+	if (active_build(st, app, &n, bid, sizeof(bid), active, sizeof(active), NULL, err) < 0)
+		goto done;
+	if (n) {
+		ah_conflict(err, "app '%s' has a build %s already (%s)", app_id,
+			    !strcmp(active, "pending") ? "queued" : "running", bid);
+		goto done;
+	}
+	if (insert_build(st, app, app_id, sha, sha ? branch : NULL, ref, engine, id, &n, bid,
+			 sizeof(bid), err) < 0 ||
+	    ah_work_queue(st, "build", app_id, err) < 0 ||
+	    !(*out = ah_build_json(st, NULL, n, err)) || ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0) {
+		ah_rollback(st);
+		json_decref(*out);
+		*out = NULL;
+	}
+	free(app_id);
+	free(sha);
+	free(branch);
+	free(ref);
+	free(engine);
+	return ret;
+}
+
+/* builds.create: {id, ref?, engine?} -> a pending record, queued for the workers. */
+static int op_builds_create(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct ah_state *st;
+	const char *id, *ref, *engine;
+
+	if (ah_param_str(params, "id", &id, err) < 0 || ah_param_str(params, "ref", &ref, err) < 0 ||
+	    ah_param_str(params, "engine", &engine, err) < 0)
+		return -1;
+	if (!id)
+		return ah_invalid(err, "invalid id: required");
+	if (ah_ctx_state(ctx, &st, err) < 0)
+		return -1;
+	return ah_build_request(st, id, ref && *ref ? ref : NULL, engine, NULL, NULL, NULL, out,
+				err);
+}
+
+#ifdef APPHUB_WITH_BUILD
+/* Building: the checkout from the mirror and the engine. */
+#include <poll.h>
+#include <pthread.h>
+#include <git2.h>
+#include "build.h"
+#include "fsutil.h"
+
+static pthread_once_t git_once = PTHREAD_ONCE_INIT;
+
+static void git_init_once(void)
+{
+	git_libgit2_init();
+	/* Read-only use of the mirrors apphub itself wrote: no owner check. */
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+}
+
+static const char *git_msg(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "error";
+}
+
+struct extract {
+	git_repository *repo;
+	int64_t bytes, max;
+	size_t entries;
+};
+
+#define EXTRACT_MAX_ENTRIES 1000000
+#define EXTRACT_MAX_DEPTH 64
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Writes tree into the directory dirfd: files with their mode, symbolic
+ * links as links, submodules as empty directories. Every entry is created
+ * anew relative to a directory this walk made, never through a link.
+ */
+static int extract_tree(struct extract *x, git_tree *tree, int dirfd, const char *path,
+			int depth, struct ah_err *err)
+{
+	size_t i, nr = git_tree_entrycount(tree);
+
+	if (depth > EXTRACT_MAX_DEPTH)
+		return ah_invalid(err, "repository directories nest deeper than %d levels at '%s'",
+				  EXTRACT_MAX_DEPTH, path);
+	for (i = 0; i < nr; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		git_filemode_t mode = git_tree_entry_filemode(e);
+		git_blob *blob = NULL;
+		git_tree *sub = NULL;
+		char *full = xstrfmt("%s%s%s", path, *path ? "/" : "", name);
+		int fd = -1, ret = -1;
+
+		if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+			ah_invalid(err, "repository entry '%s' is not a valid file name", full);
+			goto next;
+		}
+		if (!strcmp(name, ".git")) {
+			ret = 0;
+			goto next;
+		}
+		if (++x->entries > EXTRACT_MAX_ENTRIES) {
+			ah_invalid(err, "repository has more than %d entries", EXTRACT_MAX_ENTRIES);
+			goto next;
+		}
+		switch (mode) {
+		case GIT_FILEMODE_TREE:
+			if (mkdirat(dirfd, name, 0755) < 0 ||
+			    (fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+				ah_internal(err, "cannot create directory '%s': %s", full, strerror(errno));
+				goto next;
+			}
+			if (git_tree_lookup(&sub, x->repo, git_tree_entry_id(e)) < 0) {
+				ah_internal(err, "cannot read directory '%s': %s", full, git_msg());
+				goto next;
+			}
+			if (extract_tree(x, sub, fd, full, depth + 1, err) < 0)
+				goto next;
+			break;
+		case GIT_FILEMODE_BLOB:
+		case GIT_FILEMODE_BLOB_EXECUTABLE:
+			if (git_blob_lookup(&blob, x->repo, git_tree_entry_id(e)) < 0) {
+				ah_internal(err, "cannot read '%s': %s", full, git_msg());
+				goto next;
+			}
+			x->bytes += (int64_t)git_blob_rawsize(blob);
+			if (x->bytes > x->max) {
+				ah_invalid(err, "the build context is larger than the limit of %lld bytes (APPHUB_BUILD_MAX_CONTEXT_BYTES)",
+					   (long long)x->max);
+				goto next;
+			}
+			fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd < 0 || write_all(fd, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) < 0 ||
+			    fchmod(fd, mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644) < 0) {
+				ah_internal(err, "cannot write '%s': %s", full, strerror(errno));
+				goto next;
+			}
+			break;
+		case GIT_FILEMODE_LINK: {
+			char target[PATH_MAX];
+			size_t len;
+
+			if (git_blob_lookup(&blob, x->repo, git_tree_entry_id(e)) < 0) {
+				ah_internal(err, "cannot read symlink '%s': %s", full, git_msg());
+				goto next;
+			}
+			len = (size_t)git_blob_rawsize(blob);
+			if (!len || len >= sizeof(target) || memchr(git_blob_rawcontent(blob), 0, len)) {
+				ah_invalid(err, "symlink '%s' has an invalid target", full);
+				goto next;
+			}
+			memcpy(target, git_blob_rawcontent(blob), len);
+			target[len] = '\0';
+			if (symlinkat(target, dirfd, name) < 0) {
+				ah_internal(err, "cannot create symlink '%s': %s", full, strerror(errno));
+				goto next;
+			}
+			break;
+		}
+		default:	/* a submodule: its directory, empty */
+			if (mkdirat(dirfd, name, 0755) < 0) {
+				ah_internal(err, "cannot create directory '%s': %s", full, strerror(errno));
+				goto next;
+			}
+			break;
+		}
+		ret = 0;
+next:
+		if (fd >= 0)
+			close(fd);
+		git_blob_free(blob);
+		git_tree_free(sub);
+		free(full);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The log pipe's reader: appends to the log file up to its limit, and
+ * keeps the item's lease alive on a connection of its own (serve's
+ * workers have no parent to do it).
+ */
+struct copier {
+	int in, out;
+	int64_t budget;
+	int done, cut;
+	int64_t max;
+	const char *dir;
+	const struct ah_build_config *cfg;
+	const struct ah_build_item *item;
+	int64_t renewed;
+};
+
+static void renew_lease(struct copier *c, struct ah_state **st)
+{
+	struct ah_err err = AH_ERR_INIT;
+	int64_t now = ah_now_ms();
+
+	if (now - c->renewed < c->cfg->lease_ms / 3)
+		return;
+	c->renewed = now;
+	if (!*st && ah_state_open(st, c->dir, &err) < 0)
+		return;
+	ah_build_renew(*st, c->cfg, c->item, &err);
+}
+
+static void *copier_main(void *arg)
+{
+	struct copier *c = arg;
+	struct ah_state *st = NULL;
+	char buf[16384];
+
+	for (;;) {
+		struct pollfd pfd = { c->in, POLLIN, 0 };
+		ssize_t n;
+		int r = poll(&pfd, 1, 100);
+
+		renew_lease(c, &st);
+
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0) {
+			if (__atomic_load_n(&c->done, __ATOMIC_SEQ_CST))
+				break;
+			continue;
+		}
+		n = read(c->in, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			if (errno == EAGAIN && __atomic_load_n(&c->done, __ATOMIC_SEQ_CST))
+				break;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		if (c->budget > 0) {
+			size_t take = (int64_t)n > c->budget ? (size_t)c->budget : (size_t)n;
+
+			if (write_all(c->out, buf, take) < 0)
+				c->budget = 0;
+			else
+				c->budget -= (int64_t)take;
+			if ((size_t)n > take && !c->cut) {
+				char note[128];
+				int len = snprintf(note, sizeof(note),
+						   "\n[apphub: log cut at %lld bytes (APPHUB_BUILD_MAX_LOG_BYTES)]\n",
+						   (long long)c->max);
+
+				write_all(c->out, note, (size_t)len);
+				c->cut = 1;
+			}
+		}
+	}
+	ah_state_close(st);
+	return NULL;
+}
+
+/* Runs the engine with its output through the copier into logfd. */
+static int run_engine(struct ah_build_opts *opts, const struct ah_build_config *cfg,
+		      const struct ah_build_item *item, int logfd, json_t **report,
+		      struct ah_err *err)
+{
+	struct copier c;
+	pthread_t thread;
+	struct stat sb;
+	int fds[2], ret;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return ah_internal(err, "cannot make the log pipe: %s", strerror(errno));
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	memset(&c, 0, sizeof(c));
+	c.in = fds[0];
+	c.out = logfd;
+	c.max = cfg->max_log;
+	c.dir = opts->state_dir;
+	c.cfg = cfg;
+	c.item = item;
+	c.renewed = ah_now_ms();
+	c.budget = cfg->max_log - (fstat(logfd, &sb) == 0 ? (int64_t)sb.st_size : 0);
+	if (pthread_create(&thread, NULL, copier_main, &c)) {
+		close(fds[0]);
+		close(fds[1]);
+		return ah_internal(err, "cannot start the log reader");
+	}
+	opts->log_fd = fds[1];
+	ret = ah_build_image(opts, report, err);
+	close(fds[1]);
+	__atomic_store_n(&c.done, 1, __ATOMIC_SEQ_CST);
+	pthread_join(thread, NULL);
+	close(fds[0]);
+	return ret;
+}
+
+struct build_row {
+	char *sha, *ref, *engine, *dockerfile;
+};
+
+static void build_row_release(struct build_row *r)
+{
+	free(r->sha);
+	free(r->ref);
+	free(r->engine);
+	free(r->dockerfile);
+}
+
+static int read_build_row(struct ah_state *st, sqlite3_int64 n, struct build_row *row,
+			  struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT b.commit_sha, b.git_ref, b.engine, a.dockerfile_path"
+		" FROM builds b JOIN apps a ON a.n = b.app WHERE b.n = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	memset(row, 0, sizeof(*row));
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, n);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+#define DUP_OR_NULL(i) (sqlite3_column_type(stmt, i) == SQLITE_NULL ? NULL : xstrdup(ah_col_text(stmt, i)))
+		row->sha = DUP_OR_NULL(0);
+		row->ref = DUP_OR_NULL(1);
+		row->engine = DUP_OR_NULL(2);
+		row->dockerfile = xstrdup(ah_col_text(stmt, 3));
+#undef DUP_OR_NULL
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return ah_not_found(err, "build not found");
+	if (rc != SQLITE_ROW)
+		return ah_sql_error(st, err, "cannot read build");
+	return 0;
+}
+
+/* The commit to build, and its branch when it is one's head. */
+static int resolve_commit(git_repository *repo, const struct build_row *row, const char *app_id,
+			  git_commit **commit, char **branch, struct ah_err *err)
+{
+	git_object *obj = NULL, *peeled = NULL;
+	git_reference *ref = NULL, *head = NULL;
+	git_oid oid;
+	int ret = -1;
+
+	*commit = NULL;
+	*branch = NULL;
+	if (row->ref) {
+		if (git_revparse_ext(&obj, &ref, repo, row->ref) < 0) {
+			ah_invalid(err, "ref '%s' is not a branch, tag or commit of app '%s'", row->ref,
+				   app_id);
+			goto done;
+		}
+		if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
+			ah_invalid(err, "ref '%s' of app '%s' does not name a commit", row->ref, app_id);
+			goto done;
+		}
+		if (ref && git_reference_is_branch(ref))
+			*branch = xstrdup(git_reference_shorthand(ref));
+		*commit = (git_commit *)peeled;
+		peeled = NULL;
+	} else {
+		if (!row->sha || git_oid_fromstr(&oid, row->sha) < 0 ||
+		    git_commit_lookup(commit, repo, &oid) < 0) {
+			ah_invalid(err, "commit %s of app '%s' is not in its mirror (ingest it again)",
+				   row->sha ? row->sha : "(none)", app_id);
+			goto done;
+		}
+		if (git_repository_head(&head, repo) == 0 && git_reference_is_branch(head))
+			*branch = xstrdup(git_reference_shorthand(head));
+	}
+	ret = 0;
+done:
+	git_object_free(obj);
+	git_object_free(peeled);
+	git_reference_free(ref);
+	git_reference_free(head);
+	return ret;
+}
+
+static int mkdir_ok(const char *path, struct ah_err *err)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return ah_fatal(err, "cannot create '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+struct build_out {
+	char sha[GIT_OID_HEXSZ + 1];
+	char *branch, *tag;
+	json_t *report;
+};
+
+/* Checkout and engine; a failure here is the build's, in gerr. */
+static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
+		    const struct ah_build_item *item, const struct build_row *row, int logfd,
+		    struct build_out *bo, struct ah_err *gerr)
+{
+	char *mirror = xstrfmt("%s/repos/%s.git", st->dir, item->app_id);
+	char *tmp_root = xstrfmt("%s/builds/tmp", st->dir), *ctx_dir = NULL;
+	git_repository *repo = NULL;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	struct ah_build_opts opts;
+	struct extract x;
+	struct ah_err rm = AH_ERR_INIT;
+	int dirfd = -1, ret = -1;
+
+	pthread_once(&git_once, git_init_once);
+	if (git_repository_open_bare(&repo, mirror) < 0) {
+		ah_invalid(gerr, "the mirror of app '%s' is missing (ingest it first): %s", item->app_id,
+			   git_msg());
+		goto done;
+	}
+	if (resolve_commit(repo, row, item->app_id, &commit, &bo->branch, gerr) < 0)
+		goto done;
+	git_oid_tostr(bo->sha, sizeof(bo->sha), git_commit_id(commit));
+	bo->tag = xstrfmt("apphub/%s:%.12s", item->app_id, bo->sha);
+	dprintf(logfd, "apphub: build %s of %s at %s%s%s, attempt %d\n", item->id, item->app_id,
+		bo->sha, bo->branch ? " on " : "", bo->branch ? bo->branch : "", item->attempt);
+	if (mkdir_ok(tmp_root, gerr) < 0)
+		goto done;
+	ctx_dir = xstrfmt("%s/%s-XXXXXX", tmp_root, item->id);
+	if (!mkdtemp(ctx_dir)) {
+		ah_fatal(gerr, "cannot create '%s': %s", ctx_dir, strerror(errno));
+		free(ctx_dir);
+		ctx_dir = NULL;
+		goto done;
+	}
+	if ((dirfd = open(ctx_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fchmod(dirfd, 0755) < 0) {
+		ah_internal(gerr, "cannot open '%s': %s", ctx_dir, strerror(errno));
+		goto done;
+	}
+	if (git_commit_tree(&tree, commit) < 0) {
+		ah_internal(gerr, "cannot read commit %s: %s", bo->sha, git_msg());
+		goto done;
+	}
+	memset(&x, 0, sizeof(x));
+	x.repo = repo;
+	x.max = cfg->max_context;
+	if (extract_tree(&x, tree, dirfd, "", 0, gerr) < 0)
+		goto done;
+	dprintf(logfd, "apphub: context %lld bytes in %zu entries; %s into %s\n",
+		(long long)x.bytes, x.entries, row->dockerfile, bo->tag);
+	memset(&opts, 0, sizeof(opts));
+	opts.state_dir = st->dir;
+	opts.context = ctx_dir;
+	opts.dockerfile = row->dockerfile;
+	opts.tag = bo->tag;
+	opts.engine = row->engine;
+	opts.run_timeout_ms = cfg->timeout_ms;
+	if (run_engine(&opts, cfg, item, logfd, &bo->report, gerr) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (dirfd >= 0)
+		close(dirfd);
+	if (ctx_dir && ah_remove_tree(ctx_dir, &rm) < 0)
+		dprintf(logfd, "apphub: %s\n", rm.msg);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	git_repository_free(repo);
+	free(ctx_dir);
+	free(tmp_root);
+	free(mirror);
+	return ret;
+}
+
+/* The last AH_BUILD_PREVIEW_MAX bytes of the log, whole characters, and its size. */
+static char *log_tail(int fd, int64_t *size)
+{
+	char buf[AH_BUILD_PREVIEW_MAX];
+	struct stat sb;
+	off_t start;
+	ssize_t n;
+	size_t skip = 0;
+
+	*size = 0;
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return xstrdup("");
+	*size = sb.st_size;
+	start = sb.st_size > AH_BUILD_PREVIEW_MAX ? sb.st_size - AH_BUILD_PREVIEW_MAX : 0;
+	n = pread(fd, buf, sizeof(buf), start);
+	if (n <= 0)
+		return xstrdup("");
+	while (start && skip < (size_t)n && skip < 3 && ((unsigned char)buf[skip] & 0xc0) == 0x80)
+		skip++;
+	return utf8_clean(buf + skip, (size_t)n - skip, 0, NULL);
+}
+
+static int record_outcome(struct ah_state *st, const struct ah_build_item *item, int ok,
+			  const struct build_out *bo, const char *msg, int logfd, int64_t duration,
+			  struct ah_err *err)
+{
+	static const char sql_common[] =
+		"UPDATE builds SET commit_sha = coalesce(?2, commit_sha),"
+		" git_branch = coalesce(?3, git_branch), logs_preview = ?4, logs_truncated = ?5,"
+		" logs_size = ?6 WHERE n = ?1";
+	static const char sql_ok[] =
+		"UPDATE builds SET status = 'succeeded', image_tag = ?2, error_message = NULL,"
+		" completed_at = ?3, duration_ms = ?4, engine = coalesce(?5, engine) WHERE n = ?1";
+	const char *engine = json_string_value(json_object_get(bo->report, "engine"));
+	sqlite3_stmt *stmt;
+	char now[AH_ISO_LEN], *preview;
+	int64_t size;
+	int ret = -1;
+
+	preview = log_tail(logfd, &size);
+	if (!(stmt = ah_stmt(st, sql_common, err)))
+		goto done;
+	sqlite3_bind_int64(stmt, 1, item->build);
+	ah_bind_text(stmt, 2, *bo->sha ? bo->sha : NULL);
+	ah_bind_text(stmt, 3, bo->branch);
+	ah_bind_text(stmt, 4, preview);
+	sqlite3_bind_int(stmt, 5, size > AH_BUILD_PREVIEW_MAX);
+	sqlite3_bind_int64(stmt, 6, size);
+	if (ah_step_done(st, stmt, "cannot record build", err) < 0)
+		goto done;
+	if (!ok) {
+		if (record_failed(st, item, msg, duration, err) < 0)
+			goto done;
+	} else {
+		if (!(stmt = ah_stmt(st, sql_ok, err)))
+			goto done;
+		ah_now_iso(now);
+		sqlite3_bind_int64(stmt, 1, item->build);
+		ah_bind_text(stmt, 2, bo->tag);
+		ah_bind_text(stmt, 3, now);
+		sqlite3_bind_int64(stmt, 4, duration);
+		ah_bind_text(stmt, 5, engine);
+		if (ah_step_done(st, stmt, "cannot record build", err) < 0 ||
+		    ah_event(st, "build.succeeded", item->app_id,
+			     json_pack("{s:s, s:s, s:s, s:I, s:i}", "buildId", item->id, "imageTag",
+				       bo->tag, "commitSha", bo->sha, "durationMs", (json_int_t)duration,
+				       "attempt", item->attempt), err) < 0)
+			goto done;
+	}
+	if (finish_work(st, item, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	free(preview);
+	return ret;
+}
+
+int ah_build_perform(struct ah_state *st, const struct ah_build_config *cfg,
+		     const struct ah_build_item *item, json_t **result, struct ah_err *err)
+{
+	struct build_row row;
+	struct build_out bo;
+	struct ah_err gerr = AH_ERR_INIT;
+	char *dir = xstrfmt("%s/builds", st->dir), *log = NULL;
+	int64_t duration;
+	int logfd = -1, ours, ok, ret = -1;
+
+	*result = NULL;
+	memset(&bo, 0, sizeof(bo));
+	if (read_build_row(st, item->build, &row, err) < 0)
+		goto out;
+	if (mkdir_ok(dir, err) < 0)
+		goto out;
+	log = ah_build_log_path(st->dir, item->id);
+	logfd = open(log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0) {
+		ah_fatal(err, "cannot open build log '%s': %s", log, strerror(errno));
+		goto out;
+	}
+	ok = build_it(st, cfg, item, &row, logfd, &bo, &gerr) == 0;
+	duration = ah_now_ms() - item->started_ms;
+	if (ok)
+		dprintf(logfd, "apphub: built %s in %lld ms\n", bo.tag, (long long)duration);
+	else
+		dprintf(logfd, "apphub: build failed: %s\n", gerr.msg);
+	if (ah_begin_write(st, err) < 0)
+		goto out;
+	if (still_ours(st, item, &ours, err) < 0)
+		goto done;
+	if (!ours) {
+		*result = lost_result(item);
+	} else {
+		if (record_outcome(st, item, ok, &bo, gerr.msg, logfd, duration, err) < 0 ||
+		    !(*result = ah_build_json(st, NULL, item->build, err)))
+			goto done;
+	}
+	if (ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0) {
+		ah_rollback(st);
+		json_decref(*result);
+		*result = NULL;
+	}
+out:
+	if (logfd >= 0)
+		close(logfd);
+	build_row_release(&row);
+	free(bo.branch);
+	free(bo.tag);
+	json_decref(bo.report);
+	free(log);
+	free(dir);
+	return ret;
+}
+
+/* builds.run: {id, ref?, engine?} -> the record of building the app now, in this process. */
+static int op_builds_run(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct ah_build_config cfg;
+	struct ah_build_item item;
+	struct ah_state *st;
+	const char *id, *ref, *engine;
+	json_t *rec = NULL;
+	char owner[128];
+
+	if (ah_param_str(params, "id", &id, err) < 0 || ah_param_str(params, "ref", &ref, err) < 0 ||
+	    ah_param_str(params, "engine", &engine, err) < 0)
+		return -1;
+	if (!id)
+		return ah_invalid(err, "invalid id: required");
+	ah_build_owner(owner, sizeof(owner));
+	if (ah_build_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0 ||
+	    ah_build_request(st, id, ref && *ref ? ref : NULL, engine, &cfg, owner, &item, &rec,
+			     err) < 0)
+		return -1;
+	json_decref(rec);
+	return ah_build_perform(st, &cfg, &item, out, err);
+}
+
+/* builds.next: {} -> {data:[record]} for the next due item, {data:[]} when none. */
+static int op_builds_next(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct ah_build_config cfg;
+	struct ah_build_item item;
+	struct ah_state *st;
+	json_t *res = NULL;
+	char owner[128];
+	int r;
+
+	(void)params;
+	if (ah_build_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0)
+		return -1;
+	ah_build_owner(owner, sizeof(owner));
+	if ((r = ah_build_claim(st, &cfg, owner, NULL, &item, err)) < 0)
+		return -1;
+	if (r && ah_build_perform(st, &cfg, &item, &res, err) < 0)
+		return -1;
+	*out = json_pack("{s:o}", "data", res ? json_pack("[o]", res) : json_array());
+	return 0;
+}
+#endif
+
+const struct ah_op ops_builds[] = {
+	{ "builds.create", "POST", "/apps/:id/builds", SCOPE_APPS_WRITE, op_builds_create,
+	  "Queue a build of an app (at its ingested commit, or at ref)" },
+	{ "builds.list", "GET", "/apps/:id/builds", SCOPE_NONE, op_builds_list,
+	  "An app's builds, newest first" },
+	{ "builds.logs", "GET", "/builds/:id/logs", SCOPE_NONE, op_builds_logs,
+	  "A build's log, from offset" },
+	{ "builds.retry", "POST", "/builds/:id/retry", SCOPE_APPS_WRITE, op_builds_retry,
+	  "Queue a failed build again" },
+#ifdef APPHUB_WITH_BUILD
+	{ "builds.next", "POST", "/builds/next", SCOPE_APPS_WRITE, op_builds_next,
+	  "Build the next app due in the queue" },
+	{ "builds.run", "POST", "/apps/:id/build", SCOPE_APPS_WRITE, op_builds_run,
+	  "Build an app now" },
+#endif
+	{ "builds.show", "GET", "/builds/:id", SCOPE_NONE, op_builds_show,
+	  "A build record" },
+	{ NULL },
+};

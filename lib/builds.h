@@ -1,0 +1,100 @@
+#ifndef BUILDS_H
+#define BUILDS_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "state.h"
+
+/*
+ * Build records: an app built at a commit of its mirror into the image
+ * apphub/<id>:<first 12 of the commit sha>. A record goes pending ->
+ * running -> succeeded|failed; its full log is STATE/builds/<build>.log,
+ * its last AH_BUILD_PREVIEW_MAX characters are in the record.
+ *
+ * Builds wait in the work queue as "build" items whose subject is the app
+ * id (a successful ingest queues one), claimed with a lease as ingests
+ * are. An item with no pending record builds the app's ingested commit.
+ * A build that fails is final; a worker that dies or runs out of time
+ * costs an attempt and the record waits again, up to the attempt limit.
+ *
+ * The record listing, logs and retry are plain SQL and file reads, so
+ * the light binary carries them; building (libgit2 and the engine) is
+ * compiled in with APPHUB_WITH_BUILD.
+ */
+#define AH_BUILD_PREVIEW_MAX 4000
+#define AH_BUILD_ERROR_MAX 2000
+
+struct ah_build_config {
+	int attempts;		/* APPHUB_BUILD_ATTEMPTS (3): worker deaths tolerated */
+	int64_t backoff_ms;	/* APPHUB_BUILD_BACKOFF_MS (10000), doubled each retry */
+	int64_t timeout_ms;	/* APPHUB_BUILD_TIMEOUT_MS (30 minutes) */
+	int64_t lease_ms;	/* APPHUB_BUILD_LEASE_MS (60 s), renewed while working */
+	int64_t max_log;	/* APPHUB_BUILD_MAX_LOG_BYTES (16 MiB) */
+	int64_t max_context;	/* APPHUB_BUILD_MAX_CONTEXT_BYTES (1 GiB) */
+};
+
+/* A claimed work item and the record it builds. */
+struct ah_build_item {
+	sqlite3_int64 work_id, app, build;
+	char app_id[72];
+	char id[40];		/* the build id */
+	char owner[128];
+	int attempt;
+	int64_t started_ms;
+};
+
+int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err);
+
+/* "host:pid", for claimed_by. */
+void ah_build_owner(char *buf, size_t len);
+
+/* The record of build id (or of row n when id is NULL), or NULL with err. */
+json_t *ah_build_json(struct ah_state *st, const char *id, sqlite3_int64 n, struct ah_err *err);
+
+/*
+ * Queues a build of app id at ref (NULL: its ingested commit) with engine
+ * (NULL: the default): a pending record and the work item. 404 for an
+ * unknown app, 409 when it has a build pending or running or was never
+ * ingested. *record is the new record. With item, the build is claimed
+ * for owner in the same transaction (no worker can take it first).
+ */
+int ah_build_request(struct ah_state *st, const char *id, const char *ref, const char *engine,
+		     const struct ah_build_config *cfg, const char *owner,
+		     struct ah_build_item *item, json_t **record, struct ah_err *err);
+
+/*
+ * Claims the next due item (of app only_id when not NULL) and marks its
+ * record running. Returns 1 with item filled, 0 when nothing is due.
+ */
+int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
+		   const char *only_id, struct ah_build_item *item, struct ah_err *err);
+
+int ah_build_renew(struct ah_state *st, const struct ah_build_config *cfg,
+		   const struct ah_build_item *item, struct ah_err *err);
+
+/*
+ * Records that the worker of a claimed item died or ran out of time: the
+ * record waits again (an attempt counted) or, at the limit, fails.
+ * *result is the record.
+ */
+int ah_build_fail(struct ah_state *st, const struct ah_build_config *cfg,
+		  const struct ah_build_item *item, const char *message, json_t **result,
+		  struct ah_err *err);
+
+/* When the next item falls due, in unix ms; 0 when the queue is empty. */
+int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err);
+
+/* STATE/builds/<id>.log */
+char *ah_build_log_path(const char *state_dir, const char *id);
+
+#ifdef APPHUB_WITH_BUILD
+/*
+ * Checks out the item's commit, builds it with the engine (lib/build.h),
+ * and records the outcome; *result is the record. Returns -1 only when the
+ * outcome could not be recorded.
+ */
+int ah_build_perform(struct ah_state *st, const struct ah_build_config *cfg,
+		     const struct ah_build_item *item, json_t **result, struct ah_err *err);
+#endif
+
+#endif

@@ -1,0 +1,91 @@
+#ifndef SANDBOX_H
+#define SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "err.h"
+
+/*
+ * A command run in a root file system directory under bubblewrap (bwrap,
+ * found on PATH): its own pid, mount, ipc and uts namespaces, no network
+ * (--unshare-net) or the host's, a fresh /proc, a minimal /dev, a tmpfs
+ * on /tmp, only the environment given, a working directory, a user, and
+ * resource limits. bwrap runs with --die-with-parent in its own process
+ * group, so a timeout (or the caller's death) ends everything it started.
+ *
+ * Users: as root with uid and gid 0, no user namespace is made (files the
+ * command writes are owned by root, as in an image). Otherwise bwrap makes
+ * a user namespace mapping uid/gid to the caller's ids, so what the command
+ * writes is owned by the caller on the host.
+ *
+ *	struct ah_sandbox_opts o = AH_SANDBOX_OPTS_INIT;
+ *	o.rootfs = dir; o.argv = argv; o.out_fd = log;
+ *	if (ah_sandbox_run(&o, &status, &err) < 0) ... (bwrap missing, timeout)
+ *	status is the exit status, or 128 + the signal that ended it
+ */
+
+struct ah_limits {
+	int64_t memory_bytes;	/* RLIMIT_AS; 0: none */
+	int64_t cpu_seconds;	/* RLIMIT_CPU; 0: none */
+	int64_t pids;		/* RLIMIT_NPROC (not enforced for root); 0: none */
+	int64_t nofile;		/* RLIMIT_NOFILE; 0: the default */
+};
+
+enum ah_bind_mode {
+	AH_BIND_RO,
+	AH_BIND_RW,
+};
+
+/* A host path made visible at dest inside the sandbox. */
+struct ah_sandbox_bind {
+	const char *src;
+	const char *dest;
+	enum ah_bind_mode mode;
+};
+
+#define AH_SANDBOX_MAX_ARGS 4096
+
+struct ah_sandbox_opts {
+	const char *rootfs;	/* the directory mounted at / */
+	int rootfs_readonly;	/* 0: read-write (RUN), 1: read-only */
+	const char *const *argv;	/* NULL-terminated; argv[0] is looked up in the sandbox's PATH */
+	const char *const *env;	/* "K=V", NULL-terminated; the whole environment */
+	const char *workdir;	/* inside the sandbox; NULL: "/" */
+	uid_t uid;		/* inside the sandbox */
+	gid_t gid;
+	const char *network;	/* "none" (NULL) or "host" */
+	const char *hostname;	/* NULL: bwrap's default */
+	struct ah_limits limits;
+	int64_t timeout_ms;	/* ah_sandbox_run/wait: 0 for none */
+	int in_fd;		/* stdin; -1: /dev/null */
+	int out_fd;		/* stdout and stderr; -1: /dev/null */
+	const struct ah_sandbox_bind *binds;	/* mounted after /proc, /dev and /tmp */
+	size_t binds_nr;
+	int no_tmpfs;		/* keep the rootfs's /tmp instead of a tmpfs */
+};
+
+#define AH_SANDBOX_OPTS_INIT { .in_fd = -1, .out_fd = -1 }
+
+/* The path of bwrap on PATH (static storage), or NULL with err (status 503). */
+const char *ah_sandbox_bwrap(struct ah_err *err);
+
+/*
+ * Starts the command and returns at once: *pid is bwrap's, the leader of
+ * its process group. Wait for it with ah_sandbox_wait(); stop it with
+ * ah_sandbox_kill().
+ */
+int ah_sandbox_spawn(const struct ah_sandbox_opts *opts, pid_t *pid, struct ah_err *err);
+/*
+ * Waits for pid (from ah_sandbox_spawn) at most timeout_ms (0: no limit);
+ * *status is its exit status or 128 + signal. On timeout the process
+ * group is killed and reaped, and the error (status 504, code "timeout")
+ * says "timed out after N s".
+ */
+int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *err);
+/* SIGKILLs pid's process group (the sandbox and everything in it). */
+void ah_sandbox_kill(pid_t pid);
+/* spawn + wait with opts->timeout_ms. */
+int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_err *err);
+
+#endif
