@@ -37,7 +37,7 @@ IMAGE_PKGS = $(LIGHT_PKGS) libarchive libcrypto libcurl
 IMAGE_CFLAGS = -DAPPHUB_WITH_IMAGE $(shell $(PKG_CONFIG) --cflags $(IMAGE_PKGS) 2>/dev/null)
 IMAGE_LIBS = $(shell $(PKG_CONFIG) --libs $(IMAGE_PKGS) 2>/dev/null)
 # serve carries every operation module, ingest's included, and libmicrohttpd.
-SERVE_PKGS = $(INGEST_PKGS) libmicrohttpd
+SERVE_PKGS = $(INGEST_PKGS) libmicrohttpd libcmark
 SERVE_CFLAGS = -DAPPHUB_WITH_SERVE $(shell $(PKG_CONFIG) --cflags $(SERVE_PKGS) 2>/dev/null)
 SERVE_LIBS = $(shell $(PKG_CONFIG) --libs $(SERVE_PKGS) 2>/dev/null) -lpthread
 # apphub-build: apps built from their mirrors (libgit2) by the engine (lib/build.c).
@@ -65,7 +65,8 @@ HELPERS += apphub-remote
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve
 SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib/auth.o \
-	lib/hooks.o lib/ingest.o lib/analyze.o $(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
+	lib/hooks.o lib/ingest.o lib/analyze.o lib/web.o lib/web-assets.o $(CMD_OBJS) \
+	$(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 ifneq ($(wildcard lib/build.c),)
 BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/image.o \
@@ -79,12 +80,14 @@ SERVE_OBJS := $(filter-out lib/builds.o $(BUILD_ENGINE_OBJS),$(SERVE_OBJS)) lib/
 SERVE_LIBS += $(shell $(PKG_CONFIG) --libs libarchive libcrypto libcurl 2>/dev/null)
 cmd/serve.o: ALL_CFLAGS += -DAPPHUB_WITH_BUILD
 endif
+# The page (web/), embedded in apphub-serve only.
+WEB_FILES = web/index.html web/app.css web/app.js web/favicon.svg
 
 # Debian packages that building, testing and `make run` need.
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
-	busybox-static skopeo podman docker-registry apache2-utils debootstrap
+	busybox-static skopeo podman docker-registry apache2-utils debootstrap libcmark-dev chromium
 
 all: apphub $(HELPERS)
 
@@ -134,7 +137,10 @@ apphub-serve.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<
 lib/ops-serve.o: lib/ops.c
 	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/serve.o lib/http.o lib/api.o lib/auth.o lib/hooks.o: ALL_CFLAGS += $(SERVE_CFLAGS)
+cmd/serve.o lib/http.o lib/api.o lib/auth.o lib/hooks.o lib/web.o lib/web-assets.o: \
+	ALL_CFLAGS += $(SERVE_CFLAGS)
+lib/web-assets.c: web/embed.sh $(WEB_FILES)
+	sh web/embed.sh $(WEB_FILES) >$@+ && mv -f $@+ $@
 
 remote.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 
@@ -159,6 +165,11 @@ deps:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# node and npm for the browser tests (t/web): any node >= 20 will do.
+	@command -v npm >/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends nodejs npm; }
+	@[ t/web/node_modules/.package-lock.json -nt t/web/package-lock.json ] || \
+		(cd t/web && npm ci --no-audit --no-fund --loglevel=error)
 
 check: deps
 	@$(MAKE) -s --no-print-directory all t/helper/test-tool
@@ -232,7 +243,7 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile
 		t/fixtures/dockerfile
 
 clean:
-	rm -f apphub apphub-* *.o */*.o */*.d *.d t/fuzz/fuzz-names
+	rm -f apphub apphub-* *.o */*.o */*.d *.d t/fuzz/fuzz-names lib/web-assets.c
 	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile
 
 .PHONY: all deps check run install clean fuzz

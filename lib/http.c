@@ -13,6 +13,7 @@
 #include "ops.h"
 #include "strbuf.h"
 #include "timeutil.h"
+#include "web.h"
 
 /* Per (method, route, status): a count and a latency histogram. */
 static const double buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -201,6 +202,31 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t
 static enum MHD_Result send_error(struct MHD_Connection *conn, const struct ah_err *err)
 {
 	return send_json(conn, err->status ? err->status : 500, ah_api_error_json(err));
+}
+
+/* A file of the page (lib/web.h): revalidated by ETag on every use. */
+static enum MHD_Result send_asset(struct MHD_Connection *conn, const struct ah_web_asset *a,
+				  int *status)
+{
+	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	*status = inm && strstr(inm, a->etag) ? 304 : 200;
+	r = MHD_create_response_from_buffer(*status == 304 ? 0 : a->len, (void *)a->data,
+					    MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(r, "Content-Type", a->type);
+	MHD_add_response_header(r, "ETag", a->etag);
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	MHD_add_response_header(r, "Vary", "Accept");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self' data: https:; object-src 'none';"
+				" base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
+	ret = MHD_queue_response(conn, (unsigned)*status, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 static void add_metric_labels(struct strbuf *sb, const struct route_stat *s)
@@ -625,6 +651,19 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 			/* Streams are long: counted when they start, not timed. */
 			record(h, method, "/events (stream)", 200, now_ns());
 			return start_sse(h, conn);
+		}
+		/* The page: at /, and at /apps[/ID] for a browser (lib/web.h). */
+		if (!strcmp(url, "/") ||
+		    ah_web_wants_page(url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								       "Accept"))) {
+			route = "(page)";
+			ret = send_asset(conn, ah_web_asset("/"), &status);
+			goto done;
+		}
+		if (ah_web_asset(url)) {
+			route = ah_web_asset(url)->path;
+			ret = send_asset(conn, ah_web_asset(url), &status);
+			goto done;
 		}
 	}
 	params = json_object();

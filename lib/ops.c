@@ -23,6 +23,7 @@ static const struct ah_op *const modules[] = {
 #endif
 #ifdef APPHUB_WITH_SERVE
 	ops_hooks,
+	ops_web,
 #endif
 	NULL,
 };

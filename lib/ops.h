@@ -44,6 +44,7 @@ extern const struct ah_op ops_search[];
 extern const struct ah_op ops_image[];
 extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_hooks[];
+extern const struct ah_op ops_web[];
 
 const struct ah_op *ah_op_find(const char *name);
 /* The module arrays, NULL-terminated, for listings (openapi, routes). */

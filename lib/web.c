@@ -1,0 +1,78 @@
+/*
+ * The page: which requests get it, and the README rendered for it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <cmark.h>
+#include "apps.h"
+#include "ops.h"
+#include "strbuf.h"
+#include "web.h"
+
+/* A README larger than this is rendered cut (ingest keeps it cut anyway). */
+#define README_MAX (1024 * 1024)
+
+const struct ah_web_asset *ah_web_asset(const char *path)
+{
+	const struct ah_web_asset *a;
+
+	if (!strcmp(path, "/index.html"))
+		path = "/";
+	for (a = ah_web_assets; a->path; a++)
+		if (!strcmp(a->path, path))
+			return a;
+	return NULL;
+}
+
+int ah_web_wants_page(const char *path, const char *accept)
+{
+	const char *id;
+
+	if (!accept || !strstr(accept, "text/html"))
+		return 0;
+	if (!strcmp(path, "/") || !strcmp(path, "/apps") || !strcmp(path, "/apps/"))
+		return 1;
+	if (strncmp(path, "/apps/", 6))
+		return 0;
+	id = path + 6;
+	/* One segment, optionally with a trailing slash. */
+	return *id && *id != '/' && (!strchr(id, '/') || strchr(id, '/')[1] == '\0');
+}
+
+char *ah_web_markdown(const char *md, size_t len)
+{
+	/* CMARK_OPT_DEFAULT is safe: raw HTML and javascript: links are left out. */
+	return cmark_markdown_to_html(md, len > README_MAX ? README_MAX : len,
+				      CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8 | CMARK_OPT_SMART);
+}
+
+static int op_apps_readme(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	json_t *app = NULL, *show;
+	const char *id, *md;
+	char *html;
+	int ret = -1;
+
+	if (ah_param_str(params, "id", &id, err) < 0)
+		return -1;
+	if (!id)
+		return ah_invalid(err, "invalid id: required");
+	show = json_pack("{s:s}", "id", id);
+	if (ah_op_call(ctx, "apps.show", show, &app, err) < 0)
+		goto done;
+	md = json_string_value(json_object_get(app, "readme"));
+	html = md ? ah_web_markdown(md, strlen(md)) : NULL;
+	*out = json_pack("{s:s, s:s, s:s?}", "id", id, "format", "html", "html", html);
+	free(html);
+	ret = 0;
+done:
+	json_decref(show);
+	json_decref(app);
+	return ret;
+}
+
+const struct ah_op ops_web[] = {
+	{ "apps.readme", "GET", "/apps/:id/readme", SCOPE_NONE, op_apps_readme,
+	  "An app's README as HTML (cmark, raw HTML left out)" },
+	{ NULL },
+};
