@@ -46,8 +46,9 @@ BUILD_CFLAGS = -DAPPHUB_WITH_BUILD $(shell $(PKG_CONFIG) --cflags $(BUILD_PKGS) 
 BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 
 LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
-	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o
-CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/server.o
+	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
+	lib/launch.o
+CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/server.o cmd/launch.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
 ifneq ($(wildcard cmd/ingest.c),)
@@ -62,6 +63,10 @@ IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 HELPERS += apphub-remote
+# apphub-launch: the launches' supervisor (the image store: libarchive, OpenSSL, libcurl).
+HELPERS += apphub-launch
+LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/image.o lib/registry.o \
+	$(filter-out cmd/launch.o,$(CMD_OBJS)) $(LIB_OBJS)
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve
 SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib/auth.o \
@@ -103,6 +108,9 @@ apphub-image: $(IMAGE_OBJS)
 apphub-build: $(BUILD_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD_OBJS) $(BUILD_LIBS)
 
+apphub-launch: $(LAUNCH_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(LAUNCH_OBJS) $(IMAGE_LIBS)
+
 apphub-serve: $(SERVE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(SERVE_OBJS) $(SERVE_LIBS)
 
@@ -142,6 +150,10 @@ cmd/serve.o lib/http.o lib/api.o lib/auth.o lib/hooks.o lib/web.o lib/web-assets
 lib/web-assets.c: web/embed.sh $(WEB_FILES)
 	sh web/embed.sh $(WEB_FILES) >$@+ && mv -f $@+ $@
 
+cmd/launch-helper.o: cmd/launch.c
+	$(CC) $(ALL_CFLAGS) -DAPPHUB_WITH_LAUNCH -MMD -MP -c -o $@ $<
+lib/launch-run.o: ALL_CFLAGS += -DAPPHUB_WITH_LAUNCH $(IMAGE_CFLAGS)
+
 remote.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 
 # The parsers driven from the tests (t/3000-dockerfile.bats).
@@ -151,7 +163,7 @@ t/helper/test-tool: $(TEST_TOOL_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_TOOL_OBJS) $(LIGHT_LIBS)
 
 -include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d) $(SERVE_OBJS:.o=.d) $(IMAGE_OBJS:.o=.d) remote.d \
-	$(BUILD_OBJS:.o=.d) \
+	$(BUILD_OBJS:.o=.d) $(LAUNCH_OBJS:.o=.d) \
 	$(TEST_TOOL_OBJS:.o=.d)
 
 # Installs the missing packages only, so a ready machine pays one dpkg-query.

@@ -63,6 +63,7 @@ static const struct cmd_struct commands[] = {
 	{ "help", cmd_help, "Show help for apphub or one of its commands" },
 	{ "image", CMD_IMAGE, "Store, import, export and move OCI images" },
 	{ "ingest", CMD_INGEST, "Clone apps, find their Dockerfile, derive tags" },
+	{ "launch", cmd_launch, "Run built apps in a sandbox with a preview URL" },
 	{ "serve", CMD_SERVE, "Serve the operations over HTTP, with events and workers" },
 };
 

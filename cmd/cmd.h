@@ -27,6 +27,7 @@ int cmd_build(int argc, const char **argv, struct ctx *ctx);
 int cmd_events(int argc, const char **argv, struct ctx *ctx);
 int cmd_image(int argc, const char **argv, struct ctx *ctx);
 int cmd_ingest(int argc, const char **argv, struct ctx *ctx);
+int cmd_launch(int argc, const char **argv, struct ctx *ctx);
 int cmd_serve(int argc, const char **argv, struct ctx *ctx);
 
 /*

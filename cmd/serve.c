@@ -16,6 +16,7 @@
 #include "../lib/builds.h"
 #include "../lib/http.h"
 #include "../lib/ingest.h"
+#include "../lib/launch.h"
 #include "../lib/strbuf.h"
 #include "../lib/timeutil.h"
 
@@ -176,6 +177,24 @@ static void stop_workers(struct workers *w)
 }
 
 /* A thousand event streams need a thousand descriptors. */
+/*
+ * Launches whose supervisor died become failed (or stopped), and their
+ * cgroups are emptied; at start (a restarted serve finds the ones still
+ * running, their supervisors alive) and every 5 s.
+ */
+static void reap_launches(const char *dir)
+{
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_state *st = NULL;
+	int changed = 0;
+
+	if (ah_state_open(&st, dir, &err) < 0 || ah_launch_reconcile(st, &changed, &err) < 0)
+		fprintf(stderr, "apphub: launches: %s\n", err.msg);
+	else if (changed)
+		fprintf(stderr, "apphub: launches: %d whose supervisor exited reconciled\n", changed);
+	ah_state_close(st);
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -297,8 +316,16 @@ int cmd_serve(int argc, const char **argv, struct ctx *ctx)
 		fprintf(stderr, "apphub: no tokens configured (APPHUB_TOKENS or APPHUB_TOKENS_FILE): serving loopback only, without authentication\n");
 	fprintf(stderr, "apphub: serving %s with %u ingestion worker%s\n", ah_http_url(http),
 		w.nr, w.nr == 1 ? "" : "s");
-	while (sigwait(&sigs, &sig) == EINTR)
-		;
+	reap_launches(ctx->op.dir);
+	for (;;) {
+		struct timespec every = { 5, 0 };
+
+		sig = sigtimedwait(&sigs, NULL, &every);
+		if (sig > 0)
+			break;
+		if (errno == EAGAIN)
+			reap_launches(ctx->op.dir);
+	}
 	fprintf(stderr, "apphub: %s: stopping%s\n", strsignal(sig),
 		__atomic_load_n(&w.busy, __ATOMIC_SEQ_CST) ?
 		", letting the ingests in flight finish" : "");

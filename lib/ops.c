@@ -12,6 +12,7 @@ static const struct ah_op *const modules[] = {
 	ops_builds,
 	ops_events,
 	ops_history,
+	ops_launch,
 	ops_search,
 	ops_tags,
 #ifdef APPHUB_WITH_IMAGE

@@ -43,6 +43,7 @@ extern const struct ah_op ops_tags[];
 extern const struct ah_op ops_search[];
 extern const struct ah_op ops_image[];
 extern const struct ah_op ops_ingest[];
+extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_hooks[];
 extern const struct ah_op ops_web[];
 

@@ -1,0 +1,1552 @@
+/*
+ * The supervisor of a launch: `apphub-launch supervise <state> <id>`,
+ * started detached by the request (lib/launch.c) with its stdio on the
+ * launch's log. It owns everything the launch uses and leaves nothing
+ * behind: its mounts live in its own mount namespace, the sandbox dies
+ * with it (PR_SET_PDEATHSIG, bwrap --die-with-parent), and what is left
+ * in the launch's cgroups is killed when it ends or, if it is killed
+ * itself, by the reconciliation of the next `launch ls` or serve.
+ *
+ * The sandbox: a user namespace whose root is host uid AH_LAUNCH_UID_BASE
+ * (the rootfs cache is owned accordingly, so the app is root over its own
+ * files and nobody elsewhere; RLIMIT_NPROC counts it apart from everyone),
+ * a network namespace with only a loopback interface, and bwrap's pid,
+ * mount, ipc and uts namespaces over the overlay. The relay accepts on
+ * 127.0.0.1:<hostPort> and connects each client through a socket made in
+ * the app's network namespace (setns) to 127.0.0.1:<port>.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "fsutil.h"
+#include "image.h"
+#include "launch.h"
+#include "strbuf.h"
+#include "timeutil.h"
+
+#define RELAY_BUF 65536
+#define RELAY_MAX 512
+
+struct conn {
+	int fd[2];		/* 0: the client on the host, 1: the app */
+	char buf[2][RELAY_BUF];	/* buf[i]: read from fd[i], to write to fd[1 - i] */
+	size_t len[2], off[2];
+	int eof[2];		/* fd[i] gave EOF */
+	int shut[2];		/* fd[i] was shut for writing */
+};
+
+struct sup {
+	struct ah_state *st;
+	const char *state_dir, *id;
+	char *dir;
+	/* the request */
+	char *image, *network, *command, *engine;
+	json_t *env, *profile;
+	int64_t ttl_ms;
+	int port;		/* the app's, inside */
+	int host_port;
+	/* the sandbox */
+	pid_t child;
+	int child_status;
+	int host_net, app_net;	/* network namespace fds */
+	int listen_fd, sig_fd, out_fd, log_fd;
+	int64_t log_bytes, log_max;
+	int log_dropped;
+	json_t *cgroups;	/* directories */
+	int cgroup_v2;		/* index in cgroups of the unified one, -1 */
+	int mounted_rootfs, mounted_rw;
+	struct conn *conns[RELAY_MAX];
+	size_t nr_conns;
+	char *container;	/* podman/docker: the container's name */
+};
+
+static void logf_(struct sup *s, const char *fmt, ...) APPHUB_FMT(2, 3);
+static void logf_(struct sup *s, const char *fmt, ...)
+{
+	char buf[1024], iso[AH_ISO_LEN];
+	va_list ap;
+	int n;
+
+	(void)s;
+	ah_now_iso(iso);
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	fprintf(stderr, "[apphub %s] %s\n", iso, buf);
+	fflush(stderr);
+}
+
+static int write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	size_t len = strlen(data);
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, data, len);
+	if (close(fd) < 0 || n != (ssize_t)len)
+		return -1;
+	return 0;
+}
+
+/* ---- the rootfs cache ---- */
+
+static int shift_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	uid_t uid = sb->st_uid < AH_LAUNCH_UID_COUNT ? sb->st_uid + AH_LAUNCH_UID_BASE
+						     : AH_LAUNCH_UID_BASE + AH_LAUNCH_UID_COUNT - 2;
+	gid_t gid = sb->st_gid < AH_LAUNCH_UID_COUNT ? sb->st_gid + AH_LAUNCH_UID_BASE
+						     : AH_LAUNCH_UID_BASE + AH_LAUNCH_UID_COUNT - 2;
+
+	(void)ftw;
+	if (lchown(path, uid, gid) < 0)
+		return -1;
+	/* chown clears set-id bits: put the mode back. */
+	if (flag != FTW_SL && (sb->st_mode & 06000) && chmod(path, sb->st_mode & 07777) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * STATE/launches/rootfs-cache/<hex>: the image unpacked once, owned by
+ * the launches' uid range; made under a lock, renamed into place whole.
+ */
+static char *rootfs_cache(struct sup *s, struct ah_image_store *store, const struct ah_image *img,
+			  struct ah_err *err)
+{
+	char *base = xstrfmt("%s/launches/rootfs-cache", s->state_dir);
+	char *dir = xstrfmt("%s/%s", base, img->digest + 7);
+	char *lock = xstrfmt("%s/.lock", base), *tmp = NULL;
+	int fd = -1, ok = 0;
+	int64_t t0 = ah_now_ms();
+
+	if (!access(dir, F_OK)) {
+		ok = 1;
+		goto done;
+	}
+	if ((mkdir(base, 0700) < 0 && errno != EEXIST) ||
+	    (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) < 0) {
+		ah_internal(err, "cannot lock '%s': %s", lock, strerror(errno));
+		goto done;
+	}
+	if (!access(dir, F_OK)) {
+		ok = 1;
+		goto done;
+	}
+	tmp = xstrfmt("%s/.tmp-%d", base, (int)getpid());
+	if (ah_remove_tree(tmp, err) < 0 || ah_image_unpack(store, img, tmp, err) < 0)
+		goto done;
+	if (nftw(tmp, shift_one, 64, FTW_PHYS | FTW_MOUNT) != 0) {
+		ah_internal(err, "cannot set the owners in '%s': %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (rename(tmp, dir) < 0) {
+		ah_internal(err, "cannot rename '%s': %s", tmp, strerror(errno));
+		goto done;
+	}
+	logf_(s, "unpacked %s into the rootfs cache in %lld ms", img->digest,
+	      (long long)(ah_now_ms() - t0));
+	ok = 1;
+done:
+	if (tmp && !ok) {
+		struct ah_err ignore = AH_ERR_INIT;
+
+		ah_remove_tree(tmp, &ignore);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(lock);
+	free(base);
+	if (!ok) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/*
+ * The launch's root: an overlay over the cache with its upper layer on a
+ * tmpfs of the disk limit, in this process's own mount namespace; else
+ * (no overlayfs) a copy on that tmpfs.
+ */
+static int mount_rootfs(struct sup *s, const char *cache, int64_t disk, const char **how,
+			struct ah_err *err)
+{
+	char *rw = xstrfmt("%s/rw", s->dir), *root = xstrfmt("%s/rootfs", s->dir);
+	char *upper = xstrfmt("%s/upper", rw), *work = xstrfmt("%s/work", rw);
+	char *opts = NULL;
+	int ret = -1;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		ah_internal(err, "cannot make a mount namespace: %s", strerror(errno));
+		goto done;
+	}
+	if ((mkdir(rw, 0700) < 0 && errno != EEXIST) || (mkdir(root, 0755) < 0 && errno != EEXIST)) {
+		ah_internal(err, "cannot create '%s': %s", rw, strerror(errno));
+		goto done;
+	}
+	opts = disk > 0 ? xstrfmt("size=%lld,mode=0755", (long long)disk) : xstrdup("mode=0755");
+	if (mount("apphub-launch", rw, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
+		ah_internal(err, "cannot mount a tmpfs on '%s': %s", rw, strerror(errno));
+		goto done;
+	}
+	s->mounted_rw = 1;
+	if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 ||
+	    chown(upper, AH_LAUNCH_UID_BASE, AH_LAUNCH_UID_BASE) < 0) {
+		ah_internal(err, "cannot create '%s': %s", upper, strerror(errno));
+		goto done;
+	}
+	free(opts);
+	opts = xstrfmt("lowerdir=%s,upperdir=%s,workdir=%s", cache, upper, work);
+	if (!strpbrk(cache, ",:") && !strpbrk(s->dir, ",:") &&
+	    mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts) == 0) {
+		s->mounted_rootfs = 1;
+		*how = "overlay";
+		ret = 0;
+		goto done;
+	}
+	logf_(s, "overlayfs unavailable (%s): copying the rootfs", strerror(errno));
+	{
+		/* cp -a --reflink=auto cache/. upper/, then bind upper on root. */
+		char *src = xstrfmt("%s/.", cache);
+		const char *argv[] = { "cp", "-a", "--reflink=auto", src, upper, NULL };
+		pid_t pid = fork();
+		int status = -1;
+
+		if (pid == 0) {
+			execvp("cp", (char *const *)argv);
+			_exit(127);
+		}
+		if (pid > 0)
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+		free(src);
+		if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ||
+		    mount(upper, root, NULL, MS_BIND, NULL) < 0) {
+			ah_internal(err, "cannot copy the rootfs into '%s'", upper);
+			goto done;
+		}
+	}
+	s->mounted_rootfs = 1;
+	*how = "copy";
+	ret = 0;
+done:
+	free(opts);
+	free(rw);
+	free(root);
+	free(upper);
+	free(work);
+	return ret;
+}
+
+/*
+ * bwrap resolves its source path component by component with the
+ * sandbox's uid, which may not traverse the state directory's parents
+ * (a 0700 home). So, in this process's own mount namespace, a tmpfs on a
+ * top-level directory neither the state nor bwrap lives under shows the
+ * root at <dir>/rootfs.
+ */
+static char *visible_root(struct sup *s, const char *bwrap, struct ah_err *err)
+{
+	static const char *const dirs[] = { "/run", "/mnt", "/media", "/srv", "/opt", "/home", NULL };
+	char state[PATH_MAX], *root = xstrfmt("%s/rootfs", s->dir), *dest = NULL;
+	const char *const *d;
+	size_t l;
+
+	if (!realpath(s->state_dir, state))
+		snprintf(state, sizeof(state), "%s", s->state_dir);
+	for (d = dirs; *d; d++) {
+		struct stat st;
+
+		l = strlen(*d);
+		if (stat(*d, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    (!strncmp(state, *d, l) && (state[l] == '/' || !state[l])) ||
+		    (!strncmp(bwrap, *d, l) && bwrap[l] == '/'))
+			continue;
+		if (mount("apphub-launch", *d, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755") < 0)
+			continue;
+		dest = xstrfmt("%s/rootfs", *d);
+		if (mkdir(dest, 0755) < 0 || mount(root, dest, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			umount2(*d, MNT_DETACH);
+			free(dest);
+			dest = NULL;
+			continue;
+		}
+		break;
+	}
+	if (!dest)
+		ah_internal(err, "cannot find a directory to show the rootfs to the sandbox");
+	free(root);
+	return dest;
+}
+
+/* ---- cgroups ---- */
+
+/* The mount point of the cgroup2 hierarchy (controller NULL) or of a v1 controller. */
+static char *cgroup_mount(const char *controller)
+{
+	FILE *fp = fopen("/proc/self/mountinfo", "r");
+	char line[4096], *found = NULL;
+
+	while (fp && !found && fgets(line, sizeof(line), fp)) {
+		char *sep = strstr(line, " - "), *mnt, *fstype, *super, *tok, *save;
+		int i;
+
+		if (!sep)
+			continue;
+		*sep = '\0';
+		fstype = strtok_r(sep + 3, " ", &save);
+		strtok_r(NULL, " ", &save);
+		super = strtok_r(NULL, " \n", &save);
+		mnt = line;
+		for (i = 0; i < 4 && mnt; i++) {
+			mnt = strchr(mnt, ' ');
+			if (mnt)
+				mnt++;
+		}
+		if (!mnt || !fstype)
+			continue;
+		*strchrnul(mnt, ' ') = '\0';
+		if (!controller) {
+			if (!strcmp(fstype, "cgroup2"))
+				found = xstrdup(mnt);
+			continue;
+		}
+		if (strcmp(fstype, "cgroup") || !super)
+			continue;
+		for (tok = strtok_r(super, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			if (!strcmp(tok, controller))
+				found = xstrdup(mnt);
+	}
+	if (fp)
+		fclose(fp);
+	return found;
+}
+
+/* This process's cgroup path in the hierarchy of controller (NULL: the unified one). */
+static char *cgroup_self(const char *controller)
+{
+	FILE *fp = fopen("/proc/self/cgroup", "r");
+	char line[4096], *found = NULL;
+
+	while (fp && !found && fgets(line, sizeof(line), fp)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *tok, *save;
+
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		c2[strcspn(c2 + 1, "\n") + 1] = '\0';
+		if (!controller) {
+			if (c1 + 1 == c2)
+				found = xstrdup(c2 + 1);
+			continue;
+		}
+		for (tok = strtok_r(c1 + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			if (!strcmp(tok, controller))
+				found = xstrdup(c2 + 1);
+	}
+	if (fp)
+		fclose(fp);
+	return found;
+}
+
+/* Makes <mount><self>/apphub-<id> for controller; NULL when not possible. */
+static char *cgroup_make(struct sup *s, const char *controller)
+{
+	char *mnt = cgroup_mount(controller), *self = cgroup_self(controller), *dir = NULL;
+
+	if (!mnt || !self)
+		goto done;
+	dir = xstrfmt("%s%s%sapphub-%s", mnt, self, self[strlen(self) - 1] == '/' ? "" : "/", s->id);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		free(dir);
+		dir = NULL;
+		goto done;
+	}
+	json_array_append_new(s->cgroups, json_string(dir));
+done:
+	free(mnt);
+	free(self);
+	return dir;
+}
+
+static int cgroup_write(const char *dir, const char *file, const char *value)
+{
+	char *p;
+	int ret;
+
+	if (!dir)
+		return -1;
+	p = xstrfmt("%s/%s", dir, file);
+	ret = write_file(p, value);
+	free(p);
+	return ret;
+}
+
+static void enforced(json_t *limits, const char *key, json_int_t value, double real, const char *by)
+{
+	json_t *l = json_object_get(limits, key);
+
+	if (!l) {
+		l = json_pack("{s:o, s:[]}", "value", real > 0 ? json_real(real) : json_integer(value),
+			      "enforcedBy");
+		json_object_set_new(limits, key, l);
+	}
+	json_array_append_new(json_object_get(l, "enforcedBy"), json_string(by));
+}
+
+static json_int_t prof_int(struct sup *s, const char *key)
+{
+	return json_integer_value(json_object_get(s->profile, key));
+}
+
+/* The cgroups of the launch, with the profile's limits written; *limits says what holds. */
+static void cgroups_setup(struct sup *s, json_t *limits)
+{
+	json_int_t memory = prof_int(s, "memory"), pids = prof_int(s, "pids");
+	double cpus = json_number_value(json_object_get(s->profile, "cpus"));
+	char buf[64], *v2, *mem, *pid, *cpu;
+
+	v2 = cgroup_make(s, NULL);
+	s->cgroup_v2 = v2 ? (int)json_array_size(s->cgroups) - 1 : -1;
+	if (memory) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)memory);
+		if (!cgroup_write(v2, "memory.max", buf) && !cgroup_write(v2, "memory.swap.max", "0"))
+			enforced(limits, "memory", memory, 0, "cgroup");
+		else if ((mem = cgroup_make(s, "memory"))) {
+			if (!cgroup_write(mem, "memory.limit_in_bytes", buf)) {
+				cgroup_write(mem, "memory.memsw.limit_in_bytes", buf);
+				enforced(limits, "memory", memory, 0, "cgroup");
+			}
+			free(mem);
+		}
+	}
+	if (pids) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)pids);
+		if (!cgroup_write(v2, "pids.max", buf))
+			enforced(limits, "pids", pids, 0, "cgroup");
+		else if ((pid = cgroup_make(s, "pids"))) {
+			if (!cgroup_write(pid, "pids.max", buf))
+				enforced(limits, "pids", pids, 0, "cgroup");
+			free(pid);
+		}
+	}
+	if (cpus > 0) {
+		snprintf(buf, sizeof(buf), "%lld 100000", (long long)(cpus * 100000));
+		if (!cgroup_write(v2, "cpu.max", buf))
+			enforced(limits, "cpus", 0, cpus, "cgroup");
+		else if ((cpu = cgroup_make(s, "cpu"))) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)(cpus * 100000));
+			if (!cgroup_write(cpu, "cpu.cfs_period_us", "100000") &&
+			    !cgroup_write(cpu, "cpu.cfs_quota_us", buf))
+				enforced(limits, "cpus", 0, cpus, "cgroup");
+			free(cpu);
+		}
+	}
+	free(v2);
+}
+
+static void cgroups_attach(struct sup *s, pid_t pid)
+{
+	json_t *d;
+	size_t i;
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	json_array_foreach(s->cgroups, i, d)
+		if (cgroup_write(json_string_value(d), "cgroup.procs", buf) < 0)
+			logf_(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
+			      strerror(errno));
+}
+
+/* Signals every process of the launch but the sandbox's own (bwrap and its init). */
+static void signal_app(struct sup *s, int sig)
+{
+	const char *dir = s->cgroup_v2 >= 0 ?
+		json_string_value(json_array_get(s->cgroups, (size_t)s->cgroup_v2)) : NULL;
+	char *p;
+	FILE *fp;
+	int pid;
+
+	if (!dir && json_array_size(s->cgroups))
+		dir = json_string_value(json_array_get(s->cgroups, 0));
+	if (!dir) {
+		/* No cgroup: the sandbox's init, which kills the rest as it dies. */
+		if (s->child > 0)
+			kill(s->child, sig == SIGKILL ? SIGKILL : sig);
+		return;
+	}
+	p = xstrfmt("%s/cgroup.procs", dir);
+	fp = fopen(p, "r");
+	while (fp && fscanf(fp, "%d", &pid) == 1) {
+		char path[64], buf[512], *pp;
+		int ppid = 0, fd;
+		ssize_t n;
+
+		if (pid == s->child)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			pp = strrchr(buf, ')');
+			if (pp)
+				sscanf(pp + 2, "%*c %d", &ppid);
+		}
+		if (ppid == s->child && sig != SIGKILL)
+			continue;
+		kill(pid, sig);
+	}
+	if (fp)
+		fclose(fp);
+	free(p);
+}
+
+static void cgroups_remove(struct sup *s)
+{
+	json_t *d;
+	size_t i;
+	int tries;
+
+	json_array_foreach(s->cgroups, i, d) {
+		const char *dir = json_string_value(d);
+
+		cgroup_write(dir, "cgroup.kill", "1");
+		for (tries = 0; tries < 100 && rmdir(dir) < 0 && errno == EBUSY; tries++) {
+			char *p = xstrfmt("%s/cgroup.procs", dir);
+			FILE *fp = fopen(p, "r");
+			int pid;
+
+			while (fp && fscanf(fp, "%d", &pid) == 1)
+				kill(pid, SIGKILL);
+			if (fp)
+				fclose(fp);
+			free(p);
+			usleep(10000);
+		}
+	}
+}
+
+/* ---- the sandbox ---- */
+
+static const char *find_bwrap(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("PATH"), *p, *colon;
+
+	if (!env || !*env)
+		env = "/usr/local/bin:/usr/bin:/bin";
+	for (p = env; *p; p = *colon ? colon + 1 : colon) {
+		colon = strchrnul(p, ':');
+		snprintf(path, sizeof(path), "%.*s/bwrap", (int)(colon - p), p);
+		if (!access(path, X_OK))
+			return path;
+	}
+	return NULL;
+}
+
+static void add_arg(json_t *argv, const char *a)
+{
+	json_array_append_new(argv, json_string(a));
+}
+
+/* The environment: the image's Env, the request's env, PORT, HOSTNAME. */
+static json_t *app_env(struct sup *s, json_t *cfg)
+{
+	json_t *env = json_object(), *v, *out = json_array();
+	const char *key;
+	size_t i;
+	char buf[32];
+
+	json_object_set_new(env, "PATH",
+			    json_string("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+	json_object_set_new(env, "HOME", json_string("/root"));
+	json_array_foreach(json_object_get(cfg, "Env"), i, v) {
+		const char *e = json_string_value(v), *eq = e ? strchr(e, '=') : NULL;
+		char *k;
+
+		if (!eq)
+			continue;
+		k = xstrndup(e, (size_t)(eq - e));
+		json_object_set_new(env, k, json_string(eq + 1));
+		free(k);
+	}
+	json_object_foreach(s->env, key, v)
+		json_object_set(env, key, v);
+	snprintf(buf, sizeof(buf), "%d", s->port);
+	json_object_set_new(env, "PORT", json_string(buf));
+	json_object_set_new(env, "HOSTNAME", json_string("apphub"));
+	json_object_foreach(env, key, v) {
+		char *e = xstrfmt("%s=%s", key, json_string_value(v));
+
+		json_array_append_new(out, json_string(e));
+		free(e);
+	}
+	json_decref(env);
+	return out;
+}
+
+/* The port: --port, env PORT, image Env PORT, the lowest EXPOSE, 3000. */
+static int pick_port(struct sup *s, int requested, json_t *cfg)
+{
+	const char *v = json_string_value(json_object_get(s->env, "PORT")), *key;
+	json_t *e;
+	size_t i;
+	int best = 0;
+
+	if (requested > 0)
+		return requested;
+	if (v && atoi(v) > 0 && atoi(v) < 65536)
+		return atoi(v);
+	json_array_foreach(json_object_get(cfg, "Env"), i, e) {
+		const char *s2 = json_string_value(e);
+
+		if (s2 && !strncmp(s2, "PORT=", 5) && atoi(s2 + 5) > 0 && atoi(s2 + 5) < 65536)
+			return atoi(s2 + 5);
+	}
+	json_object_foreach(json_object_get(cfg, "ExposedPorts"), key, e) {
+		int p = atoi(key);
+
+		if (p > 0 && p < 65536 && strstr(key, "udp") == NULL && (!best || p < best))
+			best = p;
+	}
+	return best ? best : 3000;
+}
+
+static void set_rlimit(int res, rlim_t v)
+{
+	struct rlimit r = { v, v };
+
+	setrlimit(res, &r);
+}
+
+/*
+ * Forks the sandbox: the child makes its user namespace (mapped by the
+ * parent) and network namespace, takes the limits, and becomes bwrap.
+ */
+static int spawn_sandbox(struct sup *s, const char *bwrap, json_t *argv_j, json_t *env_j,
+			 json_t *limits, struct ah_err *err)
+{
+	int sync1[2] = { -1, -1 }, go[2] = { -1, -1 }, out[2] = { -1, -1 };
+	char **argv = NULL, **envp = NULL, path[64], map[64], c;
+	size_t i, n;
+	pid_t pid = -1;
+	int ret = -1, nullfd = -1;
+	json_int_t memory = prof_int(s, "memory"), pids = prof_int(s, "pids"),
+		   nofile = prof_int(s, "nofile"), cpu_time = prof_int(s, "cpuTime");
+
+	n = json_array_size(argv_j);
+	argv = xcalloc(n + 1, sizeof(*argv));
+	for (i = 0; i < n; i++)
+		argv[i] = (char *)json_string_value(json_array_get(argv_j, i));
+	n = json_array_size(env_j);
+	envp = xcalloc(n + 1, sizeof(*envp));
+	for (i = 0; i < n; i++)
+		envp[i] = (char *)json_string_value(json_array_get(env_j, i));
+	if (pipe2(sync1, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		ah_internal(err, "cannot make pipes: %s", strerror(errno));
+		goto done;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ah_internal(err, "cannot fork: %s", strerror(errno));
+		goto done;
+	}
+	if (pid == 0) {
+		pid_t parent = getppid();
+		sigset_t none;
+		struct ifreq ifr;
+		int sk;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(120);
+		if (write(sync1[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(121);
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			_exit(122);
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(123);
+		memset(&ifr, 0, sizeof(ifr));
+		strcpy(ifr.ifr_name, "lo");
+		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
+			_exit(124);
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
+			_exit(124);
+		close(sk);
+		if (write(sync1[1], "n", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(125);
+		if (memory)
+			set_rlimit(RLIMIT_AS, (rlim_t)memory);
+		if (cpu_time) {
+			/* SIGXCPU at the limit, SIGKILL a second later. */
+			struct rlimit r = { (rlim_t)cpu_time, (rlim_t)cpu_time + 1 };
+
+			setrlimit(RLIMIT_CPU, &r);
+		}
+		if (pids)
+			set_rlimit(RLIMIT_NPROC, (rlim_t)pids);
+		if (nofile)
+			set_rlimit(RLIMIT_NOFILE, (rlim_t)nofile);
+		set_rlimit(RLIMIT_CORE, 0);
+		dup2(nullfd, 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(126);
+		execve(bwrap, argv, envp);
+		_exit(127);
+	}
+	s->child = pid;
+	close(sync1[1]);
+	sync1[1] = -1;
+	close(out[1]);
+	out[1] = -1;
+	/* Into the cgroups before it runs anything. */
+	cgroups_attach(s, pid);
+	if (read(sync1[0], &c, 1) != 1)
+		goto died;
+	snprintf(map, sizeof(map), "0 %d %d\n", AH_LAUNCH_UID_BASE, AH_LAUNCH_UID_COUNT);
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	write_file(path, "deny");
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	if (write_file(path, map) < 0) {
+		ah_internal(err, "cannot write '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	if (write_file(path, map) < 0) {
+		ah_internal(err, "cannot write '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (write(go[1], "g", 1) != 1 || read(sync1[0], &c, 1) != 1)
+		goto died;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	s->app_net = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->app_net < 0) {
+		ah_internal(err, "cannot open '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (write(go[1], "g", 1) != 1)
+		goto died;
+	if (memory)
+		enforced(limits, "memory", memory, 0, "rlimit");
+	if (cpu_time)
+		enforced(limits, "cpuTime", cpu_time, 0, "rlimit");
+	if (pids)
+		enforced(limits, "pids", pids, 0, "rlimit");
+	if (nofile)
+		enforced(limits, "nofile", nofile, 0, "rlimit");
+	fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+	s->out_fd = out[0];
+	out[0] = -1;
+	ret = 0;
+	goto done;
+died:
+	{
+		int status = 0;
+
+		waitpid(pid, &status, 0);
+		s->child = -1;
+		ah_internal(err, "the sandbox could not be set up (step %d)",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+	}
+done:
+	if (ret < 0 && s->child > 0) {
+		kill(s->child, SIGKILL);
+		waitpid(s->child, NULL, 0);
+		s->child = -1;
+	}
+	if (sync1[0] >= 0)
+		close(sync1[0]);
+	if (sync1[1] >= 0)
+		close(sync1[1]);
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (nullfd >= 0)
+		close(nullfd);
+	free(argv);
+	free(envp);
+	return ret;
+}
+
+/* ---- the relay ---- */
+
+/* A TCP socket made in the app's network namespace. */
+static int app_socket(struct sup *s)
+{
+	int fd;
+
+	if (s->app_net < 0)
+		return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (setns(s->app_net, CLONE_NEWNET) < 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (setns(s->host_net, CLONE_NEWNET) < 0) {
+		/* Never stay in the app's namespace. */
+		if (fd >= 0)
+			close(fd);
+		abort();
+	}
+	return fd;
+}
+
+/* Connects to the app's port inside its namespace; a connected fd or -1. */
+static int app_connect(struct sup *s)
+{
+	struct sockaddr_in sa;
+	struct timeval tv = { 2, 0 };
+	int fd = app_socket(s);
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	/* An engine publishes the port on the host itself. */
+	sa.sin_port = htons((uint16_t)(s->container ? s->host_port : s->port));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int listen_host(struct sup *s, struct ah_err *err)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int one = 1;
+
+	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->listen_fd < 0)
+		return ah_internal(err, "cannot make a socket: %s", strerror(errno));
+	setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(s->listen_fd, 128) < 0 ||
+	    getsockname(s->listen_fd, (struct sockaddr *)&sa, &len) < 0)
+		return ah_internal(err, "cannot listen on 127.0.0.1: %s", strerror(errno));
+	s->host_port = ntohs(sa.sin_port);
+	return 0;
+}
+
+static void conn_close(struct sup *s, size_t i)
+{
+	close(s->conns[i]->fd[0]);
+	close(s->conns[i]->fd[1]);
+	free(s->conns[i]);
+	s->conns[i] = s->conns[--s->nr_conns];
+}
+
+static void relay_accept(struct sup *s)
+{
+	int fd, app;
+	struct conn *c;
+
+	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (s->nr_conns >= RELAY_MAX || (app = app_connect(s)) < 0) {
+			close(fd);
+			continue;
+		}
+		fcntl(app, F_SETFL, fcntl(app, F_GETFL) | O_NONBLOCK);
+		c = xcalloc(1, sizeof(*c));
+		c->fd[0] = fd;
+		c->fd[1] = app;
+		s->conns[s->nr_conns++] = c;
+	}
+}
+
+/* Moves what it can on a connection; 1 when it is finished. */
+static int relay_step(struct conn *c, const struct pollfd *p)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		int o = 1 - i;
+		ssize_t n;
+
+		if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) && !c->eof[i] && !c->len[i]) {
+			n = read(c->fd[i], c->buf[i], RELAY_BUF);
+			if (n > 0) {
+				c->len[i] = (size_t)n;
+				c->off[i] = 0;
+			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				c->eof[i] = 1;
+				if (n < 0)
+					return 1;
+			}
+		}
+		if (c->len[i]) {
+			n = write(c->fd[o], c->buf[i] + c->off[i], c->len[i]);
+			if (n > 0) {
+				c->off[i] += (size_t)n;
+				c->len[i] -= (size_t)n;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				return 1;
+			}
+		}
+		if (c->eof[i] && !c->len[i] && !c->shut[o]) {
+			shutdown(c->fd[o], SHUT_WR);
+			c->shut[o] = 1;
+		}
+	}
+	return c->shut[0] && c->shut[1];
+}
+
+/* ---- the log ---- */
+
+static void pump_log(struct sup *s)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(s->out_fd, buf, sizeof(buf))) > 0) {
+		if (s->log_bytes + n > s->log_max) {
+			if (!s->log_dropped)
+				logf_(s, "the log reached %lld bytes (APPHUB_LAUNCH_MAX_LOG_BYTES): "
+				      "dropping the app's further output", (long long)s->log_max);
+			s->log_dropped = 1;
+			continue;
+		}
+		if (write(2, buf, (size_t)n) == n)
+			s->log_bytes += n;
+	}
+	if (n == 0) {
+		close(s->out_fd);
+		s->out_fd = -1;
+	}
+}
+
+/* ---- the lifecycle ---- */
+
+static int load_request(struct sup *s, int *port, char **status, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT image, network, command, env, profile, ttl_ms, port, engine, status"
+		" FROM launches WHERE id = ?";
+	sqlite3_stmt *stmt = ah_stmt(s->st, sql, err);
+	int rc;
+
+	if (!stmt)
+		return -1;
+	ah_bind_text(stmt, 1, s->id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		s->image = xstrdup(ah_col_text(stmt, 0));
+		s->network = xstrdup(ah_col_text(stmt, 1));
+		s->command = sqlite3_column_type(stmt, 2) == SQLITE_NULL ? NULL
+			: xstrdup(ah_col_text(stmt, 2));
+		s->env = json_loads(ah_col_text(stmt, 3), 0, NULL);
+		s->profile = json_loads(ah_col_text(stmt, 4), 0, NULL);
+		s->ttl_ms = sqlite3_column_int64(stmt, 5);
+		*port = sqlite3_column_int(stmt, 6);
+		s->engine = xstrdup(ah_col_text(stmt, 7));
+		*status = xstrdup(ah_col_text(stmt, 8));
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return ah_not_found(err, "launch '%s' not found", s->id);
+	if (rc != SQLITE_ROW)
+		return ah_sql_error(s->st, err, "cannot read launch");
+	if (!s->env)
+		s->env = json_object();
+	if (!s->profile)
+		s->profile = json_object();
+	return 0;
+}
+
+static void set_status(struct sup *s, const char *status, const char *message, json_t *fields)
+{
+	struct ah_err err = AH_ERR_INIT;
+	int tries;
+
+	for (tries = 0; tries < 20; tries++) {
+		if (ah_launch_set(s->st, s->id, status, message, json_incref(fields), &err) == 0)
+			break;
+		logf_(s, "cannot record the launch's status: %s", err.msg);
+		usleep(100000);
+	}
+	json_decref(fields);
+}
+
+/* Runs podman/docker in the foreground: the image exported from the store and loaded. */
+static int prepare_engine(struct sup *s, struct ah_image_store *store, struct ah_image *img,
+			  json_t **argv, struct ah_err *err)
+{
+	const char *tool = s->engine;
+	char *archive = xstrfmt("%s/image.tar", s->dir), *ref = NULL, port[64];
+	char *load_out = NULL;
+	int fd, ret = -1, status = -1;
+	pid_t pid;
+	const char *key;
+	json_t *v;
+
+	fd = open(archive, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ah_image_export(store, img, fd, err) < 0) {
+		if (fd < 0)
+			ah_internal(err, "cannot create '%s': %s", archive, strerror(errno));
+		goto done;
+	}
+	close(fd);
+	fd = -1;
+	{
+		/* podman load -i archive; the name it gets is the store's. */
+		char *in = xstrfmt("oci-archive:%s", archive);
+		const char *largv[] = { tool, "load", "-q", "-i", archive, NULL };
+
+		(void)in;
+		free(in);
+		pid = fork();
+		if (pid == 0) {
+			execvp(tool, (char *const *)largv);
+			_exit(127);
+		}
+		if (pid > 0)
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+		if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+			ah_error(err, 503, "unavailable", "cannot load the image into %s (%s)", tool,
+				 WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "not installed"
+										: "see the log");
+			goto done;
+		}
+	}
+	ref = xstrdup(img->name ? img->name : s->image);
+	s->container = xstrfmt("apphub-%s", s->id);
+	snprintf(port, sizeof(port), "127.0.0.1:%d:%d", s->host_port, s->port);
+	*argv = json_pack("[s, s, s, s, s, s, s]", tool, "run", "--rm", "--name", s->container,
+			  "-p", port);
+	json_object_foreach(s->env, key, v) {
+		char *e = xstrfmt("%s=%s", key, json_string_value(v));
+
+		json_array_append_new(*argv, json_string("-e"));
+		json_array_append_new(*argv, json_string(e));
+		free(e);
+	}
+	snprintf(port, sizeof(port), "PORT=%d", s->port);
+	json_array_append_new(*argv, json_string("-e"));
+	json_array_append_new(*argv, json_string(port));
+	if (prof_int(s, "memory")) {
+		snprintf(port, sizeof(port), "--memory=%lld", (long long)prof_int(s, "memory"));
+		json_array_append_new(*argv, json_string(port));
+	}
+	if (prof_int(s, "pids")) {
+		snprintf(port, sizeof(port), "--pids-limit=%lld", (long long)prof_int(s, "pids"));
+		json_array_append_new(*argv, json_string(port));
+	}
+	json_array_append_new(*argv, json_string(ref));
+	if (s->command) {
+		json_array_append_new(*argv, json_string("/bin/sh"));
+		json_array_append_new(*argv, json_string("-c"));
+		json_array_append_new(*argv, json_string(s->command));
+	}
+	ret = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	unlink(archive);
+	free(archive);
+	free(ref);
+	free(load_out);
+	return ret;
+}
+
+static int spawn_engine(struct sup *s, json_t *argv_j, struct ah_err *err)
+{
+	int out[2];
+	size_t i, n = json_array_size(argv_j);
+	char **argv = xcalloc(n + 1, sizeof(*argv));
+	pid_t pid;
+
+	for (i = 0; i < n; i++)
+		argv[i] = (char *)json_string_value(json_array_get(argv_j, i));
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		free(argv);
+		return ah_internal(err, "cannot make a pipe: %s", strerror(errno));
+	}
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	free(argv);
+	if (pid < 0) {
+		close(out[0]);
+		return ah_internal(err, "cannot fork: %s", strerror(errno));
+	}
+	s->child = pid;
+	fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+	s->out_fd = out[0];
+	return 0;
+}
+
+static void engine_stop(struct sup *s, int force)
+{
+	const char *argv[] = { s->engine, force ? "kill" : "stop", "-t", "5", s->container, NULL };
+	pid_t pid;
+
+	if (!s->container)
+		return;
+	if (force)
+		argv[2] = s->container, argv[3] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	/* Reaped with the other children. */
+}
+
+int ah_launch_supervise(const char *state_dir, const char *id)
+{
+	struct sup s;
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_image_store *store = NULL;
+	struct ah_image img;
+	json_t *cfg, *argv = NULL, *env = NULL, *limits = json_object(), *v;
+	const char *bwrap = NULL, *how = "overlay", *base;
+	char *status = NULL, *cache = NULL, *visible = NULL, *url = NULL, *msg = NULL, *pidfile = NULL;
+	char buf[64];
+	sigset_t mask;
+	int requested_port = 0, running = 0, stopping = 0, exited = 0, code = 1;
+	int64_t start_timeout = 30000, start_deadline = 0, ttl_deadline = 0, stop_deadline = 0, next_probe = 0;
+	const char *final = "failed", *reason = NULL;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	memset(&img, 0, sizeof(img));
+	s.state_dir = state_dir;
+	s.id = id;
+	s.child = -1;
+	s.host_net = s.app_net = s.listen_fd = s.sig_fd = s.out_fd = s.log_fd = -1;
+	s.cgroups = json_array();
+	s.cgroup_v2 = -1;
+	s.dir = ah_launch_dir(state_dir, id);
+	{
+		const char *m = getenv("APPHUB_LAUNCH_MAX_LOG_BYTES");
+
+		s.log_max = m && atoll(m) > 0 ? atoll(m) : 16 << 20;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	if (ah_state_open(&s.st, state_dir, &err) < 0 ||
+	    load_request(&s, &requested_port, &status, &err) < 0) {
+		logf_(&s, "%s", err.msg);
+		goto out;
+	}
+	if (strcmp(status, "pending")) {
+		logf_(&s, "launch '%s' is %s, not pending: nothing to do", id, status);
+		goto out;
+	}
+	pidfile = xstrfmt("%s/pid", s.dir);
+	{
+		FILE *fp = fopen(pidfile, "w");
+
+		if (fp) {
+			fprintf(fp, "%d\n", (int)getpid());
+			fclose(fp);
+		}
+	}
+	set_status(&s, "starting", NULL,
+		   json_pack("{s:i, s:I}", "pid", (int)getpid(), "pid_start",
+			     (json_int_t)ah_proc_start_time(getpid())));
+	logf_(&s, "launch %s: image %s, network %s, engine %s", id, s.image, s.network, s.engine);
+	if (s.ttl_ms > 0)
+		ttl_deadline = ah_now_ms() + s.ttl_ms;
+
+	if (ah_image_store_open(&store, state_dir, &err) < 0 || ah_image_load(store, s.image, &img, &err) < 0)
+		goto fail;
+	cfg = json_object_get(img.config, "config");
+	s.port = pick_port(&s, requested_port, cfg);
+	s.host_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (strcmp(s.network, "none") && listen_host(&s, &err) < 0)
+		goto fail;
+	base = getenv("APPHUB_PREVIEW_BASE");
+	if (!base || !*base)
+		base = "http://127.0.0.1";
+	if (s.host_port)
+		url = xstrfmt("%.*s:%d/", (int)(strlen(base) - (base[strlen(base) - 1] == '/')), base,
+			      s.host_port);
+
+	if (strcmp(s.engine, "native")) {
+		/* The engine listens on the host port itself: keep the number, not the socket. */
+		close(s.listen_fd);
+		s.listen_fd = -1;
+		how = s.engine;
+		if (prepare_engine(&s, store, &img, &argv, &err) < 0 || spawn_engine(&s, argv, &err) < 0)
+			goto fail;
+		json_object_set_new(limits, "memory", json_pack("{s:I, s:[s]}", "value",
+			(json_int_t)prof_int(&s, "memory"), "enforcedBy", s.engine));
+		json_object_set_new(limits, "pids", json_pack("{s:I, s:[s]}", "value",
+			(json_int_t)prof_int(&s, "pids"), "enforcedBy", s.engine));
+		s.app_net = -1;
+	} else {
+		if (!(bwrap = find_bwrap())) {
+			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
+			goto fail;
+		}
+		if (!(cache = rootfs_cache(&s, store, &img, &err)) ||
+		    mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
+			goto fail;
+		if (prof_int(&s, "disk"))
+			json_object_set_new(limits, "disk", json_pack("{s:I, s:[s]}", "value",
+				(json_int_t)prof_int(&s, "disk"), "enforcedBy", "tmpfs"));
+		cgroups_setup(&s, limits);
+		env = app_env(&s, cfg);
+		argv = json_array();
+		add_arg(argv, "bwrap");
+		add_arg(argv, "--bind");
+		if (!(visible = visible_root(&s, bwrap, &err)))
+			goto fail;
+		add_arg(argv, visible);
+		add_arg(argv, "/");
+		add_arg(argv, "--proc");
+		add_arg(argv, "/proc");
+		add_arg(argv, "--dev");
+		add_arg(argv, "/dev");
+		add_arg(argv, "--size");
+		snprintf(buf, sizeof(buf), "%lld", (long long)(prof_int(&s, "disk") ? prof_int(&s, "disk") : 64 << 20));
+		add_arg(argv, buf);
+		add_arg(argv, "--tmpfs");
+		add_arg(argv, "/tmp");
+		add_arg(argv, "--unshare-pid");
+		add_arg(argv, "--unshare-ipc");
+		add_arg(argv, "--unshare-uts");
+		add_arg(argv, "--unshare-cgroup-try");
+		add_arg(argv, "--hostname");
+		add_arg(argv, "apphub");
+		add_arg(argv, "--die-with-parent");
+		add_arg(argv, "--new-session");
+		{
+			const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
+
+			add_arg(argv, "--chdir");
+			add_arg(argv, wd && *wd == '/' ? wd : "/");
+		}
+		add_arg(argv, "--");
+		if (s.command) {
+			add_arg(argv, "/bin/sh");
+			add_arg(argv, "-c");
+			add_arg(argv, s.command);
+		} else {
+			size_t before = json_array_size(argv);
+
+			json_array_foreach(json_object_get(cfg, "Entrypoint"), i, v)
+				json_array_append(argv, v);
+			json_array_foreach(json_object_get(cfg, "Cmd"), i, v)
+				json_array_append(argv, v);
+			if (json_array_size(argv) == before) {
+				ah_invalid(&err, "image '%s' has no Entrypoint or Cmd, and no command was given", s.image);
+				goto fail;
+			}
+		}
+		if (spawn_sandbox(&s, bwrap, argv, env, limits, &err) < 0)
+			goto fail;
+	}
+	snprintf(buf, sizeof(buf), "%d", s.port);
+	logf_(&s, "started (pid %d): app port %d, %s%s, rootfs %s", (int)s.child, s.port,
+	      s.host_port ? "relayed from 127.0.0.1:" : "no relay (network none)",
+	      s.host_port ? (snprintf(buf, sizeof(buf), "%d", s.host_port), buf) : "", how);
+	set_status(&s, "starting", NULL,
+		   json_pack("{s:s, s:i, s:o, s:s?, s:o, s:i, s:I, s:o, s:o}",
+			     "image_digest", img.digest, "port", s.port,
+			     "host_port", s.host_port ? json_integer(s.host_port) : json_null(),
+			     "preview_url", url, "limits", json_deep_copy(limits),
+			     "sandbox_pid", (int)s.child,
+			     "sandbox_start", (json_int_t)ah_proc_start_time(s.child),
+			     "cgroups", json_deep_copy(s.cgroups),
+			     "expires_at", ttl_deadline ? json_integer(ttl_deadline) : json_null()));
+	{
+		const char *t = getenv("APPHUB_LAUNCH_START_TIMEOUT_MS");
+
+		start_timeout = t && atoll(t) > 0 ? atoll(t) : 30000;
+		start_deadline = ah_now_ms() + start_timeout;
+	}
+
+	/* The loop: signals, the app's output, the relay, the probe, the deadlines. */
+	for (;;) {
+		struct pollfd *pfd;
+		size_t nfd = 0, base_nfd;
+		int64_t now = ah_now_ms(), wake = now + 1000;
+		int timeout;
+
+		if (exited && s.out_fd < 0)
+			break;
+		if (!running && !stopping && !exited && now >= next_probe) {
+			int fd = app_connect(&s);
+
+			if (fd >= 0) {
+				close(fd);
+				running = 1;
+				logf_(&s, "running: port %d answers%s%s", s.port, url ? "; preview " : "",
+				      url ? url : "");
+				set_status(&s, "running", NULL, NULL);
+			} else if (now >= start_deadline) {
+				msg = xstrfmt("the app did not answer on port %d within %.1f s", s.port,
+					      (double)start_timeout / 1000);
+				logf_(&s, "%s", msg);
+				final = "failed";
+				reason = msg;
+				stopping = 2;
+				signal_app(&s, SIGKILL);
+				if (s.child > 0)
+					kill(s.child, SIGKILL);
+				engine_stop(&s, 1);
+				stop_deadline = now;
+			}
+			next_probe = now + 50;
+		}
+		if (!stopping && !exited && ttl_deadline && now >= ttl_deadline) {
+			logf_(&s, "the TTL expired: stopping");
+			set_status(&s, "stopping", NULL, NULL);
+			final = "stopped";
+			reason = "ttl expired";
+			stopping = 1;
+			signal_app(&s, SIGTERM);
+			engine_stop(&s, 0);
+			stop_deadline = now + 5000;
+		}
+		if (stopping && !exited && now >= stop_deadline) {
+			if (stopping == 1)
+				logf_(&s, "still running 5 s after TERM: killing it");
+			stopping = 2;
+			signal_app(&s, SIGKILL);
+			if (s.child > 0)
+				kill(s.child, SIGKILL);
+			engine_stop(&s, 1);
+			stop_deadline = now + 60000;
+		}
+		if (!running && !stopping && next_probe < wake)
+			wake = next_probe;
+		if (ttl_deadline && !stopping && ttl_deadline < wake)
+			wake = ttl_deadline;
+		if (stopping && stop_deadline < wake)
+			wake = stop_deadline;
+		timeout = wake > now ? (int)(wake - now) : 0;
+
+		pfd = xcalloc(3 + 2 * s.nr_conns, sizeof(*pfd));
+		pfd[nfd].fd = s.sig_fd;
+		pfd[nfd++].events = POLLIN;
+		pfd[nfd].fd = s.out_fd;
+		pfd[nfd++].events = POLLIN;
+		pfd[nfd].fd = running && !stopping ? s.listen_fd : -1;
+		pfd[nfd++].events = POLLIN;
+		base_nfd = nfd;
+		for (i = 0; i < s.nr_conns; i++) {
+			struct conn *c = s.conns[i];
+			int k;
+
+			for (k = 0; k < 2; k++) {
+				pfd[nfd].fd = c->fd[k];
+				pfd[nfd].events = (!c->eof[k] && !c->len[k] ? POLLIN : 0) |
+						  (c->len[1 - k] ? POLLOUT : 0);
+				nfd++;
+			}
+		}
+		if (poll(pfd, nfd, timeout) < 0 && errno != EINTR) {
+			free(pfd);
+			logf_(&s, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(s.sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD) {
+					int wstatus;
+					pid_t p;
+
+					while ((p = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+						if (p != s.child)
+							continue;
+						exited = 1;
+						s.child = -1;
+						s.child_status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus)
+							: 128 + WTERMSIG(wstatus);
+					}
+				} else if (!stopping && !exited) {
+					logf_(&s, "stop requested (signal %d): TERM, then KILL after 5 s",
+					      (int)si.ssi_signo);
+					set_status(&s, "stopping", NULL, NULL);
+					final = "stopped";
+					stopping = 1;
+					signal_app(&s, SIGTERM);
+					engine_stop(&s, 0);
+					stop_deadline = ah_now_ms() + 5000;
+				}
+			}
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP))
+			pump_log(&s);
+		if (pfd[2].revents & POLLIN)
+			relay_accept(&s);
+		for (i = s.nr_conns; i-- > 0;) {
+			size_t at = base_nfd + 2 * i;
+
+			/* New connections were appended after the poll set was made. */
+			if (at + 1 >= nfd)
+				continue;
+			if (relay_step(s.conns[i], pfd + at))
+				conn_close(&s, i);
+		}
+		free(pfd);
+		if (exited && s.out_fd >= 0) {
+			/* Drain what the app wrote before it ended. */
+			pump_log(&s);
+			if (s.out_fd >= 0 && !stopping) {
+				close(s.out_fd);
+				s.out_fd = -1;
+			}
+		}
+		if (exited && stopping && s.out_fd >= 0) {
+			close(s.out_fd);
+			s.out_fd = -1;
+		}
+	}
+	if (!stopping) {
+		final = "failed";
+		msg = xstrfmt(running ? "the app exited with status %d"
+			      : "the app exited with status %d before answering on its port",
+			      s.child_status);
+		reason = msg;
+		logf_(&s, "%s", msg);
+	} else if (stopping && !strcmp(final, "stopped")) {
+		logf_(&s, "stopped%s%s", reason ? ": " : "", reason ? reason : "");
+	}
+	code = 0;
+	goto cleanup;
+fail:
+	logf_(&s, "cannot launch: %s", err.msg);
+	final = "failed";
+	reason = err.msg;
+cleanup:
+	for (i = s.nr_conns; i-- > 0;)
+		conn_close(&s, i);
+	if (s.child > 0) {
+		kill(s.child, SIGKILL);
+		waitpid(s.child, NULL, 0);
+	}
+	if (s.container) {
+		engine_stop(&s, 1);
+		while (wait(NULL) > 0)
+			;
+	}
+	cgroups_remove(&s);
+	if (s.mounted_rootfs) {
+		char *root = xstrfmt("%s/rootfs", s.dir);
+
+		umount2(root, MNT_DETACH);
+		rmdir(root);
+		free(root);
+	}
+	if (s.mounted_rw) {
+		char *rw = xstrfmt("%s/rw", s.dir);
+
+		umount2(rw, MNT_DETACH);
+		rmdir(rw);
+		free(rw);
+	}
+	if (pidfile)
+		unlink(pidfile);
+	if (!strcmp(final, "stopped"))
+		set_status(&s, "stopped", reason, json_pack("{s:i}", "exit_status", s.child_status));
+	else
+		set_status(&s, "failed", reason ? reason : "the launch failed",
+			   json_pack("{s:i}", "exit_status", s.child_status));
+out:
+	for (i = s.nr_conns; i-- > 0;)
+		conn_close(&s, i);
+	if (s.listen_fd >= 0)
+		close(s.listen_fd);
+	if (s.app_net >= 0)
+		close(s.app_net);
+	if (s.host_net >= 0)
+		close(s.host_net);
+	if (s.sig_fd >= 0)
+		close(s.sig_fd);
+	if (s.out_fd >= 0)
+		close(s.out_fd);
+	ah_image_release(&img);
+	ah_image_store_close(store);
+	ah_state_close(s.st);
+	json_decref(s.env);
+	json_decref(s.profile);
+	json_decref(s.cgroups);
+	json_decref(limits);
+	json_decref(argv);
+	json_decref(env);
+	free(s.image);
+	free(s.network);
+	free(s.command);
+	free(s.engine);
+	free(s.container);
+	free(s.dir);
+	free(status);
+	free(cache);
+	free(visible);
+	free(url);
+	free(msg);
+	free(pidfile);
+	return code;
+}
