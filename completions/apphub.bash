@@ -174,7 +174,9 @@ _apphub() {
 			--tag | --status | --sort | --limit | --offset | --weights | \
 			--id | --name | --description | --dockerfile | --since | --type | \
 			--server | --listen | --workers | --threads | --timeout | --hook-branch | \
-			--ref | --engine | --check)
+			--ref | --engine | --check | --build | --image | -e | --env | --command | \
+			--port | --profile | --memory | --cpus | --cpu-time | --pids | --nofile | \
+			--disk | --ttl | --network)
 				i+=1
 				continue
 				;;
@@ -186,6 +188,8 @@ _apphub() {
 		elif [[ ($cmd == apps || $cmd == image) && -z $verb ]]; then
 			verb=$w
 		elif [[ $cmd == build && -z $verb && $w =~ ^(ls|show|logs|retry|run)$ ]]; then
+			verb=$w
+		elif [[ $cmd == launch && -z $verb && $w =~ ^(start|ls|show|logs|stop)$ ]]; then
 			verb=$w
 		else
 			args+=("$w")
@@ -199,7 +203,19 @@ _apphub() {
 		return 0
 		;;
 	--status)
-		__apphub_reply pending processing ready failed
+		if [[ $cmd == launch ]]; then
+			__apphub_reply pending starting running stopping stopped failed
+		else
+			__apphub_reply pending processing ready failed
+		fi
+		return 0
+		;;
+	--network)
+		[[ $cmd == launch ]] && __apphub_reply loopback none || __apphub_reply none host
+		return 0
+		;;
+	--profile)
+		__apphub_reply small standard large
 		return 0
 		;;
 	--sort)
@@ -225,7 +241,9 @@ _apphub() {
 		;;
 	--ref | --cmd | --entrypoint | --env | --workdir | --creds | --chunk-size | \
 	--limit | --offset | --since | --weights | --id | --name | --description | \
-	--server | --listen | --workers | --threads | --timeout | --hook-branch)
+	--server | --listen | --workers | --threads | --timeout | --hook-branch | \
+	--build | --image | -e | --command | --port | --memory | --cpus | --cpu-time | \
+	--pids | --nofile | --disk | --ttl)
 		return 0
 		;;
 	esac
@@ -301,6 +319,32 @@ _apphub() {
 			;;
 		ls) [[ $cur == -* ]] && __apphub_reply --limit --offset "${common[@]}" || __apphub_ids ;;
 		logs) [[ $cur == -* ]] && __apphub_reply -f --follow "${common[@]}" ;;
+		*) [[ $cur == -* ]] && __apphub_reply "${common[@]}" ;;
+		esac
+		;;
+	launch)
+		case $verb in
+		'' | start)
+			if [[ $cur == -* ]]; then
+				__apphub_reply --build --image -e --env --command --port --profile --memory \
+					--cpus --cpu-time --pids --nofile --disk --ttl --network --engine --id \
+					--no-wait "${common[@]}"
+			elif [[ -z $verb && ${#args[@]} -eq 0 ]]; then
+				__apphub_reply start ls show logs stop
+				__apphub_ids
+			elif ((${#args[@]} == 0)); then
+				__apphub_ids
+			fi
+			;;
+		ls)
+			if [[ $cur == -* ]]; then
+				__apphub_reply --status --limit "${common[@]}"
+			elif ((${#args[@]} == 0)); then
+				__apphub_ids
+			fi
+			;;
+		logs) [[ $cur == -* ]] && __apphub_reply -f --follow "${common[@]}" ;;
+		stop) [[ $cur == -* ]] && __apphub_reply --no-wait "${common[@]}" ;;
 		*) [[ $cur == -* ]] && __apphub_reply "${common[@]}" ;;
 		esac
 		;;

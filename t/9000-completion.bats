@@ -139,6 +139,21 @@ only() {
 	only tags tag
 }
 
+@test "bash: launch verbs, options, values and app ids" {
+	comp 'apphub launch s'
+	only start show stop
+	comp 'apphub launch --net'
+	only --network
+	comp 'apphub launch --network '
+	only loopback none
+	comp 'apphub launch ls --status r'
+	only running
+	comp 'apphub launch logs --f'
+	only --follow
+	comp 'apphub launch start be'
+	only beta-site
+}
+
 @test "bash: options per verb" {
 	comp 'apphub apps search --s'
 	only --sort --status
