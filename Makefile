@@ -187,9 +187,9 @@ check: deps
 	@$(MAKE) -s --no-print-directory all t/helper/test-tool
 	@t/run-tests
 
-# The main job on the embedded default: the example apps registered, ingested
-# and built (the base images made when missing; Debian's with debootstrap), then
-# apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C stops).
+# The main job on the embedded default: the example apps registered, ingested,
+# built (the base images made when missing; Debian's with debootstrap) and
+# launched, then apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C stops).
 RUN_DIR = .run
 RUN_LISTEN = 127.0.0.1:4000
 DEBIAN_MIRROR = http://deb.debian.org/debian
@@ -217,6 +217,15 @@ run: deps
 			fi; \
 		fi; \
 		apphub build || echo "make run: not every example built (apphub build ls <id>)"; \
+		for app in static-site node-hello python-notes; do \
+			for l in $$(apphub -q launch ls $$app --status running 2>/dev/null); do \
+				apphub -q launch stop $$l; \
+			done; \
+			url=$$(apphub -q launch $$app --ttl 2h --json 2>/dev/null | \
+				sed -n 's/.*"previewUrl": *"\([^"]*\)".*/\1/p'); \
+			if [ -n "$$url" ]; then echo "launched $$app: $$url (for 2 hours; apphub launch ls)"; \
+			else echo "make run: $$app did not launch (apphub launch ls $$app)"; fi; \
+		done; \
 	fi
 	@echo
 	@./apphub -C $(RUN_DIR)/state apps ls
