@@ -705,10 +705,13 @@ async function doLaunch(id, op, btn) {
   if (tab) tab.document.write('<title>Launching…</title><p style="font:16px system-ui;padding:2em">Launching…</p>');
   btn.disabled = true;
   try {
-    const l = await withToken(() => callOp(op, id, id, {}));
+    // wait: answer once the launch runs (or failed), so the tab has its URL;
+    // the list below follows starting and running live meanwhile.
+    const l = await withToken(() => callOp(op, id, id, { wait: true }));
     const url = l.previewUrl || l.launch?.previewUrl;
-    if (url && tab) tab.location = url; else if (tab) tab.close();
-    toast(url ? `Launched: ${url}` : 'Launch requested');
+    const failed = l.status === 'failed';
+    if (url && tab && !failed) tab.location = url; else if (tab) tab.close();
+    toast(failed ? `Launch failed: ${l.errorMessage || 'see its log'}` : url ? `Launched: ${url}` : 'Launch requested');
   } catch (e) {
     if (tab) tab.close();
     toast(e.message);

@@ -27,9 +27,10 @@ export async function withPage(name, run, { width = 1280, height = 860, colorSch
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   let step = 0;
-  const shot = async (what) => {
+  // shot(what[, other]): a screenshot of the page, or of another tab.
+  const shot = async (what, of = page) => {
     step++;
-    await page.screenshot({ path: join(OUT, `${name}-${String(step).padStart(2, '0')}-${what}.png`), fullPage: true });
+    await of.screenshot({ path: join(OUT, `${name}-${String(step).padStart(2, '0')}-${what}.png`), fullPage: true });
   };
   try {
     await run(page, { shot, ctx, errors });
