@@ -53,7 +53,7 @@ OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
 ifneq ($(wildcard cmd/ingest.c),)
 HELPERS += apphub-ingest
-INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o lib/ingest.o lib/analyze.o \
+INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o cmd/pool.o lib/ingest.o lib/analyze.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 ifneq ($(wildcard cmd/image.c),)
@@ -77,7 +77,7 @@ ifneq ($(wildcard lib/build.c),)
 BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/image.o \
 	lib/registry.o lib/dockerfile.o lib/dockerignore.o
 HELPERS += apphub-build
-BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
+BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o cmd/pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
 	$(CMD_OBJS) $(filter-out lib/ops.o lib/builds.o,$(LIB_OBJS))
 # serve's workers build too.
 SERVE_OBJS := $(filter-out lib/builds.o $(BUILD_ENGINE_OBJS),$(SERVE_OBJS)) lib/builds-build.o \

@@ -6,17 +6,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "pool.h"
 #include "../lib/builds.h"
 #include "../lib/dockerfile.h"
 #include "../lib/strbuf.h"
@@ -33,46 +29,8 @@ static const char *const build_usage[] = {
 	NULL
 };
 
-#define MAX_JOBS 64
-/* How long past the time limit a worker gets before it is killed. */
-#define KILL_GRACE_MS 5000
 /* The lines of a failed build's log shown on stderr. */
 #define TAIL_LINES 20
-
-struct worker {
-	pid_t pid;
-	int fd;
-	struct ah_build_item item;
-	struct strbuf out;
-	int64_t renewed;
-	int timed_out;
-};
-
-struct pool {
-	struct ctx *ctx;
-	struct ah_build_config cfg;
-	char owner[128];
-	struct worker w[MAX_JOBS];
-	int nr, jobs;
-	json_t *results;
-	int failed, code;
-	int ids;	/* ids given: print each record in full */
-	/* ids given: claimed when queued, waiting for a worker slot */
-	struct ah_build_item *waiting;
-	int waiting_nr;
-	int64_t renewed;
-};
-
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000;
-	nanosleep(&ts, NULL);
-}
 
 static const char *str(json_t *o, const char *key)
 {
@@ -135,22 +93,12 @@ static void print_tail(json_t *r)
 		fputc('\n', stderr);
 }
 
-static int state(struct pool *p, struct ah_state **st)
-{
-	struct ah_err err = AH_ERR_INIT;
-
-	if (ah_ctx_state(&p->ctx->op, st, &err) < 0) {
-		fprintf(stderr, "apphub: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static void report(struct pool *p, json_t *res, int watch)
+static void build_report(struct pool *p, json_t *res)
 {
 	const char *status = str(res, "status");
 
 	if (!strcmp(status, "succeeded")) {
+		/* ids given: build_main prints each record in full */
 		if (!p->ctx->json && !p->ctx->quiet && !p->ids)
 			printf("%s succeeded %s %s (%" JSON_INTEGER_FORMAT " ms)\n",
 			       str(res, "repositoryId"), str(res, "imageTag"), str(res, "id"),
@@ -168,264 +116,57 @@ static void report(struct pool *p, json_t *res, int watch)
 		if (!strcmp(status, "failed"))
 			print_tail(res);
 	}
-	if (p->ctx->json && watch) {
-		json_dumpf(res, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		putchar('\n');
-	}
-	if (watch)
-		fflush(stdout);
-	json_array_append(p->results, res);
 }
 
-/* The child: build the item with a connection of its own, then report on fd. */
-static _Noreturn void run_child(struct pool *p, const struct ah_build_item *item, int fd,
-				pid_t parent)
+POOL_KIND_CALLS(build)
+
+static json_t *build_internal_error(const void *it, const char *message)
 {
-	struct ah_err err = AH_ERR_INIT;
-	struct ah_state *st = NULL;
-	json_t *res = NULL;
-	char *text;
-	size_t off = 0, len;
+	const struct ah_build_item *item = it;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(1);
-	if (ah_state_open(&st, p->ctx->op.dir, &err) < 0 ||
-	    ah_build_perform(st, &p->cfg, item, &res, &err) < 0)
-		res = json_pack("{s:s, s:s, s:s, s:i, s:s, s:b}", "id", item->id, "repositoryId",
-				item->app_id, "status", "error", "attempt", item->attempt,
-				"errorMessage", err.msg, "internal", 1);
-	text = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	len = text ? strlen(text) : 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	free(text);
-	json_decref(res);
-	ah_state_close(st);
-	_exit(0);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:b}", "id", item->id, "repositoryId",
+			 item->app_id, "status", "error", "attempt", item->attempt,
+			 "errorMessage", message, "internal", 1);
 }
 
-static int spawn(struct pool *p, const struct ah_build_item *claimed)
+static const struct pool_kind build_kind = {
+	.what = "the build",
+	.worker = "the build worker",
+	.timeout_env = "APPHUB_BUILD_TIMEOUT_MS",
+	POOL_KIND_INIT(build),
+};
+
+/*
+ * apphub build ID...: the builds claimed when queued, one attempt each,
+ * now; the parent keeps the leases of those waiting for a slot alive.
+ */
+static int run_ids(struct pool *p, const struct ah_build_config *cfg,
+		   struct ah_build_item *waiting, int waiting_nr)
 {
-	struct worker *w = &p->w[p->nr];
-	struct ah_build_item it = *claimed, *item = &it;
-	pid_t parent = getpid(), pid;
-	int fds[2];
-
-	if (!it.started_ms)
-		it.started_ms = ah_now_ms();
-
-	/* SQLite connections must not cross a fork: close ours first. */
-	ah_ctx_release(&p->ctx->op);
-	fflush(stdout);
-	fflush(stderr);
-	if (pipe(fds) < 0) {
-		fprintf(stderr, "apphub: cannot start worker: %s\n", strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "apphub: cannot start worker: %s\n", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (!pid) {
-		close(fds[0]);
-		run_child(p, item, fds[1], parent);
-	}
-	close(fds[1]);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	w->pid = pid;
-	w->fd = fds[0];
-	w->item = *item;
-	strbuf_init(&w->out, 0);
-	w->renewed = ah_now_ms();
-	w->timed_out = 0;
-	p->nr++;
-	return 0;
-}
-
-static void drain(struct worker *w)
-{
-	char buf[4096];
-	ssize_t n;
-
-	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
-		strbuf_add(&w->out, buf, (size_t)n);
-}
-
-/* A worker has ended: its result, or a failure recorded on its behalf. */
-static int reap(struct pool *p, int i, int status, int watch)
-{
-	struct worker *w = &p->w[i];
-	json_t *res = NULL;
-	int ret = 0;
-
-	drain(w);
-	close(w->fd);
-	if (w->out.len)
-		res = json_loadb(w->out.buf, w->out.len, 0, NULL);
-	if (!res) {
-		struct ah_err err = AH_ERR_INIT;
-		struct ah_state *st;
-		char *msg;
-
-		if (w->timed_out)
-			msg = xstrfmt("the build took longer than the limit of %lld s (APPHUB_BUILD_TIMEOUT_MS)",
-				      (long long)(p->cfg.timeout_ms / 1000));
-		else if (WIFSIGNALED(status))
-			msg = xstrfmt("the build worker was killed by signal %d", WTERMSIG(status));
-		else
-			msg = xstrfmt("the build worker exited with status %d", WEXITSTATUS(status));
-		if (state(p, &st) < 0 || ah_build_fail(st, &p->cfg, &w->item, msg, &res, &err) < 0) {
-			if (err.status)
-				fprintf(stderr, "apphub: %s\n", err.msg);
-			ret = -1;
-		}
-		free(msg);
-	}
-	if (res) {
-		if (json_is_true(json_object_get(res, "internal")))
-			p->code = APPHUB_EXIT_FATAL;
-		report(p, res, watch);
-		json_decref(res);
-	}
-	strbuf_release(&w->out);
-	p->w[i] = p->w[--p->nr];
-	return ret;
-}
-
-/* Waits up to ms for workers to end; renews leases, kills the overdue. */
-static int wait_workers(struct pool *p, int64_t ms, int watch)
-{
-	struct pollfd fds[MAX_JOBS];
-	int64_t now;
-	int i, status;
-
-	for (i = 0; i < p->nr; i++) {
-		fds[i].fd = p->w[i].fd;
-		fds[i].events = POLLIN;
-	}
-	if (poll(fds, (nfds_t)p->nr, (int)ms) > 0)
-		for (i = 0; i < p->nr; i++)
-			if (fds[i].revents & POLLIN)
-				drain(&p->w[i]);
-	for (i = 0; i < p->nr; i++) {
-		pid_t r = waitpid(p->w[i].pid, &status, WNOHANG);
-
-		if (r == p->w[i].pid) {
-			if (reap(p, i, status, watch) < 0)
-				return -1;
-			i--;
-		}
-	}
-	now = ah_now_ms();
-	for (i = 0; i < p->nr; i++) {
-		struct worker *w = &p->w[i];
-
-		if (!w->timed_out && now > w->item.started_ms + p->cfg.timeout_ms + KILL_GRACE_MS) {
-			w->timed_out = 1;
-			kill(w->pid, SIGKILL);
-		}
-		if (now - w->renewed >= p->cfg.lease_ms / 3) {
-			struct ah_err err = AH_ERR_INIT;
-			struct ah_state *st;
-
-			if (state(p, &st) < 0)
-				return -1;
-			if (ah_build_renew(st, &p->cfg, &w->item, &err) < 0)
-				fprintf(stderr, "apphub: %s\n", err.msg);
-			w->renewed = now;
-		}
-	}
-	/* Nothing may hold the database while a fork can come. */
-	ah_ctx_release(&p->ctx->op);
-	return 0;
-}
-
-static int claim(struct pool *p, const char *only_id, struct ah_build_item *item)
-{
-	struct ah_err err = AH_ERR_INIT;
-	struct ah_state *st;
-	int r;
-
-	if (state(p, &st) < 0)
-		return -1;
-	r = ah_build_claim(st, &p->cfg, p->owner, only_id, item, &err);
-	if (r < 0)
-		fprintf(stderr, "apphub: %s\n", err.msg);
-	return r;
-}
-
-/* apphub build ID...: the builds claimed when queued, one attempt each, now. */
-static int run_ids(struct pool *p)
-{
+	int64_t renewed = ah_now_ms();
 	int i = 0;
 
-	p->renewed = ah_now_ms();
-	while (i < p->waiting_nr || p->nr) {
-		while (i < p->waiting_nr && p->nr < p->jobs)
-			if (spawn(p, &p->waiting[i++]) < 0)
+	while (i < waiting_nr || p->nr) {
+		while (i < waiting_nr && p->nr < p->jobs)
+			if (pool_spawn(p, &waiting[i++]) < 0)
 				return APPHUB_EXIT_FATAL;
-		if (p->nr && wait_workers(p, 200, 0) < 0)
+		if (p->nr && pool_wait(p, 200, 0) < 0)
 			return APPHUB_EXIT_FATAL;
-		if (i < p->waiting_nr && ah_now_ms() - p->renewed >= p->cfg.lease_ms / 3) {
+		if (i < waiting_nr && ah_now_ms() - renewed >= cfg->lease_ms / 3) {
 			struct ah_err err = AH_ERR_INIT;
 			struct ah_state *st;
 			int k;
 
-			if (state(p, &st) < 0)
+			if (pool_state(p, &st) < 0)
 				return APPHUB_EXIT_FATAL;
-			for (k = i; k < p->waiting_nr; k++)
-				if (ah_build_renew(st, &p->cfg, &p->waiting[k], &err) < 0)
+			for (k = i; k < waiting_nr; k++)
+				if (ah_build_renew(st, cfg, &waiting[k], &err) < 0)
 					fprintf(stderr, "apphub: %s\n", err.msg);
 			ah_ctx_release(&p->ctx->op);
-			p->renewed = ah_now_ms();
+			renewed = ah_now_ms();
 		}
 	}
 	return 0;
-}
-
-/* apphub build [--watch]: until no item waits (or forever). */
-static int run_queue(struct pool *p, int watch)
-{
-	for (;;) {
-		struct ah_build_item item;
-		struct ah_err err = AH_ERR_INIT;
-		struct ah_state *st;
-		int64_t when, now;
-		int r = 0;
-
-		while (p->nr < p->jobs && (r = claim(p, NULL, &item)) > 0)
-			if (spawn(p, &item) < 0)
-				return APPHUB_EXIT_FATAL;
-		if (r < 0)
-			return APPHUB_EXIT_FATAL;
-		if (p->nr) {
-			if (wait_workers(p, 200, watch) < 0)
-				return APPHUB_EXIT_FATAL;
-			continue;
-		}
-		if (state(p, &st) < 0)
-			return APPHUB_EXIT_FATAL;
-		if (ah_build_next_due(st, &when, &err) < 0) {
-			fprintf(stderr, "apphub: %s\n", err.msg);
-			return APPHUB_EXIT_FATAL;
-		}
-		ah_ctx_release(&p->ctx->op);
-		if (!when && !watch)
-			return 0;
-		now = ah_now_ms();
-		sleep_ms(!when ? 500 : when - now > 500 ? 500 : when - now);
-	}
 }
 
 /* --server: the remote builds; builds.run per id, builds.next for the queue. */
@@ -540,6 +281,10 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 	long jobs = 2;
 	int watch = 0, code, i;
 	const char *ref = NULL, *engine = NULL, *check = NULL;
+	struct ah_build_config cfg;
+	/* ids given: claimed when queued, waiting for a worker slot */
+	struct ah_build_item *waiting;
+	int waiting_nr = 0;
 	struct option opts[] = {
 		OPT_INT('j', "jobs", &jobs, "n", "build n apps at once (default 2)"),
 		OPT_BOOL(0, "watch", &watch, "keep waiting for new items"),
@@ -560,9 +305,9 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 			return usage_error(build_usage, opts, "--check takes a file and nothing else");
 		return build_check(ctx, check);
 	}
-	if (jobs < 1 || jobs > MAX_JOBS)
+	if (jobs < 1 || jobs > POOL_MAX_JOBS)
 		return usage_error(build_usage, opts, "invalid -j %ld: must be from 1 to %d", jobs,
-				   MAX_JOBS);
+				   POOL_MAX_JOBS);
 	if (watch && argc)
 		return usage_error(build_usage, opts, "--watch works on the queue, not on given apps");
 	if ((ref || engine) && !argc)
@@ -574,32 +319,33 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 			return usage_error(build_usage, opts, "--watch works on a local state directory");
 		return build_remote(ctx, argc, argv, ref, engine);
 	}
-	p = xcalloc(1, sizeof(*p));
-	p->ctx = ctx;
-	p->jobs = (int)jobs;
+	p = pool_new(&build_kind, ctx, (int)jobs);
 	p->ids = argc > 0;
-	p->results = json_array();
-	p->waiting = xcalloc((size_t)argc + 1, sizeof(*p->waiting));
+	waiting = xcalloc((size_t)argc + 1, sizeof(*waiting));
 	ah_build_owner(p->owner, sizeof(p->owner));
-	if (ah_build_config_load(&p->cfg, &err) < 0) {
+	if (ah_build_config_load(&cfg, &err) < 0) {
 		fprintf(stderr, "apphub: %s\n", err.msg);
 		code = APPHUB_EXIT_FAILED;
 		goto done;
 	}
+	p->cfg = &cfg;
+	p->timeout_ms = cfg.timeout_ms;
+	p->lease_ms = cfg.lease_ms;
 	/* Ids first: each queued and claimed (or refused) before any work starts. */
 	for (i = 0; i < argc; i++) {
 		struct ah_state *st;
 		json_t *rec = NULL;
 
-		if (state(p, &st) < 0) {
+		if (pool_state(p, &st) < 0) {
 			code = APPHUB_EXIT_FATAL;
 			goto done;
 		}
 		err = (struct ah_err)AH_ERR_INIT;
-		if (ah_build_request(st, argv[i], ref, engine, &p->cfg, p->owner,
-				     &p->waiting[p->waiting_nr], &rec, &err) == 0) {
-			p->waiting[p->waiting_nr].started_ms = 0;
-			p->waiting_nr++;
+		if (ah_build_request(st, argv[i], ref, engine, &cfg, p->owner, &waiting[waiting_nr],
+				     &rec, &err) == 0) {
+			/* Its time starts when a worker takes it. */
+			waiting[waiting_nr].started_ms = 0;
+			waiting_nr++;
 		} else {
 			int c = exit_status(&err);
 
@@ -620,16 +366,8 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 	if (p->code && !argc)
 		code = 0;
 	else
-		code = argc ? run_ids(p) : run_queue(p, watch);
-	while (p->nr) {
-		/* Only after a fatal error: let the workers finish, record them. */
-		if (wait_workers(p, 200, watch) < 0)
-			break;
-	}
-	if (!code && p->code)
-		code = p->code;
-	if (!code && p->failed)
-		code = APPHUB_EXIT_FAILED;
+		code = argc ? run_ids(p, &cfg, waiting, waiting_nr) : pool_run_queue(p, watch);
+	code = pool_finish(p, code, watch);
 	if (p->ids && json_array_size(p->results) == 1 && !ctx->json && !ctx->quiet)
 		print_record(json_array_get(p->results, 0));
 	else if (p->ids && !ctx->json && !ctx->quiet)
@@ -651,9 +389,8 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 		json_decref(out);
 	}
 done:
-	json_decref(p->results);
-	free(p->waiting);
-	free(p);
+	free(waiting);
+	pool_free(p);
 	return code;
 }
 
@@ -786,7 +523,7 @@ static int build_logs(int argc, const char **argv, struct ctx *ctx)
 		if (!follow || is_final(status))
 			break;
 		ah_ctx_release(&ctx->op);
-		sleep_ms(200);
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
 	}
 	if (!code && ctx->json) {
 		json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", id, "status", status,

@@ -249,6 +249,11 @@ latest_status_is() {
 	[[ $(apphub build ls "$1" --json | jq -r '.data[0].status') == "$2" ]]
 }
 
+# The claim records "running" a moment before the worker is forked.
+has_worker() {
+	pgrep -P "$BUILD_PID" >/dev/null
+}
+
 @test "kill -9 of a build worker: the attempt is counted and the build recovers" {
 	commit_files "$REPOS/slow" Dockerfile $'FROM apphub/busybox:latest\nRUN sleep 2 && echo slept'
 	apphub -q apps add "$REPOS/slow"
@@ -256,6 +261,7 @@ latest_status_is() {
 	apphub build 3>&- >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	BUILD_PID=$!
 	wait_until latest_status_is slow running
+	wait_until has_worker
 	worker=$(pgrep -P "$BUILD_PID" | head -1)
 	[ -n "$worker" ]
 	kill -KILL "$worker"
@@ -296,6 +302,7 @@ latest_status_is() {
 	apphub build 3>&- >/dev/null 2>"$BATS_TEST_TMPDIR/err" &
 	BUILD_PID=$!
 	wait_until latest_status_is doomed running
+	wait_until has_worker
 	kill -KILL "$(pgrep -P "$BUILD_PID" | head -1)"
 	run wait "$BUILD_PID"
 	BUILD_PID=
