@@ -48,12 +48,12 @@ BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 LIB_OBJS = lib/apps.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
 	lib/launch.o
-CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/server.o cmd/launch.o
+CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o remote-op.o cmd/launch.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
 ifneq ($(wildcard cmd/ingest.c),)
 HELPERS += apphub-ingest
-INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o cmd/pool.o lib/ingest.o lib/analyze.o \
+INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o worker-pool.o lib/ingest.o lib/analyze.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 ifneq ($(wildcard cmd/image.c),)
@@ -77,7 +77,7 @@ ifneq ($(wildcard lib/build.c),)
 BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/image.o \
 	lib/registry.o lib/dockerfile.o lib/dockerignore.o
 HELPERS += apphub-build
-BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o cmd/pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
+BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
 	$(CMD_OBJS) $(filter-out lib/ops.o lib/builds.o,$(LIB_OBJS))
 # serve's workers build too.
 SERVE_OBJS := $(filter-out lib/builds.o $(BUILD_ENGINE_OBJS),$(SERVE_OBJS)) lib/builds-build.o \

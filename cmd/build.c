@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
-#include "pool.h"
+#include "../worker-pool.h"
 #include "../lib/builds.h"
 #include "../lib/dockerfile.h"
 #include "../lib/strbuf.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
-#include "pool.h"
+#include "../worker-pool.h"
 #include "../lib/ingest.h"
 
 static const char *const ingest_usage[] = {

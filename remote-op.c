@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "cmd.h"
-#include "../lib/strbuf.h"
+#include "cmd/cmd.h"
+#include "lib/strbuf.h"
 
 #ifndef LIBEXECDIR
 #define LIBEXECDIR "/usr/local/libexec/apphub"

@@ -9,8 +9,8 @@
  * that ends without a result (killed, crashed, out of time).
  */
 #include <sys/types.h>
-#include "cmd.h"
-#include "../lib/strbuf.h"
+#include "cmd/cmd.h"
+#include "lib/strbuf.h"
 
 #define POOL_MAX_JOBS 64
 

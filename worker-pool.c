@@ -1,5 +1,5 @@
 /*
- * The worker pool of apphub ingest and apphub build (see pool.h): a child
+ * The worker pool of apphub ingest and apphub build (see worker-pool.h): a child
  * process per item, so that a worker that hangs past the time limit can be
  * killed and its attempt failed, and one that dies is noticed at once.
  */
@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "pool.h"
-#include "../lib/timeutil.h"
+#include "worker-pool.h"
+#include "lib/timeutil.h"
 
 /* How long past the time limit a worker gets before it is killed. */
 #define KILL_GRACE_MS 5000
