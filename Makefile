@@ -92,7 +92,7 @@ WEB_FILES = web/index.html web/app.css web/app.js web/favicon.svg
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
-	busybox-static skopeo podman docker-registry apache2-utils debootstrap libcmark-dev chromium
+	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium
 
 all: apphub $(HELPERS)
 

@@ -1034,11 +1034,8 @@ static int prepare_engine(struct sup *s, struct ah_image_store *store, struct ah
 	fd = -1;
 	{
 		/* podman load -i archive; the name it gets is the store's. */
-		char *in = xstrfmt("oci-archive:%s", archive);
 		const char *largv[] = { tool, "load", "-q", "-i", archive, NULL };
 
-		(void)in;
-		free(in);
 		pid = fork();
 		if (pid == 0) {
 			execvp(tool, (char *const *)largv);
@@ -1057,8 +1054,40 @@ static int prepare_engine(struct sup *s, struct ah_image_store *store, struct ah
 	ref = xstrdup(img->name ? img->name : s->image);
 	s->container = xstrfmt("apphub-%s", s->id);
 	snprintf(port, sizeof(port), "127.0.0.1:%d:%d", s->host_port, s->port);
-	*argv = json_pack("[s, s, s, s, s, s, s]", tool, "run", "--rm", "--name", s->container,
-			  "-p", port);
+	*argv = json_pack("[s]", tool);
+	if (!strcmp(tool, "podman")) {
+		/*
+		 * Without a systemd session podman needs cgroupfs; in a container
+		 * like this machine crun may not raise RLIMIT_NOFILE, so runc
+		 * (when installed) with explicit ulimits, as the tests found.
+		 */
+		const char *runtime = getenv("APPHUB_PODMAN_RUNTIME");
+		char ulimit[64];
+
+		json_array_append_new(*argv, json_string("--cgroup-manager=cgroupfs"));
+		json_array_append_new(*argv, json_string("run"));
+		if (!runtime && !access("/usr/bin/runc", X_OK))
+			runtime = "runc";
+		if (runtime && *runtime) {
+			json_array_append_new(*argv, json_string("--runtime"));
+			json_array_append_new(*argv, json_string(runtime));
+		}
+		snprintf(ulimit, sizeof(ulimit), "--ulimit=nofile=%lld:%lld",
+			 (long long)(prof_int(s, "nofile") ? prof_int(s, "nofile") : 1024),
+			 (long long)(prof_int(s, "nofile") ? prof_int(s, "nofile") : 1024));
+		json_array_append_new(*argv, json_string(ulimit));
+		snprintf(ulimit, sizeof(ulimit), "--ulimit=nproc=%lld:%lld",
+			 (long long)(prof_int(s, "pids") ? prof_int(s, "pids") : 4096),
+			 (long long)(prof_int(s, "pids") ? prof_int(s, "pids") : 4096));
+		json_array_append_new(*argv, json_string(ulimit));
+	} else {
+		json_array_append_new(*argv, json_string("run"));
+	}
+	json_array_append_new(*argv, json_string("--rm"));
+	json_array_append_new(*argv, json_string("--name"));
+	json_array_append_new(*argv, json_string(s->container));
+	json_array_append_new(*argv, json_string("-p"));
+	json_array_append_new(*argv, json_string(port));
 	json_object_foreach(s->env, key, v) {
 		char *e = xstrfmt("%s=%s", key, json_string_value(v));
 

@@ -158,3 +158,18 @@ teardown() { launch_teardown; }
 	! ls /sys/fs/cgroup/*/ /sys/fs/cgroup/*/*/ 2>/dev/null | grep -q 'apphub-doomed'
 	run -3 apphub launch stop doomed
 }
+
+@test "--engine podman launches the image through podman, relayed the same way" {
+	command -v podman >/dev/null || skip "podman is not installed"
+	command -v runc >/dev/null || skip "podman needs runc on this machine (crun cannot set RLIMIT_NOFILE)"
+	add_build web test/httpd:latest b-1
+	run -0 apphub --json launch web --engine podman --id pod
+	echo "$output" >"$T/l.json"
+	run -0 jq -r '[.status, .engine] | join(" ")' "$T/l.json"
+	assert_output 'running podman'
+	run -0 curl -sf "$(jq -r .previewUrl "$T/l.json")"
+	assert_output '<h1>hello from apphub</h1>'
+	run -0 apphub launch stop pod
+	# The container went with the launch.
+	[[ $(podman ps -a --format '{{.Names}}') != *apphub-pod* ]]
+}
