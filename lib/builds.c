@@ -331,49 +331,6 @@ done:
 	return ret;
 }
 
-static int drop_work(struct ah_state *st, sqlite3_int64 work_id, struct ah_err *err)
-{
-	static const char sql[] = "DELETE FROM work WHERE id = ?";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-
-	if (!stmt)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, work_id);
-	return ah_step_done(st, stmt, "cannot update work queue", err);
-}
-
-/*
- * A finished item leaves the queue, unless it was queued again while it
- * ran (ah_work_queue() reset its attempts): then it is let go, to be
- * taken again.
- */
-static int finish_work(struct ah_state *st, const struct ah_build_item *item, struct ah_err *err)
-{
-	static const char sql_attempts[] = "SELECT attempts FROM work WHERE id = ?";
-	static const char sql_release[] =
-		"UPDATE work SET claimed_by = NULL, lease_until = 0, not_before = 0 WHERE id = ?";
-	sqlite3_stmt *stmt = ah_stmt(st, sql_attempts, err);
-	int rc, attempts = -1;
-
-	if (!stmt)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, item->work_id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		attempts = sqlite3_column_int(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot read work queue");
-	if (attempts < 0)
-		return 0;
-	if (attempts == item->attempt)
-		return drop_work(st, item->work_id, err);
-	if (!(stmt = ah_stmt(st, sql_release, err)))
-		return -1;
-	sqlite3_bind_int64(stmt, 1, item->work_id);
-	return ah_step_done(st, stmt, "cannot update work queue", err);
-}
-
 /* The failed transition of a record; inside the caller's transaction. */
 static int record_failed(struct ah_state *st, const struct ah_build_item *item,
 			 const char *message, int64_t duration_ms, struct ah_err *err)
@@ -404,7 +361,12 @@ done:
 	return ret;
 }
 
-/* Whether the item is still ours: claimed by us, the record running our attempt. */
+/*
+ * Whether the item is still ours: claimed by us, the record running our
+ * attempt. Not ah_work_is_ours(): the queue's attempts are reset when the
+ * app is queued again while it builds, and that build is still ours
+ * (ah_work_finish_attempt() lets the item go when it ends).
+ */
 static int still_ours(struct ah_state *st, const struct ah_build_item *item, int *ours,
 		      struct ah_err *err)
 {
@@ -441,8 +403,6 @@ static int record_death(struct ah_state *st, const struct ah_build_config *cfg,
 {
 	static const char sql_pending[] =
 		"UPDATE builds SET status = 'pending', error_message = ?2 WHERE n = ?1";
-	static const char sql_retry[] =
-		"UPDATE work SET claimed_by = NULL, lease_until = 0, not_before = ?2 WHERE id = ?1";
 	char retry_at[AH_ISO_LEN], *msg = NULL;
 	sqlite3_stmt *stmt;
 	int64_t delay = cfg->backoff_ms, due;
@@ -451,7 +411,7 @@ static int record_death(struct ah_state *st, const struct ah_build_config *cfg,
 	if (item->attempt >= cfg->attempts) {
 		msg = xstrfmt("%s (attempt %d of %d)", message, item->attempt, cfg->attempts);
 		if (record_failed(st, item, msg, ah_now_ms() - item->started_ms, err) < 0 ||
-		    finish_work(st, item, err) < 0 ||
+		    ah_work_finish_attempt(st, item->work_id, item->attempt, err) < 0 ||
 		    !(*result = ah_build_json(st, NULL, item->build, err)))
 			goto done;
 		ret = 0;
@@ -468,11 +428,7 @@ static int record_death(struct ah_state *st, const struct ah_build_config *cfg,
 	sqlite3_bind_int64(stmt, 1, item->build);
 	ah_bind_text(stmt, 2, msg);
 	if (ah_step_done(st, stmt, "cannot record build", err) < 0 ||
-	    !(stmt = ah_stmt(st, sql_retry, err)))
-		goto done;
-	sqlite3_bind_int64(stmt, 1, item->work_id);
-	sqlite3_bind_int64(stmt, 2, due);
-	if (ah_step_done(st, stmt, "cannot update work queue", err) < 0 ||
+	    ah_work_release(st, item->work_id, due, err) < 0 ||
 	    ah_event(st, "build.queued", item->app_id,
 		     json_pack("{s:s, s:i, s:s, s:s}", "buildId", item->id, "attempt",
 			       item->attempt, "error", message, "retryAt", retry_at), err) < 0 ||
@@ -516,58 +472,30 @@ done:
 static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
 			const char *only_id, struct ah_build_item *item, struct ah_err *err)
 {
-	static const char sql_next[] =
-		"SELECT id, subject, claimed_by IS NOT NULL FROM work"
-		" WHERE kind = 'build' AND not_before <= ?1"
-		" AND (claimed_by IS NULL OR lease_until < ?1) AND (?2 IS NULL OR subject = ?2)"
-		" ORDER BY not_before, id LIMIT 1";
-	static const char sql_claim[] =
-		"UPDATE work SET attempts = ?2, claimed_by = ?3, lease_until = ?4 WHERE id = ?1";
 	static const char sql_running[] =
 		"UPDATE builds SET status = 'running', attempt = ?2, started_at = ?3,"
 		" completed_at = NULL, duration_ms = NULL WHERE n = ?1";
 	sqlite3_stmt *stmt;
-	struct ah_err lookup;
 	char now[AH_ISO_LEN], status[16];
 	int rc, ret = -1;
 
 	memset(item, 0, sizeof(*item));
 	for (;;) {
-		int64_t t = ah_now_ms();
-		int stale, attempt = 0;
+		struct ah_work_item w;
+		int attempt = 0;
 
-		if (!(stmt = ah_stmt(st, sql_next, err)))
+		if ((rc = ah_work_next(st, "build", only_id, &w, err)) < 0)
 			goto done;
-		sqlite3_bind_int64(stmt, 1, t);
-		ah_bind_text(stmt, 2, only_id);
-		rc = sqlite3_step(stmt);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(stmt);
-			if (rc != SQLITE_DONE) {
-				ah_sql_error(st, err, "cannot read work queue");
-				goto done;
-			}
+		if (!rc) {
 			ret = 0;
 			break;
 		}
 		memset(item, 0, sizeof(*item));
-		item->work_id = sqlite3_column_int64(stmt, 0);
-		snprintf(item->app_id, sizeof(item->app_id), "%s", ah_col_text(stmt, 1));
-		stale = sqlite3_column_int(stmt, 2);
-		sqlite3_reset(stmt);
+		item->work_id = w.id;
+		item->app = w.app;
+		snprintf(item->app_id, sizeof(item->app_id), "%s", w.subject);
 		snprintf(item->owner, sizeof(item->owner), "%s", owner);
-		item->started_ms = t;
-		lookup = (struct ah_err)AH_ERR_INIT;
-		if (ah_app_lookup(st, item->app_id, &item->app, &lookup) < 0) {
-			if (lookup.status != 404) {
-				*err = lookup;
-				goto done;
-			}
-			/* The app is gone: so is its work. */
-			if (drop_work(st, item->work_id, err) < 0)
-				goto done;
-			continue;
-		}
+		item->started_ms = w.at;
 		if (active_build(st, item->app, &item->build, item->id, sizeof(item->id), status,
 				 sizeof(status), &attempt, err) < 0)
 			goto done;
@@ -578,7 +506,7 @@ static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, 
 			if (app_commit(st, item->app, &sha, err) < 0)
 				goto done;
 			if (!sha) {
-				if (drop_work(st, item->work_id, err) < 0)
+				if (ah_work_finish(st, w.id, err) < 0)
 					goto done;
 				continue;
 			}
@@ -588,8 +516,9 @@ static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, 
 			if (rc < 0)
 				goto done;
 		}
+		/* Attempts count on the record: queuing again resets the item's. */
 		item->attempt = attempt + 1;
-		if (stale && !strcmp(status, "running") && attempt >= cfg->attempts) {
+		if (w.stale && !strcmp(status, "running") && attempt >= cfg->attempts) {
 			/* The worker of the last attempt went away: that attempt failed. */
 			struct ah_build_item last = *item;
 			char *msg = xstrfmt("the build worker stopped during attempt %d of %d (its lease ran out)",
@@ -598,17 +527,11 @@ static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, 
 			last.attempt = attempt;
 			rc = record_failed(st, &last, msg, -1, err);
 			free(msg);
-			if (rc < 0 || drop_work(st, item->work_id, err) < 0)
+			if (rc < 0 || ah_work_finish(st, w.id, err) < 0)
 				goto done;
 			continue;
 		}
-		if (!(stmt = ah_stmt(st, sql_claim, err)))
-			goto done;
-		sqlite3_bind_int64(stmt, 1, item->work_id);
-		sqlite3_bind_int(stmt, 2, item->attempt);
-		ah_bind_text(stmt, 3, owner);
-		sqlite3_bind_int64(stmt, 4, t + cfg->lease_ms);
-		if (ah_step_done(st, stmt, "cannot claim work", err) < 0)
+		if (ah_work_claim(st, w.id, owner, item->attempt, w.at + cfg->lease_ms, err) < 0)
 			goto done;
 		ah_now_iso(now);
 		if (!(stmt = ah_stmt(st, sql_running, err)))
@@ -619,7 +542,7 @@ static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, 
 		if (ah_step_done(st, stmt, "cannot update build", err) < 0 ||
 		    ah_event(st, "build.running", item->app_id,
 			     json_pack("{s:s, s:i, s:b}", "buildId", item->id, "attempt",
-				       item->attempt, "recovered", stale), err) < 0)
+				       item->attempt, "recovered", w.stale), err) < 0)
 			goto done;
 		ret = 1;
 		break;
@@ -646,37 +569,12 @@ int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const
 int ah_build_renew(struct ah_state *st, const struct ah_build_config *cfg,
 		   const struct ah_build_item *item, struct ah_err *err)
 {
-	static const char sql[] =
-		"UPDATE work SET lease_until = ?3 WHERE id = ?1 AND claimed_by = ?2";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-
-	if (!stmt)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, item->work_id);
-	ah_bind_text(stmt, 2, item->owner);
-	sqlite3_bind_int64(stmt, 3, ah_now_ms() + cfg->lease_ms);
-	return ah_step_done(st, stmt, "cannot renew lease", err);
+	return ah_work_renew(st, item->work_id, item->owner, cfg->lease_ms, err);
 }
 
 int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
 {
-	static const char sql[] =
-		"SELECT min(CASE WHEN claimed_by IS NULL THEN not_before ELSE lease_until END)"
-		" FROM work WHERE kind = 'build' AND ?1 IS NOT NULL";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
-
-	*when = 0;
-	if (!stmt)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, ah_now_ms());
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-		*when = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot read work queue");
-	return 0;
+	return ah_work_next_due(st, "build", when, err);
 }
 
 /*
@@ -1472,7 +1370,7 @@ static int record_outcome(struct ah_state *st, const struct ah_build_item *item,
 				       "attempt", item->attempt), err) < 0)
 			goto done;
 	}
-	if (finish_work(st, item, err) < 0)
+	if (ah_work_finish_attempt(st, item->work_id, item->attempt, err) < 0)
 		goto done;
 	ret = 0;
 done:

@@ -141,11 +141,8 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 {
 	static const char sql_app[] =
 		"UPDATE apps SET status = 'failed', ingest_error = ?2, updated_at = ?3 WHERE n = ?1";
-	static const char sql_retry[] =
-		"UPDATE work SET claimed_by = NULL, lease_until = 0, not_before = ?2 WHERE id = ?1";
-	static const char sql_drop[] = "DELETE FROM work WHERE id = ?";
 	char *msg = cut_message(message), now[AH_ISO_LEN], retry_at[AH_ISO_LEN] = "";
-	int retry = item->attempt < cfg->attempts, ret = -1;
+	int retry = item->attempt < cfg->attempts, rc, ret = -1;
 	sqlite3_stmt *stmt;
 	json_t *data;
 
@@ -165,16 +162,11 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 			delay *= 2;
 		due = ah_now_ms() + delay;
 		ah_iso_time(retry_at, due);
-		if (!(stmt = ah_stmt(st, sql_retry, err)))
-			goto done;
-		sqlite3_bind_int64(stmt, 1, item->work_id);
-		sqlite3_bind_int64(stmt, 2, due);
+		rc = ah_work_release(st, item->work_id, due, err);
 	} else {
-		if (!(stmt = ah_stmt(st, sql_drop, err)))
-			goto done;
-		sqlite3_bind_int64(stmt, 1, item->work_id);
+		rc = ah_work_finish(st, item->work_id, err);
 	}
-	if (ah_step_done(st, stmt, "cannot update work queue", err) < 0 ||
+	if (rc < 0 ||
 	    ah_ingest_event(st, item->app, "failed", msg, item->attempt, NULL, duration_ms, err) < 0)
 		goto done;
 	data = json_pack("{s:s, s:i, s:s?}", "error", msg, "attempt", item->attempt,
@@ -191,27 +183,13 @@ done:
 	return ret;
 }
 
-/* Whether the item is still ours (its lease may have run out and been taken). */
-static int still_ours(struct ah_state *st, const struct ah_ingest_item *item, int *ours,
-		      struct ah_err *err)
+/*
+ * Whether the item is still ours: its lease may have run out and it been
+ * taken, or a request may have queued it again (its attempts reset).
+ */
+static int still_ours(struct ah_state *st, const struct ah_ingest_item *item, struct ah_err *err)
 {
-	static const char sql[] = "SELECT claimed_by = ?2 AND attempts = ?3 FROM work WHERE id = ?1";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
-
-	*ours = 0;
-	if (!stmt)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, item->work_id);
-	ah_bind_text(stmt, 2, item->owner);
-	sqlite3_bind_int(stmt, 3, item->attempt);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*ours = sqlite3_column_int(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot read work queue");
-	return 0;
+	return ah_work_is_ours(st, item->work_id, item->owner, item->attempt, err);
 }
 
 static json_t *lost_result(const struct ah_ingest_item *item)
@@ -230,7 +208,7 @@ int ah_ingest_fail(struct ah_state *st, const struct ah_ingest_config *cfg,
 	*result = NULL;
 	if (ah_begin_write(st, err) < 0)
 		return -1;
-	if (still_ours(st, item, &ours, err) < 0)
+	if ((ours = still_ours(st, item, err)) < 0)
 		goto done;
 	if (!ours)
 		*result = lost_result(item);
@@ -252,19 +230,10 @@ done:
 int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, const char *owner,
 		    const char *only_id, struct ah_ingest_item *item, struct ah_err *err)
 {
-	static const char sql_next[] =
-		"SELECT id, subject, attempts, claimed_by IS NOT NULL FROM work"
-		" WHERE kind = 'ingest' AND not_before <= ?1"
-		" AND (claimed_by IS NULL OR lease_until < ?1) AND (?2 IS NULL OR subject = ?2)"
-		" ORDER BY not_before, id LIMIT 1";
-	static const char sql_claim[] =
-		"UPDATE work SET attempts = ?2, claimed_by = ?3, lease_until = ?4 WHERE id = ?1";
 	static const char sql_app[] =
 		"UPDATE apps SET status = 'processing', ingest_attempts = ?2, updated_at = ?3"
 		" WHERE n = ?1";
-	static const char sql_drop[] = "DELETE FROM work WHERE id = ?";
 	sqlite3_stmt *stmt;
-	struct ah_err lookup;
 	char now[AH_ISO_LEN];
 	int rc, ret = -1;
 
@@ -272,53 +241,28 @@ int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, con
 	if (ah_begin_write(st, err) < 0)
 		return -1;
 	for (;;) {
-		int64_t t = ah_now_ms();
-		int stale, attempts;
+		struct ah_work_item w;
 
-		if (!(stmt = ah_stmt(st, sql_next, err)))
+		if ((rc = ah_work_next(st, "ingest", only_id, &w, err)) < 0)
 			goto done;
-		sqlite3_bind_int64(stmt, 1, t);
-		ah_bind_text(stmt, 2, only_id);
-		rc = sqlite3_step(stmt);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(stmt);
-			if (rc != SQLITE_DONE) {
-				ah_sql_error(st, err, "cannot read work queue");
-				goto done;
-			}
+		if (!rc) {
 			ret = 0;
 			break;
 		}
-		item->work_id = sqlite3_column_int64(stmt, 0);
-		snprintf(item->id, sizeof(item->id), "%s", ah_col_text(stmt, 1));
-		attempts = sqlite3_column_int(stmt, 2);
-		stale = sqlite3_column_int(stmt, 3);
-		sqlite3_reset(stmt);
+		item->work_id = w.id;
+		item->app = w.app;
+		snprintf(item->id, sizeof(item->id), "%s", w.subject);
 		snprintf(item->owner, sizeof(item->owner), "%s", owner);
-		item->attempt = attempts + 1;
-		item->started_ms = t;
-		lookup = (struct ah_err)AH_ERR_INIT;
-		if (ah_app_lookup(st, item->id, &item->app, &lookup) < 0) {
-			if (lookup.status != 404) {
-				*err = lookup;
-				goto done;
-			}
-			/* The app is gone: so is its work. */
-			if (!(stmt = ah_stmt(st, sql_drop, err)))
-				goto done;
-			sqlite3_bind_int64(stmt, 1, item->work_id);
-			if (ah_step_done(st, stmt, "cannot update work queue", err) < 0)
-				goto done;
-			continue;
-		}
-		if (stale && attempts >= cfg->attempts) {
+		item->attempt = w.attempts + 1;
+		item->started_ms = w.at;
+		if (w.stale && w.attempts >= cfg->attempts) {
 			/* The worker of the last attempt went away: that attempt failed. */
 			struct ah_ingest_item last = *item;
 			json_t *res = NULL;
 			char *msg = xstrfmt("the ingest worker stopped during attempt %d of %d (its lease ran out)",
-					    attempts, cfg->attempts);
+					    w.attempts, cfg->attempts);
 
-			last.attempt = attempts;
+			last.attempt = w.attempts;
 			rc = record_failure(st, cfg, &last, msg, -1, &res, err);
 			free(msg);
 			json_decref(res);
@@ -326,13 +270,7 @@ int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, con
 				goto done;
 			continue;
 		}
-		if (!(stmt = ah_stmt(st, sql_claim, err)))
-			goto done;
-		sqlite3_bind_int64(stmt, 1, item->work_id);
-		sqlite3_bind_int(stmt, 2, item->attempt);
-		ah_bind_text(stmt, 3, owner);
-		sqlite3_bind_int64(stmt, 4, t + cfg->lease_ms);
-		if (ah_step_done(st, stmt, "cannot claim work", err) < 0)
+		if (ah_work_claim(st, w.id, owner, item->attempt, w.at + cfg->lease_ms, err) < 0)
 			goto done;
 		ah_now_iso(now);
 		if (!(stmt = ah_stmt(st, sql_app, err)))
@@ -342,8 +280,8 @@ int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, con
 		ah_bind_text(stmt, 3, now);
 		if (ah_step_done(st, stmt, "cannot update app status", err) < 0 ||
 		    ah_ingest_event(st, item->app, "processing",
-				    stale ? "Ingestion started (the previous worker went away)"
-					  : "Ingestion started",
+				    w.stale ? "Ingestion started (the previous worker went away)"
+					    : "Ingestion started",
 				    item->attempt, NULL, -1, err) < 0 ||
 		    ah_event(st, "app.ingest.started", item->id,
 			     json_pack("{s:i}", "attempt", item->attempt), err) < 0)
@@ -362,41 +300,12 @@ done:
 int ah_ingest_renew(struct ah_state *st, const struct ah_ingest_config *cfg,
 		    const struct ah_ingest_item *item, struct ah_err *err)
 {
-	static const char sql[] =
-		"UPDATE work SET lease_until = ?3 WHERE id = ?1 AND claimed_by = ?2";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-
-	if (!stmt)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, item->work_id);
-	ah_bind_text(stmt, 2, item->owner);
-	sqlite3_bind_int64(stmt, 3, ah_now_ms() + cfg->lease_ms);
-	return ah_step_done(st, stmt, "cannot renew lease", err);
+	return ah_work_renew(st, item->work_id, item->owner, cfg->lease_ms, err);
 }
 
 int ah_ingest_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
 {
-	/*
-	 * An item another worker holds is still in the queue: it ends, comes
-	 * back for a retry, or its lease runs out and it is taken again.
-	 */
-	static const char sql[] =
-		"SELECT min(CASE WHEN claimed_by IS NULL THEN not_before ELSE lease_until END)"
-		" FROM work WHERE kind = 'ingest' AND ?1 IS NOT NULL";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int rc;
-
-	*when = 0;
-	if (!stmt)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, ah_now_ms());
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-		*when = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ah_sql_error(st, err, "cannot read work queue");
-	return 0;
+	return ah_work_next_due(st, "ingest", when, err);
 }
 
 /* Appends url and its spellings: with and without file://, ".git", "/". */
@@ -840,7 +749,6 @@ static int record_success(struct ah_state *st, const struct ah_ingest_item *item
 		" name = CASE WHEN name_auto THEN coalesce(?6, id) ELSE name END,"
 		" description = CASE WHEN description_auto THEN coalesce(?7, '') ELSE description END,"
 		" updated_at = ?4 WHERE n = ?1";
-	static const char sql_drop[] = "DELETE FROM work WHERE id = ?";
 	static const char *const sources[] = {
 		"ingestion:package", "ingestion:tags-file", "ingestion:dockerfile",
 	};
@@ -872,12 +780,8 @@ static int record_success(struct ah_state *st, const struct ah_ingest_item *item
 			    duration_ms, err) < 0 ||
 	    ah_event(st, "app.ingest.succeeded", item->id,
 		     json_pack("{s:s, s:I, s:i}", "commitSha", sha, "durationMs",
-			       (json_int_t)duration_ms, "attempt", item->attempt), err) < 0)
-		return -1;
-	if (!(stmt = ah_stmt(st, sql_drop, err)))
-		return -1;
-	sqlite3_bind_int64(stmt, 1, item->work_id);
-	if (ah_step_done(st, stmt, "cannot update work queue", err) < 0)
+			       (json_int_t)duration_ms, "attempt", item->attempt), err) < 0 ||
+	    ah_work_finish(st, item->work_id, err) < 0)
 		return -1;
 	return ah_work_queue(st, "build", item->id, err);
 }
@@ -948,7 +852,7 @@ int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
 	duration = ah_now_ms() - item->started_ms;
 	if (ah_begin_write(st, err) < 0)
 		goto out;
-	if (still_ours(st, item, &ours, err) < 0)
+	if ((ours = still_ours(st, item, err)) < 0)
 		goto done;
 	if (!ours) {
 		*result = lost_result(item);

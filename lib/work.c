@@ -1,5 +1,8 @@
-#include "work.h"
+#include <stdio.h>
+#include <string.h>
+#include "apps.h"
 #include "timeutil.h"
+#include "work.h"
 
 int ah_work_queue(struct ah_state *st, const char *kind, const char *subject,
 		  struct ah_err *err)
@@ -31,4 +34,178 @@ int ah_work_drop(struct ah_state *st, const char *kind, const char *subject,
 	ah_bind_text(stmt, 1, kind);
 	ah_bind_text(stmt, 2, subject);
 	return ah_step_done(st, stmt, "cannot drop work", err);
+}
+
+/* The next due item, its app gone or not: 1, 0 or -1. */
+static int next_due_item(struct ah_state *st, const char *kind, const char *only_subject,
+			 struct ah_work_item *item, struct ah_err *err)
+{
+	/* Oldest due first; id breaks ties so that the order is the queuing order. */
+	static const char sql[] =
+		"SELECT id, subject, attempts, claimed_by IS NOT NULL FROM work"
+		" WHERE kind = ?3 AND not_before <= ?1"
+		" AND (claimed_by IS NULL OR lease_until < ?1) AND (?2 IS NULL OR subject = ?2)"
+		" ORDER BY not_before, id LIMIT 1";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	memset(item, 0, sizeof(*item));
+	if (!stmt)
+		return -1;
+	item->at = ah_now_ms();
+	sqlite3_bind_int64(stmt, 1, item->at);
+	ah_bind_text(stmt, 2, only_subject);
+	ah_bind_text(stmt, 3, kind);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		item->id = sqlite3_column_int64(stmt, 0);
+		snprintf(item->subject, sizeof(item->subject), "%s", ah_col_text(stmt, 1));
+		item->attempts = sqlite3_column_int(stmt, 2);
+		item->stale = sqlite3_column_int(stmt, 3);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read work queue");
+	return rc == SQLITE_ROW;
+}
+
+int ah_work_next(struct ah_state *st, const char *kind, const char *only_subject,
+		 struct ah_work_item *item, struct ah_err *err)
+{
+	int r;
+
+	while ((r = next_due_item(st, kind, only_subject, item, err)) > 0) {
+		struct ah_err lookup = AH_ERR_INIT;
+
+		if (ah_app_lookup(st, item->subject, &item->app, &lookup) == 0)
+			break;
+		if (lookup.status != 404) {
+			*err = lookup;
+			return -1;
+		}
+		/* The app is gone: so is its work. */
+		if (ah_work_finish(st, item->id, err) < 0)
+			return -1;
+	}
+	return r;
+}
+
+int ah_work_claim(struct ah_state *st, sqlite3_int64 id, const char *owner, int attempt,
+		  int64_t lease_until, struct ah_err *err)
+{
+	static const char sql[] =
+		"UPDATE work SET attempts = ?2, claimed_by = ?3, lease_until = ?4 WHERE id = ?1";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int(stmt, 2, attempt);
+	ah_bind_text(stmt, 3, owner);
+	sqlite3_bind_int64(stmt, 4, lease_until);
+	return ah_step_done(st, stmt, "cannot claim work", err);
+}
+
+int ah_work_renew(struct ah_state *st, sqlite3_int64 id, const char *owner, int64_t lease_ms,
+		  struct ah_err *err)
+{
+	/* Only while ours: a lease another worker has taken over stays theirs. */
+	static const char sql[] =
+		"UPDATE work SET lease_until = ?3 WHERE id = ?1 AND claimed_by = ?2";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	ah_bind_text(stmt, 2, owner);
+	sqlite3_bind_int64(stmt, 3, ah_now_ms() + lease_ms);
+	return ah_step_done(st, stmt, "cannot renew lease", err);
+}
+
+int ah_work_is_ours(struct ah_state *st, sqlite3_int64 id, const char *owner, int attempt,
+		    struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT 1 FROM work WHERE id = ?1 AND claimed_by = ?2 AND attempts = ?3";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	ah_bind_text(stmt, 2, owner);
+	sqlite3_bind_int(stmt, 3, attempt);
+	return ah_step_exists(st, stmt, "cannot read work queue", err);
+}
+
+int ah_work_next_due(struct ah_state *st, const char *kind, int64_t *when, struct ah_err *err)
+{
+	/*
+	 * An item another worker holds is still in the queue: it ends, comes
+	 * back for a retry, or its lease runs out and it is taken again.
+	 */
+	static const char sql[] =
+		"SELECT min(CASE WHEN claimed_by IS NULL THEN not_before ELSE lease_until END)"
+		" FROM work WHERE kind = ?1";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	*when = 0;
+	if (!stmt)
+		return -1;
+	ah_bind_text(stmt, 1, kind);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		*when = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read work queue");
+	return 0;
+}
+
+int ah_work_release(struct ah_state *st, sqlite3_int64 id, int64_t not_before,
+		    struct ah_err *err)
+{
+	static const char sql[] =
+		"UPDATE work SET claimed_by = NULL, lease_until = 0, not_before = ?2 WHERE id = ?1";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, not_before);
+	return ah_step_done(st, stmt, "cannot update work queue", err);
+}
+
+int ah_work_finish(struct ah_state *st, sqlite3_int64 id, struct ah_err *err)
+{
+	static const char sql[] = "DELETE FROM work WHERE id = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	return ah_step_done(st, stmt, "cannot update work queue", err);
+}
+
+int ah_work_finish_attempt(struct ah_state *st, sqlite3_int64 id, int attempt,
+			   struct ah_err *err)
+{
+	static const char sql[] = "SELECT attempts FROM work WHERE id = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc, attempts = -1;
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		attempts = sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read work queue");
+	if (attempts < 0)
+		return 0;	/* dropped already (ah_work_drop) */
+	if (attempts == attempt)
+		return ah_work_finish(st, id, err);
+	return ah_work_release(st, id, 0, err);
 }
