@@ -82,16 +82,19 @@ added=$(( $(pss "$sup") + $(pss "$sb") + $(pss "$init") ))
 printf 'memory: an idle launch adds %d kB PSS (supervisor %d, bwrap %d, init %d) beside the app'"'"'s %d kB\n' \
 	"$added" "$(pss "$sup")" "$(pss "$sb")" "$(pss "$init")" "$(pss "$app")"
 
-# The peer: podman, when it can run a container here.
+# The peer: podman, when it can run a container here; as apphub's podman
+# engine runs it (cgroupfs, runc when installed, explicit ulimits).
+podman_run=(--cgroup-manager=cgroupfs run --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+command -v runc >/dev/null && podman_run+=(--runtime runc)
 if command -v podman >/dev/null &&
    { "$APPHUB" image export perf/httpd "$work/perf.tar" >/dev/null &&
      podman load -q -i "$work/perf.tar" >/dev/null 2>&1 &&
-     podman run --rm localhost/perf/httpd:latest true >/dev/null 2>"$work/podman.err"; }; then
+     podman "${podman_run[@]}" --rm localhost/perf/httpd:latest true >/dev/null 2>"$work/podman.err"; }; then
 	: >"$work/podman.ms"
 	for ((r = 0; r < RUNS; r++)); do
 		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 		t0=$(now_ns)
-		pod=$(podman run -d -p "127.0.0.1:$port:8080" localhost/perf/httpd:latest)
+		pod=$(podman "${podman_run[@]}" -d -p "127.0.0.1:$port:8080" localhost/perf/httpd:latest)
 		first_200 "http://127.0.0.1:$port/"
 		echo $(( ($(now_ns) - t0) / 1000000 )) >>"$work/podman.ms"
 		podman rm -f "$pod" >/dev/null
