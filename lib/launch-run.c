@@ -1384,7 +1384,8 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 				engine_stop(&s, 1);
 				stop_deadline = now;
 			}
-			next_probe = now + 50;
+			/* Most apps answer within a few hundred ms: probe often until then. */
+			next_probe = now + (now - (start_deadline - start_timeout) < 1000 ? 5 : 50);
 		}
 		if (!stopping && !exited && ttl_deadline && now >= ttl_deadline) {
 			logf_(&s, "the TTL expired: stopping");

@@ -793,7 +793,8 @@ static json_t *wait_status(struct ah_state *st, const char *id, const char *cons
 		json_decref(rec);
 		if (ah_launch_reconcile(st, NULL, err) < 0)
 			return NULL;
-		usleep(25000);
+		/* A launch is usually running within a second: look often until then. */
+		usleep(ah_now_ms() - (deadline - timeout_ms) < 1000 ? 5000 : 25000);
 	}
 }
 
