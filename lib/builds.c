@@ -15,40 +15,23 @@
 #include <unistd.h>
 #include "apps.h"
 #include "builds.h"
+#include "env.h"
 #include "events.h"
 #include "ops.h"
 #include "strbuf.h"
 #include "timeutil.h"
 #include "work.h"
 
-static int env_int(const char *name, int64_t def, int64_t min, int64_t *out, struct ah_err *err)
-{
-	const char *v = getenv(name);
-	char *end;
-	long long n;
-
-	*out = def;
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (*end || errno || n < min)
-		return ah_invalid(err, "invalid %s '%s': must be a whole number of at least %lld",
-				  name, v, (long long)min);
-	*out = n;
-	return 0;
-}
-
 int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err)
 {
 	int64_t attempts;
 
-	if (env_int("APPHUB_BUILD_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
-	    env_int("APPHUB_BUILD_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
-	    env_int("APPHUB_BUILD_TIMEOUT_MS", 30 * 60000, 1, &cfg->timeout_ms, err) < 0 ||
-	    env_int("APPHUB_BUILD_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
-	    env_int("APPHUB_BUILD_MAX_LOG_BYTES", 16 << 20, 4096, &cfg->max_log, err) < 0 ||
-	    env_int("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context, err) < 0)
+	if (ah_env_int("APPHUB_BUILD_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
+	    ah_env_int("APPHUB_BUILD_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
+	    ah_env_int("APPHUB_BUILD_TIMEOUT_MS", 30 * 60000, 1, &cfg->timeout_ms, err) < 0 ||
+	    ah_env_int("APPHUB_BUILD_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
+	    ah_env_int("APPHUB_BUILD_MAX_LOG_BYTES", 16 << 20, 4096, &cfg->max_log, err) < 0 ||
+	    ah_env_int("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context, err) < 0)
 		return -1;
 	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
 	return 0;
@@ -180,18 +163,6 @@ json_t *ah_build_json(struct ah_state *st, const char *id, sqlite3_int64 n, stru
 }
 
 /* The message cut to AH_BUILD_ERROR_MAX bytes on a character boundary. */
-static char *cut_message(const char *msg)
-{
-	size_t len = strlen(msg);
-
-	if (len <= AH_BUILD_ERROR_MAX)
-		return xstrdup(msg);
-	len = AH_BUILD_ERROR_MAX;
-	while (len && ((unsigned char)msg[len] & 0xc0) == 0x80)
-		len--;
-	return xstrndup(msg, len);
-}
-
 /* The build of app n that waits or runs, if any: *n_out 0 when none. */
 static int active_build(struct ah_state *st, sqlite3_int64 app, sqlite3_int64 *n_out,
 			char *id, size_t id_len, char *status, size_t status_len,
@@ -339,7 +310,7 @@ static int record_failed(struct ah_state *st, const struct ah_build_item *item,
 		"UPDATE builds SET status = 'failed', error_message = ?2, completed_at = ?3,"
 		" duration_ms = ?4 WHERE n = ?1";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	char now[AH_ISO_LEN], *msg = cut_message(message);
+	char now[AH_ISO_LEN], *msg = xstrndup_utf8(message, AH_BUILD_ERROR_MAX);
 	int ret = -1;
 
 	if (!stmt)

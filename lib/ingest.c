@@ -13,6 +13,7 @@
 #include <git2.h>
 #include "analyze.h"
 #include "apps.h"
+#include "env.h"
 #include "events.h"
 #include "history.h"
 #include "ingest.h"
@@ -22,34 +23,16 @@
 #include "timeutil.h"
 #include "work.h"
 
-static int env_int(const char *name, int64_t def, int64_t min, int64_t *out, struct ah_err *err)
-{
-	const char *v = getenv(name);
-	char *end;
-	long long n;
-
-	*out = def;
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (*end || errno || n < min)
-		return ah_invalid(err, "invalid %s '%s': must be a whole number of at least %lld",
-				  name, v, (long long)min);
-	*out = n;
-	return 0;
-}
-
 int ah_ingest_config_load(struct ah_ingest_config *cfg, struct ah_err *err)
 {
 	int64_t attempts;
 
-	if (env_int("APPHUB_INGEST_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
-	    env_int("APPHUB_INGEST_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
-	    env_int("APPHUB_INGEST_MAX_BYTES", 200 << 20, 1, &cfg->max_bytes, err) < 0 ||
-	    env_int("APPHUB_INGEST_TIMEOUT_MS", 600000, 1, &cfg->timeout_ms, err) < 0 ||
-	    env_int("APPHUB_INGEST_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
-	    env_int("APPHUB_INGEST_MAX_FILE_BYTES", AH_ANALYZE_MAX_FILE, 1, &cfg->max_file, err) < 0)
+	if (ah_env_int("APPHUB_INGEST_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
+	    ah_env_int("APPHUB_INGEST_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
+	    ah_env_int("APPHUB_INGEST_MAX_BYTES", 200 << 20, 1, &cfg->max_bytes, err) < 0 ||
+	    ah_env_int("APPHUB_INGEST_TIMEOUT_MS", 600000, 1, &cfg->timeout_ms, err) < 0 ||
+	    ah_env_int("APPHUB_INGEST_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
+	    ah_env_int("APPHUB_INGEST_MAX_FILE_BYTES", AH_ANALYZE_MAX_FILE, 1, &cfg->max_file, err) < 0)
 		return -1;
 	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
 	return 0;
@@ -122,18 +105,6 @@ done:
 }
 
 /* The message cut to the history's limit on a character boundary. */
-static char *cut_message(const char *msg)
-{
-	size_t len = strlen(msg);
-
-	if (len <= AH_INGEST_ERROR_MAX)
-		return xstrdup(msg);
-	len = AH_INGEST_ERROR_MAX;
-	while (len && ((unsigned char)msg[len] & 0xc0) == 0x80)
-		len--;
-	return xstrndup(msg, len);
-}
-
 /* The failure transition; inside the caller's transaction. */
 static int record_failure(struct ah_state *st, const struct ah_ingest_config *cfg,
 			  const struct ah_ingest_item *item, const char *message,
@@ -141,7 +112,7 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 {
 	static const char sql_app[] =
 		"UPDATE apps SET status = 'failed', ingest_error = ?2, updated_at = ?3 WHERE n = ?1";
-	char *msg = cut_message(message), now[AH_ISO_LEN], retry_at[AH_ISO_LEN] = "";
+	char *msg = xstrndup_utf8(message, AH_INGEST_ERROR_MAX), now[AH_ISO_LEN], retry_at[AH_ISO_LEN] = "";
 	int retry = item->attempt < cfg->attempts, rc, ret = -1;
 	sqlite3_stmt *stmt;
 	json_t *data;
