@@ -1143,8 +1143,19 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		kill(pid, SIGTERM);
 	else if (ah_launch_reconcile(st, NULL, err) < 0)
 		return -1;
-	*out = wait ? wait_status(st, id, stopping, 15000, err) : ah_launch_json(st, id, err);
-	return *out ? 0 : -1;
+	if (!wait) {
+		*out = ah_launch_json(st, id, err);
+		return *out ? 0 : -1;
+	}
+	if (!(*out = wait_status(st, id, stopping, 15000, err)))
+		return -1;
+	/*
+	 * The supervisor records "stopped" just before it exits: a waited stop
+	 * returns once it is gone, so nothing of the launch outlives the command.
+	 */
+	for (rc = 0; pid > 0 && rc < 400 && ah_proc_start_time(pid) == start; rc++)
+		usleep(5000);
+	return 0;
 }
 
 /*
