@@ -98,6 +98,28 @@ setup() {
 	assert_equal "$(app_field scoped name)" scoped
 }
 
+@test "autofill: the description is the README's first prose, as plain text" {
+	# README -> description: badges, HTML and code fences are passed over; links
+	# keep their text; emphasis and code markers go; snake_case stays.
+	local -a cases=(
+		$'[![CI](https://ci/b.svg)](https://ci) [![npm](n.svg)](n)\n\nA *fast* and __tiny__ app.'
+		'A fast and tiny app.'
+		$'<p align="center"><img src="logo.png"></p>\n\nUses `my_config` with [the docs](https://d) and ~~old~~ <https://x.io>.'
+		'Uses my_config with the docs and old https://x.io.'
+		$'```sh\nnpm start\n```\n> _Quoted_ words\\*'
+		'Quoted words*'
+		$'# Only\n\n![logo](l.png)'
+		''
+	)
+	local i=0
+	while ((i < ${#cases[@]})); do
+		commit_files "$REPOS/md$i" Dockerfile 'FROM scratch' README.md "${cases[i]}"
+		ingest_app "md$i" "$REPOS/md$i"
+		assert_equal "$(app_field "md$i" description)" "${cases[i + 1]}"
+		((i += 2))
+	done
+}
+
 @test "autofill never overrides a name or description the user gave" {
 	commit_files "$REPOS/given-meta" Dockerfile 'FROM scratch' package.json '{"name": "pkg-name"}' README.md 'readme line'
 	ingest_app given-meta "$REPOS/given-meta" --name 'Mine' --description 'My words'
