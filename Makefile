@@ -53,7 +53,7 @@ OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
 ifneq ($(wildcard cmd/ingest.c),)
 HELPERS += apphub-ingest
-INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o worker-pool.o lib/ingest.o lib/analyze.o \
+INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o worker-pool.o lib/ingest.o lib/analyze.o lib/markdown.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 ifneq ($(wildcard cmd/image.c),)
@@ -70,7 +70,7 @@ LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/image.o lib/regi
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve
 SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib/auth.o \
-	lib/hooks.o lib/ingest.o lib/analyze.o lib/web.o lib/web-assets.o $(CMD_OBJS) \
+	lib/hooks.o lib/ingest.o lib/analyze.o lib/markdown.o lib/web.o lib/web-assets.o $(CMD_OBJS) \
 	$(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 ifneq ($(wildcard lib/build.c),)
@@ -256,15 +256,18 @@ t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerigno
 		lib/strbuf.c lib/err.c lib/usage.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags jansson) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
-fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile
-	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile
+t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^
+fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme
+	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
 		t/fixtures/dockerfile
+	t/fuzz/fuzz-readme -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-readme
 
 clean:
 	rm -f apphub apphub-* *.o */*.o */*.d *.d t/fuzz/fuzz-names lib/web-assets.c
-	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile
+	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme
 
 .PHONY: all deps check run install clean fuzz

@@ -12,7 +12,7 @@
 #include <yaml.h>
 #include "analyze.h"
 #include "apps.h"
-#include "usage.h"
+#include "markdown.h"
 
 #define MAX_LINK_HOPS 16
 #define BFS_MAX_DEPTH 6
@@ -741,122 +741,6 @@ static int readme_entry(void *cb, const char *name, enum ah_tree_type type)
 	return 0;
 }
 
-static int all_chars(const char *s, size_t len, char c)
-{
-	size_t i;
-
-	if (len < 2)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (s[i] != c)
-			return 0;
-	return 1;
-}
-
-/* Inline Markdown of [s, e) as plain text: links and images by their text, no markers. */
-static void md_plain(struct strbuf *out, const char *s, const char *e)
-{
-	while (s < e) {
-		const char *close;
-
-		if (*s == '<') {
-			/* An HTML tag or autolink: dropped, an autolink's address kept. */
-			close = memchr(s, '>', (size_t)(e - s));
-			if (close) {
-				if (memmem(s, (size_t)(close - s), "://", 3))
-					strbuf_add(out, s + 1, (size_t)(close - s - 1));
-				s = close + 1;
-				continue;
-			}
-		} else if (*s == '[' || (*s == '!' && s + 1 < e && s[1] == '[')) {
-			/* [text](url), [text][ref], ![alt](url): the text only, nested once. */
-			const char *t = s + (*s == '!' ? 2 : 1);
-			int depth = 1;
-
-			for (close = t; close < e && depth; close++)
-				depth += (*close == '[') - (*close == ']');
-			if (!depth && close < e && (*close == '(' || *close == '[')) {
-				const char *end = memchr(close, *close == '(' ? ')' : ']',
-							 (size_t)(e - close));
-
-				if (end) {
-					/* An image is decoration (a badge, a logo): no text of it. */
-					if (*s != '!')
-						md_plain(out, t, close - 1);
-					s = end + 1;
-					continue;
-				}
-			}
-		} else if (*s == '*' || *s == '`' || *s == '~') {
-			s++;
-			continue;
-		} else if (*s == '_' && (s == e - 1 || !isalnum((unsigned char)s[1]) ||
-					 !out->len || !isalnum((unsigned char)out->buf[out->len - 1]))) {
-			/* Emphasis, not the underscore inside snake_case. */
-			s++;
-			continue;
-		} else if (*s == '\\' && s + 1 < e && ispunct((unsigned char)s[1])) {
-			s++;
-		}
-		strbuf_addch(out, *s++);
-	}
-}
-
-/*
- * The first line of prose: not a heading (ATX "# x" or setext "x\n==="), not
- * inside a code fence, and not only badges or HTML; its inline Markdown made
- * plain text, so "*fast*" reads "fast" on a card.
- */
-static char *readme_description(const char *text)
-{
-	const char *line = text;
-	struct strbuf plain = STRBUF_INIT;
-	int fenced = 0;
-
-	while (*line) {
-		const char *end = strchrnul(line, '\n'), *next = *end ? end + 1 : end;
-		const char *s = line, *e = end, *ns, *ne;
-
-		while (s < e && isspace((unsigned char)*s))
-			s++;
-		while (e > s && isspace((unsigned char)e[-1]))
-			e--;
-		if (e - s >= 3 && (!strncmp(s, "```", 3) || !strncmp(s, "~~~", 3))) {
-			fenced = !fenced;
-			line = next;
-			continue;
-		}
-		ns = next;
-		ne = strchrnul(next, '\n');
-		while (ns < ne && isspace((unsigned char)*ns))
-			ns++;
-		while (ne > ns && isspace((unsigned char)ne[-1]))
-			ne--;
-		if (!fenced && s < e && *s != '#' && !all_chars(s, (size_t)(e - s), '=') &&
-		    !all_chars(s, (size_t)(e - s), '-')) {
-			if (all_chars(ns, (size_t)(ne - ns), '=') || all_chars(ns, (size_t)(ne - ns), '-')) {
-				line = *ne ? ne + 1 : ne;
-				continue;
-			}
-			while (s < e && *s == '>')	/* a quote's text is prose */
-				for (s++; s < e && isspace((unsigned char)*s); s++)
-					;
-			strbuf_reset(&plain);
-			md_plain(&plain, s, e);
-			strbuf_trim(&plain);
-			if (plain.len) {
-				char *d = xstrndup_utf8(plain.buf, AH_DESCRIPTION_MAX);
-
-				strbuf_release(&plain);
-				return d;
-			}
-		}
-		line = next;
-	}
-	strbuf_release(&plain);
-	return NULL;
-}
-
 static int readme(const struct ah_tree *tree, size_t max, int autofill, struct ah_analysis *a,
 		  struct ah_err *err)
 {
@@ -876,7 +760,7 @@ static int readme(const struct ah_tree *tree, size_t max, int autofill, struct a
 	if (!r) {
 		ah_utf8_sanitize(&text, raw.buf, raw.len);
 		if (autofill)
-			a->description = readme_description(text.buf);
+			a->description = ah_readme_description(text.buf, AH_DESCRIPTION_MAX);
 		a->readme = strbuf_detach(&text, NULL);
 	}
 	ret = 0;
