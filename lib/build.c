@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -64,6 +65,11 @@ struct bstage {
 	size_t nr, alloc;
 	char key[65];
 	char *root, *snap;	/* made on demand */
+	/* overlay mode: one directory per layer, bottom first; the step's mount */
+	char **lowers;
+	size_t lowers_nr, lowers_alloc;
+	char *upper, *work;
+	int mnt;		/* > 0 while a step runs */
 	int built, needed, cmd_set;
 };
 
@@ -74,6 +80,7 @@ struct builder {
 	struct ah_dockerignore *ignore;
 	char *tmp, *cache_dir, *ctx;
 	int ctx_fd;
+	int overlay;		/* stages are overlay mounts, not root + snap copies */
 	struct bstage *st;
 	json_t *steps;
 	unsigned seq;
@@ -336,28 +343,247 @@ static int apply_both(struct builder *b, struct bstage *st, const struct ah_laye
 	return 0;
 }
 
-static int materialize(struct builder *b, struct bstage *st)
+/*
+ * Overlay mode (root, a kernel with overlayfs's lowerdir+): a stage is the
+ * layers' directories as overlay lowers (unpacked once, kept in the image
+ * store, shared by builds) plus one upper directory per step, mounted
+ * (detached, fsmount) only while the step runs. The layer is what the
+ * upper holds; the upper is then a lower of the next step. Nothing is
+ * unpacked twice and nothing is copied back.
+ */
+static int fsopen_(const char *fs, unsigned flags)
 {
-	if (st->root)
-		return 0;
-	if (mkdir_tmp(b, "root", &st->root) < 0 || mkdir_tmp(b, "snap", &st->snap) < 0)
-		return -1;
-	return apply_both(b, st, st->layers, st->nr);
+	return (int)syscall(SYS_fsopen, fs, flags);
 }
 
-/* The step's changes: a layer, applied to snap and root so they match again. */
+static int fsconfig_(int fd, unsigned cmd, const char *key, const char *value)
+{
+	return (int)syscall(SYS_fsconfig, fd, cmd, key, value, 0);
+}
+
+/* A detached overlay mount: lowers (bottom first), upper and work may be NULL; -1. */
+static int ovl_mount(char *const *lowers, size_t nr, const char *upper, const char *work)
+{
+	int fd = fsopen_("overlay", FSOPEN_CLOEXEC), mnt = -1, e;
+	size_t i;
+
+	if (fd < 0)
+		return -1;
+	for (i = nr; i-- > 0;)
+		if (fsconfig_(fd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i]) < 0)
+			goto done;
+	if (upper && (fsconfig_(fd, FSCONFIG_SET_STRING, "upperdir", upper) < 0 ||
+		      fsconfig_(fd, FSCONFIG_SET_STRING, "workdir", work) < 0 ||
+		      /* the upper is read back at once: no need to sync it */
+		      fsconfig_(fd, FSCONFIG_SET_FLAG, "volatile", NULL) < 0))
+		goto done;
+	/* plain directories and whiteouts only, as the layer diff reads them */
+	if (fsconfig_(fd, FSCONFIG_SET_STRING, "redirect_dir", "off") < 0 ||
+	    fsconfig_(fd, FSCONFIG_SET_STRING, "metacopy", "off") < 0 ||
+	    fsconfig_(fd, FSCONFIG_SET_STRING, "index", "off") < 0 ||
+	    fsconfig_(fd, FSCONFIG_CMD_CREATE, NULL, NULL) < 0)
+		goto done;
+	mnt = (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, 0);
+done:
+	e = errno;
+	close(fd);
+	errno = e;
+	return mnt;
+}
+
+/* Overlay mode if this process may mount one (and $APPHUB_BUILD_OVERLAY is not 0). */
+static int probe_overlay(struct builder *b)
+{
+	const char *env = getenv("APPHUB_BUILD_OVERLAY");
+	char *lo = NULL, *up = NULL, *wk = NULL;
+	int mnt, ok = 0;
+
+	if (geteuid() != 0 || (env && !strcmp(env, "0")))
+		return 0;
+	lo = xstrfmt("%s/probe-lower", b->tmp);
+	up = xstrfmt("%s/probe-upper", b->tmp);
+	wk = xstrfmt("%s/probe-work", b->tmp);
+	if (!mkdir(lo, 0755) && !mkdir(up, 0755) && !mkdir(wk, 0755)) {
+		mnt = ovl_mount(&lo, 1, up, wk);
+		ok = mnt >= 0;
+		if (mnt >= 0)
+			close(mnt);
+	}
+	rmdir(lo);
+	rmdir(up);
+	if (wk) {
+		struct ah_err e = AH_ERR_INIT;
+
+		ah_remove_tree(wk, &e);
+	}
+	free(lo);
+	free(up);
+	free(wk);
+	return ok;
+}
+
+static void push_lower(struct bstage *st, char *dir)
+{
+	if (st->lowers_nr == st->lowers_alloc) {
+		st->lowers_alloc = st->lowers_alloc ? 2 * st->lowers_alloc : 8;
+		st->lowers = xrealloc(st->lowers, st->lowers_alloc * sizeof(*st->lowers));
+	}
+	st->lowers[st->lowers_nr++] = dir;
+}
+
+static void stage_release(struct bstage *st)
+{
+	size_t i;
+
+	if (st->mnt > 0)
+		close(st->mnt);
+	st->mnt = 0;
+	for (i = 0; i < st->lowers_nr; i++)
+		free(st->lowers[i]);
+	free(st->lowers);
+	free(st->layers);
+	free(st->root);
+	free(st->snap);
+	free(st->upper);
+	free(st->work);
+}
+
+static int materialize(struct builder *b, struct bstage *st)
+{
+	size_t i;
+
+	if (st->root)
+		return 0;
+	if (!b->overlay) {
+		if (mkdir_tmp(b, "root", &st->root) < 0 || mkdir_tmp(b, "snap", &st->snap) < 0)
+			return -1;
+		return apply_both(b, st, st->layers, st->nr);
+	}
+	for (i = st->lowers_nr; i < st->nr; i++) {
+		char *dir;
+
+		if (ah_image_layer_dir(b->s, st->layers[i].digest, &dir, b->err) < 0)
+			return -1;
+		push_lower(st, dir);
+	}
+	/* where the sandbox attaches the mount */
+	return mkdir_tmp(b, "root", &st->root);
+}
+
+/* An empty directory, the lower of nothing. */
+static char *empty_lower(struct builder *b)
+{
+	char *empty = xstrfmt("%s/empty", b->tmp);
+
+	if (mkdir(empty, 0755) < 0 && errno != EEXIST) {
+		ah_internal(b->err, "cannot create '%s': %s", empty, strerror(errno));
+		free(empty);
+		return NULL;
+	}
+	return empty;
+}
+
+/* The mount a step of st writes through (overlay mode). */
+static int step_begin(struct builder *b, struct bstage *st)
+{
+	if (!b->overlay || st->mnt > 0)
+		return 0;
+	free(st->upper);
+	free(st->work);
+	st->upper = st->work = NULL;
+	if (mkdir_tmp(b, "upper", &st->upper) < 0 || mkdir_tmp(b, "work", &st->work) < 0)
+		return -1;
+	if (!st->lowers_nr) {
+		/* FROM scratch: overlayfs wants a lower all the same */
+		char *empty = empty_lower(b);
+
+		if (!empty)
+			return -1;
+		st->mnt = ovl_mount(&empty, 1, st->upper, st->work);
+		free(empty);
+	} else {
+		st->mnt = ovl_mount(st->lowers, st->lowers_nr, st->upper, st->work);
+	}
+	if (st->mnt < 0) {
+		st->mnt = 0;
+		return ah_internal(b->err, "cannot mount an overlay of %zu layers: %s",
+				   st->lowers_nr, strerror(errno));
+	}
+	return 0;
+}
+
+/* A directory fd for st's root file system (O_PATH). */
+static int stage_rootfd(struct bstage *st)
+{
+	if (st->mnt > 0)
+		return fcntl(st->mnt, F_DUPFD_CLOEXEC, 0);
+	return open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* A read-only view of a built stage (a source of COPY --from); -1 with errno. */
+static int stage_view(struct builder *b, struct bstage *st)
+{
+	char *empty, **v;
+	int fd;
+
+	if (!b->overlay)
+		return open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* overlayfs wants two lowers when there is no upper */
+	empty = empty_lower(b);
+	if (!empty)
+		return -1;
+	v = xcalloc(st->lowers_nr + 1, sizeof(*v));
+	v[0] = empty;
+	memcpy(v + 1, st->lowers, st->lowers_nr * sizeof(*v));
+	fd = ovl_mount(v, st->lowers_nr + 1, NULL, NULL);
+	free(v);
+	free(empty);
+	return fd;
+}
+
+/* The step's changes: a layer; root and snap (or the lowers) then have it. */
 static int capture(struct builder *b, struct bstage *st, struct ah_layer *l)
 {
-	if (ah_image_layer_from_dir(b->s, st->root, st->snap, l, b->err) < 0 ||
-	    apply_both(b, st, l, 1) < 0)
+	struct ah_err e = AH_ERR_INIT;
+	const char **top;
+	size_t i;
+	int ret;
+
+	if (!b->overlay) {
+		if (ah_image_layer_from_dir(b->s, st->root, st->snap, l, b->err) < 0 ||
+		    apply_both(b, st, l, 1) < 0)
+			return -1;
+		return 0;
+	}
+	if (st->mnt > 0)
+		close(st->mnt);
+	st->mnt = 0;
+	top = xcalloc(st->lowers_nr + 1, sizeof(*top));
+	for (i = 0; i < st->lowers_nr; i++)
+		top[i] = st->lowers[st->lowers_nr - 1 - i];
+	ret = ah_image_layer_from_overlay(b->s, st->upper, top, st->lowers_nr, l, b->err);
+	free(top);
+	if (ret < 0)
 		return -1;
+	push_lower(st, st->upper);
+	st->upper = NULL;
+	ah_remove_tree(st->work, &e);
+	free(st->work);
+	st->work = NULL;
 	return 0;
 }
 
 /* A cached layer onto a stage whose root exists already. */
 static int capture_apply(struct builder *b, struct bstage *st, const struct ah_layer *l)
 {
-	return apply_both(b, st, l, 1);
+	char *dir;
+
+	if (!b->overlay)
+		return apply_both(b, st, l, 1);
+	if (ah_image_layer_dir(b->s, l->digest, &dir, b->err) < 0)
+		return -1;
+	push_lower(st, dir);
+	return 0;
 }
 
 /* "/a/b" for WORKDIR arg after prev. */
@@ -411,16 +637,13 @@ static void key_instr(EVP_MD_CTX *md, const struct ah_df_instr *in)
 /* ---- users ---- */
 
 /* Looks name up in ROOT/etc/passwd or group: its id (and the user's group). */
-static int lookup_id(const char *root, const char *file, const char *name, long *id, long *gid)
+static int lookup_id(int rootfd, const char *file, const char *name, long *id, long *gid)
 {
-	int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1, found = 0;
+	int fd = -1, found = 0;
 	FILE *f = NULL;
 	char line[1024];
 
-	if (rfd < 0)
-		return 0;
-	fd = openat2_(rfd, file, O_RDONLY, RESOLVE_IN_ROOT);
-	close(rfd);
+	fd = openat2_(rootfd, file, O_RDONLY, RESOLVE_IN_ROOT);
 	if (fd < 0 || !(f = fdopen(fd, "r"))) {
 		if (fd >= 0)
 			close(fd);
@@ -455,7 +678,7 @@ static int is_number(const char *s)
 }
 
 /* "user[:group]" in the stage's root: uid and gid. */
-static int resolve_user(const char *root, const char *spec, uid_t *uid, gid_t *gid,
+static int resolve_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid,
 			char *why, size_t whylen)
 {
 	char *u = xstrdup(spec && *spec ? spec : "0"), *g = strchr(u, ':');
@@ -467,14 +690,14 @@ static int resolve_user(const char *root, const char *spec, uid_t *uid, gid_t *g
 	if (is_number(u)) {
 		id = strtol(u, NULL, 10);
 		gr = 0;
-	} else if (!lookup_id(root, "etc/passwd", u, &id, &gr)) {
+	} else if (!lookup_id(rootfd, "etc/passwd", u, &id, &gr)) {
 		snprintf(why, whylen, "unable to find user %s: no matching entries in passwd file", u);
 		goto done;
 	}
 	if (g) {
 		if (is_number(g)) {
 			gr = strtol(g, NULL, 10);
-		} else if (!lookup_id(root, "etc/group", g, &gr, NULL)) {
+		} else if (!lookup_id(rootfd, "etc/group", g, &gr, NULL)) {
 			snprintf(why, whylen, "unable to find group %s: no matching entries in group file", g);
 			goto done;
 		}
@@ -854,41 +1077,105 @@ static int is_archive(int fd)
 	return ok;
 }
 
-static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
+/*
+ * One member of an ADD archive at leaf in pfd: what was there goes, the
+ * member's type, mode, owner (as root) and mtime are kept.
+ */
+static int extract_member(struct xfer *x, struct archive *in, struct archive_entry *e, int pfd,
+			  const char *leaf, const char *what, int64_t *total)
 {
-	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
-	struct archive_entry *e;
-	char dir[PATH_MAX], link[64];
-	ssize_t n;
-	int r, ret = -1, flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-				 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-				 ARCHIVE_EXTRACT_UNLINK;
-	int64_t total = 0, max = ah_image_max_layer();
+	mode_t type = archive_entry_filetype(e), mode = archive_entry_perm(e);
+	struct timespec ts[2] = { { archive_entry_mtime(e), 0 }, { archive_entry_mtime(e), 0 } };
+	struct stat sb;
+	int fd = -1, ret = -1, r;
 
-	if (geteuid() == 0)
-		flags |= ARCHIVE_EXTRACT_OWNER;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
-	n = readlink(link, dir, sizeof(dir) - 1);
-	if (n < 0) {
-		xfer_fail(x, "resolve", what);
+	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !(type == AE_IFDIR && S_ISDIR(sb.st_mode)) &&
+	    unlinkat(pfd, leaf, S_ISDIR(sb.st_mode) ? AT_REMOVEDIR : 0) < 0)
+		return xfer_fail(x, "replace", leaf);
+	if (type == AE_IFLNK) {
+		if (symlinkat(archive_entry_symlink(e) ?: "", pfd, leaf) < 0)
+			return xfer_fail(x, "create", leaf);
+		if (geteuid() == 0)
+			fchownat(pfd, leaf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+				 AT_SYMLINK_NOFOLLOW);
+		utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW);
+		return 0;
+	}
+	if (type == AE_IFDIR) {
+		if (mkdirat(pfd, leaf, 0700) < 0 && errno != EEXIST)
+			return xfer_fail(x, "create", leaf);
+		fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	} else {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+
+		fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		while (fd >= 0 && (r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
+			*total += (int64_t)len;
+			if (*total > ah_image_max_layer()) {
+				line_err(x->b, x->in, 413, "too_large", "ADD: '%s': larger than %lld bytes",
+					 what, (long long)ah_image_max_layer());
+				goto done;
+			}
+			if (pwrite(fd, buf, len, off) != (ssize_t)len) {
+				xfer_fail(x, "write", leaf);
+				goto done;
+			}
+		}
+		if (fd >= 0 && r != ARCHIVE_EOF) {
+			line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what,
+				 archive_error_string(in));
+			goto done;
+		}
+		if (fd >= 0 && ftruncate(fd, archive_entry_size(e)) < 0) {
+			xfer_fail(x, "write", leaf);
+			goto done;
+		}
+	}
+	if (fd < 0) {
+		xfer_fail(x, "create", leaf);
 		goto done;
 	}
-	dir[n] = '\0';
+	if (geteuid() == 0 &&
+	    fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0) {
+		xfer_fail(x, "chown", leaf);
+		goto done;
+	}
+	fchmod(fd, mode);
+	futimens(fd, ts);
+	ret = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Extracts the tar on fd under dfd: member names cleaned, only files,
+ * directories and symbolic links, every path resolved inside dfd (a
+ * member's symlink never leads out), at most ah_image_max_layer() bytes.
+ */
+static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
+{
+	struct archive *in = archive_read_new();
+	struct archive_entry *e;
+	int r, ret = -1;
+	int64_t total = 0;
+
 	archive_read_support_filter_all(in);
 	archive_read_support_format_tar(in);
-	archive_write_disk_set_options(out, flags);
 	if (archive_read_open_fd(in, fd, 65536) != ARCHIVE_OK) {
 		line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what, archive_error_string(in));
 		goto done;
 	}
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(e);
-		struct strbuf cl = STRBUF_INIT;
+		const char *name = archive_entry_pathname(e), *leaf;
+		struct strbuf cl = STRBUF_INIT, parent = STRBUF_INIT;
 		mode_t type = archive_entry_filetype(e);
-		char *full;
-		const void *buf;
-		size_t len;
-		la_int64_t off;
+		char *slash;
+		int pfd;
 
 		if (!name || name[0] == '/' || clean_path(name, &cl, 0) < 0 ||
 		    (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) ||
@@ -903,33 +1190,18 @@ static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
 			strbuf_release(&cl);
 			continue;
 		}
-		full = xstrfmt("%s/%s", dir, cl.buf);
-		archive_entry_copy_pathname(e, full);
-		free(full);
+		slash = strrchr(cl.buf, '/');
+		strbuf_add(&parent, cl.buf, slash ? (size_t)(slash - cl.buf) : 0);
+		leaf = slash ? slash + 1 : cl.buf;
+		pfd = mkdir_in_root(dfd, parent.buf, 0, 0);
+		r = pfd < 0 ? xfer_fail(x, "create", parent.buf)
+			    : extract_member(x, in, e, pfd, leaf, what, &total);
+		if (pfd >= 0)
+			close(pfd);
 		strbuf_release(&cl);
-		if (archive_write_header(out, e) < ARCHIVE_WARN) {
-			line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what,
-				 archive_error_string(out));
+		strbuf_release(&parent);
+		if (r < 0)
 			goto done;
-		}
-		while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
-			total += (int64_t)len;
-			if (total > max) {
-				line_err(x->b, x->in, 413, "too_large", "ADD: '%s': larger than %lld bytes",
-					 what, (long long)max);
-				goto done;
-			}
-			if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
-				line_err(x->b, x->in, 500, "internal", "ADD: '%s': %s", what,
-					 archive_error_string(out));
-				goto done;
-			}
-		}
-		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-			line_err(x->b, x->in, 500, "internal", "ADD: '%s': %s", what,
-				 archive_error_string(out));
-			goto done;
-		}
 	}
 	if (r != ARCHIVE_EOF) {
 		line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what, archive_error_string(in));
@@ -938,7 +1210,6 @@ static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
 	ret = 0;
 done:
 	archive_read_free(in);
-	archive_write_free(out);
 	return ret;
 }
 
@@ -961,10 +1232,22 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 			free(spec);
 			spec = t;
 		}
-		r = st->root ? resolve_user(st->root, spec, &x->uid, &x->gid, why, sizeof(why)) : -2;
+		if (st->root) {
+			int rootfd = stage_rootfd(st);
+
+			r = rootfd < 0 ? -3 : resolve_user(rootfd, spec, &x->uid, &x->gid, why,
+							   sizeof(why));
+			if (rootfd >= 0)
+				close(rootfd);
+		} else {
+			r = -2;
+		}
 		free(spec);
 		if (r == -2)
 			return 1;	/* needs the root file system */
+		if (r == -3)
+			return ah_internal(b->err, "cannot open the root file system: %s",
+					   strerror(errno));
 		if (r < 0)
 			return line_err(b, in, 400, "invalid", "%s --chown: %s", ah_df_kind_name(in->kind),
 					why);
@@ -1028,14 +1311,12 @@ static int open_src_root(struct builder *b, const struct ah_df_instr *in, struct
 			at_line(b, in);
 			goto img_done;
 		}
-		r->fd = open(src->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		r->fd = stage_view(b, src);
 		snprintf(r->key, sizeof(r->key), "image:%s", img.digest);
 		ret = r->fd < 0 ? ah_internal(b->err, "open: %s", strerror(errno)) : 0;
 img_done:
 		/* the directories stay in b->tmp, removed with it */
-		free(src->layers);
-		free(src->root);
-		free(src->snap);
+		stage_release(src);
 		free(src);
 		ah_image_release(&img);
 		r->resolve = RESOLVE_IN_ROOT;
@@ -1060,7 +1341,7 @@ static int src_root_open_fd(struct builder *b, const struct ah_df_instr *in, str
 	src = &b->st[in->from_stage];
 	if (materialize(b, src) < 0)
 		return at_line(b, in);
-	r->fd = open(src->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r->fd = stage_view(b, src);
 	return r->fd < 0 ? ah_internal(b->err, "open: %s", strerror(errno)) : 0;
 }
 
@@ -1226,7 +1507,7 @@ static int do_copy(struct builder *b, struct bstage *st, const struct ah_df_inst
 		ret = 0;
 		goto done;
 	}
-	rootfd = open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rootfd = stage_rootfd(st);
 	if (rootfd < 0) {
 		xfer_fail(&x, "open", st->root);
 		goto done;
@@ -1467,7 +1748,12 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 	size_t i, n = 0;
 	int logfd = -1, status = 0, ret = -1, rootfd = -1, wfd;
 
-	if (resolve_user(st->root, user, &so.uid, &so.gid, why, sizeof(why)) < 0) {
+	rootfd = stage_rootfd(st);
+	if (rootfd < 0) {
+		ah_internal(b->err, "cannot open '%s': %s", st->root, strerror(errno));
+		goto done;
+	}
+	if (resolve_user(rootfd, user, &so.uid, &so.gid, why, sizeof(why)) < 0) {
 		line_err(b, in, 400, "invalid", "RUN: %s", why);
 		goto done;
 	}
@@ -1525,11 +1811,6 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 	json_array_foreach(env, i, v)
 		envv[i] = json_string_value(v);
 	/* The working directory exists (as Docker makes it). */
-	rootfd = open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		ah_internal(b->err, "cannot open '%s': %s", st->root, strerror(errno));
-		goto done;
-	}
 	if (wd && *wd) {
 		wfd = mkdir_in_root(rootfd, wd, 0, 0);
 		if (wfd < 0) {
@@ -1546,6 +1827,7 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 		goto done;
 	}
 	so.rootfs = st->root;
+	so.rootfs_mount_fd = st->mnt;
 	so.argv = argv;
 	so.env = envv;
 	so.workdir = wd && *wd ? wd : "/";
@@ -1774,6 +2056,7 @@ static int stage_from(struct builder *b, size_t idx)
 	const struct ah_df_instr *in = &ds->instrs[0];
 	int64_t t0 = ah_now_ms();
 	int cached = 1;
+	size_t i;
 
 	if (ds->base_stage >= 0) {
 		struct bstage *p;
@@ -1785,6 +2068,8 @@ static int stage_from(struct builder *b, size_t idx)
 		st->nr = st->alloc = p->nr;
 		st->layers = xcalloc(p->nr + 1, sizeof(*st->layers));
 		memcpy(st->layers, p->layers, p->nr * sizeof(*p->layers));
+		for (i = 0; b->overlay && i < p->lowers_nr && i < p->nr; i++)
+			push_lower(st, xstrdup(p->lowers[i]));
 		set_key(st->key, "stage", p->key);
 	} else if (!strcmp(ds->base, "scratch")) {
 		st->config = json_pack("{s:s, s:s, s:{}}", "architecture", ah_image_host_arch(),
@@ -1905,7 +2190,7 @@ static int build_stage(struct builder *b, size_t idx)
 			rc = 0;
 			goto step_done;
 		}
-		if (materialize(b, st) < 0) {
+		if (materialize(b, st) < 0 || step_begin(b, st) < 0) {
 			at_line(b, in);
 			goto step_done;
 		}
@@ -1922,7 +2207,7 @@ static int build_stage(struct builder *b, size_t idx)
 								 in->args[0]);
 			clean_path(joined, &p, 1);
 			free(joined);
-			rootfd = open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			rootfd = stage_rootfd(st);
 			fd = rootfd < 0 ? -1 : openat2_(rootfd, p.buf, O_RDONLY | O_DIRECTORY,
 							 RESOLVE_IN_ROOT);
 			if (fd >= 0) {
@@ -2397,6 +2682,7 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		ret = external_build(&eo, b.s, name, b.tmp, report, err);
 		goto done;
 	}
+	b.overlay = probe_overlay(&b);
 	b.cache_dir = xstrfmt("%s/build-cache", o->state_dir);
 	if (mkdir(b.cache_dir, 0700) < 0 && errno != EEXIST) {
 		ah_internal(err, "cannot create '%s': %s", b.cache_dir, strerror(errno));
@@ -2458,9 +2744,7 @@ done:
 	}
 	for (i = 0; b.st && i < b.df->stages_nr; i++) {
 		json_decref(b.st[i].config);
-		free(b.st[i].layers);
-		free(b.st[i].root);
-		free(b.st[i].snap);
+		stage_release(&b.st[i]);
 	}
 	free(b.st);
 	json_decref(b.steps);

@@ -98,6 +98,25 @@ struct ah_layer {
 int ah_image_layer_from_dir(struct ah_image_store *s, const char *dir, const char *base,
 			    struct ah_layer *out, struct ah_err *err);
 /*
+ * ah_image_layer_from_dir(after, before) where after is the overlayfs
+ * view of upper over lowers (top first) and before that of lowers alone,
+ * reading only what upper holds: the layer of what a step changed in an
+ * overlay mount. Whiteouts are overlayfs's (0/0 character devices, the
+ * trusted.overlay.opaque xattr). Afterwards what the layer holds has its
+ * mtime in upper too, as if the layer had been applied.
+ */
+int ah_image_layer_from_overlay(struct ah_image_store *s, const char *upper,
+				const char *const *lowers, size_t nr, struct ah_layer *out,
+				struct ah_err *err);
+/*
+ * A layer unpacked, its whiteouts written as overlayfs's, in
+ * images/unpacked/<hex> (kept, shared, removed by gc with the blob): a
+ * lower directory of an overlay mount. *dir is its path (free it).
+ * Needs root (whiteouts are device nodes).
+ */
+int ah_image_layer_dir(struct ah_image_store *s, const char *digest, char **dir,
+		       struct ah_err *err);
+/*
  * A layer from a tar stream on fd (plain or compressed: anything
  * libarchive reads), rewritten as a gzip tar in the stream's order with
  * its metadata; member names and types checked.

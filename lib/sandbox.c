@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -160,6 +162,19 @@ static void set_limit(int res, int64_t v)
 	setrlimit(res, &rl);
 }
 
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+/* In the child: the mount at rootfs, seen only by this process and bwrap. */
+static int attach_rootfs(const struct ah_sandbox_opts *o)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	return (int)syscall(SYS_move_mount, o->rootfs_mount_fd, "", AT_FDCWD, o->rootfs,
+			    MOVE_MOUNT_F_EMPTY_PATH);
+}
+
 int ah_sandbox_spawn(const struct ah_sandbox_opts *o, pid_t *pid, struct ah_err *err)
 {
 	struct argv_buf a = { 0 };
@@ -195,6 +210,8 @@ int ah_sandbox_spawn(const struct ah_sandbox_opts *o, pid_t *pid, struct ah_err 
 		set_limit(RLIMIT_CPU, o->limits.cpu_seconds);
 		set_limit(RLIMIT_NPROC, o->limits.pids);
 		set_limit(RLIMIT_NOFILE, o->limits.nofile);
+		if (o->rootfs_mount_fd > 0 && attach_rootfs(o) < 0)
+			goto child_fail;
 		execv(bwrap, (char *const *)a.v);
 child_fail:
 		child_errno = errno;

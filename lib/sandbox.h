@@ -63,6 +63,12 @@ struct ah_sandbox_opts {
 	const struct ah_sandbox_bind *binds;	/* mounted after /proc, /dev and /tmp */
 	size_t binds_nr;
 	int no_tmpfs;		/* keep the rootfs's /tmp instead of a tmpfs */
+	/*
+	 * > 0: a detached mount (fsmount(2), e.g. an overlay) that the
+	 * sandbox attaches at rootfs (an empty directory) in a mount
+	 * namespace of its own, before bwrap starts. Needs root.
+	 */
+	int rootfs_mount_fd;
 };
 
 #define AH_SANDBOX_OPTS_INIT { .in_fd = -1, .out_fd = -1 }
