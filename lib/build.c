@@ -3,13 +3,15 @@
  *
  * Native engine. Each stage keeps its image config and its layers; its
  * root file system is only made (in STATE/build-tmp/<random>/) when a step
- * has to run: the base's and the cached layers are applied to two
- * directories, root (where the step runs) and snap (the state before it).
- * After a step, the layer is ah_image_layer_from_dir(root, snap), then
- * applied to both, so they are equal again (mtimes included, since layers
- * fix them) and the next diff costs what the step changed, not what the
- * image holds. A RUN that rewrites a file in place changes its mtime, so
- * the diff sees it.
+ * has to run. As root with overlayfs, it is an overlay: the layers'
+ * directories (images/unpacked, see ah_image_layer_dir) as lowers and an
+ * upper per step; the step's layer is what the upper holds, and the upper
+ * is then a lower. Otherwise the base's and the cached layers are applied
+ * to two directories, root (where the step runs) and snap (the state
+ * before it); after a step, the layer is ah_image_layer_from_dir(root,
+ * snap), then applied to both, so they are equal again (mtimes included,
+ * since layers fix them). Both ways give the same layers. A RUN that
+ * rewrites a file in place changes its mtime, so the diff sees it.
  *
  * Cache: every step has a key, sha256 over the previous key, the
  * instruction (its words after substitution, flags, heredocs, the ARG
