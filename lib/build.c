@@ -1830,6 +1830,7 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 	}
 	so.rootfs = st->root;
 	so.rootfs_mount_fd = st->mnt;
+	so.identity_ids = 1;	/* files a USER writes are that user's in the layer */
 	so.argv = argv;
 	so.env = envv;
 	so.workdir = wd && *wd ? wd : "/";

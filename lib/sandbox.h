@@ -69,6 +69,12 @@ struct ah_sandbox_opts {
 	 * namespace of its own, before bwrap starts. Needs root.
 	 */
 	int rootfs_mount_fd;
+	/*
+	 * As root with uid or gid not 0: the user namespace maps every id to
+	 * itself, so what the command writes is owned by uid/gid on the host
+	 * too (a build's RUN under USER), not by root.
+	 */
+	int identity_ids;
 };
 
 #define AH_SANDBOX_OPTS_INIT { .in_fd = -1, .out_fd = -1 }
