@@ -2102,6 +2102,273 @@ static int stage_from(struct builder *b, size_t idx)
 	return 0;
 }
 
+/* One instruction after FROM: from the cache, or run and captured. */
+static int build_step(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
+{
+	int64_t t0 = ah_now_ms();
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct src_root r = { .fd = -1 };
+	char **srcs = NULL;
+	size_t nsrc = 0, j;
+	json_t *hit = NULL;
+	int fs = in->kind == AH_DF_RUN || in->kind == AH_DF_COPY || in->kind == AH_DF_ADD ||
+		 in->kind == AH_DF_WORKDIR, rc = -1, cached = 0;
+	char key[65];
+
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	md_str(md, st->key);
+	key_instr(md, in);
+	if (in->kind == AH_DF_WORKDIR) {
+		/* the directory it makes depends on the one before */
+		md_str(md, json_string_value(json_object_get(cfg_of(st), "WorkingDir")));
+	}
+	if ((in->kind == AH_DF_WORKDIR || in->kind == AH_DF_USER) && !in->args_nr) {
+		line_err(b, in, 400, "invalid", "%s requires an argument", ah_df_kind_name(in->kind));
+		goto step_done;
+	}
+	if (in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) {
+		if (in->args_nr < 2) {
+			line_err(b, in, 400, "invalid", "%s requires a source and a destination",
+				 ah_df_kind_name(in->kind));
+			goto step_done;
+		}
+		if (open_src_root(b, in, &r) < 0)
+			goto step_done;
+		if (!r.from_ctx) {
+			md_str(md, r.key);
+		} else if (list_sources(b, in, &r, &srcs, &nsrc) < 0 ||
+			   do_copy(b, st, in, &r, srcs, nsrc, md) < 0) {
+			goto step_done;
+		}
+	}
+	hex_final(md, key);
+	if (!b->o->no_cache)
+		hit = cache_get(b, key);
+	if (hit) {
+		json_t *l = json_object_get(hit, "layer");
+
+		cached = 1;
+		if (json_is_object(l)) {
+			struct ah_layer layer;
+
+			memset(&layer, 0, sizeof(layer));
+			snprintf(layer.digest, sizeof(layer.digest), "%s",
+				 json_string_value(json_object_get(l, "digest")));
+			snprintf(layer.diff_id, sizeof(layer.diff_id), "%s",
+				 json_string_value(json_object_get(l, "diffId")));
+			layer.size = json_integer_value(json_object_get(l, "size"));
+			layer.media_type = AH_MT_OCI_LAYER_GZIP;
+			add_layer(st, &layer);
+			if (st->root && capture_apply(b, st, &layer) < 0)
+				goto step_done;
+		}
+		if (apply_config(b, st, in) < 0)
+			goto step_done;
+		if (in->kind == AH_DF_WORKDIR)
+			goto workdir;
+		add_history(b, st, in->original, !json_is_object(l));
+		logf_(b, "#%d %s (cached)\n", in->line, in->original);
+		rc = 0;
+		goto step_done;
+	}
+	logf_(b, "#%d %s\n", in->line, in->original);
+	if (!fs) {
+		if (apply_config(b, st, in) < 0)
+			goto step_done;
+		add_history(b, st, in->original, 1);
+		cache_put(b, key, NULL);
+		rc = 0;
+		goto step_done;
+	}
+	if (materialize(b, st) < 0 || step_begin(b, st) < 0) {
+		at_line(b, in);
+		goto step_done;
+	}
+	if (in->kind == AH_DF_WORKDIR) {
+		struct ah_layer layer;
+		int rootfd, fd;
+		const char *prev;
+		char *joined;
+		struct strbuf p = STRBUF_INIT;
+
+		prev = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
+		joined = in->args[0][0] == '/' ? xstrdup(in->args[0])
+					       : xstrfmt("%s/%s", prev && *prev ? prev : "/",
+							 in->args[0]);
+		clean_path(joined, &p, 1);
+		free(joined);
+		rootfd = stage_rootfd(st);
+		fd = rootfd < 0 ? -1 : openat2_(rootfd, p.buf, O_RDONLY | O_DIRECTORY,
+						 RESOLVE_IN_ROOT);
+		if (fd >= 0) {
+			cache_put(b, key, NULL);
+			add_history(b, st, in->original, 1);
+		} else {
+			fd = rootfd < 0 ? -1 : mkdir_in_root(rootfd, p.buf, 0, 0);
+			if (fd < 0) {
+				line_err(b, in, 400, "invalid", "WORKDIR: cannot create '/%s': %s",
+					 p.buf, strerror(errno));
+			} else if (capture(b, st, &layer) < 0) {
+				at_line(b, in);
+				close(fd);
+				fd = -1;
+			} else {
+				add_layer(st, &layer);
+				cache_put(b, key, &layer);
+				add_history(b, st, in->original, 0);
+			}
+		}
+		strbuf_release(&p);
+		if (rootfd >= 0)
+			close(rootfd);
+		if (fd < 0)
+			goto step_done;
+		close(fd);
+		if (apply_config(b, st, in) < 0)
+			goto step_done;
+		goto workdir;
+	}
+	if (in->kind == AH_DF_RUN) {
+		if (do_run(b, st, in) < 0)
+			goto step_done;
+	} else {
+		if (!r.from_ctx) {
+			if (src_root_open_fd(b, in, &r) < 0 ||
+			    list_sources(b, in, &r, &srcs, &nsrc) < 0)
+				goto step_done;
+		}
+		if (do_copy(b, st, in, &r, srcs, nsrc, NULL) < 0)
+			goto step_done;
+	}
+	{
+		struct ah_layer layer;
+
+		if (capture(b, st, &layer) < 0) {
+			at_line(b, in);
+			goto step_done;
+		}
+		add_layer(st, &layer);
+		cache_put(b, key, &layer);
+		add_history(b, st, in->original, 0);
+	}
+	rc = 0;
+	goto step_done;
+workdir:
+	rc = 0;
+	if (cached) {
+		add_history(b, st, in->original, !json_is_object(json_object_get(hit, "layer")));
+		logf_(b, "#%d %s (cached)\n", in->line, in->original);
+	}
+step_done:
+	EVP_MD_CTX_free(md);
+	json_decref(hit);
+	if (r.fd >= 0)
+		close(r.fd);
+	for (j = 0; j < nsrc; j++)
+		free(srcs[j]);
+	free(srcs);
+	if (rc < 0)
+		return -1;
+	memcpy(st->key, key, sizeof(key));
+	json_array_append_new(b->steps, step_json(in, cached, ah_now_ms() - t0));
+	return 0;
+}
+
+/* The stage's environment, for substitution in its base's ONBUILD triggers. */
+static const char *trigger_env(void *data, const char *image, const char *platform,
+			       const char *name)
+{
+	struct bstage *st = data;
+	static char value[4096];
+	const char *found = NULL;
+	json_t *e;
+	size_t i, n = strlen(name);
+
+	(void)image;
+	(void)platform;
+	json_array_foreach(json_object_get(cfg_of(st), "Env"), i, e) {
+		const char *s = json_string_value(e);
+
+		if (s && !strncmp(s, name, n) && s[n] == '=') {
+			snprintf(value, sizeof(value), "%s", s + n + 1);
+			found = value;
+		}
+	}
+	return found;
+}
+
+/*
+ * The base's ONBUILD triggers (its config's OnBuild), run in order right
+ * after FROM, as Docker does; errors name the FROM line. They are not
+ * inherited: the new image's OnBuild holds its own ONBUILDs only.
+ */
+static int run_triggers(struct builder *b, size_t idx)
+{
+	const struct ah_df_instr *from = &b->df->stages[idx].instrs[0];
+	struct bstage *st = &b->st[idx];
+	json_t *ob = json_incref(json_object_get(cfg_of(st), "OnBuild")), *v;
+	struct strbuf text = STRBUF_INIT;
+	struct ah_dockerfile *tdf = NULL;
+	struct ah_df_options dfo;
+	struct ah_err perr = AH_ERR_INIT;
+	size_t i, n = json_array_size(ob);
+	int ret = -1;
+
+	json_object_del(cfg_of(st), "OnBuild");
+	if (!n) {
+		ret = 0;
+		goto done;
+	}
+	strbuf_addstr(&text, "FROM onbuild-base\n");
+	json_array_foreach(ob, i, v) {
+		const char *t = json_string_value(v);
+		size_t kl = t ? strcspn(t, " \t") : 0;
+
+		if (!t || !*t || strchr(t, '\n')) {
+			line_err(b, from, 400, "invalid", "the base image's ONBUILD trigger %zu is not "
+				 "one instruction", i + 1);
+			goto done;
+		}
+		if ((kl == 4 && !strncasecmp(t, "FROM", 4)) || (kl == 7 && !strncasecmp(t, "ONBUILD", 7)) ||
+		    (kl == 10 && !strncasecmp(t, "MAINTAINER", 10))) {
+			line_err(b, from, 400, "invalid", "%.*s isn't allowed as an ONBUILD trigger",
+				 (int)kl, t);
+			goto done;
+		}
+		strbuf_addf(&text, "%s\n", t);
+	}
+	memset(&dfo, 0, sizeof(dfo));
+	dfo.base_env = trigger_env;
+	dfo.data = st;
+	if (ah_dockerfile_parse(text.buf, text.len, "ONBUILD", &dfo, &tdf, &perr) < 0) {
+		line_err(b, from, 400, "invalid", "the base image's ONBUILD triggers: %s", perr.msg);
+		goto done;
+	}
+	if (tdf->stages_nr != 1 || tdf->stages[0].instrs_nr != n + 1) {
+		line_err(b, from, 400, "invalid", "the base image's ONBUILD triggers do not parse as "
+			 "%zu instructions", n);
+		goto done;
+	}
+	for (i = 1; i <= n; i++) {
+		struct ah_df_instr *in = &tdf->stages[0].instrs[i];
+
+		logf_(b, "#%d ONBUILD %s\n", from->line, in->original);
+		in->line = from->line;	/* errors name the FROM that brought them */
+		if (in->kind == AH_DF_COPY && ah_df_flag(in, "from")) {
+			line_err(b, in, 400, "invalid", "ONBUILD COPY --from is not supported");
+			goto done;
+		}
+		if (build_step(b, st, in) < 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	json_decref(ob);
+	ah_dockerfile_free(tdf);
+	strbuf_release(&text);
+	return ret;
+}
+
 static int build_stage(struct builder *b, size_t idx)
 {
 	struct ah_df_stage *ds = &b->df->stages[idx];
@@ -2114,177 +2381,11 @@ static int build_stage(struct builder *b, size_t idx)
 		return ah_invalid(b->err, "%s:%d: stage depends on itself", b->df->file,
 				  ds->instrs[0].line);
 	st->needed = 1;
-	if (stage_from(b, idx) < 0)
+	if (stage_from(b, idx) < 0 || run_triggers(b, idx) < 0)
 		return -1;
-	for (i = 1; i < ds->instrs_nr; i++) {
-		const struct ah_df_instr *in = &ds->instrs[i];
-		int64_t t0 = ah_now_ms();
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		struct src_root r = { .fd = -1 };
-		char **srcs = NULL;
-		size_t nsrc = 0, j;
-		json_t *hit = NULL;
-		int fs = in->kind == AH_DF_RUN || in->kind == AH_DF_COPY || in->kind == AH_DF_ADD ||
-			 in->kind == AH_DF_WORKDIR, rc = -1, cached = 0;
-		char key[65];
-
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		md_str(md, st->key);
-		key_instr(md, in);
-		if (in->kind == AH_DF_WORKDIR) {
-			/* the directory it makes depends on the one before */
-			md_str(md, json_string_value(json_object_get(cfg_of(st), "WorkingDir")));
-		}
-		if ((in->kind == AH_DF_WORKDIR || in->kind == AH_DF_USER) && !in->args_nr) {
-			line_err(b, in, 400, "invalid", "%s requires an argument", ah_df_kind_name(in->kind));
-			goto step_done;
-		}
-		if (in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) {
-			if (in->args_nr < 2) {
-				line_err(b, in, 400, "invalid", "%s requires a source and a destination",
-					 ah_df_kind_name(in->kind));
-				goto step_done;
-			}
-			if (open_src_root(b, in, &r) < 0)
-				goto step_done;
-			if (!r.from_ctx) {
-				md_str(md, r.key);
-			} else if (list_sources(b, in, &r, &srcs, &nsrc) < 0 ||
-				   do_copy(b, st, in, &r, srcs, nsrc, md) < 0) {
-				goto step_done;
-			}
-		}
-		hex_final(md, key);
-		if (!b->o->no_cache)
-			hit = cache_get(b, key);
-		if (hit) {
-			json_t *l = json_object_get(hit, "layer");
-
-			cached = 1;
-			if (json_is_object(l)) {
-				struct ah_layer layer;
-
-				memset(&layer, 0, sizeof(layer));
-				snprintf(layer.digest, sizeof(layer.digest), "%s",
-					 json_string_value(json_object_get(l, "digest")));
-				snprintf(layer.diff_id, sizeof(layer.diff_id), "%s",
-					 json_string_value(json_object_get(l, "diffId")));
-				layer.size = json_integer_value(json_object_get(l, "size"));
-				layer.media_type = AH_MT_OCI_LAYER_GZIP;
-				add_layer(st, &layer);
-				if (st->root && capture_apply(b, st, &layer) < 0)
-					goto step_done;
-			}
-			if (apply_config(b, st, in) < 0)
-				goto step_done;
-			if (in->kind == AH_DF_WORKDIR)
-				goto workdir;
-			add_history(b, st, in->original, !json_is_object(l));
-			logf_(b, "#%d %s (cached)\n", in->line, in->original);
-			rc = 0;
-			goto step_done;
-		}
-		logf_(b, "#%d %s\n", in->line, in->original);
-		if (!fs) {
-			if (apply_config(b, st, in) < 0)
-				goto step_done;
-			add_history(b, st, in->original, 1);
-			cache_put(b, key, NULL);
-			rc = 0;
-			goto step_done;
-		}
-		if (materialize(b, st) < 0 || step_begin(b, st) < 0) {
-			at_line(b, in);
-			goto step_done;
-		}
-		if (in->kind == AH_DF_WORKDIR) {
-			struct ah_layer layer;
-			int rootfd, fd;
-			const char *prev;
-			char *joined;
-			struct strbuf p = STRBUF_INIT;
-
-			prev = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
-			joined = in->args[0][0] == '/' ? xstrdup(in->args[0])
-						       : xstrfmt("%s/%s", prev && *prev ? prev : "/",
-								 in->args[0]);
-			clean_path(joined, &p, 1);
-			free(joined);
-			rootfd = stage_rootfd(st);
-			fd = rootfd < 0 ? -1 : openat2_(rootfd, p.buf, O_RDONLY | O_DIRECTORY,
-							 RESOLVE_IN_ROOT);
-			if (fd >= 0) {
-				cache_put(b, key, NULL);
-				add_history(b, st, in->original, 1);
-			} else {
-				fd = rootfd < 0 ? -1 : mkdir_in_root(rootfd, p.buf, 0, 0);
-				if (fd < 0) {
-					line_err(b, in, 400, "invalid", "WORKDIR: cannot create '/%s': %s",
-						 p.buf, strerror(errno));
-				} else if (capture(b, st, &layer) < 0) {
-					at_line(b, in);
-					close(fd);
-					fd = -1;
-				} else {
-					add_layer(st, &layer);
-					cache_put(b, key, &layer);
-					add_history(b, st, in->original, 0);
-				}
-			}
-			strbuf_release(&p);
-			if (rootfd >= 0)
-				close(rootfd);
-			if (fd < 0)
-				goto step_done;
-			close(fd);
-			if (apply_config(b, st, in) < 0)
-				goto step_done;
-			goto workdir;
-		}
-		if (in->kind == AH_DF_RUN) {
-			if (do_run(b, st, in) < 0)
-				goto step_done;
-		} else {
-			if (!r.from_ctx) {
-				if (src_root_open_fd(b, in, &r) < 0 ||
-				    list_sources(b, in, &r, &srcs, &nsrc) < 0)
-					goto step_done;
-			}
-			if (do_copy(b, st, in, &r, srcs, nsrc, NULL) < 0)
-				goto step_done;
-		}
-		{
-			struct ah_layer layer;
-
-			if (capture(b, st, &layer) < 0) {
-				at_line(b, in);
-				goto step_done;
-			}
-			add_layer(st, &layer);
-			cache_put(b, key, &layer);
-			add_history(b, st, in->original, 0);
-		}
-		rc = 0;
-		goto step_done;
-workdir:
-		rc = 0;
-		if (cached) {
-			add_history(b, st, in->original, !json_is_object(json_object_get(hit, "layer")));
-			logf_(b, "#%d %s (cached)\n", in->line, in->original);
-		}
-step_done:
-		EVP_MD_CTX_free(md);
-		json_decref(hit);
-		if (r.fd >= 0)
-			close(r.fd);
-		for (j = 0; j < nsrc; j++)
-			free(srcs[j]);
-		free(srcs);
-		if (rc < 0)
+	for (i = 1; i < ds->instrs_nr; i++)
+		if (build_step(b, st, &ds->instrs[i]) < 0)
 			return -1;
-		memcpy(st->key, key, sizeof(key));
-		json_array_append_new(b->steps, step_json(in, cached, ah_now_ms() - t0));
-	}
 	st->built = 1;
 	return 0;
 }

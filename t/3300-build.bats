@@ -433,3 +433,50 @@ EOF2
 	copy=$(jq -c '.rootfs.diff_ids' <<<"$output")
 	[ "$ovl" = "$copy" ]
 }
+
+@test "ONBUILD triggers of the base run right after FROM, in order, and are not inherited" {
+	mkdir -p "$C/base" "$C/app"
+	cat >"$C/base/Dockerfile" <<'EOF2'
+FROM apphub/busybox:latest
+ENV DEST=/srv/app
+ONBUILD RUN mkdir -p $DEST && echo first >$DEST/order
+ONBUILD COPY . $DEST/src/
+ONBUILD RUN echo second >>$DEST/order && ls $DEST/src >$DEST/listing
+CMD ["sh"]
+EOF2
+	run --separate-stderr -0 apphub -q image build -t onbase:1 "$C/base"
+	run -0 apphub image inspect onbase:1 --json
+	run -0 jq -c '.config.OnBuild' <<<"$output"
+	assert_output '["RUN mkdir -p $DEST && echo first >$DEST/order","COPY . $DEST/src/","RUN echo second >>$DEST/order && ls $DEST/src >$DEST/listing"]'
+	echo hello >"$C/app/hello.txt"
+	cat >"$C/app/Dockerfile" <<'EOF2'
+FROM onbase:1
+RUN echo third >>/srv/app/order
+ONBUILD RUN echo grandchild
+EOF2
+	run --separate-stderr -0 apphub -q image build --json -t onchild:1 "$C/app"
+	run -0 jq -r '[.steps[] | "\(.line) \(.instruction)"] | .[]' <<<"$output"
+	assert_output $'1 FROM onbase:1\n1 RUN mkdir -p $DEST && echo first >$DEST/order\n1 COPY . $DEST/src/\n1 RUN echo second >>$DEST/order && ls $DEST/src >$DEST/listing\n2 RUN echo third >>/srv/app/order\n3 ONBUILD RUN echo grandchild'
+	apphub image unpack onchild:1 "$T/root"
+	[ "$(cat "$T/root/srv/app/order")" = $'first\nsecond\nthird' ]
+	[ "$(cat "$T/root/srv/app/src/hello.txt")" = hello ]
+	run -0 cat "$T/root/srv/app/listing"
+	assert_output $'Dockerfile\nhello.txt'
+	run -0 apphub image inspect onchild:1 --json
+	run -0 jq -c '.config.OnBuild' <<<"$output"
+	assert_output '["RUN echo grandchild"]'
+	# a rebuild takes the triggers from the cache
+	run --separate-stderr -0 apphub -q image build --json -t onchild:1 "$C/app"
+	run -0 jq -r '[.steps[].cached] | all' <<<"$output"
+	assert_output true
+	# a failing trigger names the FROM line
+	printf 'FROM apphub/busybox:latest\nONBUILD RUN exit 3\n' >"$C/base/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t onbase:2 "$C/base"
+	printf '# child\nFROM onbase:2\nRUN true\n' >"$C/app/Dockerfile"
+	run -1 apphub -q image build -t onchild:2 "$C/app"
+	assert_output --partial 'Dockerfile:2: RUN exited with status 3'
+	# the ONBUILD that is not allowed is refused when the base is built
+	printf 'FROM scratch\nONBUILD ONBUILD RUN true\n' >"$C/base/Dockerfile"
+	run -1 apphub -q image build -t onbase:3 "$C/base"
+	assert_output --partial "Dockerfile:2: ONBUILD isn't allowed as an ONBUILD trigger"
+}
