@@ -72,6 +72,7 @@ struct bstage {
 	size_t lowers_nr, lowers_alloc;
 	char *upper, *work;
 	int mnt;		/* > 0 while a step runs */
+	struct ah_platform plat;	/* what its config says */
 	int built, needed, cmd_set;
 };
 
@@ -1750,6 +1751,18 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 	size_t i, n = 0;
 	int logfd = -1, status = 0, ret = -1, rootfd = -1, wfd;
 
+	{
+		struct ah_platform host;
+		char a[AH_PLATFORM_MAX], h[AH_PLATFORM_MAX];
+
+		ah_platform_host(&host);
+		if (!ah_platform_match(&host, &st->plat)) {
+			line_err(b, in, 400, "invalid", "RUN: the stage is for %s, which this %s "
+				 "machine cannot run", ah_platform_str(&st->plat, a),
+				 ah_platform_str(&host, h));
+			goto done;
+		}
+	}
 	rootfd = stage_rootfd(st);
 	if (rootfd < 0) {
 		ah_internal(b->err, "cannot open '%s': %s", st->root, strerror(errno));
@@ -2052,14 +2065,57 @@ static json_t *step_json(const struct ah_df_instr *in, int cached, int64_t ms)
 			 "cached", cached, "durationMs", (json_int_t)ms);
 }
 
+/* An image for FROM (pulled if the store lacks it): the one for want when asked for. */
+static int base_image(struct builder *b, const struct ah_df_instr *in, const char *ref,
+		      const char *asked, const struct ah_platform *want, struct ah_image *img)
+{
+	struct ah_registry_opts ro;
+	struct ah_platform have;
+	char a[AH_PLATFORM_MAX], w[AH_PLATFORM_MAX];
+
+	memset(img, 0, sizeof(*img));
+	if (ah_image_load(b->s, ref, img, b->err) == 0) {
+		ah_platform_of(img->config, &have);
+		if (asked && !ah_platform_match(want, &have)) {
+			ah_image_release(img);
+			return line_err(b, in, 404, "not_found", "'%s' in the store is for %s, not %s: "
+					"pull it with --platform %s under another name", ref,
+					ah_platform_str(&have, a), ah_platform_str(want, w),
+					ah_platform_str(want, w));
+		}
+		return 0;
+	}
+	if (b->err->status != 404)
+		return at_line(b, in);
+	logf_(b, "pulling %s\n", ref);
+	memset(&ro, 0, sizeof(ro));
+	ro.platform = asked;
+	if (ah_registry_pull(b->s, ref, NULL, &ro, img, b->err) < 0)
+		return at_line(b, in);
+	return 1;
+}
+
+/* The platform a stage is for: FROM --platform, else --platform, else this machine's. */
+static const char *stage_platform(struct builder *b, const struct ah_df_stage *ds)
+{
+	if (ds->platform && *ds->platform)
+		return ds->platform;
+	return b->o->platform && *b->o->platform ? b->o->platform : NULL;
+}
+
 static int stage_from(struct builder *b, size_t idx)
 {
 	struct ah_df_stage *ds = &b->df->stages[idx];
 	struct bstage *st = &b->st[idx];
 	const struct ah_df_instr *in = &ds->instrs[0];
+	const char *asked = stage_platform(b, ds);
+	struct ah_platform want;
 	int64_t t0 = ah_now_ms();
 	int cached = 1;
 	size_t i;
+
+	if (ah_platform_parse(asked, &want, b->err) < 0)
+		return at_line(b, in);
 
 	if (ds->base_stage >= 0) {
 		struct bstage *p;
@@ -2075,21 +2131,18 @@ static int stage_from(struct builder *b, size_t idx)
 			push_lower(st, xstrdup(p->lowers[i]));
 		set_key(st->key, "stage", p->key);
 	} else if (!strcmp(ds->base, "scratch")) {
-		st->config = json_pack("{s:s, s:s, s:{}}", "architecture", ah_image_host_arch(),
-				       "os", "linux", "config");
+		st->config = json_pack("{s:s, s:s, s:{}}", "architecture", want.arch, "os", want.os,
+				       "config");
+		if (*want.variant)
+			json_object_set_new(st->config, "variant", json_string(want.variant));
 		set_key(st->key, "scratch", "");
 	} else {
 		struct ah_image img;
+		int r = base_image(b, in, ds->base, asked, &want, &img);
 
-		memset(&img, 0, sizeof(img));
-		if (ah_image_load(b->s, ds->base, &img, b->err) < 0) {
-			if (b->err->status != 404)
-				return at_line(b, in);
-			logf_(b, "pulling %s\n", ds->base);
-			cached = 0;
-			if (ah_registry_pull(b->s, ds->base, NULL, NULL, &img, b->err) < 0)
-				return at_line(b, in);
-		}
+		if (r < 0)
+			return -1;
+		cached = !r;
 		st->config = json_deep_copy(img.config);
 		json_object_del(st->config, "rootfs");
 		st->nr = st->alloc = img.nr_layers;
@@ -2098,6 +2151,7 @@ static int stage_from(struct builder *b, size_t idx)
 		set_key(st->key, "image", img.digest);
 		ah_image_release(&img);
 	}
+	ah_platform_of(st->config, &st->plat);
 	json_array_append_new(b->steps, step_json(in, cached, ah_now_ms() - t0));
 	return 0;
 }
@@ -2601,6 +2655,10 @@ static int external_build(const struct ah_build_opts *o, struct ah_image_store *
 		argv[n++] = "--target";
 		argv[n++] = o->target;
 	}
+	if (o->platform && *o->platform) {
+		argv[n++] = "--platform";
+		argv[n++] = o->platform;
+	}
 	/* chroot isolation has the host's network only: --network none is not enforced there */
 	if (!podman || strcmp(isolation, "--isolation=chroot")) {
 		argv[n++] = "--network";
@@ -2726,6 +2784,44 @@ static int read_file_max(const char *path, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * The build arguments, with TARGETPLATFORM, TARGETOS, TARGETARCH and
+ * TARGETVARIANT for --platform unless given: *out's strings are to free
+ * from index o->build_args_nr on.
+ */
+static int target_args(const struct ah_build_opts *o, const char ***out, size_t *nr,
+		       struct ah_err *err)
+{
+	struct ah_platform p;
+	char buf[AH_PLATFORM_MAX];
+	const char *v[4][2];
+	size_t i, j;
+
+	*out = xcalloc(o->build_args_nr + 5, sizeof(**out));
+	memcpy(*out, o->build_args, o->build_args_nr * sizeof(**out));
+	*nr = o->build_args_nr;
+	if (!o->platform || !*o->platform)
+		return 0;
+	if (ah_platform_parse(o->platform, &p, err) < 0)
+		return -1;
+	v[0][0] = "TARGETPLATFORM", v[0][1] = ah_platform_str(&p, buf);
+	v[1][0] = "TARGETOS", v[1][1] = p.os;
+	v[2][0] = "TARGETARCH", v[2][1] = p.arch;
+	v[3][0] = "TARGETVARIANT", v[3][1] = p.variant;
+	for (i = 0; i < 4; i++) {
+		size_t n = strlen(v[i][0]);
+		int given = 0;
+
+		for (j = 0; j < o->build_args_nr; j++)
+			if (!strncmp(o->build_args[j], v[i][0], n) &&
+			    (o->build_args[j][n] == '=' || !o->build_args[j][n]))
+				given = 1;
+		if (!given)
+			(*out)[(*nr)++] = xstrfmt("%s=%s", v[i][0], v[i][1]);
+	}
+	return 0;
+}
+
 int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err *err)
 {
 	struct builder b;
@@ -2737,6 +2833,9 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 	int64_t t0 = ah_now_ms();
 	char mdigest[AH_DIGEST_MAX];
 	int64_t msize;
+
+	const char **targs = NULL;
+	size_t targs_nr = 0;
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
@@ -2801,8 +2900,10 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		goto done;
 	}
 	memset(&dfo, 0, sizeof(dfo));
-	dfo.build_args = o->build_args;
-	dfo.build_args_nr = o->build_args_nr;
+	if (target_args(o, &targs, &targs_nr, err) < 0)
+		goto done;
+	dfo.build_args = targs;
+	dfo.build_args_nr = targs_nr;
 	dfo.target = o->target;
 	dfo.base_env = base_env;
 	dfo.data = &b;
@@ -2857,6 +2958,9 @@ done:
 	ah_dockerfile_free(b.df);
 	ah_dockerignore_free(b.ignore);
 	ah_image_store_close(b.s);
+	for (i = o->build_args_nr; targs && i < targs_nr; i++)
+		free((char *)targs[i]);
+	free(targs);
 	free(b.tmp);
 	free(b.cache_dir);
 	free(b.ctx);
@@ -2873,7 +2977,7 @@ static int op_image_build(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 {
 	struct ah_build_opts o;
 	struct ah_state *st;
-	const char *context, *tag, *dockerfile, *target, *network, *engine;
+	const char *context, *tag, *dockerfile, *target, *network, *engine, *platform;
 	json_t *args = NULL, *v;
 	const char **argv = NULL;
 	long timeout = 0;
@@ -2885,6 +2989,7 @@ static int op_image_build(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	    ah_param_str(params, "tag", &tag, err) < 0 ||
 	    ah_param_str(params, "dockerfile", &dockerfile, err) < 0 ||
 	    ah_param_str(params, "target", &target, err) < 0 ||
+	    ah_param_str(params, "platform", &platform, err) < 0 ||
 	    ah_param_str(params, "network", &network, err) < 0 ||
 	    ah_param_str(params, "engine", &engine, err) < 0 ||
 	    ah_param_int(params, "timeoutMs", 0, 0, 7L * 24 * 3600 * 1000, &timeout, err) < 0 ||
@@ -2912,6 +3017,7 @@ static int op_image_build(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	o.build_args = argv;
 	o.build_args_nr = json_array_size(args);
 	o.target = target;
+	o.platform = platform;
 	o.network = network;
 	o.engine = engine ? engine : getenv("APPHUB_BUILD_ENGINE");
 	o.run_timeout_ms = timeout;

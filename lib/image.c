@@ -1799,28 +1799,124 @@ static int is_index_type(json_t *doc, const char *mt)
 	return !mt && json_is_array(json_object_get(doc, "manifests"));
 }
 
-json_t *ah_image_pick_platform(json_t *index, struct ah_err *err)
+void ah_platform_host(struct ah_platform *p)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->os, "linux");
+	snprintf(p->arch, sizeof(p->arch), "%s", ah_image_host_arch());
+	if (!strcmp(p->arch, "arm64"))
+		strcpy(p->variant, "v8");
+}
+
+/* The names uname and distributions use, as OCI spells them. */
+static void normalize_platform(struct ah_platform *p)
+{
+	static const char *const alias[][3] = {
+		{ "x86_64", "amd64", "" }, { "x86-64", "amd64", "" }, { "aarch64", "arm64", "" },
+		{ "armhf", "arm", "v7" }, { "armel", "arm", "v6" }, { "i386", "386", "" },
+		{ "i686", "386", "" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(alias) / sizeof(*alias); i++) {
+		if (strcmp(p->arch, alias[i][0]))
+			continue;
+		strcpy(p->arch, alias[i][1]);
+		if (!*p->variant)
+			strcpy(p->variant, alias[i][2]);
+	}
+	if (!strcmp(p->arch, "arm64") && !*p->variant)
+		strcpy(p->variant, "v8");
+}
+
+static int platform_word(const char *s, size_t n, char *out, size_t max)
+{
+	size_t i;
+
+	if (!n || n >= max)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return -1;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+int ah_platform_parse(const char *spec, struct ah_platform *p, struct ah_err *err)
+{
+	const char *a, *v;
+
+	if (!spec || !*spec) {
+		ah_platform_host(p);
+		return 0;
+	}
+	memset(p, 0, sizeof(*p));
+	a = strchr(spec, '/');
+	v = a ? strchr(a + 1, '/') : NULL;
+	if (!a || platform_word(spec, (size_t)(a - spec), p->os, sizeof(p->os)) < 0 ||
+	    platform_word(a + 1, v ? (size_t)(v - a - 1) : strlen(a + 1), p->arch,
+			  sizeof(p->arch)) < 0 ||
+	    (v && platform_word(v + 1, strlen(v + 1), p->variant, sizeof(p->variant)) < 0))
+		return ah_invalid(err, "invalid platform '%s': must be os/arch[/variant], as "
+				  "linux/amd64 or linux/arm64/v8", spec);
+	normalize_platform(p);
+	return 0;
+}
+
+void ah_platform_of(json_t *doc, struct ah_platform *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->os, sizeof(p->os), "%s", json_string_value(json_object_get(doc, "os")) ?: "");
+	snprintf(p->arch, sizeof(p->arch), "%s",
+		 json_string_value(json_object_get(doc, "architecture")) ?: "");
+	snprintf(p->variant, sizeof(p->variant), "%s",
+		 json_string_value(json_object_get(doc, "variant")) ?: "");
+	normalize_platform(p);
+}
+
+int ah_platform_match(const struct ah_platform *want, const struct ah_platform *have)
+{
+	return !strcmp(want->os, have->os) && !strcmp(want->arch, have->arch) &&
+	       (!*want->variant || !*have->variant || !strcmp(want->variant, have->variant));
+}
+
+const char *ah_platform_str(const struct ah_platform *p, char buf[AH_PLATFORM_MAX])
+{
+	snprintf(buf, AH_PLATFORM_MAX, "%s/%s%s%s", p->os, p->arch,
+		 *p->variant && strcmp(p->arch, "arm64") ? "/" : "",
+		 *p->variant && strcmp(p->arch, "arm64") ? p->variant : "");
+	return buf;
+}
+
+json_t *ah_image_pick_platform(json_t *index, const struct ah_platform *want,
+			       struct ah_err *err)
 {
 	json_t *m = json_object_get(index, "manifests"), *d, *only = NULL;
-	const char *arch = ah_image_host_arch();
+	struct ah_platform host, have;
+	char buf[AH_PLATFORM_MAX];
 	size_t i, n = 0;
 
+	if (!want) {
+		ah_platform_host(&host);
+		want = &host;
+	}
 	json_array_foreach(m, i, d) {
 		json_t *p = json_object_get(d, "platform");
-		const char *os = json_string_value(json_object_get(p, "os"));
-		const char *a = json_string_value(json_object_get(p, "architecture"));
 
 		if (!p) {
 			n++;
 			only = d;
 			continue;
 		}
-		if (os && a && !strcmp(os, "linux") && !strcmp(a, arch))
+		ah_platform_of(p, &have);
+		if (ah_platform_match(want, &have))
 			return d;
 	}
 	if (n == 1)
 		return only;
-	ah_not_found(err, "no image for linux/%s in the index", arch);
+	ah_not_found(err, "no image for %s in the index", ah_platform_str(want, buf));
 	return NULL;
 }
 
@@ -2000,7 +2096,7 @@ int ah_image_load(struct ah_image_store *s, const char *ref, struct ah_image *im
 	if (blob_json(s, img->digest, &doc, err) < 0)
 		goto done;
 	if (is_index_type(doc, mt)) {
-		json_t *pick = ah_image_pick_platform(doc, err);
+		json_t *pick = ah_image_pick_platform(doc, NULL, err);
 
 		if (!pick)
 			goto done;
@@ -2803,7 +2899,7 @@ static int import_oci_dir(struct ah_image_store *s, const char *dir, char mdiges
 			goto done;
 		}
 		desc = json_array_size(m) == 1 ? json_array_get(m, 0)
-					       : ah_image_pick_platform(desc == idx ? idx : doc, err);
+					       : ah_image_pick_platform(desc == idx ? idx : doc, NULL, err);
 		if (!desc)
 			goto done;
 		desc = json_deep_copy(desc);

@@ -136,8 +136,23 @@ const char *ah_layer_media_type(const char *media_type);
  * that ah_image_layer_verify() accepts with the config's diff_ids.
  */
 int ah_image_verify_manifest(struct ah_image_store *s, json_t *manifest, struct ah_err *err);
-/* In an index (or manifest list), the manifest for linux and this host's architecture. */
-json_t *ah_image_pick_platform(json_t *index, struct ah_err *err);
+/* A platform: os/arch[/variant], as an index and a config name it. */
+#define AH_PLATFORM_MAX 96
+struct ah_platform {
+	char os[32], arch[32], variant[16];
+};
+
+/* "linux/arm64"; NULL or "" is this machine's. Aliases (x86_64, aarch64) are normalized. */
+int ah_platform_parse(const char *spec, struct ah_platform *p, struct ah_err *err);
+void ah_platform_host(struct ah_platform *p);
+/* The platform an index entry's "platform" or an image config names. */
+void ah_platform_of(json_t *doc, struct ah_platform *p);
+/* Same os and arch, and variant unless either has none. */
+int ah_platform_match(const struct ah_platform *want, const struct ah_platform *have);
+const char *ah_platform_str(const struct ah_platform *p, char buf[AH_PLATFORM_MAX]);
+/* In an index (or manifest list), the manifest for want (NULL: this machine). */
+json_t *ah_image_pick_platform(json_t *index, const struct ah_platform *want,
+			       struct ah_err *err);
 
 /*
  * Writes config (an OCI image config; its rootfs is set from layers and
