@@ -174,3 +174,35 @@ teardown() {
 	run --separate-stderr -1 apphub -q image build --platform windows -t built/w:1 "$T/ctx"
 	assert_stderr_partial "invalid platform 'windows'"
 }
+
+@test "bearer tokens: a real token service the registry trusts; anonymous pull, push with --creds" {
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	start_token_registry alice:s3cret
+	# the registry asks for a token
+	run -0 curl -s -o /dev/null -D - "http://$REGISTRY/v2/"
+	assert_output --partial 'Www-Authenticate: Bearer realm="http://127.0.0.1:'
+	$MK rootfs "$T/rootfs.tar"
+	apphub -q image import "$T/rootfs.tar" test/tok
+	digest=$(apphub image ls --json | jq -r '.data[0].digest')
+	# anonymous tokens allow pull only: push is refused
+	run --separate-stderr -1 apphub image push test/tok "$REGISTRY/tok/img:1"
+	grep -q '^anonymous repository:tok/img:pull,push$' "$TOKEN_LOG"
+	# wrong credentials: the token service refuses them
+	run --separate-stderr -1 apphub image push test/tok "$REGISTRY/tok/img:1" --creds alice:wrong
+	assert_stderr_partial 'token service'
+	assert_stderr_partial 'HTTP 401'
+	run --separate-stderr -0 apphub image push test/tok "$REGISTRY/tok/img:1" --creds alice:s3cret
+	assert_output "$REGISTRY/tok/img:1 $digest"
+	grep -q '^alice repository:tok/img:pull,push$' "$TOKEN_LOG"
+	# pull with an anonymous token, into a fresh store
+	export APPHUB_HOME=$T/state2
+	: >"$TOKEN_LOG"
+	run --separate-stderr -0 apphub image pull "$REGISTRY/tok/img:1"
+	assert_output "$REGISTRY/tok/img:1 $digest"
+	run -0 cat "$TOKEN_LOG"
+	assert_output 'anonymous repository:tok/img:pull'
+	apphub image unpack "$REGISTRY/tok/img:1" "$T/root"
+	# without a token the registry refuses the same manifest
+	run -0 curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/tok/img/manifests/1"
+	assert_output 401
+}
