@@ -83,7 +83,7 @@ struct builder {
 	struct ah_dockerignore *ignore;
 	char *tmp, *cache_dir, *ctx;
 	int ctx_fd;
-	int overlay;		/* stages are overlay mounts, not root + snap copies */
+	int overlay;		/* stages are overlay mounts, not root + snap copies; -1: not known yet */
 	struct bstage *st;
 	json_t *steps;
 	unsigned seq;
@@ -457,6 +457,8 @@ static int materialize(struct builder *b, struct bstage *st)
 
 	if (st->root)
 		return 0;
+	if (b->overlay < 0)
+		b->overlay = probe_overlay(b);
 	if (!b->overlay) {
 		if (mkdir_tmp(b, "root", &st->root) < 0 || mkdir_tmp(b, "snap", &st->snap) < 0)
 			return -1;
@@ -2127,7 +2129,7 @@ static int stage_from(struct builder *b, size_t idx)
 		st->nr = st->alloc = p->nr;
 		st->layers = xcalloc(p->nr + 1, sizeof(*st->layers));
 		memcpy(st->layers, p->layers, p->nr * sizeof(*p->layers));
-		for (i = 0; b->overlay && i < p->lowers_nr && i < p->nr; i++)
+		for (i = 0; i < p->lowers_nr && i < p->nr; i++)
 			push_lower(st, xstrdup(p->lowers[i]));
 		set_key(st->key, "stage", p->key);
 	} else if (!strcmp(ds->base, "scratch")) {
@@ -2885,7 +2887,7 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		ret = external_build(&eo, b.s, name, b.tmp, report, err);
 		goto done;
 	}
-	b.overlay = probe_overlay(&b);
+	b.overlay = -1;	/* probed when a root file system is first needed */
 	b.cache_dir = xstrfmt("%s/build-cache", o->state_dir);
 	if (mkdir(b.cache_dir, 0700) < 0 && errno != EEXIST) {
 		ah_internal(err, "cannot create '%s': %s", b.cache_dir, strerror(errno));

@@ -2725,6 +2725,9 @@ int ah_image_layer_dir(struct ah_image_store *s, const char *digest, char **out,
 
 	*out = NULL;
 	snprintf(what, sizeof(what), "layer '%.19s'", digest ? digest : "");
+	/* gc waits while the directory is in use (this store is open) */
+	if (hold_store(s, err) < 0)
+		goto done;
 	if (!blob || !ah_image_blob_exists(s, digest)) {
 		ah_not_found(err, "layer '%s' not found", digest ? digest : "");
 		goto done;

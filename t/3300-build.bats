@@ -480,3 +480,23 @@ EOF2
 	run -1 apphub -q image build -t onbase:3 "$C/base"
 	assert_output --partial "Dockerfile:2: ONBUILD isn't allowed as an ONBUILD trigger"
 }
+
+@test "unpacked layers are shared by builds and removed with their images" {
+	[[ $(id -u) == 0 ]] || skip 'overlay mounts need root'
+	printf 'FROM apphub/busybox:latest\nRUN echo a >/a\n' >"$C/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t un:1 "$C"
+	base=$(apphub image inspect apphub/busybox:latest --json | jq -r '.rootfs.diff_ids | length')
+	[ "$base" -ge 1 ]
+	run -0 ls "$APPHUB_HOME/images/unpacked"
+	[ "${#lines[@]}" -ge 1 ]
+	before=$(ls "$APPHUB_HOME/images/unpacked")
+	printf 'FROM apphub/busybox:latest\nRUN echo b >/b\n' >"$C/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t un:2 "$C"
+	[ "$(ls "$APPHUB_HOME/images/unpacked")" = "$before" ]
+	# nothing half made is left
+	run -0 find "$APPHUB_HOME/images/unpacked" -maxdepth 1 -name '.tmp-*'
+	assert_output ''
+	apphub -q image rm un:1 un:2 apphub/busybox:latest
+	run -0 ls "$APPHUB_HOME/images/unpacked"
+	assert_output ''
+}
