@@ -17,9 +17,9 @@ static const char *const image_usage[] = {
 	"apphub image import <file> <name>[:<tag>] [--cmd <cmd>] [--entrypoint <json>] [--env <k=v>]... [--workdir <dir>]",
 	"apphub image export <name> <file>",
 	"apphub image unpack <name> <dir>",
-	"apphub image pull <ref> [--name <name>] [--creds <user:pass>] [--insecure]",
+	"apphub image pull <ref> [--name <name>] [--platform <os/arch>] [--creds <user:pass>] [--insecure]",
 	"apphub image push <name> [<ref>] [--creds <user:pass>] [--insecure] [--chunk-size <n>]",
-	"apphub image build [-f <file>] -t <name>[:<tag>] [--build-arg <k=v>]... [--target <stage>] [--network none|host] [--engine native|podman|docker] [--no-cache] [--timeout <duration>] <context>",
+	"apphub image build [-f <file>] -t <name>[:<tag>] [--build-arg <k=v>]... [--target <stage>] [--platform <os/arch>] [--network none|host] [--engine native|podman|docker] [--no-cache] [--timeout <duration>] <context>",
 	NULL
 };
 
@@ -331,10 +331,11 @@ static int image_unpack(int argc, const char **argv, struct ctx *ctx)
 
 static int image_pull(int argc, const char **argv, struct ctx *ctx)
 {
-	const char *name = NULL, *creds = NULL;
+	const char *name = NULL, *creds = NULL, *platform = NULL;
 	int insecure = 0, code;
 	struct option opts[] = {
 		OPT_STRING(0, "name", &name, "name", "store the image under this name"),
+		OPT_STRING(0, "platform", &platform, "os/arch", "from an index, this platform's image (default: this machine's)"),
 		OPT_STRING(0, "creds", &creds, "user:pass", "registry credentials (else $APPHUB_REGISTRY_AUTH)"),
 		OPT_BOOL(0, "insecure", &insecure, "use http:// for this registry"),
 		OPT_END(),
@@ -343,8 +344,9 @@ static int image_pull(int argc, const char **argv, struct ctx *ctx)
 
 	if ((code = no_args(argc, argv, ctx, 1, "a reference is", opts)) < 0)
 		return -code - 1;
-	params = json_pack("{s:s, s:s?, s:s?, s:b, s:b}", "ref", argv[0], "name", name, "creds",
-			   creds, "insecure", insecure, "verbose", !ctx->quiet && !ctx->json);
+	params = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:b}", "ref", argv[0], "name", name,
+			   "platform", platform, "creds", creds, "insecure", insecure, "verbose",
+			   !ctx->quiet && !ctx->json);
 	code = run_op(ctx, "image.pull", params, &out);
 	json_decref(params);
 	if (code)
@@ -420,7 +422,7 @@ static long long parse_duration_ms(const char *s)
 static int image_build(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *file = NULL, *tag = NULL, *target = NULL, *network = NULL, *engine = NULL;
-	const char *timeout = NULL;
+	const char *timeout = NULL, *platform = NULL;
 	json_t *args = NULL, *params = NULL, *out = NULL, *step;
 	int no_cache = 0, code;
 	struct option opts[] = {
@@ -428,6 +430,7 @@ static int image_build(int argc, const char **argv, struct ctx *ctx)
 		OPT_STRING('t', "tag", &tag, "name:tag", "the name the image gets"),
 		OPT_LIST(0, "build-arg", &args, "k=v", "a build argument (repeatable)"),
 		OPT_STRING(0, "target", &target, "stage", "build this stage (default: the last)"),
+		OPT_STRING(0, "platform", &platform, "os/arch", "the image's platform (default: this machine's)"),
 		OPT_STRING(0, "network", &network, "none|host", "RUN's network (default: none)"),
 		OPT_STRING(0, "engine", &engine, "engine", "native, podman or docker (default: $APPHUB_BUILD_ENGINE, else native)"),
 		OPT_BOOL(0, "no-cache", &no_cache, "run every step, reusing no cached layer"),
@@ -461,10 +464,11 @@ static int image_build(int argc, const char **argv, struct ctx *ctx)
 	/* -f is relative to the current directory, as docker build's */
 	if (file)
 		df = abs_path(file);
-	params = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:b, s:b, s:O?}", "context",
-			   context, "tag", tag, "dockerfile", df, "target", target, "network", network,
-			   "engine", engine, "timeoutMs", (json_int_t)tmo, "noCache", no_cache,
-			   "verbose", !ctx->quiet, "buildArgs", args);
+	params = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:b, s:b, s:O?}",
+			   "context", context, "tag", tag, "dockerfile", df, "target", target,
+			   "platform", platform, "network", network, "engine", engine, "timeoutMs",
+			   (json_int_t)tmo, "noCache", no_cache, "verbose", !ctx->quiet, "buildArgs",
+			   args);
 	if ((code = run_op(ctx, "image.build", params, &out)))
 		goto done;
 	if (ctx->json) {

@@ -277,16 +277,20 @@ _apphub() {
 		case $verb in
 		import) [[ $cur == -* ]] && __apphub_reply --cmd --entrypoint --env --workdir "${common[@]}" ||
 			{ ((${#args[@]} == 0)) && __apphub_files; } ;;
-		pull) [[ $cur == -* ]] && __apphub_reply --name --creds --insecure "${common[@]}" ;;
+		pull)
+			[[ $prev == --platform ]] && { __apphub_reply linux/amd64 linux/arm64; return 0; }
+			[[ $cur == -* ]] && __apphub_reply --name --platform --creds --insecure "${common[@]}"
+			;;
 		build)
 			case $prev in
 			--network) __apphub_reply none host; return 0 ;;
 			--engine) __apphub_reply native podman docker; return 0 ;;
+			--platform) __apphub_reply linux/amd64 linux/arm64; return 0 ;;
 			-f | --file) __apphub_files; return 0 ;;
 			-t | --tag | --build-arg | --target | --timeout) return 0 ;;
 			esac
-			[[ $cur == -* ]] && __apphub_reply -f --file -t --tag --build-arg --target --network \
-				--engine --no-cache --timeout "${common[@]}" || __apphub_dirs
+			[[ $cur == -* ]] && __apphub_reply -f --file -t --tag --build-arg --target --platform \
+				--network --engine --no-cache --timeout "${common[@]}" || __apphub_dirs
 			;;
 		push) [[ $cur == -* ]] && __apphub_reply --creds --insecure --chunk-size "${common[@]}" ;;
 		inspect | rm | export | unpack)

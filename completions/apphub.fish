@@ -162,6 +162,7 @@ complete -c apphub -n '__apphub_in image import' -l entrypoint -x -d 'Image Entr
 complete -c apphub -n '__apphub_in image import' -l env -x -d 'Image Env k=v'
 complete -c apphub -n '__apphub_in image import' -l workdir -x -d 'Image WorkingDir'
 complete -c apphub -n '__apphub_in image pull' -l name -x -d 'Store under this name'
+complete -c apphub -n '__apphub_in image pull build' -l platform -x -a 'linux/amd64 linux/arm64' -d 'Platform os/arch'
 complete -c apphub -n '__apphub_in image pull push' -l creds -x -d 'Registry user:pass'
 complete -c apphub -n '__apphub_in image pull push' -l insecure -d 'Use http://'
 complete -c apphub -n '__apphub_in image push' -l chunk-size -x -d 'Chunked upload size'

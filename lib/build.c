@@ -3,13 +3,15 @@
  *
  * Native engine. Each stage keeps its image config and its layers; its
  * root file system is only made (in STATE/build-tmp/<random>/) when a step
- * has to run: the base's and the cached layers are applied to two
- * directories, root (where the step runs) and snap (the state before it).
- * After a step, the layer is ah_image_layer_from_dir(root, snap), then
- * applied to both, so they are equal again (mtimes included, since layers
- * fix them) and the next diff costs what the step changed, not what the
- * image holds. A RUN that rewrites a file in place changes its mtime, so
- * the diff sees it.
+ * has to run. As root with overlayfs, it is an overlay: the layers'
+ * directories (images/unpacked, see ah_image_layer_dir) as lowers and an
+ * upper per step; the step's layer is what the upper holds, and the upper
+ * is then a lower. Otherwise the base's and the cached layers are applied
+ * to two directories, root (where the step runs) and snap (the state
+ * before it); after a step, the layer is ah_image_layer_from_dir(root,
+ * snap), then applied to both, so they are equal again (mtimes included,
+ * since layers fix them). Both ways give the same layers. A RUN that
+ * rewrites a file in place changes its mtime, so the diff sees it.
  *
  * Cache: every step has a key, sha256 over the previous key, the
  * instruction (its words after substitution, flags, heredocs, the ARG
@@ -29,6 +31,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -64,6 +67,12 @@ struct bstage {
 	size_t nr, alloc;
 	char key[65];
 	char *root, *snap;	/* made on demand */
+	/* overlay mode: one directory per layer, bottom first; the step's mount */
+	char **lowers;
+	size_t lowers_nr, lowers_alloc;
+	char *upper, *work;
+	int mnt;		/* > 0 while a step runs */
+	struct ah_platform plat;	/* what its config says */
 	int built, needed, cmd_set;
 };
 
@@ -74,6 +83,7 @@ struct builder {
 	struct ah_dockerignore *ignore;
 	char *tmp, *cache_dir, *ctx;
 	int ctx_fd;
+	int overlay;		/* stages are overlay mounts, not root + snap copies; -1: not known yet */
 	struct bstage *st;
 	json_t *steps;
 	unsigned seq;
@@ -336,28 +346,249 @@ static int apply_both(struct builder *b, struct bstage *st, const struct ah_laye
 	return 0;
 }
 
-static int materialize(struct builder *b, struct bstage *st)
+/*
+ * Overlay mode (root, a kernel with overlayfs's lowerdir+): a stage is the
+ * layers' directories as overlay lowers (unpacked once, kept in the image
+ * store, shared by builds) plus one upper directory per step, mounted
+ * (detached, fsmount) only while the step runs. The layer is what the
+ * upper holds; the upper is then a lower of the next step. Nothing is
+ * unpacked twice and nothing is copied back.
+ */
+static int fsopen_(const char *fs, unsigned flags)
 {
-	if (st->root)
-		return 0;
-	if (mkdir_tmp(b, "root", &st->root) < 0 || mkdir_tmp(b, "snap", &st->snap) < 0)
-		return -1;
-	return apply_both(b, st, st->layers, st->nr);
+	return (int)syscall(SYS_fsopen, fs, flags);
 }
 
-/* The step's changes: a layer, applied to snap and root so they match again. */
+static int fsconfig_(int fd, unsigned cmd, const char *key, const char *value)
+{
+	return (int)syscall(SYS_fsconfig, fd, cmd, key, value, 0);
+}
+
+/* A detached overlay mount: lowers (bottom first), upper and work may be NULL; -1. */
+static int ovl_mount(char *const *lowers, size_t nr, const char *upper, const char *work)
+{
+	int fd = fsopen_("overlay", FSOPEN_CLOEXEC), mnt = -1, e;
+	size_t i;
+
+	if (fd < 0)
+		return -1;
+	for (i = nr; i-- > 0;)
+		if (fsconfig_(fd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i]) < 0)
+			goto done;
+	if (upper && (fsconfig_(fd, FSCONFIG_SET_STRING, "upperdir", upper) < 0 ||
+		      fsconfig_(fd, FSCONFIG_SET_STRING, "workdir", work) < 0 ||
+		      /* the upper is read back at once: no need to sync it */
+		      fsconfig_(fd, FSCONFIG_SET_FLAG, "volatile", NULL) < 0))
+		goto done;
+	/* plain directories and whiteouts only, as the layer diff reads them */
+	if (fsconfig_(fd, FSCONFIG_SET_STRING, "redirect_dir", "off") < 0 ||
+	    fsconfig_(fd, FSCONFIG_SET_STRING, "metacopy", "off") < 0 ||
+	    fsconfig_(fd, FSCONFIG_SET_STRING, "index", "off") < 0 ||
+	    fsconfig_(fd, FSCONFIG_CMD_CREATE, NULL, NULL) < 0)
+		goto done;
+	mnt = (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, 0);
+done:
+	e = errno;
+	close(fd);
+	errno = e;
+	return mnt;
+}
+
+/* Overlay mode if this process may mount one (and $APPHUB_BUILD_OVERLAY is not 0). */
+static int probe_overlay(struct builder *b)
+{
+	const char *env = getenv("APPHUB_BUILD_OVERLAY");
+	char *lo = NULL, *up = NULL, *wk = NULL;
+	int mnt, ok = 0;
+
+	if (geteuid() != 0 || (env && !strcmp(env, "0")))
+		return 0;
+	lo = xstrfmt("%s/probe-lower", b->tmp);
+	up = xstrfmt("%s/probe-upper", b->tmp);
+	wk = xstrfmt("%s/probe-work", b->tmp);
+	if (!mkdir(lo, 0755) && !mkdir(up, 0755) && !mkdir(wk, 0755)) {
+		mnt = ovl_mount(&lo, 1, up, wk);
+		ok = mnt >= 0;
+		if (mnt >= 0)
+			close(mnt);
+	}
+	rmdir(lo);
+	rmdir(up);
+	if (wk) {
+		struct ah_err e = AH_ERR_INIT;
+
+		ah_remove_tree(wk, &e);
+	}
+	free(lo);
+	free(up);
+	free(wk);
+	return ok;
+}
+
+static void push_lower(struct bstage *st, char *dir)
+{
+	if (st->lowers_nr == st->lowers_alloc) {
+		st->lowers_alloc = st->lowers_alloc ? 2 * st->lowers_alloc : 8;
+		st->lowers = xrealloc(st->lowers, st->lowers_alloc * sizeof(*st->lowers));
+	}
+	st->lowers[st->lowers_nr++] = dir;
+}
+
+static void stage_release(struct bstage *st)
+{
+	size_t i;
+
+	if (st->mnt > 0)
+		close(st->mnt);
+	st->mnt = 0;
+	for (i = 0; i < st->lowers_nr; i++)
+		free(st->lowers[i]);
+	free(st->lowers);
+	free(st->layers);
+	free(st->root);
+	free(st->snap);
+	free(st->upper);
+	free(st->work);
+}
+
+static int materialize(struct builder *b, struct bstage *st)
+{
+	size_t i;
+
+	if (st->root)
+		return 0;
+	if (b->overlay < 0)
+		b->overlay = probe_overlay(b);
+	if (!b->overlay) {
+		if (mkdir_tmp(b, "root", &st->root) < 0 || mkdir_tmp(b, "snap", &st->snap) < 0)
+			return -1;
+		return apply_both(b, st, st->layers, st->nr);
+	}
+	for (i = st->lowers_nr; i < st->nr; i++) {
+		char *dir;
+
+		if (ah_image_layer_dir(b->s, st->layers[i].digest, &dir, b->err) < 0)
+			return -1;
+		push_lower(st, dir);
+	}
+	/* where the sandbox attaches the mount */
+	return mkdir_tmp(b, "root", &st->root);
+}
+
+/* An empty directory, the lower of nothing. */
+static char *empty_lower(struct builder *b)
+{
+	char *empty = xstrfmt("%s/empty", b->tmp);
+
+	if (mkdir(empty, 0755) < 0 && errno != EEXIST) {
+		ah_internal(b->err, "cannot create '%s': %s", empty, strerror(errno));
+		free(empty);
+		return NULL;
+	}
+	return empty;
+}
+
+/* The mount a step of st writes through (overlay mode). */
+static int step_begin(struct builder *b, struct bstage *st)
+{
+	if (!b->overlay || st->mnt > 0)
+		return 0;
+	free(st->upper);
+	free(st->work);
+	st->upper = st->work = NULL;
+	if (mkdir_tmp(b, "upper", &st->upper) < 0 || mkdir_tmp(b, "work", &st->work) < 0)
+		return -1;
+	if (!st->lowers_nr) {
+		/* FROM scratch: overlayfs wants a lower all the same */
+		char *empty = empty_lower(b);
+
+		if (!empty)
+			return -1;
+		st->mnt = ovl_mount(&empty, 1, st->upper, st->work);
+		free(empty);
+	} else {
+		st->mnt = ovl_mount(st->lowers, st->lowers_nr, st->upper, st->work);
+	}
+	if (st->mnt < 0) {
+		st->mnt = 0;
+		return ah_internal(b->err, "cannot mount an overlay of %zu layers: %s",
+				   st->lowers_nr, strerror(errno));
+	}
+	return 0;
+}
+
+/* A directory fd for st's root file system (O_PATH). */
+static int stage_rootfd(struct bstage *st)
+{
+	if (st->mnt > 0)
+		return fcntl(st->mnt, F_DUPFD_CLOEXEC, 0);
+	return open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* A read-only view of a built stage (a source of COPY --from); -1 with errno. */
+static int stage_view(struct builder *b, struct bstage *st)
+{
+	char *empty, **v;
+	int fd;
+
+	if (!b->overlay)
+		return open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* overlayfs wants two lowers when there is no upper */
+	empty = empty_lower(b);
+	if (!empty)
+		return -1;
+	v = xcalloc(st->lowers_nr + 1, sizeof(*v));
+	v[0] = empty;
+	memcpy(v + 1, st->lowers, st->lowers_nr * sizeof(*v));
+	fd = ovl_mount(v, st->lowers_nr + 1, NULL, NULL);
+	free(v);
+	free(empty);
+	return fd;
+}
+
+/* The step's changes: a layer; root and snap (or the lowers) then have it. */
 static int capture(struct builder *b, struct bstage *st, struct ah_layer *l)
 {
-	if (ah_image_layer_from_dir(b->s, st->root, st->snap, l, b->err) < 0 ||
-	    apply_both(b, st, l, 1) < 0)
+	struct ah_err e = AH_ERR_INIT;
+	const char **top;
+	size_t i;
+	int ret;
+
+	if (!b->overlay) {
+		if (ah_image_layer_from_dir(b->s, st->root, st->snap, l, b->err) < 0 ||
+		    apply_both(b, st, l, 1) < 0)
+			return -1;
+		return 0;
+	}
+	if (st->mnt > 0)
+		close(st->mnt);
+	st->mnt = 0;
+	top = xcalloc(st->lowers_nr + 1, sizeof(*top));
+	for (i = 0; i < st->lowers_nr; i++)
+		top[i] = st->lowers[st->lowers_nr - 1 - i];
+	ret = ah_image_layer_from_overlay(b->s, st->upper, top, st->lowers_nr, l, b->err);
+	free(top);
+	if (ret < 0)
 		return -1;
+	push_lower(st, st->upper);
+	st->upper = NULL;
+	ah_remove_tree(st->work, &e);
+	free(st->work);
+	st->work = NULL;
 	return 0;
 }
 
 /* A cached layer onto a stage whose root exists already. */
 static int capture_apply(struct builder *b, struct bstage *st, const struct ah_layer *l)
 {
-	return apply_both(b, st, l, 1);
+	char *dir;
+
+	if (!b->overlay)
+		return apply_both(b, st, l, 1);
+	if (ah_image_layer_dir(b->s, l->digest, &dir, b->err) < 0)
+		return -1;
+	push_lower(st, dir);
+	return 0;
 }
 
 /* "/a/b" for WORKDIR arg after prev. */
@@ -411,16 +642,13 @@ static void key_instr(EVP_MD_CTX *md, const struct ah_df_instr *in)
 /* ---- users ---- */
 
 /* Looks name up in ROOT/etc/passwd or group: its id (and the user's group). */
-static int lookup_id(const char *root, const char *file, const char *name, long *id, long *gid)
+static int lookup_id(int rootfd, const char *file, const char *name, long *id, long *gid)
 {
-	int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1, found = 0;
+	int fd = -1, found = 0;
 	FILE *f = NULL;
 	char line[1024];
 
-	if (rfd < 0)
-		return 0;
-	fd = openat2_(rfd, file, O_RDONLY, RESOLVE_IN_ROOT);
-	close(rfd);
+	fd = openat2_(rootfd, file, O_RDONLY, RESOLVE_IN_ROOT);
 	if (fd < 0 || !(f = fdopen(fd, "r"))) {
 		if (fd >= 0)
 			close(fd);
@@ -455,7 +683,7 @@ static int is_number(const char *s)
 }
 
 /* "user[:group]" in the stage's root: uid and gid. */
-static int resolve_user(const char *root, const char *spec, uid_t *uid, gid_t *gid,
+static int resolve_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid,
 			char *why, size_t whylen)
 {
 	char *u = xstrdup(spec && *spec ? spec : "0"), *g = strchr(u, ':');
@@ -467,14 +695,14 @@ static int resolve_user(const char *root, const char *spec, uid_t *uid, gid_t *g
 	if (is_number(u)) {
 		id = strtol(u, NULL, 10);
 		gr = 0;
-	} else if (!lookup_id(root, "etc/passwd", u, &id, &gr)) {
+	} else if (!lookup_id(rootfd, "etc/passwd", u, &id, &gr)) {
 		snprintf(why, whylen, "unable to find user %s: no matching entries in passwd file", u);
 		goto done;
 	}
 	if (g) {
 		if (is_number(g)) {
 			gr = strtol(g, NULL, 10);
-		} else if (!lookup_id(root, "etc/group", g, &gr, NULL)) {
+		} else if (!lookup_id(rootfd, "etc/group", g, &gr, NULL)) {
 			snprintf(why, whylen, "unable to find group %s: no matching entries in group file", g);
 			goto done;
 		}
@@ -854,41 +1082,105 @@ static int is_archive(int fd)
 	return ok;
 }
 
-static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
+/*
+ * One member of an ADD archive at leaf in pfd: what was there goes, the
+ * member's type, mode, owner (as root) and mtime are kept.
+ */
+static int extract_member(struct xfer *x, struct archive *in, struct archive_entry *e, int pfd,
+			  const char *leaf, const char *what, int64_t *total)
 {
-	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
-	struct archive_entry *e;
-	char dir[PATH_MAX], link[64];
-	ssize_t n;
-	int r, ret = -1, flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-				 ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-				 ARCHIVE_EXTRACT_UNLINK;
-	int64_t total = 0, max = ah_image_max_layer();
+	mode_t type = archive_entry_filetype(e), mode = archive_entry_perm(e);
+	struct timespec ts[2] = { { archive_entry_mtime(e), 0 }, { archive_entry_mtime(e), 0 } };
+	struct stat sb;
+	int fd = -1, ret = -1, r;
 
-	if (geteuid() == 0)
-		flags |= ARCHIVE_EXTRACT_OWNER;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
-	n = readlink(link, dir, sizeof(dir) - 1);
-	if (n < 0) {
-		xfer_fail(x, "resolve", what);
+	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !(type == AE_IFDIR && S_ISDIR(sb.st_mode)) &&
+	    unlinkat(pfd, leaf, S_ISDIR(sb.st_mode) ? AT_REMOVEDIR : 0) < 0)
+		return xfer_fail(x, "replace", leaf);
+	if (type == AE_IFLNK) {
+		if (symlinkat(archive_entry_symlink(e) ?: "", pfd, leaf) < 0)
+			return xfer_fail(x, "create", leaf);
+		if (geteuid() == 0)
+			fchownat(pfd, leaf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+				 AT_SYMLINK_NOFOLLOW);
+		utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW);
+		return 0;
+	}
+	if (type == AE_IFDIR) {
+		if (mkdirat(pfd, leaf, 0700) < 0 && errno != EEXIST)
+			return xfer_fail(x, "create", leaf);
+		fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	} else {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+
+		fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		while (fd >= 0 && (r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
+			*total += (int64_t)len;
+			if (*total > ah_image_max_layer()) {
+				line_err(x->b, x->in, 413, "too_large", "ADD: '%s': larger than %lld bytes",
+					 what, (long long)ah_image_max_layer());
+				goto done;
+			}
+			if (pwrite(fd, buf, len, off) != (ssize_t)len) {
+				xfer_fail(x, "write", leaf);
+				goto done;
+			}
+		}
+		if (fd >= 0 && r != ARCHIVE_EOF) {
+			line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what,
+				 archive_error_string(in));
+			goto done;
+		}
+		if (fd >= 0 && ftruncate(fd, archive_entry_size(e)) < 0) {
+			xfer_fail(x, "write", leaf);
+			goto done;
+		}
+	}
+	if (fd < 0) {
+		xfer_fail(x, "create", leaf);
 		goto done;
 	}
-	dir[n] = '\0';
+	if (geteuid() == 0 &&
+	    fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0) {
+		xfer_fail(x, "chown", leaf);
+		goto done;
+	}
+	fchmod(fd, mode);
+	futimens(fd, ts);
+	ret = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Extracts the tar on fd under dfd: member names cleaned, only files,
+ * directories and symbolic links, every path resolved inside dfd (a
+ * member's symlink never leads out), at most ah_image_max_layer() bytes.
+ */
+static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
+{
+	struct archive *in = archive_read_new();
+	struct archive_entry *e;
+	int r, ret = -1;
+	int64_t total = 0;
+
 	archive_read_support_filter_all(in);
 	archive_read_support_format_tar(in);
-	archive_write_disk_set_options(out, flags);
 	if (archive_read_open_fd(in, fd, 65536) != ARCHIVE_OK) {
 		line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what, archive_error_string(in));
 		goto done;
 	}
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(e);
-		struct strbuf cl = STRBUF_INIT;
+		const char *name = archive_entry_pathname(e), *leaf;
+		struct strbuf cl = STRBUF_INIT, parent = STRBUF_INIT;
 		mode_t type = archive_entry_filetype(e);
-		char *full;
-		const void *buf;
-		size_t len;
-		la_int64_t off;
+		char *slash;
+		int pfd;
 
 		if (!name || name[0] == '/' || clean_path(name, &cl, 0) < 0 ||
 		    (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) ||
@@ -903,33 +1195,18 @@ static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
 			strbuf_release(&cl);
 			continue;
 		}
-		full = xstrfmt("%s/%s", dir, cl.buf);
-		archive_entry_copy_pathname(e, full);
-		free(full);
+		slash = strrchr(cl.buf, '/');
+		strbuf_add(&parent, cl.buf, slash ? (size_t)(slash - cl.buf) : 0);
+		leaf = slash ? slash + 1 : cl.buf;
+		pfd = mkdir_in_root(dfd, parent.buf, 0, 0);
+		r = pfd < 0 ? xfer_fail(x, "create", parent.buf)
+			    : extract_member(x, in, e, pfd, leaf, what, &total);
+		if (pfd >= 0)
+			close(pfd);
 		strbuf_release(&cl);
-		if (archive_write_header(out, e) < ARCHIVE_WARN) {
-			line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what,
-				 archive_error_string(out));
+		strbuf_release(&parent);
+		if (r < 0)
 			goto done;
-		}
-		while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
-			total += (int64_t)len;
-			if (total > max) {
-				line_err(x->b, x->in, 413, "too_large", "ADD: '%s': larger than %lld bytes",
-					 what, (long long)max);
-				goto done;
-			}
-			if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
-				line_err(x->b, x->in, 500, "internal", "ADD: '%s': %s", what,
-					 archive_error_string(out));
-				goto done;
-			}
-		}
-		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-			line_err(x->b, x->in, 500, "internal", "ADD: '%s': %s", what,
-				 archive_error_string(out));
-			goto done;
-		}
 	}
 	if (r != ARCHIVE_EOF) {
 		line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what, archive_error_string(in));
@@ -938,7 +1215,6 @@ static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
 	ret = 0;
 done:
 	archive_read_free(in);
-	archive_write_free(out);
 	return ret;
 }
 
@@ -961,10 +1237,22 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 			free(spec);
 			spec = t;
 		}
-		r = st->root ? resolve_user(st->root, spec, &x->uid, &x->gid, why, sizeof(why)) : -2;
+		if (st->root) {
+			int rootfd = stage_rootfd(st);
+
+			r = rootfd < 0 ? -3 : resolve_user(rootfd, spec, &x->uid, &x->gid, why,
+							   sizeof(why));
+			if (rootfd >= 0)
+				close(rootfd);
+		} else {
+			r = -2;
+		}
 		free(spec);
 		if (r == -2)
 			return 1;	/* needs the root file system */
+		if (r == -3)
+			return ah_internal(b->err, "cannot open the root file system: %s",
+					   strerror(errno));
 		if (r < 0)
 			return line_err(b, in, 400, "invalid", "%s --chown: %s", ah_df_kind_name(in->kind),
 					why);
@@ -1028,14 +1316,12 @@ static int open_src_root(struct builder *b, const struct ah_df_instr *in, struct
 			at_line(b, in);
 			goto img_done;
 		}
-		r->fd = open(src->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		r->fd = stage_view(b, src);
 		snprintf(r->key, sizeof(r->key), "image:%s", img.digest);
 		ret = r->fd < 0 ? ah_internal(b->err, "open: %s", strerror(errno)) : 0;
 img_done:
 		/* the directories stay in b->tmp, removed with it */
-		free(src->layers);
-		free(src->root);
-		free(src->snap);
+		stage_release(src);
 		free(src);
 		ah_image_release(&img);
 		r->resolve = RESOLVE_IN_ROOT;
@@ -1060,7 +1346,7 @@ static int src_root_open_fd(struct builder *b, const struct ah_df_instr *in, str
 	src = &b->st[in->from_stage];
 	if (materialize(b, src) < 0)
 		return at_line(b, in);
-	r->fd = open(src->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r->fd = stage_view(b, src);
 	return r->fd < 0 ? ah_internal(b->err, "open: %s", strerror(errno)) : 0;
 }
 
@@ -1226,7 +1512,7 @@ static int do_copy(struct builder *b, struct bstage *st, const struct ah_df_inst
 		ret = 0;
 		goto done;
 	}
-	rootfd = open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rootfd = stage_rootfd(st);
 	if (rootfd < 0) {
 		xfer_fail(&x, "open", st->root);
 		goto done;
@@ -1467,7 +1753,24 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 	size_t i, n = 0;
 	int logfd = -1, status = 0, ret = -1, rootfd = -1, wfd;
 
-	if (resolve_user(st->root, user, &so.uid, &so.gid, why, sizeof(why)) < 0) {
+	{
+		struct ah_platform host;
+		char a[AH_PLATFORM_MAX], h[AH_PLATFORM_MAX];
+
+		ah_platform_host(&host);
+		if (!ah_platform_match(&host, &st->plat)) {
+			line_err(b, in, 400, "invalid", "RUN: the stage is for %s, which this %s "
+				 "machine cannot run", ah_platform_str(&st->plat, a),
+				 ah_platform_str(&host, h));
+			goto done;
+		}
+	}
+	rootfd = stage_rootfd(st);
+	if (rootfd < 0) {
+		ah_internal(b->err, "cannot open '%s': %s", st->root, strerror(errno));
+		goto done;
+	}
+	if (resolve_user(rootfd, user, &so.uid, &so.gid, why, sizeof(why)) < 0) {
 		line_err(b, in, 400, "invalid", "RUN: %s", why);
 		goto done;
 	}
@@ -1525,11 +1828,6 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 	json_array_foreach(env, i, v)
 		envv[i] = json_string_value(v);
 	/* The working directory exists (as Docker makes it). */
-	rootfd = open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		ah_internal(b->err, "cannot open '%s': %s", st->root, strerror(errno));
-		goto done;
-	}
 	if (wd && *wd) {
 		wfd = mkdir_in_root(rootfd, wd, 0, 0);
 		if (wfd < 0) {
@@ -1546,6 +1844,8 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 		goto done;
 	}
 	so.rootfs = st->root;
+	so.rootfs_mount_fd = st->mnt;
+	so.identity_ids = 1;	/* files a USER writes are that user's in the layer */
 	so.argv = argv;
 	so.env = envv;
 	so.workdir = wd && *wd ? wd : "/";
@@ -1767,13 +2067,57 @@ static json_t *step_json(const struct ah_df_instr *in, int cached, int64_t ms)
 			 "cached", cached, "durationMs", (json_int_t)ms);
 }
 
+/* An image for FROM (pulled if the store lacks it): the one for want when asked for. */
+static int base_image(struct builder *b, const struct ah_df_instr *in, const char *ref,
+		      const char *asked, const struct ah_platform *want, struct ah_image *img)
+{
+	struct ah_registry_opts ro;
+	struct ah_platform have;
+	char a[AH_PLATFORM_MAX], w[AH_PLATFORM_MAX];
+
+	memset(img, 0, sizeof(*img));
+	if (ah_image_load(b->s, ref, img, b->err) == 0) {
+		ah_platform_of(img->config, &have);
+		if (asked && !ah_platform_match(want, &have)) {
+			ah_image_release(img);
+			return line_err(b, in, 404, "not_found", "'%s' in the store is for %s, not %s: "
+					"pull it with --platform %s under another name", ref,
+					ah_platform_str(&have, a), ah_platform_str(want, w),
+					ah_platform_str(want, w));
+		}
+		return 0;
+	}
+	if (b->err->status != 404)
+		return at_line(b, in);
+	logf_(b, "pulling %s\n", ref);
+	memset(&ro, 0, sizeof(ro));
+	ro.platform = asked;
+	if (ah_registry_pull(b->s, ref, NULL, &ro, img, b->err) < 0)
+		return at_line(b, in);
+	return 1;
+}
+
+/* The platform a stage is for: FROM --platform, else --platform, else this machine's. */
+static const char *stage_platform(struct builder *b, const struct ah_df_stage *ds)
+{
+	if (ds->platform && *ds->platform)
+		return ds->platform;
+	return b->o->platform && *b->o->platform ? b->o->platform : NULL;
+}
+
 static int stage_from(struct builder *b, size_t idx)
 {
 	struct ah_df_stage *ds = &b->df->stages[idx];
 	struct bstage *st = &b->st[idx];
 	const struct ah_df_instr *in = &ds->instrs[0];
+	const char *asked = stage_platform(b, ds);
+	struct ah_platform want;
 	int64_t t0 = ah_now_ms();
 	int cached = 1;
+	size_t i;
+
+	if (ah_platform_parse(asked, &want, b->err) < 0)
+		return at_line(b, in);
 
 	if (ds->base_stage >= 0) {
 		struct bstage *p;
@@ -1785,23 +2129,22 @@ static int stage_from(struct builder *b, size_t idx)
 		st->nr = st->alloc = p->nr;
 		st->layers = xcalloc(p->nr + 1, sizeof(*st->layers));
 		memcpy(st->layers, p->layers, p->nr * sizeof(*p->layers));
+		for (i = 0; i < p->lowers_nr && i < p->nr; i++)
+			push_lower(st, xstrdup(p->lowers[i]));
 		set_key(st->key, "stage", p->key);
 	} else if (!strcmp(ds->base, "scratch")) {
-		st->config = json_pack("{s:s, s:s, s:{}}", "architecture", ah_image_host_arch(),
-				       "os", "linux", "config");
+		st->config = json_pack("{s:s, s:s, s:{}}", "architecture", want.arch, "os", want.os,
+				       "config");
+		if (*want.variant)
+			json_object_set_new(st->config, "variant", json_string(want.variant));
 		set_key(st->key, "scratch", "");
 	} else {
 		struct ah_image img;
+		int r = base_image(b, in, ds->base, asked, &want, &img);
 
-		memset(&img, 0, sizeof(img));
-		if (ah_image_load(b->s, ds->base, &img, b->err) < 0) {
-			if (b->err->status != 404)
-				return at_line(b, in);
-			logf_(b, "pulling %s\n", ds->base);
-			cached = 0;
-			if (ah_registry_pull(b->s, ds->base, NULL, NULL, &img, b->err) < 0)
-				return at_line(b, in);
-		}
+		if (r < 0)
+			return -1;
+		cached = !r;
 		st->config = json_deep_copy(img.config);
 		json_object_del(st->config, "rootfs");
 		st->nr = st->alloc = img.nr_layers;
@@ -1810,8 +2153,276 @@ static int stage_from(struct builder *b, size_t idx)
 		set_key(st->key, "image", img.digest);
 		ah_image_release(&img);
 	}
+	ah_platform_of(st->config, &st->plat);
 	json_array_append_new(b->steps, step_json(in, cached, ah_now_ms() - t0));
 	return 0;
+}
+
+/* One instruction after FROM: from the cache, or run and captured. */
+static int build_step(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
+{
+	int64_t t0 = ah_now_ms();
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct src_root r = { .fd = -1 };
+	char **srcs = NULL;
+	size_t nsrc = 0, j;
+	json_t *hit = NULL;
+	int fs = in->kind == AH_DF_RUN || in->kind == AH_DF_COPY || in->kind == AH_DF_ADD ||
+		 in->kind == AH_DF_WORKDIR, rc = -1, cached = 0;
+	char key[65];
+
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	md_str(md, st->key);
+	key_instr(md, in);
+	if (in->kind == AH_DF_WORKDIR) {
+		/* the directory it makes depends on the one before */
+		md_str(md, json_string_value(json_object_get(cfg_of(st), "WorkingDir")));
+	}
+	if ((in->kind == AH_DF_WORKDIR || in->kind == AH_DF_USER) && !in->args_nr) {
+		line_err(b, in, 400, "invalid", "%s requires an argument", ah_df_kind_name(in->kind));
+		goto step_done;
+	}
+	if (in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) {
+		if (in->args_nr < 2) {
+			line_err(b, in, 400, "invalid", "%s requires a source and a destination",
+				 ah_df_kind_name(in->kind));
+			goto step_done;
+		}
+		if (open_src_root(b, in, &r) < 0)
+			goto step_done;
+		if (!r.from_ctx) {
+			md_str(md, r.key);
+		} else if (list_sources(b, in, &r, &srcs, &nsrc) < 0 ||
+			   do_copy(b, st, in, &r, srcs, nsrc, md) < 0) {
+			goto step_done;
+		}
+	}
+	hex_final(md, key);
+	if (!b->o->no_cache)
+		hit = cache_get(b, key);
+	if (hit) {
+		json_t *l = json_object_get(hit, "layer");
+
+		cached = 1;
+		if (json_is_object(l)) {
+			struct ah_layer layer;
+
+			memset(&layer, 0, sizeof(layer));
+			snprintf(layer.digest, sizeof(layer.digest), "%s",
+				 json_string_value(json_object_get(l, "digest")));
+			snprintf(layer.diff_id, sizeof(layer.diff_id), "%s",
+				 json_string_value(json_object_get(l, "diffId")));
+			layer.size = json_integer_value(json_object_get(l, "size"));
+			layer.media_type = AH_MT_OCI_LAYER_GZIP;
+			add_layer(st, &layer);
+			if (st->root && capture_apply(b, st, &layer) < 0)
+				goto step_done;
+		}
+		if (apply_config(b, st, in) < 0)
+			goto step_done;
+		if (in->kind == AH_DF_WORKDIR)
+			goto workdir;
+		add_history(b, st, in->original, !json_is_object(l));
+		logf_(b, "#%d %s (cached)\n", in->line, in->original);
+		rc = 0;
+		goto step_done;
+	}
+	logf_(b, "#%d %s\n", in->line, in->original);
+	if (!fs) {
+		if (apply_config(b, st, in) < 0)
+			goto step_done;
+		add_history(b, st, in->original, 1);
+		cache_put(b, key, NULL);
+		rc = 0;
+		goto step_done;
+	}
+	if (materialize(b, st) < 0 || step_begin(b, st) < 0) {
+		at_line(b, in);
+		goto step_done;
+	}
+	if (in->kind == AH_DF_WORKDIR) {
+		struct ah_layer layer;
+		int rootfd, fd;
+		const char *prev;
+		char *joined;
+		struct strbuf p = STRBUF_INIT;
+
+		prev = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
+		joined = in->args[0][0] == '/' ? xstrdup(in->args[0])
+					       : xstrfmt("%s/%s", prev && *prev ? prev : "/",
+							 in->args[0]);
+		clean_path(joined, &p, 1);
+		free(joined);
+		rootfd = stage_rootfd(st);
+		fd = rootfd < 0 ? -1 : openat2_(rootfd, p.buf, O_RDONLY | O_DIRECTORY,
+						 RESOLVE_IN_ROOT);
+		if (fd >= 0) {
+			cache_put(b, key, NULL);
+			add_history(b, st, in->original, 1);
+		} else {
+			fd = rootfd < 0 ? -1 : mkdir_in_root(rootfd, p.buf, 0, 0);
+			if (fd < 0) {
+				line_err(b, in, 400, "invalid", "WORKDIR: cannot create '/%s': %s",
+					 p.buf, strerror(errno));
+			} else if (capture(b, st, &layer) < 0) {
+				at_line(b, in);
+				close(fd);
+				fd = -1;
+			} else {
+				add_layer(st, &layer);
+				cache_put(b, key, &layer);
+				add_history(b, st, in->original, 0);
+			}
+		}
+		strbuf_release(&p);
+		if (rootfd >= 0)
+			close(rootfd);
+		if (fd < 0)
+			goto step_done;
+		close(fd);
+		if (apply_config(b, st, in) < 0)
+			goto step_done;
+		goto workdir;
+	}
+	if (in->kind == AH_DF_RUN) {
+		if (do_run(b, st, in) < 0)
+			goto step_done;
+	} else {
+		if (!r.from_ctx) {
+			if (src_root_open_fd(b, in, &r) < 0 ||
+			    list_sources(b, in, &r, &srcs, &nsrc) < 0)
+				goto step_done;
+		}
+		if (do_copy(b, st, in, &r, srcs, nsrc, NULL) < 0)
+			goto step_done;
+	}
+	{
+		struct ah_layer layer;
+
+		if (capture(b, st, &layer) < 0) {
+			at_line(b, in);
+			goto step_done;
+		}
+		add_layer(st, &layer);
+		cache_put(b, key, &layer);
+		add_history(b, st, in->original, 0);
+	}
+	rc = 0;
+	goto step_done;
+workdir:
+	rc = 0;
+	if (cached) {
+		add_history(b, st, in->original, !json_is_object(json_object_get(hit, "layer")));
+		logf_(b, "#%d %s (cached)\n", in->line, in->original);
+	}
+step_done:
+	EVP_MD_CTX_free(md);
+	json_decref(hit);
+	if (r.fd >= 0)
+		close(r.fd);
+	for (j = 0; j < nsrc; j++)
+		free(srcs[j]);
+	free(srcs);
+	if (rc < 0)
+		return -1;
+	memcpy(st->key, key, sizeof(key));
+	json_array_append_new(b->steps, step_json(in, cached, ah_now_ms() - t0));
+	return 0;
+}
+
+/* The stage's environment, for substitution in its base's ONBUILD triggers. */
+static const char *trigger_env(void *data, const char *image, const char *platform,
+			       const char *name)
+{
+	struct bstage *st = data;
+	static char value[4096];
+	const char *found = NULL;
+	json_t *e;
+	size_t i, n = strlen(name);
+
+	(void)image;
+	(void)platform;
+	json_array_foreach(json_object_get(cfg_of(st), "Env"), i, e) {
+		const char *s = json_string_value(e);
+
+		if (s && !strncmp(s, name, n) && s[n] == '=') {
+			snprintf(value, sizeof(value), "%s", s + n + 1);
+			found = value;
+		}
+	}
+	return found;
+}
+
+/*
+ * The base's ONBUILD triggers (its config's OnBuild), run in order right
+ * after FROM, as Docker does; errors name the FROM line. They are not
+ * inherited: the new image's OnBuild holds its own ONBUILDs only.
+ */
+static int run_triggers(struct builder *b, size_t idx)
+{
+	const struct ah_df_instr *from = &b->df->stages[idx].instrs[0];
+	struct bstage *st = &b->st[idx];
+	json_t *ob = json_incref(json_object_get(cfg_of(st), "OnBuild")), *v;
+	struct strbuf text = STRBUF_INIT;
+	struct ah_dockerfile *tdf = NULL;
+	struct ah_df_options dfo;
+	struct ah_err perr = AH_ERR_INIT;
+	size_t i, n = json_array_size(ob);
+	int ret = -1;
+
+	json_object_del(cfg_of(st), "OnBuild");
+	if (!n) {
+		ret = 0;
+		goto done;
+	}
+	strbuf_addstr(&text, "FROM onbuild-base\n");
+	json_array_foreach(ob, i, v) {
+		const char *t = json_string_value(v);
+		size_t kl = t ? strcspn(t, " \t") : 0;
+
+		if (!t || !*t || strchr(t, '\n')) {
+			line_err(b, from, 400, "invalid", "the base image's ONBUILD trigger %zu is not "
+				 "one instruction", i + 1);
+			goto done;
+		}
+		if ((kl == 4 && !strncasecmp(t, "FROM", 4)) || (kl == 7 && !strncasecmp(t, "ONBUILD", 7)) ||
+		    (kl == 10 && !strncasecmp(t, "MAINTAINER", 10))) {
+			line_err(b, from, 400, "invalid", "%.*s isn't allowed as an ONBUILD trigger",
+				 (int)kl, t);
+			goto done;
+		}
+		strbuf_addf(&text, "%s\n", t);
+	}
+	memset(&dfo, 0, sizeof(dfo));
+	dfo.base_env = trigger_env;
+	dfo.data = st;
+	if (ah_dockerfile_parse(text.buf, text.len, "ONBUILD", &dfo, &tdf, &perr) < 0) {
+		line_err(b, from, 400, "invalid", "the base image's ONBUILD triggers: %s", perr.msg);
+		goto done;
+	}
+	if (tdf->stages_nr != 1 || tdf->stages[0].instrs_nr != n + 1) {
+		line_err(b, from, 400, "invalid", "the base image's ONBUILD triggers do not parse as "
+			 "%zu instructions", n);
+		goto done;
+	}
+	for (i = 1; i <= n; i++) {
+		struct ah_df_instr *in = &tdf->stages[0].instrs[i];
+
+		logf_(b, "#%d ONBUILD %s\n", from->line, in->original);
+		in->line = from->line;	/* errors name the FROM that brought them */
+		if (in->kind == AH_DF_COPY && ah_df_flag(in, "from")) {
+			line_err(b, in, 400, "invalid", "ONBUILD COPY --from is not supported");
+			goto done;
+		}
+		if (build_step(b, st, in) < 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	json_decref(ob);
+	ah_dockerfile_free(tdf);
+	strbuf_release(&text);
+	return ret;
 }
 
 static int build_stage(struct builder *b, size_t idx)
@@ -1826,177 +2437,11 @@ static int build_stage(struct builder *b, size_t idx)
 		return ah_invalid(b->err, "%s:%d: stage depends on itself", b->df->file,
 				  ds->instrs[0].line);
 	st->needed = 1;
-	if (stage_from(b, idx) < 0)
+	if (stage_from(b, idx) < 0 || run_triggers(b, idx) < 0)
 		return -1;
-	for (i = 1; i < ds->instrs_nr; i++) {
-		const struct ah_df_instr *in = &ds->instrs[i];
-		int64_t t0 = ah_now_ms();
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		struct src_root r = { .fd = -1 };
-		char **srcs = NULL;
-		size_t nsrc = 0, j;
-		json_t *hit = NULL;
-		int fs = in->kind == AH_DF_RUN || in->kind == AH_DF_COPY || in->kind == AH_DF_ADD ||
-			 in->kind == AH_DF_WORKDIR, rc = -1, cached = 0;
-		char key[65];
-
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		md_str(md, st->key);
-		key_instr(md, in);
-		if (in->kind == AH_DF_WORKDIR) {
-			/* the directory it makes depends on the one before */
-			md_str(md, json_string_value(json_object_get(cfg_of(st), "WorkingDir")));
-		}
-		if ((in->kind == AH_DF_WORKDIR || in->kind == AH_DF_USER) && !in->args_nr) {
-			line_err(b, in, 400, "invalid", "%s requires an argument", ah_df_kind_name(in->kind));
-			goto step_done;
-		}
-		if (in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) {
-			if (in->args_nr < 2) {
-				line_err(b, in, 400, "invalid", "%s requires a source and a destination",
-					 ah_df_kind_name(in->kind));
-				goto step_done;
-			}
-			if (open_src_root(b, in, &r) < 0)
-				goto step_done;
-			if (!r.from_ctx) {
-				md_str(md, r.key);
-			} else if (list_sources(b, in, &r, &srcs, &nsrc) < 0 ||
-				   do_copy(b, st, in, &r, srcs, nsrc, md) < 0) {
-				goto step_done;
-			}
-		}
-		hex_final(md, key);
-		if (!b->o->no_cache)
-			hit = cache_get(b, key);
-		if (hit) {
-			json_t *l = json_object_get(hit, "layer");
-
-			cached = 1;
-			if (json_is_object(l)) {
-				struct ah_layer layer;
-
-				memset(&layer, 0, sizeof(layer));
-				snprintf(layer.digest, sizeof(layer.digest), "%s",
-					 json_string_value(json_object_get(l, "digest")));
-				snprintf(layer.diff_id, sizeof(layer.diff_id), "%s",
-					 json_string_value(json_object_get(l, "diffId")));
-				layer.size = json_integer_value(json_object_get(l, "size"));
-				layer.media_type = AH_MT_OCI_LAYER_GZIP;
-				add_layer(st, &layer);
-				if (st->root && capture_apply(b, st, &layer) < 0)
-					goto step_done;
-			}
-			if (apply_config(b, st, in) < 0)
-				goto step_done;
-			if (in->kind == AH_DF_WORKDIR)
-				goto workdir;
-			add_history(b, st, in->original, !json_is_object(l));
-			logf_(b, "#%d %s (cached)\n", in->line, in->original);
-			rc = 0;
-			goto step_done;
-		}
-		logf_(b, "#%d %s\n", in->line, in->original);
-		if (!fs) {
-			if (apply_config(b, st, in) < 0)
-				goto step_done;
-			add_history(b, st, in->original, 1);
-			cache_put(b, key, NULL);
-			rc = 0;
-			goto step_done;
-		}
-		if (materialize(b, st) < 0) {
-			at_line(b, in);
-			goto step_done;
-		}
-		if (in->kind == AH_DF_WORKDIR) {
-			struct ah_layer layer;
-			int rootfd, fd;
-			const char *prev;
-			char *joined;
-			struct strbuf p = STRBUF_INIT;
-
-			prev = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
-			joined = in->args[0][0] == '/' ? xstrdup(in->args[0])
-						       : xstrfmt("%s/%s", prev && *prev ? prev : "/",
-								 in->args[0]);
-			clean_path(joined, &p, 1);
-			free(joined);
-			rootfd = open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			fd = rootfd < 0 ? -1 : openat2_(rootfd, p.buf, O_RDONLY | O_DIRECTORY,
-							 RESOLVE_IN_ROOT);
-			if (fd >= 0) {
-				cache_put(b, key, NULL);
-				add_history(b, st, in->original, 1);
-			} else {
-				fd = rootfd < 0 ? -1 : mkdir_in_root(rootfd, p.buf, 0, 0);
-				if (fd < 0) {
-					line_err(b, in, 400, "invalid", "WORKDIR: cannot create '/%s': %s",
-						 p.buf, strerror(errno));
-				} else if (capture(b, st, &layer) < 0) {
-					at_line(b, in);
-					close(fd);
-					fd = -1;
-				} else {
-					add_layer(st, &layer);
-					cache_put(b, key, &layer);
-					add_history(b, st, in->original, 0);
-				}
-			}
-			strbuf_release(&p);
-			if (rootfd >= 0)
-				close(rootfd);
-			if (fd < 0)
-				goto step_done;
-			close(fd);
-			if (apply_config(b, st, in) < 0)
-				goto step_done;
-			goto workdir;
-		}
-		if (in->kind == AH_DF_RUN) {
-			if (do_run(b, st, in) < 0)
-				goto step_done;
-		} else {
-			if (!r.from_ctx) {
-				if (src_root_open_fd(b, in, &r) < 0 ||
-				    list_sources(b, in, &r, &srcs, &nsrc) < 0)
-					goto step_done;
-			}
-			if (do_copy(b, st, in, &r, srcs, nsrc, NULL) < 0)
-				goto step_done;
-		}
-		{
-			struct ah_layer layer;
-
-			if (capture(b, st, &layer) < 0) {
-				at_line(b, in);
-				goto step_done;
-			}
-			add_layer(st, &layer);
-			cache_put(b, key, &layer);
-			add_history(b, st, in->original, 0);
-		}
-		rc = 0;
-		goto step_done;
-workdir:
-		rc = 0;
-		if (cached) {
-			add_history(b, st, in->original, !json_is_object(json_object_get(hit, "layer")));
-			logf_(b, "#%d %s (cached)\n", in->line, in->original);
-		}
-step_done:
-		EVP_MD_CTX_free(md);
-		json_decref(hit);
-		if (r.fd >= 0)
-			close(r.fd);
-		for (j = 0; j < nsrc; j++)
-			free(srcs[j]);
-		free(srcs);
-		if (rc < 0)
+	for (i = 1; i < ds->instrs_nr; i++)
+		if (build_step(b, st, &ds->instrs[i]) < 0)
 			return -1;
-		memcpy(st->key, key, sizeof(key));
-		json_array_append_new(b->steps, step_json(in, cached, ah_now_ms() - t0));
-	}
 	st->built = 1;
 	return 0;
 }
@@ -2212,6 +2657,10 @@ static int external_build(const struct ah_build_opts *o, struct ah_image_store *
 		argv[n++] = "--target";
 		argv[n++] = o->target;
 	}
+	if (o->platform && *o->platform) {
+		argv[n++] = "--platform";
+		argv[n++] = o->platform;
+	}
 	/* chroot isolation has the host's network only: --network none is not enforced there */
 	if (!podman || strcmp(isolation, "--isolation=chroot")) {
 		argv[n++] = "--network";
@@ -2337,6 +2786,44 @@ static int read_file_max(const char *path, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * The build arguments, with TARGETPLATFORM, TARGETOS, TARGETARCH and
+ * TARGETVARIANT for --platform unless given: *out's strings are to free
+ * from index o->build_args_nr on.
+ */
+static int target_args(const struct ah_build_opts *o, const char ***out, size_t *nr,
+		       struct ah_err *err)
+{
+	struct ah_platform p;
+	char buf[AH_PLATFORM_MAX];
+	const char *v[4][2];
+	size_t i, j;
+
+	*out = xcalloc(o->build_args_nr + 5, sizeof(**out));
+	memcpy(*out, o->build_args, o->build_args_nr * sizeof(**out));
+	*nr = o->build_args_nr;
+	if (!o->platform || !*o->platform)
+		return 0;
+	if (ah_platform_parse(o->platform, &p, err) < 0)
+		return -1;
+	v[0][0] = "TARGETPLATFORM", v[0][1] = ah_platform_str(&p, buf);
+	v[1][0] = "TARGETOS", v[1][1] = p.os;
+	v[2][0] = "TARGETARCH", v[2][1] = p.arch;
+	v[3][0] = "TARGETVARIANT", v[3][1] = p.variant;
+	for (i = 0; i < 4; i++) {
+		size_t n = strlen(v[i][0]);
+		int given = 0;
+
+		for (j = 0; j < o->build_args_nr; j++)
+			if (!strncmp(o->build_args[j], v[i][0], n) &&
+			    (o->build_args[j][n] == '=' || !o->build_args[j][n]))
+				given = 1;
+		if (!given)
+			(*out)[(*nr)++] = xstrfmt("%s=%s", v[i][0], v[i][1]);
+	}
+	return 0;
+}
+
 int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err *err)
 {
 	struct builder b;
@@ -2348,6 +2835,9 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 	int64_t t0 = ah_now_ms();
 	char mdigest[AH_DIGEST_MAX];
 	int64_t msize;
+
+	const char **targs = NULL;
+	size_t targs_nr = 0;
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
@@ -2397,6 +2887,7 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		ret = external_build(&eo, b.s, name, b.tmp, report, err);
 		goto done;
 	}
+	b.overlay = -1;	/* probed when a root file system is first needed */
 	b.cache_dir = xstrfmt("%s/build-cache", o->state_dir);
 	if (mkdir(b.cache_dir, 0700) < 0 && errno != EEXIST) {
 		ah_internal(err, "cannot create '%s': %s", b.cache_dir, strerror(errno));
@@ -2411,8 +2902,10 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		goto done;
 	}
 	memset(&dfo, 0, sizeof(dfo));
-	dfo.build_args = o->build_args;
-	dfo.build_args_nr = o->build_args_nr;
+	if (target_args(o, &targs, &targs_nr, err) < 0)
+		goto done;
+	dfo.build_args = targs;
+	dfo.build_args_nr = targs_nr;
 	dfo.target = o->target;
 	dfo.base_env = base_env;
 	dfo.data = &b;
@@ -2458,9 +2951,7 @@ done:
 	}
 	for (i = 0; b.st && i < b.df->stages_nr; i++) {
 		json_decref(b.st[i].config);
-		free(b.st[i].layers);
-		free(b.st[i].root);
-		free(b.st[i].snap);
+		stage_release(&b.st[i]);
 	}
 	free(b.st);
 	json_decref(b.steps);
@@ -2469,6 +2960,9 @@ done:
 	ah_dockerfile_free(b.df);
 	ah_dockerignore_free(b.ignore);
 	ah_image_store_close(b.s);
+	for (i = o->build_args_nr; targs && i < targs_nr; i++)
+		free((char *)targs[i]);
+	free(targs);
 	free(b.tmp);
 	free(b.cache_dir);
 	free(b.ctx);
@@ -2485,7 +2979,7 @@ static int op_image_build(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 {
 	struct ah_build_opts o;
 	struct ah_state *st;
-	const char *context, *tag, *dockerfile, *target, *network, *engine;
+	const char *context, *tag, *dockerfile, *target, *network, *engine, *platform;
 	json_t *args = NULL, *v;
 	const char **argv = NULL;
 	long timeout = 0;
@@ -2497,6 +2991,7 @@ static int op_image_build(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	    ah_param_str(params, "tag", &tag, err) < 0 ||
 	    ah_param_str(params, "dockerfile", &dockerfile, err) < 0 ||
 	    ah_param_str(params, "target", &target, err) < 0 ||
+	    ah_param_str(params, "platform", &platform, err) < 0 ||
 	    ah_param_str(params, "network", &network, err) < 0 ||
 	    ah_param_str(params, "engine", &engine, err) < 0 ||
 	    ah_param_int(params, "timeoutMs", 0, 0, 7L * 24 * 3600 * 1000, &timeout, err) < 0 ||
@@ -2524,6 +3019,7 @@ static int op_image_build(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	o.build_args = argv;
 	o.build_args_nr = json_array_size(args);
 	o.target = target;
+	o.platform = platform;
 	o.network = network;
 	o.engine = engine ? engine : getenv("APPHUB_BUILD_ENGINE");
 	o.run_timeout_ms = timeout;

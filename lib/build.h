@@ -29,6 +29,7 @@ struct ah_build_opts {
 	const char *const *build_args;	/* "K=V" */
 	size_t build_args_nr;
 	const char *target;	/* a stage name, or NULL for the last */
+	const char *platform;	/* "os/arch[/variant]" of stages without FROM --platform; NULL: this machine's */
 	const char *network;	/* RUN's network: "none" (default) or "host" */
 	const char *engine;	/* "native" (default), "podman" or "docker" */
 	int64_t run_timeout_ms;	/* each RUN; 0: no limit */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include "image.h"
@@ -721,11 +722,13 @@ static int64_t fixed_mtime(void)
 
 struct dir_item {
 	char *rel;
+	char *src;	/* where it is on disk; NULL: dir/rel */
 	int whiteout;	/* rel names the whiteout entry itself */
 };
 
 struct pending_dir {
 	char *rel;
+	const char *src;
 	int emitted;
 };
 
@@ -742,7 +745,7 @@ struct dir_walk {
 #define MAX_LAYER_ENTRIES 10000000
 #define MAX_DIR_DEPTH 256
 
-static void walk_emit(struct dir_walk *w, const char *rel, int whiteout)
+static void walk_emit_src(struct dir_walk *w, const char *rel, const char *src, int whiteout)
 {
 	size_t i;
 
@@ -750,15 +753,21 @@ static void walk_emit(struct dir_walk *w, const char *rel, int whiteout)
 		if (w->stack[i].emitted)
 			continue;
 		w->stack[i].emitted = 1;
-		walk_emit(w, w->stack[i].rel, 0);
+		walk_emit_src(w, w->stack[i].rel, w->stack[i].src, 0);
 	}
 	if (w->nr == w->alloc) {
 		w->alloc = w->alloc ? 2 * w->alloc : 256;
 		w->items = xrealloc(w->items, w->alloc * sizeof(*w->items));
 	}
 	w->items[w->nr].rel = xstrdup(rel);
+	w->items[w->nr].src = src ? xstrdup(src) : NULL;
 	w->items[w->nr].whiteout = whiteout;
 	w->nr++;
+}
+
+static void walk_emit(struct dir_walk *w, const char *rel, int whiteout)
+{
+	walk_emit_src(w, rel, NULL, whiteout);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -899,6 +908,7 @@ static int walk_dir(struct dir_walk *w, const char *rel)
 					w->stack = xrealloc(w->stack, w->stack_alloc * sizeof(*w->stack));
 				}
 				w->stack[w->depth].rel = crel;
+				w->stack[w->depth].src = NULL;
 				w->stack[w->depth].emitted = changed;
 				w->depth++;
 				r = walk_dir(w, crel);
@@ -931,7 +941,7 @@ static int write_dir_item(struct layer_writer *lw, const char *dir, const struct
 			  int64_t mtime, struct link_seen **links, size_t *nlinks, char *buf)
 {
 	struct archive_entry *e = archive_entry_new();
-	char *path = xstrfmt("%s/%s", dir, it->rel);
+	char *path = it->src ? xstrdup(it->src) : xstrfmt("%s/%s", dir, it->rel);
 	struct stat sb;
 	int fd = -1, ret = -1;
 	size_t i;
@@ -1024,19 +1034,58 @@ done:
 	return ret;
 }
 
-int ah_image_layer_from_dir(struct ah_image_store *s, const char *dir, const char *base,
-			    struct ah_layer *out, struct ah_err *err)
+/* The layer of the items w found; with fix, they get its mtime on disk too. */
+static int write_walk(struct ah_image_store *s, struct dir_walk *w, const char *dir, int fix,
+		      struct ah_layer *out, struct ah_err *err)
 {
-	struct dir_walk w = { 0 };
 	struct layer_writer lw;
 	struct link_seen *links = NULL;
 	size_t nlinks = 0, i;
 	char *buf = xmalloc(COPY_BUF);
 	int64_t mtime = fixed_mtime();
-	struct stat sb;
-	int ok = 0, ret = -1;
+	int ok = 0, ret;
 
 	memset(&lw, 0, sizeof(lw));
+	if (lw_open(s, &lw, err) < 0)
+		goto done;
+	for (i = 0; i < w->nr; i++)
+		if (write_dir_item(&lw, dir, &w->items[i], mtime, &links, &nlinks, buf) < 0)
+			goto done;
+	for (i = 0; fix && i < w->nr; i++) {
+		struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+
+		if (w->items[i].src && !w->items[i].whiteout)
+			utimensat(AT_FDCWD, w->items[i].src, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	ok = 1;
+done:
+	ret = lw_close(&lw, ok, out);
+	for (i = 0; i < nlinks; i++)
+		free(links[i].rel);
+	free(links);
+	free(buf);
+	return ok ? ret : -1;
+}
+
+static void walk_free(struct dir_walk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nr; i++) {
+		free(w->items[i].rel);
+		free(w->items[i].src);
+	}
+	free(w->items);
+	free(w->stack);
+}
+
+int ah_image_layer_from_dir(struct ah_image_store *s, const char *dir, const char *base,
+			    struct ah_layer *out, struct ah_err *err)
+{
+	struct dir_walk w = { 0 };
+	struct stat sb;
+	int ret = -1;
+
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		ah_invalid(err, "'%s' is not a directory", dir);
 		goto done;
@@ -1046,23 +1095,264 @@ int ah_image_layer_from_dir(struct ah_image_store *s, const char *dir, const cha
 	w.err = err;
 	if (walk_dir(&w, "") < 0)
 		goto done;
-	if (lw_open(s, &lw, err) < 0)
-		goto done;
-	for (i = 0; i < w.nr; i++)
-		if (write_dir_item(&lw, dir, &w.items[i], mtime, &links, &nlinks, buf) < 0)
-			goto done;
-	ok = 1;
+	ret = write_walk(s, &w, dir, 0, out, err);
 done:
-	ret = lw_close(&lw, ok, out);
-	for (i = 0; i < w.nr; i++)
-		free(w.items[i].rel);
-	free(w.items);
-	free(w.stack);
-	for (i = 0; i < nlinks; i++)
-		free(links[i].rel);
-	free(links);
-	free(buf);
-	return ok ? ret : -1;
+	walk_free(&w);
+	return ret;
+}
+
+/* ---- a layer from an overlay upper directory ---- */
+
+#define OVL_OPAQUE "trusted.overlay.opaque"
+
+static int is_whiteout_st(const struct stat *sb)
+{
+	return S_ISCHR(sb->st_mode) && sb->st_rdev == 0;
+}
+
+static int is_opaque(const char *path)
+{
+	char v[4];
+	ssize_t n = lgetxattr(path, OVL_OPAQUE, v, sizeof(v));
+
+	return n == 1 && v[0] == 'y';
+}
+
+/* One directory as the merged view of several (top first): */
+struct ovl_dir {
+	char **dirs;
+	size_t nr;
+};
+
+struct ovl_ent {
+	char *name, *src;
+	struct stat sb;
+};
+
+static void ovl_dir_free(struct ovl_dir *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nr; i++)
+		free(d->dirs[i]);
+	free(d->dirs);
+	d->dirs = NULL;
+	d->nr = 0;
+}
+
+/* The directories that make up name inside d, as overlayfs looks them up. */
+static void ovl_child(const struct ovl_dir *d, const char *name, struct ovl_dir *out)
+{
+	size_t i;
+
+	out->dirs = xcalloc(d->nr + 1, sizeof(*out->dirs));
+	out->nr = 0;
+	for (i = 0; i < d->nr; i++) {
+		char *c = xstrfmt("%s/%s", d->dirs[i], name);
+		struct stat sb;
+
+		if (lstat(c, &sb) < 0) {
+			free(c);
+			continue;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			free(c);
+			break;	/* a file or a whiteout hides what is below */
+		}
+		out->dirs[out->nr++] = c;
+		if (is_opaque(c))
+			break;
+	}
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+	return strcmp(((const struct ovl_ent *)a)->name, ((const struct ovl_ent *)b)->name);
+}
+
+static void ents_free(struct ovl_ent *e, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		free(e[i].name);
+		free(e[i].src);
+	}
+	free(e);
+}
+
+/* The merged listing of d, sorted, whiteouts dropped. */
+static int ovl_list(const struct ovl_dir *d, struct ovl_ent **out, size_t *nr,
+		    struct ah_err *err)
+{
+	struct ovl_ent *e = NULL;
+	size_t n = 0, alloc = 0, i, j, k;
+	int ret = -1;
+
+	for (i = 0; i < d->nr; i++) {
+		char **names;
+		size_t nn, top = n;
+
+		if (list_dir(d->dirs[i], &names, &nn, err) < 0)
+			goto done;
+		for (j = 0; j < nn; j++) {
+			struct ovl_ent key = { .name = names[j] };
+
+			if (top && bsearch(&key, e, top, sizeof(*e), cmp_ent))
+				continue;	/* a layer above has it (or its whiteout) */
+			if (n == alloc) {
+				alloc = alloc ? 2 * alloc : 64;
+				e = xrealloc(e, alloc * sizeof(*e));
+			}
+			e[n].src = xstrfmt("%s/%s", d->dirs[i], names[j]);
+			if (lstat(e[n].src, &e[n].sb) < 0) {
+				ah_internal(err, "cannot stat '%s': %s", e[n].src, strerror(errno));
+				free(e[n].src);
+				free_names(names, nn);
+				goto done;
+			}
+			e[n].name = names[j];
+			names[j] = NULL;
+			n++;
+		}
+		free_names(names, nn);
+		if (n > top)
+			qsort(e, n, sizeof(*e), cmp_ent);
+	}
+	for (i = 0, k = 0; i < n; i++) {
+		if (is_whiteout_st(&e[i].sb)) {
+			free(e[i].name);
+			free(e[i].src);
+		} else {
+			e[k++] = e[i];
+		}
+	}
+	n = k;
+	ret = 0;
+done:
+	if (ret < 0) {
+		ents_free(e, n);
+		e = NULL;
+		n = 0;
+	}
+	*out = e;
+	*nr = n;
+	return ret;
+}
+
+static struct ovl_ent *find_ent(struct ovl_ent *e, size_t nr, const char *name)
+{
+	struct ovl_ent key = { .name = (char *)name };
+
+	return nr ? bsearch(&key, e, nr, sizeof(*e), cmp_ent) : NULL;
+}
+
+/*
+ * walk_dir() for after = upper over lowers and before = lowers, reading
+ * only the directories upper has: what upper lacks is the same in both.
+ */
+static int walk_ovl(struct dir_walk *w, const char *rel, const struct ovl_dir *after,
+		    const struct ovl_dir *before)
+{
+	struct ovl_ent *an = NULL, *bn = NULL;
+	size_t anr = 0, bnr = 0, nall = 0, i;
+	char **all = NULL;
+	int ret = -1;
+
+	if (w->depth >= MAX_DIR_DEPTH) {
+		ah_invalid(w->err, "'%s': directories nested too deep", rel);
+		goto done;
+	}
+	if (ovl_list(after, &an, &anr, w->err) < 0 || ovl_list(before, &bn, &bnr, w->err) < 0)
+		goto done;
+	all = xcalloc(anr + bnr + 1, sizeof(*all));
+	for (i = 0; i < anr; i++)
+		all[nall++] = xstrdup(an[i].name);
+	for (i = 0; i < bnr; i++) {
+		struct ovl_ent *a = find_ent(an, anr, bn[i].name);
+
+		if (!a || (S_ISDIR(bn[i].sb.st_mode) && !S_ISDIR(a->sb.st_mode)))
+			all[nall++] = xstrfmt(".wh.%s", bn[i].name);
+	}
+	if (nall)
+		qsort(all, nall, sizeof(*all), cmp_str);
+	for (i = 0; i < nall; i++) {
+		char *crel = xstrfmt("%s%s%s", rel, *rel ? "/" : "", all[i]);
+		struct ovl_ent *a = find_ent(an, anr, all[i]), *b;
+		char *up = NULL;
+		struct stat usb;
+		int r = 0;
+
+		if (++w->count > MAX_LAYER_ENTRIES) {
+			ah_invalid(w->err, "'%s': more than %d entries", w->dir, MAX_LAYER_ENTRIES);
+			r = -1;
+		} else if (!a) {
+			walk_emit(w, crel, 1);
+		} else {
+			b = find_ent(bn, bnr, all[i]);
+			if ((!b || !unchanged(&a->sb, &b->sb, a->src, b->src)) &&
+			    !S_ISSOCK(a->sb.st_mode))
+				walk_emit_src(w, crel, a->src, 0);
+			up = xstrfmt("%s/%s", w->dir, crel);
+			if (S_ISDIR(a->sb.st_mode) && lstat(up, &usb) == 0 && S_ISDIR(usb.st_mode)) {
+				struct ovl_dir ca, cb;
+
+				ovl_child(after, all[i], &ca);
+				ovl_child(before, all[i], &cb);
+				if (w->depth == w->stack_alloc) {
+					w->stack_alloc = w->stack_alloc ? 2 * w->stack_alloc : 16;
+					w->stack = xrealloc(w->stack, w->stack_alloc * sizeof(*w->stack));
+				}
+				w->stack[w->depth].rel = crel;
+				w->stack[w->depth].src = a->src;
+				w->stack[w->depth].emitted = w->nr && !strcmp(w->items[w->nr - 1].rel, crel);
+				w->depth++;
+				r = walk_ovl(w, crel, &ca, &cb);
+				w->depth--;
+				ovl_dir_free(&ca);
+				ovl_dir_free(&cb);
+			}
+		}
+		free(up);
+		free(crel);
+		if (r < 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	ents_free(an, anr);
+	ents_free(bn, bnr);
+	free_names(all, nall);
+	return ret;
+}
+
+int ah_image_layer_from_overlay(struct ah_image_store *s, const char *upper,
+				const char *const *lowers, size_t nr, struct ah_layer *out,
+				struct ah_err *err)
+{
+	struct dir_walk w = { 0 };
+	struct ovl_dir after, before;
+	size_t i;
+	int ret = -1;
+
+	after.dirs = xcalloc(nr + 2, sizeof(*after.dirs));
+	before.dirs = xcalloc(nr + 1, sizeof(*before.dirs));
+	after.nr = before.nr = 0;
+	after.dirs[after.nr++] = xstrdup(upper);
+	for (i = 0; i < nr; i++) {
+		after.dirs[after.nr++] = xstrdup(lowers[i]);
+		before.dirs[before.nr++] = xstrdup(lowers[i]);
+	}
+	w.dir = upper;
+	w.err = err;
+	if (walk_ovl(&w, "", &after, &before) < 0)
+		goto done;
+	ret = write_walk(s, &w, upper, 1, out, err);
+done:
+	walk_free(&w);
+	ovl_dir_free(&after);
+	ovl_dir_free(&before);
+	return ret;
 }
 
 int ah_image_layer_from_tar(struct ah_image_store *s, int fd, const char *what,
@@ -1509,28 +1799,124 @@ static int is_index_type(json_t *doc, const char *mt)
 	return !mt && json_is_array(json_object_get(doc, "manifests"));
 }
 
-json_t *ah_image_pick_platform(json_t *index, struct ah_err *err)
+void ah_platform_host(struct ah_platform *p)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->os, "linux");
+	snprintf(p->arch, sizeof(p->arch), "%s", ah_image_host_arch());
+	if (!strcmp(p->arch, "arm64"))
+		strcpy(p->variant, "v8");
+}
+
+/* The names uname and distributions use, as OCI spells them. */
+static void normalize_platform(struct ah_platform *p)
+{
+	static const char *const alias[][3] = {
+		{ "x86_64", "amd64", "" }, { "x86-64", "amd64", "" }, { "aarch64", "arm64", "" },
+		{ "armhf", "arm", "v7" }, { "armel", "arm", "v6" }, { "i386", "386", "" },
+		{ "i686", "386", "" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(alias) / sizeof(*alias); i++) {
+		if (strcmp(p->arch, alias[i][0]))
+			continue;
+		strcpy(p->arch, alias[i][1]);
+		if (!*p->variant)
+			strcpy(p->variant, alias[i][2]);
+	}
+	if (!strcmp(p->arch, "arm64") && !*p->variant)
+		strcpy(p->variant, "v8");
+}
+
+static int platform_word(const char *s, size_t n, char *out, size_t max)
+{
+	size_t i;
+
+	if (!n || n >= max)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return -1;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+int ah_platform_parse(const char *spec, struct ah_platform *p, struct ah_err *err)
+{
+	const char *a, *v;
+
+	if (!spec || !*spec) {
+		ah_platform_host(p);
+		return 0;
+	}
+	memset(p, 0, sizeof(*p));
+	a = strchr(spec, '/');
+	v = a ? strchr(a + 1, '/') : NULL;
+	if (!a || platform_word(spec, (size_t)(a - spec), p->os, sizeof(p->os)) < 0 ||
+	    platform_word(a + 1, v ? (size_t)(v - a - 1) : strlen(a + 1), p->arch,
+			  sizeof(p->arch)) < 0 ||
+	    (v && platform_word(v + 1, strlen(v + 1), p->variant, sizeof(p->variant)) < 0))
+		return ah_invalid(err, "invalid platform '%s': must be os/arch[/variant], as "
+				  "linux/amd64 or linux/arm64/v8", spec);
+	normalize_platform(p);
+	return 0;
+}
+
+void ah_platform_of(json_t *doc, struct ah_platform *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->os, sizeof(p->os), "%s", json_string_value(json_object_get(doc, "os")) ?: "");
+	snprintf(p->arch, sizeof(p->arch), "%s",
+		 json_string_value(json_object_get(doc, "architecture")) ?: "");
+	snprintf(p->variant, sizeof(p->variant), "%s",
+		 json_string_value(json_object_get(doc, "variant")) ?: "");
+	normalize_platform(p);
+}
+
+int ah_platform_match(const struct ah_platform *want, const struct ah_platform *have)
+{
+	return !strcmp(want->os, have->os) && !strcmp(want->arch, have->arch) &&
+	       (!*want->variant || !*have->variant || !strcmp(want->variant, have->variant));
+}
+
+const char *ah_platform_str(const struct ah_platform *p, char buf[AH_PLATFORM_MAX])
+{
+	snprintf(buf, AH_PLATFORM_MAX, "%s/%s%s%s", p->os, p->arch,
+		 *p->variant && strcmp(p->arch, "arm64") ? "/" : "",
+		 *p->variant && strcmp(p->arch, "arm64") ? p->variant : "");
+	return buf;
+}
+
+json_t *ah_image_pick_platform(json_t *index, const struct ah_platform *want,
+			       struct ah_err *err)
 {
 	json_t *m = json_object_get(index, "manifests"), *d, *only = NULL;
-	const char *arch = ah_image_host_arch();
+	struct ah_platform host, have;
+	char buf[AH_PLATFORM_MAX];
 	size_t i, n = 0;
 
+	if (!want) {
+		ah_platform_host(&host);
+		want = &host;
+	}
 	json_array_foreach(m, i, d) {
 		json_t *p = json_object_get(d, "platform");
-		const char *os = json_string_value(json_object_get(p, "os"));
-		const char *a = json_string_value(json_object_get(p, "architecture"));
 
 		if (!p) {
 			n++;
 			only = d;
 			continue;
 		}
-		if (os && a && !strcmp(os, "linux") && !strcmp(a, arch))
+		ah_platform_of(p, &have);
+		if (ah_platform_match(want, &have))
 			return d;
 	}
 	if (n == 1)
 		return only;
-	ah_not_found(err, "no image for linux/%s in the index", arch);
+	ah_not_found(err, "no image for %s in the index", ah_platform_str(want, buf));
 	return NULL;
 }
 
@@ -1710,7 +2096,7 @@ int ah_image_load(struct ah_image_store *s, const char *ref, struct ah_image *im
 	if (blob_json(s, img->digest, &doc, err) < 0)
 		goto done;
 	if (is_index_type(doc, mt)) {
-		json_t *pick = ah_image_pick_platform(doc, err);
+		json_t *pick = ah_image_pick_platform(doc, NULL, err);
 
 		if (!pick)
 			goto done;
@@ -1918,6 +2304,25 @@ int ah_image_gc(struct ah_image_store *s, struct ah_err *err)
 			memcpy(digest + 7, de->d_name, 65);
 			if (!json_object_get(seen, digest))
 				unlinkat(dirfd(dp), de->d_name, 0);
+		}
+		closedir(dp);
+	}
+	free(dir);
+	/* unpacked layers go with their blobs (and half-made ones: no build is running) */
+	dir = xstrfmt("%s/unpacked", s->dir);
+	if ((dp = opendir(dir))) {
+		while ((de = readdir(dp))) {
+			char digest[AH_DIGEST_MAX];
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (strlen(de->d_name) == 64) {
+				memcpy(digest, "sha256:", 7);
+				memcpy(digest + 7, de->d_name, 65);
+				if (json_object_get(seen, digest))
+					continue;
+			}
+			rm_rf_at(dirfd(dp), de->d_name, 0);
 		}
 		closedir(dp);
 	}
@@ -2213,6 +2618,170 @@ done:
 	return ret;
 }
 
+/*
+ * Opens the directory of rel's last component under rootfd, making the
+ * directories missing on the way (0755), never through a symlink.
+ */
+static int open_parent_mk(int rootfd, const char *rel, const char **leaf)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = rel, *slash;
+	int fd = dup(rootfd);
+
+	while (fd >= 0 && (slash = strchr(p, '/'))) {
+		size_t n = (size_t)(slash - p);
+		int next;
+
+		if (n > NAME_MAX) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && mkdirat(fd, comp, 0755) == 0)
+			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+	*leaf = p;
+	return fd;
+}
+
+/* A layer's whiteouts as overlayfs writes them: a 0/0 device, an opaque directory. */
+static int overlay_whiteouts(int rootfd, const char *path, const char *what, struct ah_err *err)
+{
+	struct archive *in = reader_new();
+	struct archive_entry *e;
+	int ret = -1, r;
+
+	if (archive_read_open_filename(in, path, 65536) != ARCHIVE_OK) {
+		ah_invalid(err, "%s: %s", what, archive_error_string(in));
+		goto done;
+	}
+	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		const char *rel, *leaf, *base;
+		int c = check_entry(e, what, err), fd, ok;
+		struct stat sb;
+
+		if (c < 0)
+			goto done;
+		if (c)
+			continue;
+		rel = archive_entry_pathname(e);
+		base = strrchr(rel, '/');
+		base = base ? base + 1 : rel;
+		if (strncmp(base, ".wh.", 4))
+			continue;
+		fd = open_parent_mk(rootfd, rel, &leaf);
+		if (fd < 0) {
+			ah_internal(err, "%s: cannot open the directory of '%s': %s", what, rel,
+				    strerror(errno));
+			goto done;
+		}
+		if (!strcmp(leaf, ".wh..wh..opq")) {
+			ok = fsetxattr(fd, OVL_OPAQUE, "y", 1, 0) == 0;
+		} else if (!leaf[4] || !strcmp(leaf + 4, ".") || !strcmp(leaf + 4, "..")) {
+			ok = 1;
+		} else if (fstatat(fd, leaf + 4, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+			/* this layer's own entry stays; a directory of it hides the one below */
+			int dfd = S_ISDIR(sb.st_mode)
+				? openat(fd, leaf + 4, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+				: -2;
+
+			ok = dfd == -2 || (dfd >= 0 && fsetxattr(dfd, OVL_OPAQUE, "y", 1, 0) == 0);
+			if (dfd >= 0)
+				close(dfd);
+		} else {
+			ok = mknodat(fd, leaf + 4, S_IFCHR | 0000, 0) == 0;
+		}
+		close(fd);
+		if (!ok) {
+			ah_internal(err, "%s: cannot write whiteout '%s': %s", what, rel,
+				    strerror(errno));
+			goto done;
+		}
+	}
+	if (r != ARCHIVE_EOF) {
+		ah_invalid(err, "%s: %s", what, archive_error_string(in));
+		goto done;
+	}
+	ret = 0;
+done:
+	archive_read_free(in);
+	return ret;
+}
+
+int ah_image_layer_dir(struct ah_image_store *s, const char *digest, char **out,
+		       struct ah_err *err)
+{
+	char *blob = ah_image_blob_path(s, digest), *top = xstrfmt("%s/unpacked", s->dir);
+	char *path = NULL, *tmp = NULL, what[100];
+	struct archive *in = NULL;
+	struct stat sb;
+	int rootfd = -1, ret = -1;
+
+	*out = NULL;
+	snprintf(what, sizeof(what), "layer '%.19s'", digest ? digest : "");
+	/* gc waits while the directory is in use (this store is open) */
+	if (hold_store(s, err) < 0)
+		goto done;
+	if (!blob || !ah_image_blob_exists(s, digest)) {
+		ah_not_found(err, "layer '%s' not found", digest ? digest : "");
+		goto done;
+	}
+	path = xstrfmt("%s/%s", top, digest + 7);
+	if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		*out = path;
+		path = NULL;
+		ret = 0;
+		goto done;
+	}
+	if (mkdir_one(top, err) < 0)
+		goto done;
+	tmp = xstrfmt("%s/.tmp-XXXXXX", top);
+	if (!mkdtemp(tmp)) {
+		ah_internal(err, "cannot create '%s': %s", tmp, strerror(errno));
+		goto done;
+	}
+	chmod(tmp, 0755);
+	in = reader_new();
+	if (archive_read_open_filename(in, blob, 65536) != ARCHIVE_OK) {
+		ah_invalid(err, "%s: %s", what, archive_error_string(in));
+		goto done;
+	}
+	if (extract(in, tmp, 1, ah_image_max_layer(), what, err) < 0)
+		goto done;
+	rootfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0 || overlay_whiteouts(rootfd, blob, what, err) < 0) {
+		if (rootfd < 0)
+			ah_internal(err, "cannot open '%s': %s", tmp, strerror(errno));
+		goto done;
+	}
+	/* another build may have made it meanwhile: theirs is as good */
+	if (rename(tmp, path) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+		ah_internal(err, "cannot rename '%s': %s", tmp, strerror(errno));
+		goto done;
+	}
+	*out = path;
+	path = NULL;
+	ret = 0;
+done:
+	if (in)
+		archive_read_free(in);
+	if (rootfd >= 0)
+		close(rootfd);
+	if (tmp)
+		rm_rf(tmp);
+	free(tmp);
+	free(path);
+	free(top);
+	free(blob);
+	return ret;
+}
+
 static int mkdir_p(const char *path, struct ah_err *err)
 {
 	char *p = xstrdup(path), *s;
@@ -2333,7 +2902,7 @@ static int import_oci_dir(struct ah_image_store *s, const char *dir, char mdiges
 			goto done;
 		}
 		desc = json_array_size(m) == 1 ? json_array_get(m, 0)
-					       : ah_image_pick_platform(desc == idx ? idx : doc, err);
+					       : ah_image_pick_platform(desc == idx ? idx : doc, NULL, err);
 		if (!desc)
 			goto done;
 		desc = json_deep_copy(desc);

@@ -98,6 +98,25 @@ struct ah_layer {
 int ah_image_layer_from_dir(struct ah_image_store *s, const char *dir, const char *base,
 			    struct ah_layer *out, struct ah_err *err);
 /*
+ * ah_image_layer_from_dir(after, before) where after is the overlayfs
+ * view of upper over lowers (top first) and before that of lowers alone,
+ * reading only what upper holds: the layer of what a step changed in an
+ * overlay mount. Whiteouts are overlayfs's (0/0 character devices, the
+ * trusted.overlay.opaque xattr). Afterwards what the layer holds has its
+ * mtime in upper too, as if the layer had been applied.
+ */
+int ah_image_layer_from_overlay(struct ah_image_store *s, const char *upper,
+				const char *const *lowers, size_t nr, struct ah_layer *out,
+				struct ah_err *err);
+/*
+ * A layer unpacked, its whiteouts written as overlayfs's, in
+ * images/unpacked/<hex> (kept, shared, removed by gc with the blob): a
+ * lower directory of an overlay mount. *dir is its path (free it).
+ * Needs root (whiteouts are device nodes).
+ */
+int ah_image_layer_dir(struct ah_image_store *s, const char *digest, char **dir,
+		       struct ah_err *err);
+/*
  * A layer from a tar stream on fd (plain or compressed: anything
  * libarchive reads), rewritten as a gzip tar in the stream's order with
  * its metadata; member names and types checked.
@@ -117,8 +136,23 @@ const char *ah_layer_media_type(const char *media_type);
  * that ah_image_layer_verify() accepts with the config's diff_ids.
  */
 int ah_image_verify_manifest(struct ah_image_store *s, json_t *manifest, struct ah_err *err);
-/* In an index (or manifest list), the manifest for linux and this host's architecture. */
-json_t *ah_image_pick_platform(json_t *index, struct ah_err *err);
+/* A platform: os/arch[/variant], as an index and a config name it. */
+#define AH_PLATFORM_MAX 96
+struct ah_platform {
+	char os[32], arch[32], variant[16];
+};
+
+/* "linux/arm64"; NULL or "" is this machine's. Aliases (x86_64, aarch64) are normalized. */
+int ah_platform_parse(const char *spec, struct ah_platform *p, struct ah_err *err);
+void ah_platform_host(struct ah_platform *p);
+/* The platform an index entry's "platform" or an image config names. */
+void ah_platform_of(json_t *doc, struct ah_platform *p);
+/* Same os and arch, and variant unless either has none. */
+int ah_platform_match(const struct ah_platform *want, const struct ah_platform *have);
+const char *ah_platform_str(const struct ah_platform *p, char buf[AH_PLATFORM_MAX]);
+/* In an index (or manifest list), the manifest for want (NULL: this machine). */
+json_t *ah_image_pick_platform(json_t *index, const struct ah_platform *want,
+			       struct ah_err *err);
 
 /*
  * Writes config (an OCI image config; its rootfs is set from layers and

@@ -636,6 +636,30 @@ static int is_index(const char *mt, json_t *doc)
 	return !m && json_is_array(json_object_get(doc, "manifests"));
 }
 
+/* An image asked for by platform is for that platform. */
+static int check_platform(struct ah_image_store *s, const char *config, const char *ref,
+			  const struct ah_platform *want, struct ah_err *err)
+{
+	struct ah_platform have;
+	char *buf = NULL, a[AH_PLATFORM_MAX], b[AH_PLATFORM_MAX];
+	size_t len;
+	json_t *cfg;
+	int ret = -1;
+
+	if (ah_image_blob_read(s, config, AH_IMAGE_MAX_JSON, &buf, &len, err) < 0)
+		return -1;
+	cfg = json_loadb(buf, len, 0, NULL);
+	ah_platform_of(cfg, &have);
+	if (!ah_platform_match(want, &have))
+		ah_not_found(err, "'%s' is for %s, not %s", ref, ah_platform_str(&have, a),
+			     ah_platform_str(want, b));
+	else
+		ret = 0;
+	json_decref(cfg);
+	free(buf);
+	return ret;
+}
+
 int ah_registry_pull(struct ah_image_store *s, const char *refstr, const char *name,
 		     const struct ah_registry_opts *opts, struct ah_image *img,
 		     struct ah_err *err)
@@ -645,10 +669,13 @@ int ah_registry_pull(struct ah_image_store *s, const char *refstr, const char *n
 	char *body = NULL, *mtype = NULL, digest[AH_DIGEST_MAX], stored[AH_DIGEST_MAX];
 	char *tagname = NULL;
 	json_t *doc = NULL, *l;
+	struct ah_platform want;
 	size_t len, i;
 	int ret = -1;
 
 	memset(&r, 0, sizeof(r));
+	if (opts && opts->platform && ah_platform_parse(opts->platform, &want, err) < 0)
+		return -1;
 	if (ref_parse(refstr, opts && opts->insecure, &ref, err) < 0)
 		return -1;
 	if (name) {
@@ -672,7 +699,8 @@ int ah_registry_pull(struct ah_image_store *s, const char *refstr, const char *n
 		goto done;
 	}
 	if (is_index(mtype, doc)) {
-		json_t *pick = ah_image_pick_platform(doc, err);
+		json_t *pick = ah_image_pick_platform(doc, opts && opts->platform ? &want : NULL,
+						      err);
 		const char *d = pick ? json_string_value(json_object_get(pick, "digest")) : NULL;
 
 		if (!pick)
@@ -713,7 +741,10 @@ int ah_registry_pull(struct ah_image_store *s, const char *refstr, const char *n
 
 		if (fetch_blob(&r, s, json_string_value(json_object_get(c, "digest")),
 			       json_integer_value(json_object_get(c, "size")), AH_IMAGE_MAX_JSON,
-			       err) < 0)
+			       err) < 0 ||
+		    (opts && opts->platform &&
+		     check_platform(s, json_string_value(json_object_get(c, "digest")), refstr,
+				    &want, err) < 0))
 			goto done;
 	}
 	json_array_foreach(json_object_get(doc, "layers"), i, l) {
@@ -924,6 +955,7 @@ static int opts_from(json_t *params, struct ah_registry_opts *o, struct ah_err *
 
 	memset(o, 0, sizeof(*o));
 	if (ah_param_str(params, "creds", &o->creds, err) < 0 ||
+	    ah_param_str(params, "platform", &o->platform, err) < 0 ||
 	    ah_param_bool(params, "insecure", &o->insecure, err) < 0 ||
 	    ah_param_bool(params, "verbose", &o->verbose, err) < 0 ||
 	    ah_param_int(params, "chunkSize", 0, 0, 1L << 30, &chunk, err) < 0)

@@ -21,6 +21,7 @@ struct ah_registry_opts {
 	int insecure;
 	int64_t chunk_size;	/* push: > 0 for chunked uploads of this size */
 	int verbose;		/* progress lines on stderr */
+	const char *platform;	/* pull: "os/arch[/variant]" from an index; NULL: this machine's */
 };
 
 /* Pulls ref and names it name (default: the reference, with its tag). */

@@ -3,12 +3,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -85,6 +88,21 @@ static void argv_free(struct argv_buf *a)
 	free(a->v);
 }
 
+#define RELOC_DIR "/tmp/.apphub-sandbox"
+
+/* As root running bwrap as another user: uid and gid are the host's. */
+static int as_user(const struct ah_sandbox_opts *o)
+{
+	return o->identity_ids && geteuid() == 0 && (o->uid || o->gid);
+}
+
+/* Where relocate() puts the rootfs (i 0) or bind i - 1, else path. */
+static const char *reloc(const struct ah_sandbox_opts *o, struct argv_buf *a, size_t i,
+			 const char *path)
+{
+	return as_user(o) ? own(a, xstrfmt(RELOC_DIR "/%zu", i)) : path;
+}
+
 static int build_argv(const struct ah_sandbox_opts *o, const char *bwrap, struct argv_buf *a,
 		      struct ah_err *err)
 {
@@ -97,7 +115,7 @@ static int build_argv(const struct ah_sandbox_opts *o, const char *bwrap, struct
 		return ah_invalid(err, "invalid network '%s': must be none or host", o->network);
 	add(a, bwrap);
 	add(a, o->rootfs_readonly ? "--ro-bind" : "--bind");
-	add(a, o->rootfs);
+	add(a, reloc(o, a, 0, o->rootfs));
 	add(a, "/");
 	add(a, "--unshare-pid");
 	add(a, "--unshare-ipc");
@@ -127,7 +145,7 @@ static int build_argv(const struct ah_sandbox_opts *o, const char *bwrap, struct
 	}
 	for (i = 0; i < o->binds_nr; i++) {
 		add(a, o->binds[i].mode == AH_BIND_RW ? "--bind" : "--ro-bind");
-		add(a, o->binds[i].src);
+		add(a, reloc(o, a, i + 1, o->binds[i].src));
 		add(a, o->binds[i].dest);
 	}
 	add(a, "--clearenv");
@@ -158,6 +176,74 @@ static void set_limit(int res, int64_t v)
 		return;
 	rl.rlim_cur = rl.rlim_max = (rlim_t)v;
 	setrlimit(res, &rl);
+}
+
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+/* In the child: a mount namespace of its own, the mount (if any) at rootfs. */
+static int own_mounts(const struct ah_sandbox_opts *o)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	if (o->rootfs_mount_fd <= 0)
+		return 0;
+	return (int)syscall(SYS_move_mount, o->rootfs_mount_fd, "", AT_FDCWD, o->rootfs,
+			    MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+/*
+ * In the child, before it becomes the user, who may not reach the rootfs
+ * and the bind sources (a state directory of 0700): they are bound under
+ * a tmpfs on /tmp (RELOC_DIR/<i>), in the child's mount namespace only.
+ */
+static int relocate(const struct ah_sandbox_opts *o)
+{
+	char from[64], to[sizeof(RELOC_DIR) + 32];
+	int fds[64], ret = -1;
+	size_t i, n = o->binds_nr + 1;
+
+	if (n > sizeof(fds) / sizeof(*fds)) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
+	for (i = 0; i < n; i++)
+		if ((fds[i] = open(i ? o->binds[i - 1].src : o->rootfs, O_PATH | O_CLOEXEC)) < 0)
+			goto done;
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0 ||
+	    mkdir(RELOC_DIR, 0755) < 0)
+		goto done;
+	for (i = 0; i < n; i++) {
+		struct stat sb;
+
+		snprintf(from, sizeof(from), "/proc/self/fd/%d", fds[i]);
+		snprintf(to, sizeof(to), RELOC_DIR "/%zu", i);
+		if (fstat(fds[i], &sb) < 0 ||
+		    (S_ISDIR(sb.st_mode) ? mkdir(to, 0755) : mknod(to, S_IFREG | 0644, 0)) < 0 ||
+		    mount(from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}
+
+/*
+ * In the child: bwrap runs as uid/gid, so its user namespace maps them to
+ * themselves, and what the command writes is theirs on the host.
+ */
+static int become_user(const struct ah_sandbox_opts *o)
+{
+	if (relocate(o) < 0 || setgroups(0, NULL) < 0 ||
+	    setresgid(o->gid, o->gid, o->gid) < 0 || setresuid(o->uid, o->uid, o->uid) < 0)
+		return -1;
+	return 0;
 }
 
 int ah_sandbox_spawn(const struct ah_sandbox_opts *o, pid_t *pid, struct ah_err *err)
@@ -195,6 +281,10 @@ int ah_sandbox_spawn(const struct ah_sandbox_opts *o, pid_t *pid, struct ah_err 
 		set_limit(RLIMIT_CPU, o->limits.cpu_seconds);
 		set_limit(RLIMIT_NPROC, o->limits.pids);
 		set_limit(RLIMIT_NOFILE, o->limits.nofile);
+		if ((o->rootfs_mount_fd > 0 || as_user(o)) && own_mounts(o) < 0)
+			goto child_fail;
+		if (as_user(o) && become_user(o) < 0)
+			goto child_fail;
 		execv(bwrap, (char *const *)a.v);
 child_fail:
 		child_errno = errno;

@@ -63,6 +63,18 @@ struct ah_sandbox_opts {
 	const struct ah_sandbox_bind *binds;	/* mounted after /proc, /dev and /tmp */
 	size_t binds_nr;
 	int no_tmpfs;		/* keep the rootfs's /tmp instead of a tmpfs */
+	/*
+	 * > 0: a detached mount (fsmount(2), e.g. an overlay) that the
+	 * sandbox attaches at rootfs (an empty directory) in a mount
+	 * namespace of its own, before bwrap starts. Needs root.
+	 */
+	int rootfs_mount_fd;
+	/*
+	 * As root with uid or gid not 0: the user namespace maps every id to
+	 * itself, so what the command writes is owned by uid/gid on the host
+	 * too (a build's RUN under USER), not by root.
+	 */
+	int identity_ids;
 };
 
 #define AH_SANDBOX_OPTS_INIT { .in_fd = -1, .out_fd = -1 }

@@ -106,3 +106,103 @@ teardown() {
 	run --separate-stderr -1 apphub image pull --insecure "myhost.invalid:1/x/y"
 	assert_stderr_partial 'http://myhost.invalid:1/v2/x/y/manifests/latest'
 }
+
+@test "--platform picks from a multi-platform index; FROM --platform; RUN needs this machine's" {
+	[[ $(uname -m) == x86_64 ]] || skip 'written for an amd64 host'
+	start_registry
+	$MK rootfs "$T/rootfs.tar"
+	apphub -q image import "$T/rootfs.tar" test/amd
+	mkdir -p "$T/ctx"
+	echo arm >"$T/ctx/hello"
+	printf 'FROM --platform=linux/arm64 scratch\nCOPY hello /hello\n' >"$T/ctx/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t test/arm:1 "$T/ctx"
+	run -0 apphub image inspect test/arm:1 --json
+	assert_equal "$(jq -r '"\(.os)/\(.architecture)/\(.variant)"' <<<"$output")" linux/arm64/v8
+	apphub -q image push test/amd "$REGISTRY/multi/img:amd64"
+	apphub -q image push test/arm:1 "$REGISTRY/multi/img:arm64"
+	accept='Accept: application/vnd.oci.image.manifest.v1+json'
+	for a in amd64 arm64; do
+		curl -sf -H "$accept" -o "$T/$a.json" "http://$REGISTRY/v2/multi/img/manifests/$a"
+	done
+	amd=sha256:$(sha256sum <"$T/amd64.json" | cut -d' ' -f1)
+	arm=sha256:$(sha256sum <"$T/arm64.json" | cut -d' ' -f1)
+	jq -n --arg amd "$amd" --argjson amds "$(stat -c %s "$T/amd64.json")" \
+		--arg arm "$arm" --argjson arms "$(stat -c %s "$T/arm64.json")" '{
+		schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+		manifests: [
+			{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $arm,
+			 size: $arms, platform: {os: "linux", architecture: "arm64", variant: "v8"}},
+			{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $amd,
+			 size: $amds, platform: {os: "linux", architecture: "amd64"}}]}' >"$T/index.json"
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
+		--data-binary @"$T/index.json" "http://$REGISTRY/v2/multi/img/manifests/latest"
+	export APPHUB_HOME=$T/state2
+	# this machine's by default; another by --platform (aliases too)
+	run --separate-stderr -0 apphub image pull "$REGISTRY/multi/img"
+	assert_output "$REGISTRY/multi/img:latest $amd"
+	run --separate-stderr -0 apphub image pull --platform linux/aarch64 --name multi/arm \
+		"$REGISTRY/multi/img"
+	assert_output "multi/arm:latest $arm"
+	run --separate-stderr -2 apphub image pull --platform linux/s390x "$REGISTRY/multi/img"
+	assert_stderr_partial 'no image for linux/s390x in the index'
+	run --separate-stderr -2 apphub image pull --platform linux/amd64 "$REGISTRY/multi/img:arm64"
+	assert_stderr_partial "is for linux/arm64, not linux/amd64"
+	run --separate-stderr -1 apphub image pull --platform arm64 "$REGISTRY/multi/img"
+	assert_stderr_partial "invalid platform 'arm64'"
+	# a build FROM --platform pulls that platform's image; COPY works, RUN cannot
+	export APPHUB_HOME=$T/state3
+	printf 'FROM --platform=linux/arm64 %s\nCOPY hello /again\n' "$REGISTRY/multi/img" \
+		>"$T/ctx/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t built/arm:1 "$T/ctx"
+	run -0 apphub image inspect built/arm:1 --json
+	assert_equal "$(jq -r .architecture <<<"$output")" arm64
+	printf 'FROM --platform=linux/arm64 %s\nCOPY hello /again\nRUN true\n' "$REGISTRY/multi/img" \
+		>"$T/ctx/Dockerfile"
+	run --separate-stderr -1 apphub -q image build -t built/arm:2 "$T/ctx"
+	assert_stderr_partial 'Dockerfile:3: RUN: the stage is for linux/arm64, which this linux/amd64 machine cannot run'
+	# the store's image is not silently another platform's
+	printf 'FROM %s\n' "$REGISTRY/multi/img" >"$T/ctx/Dockerfile"
+	run --separate-stderr -2 apphub -q image build --platform linux/amd64 -t built/x:1 "$T/ctx"
+	assert_stderr_partial "is for linux/arm64, not linux/amd64"
+	# image build --platform: the config and the TARGET arguments
+	printf 'FROM scratch\nARG TARGETARCH\nARG TARGETPLATFORM\nLABEL arch=$TARGETARCH platform=$TARGETPLATFORM\nCOPY hello /\n' \
+		>"$T/ctx/Dockerfile"
+	run --separate-stderr -0 apphub -q image build --platform linux/arm/v7 -t built/armv7:1 "$T/ctx"
+	run -0 apphub image inspect built/armv7:1 --json
+	assert_equal "$(jq -c '[.os, .architecture, .variant, .config.Labels.arch, .config.Labels.platform]' <<<"$output")" \
+		'["linux","arm","v7","arm","linux/arm/v7"]'
+	run --separate-stderr -1 apphub -q image build --platform windows -t built/w:1 "$T/ctx"
+	assert_stderr_partial "invalid platform 'windows'"
+}
+
+@test "bearer tokens: a real token service the registry trusts; anonymous pull, push with --creds" {
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	start_token_registry alice:s3cret
+	# the registry asks for a token
+	run -0 curl -s -o /dev/null -D - "http://$REGISTRY/v2/"
+	assert_output --partial 'Www-Authenticate: Bearer realm="http://127.0.0.1:'
+	$MK rootfs "$T/rootfs.tar"
+	apphub -q image import "$T/rootfs.tar" test/tok
+	digest=$(apphub image ls --json | jq -r '.data[0].digest')
+	# anonymous tokens allow pull only: push is refused
+	run --separate-stderr -1 apphub image push test/tok "$REGISTRY/tok/img:1"
+	grep -q '^anonymous repository:tok/img:pull,push$' "$TOKEN_LOG"
+	# wrong credentials: the token service refuses them
+	run --separate-stderr -1 apphub image push test/tok "$REGISTRY/tok/img:1" --creds alice:wrong
+	assert_stderr_partial 'token service'
+	assert_stderr_partial 'HTTP 401'
+	run --separate-stderr -0 apphub image push test/tok "$REGISTRY/tok/img:1" --creds alice:s3cret
+	assert_output "$REGISTRY/tok/img:1 $digest"
+	grep -q '^alice repository:tok/img:pull,push$' "$TOKEN_LOG"
+	# pull with an anonymous token, into a fresh store
+	export APPHUB_HOME=$T/state2
+	: >"$TOKEN_LOG"
+	run --separate-stderr -0 apphub image pull "$REGISTRY/tok/img:1"
+	assert_output "$REGISTRY/tok/img:1 $digest"
+	run -0 cat "$TOKEN_LOG"
+	assert_output 'anonymous repository:tok/img:pull'
+	apphub image unpack "$REGISTRY/tok/img:1" "$T/root"
+	# without a token the registry refuses the same manifest
+	run -0 curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/tok/img/manifests/1"
+	assert_output 401
+}

@@ -75,7 +75,7 @@ WORKDIR /app
 COPY src/ ./
 COPY --chmod=0600 src/a.txt /etc/a.conf
 RUN echo 'app:x:1000:1000::/app:/bin/sh' >>/etc/passwd && \
-    echo "$APP $VERSION" >/app/built.txt && rm /bin/vi
+    echo "$APP $VERSION" >/app/built.txt && chown 1000 /app && rm /bin/vi
 USER app
 RUN id -u >/app/uid.txt; id -u
 EXPOSE 8080 9000/udp
@@ -348,4 +348,155 @@ EOF
 	run -0 find "$T/fast/apphub-build-tmp" -mindepth 1
 	assert_output ''
 	[ ! -e "$APPHUB_HOME/build-tmp" ] || [ -z "$(ls -A "$APPHUB_HOME/build-tmp")" ]
+}
+
+@test "RUN under USER runs as that uid and gid; the layer records them as owners" {
+	[[ $(id -u) == 0 ]] || skip 'needs root (other users map RUN users to themselves)'
+	cat >"$C/Dockerfile" <<'EOF2'
+FROM apphub/busybox:latest
+RUN echo 'app:x:1000:1000::/home/app:/bin/sh' >>/etc/passwd && \
+    echo 'app:x:1000:' >>/etc/group && echo 'web:x:77:' >>/etc/group && \
+    mkdir -p /home/app /srv && chown app:app /home/app && chmod 1777 /srv
+USER app
+RUN id -u >/home/app/uid && id -g >/home/app/gid && mkdir /home/app/d && touch /srv/by-app
+USER 1234:web
+RUN id >/srv/ids && touch /srv/by-1234 && (touch /home/app/nope 2>/dev/null || echo refused >/srv/refused)
+USER root
+RUN touch /srv/by-root
+EOF2
+	run --separate-stderr -0 apphub -q image build -t users:1 "$C"
+	apphub image unpack users:1 "$T/root"
+	[ "$(cat "$T/root/home/app/uid") $(cat "$T/root/home/app/gid")" = '1000 1000' ]
+	[ "$(stat -c %u:%g "$T/root/home/app/uid")" = 1000:1000 ]
+	[ "$(stat -c %u:%g "$T/root/home/app/d")" = 1000:1000 ]
+	[ "$(stat -c %u:%g "$T/root/srv/by-app")" = 1000:1000 ]
+	[ "$(stat -c %u:%g "$T/root/srv/by-1234")" = 1234:77 ]
+	run -0 cat "$T/root/srv/ids"
+	assert_output --partial 'uid=1234 gid=77(web)'
+	[ "$(cat "$T/root/srv/refused")" = refused ]
+	[ ! -e "$T/root/home/app/nope" ]
+	[ "$(stat -c %u:%g "$T/root/srv/by-root")" = 0:0 ]
+	# the same without overlay mounts
+	APPHUB_BUILD_OVERLAY=0 run --separate-stderr -0 apphub -q image build --no-cache -t users:2 "$C"
+	apphub image unpack users:2 "$T/root2"
+	[ "$(stat -c %u:%g "$T/root2/srv/by-1234")" = 1234:77 ]
+	[ "$(stat -c %u:%g "$T/root2/home/app/d")" = 1000:1000 ]
+}
+
+@test "overlay and copied roots give the same layers: deletions, replacements, links" {
+	[[ $(id -u) == 0 ]] || skip 'overlay mounts need root'
+	mkdir -p "$C/files/sub"
+	echo one >"$C/files/a"
+	echo two >"$C/files/sub/b"
+	cat >"$C/Dockerfile" <<'EOF2'
+FROM apphub/busybox:latest
+RUN mkdir -p /t/dir/keep /t/gone /t/becomes-file /t/opaque && echo x >/t/dir/f && \
+    echo y >/t/gone/f && echo z >/t/opaque/old && echo w >/t/file-to-dir && \
+    ln -s dir /t/link && echo l >/t/hard1 && ln /t/hard1 /t/hard2
+COPY files/ /t/copied/
+RUN rm -rf /t/gone /t/becomes-file /bin/vi && echo f >/t/becomes-file && \
+    rm -rf /t/opaque && mkdir /t/opaque && echo n >/t/opaque/new && \
+    rm /t/file-to-dir && mkdir /t/file-to-dir && chmod 700 /t/dir/keep && \
+    echo more >>/t/dir/f && ln -sfn keep /t/link && ln /t/dir/f /t/dir/f-link && \
+    echo changed >/t/copied/a && rm /t/copied/sub/b && touch /t/unchanged-mtime
+RUN true
+EOF2
+	export SOURCE_DATE_EPOCH=1700000000
+	run --separate-stderr -0 apphub -q image build --json -t same:ovl "$C"
+	APPHUB_BUILD_OVERLAY=0 run --separate-stderr -0 apphub -q image build --json --no-cache \
+		-t same:copy "$C"
+	run -0 apphub image inspect same:ovl --json
+	ovl=$(jq -c '.rootfs.diff_ids' <<<"$output")
+	run -0 apphub image inspect same:copy --json
+	copy=$(jq -c '.rootfs.diff_ids' <<<"$output")
+	[ "$ovl" = "$copy" ]
+	apphub image unpack same:ovl "$T/root"
+	[ "$(cat "$T/root/t/opaque/new")" = n ]
+	[ ! -e "$T/root/t/opaque/old" ]
+	[ ! -e "$T/root/t/gone" ]
+	[ -d "$T/root/t/file-to-dir" ]
+	[ "$(cat "$T/root/t/becomes-file")" = f ]
+	[ "$(readlink "$T/root/t/link")" = keep ]
+	[ "$(stat -c %a "$T/root/t/dir/keep")" = 700 ]
+	[ "$(stat -c %i "$T/root/t/dir/f")" = "$(stat -c %i "$T/root/t/dir/f-link")" ]
+	[ "$(cat "$T/root/t/copied/a")" = changed ]
+	[ ! -e "$T/root/t/copied/sub/b" ]
+	[ ! -e "$T/root/bin/vi" ]
+	# a cached layer under a step that runs (the layers' directories are shared)
+	sed -i 's/^RUN true$/RUN echo again >\/t\/again/' "$C/Dockerfile"
+	run --separate-stderr -0 apphub -q image build --json -t same:ovl2 "$C"
+	APPHUB_BUILD_OVERLAY=0 run --separate-stderr -0 apphub -q image build --json --no-cache \
+		-t same:copy2 "$C"
+	run -0 apphub image inspect same:ovl2 --json
+	ovl=$(jq -c '.rootfs.diff_ids' <<<"$output")
+	run -0 apphub image inspect same:copy2 --json
+	copy=$(jq -c '.rootfs.diff_ids' <<<"$output")
+	[ "$ovl" = "$copy" ]
+}
+
+@test "ONBUILD triggers of the base run right after FROM, in order, and are not inherited" {
+	mkdir -p "$C/base" "$C/app"
+	cat >"$C/base/Dockerfile" <<'EOF2'
+FROM apphub/busybox:latest
+ENV DEST=/srv/app
+ONBUILD RUN mkdir -p $DEST && echo first >$DEST/order
+ONBUILD COPY . $DEST/src/
+ONBUILD RUN echo second >>$DEST/order && ls $DEST/src >$DEST/listing
+CMD ["sh"]
+EOF2
+	run --separate-stderr -0 apphub -q image build -t onbase:1 "$C/base"
+	run -0 apphub image inspect onbase:1 --json
+	run -0 jq -c '.config.OnBuild' <<<"$output"
+	assert_output '["RUN mkdir -p $DEST && echo first >$DEST/order","COPY . $DEST/src/","RUN echo second >>$DEST/order && ls $DEST/src >$DEST/listing"]'
+	echo hello >"$C/app/hello.txt"
+	cat >"$C/app/Dockerfile" <<'EOF2'
+FROM onbase:1
+RUN echo third >>/srv/app/order
+ONBUILD RUN echo grandchild
+EOF2
+	run --separate-stderr -0 apphub -q image build --json -t onchild:1 "$C/app"
+	run -0 jq -r '[.steps[] | "\(.line) \(.instruction)"] | .[]' <<<"$output"
+	assert_output $'1 FROM onbase:1\n1 RUN mkdir -p $DEST && echo first >$DEST/order\n1 COPY . $DEST/src/\n1 RUN echo second >>$DEST/order && ls $DEST/src >$DEST/listing\n2 RUN echo third >>/srv/app/order\n3 ONBUILD RUN echo grandchild'
+	apphub image unpack onchild:1 "$T/root"
+	[ "$(cat "$T/root/srv/app/order")" = $'first\nsecond\nthird' ]
+	[ "$(cat "$T/root/srv/app/src/hello.txt")" = hello ]
+	run -0 cat "$T/root/srv/app/listing"
+	assert_output $'Dockerfile\nhello.txt'
+	run -0 apphub image inspect onchild:1 --json
+	run -0 jq -c '.config.OnBuild' <<<"$output"
+	assert_output '["RUN echo grandchild"]'
+	# a rebuild takes the triggers from the cache
+	run --separate-stderr -0 apphub -q image build --json -t onchild:1 "$C/app"
+	run -0 jq -r '[.steps[].cached] | all' <<<"$output"
+	assert_output true
+	# a failing trigger names the FROM line
+	printf 'FROM apphub/busybox:latest\nONBUILD RUN exit 3\n' >"$C/base/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t onbase:2 "$C/base"
+	printf '# child\nFROM onbase:2\nRUN true\n' >"$C/app/Dockerfile"
+	run -1 apphub -q image build -t onchild:2 "$C/app"
+	assert_output --partial 'Dockerfile:2: RUN exited with status 3'
+	# the ONBUILD that is not allowed is refused when the base is built
+	printf 'FROM scratch\nONBUILD ONBUILD RUN true\n' >"$C/base/Dockerfile"
+	run -1 apphub -q image build -t onbase:3 "$C/base"
+	assert_output --partial "Dockerfile:2: ONBUILD isn't allowed as an ONBUILD trigger"
+}
+
+@test "unpacked layers are shared by builds and removed with their images" {
+	[[ $(id -u) == 0 ]] || skip 'overlay mounts need root'
+	printf 'FROM apphub/busybox:latest\nRUN echo a >/a\n' >"$C/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t un:1 "$C"
+	base=$(apphub image inspect apphub/busybox:latest --json | jq -r '.rootfs.diff_ids | length')
+	[ "$base" -ge 1 ]
+	run -0 ls "$APPHUB_HOME/images/unpacked"
+	[ "${#lines[@]}" -ge 1 ]
+	before=$(ls "$APPHUB_HOME/images/unpacked")
+	printf 'FROM apphub/busybox:latest\nRUN echo b >/b\n' >"$C/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t un:2 "$C"
+	[ "$(ls "$APPHUB_HOME/images/unpacked")" = "$before" ]
+	# nothing half made is left
+	run -0 find "$APPHUB_HOME/images/unpacked" -maxdepth 1 -name '.tmp-*'
+	assert_output ''
+	apphub -q image rm un:1 un:2 apphub/busybox:latest
+	run -0 ls "$APPHUB_HOME/images/unpacked"
+	assert_output ''
 }
