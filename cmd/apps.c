@@ -148,6 +148,9 @@ static int apps_search(int argc, const char **argv, struct ctx *ctx)
 		json_object_set_new(params, "limit", json_integer(limit));
 	if (offset != LONG_MIN)
 		json_object_set_new(params, "offset", json_integer(offset));
+	/* The text listing prints the page alone: spare the facets' work. */
+	if (!ctx->json)
+		json_object_set_new(params, "facets", json_false());
 	strbuf_release(&q);
 	code = run_op(ctx, "apps.search", params, &out);
 	json_decref(params);

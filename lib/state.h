@@ -58,6 +58,17 @@ int ah_begin_read(struct ah_state *st, struct ah_err *err);
 int ah_commit(struct ah_state *st, struct ah_err *err);
 void ah_rollback(struct ah_state *st);
 
+/*
+ * A set of app numbers (or any small non-negative integers) for SQL:
+ * "ah_in_bitmap(?, n)" with the set bound by
+ * sqlite3_bind_pointer(stmt, i, bitmap, AH_BITMAP_PTR, NULL).
+ */
+#define AH_BITMAP_PTR "ah_bitmap"
+struct ah_bitmap {
+	unsigned char *bits;
+	sqlite3_uint64 nbits;
+};
+
 /* Binds a string, or NULL for a NULL pointer. */
 int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s);
 /* A column as a string, "" for NULL. */
