@@ -527,7 +527,7 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	return 0;
 fail:
 	ah_rollback(st);
-	st->defer_tag_counts = 0;
+	ah_tags_cancel_counts(st);
 	json_decref(errors);
 	free(ns);
 	return -1;

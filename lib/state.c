@@ -161,9 +161,13 @@ static const char *const migrations[] = {
 	 * words ("dash"), and without it "dash*" merges the doclists of every
 	 * word so beginning (dash, dashboard, dashcam, dashing ...). FTS5 takes
 	 * no new prefix option on an existing table: rebuild it, rows and all.
+	 * Its pending terms may grow to 8 MiB (from 1) before they are written
+	 * as a segment: an import's batch then makes one segment, not a dozen
+	 * that FTS5 merges again straight away.
 	 */
 	"CREATE VIRTUAL TABLE apps_fts_new USING fts5(name, description, tags,"
 	"  prefix='1 2 3 4', tokenize='unicode61 remove_diacritics 2');"
+	"INSERT INTO apps_fts_new(apps_fts_new, rank) VALUES('hashsize', 8388608);"
 	"INSERT INTO apps_fts_new(rowid, name, description, tags)"
 	"  SELECT rowid, name, description, tags FROM apps_fts;"
 	"DROP TABLE apps_fts;"
@@ -507,6 +511,7 @@ void ah_state_close(struct ah_state *st)
 		sqlite3_finalize(st->cache[i].stmt);
 	free(st->cache);
 	free(st->tag_counts);
+	free(st->tag_ids);
 	sqlite3_close(st->db);
 	free(st->dir);
 	free(st);

@@ -23,6 +23,9 @@ struct ah_state {
 	sqlite3_int64 *tag_counts;
 	size_t tag_counts_nr, tag_counts_alloc;
 	int defer_tag_counts;
+	/* Tag ids interned meanwhile (lib/tags.c), by lowercased key and value. */
+	struct ah_tag_id *tag_ids;
+	size_t tag_ids_nr, tag_ids_cap;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
