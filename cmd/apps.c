@@ -216,10 +216,11 @@ static int apps_add(int argc, const char **argv, struct ctx *ctx)
 }
 
 /*
- * Apps a transaction: larger batches rewrite the hot index pages less
- * often. A batch also stays under serve's 1 MiB body cap for --server.
+ * Apps a transaction, up to apps.import's maximum: larger batches rewrite
+ * the hot index pages less often. With --server a batch also stays under
+ * serve's 1 MiB body cap.
  */
-#define IMPORT_BATCH 5000
+#define IMPORT_BATCH 10000
 #define IMPORT_BATCH_BYTES (768 * 1024)
 
 static int by_line(const void *a, const void *b)
@@ -320,7 +321,7 @@ static int apps_import(int argc, const char **argv, struct ctx *ctx)
 			continue;
 		}
 		/* The batch goes first if this line would take it over the byte cap. */
-		if (json_array_size(items) && bytes + (size_t)len > IMPORT_BATCH_BYTES) {
+		if (json_array_size(items) && ctx->server && bytes + (size_t)len > IMPORT_BATCH_BYTES) {
 			if ((code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
 				goto done;
 			bytes = 0;

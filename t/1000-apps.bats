@@ -536,30 +536,31 @@ event_types() {
 	assert_equal "$(jq -r .name <<<"$output")" A
 }
 
-@test "import: more than one batch (2500 lines) all imported, one event each" {
-	seq 1 2500 | awk '{ printf "{\"id\":\"bulk-%05d\",\"repoUrl\":\"https://example.com/x/b%d.git\",\"tags\":[\"n:%d\"]}\n", $1, $1, $1 % 7 }' \
+@test "import: more than one batch (10500 lines) all imported, one event each" {
+	seq 1 10500 | awk '{ printf "{\"id\":\"bulk-%05d\",\"repoUrl\":\"https://example.com/x/b%d.git\",\"tags\":[\"n:%d\"]}\n", $1, $1, $1 % 7 }' \
 		>"$BATS_TEST_TMPDIR/bulk.jsonl"
 	run -0 apphub apps import "$BATS_TEST_TMPDIR/bulk.jsonl"
-	assert_output 'imported 2500, failed 0'
+	assert_output 'imported 10500, failed 0'
 	run -0 apphub apps ls --json --limit 1
-	assert_equal "$(jq .total <<<"$output")" 2500
+	assert_equal "$(jq .total <<<"$output")" 10500
 	run -0 apphub apps ls --tag n:3 --json --limit 1
-	assert_equal "$(jq .total <<<"$output")" 357
+	assert_equal "$(jq .total <<<"$output")" 1500
 	run -0 apphub events --type app.registered --limit 1 --json
-	assert_equal "$(jq -c '[.data[] | [.id, .subject]]' <<<"$output")" '[[2500,"bulk-02500"]]'
+	assert_equal "$(jq -c '[.data[] | [.id, .subject]]' <<<"$output")" '[[10500,"bulk-10500"]]'
+	assert_equal "$(sqlite3 "$APPHUB_HOME/apphub.db" "SELECT count(*) FROM work WHERE kind = 'ingest'")" 10500
 }
 
 @test "import: a bad line in a later batch does not lose the others" {
 	{
-		seq 1 1500 | awk '{ printf "{\"id\":\"late-%05d\",\"repoUrl\":\"https://example.com/x/l%d.git\"}\n", $1, $1 }'
+		seq 1 10100 | awk '{ printf "{\"id\":\"late-%05d\",\"repoUrl\":\"https://example.com/x/l%d.git\"}\n", $1, $1 }'
 		echo '{"id":"x","repoUrl":"https://example.com/x/short.git"}'
 		echo '{"id":"late-last","repoUrl":"https://example.com/x/last.git"}'
 	} >"$BATS_TEST_TMPDIR/late.jsonl"
 	run --separate-stderr -1 apphub apps import "$BATS_TEST_TMPDIR/late.jsonl"
-	assert_output 'imported 1501, failed 1'
-	assert_stderr_regex '^apphub: line 1501: .*id'
+	assert_output 'imported 10101, failed 1'
+	assert_stderr_regex '^apphub: line 10101: .*id'
 	run -0 apphub apps ls --json --limit 1
-	assert_equal "$(jq .total <<<"$output")" 1501
+	assert_equal "$(jq .total <<<"$output")" 10101
 }
 
 @test "import: missing file is an error, nothing imported" {
