@@ -369,6 +369,28 @@ event_types() {
 	assert_equal "$(jq -r '.data[0].subject' <<<"$output")" rm-me
 }
 
+@test "rm: removes the app's build logs, and no other app's" {
+	add_app rm-logs
+	add_app keep-logs
+	# Build records as a build leaves them (building needs the engine: t/3400).
+	sqlite3 "$(db_path)" "
+		INSERT INTO builds(id, app, status, created_at)
+			SELECT 'b-00000000aa01', n, 'failed', '2024-01-01T00:00:00Z' FROM apps WHERE id = 'rm-logs';
+		INSERT INTO builds(id, app, status, created_at)
+			SELECT 'b-00000000aa02', n, 'succeeded', '2024-01-01T00:00:00Z' FROM apps WHERE id = 'rm-logs';
+		INSERT INTO builds(id, app, status, created_at)
+			SELECT 'b-00000000bb01', n, 'succeeded', '2024-01-01T00:00:00Z' FROM apps WHERE id = 'keep-logs';"
+	mkdir -p "$APPHUB_HOME/builds"
+	for b in aa01 bb01; do echo "log of $b" >"$APPHUB_HOME/builds/b-00000000$b.log"; done
+	# b-00000000aa02's log is already gone: not an error.
+	run --separate-stderr -0 apphub apps rm rm-logs
+	assert_stdout_empty
+	assert_stderr ''
+	[ ! -e "$APPHUB_HOME/builds/b-00000000aa01.log" ]
+	[ -f "$APPHUB_HOME/builds/b-00000000bb01.log" ]
+	assert_equal "$(sqlite3 "$(db_path)" 'SELECT group_concat(id) FROM builds')" b-00000000bb01
+}
+
 @test "rm: unknown id, exit 2" {
 	run --separate-stderr -2 apphub apps rm nope-nope
 	assert_stdout_empty
