@@ -420,7 +420,12 @@ static const char sql_page_name_all[] =
 static const char sql_count_m[] = "SELECT count(*) FROM m";
 static const char sql_count_all[] = "SELECT count(*) FROM apps";
 
-/* Sets b to the apps carrying every tag filter of q. */
+#define TAG_BITMAP_MAX_BITS ((sqlite3_uint64)1 << 27)
+
+/*
+ * Sets b to the apps carrying every tag filter of q; leaves b->bits NULL
+ * when app numbers run so high that the bitmap would be too large.
+ */
 static int tag_bitmap(struct ah_state *st, struct query *q, struct ah_bitmap *b,
 		      struct ah_err *err)
 {
@@ -439,6 +444,8 @@ static int tag_bitmap(struct ah_state *st, struct query *q, struct ah_bitmap *b,
 	}
 	b->nbits = (sqlite3_uint64)sqlite3_column_int64(stmt, 0) + 1;
 	sqlite3_reset(stmt);
+	if (b->nbits > TAG_BITMAP_MAX_BITS)
+		return 0;
 	size = (size_t)(b->nbits + 7) / 8;
 	b->bits = xcalloc(size, 1);
 	one = xcalloc(size, 1);
@@ -498,9 +505,9 @@ static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err
 				    json_string_value(json_array_get(q->tokens, i)));
 		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT rowid, bm25(apps_fts, ?, ?, ?)"
 			      " FROM apps_fts WHERE apps_fts MATCH ?");
-		if (q->nr_tags) {
-			if (tag_bitmap(st, q, &tags, err) < 0)
-				goto done;
+		if (q->nr_tags && tag_bitmap(st, q, &tags, err) < 0)
+			goto done;
+		if (tags.bits) {
 			strbuf_addstr(&sql, " AND ah_in_bitmap(?, rowid)");
 			first_tag = q->nr_tags;
 		}
