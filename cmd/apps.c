@@ -362,18 +362,25 @@ static struct import_lines *read_lines(struct import_reader *r)
 	return b;
 }
 
+/* Parses a batch once the last one is taken: two in memory at most. */
 static void *reader_main(void *arg)
 {
 	struct import_reader *r = arg;
 	int last = 0;
 
 	while (!last) {
-		struct import_lines *b = read_lines(r);
+		struct import_lines *b;
 
-		last = b->last;
 		pthread_mutex_lock(&r->lock);
 		while (r->ready && !r->stop)
 			pthread_cond_wait(&r->cond, &r->lock);
+		last = r->stop;
+		pthread_mutex_unlock(&r->lock);
+		if (last)
+			break;
+		b = read_lines(r);
+		last = b->last;
+		pthread_mutex_lock(&r->lock);
 		if (r->stop) {
 			last = 1;
 			import_lines_free(b);
