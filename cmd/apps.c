@@ -2,6 +2,7 @@
  * apphub apps: register apps and find them by tags and words.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,9 @@ static int apps_search(int argc, const char **argv, struct ctx *ctx)
 		json_object_set_new(params, "limit", json_integer(limit));
 	if (offset != LONG_MIN)
 		json_object_set_new(params, "offset", json_integer(offset));
+	/* The text listing prints the page alone: spare the facets' work. */
+	if (!ctx->json)
+		json_object_set_new(params, "facets", json_false());
 	strbuf_release(&q);
 	code = run_op(ctx, "apps.search", params, &out);
 	json_decref(params);
@@ -213,10 +217,11 @@ static int apps_add(int argc, const char **argv, struct ctx *ctx)
 }
 
 /*
- * Apps a transaction: larger batches rewrite the hot index pages less
- * often. A batch also stays under serve's 1 MiB body cap for --server.
+ * Apps a transaction, up to apps.import's maximum: larger batches rewrite
+ * the hot index pages less often. With --server a batch also stays under
+ * serve's 1 MiB body cap.
  */
-#define IMPORT_BATCH 5000
+#define IMPORT_BATCH 10000
 #define IMPORT_BATCH_BYTES (768 * 1024)
 
 static int by_line(const void *a, const void *b)
@@ -273,19 +278,178 @@ static int import_batch(struct ctx *ctx, json_t *items, json_t *lines, int updat
 	return 0;
 }
 
+/* A batch of lines: the apps, their line numbers and the lines that did not parse. */
+struct import_lines {
+	json_t *items, *lines, *errors;
+	int last;		/* the file ends with it */
+};
+
+static void import_lines_free(struct import_lines *b)
+{
+	if (!b)
+		return;
+	json_decref(b->items);
+	json_decref(b->lines);
+	json_decref(b->errors);
+	free(b);
+}
+
+/*
+ * Reads the file a batch at a time. Parsing the JSON is a tenth of a local
+ * import, so a thread parses the next batch while this one is written
+ * (not with --server, where the request is what takes the time).
+ */
+struct import_reader {
+	FILE *fp;
+	int byte_cap;
+	json_int_t lineno;
+	char *line;
+	size_t cap;
+	json_t *carry;		/* a line held over for the next batch */
+	json_int_t carry_lineno;
+	size_t carry_len;
+	int threaded, stop;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct import_lines *ready;
+};
+
+static struct import_lines *read_lines(struct import_reader *r)
+{
+	struct import_lines *b = xcalloc(1, sizeof(*b));
+	size_t bytes = 0;
+	ssize_t len;
+
+	b->items = json_array();
+	b->lines = json_array();
+	b->errors = json_array();
+	if (r->carry) {
+		json_array_append_new(b->items, r->carry);
+		json_array_append_new(b->lines, json_integer(r->carry_lineno));
+		bytes = r->carry_len;
+		r->carry = NULL;
+	}
+	while (json_array_size(b->items) < IMPORT_BATCH) {
+		json_error_t jerr;
+		json_t *item;
+
+		if ((len = getline(&r->line, &r->cap, r->fp)) < 0) {
+			b->last = 1;
+			break;
+		}
+		r->lineno++;
+		if (strspn(r->line, " \t\r\n") == (size_t)len)
+			continue;
+		item = json_loadb(r->line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(item)) {
+			json_array_append_new(b->errors, json_pack("{s:I, s:s}", "line", r->lineno,
+					      "message", item ? "not a JSON object" : jerr.text));
+			json_decref(item);
+			continue;
+		}
+		/* The batch goes first if this line would take it over the byte cap. */
+		if (r->byte_cap && json_array_size(b->items) && bytes + (size_t)len > IMPORT_BATCH_BYTES) {
+			r->carry = item;
+			r->carry_lineno = r->lineno;
+			r->carry_len = (size_t)len;
+			break;
+		}
+		json_array_append_new(b->items, item);
+		json_array_append_new(b->lines, json_integer(r->lineno));
+		bytes += (size_t)len;
+	}
+	return b;
+}
+
+/* Parses a batch once the last one is taken: two in memory at most. */
+static void *reader_main(void *arg)
+{
+	struct import_reader *r = arg;
+	int last = 0;
+
+	while (!last) {
+		struct import_lines *b;
+
+		pthread_mutex_lock(&r->lock);
+		while (r->ready && !r->stop)
+			pthread_cond_wait(&r->cond, &r->lock);
+		last = r->stop;
+		pthread_mutex_unlock(&r->lock);
+		if (last)
+			break;
+		b = read_lines(r);
+		last = b->last;
+		pthread_mutex_lock(&r->lock);
+		if (r->stop) {
+			last = 1;
+			import_lines_free(b);
+		} else {
+			r->ready = b;
+			pthread_cond_broadcast(&r->cond);
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	return NULL;
+}
+
+static void reader_start(struct import_reader *r, FILE *fp, int remote)
+{
+	memset(r, 0, sizeof(*r));
+	r->fp = fp;
+	r->byte_cap = remote;
+	if (remote)
+		return;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	/* Without a thread, the batches are read in turn. */
+	r->threaded = !pthread_create(&r->thread, NULL, reader_main, r);
+}
+
+static struct import_lines *next_lines(struct import_reader *r)
+{
+	struct import_lines *b;
+
+	if (!r->threaded)
+		return read_lines(r);
+	pthread_mutex_lock(&r->lock);
+	while (!r->ready)
+		pthread_cond_wait(&r->cond, &r->lock);
+	b = r->ready;
+	r->ready = NULL;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return b;
+}
+
+static void reader_finish(struct import_reader *r)
+{
+	if (r->threaded) {
+		pthread_mutex_lock(&r->lock);
+		r->stop = 1;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+		import_lines_free(r->ready);
+	}
+	if (!r->byte_cap) {
+		pthread_mutex_destroy(&r->lock);
+		pthread_cond_destroy(&r->cond);
+	}
+	json_decref(r->carry);
+	free(r->line);
+}
+
 static int apps_import(int argc, const char **argv, struct ctx *ctx)
 {
-	int update = 0, code;
+	int update = 0, code, last = 0;
 	struct option opts[] = {
 		OPT_BOOL(0, "update", &update, "update apps that exist"),
 		OPT_END(),
 	};
-	json_t *items = json_array(), *lines = json_array(), *errors = json_array(), *out;
-	json_t *batch_errors = json_array();
-	json_int_t imported = 0, lineno = 0;
-	char *line = NULL;
-	size_t cap = 0, bytes = 0;
-	ssize_t len;
+	json_t *errors = json_array(), *out;
+	json_int_t imported = 0;
+	struct import_reader reader;
 	FILE *fp = NULL;
 
 	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
@@ -302,36 +466,16 @@ static int apps_import(int argc, const char **argv, struct ctx *ctx)
 		goto done;
 	}
 	code = 0;
-	while ((len = getline(&line, &cap, fp)) >= 0) {
-		json_error_t jerr;
-		json_t *item;
+	reader_start(&reader, fp, ctx->server != NULL);
+	while (!code && !last) {
+		struct import_lines *b = next_lines(&reader);
 
-		lineno++;
-		if (strspn(line, " \t\r\n") == (size_t)len)
-			continue;
-		item = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(item)) {
-			json_array_append_new(batch_errors, json_pack("{s:I, s:s}", "line", lineno,
-					      "message", item ? "not a JSON object" : jerr.text));
-			json_decref(item);
-			continue;
-		}
-		/* The batch goes first if this line would take it over the byte cap. */
-		if (json_array_size(items) && bytes + (size_t)len > IMPORT_BATCH_BYTES) {
-			if ((code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
-				goto done;
-			bytes = 0;
-		}
-		json_array_append_new(items, item);
-		json_array_append_new(lines, json_integer(lineno));
-		bytes += (size_t)len;
-		if (json_array_size(items) == IMPORT_BATCH) {
-			if ((code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
-				goto done;
-			bytes = 0;
-		}
+		last = b->last;
+		code = import_batch(ctx, b->items, b->lines, update, &imported, b->errors, errors);
+		import_lines_free(b);
 	}
-	if ((code = import_batch(ctx, items, lines, update, &imported, batch_errors, errors)))
+	reader_finish(&reader);
+	if (code)
 		goto done;
 	out = json_pack("{s:I, s:I, s:O}", "imported", imported,
 			"failed", (json_int_t)json_array_size(errors), "errors", errors);
@@ -345,11 +489,7 @@ static int apps_import(int argc, const char **argv, struct ctx *ctx)
 done:
 	if (fp && fp != stdin)
 		fclose(fp);
-	free(line);
-	json_decref(items);
-	json_decref(lines);
 	json_decref(errors);
-	json_decref(batch_errors);
 	return code;
 }
 

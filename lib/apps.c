@@ -2,7 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <unistd.h>
 #include "apps.h"
+#include "builds.h"
 #include "events.h"
 #include "fsutil.h"
 #include "history.h"
@@ -527,7 +530,7 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	return 0;
 fail:
 	ah_rollback(st);
-	st->defer_tag_counts = 0;
+	ah_tags_cancel_counts(st);
 	json_decref(errors);
 	free(ns);
 	return -1;
@@ -549,6 +552,41 @@ static int op_apps_show(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 	return *out ? 0 : -1;
 }
 
+/* The ids of app n's builds, whose logs outlive the rows (STATE/builds/<id>.log). */
+static int app_build_ids(struct ah_state *st, sqlite3_int64 n, json_t *ids, struct ah_err *err)
+{
+	static const char sql[] = "SELECT id FROM builds WHERE app = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, n);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(ids, json_string(ah_col_text(stmt, 0)));
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : ah_sql_error(st, err, "cannot remove app");
+}
+
+static void remove_build_logs(struct ah_state *st, json_t *ids)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(ids, i, v) {
+		const char *id = json_string_value(v);
+		char *log;
+
+		/* Ids are ours ("b-" and hex); anything else is not a file name of ours. */
+		if (!*id || strchr(id, '/') || *id == '.')
+			continue;
+		log = ah_build_log_path(st->dir, id);
+		if (unlink(log) < 0 && errno != ENOENT)
+			warning("cannot remove build log '%s': %s", log, strerror(errno));
+		free(log);
+	}
+}
+
 static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] = "DELETE FROM apps WHERE n = ?";
@@ -556,6 +594,7 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	struct ah_err rm_err = AH_ERR_INIT;
 	struct ah_state *st;
 	sqlite3_stmt *stmt;
+	json_t *builds = NULL;
 	const char *id;
 	char *mirror;
 	sqlite3_int64 n;
@@ -566,7 +605,8 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 		return ah_invalid(err, "invalid id: required");
 	if (ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
 		return -1;
-	if (ah_app_lookup(st, id, &n, err) < 0)
+	builds = json_array();
+	if (ah_app_lookup(st, id, &n, err) < 0 || app_build_ids(st, n, builds, err) < 0)
 		goto fail;
 	if (!(stmt = ah_stmt(st, sql_fts, err)))
 		goto fail;
@@ -583,14 +623,17 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	    ah_event(st, "app.removed", id, NULL, err) < 0 || ah_commit(st, err) < 0)
 		goto fail;
 	/*
-	 * The mirror goes after the commit: a crash in between leaves a stray
-	 * mirror, which a later app of that id fetches over, never an app
-	 * without its mirror.
+	 * The mirror and the build logs go after the commit: a crash in
+	 * between leaves stray files, which a later app of that id fetches
+	 * over (the mirror) or nothing reads (the logs of builds no record
+	 * names), never an app without its mirror or a build without its log.
 	 */
 	mirror = xstrfmt("%s/repos/%s.git", st->dir, id);
 	if (ah_remove_tree(mirror, &rm_err) < 0)
 		warning("%s", rm_err.msg);
 	free(mirror);
+	remove_build_logs(st, builds);
+	json_decref(builds);
 	*out = json_pack("{s:s, s:b}", "id", id, "removed", 1);
 	return 0;
 sql_fail:
@@ -598,6 +641,7 @@ sql_fail:
 	ah_sql_error(st, err, "cannot remove app");
 fail:
 	ah_rollback(st);
+	json_decref(builds);
 	return -1;
 }
 

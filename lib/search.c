@@ -18,6 +18,7 @@ struct query {
 	int no_match;		/* a tag filter names no known tag */
 	const char *status;
 	const char *sort;
+	int facets;		/* compute the facets (the default) */
 	double w_name, w_description, w_tags;
 	long limit, offset;
 };
@@ -132,6 +133,9 @@ static int parse_query(struct ah_state *st, json_t *params, struct query *q, str
 	    ah_param_int(params, "limit", 50, 1, 1000, &q->limit, err) < 0 ||
 	    ah_param_int(params, "offset", 0, 0, 100000000, &q->offset, err) < 0 ||
 	    parse_weights(q, weights, err) < 0)
+		goto done;
+	q->facets = 1;
+	if (json_object_get(params, "facets") && ah_param_bool(params, "facets", &q->facets, err) < 0)
 		goto done;
 	if (q->status && *q->status && strcmp(q->status, "pending") && strcmp(q->status, "processing") &&
 	    strcmp(q->status, "ready") && strcmp(q->status, "failed")) {
@@ -416,15 +420,76 @@ static const char sql_page_name_all[] =
 static const char sql_count_m[] = "SELECT count(*) FROM m";
 static const char sql_count_all[] = "SELECT count(*) FROM apps";
 
+#define TAG_BITMAP_MAX_BITS ((sqlite3_uint64)1 << 27)
+
+/*
+ * Sets b to the apps carrying every tag filter of q; leaves b->bits NULL
+ * when app numbers run so high that the bitmap would be too large.
+ */
+static int tag_bitmap(struct ah_state *st, struct query *q, struct ah_bitmap *b,
+		      struct ah_err *err)
+{
+	static const char sql_max[] = "SELECT coalesce(max(n), 0) FROM apps";
+	static const char sql_links[] = "SELECT app FROM app_tags WHERE tag = ?";
+	unsigned char *one = NULL;
+	sqlite3_stmt *stmt;
+	size_t i, j, size;
+	int rc, ret = -1;
+
+	if (!(stmt = ah_stmt(st, sql_max, err)))
+		return -1;
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		sqlite3_reset(stmt);
+		return ah_sql_error(st, err, "cannot search");
+	}
+	b->nbits = (sqlite3_uint64)sqlite3_column_int64(stmt, 0) + 1;
+	sqlite3_reset(stmt);
+	if (b->nbits > TAG_BITMAP_MAX_BITS)
+		return 0;
+	size = (size_t)(b->nbits + 7) / 8;
+	b->bits = xcalloc(size, 1);
+	one = xcalloc(size, 1);
+	if (!(stmt = ah_stmt(st, sql_links, err)))
+		goto done;
+	for (i = 0; i < q->nr_tags; i++) {
+		unsigned char *dst = i ? one : b->bits;
+
+		if (i)
+			memset(one, 0, size);
+		sqlite3_bind_int64(stmt, 1, q->tag_ids[i]);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			sqlite3_int64 n = sqlite3_column_int64(stmt, 0);
+
+			if (n >= 0 && (sqlite3_uint64)n < b->nbits)
+				dst[n >> 3] |= 1 << (n & 7);
+		}
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_DONE) {
+			ah_sql_error(st, err, "cannot search");
+			goto done;
+		}
+		for (j = 0; i && j < size; j++)
+			b->bits[j] &= one[j];
+	}
+	ret = 0;
+done:
+	free(one);
+	return ret;
+}
+
 /*
  * Fills m with the apps matching every filter, from fixed fragments and
  * bound values only. The most selective source drives: the full-text match
  * when there are words (bm25 is computed only for the rows that pass the
  * other filters), else the first tag's links, else the status index.
+ * The full-text match meets the tag filters in a bitmap of their apps: it
+ * may yield most of the catalogue (a short prefix), and a bit test per row
+ * is cheaper than a b-tree probe.
  */
 static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err)
 {
 	struct strbuf sql = STRBUF_INIT, match = STRBUF_INIT;
+	struct ah_bitmap tags = { 0 };
 	sqlite3_stmt *stmt = NULL;
 	int bind = 1, ret = -1;
 	size_t i, first_tag = 0;
@@ -440,8 +505,13 @@ static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err
 				    json_string_value(json_array_get(q->tokens, i)));
 		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT rowid, bm25(apps_fts, ?, ?, ?)"
 			      " FROM apps_fts WHERE apps_fts MATCH ?");
-		/* "+rowid": a rowid constraint pushed into FTS5 reruns the match per value. */
-		id = "+rowid";
+		if (q->nr_tags && tag_bitmap(st, q, &tags, err) < 0)
+			goto done;
+		if (tags.bits) {
+			strbuf_addstr(&sql, " AND ah_in_bitmap(?, rowid)");
+			first_tag = q->nr_tags;
+		}
+		id = "rowid";
 	} else if (q->nr_tags) {
 		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT app, 0 FROM app_tags WHERE tag = ?");
 		first_tag = 1;
@@ -453,7 +523,7 @@ static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err
 	for (i = first_tag; i < q->nr_tags; i++)
 		strbuf_addf(&sql, " AND %s IN (SELECT app FROM app_tags WHERE tag = ?)", id);
 	if (q->status && (json_array_size(q->tokens) || q->nr_tags))
-		strbuf_addf(&sql, " AND (SELECT status FROM apps WHERE n = %s) = ?", id[0] == '+' ? id + 1 : id);
+		strbuf_addf(&sql, " AND (SELECT status FROM apps WHERE n = %s) = ?", id);
 	if (sqlite3_prepare_v2(st->db, sql.buf, -1, &stmt, NULL) != SQLITE_OK) {
 		ah_sql_error(st, err, "cannot search");
 		goto done;
@@ -463,10 +533,12 @@ static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err
 		sqlite3_bind_double(stmt, bind++, q->w_description);
 		sqlite3_bind_double(stmt, bind++, q->w_tags);
 		ah_bind_text(stmt, bind++, match.buf);
+		if (tags.bits)
+			sqlite3_bind_pointer(stmt, bind++, &tags, AH_BITMAP_PTR, NULL);
 	}
 	if (!match.len && !q->nr_tags)
 		ah_bind_text(stmt, bind++, q->status);
-	for (i = 0; i < q->nr_tags; i++)
+	for (i = 0; i < q->nr_tags && !tags.bits; i++)
 		sqlite3_bind_int64(stmt, bind++, q->tag_ids[i]);
 	if (q->status && (match.len || q->nr_tags))
 		ah_bind_text(stmt, bind++, q->status);
@@ -477,6 +549,7 @@ static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err
 	ret = 0;
 done:
 	sqlite3_finalize(stmt);
+	free(tags.bits);
 	strbuf_release(&sql);
 	strbuf_release(&match);
 	return ret;
@@ -525,8 +598,11 @@ static int page(struct ah_state *st, const char *sql, struct query *q, json_t *d
 }
 
 /*
- * apps.search: {q?, tags?, status?, sort?, limit?, offset?, weights?} ->
- * {data, total, facets{tags, statuses, owners, frameworks}, meta}.
+ * apps.search: {q?, tags?, status?, sort?, limit?, offset?, weights?,
+ * facets?} -> {data, total, facets{tags, statuses, owners, frameworks}, meta}.
+ * facets:false leaves the facets out: counting every tag of every match is
+ * most of the work of a broad search, and a listing that only prints the
+ * page (apps search without --json) has no use for them.
  */
 static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
@@ -546,9 +622,10 @@ static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	all = !json_array_size(q.tokens) && !q.nr_tags && !q.status && !q.no_match;
 	if (all) {
 		page_sql = !strcmp(q.sort, "name") ? sql_page_name_all : sql_page_updated_all;
-		if (count(st, sql_count_all, &total, err) < 0 || page(st, page_sql, &q, data, err) < 0 ||
-		    tag_facets(st, sql_facet_tags_all, &f, err) < 0 ||
-		    status_facet(st, sql_facet_status_all, &f, err) < 0)
+		if (count(st, sql_count_all, &total, err) < 0 || page(st, page_sql, &q, data, err) < 0)
+			goto done;
+		if (q.facets && (tag_facets(st, sql_facet_tags_all, &f, err) < 0 ||
+				 status_facet(st, sql_facet_status_all, &f, err) < 0))
 			goto done;
 	} else {
 		if (!strcmp(q.sort, "name"))
@@ -561,15 +638,17 @@ static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 			goto done;
 		if (page_sql == sql_page_updated_m && total >= 1000)
 			page_sql = sql_page_updated_many;
-		if (page(st, page_sql, &q, data, err) < 0 || match_facets(st, &f, err) < 0 ||
-		    status_facet(st, sql_facet_status_m, &f, err) < 0)
+		if (page(st, page_sql, &q, data, err) < 0)
+			goto done;
+		if (q.facets && (match_facets(st, &f, err) < 0 ||
+				 status_facet(st, sql_facet_status_m, &f, err) < 0))
 			goto done;
 	}
-	*out = json_pack("{s:O, s:I, s:{s:O, s:O, s:O, s:O},"
-			 " s:{s:O, s:O, s:s, s:{s:f, s:f, s:f}, s:I, s:I}}",
+	*out = json_pack("{s:O, s:I, s:o*, s:{s:O, s:O, s:s, s:{s:f, s:f, s:f}, s:I, s:I}}",
 			 "data", data, "total", total,
-			 "facets", "tags", f.tags, "statuses", f.statuses, "owners", f.owners,
-			 "frameworks", f.frameworks,
+			 "facets", !q.facets ? NULL :
+			 json_pack("{s:O, s:O, s:O, s:O}", "tags", f.tags, "statuses", f.statuses,
+				   "owners", f.owners, "frameworks", f.frameworks),
 			 "meta", "tokens", q.tokens, "tags", q.tag_names, "sort", q.sort,
 			 "weights", "name", q.w_name, "description", q.w_description, "tags", q.w_tags,
 			 "limit", (json_int_t)q.limit, "offset", (json_int_t)q.offset);

@@ -156,6 +156,22 @@ static const char *const migrations[] = {
 	"  updated_at TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS launches_app ON launches(app_id, n);"
 	"CREATE INDEX IF NOT EXISTS launches_status ON launches(status);",
+	/*
+	 * 6: a 4-character prefix index for search. Typed queries are short
+	 * words ("dash"), and without it "dash*" merges the doclists of every
+	 * word so beginning (dash, dashboard, dashcam, dashing ...). FTS5 takes
+	 * no new prefix option on an existing table: rebuild it, rows and all.
+	 * Its pending terms may grow to 8 MiB (from 1) before they are written
+	 * as a segment: an import's batch then makes one segment, not a dozen
+	 * that FTS5 merges again straight away.
+	 */
+	"CREATE VIRTUAL TABLE apps_fts_new USING fts5(name, description, tags,"
+	"  prefix='1 2 3 4', tokenize='unicode61 remove_diacritics 2');"
+	"INSERT INTO apps_fts_new(apps_fts_new, rank) VALUES('hashsize', 8388608);"
+	"INSERT INTO apps_fts_new(rowid, name, description, tags)"
+	"  SELECT rowid, name, description, tags FROM apps_fts;"
+	"DROP TABLE apps_fts;"
+	"ALTER TABLE apps_fts_new RENAME TO apps_fts;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -409,6 +425,22 @@ done:
 	return ret;
 }
 
+/*
+ * ah_in_bitmap(BITMAP, n): whether n is in a struct ah_bitmap bound as a
+ * pointer (sqlite3_bind_pointer, type AH_BITMAP_PTR). A search filters tens
+ * of thousands of full-text matches through it; probing an IN list's
+ * b-tree for each cost more than the full-text match itself.
+ */
+static void fn_in_bitmap(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct ah_bitmap *b = sqlite3_value_pointer(argv[0], AH_BITMAP_PTR);
+	sqlite3_int64 n = sqlite3_value_int64(argv[1]);
+
+	(void)argc;
+	sqlite3_result_int(ctx, b && n >= 0 && (sqlite3_uint64)n < b->nbits &&
+				(b->bits[n >> 3] >> (n & 7) & 1));
+}
+
 /* APPHUB_TRACE_SQL=1: each statement and its time on stderr, as GIT_TRACE. */
 static int trace_sql(unsigned type, void *data, void *p, void *x)
 {
@@ -449,6 +481,11 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 	if (getenv("APPHUB_TRACE_SQL"))
 		sqlite3_trace_v2(st->db, SQLITE_TRACE_PROFILE, trace_sql, NULL);
 	sqlite3_busy_timeout(st->db, 10000);
+	if (sqlite3_create_function_v2(st->db, "ah_in_bitmap", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       NULL, fn_in_bitmap, NULL, NULL, NULL) != SQLITE_OK) {
+		ah_sql_error(st, err, "cannot set up database");
+		goto fail;
+	}
 	if (ah_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
 		    " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536",
 		    err) < 0)
@@ -474,6 +511,7 @@ void ah_state_close(struct ah_state *st)
 		sqlite3_finalize(st->cache[i].stmt);
 	free(st->cache);
 	free(st->tag_counts);
+	free(st->tag_ids);
 	sqlite3_close(st->db);
 	free(st->dir);
 	free(st);

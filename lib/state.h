@@ -23,6 +23,9 @@ struct ah_state {
 	sqlite3_int64 *tag_counts;
 	size_t tag_counts_nr, tag_counts_alloc;
 	int defer_tag_counts;
+	/* Tag ids interned meanwhile (lib/tags.c), by lowercased key and value. */
+	struct ah_tag_id *tag_ids;
+	size_t tag_ids_nr, tag_ids_cap;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
@@ -57,6 +60,17 @@ int ah_begin_write(struct ah_state *st, struct ah_err *err);
 int ah_begin_read(struct ah_state *st, struct ah_err *err);
 int ah_commit(struct ah_state *st, struct ah_err *err);
 void ah_rollback(struct ah_state *st);
+
+/*
+ * A set of app numbers (or any small non-negative integers) for SQL:
+ * "ah_in_bitmap(?, n)" with the set bound by
+ * sqlite3_bind_pointer(stmt, i, bitmap, AH_BITMAP_PTR, NULL).
+ */
+#define AH_BITMAP_PTR "ah_bitmap"
+struct ah_bitmap {
+	unsigned char *bits;
+	sqlite3_uint64 nbits;
+};
 
 /* Binds a string, or NULL for a NULL pointer. */
 int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s);

@@ -167,10 +167,100 @@ static int add_count(struct ah_state *st, sqlite3_int64 tag, sqlite3_int64 by, s
 	return rc == SQLITE_DONE ? 0 : ah_sql_error(st, err, "cannot count tag");
 }
 
+/*
+ * The tag ids of a bulk import, in a hash table keyed by "key\0value" in
+ * lowercase ASCII, as the NOCASE columns compare them: the import links a
+ * few hundred tags six hundred thousand times, and each SQL lookup cost
+ * about as much as the link itself. Tags are never deleted, and the table
+ * lives no longer than the import's transaction.
+ */
+struct ah_tag_id {
+	char kv[AH_TAG_KEY_MAX + AH_TAG_VALUE_MAX + 2];
+	size_t len;
+	sqlite3_int64 n;
+};
+
+static size_t tag_id_key(const struct ah_tag *tag, char *kv)
+{
+	size_t k = strlen(tag->key), v = strlen(tag->value), i;
+
+	for (i = 0; i < k; i++)
+		kv[i] = (char)tolower((unsigned char)tag->key[i]);
+	kv[k] = '\0';
+	for (i = 0; i < v; i++)
+		kv[k + 1 + i] = (char)tolower((unsigned char)tag->value[i]);
+	return k + 1 + v;
+}
+
+static size_t tag_id_hash(const char *kv, size_t len)
+{
+	size_t h = 2166136261u, i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)kv[i]) * 16777619u;
+	return h;
+}
+
+/* The slot of kv: its entry, or the empty one where it would go. */
+static struct ah_tag_id *tag_id_slot(struct ah_tag_id *ids, size_t cap, const char *kv, size_t len)
+{
+	size_t i = tag_id_hash(kv, len) & (cap - 1);
+
+	while (ids[i].n && (ids[i].len != len || memcmp(ids[i].kv, kv, len)))
+		i = (i + 1) & (cap - 1);
+	return &ids[i];
+}
+
+static sqlite3_int64 tag_id_get(struct ah_state *st, const struct ah_tag *tag)
+{
+	char kv[AH_TAG_KEY_MAX + AH_TAG_VALUE_MAX + 2];
+	size_t len;
+
+	if (!st->tag_ids_cap)
+		return 0;
+	len = tag_id_key(tag, kv);
+	return tag_id_slot(st->tag_ids, st->tag_ids_cap, kv, len)->n;
+}
+
+static void tag_id_put(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 n)
+{
+	struct ah_tag_id *slot;
+	char kv[AH_TAG_KEY_MAX + AH_TAG_VALUE_MAX + 2];
+	size_t len, i;
+
+	if (2 * (st->tag_ids_nr + 1) > st->tag_ids_cap) {
+		struct ah_tag_id *old = st->tag_ids;
+		size_t old_cap = st->tag_ids_cap;
+
+		st->tag_ids_cap = old_cap ? 2 * old_cap : 256;
+		st->tag_ids = xcalloc(st->tag_ids_cap, sizeof(*st->tag_ids));
+		for (i = 0; i < old_cap; i++)
+			if (old[i].n)
+				*tag_id_slot(st->tag_ids, st->tag_ids_cap, old[i].kv, old[i].len) = old[i];
+		free(old);
+	}
+	len = tag_id_key(tag, kv);
+	slot = tag_id_slot(st->tag_ids, st->tag_ids_cap, kv, len);
+	if (!slot->n)
+		st->tag_ids_nr++;
+	memcpy(slot->kv, kv, len);
+	slot->len = len;
+	slot->n = n;
+}
+
 void ah_tags_defer_counts(struct ah_state *st)
 {
 	st->defer_tag_counts = 1;
 	st->tag_counts_nr = 0;
+}
+
+void ah_tags_cancel_counts(struct ah_state *st)
+{
+	st->defer_tag_counts = 0;
+	st->tag_counts_nr = 0;
+	free(st->tag_ids);
+	st->tag_ids = NULL;
+	st->tag_ids_nr = st->tag_ids_cap = 0;
 }
 
 static int cmp_int64(const void *a, const void *b)
@@ -192,8 +282,7 @@ int ah_tags_flush_counts(struct ah_state *st, struct ah_err *err)
 			;
 		ret = add_count(st, st->tag_counts[i], (sqlite3_int64)(j - i), err);
 	}
-	st->defer_tag_counts = 0;
-	st->tag_counts_nr = 0;
+	ah_tags_cancel_counts(st);
 	return ret;
 }
 
@@ -206,9 +295,11 @@ int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag
 		"INSERT OR IGNORE INTO app_tags(app, tag, source) VALUES (?, ?, ?)";
 	sqlite3_stmt *stmt;
 	sqlite3_int64 n;
-	int rc;
+	int rc, cached;
 
-	if (ah_tag_lookup(st, tag, &n, err) < 0)
+	n = st->defer_tag_counts ? tag_id_get(st, tag) : 0;
+	cached = n != 0;
+	if (!cached && ah_tag_lookup(st, tag, &n, err) < 0)
 		return -1;
 	if (!n) {
 		if (!(stmt = ah_stmt(st, sql_tag, err)))
@@ -221,6 +312,8 @@ int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag
 			return ah_sql_error(st, err, "cannot store tag");
 		n = sqlite3_last_insert_rowid(st->db);
 	}
+	if (st->defer_tag_counts && !cached)
+		tag_id_put(st, tag, n);
 	if (!(stmt = ah_stmt(st, sql_link, err)))
 		return -1;
 	sqlite3_bind_int64(stmt, 1, app);

@@ -37,10 +37,13 @@ int ah_tags_unlink_source(struct ah_state *st, sqlite3_int64 app, const char *so
 /*
  * Defers the app_count updates of ah_tag_link() until the flush, which
  * applies them one statement per distinct tag: a bulk import links the same
- * few tags thousands of times.
+ * few tags thousands of times. Meanwhile, within the one transaction,
+ * ah_tag_link() also remembers the ids of the tags it has looked up. A
+ * failed import rolls back and calls ah_tags_cancel_counts() instead.
  */
 void ah_tags_defer_counts(struct ah_state *st);
 int ah_tags_flush_counts(struct ah_state *st, struct ah_err *err);
+void ah_tags_cancel_counts(struct ah_state *st);
 
 /* The tag's row id, or 0 when no such tag exists. */
 int ah_tag_lookup(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 *n,

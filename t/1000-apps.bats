@@ -369,6 +369,28 @@ event_types() {
 	assert_equal "$(jq -r '.data[0].subject' <<<"$output")" rm-me
 }
 
+@test "rm: removes the app's build logs, and no other app's" {
+	add_app rm-logs
+	add_app keep-logs
+	# Build records as a build leaves them (building needs the engine: t/3400).
+	sqlite3 "$(db_path)" "
+		INSERT INTO builds(id, app, status, created_at)
+			SELECT 'b-00000000aa01', n, 'failed', '2024-01-01T00:00:00Z' FROM apps WHERE id = 'rm-logs';
+		INSERT INTO builds(id, app, status, created_at)
+			SELECT 'b-00000000aa02', n, 'succeeded', '2024-01-01T00:00:00Z' FROM apps WHERE id = 'rm-logs';
+		INSERT INTO builds(id, app, status, created_at)
+			SELECT 'b-00000000bb01', n, 'succeeded', '2024-01-01T00:00:00Z' FROM apps WHERE id = 'keep-logs';"
+	mkdir -p "$APPHUB_HOME/builds"
+	for b in aa01 bb01; do echo "log of $b" >"$APPHUB_HOME/builds/b-00000000$b.log"; done
+	# b-00000000aa02's log is already gone: not an error.
+	run --separate-stderr -0 apphub apps rm rm-logs
+	assert_stdout_empty
+	assert_stderr ''
+	[ ! -e "$APPHUB_HOME/builds/b-00000000aa01.log" ]
+	[ -f "$APPHUB_HOME/builds/b-00000000bb01.log" ]
+	assert_equal "$(sqlite3 "$(db_path)" 'SELECT group_concat(id) FROM builds')" b-00000000bb01
+}
+
 @test "rm: unknown id, exit 2" {
 	run --separate-stderr -2 apphub apps rm nope-nope
 	assert_stdout_empty
@@ -536,30 +558,31 @@ event_types() {
 	assert_equal "$(jq -r .name <<<"$output")" A
 }
 
-@test "import: more than one batch (2500 lines) all imported, one event each" {
-	seq 1 2500 | awk '{ printf "{\"id\":\"bulk-%05d\",\"repoUrl\":\"https://example.com/x/b%d.git\",\"tags\":[\"n:%d\"]}\n", $1, $1, $1 % 7 }' \
+@test "import: more than one batch (10500 lines) all imported, one event each" {
+	seq 1 10500 | awk '{ printf "{\"id\":\"bulk-%05d\",\"repoUrl\":\"https://example.com/x/b%d.git\",\"tags\":[\"n:%d\"]}\n", $1, $1, $1 % 7 }' \
 		>"$BATS_TEST_TMPDIR/bulk.jsonl"
 	run -0 apphub apps import "$BATS_TEST_TMPDIR/bulk.jsonl"
-	assert_output 'imported 2500, failed 0'
+	assert_output 'imported 10500, failed 0'
 	run -0 apphub apps ls --json --limit 1
-	assert_equal "$(jq .total <<<"$output")" 2500
+	assert_equal "$(jq .total <<<"$output")" 10500
 	run -0 apphub apps ls --tag n:3 --json --limit 1
-	assert_equal "$(jq .total <<<"$output")" 357
+	assert_equal "$(jq .total <<<"$output")" 1500
 	run -0 apphub events --type app.registered --limit 1 --json
-	assert_equal "$(jq -c '[.data[] | [.id, .subject]]' <<<"$output")" '[[2500,"bulk-02500"]]'
+	assert_equal "$(jq -c '[.data[] | [.id, .subject]]' <<<"$output")" '[[10500,"bulk-10500"]]'
+	assert_equal "$(sqlite3 "$APPHUB_HOME/apphub.db" "SELECT count(*) FROM work WHERE kind = 'ingest'")" 10500
 }
 
 @test "import: a bad line in a later batch does not lose the others" {
 	{
-		seq 1 1500 | awk '{ printf "{\"id\":\"late-%05d\",\"repoUrl\":\"https://example.com/x/l%d.git\"}\n", $1, $1 }'
+		seq 1 10100 | awk '{ printf "{\"id\":\"late-%05d\",\"repoUrl\":\"https://example.com/x/l%d.git\"}\n", $1, $1 }'
 		echo '{"id":"x","repoUrl":"https://example.com/x/short.git"}'
 		echo '{"id":"late-last","repoUrl":"https://example.com/x/last.git"}'
 	} >"$BATS_TEST_TMPDIR/late.jsonl"
 	run --separate-stderr -1 apphub apps import "$BATS_TEST_TMPDIR/late.jsonl"
-	assert_output 'imported 1501, failed 1'
-	assert_stderr_regex '^apphub: line 1501: .*id'
+	assert_output 'imported 10101, failed 1'
+	assert_stderr_regex '^apphub: line 10101: .*id'
 	run -0 apphub apps ls --json --limit 1
-	assert_equal "$(jq .total <<<"$output")" 1501
+	assert_equal "$(jq .total <<<"$output")" 10101
 }
 
 @test "import: missing file is an error, nothing imported" {

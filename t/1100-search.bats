@@ -182,6 +182,23 @@ BY_NAME='zeta-notes api-gateway blog-engine data-dash shopify-sync web-shop'
 	assert_equal "$(total shop owner:carol)" 0
 }
 
+@test "text, several tag filters and a status combine" {
+	assert_equal "$(ids data owner:alice language:python)" 'data-dash'
+	assert_equal "$(ids data owner:alice --tag language:python)" 'data-dash'
+	assert_equal "$(total data owner:alice language:typescript)" 0
+	assert_equal "$(ids shop owner:bob --status pending)" 'shopify-sync'
+	assert_equal "$(total shop owner:bob --status ready)" 0
+	assert_equal "$(total shop owner:nobody)" 0
+}
+
+@test "text listing (no facets computed) lists the --json page, in order" {
+	run -0 apphub apps search s owner:alice -q
+	assert_equal "$(echo $output)" "$(ids s owner:alice)"
+	assert_equal "$(ids s owner:alice | wc -w)" 2
+	run -0 apphub apps search s --sort name -q
+	assert_equal "$(echo $output)" "$(ids s --sort name)"
+}
+
 # ---------------------------------------------------------------- sort
 
 @test "sort: default without text is updated, newest first" {
