@@ -304,10 +304,13 @@ has_worker() {
 	wait_until latest_status_is doomed running
 	wait_until has_worker
 	kill -KILL "$(pgrep -P "$BUILD_PID" | head -1)"
-	run wait "$BUILD_PID"
+	# not "run wait": run's subshell cannot wait for this shell's child
+	code=0
+	wait "$BUILD_PID" || code=$?
 	BUILD_PID=
 	rec=$(apphub build ls doomed --json | jq '.data[0]')
 	cat "$BATS_TEST_TMPDIR/err"
+	assert_equal "$code" 1
 	assert_equal "$(jq -r .status <<<"$rec")" failed
 	[[ $(jq -r .errorMessage <<<"$rec") == *"killed by signal 9 (attempt 1 of 1)"* ]]
 }
