@@ -539,7 +539,8 @@ static int stage_view(struct builder *b, struct bstage *st)
 		return -1;
 	v = xcalloc(st->lowers_nr + 1, sizeof(*v));
 	v[0] = empty;
-	memcpy(v + 1, st->lowers, st->lowers_nr * sizeof(*v));
+	if (st->lowers_nr)
+		memcpy(v + 1, st->lowers, st->lowers_nr * sizeof(*v));
 	fd = ovl_mount(v, st->lowers_nr + 1, NULL, NULL);
 	free(v);
 	free(empty);
@@ -2128,7 +2129,8 @@ static int stage_from(struct builder *b, size_t idx)
 		st->config = json_deep_copy(p->config);
 		st->nr = st->alloc = p->nr;
 		st->layers = xcalloc(p->nr + 1, sizeof(*st->layers));
-		memcpy(st->layers, p->layers, p->nr * sizeof(*p->layers));
+		if (p->nr)	/* a stage FROM scratch may have no layers array */
+			memcpy(st->layers, p->layers, p->nr * sizeof(*p->layers));
 		for (i = 0; i < p->lowers_nr && i < p->nr; i++)
 			push_lower(st, xstrdup(p->lowers[i]));
 		set_key(st->key, "stage", p->key);
@@ -2800,7 +2802,8 @@ static int target_args(const struct ah_build_opts *o, const char ***out, size_t 
 	size_t i, j;
 
 	*out = xcalloc(o->build_args_nr + 5, sizeof(**out));
-	memcpy(*out, o->build_args, o->build_args_nr * sizeof(**out));
+	if (o->build_args_nr)	/* build_args may be NULL then, which memcpy may not take */
+		memcpy(*out, o->build_args, o->build_args_nr * sizeof(**out));
 	*nr = o->build_args_nr;
 	if (!o->platform || !*o->platform)
 		return 0;

@@ -884,8 +884,9 @@ static int walk_dir(struct dir_walk *w, const char *rel)
 		char *crel = xstrfmt("%s%s%s", rel, *rel ? "/" : "", all[i]);
 		char *cpath = xstrfmt("%s/%s", w->dir, crel), *cbase = NULL;
 		struct stat sb, bsb;
-		int is_wh = !strncmp(all[i], ".wh.", 4) && !bsearch(&all[i], names, nr,
-						sizeof(*names), cmp_str), changed = 1, r = 0;
+		int is_wh = !strncmp(all[i], ".wh.", 4) &&
+			    (!nr || !bsearch(&all[i], names, nr, sizeof(*names), cmp_str));
+		int changed = 1, r = 0;
 
 		if (++w->count > MAX_LAYER_ENTRIES) {
 			ah_invalid(w->err, "'%s': more than %d entries", w->dir, MAX_LAYER_ENTRIES);
