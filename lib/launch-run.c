@@ -40,7 +40,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fsutil.h"
-#include "image.h"
 #include "launch.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -113,7 +112,268 @@ static int write_file(const char *path, const char *data)
 	return 0;
 }
 
-/* ---- the rootfs cache ---- */
+/* ---- the image ---- */
+
+/*
+ * The supervisor links no image library (libarchive, OpenSSL): loading
+ * them cost most of its start and of its memory. A launch of an image
+ * whose rootfs is cached reads the store's index.json and the cache
+ * only; anything else (the first launch of an image, an engine's
+ * export) runs the helper apphub-image, which verifies what it reads.
+ *
+ * STATE/launches/rootfs-cache/<hex>/ is the rootfs of manifest <hex>,
+ * owned by the launches' uid range; <hex>.json, for the digest an index
+ * entry names (the manifest's, or an index's), says which manifest and
+ * config apphub-image found for it: {"name", "digest", "config"}.
+ */
+struct launch_image {
+	char *name;		/* canonical; NULL when given by digest */
+	char *digest;		/* the manifest's */
+	json_t *config;		/* the image config document */
+};
+
+#define HELPER_OUT_MAX (8u << 20)
+#define HELPER_ERR_MAX 4096
+
+static void launch_image_release(struct launch_image *img)
+{
+	free(img->name);
+	free(img->digest);
+	json_decref(img->config);
+	memset(img, 0, sizeof(*img));
+}
+
+static int digest_valid(const char *d)
+{
+	size_t i;
+
+	if (!d || strncmp(d, "sha256:", 7) || strlen(d) != 71)
+		return 0;
+	for (i = 7; i < 71; i++)
+		if (!isxdigit((unsigned char)d[i]) || isupper((unsigned char)d[i]))
+			return 0;
+	return 1;
+}
+
+/* Reads fd to EOF, keeping at most max bytes (the rest is drained). */
+static void read_capped(int fd, struct strbuf *sb, size_t max)
+{
+	char buf[8192];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (sb->len + (size_t)n <= max)
+			strbuf_add(sb, buf, (size_t)n);
+	}
+}
+
+/*
+ * Runs `apphub-image <args>` on the launch's state with --json; its
+ * result into *out (may be NULL), its message into err when it fails.
+ * Its stderr is read after its stdout: it writes one short message.
+ */
+static int image_helper(struct sup *s, const char *const *args, json_t **out, struct ah_err *err)
+{
+	struct strbuf o = STRBUF_INIT, e = STRBUF_INIT;
+	const char *argv[8];
+	char *path = ah_launch_helper("apphub-image");
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = -1, ret = -1;
+	size_t i;
+	pid_t pid;
+
+	if (!path) {
+		ah_error(err, 503, "unavailable",
+			 "cannot launch: the helper 'apphub-image' is not installed");
+		goto done;
+	}
+	argv[0] = path;
+	for (i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		ah_internal(err, "cannot make a pipe: %s", strerror(errno));
+		goto done;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ah_internal(err, "cannot fork: %s", strerror(errno));
+		goto done;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		setenv("APPHUB_HOME", s->state_dir, 1);
+		setenv("APPHUB_JSON", "1", 1);
+		unsetenv("APPHUB_QUIET");
+		unsetenv("APPHUB_SERVER");
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	read_capped(po[0], &o, HELPER_OUT_MAX);
+	read_capped(pe[0], &e, HELPER_ERR_MAX);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		const char *msg = e.buf && e.len ? e.buf : "";
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+
+		strbuf_trim(&e);
+		if (!strncmp(msg, "apphub: ", 8))
+			msg += 8;
+		if (code == APPHUB_EXIT_NOTFOUND)
+			ah_not_found(err, "%s", *msg ? msg : "image not found");
+		else if (code == APPHUB_EXIT_FAILED || code == APPHUB_EXIT_USAGE)
+			ah_invalid(err, "%s", *msg ? msg : "apphub-image failed");
+		else
+			ah_internal(err, "%s", *msg ? msg : "apphub-image failed");
+		goto done;
+	}
+	if (out)
+		*out = o.len ? json_loadb(o.buf, o.len, 0, NULL) : NULL;
+	ret = 0;
+done:
+	if (po[0] >= 0)
+		close(po[0]);
+	if (po[1] >= 0)
+		close(po[1]);
+	if (pe[0] >= 0)
+		close(pe[0]);
+	if (pe[1] >= 0)
+		close(pe[1]);
+	strbuf_release(&o);
+	strbuf_release(&e);
+	free(path);
+	return ret;
+}
+
+static json_t *load_json_path(const char *path)
+{
+	return json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+}
+
+/*
+ * The digest the store's index.json gives ref (a name, tag defaulting to
+ * latest), or ref itself when it is a digest; NULL when it is not there
+ * as written, which apphub-image then sorts out.
+ */
+static char *index_digest(struct sup *s, const char *ref)
+{
+	char *path, *name, *found = NULL;
+	const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
+	json_t *idx, *d;
+	size_t i;
+
+	if (digest_valid(ref))
+		return xstrdup(ref);
+	if (strchr(ref, '@'))
+		return NULL;
+	name = colon && (!slash || colon > slash) ? xstrdup(ref) : xstrfmt("%s:latest", ref);
+	path = xstrfmt("%s/images/index.json", s->state_dir);
+	idx = load_json_path(path);
+	json_array_foreach(json_object_get(idx, "manifests"), i, d) {
+		const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"),
+								  "org.opencontainers.image.ref.name"));
+		const char *g = json_string_value(json_object_get(d, "digest"));
+
+		if (n && !strcmp(n, name) && digest_valid(g)) {
+			found = xstrdup(g);
+			break;
+		}
+	}
+	json_decref(idx);
+	free(path);
+	free(name);
+	return found;
+}
+
+/* The cached record of digest key, when it and the rootfs it names are there. */
+static int cache_lookup(struct sup *s, const char *key, struct launch_image *img)
+{
+	char *path = xstrfmt("%s/launches/rootfs-cache/%s.json", s->state_dir, key + 7), *dir = NULL;
+	json_t *rec = load_json_path(path);
+	const char *digest = json_string_value(json_object_get(rec, "digest"));
+	json_t *config = json_object_get(rec, "config");
+	int ok = 0;
+
+	if (digest_valid(digest) && json_is_object(config)) {
+		dir = xstrfmt("%s/launches/rootfs-cache/%s", s->state_dir, digest + 7);
+		if (!access(dir, F_OK)) {
+			img->digest = xstrdup(digest);
+			img->config = json_incref(config);
+			ok = 1;
+		}
+	}
+	json_decref(rec);
+	free(path);
+	free(dir);
+	return ok;
+}
+
+static void cache_record(struct sup *s, const char *key, const struct launch_image *img)
+{
+	char *path = xstrfmt("%s/launches/rootfs-cache/%s.json", s->state_dir, key + 7);
+	char *tmp = xstrfmt("%s.tmp-%d", path, (int)getpid());
+	json_t *rec = json_pack("{s:s, s:O}", "digest", img->digest, "config", img->config);
+
+	if (json_dump_file(rec, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
+		logf_(s, "cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	json_decref(rec);
+	free(tmp);
+	free(path);
+}
+
+/*
+ * `apphub-image <verb> <ref> <path>` (unpack, export), which reports the
+ * manifest's digest, then the config of that digest.
+ */
+static int image_fetch(struct sup *s, const char *verb, const char *ref, const char *path,
+		       struct launch_image *img, struct ah_err *err)
+{
+	json_t *res = NULL, *cfg = NULL;
+	const char *digest, *name;
+	int ret = -1;
+
+	if (image_helper(s, (const char *const[]){ verb, ref, path, NULL }, &res, err) < 0)
+		goto done;
+	digest = json_string_value(json_object_get(res, "digest"));
+	/* Given a digest, apphub-image may print no result (it has no name to report). */
+	if (!res && digest_valid(ref))
+		digest = ref;
+	name = json_string_value(json_object_get(res, "name"));
+	if (!digest_valid(digest)) {
+		ah_internal(err, "apphub-image %s '%s': no digest", verb, ref);
+		goto done;
+	}
+	if (image_helper(s, (const char *const[]){ "inspect", digest, NULL }, &cfg, err) < 0)
+		goto done;
+	if (!json_is_object(cfg)) {
+		ah_internal(err, "apphub-image inspect '%s': no config", digest);
+		goto done;
+	}
+	img->digest = xstrdup(digest);
+	img->name = name ? xstrdup(name) : NULL;
+	img->config = cfg;
+	cfg = NULL;
+	ret = 0;
+done:
+	json_decref(res);
+	json_decref(cfg);
+	return ret;
+}
 
 static int shift_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -132,47 +392,52 @@ static int shift_one(const char *path, const struct stat *sb, int flag, struct F
 }
 
 /*
- * STATE/launches/rootfs-cache/<hex>: the image unpacked once, owned by
- * the launches' uid range; made under a lock, renamed into place whole.
+ * The rootfs of the image that key (may be NULL: s->image) names, in
+ * STATE/launches/rootfs-cache/<hex>: unpacked by apphub-image once, owned
+ * by the launches' uid range; made under a lock, renamed into place
+ * whole.
  */
-static char *rootfs_cache(struct sup *s, struct ah_image_store *store, const struct ah_image *img,
-			  struct ah_err *err)
+static int rootfs_fill(struct sup *s, const char *key, struct launch_image *img,
+		       struct ah_err *err)
 {
 	char *base = xstrfmt("%s/launches/rootfs-cache", s->state_dir);
-	char *dir = xstrfmt("%s/%s", base, img->digest + 7);
-	char *lock = xstrfmt("%s/.lock", base), *tmp = NULL;
-	int fd = -1, ok = 0;
+	char *lock = xstrfmt("%s/.lock", base), *tmp = NULL, *dir = NULL;
+	int fd = -1, ret = -1;
 	int64_t t0 = ah_now_ms();
 
-	if (!access(dir, F_OK)) {
-		ok = 1;
-		goto done;
-	}
 	if ((mkdir(base, 0700) < 0 && errno != EEXIST) ||
 	    (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) < 0) {
 		ah_internal(err, "cannot lock '%s': %s", lock, strerror(errno));
 		goto done;
 	}
-	if (!access(dir, F_OK)) {
-		ok = 1;
+	if (key && cache_lookup(s, key, img)) {
+		ret = 0;
 		goto done;
 	}
 	tmp = xstrfmt("%s/.tmp-%d", base, (int)getpid());
-	if (ah_remove_tree(tmp, err) < 0 || ah_image_unpack(store, img, tmp, err) < 0)
+	/* By digest when the index gave one: what is cached is what was resolved. */
+	if (ah_remove_tree(tmp, err) < 0 ||
+	    image_fetch(s, "unpack", key ? key : s->image, tmp, img, err) < 0)
 		goto done;
-	if (nftw(tmp, shift_one, 64, FTW_PHYS | FTW_MOUNT) != 0) {
+	dir = xstrfmt("%s/%s", base, img->digest + 7);
+	if (!access(dir, F_OK)) {
+		ah_remove_tree(tmp, err);
+	} else if (nftw(tmp, shift_one, 64, FTW_PHYS | FTW_MOUNT) != 0) {
 		ah_internal(err, "cannot set the owners in '%s': %s", tmp, strerror(errno));
 		goto done;
-	}
-	if (rename(tmp, dir) < 0) {
+	} else if (rename(tmp, dir) < 0) {
 		ah_internal(err, "cannot rename '%s': %s", tmp, strerror(errno));
 		goto done;
+	} else {
+		logf_(s, "unpacked %s into the rootfs cache in %lld ms", img->digest,
+		      (long long)(ah_now_ms() - t0));
 	}
-	logf_(s, "unpacked %s into the rootfs cache in %lld ms", img->digest,
-	      (long long)(ah_now_ms() - t0));
-	ok = 1;
+	cache_record(s, img->digest, img);
+	if (key && strcmp(key, img->digest))
+		cache_record(s, key, img);
+	ret = 0;
 done:
-	if (tmp && !ok) {
+	if (tmp && ret < 0) {
 		struct ah_err ignore = AH_ERR_INIT;
 
 		ah_remove_tree(tmp, &ignore);
@@ -180,13 +445,38 @@ done:
 	if (fd >= 0)
 		close(fd);
 	free(tmp);
+	free(dir);
 	free(lock);
 	free(base);
-	if (!ok) {
-		free(dir);
-		return NULL;
+	return ret;
+}
+
+/*
+ * The launch's image. Natively: from the cache when the index still
+ * names what it holds, else unpacked into it. For an engine: exported
+ * into the launch's image.tar.
+ */
+static int image_resolve(struct sup *s, struct launch_image *img, struct ah_err *err)
+{
+	char *key = NULL, *archive = NULL;
+	int ret = -1;
+
+	if (strcmp(s->engine, "native")) {
+		archive = xstrfmt("%s/image.tar", s->dir);
+		ret = image_fetch(s, "export", s->image, archive, img, err);
+		goto done;
 	}
-	return dir;
+	key = index_digest(s, s->image);
+	if (key && cache_lookup(s, key, img))
+		ret = 0;
+	else
+		ret = rootfs_fill(s, key, img, err);
+done:
+	if (ret < 0)
+		launch_image_release(img);
+	free(key);
+	free(archive);
+	return ret;
 }
 
 /*
@@ -1013,25 +1303,17 @@ static void set_status(struct sup *s, const char *status, const char *message, j
 }
 
 /* Runs podman/docker in the foreground: the image exported from the store and loaded. */
-static int prepare_engine(struct sup *s, struct ah_image_store *store, struct ah_image *img,
-			  json_t **argv, struct ah_err *err)
+static int prepare_engine(struct sup *s, const struct launch_image *img, json_t **argv,
+			  struct ah_err *err)
 {
 	const char *tool = s->engine;
 	char *archive = xstrfmt("%s/image.tar", s->dir), *ref = NULL, port[64];
 	char *load_out = NULL;
-	int fd, ret = -1, status = -1;
+	int fd = -1, ret = -1, status = -1;
 	pid_t pid;
 	const char *key;
 	json_t *v;
 
-	fd = open(archive, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || ah_image_export(store, img, fd, err) < 0) {
-		if (fd < 0)
-			ah_internal(err, "cannot create '%s': %s", archive, strerror(errno));
-		goto done;
-	}
-	close(fd);
-	fd = -1;
 	{
 		/* podman load -i archive; the name it gets is the store's. */
 		const char *largv[] = { tool, "load", "-q", "-i", archive, NULL };
@@ -1184,8 +1466,7 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 {
 	struct sup s;
 	struct ah_err err = AH_ERR_INIT;
-	struct ah_image_store *store = NULL;
-	struct ah_image img;
+	struct launch_image img;
 	json_t *cfg, *argv = NULL, *env = NULL, *limits = json_object(), *v;
 	const char *bwrap = NULL, *how = "overlay", *base;
 	char *status = NULL, *cache = NULL, *visible = NULL, *url = NULL, *msg = NULL, *pidfile = NULL;
@@ -1244,7 +1525,7 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 	if (s.ttl_ms > 0)
 		ttl_deadline = ah_now_ms() + s.ttl_ms;
 
-	if (ah_image_store_open(&store, state_dir, &err) < 0 || ah_image_load(store, s.image, &img, &err) < 0)
+	if (image_resolve(&s, &img, &err) < 0)
 		goto fail;
 	cfg = json_object_get(img.config, "config");
 	s.port = pick_port(&s, requested_port, cfg);
@@ -1263,7 +1544,7 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 		close(s.listen_fd);
 		s.listen_fd = -1;
 		how = s.engine;
-		if (prepare_engine(&s, store, &img, &argv, &err) < 0 || spawn_engine(&s, argv, &err) < 0)
+		if (prepare_engine(&s, &img, &argv, &err) < 0 || spawn_engine(&s, argv, &err) < 0)
 			goto fail;
 		json_object_set_new(limits, "memory", json_pack("{s:I, s:[s]}", "value",
 			(json_int_t)prof_int(&s, "memory"), "enforcedBy", s.engine));
@@ -1275,8 +1556,8 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
 			goto fail;
 		}
-		if (!(cache = rootfs_cache(&s, store, &img, &err)) ||
-		    mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
+		cache = xstrfmt("%s/launches/rootfs-cache/%s", state_dir, img.digest + 7);
+		if (mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
 			goto fail;
 		if (prof_int(&s, "disk"))
 			json_object_set_new(limits, "disk", json_pack("{s:I, s:[s]}", "value",
@@ -1557,8 +1838,7 @@ out:
 		close(s.sig_fd);
 	if (s.out_fd >= 0)
 		close(s.out_fd);
-	ah_image_release(&img);
-	ah_image_store_close(store);
+	launch_image_release(&img);
 	ah_state_close(s.st);
 	json_decref(s.env);
 	json_decref(s.profile);

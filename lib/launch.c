@@ -680,15 +680,14 @@ static void random_id(char *buf, size_t len)
 		snprintf(buf + 2 + 2 * i, len - 2 - 2 * i, "%02x", raw[i]);
 }
 
-/* The helper binary apphub-launch, as apphub.c finds helpers (free it), or NULL. */
-static char *find_helper(void)
+char *ah_launch_helper(const char *name)
 {
 	char self[PATH_MAX], *slash, *path;
 	const char *env = getenv("APPHUB_EXEC_PATH");
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (env && *env) {
-		path = xstrfmt("%s/apphub-launch", env);
+		path = xstrfmt("%s/%s", env, name);
 		if (!access(path, X_OK))
 			return path;
 		free(path);
@@ -697,17 +696,17 @@ static char *find_helper(void)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/'))) {
 			*slash = '\0';
-			path = xstrfmt("%s/apphub-launch", self);
+			path = xstrfmt("%s/%s", self, name);
 			if (!access(path, X_OK))
 				return path;
 			free(path);
-			path = xstrfmt("%s/../libexec/apphub/apphub-launch", self);
+			path = xstrfmt("%s/../libexec/apphub/%s", self, name);
 			if (!access(path, X_OK))
 				return path;
 			free(path);
 		}
 	}
-	path = xstrdup(LIBEXECDIR "/apphub-launch");
+	path = xstrfmt("%s/%s", LIBEXECDIR, name);
 	if (!access(path, X_OK))
 		return path;
 	free(path);
@@ -873,7 +872,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		goto done;
 	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, app_id, &app_n, err) < 0)
 		goto done;
-	if (!(helper = find_helper())) {
+	if (!(helper = ah_launch_helper("apphub-launch"))) {
 		ah_error(err, 503, "unavailable",
 			 "cannot launch: the helper 'apphub-launch' is not installed");
 		goto done;
