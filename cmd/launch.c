@@ -343,15 +343,15 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 }
 
 #ifdef APPHUB_WITH_LAUNCH
-/* The supervisor, started by launch.start: apphub-launch supervise <state> <id>. */
+/* The supervisor, started by launch.start: apphub-launch supervise <state> <id> [<fd>]. */
 static int launch_supervise(int argc, const char **argv, struct ctx *ctx)
 {
 	(void)ctx;
-	if (argc != 2) {
-		fprintf(stderr, "usage: apphub-launch supervise <state-dir> <launch-id>\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: apphub-launch supervise <state-dir> <launch-id> [<notify-fd>]\n");
 		return APPHUB_EXIT_USAGE;
 	}
-	return ah_launch_supervise(argv[0], argv[1]);
+	return ah_launch_supervise(argv[0], argv[1], argc == 3 ? atoi(argv[2]) : -1);
 }
 #endif
 

@@ -70,6 +70,7 @@ struct sup {
 	int child_status;
 	int host_net, app_net;	/* network namespace fds */
 	int listen_fd, sig_fd, out_fd, log_fd;
+	int notify_fd;		/* closed once past starting: wakes a waiting request */
 	int64_t log_bytes, log_max;
 	int log_dropped;
 	json_t *cgroups;	/* directories */
@@ -1300,6 +1301,10 @@ static void set_status(struct sup *s, const char *status, const char *message, j
 		usleep(100000);
 	}
 	json_decref(fields);
+	if (s->notify_fd >= 0 && strcmp(status, "starting")) {
+		close(s->notify_fd);
+		s->notify_fd = -1;
+	}
 }
 
 /* Runs podman/docker in the foreground: the image exported from the store and loaded. */
@@ -1462,7 +1467,7 @@ static void engine_stop(struct sup *s, int force)
 	/* Reaped with the other children. */
 }
 
-int ah_launch_supervise(const char *state_dir, const char *id)
+int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 {
 	struct sup s;
 	struct ah_err err = AH_ERR_INIT;
@@ -1483,6 +1488,10 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 	s.id = id;
 	s.child = -1;
 	s.host_net = s.app_net = s.listen_fd = s.sig_fd = s.out_fd = s.log_fd = -1;
+	s.notify_fd = notify_fd;
+	/* Neither the helpers nor the sandbox may hold it open. */
+	if (notify_fd >= 0 && fcntl(notify_fd, F_SETFD, FD_CLOEXEC) < 0)
+		s.notify_fd = -1;
 	s.cgroups = json_array();
 	s.cgroup_v2 = -1;
 	s.dir = ah_launch_dir(state_dir, id);
@@ -1665,8 +1674,15 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 				engine_stop(&s, 1);
 				stop_deadline = now;
 			}
-			/* Most apps answer within a few hundred ms: probe often until then. */
-			next_probe = now + (now - (start_deadline - start_timeout) < 1000 ? 5 : 50);
+			/*
+			 * Most apps answer within a few hundred ms: probe often until
+			 * then (a refused connect() on loopback costs microseconds).
+			 */
+			{
+				int64_t since = now - (start_deadline - start_timeout);
+
+				next_probe = now + (since < 250 ? 1 : since < 1000 ? 5 : 50);
+			}
 		}
 		if (!stopping && !exited && ttl_deadline && now >= ttl_deadline) {
 			logf_(&s, "the TTL expired: stopping");
@@ -1748,8 +1764,12 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 				}
 			}
 		}
-		if (pfd[1].revents & (POLLIN | POLLHUP))
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
 			pump_log(&s);
+			/* Apps often say they listen as they start to: look now. */
+			if (!running)
+				next_probe = 0;
+		}
 		if (pfd[2].revents & POLLIN)
 			relay_accept(&s);
 		for (i = s.nr_conns; i-- > 0;) {
@@ -1836,6 +1856,8 @@ out:
 		close(s.host_net);
 	if (s.sig_fd >= 0)
 		close(s.sig_fd);
+	if (s.notify_fd >= 0)
+		close(s.notify_fd);
 	if (s.out_fd >= 0)
 		close(s.out_fd);
 	launch_image_release(&img);

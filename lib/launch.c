@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -714,13 +715,17 @@ char *ah_launch_helper(const char *name)
 }
 
 /*
- * Starts `apphub-launch supervise <state> <id>` detached: a new session,
- * reparented (double fork), stdio on the launch's log.
+ * Starts `apphub-launch supervise <state> <id> [3]` detached: a new
+ * session, reparented (double fork), stdio on the launch's log. With
+ * notify >= 0, that pipe's write end goes along as fd 3: the supervisor
+ * closes it once the launch is past starting, so a waiting request
+ * wakes then, or when the supervisor dies.
  */
 static int spawn_supervisor(const char *helper, const char *state_dir, const char *id,
-			    const char *log, struct ah_err *err)
+			    const char *log, int notify, struct ah_err *err)
 {
-	const char *argv[] = { "apphub-launch", "supervise", state_dir, id, NULL };
+	const char *argv[] = { "apphub-launch", "supervise", state_dir, id,
+			       notify >= 0 ? "3" : NULL, NULL };
 	int logfd, nullfd, status;
 	pid_t pid;
 
@@ -739,16 +744,15 @@ static int spawn_supervisor(const char *helper, const char *state_dir, const cha
 		return ah_internal(err, "cannot start the supervisor: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		int fd;
-
 		setsid();
 		if (fork() != 0)
 			_exit(0);
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
+		if (notify >= 0)
+			dup2(notify, 3);
+		close_range(notify >= 0 ? 4 : 3, ~0U, 0);
 		signal(SIGPIPE, SIG_DFL);
 		execv(helper, (char *const *)argv);
 		_exit(127);
@@ -772,28 +776,42 @@ static int64_t env_int(const char *name, int64_t def)
 	return *end || n < 0 ? def : n;
 }
 
-/* Waits until the launch leaves the statuses in until_not (or timeout); returns its record. */
+/*
+ * Waits until the launch leaves the statuses in until_not (or timeout);
+ * returns its record. notify (may be -1) is a pipe whose writer closes
+ * when there is news: waited on before looking, instead of sleeping.
+ */
 static json_t *wait_status(struct ah_state *st, const char *id, const char *const *until_not,
-			   int64_t timeout_ms, struct ah_err *err)
+			   int64_t timeout_ms, int notify, struct ah_err *err)
 {
 	int64_t deadline = ah_now_ms() + timeout_ms;
 	json_t *rec;
 
 	for (;;) {
 		const char *s, *const *u;
+		int64_t now;
 
+		if (notify >= 0) {
+			struct pollfd p = { notify, POLLIN, 0 };
+			int64_t left = deadline - ah_now_ms();
+
+			if (poll(&p, 1, left > 0 ? (int)(left > INT32_MAX ? INT32_MAX : left) : 0) != 0)
+				notify = -1;
+		}
 		if (!(rec = ah_launch_json(st, id, err)))
 			return NULL;
 		s = json_string_value(json_object_get(rec, "status"));
 		for (u = until_not; *u && strcmp(*u, s); u++)
 			;
-		if (!*u || ah_now_ms() >= deadline)
+		now = ah_now_ms();
+		if (!*u || now >= deadline)
 			return rec;
 		json_decref(rec);
 		if (ah_launch_reconcile(st, NULL, err) < 0)
 			return NULL;
 		/* A launch is usually running within a second: look often until then. */
-		usleep(ah_now_ms() - (deadline - timeout_ms) < 1000 ? 5000 : 25000);
+		if (notify < 0)
+			usleep(now - (deadline - timeout_ms) < 1000 ? 2000 : 25000);
 	}
 }
 
@@ -826,7 +844,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	long port;
 	int64_t ttl = 0, max_launches;
 	sqlite3_int64 app_n;
-	int wait, rc, ret = -1, in_tx = 0;
+	int wait, rc, ret = -1, in_tx = 0, notify[2] = { -1, -1 };
 
 	if (ah_param_str(params, "id", &app_id, err) < 0 ||
 	    ah_param_str(params, "buildId", &build_id, err) < 0 ||
@@ -998,13 +1016,20 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		}
 		free(parent);
 	}
-	if (spawn_supervisor(helper, st->dir, launch_id, log, err) < 0) {
+	if (wait && pipe2(notify, O_CLOEXEC) < 0)
+		notify[0] = notify[1] = -1;
+	if (spawn_supervisor(helper, st->dir, launch_id, log, notify[1], err) < 0) {
 		ah_launch_set(st, launch_id, "failed", err->msg, NULL, &(struct ah_err)AH_ERR_INIT);
 		goto done;
 	}
+	if (notify[1] >= 0) {
+		close(notify[1]);
+		notify[1] = -1;
+	}
 	if (wait)
 		rec = wait_status(st, launch_id, waiting,
-				  env_int("APPHUB_LAUNCH_START_TIMEOUT_MS", 30000) + 60000, err);
+				  env_int("APPHUB_LAUNCH_START_TIMEOUT_MS", 30000) + 60000, notify[0],
+				  err);
 	else
 		rec = ah_launch_json(st, launch_id, err);
 	if (!rec)
@@ -1020,6 +1045,10 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 done:
 	if (in_tx)
 		ah_rollback(st);
+	if (notify[0] >= 0)
+		close(notify[0]);
+	if (notify[1] >= 0)
+		close(notify[1]);
 	free(env_s);
 	free(profile_s);
 	json_decref(env);
@@ -1146,7 +1175,7 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		*out = ah_launch_json(st, id, err);
 		return *out ? 0 : -1;
 	}
-	if (!(*out = wait_status(st, id, stopping, 15000, err)))
+	if (!(*out = wait_status(st, id, stopping, 15000, -1, err)))
 		return -1;
 	/*
 	 * The supervisor records "stopped" just before it exits: a waited stop

@@ -69,8 +69,11 @@ char *ah_launch_helper(const char *name);
 unsigned long long ah_proc_start_time(int pid);
 
 #ifdef APPHUB_WITH_LAUNCH
-/* Runs the supervisor of launch id in the foreground; returns an exit status. */
-int ah_launch_supervise(const char *state_dir, const char *id);
+/*
+ * Runs the supervisor of launch id in the foreground; returns an exit
+ * status. notify_fd (-1: none) is closed once the launch is past starting.
+ */
+int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd);
 #endif
 
 #endif
