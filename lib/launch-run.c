@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -37,6 +38,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fsutil.h"
@@ -79,6 +81,10 @@ struct sup {
 	struct conn *conns[RELAY_MAX];
 	size_t nr_conns;
 	char *container;	/* podman/docker: the container's name */
+	char *user_spec;	/* --user, else the image's User */
+	uid_t uid;		/* the app's, inside its user namespace */
+	gid_t gid;
+	char *home;		/* its passwd entry's, NULL: none */
 };
 
 static void logf_(struct sup *s, const char *fmt, ...) APPHUB_FMT(2, 3);
@@ -846,6 +852,123 @@ static void cgroups_remove(struct sup *s)
 	}
 }
 
+/* ---- the app's user ---- */
+
+#define PASSWD_MAX_LINES 100000
+
+/* path in the image's root, its symlinks resolved inside that root, for reading. */
+static FILE *open_in_root(const char *root, const char *path)
+{
+	struct open_how how;
+	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+
+	if (dfd >= 0) {
+		memset(&how, 0, sizeof(how));
+		how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+		fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+		close(dfd);
+	}
+	return fd >= 0 ? fdopen(fd, "r") : NULL;
+}
+
+/* A decimal id below the launch's range, or -1. */
+static long parse_id(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return *end || errno || v >= AH_LAUNCH_UID_COUNT ? -1 : v;
+}
+
+/*
+ * The entry of /etc/passwd (fields 7) or /etc/group (4) in root whose
+ * name is key, or whose id (field 3) is key when by_id: its fields in
+ * f[] (pointing into line), 1; 0 when none.
+ */
+static int db_find(const char *root, const char *file, int nf, const char *key, int by_id,
+		   char *line, size_t size, char **f)
+{
+	FILE *fp = open_in_root(root, file);
+	int found = 0, n = 0;
+
+	while (fp && !found && n++ < PASSWD_MAX_LINES && fgets(line, (int)size, fp)) {
+		char *p = line;
+		int i;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (i = 0; i < nf; i++) {
+			f[i] = p;
+			p = strchr(p, ':');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (i < nf - 1)
+			continue;
+		if (i == nf)
+			i--;
+		found = !strcmp(f[by_id ? 2 : 0], key);
+	}
+	if (fp)
+		fclose(fp);
+	return found;
+}
+
+/*
+ * user[:group] (names or ids) as the image's /etc/passwd and /etc/group
+ * say, into s->uid, s->gid and s->home. A user's group is its passwd
+ * entry's; an id not in passwd has group 0, as with Docker.
+ */
+static int resolve_user(struct sup *s, const char *root, const char *spec, struct ah_err *err)
+{
+	char line[4096], *f[7], *user = xstrdup(spec), *group = strchr(user, ':');
+	long uid, gid = 0;
+	int ret = -1, by_id;
+
+	if (group)
+		*group++ = '\0';
+	by_id = (uid = parse_id(user)) >= 0;
+	if (!*user || (!by_id && isdigit((unsigned char)*user))) {
+		ah_invalid(err, "invalid user '%s': a name or an id below %d", spec, AH_LAUNCH_UID_COUNT);
+		goto done;
+	}
+	if (db_find(root, "/etc/passwd", 7, user, by_id, line, sizeof(line), f)) {
+		uid = parse_id(f[2]);
+		gid = parse_id(f[3]);
+		if (uid < 0 || gid < 0) {
+			ah_invalid(err, "user '%s': its ids in the image's /etc/passwd are not below %d",
+				   user, AH_LAUNCH_UID_COUNT);
+			goto done;
+		}
+		s->home = xstrdup(*f[5] ? f[5] : "/");
+	} else if (!by_id) {
+		ah_invalid(err, "user '%s': not in the image's /etc/passwd", user);
+		goto done;
+	}
+	if (group && *group) {
+		if ((gid = parse_id(group)) < 0) {
+			if (isdigit((unsigned char)*group) ||
+			    !db_find(root, "/etc/group", 4, group, 0, line, sizeof(line), f) ||
+			    (gid = parse_id(f[2])) < 0) {
+				ah_invalid(err, "group '%s': not in the image's /etc/group, or not an id below %d",
+					   group, AH_LAUNCH_UID_COUNT);
+				goto done;
+			}
+		}
+	}
+	s->uid = (uid_t)uid;
+	s->gid = (gid_t)gid;
+	ret = 0;
+done:
+	free(user);
+	return ret;
+}
+
 /* ---- the sandbox ---- */
 
 static const char *find_bwrap(void)
@@ -879,7 +1002,7 @@ static json_t *app_env(struct sup *s, json_t *cfg)
 
 	json_object_set_new(env, "PATH",
 			    json_string("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-	json_object_set_new(env, "HOME", json_string("/root"));
+	json_object_set_new(env, "HOME", json_string(s->home ? s->home : s->uid ? "/" : "/root"));
 	json_array_foreach(json_object_get(cfg, "Env"), i, v) {
 		const char *e = json_string_value(v), *eq = e ? strchr(e, '=') : NULL;
 		char *k;
@@ -1000,6 +1123,13 @@ static int spawn_sandbox(struct sup *s, const char *bwrap, json_t *argv_j, json_
 		close(sk);
 		if (write(sync1[1], "n", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(125);
+		/*
+		 * The app's user: root keeps its capabilities for bwrap; any other
+		 * user runs bwrap unprivileged, in a user namespace of its own.
+		 */
+		if ((s->gid && setresgid(s->gid, s->gid, s->gid) < 0) ||
+		    (s->uid && setresuid(s->uid, s->uid, s->uid) < 0))
+			_exit(122);
 		if (memory)
 			set_rlimit(RLIMIT_AS, (rlim_t)memory);
 		if (cpu_time) {
@@ -1370,6 +1500,10 @@ static int prepare_engine(struct sup *s, const struct launch_image *img, json_t 
 	} else {
 		json_array_append_new(*argv, json_string("run"));
 	}
+	if (s->user_spec) {
+		json_array_append_new(*argv, json_string("--user"));
+		json_array_append_new(*argv, json_string(s->user_spec));
+	}
 	json_array_append_new(*argv, json_string("--rm"));
 	json_array_append_new(*argv, json_string("--name"));
 	json_array_append_new(*argv, json_string(s->container));
@@ -1467,7 +1601,7 @@ static void engine_stop(struct sup *s, int force)
 	/* Reaped with the other children. */
 }
 
-int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
+int ah_launch_supervise(const char *state_dir, const char *id, const char *user, int notify_fd)
 {
 	struct sup s;
 	struct ah_err err = AH_ERR_INIT;
@@ -1537,6 +1671,11 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	if (image_resolve(&s, &img, &err) < 0)
 		goto fail;
 	cfg = json_object_get(img.config, "config");
+	{
+		const char *u = json_string_value(json_object_get(cfg, "User"));
+
+		s.user_spec = user ? xstrdup(user) : u && *u ? xstrdup(u) : NULL;
+	}
 	s.port = pick_port(&s, requested_port, cfg);
 	s.host_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (strcmp(s.network, "none") && listen_host(&s, &err) < 0)
@@ -1571,6 +1710,8 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		if (prof_int(&s, "disk"))
 			json_object_set_new(limits, "disk", json_pack("{s:I, s:[s]}", "value",
 				(json_int_t)prof_int(&s, "disk"), "enforcedBy", "tmpfs"));
+		if (s.user_spec && *s.user_spec && resolve_user(&s, cache, s.user_spec, &err) < 0)
+			goto fail;
 		cgroups_setup(&s, limits);
 		env = app_env(&s, cfg);
 		argv = json_array();
@@ -1584,11 +1725,22 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		add_arg(argv, "/proc");
 		add_arg(argv, "--dev");
 		add_arg(argv, "/dev");
+		add_arg(argv, "--perms");
+		add_arg(argv, "1777");
 		add_arg(argv, "--size");
 		snprintf(buf, sizeof(buf), "%lld", (long long)(prof_int(&s, "disk") ? prof_int(&s, "disk") : 64 << 20));
 		add_arg(argv, buf);
 		add_arg(argv, "--tmpfs");
 		add_arg(argv, "/tmp");
+		if (s.uid) {
+			add_arg(argv, "--unshare-user");
+			add_arg(argv, "--uid");
+			snprintf(buf, sizeof(buf), "%d", (int)s.uid);
+			add_arg(argv, buf);
+			add_arg(argv, "--gid");
+			snprintf(buf, sizeof(buf), "%d", (int)s.gid);
+			add_arg(argv, buf);
+		}
 		add_arg(argv, "--unshare-pid");
 		add_arg(argv, "--unshare-ipc");
 		add_arg(argv, "--unshare-uts");
@@ -1873,6 +2025,8 @@ out:
 	free(s.command);
 	free(s.engine);
 	free(s.container);
+	free(s.user_spec);
+	free(s.home);
 	free(s.dir);
 	free(status);
 	free(cache);

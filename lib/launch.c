@@ -715,20 +715,33 @@ char *ah_launch_helper(const char *name)
 }
 
 /*
- * Starts `apphub-launch supervise <state> <id> [3]` detached: a new
- * session, reparented (double fork), stdio on the launch's log. With
- * notify >= 0, that pipe's write end goes along as fd 3: the supervisor
- * closes it once the launch is past starting, so a waiting request
- * wakes then, or when the supervisor dies.
+ * Starts `apphub-launch supervise [--user U] [--notify-fd 3] <state> <id>`
+ * detached: a new session, reparented (double fork), stdio on the
+ * launch's log. With notify >= 0, that pipe's write end goes along as fd
+ * 3: the supervisor closes it once the launch is past starting, so a
+ * waiting request wakes then, or when the supervisor dies.
  */
 static int spawn_supervisor(const char *helper, const char *state_dir, const char *id,
-			    const char *log, int notify, struct ah_err *err)
+			    const char *user, const char *log, int notify, struct ah_err *err)
 {
-	const char *argv[] = { "apphub-launch", "supervise", state_dir, id,
-			       notify >= 0 ? "3" : NULL, NULL };
+	const char *argv[10];
+	int argc = 0;
 	int logfd, nullfd, status;
 	pid_t pid;
 
+	argv[argc++] = "apphub-launch";
+	argv[argc++] = "supervise";
+	if (user) {
+		argv[argc++] = "--user";
+		argv[argc++] = user;
+	}
+	if (notify >= 0) {
+		argv[argc++] = "--notify-fd";
+		argv[argc++] = "3";
+	}
+	argv[argc++] = state_dir;
+	argv[argc++] = id;
+	argv[argc] = NULL;
 	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (logfd < 0)
 		return ah_internal(err, "cannot create '%s': %s", log, strerror(errno));
@@ -817,7 +830,7 @@ static json_t *wait_status(struct ah_state *st, const char *id, const char *cons
 
 /*
  * launch.start: {id (app), buildId?, image?, resourceProfile?, env?,
- * command?, launchId?, port?, ttl?, network?, engine?, wait?}
+ * command?, launchId?, port?, ttl?, network?, engine?, user?, wait?}
  */
 static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
@@ -837,6 +850,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	const char *app_id, *build_id, *image, *command, *launch_id, *network, *engine, *ttl_s;
+	const char *user;
 	char *build = NULL, *tag = NULL, *helper = NULL, *dir = NULL, *log = NULL;
 	char idbuf[32], now[AH_ISO_LEN];
 	json_t *env = NULL, *profile = NULL, *rec = NULL;
@@ -853,6 +867,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	    ah_param_str(params, "launchId", &launch_id, err) < 0 ||
 	    ah_param_str(params, "network", &network, err) < 0 ||
 	    ah_param_str(params, "engine", &engine, err) < 0 ||
+	    ah_param_str(params, "user", &user, err) < 0 ||
 	    ah_param_int(params, "port", 0, 0, 65535, &port, err) < 0 ||
 	    ah_param_bool(params, "wait", &wait, err) < 0)
 		return -1;
@@ -864,6 +879,9 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		command = NULL;
 	if (launch_id && valid_launch_id(launch_id, err) < 0)
 		return -1;
+	if (user && (!*user || strlen(user) > 256 || strspn(user, "abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:") != strlen(user)))
+		return ah_invalid(err, "invalid user '%.80s': user[:group], names or ids", user);
 	if (!network)
 		network = "loopback";
 	if (strcmp(network, "loopback") && strcmp(network, "none"))
@@ -1018,7 +1036,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	}
 	if (wait && pipe2(notify, O_CLOEXEC) < 0)
 		notify[0] = notify[1] = -1;
-	if (spawn_supervisor(helper, st->dir, launch_id, log, notify[1], err) < 0) {
+	if (spawn_supervisor(helper, st->dir, launch_id, user, log, notify[1], err) < 0) {
 		ah_launch_set(st, launch_id, "failed", err->msg, NULL, &(struct ah_err)AH_ERR_INIT);
 		goto done;
 	}
