@@ -486,6 +486,14 @@ done:
 	return ret;
 }
 
+/* This process's own mount namespace: the launch's mounts go with it. */
+static int private_mounts(struct ah_err *err)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return ah_internal(err, "cannot make a mount namespace: %s", strerror(errno));
+	return 0;
+}
+
 /*
  * The launch's root: an overlay over the cache with its upper layer on a
  * tmpfs of the disk limit, in this process's own mount namespace; else
@@ -499,10 +507,6 @@ static int mount_rootfs(struct sup *s, const char *cache, int64_t disk, const ch
 	char *opts = NULL;
 	int ret = -1;
 
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		ah_internal(err, "cannot make a mount namespace: %s", strerror(errno));
-		goto done;
-	}
 	if ((mkdir(rw, 0700) < 0 && errno != EEXIST) || (mkdir(root, 0755) < 0 && errno != EEXIST)) {
 		ah_internal(err, "cannot create '%s': %s", rw, strerror(errno));
 		goto done;
@@ -766,19 +770,6 @@ static void cgroups_setup(struct sup *s, json_t *limits)
 		}
 	}
 	free(v2);
-}
-
-static void cgroups_attach(struct sup *s, pid_t pid)
-{
-	json_t *d;
-	size_t i;
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	json_array_foreach(s->cgroups, i, d)
-		if (cgroup_write(json_string_value(d), "cgroup.procs", buf) < 0)
-			logf_(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
-			      strerror(errno));
 }
 
 /* Signals every process of the launch but the sandbox's own (bwrap and its init). */
@@ -1063,102 +1054,211 @@ static void set_rlimit(int res, rlim_t v)
 }
 
 /*
- * Forks the sandbox: the child makes its user namespace (mapped by the
- * parent) and network namespace, takes the limits, and becomes bwrap.
+ * The sandbox is forked as soon as the launch's cgroups exist, before
+ * its image and root are ready: joining a cgroup waits for an RCU grace
+ * period (5-20 ms), which the child spends while the supervisor does the
+ * rest. The child joins the cgroups, makes its user namespace (mapped by
+ * the parent) and network namespace, then waits for what to execute:
+ * the payload (the app's uid and gid, bwrap's path, argv and environment),
+ * on the go pipe.
  */
-static int spawn_sandbox(struct sup *s, const char *bwrap, json_t *argv_j, json_t *env_j,
-			 json_t *limits, struct ah_err *err)
+struct sandbox {
+	int sync[2];	/* child -> parent: "u" (user namespace), "n" (network) */
+	int go[2];	/* parent -> child: "g", "g", then the payload */
+	int out[2];	/* the app's stdout and stderr */
+	int null;
+};
+
+struct payload {
+	uint32_t uid, gid, argc, len;
+};
+
+static int read_full(int fd, void *buf, size_t len)
 {
-	int sync1[2] = { -1, -1 }, go[2] = { -1, -1 }, out[2] = { -1, -1 };
-	char **argv = NULL, **envp = NULL, path[64], map[64], c;
-	size_t i, n;
-	pid_t pid = -1;
-	int ret = -1, nullfd = -1;
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The child's side; never returns. Exit codes 120-127 say which step failed. */
+static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
+{
 	json_int_t memory = prof_int(s, "memory"), pids = prof_int(s, "pids"),
 		   nofile = prof_int(s, "nofile"), cpu_time = prof_int(s, "cpuTime");
+	struct payload pl;
+	struct ifreq ifr;
+	char c, *blob, **argv, **envp, *p;
+	sigset_t none;
+	json_t *d;
+	size_t i, k;
+	int sk;
 
-	n = json_array_size(argv_j);
-	argv = xcalloc(n + 1, sizeof(*argv));
-	for (i = 0; i < n; i++)
-		argv[i] = (char *)json_string_value(json_array_get(argv_j, i));
-	n = json_array_size(env_j);
-	envp = xcalloc(n + 1, sizeof(*envp));
-	for (i = 0; i < n; i++)
-		envp[i] = (char *)json_string_value(json_array_get(env_j, i));
-	if (pipe2(sync1, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		ah_internal(err, "cannot make pipes: %s", strerror(errno));
-		goto done;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Into the cgroups before it runs anything; as host root, before the user namespace. */
+	json_array_foreach(s->cgroups, i, d)
+		if (cgroup_write(json_string_value(d), "cgroup.procs", "0") < 0)
+			logf_(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
+			      strerror(errno));
+	if (unshare(CLONE_NEWUSER) < 0)
+		_exit(120);
+	if (write(sb->sync[1], "u", 1) != 1 || read(sb->go[0], &c, 1) != 1)
+		_exit(121);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		_exit(122);
+	if (unshare(CLONE_NEWNET) < 0)
+		_exit(123);
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
+		_exit(124);
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
+		_exit(124);
+	close(sk);
+	if (write(sb->sync[1], "n", 1) != 1 || read(sb->go[0], &c, 1) != 1 ||
+	    read_full(sb->go[0], &pl, sizeof(pl)) < 0 || pl.len > (64u << 20) || pl.argc < 2)
+		_exit(125);
+	blob = malloc((size_t)pl.len + 1);
+	argv = calloc((size_t)pl.argc + 1, sizeof(*argv));
+	envp = calloc((size_t)pl.len + 1, sizeof(*envp));
+	if (!blob || !argv || !envp || read_full(sb->go[0], blob, pl.len) < 0)
+		_exit(125);
+	blob[pl.len] = '\0';
+	/* bwrap's path, argv[0..argc-1], then the environment: NUL-ended strings. */
+	for (p = blob, i = 0, k = 0; p < blob + pl.len; p += strlen(p) + 1, i++) {
+		if (i > pl.argc)
+			envp[k++] = p;
+		else if (i)
+			argv[i - 1] = p;
+	}
+	/*
+	 * The app's user: root keeps its capabilities for bwrap; any other
+	 * user runs bwrap unprivileged, in a user namespace of its own.
+	 */
+	if ((pl.gid && setresgid(pl.gid, pl.gid, pl.gid) < 0) ||
+	    (pl.uid && setresuid(pl.uid, pl.uid, pl.uid) < 0))
+		_exit(122);
+	if (memory)
+		set_rlimit(RLIMIT_AS, (rlim_t)memory);
+	if (cpu_time) {
+		/* SIGXCPU at the limit, SIGKILL a second later. */
+		struct rlimit r = { (rlim_t)cpu_time, (rlim_t)cpu_time + 1 };
+
+		setrlimit(RLIMIT_CPU, &r);
+	}
+	if (pids)
+		set_rlimit(RLIMIT_NPROC, (rlim_t)pids);
+	if (nofile)
+		set_rlimit(RLIMIT_NOFILE, (rlim_t)nofile);
+	set_rlimit(RLIMIT_CORE, 0);
+	dup2(sb->null, 0);
+	dup2(sb->out[1], 1);
+	dup2(sb->out[1], 2);
+	/* After the credentials changed: that clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(126);
+	execve(blob, argv, envp);
+	_exit(127);
+}
+
+static void sandbox_close(struct sandbox *sb)
+{
+	int *fds[] = { &sb->sync[0], &sb->sync[1], &sb->go[0], &sb->go[1], &sb->out[0],
+		       &sb->out[1], &sb->null };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+/* Forks the sandbox's process (s->child), which joins the cgroups and waits. */
+static int sandbox_fork(struct sup *s, struct sandbox *sb, struct ah_err *err)
+{
+	pid_t parent = getpid(), pid;
+
+	sb->sync[0] = sb->sync[1] = sb->go[0] = sb->go[1] = sb->out[0] = sb->out[1] = -1;
+	sb->null = -1;
+	if (pipe2(sb->sync, O_CLOEXEC) < 0 || pipe2(sb->go, O_CLOEXEC) < 0 ||
+	    pipe2(sb->out, O_CLOEXEC) < 0 ||
+	    (sb->null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		sandbox_close(sb);
+		return ah_internal(err, "cannot make pipes: %s", strerror(errno));
 	}
 	pid = fork();
 	if (pid < 0) {
-		ah_internal(err, "cannot fork: %s", strerror(errno));
-		goto done;
+		sandbox_close(sb);
+		return ah_internal(err, "cannot fork: %s", strerror(errno));
 	}
-	if (pid == 0) {
-		pid_t parent = getppid();
-		sigset_t none;
-		struct ifreq ifr;
-		int sk;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (unshare(CLONE_NEWUSER) < 0)
-			_exit(120);
-		if (write(sync1[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(121);
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-			_exit(122);
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(123);
-		memset(&ifr, 0, sizeof(ifr));
-		strcpy(ifr.ifr_name, "lo");
-		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
-			_exit(124);
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
-			_exit(124);
-		close(sk);
-		if (write(sync1[1], "n", 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(125);
-		/*
-		 * The app's user: root keeps its capabilities for bwrap; any other
-		 * user runs bwrap unprivileged, in a user namespace of its own.
-		 */
-		if ((s->gid && setresgid(s->gid, s->gid, s->gid) < 0) ||
-		    (s->uid && setresuid(s->uid, s->uid, s->uid) < 0))
-			_exit(122);
-		if (memory)
-			set_rlimit(RLIMIT_AS, (rlim_t)memory);
-		if (cpu_time) {
-			/* SIGXCPU at the limit, SIGKILL a second later. */
-			struct rlimit r = { (rlim_t)cpu_time, (rlim_t)cpu_time + 1 };
-
-			setrlimit(RLIMIT_CPU, &r);
-		}
-		if (pids)
-			set_rlimit(RLIMIT_NPROC, (rlim_t)pids);
-		if (nofile)
-			set_rlimit(RLIMIT_NOFILE, (rlim_t)nofile);
-		set_rlimit(RLIMIT_CORE, 0);
-		dup2(nullfd, 0);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-			_exit(126);
-		execve(bwrap, argv, envp);
-		_exit(127);
-	}
+	if (pid == 0)
+		sandbox_child(s, sb, parent);
 	s->child = pid;
-	close(sync1[1]);
-	sync1[1] = -1;
-	close(out[1]);
-	out[1] = -1;
-	/* Into the cgroups before it runs anything. */
-	cgroups_attach(s, pid);
-	if (read(sync1[0], &c, 1) != 1)
+	close(sb->sync[1]);
+	close(sb->go[0]);
+	close(sb->out[1]);
+	sb->sync[1] = sb->go[0] = sb->out[1] = -1;
+	return 0;
+}
+
+/* The payload: bwrap's path, its argv, the environment. */
+static void payload_add(struct strbuf *sb, json_t *strings)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(strings, i, v) {
+		const char *str = json_string_value(v);
+
+		strbuf_add(sb, str, strlen(str) + 1);
+	}
+}
+
+/*
+ * Maps the child's user namespace, takes its network namespace, and has
+ * it execute bwrap with argv_j and env_j as s->uid:s->gid.
+ */
+static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap, json_t *argv_j,
+			 json_t *env_j, json_t *limits, struct ah_err *err)
+{
+	struct strbuf blob = STRBUF_INIT;
+	struct payload pl;
+	char path[64], map[64], c;
+	pid_t pid = s->child;
+	int ret = -1;
+
+	if (read(sb->sync[0], &c, 1) != 1)
 		goto died;
 	snprintf(map, sizeof(map), "0 %d %d\n", AH_LAUNCH_UID_BASE, AH_LAUNCH_UID_COUNT);
 	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
@@ -1173,7 +1273,7 @@ static int spawn_sandbox(struct sup *s, const char *bwrap, json_t *argv_j, json_
 		ah_internal(err, "cannot write '%s': %s", path, strerror(errno));
 		goto done;
 	}
-	if (write(go[1], "g", 1) != 1 || read(sync1[0], &c, 1) != 1)
+	if (write(sb->go[1], "g", 1) != 1 || read(sb->sync[0], &c, 1) != 1)
 		goto died;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	s->app_net = open(path, O_RDONLY | O_CLOEXEC);
@@ -1181,19 +1281,27 @@ static int spawn_sandbox(struct sup *s, const char *bwrap, json_t *argv_j, json_
 		ah_internal(err, "cannot open '%s': %s", path, strerror(errno));
 		goto done;
 	}
-	if (write(go[1], "g", 1) != 1)
+	strbuf_add(&blob, bwrap, strlen(bwrap) + 1);
+	payload_add(&blob, argv_j);
+	payload_add(&blob, env_j);
+	pl.uid = (uint32_t)s->uid;
+	pl.gid = (uint32_t)s->gid;
+	pl.argc = (uint32_t)json_array_size(argv_j);
+	pl.len = (uint32_t)blob.len;
+	if (write(sb->go[1], "g", 1) != 1 || write_full(sb->go[1], &pl, sizeof(pl)) < 0 ||
+	    write_full(sb->go[1], blob.buf, blob.len) < 0)
 		goto died;
-	if (memory)
-		enforced(limits, "memory", memory, 0, "rlimit");
-	if (cpu_time)
-		enforced(limits, "cpuTime", cpu_time, 0, "rlimit");
-	if (pids)
-		enforced(limits, "pids", pids, 0, "rlimit");
-	if (nofile)
-		enforced(limits, "nofile", nofile, 0, "rlimit");
-	fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
-	s->out_fd = out[0];
-	out[0] = -1;
+	if (prof_int(s, "memory"))
+		enforced(limits, "memory", prof_int(s, "memory"), 0, "rlimit");
+	if (prof_int(s, "cpuTime"))
+		enforced(limits, "cpuTime", prof_int(s, "cpuTime"), 0, "rlimit");
+	if (prof_int(s, "pids"))
+		enforced(limits, "pids", prof_int(s, "pids"), 0, "rlimit");
+	if (prof_int(s, "nofile"))
+		enforced(limits, "nofile", prof_int(s, "nofile"), 0, "rlimit");
+	fcntl(sb->out[0], F_SETFL, fcntl(sb->out[0], F_GETFL) | O_NONBLOCK);
+	s->out_fd = sb->out[0];
+	sb->out[0] = -1;
 	ret = 0;
 	goto done;
 died:
@@ -1211,22 +1319,8 @@ done:
 		waitpid(s->child, NULL, 0);
 		s->child = -1;
 	}
-	if (sync1[0] >= 0)
-		close(sync1[0]);
-	if (sync1[1] >= 0)
-		close(sync1[1]);
-	if (go[0] >= 0)
-		close(go[0]);
-	if (go[1] >= 0)
-		close(go[1]);
-	if (out[0] >= 0)
-		close(out[0]);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (nullfd >= 0)
-		close(nullfd);
-	free(argv);
-	free(envp);
+	sandbox_close(sb);
+	strbuf_release(&blob);
 	return ret;
 }
 
@@ -1606,6 +1700,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, const char *user,
 	struct sup s;
 	struct ah_err err = AH_ERR_INIT;
 	struct launch_image img;
+	struct sandbox sb = { { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
 	json_t *cfg, *argv = NULL, *env = NULL, *limits = json_object(), *v;
 	const char *bwrap = NULL, *how = "overlay", *base;
 	char *status = NULL, *cache = NULL, *visible = NULL, *url = NULL, *msg = NULL, *pidfile = NULL;
@@ -1661,9 +1756,26 @@ int ah_launch_supervise(const char *state_dir, const char *id, const char *user,
 			fclose(fp);
 		}
 	}
+	if (!strcmp(s.engine, "native")) {
+		/* The sandbox first: it joins its cgroups while the rest is made ready. */
+		if (!(bwrap = find_bwrap())) {
+			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
+			goto fail;
+		}
+		if (private_mounts(&err) < 0)
+			goto fail;
+		cgroups_setup(&s, limits);
+		if (sandbox_fork(&s, &sb, &err) < 0)
+			goto fail;
+	}
+	/* What a reconciliation needs, should this process die from here on. */
 	set_status(&s, "starting", NULL,
-		   json_pack("{s:i, s:I}", "pid", (int)getpid(), "pid_start",
-			     (json_int_t)ah_proc_start_time(getpid())));
+		   json_pack("{s:i, s:I, s:o, s:o, s:o}", "pid", (int)getpid(), "pid_start",
+			     (json_int_t)ah_proc_start_time(getpid()),
+			     "sandbox_pid", s.child > 0 ? json_integer(s.child) : json_null(),
+			     "sandbox_start", s.child > 0 ?
+				json_integer((json_int_t)ah_proc_start_time(s.child)) : json_null(),
+			     "cgroups", json_deep_copy(s.cgroups)));
 	logf_(&s, "launch %s: image %s, network %s, engine %s", id, s.image, s.network, s.engine);
 	if (s.ttl_ms > 0)
 		ttl_deadline = ah_now_ms() + s.ttl_ms;
@@ -1700,10 +1812,6 @@ int ah_launch_supervise(const char *state_dir, const char *id, const char *user,
 			(json_int_t)prof_int(&s, "pids"), "enforcedBy", s.engine));
 		s.app_net = -1;
 	} else {
-		if (!(bwrap = find_bwrap())) {
-			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
-			goto fail;
-		}
 		cache = xstrfmt("%s/launches/rootfs-cache/%s", state_dir, img.digest + 7);
 		if (mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
 			goto fail;
@@ -1712,7 +1820,6 @@ int ah_launch_supervise(const char *state_dir, const char *id, const char *user,
 				(json_int_t)prof_int(&s, "disk"), "enforcedBy", "tmpfs"));
 		if (s.user_spec && *s.user_spec && resolve_user(&s, cache, s.user_spec, &err) < 0)
 			goto fail;
-		cgroups_setup(&s, limits);
 		env = app_env(&s, cfg);
 		argv = json_array();
 		add_arg(argv, "bwrap");
@@ -1772,7 +1879,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, const char *user,
 				goto fail;
 			}
 		}
-		if (spawn_sandbox(&s, bwrap, argv, env, limits, &err) < 0)
+		if (sandbox_start(&s, &sb, bwrap, argv, env, limits, &err) < 0)
 			goto fail;
 	}
 	snprintf(buf, sizeof(buf), "%d", s.port);
@@ -2010,6 +2117,7 @@ out:
 		close(s.sig_fd);
 	if (s.notify_fd >= 0)
 		close(s.notify_fd);
+	sandbox_close(&sb);
 	if (s.out_fd >= 0)
 		close(s.out_fd);
 	launch_image_release(&img);
