@@ -348,23 +348,24 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 #ifdef APPHUB_WITH_LAUNCH
 /*
  * The supervisor, started by launch.start:
- * apphub-launch supervise [--user <user>] [--notify-fd <fd>] <state> <id>.
+ * apphub-launch supervise <state> <id> [--user <user>] [--notify-fd <fd>].
  */
 static int launch_supervise(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *user = NULL;
-	int notify = -1;
+	int notify = -1, i;
 
 	(void)ctx;
-	for (; argc >= 2 && (!strcmp(argv[0], "--user") || !strcmp(argv[0], "--notify-fd"));
-	     argc -= 2, argv += 2) {
-		if (!strcmp(argv[0], "--user"))
-			user = argv[1];
+	for (i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--user"))
+			user = argv[i + 1];
+		else if (!strcmp(argv[i], "--notify-fd"))
+			notify = atoi(argv[i + 1]);
 		else
-			notify = atoi(argv[1]);
+			break;
 	}
-	if (argc != 2) {
-		fprintf(stderr, "usage: apphub-launch supervise [--user <user>] [--notify-fd <fd>] <state-dir> <launch-id>\n");
+	if (argc < 2 || i != argc) {
+		fprintf(stderr, "usage: apphub-launch supervise <state-dir> <launch-id> [--user <user>] [--notify-fd <fd>]\n");
 		return APPHUB_EXIT_USAGE;
 	}
 	return ah_launch_supervise(argv[0], argv[1], user, notify);

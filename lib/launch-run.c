@@ -1,5 +1,6 @@
 /*
- * The supervisor of a launch: `apphub-launch supervise <state> <id>`,
+ * The supervisor of a launch: `apphub-launch supervise <state> <id>
+ * [--user U] [--notify-fd N]`,
  * started detached by the request (lib/launch.c) with its stdio on the
  * launch's log. It owns everything the launch uses and leaves nothing
  * behind: its mounts live in its own mount namespace, the sandbox dies
@@ -9,7 +10,8 @@
  *
  * The sandbox: a user namespace whose root is host uid AH_LAUNCH_UID_BASE
  * (the rootfs cache is owned accordingly, so the app is root over its own
- * files and nobody elsewhere; RLIMIT_NPROC counts it apart from everyone),
+ * files and nobody elsewhere; RLIMIT_NPROC counts it apart from everyone;
+ * an image's USER other than root runs in a nested one, unprivileged),
  * a network namespace with only a loopback interface, and bwrap's pid,
  * mount, ipc and uts namespaces over the overlay. The relay accepts on
  * 127.0.0.1:<hostPort> and connects each client through a socket made in
@@ -828,7 +830,7 @@ static void cgroups_remove(struct sup *s)
 		const char *dir = json_string_value(d);
 
 		cgroup_write(dir, "cgroup.kill", "1");
-		for (tries = 0; tries < 100 && rmdir(dir) < 0 && errno == EBUSY; tries++) {
+		for (tries = 0; tries < 1000 && rmdir(dir) < 0 && errno == EBUSY; tries++) {
 			char *p = xstrfmt("%s/cgroup.procs", dir);
 			FILE *fp = fopen(p, "r");
 			int pid;
@@ -838,7 +840,8 @@ static void cgroups_remove(struct sup *s)
 			if (fp)
 				fclose(fp);
 			free(p);
-			usleep(10000);
+			/* The killed go within a millisecond or two. */
+			usleep(1000);
 		}
 	}
 }

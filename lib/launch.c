@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -715,7 +716,7 @@ char *ah_launch_helper(const char *name)
 }
 
 /*
- * Starts `apphub-launch supervise [--user U] [--notify-fd 3] <state> <id>`
+ * Starts `apphub-launch supervise <state> <id> [--user U] [--notify-fd 3]`
  * detached: a new session, reparented (double fork), stdio on the
  * launch's log. With notify >= 0, that pipe's write end goes along as fd
  * 3: the supervisor closes it once the launch is past starting, so a
@@ -729,8 +730,11 @@ static int spawn_supervisor(const char *helper, const char *state_dir, const cha
 	int logfd, nullfd, status;
 	pid_t pid;
 
+	/* State and id first: tests and people find a state's supervisors by them. */
 	argv[argc++] = "apphub-launch";
 	argv[argc++] = "supervise";
+	argv[argc++] = state_dir;
+	argv[argc++] = id;
 	if (user) {
 		argv[argc++] = "--user";
 		argv[argc++] = user;
@@ -739,8 +743,6 @@ static int spawn_supervisor(const char *helper, const char *state_dir, const cha
 		argv[argc++] = "--notify-fd";
 		argv[argc++] = "3";
 	}
-	argv[argc++] = state_dir;
-	argv[argc++] = id;
 	argv[argc] = NULL;
 	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (logfd < 0)
@@ -792,7 +794,8 @@ static int64_t env_int(const char *name, int64_t def)
 /*
  * Waits until the launch leaves the statuses in until_not (or timeout);
  * returns its record. notify (may be -1) is a pipe whose writer closes
- * when there is news: waited on before looking, instead of sleeping.
+ * when there is news, or a pidfd of the supervisor: waited on before
+ * looking, instead of sleeping.
  */
 static json_t *wait_status(struct ah_state *st, const char *id, const char *const *until_not,
 			   int64_t timeout_ms, int notify, struct ah_err *err)
@@ -1159,7 +1162,7 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	sqlite3_stmt *stmt;
 	const char *id;
 	char status[32] = "";
-	int pid = 0, wait, rc;
+	int pid = 0, wait, rc, pidfd = -1;
 	unsigned long long start = 0;
 
 	if (ah_param_str(params, "id", &id, err) < 0 || ah_param_bool(params, "wait", &wait, err) < 0)
@@ -1185,15 +1188,24 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return ah_conflict(err, "launch '%s' is %s already", id, status);
 	if (ah_launch_set(st, id, "stopping", NULL, NULL, err) < 0)
 		return -1;
+	/* A pidfd of the supervisor, polled for its exit instead of sleeping. */
+	if (pid > 0 && wait && (pidfd = pidfd_open(pid, 0)) >= 0 &&
+	    ah_proc_start_time(pid) != start) {
+		close(pidfd);
+		pidfd = -1;
+	}
 	if (pid > 0 && ah_proc_start_time(pid) == start)
 		kill(pid, SIGTERM);
 	else if (ah_launch_reconcile(st, NULL, err) < 0)
-		return -1;
+		goto fail;
 	if (!wait) {
 		*out = ah_launch_json(st, id, err);
 		return *out ? 0 : -1;
 	}
-	if (!(*out = wait_status(st, id, stopping, 15000, -1, err)))
+	*out = wait_status(st, id, stopping, 15000, pidfd, err);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (!*out)
 		return -1;
 	/*
 	 * The supervisor records "stopped" just before it exits: a waited stop
@@ -1202,6 +1214,10 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	for (rc = 0; pid > 0 && rc < 400 && ah_proc_start_time(pid) == start; rc++)
 		usleep(5000);
 	return 0;
+fail:
+	if (pidfd >= 0)
+		close(pidfd);
+	return -1;
 }
 
 /*

@@ -14,13 +14,13 @@
  * The record side (request, list, show, logs, stop, reconcile) is plain
  * SQL, file reads and signals, so the light binary and serve carry it.
  * A launch itself is owned by a supervisor: the helper `apphub-launch
- * supervise <id>` (lib/launch-run.c, linked with the image store), which
- * the request starts detached from the caller (setsid, stdio to the log).
- * The supervisor unpacks the image once per digest into
- * STATE/launches/rootfs-cache/<hex>/, mounts a private overlay over it
+ * supervise <state> <id>` (lib/launch-run.c, light: it runs apphub-image
+ * for the image store's work), which the request starts detached from the
+ * caller (setsid, stdio to the log). The supervisor has the image
+ * unpacked once per digest into STATE/launches/rootfs-cache/<hex>/, mounts a private overlay over it
  * (upper layer on a size-capped tmpfs) in its own mount namespace, runs
  * the app under bubblewrap in new user, pid, mount, ipc, uts and network
- * namespaces and a cgroup, relays 127.0.0.1:<hostPort> into the app's
+ * namespaces and a cgroup, as the image's USER, relays 127.0.0.1:<hostPort> into the app's
  * network namespace, enforces the TTL, and records every transition.
  */
 
