@@ -430,7 +430,10 @@ static int rootfs_fill(struct sup *s, const char *key, struct launch_image *img,
 		goto done;
 	dir = xstrfmt("%s/%s", base, img->digest + 7);
 	if (!access(dir, F_OK)) {
-		ah_remove_tree(tmp, err);
+		struct ah_err ignore = AH_ERR_INIT;
+
+		/* Cached under its manifest's digest by another name already. */
+		ah_remove_tree(tmp, &ignore);
 	} else if (nftw(tmp, shift_one, 64, FTW_PHYS | FTW_MOUNT) != 0) {
 		ah_internal(err, "cannot set the owners in '%s': %s", tmp, strerror(errno));
 		goto done;

@@ -765,7 +765,10 @@ static int spawn_supervisor(const char *helper, const char *state_dir, const cha
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		if (notify >= 0)
+		/* dup2() onto itself would leave close-on-exec set. */
+		if (notify == 3)
+			fcntl(3, F_SETFD, 0);
+		else if (notify >= 0)
 			dup2(notify, 3);
 		close_range(notify >= 0 ? 4 : 3, ~0U, 0);
 		signal(SIGPIPE, SIG_DFL);
