@@ -19,6 +19,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -218,6 +219,8 @@ static int image_helper(struct sup *s, const char *const *args, json_t **out, st
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* An unpack is no use to a supervisor that is gone. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
 		setenv("APPHUB_HOME", s->state_dir, 1);
@@ -400,6 +403,26 @@ static int shift_one(const char *path, const struct stat *sb, int flag, struct F
 	return 0;
 }
 
+/* Fills run under the cache's lock only: a .tmp-* seen with it held is a dead one's. */
+static void remove_stale(const char *base)
+{
+	struct ah_err ignore = AH_ERR_INIT;
+	DIR *d = opendir(base);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *p;
+
+		if (strncmp(e->d_name, ".tmp-", 5))
+			continue;
+		p = xstrfmt("%s/%s", base, e->d_name);
+		ah_remove_tree(p, &ignore);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
  * The rootfs of the image that key (may be NULL: s->image) names, in
  * STATE/launches/rootfs-cache/<hex>: unpacked by apphub-image once, owned
@@ -423,6 +446,7 @@ static int rootfs_fill(struct sup *s, const char *key, struct launch_image *img,
 		ret = 0;
 		goto done;
 	}
+	remove_stale(base);
 	tmp = xstrfmt("%s/.tmp-%d", base, (int)getpid());
 	/* By digest when the index gave one: what is cached is what was resolved. */
 	if (ah_remove_tree(tmp, err) < 0 ||
@@ -1129,6 +1153,16 @@ static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	/*
+	 * Dies with the supervisor, whenever that is (set again below: changing
+	 * credentials clears it); and holds no end of the pipes that is the
+	 * supervisor's, so that a read sees it gone.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(126);
+	close(sb->sync[0]);
+	close(sb->go[1]);
+	close(sb->out[0]);
 	/* Into the cgroups before it runs anything; as host root, before the user namespace. */
 	json_array_foreach(s->cgroups, i, d)
 		if (cgroup_write(json_string_value(d), "cgroup.procs", "0") < 0)
