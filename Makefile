@@ -63,9 +63,11 @@ IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 HELPERS += apphub-remote
-# apphub-launch: the launches' supervisor (the image store: libarchive, OpenSSL, libcurl).
+# apphub-launch: the launches' supervisor. It links only the light libraries
+# (it starts with every launch and stays as long): the image store's work is
+# apphub-image's, which it runs when an image is not unpacked yet.
 HELPERS += apphub-launch
-LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/image.o lib/registry.o \
+LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o \
 	$(filter-out cmd/launch.o,$(CMD_OBJS)) $(LIB_OBJS)
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve
@@ -109,7 +111,7 @@ apphub-build: $(BUILD_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD_OBJS) $(BUILD_LIBS)
 
 apphub-launch: $(LAUNCH_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(LAUNCH_OBJS) $(IMAGE_LIBS)
+	$(CC) $(LDFLAGS) -Wl,-O1,--as-needed -o $@ $(LAUNCH_OBJS) $(LIGHT_LIBS)
 
 apphub-serve: $(SERVE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(SERVE_OBJS) $(SERVE_LIBS)
@@ -152,7 +154,7 @@ lib/web-assets.c: web/embed.sh $(WEB_FILES)
 
 cmd/launch-helper.o: cmd/launch.c
 	$(CC) $(ALL_CFLAGS) -DAPPHUB_WITH_LAUNCH -MMD -MP -c -o $@ $<
-lib/launch-run.o: ALL_CFLAGS += -DAPPHUB_WITH_LAUNCH $(IMAGE_CFLAGS)
+lib/launch-run.o: ALL_CFLAGS += -DAPPHUB_WITH_LAUNCH
 
 remote.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 

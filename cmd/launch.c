@@ -15,7 +15,7 @@ static const char *const launch_usage[] = {
 	"apphub launch [start] <app> [--build <id> | --image <name>] [--env <k=v>]... [--command <cmd>]\n"
 	"       [--port <n>] [--profile <name>] [--memory <size>] [--cpus <n>] [--cpu-time <duration>]\n"
 	"       [--pids <n>] [--nofile <n>] [--disk <size>] [--ttl <duration>] [--network none|loopback]\n"
-	"       [--engine native|podman|docker] [--id <launch-id>] [--no-wait]",
+	"       [--engine native|podman|docker] [--user <user>[:<group>]] [--id <launch-id>] [--no-wait]",
 	"apphub launch ls [<app>] [--status <status>] [--limit <n>]",
 	"apphub launch show <launch>",
 	"apphub launch logs <launch> [-f]",
@@ -103,7 +103,7 @@ static int launch_start(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *build = NULL, *image = NULL, *command = NULL, *memory = NULL, *cpus = NULL;
 	const char *cpu_time = NULL, *disk = NULL, *ttl = NULL, *network = NULL, *engine = NULL;
-	const char *id = NULL, *profile = NULL;
+	const char *id = NULL, *profile = NULL, *user = NULL;
 	long port = -1, pids = -1, nofile = -1;
 	int no_wait = 0, code;
 	json_t *env = NULL, *params = NULL, *prof = json_object(), *out = NULL;
@@ -123,6 +123,7 @@ static int launch_start(int argc, const char **argv, struct ctx *ctx)
 		OPT_STRING(0, "ttl", &ttl, "duration", "stop after this long (90s, 15m, 2h)"),
 		OPT_STRING(0, "network", &network, "mode", "loopback (default: relayed) or none"),
 		OPT_STRING(0, "engine", &engine, "name", "native (default), podman or docker"),
+		OPT_STRING(0, "user", &user, "user[:group]", "run the app as this user of the image (default: its USER)"),
 		OPT_STRING(0, "id", &id, "launch-id", "the launch's id (default: generated)"),
 		OPT_BOOL(0, "no-wait", &no_wait, "return once started, before it answers"),
 		OPT_END(),
@@ -154,6 +155,8 @@ static int launch_start(int argc, const char **argv, struct ctx *ctx)
 		json_object_set_new(params, "engine", json_string(engine));
 	if (id)
 		json_object_set_new(params, "launchId", json_string(id));
+	if (user)
+		json_object_set_new(params, "user", json_string(user));
 	set_profile(prof, "name", profile);
 	set_profile(prof, "memory", memory);
 	set_profile(prof, "cpus", cpus);
@@ -343,15 +346,29 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 }
 
 #ifdef APPHUB_WITH_LAUNCH
-/* The supervisor, started by launch.start: apphub-launch supervise <state> <id>. */
+/*
+ * The supervisor, started by launch.start:
+ * apphub-launch supervise <state> <id> [--user <user>] [--notify-fd <fd>].
+ */
 static int launch_supervise(int argc, const char **argv, struct ctx *ctx)
 {
+	const char *user = NULL;
+	int notify = -1, i;
+
 	(void)ctx;
-	if (argc != 2) {
-		fprintf(stderr, "usage: apphub-launch supervise <state-dir> <launch-id>\n");
+	for (i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--user"))
+			user = argv[i + 1];
+		else if (!strcmp(argv[i], "--notify-fd"))
+			notify = atoi(argv[i + 1]);
+		else
+			break;
+	}
+	if (argc < 2 || i != argc) {
+		fprintf(stderr, "usage: apphub-launch supervise <state-dir> <launch-id> [--user <user>] [--notify-fd <fd>]\n");
 		return APPHUB_EXIT_USAGE;
 	}
-	return ah_launch_supervise(argv[0], argv[1]);
+	return ah_launch_supervise(argv[0], argv[1], user, notify);
 }
 #endif
 

@@ -176,7 +176,7 @@ _apphub() {
 			--server | --listen | --workers | --threads | --timeout | --hook-branch | \
 			--ref | --engine | --check | --build | --image | -e | --env | --command | \
 			--port | --profile | --memory | --cpus | --cpu-time | --pids | --nofile | \
-			--disk | --ttl | --network)
+			--disk | --ttl | --network | --user)
 				i+=1
 				continue
 				;;
@@ -331,8 +331,8 @@ _apphub() {
 		'' | start)
 			if [[ $cur == -* ]]; then
 				__apphub_reply --build --image -e --env --command --port --profile --memory \
-					--cpus --cpu-time --pids --nofile --disk --ttl --network --engine --id \
-					--no-wait "${common[@]}"
+					--cpus --cpu-time --pids --nofile --disk --ttl --network --engine --user \
+					--id --no-wait "${common[@]}"
 			elif [[ -z $verb && ${#args[@]} -eq 0 ]]; then
 				__apphub_reply start ls show logs stop
 				__apphub_ids

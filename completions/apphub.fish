@@ -214,6 +214,7 @@ complete -c apphub -n '__apphub_in launch' -l disk -x -d 'Writable space over th
 complete -c apphub -n '__apphub_in launch' -l ttl -x -d 'Stop after this long'
 complete -c apphub -n '__apphub_in launch' -l network -x -a 'loopback none' -d 'Network'
 complete -c apphub -n '__apphub_in launch' -l engine -x -a 'native podman docker' -d 'Engine'
+complete -c apphub -n '__apphub_in launch' -l user -x -d 'Run the app as this user[:group] of the image'
 complete -c apphub -n '__apphub_in launch' -l no-wait -d 'Return before the app answers'
 complete -c apphub -n '__apphub_in launch ls' -l status -x -a 'pending starting running stopping stopped failed' -d 'Only this status'
 complete -c apphub -n '__apphub_in launch logs' -s f -l follow -d 'Follow while it runs'

@@ -1,5 +1,6 @@
 /*
- * The supervisor of a launch: `apphub-launch supervise <state> <id>`,
+ * The supervisor of a launch: `apphub-launch supervise <state> <id>
+ * [--user U] [--notify-fd N]`,
  * started detached by the request (lib/launch.c) with its stdio on the
  * launch's log. It owns everything the launch uses and leaves nothing
  * behind: its mounts live in its own mount namespace, the sandbox dies
@@ -9,7 +10,8 @@
  *
  * The sandbox: a user namespace whose root is host uid AH_LAUNCH_UID_BASE
  * (the rootfs cache is owned accordingly, so the app is root over its own
- * files and nobody elsewhere; RLIMIT_NPROC counts it apart from everyone),
+ * files and nobody elsewhere; RLIMIT_NPROC counts it apart from everyone;
+ * an image's USER other than root runs in a nested one, unprivileged),
  * a network namespace with only a loopback interface, and bwrap's pid,
  * mount, ipc and uts namespaces over the overlay. The relay accepts on
  * 127.0.0.1:<hostPort> and connects each client through a socket made in
@@ -17,10 +19,12 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -37,10 +41,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fsutil.h"
-#include "image.h"
 #include "launch.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -71,6 +75,7 @@ struct sup {
 	int child_status;
 	int host_net, app_net;	/* network namespace fds */
 	int listen_fd, sig_fd, out_fd, log_fd;
+	int notify_fd;		/* closed once past starting: wakes a waiting request */
 	int64_t log_bytes, log_max;
 	int log_dropped;
 	json_t *cgroups;	/* directories */
@@ -79,6 +84,10 @@ struct sup {
 	struct conn *conns[RELAY_MAX];
 	size_t nr_conns;
 	char *container;	/* podman/docker: the container's name */
+	char *user_spec;	/* --user, else the image's User */
+	uid_t uid;		/* the app's, inside its user namespace */
+	gid_t gid;
+	char *home;		/* its passwd entry's, NULL: none */
 };
 
 static void logf_(struct sup *s, const char *fmt, ...) APPHUB_FMT(2, 3);
@@ -113,7 +122,270 @@ static int write_file(const char *path, const char *data)
 	return 0;
 }
 
-/* ---- the rootfs cache ---- */
+/* ---- the image ---- */
+
+/*
+ * The supervisor links no image library (libarchive, OpenSSL): loading
+ * them cost most of its start and of its memory. A launch of an image
+ * whose rootfs is cached reads the store's index.json and the cache
+ * only; anything else (the first launch of an image, an engine's
+ * export) runs the helper apphub-image, which verifies what it reads.
+ *
+ * STATE/launches/rootfs-cache/<hex>/ is the rootfs of manifest <hex>,
+ * owned by the launches' uid range; <hex>.json, for the digest an index
+ * entry names (the manifest's, or an index's), says which manifest and
+ * config apphub-image found for it: {"name", "digest", "config"}.
+ */
+struct launch_image {
+	char *name;		/* canonical; NULL when given by digest */
+	char *digest;		/* the manifest's */
+	json_t *config;		/* the image config document */
+};
+
+#define HELPER_OUT_MAX (8u << 20)
+#define HELPER_ERR_MAX 4096
+
+static void launch_image_release(struct launch_image *img)
+{
+	free(img->name);
+	free(img->digest);
+	json_decref(img->config);
+	memset(img, 0, sizeof(*img));
+}
+
+static int digest_valid(const char *d)
+{
+	size_t i;
+
+	if (!d || strncmp(d, "sha256:", 7) || strlen(d) != 71)
+		return 0;
+	for (i = 7; i < 71; i++)
+		if (!isxdigit((unsigned char)d[i]) || isupper((unsigned char)d[i]))
+			return 0;
+	return 1;
+}
+
+/* Reads fd to EOF, keeping at most max bytes (the rest is drained). */
+static void read_capped(int fd, struct strbuf *sb, size_t max)
+{
+	char buf[8192];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (sb->len + (size_t)n <= max)
+			strbuf_add(sb, buf, (size_t)n);
+	}
+}
+
+/*
+ * Runs `apphub-image <args>` on the launch's state with --json; its
+ * result into *out (may be NULL), its message into err when it fails.
+ * Its stderr is read after its stdout: it writes one short message.
+ */
+static int image_helper(struct sup *s, const char *const *args, json_t **out, struct ah_err *err)
+{
+	struct strbuf o = STRBUF_INIT, e = STRBUF_INIT;
+	const char *argv[8];
+	char *path = ah_launch_helper("apphub-image");
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = -1, ret = -1;
+	size_t i;
+	pid_t pid;
+
+	if (!path) {
+		ah_error(err, 503, "unavailable",
+			 "cannot launch: the helper 'apphub-image' is not installed");
+		goto done;
+	}
+	argv[0] = path;
+	for (i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		ah_internal(err, "cannot make a pipe: %s", strerror(errno));
+		goto done;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ah_internal(err, "cannot fork: %s", strerror(errno));
+		goto done;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* An unpack is no use to a supervisor that is gone. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		setenv("APPHUB_HOME", s->state_dir, 1);
+		setenv("APPHUB_JSON", "1", 1);
+		unsetenv("APPHUB_QUIET");
+		unsetenv("APPHUB_SERVER");
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	read_capped(po[0], &o, HELPER_OUT_MAX);
+	read_capped(pe[0], &e, HELPER_ERR_MAX);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		const char *msg = e.buf && e.len ? e.buf : "";
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+
+		strbuf_trim(&e);
+		if (!strncmp(msg, "apphub: ", 8))
+			msg += 8;
+		if (code == APPHUB_EXIT_NOTFOUND)
+			ah_not_found(err, "%s", *msg ? msg : "image not found");
+		else if (code == APPHUB_EXIT_FAILED || code == APPHUB_EXIT_USAGE)
+			ah_invalid(err, "%s", *msg ? msg : "apphub-image failed");
+		else
+			ah_internal(err, "%s", *msg ? msg : "apphub-image failed");
+		goto done;
+	}
+	if (out)
+		*out = o.len ? json_loadb(o.buf, o.len, 0, NULL) : NULL;
+	ret = 0;
+done:
+	if (po[0] >= 0)
+		close(po[0]);
+	if (po[1] >= 0)
+		close(po[1]);
+	if (pe[0] >= 0)
+		close(pe[0]);
+	if (pe[1] >= 0)
+		close(pe[1]);
+	strbuf_release(&o);
+	strbuf_release(&e);
+	free(path);
+	return ret;
+}
+
+static json_t *load_json_path(const char *path)
+{
+	return json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+}
+
+/*
+ * The digest the store's index.json gives ref (a name, tag defaulting to
+ * latest), or ref itself when it is a digest; NULL when it is not there
+ * as written, which apphub-image then sorts out.
+ */
+static char *index_digest(struct sup *s, const char *ref)
+{
+	char *path, *name, *found = NULL;
+	const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
+	json_t *idx, *d;
+	size_t i;
+
+	if (digest_valid(ref))
+		return xstrdup(ref);
+	if (strchr(ref, '@'))
+		return NULL;
+	name = colon && (!slash || colon > slash) ? xstrdup(ref) : xstrfmt("%s:latest", ref);
+	path = xstrfmt("%s/images/index.json", s->state_dir);
+	idx = load_json_path(path);
+	json_array_foreach(json_object_get(idx, "manifests"), i, d) {
+		const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"),
+								  "org.opencontainers.image.ref.name"));
+		const char *g = json_string_value(json_object_get(d, "digest"));
+
+		if (n && !strcmp(n, name) && digest_valid(g)) {
+			found = xstrdup(g);
+			break;
+		}
+	}
+	json_decref(idx);
+	free(path);
+	free(name);
+	return found;
+}
+
+/* The cached record of digest key, when it and the rootfs it names are there. */
+static int cache_lookup(struct sup *s, const char *key, struct launch_image *img)
+{
+	char *path = xstrfmt("%s/launches/rootfs-cache/%s.json", s->state_dir, key + 7), *dir = NULL;
+	json_t *rec = load_json_path(path);
+	const char *digest = json_string_value(json_object_get(rec, "digest"));
+	json_t *config = json_object_get(rec, "config");
+	int ok = 0;
+
+	if (digest_valid(digest) && json_is_object(config)) {
+		dir = xstrfmt("%s/launches/rootfs-cache/%s", s->state_dir, digest + 7);
+		if (!access(dir, F_OK)) {
+			img->digest = xstrdup(digest);
+			img->config = json_incref(config);
+			ok = 1;
+		}
+	}
+	json_decref(rec);
+	free(path);
+	free(dir);
+	return ok;
+}
+
+static void cache_record(struct sup *s, const char *key, const struct launch_image *img)
+{
+	char *path = xstrfmt("%s/launches/rootfs-cache/%s.json", s->state_dir, key + 7);
+	char *tmp = xstrfmt("%s.tmp-%d", path, (int)getpid());
+	json_t *rec = json_pack("{s:s, s:O}", "digest", img->digest, "config", img->config);
+
+	if (json_dump_file(rec, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
+		logf_(s, "cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	json_decref(rec);
+	free(tmp);
+	free(path);
+}
+
+/*
+ * `apphub-image <verb> <ref> <path>` (unpack, export), which reports the
+ * manifest's digest, then the config of that digest.
+ */
+static int image_fetch(struct sup *s, const char *verb, const char *ref, const char *path,
+		       struct launch_image *img, struct ah_err *err)
+{
+	json_t *res = NULL, *cfg = NULL;
+	const char *digest, *name;
+	int ret = -1;
+
+	if (image_helper(s, (const char *const[]){ verb, ref, path, NULL }, &res, err) < 0)
+		goto done;
+	digest = json_string_value(json_object_get(res, "digest"));
+	/* Given a digest, apphub-image may print no result (it has no name to report). */
+	if (!res && digest_valid(ref))
+		digest = ref;
+	name = json_string_value(json_object_get(res, "name"));
+	if (!digest_valid(digest)) {
+		ah_internal(err, "apphub-image %s '%s': no digest", verb, ref);
+		goto done;
+	}
+	if (image_helper(s, (const char *const[]){ "inspect", digest, NULL }, &cfg, err) < 0)
+		goto done;
+	if (!json_is_object(cfg)) {
+		ah_internal(err, "apphub-image inspect '%s': no config", digest);
+		goto done;
+	}
+	img->digest = xstrdup(digest);
+	img->name = name ? xstrdup(name) : NULL;
+	img->config = cfg;
+	cfg = NULL;
+	ret = 0;
+done:
+	json_decref(res);
+	json_decref(cfg);
+	return ret;
+}
 
 static int shift_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -131,48 +403,77 @@ static int shift_one(const char *path, const struct stat *sb, int flag, struct F
 	return 0;
 }
 
+/* Fills run under the cache's lock only: a .tmp-* seen with it held is a dead one's. */
+static void remove_stale(const char *base)
+{
+	struct ah_err ignore = AH_ERR_INIT;
+	DIR *d = opendir(base);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *p;
+
+		if (strncmp(e->d_name, ".tmp-", 5))
+			continue;
+		p = xstrfmt("%s/%s", base, e->d_name);
+		ah_remove_tree(p, &ignore);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
- * STATE/launches/rootfs-cache/<hex>: the image unpacked once, owned by
- * the launches' uid range; made under a lock, renamed into place whole.
+ * The rootfs of the image that key (may be NULL: s->image) names, in
+ * STATE/launches/rootfs-cache/<hex>: unpacked by apphub-image once, owned
+ * by the launches' uid range; made under a lock, renamed into place
+ * whole.
  */
-static char *rootfs_cache(struct sup *s, struct ah_image_store *store, const struct ah_image *img,
-			  struct ah_err *err)
+static int rootfs_fill(struct sup *s, const char *key, struct launch_image *img,
+		       struct ah_err *err)
 {
 	char *base = xstrfmt("%s/launches/rootfs-cache", s->state_dir);
-	char *dir = xstrfmt("%s/%s", base, img->digest + 7);
-	char *lock = xstrfmt("%s/.lock", base), *tmp = NULL;
-	int fd = -1, ok = 0;
+	char *lock = xstrfmt("%s/.lock", base), *tmp = NULL, *dir = NULL;
+	int fd = -1, ret = -1;
 	int64_t t0 = ah_now_ms();
 
-	if (!access(dir, F_OK)) {
-		ok = 1;
-		goto done;
-	}
 	if ((mkdir(base, 0700) < 0 && errno != EEXIST) ||
 	    (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) < 0) {
 		ah_internal(err, "cannot lock '%s': %s", lock, strerror(errno));
 		goto done;
 	}
-	if (!access(dir, F_OK)) {
-		ok = 1;
+	if (key && cache_lookup(s, key, img)) {
+		ret = 0;
 		goto done;
 	}
+	remove_stale(base);
 	tmp = xstrfmt("%s/.tmp-%d", base, (int)getpid());
-	if (ah_remove_tree(tmp, err) < 0 || ah_image_unpack(store, img, tmp, err) < 0)
+	/* By digest when the index gave one: what is cached is what was resolved. */
+	if (ah_remove_tree(tmp, err) < 0 ||
+	    image_fetch(s, "unpack", key ? key : s->image, tmp, img, err) < 0)
 		goto done;
-	if (nftw(tmp, shift_one, 64, FTW_PHYS | FTW_MOUNT) != 0) {
+	dir = xstrfmt("%s/%s", base, img->digest + 7);
+	if (!access(dir, F_OK)) {
+		struct ah_err ignore = AH_ERR_INIT;
+
+		/* Cached under its manifest's digest by another name already. */
+		ah_remove_tree(tmp, &ignore);
+	} else if (nftw(tmp, shift_one, 64, FTW_PHYS | FTW_MOUNT) != 0) {
 		ah_internal(err, "cannot set the owners in '%s': %s", tmp, strerror(errno));
 		goto done;
-	}
-	if (rename(tmp, dir) < 0) {
+	} else if (rename(tmp, dir) < 0) {
 		ah_internal(err, "cannot rename '%s': %s", tmp, strerror(errno));
 		goto done;
+	} else {
+		logf_(s, "unpacked %s into the rootfs cache in %lld ms", img->digest,
+		      (long long)(ah_now_ms() - t0));
 	}
-	logf_(s, "unpacked %s into the rootfs cache in %lld ms", img->digest,
-	      (long long)(ah_now_ms() - t0));
-	ok = 1;
+	cache_record(s, img->digest, img);
+	if (key && strcmp(key, img->digest))
+		cache_record(s, key, img);
+	ret = 0;
 done:
-	if (tmp && !ok) {
+	if (tmp && ret < 0) {
 		struct ah_err ignore = AH_ERR_INIT;
 
 		ah_remove_tree(tmp, &ignore);
@@ -180,13 +481,46 @@ done:
 	if (fd >= 0)
 		close(fd);
 	free(tmp);
+	free(dir);
 	free(lock);
 	free(base);
-	if (!ok) {
-		free(dir);
-		return NULL;
+	return ret;
+}
+
+/*
+ * The launch's image. Natively: from the cache when the index still
+ * names what it holds, else unpacked into it. For an engine: exported
+ * into the launch's image.tar.
+ */
+static int image_resolve(struct sup *s, struct launch_image *img, struct ah_err *err)
+{
+	char *key = NULL, *archive = NULL;
+	int ret = -1;
+
+	if (strcmp(s->engine, "native")) {
+		archive = xstrfmt("%s/image.tar", s->dir);
+		ret = image_fetch(s, "export", s->image, archive, img, err);
+		goto done;
 	}
-	return dir;
+	key = index_digest(s, s->image);
+	if (key && cache_lookup(s, key, img))
+		ret = 0;
+	else
+		ret = rootfs_fill(s, key, img, err);
+done:
+	if (ret < 0)
+		launch_image_release(img);
+	free(key);
+	free(archive);
+	return ret;
+}
+
+/* This process's own mount namespace: the launch's mounts go with it. */
+static int private_mounts(struct ah_err *err)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return ah_internal(err, "cannot make a mount namespace: %s", strerror(errno));
+	return 0;
 }
 
 /*
@@ -202,10 +536,6 @@ static int mount_rootfs(struct sup *s, const char *cache, int64_t disk, const ch
 	char *opts = NULL;
 	int ret = -1;
 
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		ah_internal(err, "cannot make a mount namespace: %s", strerror(errno));
-		goto done;
-	}
 	if ((mkdir(rw, 0700) < 0 && errno != EEXIST) || (mkdir(root, 0755) < 0 && errno != EEXIST)) {
 		ah_internal(err, "cannot create '%s': %s", rw, strerror(errno));
 		goto done;
@@ -471,19 +801,6 @@ static void cgroups_setup(struct sup *s, json_t *limits)
 	free(v2);
 }
 
-static void cgroups_attach(struct sup *s, pid_t pid)
-{
-	json_t *d;
-	size_t i;
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	json_array_foreach(s->cgroups, i, d)
-		if (cgroup_write(json_string_value(d), "cgroup.procs", buf) < 0)
-			logf_(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
-			      strerror(errno));
-}
-
 /* Signals every process of the launch but the sandbox's own (bwrap and its init). */
 static void signal_app(struct sup *s, int sig)
 {
@@ -540,7 +857,7 @@ static void cgroups_remove(struct sup *s)
 		const char *dir = json_string_value(d);
 
 		cgroup_write(dir, "cgroup.kill", "1");
-		for (tries = 0; tries < 100 && rmdir(dir) < 0 && errno == EBUSY; tries++) {
+		for (tries = 0; tries < 1000 && rmdir(dir) < 0 && errno == EBUSY; tries++) {
 			char *p = xstrfmt("%s/cgroup.procs", dir);
 			FILE *fp = fopen(p, "r");
 			int pid;
@@ -550,9 +867,127 @@ static void cgroups_remove(struct sup *s)
 			if (fp)
 				fclose(fp);
 			free(p);
-			usleep(10000);
+			/* The killed go within a millisecond or two. */
+			usleep(1000);
 		}
 	}
+}
+
+/* ---- the app's user ---- */
+
+#define PASSWD_MAX_LINES 100000
+
+/* path in the image's root, its symlinks resolved inside that root, for reading. */
+static FILE *open_in_root(const char *root, const char *path)
+{
+	struct open_how how;
+	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+
+	if (dfd >= 0) {
+		memset(&how, 0, sizeof(how));
+		how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+		fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+		close(dfd);
+	}
+	return fd >= 0 ? fdopen(fd, "r") : NULL;
+}
+
+/* A decimal id below the launch's range, or -1. */
+static long parse_id(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return *end || errno || v >= AH_LAUNCH_UID_COUNT ? -1 : v;
+}
+
+/*
+ * The entry of /etc/passwd (fields 7) or /etc/group (4) in root whose
+ * name is key, or whose id (field 3) is key when by_id: its fields in
+ * f[] (pointing into line), 1; 0 when none.
+ */
+static int db_find(const char *root, const char *file, int nf, const char *key, int by_id,
+		   char *line, size_t size, char **f)
+{
+	FILE *fp = open_in_root(root, file);
+	int found = 0, n = 0;
+
+	while (fp && !found && n++ < PASSWD_MAX_LINES && fgets(line, (int)size, fp)) {
+		char *p = line;
+		int i;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (i = 0; i < nf; i++) {
+			f[i] = p;
+			p = strchr(p, ':');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (i < nf - 1)
+			continue;
+		if (i == nf)
+			i--;
+		found = !strcmp(f[by_id ? 2 : 0], key);
+	}
+	if (fp)
+		fclose(fp);
+	return found;
+}
+
+/*
+ * user[:group] (names or ids) as the image's /etc/passwd and /etc/group
+ * say, into s->uid, s->gid and s->home. A user's group is its passwd
+ * entry's; an id not in passwd has group 0, as with Docker.
+ */
+static int resolve_user(struct sup *s, const char *root, const char *spec, struct ah_err *err)
+{
+	char line[4096], *f[7], *user = xstrdup(spec), *group = strchr(user, ':');
+	long uid, gid = 0;
+	int ret = -1, by_id;
+
+	if (group)
+		*group++ = '\0';
+	by_id = (uid = parse_id(user)) >= 0;
+	if (!*user || (!by_id && isdigit((unsigned char)*user))) {
+		ah_invalid(err, "invalid user '%s': a name or an id below %d", spec, AH_LAUNCH_UID_COUNT);
+		goto done;
+	}
+	if (db_find(root, "/etc/passwd", 7, user, by_id, line, sizeof(line), f)) {
+		uid = parse_id(f[2]);
+		gid = parse_id(f[3]);
+		if (uid < 0 || gid < 0) {
+			ah_invalid(err, "user '%s': its ids in the image's /etc/passwd are not below %d",
+				   user, AH_LAUNCH_UID_COUNT);
+			goto done;
+		}
+		s->home = xstrdup(*f[5] ? f[5] : "/");
+	} else if (!by_id) {
+		ah_invalid(err, "user '%s': not in the image's /etc/passwd", user);
+		goto done;
+	}
+	if (group && *group) {
+		if ((gid = parse_id(group)) < 0) {
+			if (isdigit((unsigned char)*group) ||
+			    !db_find(root, "/etc/group", 4, group, 0, line, sizeof(line), f) ||
+			    (gid = parse_id(f[2])) < 0) {
+				ah_invalid(err, "group '%s': not in the image's /etc/group, or not an id below %d",
+					   group, AH_LAUNCH_UID_COUNT);
+				goto done;
+			}
+		}
+	}
+	s->uid = (uid_t)uid;
+	s->gid = (gid_t)gid;
+	ret = 0;
+done:
+	free(user);
+	return ret;
 }
 
 /* ---- the sandbox ---- */
@@ -588,7 +1023,7 @@ static json_t *app_env(struct sup *s, json_t *cfg)
 
 	json_object_set_new(env, "PATH",
 			    json_string("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-	json_object_set_new(env, "HOME", json_string("/root"));
+	json_object_set_new(env, "HOME", json_string(s->home ? s->home : s->uid ? "/" : "/root"));
 	json_array_foreach(json_object_get(cfg, "Env"), i, v) {
 		const char *e = json_string_value(v), *eq = e ? strchr(e, '=') : NULL;
 		char *k;
@@ -649,95 +1084,221 @@ static void set_rlimit(int res, rlim_t v)
 }
 
 /*
- * Forks the sandbox: the child makes its user namespace (mapped by the
- * parent) and network namespace, takes the limits, and becomes bwrap.
+ * The sandbox is forked as soon as the launch's cgroups exist, before
+ * its image and root are ready: joining a cgroup waits for an RCU grace
+ * period (5-20 ms), which the child spends while the supervisor does the
+ * rest. The child joins the cgroups, makes its user namespace (mapped by
+ * the parent) and network namespace, then waits for what to execute:
+ * the payload (the app's uid and gid, bwrap's path, argv and environment),
+ * on the go pipe.
  */
-static int spawn_sandbox(struct sup *s, const char *bwrap, json_t *argv_j, json_t *env_j,
-			 json_t *limits, struct ah_err *err)
+struct sandbox {
+	int sync[2];	/* child -> parent: "u" (user namespace), "n" (network) */
+	int go[2];	/* parent -> child: "g", "g", then the payload */
+	int out[2];	/* the app's stdout and stderr */
+	int null;
+};
+
+struct payload {
+	uint32_t uid, gid, argc, len;
+};
+
+static int read_full(int fd, void *buf, size_t len)
 {
-	int sync1[2] = { -1, -1 }, go[2] = { -1, -1 }, out[2] = { -1, -1 };
-	char **argv = NULL, **envp = NULL, path[64], map[64], c;
-	size_t i, n;
-	pid_t pid = -1;
-	int ret = -1, nullfd = -1;
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The child's side; never returns. Exit codes 120-127 say which step failed. */
+static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
+{
 	json_int_t memory = prof_int(s, "memory"), pids = prof_int(s, "pids"),
 		   nofile = prof_int(s, "nofile"), cpu_time = prof_int(s, "cpuTime");
+	struct payload pl;
+	struct ifreq ifr;
+	char c, *blob, **argv, **envp, *p;
+	sigset_t none;
+	json_t *d;
+	size_t i, k;
+	int sk;
 
-	n = json_array_size(argv_j);
-	argv = xcalloc(n + 1, sizeof(*argv));
-	for (i = 0; i < n; i++)
-		argv[i] = (char *)json_string_value(json_array_get(argv_j, i));
-	n = json_array_size(env_j);
-	envp = xcalloc(n + 1, sizeof(*envp));
-	for (i = 0; i < n; i++)
-		envp[i] = (char *)json_string_value(json_array_get(env_j, i));
-	if (pipe2(sync1, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    (nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		ah_internal(err, "cannot make pipes: %s", strerror(errno));
-		goto done;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/*
+	 * Dies with the supervisor, whenever that is (set again below: changing
+	 * credentials clears it); and holds no end of the pipes that is the
+	 * supervisor's, so that a read sees it gone.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(126);
+	close(sb->sync[0]);
+	close(sb->go[1]);
+	close(sb->out[0]);
+	/* Into the cgroups before it runs anything; as host root, before the user namespace. */
+	json_array_foreach(s->cgroups, i, d)
+		if (cgroup_write(json_string_value(d), "cgroup.procs", "0") < 0)
+			logf_(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
+			      strerror(errno));
+	if (unshare(CLONE_NEWUSER) < 0)
+		_exit(120);
+	if (write(sb->sync[1], "u", 1) != 1 || read(sb->go[0], &c, 1) != 1)
+		_exit(121);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		_exit(122);
+	if (unshare(CLONE_NEWNET) < 0)
+		_exit(123);
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
+		_exit(124);
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
+		_exit(124);
+	close(sk);
+	if (write(sb->sync[1], "n", 1) != 1 || read(sb->go[0], &c, 1) != 1 ||
+	    read_full(sb->go[0], &pl, sizeof(pl)) < 0 || pl.len > (64u << 20) || pl.argc < 2)
+		_exit(125);
+	blob = malloc((size_t)pl.len + 1);
+	argv = calloc((size_t)pl.argc + 1, sizeof(*argv));
+	envp = calloc((size_t)pl.len + 1, sizeof(*envp));
+	if (!blob || !argv || !envp || read_full(sb->go[0], blob, pl.len) < 0)
+		_exit(125);
+	blob[pl.len] = '\0';
+	/* bwrap's path, argv[0..argc-1], then the environment: NUL-ended strings. */
+	for (p = blob, i = 0, k = 0; p < blob + pl.len; p += strlen(p) + 1, i++) {
+		if (i > pl.argc)
+			envp[k++] = p;
+		else if (i)
+			argv[i - 1] = p;
+	}
+	/*
+	 * The app's user: root keeps its capabilities for bwrap; any other
+	 * user runs bwrap unprivileged, in a user namespace of its own.
+	 */
+	if ((pl.gid && setresgid(pl.gid, pl.gid, pl.gid) < 0) ||
+	    (pl.uid && setresuid(pl.uid, pl.uid, pl.uid) < 0))
+		_exit(122);
+	if (memory)
+		set_rlimit(RLIMIT_AS, (rlim_t)memory);
+	if (cpu_time) {
+		/* SIGXCPU at the limit, SIGKILL a second later. */
+		struct rlimit r = { (rlim_t)cpu_time, (rlim_t)cpu_time + 1 };
+
+		setrlimit(RLIMIT_CPU, &r);
+	}
+	if (pids)
+		set_rlimit(RLIMIT_NPROC, (rlim_t)pids);
+	if (nofile)
+		set_rlimit(RLIMIT_NOFILE, (rlim_t)nofile);
+	set_rlimit(RLIMIT_CORE, 0);
+	dup2(sb->null, 0);
+	dup2(sb->out[1], 1);
+	dup2(sb->out[1], 2);
+	/* After the credentials changed: that clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(126);
+	execve(blob, argv, envp);
+	_exit(127);
+}
+
+static void sandbox_close(struct sandbox *sb)
+{
+	int *fds[] = { &sb->sync[0], &sb->sync[1], &sb->go[0], &sb->go[1], &sb->out[0],
+		       &sb->out[1], &sb->null };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+/* Forks the sandbox's process (s->child), which joins the cgroups and waits. */
+static int sandbox_fork(struct sup *s, struct sandbox *sb, struct ah_err *err)
+{
+	pid_t parent = getpid(), pid;
+
+	sb->sync[0] = sb->sync[1] = sb->go[0] = sb->go[1] = sb->out[0] = sb->out[1] = -1;
+	sb->null = -1;
+	if (pipe2(sb->sync, O_CLOEXEC) < 0 || pipe2(sb->go, O_CLOEXEC) < 0 ||
+	    pipe2(sb->out, O_CLOEXEC) < 0 ||
+	    (sb->null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		sandbox_close(sb);
+		return ah_internal(err, "cannot make pipes: %s", strerror(errno));
 	}
 	pid = fork();
 	if (pid < 0) {
-		ah_internal(err, "cannot fork: %s", strerror(errno));
-		goto done;
+		sandbox_close(sb);
+		return ah_internal(err, "cannot fork: %s", strerror(errno));
 	}
-	if (pid == 0) {
-		pid_t parent = getppid();
-		sigset_t none;
-		struct ifreq ifr;
-		int sk;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (unshare(CLONE_NEWUSER) < 0)
-			_exit(120);
-		if (write(sync1[1], "u", 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(121);
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-			_exit(122);
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(123);
-		memset(&ifr, 0, sizeof(ifr));
-		strcpy(ifr.ifr_name, "lo");
-		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
-			_exit(124);
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
-			_exit(124);
-		close(sk);
-		if (write(sync1[1], "n", 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(125);
-		if (memory)
-			set_rlimit(RLIMIT_AS, (rlim_t)memory);
-		if (cpu_time) {
-			/* SIGXCPU at the limit, SIGKILL a second later. */
-			struct rlimit r = { (rlim_t)cpu_time, (rlim_t)cpu_time + 1 };
-
-			setrlimit(RLIMIT_CPU, &r);
-		}
-		if (pids)
-			set_rlimit(RLIMIT_NPROC, (rlim_t)pids);
-		if (nofile)
-			set_rlimit(RLIMIT_NOFILE, (rlim_t)nofile);
-		set_rlimit(RLIMIT_CORE, 0);
-		dup2(nullfd, 0);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-			_exit(126);
-		execve(bwrap, argv, envp);
-		_exit(127);
-	}
+	if (pid == 0)
+		sandbox_child(s, sb, parent);
 	s->child = pid;
-	close(sync1[1]);
-	sync1[1] = -1;
-	close(out[1]);
-	out[1] = -1;
-	/* Into the cgroups before it runs anything. */
-	cgroups_attach(s, pid);
-	if (read(sync1[0], &c, 1) != 1)
+	close(sb->sync[1]);
+	close(sb->go[0]);
+	close(sb->out[1]);
+	sb->sync[1] = sb->go[0] = sb->out[1] = -1;
+	return 0;
+}
+
+/* The payload: bwrap's path, its argv, the environment. */
+static void payload_add(struct strbuf *sb, json_t *strings)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(strings, i, v) {
+		const char *str = json_string_value(v);
+
+		strbuf_add(sb, str, strlen(str) + 1);
+	}
+}
+
+/*
+ * Maps the child's user namespace, takes its network namespace, and has
+ * it execute bwrap with argv_j and env_j as s->uid:s->gid.
+ */
+static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap, json_t *argv_j,
+			 json_t *env_j, json_t *limits, struct ah_err *err)
+{
+	struct strbuf blob = STRBUF_INIT;
+	struct payload pl;
+	char path[64], map[64], c;
+	pid_t pid = s->child;
+	int ret = -1;
+
+	if (read(sb->sync[0], &c, 1) != 1)
 		goto died;
 	snprintf(map, sizeof(map), "0 %d %d\n", AH_LAUNCH_UID_BASE, AH_LAUNCH_UID_COUNT);
 	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
@@ -752,7 +1313,7 @@ static int spawn_sandbox(struct sup *s, const char *bwrap, json_t *argv_j, json_
 		ah_internal(err, "cannot write '%s': %s", path, strerror(errno));
 		goto done;
 	}
-	if (write(go[1], "g", 1) != 1 || read(sync1[0], &c, 1) != 1)
+	if (write(sb->go[1], "g", 1) != 1 || read(sb->sync[0], &c, 1) != 1)
 		goto died;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	s->app_net = open(path, O_RDONLY | O_CLOEXEC);
@@ -760,19 +1321,27 @@ static int spawn_sandbox(struct sup *s, const char *bwrap, json_t *argv_j, json_
 		ah_internal(err, "cannot open '%s': %s", path, strerror(errno));
 		goto done;
 	}
-	if (write(go[1], "g", 1) != 1)
+	strbuf_add(&blob, bwrap, strlen(bwrap) + 1);
+	payload_add(&blob, argv_j);
+	payload_add(&blob, env_j);
+	pl.uid = (uint32_t)s->uid;
+	pl.gid = (uint32_t)s->gid;
+	pl.argc = (uint32_t)json_array_size(argv_j);
+	pl.len = (uint32_t)blob.len;
+	if (write(sb->go[1], "g", 1) != 1 || write_full(sb->go[1], &pl, sizeof(pl)) < 0 ||
+	    write_full(sb->go[1], blob.buf, blob.len) < 0)
 		goto died;
-	if (memory)
-		enforced(limits, "memory", memory, 0, "rlimit");
-	if (cpu_time)
-		enforced(limits, "cpuTime", cpu_time, 0, "rlimit");
-	if (pids)
-		enforced(limits, "pids", pids, 0, "rlimit");
-	if (nofile)
-		enforced(limits, "nofile", nofile, 0, "rlimit");
-	fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
-	s->out_fd = out[0];
-	out[0] = -1;
+	if (prof_int(s, "memory"))
+		enforced(limits, "memory", prof_int(s, "memory"), 0, "rlimit");
+	if (prof_int(s, "cpuTime"))
+		enforced(limits, "cpuTime", prof_int(s, "cpuTime"), 0, "rlimit");
+	if (prof_int(s, "pids"))
+		enforced(limits, "pids", prof_int(s, "pids"), 0, "rlimit");
+	if (prof_int(s, "nofile"))
+		enforced(limits, "nofile", prof_int(s, "nofile"), 0, "rlimit");
+	fcntl(sb->out[0], F_SETFL, fcntl(sb->out[0], F_GETFL) | O_NONBLOCK);
+	s->out_fd = sb->out[0];
+	sb->out[0] = -1;
 	ret = 0;
 	goto done;
 died:
@@ -790,22 +1359,8 @@ done:
 		waitpid(s->child, NULL, 0);
 		s->child = -1;
 	}
-	if (sync1[0] >= 0)
-		close(sync1[0]);
-	if (sync1[1] >= 0)
-		close(sync1[1]);
-	if (go[0] >= 0)
-		close(go[0]);
-	if (go[1] >= 0)
-		close(go[1]);
-	if (out[0] >= 0)
-		close(out[0]);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (nullfd >= 0)
-		close(nullfd);
-	free(argv);
-	free(envp);
+	sandbox_close(sb);
+	strbuf_release(&blob);
 	return ret;
 }
 
@@ -1010,28 +1565,24 @@ static void set_status(struct sup *s, const char *status, const char *message, j
 		usleep(100000);
 	}
 	json_decref(fields);
+	if (s->notify_fd >= 0 && strcmp(status, "starting")) {
+		close(s->notify_fd);
+		s->notify_fd = -1;
+	}
 }
 
 /* Runs podman/docker in the foreground: the image exported from the store and loaded. */
-static int prepare_engine(struct sup *s, struct ah_image_store *store, struct ah_image *img,
-			  json_t **argv, struct ah_err *err)
+static int prepare_engine(struct sup *s, const struct launch_image *img, json_t **argv,
+			  struct ah_err *err)
 {
 	const char *tool = s->engine;
 	char *archive = xstrfmt("%s/image.tar", s->dir), *ref = NULL, port[64];
 	char *load_out = NULL;
-	int fd, ret = -1, status = -1;
+	int fd = -1, ret = -1, status = -1;
 	pid_t pid;
 	const char *key;
 	json_t *v;
 
-	fd = open(archive, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || ah_image_export(store, img, fd, err) < 0) {
-		if (fd < 0)
-			ah_internal(err, "cannot create '%s': %s", archive, strerror(errno));
-		goto done;
-	}
-	close(fd);
-	fd = -1;
 	{
 		/* podman load -i archive; the name it gets is the store's. */
 		const char *largv[] = { tool, "load", "-q", "-i", archive, NULL };
@@ -1082,6 +1633,10 @@ static int prepare_engine(struct sup *s, struct ah_image_store *store, struct ah
 		json_array_append_new(*argv, json_string(ulimit));
 	} else {
 		json_array_append_new(*argv, json_string("run"));
+	}
+	if (s->user_spec) {
+		json_array_append_new(*argv, json_string("--user"));
+		json_array_append_new(*argv, json_string(s->user_spec));
 	}
 	json_array_append_new(*argv, json_string("--rm"));
 	json_array_append_new(*argv, json_string("--name"));
@@ -1180,12 +1735,12 @@ static void engine_stop(struct sup *s, int force)
 	/* Reaped with the other children. */
 }
 
-int ah_launch_supervise(const char *state_dir, const char *id)
+int ah_launch_supervise(const char *state_dir, const char *id, const char *user, int notify_fd)
 {
 	struct sup s;
 	struct ah_err err = AH_ERR_INIT;
-	struct ah_image_store *store = NULL;
-	struct ah_image img;
+	struct launch_image img;
+	struct sandbox sb = { { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
 	json_t *cfg, *argv = NULL, *env = NULL, *limits = json_object(), *v;
 	const char *bwrap = NULL, *how = "overlay", *base;
 	char *status = NULL, *cache = NULL, *visible = NULL, *url = NULL, *msg = NULL, *pidfile = NULL;
@@ -1202,6 +1757,10 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 	s.id = id;
 	s.child = -1;
 	s.host_net = s.app_net = s.listen_fd = s.sig_fd = s.out_fd = s.log_fd = -1;
+	s.notify_fd = notify_fd;
+	/* Neither the helpers nor the sandbox may hold it open. */
+	if (notify_fd >= 0 && fcntl(notify_fd, F_SETFD, FD_CLOEXEC) < 0)
+		s.notify_fd = -1;
 	s.cgroups = json_array();
 	s.cgroup_v2 = -1;
 	s.dir = ah_launch_dir(state_dir, id);
@@ -1237,16 +1796,38 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 			fclose(fp);
 		}
 	}
+	if (!strcmp(s.engine, "native")) {
+		/* The sandbox first: it joins its cgroups while the rest is made ready. */
+		if (!(bwrap = find_bwrap())) {
+			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
+			goto fail;
+		}
+		if (private_mounts(&err) < 0)
+			goto fail;
+		cgroups_setup(&s, limits);
+		if (sandbox_fork(&s, &sb, &err) < 0)
+			goto fail;
+	}
+	/* What a reconciliation needs, should this process die from here on. */
 	set_status(&s, "starting", NULL,
-		   json_pack("{s:i, s:I}", "pid", (int)getpid(), "pid_start",
-			     (json_int_t)ah_proc_start_time(getpid())));
+		   json_pack("{s:i, s:I, s:o, s:o, s:o}", "pid", (int)getpid(), "pid_start",
+			     (json_int_t)ah_proc_start_time(getpid()),
+			     "sandbox_pid", s.child > 0 ? json_integer(s.child) : json_null(),
+			     "sandbox_start", s.child > 0 ?
+				json_integer((json_int_t)ah_proc_start_time(s.child)) : json_null(),
+			     "cgroups", json_deep_copy(s.cgroups)));
 	logf_(&s, "launch %s: image %s, network %s, engine %s", id, s.image, s.network, s.engine);
 	if (s.ttl_ms > 0)
 		ttl_deadline = ah_now_ms() + s.ttl_ms;
 
-	if (ah_image_store_open(&store, state_dir, &err) < 0 || ah_image_load(store, s.image, &img, &err) < 0)
+	if (image_resolve(&s, &img, &err) < 0)
 		goto fail;
 	cfg = json_object_get(img.config, "config");
+	{
+		const char *u = json_string_value(json_object_get(cfg, "User"));
+
+		s.user_spec = user ? xstrdup(user) : u && *u ? xstrdup(u) : NULL;
+	}
 	s.port = pick_port(&s, requested_port, cfg);
 	s.host_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (strcmp(s.network, "none") && listen_host(&s, &err) < 0)
@@ -1263,7 +1844,7 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 		close(s.listen_fd);
 		s.listen_fd = -1;
 		how = s.engine;
-		if (prepare_engine(&s, store, &img, &argv, &err) < 0 || spawn_engine(&s, argv, &err) < 0)
+		if (prepare_engine(&s, &img, &argv, &err) < 0 || spawn_engine(&s, argv, &err) < 0)
 			goto fail;
 		json_object_set_new(limits, "memory", json_pack("{s:I, s:[s]}", "value",
 			(json_int_t)prof_int(&s, "memory"), "enforcedBy", s.engine));
@@ -1271,17 +1852,14 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 			(json_int_t)prof_int(&s, "pids"), "enforcedBy", s.engine));
 		s.app_net = -1;
 	} else {
-		if (!(bwrap = find_bwrap())) {
-			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
-			goto fail;
-		}
-		if (!(cache = rootfs_cache(&s, store, &img, &err)) ||
-		    mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
+		cache = xstrfmt("%s/launches/rootfs-cache/%s", state_dir, img.digest + 7);
+		if (mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
 			goto fail;
 		if (prof_int(&s, "disk"))
 			json_object_set_new(limits, "disk", json_pack("{s:I, s:[s]}", "value",
 				(json_int_t)prof_int(&s, "disk"), "enforcedBy", "tmpfs"));
-		cgroups_setup(&s, limits);
+		if (s.user_spec && *s.user_spec && resolve_user(&s, cache, s.user_spec, &err) < 0)
+			goto fail;
 		env = app_env(&s, cfg);
 		argv = json_array();
 		add_arg(argv, "bwrap");
@@ -1294,11 +1872,22 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 		add_arg(argv, "/proc");
 		add_arg(argv, "--dev");
 		add_arg(argv, "/dev");
+		add_arg(argv, "--perms");
+		add_arg(argv, "1777");
 		add_arg(argv, "--size");
 		snprintf(buf, sizeof(buf), "%lld", (long long)(prof_int(&s, "disk") ? prof_int(&s, "disk") : 64 << 20));
 		add_arg(argv, buf);
 		add_arg(argv, "--tmpfs");
 		add_arg(argv, "/tmp");
+		if (s.uid) {
+			add_arg(argv, "--unshare-user");
+			add_arg(argv, "--uid");
+			snprintf(buf, sizeof(buf), "%d", (int)s.uid);
+			add_arg(argv, buf);
+			add_arg(argv, "--gid");
+			snprintf(buf, sizeof(buf), "%d", (int)s.gid);
+			add_arg(argv, buf);
+		}
 		add_arg(argv, "--unshare-pid");
 		add_arg(argv, "--unshare-ipc");
 		add_arg(argv, "--unshare-uts");
@@ -1330,7 +1919,7 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 				goto fail;
 			}
 		}
-		if (spawn_sandbox(&s, bwrap, argv, env, limits, &err) < 0)
+		if (sandbox_start(&s, &sb, bwrap, argv, env, limits, &err) < 0)
 			goto fail;
 	}
 	snprintf(buf, sizeof(buf), "%d", s.port);
@@ -1384,8 +1973,15 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 				engine_stop(&s, 1);
 				stop_deadline = now;
 			}
-			/* Most apps answer within a few hundred ms: probe often until then. */
-			next_probe = now + (now - (start_deadline - start_timeout) < 1000 ? 5 : 50);
+			/*
+			 * Most apps answer within a few hundred ms: probe often until
+			 * then (a refused connect() on loopback costs microseconds).
+			 */
+			{
+				int64_t since = now - (start_deadline - start_timeout);
+
+				next_probe = now + (since < 250 ? 1 : since < 1000 ? 5 : 50);
+			}
 		}
 		if (!stopping && !exited && ttl_deadline && now >= ttl_deadline) {
 			logf_(&s, "the TTL expired: stopping");
@@ -1467,8 +2063,12 @@ int ah_launch_supervise(const char *state_dir, const char *id)
 				}
 			}
 		}
-		if (pfd[1].revents & (POLLIN | POLLHUP))
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
 			pump_log(&s);
+			/* Apps often say they listen as they start to: look now. */
+			if (!running)
+				next_probe = 0;
+		}
 		if (pfd[2].revents & POLLIN)
 			relay_accept(&s);
 		for (i = s.nr_conns; i-- > 0;) {
@@ -1555,10 +2155,12 @@ out:
 		close(s.host_net);
 	if (s.sig_fd >= 0)
 		close(s.sig_fd);
+	if (s.notify_fd >= 0)
+		close(s.notify_fd);
+	sandbox_close(&sb);
 	if (s.out_fd >= 0)
 		close(s.out_fd);
-	ah_image_release(&img);
-	ah_image_store_close(store);
+	launch_image_release(&img);
 	ah_state_close(s.st);
 	json_decref(s.env);
 	json_decref(s.profile);
@@ -1571,6 +2173,8 @@ out:
 	free(s.command);
 	free(s.engine);
 	free(s.container);
+	free(s.user_spec);
+	free(s.home);
 	free(s.dir);
 	free(status);
 	free(cache);

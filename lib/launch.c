@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -680,15 +682,14 @@ static void random_id(char *buf, size_t len)
 		snprintf(buf + 2 + 2 * i, len - 2 - 2 * i, "%02x", raw[i]);
 }
 
-/* The helper binary apphub-launch, as apphub.c finds helpers (free it), or NULL. */
-static char *find_helper(void)
+char *ah_launch_helper(const char *name)
 {
 	char self[PATH_MAX], *slash, *path;
 	const char *env = getenv("APPHUB_EXEC_PATH");
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (env && *env) {
-		path = xstrfmt("%s/apphub-launch", env);
+		path = xstrfmt("%s/%s", env, name);
 		if (!access(path, X_OK))
 			return path;
 		free(path);
@@ -697,17 +698,17 @@ static char *find_helper(void)
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/'))) {
 			*slash = '\0';
-			path = xstrfmt("%s/apphub-launch", self);
+			path = xstrfmt("%s/%s", self, name);
 			if (!access(path, X_OK))
 				return path;
 			free(path);
-			path = xstrfmt("%s/../libexec/apphub/apphub-launch", self);
+			path = xstrfmt("%s/../libexec/apphub/%s", self, name);
 			if (!access(path, X_OK))
 				return path;
 			free(path);
 		}
 	}
-	path = xstrdup(LIBEXECDIR "/apphub-launch");
+	path = xstrfmt("%s/%s", LIBEXECDIR, name);
 	if (!access(path, X_OK))
 		return path;
 	free(path);
@@ -715,16 +716,34 @@ static char *find_helper(void)
 }
 
 /*
- * Starts `apphub-launch supervise <state> <id>` detached: a new session,
- * reparented (double fork), stdio on the launch's log.
+ * Starts `apphub-launch supervise <state> <id> [--user U] [--notify-fd 3]`
+ * detached: a new session, reparented (double fork), stdio on the
+ * launch's log. With notify >= 0, that pipe's write end goes along as fd
+ * 3: the supervisor closes it once the launch is past starting, so a
+ * waiting request wakes then, or when the supervisor dies.
  */
 static int spawn_supervisor(const char *helper, const char *state_dir, const char *id,
-			    const char *log, struct ah_err *err)
+			    const char *user, const char *log, int notify, struct ah_err *err)
 {
-	const char *argv[] = { "apphub-launch", "supervise", state_dir, id, NULL };
+	const char *argv[10];
+	int argc = 0;
 	int logfd, nullfd, status;
 	pid_t pid;
 
+	/* State and id first: tests and people find a state's supervisors by them. */
+	argv[argc++] = "apphub-launch";
+	argv[argc++] = "supervise";
+	argv[argc++] = state_dir;
+	argv[argc++] = id;
+	if (user) {
+		argv[argc++] = "--user";
+		argv[argc++] = user;
+	}
+	if (notify >= 0) {
+		argv[argc++] = "--notify-fd";
+		argv[argc++] = "3";
+	}
+	argv[argc] = NULL;
 	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (logfd < 0)
 		return ah_internal(err, "cannot create '%s': %s", log, strerror(errno));
@@ -740,16 +759,18 @@ static int spawn_supervisor(const char *helper, const char *state_dir, const cha
 		return ah_internal(err, "cannot start the supervisor: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		int fd;
-
 		setsid();
 		if (fork() != 0)
 			_exit(0);
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
+		/* dup2() onto itself would leave close-on-exec set. */
+		if (notify == 3)
+			fcntl(3, F_SETFD, 0);
+		else if (notify >= 0)
+			dup2(notify, 3);
+		close_range(notify >= 0 ? 4 : 3, ~0U, 0);
 		signal(SIGPIPE, SIG_DFL);
 		execv(helper, (char *const *)argv);
 		_exit(127);
@@ -773,34 +794,49 @@ static int64_t env_int(const char *name, int64_t def)
 	return *end || n < 0 ? def : n;
 }
 
-/* Waits until the launch leaves the statuses in until_not (or timeout); returns its record. */
+/*
+ * Waits until the launch leaves the statuses in until_not (or timeout);
+ * returns its record. notify (may be -1) is a pipe whose writer closes
+ * when there is news, or a pidfd of the supervisor: waited on before
+ * looking, instead of sleeping.
+ */
 static json_t *wait_status(struct ah_state *st, const char *id, const char *const *until_not,
-			   int64_t timeout_ms, struct ah_err *err)
+			   int64_t timeout_ms, int notify, struct ah_err *err)
 {
 	int64_t deadline = ah_now_ms() + timeout_ms;
 	json_t *rec;
 
 	for (;;) {
 		const char *s, *const *u;
+		int64_t now;
 
+		if (notify >= 0) {
+			struct pollfd p = { notify, POLLIN, 0 };
+			int64_t left = deadline - ah_now_ms();
+
+			if (poll(&p, 1, left > 0 ? (int)(left > INT32_MAX ? INT32_MAX : left) : 0) != 0)
+				notify = -1;
+		}
 		if (!(rec = ah_launch_json(st, id, err)))
 			return NULL;
 		s = json_string_value(json_object_get(rec, "status"));
 		for (u = until_not; *u && strcmp(*u, s); u++)
 			;
-		if (!*u || ah_now_ms() >= deadline)
+		now = ah_now_ms();
+		if (!*u || now >= deadline)
 			return rec;
 		json_decref(rec);
 		if (ah_launch_reconcile(st, NULL, err) < 0)
 			return NULL;
 		/* A launch is usually running within a second: look often until then. */
-		usleep(ah_now_ms() - (deadline - timeout_ms) < 1000 ? 5000 : 25000);
+		if (notify < 0)
+			usleep(now - (deadline - timeout_ms) < 1000 ? 2000 : 25000);
 	}
 }
 
 /*
  * launch.start: {id (app), buildId?, image?, resourceProfile?, env?,
- * command?, launchId?, port?, ttl?, network?, engine?, wait?}
+ * command?, launchId?, port?, ttl?, network?, engine?, user?, wait?}
  */
 static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
@@ -820,6 +856,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	const char *app_id, *build_id, *image, *command, *launch_id, *network, *engine, *ttl_s;
+	const char *user;
 	char *build = NULL, *tag = NULL, *helper = NULL, *dir = NULL, *log = NULL;
 	char idbuf[32], now[AH_ISO_LEN];
 	json_t *env = NULL, *profile = NULL, *rec = NULL;
@@ -827,7 +864,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	long port;
 	int64_t ttl = 0, max_launches;
 	sqlite3_int64 app_n;
-	int wait, rc, ret = -1, in_tx = 0;
+	int wait, rc, ret = -1, in_tx = 0, notify[2] = { -1, -1 };
 
 	if (ah_param_str(params, "id", &app_id, err) < 0 ||
 	    ah_param_str(params, "buildId", &build_id, err) < 0 ||
@@ -836,6 +873,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	    ah_param_str(params, "launchId", &launch_id, err) < 0 ||
 	    ah_param_str(params, "network", &network, err) < 0 ||
 	    ah_param_str(params, "engine", &engine, err) < 0 ||
+	    ah_param_str(params, "user", &user, err) < 0 ||
 	    ah_param_int(params, "port", 0, 0, 65535, &port, err) < 0 ||
 	    ah_param_bool(params, "wait", &wait, err) < 0)
 		return -1;
@@ -847,6 +885,9 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		command = NULL;
 	if (launch_id && valid_launch_id(launch_id, err) < 0)
 		return -1;
+	if (user && (!*user || strlen(user) > 256 || strspn(user, "abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:") != strlen(user)))
+		return ah_invalid(err, "invalid user '%.80s': user[:group], names or ids", user);
 	if (!network)
 		network = "loopback";
 	if (strcmp(network, "loopback") && strcmp(network, "none"))
@@ -873,7 +914,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		goto done;
 	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, app_id, &app_n, err) < 0)
 		goto done;
-	if (!(helper = find_helper())) {
+	if (!(helper = ah_launch_helper("apphub-launch"))) {
 		ah_error(err, 503, "unavailable",
 			 "cannot launch: the helper 'apphub-launch' is not installed");
 		goto done;
@@ -999,13 +1040,20 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		}
 		free(parent);
 	}
-	if (spawn_supervisor(helper, st->dir, launch_id, log, err) < 0) {
+	if (wait && pipe2(notify, O_CLOEXEC) < 0)
+		notify[0] = notify[1] = -1;
+	if (spawn_supervisor(helper, st->dir, launch_id, user, log, notify[1], err) < 0) {
 		ah_launch_set(st, launch_id, "failed", err->msg, NULL, &(struct ah_err)AH_ERR_INIT);
 		goto done;
 	}
+	if (notify[1] >= 0) {
+		close(notify[1]);
+		notify[1] = -1;
+	}
 	if (wait)
 		rec = wait_status(st, launch_id, waiting,
-				  env_int("APPHUB_LAUNCH_START_TIMEOUT_MS", 30000) + 60000, err);
+				  env_int("APPHUB_LAUNCH_START_TIMEOUT_MS", 30000) + 60000, notify[0],
+				  err);
 	else
 		rec = ah_launch_json(st, launch_id, err);
 	if (!rec)
@@ -1021,6 +1069,10 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 done:
 	if (in_tx)
 		ah_rollback(st);
+	if (notify[0] >= 0)
+		close(notify[0]);
+	if (notify[1] >= 0)
+		close(notify[1]);
 	free(env_s);
 	free(profile_s);
 	json_decref(env);
@@ -1113,7 +1165,7 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	sqlite3_stmt *stmt;
 	const char *id;
 	char status[32] = "";
-	int pid = 0, wait, rc;
+	int pid = 0, wait, rc, pidfd = -1;
 	unsigned long long start = 0;
 
 	if (ah_param_str(params, "id", &id, err) < 0 || ah_param_bool(params, "wait", &wait, err) < 0)
@@ -1139,15 +1191,24 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return ah_conflict(err, "launch '%s' is %s already", id, status);
 	if (ah_launch_set(st, id, "stopping", NULL, NULL, err) < 0)
 		return -1;
+	/* A pidfd of the supervisor, polled for its exit instead of sleeping. */
+	if (pid > 0 && wait && (pidfd = pidfd_open(pid, 0)) >= 0 &&
+	    ah_proc_start_time(pid) != start) {
+		close(pidfd);
+		pidfd = -1;
+	}
 	if (pid > 0 && ah_proc_start_time(pid) == start)
 		kill(pid, SIGTERM);
 	else if (ah_launch_reconcile(st, NULL, err) < 0)
-		return -1;
+		goto fail;
 	if (!wait) {
 		*out = ah_launch_json(st, id, err);
 		return *out ? 0 : -1;
 	}
-	if (!(*out = wait_status(st, id, stopping, 15000, err)))
+	*out = wait_status(st, id, stopping, 15000, pidfd, err);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (!*out)
 		return -1;
 	/*
 	 * The supervisor records "stopped" just before it exits: a waited stop
@@ -1156,6 +1217,10 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	for (rc = 0; pid > 0 && rc < 400 && ah_proc_start_time(pid) == start; rc++)
 		usleep(5000);
 	return 0;
+fail:
+	if (pidfd >= 0)
+		close(pidfd);
+	return -1;
 }
 
 /*

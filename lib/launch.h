@@ -14,13 +14,13 @@
  * The record side (request, list, show, logs, stop, reconcile) is plain
  * SQL, file reads and signals, so the light binary and serve carry it.
  * A launch itself is owned by a supervisor: the helper `apphub-launch
- * supervise <id>` (lib/launch-run.c, linked with the image store), which
- * the request starts detached from the caller (setsid, stdio to the log).
- * The supervisor unpacks the image once per digest into
- * STATE/launches/rootfs-cache/<hex>/, mounts a private overlay over it
+ * supervise <state> <id>` (lib/launch-run.c, light: it runs apphub-image
+ * for the image store's work), which the request starts detached from the
+ * caller (setsid, stdio to the log). The supervisor has the image
+ * unpacked once per digest into STATE/launches/rootfs-cache/<hex>/, mounts a private overlay over it
  * (upper layer on a size-capped tmpfs) in its own mount namespace, runs
  * the app under bubblewrap in new user, pid, mount, ipc, uts and network
- * namespaces and a cgroup, relays 127.0.0.1:<hostPort> into the app's
+ * namespaces and a cgroup, as the image's USER, relays 127.0.0.1:<hostPort> into the app's
  * network namespace, enforces the TTL, and records every transition.
  */
 
@@ -58,12 +58,23 @@ int ah_launch_set(struct ah_state *st, const char *id, const char *status, const
 /* The last max bytes of the launch's log (free it); NULL when unreadable. */
 char *ah_launch_log_tail(const char *state_dir, const char *id, size_t max);
 
+/*
+ * The helper name (apphub-launch, apphub-image) as apphub.c finds helpers:
+ * $APPHUB_EXEC_PATH, this binary's directory, ../libexec/apphub, LIBEXECDIR.
+ * Free it; NULL when none is executable.
+ */
+char *ah_launch_helper(const char *name);
+
 /* The start time of pid (field 22 of /proc/pid/stat), 0 if it is gone. */
 unsigned long long ah_proc_start_time(int pid);
 
 #ifdef APPHUB_WITH_LAUNCH
-/* Runs the supervisor of launch id in the foreground; returns an exit status. */
-int ah_launch_supervise(const char *state_dir, const char *id);
+/*
+ * Runs the supervisor of launch id in the foreground; returns an exit
+ * status. user (may be NULL: the image's User) is the app's user[:group];
+ * notify_fd (-1: none) is closed once the launch is past starting.
+ */
+int ah_launch_supervise(const char *state_dir, const char *id, const char *user, int notify_fd);
 #endif
 
 #endif

@@ -159,6 +159,26 @@ teardown() { launch_teardown; }
 	run -3 apphub launch stop doomed
 }
 
+@test "kill -9 of the supervisor while the app starts: its cgroups and sandbox go too" {
+	run -0 apphub -q launch web --image test/shell --id early --no-wait --command 'sleep 60'
+	# The first starting record already names the cgroups and the sandbox.
+	for i in $(seq 50); do
+		[ "$(apphub --json launch show early | jq -r '.sandboxPid != null')" = true ] && break
+		sleep 0.05
+	done
+	run -0 apphub --json launch show early
+	pid=$(jq -r .pid <<<"$output")
+	run -0 jq -r .status <<<"$output"
+	assert_output starting
+	kill -9 "$pid"
+	for i in $(seq 50); do [ -z "$(launch_procs early)" ] && break; sleep 0.1; done
+	[ -z "$(launch_procs early)" ]
+	run -0 apphub launch ls
+	assert_line --regexp '^early +web +failed'
+	! ls /sys/fs/cgroup/*/ /sys/fs/cgroup/*/*/ 2>/dev/null | grep -q 'apphub-early'
+	[ -z "$(pgrep -u 100000 -f 'sleep 60')" ]
+}
+
 @test "--engine podman launches the image through podman, relayed the same way" {
 	command -v podman >/dev/null || skip "podman is not installed"
 	command -v runc >/dev/null || skip "podman needs runc on this machine (crun cannot set RLIMIT_NOFILE)"

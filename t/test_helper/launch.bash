@@ -46,9 +46,11 @@ launch_teardown() {
 	done
 }
 
-# The processes (not zombies) whose command line names launch $1.
+# The processes (not zombies) whose command line names launch $1 of this
+# state directory (others' tests on the machine may say "first" too).
 launch_procs() {
-	ps -eo stat=,pid=,args= | awk -v id="$1" '$1 !~ /^Z/ && index($0, id) && !/awk/'
+	ps -eo stat=,pid=,args= | awk -v id="$1" -v dir="$APPHUB_HOME" \
+		'$1 !~ /^Z/ && index($0, " " dir " " id) && !/awk/'
 }
 
 # wait_status ID STATUS [SECONDS]: until launch ID has STATUS.
