@@ -3385,7 +3385,7 @@ static int op_image_export(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		ah_invalid(err, "cannot write '%s': %s", file, strerror(errno));
 		goto done;
 	}
-	*out = json_pack("{s:s, s:s, s:s}", "name", img.name, "digest", img.digest, "file", file);
+	*out = json_pack("{s:s?, s:s, s:s}", "name", img.name, "digest", img.digest, "file", file);
 	ret = 0;
 done:
 	if (fd >= 0)
@@ -3417,7 +3417,8 @@ static int op_image_unpack(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	if (open_store(ctx, &s, err) < 0 || ah_image_load(s, name, &img, err) < 0 ||
 	    ah_image_unpack(s, &img, dir, err) < 0)
 		goto done;
-	*out = json_pack("{s:s, s:s, s:s, s:I}", "name", img.name, "digest", img.digest, "dir", dir,
+	/* an image given by digest has no name: null */
+	*out = json_pack("{s:s?, s:s, s:s, s:I}", "name", img.name, "digest", img.digest, "dir", dir,
 			 "layers", (json_int_t)img.nr_layers);
 	ret = 0;
 done:

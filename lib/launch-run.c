@@ -362,9 +362,6 @@ static int image_fetch(struct sup *s, const char *verb, const char *ref, const c
 	if (image_helper(s, (const char *const[]){ verb, ref, path, NULL }, &res, err) < 0)
 		goto done;
 	digest = json_string_value(json_object_get(res, "digest"));
-	/* Given a digest, apphub-image may print no result (it has no name to report). */
-	if (!res && digest_valid(ref))
-		digest = ref;
 	name = json_string_value(json_object_get(res, "name"));
 	if (!digest_valid(digest)) {
 		ah_internal(err, "apphub-image %s '%s': no digest", verb, ref);

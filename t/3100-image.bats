@@ -61,6 +61,11 @@ manifest_of() {
 	assert_equal "$(readlink "$T/out/bin/alias")" tool
 	[ -x "$T/out/bin/tool" ]
 	assert_equal "$(stat -c %i "$T/out/bin/tool")" "$(stat -c %i "$T/out/bin/hard")"
+	# by digest: the same files; --json names no image (null)
+	digest=$(apphub image ls --json | jq -r '.data[] | select(.name == "test/gz:v1") | .digest')
+	run -0 apphub --json image unpack "$digest" "$T/by-digest"
+	assert_equal "$(jq -c '[.name, .digest, .layers]' <<<"$output")" "[null,\"$digest\",1]"
+	assert_equal "$(cat "$T/by-digest/etc/hello")" hello
 	# the layer is a gzip tar that tar reads, its uncompressed digest the diff_id
 	layer=$(manifest_of test/plain:latest | jq -r '.layers[0].digest')
 	gzip -dc "$STORE/blobs/sha256/${layer#sha256:}" | tar tf - >"$T/list"
