@@ -614,7 +614,6 @@ static int op_builds_list(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	sqlite3_int64 app, total = 0;
 	long limit, offset;
 	json_t *data;
-	int rc;
 
 	if (ah_param_str(params, "id", &id, err) < 0 ||
 	    ah_param_int(params, "limit", 25, 1, 1000, &limit, err) < 0 ||
@@ -634,14 +633,8 @@ static int op_builds_list(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	sqlite3_bind_int64(stmt, 1, app);
 	sqlite3_bind_int64(stmt, 2, limit);
 	sqlite3_bind_int64(stmt, 3, offset);
-	data = json_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_array_append_new(data, record_row(stmt));
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		json_decref(data);
-		return ah_sql_error(st, err, "cannot read builds");
-	}
+	if (!(data = ah_step_rows(st, stmt, record_row, "cannot read builds", err)))
+		return -1;
 	*out = json_pack("{s:s, s:I, s:o}", "id", id, "total", (json_int_t)total, "data", data);
 	return 0;
 }

@@ -66,7 +66,6 @@ static int op_events_list(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	const char *type;
 	long since, limit;
 	json_t *data = NULL, *has_since = params ? json_object_get(params, "since") : NULL;
-	int rc, ret = -1;
 
 	if (ah_param_int(params, "since", 0, 0, LONG_MAX, &since, err) < 0 ||
 	    ah_param_int(params, "limit", 100, 1, 10000, &limit, err) < 0 ||
@@ -79,19 +78,10 @@ static int op_events_list(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	sqlite3_bind_int64(stmt, 1, since);
 	ah_bind_text(stmt, 2, type && *type ? type : NULL);
 	sqlite3_bind_int64(stmt, 3, limit);
-	data = json_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_array_append_new(data, event_row(stmt));
-	if (rc != SQLITE_DONE) {
-		ah_sql_error(st, err, "cannot list events");
-		goto done;
-	}
-	*out = json_pack("{s:O}", "data", data);
-	ret = 0;
-done:
-	sqlite3_reset(stmt);
-	json_decref(data);
-	return ret;
+	if (!(data = ah_step_rows(st, stmt, event_row, "cannot list events", err)))
+		return -1;
+	*out = json_pack("{s:o}", "data", data);
+	return 0;
 }
 
 const struct ah_op ops_events[] = {

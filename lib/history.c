@@ -66,7 +66,6 @@ static int op_apps_history(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	sqlite3_int64 n;
 	long limit;
 	json_t *data;
-	int rc;
 
 	if (ah_param_str(params, "id", &id, err) < 0 ||
 	    ah_param_int(params, "limit", 25, 1, 1000, &limit, err) < 0)
@@ -78,14 +77,8 @@ static int op_apps_history(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		return -1;
 	sqlite3_bind_int64(stmt, 1, n);
 	sqlite3_bind_int64(stmt, 2, limit);
-	data = json_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_array_append_new(data, history_row(stmt));
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		json_decref(data);
-		return ah_sql_error(st, err, "cannot read ingestion history");
-	}
+	if (!(data = ah_step_rows(st, stmt, history_row, "cannot read ingestion history", err)))
+		return -1;
 	*out = json_pack("{s:s, s:o}", "id", id, "data", data);
 	return 0;
 }

@@ -1094,7 +1094,6 @@ static int op_launch_ls(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 	const char *app, *status;
 	json_t *data;
 	long limit;
-	int rc;
 
 	if (ah_param_str(params, "id", &app, err) < 0 ||
 	    ah_param_str(params, "status", &status, err) < 0 ||
@@ -1122,14 +1121,8 @@ static int op_launch_ls(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 	sqlite3_bind_int64(stmt, 2, limit);
 	if (app)
 		ah_bind_text(stmt, 3, app);
-	data = json_array();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_array_append_new(data, launch_row(stmt));
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		json_decref(data);
-		return ah_sql_error(st, err, "cannot list launches");
-	}
+	if (!(data = ah_step_rows(st, stmt, launch_row, "cannot list launches", err)))
+		return -1;
 	*out = json_pack("{s:o}", "data", data);
 	return 0;
 }

@@ -258,6 +258,23 @@ int ah_step_exists(struct ah_state *st, sqlite3_stmt *stmt, const char *what, st
 	return rc == SQLITE_ROW;
 }
 
+json_t *ah_step_rows(struct ah_state *st, sqlite3_stmt *stmt, json_t *(*row)(sqlite3_stmt *),
+		     const char *what, struct ah_err *err)
+{
+	json_t *data = json_array();
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(data, row(stmt));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(data);
+		ah_sql_error(st, err, what);
+		return NULL;
+	}
+	return data;
+}
+
 int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)

@@ -1,6 +1,7 @@
 #ifndef STATE_H
 #define STATE_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include "err.h"
 
@@ -51,6 +52,9 @@ int ah_sql_error(struct ah_state *st, struct ah_err *err, const char *what);
  */
 int ah_step_done(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err);
 int ah_step_exists(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err);
+/* Every row of a cached statement as row() makes it, in an array; NULL on error. */
+json_t *ah_step_rows(struct ah_state *st, sqlite3_stmt *stmt, json_t *(*row)(sqlite3_stmt *),
+		     const char *what, struct ah_err *err);
 
 /* Runs a statement without results. */
 int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err);
