@@ -1433,27 +1433,8 @@ static int op_builds_run(struct ah_ctx *ctx, json_t *params, json_t **out, struc
 	return ah_build_perform(st, &cfg, &item, out, err);
 }
 
-/* builds.next: {} -> {data:[record]} for the next due item, {data:[]} when none. */
-static int op_builds_next(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
-{
-	struct ah_build_config cfg;
-	struct ah_build_item item;
-	struct ah_state *st;
-	json_t *res = NULL;
-	char owner[128];
-	int r;
-
-	(void)params;
-	if (ah_build_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0)
-		return -1;
-	ah_build_owner(owner, sizeof(owner));
-	if ((r = ah_build_claim(st, &cfg, owner, NULL, &item, err)) < 0)
-		return -1;
-	if (r && ah_build_perform(st, &cfg, &item, &res, err) < 0)
-		return -1;
-	*out = json_pack("{s:o}", "data", res ? json_pack("[o]", res) : json_array());
-	return 0;
-}
+/* builds.next: the next due item, performed here. */
+AH_WORK_OP_NEXT(op_builds_next, build)
 #endif
 
 const struct ah_op ops_builds[] = {

@@ -2390,10 +2390,11 @@ done:
 
 /*
  * Opens the directory holding rel's last component under rootfd, never
- * through a symlink; *leaf points into rel. -1 with errno ENOENT when a
- * directory on the way is missing (or is not a directory).
+ * through a symlink; *leaf points into rel. With make, the directories
+ * missing on the way are made (0755); without, -1 with errno ENOENT when
+ * one is missing (or is not a directory).
  */
-static int open_parent(int rootfd, const char *rel, const char **leaf)
+static int open_parent(int rootfd, const char *rel, int make, const char **leaf)
 {
 	char comp[NAME_MAX + 1];
 	const char *p = rel, *slash;
@@ -2411,8 +2412,10 @@ static int open_parent(int rootfd, const char *rel, const char **leaf)
 		memcpy(comp, p, n);
 		comp[n] = '\0';
 		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && make && mkdirat(fd, comp, 0755) == 0)
+			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
-		if (next < 0 && (errno == ENOTDIR || errno == ELOOP))
+		if (next < 0 && !make && (errno == ENOTDIR || errno == ELOOP))
 			errno = ENOENT;
 		fd = next;
 		p = slash + 1;
@@ -2421,8 +2424,15 @@ static int open_parent(int rootfd, const char *rel, const char **leaf)
 	return fd;
 }
 
-/* Pass 1: the layer's whiteouts remove what the layers below put in root. */
-static int apply_whiteouts(int rootfd, const char *path, const char *what, struct ah_err *err)
+/*
+ * Calls fn(dirfd, leaf) for each whiteout of the layer at path, dirfd the
+ * directory it is in under rootfd (made when make; when not, a whiteout
+ * whose directory is missing has nothing to remove and is passed over).
+ * fn returns -1 with errno set.
+ */
+static int each_whiteout(int rootfd, const char *path, int make,
+			 int (*fn)(int dirfd, const char *leaf), const char *what,
+			 struct ah_err *err)
 {
 	struct archive *in = reader_new();
 	struct archive_entry *e;
@@ -2445,22 +2455,15 @@ static int apply_whiteouts(int rootfd, const char *path, const char *what, struc
 		base = base ? base + 1 : rel;
 		if (strncmp(base, ".wh.", 4))
 			continue;
-		fd = open_parent(rootfd, rel, &leaf);
+		fd = open_parent(rootfd, rel, make, &leaf);
 		if (fd < 0) {
-			if (errno == ENOENT)
+			if (!make && errno == ENOENT)
 				continue;
 			ah_internal(err, "%s: cannot open the directory of '%s': %s", what, rel,
 				    strerror(errno));
 			goto done;
 		}
-		if (!strcmp(leaf, ".wh..wh..opq")) {
-			int dfd = dup(fd);
-
-			c = dfd < 0 ? -1 : clear_dir_fd(dfd, 0);
-		} else {
-			c = leaf[4] && strcmp(leaf + 4, ".") && strcmp(leaf + 4, "..")
-				? rm_rf_at(fd, leaf + 4, 0) : 0;
-		}
+		c = fn(fd, leaf);
 		close(fd);
 		if (c < 0) {
 			ah_internal(err, "%s: cannot apply whiteout '%s': %s", what, rel,
@@ -2476,6 +2479,23 @@ static int apply_whiteouts(int rootfd, const char *path, const char *what, struc
 done:
 	archive_read_free(in);
 	return ret;
+}
+
+/* A whiteout's name, ".wh." and a name that is not "." or "..". */
+static int names_entry(const char *leaf)
+{
+	return leaf[4] && strcmp(leaf + 4, ".") && strcmp(leaf + 4, "..");
+}
+
+/* Pass 1: the layer's whiteouts remove what the layers below put in root. */
+static int remove_whited_out(int dirfd, const char *leaf)
+{
+	if (!strcmp(leaf, ".wh..wh..opq")) {
+		int dfd = dup(dirfd);
+
+		return dfd < 0 ? -1 : clear_dir_fd(dfd, 0);
+	}
+	return names_entry(leaf) ? rm_rf_at(dirfd, leaf + 4, 0) : 0;
 }
 
 /*
@@ -2599,7 +2619,7 @@ int ah_image_apply_layer(struct ah_image_store *s, const char *digest, const cha
 			ah_invalid(err, "cannot open '%s': %s", root, strerror(errno));
 			goto done;
 		}
-		if (apply_whiteouts(rootfd, path, what, err) < 0)
+		if (each_whiteout(rootfd, path, 0, remove_whited_out, what, err) < 0)
 			goto done;
 	}
 	in = reader_new();
@@ -2618,100 +2638,27 @@ done:
 	return ret;
 }
 
-/*
- * Opens the directory of rel's last component under rootfd, making the
- * directories missing on the way (0755), never through a symlink.
- */
-static int open_parent_mk(int rootfd, const char *rel, const char **leaf)
-{
-	char comp[NAME_MAX + 1];
-	const char *p = rel, *slash;
-	int fd = dup(rootfd);
-
-	while (fd >= 0 && (slash = strchr(p, '/'))) {
-		size_t n = (size_t)(slash - p);
-		int next;
-
-		if (n > NAME_MAX) {
-			close(fd);
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(comp, p, n);
-		comp[n] = '\0';
-		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 && errno == ENOENT && mkdirat(fd, comp, 0755) == 0)
-			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		p = slash + 1;
-	}
-	*leaf = p;
-	return fd;
-}
-
 /* A layer's whiteouts as overlayfs writes them: a 0/0 device, an opaque directory. */
-static int overlay_whiteouts(int rootfd, const char *path, const char *what, struct ah_err *err)
+static int overlay_whiteout(int dirfd, const char *leaf)
 {
-	struct archive *in = reader_new();
-	struct archive_entry *e;
-	int ret = -1, r;
+	struct stat sb;
+	int dfd, ok;
 
-	if (archive_read_open_filename(in, path, 65536) != ARCHIVE_OK) {
-		ah_invalid(err, "%s: %s", what, archive_error_string(in));
-		goto done;
-	}
-	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		const char *rel, *leaf, *base;
-		int c = check_entry(e, what, err), fd, ok;
-		struct stat sb;
-
-		if (c < 0)
-			goto done;
-		if (c)
-			continue;
-		rel = archive_entry_pathname(e);
-		base = strrchr(rel, '/');
-		base = base ? base + 1 : rel;
-		if (strncmp(base, ".wh.", 4))
-			continue;
-		fd = open_parent_mk(rootfd, rel, &leaf);
-		if (fd < 0) {
-			ah_internal(err, "%s: cannot open the directory of '%s': %s", what, rel,
-				    strerror(errno));
-			goto done;
-		}
-		if (!strcmp(leaf, ".wh..wh..opq")) {
-			ok = fsetxattr(fd, OVL_OPAQUE, "y", 1, 0) == 0;
-		} else if (!leaf[4] || !strcmp(leaf + 4, ".") || !strcmp(leaf + 4, "..")) {
-			ok = 1;
-		} else if (fstatat(fd, leaf + 4, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-			/* this layer's own entry stays; a directory of it hides the one below */
-			int dfd = S_ISDIR(sb.st_mode)
-				? openat(fd, leaf + 4, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-				: -2;
-
-			ok = dfd == -2 || (dfd >= 0 && fsetxattr(dfd, OVL_OPAQUE, "y", 1, 0) == 0);
-			if (dfd >= 0)
-				close(dfd);
-		} else {
-			ok = mknodat(fd, leaf + 4, S_IFCHR | 0000, 0) == 0;
-		}
-		close(fd);
-		if (!ok) {
-			ah_internal(err, "%s: cannot write whiteout '%s': %s", what, rel,
-				    strerror(errno));
-			goto done;
-		}
-	}
-	if (r != ARCHIVE_EOF) {
-		ah_invalid(err, "%s: %s", what, archive_error_string(in));
-		goto done;
-	}
-	ret = 0;
-done:
-	archive_read_free(in);
-	return ret;
+	if (!strcmp(leaf, ".wh..wh..opq"))
+		return fsetxattr(dirfd, OVL_OPAQUE, "y", 1, 0);
+	if (!names_entry(leaf))
+		return 0;
+	if (fstatat(dirfd, leaf + 4, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return mknodat(dirfd, leaf + 4, S_IFCHR | 0000, 0);
+	/* this layer's own entry stays; a directory of it hides the one below */
+	if (!S_ISDIR(sb.st_mode))
+		return 0;
+	dfd = openat(dirfd, leaf + 4, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	ok = fsetxattr(dfd, OVL_OPAQUE, "y", 1, 0);
+	close(dfd);
+	return ok;
 }
 
 int ah_image_layer_dir(struct ah_image_store *s, const char *digest, char **out,
@@ -2755,7 +2702,7 @@ int ah_image_layer_dir(struct ah_image_store *s, const char *digest, char **out,
 	if (extract(in, tmp, 1, ah_image_max_layer(), what, err) < 0)
 		goto done;
 	rootfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0 || overlay_whiteouts(rootfd, blob, what, err) < 0) {
+	if (rootfd < 0 || each_whiteout(rootfd, blob, 1, overlay_whiteout, what, err) < 0) {
 		if (rootfd < 0)
 			ah_internal(err, "cannot open '%s': %s", tmp, strerror(errno));
 		goto done;

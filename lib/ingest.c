@@ -880,27 +880,8 @@ static int op_ingest_run(struct ah_ctx *ctx, json_t *params, json_t **out, struc
 	return ah_ingest_perform(st, &cfg, &item, out, err);
 }
 
-/* ingest.next: {} -> {data:[result]} for the next due item, {data:[]} when none. */
-static int op_ingest_next(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
-{
-	struct ah_ingest_config cfg;
-	struct ah_ingest_item item;
-	struct ah_state *st;
-	json_t *res = NULL;
-	char owner[128];
-	int r;
-
-	(void)params;
-	if (ah_ingest_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0)
-		return -1;
-	ah_ingest_owner(owner, sizeof(owner));
-	if ((r = ah_ingest_claim(st, &cfg, owner, NULL, &item, err)) < 0)
-		return -1;
-	if (r && ah_ingest_perform(st, &cfg, &item, &res, err) < 0)
-		return -1;
-	*out = json_pack("{s:o}", "data", res ? json_pack("[o]", res) : json_array());
-	return 0;
-}
+/* ingest.next: the next due item, performed here. */
+AH_WORK_OP_NEXT(op_ingest_next, ingest)
 
 /* ingest.queue: {} -> {data:[{id, attempts, notBefore, claimedBy, leaseUntil}]}. */
 static int op_ingest_queue(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)

@@ -68,4 +68,32 @@ int ah_work_finish(struct ah_state *st, sqlite3_int64 id, struct ah_err *err);
 int ah_work_finish_attempt(struct ah_state *st, sqlite3_int64 id, int attempt,
 			   struct ah_err *err);
 
+/*
+ * The "<kind>.next" operation of a worker library (ingest, builds) with
+ * ah_<name>_config_load(), _owner(), _claim() and _perform(): claims the
+ * next due item and performs it here. {} -> {data:[result]}, {data:[]}
+ * when none is due. A macro so each library keeps its own types.
+ */
+#define AH_WORK_OP_NEXT(fn, name) \
+static int fn(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err) \
+{ \
+	struct ah_##name##_config cfg; \
+	struct ah_##name##_item item; \
+	struct ah_state *st; \
+	json_t *res = NULL; \
+	char owner[128]; \
+	int r; \
+ \
+	(void)params; \
+	if (ah_##name##_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0) \
+		return -1; \
+	ah_##name##_owner(owner, sizeof(owner)); \
+	if ((r = ah_##name##_claim(st, &cfg, owner, NULL, &item, err)) < 0) \
+		return -1; \
+	if (r && ah_##name##_perform(st, &cfg, &item, &res, err) < 0) \
+		return -1; \
+	*out = json_pack("{s:o}", "data", res ? json_pack("[o]", res) : json_array()); \
+	return 0; \
+}
+
 #endif
