@@ -441,6 +441,47 @@ static void fn_in_bitmap(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 				(b->bits[n >> 3] >> (n & 7) & 1));
 }
 
+void ah_text_rows_add(struct ah_text_rows *rows, sqlite3_int64 id, char **cells)
+{
+	if (rows->nr == rows->alloc) {
+		rows->alloc = rows->alloc ? 2 * rows->alloc : 64;
+		rows->ids = xrealloc(rows->ids, rows->alloc * sizeof(*rows->ids));
+		rows->cells = xrealloc(rows->cells, rows->alloc * rows->ncols * sizeof(*rows->cells));
+	}
+	rows->ids[rows->nr] = id;
+	memcpy(rows->cells + rows->nr * rows->ncols, cells, rows->ncols * sizeof(*cells));
+	rows->nr++;
+}
+
+void ah_text_rows_release(struct ah_text_rows *rows)
+{
+	size_t i;
+
+	for (i = 0; i < rows->nr * rows->ncols; i++)
+		free(rows->cells[i]);
+	free(rows->ids);
+	free(rows->cells);
+	rows->ids = NULL;
+	rows->cells = NULL;
+	rows->nr = rows->alloc = 0;
+}
+
+/* ah_text_row(ROWS, i, c): see struct ah_text_rows. */
+static void fn_text_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct ah_text_rows *rows = sqlite3_value_pointer(argv[0], AH_TEXT_ROWS_PTR);
+	sqlite3_int64 i = sqlite3_value_int64(argv[1]), c = sqlite3_value_int64(argv[2]);
+
+	(void)argc;
+	if (!rows || i < 0 || (sqlite3_uint64)i >= rows->nr || c < 0 || (sqlite3_uint64)c > rows->ncols)
+		sqlite3_result_null(ctx);
+	else if (!c)
+		sqlite3_result_int64(ctx, rows->ids[i]);
+	else
+		sqlite3_result_text(ctx, rows->cells[(size_t)i * rows->ncols + (size_t)c - 1], -1,
+				    SQLITE_STATIC);
+}
+
 /* APPHUB_TRACE_SQL=1: each statement and its time on stderr, as GIT_TRACE. */
 static int trace_sql(unsigned type, void *data, void *p, void *x)
 {
@@ -482,7 +523,9 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 		sqlite3_trace_v2(st->db, SQLITE_TRACE_PROFILE, trace_sql, NULL);
 	sqlite3_busy_timeout(st->db, 10000);
 	if (sqlite3_create_function_v2(st->db, "ah_in_bitmap", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       NULL, fn_in_bitmap, NULL, NULL, NULL) != SQLITE_OK) {
+				       NULL, fn_in_bitmap, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(st->db, "ah_text_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       NULL, fn_text_row, NULL, NULL, NULL) != SQLITE_OK) {
 		ah_sql_error(st, err, "cannot set up database");
 		goto fail;
 	}

@@ -72,6 +72,23 @@ struct ah_bitmap {
 	sqlite3_uint64 nbits;
 };
 
+/*
+ * Rows built in C for one multi-row statement: "ah_text_row(?, i, c)" is
+ * row i's id for c = 0, else its text cell c (1-based), with the rows bound
+ * by sqlite3_bind_pointer(stmt, k, rows, AH_TEXT_ROWS_PTR, NULL). The cells
+ * are passed without a copy: keep the rows until the statement is reset.
+ */
+#define AH_TEXT_ROWS_PTR "ah_text_rows"
+struct ah_text_rows {
+	size_t ncols, nr, alloc;
+	sqlite3_int64 *ids;
+	char **cells;		/* ncols a row, owned */
+};
+
+/* Appends a row; the cells are taken over (freed by ah_text_rows_release). */
+void ah_text_rows_add(struct ah_text_rows *rows, sqlite3_int64 id, char **cells);
+void ah_text_rows_release(struct ah_text_rows *rows);
+
 /* Binds a string, or NULL for a NULL pointer. */
 int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s);
 /* A column as a string, "" for NULL. */
