@@ -459,7 +459,8 @@ static int app_register(struct ah_state *st, json_t *params, int update, sqlite3
 		}
 	}
 	if (exists) {
-		if (app_update(st, &in, n, now, err) < 0)
+		/* The app may be one this import created: its links go in first. */
+		if (ah_tags_flush_links(st, err) < 0 || app_update(st, &in, n, now, err) < 0)
 			goto done;
 		if (in.has_tags && ah_tags_unlink_source(st, n, "author", err) < 0)
 			goto done;
@@ -472,7 +473,7 @@ static int app_register(struct ah_state *st, json_t *params, int update, sqlite3
 		}
 	}
 	for (i = 0; i < in.nr_tags; i++)
-		if (ah_tag_link(st, n, &in.tags[i], "author", err) < 0)
+		if ((exists ? ah_tag_link : ah_tag_link_new)(st, n, &in.tags[i], "author", err) < 0)
 			goto done;
 	if (ah_event(st, exists ? "app.updated" : "app.registered", in.id,
 		     json_pack("{s:s}", "repoUrl", in.repo_url), err) < 0 ||
@@ -582,7 +583,8 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 			updated[nr_updated++] = n;
 		imported++;
 	}
-	if (ah_tags_flush_counts(st, err) < 0 || index_new(st, &fts, err) < 0 ||
+	if (ah_tags_flush_links(st, err) < 0 || ah_tags_flush_counts(st, err) < 0 ||
+	    index_new(st, &fts, err) < 0 ||
 	    ah_apps_reindex(st, updated, nr_updated, err) < 0 || ah_commit(st, err) < 0)
 		goto fail;
 	*out = json_pack("{s:I, s:I, s:o}", "imported", (json_int_t)imported,

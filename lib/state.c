@@ -482,6 +482,36 @@ static void fn_text_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 				    SQLITE_STATIC);
 }
 
+void ah_int_rows_add(struct ah_int_rows *rows, const sqlite3_int64 *row)
+{
+	if (rows->nr == rows->alloc) {
+		rows->alloc = rows->alloc ? 2 * rows->alloc : 256;
+		rows->v = xrealloc(rows->v, rows->alloc * rows->ncols * sizeof(*rows->v));
+	}
+	memcpy(rows->v + rows->nr * rows->ncols, row, rows->ncols * sizeof(*row));
+	rows->nr++;
+}
+
+void ah_int_rows_release(struct ah_int_rows *rows)
+{
+	free(rows->v);
+	rows->v = NULL;
+	rows->nr = rows->alloc = 0;
+}
+
+/* ah_int_row(ROWS, i, c): see struct ah_int_rows. */
+static void fn_int_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct ah_int_rows *rows = sqlite3_value_pointer(argv[0], AH_INT_ROWS_PTR);
+	sqlite3_int64 i = sqlite3_value_int64(argv[1]), c = sqlite3_value_int64(argv[2]);
+
+	(void)argc;
+	if (!rows || i < 0 || (sqlite3_uint64)i >= rows->nr || c < 0 || (sqlite3_uint64)c >= rows->ncols)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int64(ctx, rows->v[(size_t)i * rows->ncols + (size_t)c]);
+}
+
 /* APPHUB_TRACE_SQL=1: each statement and its time on stderr, as GIT_TRACE. */
 static int trace_sql(unsigned type, void *data, void *p, void *x)
 {
@@ -525,7 +555,9 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 	if (sqlite3_create_function_v2(st->db, "ah_in_bitmap", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
 				       NULL, fn_in_bitmap, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function_v2(st->db, "ah_text_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       NULL, fn_text_row, NULL, NULL, NULL) != SQLITE_OK) {
+				       NULL, fn_text_row, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(st->db, "ah_int_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       NULL, fn_int_row, NULL, NULL, NULL) != SQLITE_OK) {
 		ah_sql_error(st, err, "cannot set up database");
 		goto fail;
 	}
@@ -554,6 +586,9 @@ void ah_state_close(struct ah_state *st)
 		sqlite3_finalize(st->cache[i].stmt);
 	free(st->cache);
 	free(st->tag_counts);
+	if (st->links)
+		ah_int_rows_release(st->links);
+	free(st->links);
 	free(st->tag_ids);
 	sqlite3_close(st->db);
 	free(st->dir);

@@ -26,6 +26,9 @@ struct ah_state {
 	/* Tag ids interned meanwhile (lib/tags.c), by lowercased key and value. */
 	struct ah_tag_id *tag_ids;
 	size_t tag_ids_nr, tag_ids_cap;
+	/* New apps' links not yet written (ah_tag_link_new), all from one source. */
+	struct ah_int_rows *links;
+	const char *links_source;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
@@ -88,6 +91,16 @@ struct ah_text_rows {
 /* Appends a row; the cells are taken over (freed by ah_text_rows_release). */
 void ah_text_rows_add(struct ah_text_rows *rows, sqlite3_int64 id, char **cells);
 void ah_text_rows_release(struct ah_text_rows *rows);
+
+/* The same for rows of integers: "ah_int_row(?, i, c)", c 0-based. */
+#define AH_INT_ROWS_PTR "ah_int_rows"
+struct ah_int_rows {
+	size_t ncols, nr, alloc;
+	sqlite3_int64 *v;	/* ncols a row */
+};
+
+void ah_int_rows_add(struct ah_int_rows *rows, const sqlite3_int64 *row);
+void ah_int_rows_release(struct ah_int_rows *rows);
 
 /* Binds a string, or NULL for a NULL pointer. */
 int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s);
