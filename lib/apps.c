@@ -430,16 +430,35 @@ static void fts_row_add(struct ah_text_rows *rows, sqlite3_int64 n, const struct
 	ah_text_rows_add(rows, n, cells);
 }
 
+/* An app's row for import_rows(): time, event type, id, event data. */
+static void later_row_add(struct ah_text_rows *rows, sqlite3_int64 n, const char *now,
+			  const char *type, const struct app_input *in)
+{
+	json_t *data = json_pack("{s:s}", "repoUrl", in->repo_url);
+	char *cells[4];
+
+	cells[0] = xstrdup(now);
+	cells[1] = xstrdup(type);
+	cells[2] = xstrdup(in->id);
+	cells[3] = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!cells[3])
+		cells[3] = xstrdup("{}");
+	json_decref(data);
+	ah_text_rows_add(rows, n, cells);
+}
+
 /*
  * Registers (or with update, re-registers) one app inside the caller's
  * transaction: the row, its author tags, an event and an ingest work item.
  * A bad registration is refused before anything is written; an error while
  * writing is a 500, and the caller rolls the transaction back. The caller
  * indexes the app: a new one from its row added to fts (when given, else
- * *created tells), an updated one with ah_apps_reindex().
+ * *created tells), an updated one with ah_apps_reindex(). With later, the
+ * event, work item and history row are only added to it, for import_rows().
  */
 static int app_register(struct ah_state *st, json_t *params, int update, sqlite3_int64 *n_out,
-			int *created, struct ah_text_rows *fts, struct ah_err *err)
+			int *created, struct ah_text_rows *fts, struct ah_text_rows *later,
+			struct ah_err *err)
 {
 	struct app_input in;
 	char now[AH_ISO_LEN];
@@ -475,10 +494,12 @@ static int app_register(struct ah_state *st, json_t *params, int update, sqlite3
 	for (i = 0; i < in.nr_tags; i++)
 		if ((exists ? ah_tag_link : ah_tag_link_new)(st, n, &in.tags[i], "author", err) < 0)
 			goto done;
-	if (ah_event(st, exists ? "app.updated" : "app.registered", in.id,
-		     json_pack("{s:s}", "repoUrl", in.repo_url), err) < 0 ||
-	    ah_work_queue(st, "ingest", in.id, err) < 0 ||
-	    ah_ingest_event(st, n, "pending", "Queued for ingestion", 0, NULL, -1, err) < 0)
+	if (later)
+		later_row_add(later, n, now, exists ? "app.updated" : "app.registered", &in);
+	else if (ah_event(st, exists ? "app.updated" : "app.registered", in.id,
+			  json_pack("{s:s}", "repoUrl", in.repo_url), err) < 0 ||
+		 ah_work_queue(st, "ingest", in.id, err) < 0 ||
+		 ah_ingest_event(st, n, "pending", "Queued for ingestion", 0, NULL, -1, err) < 0)
 		goto done;
 	if (!exists && fts)
 		fts_row_add(fts, n, &in);
@@ -522,7 +543,7 @@ static int op_apps_add(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 	if (ah_param_bool(params, "update", &update, err) < 0 ||
 	    ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
 		return -1;
-	if (app_register(st, params, update, &n, &created, NULL, err) < 0 ||
+	if (app_register(st, params, update, &n, &created, NULL, NULL, err) < 0 ||
 	    ah_apps_reindex(st, &n, 1, err) < 0 || !(*out = ah_app_json(st, n, err)) ||
 	    ah_commit(st, err) < 0) {
 		ah_rollback(st);
@@ -542,7 +563,7 @@ static int op_apps_add(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
 	json_t *items = json_object_get(params, "items"), *lines, *errors = NULL;
-	struct ah_text_rows fts = { .ncols = 3 };
+	struct ah_text_rows fts = { .ncols = 3 }, later = { .ncols = 4 };
 	struct ah_state *st;
 	sqlite3_int64 *updated = NULL;
 	size_t i, imported = 0, nr_updated = 0;
@@ -568,7 +589,7 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		sqlite3_int64 n;
 		int created;
 
-		if (app_register(st, json_array_get(items, i), update, &n, &created, &fts,
+		if (app_register(st, json_array_get(items, i), update, &n, &created, &fts, &later,
 				 &item_err) < 0) {
 			if (item_err.status >= 500) {
 				*err = item_err;
@@ -584,12 +605,16 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		imported++;
 	}
 	if (ah_tags_flush_links(st, err) < 0 || ah_tags_flush_counts(st, err) < 0 ||
+	    ah_events_rows(st, &later, err) < 0 ||
+	    ah_work_queue_rows(st, "ingest", &later, err) < 0 ||
+	    ah_ingest_events_rows(st, "pending", "Queued for ingestion", &later, err) < 0 ||
 	    index_new(st, &fts, err) < 0 ||
 	    ah_apps_reindex(st, updated, nr_updated, err) < 0 || ah_commit(st, err) < 0)
 		goto fail;
 	*out = json_pack("{s:I, s:I, s:o}", "imported", (json_int_t)imported,
 			 "failed", (json_int_t)json_array_size(errors), "errors", errors);
 	ah_text_rows_release(&fts);
+	ah_text_rows_release(&later);
 	free(updated);
 	return 0;
 fail:
@@ -597,6 +622,7 @@ fail:
 	ah_tags_cancel_counts(st);
 	json_decref(errors);
 	ah_text_rows_release(&fts);
+	ah_text_rows_release(&later);
 	free(updated);
 	return -1;
 }
