@@ -574,11 +574,12 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return ah_invalid(err, "invalid items: must be a list of apps");
 	if (json_array_size(items) > 10000)
 		return ah_error(err, 413, "too_large", "too many items: at most 10000 a request");
-	/* Checkpoint once after a large batch rather than every 1000 pages of it. */
 	if (ah_param_bool(params, "update", &update, err) < 0 ||
-	    ah_ctx_state(ctx, &st, err) < 0 ||
-	    ah_exec(st, "PRAGMA wal_autocheckpoint=20000", err) < 0 ||
-	    ah_begin_write(st, err) < 0)
+	    ah_ctx_state(ctx, &st, err) < 0)
+		return -1;
+	/* The next batch is written while the last one is checkpointed. */
+	ah_checkpoint_behind(st);
+	if (ah_begin_write(st, err) < 0)
 		return -1;
 	ah_tags_defer_counts(st);
 	errors = json_array();

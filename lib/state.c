@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +535,122 @@ static int trace_sql(unsigned type, void *data, void *p, void *x)
 	return 0;
 }
 
+struct ah_checkpointer {
+	sqlite3 *db;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int poked, busy, stop;
+};
+
+/*
+ * The WAL's length (frames) from which a commit has the thread checkpoint,
+ * as wal_autocheckpoint's default; and from which the writer copies the
+ * rest itself: the thread's checkpoints trail the last commit, and a WAL
+ * starts over only at a write after a checkpoint that copied all of it.
+ */
+#define CHECKPOINT_FRAMES 1000
+#define CHECKPOINT_RESTART_FRAMES 10000
+
+/*
+ * A passive checkpoint copies what the readers allow and never waits, so
+ * the writer goes on meanwhile.
+ */
+static void *checkpointer_main(void *arg)
+{
+	struct ah_checkpointer *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->poked && !c->stop)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->stop)
+			break;
+		c->poked = 0;
+		c->busy = 1;
+		pthread_mutex_unlock(&c->lock);
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->lock);
+		c->busy = 0;
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* After each commit of the writer, in place of wal_autocheckpoint's hook. */
+static int checkpoint_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct ah_checkpointer *c = arg;
+
+	(void)name;
+	if (frames < CHECKPOINT_FRAMES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&c->lock);
+	while (c->busy)
+		pthread_cond_wait(&c->cond, &c->lock);
+	if (frames < CHECKPOINT_RESTART_FRAMES) {
+		c->poked = 1;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		return SQLITE_OK;
+	}
+	pthread_mutex_unlock(&c->lock);
+	/* What the thread has not copied yet is the last commit. */
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+void ah_checkpoint_behind(struct ah_state *st)
+{
+	struct ah_checkpointer *c;
+	char *path;
+
+	if (st->checkpointer)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	path = xstrfmt("%s/apphub.db", st->dir);
+	/* A connection sees the WAL only once it has read the database. */
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	if (pthread_create(&c->thread, NULL, checkpointer_main, c)) {
+		pthread_mutex_destroy(&c->lock);
+		pthread_cond_destroy(&c->cond);
+		goto fail;
+	}
+	sqlite3_wal_hook(st->db, checkpoint_hook, c);
+	st->checkpointer = c;
+	free(path);
+	return;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	free(path);
+}
+
+static void checkpointer_stop(struct ah_state *st)
+{
+	struct ah_checkpointer *c = st->checkpointer;
+
+	if (!c)
+		return;
+	/* The thread's connection goes first: the writer's close copies what is left. */
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	sqlite3_close(c->db);
+	free(c);
+	st->checkpointer = NULL;
+	sqlite3_wal_autocheckpoint(st->db, CHECKPOINT_FRAMES);
+}
+
 int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err)
 {
 	struct ah_state *st = xcalloc(1, sizeof(*st));
@@ -589,6 +706,7 @@ void ah_state_close(struct ah_state *st)
 
 	if (!st)
 		return;
+	checkpointer_stop(st);
 	for (i = 0; i < st->cache_nr; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	free(st->cache);

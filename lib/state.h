@@ -29,6 +29,7 @@ struct ah_state {
 	/* New apps' links not yet written (ah_tag_link_new), all from one source. */
 	struct ah_int_rows *links;
 	const char *links_source;
+	struct ah_checkpointer *checkpointer;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
@@ -54,6 +55,15 @@ int ah_sql_error(struct ah_state *st, struct ah_err *err, const char *what);
  */
 int ah_step_done(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err);
 int ah_step_exists(struct ah_state *st, sqlite3_stmt *stmt, const char *what, struct ah_err *err);
+
+/*
+ * For bulk writes: from now on the connection's commits have a thread
+ * with its own connection checkpoint the WAL, while the writer goes on to
+ * its next transaction, instead of checkpointing it themselves. Once is
+ * enough; ah_state_close() stops the thread. When no thread can be had,
+ * the connection checkpoints as before.
+ */
+void ah_checkpoint_behind(struct ah_state *st);
 
 /* Runs a statement without results. */
 int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err);
