@@ -352,6 +352,10 @@ static int app_input_parse(json_t *p, struct app_input *in, struct ah_err *err)
 	return ah_tags_from_json(json_object_get(p, "tags"), &in->tags, &in->nr_tags, "tag", err);
 }
 
+/*
+ * Inserts the app; *n is 0 when its id is taken. The insert finds that out
+ * itself: a lookup first cost a fifth of the insert in a bulk import.
+ */
 static int app_insert(struct ah_state *st, struct app_input *in, const char *now,
 		      sqlite3_int64 *n, struct ah_err *err)
 {
@@ -359,10 +363,12 @@ static int app_insert(struct ah_state *st, struct app_input *in, const char *now
 		"INSERT INTO apps(id, name, name_auto, description, description_auto, repo_url,"
 		" dockerfile_path, metadata_strategy, created_at, updated_at)"
 		" VALUES (?1, coalesce(?2, ?1), ?2 IS NULL, coalesce(?3, ''), ?3 IS NULL, ?4,"
-		" coalesce(?5, 'Dockerfile'), coalesce(?6, 'auto'), ?7, ?7)";
+		" coalesce(?5, 'Dockerfile'), coalesce(?6, 'auto'), ?7, ?7)"
+		" ON CONFLICT(id) DO NOTHING";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	int rc;
 
+	*n = 0;
 	if (!stmt)
 		return -1;
 	ah_bind_text(stmt, 1, in->id);
@@ -376,7 +382,8 @@ static int app_insert(struct ah_state *st, struct app_input *in, const char *now
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		return ah_sql_error(st, err, "cannot register app");
-	*n = sqlite3_last_insert_rowid(st->db);
+	if (sqlite3_changes(st->db))
+		*n = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
 
@@ -405,55 +412,125 @@ static int app_update(struct ah_state *st, struct app_input *in, sqlite3_int64 n
 }
 
 /*
+ * The full-text row of a new app as app_insert() stored it: name,
+ * description, and its tags as "key value ..." (the tag words are what
+ * search matches; their case and order do not matter to it).
+ */
+static void fts_row_add(struct ah_text_rows *rows, sqlite3_int64 n, const struct app_input *in)
+{
+	struct strbuf tags = STRBUF_INIT;
+	char *cells[3];
+	size_t i;
+
+	for (i = 0; i < in->nr_tags; i++)
+		strbuf_addf(&tags, "%s%s %s", i ? " " : "", in->tags[i].key, in->tags[i].value);
+	cells[0] = xstrdup(in->name ? in->name : in->id);
+	cells[1] = xstrdup(in->description ? in->description : "");
+	cells[2] = strbuf_detach(&tags, NULL);
+	ah_text_rows_add(rows, n, cells);
+}
+
+/* An app's row for import_rows(): time, event type, id, event data. */
+static void later_row_add(struct ah_text_rows *rows, sqlite3_int64 n, const char *now,
+			  const char *type, const struct app_input *in)
+{
+	json_t *data = json_pack("{s:s}", "repoUrl", in->repo_url);
+	char *cells[4];
+
+	cells[0] = xstrdup(now);
+	cells[1] = xstrdup(type);
+	cells[2] = xstrdup(in->id);
+	cells[3] = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!cells[3])
+		cells[3] = xstrdup("{}");
+	json_decref(data);
+	ah_text_rows_add(rows, n, cells);
+}
+
+/*
  * Registers (or with update, re-registers) one app inside the caller's
  * transaction: the row, its author tags, an event and an ingest work item.
  * A bad registration is refused before anything is written; an error while
  * writing is a 500, and the caller rolls the transaction back. The caller
- * indexes the app (ah_apps_reindex).
+ * indexes the app: a new one from its row added to fts (when given, else
+ * *created tells), an updated one with ah_apps_reindex(). With later, the
+ * event, work item and history row are only added to it, for import_rows().
  */
 static int app_register(struct ah_state *st, json_t *params, int update, sqlite3_int64 *n_out,
+			int *created, struct ah_text_rows *fts, struct ah_text_rows *later,
 			struct ah_err *err)
 {
 	struct app_input in;
 	char now[AH_ISO_LEN];
 	sqlite3_int64 n = 0;
 	struct ah_err lookup = AH_ERR_INIT;
-	int exists, ret = -1;
+	int exists = 0, ret = -1;
 	size_t i;
 
 	if (app_input_parse(params, &in, err) < 0)
 		goto done;
 	ah_now_iso(now);
-	exists = ah_app_lookup(st, in.id, &n, &lookup) == 0;
-	if (!exists && lookup.status != 404) {
-		*err = lookup;
-		goto done;
-	}
-	if (exists && !update) {
-		ah_conflict(err, "app '%s' already exists (use --update)", in.id);
-		goto done;
+	if (update) {
+		exists = ah_app_lookup(st, in.id, &n, &lookup) == 0;
+		if (!exists && lookup.status != 404) {
+			*err = lookup;
+			goto done;
+		}
 	}
 	if (exists) {
-		if (app_update(st, &in, n, now, err) < 0)
+		/* The app may be one this import created: its links go in first. */
+		if (ah_tags_flush_links(st, err) < 0 || app_update(st, &in, n, now, err) < 0)
 			goto done;
 		if (in.has_tags && ah_tags_unlink_source(st, n, "author", err) < 0)
 			goto done;
-	} else if (app_insert(st, &in, now, &n, err) < 0) {
-		goto done;
+	} else {
+		if (app_insert(st, &in, now, &n, err) < 0)
+			goto done;
+		if (!n) {
+			ah_conflict(err, "app '%s' already exists (use --update)", in.id);
+			goto done;
+		}
 	}
 	for (i = 0; i < in.nr_tags; i++)
-		if (ah_tag_link(st, n, &in.tags[i], "author", err) < 0)
+		if ((exists ? ah_tag_link : ah_tag_link_new)(st, n, &in.tags[i], "author", err) < 0)
 			goto done;
-	if (ah_event(st, exists ? "app.updated" : "app.registered", in.id,
-		     json_pack("{s:s}", "repoUrl", in.repo_url), err) < 0 ||
-	    ah_work_queue(st, "ingest", in.id, err) < 0 ||
-	    ah_ingest_event(st, n, "pending", "Queued for ingestion", 0, NULL, -1, err) < 0)
+	if (later)
+		later_row_add(later, n, now, exists ? "app.updated" : "app.registered", &in);
+	else if (ah_event(st, exists ? "app.updated" : "app.registered", in.id,
+			  json_pack("{s:s}", "repoUrl", in.repo_url), err) < 0 ||
+		 ah_work_queue(st, "ingest", in.id, err) < 0 ||
+		 ah_ingest_event(st, n, "pending", "Queued for ingestion", 0, NULL, -1, err) < 0)
 		goto done;
+	if (!exists && fts)
+		fts_row_add(fts, n, &in);
 	*n_out = n;
+	*created = !exists;
 	ret = 0;
 done:
 	app_input_release(&in);
 	return ret;
+}
+
+/*
+ * Indexes new apps from their rows, in one statement: FTS5 writes its
+ * pending terms out as a segment at the end of every statement.
+ */
+static int index_new(struct ah_state *st, struct ah_text_rows *rows, struct ah_err *err)
+{
+	static const char sql[] =
+		"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
+		" INSERT INTO apps_fts(rowid, name, description, tags)"
+		" SELECT ah_text_row(?1, x, 0), ah_text_row(?1, x, 1), ah_text_row(?1, x, 2),"
+		"  ah_text_row(?1, x, 3) FROM i";
+	sqlite3_stmt *stmt;
+
+	if (!rows->nr)
+		return 0;
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	sqlite3_bind_pointer(stmt, 1, rows, AH_TEXT_ROWS_PTR, NULL);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)rows->nr);
+	return ah_step_done(st, stmt, "cannot index apps", err);
 }
 
 /* apps.add: a registration body -> the app. */
@@ -461,12 +538,12 @@ static int op_apps_add(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 {
 	struct ah_state *st;
 	sqlite3_int64 n;
-	int update;
+	int update, created;
 
 	if (ah_param_bool(params, "update", &update, err) < 0 ||
 	    ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
 		return -1;
-	if (app_register(st, params, update, &n, err) < 0 ||
+	if (app_register(st, params, update, &n, &created, NULL, NULL, err) < 0 ||
 	    ah_apps_reindex(st, &n, 1, err) < 0 || !(*out = ah_app_json(st, n, err)) ||
 	    ah_commit(st, err) < 0) {
 		ah_rollback(st);
@@ -486,9 +563,10 @@ static int op_apps_add(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
 	json_t *items = json_object_get(params, "items"), *lines, *errors = NULL;
+	struct ah_text_rows fts = { .ncols = 3 }, later = { .ncols = 4 };
 	struct ah_state *st;
-	sqlite3_int64 *ns = NULL;
-	size_t i, imported = 0;
+	sqlite3_int64 *updated = NULL;
+	size_t i, imported = 0, nr_updated = 0;
 	int update;
 
 	lines = json_object_get(params, "lines");
@@ -496,20 +574,24 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return ah_invalid(err, "invalid items: must be a list of apps");
 	if (json_array_size(items) > 10000)
 		return ah_error(err, 413, "too_large", "too many items: at most 10000 a request");
-	/* Checkpoint once after a large batch rather than every 1000 pages of it. */
 	if (ah_param_bool(params, "update", &update, err) < 0 ||
-	    ah_ctx_state(ctx, &st, err) < 0 ||
-	    ah_exec(st, "PRAGMA wal_autocheckpoint=20000", err) < 0 ||
-	    ah_begin_write(st, err) < 0)
+	    ah_ctx_state(ctx, &st, err) < 0)
+		return -1;
+	/* The next batch is written while the last one is checkpointed. */
+	ah_checkpoint_behind(st);
+	if (ah_begin_write(st, err) < 0)
 		return -1;
 	ah_tags_defer_counts(st);
 	errors = json_array();
-	ns = xcalloc(json_array_size(items), sizeof(*ns));
+	updated = xcalloc(json_array_size(items), sizeof(*updated));
 	for (i = 0; i < json_array_size(items); i++) {
 		struct ah_err item_err = AH_ERR_INIT;
 		json_t *line = json_array_get(lines, i);
+		sqlite3_int64 n;
+		int created;
 
-		if (app_register(st, json_array_get(items, i), update, &ns[imported], &item_err) < 0) {
+		if (app_register(st, json_array_get(items, i), update, &n, &created, &fts, &later,
+				 &item_err) < 0) {
 			if (item_err.status >= 500) {
 				*err = item_err;
 				goto fail;
@@ -519,20 +601,30 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 				"message", item_err.msg));
 			continue;
 		}
+		if (!created)
+			updated[nr_updated++] = n;
 		imported++;
 	}
-	if (ah_tags_flush_counts(st, err) < 0 || ah_apps_reindex(st, ns, imported, err) < 0 ||
-	    ah_commit(st, err) < 0)
+	if (ah_tags_flush_links(st, err) < 0 || ah_tags_flush_counts(st, err) < 0 ||
+	    ah_events_rows(st, &later, err) < 0 ||
+	    ah_work_queue_rows(st, "ingest", &later, err) < 0 ||
+	    ah_ingest_events_rows(st, "pending", "Queued for ingestion", &later, err) < 0 ||
+	    index_new(st, &fts, err) < 0 ||
+	    ah_apps_reindex(st, updated, nr_updated, err) < 0 || ah_commit(st, err) < 0)
 		goto fail;
 	*out = json_pack("{s:I, s:I, s:o}", "imported", (json_int_t)imported,
 			 "failed", (json_int_t)json_array_size(errors), "errors", errors);
-	free(ns);
+	ah_text_rows_release(&fts);
+	ah_text_rows_release(&later);
+	free(updated);
 	return 0;
 fail:
 	ah_rollback(st);
 	ah_tags_cancel_counts(st);
 	json_decref(errors);
-	free(ns);
+	ah_text_rows_release(&fts);
+	ah_text_rows_release(&later);
+	free(updated);
 	return -1;
 }
 

@@ -10,5 +10,10 @@
  */
 int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
 	     struct ah_err *err);
+/*
+ * One event per row, in order, in one statement (a bulk import's): the
+ * rows' cells are time, type, subject and data (JSON text).
+ */
+int ah_events_rows(struct ah_state *st, struct ah_text_rows *rows, struct ah_err *err);
 
 #endif

@@ -20,6 +20,14 @@ int ah_ingest_event(struct ah_state *st, sqlite3_int64 app, const char *status,
 		    struct ah_err *err);
 
 /*
+ * A first transition (no attempt, sha or duration) for each row of rows,
+ * in one statement, with the rows of ah_events_rows(): the row's id is the
+ * app, cell 1 the time.
+ */
+int ah_ingest_events_rows(struct ah_state *st, const char *status, const char *message,
+			  struct ah_text_rows *rows, struct ah_err *err);
+
+/*
  * Records that app n (id) waits in the ingest queue: the "pending" row and
  * the app.ingest.queued event. The caller has set the status and queued
  * the work item in the same transaction.

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,7 +420,14 @@ static int migrate(struct ah_state *st, struct ah_err *err)
 		ret = 0;
 		goto done;
 	}
-	if (set_wal(st, err) < 0 || ah_begin_write(st, err) < 0)
+	/*
+	 * A new database gets 8 KiB pages (a no-op on one that has any): a
+	 * catalogue of 100,000 apps fills 170 MB, and with half as many pages
+	 * an import writes and checkpoints half as many WAL frames, each a
+	 * system call or two, and its b-trees are shallower.
+	 */
+	if ((!v && ah_exec(st, "PRAGMA page_size=8192", err) < 0) ||
+	    set_wal(st, err) < 0 || ah_begin_write(st, err) < 0)
 		goto done;
 	if (user_version(st, &v, err) < 0 || check_newer(st, v, err) < 0)
 		goto done;
@@ -458,6 +466,77 @@ static void fn_in_bitmap(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 				(b->bits[n >> 3] >> (n & 7) & 1));
 }
 
+void ah_text_rows_add(struct ah_text_rows *rows, sqlite3_int64 id, char **cells)
+{
+	if (rows->nr == rows->alloc) {
+		rows->alloc = rows->alloc ? 2 * rows->alloc : 64;
+		rows->ids = xrealloc(rows->ids, rows->alloc * sizeof(*rows->ids));
+		rows->cells = xrealloc(rows->cells, rows->alloc * rows->ncols * sizeof(*rows->cells));
+	}
+	rows->ids[rows->nr] = id;
+	memcpy(rows->cells + rows->nr * rows->ncols, cells, rows->ncols * sizeof(*cells));
+	rows->nr++;
+}
+
+void ah_text_rows_release(struct ah_text_rows *rows)
+{
+	size_t i;
+
+	for (i = 0; i < rows->nr * rows->ncols; i++)
+		free(rows->cells[i]);
+	free(rows->ids);
+	free(rows->cells);
+	rows->ids = NULL;
+	rows->cells = NULL;
+	rows->nr = rows->alloc = 0;
+}
+
+/* ah_text_row(ROWS, i, c): see struct ah_text_rows. */
+static void fn_text_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct ah_text_rows *rows = sqlite3_value_pointer(argv[0], AH_TEXT_ROWS_PTR);
+	sqlite3_int64 i = sqlite3_value_int64(argv[1]), c = sqlite3_value_int64(argv[2]);
+
+	(void)argc;
+	if (!rows || i < 0 || (sqlite3_uint64)i >= rows->nr || c < 0 || (sqlite3_uint64)c > rows->ncols)
+		sqlite3_result_null(ctx);
+	else if (!c)
+		sqlite3_result_int64(ctx, rows->ids[i]);
+	else
+		sqlite3_result_text(ctx, rows->cells[(size_t)i * rows->ncols + (size_t)c - 1], -1,
+				    SQLITE_STATIC);
+}
+
+void ah_int_rows_add(struct ah_int_rows *rows, const sqlite3_int64 *row)
+{
+	if (rows->nr == rows->alloc) {
+		rows->alloc = rows->alloc ? 2 * rows->alloc : 256;
+		rows->v = xrealloc(rows->v, rows->alloc * rows->ncols * sizeof(*rows->v));
+	}
+	memcpy(rows->v + rows->nr * rows->ncols, row, rows->ncols * sizeof(*row));
+	rows->nr++;
+}
+
+void ah_int_rows_release(struct ah_int_rows *rows)
+{
+	free(rows->v);
+	rows->v = NULL;
+	rows->nr = rows->alloc = 0;
+}
+
+/* ah_int_row(ROWS, i, c): see struct ah_int_rows. */
+static void fn_int_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct ah_int_rows *rows = sqlite3_value_pointer(argv[0], AH_INT_ROWS_PTR);
+	sqlite3_int64 i = sqlite3_value_int64(argv[1]), c = sqlite3_value_int64(argv[2]);
+
+	(void)argc;
+	if (!rows || i < 0 || (sqlite3_uint64)i >= rows->nr || c < 0 || (sqlite3_uint64)c >= rows->ncols)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int64(ctx, rows->v[(size_t)i * rows->ncols + (size_t)c]);
+}
+
 /* APPHUB_TRACE_SQL=1: each statement and its time on stderr, as GIT_TRACE. */
 static int trace_sql(unsigned type, void *data, void *p, void *x)
 {
@@ -471,6 +550,122 @@ static int trace_sql(unsigned type, void *data, void *p, void *x)
 		sql ? sql : sqlite3_sql(p));
 	sqlite3_free(sql);
 	return 0;
+}
+
+struct ah_checkpointer {
+	sqlite3 *db;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int poked, busy, stop;
+};
+
+/*
+ * The WAL's length (frames) from which a commit has the thread checkpoint,
+ * as wal_autocheckpoint's default; and from which the writer copies the
+ * rest itself: the thread's checkpoints trail the last commit, and a WAL
+ * starts over only at a write after a checkpoint that copied all of it.
+ */
+#define CHECKPOINT_FRAMES 1000
+#define CHECKPOINT_RESTART_FRAMES 10000
+
+/*
+ * A passive checkpoint copies what the readers allow and never waits, so
+ * the writer goes on meanwhile.
+ */
+static void *checkpointer_main(void *arg)
+{
+	struct ah_checkpointer *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->poked && !c->stop)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->stop)
+			break;
+		c->poked = 0;
+		c->busy = 1;
+		pthread_mutex_unlock(&c->lock);
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->lock);
+		c->busy = 0;
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* After each commit of the writer, in place of wal_autocheckpoint's hook. */
+static int checkpoint_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct ah_checkpointer *c = arg;
+
+	(void)name;
+	if (frames < CHECKPOINT_FRAMES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&c->lock);
+	while (c->busy)
+		pthread_cond_wait(&c->cond, &c->lock);
+	if (frames < CHECKPOINT_RESTART_FRAMES) {
+		c->poked = 1;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		return SQLITE_OK;
+	}
+	pthread_mutex_unlock(&c->lock);
+	/* What the thread has not copied yet is the last commit. */
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+void ah_checkpoint_behind(struct ah_state *st)
+{
+	struct ah_checkpointer *c;
+	char *path;
+
+	if (st->checkpointer)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	path = xstrfmt("%s/apphub.db", st->dir);
+	/* A connection sees the WAL only once it has read the database. */
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(c->db, "PRAGMA schema_version", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	if (pthread_create(&c->thread, NULL, checkpointer_main, c)) {
+		pthread_mutex_destroy(&c->lock);
+		pthread_cond_destroy(&c->cond);
+		goto fail;
+	}
+	sqlite3_wal_hook(st->db, checkpoint_hook, c);
+	st->checkpointer = c;
+	free(path);
+	return;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	free(path);
+}
+
+static void checkpointer_stop(struct ah_state *st)
+{
+	struct ah_checkpointer *c = st->checkpointer;
+
+	if (!c)
+		return;
+	/* The thread's connection goes first: the writer's close copies what is left. */
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	sqlite3_close(c->db);
+	free(c);
+	st->checkpointer = NULL;
+	sqlite3_wal_autocheckpoint(st->db, CHECKPOINT_FRAMES);
 }
 
 int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err)
@@ -499,7 +694,11 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 		sqlite3_trace_v2(st->db, SQLITE_TRACE_PROFILE, trace_sql, NULL);
 	sqlite3_busy_timeout(st->db, 10000);
 	if (sqlite3_create_function_v2(st->db, "ah_in_bitmap", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       NULL, fn_in_bitmap, NULL, NULL, NULL) != SQLITE_OK) {
+				       NULL, fn_in_bitmap, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(st->db, "ah_text_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       NULL, fn_text_row, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(st->db, "ah_int_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       NULL, fn_int_row, NULL, NULL, NULL) != SQLITE_OK) {
 		ah_sql_error(st, err, "cannot set up database");
 		goto fail;
 	}
@@ -524,10 +723,14 @@ void ah_state_close(struct ah_state *st)
 
 	if (!st)
 		return;
+	checkpointer_stop(st);
 	for (i = 0; i < st->cache_nr; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	free(st->cache);
 	free(st->tag_counts);
+	if (st->links)
+		ah_int_rows_release(st->links);
+	free(st->links);
 	free(st->tag_ids);
 	sqlite3_close(st->db);
 	free(st->dir);

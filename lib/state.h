@@ -27,6 +27,10 @@ struct ah_state {
 	/* Tag ids interned meanwhile (lib/tags.c), by lowercased key and value. */
 	struct ah_tag_id *tag_ids;
 	size_t tag_ids_nr, tag_ids_cap;
+	/* New apps' links not yet written (ah_tag_link_new), all from one source. */
+	struct ah_int_rows *links;
+	const char *links_source;
+	struct ah_checkpointer *checkpointer;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
@@ -56,6 +60,15 @@ int ah_step_exists(struct ah_state *st, sqlite3_stmt *stmt, const char *what, st
 json_t *ah_step_rows(struct ah_state *st, sqlite3_stmt *stmt, json_t *(*row)(sqlite3_stmt *),
 		     const char *what, struct ah_err *err);
 
+/*
+ * For bulk writes: from now on the connection's commits have a thread
+ * with its own connection checkpoint the WAL, while the writer goes on to
+ * its next transaction, instead of checkpointing it themselves. Once is
+ * enough; ah_state_close() stops the thread. When no thread can be had,
+ * the connection checkpoints as before.
+ */
+void ah_checkpoint_behind(struct ah_state *st);
+
 /* Runs a statement without results. */
 int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err);
 
@@ -75,6 +88,33 @@ struct ah_bitmap {
 	unsigned char *bits;
 	sqlite3_uint64 nbits;
 };
+
+/*
+ * Rows built in C for one multi-row statement: "ah_text_row(?, i, c)" is
+ * row i's id for c = 0, else its text cell c (1-based), with the rows bound
+ * by sqlite3_bind_pointer(stmt, k, rows, AH_TEXT_ROWS_PTR, NULL). The cells
+ * are passed without a copy: keep the rows until the statement is reset.
+ */
+#define AH_TEXT_ROWS_PTR "ah_text_rows"
+struct ah_text_rows {
+	size_t ncols, nr, alloc;
+	sqlite3_int64 *ids;
+	char **cells;		/* ncols a row, owned */
+};
+
+/* Appends a row; the cells are taken over (freed by ah_text_rows_release). */
+void ah_text_rows_add(struct ah_text_rows *rows, sqlite3_int64 id, char **cells);
+void ah_text_rows_release(struct ah_text_rows *rows);
+
+/* The same for rows of integers: "ah_int_row(?, i, c)", c 0-based. */
+#define AH_INT_ROWS_PTR "ah_int_rows"
+struct ah_int_rows {
+	size_t ncols, nr, alloc;
+	sqlite3_int64 *v;	/* ncols a row */
+};
+
+void ah_int_rows_add(struct ah_int_rows *rows, const sqlite3_int64 *row);
+void ah_int_rows_release(struct ah_int_rows *rows);
 
 /* Binds a string, or NULL for a NULL pointer. */
 int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s);

@@ -256,6 +256,9 @@ void ah_tags_defer_counts(struct ah_state *st)
 
 void ah_tags_cancel_counts(struct ah_state *st)
 {
+	if (st->links)
+		st->links->nr = 0;
+	st->links_source = NULL;
 	st->defer_tag_counts = 0;
 	st->tag_counts_nr = 0;
 	free(st->tag_ids);
@@ -286,22 +289,21 @@ int ah_tags_flush_counts(struct ah_state *st, struct ah_err *err)
 	return ret;
 }
 
-int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
-		const char *source, struct ah_err *err)
+/* The tag's id, the tag stored when new; remembered while counts are deferred. */
+static int tag_id(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 *n,
+		  struct ah_err *err)
 {
 	static const char sql_tag[] =
 		"INSERT INTO tags(key, value) VALUES (?, ?) ON CONFLICT DO NOTHING";
-	static const char sql_link[] =
-		"INSERT OR IGNORE INTO app_tags(app, tag, source) VALUES (?, ?, ?)";
 	sqlite3_stmt *stmt;
-	sqlite3_int64 n;
-	int rc, cached;
+	int rc;
 
-	n = st->defer_tag_counts ? tag_id_get(st, tag) : 0;
-	cached = n != 0;
-	if (!cached && ah_tag_lookup(st, tag, &n, err) < 0)
+	*n = st->defer_tag_counts ? tag_id_get(st, tag) : 0;
+	if (*n)
+		return 0;
+	if (ah_tag_lookup(st, tag, n, err) < 0)
 		return -1;
-	if (!n) {
+	if (!*n) {
 		if (!(stmt = ah_stmt(st, sql_tag, err)))
 			return -1;
 		ah_bind_text(stmt, 1, tag->key);
@@ -310,11 +312,32 @@ int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag
 		sqlite3_reset(stmt);
 		if (rc != SQLITE_DONE)
 			return ah_sql_error(st, err, "cannot store tag");
-		n = sqlite3_last_insert_rowid(st->db);
+		*n = sqlite3_last_insert_rowid(st->db);
 	}
-	if (st->defer_tag_counts && !cached)
-		tag_id_put(st, tag, n);
-	if (!(stmt = ah_stmt(st, sql_link, err)))
+	if (st->defer_tag_counts)
+		tag_id_put(st, tag, *n);
+	return 0;
+}
+
+static void count_later(struct ah_state *st, sqlite3_int64 tag)
+{
+	if (st->tag_counts_nr == st->tag_counts_alloc) {
+		st->tag_counts_alloc = st->tag_counts_alloc ? 2 * st->tag_counts_alloc : 1024;
+		st->tag_counts = xrealloc(st->tag_counts, st->tag_counts_alloc * sizeof(*st->tag_counts));
+	}
+	st->tag_counts[st->tag_counts_nr++] = tag;
+}
+
+int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
+		const char *source, struct ah_err *err)
+{
+	static const char sql_link[] =
+		"INSERT OR IGNORE INTO app_tags(app, tag, source) VALUES (?, ?, ?)";
+	sqlite3_stmt *stmt;
+	sqlite3_int64 n;
+	int rc;
+
+	if (tag_id(st, tag, &n, err) < 0 || !(stmt = ah_stmt(st, sql_link, err)))
 		return -1;
 	sqlite3_bind_int64(stmt, 1, app);
 	sqlite3_bind_int64(stmt, 2, n);
@@ -327,12 +350,62 @@ int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag
 		return 0;
 	if (!st->defer_tag_counts)
 		return add_count(st, n, 1, err);
-	if (st->tag_counts_nr == st->tag_counts_alloc) {
-		st->tag_counts_alloc = st->tag_counts_alloc ? 2 * st->tag_counts_alloc : 1024;
-		st->tag_counts = xrealloc(st->tag_counts, st->tag_counts_alloc * sizeof(*st->tag_counts));
-	}
-	st->tag_counts[st->tag_counts_nr++] = n;
+	count_later(st, n);
 	return 0;
+}
+
+int ah_tag_link_new(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
+		    const char *source, struct ah_err *err)
+{
+	sqlite3_int64 row[2];
+	size_t i;
+
+	if (!st->defer_tag_counts)
+		return ah_tag_link(st, app, tag, source, err);
+	if (st->links_source && strcmp(st->links_source, source) &&
+	    ah_tags_flush_links(st, err) < 0)
+		return -1;
+	if (tag_id(st, tag, &row[1], err) < 0)
+		return -1;
+	if (!st->links) {
+		st->links = xcalloc(1, sizeof(*st->links));
+		st->links->ncols = 2;
+	}
+	/* The app's links are the last ones: a tag twice is linked once. */
+	for (i = st->links->nr; i-- > 0 && st->links->v[2 * i] == app; )
+		if (st->links->v[2 * i + 1] == row[1])
+			return 0;
+	row[0] = app;
+	st->links_source = source;
+	ah_int_rows_add(st->links, row);
+	count_later(st, row[1]);
+	return 0;
+}
+
+int ah_tags_flush_links(struct ah_state *st, struct ah_err *err)
+{
+	/*
+	 * A plain INSERT: the apps are new, so a link that exists already is
+	 * a bug, and ignoring it would count it twice.
+	 */
+	static const char sql[] =
+		"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
+		" INSERT INTO app_tags(app, tag, source)"
+		" SELECT ah_int_row(?1, x, 0), ah_int_row(?1, x, 1), ?3 FROM i";
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (!st->links || !st->links->nr)
+		return 0;
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	sqlite3_bind_pointer(stmt, 1, st->links, AH_INT_ROWS_PTR, NULL);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)st->links->nr);
+	ah_bind_text(stmt, 3, st->links_source);
+	ret = ah_step_done(st, stmt, "cannot tag apps", err);
+	st->links->nr = 0;
+	st->links_source = NULL;
+	return ret;
 }
 
 int ah_tag_unlink(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,

@@ -29,6 +29,16 @@ int ah_tags_from_json(json_t *list, struct ah_tag **out, size_t *nr, const char 
  */
 int ah_tag_link(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
 		const char *source, struct ah_err *err);
+/*
+ * ah_tag_link() for an app registered in this transaction, with no links
+ * yet. While counts are deferred, the link is only noted, and written with
+ * the others in one statement by ah_tags_flush_links(): an import makes
+ * hundreds of thousands, and a statement each cost most of their time.
+ * Flush before anything reads or changes those apps' links.
+ */
+int ah_tag_link_new(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
+		    const char *source, struct ah_err *err);
+int ah_tags_flush_links(struct ah_state *st, struct ah_err *err);
 int ah_tag_unlink(struct ah_state *st, sqlite3_int64 app, const struct ah_tag *tag,
 		  struct ah_err *err);
 /* Removes app n's links from source (every source when NULL). */
@@ -39,7 +49,8 @@ int ah_tags_unlink_source(struct ah_state *st, sqlite3_int64 app, const char *so
  * applies them one statement per distinct tag: a bulk import links the same
  * few tags thousands of times. Meanwhile, within the one transaction,
  * ah_tag_link() also remembers the ids of the tags it has looked up. A
- * failed import rolls back and calls ah_tags_cancel_counts() instead.
+ * failed import rolls back and calls ah_tags_cancel_counts() instead, which
+ * also drops the links not yet written.
  */
 void ah_tags_defer_counts(struct ah_state *st);
 int ah_tags_flush_counts(struct ah_state *st, struct ah_err *err);

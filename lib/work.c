@@ -22,6 +22,27 @@ int ah_work_queue(struct ah_state *st, const char *kind, const char *subject,
 	return ah_step_done(st, stmt, "cannot queue work", err);
 }
 
+int ah_work_queue_rows(struct ah_state *st, const char *kind, struct ah_text_rows *rows,
+		       struct ah_err *err)
+{
+	/* "WHERE true" tells the upsert's ON from a join's. */
+	static const char sql[] =
+		"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
+		" INSERT INTO work(kind, subject, created_at)"
+		" SELECT ?3, ah_text_row(?1, x, 3), ah_text_row(?1, x, 1) FROM i WHERE true"
+		" ON CONFLICT(kind, subject) DO UPDATE SET attempts = 0, not_before = 0";
+	sqlite3_stmt *stmt;
+
+	if (!rows->nr)
+		return 0;
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	sqlite3_bind_pointer(stmt, 1, rows, AH_TEXT_ROWS_PTR, NULL);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)rows->nr);
+	ah_bind_text(stmt, 3, kind);
+	return ah_step_done(st, stmt, "cannot queue work", err);
+}
+
 int ah_work_drop(struct ah_state *st, const char *kind, const char *subject,
 		 struct ah_err *err)
 {

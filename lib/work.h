@@ -11,6 +11,12 @@
  */
 int ah_work_queue(struct ah_state *st, const char *kind, const char *subject,
 		  struct ah_err *err);
+/*
+ * ah_work_queue() for each row of rows in one statement, with the rows of
+ * ah_events_rows(): cell 3 the subject, cell 1 the time.
+ */
+int ah_work_queue_rows(struct ah_state *st, const char *kind, struct ah_text_rows *rows,
+		       struct ah_err *err);
 /* Drops the items of subject (every kind when kind is NULL). */
 int ah_work_drop(struct ah_state *st, const char *kind, const char *subject,
 		 struct ah_err *err);

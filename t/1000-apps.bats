@@ -558,6 +558,32 @@ event_types() {
 	assert_equal "$(jq -r .name <<<"$output")" A
 }
 
+@test "import: imported apps are found by name, description and tag words" {
+	printf '%s\n' '{"id":"fts-one","repoUrl":"https://example.com/x/f1.git","name":"Zebra Planner","description":"Tracks quokkas","tags":["Owner:Ximena"]}' \
+		'{"id":"fts-two","repoUrl":"https://example.com/x/f2.git","tags":["owner:ximena"]}' \
+		'{"id":"fts-two","repoUrl":"https://example.com/x/f2.git","name":"Yak Board","tags":["colour:teal"]}' \
+		>"$BATS_TEST_TMPDIR/f.jsonl"
+	run --separate-stderr -0 apphub apps import --update "$BATS_TEST_TMPDIR/f.jsonl"
+	assert_output 'imported 3, failed 0'
+	run -0 apphub -q apps search zebr
+	assert_output fts-one
+	run -0 apphub -q apps search quokka
+	assert_output fts-one
+	run -0 apphub -q apps search ximen
+	assert_output fts-one
+	# The second line updated the app the first created in the same batch.
+	run -0 apphub -q apps search yak tea
+	assert_output fts-two
+	run -0 apphub -q apps search fts two
+	assert_output ''
+	assert_equal "$(sqlite3 "$APPHUB_HOME/apphub.db" "INSERT INTO apps_fts(apps_fts) VALUES('integrity-check'); SELECT count(*) FROM apps_fts")" 2
+	# Links made in bulk are counted once each, the replaced one counted out.
+	assert_equal "$(sqlite3 "$APPHUB_HOME/apphub.db" "SELECT key, value, app_count FROM tags t
+		WHERE app_count != (SELECT count(*) FROM app_tags WHERE tag = t.n) OR key = 'owner'")" 'Owner|Ximena|1'
+	run -0 apphub -q apps ls --tag colour:teal
+	assert_output fts-two
+}
+
 @test "import: more than one batch (10500 lines) all imported, one event each" {
 	seq 1 10500 | awk '{ printf "{\"id\":\"bulk-%05d\",\"repoUrl\":\"https://example.com/x/b%d.git\",\"tags\":[\"n:%d\"]}\n", $1, $1, $1 % 7 }' \
 		>"$BATS_TEST_TMPDIR/bulk.jsonl"
