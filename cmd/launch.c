@@ -348,27 +348,20 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 #ifdef APPHUB_WITH_LAUNCH
 /*
  * The supervisor, started by launch.start:
- * apphub-launch supervise <state> <id> [--user <user>] [--notify-fd <fd>].
+ * apphub-launch supervise <state> <id> [--notify-fd <fd>].
  */
 static int launch_supervise(int argc, const char **argv, struct ctx *ctx)
 {
-	const char *user = NULL;
-	int notify = -1, i;
+	int notify = -1;
 
 	(void)ctx;
-	for (i = 2; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--user"))
-			user = argv[i + 1];
-		else if (!strcmp(argv[i], "--notify-fd"))
-			notify = atoi(argv[i + 1]);
-		else
-			break;
-	}
-	if (argc < 2 || i != argc) {
-		fprintf(stderr, "usage: apphub-launch supervise <state-dir> <launch-id> [--user <user>] [--notify-fd <fd>]\n");
+	if (argc == 4 && !strcmp(argv[2], "--notify-fd"))
+		notify = atoi(argv[3]);
+	else if (argc != 2) {
+		fprintf(stderr, "usage: apphub-launch supervise <state-dir> <launch-id> [--notify-fd <fd>]\n");
 		return APPHUB_EXIT_USAGE;
 	}
-	return ah_launch_supervise(argv[0], argv[1], user, notify);
+	return ah_launch_supervise(argv[0], argv[1], notify);
 }
 #endif
 

@@ -1,6 +1,6 @@
 /*
  * The supervisor of a launch: `apphub-launch supervise <state> <id>
- * [--user U] [--notify-fd N]`,
+ * [--notify-fd N]`,
  * started detached by the request (lib/launch.c) with its stdio on the
  * launch's log. It owns everything the launch uses and leaves nothing
  * behind: its mounts live in its own mount namespace, the sandbox dies
@@ -84,7 +84,7 @@ struct sup {
 	struct conn *conns[RELAY_MAX];
 	size_t nr_conns;
 	char *container;	/* podman/docker: the container's name */
-	char *user_spec;	/* --user, else the image's User */
+	char *user_spec;	/* the request's user, else the image's User */
 	uid_t uid;		/* the app's, inside its user namespace */
 	gid_t gid;
 	char *home;		/* its passwd entry's, NULL: none */
@@ -1517,7 +1517,7 @@ static void pump_log(struct sup *s)
 static int load_request(struct sup *s, int *port, char **status, struct ah_err *err)
 {
 	static const char sql[] =
-		"SELECT image, network, command, env, profile, ttl_ms, port, engine, status"
+		"SELECT image, network, command, env, profile, ttl_ms, port, engine, status, user"
 		" FROM launches WHERE id = ?";
 	sqlite3_stmt *stmt = ah_stmt(s->st, sql, err);
 	int rc;
@@ -1537,6 +1537,8 @@ static int load_request(struct sup *s, int *port, char **status, struct ah_err *
 		*port = sqlite3_column_int(stmt, 6);
 		s->engine = xstrdup(ah_col_text(stmt, 7));
 		*status = xstrdup(ah_col_text(stmt, 8));
+		if (sqlite3_column_type(stmt, 9) != SQLITE_NULL)
+			s->user_spec = xstrdup(ah_col_text(stmt, 9));
 	}
 	sqlite3_reset(stmt);
 	if (rc == SQLITE_DONE)
@@ -1732,7 +1734,7 @@ static void engine_stop(struct sup *s, int force)
 	/* Reaped with the other children. */
 }
 
-int ah_launch_supervise(const char *state_dir, const char *id, const char *user, int notify_fd)
+int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 {
 	struct sup s;
 	struct ah_err err = AH_ERR_INIT;
@@ -1820,10 +1822,10 @@ int ah_launch_supervise(const char *state_dir, const char *id, const char *user,
 	if (image_resolve(&s, &img, &err) < 0)
 		goto fail;
 	cfg = json_object_get(img.config, "config");
-	{
+	if (!s.user_spec) {
 		const char *u = json_string_value(json_object_get(cfg, "User"));
 
-		s.user_spec = user ? xstrdup(user) : u && *u ? xstrdup(u) : NULL;
+		s.user_spec = u && *u ? xstrdup(u) : NULL;
 	}
 	s.port = pick_port(&s, requested_port, cfg);
 	s.host_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);

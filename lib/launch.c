@@ -36,7 +36,7 @@ static const char launch_cols[] =
 	"id, app_id, build_id, image, image_digest, engine, status, error_message, port,"
 	" host_port, preview_url, network, command, env, profile, limits, ttl_ms, expires_at,"
 	" pid, sandbox_pid, exit_status, created_at, started_at, running_at, stopped_at,"
-	" updated_at";
+	" updated_at, user";
 
 char *ah_launch_dir(const char *state_dir, const char *id)
 {
@@ -142,6 +142,7 @@ static json_t *launch_row(sqlite3_stmt *stmt)
 	json_object_set_new(o, "runningAt", col_json_str(stmt, 23));
 	json_object_set_new(o, "stoppedAt", col_json_str(stmt, 24));
 	json_object_set_new(o, "updatedAt", col_json_str(stmt, 25));
+	json_object_set_new(o, "user", col_json_str(stmt, 26));
 	return o;
 }
 
@@ -716,14 +717,14 @@ char *ah_launch_helper(const char *name)
 }
 
 /*
- * Starts `apphub-launch supervise <state> <id> [--user U] [--notify-fd 3]`
+ * Starts `apphub-launch supervise <state> <id> [--notify-fd 3]`
  * detached: a new session, reparented (double fork), stdio on the
  * launch's log. With notify >= 0, that pipe's write end goes along as fd
  * 3: the supervisor closes it once the launch is past starting, so a
  * waiting request wakes then, or when the supervisor dies.
  */
 static int spawn_supervisor(const char *helper, const char *state_dir, const char *id,
-			    const char *user, const char *log, int notify, struct ah_err *err)
+			    const char *log, int notify, struct ah_err *err)
 {
 	const char *argv[10];
 	int argc = 0;
@@ -735,10 +736,6 @@ static int spawn_supervisor(const char *helper, const char *state_dir, const cha
 	argv[argc++] = "supervise";
 	argv[argc++] = state_dir;
 	argv[argc++] = id;
-	if (user) {
-		argv[argc++] = "--user";
-		argv[argc++] = user;
-	}
 	if (notify >= 0) {
 		argv[argc++] = "--notify-fd";
 		argv[argc++] = "3";
@@ -850,8 +847,8 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	static const char sql_exists[] = "SELECT 1 FROM launches WHERE id = ?";
 	static const char sql_insert[] =
 		"INSERT INTO launches(id, app_id, build_id, image, engine, status, port, network,"
-		" command, env, profile, ttl_ms, created_at, updated_at)"
-		" VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)";
+		" command, env, profile, ttl_ms, created_at, updated_at, user)"
+		" VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	static const char *const waiting[] = { "pending", "starting", NULL };
 	struct ah_state *st;
 	sqlite3_stmt *stmt;
@@ -1018,6 +1015,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		sqlite3_bind_int64(stmt, 11, ttl * 1000);
 	ah_bind_text(stmt, 12, now);
 	ah_bind_text(stmt, 13, now);
+	ah_bind_text(stmt, 14, user);
 	if (ah_step_done(st, stmt, "cannot record launch", err) < 0 ||
 	    ah_event(st, "launch.pending", launch_id,
 		     json_pack("{s:s, s:s, s:s?}", "id", launch_id, "appId", app_id, "buildId", build),
@@ -1042,7 +1040,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	}
 	if (wait && pipe2(notify, O_CLOEXEC) < 0)
 		notify[0] = notify[1] = -1;
-	if (spawn_supervisor(helper, st->dir, launch_id, user, log, notify[1], err) < 0) {
+	if (spawn_supervisor(helper, st->dir, launch_id, log, notify[1], err) < 0) {
 		ah_launch_set(st, launch_id, "failed", err->msg, NULL, &(struct ah_err)AH_ERR_INIT);
 		goto done;
 	}

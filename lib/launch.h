@@ -74,7 +74,7 @@ unsigned long long ah_proc_start_time(int pid);
  * status. user (may be NULL: the image's User) is the app's user[:group];
  * notify_fd (-1: none) is closed once the launch is past starting.
  */
-int ah_launch_supervise(const char *state_dir, const char *id, const char *user, int notify_fd);
+int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd);
 #endif
 
 #endif

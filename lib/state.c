@@ -173,6 +173,8 @@ static const char *const migrations[] = {
 	"  SELECT rowid, name, description, tags FROM apps_fts;"
 	"DROP TABLE apps_fts;"
 	"ALTER TABLE apps_fts_new RENAME TO apps_fts;",
+	/* 7: the user a launch asked to run as (NULL: the image's USER) */
+	"ALTER TABLE launches ADD COLUMN user TEXT;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -28,6 +28,7 @@ teardown() { launch_teardown; }
 
 @test "the image's USER: its ids, its home; /tmp and its own files writable, root's not" {
 	run -0 apphub --json launch web --image test/user --id u
+	assert_equal "$(jq -r .user <<<"$output")" null
 	run -0 curl -sf "$(jq -r .previewUrl <<<"$output")"
 	assert_output '<h1>served by app</h1>'
 	run -0 apphub launch logs u
@@ -46,6 +47,11 @@ teardown() { launch_teardown; }
 		--command 'id; exec httpd -f -p 8080 -h /www'
 	run -0 apphub launch logs n
 	assert_output --partial 'uid=65534(nobody) gid=65534(nogroup)'
+	# the record keeps the user asked for; null means the image's
+	run -0 apphub --json launch show n
+	assert_equal "$(jq -r .user <<<"$output")" nobody
+	run -0 apphub --json launch ls
+	assert_equal "$(jq -c '[.data[] | .user]' <<<"$output")" '["nobody"]'
 	run -0 apphub -q launch web --image test/user --user 1234:staff --id ids \
 		--command 'id; touch /tmp/ok && echo tmp-ok; exec httpd -f -p 8080 -h /www'
 	run -0 apphub launch logs ids
