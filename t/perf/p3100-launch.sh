@@ -28,7 +28,7 @@ cleanup() {
 	for id in $("$APPHUB" -q launch ls --status running 2>/dev/null); do
 		"$APPHUB" -q launch stop "$id" >/dev/null 2>&1 || true
 	done
-	[[ -n ${pod:-} ]] && podman rm -f "$pod" >/dev/null 2>&1 || true
+	[[ -n ${pod:-} ]] && podman rm -f -t 0 "$pod" >/dev/null 2>&1 || true
 	[[ ${KEEP:-} = 1 ]] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -108,7 +108,7 @@ if command -v podman >/dev/null &&
 		pod=$(podman "${podman_run[@]}" -d -p "127.0.0.1:$port:8080" localhost/perf/httpd:latest)
 		first_200 "http://127.0.0.1:$port/"
 		echo $(( ($(now_ns) - t0) / 1000000 )) >>"$work/podman.ms"
-		podman rm -f "$pod" >/dev/null
+		podman rm -f -t 0 "$pod" >/dev/null
 		pod=
 	done
 	podman_ms=$(median <"$work/podman.ms")
