@@ -518,19 +518,14 @@ done:
 static int index_new(struct ah_state *st, struct ah_text_rows *rows, struct ah_err *err)
 {
 	static const char sql[] =
-		"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
+		AH_ROWS_WITH
 		" INSERT INTO apps_fts(rowid, name, description, tags)"
 		" SELECT ah_text_row(?1, x, 0), ah_text_row(?1, x, 1), ah_text_row(?1, x, 2),"
 		"  ah_text_row(?1, x, 3) FROM i";
 	sqlite3_stmt *stmt;
+	int r = ah_rows_stmt(st, sql, rows, AH_TEXT_ROWS_PTR, rows->nr, &stmt, err);
 
-	if (!rows->nr)
-		return 0;
-	if (!(stmt = ah_stmt(st, sql, err)))
-		return -1;
-	sqlite3_bind_pointer(stmt, 1, rows, AH_TEXT_ROWS_PTR, NULL);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)rows->nr);
-	return ah_step_done(st, stmt, "cannot index apps", err);
+	return r <= 0 ? r : ah_step_done(st, stmt, "cannot index apps", err);
 }
 
 /* apps.add: a registration body -> the app. */

@@ -36,17 +36,14 @@ int ah_ingest_events_rows(struct ah_state *st, const char *status, const char *m
 			  struct ah_text_rows *rows, struct ah_err *err)
 {
 	static const char sql[] =
-		"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
+		AH_ROWS_WITH
 		" INSERT INTO ingestion_events(app, status, message, created_at)"
 		" SELECT ah_text_row(?1, x, 0), ?3, ?4, ah_text_row(?1, x, 1) FROM i";
 	sqlite3_stmt *stmt;
+	int r = ah_rows_stmt(st, sql, rows, AH_TEXT_ROWS_PTR, rows->nr, &stmt, err);
 
-	if (!rows->nr)
-		return 0;
-	if (!(stmt = ah_stmt(st, sql, err)))
-		return -1;
-	sqlite3_bind_pointer(stmt, 1, rows, AH_TEXT_ROWS_PTR, NULL);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)rows->nr);
+	if (r <= 0)
+		return r;
 	ah_bind_text(stmt, 3, status);
 	ah_bind_text(stmt, 4, message);
 	return ah_step_done(st, stmt, "cannot record ingestion events", err);

@@ -480,6 +480,18 @@ void ah_text_rows_add(struct ah_text_rows *rows, sqlite3_int64 id, char **cells)
 	rows->nr++;
 }
 
+int ah_rows_stmt(struct ah_state *st, const char *sql, void *rows, const char *ptr_type,
+		 size_t nr, sqlite3_stmt **stmt, struct ah_err *err)
+{
+	if (!nr)
+		return 0;
+	if (!(*stmt = ah_stmt(st, sql, err)))
+		return -1;
+	sqlite3_bind_pointer(*stmt, 1, rows, ptr_type, NULL);
+	sqlite3_bind_int64(*stmt, 2, (sqlite3_int64)nr);
+	return 1;
+}
+
 void ah_text_rows_release(struct ah_text_rows *rows)
 {
 	size_t i;

@@ -106,6 +106,18 @@ struct ah_text_rows {
 void ah_text_rows_add(struct ah_text_rows *rows, sqlite3_int64 id, char **cells);
 void ah_text_rows_release(struct ah_text_rows *rows);
 
+/*
+ * A statement over rows built in C (text or int rows, ptr_type telling
+ * which) starts with AH_ROWS_WITH and reads "FROM i", x the row's index;
+ * ?1 is the rows, ?2 their number. ah_rows_stmt() prepares and binds those
+ * two: 1 with *stmt ready for the caller's own parameters (from ?3), 0
+ * when there are no rows, -1.
+ */
+#define AH_ROWS_WITH \
+	"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
+int ah_rows_stmt(struct ah_state *st, const char *sql, void *rows, const char *ptr_type,
+		 size_t nr, sqlite3_stmt **stmt, struct ah_err *err);
+
 /* The same for rows of integers: "ah_int_row(?, i, c)", c 0-based. */
 #define AH_INT_ROWS_PTR "ah_int_rows"
 struct ah_int_rows {

@@ -389,18 +389,16 @@ int ah_tags_flush_links(struct ah_state *st, struct ah_err *err)
 	 * a bug, and ignoring it would count it twice.
 	 */
 	static const char sql[] =
-		"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
+		AH_ROWS_WITH
 		" INSERT INTO app_tags(app, tag, source)"
 		" SELECT ah_int_row(?1, x, 0), ah_int_row(?1, x, 1), ?3 FROM i";
 	sqlite3_stmt *stmt;
 	int ret;
 
-	if (!st->links || !st->links->nr)
+	if (!st->links)
 		return 0;
-	if (!(stmt = ah_stmt(st, sql, err)))
-		return -1;
-	sqlite3_bind_pointer(stmt, 1, st->links, AH_INT_ROWS_PTR, NULL);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)st->links->nr);
+	if ((ret = ah_rows_stmt(st, sql, st->links, AH_INT_ROWS_PTR, st->links->nr, &stmt, err)) <= 0)
+		return ret;
 	ah_bind_text(stmt, 3, st->links_source);
 	ret = ah_step_done(st, stmt, "cannot tag apps", err);
 	st->links->nr = 0;

@@ -27,18 +27,15 @@ int ah_work_queue_rows(struct ah_state *st, const char *kind, struct ah_text_row
 {
 	/* "WHERE true" tells the upsert's ON from a join's. */
 	static const char sql[] =
-		"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
+		AH_ROWS_WITH
 		" INSERT INTO work(kind, subject, created_at)"
 		" SELECT ?3, ah_text_row(?1, x, 3), ah_text_row(?1, x, 1) FROM i WHERE true"
 		" ON CONFLICT(kind, subject) DO UPDATE SET attempts = 0, not_before = 0";
 	sqlite3_stmt *stmt;
+	int r = ah_rows_stmt(st, sql, rows, AH_TEXT_ROWS_PTR, rows->nr, &stmt, err);
 
-	if (!rows->nr)
-		return 0;
-	if (!(stmt = ah_stmt(st, sql, err)))
-		return -1;
-	sqlite3_bind_pointer(stmt, 1, rows, AH_TEXT_ROWS_PTR, NULL);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)rows->nr);
+	if (r <= 0)
+		return r;
 	ah_bind_text(stmt, 3, kind);
 	return ah_step_done(st, stmt, "cannot queue work", err);
 }
