@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "worker-pool.h"
+#include "lib/fsutil.h"
 #include "lib/timeutil.h"
 
 /* How long past the time limit a worker gets before it is killed. */
@@ -88,7 +89,7 @@ static _Noreturn void run_child(struct pool *p, const void *item, int fd, pid_t 
 	struct ah_state *st = NULL;
 	json_t *res = NULL;
 	char *text;
-	size_t off = 0, len;
+	size_t len;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
@@ -98,15 +99,9 @@ static _Noreturn void run_child(struct pool *p, const void *item, int fd, pid_t 
 		res = p->kind->internal_error(item, err.msg);
 	text = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	len = text ? strlen(text) : 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	/* A result that cannot be written is the parent's "exited without one". */
+	if (len)
+		ah_write_full(fd, text, len);
 	free(text);
 	json_decref(res);
 	ah_state_close(st);

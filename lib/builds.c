@@ -850,23 +850,6 @@ struct extract {
 #define EXTRACT_MAX_ENTRIES 1000000
 #define EXTRACT_MAX_DEPTH 64
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Writes tree into the directory dirfd: files with their mode, symbolic
  * links as links, submodules as empty directories. Every entry is created
@@ -928,7 +911,7 @@ static int extract_tree(struct extract *x, git_tree *tree, int dirfd, const char
 				goto next;
 			}
 			fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (fd < 0 || write_all(fd, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) < 0 ||
+			if (fd < 0 || ah_write_full(fd, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) < 0 ||
 			    fchmod(fd, mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644) < 0) {
 				ah_internal(err, "cannot write '%s': %s", full, strerror(errno));
 				goto next;
@@ -1035,7 +1018,7 @@ static void *copier_main(void *arg)
 		if (c->budget > 0) {
 			size_t take = (int64_t)n > c->budget ? (size_t)c->budget : (size_t)n;
 
-			if (write_all(c->out, buf, take) < 0)
+			if (ah_write_full(c->out, buf, take) < 0)
 				c->budget = 0;
 			else
 				c->budget -= (int64_t)take;
@@ -1045,7 +1028,7 @@ static void *copier_main(void *arg)
 						   "\n[apphub: log cut at %lld bytes (APPHUB_BUILD_MAX_LOG_BYTES)]\n",
 						   (long long)c->max);
 
-				write_all(c->out, note, (size_t)len);
+				ah_write_full(c->out, note, (size_t)len);
 				c->cut = 1;
 			}
 		}

@@ -19,3 +19,32 @@ int ah_remove_tree(const char *path, struct ah_err *err)
 		return ah_internal(err, "cannot remove '%s': %s", path, strerror(errno));
 	return 0;
 }
+
+/* One loop for both directions: only the call differs. */
+static int full_io(int fd, char *p, size_t len, int writing)
+{
+	while (len) {
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ah_write_full(int fd, const void *buf, size_t len)
+{
+	return full_io(fd, (char *)buf, len, 1);
+}
+
+int ah_read_full(int fd, void *buf, size_t len)
+{
+	return full_io(fd, buf, len, 0);
+}

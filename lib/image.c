@@ -17,6 +17,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+#include "fsutil.h"
 #include "image.h"
 #include "ops.h"
 #include "registry.h"
@@ -81,22 +82,14 @@ static int write_file_atomic(struct ah_image_store *s, const char *path, const c
 {
 	char *tmp = xstrfmt("%s/tmp/file-XXXXXX", s->dir);
 	int fd = mkstemp(tmp), ret = -1;
-	size_t off = 0;
 
 	if (fd < 0) {
 		ah_internal(err, "cannot create a file in '%s/tmp': %s", s->dir, strerror(errno));
 		goto done;
 	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ah_internal(err, "cannot write '%s': %s", tmp, strerror(errno));
-			goto done;
-		}
-		off += (size_t)n;
+	if (ah_write_full(fd, data, len) < 0) {
+		ah_internal(err, "cannot write '%s': %s", tmp, strerror(errno));
+		goto done;
 	}
 	if (fchmod(fd, 0644) < 0 || close(fd) < 0) {
 		fd = -1;
@@ -371,23 +364,13 @@ int ah_blob_writer_open(struct ah_image_store *s, struct ah_blob_writer **out, i
 
 int ah_blob_writer_write(struct ah_blob_writer *w, const void *buf, size_t len, struct ah_err *err)
 {
-	const char *p = buf;
-
 	if (w->max > 0 && w->size + (int64_t)len > w->max)
 		return ah_error(err, 413, "too_large", "blob larger than %lld bytes",
 				(long long)w->max);
 	EVP_DigestUpdate(w->md, buf, len);
 	w->size += (int64_t)len;
-	while (len) {
-		ssize_t n = write(w->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ah_internal(err, "cannot write '%s': %s", w->tmp, strerror(errno));
-		p += n;
-		len -= (size_t)n;
-	}
+	if (ah_write_full(w->fd, buf, len) < 0)
+		return ah_internal(err, "cannot write '%s': %s", w->tmp, strerror(errno));
 	return 0;
 }
 

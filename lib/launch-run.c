@@ -1100,40 +1100,6 @@ struct payload {
 	uint32_t uid, gid, argc, len;
 };
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The child's side; never returns. Exit codes 120-127 say which step failed. */
 static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
 {
@@ -1183,12 +1149,12 @@ static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
 		_exit(124);
 	close(sk);
 	if (write(sb->sync[1], "n", 1) != 1 || read(sb->go[0], &c, 1) != 1 ||
-	    read_full(sb->go[0], &pl, sizeof(pl)) < 0 || pl.len > (64u << 20) || pl.argc < 2)
+	    ah_read_full(sb->go[0], &pl, sizeof(pl)) < 0 || pl.len > (64u << 20) || pl.argc < 2)
 		_exit(125);
 	blob = malloc((size_t)pl.len + 1);
 	argv = calloc((size_t)pl.argc + 1, sizeof(*argv));
 	envp = calloc((size_t)pl.len + 1, sizeof(*envp));
-	if (!blob || !argv || !envp || read_full(sb->go[0], blob, pl.len) < 0)
+	if (!blob || !argv || !envp || ah_read_full(sb->go[0], blob, pl.len) < 0)
 		_exit(125);
 	blob[pl.len] = '\0';
 	/* bwrap's path, argv[0..argc-1], then the environment: NUL-ended strings. */
@@ -1325,8 +1291,8 @@ static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap, j
 	pl.gid = (uint32_t)s->gid;
 	pl.argc = (uint32_t)json_array_size(argv_j);
 	pl.len = (uint32_t)blob.len;
-	if (write(sb->go[1], "g", 1) != 1 || write_full(sb->go[1], &pl, sizeof(pl)) < 0 ||
-	    write_full(sb->go[1], blob.buf, blob.len) < 0)
+	if (write(sb->go[1], "g", 1) != 1 || ah_write_full(sb->go[1], &pl, sizeof(pl)) < 0 ||
+	    ah_write_full(sb->go[1], blob.buf, blob.len) < 0)
 		goto died;
 	if (prof_int(s, "memory"))
 		enforced(limits, "memory", prof_int(s, "memory"), 0, "rlimit");
