@@ -162,7 +162,6 @@ json_t *ah_build_json(struct ah_state *st, const char *id, sqlite3_int64 n, stru
 	return r;
 }
 
-/* The message cut to AH_BUILD_ERROR_MAX bytes on a character boundary. */
 /* The build of app n that waits or runs, if any: *n_out 0 when none. */
 static int active_build(struct ah_state *st, sqlite3_int64 app, sqlite3_int64 *n_out,
 			char *id, size_t id_len, char *status, size_t status_len,
