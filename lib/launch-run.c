@@ -1680,15 +1680,19 @@ static int spawn_engine(struct sup *s, json_t *argv_j, struct ah_err *err)
 	return 0;
 }
 
+/*
+ * Stops the container (SIGTERM, then SIGKILL after 5 s), or with force
+ * removes it: `run --rm` leaves the removal to a cleanup process that may
+ * still be at work when the launch is over, so the end makes it certain.
+ */
 static void engine_stop(struct sup *s, int force)
 {
-	const char *argv[] = { s->engine, force ? "kill" : "stop", "-t", "5", s->container, NULL };
+	const char *argv[] = { s->engine, force ? "rm" : "stop", force ? "-f" : "-t",
+			       force ? s->container : "5", force ? NULL : s->container, NULL };
 	pid_t pid;
 
 	if (!s->container)
 		return;
-	if (force)
-		argv[2] = s->container, argv[3] = NULL;
 	pid = fork();
 	if (pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
