@@ -217,3 +217,21 @@ error_code() {
 	r=$(http POST /hooks/git -d '{"id":"remote","ref":"refs/heads/main"}')
 	assert_equal "$(status_of "$r")" 202
 }
+
+@test "csrf: a wildcard listen answers to the address each client came in at" {
+	export APPHUB_TOKENS='[{"token":"writer-secret-1","subject":"ci","scopes":["apps:write"]}]'
+	add_app alpha
+	start_serve --workers 0 --listen 0.0.0.0:0
+	local port=${SERVE_URL##*:} ip
+	r=$(curl -sS -w '\n%{http_code}' "http://127.0.0.1:$port/apps/alpha")
+	assert_equal "$(status_of "$r")" 200
+	r=$(curl -sS -w '\n%{http_code}' -H 'Host: evil.example' "http://127.0.0.1:$port/apps/alpha")
+	assert_equal "$(status_of "$r")" 421
+	ip=$(ip -4 -o addr show scope global | awk '{ sub("/.*", "", $4); print $4; exit }')
+	[[ -n $ip ]] || skip "no global IPv4 address"
+	r=$(curl -sS -w '\n%{http_code}' "http://$ip:$port/apps/alpha")
+	assert_equal "$(status_of "$r")" 200
+	# Another of the machine's addresses is not the one this client came in at.
+	r=$(curl -sS -w '\n%{http_code}' -H "Host: $ip:$port" "http://127.0.0.1:$port/apps/alpha")
+	assert_equal "$(status_of "$r")" 421
+}
