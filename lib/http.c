@@ -406,6 +406,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	if (s->off == s->out.len) {
 		struct ah_state *st;
+		/* Anyone may follow the stream: no secret goes into it. */
 		struct ah_ctx ctx = { h->o.dir, "sse", NULL, 1 };
 		json_t *params, *out = NULL, *e;
 		size_t i;
@@ -756,7 +757,7 @@ static int address_text(int family, const void *addr, char *buf, size_t len)
 static int host_ok(struct ah_http *h, struct MHD_Connection *conn, const char *host)
 {
 	const struct conn *c = conn_of(conn);
-	const char *name = host, *port_s = NULL, *close;
+	const char *name = host, *port_s = NULL, *sep;
 	char buf[256], text[INET6_ADDRSTRLEN];
 	unsigned char addr[sizeof(struct in6_addr)];
 	size_t len;
@@ -769,15 +770,15 @@ static int host_ok(struct ah_http *h, struct MHD_Connection *conn, const char *h
 	if (csv_has(h->o.allow_hosts, host, strlen(host)))
 		return 1;
 	if (*host == '[') {
-		if (!(close = strchr(host, ']')) || (close[1] && close[1] != ':'))
+		if (!(sep = strchr(host, ']')) || (sep[1] && sep[1] != ':'))
 			return 0;
 		name = host + 1;
-		len = (size_t)(close - name);
-		port_s = close[1] ? close + 2 : NULL;
+		len = (size_t)(sep - name);
+		port_s = sep[1] ? sep + 2 : NULL;
 	} else {
-		close = strchr(host, ':');
-		len = close ? (size_t)(close - host) : strlen(host);
-		port_s = close ? close + 1 : NULL;
+		sep = strchr(host, ':');
+		len = sep ? (size_t)(sep - host) : strlen(host);
+		port_s = sep ? sep + 1 : NULL;
 	}
 	if (!len || len >= sizeof(buf))
 		return 0;
@@ -786,7 +787,7 @@ static int host_ok(struct ah_http *h, struct MHD_Connection *conn, const char *h
 	if (port_s) {
 		errno = 0;
 		port = strtol(port_s, &end, 10);
-		if (!*port_s || *end || errno)
+		if (*port_s < '0' || *port_s > '9' || *end || errno)
 			return 0;
 	}
 	if (csv_has(h->o.allow_hosts, buf, len))
