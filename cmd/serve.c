@@ -26,6 +26,8 @@
 
 static const char *const serve_usage[] = {
 	"apphub serve [--listen <addr:port>] [--workers <n>] [--threads <n>] [--timeout <s>] [--hook-branch <glob>]...",
+	"             [--allow-host <name>]... [--cors-origin <origin>]... [--request-timeout <s>]",
+	"             [--max-connections <n>] [--max-connections-per-ip <n>]",
 	NULL
 };
 
@@ -195,6 +197,25 @@ static void reap_launches(const char *dir)
 	ah_state_close(st);
 }
 
+/* A list option and an environment variable joined, comma-separated (NULL: none). */
+static char *join_list(json_t *list, const char *env_name)
+{
+	const char *env = getenv(env_name);
+	struct strbuf sb = STRBUF_INIT;
+	json_t *v;
+	size_t i;
+
+	if (env && *env)
+		strbuf_addstr(&sb, env);
+	json_array_foreach(list, i, v)
+		strbuf_addf(&sb, "%s%s", sb.len ? "," : "", json_string_value(v));
+	if (!sb.len) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -208,8 +229,10 @@ static void raise_nofile(void)
 int cmd_serve(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *listen_addr = "127.0.0.1:4000";
-	long nr_workers = 2, threads = 0, timeout = 30;
-	json_t *branches = NULL;
+	long nr_workers = 2, threads = 0, timeout = 30, request_timeout = 30;
+	long max_conns = 4096, max_per_ip = 256;
+	json_t *branches = NULL, *hosts = NULL, *origins = NULL;
+	char *allow_hosts = NULL, *cors_origins = NULL;
 	struct option opts[] = {
 		OPT_STRING(0, "listen", &listen_addr, "addr:port",
 			   "where to listen (default 127.0.0.1:4000; port 0 picks one)"),
@@ -218,6 +241,15 @@ int cmd_serve(int argc, const char **argv, struct ctx *ctx)
 		OPT_INT(0, "timeout", &timeout, "s", "close idle connections after s seconds (30)"),
 		OPT_LIST(0, "hook-branch", &branches, "glob",
 			 "branches /hooks/git follows (default main, master)"),
+		OPT_LIST(0, "allow-host", &hosts, "name",
+			 "a Host name serve answers to besides its own addresses"),
+		OPT_LIST(0, "cors-origin", &origins, "origin",
+			 "an origin whose pages may call the API (CORS)"),
+		OPT_INT(0, "request-timeout", &request_timeout, "s",
+			"close a connection whose request takes over s seconds to arrive (30)"),
+		OPT_INT(0, "max-connections", &max_conns, "n", "connections at once (4096)"),
+		OPT_INT(0, "max-connections-per-ip", &max_per_ip, "n",
+			"connections at once from one address (256)"),
 		OPT_END(),
 	};
 	struct ah_http_opts hopts = { 0 };
@@ -243,6 +275,15 @@ int cmd_serve(int argc, const char **argv, struct ctx *ctx)
 		return usage_error(serve_usage, opts, "invalid threads %ld: must be from 1 to 256", threads);
 	if (timeout < 1 || timeout > 86400)
 		return usage_error(serve_usage, opts, "invalid timeout %ld: must be from 1 to 86400", timeout);
+	if (request_timeout < 1 || request_timeout > 86400)
+		return usage_error(serve_usage, opts, "invalid request-timeout %ld: must be from 1 to 86400",
+				   request_timeout);
+	if (max_conns < 1 || max_conns > 1000000)
+		return usage_error(serve_usage, opts, "invalid max-connections %ld: must be from 1 to 1000000",
+				   max_conns);
+	if (max_per_ip < 1 || max_per_ip > 1000000)
+		return usage_error(serve_usage, opts,
+				   "invalid max-connections-per-ip %ld: must be from 1 to 1000000", max_per_ip);
 	if (branches) {
 		struct strbuf sb = STRBUF_INIT;
 		json_t *b;
@@ -301,6 +342,11 @@ int cmd_serve(int argc, const char **argv, struct ctx *ctx)
 	hopts.listen = listen_addr;
 	hopts.threads = (unsigned)threads;
 	hopts.timeout_s = (unsigned)timeout;
+	hopts.request_timeout_s = (unsigned)request_timeout;
+	hopts.max_conns = (unsigned)max_conns;
+	hopts.max_conns_per_ip = (unsigned)max_per_ip;
+	hopts.allow_hosts = allow_hosts = join_list(hosts, "APPHUB_SERVE_HOSTS");
+	hopts.cors_origins = cors_origins = join_list(origins, "APPHUB_SERVE_CORS_ORIGINS");
 	hopts.heartbeat_ms = hb && atol(hb) > 0 ? atol(hb) : 15000;
 	hopts.auth = auth;
 	hopts.version = APPHUB_VERSION;
@@ -356,6 +402,10 @@ fail:
 	fprintf(stderr, "apphub: %s\n", err.msg);
 	code = exit_status(&err);
 done:
+	json_decref(hosts);
+	json_decref(origins);
+	free(allow_hosts);
+	free(cors_origins);
 	ah_auth_free(auth);
 	return code;
 }

@@ -174,6 +174,8 @@ _apphub() {
 			--tag | --status | --sort | --limit | --offset | --weights | \
 			--id | --name | --description | --dockerfile | --since | --type | \
 			--server | --listen | --workers | --threads | --timeout | --hook-branch | \
+			--allow-host | --cors-origin | --request-timeout | --max-connections | \
+			--max-connections-per-ip | \
 			--ref | --engine | --check | --build | --image | -e | --env | --command | \
 			--port | --profile | --memory | --cpus | --cpu-time | --pids | --nofile | \
 			--disk | --ttl | --network | --user)
@@ -242,6 +244,8 @@ _apphub() {
 	--ref | --cmd | --entrypoint | --env | --workdir | --creds | --chunk-size | \
 	--limit | --offset | --since | --weights | --id | --name | --description | \
 	--server | --listen | --workers | --threads | --timeout | --hook-branch | \
+	--allow-host | --cors-origin | --request-timeout | --max-connections | \
+	--max-connections-per-ip | \
 	--build | --image | -e | --command | --port | --memory | --cpus | --cpu-time | \
 	--pids | --nofile | --disk | --ttl)
 		return 0
@@ -266,7 +270,9 @@ _apphub() {
 		[[ $cur == -* ]] && __apphub_reply --since --type --limit --follow "${common[@]}"
 		;;
 	serve)
-		[[ $cur == -* ]] && __apphub_reply --listen --workers --threads --timeout --hook-branch -h --help
+		[[ $cur == -* ]] && __apphub_reply --listen --workers --threads --timeout --hook-branch \
+			--allow-host --cors-origin --request-timeout --max-connections \
+			--max-connections-per-ip -h --help
 		;;
 	image)
 		if [[ -z $verb ]]; then

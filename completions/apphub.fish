@@ -18,7 +18,7 @@ function __apphub_words
             continue
         end
         switch $t
-            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --cmd --entrypoint --env --workdir --creds --chunk-size
+            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size
                 set skip 1
             case '-*'
             case '*'
@@ -239,3 +239,8 @@ complete -c apphub -n '__apphub_in serve' -l workers -x -d 'Ingestion workers'
 complete -c apphub -n '__apphub_in serve' -l threads -x -d 'Request threads'
 complete -c apphub -n '__apphub_in serve' -l timeout -x -d 'Idle connection timeout (seconds)'
 complete -c apphub -n '__apphub_in serve' -l hook-branch -x -d 'Branch that /hooks/git follows'
+complete -c apphub -n '__apphub_in serve' -l allow-host -x -d 'Host name serve answers to'
+complete -c apphub -n '__apphub_in serve' -l cors-origin -x -d 'Origin whose pages may call the API'
+complete -c apphub -n '__apphub_in serve' -l request-timeout -x -d 'Time for a whole request to arrive (seconds)'
+complete -c apphub -n '__apphub_in serve' -l max-connections -x -d 'Connections at once'
+complete -c apphub -n '__apphub_in serve' -l max-connections-per-ip -x -d 'Connections at once from one address'

@@ -1,7 +1,14 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include "auth.h"
+#include "fsutil.h"
 #include "strbuf.h"
 #include "timeutil.h"
 
@@ -174,6 +181,110 @@ int ah_auth_check(const struct ah_auth *auth, const char *authorization, const c
 	if (scope && !has_scope(found, scope))
 		return ah_error(err, 403, "forbidden", "authorization: token of '%s' lacks scope '%s'",
 				found->subject, scope);
+	return 0;
+}
+
+static int read_secret(const char *path, char out[AH_PAGE_SECRET_LEN + 1], struct ah_err *err)
+{
+	char buf[AH_PAGE_SECRET_LEN + 2];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), i, ret = -1;
+
+	if (fd < 0)
+		return errno == ENOENT ? 1 : ah_fatal(err, "cannot read '%s': %s", path, strerror(errno));
+	/* Older trees made files 0644: the secret is for serve alone. */
+	fchmod(fd, 0600);
+	n = read(fd, buf, sizeof(buf));
+	if (n == AH_PAGE_SECRET_LEN + 1 && buf[AH_PAGE_SECRET_LEN] == '\n')
+		n--;
+	if (n != AH_PAGE_SECRET_LEN) {
+		ah_fatal(err, "invalid '%s': must be %d hex digits (remove it to make a new one)",
+			 path, AH_PAGE_SECRET_LEN);
+		goto done;
+	}
+	for (i = 0; i < AH_PAGE_SECRET_LEN; i++) {
+		if (!strchr("0123456789abcdef", buf[i]) || !buf[i]) {
+			ah_fatal(err, "invalid '%s': must be %d hex digits (remove it to make a new one)",
+				 path, AH_PAGE_SECRET_LEN);
+			goto done;
+		}
+	}
+	memcpy(out, buf, AH_PAGE_SECRET_LEN);
+	out[AH_PAGE_SECRET_LEN] = '\0';
+	ret = 0;
+done:
+	close(fd);
+	return ret;
+}
+
+int ah_auth_page_secret(const char *dir, char out[AH_PAGE_SECRET_LEN + 1], struct ah_err *err)
+{
+	char *path = xstrfmt("%s/serve-secret", dir);
+	char *tmp = xstrfmt("%s/serve-secret.%ld", dir, (long)getpid());
+	unsigned char raw[AH_PAGE_SECRET_LEN / 2];
+	char hex[AH_PAGE_SECRET_LEN + 2];
+	int fd = -1, rc, ret = -1;
+	size_t i;
+
+	if ((rc = read_secret(path, out, err)) <= 0) {
+		ret = rc;
+		goto done;
+	}
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		ah_fatal(err, "cannot make the page secret: %s", strerror(errno));
+		goto done;
+	}
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	hex[AH_PAGE_SECRET_LEN] = '\n';
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || ah_write_full(fd, hex, AH_PAGE_SECRET_LEN + 1) < 0 || fsync(fd) < 0) {
+		ah_fatal(err, "cannot write '%s': %s", tmp, strerror(errno));
+		goto done;
+	}
+	/* link() makes it whole or not at all; a serve that starts at once keeps the first. */
+	if (link(tmp, path) < 0 && errno != EEXIST) {
+		ah_fatal(err, "cannot write '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if ((rc = read_secret(path, out, err)) > 0)
+		ah_fatal(err, "cannot read '%s': %s", path, strerror(ENOENT));
+	ret = rc ? -1 : 0;
+done:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(hex, sizeof(hex));
+	free(path);
+	free(tmp);
+	return ret;
+}
+
+int ah_auth_cookie_ok(const char *cookie, const char *name, const char *secret)
+{
+	size_t nlen = strlen(name);
+	const char *p = cookie;
+
+	while (p && *p) {
+		const char *end;
+
+		while (*p == ' ' || *p == ';')
+			p++;
+		end = strchr(p, ';');
+		if (!end)
+			end = p + strlen(p);
+		if (!strncmp(p, name, nlen) && p[nlen] == '=') {
+			const char *v = p + nlen + 1;
+			size_t vlen = (size_t)(end - v);
+
+			while (vlen && v[vlen - 1] == ' ')
+				vlen--;
+			return token_equal(secret, strlen(secret), v, vlen);
+		}
+		p = end;
+	}
 	return 0;
 }
 

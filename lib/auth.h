@@ -24,6 +24,18 @@ size_t ah_auth_count(const struct ah_auth *auth);
 int ah_auth_check(const struct ah_auth *auth, const char *authorization, const char *scope,
 		  const char **subject, struct ah_err *err);
 
+/*
+ * The page's secret, made once per state directory: 32 random bytes as
+ * hex in DIR/serve-secret, mode 0600. serve hands it to the page in a
+ * SameSite=Strict cookie; a write from a browser must bring it back, so a
+ * page of another site cannot write even where no token is needed.
+ */
+#define AH_PAGE_SECRET_LEN 64
+int ah_auth_page_secret(const char *dir, char out[AH_PAGE_SECRET_LEN + 1], struct ah_err *err);
+
+/* Whether the Cookie header carries name=secret; the value is compared in constant time. */
+int ah_auth_cookie_ok(const char *cookie, const char *name, const char *secret);
+
 /* Appends an audit row: a write or a refusal. */
 int ah_audit(struct ah_state *st, const char *subject, const char *op, const char *method,
 	     const char *path, int status, const char *remote, const char *message,

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 #include "api.h"
+#include "auth.h"
 #include "http.h"
 #include "ops.h"
 #include "strbuf.h"
@@ -43,10 +45,32 @@ struct sse {
 	struct sse *prev, *next;
 };
 
+/*
+ * One connection, watched so that a request whose headers and body do
+ * not arrive within the bound is cut off, however slowly they trickle
+ * (MHD's own timeout only sees silence).
+ */
+struct conn {
+	int fd;
+	int64_t since_ms;	/* when the request being received began */
+	int receiving;		/* its headers or body are still arriving */
+	int cut;
+	int loopback;		/* the address it came in at */
+	char local[INET6_ADDRSTRLEN];
+	struct conn *prev, *next;
+};
+
 struct ah_http {
 	struct ah_http_opts o;
 	struct MHD_Daemon *d;
 	char url[128];
+	unsigned port;
+	/* The page's cookie: named by port, as browsers share cookies across ports. */
+	char cookie_name[32];
+	char secret[AH_PAGE_SECRET_LEN + 1];
+
+	pthread_mutex_t conn_lock;
+	struct conn *conns;
 	char *openapi;
 	pthread_key_t state_key;
 
@@ -68,6 +92,8 @@ struct ah_http {
 struct request {
 	struct strbuf body;
 	int too_large;
+	int refused;
+	struct ah_err refusal;
 	int64_t start_ns;
 };
 
@@ -171,20 +197,69 @@ static void record(struct ah_http *h, const char *method, const char *route, int
 	pthread_mutex_unlock(&h->stats_lock);
 }
 
-static enum MHD_Result send_body(struct MHD_Connection *conn, int status, const char *type,
-				 char *body, size_t len)
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* Whether csv, a comma-separated list, holds item (len bytes), case aside. */
+static int csv_has(const char *csv, const char *item, size_t len)
+{
+	const char *p = csv;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		while (n && *p == ' ') {
+			p++;
+			n--;
+		}
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n && n == len && !strncasecmp(p, item, len))
+			return 1;
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* An origin of --cors-origin: its pages may read the answers, and write with a token. */
+static int cors_allowed(const struct ah_http *h, const char *origin)
+{
+	return origin && csv_has(h->o.cors_origins, origin, strlen(origin));
+}
+
+/* What every answer carries: CORS for an allowed origin only, never "*". */
+static void add_common_headers(struct ah_http *h, struct MHD_Connection *conn,
+			       struct MHD_Response *r)
+{
+	const char *origin = header(conn, "Origin");
+
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (h->o.cors_origins && *h->o.cors_origins) {
+		MHD_add_response_header(r, "Vary", "Origin");
+		if (cors_allowed(h, origin))
+			MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+	}
+}
+
+static enum MHD_Result send_body(struct ah_http *h, struct MHD_Connection *conn, int status,
+				 const char *type, char *body, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
 
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	add_common_headers(h, conn, r);
 	ret = MHD_queue_response(conn, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *v)
+static enum MHD_Result send_json(struct ah_http *h, struct MHD_Connection *conn, int status,
+				 json_t *v)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	size_t len;
@@ -196,17 +271,18 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t
 	s = xrealloc(s, len + 2);
 	s[len++] = '\n';
 	s[len] = '\0';
-	return send_body(conn, status, "application/json", s, len);
+	return send_body(h, conn, status, "application/json", s, len);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, const struct ah_err *err)
+static enum MHD_Result send_error(struct ah_http *h, struct MHD_Connection *conn,
+				  const struct ah_err *err)
 {
-	return send_json(conn, err->status ? err->status : 500, ah_api_error_json(err));
+	return send_json(h, conn, err->status ? err->status : 500, ah_api_error_json(err));
 }
 
 /* A file of the page (lib/web.h): revalidated by ETag on every use. */
-static enum MHD_Result send_asset(struct MHD_Connection *conn, const struct ah_web_asset *a,
-				  int *status)
+static enum MHD_Result send_asset(struct ah_http *h, struct MHD_Connection *conn,
+				  const struct ah_web_asset *a, int *status)
 {
 	const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
 	struct MHD_Response *r;
@@ -219,8 +295,16 @@ static enum MHD_Result send_asset(struct MHD_Connection *conn, const struct ah_w
 	MHD_add_response_header(r, "ETag", a->etag);
 	MHD_add_response_header(r, "Cache-Control", "no-cache");
 	MHD_add_response_header(r, "Vary", "Accept");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	add_common_headers(h, conn, r);
+	/* The page brings the secret back with its writes; no script can read it. */
+	if (!strcmp(a->path, "/")) {
+		char cookie[sizeof(h->cookie_name) + sizeof(h->secret) + 64];
+
+		snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict",
+			 h->cookie_name, h->secret);
+		MHD_add_response_header(r, "Set-Cookie", cookie);
+	}
 	MHD_add_response_header(r, "Content-Security-Policy",
 				"default-src 'self'; img-src 'self' data: https:; object-src 'none';"
 				" base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
@@ -303,7 +387,7 @@ static enum MHD_Result send_metrics(struct ah_http *h, struct MHD_Connection *co
 				    sqlite3_column_int64(stmt, 1));
 		sqlite3_reset(stmt);
 	}
-	return send_body(conn, 200, "text/plain; version=0.0.4", strbuf_detach(&sb, NULL), sb.len);
+	return send_body(h, conn, 200, "text/plain; version=0.0.4", strbuf_detach(&sb, NULL), sb.len);
 }
 
 /*
@@ -322,7 +406,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 	if (s->off == s->out.len) {
 		struct ah_state *st;
-		struct ah_ctx ctx = { h->o.dir, "sse", NULL };
+		/* Anyone may follow the stream: no secret goes into it. */
+		struct ah_ctx ctx = { h->o.dir, "sse", NULL, 1 };
 		json_t *params, *out = NULL, *e;
 		size_t i;
 
@@ -393,6 +478,25 @@ static void sse_free(void *cls)
 	free(s);
 }
 
+/*
+ * Ends the connections whose request has taken longer than the bound to
+ * arrive. shutdown() wakes MHD's thread, which sees the end and closes it.
+ */
+static void cut_slow_requests(struct ah_http *h)
+{
+	int64_t now = ah_now_ms(), bound = (int64_t)h->o.request_timeout_s * 1000;
+	struct conn *c;
+
+	pthread_mutex_lock(&h->conn_lock);
+	for (c = h->conns; c; c = c->next) {
+		if (c->receiving && !c->cut && c->fd >= 0 && now - c->since_ms > bound) {
+			shutdown(c->fd, SHUT_RDWR);
+			c->cut = 1;
+		}
+	}
+	pthread_mutex_unlock(&h->conn_lock);
+}
+
 /* The newest event id, from the watcher's own connection. */
 static long long max_event_id(struct ah_state *st)
 {
@@ -409,7 +513,8 @@ static long long max_event_id(struct ah_state *st)
 	return id;
 }
 
-static void *sse_watcher(void *arg)
+/* Wakes the parked event streams, and cuts off requests that take too long to arrive. */
+static void *watcher(void *arg)
 {
 	struct ah_http *h = arg;
 	struct ah_err err = AH_ERR_INIT;
@@ -431,6 +536,13 @@ static void *sse_watcher(void *arg)
 			until.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&h->sse_cond, &h->sse_lock, &until);
+		if (h->stopping)
+			continue;
+		if (h->o.request_timeout_s) {
+			pthread_mutex_unlock(&h->sse_lock);
+			cut_slow_requests(h);
+			pthread_mutex_lock(&h->sse_lock);
+		}
 		if (h->stopping || !h->streams)
 			continue;
 		pthread_mutex_unlock(&h->sse_lock);
@@ -464,7 +576,7 @@ static enum MHD_Result start_sse(struct ah_http *h, struct MHD_Connection *conn)
 	char *end;
 
 	if (!st)
-		return send_error(conn, &err);
+		return send_error(h, conn, &err);
 	s = xcalloc(1, sizeof(*s));
 	strbuf_init(&s->out, 0);
 	s->h = h;
@@ -479,7 +591,7 @@ static enum MHD_Result start_sse(struct ah_http *h, struct MHD_Connection *conn)
 			free(s->type);
 			free(s);
 			ah_invalid(&err, "invalid Last-Event-ID '%s': must be an event id", last);
-			return send_error(conn, &err);
+			return send_error(h, conn, &err);
 		}
 	} else {
 		s->last_id = max_event_id(st);
@@ -498,6 +610,7 @@ static enum MHD_Result start_sse(struct ah_http *h, struct MHD_Connection *conn)
 	MHD_add_response_header(r, "Content-Type", "text/event-stream");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	add_common_headers(h, conn, r);
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -554,8 +667,10 @@ static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	const char *scope = ah_api_scope_name(op->scope), *subject;
 	struct ah_err err = AH_ERR_INIT;
-	struct ah_ctx ctx = { h->o.dir, NULL, NULL };
+	struct ah_ctx ctx = { h->o.dir, NULL, NULL, 0 };
 	struct ah_state *st = thread_state(h, &err);
+	struct ah_err no = AH_ERR_INIT;
+	const char *writer;
 	json_t *out = NULL;
 
 	if (!st)
@@ -564,6 +679,9 @@ static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 		audit(h, st, conn, subject, op, method, url, err.status, err.msg);
 		goto fail;
 	}
+	/* Secrets (a launch's env) are shown to those who may write them only. */
+	ctx.hide_secrets = ah_auth_check(h->o.auth, authz, ah_api_scope_name(SCOPE_APPS_WRITE),
+					 &writer, &no) < 0;
 	ctx.subject = subject;
 	ctx.st = st;
 	if (ah_op_call(&ctx, op->name, params, &out, &err) < 0) {
@@ -582,12 +700,207 @@ static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 		}
 	}
 	*status = ok_status(op, out);
-	return send_json(conn, *status, out ? out : json_object());
+	return send_json(h, conn, *status, out ? out : json_object());
 fail:
 	if (!err.status)
 		ah_internal(&err, "request failed");
 	*status = err.status;
-	return send_error(conn, &err);
+	return send_error(h, conn, &err);
+}
+
+static struct conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Whether the request on conn is still arriving (headers, body) or answered. */
+static void set_receiving(struct ah_http *h, struct MHD_Connection *conn, int receiving)
+{
+	struct conn *c = conn_of(conn);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&h->conn_lock);
+	c->receiving = receiving;
+	c->since_ms = ah_now_ms();
+	pthread_mutex_unlock(&h->conn_lock);
+}
+
+/* An IP address as inet_ntop writes it, IPv4 for a v4-mapped IPv6 one; 1 for loopback. */
+static int address_text(int family, const void *addr, char *buf, size_t len)
+{
+	const struct in6_addr *a6 = addr;
+
+	if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(a6)) {
+		family = AF_INET;
+		addr = &a6->s6_addr[12];
+	}
+	if (!inet_ntop(family, addr, buf, (socklen_t)len))
+		*buf = '\0';
+	if (family == AF_INET) {
+		const unsigned char *b = addr;
+
+		return b[0] == 127;
+	}
+	return IN6_IS_ADDR_LOOPBACK(a6);
+}
+
+/*
+ * Host must name serve: a name given with --allow-host (any port, or the
+ * one given with it), or, at the port serve listens on, the address the
+ * connection came in at, and "localhost" or any loopback address when
+ * that is loopback. Any other name is what DNS rebinding sends.
+ */
+static int host_ok(struct ah_http *h, struct MHD_Connection *conn, const char *host)
+{
+	const struct conn *c = conn_of(conn);
+	const char *name = host, *port_s = NULL, *sep;
+	char buf[256], text[INET6_ADDRSTRLEN];
+	unsigned char addr[sizeof(struct in6_addr)];
+	size_t len;
+	long port = 80;
+	char *end;
+	int loopback;
+
+	if (!host || !*host)
+		return 0;
+	if (csv_has(h->o.allow_hosts, host, strlen(host)))
+		return 1;
+	if (*host == '[') {
+		if (!(sep = strchr(host, ']')) || (sep[1] && sep[1] != ':'))
+			return 0;
+		name = host + 1;
+		len = (size_t)(sep - name);
+		port_s = sep[1] ? sep + 2 : NULL;
+	} else {
+		sep = strchr(host, ':');
+		len = sep ? (size_t)(sep - host) : strlen(host);
+		port_s = sep ? sep + 1 : NULL;
+	}
+	if (!len || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (port_s) {
+		errno = 0;
+		port = strtol(port_s, &end, 10);
+		if (*port_s < '0' || *port_s > '9' || *end || errno)
+			return 0;
+	}
+	if (csv_has(h->o.allow_hosts, buf, len))
+		return 1;
+	if (!c || port != (long)h->port)
+		return 0;
+	if (c->loopback && !strcasecmp(buf, "localhost"))
+		return 1;
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		loopback = address_text(AF_INET, addr, text, sizeof(text));
+	else if (*host == '[' && inet_pton(AF_INET6, buf, addr) == 1)
+		loopback = address_text(AF_INET6, addr, text, sizeof(text));
+	else
+		return 0;
+	return (c->loopback && loopback) || !strcmp(text, c->local);
+}
+
+/* Whether origin is serve's own as this request reached it: its authority is Host. */
+static int same_origin(const char *origin, const char *host)
+{
+	const char *authority = !strncasecmp(origin, "http://", 7) ? origin + 7 :
+				!strncasecmp(origin, "https://", 8) ? origin + 8 : NULL;
+
+	return authority && host && !strcasecmp(authority, host);
+}
+
+/* application/json, with parameters ("; charset=utf-8") or without. */
+static int is_json_type(const char *type)
+{
+	static const char json[] = "application/json";
+
+	if (!type)
+		return 0;
+	while (*type == ' ')
+		type++;
+	if (strncasecmp(type, json, sizeof(json) - 1))
+		return 0;
+	type += sizeof(json) - 1;
+	while (*type == ' ' || *type == '\t')
+		type++;
+	return !*type || *type == ';';
+}
+
+static int is_write(const char *method)
+{
+	return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
+}
+
+/*
+ * What a page of another site could make a browser send, refused before
+ * the request is read. A browser sends a text/plain, form or multipart
+ * POST to any address without asking first, with the cookies of the
+ * site it goes to (same-site: any port of the host); it does not let the
+ * page set Authorization or a JSON type without a CORS preflight, and it
+ * always says where the request comes from (Origin, Sec-Fetch-Site).
+ * Clients that are not browsers send neither and are not asked for the
+ * cookie.
+ */
+static int refuse(struct ah_http *h, struct MHD_Connection *conn, const char *method,
+		  struct ah_err *err)
+{
+	const char *host = header(conn, "Host"), *origin = header(conn, "Origin");
+	const char *site = header(conn, "Sec-Fetch-Site"), *type = header(conn, "Content-Type");
+	const char *length = header(conn, "Content-Length");
+	int allowed = cors_allowed(h, origin), browser;
+
+	if (!host_ok(h, conn, host))
+		return ah_error(err, 421, "misdirected",
+				"host '%.100s' is not this server's: allow a name with --allow-host",
+				host ? host : "");
+	if (!is_write(method))
+		return 0;
+	if (origin && !allowed && !same_origin(origin, host))
+		return ah_error(err, 403, "cross_origin",
+				"cross-origin request refused: origin '%.100s' is not this server's",
+				origin);
+	if (site && !allowed && strcmp(site, "same-origin") && strcmp(site, "none"))
+		return ah_error(err, 403, "cross_origin",
+				"cross-origin request refused: Sec-Fetch-Site is '%.20s'", site);
+	if ((type || header(conn, "Transfer-Encoding") || (length && strtoull(length, NULL, 10))) &&
+	    !is_json_type(type)) {
+		if (!type)
+			return ah_error(err, 415, "unsupported_media_type",
+					"request body: Content-Type must be application/json");
+		return ah_error(err, 415, "unsupported_media_type",
+				"request body: Content-Type must be application/json, not '%.60s'",
+				type);
+	}
+	browser = origin || site || header(conn, "Sec-Fetch-Mode") || header(conn, "Sec-Fetch-Dest");
+	/* A token stands for the cookie where tokens are checked; without them it proves nothing. */
+	if (browser && !(ah_auth_count(h->o.auth) && header(conn, "Authorization")) &&
+	    !ah_auth_cookie_ok(header(conn, "Cookie"), h->cookie_name, h->secret))
+		return ah_error(err, 403, "cross_origin",
+				"cross-origin request refused: a write from a browser needs the page's"
+				" cookie (reload the page) or a token");
+	return 0;
+}
+
+/* The CORS preflight of an allowed origin; others get no CORS headers at all. */
+static enum MHD_Result send_preflight(struct ah_http *h, struct MHD_Connection *conn)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	add_common_headers(h, conn, r);
+	MHD_add_response_header(r, "Access-Control-Allow-Methods",
+				"GET, POST, PUT, PATCH, DELETE");
+	MHD_add_response_header(r, "Access-Control-Allow-Headers",
+				"Authorization, Content-Type, Last-Event-ID");
+	MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+	ret = MHD_queue_response(conn, 204, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 static int wants_stream(struct MHD_Connection *conn)
@@ -607,17 +920,33 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	int status = 200, rc;
 
+	set_receiving(h, conn, 0);
+	if (req->refused) {
+		struct ah_state *st = is_write(method) ? thread_state(h, &err) : NULL;
+
+		status = req->refusal.status;
+		route = "(refused)";
+		audit(h, st, conn, "anonymous", NULL, method, url, status, req->refusal.msg);
+		ret = send_error(h, conn, &req->refusal);
+		goto done;
+	}
+	if (!strcmp(method, "OPTIONS") && cors_allowed(h, header(conn, "Origin"))) {
+		status = 204;
+		route = "(preflight)";
+		ret = send_preflight(h, conn);
+		goto done;
+	}
 	if (req->too_large) {
 		ah_error(&err, 413, "too_large", "request body: larger than %d bytes", AH_API_MAX_BODY);
 		status = 413;
 		route = "(body too large)";
-		ret = send_error(conn, &err);
+		ret = send_error(h, conn, &err);
 		goto done;
 	}
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD")) {
 		if (!strcmp(url, "/healthz")) {
 			route = "/healthz";
-			ret = send_json(conn, 200, json_pack("{s:s}", "status", "ok"));
+			ret = send_json(h, conn, 200, json_pack("{s:s}", "status", "ok"));
 			goto done;
 		}
 		if (!strcmp(url, "/readyz")) {
@@ -627,12 +956,12 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 			if (!st || max_event_id(st) < 0) {
 				status = 503;
 				if (!st)
-					ret = send_json(conn, 503, json_pack("{s:s, s:s}", "status",
+					ret = send_json(h, conn, 503, json_pack("{s:s, s:s}", "status",
 								     "unavailable", "message", err.msg));
 				else
-					ret = send_json(conn, 503, json_pack("{s:s}", "status", "unavailable"));
+					ret = send_json(h, conn, 503, json_pack("{s:s}", "status", "unavailable"));
 			} else {
-				ret = send_json(conn, 200, json_pack("{s:s}", "status", "ready"));
+				ret = send_json(h, conn, 200, json_pack("{s:s}", "status", "ready"));
 			}
 			goto done;
 		}
@@ -643,7 +972,7 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 		}
 		if (!strcmp(url, "/openapi.json")) {
 			route = "/openapi.json";
-			ret = send_body(conn, 200, "application/json", xstrdup(h->openapi),
+			ret = send_body(h, conn, 200, "application/json", xstrdup(h->openapi),
 					strlen(h->openapi));
 			goto done;
 		}
@@ -657,12 +986,12 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 		    ah_web_wants_page(url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								       "Accept"))) {
 			route = "(page)";
-			ret = send_asset(conn, ah_web_asset("/"), &status);
+			ret = send_asset(h, conn, ah_web_asset("/"), &status);
 			goto done;
 		}
 		if (ah_web_asset(url)) {
 			route = ah_web_asset(url)->path;
-			ret = send_asset(conn, ah_web_asset(url), &status);
+			ret = send_asset(h, conn, ah_web_asset(url), &status);
 			goto done;
 		}
 	}
@@ -676,14 +1005,14 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 				 method, url);
 		status = rc;
 		route = "(unknown)";
-		ret = send_error(conn, &err);
+		ret = send_error(h, conn, &err);
 		goto done;
 	}
 	route = op->path;
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, params);
 	if (ah_api_merge_body(params, req->body.buf, req->body.len, &err) < 0) {
 		status = err.status;
-		ret = send_error(conn, &err);
+		ret = send_error(h, conn, &err);
 		goto done;
 	}
 	/* The path names the subject: a body cannot redirect it. */
@@ -711,6 +1040,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		strbuf_init(&req->body, 0);
 		req->start_ns = now_ns();
 		*con_cls = req;
+		if (refuse(h, conn, method, &req->refusal) < 0) {
+			req->refused = 1;
+			return dispatch(h, conn, req, url, method);
+		}
 		/* A declared length over the cap is refused before it is read. */
 		if (cl && strtoull(cl, NULL, 10) > AH_API_MAX_BODY) {
 			req->too_large = 1;
@@ -734,14 +1067,62 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct request *req = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	/* Answered: the time for the next request on this connection starts. */
+	set_receiving(cls, conn, 1);
 	if (!req)
 		return;
 	strbuf_release(&req->body);
 	free(req);
 	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct ah_http *h = cls;
+	struct conn *c = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof(sa);
+
+		c = xcalloc(1, sizeof(*c));
+		c->fd = ci ? ci->connect_fd : -1;
+		if (c->fd >= 0 && !getsockname(c->fd, (struct sockaddr *)&sa, &len)) {
+			if (sa.ss_family == AF_INET)
+				c->loopback = address_text(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr,
+							   c->local, sizeof(c->local));
+			else if (sa.ss_family == AF_INET6)
+				c->loopback = address_text(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr,
+							   c->local, sizeof(c->local));
+		}
+		c->receiving = 1;
+		c->since_ms = ah_now_ms();
+		pthread_mutex_lock(&h->conn_lock);
+		c->next = h->conns;
+		if (h->conns)
+			h->conns->prev = c;
+		h->conns = c;
+		pthread_mutex_unlock(&h->conn_lock);
+		*socket_context = c;
+		return;
+	}
+	if (!c)
+		return;
+	/* MHD tells before it closes the socket: the watcher never sees a reused descriptor. */
+	pthread_mutex_lock(&h->conn_lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&h->conn_lock);
+	free(c);
+	*socket_context = NULL;
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
@@ -766,12 +1147,14 @@ int ah_http_start(struct ah_http **out, const struct ah_http_opts *opts, struct 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	json_t *doc;
-	int loopback;
+	char *dir;
+	int loopback, rc;
 
 	*out = NULL;
 	h->o = *opts;
 	pthread_key_create(&h->state_key, close_state);
 	pthread_mutex_init(&h->stats_lock, NULL);
+	pthread_mutex_init(&h->conn_lock, NULL);
 	pthread_mutex_init(&h->sse_lock, NULL);
 	pthread_cond_init(&h->sse_cond, NULL);
 	doc = ah_api_openapi(opts->version);
@@ -781,6 +1164,11 @@ int ah_http_start(struct ah_http **out, const struct ah_http_opts *opts, struct 
 		h->openapi = xstrdup("{}");
 	if (ah_http_parse_listen(opts->listen, &sa, &loopback, err) < 0)
 		goto fail;
+	dir = ah_state_resolve_dir(opts->dir);
+	rc = ah_auth_page_secret(dir, h->secret, err);
+	free(dir);
+	if (rc < 0)
+		goto fail;
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
@@ -788,9 +1176,13 @@ int ah_http_start(struct ah_http **out, const struct ah_http_opts *opts, struct 
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4,
 				MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s ? opts->timeout_s : 30,
-				MHD_OPTION_CONNECTION_LIMIT, 20000,
+				MHD_OPTION_CONNECTION_LIMIT,
+				opts->max_conns ? opts->max_conns : 4096,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				opts->max_conns_per_ip ? opts->max_conns_per_ip : 256,
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				MHD_OPTION_END);
 	if (!h->d) {
 		ah_fatal(err, "cannot listen on '%s': address in use or not available", opts->listen);
@@ -801,9 +1193,11 @@ int ah_http_start(struct ah_http **out, const struct ah_http_opts *opts, struct 
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, host, sizeof(host));
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, host, sizeof(host));
+	h->port = info ? info->port : 0;
 	snprintf(h->url, sizeof(h->url), sa.ss_family == AF_INET6 ? "http://[%s]:%u" : "http://%s:%u",
-		 host, info ? info->port : 0);
-	if (pthread_create(&h->watcher, NULL, sse_watcher, h)) {
+		 host, h->port);
+	snprintf(h->cookie_name, sizeof(h->cookie_name), "apphub-page-%u", h->port);
+	if (pthread_create(&h->watcher, NULL, watcher, h)) {
 		ah_fatal(err, "cannot start the event stream thread");
 		goto fail;
 	}
@@ -849,8 +1243,10 @@ void ah_http_stop(struct ah_http *h)
 		MHD_stop_daemon(h->d);
 	pthread_key_delete(h->state_key);
 	pthread_mutex_destroy(&h->stats_lock);
+	pthread_mutex_destroy(&h->conn_lock);
 	pthread_mutex_destroy(&h->sse_lock);
 	pthread_cond_destroy(&h->sse_cond);
 	free(h->openapi);
+	explicit_bzero(h->secret, sizeof(h->secret));
 	free(h);
 }

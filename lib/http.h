@@ -12,12 +12,29 @@
  * connection, plus /openapi.json, /healthz, /readyz, /metrics and the
  * Server-Sent Events stream of GET /events, whose idle clients are parked
  * (suspended) and woken by one thread watching the event table.
+ *
+ * What a page of another site can make a browser send is refused before
+ * it reaches an operation: a Host that is not serve's (DNS rebinding), a
+ * write whose Origin or Sec-Fetch-Site is another site's, a write body
+ * that is not JSON, a browser's write without the page's cookie
+ * (ah_auth_page_secret). The same thread cuts off connections whose
+ * request does not arrive whole in time.
  */
 struct ah_http_opts {
 	const char *dir;		/* state directory (NULL: the default) */
 	const char *listen;		/* "ADDR:PORT"; port 0 picks a free one */
 	unsigned threads;		/* request threads */
 	unsigned timeout_s;		/* idle connection timeout */
+	/* A request's headers and body must arrive within this, however they trickle. */
+	unsigned request_timeout_s;
+	unsigned max_conns, max_conns_per_ip;
+	/*
+	 * Host names the requests may name besides serve's own addresses
+	 * (comma-separated, "NAME" or "NAME:PORT"), and the origins other
+	 * than its own whose pages may call it (CORS; comma-separated).
+	 */
+	const char *allow_hosts;
+	const char *cors_origins;
 	long heartbeat_ms;		/* SSE heartbeat comment interval */
 	const struct ah_auth *auth;	/* tokens; none configured: loopback only */
 	const char *version;

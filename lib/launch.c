@@ -146,6 +146,23 @@ static json_t *launch_row(sqlite3_stmt *stmt)
 	return o;
 }
 
+/*
+ * A launch record as it leaves an operation: a launch's env holds secrets
+ * (passwords, keys), so a caller who could not have written them sees
+ * each name with "***" for its value. The CLI without --server reads the
+ * state directly (0700) and sees them.
+ */
+static json_t *launch_out(const struct ah_ctx *ctx, json_t *rec)
+{
+	json_t *env = json_object_get(rec, "env"), *v;
+	const char *key;
+
+	if (ctx->hide_secrets && json_is_object(env))
+		json_object_foreach(env, key, v)
+			json_object_set_new(env, key, json_string("***"));
+	return rec;
+}
+
 json_t *ah_launch_json(struct ah_state *st, const char *id, struct ah_err *err)
 {
 	static char sql[512];
@@ -1062,7 +1079,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		json_object_set_new(rec, "logsPreview", tail ? json_string(tail) : json_null());
 		free(tail);
 	}
-	*out = rec;
+	*out = launch_out(ctx, rec);
 	ret = 0;
 done:
 	if (in_tx)
@@ -1090,8 +1107,9 @@ static int op_launch_ls(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	const char *app, *status;
-	json_t *data;
+	json_t *data, *rec;
 	long limit;
+	size_t i;
 
 	if (ah_param_str(params, "id", &app, err) < 0 ||
 	    ah_param_str(params, "status", &status, err) < 0 ||
@@ -1121,6 +1139,8 @@ static int op_launch_ls(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 		ah_bind_text(stmt, 3, app);
 	if (!(data = ah_step_rows(st, stmt, launch_row, "cannot list launches", err)))
 		return -1;
+	json_array_foreach(data, i, rec)
+		launch_out(ctx, rec);
 	*out = json_pack("{s:o}", "data", data);
 	return 0;
 }
@@ -1143,7 +1163,7 @@ static int op_launch_show(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	tail = ah_launch_log_tail(st->dir, id, AH_LAUNCH_LOG_TAIL);
 	json_object_set_new(rec, "logsPreview", tail ? json_string(tail) : json_null());
 	free(tail);
-	*out = rec;
+	*out = launch_out(ctx, rec);
 	return 0;
 }
 
@@ -1193,10 +1213,14 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	else if (ah_launch_reconcile(st, NULL, err) < 0)
 		goto fail;
 	if (!wait) {
-		*out = ah_launch_json(st, id, err);
-		return *out ? 0 : -1;
+		if (!(*out = ah_launch_json(st, id, err)))
+			return -1;
+		launch_out(ctx, *out);
+		return 0;
 	}
 	*out = wait_status(st, id, stopping, 15000, pidfd, err);
+	if (*out)
+		launch_out(ctx, *out);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (!*out)

@@ -21,6 +21,11 @@ struct ah_ctx {
 	const char *dir;
 	const char *subject;
 	struct ah_state *st;
+	/*
+	 * Set by serve for a caller without the scope that writes secrets
+	 * (a launch's env): records show their names, not their values.
+	 */
+	int hide_secrets;
 };
 
 typedef int (*ah_op_fn)(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err);

@@ -100,14 +100,15 @@ has() {
 @test "events: a thousand idle streams do not stall the API" {
 	command -v python3 >/dev/null || skip "python3 not installed"
 	add_app alpha
-	start_serve --workers 0
+	# From one address: more than the default per-address limit.
+	start_serve --workers 0 --max-connections-per-ip 1100
 	python3 - "${SERVE_URL##*:}" 1000 3>&- >"$BATS_TEST_TMPDIR/py.out" <<'PY' &
 import socket, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
 socks = []
 for i in range(n):
     s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+    s.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n\r\n" % port)
     socks.append(s)
 print("open", len(socks), flush=True)
 time.sleep(30)

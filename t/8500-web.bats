@@ -184,6 +184,25 @@ browse() {
 	assert_output --partial 403
 }
 
+@test "web: the page writes with its cookie; a page of another origin cannot write" {
+	need_browser
+	catalogue
+	start_serve --workers 0
+	browse crosssite.mjs
+	run -0 apphub apps show good --json
+	assert_equal "$(jq -r .repoUrl <<<"$output")" https://example.com/repos/good.git
+	run -0 apphub apps ls
+	refute_output --partial evil
+	run -0 app_total
+	assert_output 5
+	# The attempts reached serve and were refused there: the no-cors fetch of
+	# each of the three visits and the two forms (the JSON fetch stopped at its
+	# preflight, in the browser).
+	run -0 sqlite3 "$(db_path)" \
+		"SELECT count(*) FROM audit WHERE method = 'POST' AND path = '/apps' AND status = 403"
+	assert_output 5
+}
+
 @test "web: usable at a phone's width, light and dark" {
 	need_browser
 	catalogue

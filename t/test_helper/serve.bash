@@ -44,10 +44,20 @@ teardown() {
 }
 
 # http METHOD PATH [curl options...]: prints the body, then a last line with
-# the status; `status_of` and `body_of` split them.
+# the status; `status_of` and `body_of` split them. A body (-d) is sent as
+# application/json, as serve requires, unless a Content-Type is given.
 http() {
-	local method=$1 path=$2
+	local method=$1 path=$2 a body= type=
 	shift 2
+	for a in "$@"; do
+		case $a in
+		-d | --data*) body=1 ;;
+		[Cc]ontent-[Tt]ype:*) type=1 ;;
+		esac
+	done
+	if [[ -n $body && -z $type ]]; then
+		set -- -H 'Content-Type: application/json' "$@"
+	fi
 	curl -sS -X "$method" -w '\n%{http_code}' "$@" "$SERVE_URL$path"
 }
 

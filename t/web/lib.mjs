@@ -13,7 +13,8 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // A browser with a fresh profile and a page; run(page, ctx) does the rest.
-export async function withPage(name, run, { width = 1280, height = 860, colorScheme = 'light' } = {}) {
+// ignore: a pattern of console errors the test provokes on purpose.
+export async function withPage(name, run, { width = 1280, height = 860, colorScheme = 'light', ignore = null } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'apphub-chromium-'));
   mkdirSync(OUT, { recursive: true });
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -42,7 +43,7 @@ export async function withPage(name, run, { width = 1280, height = 860, colorSch
     rmSync(profile, { recursive: true, force: true });
   }
   // Resource errors a test provokes on purpose (a 4xx from the API) are not page errors.
-  const real = errors.filter((e) => !/Failed to load resource/.test(e));
+  const real = errors.filter((e) => !/Failed to load resource/.test(e) && !(ignore && ignore.test(e)));
   if (real.length) throw new Error(`errors in the page:\n${real.join('\n')}`);
 }
 
