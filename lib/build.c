@@ -1706,23 +1706,64 @@ static void copy_log(struct builder *b, int fd, char *tail, size_t tailsz)
 	}
 }
 
+/* $name as a number with an optional K, M or G (binary); def when unset; -1 when invalid. */
+static int64_t env_size(const char *name, int64_t def, int suffixes)
+{
+	const char *v = getenv(name);
+	char *end;
+	long long n;
+	int shift = 0;
+
+	if (!v || !*v)
+		return def;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (suffixes && *end && !end[1]) {
+		shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 :
+			*end == 'G' || *end == 'g' ? 30 : -1;
+		end += shift >= 0;
+	}
+	if (errno || end == v || *end || n <= 0 || shift < 0 || n > (INT64_MAX >> shift))
+		return -1;
+	return (int64_t)n << shift;
+}
+
 /*
  * A RUN's limits: the build's, else $APPHUB_BUILD_MEMORY, _PIDS, _CPUS and
  * _TMP_SIZE, else defaults that let a package manager work and stop a bomb.
  */
-static void run_limits(struct builder *b, struct ah_limits *l)
+static int run_limits(struct builder *b, const struct ah_df_instr *in, struct ah_limits *l)
 {
-	const char *v;
+	static const struct { const char *name; int64_t def; int suffixes; } env[] = {
+		{ "APPHUB_BUILD_MEMORY", 2LL << 30, 1 },
+		{ "APPHUB_BUILD_PIDS", 1024, 0 },
+		{ "APPHUB_BUILD_TMP_SIZE", 1LL << 30, 1 },
+	};
+	int64_t v[3];
+	const char *cpus = getenv("APPHUB_BUILD_CPUS");
+	size_t i;
 
+	for (i = 0; i < 3; i++)
+		if ((v[i] = env_size(env[i].name, env[i].def, env[i].suffixes)) < 0)
+			return line_err(b, in, 400, "invalid", "invalid %s '%s': %s", env[i].name,
+					getenv(env[i].name), env[i].suffixes ?
+					"a size such as 512M or 2G" : "a positive number");
 	*l = b->o->limits;
 	if (!l->memory_bytes)
-		l->memory_bytes = (v = getenv("APPHUB_BUILD_MEMORY")) && *v ? atoll(v) : 2LL << 30;
+		l->memory_bytes = v[0];
 	if (!l->pids)
-		l->pids = (v = getenv("APPHUB_BUILD_PIDS")) && *v ? atoll(v) : 1024;
-	if (!(l->cpus > 0))
-		l->cpus = (v = getenv("APPHUB_BUILD_CPUS")) && *v ? atof(v) : 0;
+		l->pids = v[1];
 	if (!l->tmp_bytes)
-		l->tmp_bytes = (v = getenv("APPHUB_BUILD_TMP_SIZE")) && *v ? atoll(v) : 1LL << 30;
+		l->tmp_bytes = v[2];
+	if (!(l->cpus > 0) && cpus && *cpus) {
+		char *end;
+
+		l->cpus = strtod(cpus, &end);
+		if (*end || !(l->cpus > 0) || l->cpus > 4096)
+			return line_err(b, in, 400, "invalid", "invalid APPHUB_BUILD_CPUS '%s': "
+					"a positive number such as 1.5", cpus);
+	}
+	return 0;
 }
 
 static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
@@ -1857,7 +1898,8 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 	so.env = envv;
 	so.workdir = wd && *wd ? wd : "/";
 	so.network = b->o->network;
-	run_limits(b, &so.limits);
+	if (run_limits(b, in, &so.limits) < 0)
+		goto done;
 	so.timeout_ms = b->o->run_timeout_ms;
 	so.out_fd = logfd;
 	if (ah_sandbox_run(&so, &status, b->err) < 0) {
