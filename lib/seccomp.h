@@ -7,7 +7,7 @@
  * The one confinement profile of what apphub runs from an image: a
  * Dockerfile's RUN steps, launched apps (and jobs). Modelled on the default
  * profiles of Docker and podman: root inside keeps Docker's default
- * capabilities (AH_SANDBOX_CAPS, for bwrap's --cap-add), and a seccomp
+ * capabilities (ah_sandbox_caps, for bwrap's --cap-add), and a seccomp
  * filter refuses (EPERM) what reaches past the sandbox: namespaces (unshare,
  * setns, clone with namespace flags), mounts, kernel keyrings, modules,
  * kexec, bpf, perf, raw handles, clocks, swap, reboot, io_uring,
