@@ -33,7 +33,7 @@ INGEST_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
 INGEST_CFLAGS = -DAPPHUB_WITH_INGEST $(shell $(PKG_CONFIG) --cflags $(INGEST_PKGS) 2>/dev/null)
 INGEST_LIBS = $(shell $(PKG_CONFIG) --libs $(INGEST_PKGS) 2>/dev/null)
 # apphub-image: the image store and the registry client (libarchive, OpenSSL, libcurl).
-IMAGE_PKGS = $(LIGHT_PKGS) libarchive libcrypto libcurl
+IMAGE_PKGS = $(LIGHT_PKGS) libarchive libcrypto libcurl libseccomp
 IMAGE_CFLAGS = -DAPPHUB_WITH_IMAGE $(shell $(PKG_CONFIG) --cflags $(IMAGE_PKGS) 2>/dev/null)
 IMAGE_LIBS = $(shell $(PKG_CONFIG) --libs $(IMAGE_PKGS) 2>/dev/null)
 # serve carries every operation module, ingest's included, and libmicrohttpd.
@@ -41,7 +41,7 @@ SERVE_PKGS = $(INGEST_PKGS) libmicrohttpd libcmark
 SERVE_CFLAGS = -DAPPHUB_WITH_SERVE $(shell $(PKG_CONFIG) --cflags $(SERVE_PKGS) 2>/dev/null)
 SERVE_LIBS = $(shell $(PKG_CONFIG) --libs $(SERVE_PKGS) 2>/dev/null) -lpthread
 # apphub-build: apps built from their mirrors (libgit2) by the engine (lib/build.c).
-BUILD_PKGS = $(LIGHT_PKGS) libgit2 libarchive libcrypto libcurl
+BUILD_PKGS = $(LIGHT_PKGS) libgit2 libarchive libcrypto libcurl libseccomp
 BUILD_CFLAGS = -DAPPHUB_WITH_BUILD $(shell $(PKG_CONFIG) --cflags $(BUILD_PKGS) 2>/dev/null)
 BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 
@@ -59,7 +59,7 @@ endif
 ifneq ($(wildcard cmd/image.c),)
 HELPERS += apphub-image
 IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry.o \
-	lib/build.o lib/sandbox.o lib/dockerfile.o lib/dockerignore.o \
+	lib/build.o lib/sandbox.o lib/seccomp.o lib/cgroup.o lib/dockerfile.o lib/dockerignore.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 HELPERS += apphub-remote
@@ -67,7 +67,7 @@ HELPERS += apphub-remote
 # (it starts with every launch and stays as long): the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
 HELPERS += apphub-launch
-LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o \
+LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/seccomp.o lib/cgroup.o \
 	$(filter-out cmd/launch.o,$(CMD_OBJS)) $(LIB_OBJS)
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve
@@ -76,7 +76,7 @@ SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib
 	$(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 ifneq ($(wildcard lib/build.c),)
-BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/image.o \
+BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/seccomp.o lib/cgroup.o lib/image.o \
 	lib/registry.o lib/dockerfile.o lib/dockerignore.o
 HELPERS += apphub-build
 BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
@@ -84,7 +84,7 @@ BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/builds
 # serve's workers build too.
 SERVE_OBJS := $(filter-out lib/builds.o $(BUILD_ENGINE_OBJS),$(SERVE_OBJS)) lib/builds-build.o \
 	$(BUILD_ENGINE_OBJS)
-SERVE_LIBS += $(shell $(PKG_CONFIG) --libs libarchive libcrypto libcurl 2>/dev/null)
+SERVE_LIBS += $(shell $(PKG_CONFIG) --libs libarchive libcrypto libcurl libseccomp 2>/dev/null)
 cmd/serve.o: ALL_CFLAGS += -DAPPHUB_WITH_BUILD
 endif
 # The page (web/), embedded in apphub-serve only.
@@ -93,7 +93,7 @@ WEB_FILES = web/index.html web/app.css web/app.js web/favicon.svg
 # Debian packages that building, testing and `make run` need.
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
-	libyaml-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
+	libyaml-dev libseccomp-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
 	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium
 
 all: apphub $(HELPERS)
@@ -111,7 +111,8 @@ apphub-build: $(BUILD_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD_OBJS) $(BUILD_LIBS)
 
 apphub-launch: $(LAUNCH_OBJS)
-	$(CC) $(LDFLAGS) -Wl,-O1,--as-needed -o $@ $(LAUNCH_OBJS) $(LIGHT_LIBS)
+	$(CC) $(LDFLAGS) -Wl,-O1,--as-needed -o $@ $(LAUNCH_OBJS) $(LIGHT_LIBS) \
+		$(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
 
 apphub-serve: $(SERVE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(SERVE_OBJS) $(SERVE_LIBS)

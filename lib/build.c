@@ -354,44 +354,9 @@ static int apply_both(struct builder *b, struct bstage *st, const struct ah_laye
  * upper holds; the upper is then a lower of the next step. Nothing is
  * unpacked twice and nothing is copied back.
  */
-static int fsopen_(const char *fs, unsigned flags)
-{
-	return (int)syscall(SYS_fsopen, fs, flags);
-}
-
-static int fsconfig_(int fd, unsigned cmd, const char *key, const char *value)
-{
-	return (int)syscall(SYS_fsconfig, fd, cmd, key, value, 0);
-}
-
-/* A detached overlay mount: lowers (bottom first), upper and work may be NULL; -1. */
 static int ovl_mount(char *const *lowers, size_t nr, const char *upper, const char *work)
 {
-	int fd = fsopen_("overlay", FSOPEN_CLOEXEC), mnt = -1, e;
-	size_t i;
-
-	if (fd < 0)
-		return -1;
-	for (i = nr; i-- > 0;)
-		if (fsconfig_(fd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i]) < 0)
-			goto done;
-	if (upper && (fsconfig_(fd, FSCONFIG_SET_STRING, "upperdir", upper) < 0 ||
-		      fsconfig_(fd, FSCONFIG_SET_STRING, "workdir", work) < 0 ||
-		      /* the upper is read back at once: no need to sync it */
-		      fsconfig_(fd, FSCONFIG_SET_FLAG, "volatile", NULL) < 0))
-		goto done;
-	/* plain directories and whiteouts only, as the layer diff reads them */
-	if (fsconfig_(fd, FSCONFIG_SET_STRING, "redirect_dir", "off") < 0 ||
-	    fsconfig_(fd, FSCONFIG_SET_STRING, "metacopy", "off") < 0 ||
-	    fsconfig_(fd, FSCONFIG_SET_STRING, "index", "off") < 0 ||
-	    fsconfig_(fd, FSCONFIG_CMD_CREATE, NULL, NULL) < 0)
-		goto done;
-	mnt = (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, 0);
-done:
-	e = errno;
-	close(fd);
-	errno = e;
-	return mnt;
+	return ah_overlay_mount(lowers, nr, upper, work);
 }
 
 /* Overlay mode if this process may mount one (and $APPHUB_BUILD_OVERLAY is not 0). */
@@ -1741,6 +1706,66 @@ static void copy_log(struct builder *b, int fd, char *tail, size_t tailsz)
 	}
 }
 
+/* $name as a number with an optional K, M or G (binary); def when unset; -1 when invalid. */
+static int64_t env_size(const char *name, int64_t def, int suffixes)
+{
+	const char *v = getenv(name);
+	char *end;
+	long long n;
+	int shift = 0;
+
+	if (!v || !*v)
+		return def;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (suffixes && *end && !end[1]) {
+		shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 :
+			*end == 'G' || *end == 'g' ? 30 : -1;
+		end += shift >= 0;
+	}
+	if (errno || end == v || *end || n <= 0 || shift < 0 || n > (INT64_MAX >> shift))
+		return -1;
+	return (int64_t)n << shift;
+}
+
+/*
+ * A RUN's limits: the build's, else $APPHUB_BUILD_MEMORY, _PIDS, _CPUS and
+ * _TMP_SIZE, else defaults that let a package manager work and stop a bomb.
+ */
+static int run_limits(struct builder *b, const struct ah_df_instr *in, struct ah_limits *l)
+{
+	static const struct { const char *name; int64_t def; int suffixes; } env[] = {
+		{ "APPHUB_BUILD_MEMORY", 2LL << 30, 1 },
+		{ "APPHUB_BUILD_PIDS", 1024, 0 },
+		{ "APPHUB_BUILD_TMP_SIZE", 1LL << 30, 1 },
+	};
+	int64_t v[3];
+	const char *cpus = getenv("APPHUB_BUILD_CPUS");
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if ((v[i] = env_size(env[i].name, env[i].def, env[i].suffixes)) < 0)
+			return line_err(b, in, 400, "invalid", "invalid %s '%s': %s", env[i].name,
+					getenv(env[i].name), env[i].suffixes ?
+					"a size such as 512M or 2G" : "a positive number");
+	*l = b->o->limits;
+	if (!l->memory_bytes)
+		l->memory_bytes = v[0];
+	if (!l->pids)
+		l->pids = v[1];
+	if (!l->tmp_bytes)
+		l->tmp_bytes = v[2];
+	if (!(l->cpus > 0) && cpus && *cpus) {
+		char *end;
+
+		l->cpus = strtod(cpus, &end);
+		if (*end || !(l->cpus > 0) || l->cpus > 4096)
+			return line_err(b, in, 400, "invalid", "invalid APPHUB_BUILD_CPUS '%s': "
+					"a positive number such as 1.5", cpus);
+	}
+	return 0;
+}
+
 static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 {
 	struct ah_sandbox_opts so = AH_SANDBOX_OPTS_INIT;
@@ -1749,7 +1774,7 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 	const char **argv = NULL, **envv = NULL;
 	const char *wd = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
 	const char *user = json_string_value(json_object_get(cfg_of(st), "User"));
-	char *logp = NULL, *script = NULL, *hpath = NULL, tail[LOG_TAIL], why[256];
+	char *logp = NULL, *script = NULL, *hpath = NULL, *empty = NULL, tail[LOG_TAIL], why[256];
 	struct strbuf text = STRBUF_INIT;
 	size_t i, n = 0;
 	int logfd = -1, status = 0, ret = -1, rootfd = -1, wfd;
@@ -1845,22 +1870,51 @@ static int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr
 		goto done;
 	}
 	so.rootfs = st->root;
-	so.rootfs_mount_fd = st->mnt;
-	so.identity_ids = 1;	/* files a USER writes are that user's in the layer */
+	if (b->overlay) {
+		/*
+		 * The sandbox mounts the step's overlay itself, over idmapped
+		 * layers, so that RUN's root is not the host's (sandbox.h).
+		 */
+		close(rootfd);
+		rootfd = -1;
+		if (st->mnt > 0)
+			close(st->mnt);
+		st->mnt = 0;
+		/* a volatile overlay's work directory does not serve twice */
+		if (ah_remove_tree(st->work, b->err) < 0)
+			goto done;
+		if (mkdir(st->work, 0755) < 0) {
+			ah_internal(b->err, "cannot create '%s': %s", st->work, strerror(errno));
+			goto done;
+		}
+		if (!st->lowers_nr && !(empty = empty_lower(b)))
+			goto done;
+		so.ovl_lowers = empty ? &empty : st->lowers;
+		so.ovl_lowers_nr = empty ? 1 : st->lowers_nr;
+		so.ovl_upper = st->upper;
+		so.ovl_work = st->work;
+	}
 	so.argv = argv;
 	so.env = envv;
 	so.workdir = wd && *wd ? wd : "/";
 	so.network = b->o->network;
-	so.limits = b->o->limits;
+	if (run_limits(b, in, &so.limits) < 0)
+		goto done;
 	so.timeout_ms = b->o->run_timeout_ms;
 	so.out_fd = logfd;
 	if (ah_sandbox_run(&so, &status, b->err) < 0) {
 		copy_log(b, logfd, tail, sizeof(tail));
-		if (b->err->status == 504)
+		if (b->err->status == 504) {
 			line_err(b, in, 504, "timeout", "RUN timed out after %lld s%s%s",
 				 (long long)((b->o->run_timeout_ms + 999) / 1000), *tail ? ": " : "", tail);
-		else
+		} else if (b->err->code && !strcmp(b->err->code, "limit")) {
+			char msg[sizeof(b->err->msg)];
+
+			memcpy(msg, b->err->msg, sizeof(msg));
+			line_err(b, in, 400, "limit", "RUN %s%s%s", msg, *tail ? ": " : "", tail);
+		} else {
 			at_line(b, in);
+		}
 		goto done;
 	}
 	copy_log(b, logfd, tail, sizeof(tail));
@@ -1879,6 +1933,7 @@ done:
 		unlink(hpath);
 	free(hpath);
 	free(logp);
+	free(empty);
 	free(script);
 	free(argv);
 	free(envv);

@@ -44,8 +44,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "fsutil.h"
 #include "launch.h"
+#include "seccomp.h"
 #include "strbuf.h"
 #include "timeutil.h"
 
@@ -74,6 +76,7 @@ struct sup {
 	pid_t child;
 	int child_status;
 	int host_net, app_net;	/* network namespace fds */
+	int seccomp_fd;		/* the filter for bwrap's --seccomp (seccomp.h) */
 	int listen_fd, sig_fd, out_fd, log_fd;
 	int notify_fd;		/* closed once past starting: wakes a waiting request */
 	int64_t log_bytes, log_max;
@@ -634,107 +637,6 @@ static char *visible_root(struct sup *s, const char *bwrap, struct ah_err *err)
 
 /* ---- cgroups ---- */
 
-/* The mount point of the cgroup2 hierarchy (controller NULL) or of a v1 controller. */
-static char *cgroup_mount(const char *controller)
-{
-	FILE *fp = fopen("/proc/self/mountinfo", "r");
-	char line[4096], *found = NULL;
-
-	while (fp && !found && fgets(line, sizeof(line), fp)) {
-		char *sep = strstr(line, " - "), *mnt, *fstype, *super, *tok, *save;
-		int i;
-
-		if (!sep)
-			continue;
-		*sep = '\0';
-		fstype = strtok_r(sep + 3, " ", &save);
-		strtok_r(NULL, " ", &save);
-		super = strtok_r(NULL, " \n", &save);
-		mnt = line;
-		for (i = 0; i < 4 && mnt; i++) {
-			mnt = strchr(mnt, ' ');
-			if (mnt)
-				mnt++;
-		}
-		if (!mnt || !fstype)
-			continue;
-		*strchrnul(mnt, ' ') = '\0';
-		if (!controller) {
-			if (!strcmp(fstype, "cgroup2"))
-				found = xstrdup(mnt);
-			continue;
-		}
-		if (strcmp(fstype, "cgroup") || !super)
-			continue;
-		for (tok = strtok_r(super, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-			if (!strcmp(tok, controller))
-				found = xstrdup(mnt);
-	}
-	if (fp)
-		fclose(fp);
-	return found;
-}
-
-/* This process's cgroup path in the hierarchy of controller (NULL: the unified one). */
-static char *cgroup_self(const char *controller)
-{
-	FILE *fp = fopen("/proc/self/cgroup", "r");
-	char line[4096], *found = NULL;
-
-	while (fp && !found && fgets(line, sizeof(line), fp)) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *tok, *save;
-
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		c2[strcspn(c2 + 1, "\n") + 1] = '\0';
-		if (!controller) {
-			if (c1 + 1 == c2)
-				found = xstrdup(c2 + 1);
-			continue;
-		}
-		for (tok = strtok_r(c1 + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-			if (!strcmp(tok, controller))
-				found = xstrdup(c2 + 1);
-	}
-	if (fp)
-		fclose(fp);
-	return found;
-}
-
-/* Makes <mount><self>/apphub-<id> for controller; NULL when not possible. */
-static char *cgroup_make(struct sup *s, const char *controller)
-{
-	char *mnt = cgroup_mount(controller), *self = cgroup_self(controller), *dir = NULL;
-
-	if (!mnt || !self)
-		goto done;
-	dir = xstrfmt("%s%s%sapphub-%s", mnt, self, self[strlen(self) - 1] == '/' ? "" : "/", s->id);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		free(dir);
-		dir = NULL;
-		goto done;
-	}
-	json_array_append_new(s->cgroups, json_string(dir));
-done:
-	free(mnt);
-	free(self);
-	return dir;
-}
-
-static int cgroup_write(const char *dir, const char *file, const char *value)
-{
-	char *p;
-	int ret;
-
-	if (!dir)
-		return -1;
-	p = xstrfmt("%s/%s", dir, file);
-	ret = write_file(p, value);
-	free(p);
-	return ret;
-}
-
 static void enforced(json_t *limits, const char *key, json_int_t value, double real, const char *by)
 {
 	json_t *l = json_object_get(limits, key);
@@ -755,47 +657,25 @@ static json_int_t prof_int(struct sup *s, const char *key)
 /* The cgroups of the launch, with the profile's limits written; *limits says what holds. */
 static void cgroups_setup(struct sup *s, json_t *limits)
 {
-	json_int_t memory = prof_int(s, "memory"), pids = prof_int(s, "pids");
-	double cpus = json_number_value(json_object_get(s->profile, "cpus"));
-	char buf[64], *v2, *mem, *pid, *cpu;
+	struct ah_cgroup cg = AH_CGROUP_INIT;
+	struct ah_cgroup_limits l = { prof_int(s, "memory"), prof_int(s, "pids"),
+				      json_number_value(json_object_get(s->profile, "cpus")) };
+	char *name = xstrfmt("apphub-%s", s->id);
+	int i;
 
-	v2 = cgroup_make(s, NULL);
-	s->cgroup_v2 = v2 ? (int)json_array_size(s->cgroups) - 1 : -1;
-	if (memory) {
-		snprintf(buf, sizeof(buf), "%lld", (long long)memory);
-		if (!cgroup_write(v2, "memory.max", buf) && !cgroup_write(v2, "memory.swap.max", "0"))
-			enforced(limits, "memory", memory, 0, "cgroup");
-		else if ((mem = cgroup_make(s, "memory"))) {
-			if (!cgroup_write(mem, "memory.limit_in_bytes", buf)) {
-				cgroup_write(mem, "memory.memsw.limit_in_bytes", buf);
-				enforced(limits, "memory", memory, 0, "cgroup");
-			}
-			free(mem);
-		}
+	ah_cgroup_make(&cg, name, &l);
+	for (i = 0; i < cg.nr; i++) {
+		json_array_append_new(s->cgroups, json_string(cg.dirs[i]));
+		free(cg.dirs[i]);
 	}
-	if (pids) {
-		snprintf(buf, sizeof(buf), "%lld", (long long)pids);
-		if (!cgroup_write(v2, "pids.max", buf))
-			enforced(limits, "pids", pids, 0, "cgroup");
-		else if ((pid = cgroup_make(s, "pids"))) {
-			if (!cgroup_write(pid, "pids.max", buf))
-				enforced(limits, "pids", pids, 0, "cgroup");
-			free(pid);
-		}
-	}
-	if (cpus > 0) {
-		snprintf(buf, sizeof(buf), "%lld 100000", (long long)(cpus * 100000));
-		if (!cgroup_write(v2, "cpu.max", buf))
-			enforced(limits, "cpus", 0, cpus, "cgroup");
-		else if ((cpu = cgroup_make(s, "cpu"))) {
-			snprintf(buf, sizeof(buf), "%lld", (long long)(cpus * 100000));
-			if (!cgroup_write(cpu, "cpu.cfs_period_us", "100000") &&
-			    !cgroup_write(cpu, "cpu.cfs_quota_us", buf))
-				enforced(limits, "cpus", 0, cpus, "cgroup");
-			free(cpu);
-		}
-	}
-	free(v2);
+	s->cgroup_v2 = cg.v2;
+	if (cg.enforced & AH_CG_MEMORY)
+		enforced(limits, "memory", l.memory_bytes, 0, "cgroup");
+	if (cg.enforced & AH_CG_PIDS)
+		enforced(limits, "pids", l.pids, 0, "cgroup");
+	if (cg.enforced & AH_CG_CPU)
+		enforced(limits, "cpus", 0, l.cpus, "cgroup");
+	free(name);
 }
 
 /* Signals every process of the launch but the sandbox's own (bwrap and its init). */
@@ -848,26 +728,9 @@ static void cgroups_remove(struct sup *s)
 {
 	json_t *d;
 	size_t i;
-	int tries;
 
-	json_array_foreach(s->cgroups, i, d) {
-		const char *dir = json_string_value(d);
-
-		cgroup_write(dir, "cgroup.kill", "1");
-		for (tries = 0; tries < 1000 && rmdir(dir) < 0 && errno == EBUSY; tries++) {
-			char *p = xstrfmt("%s/cgroup.procs", dir);
-			FILE *fp = fopen(p, "r");
-			int pid;
-
-			while (fp && fscanf(fp, "%d", &pid) == 1)
-				kill(pid, SIGKILL);
-			if (fp)
-				fclose(fp);
-			free(p);
-			/* The killed go within a millisecond or two. */
-			usleep(1000);
-		}
-	}
+	json_array_foreach(s->cgroups, i, d)
+		ah_cgroup_remove_dir(json_string_value(d));
 }
 
 /* ---- the app's user ---- */
@@ -1128,7 +991,7 @@ static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
 	close(sb->out[0]);
 	/* Into the cgroups before it runs anything; as host root, before the user namespace. */
 	json_array_foreach(s->cgroups, i, d)
-		if (cgroup_write(json_string_value(d), "cgroup.procs", "0") < 0)
+		if (ah_cgroup_write(json_string_value(d), "cgroup.procs", "0") < 0)
 			logf_(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
 			      strerror(errno));
 	if (unshare(CLONE_NEWUSER) < 0)
@@ -1187,6 +1050,9 @@ static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
 	dup2(sb->null, 0);
 	dup2(sb->out[1], 1);
 	dup2(sb->out[1], 2);
+	/* bwrap reads the filter from it */
+	if (s->seccomp_fd < 0 || fcntl(s->seccomp_fd, F_SETFD, 0) < 0)
+		_exit(125);
 	/* After the credentials changed: that clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(126);
@@ -1725,7 +1591,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	s.state_dir = state_dir;
 	s.id = id;
 	s.child = -1;
-	s.host_net = s.app_net = s.listen_fd = s.sig_fd = s.out_fd = s.log_fd = -1;
+	s.host_net = s.app_net = s.listen_fd = s.sig_fd = s.out_fd = s.log_fd = s.seccomp_fd = -1;
 	s.notify_fd = notify_fd;
 	/* Neither the helpers nor the sandbox may hold it open. */
 	if (notify_fd >= 0 && fcntl(notify_fd, F_SETFD, FD_CLOEXEC) < 0)
@@ -1771,7 +1637,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
 			goto fail;
 		}
-		if (private_mounts(&err) < 0)
+		if (private_mounts(&err) < 0 || (s.seccomp_fd = ah_seccomp_bpf_fd(&err)) < 0)
 			goto fail;
 		cgroups_setup(&s, limits);
 		if (sandbox_fork(&s, &sb, &err) < 0)
@@ -1856,7 +1722,20 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			add_arg(argv, "--gid");
 			snprintf(buf, sizeof(buf), "%d", (int)s.gid);
 			add_arg(argv, buf);
+			add_arg(argv, "--disable-userns");
+		} else {
+			/* root of the launch's namespace: Docker's default capabilities, over it only */
+			add_arg(argv, "--cap-drop");
+			add_arg(argv, "ALL");
+			for (i = 0; ah_sandbox_caps[i]; i++) {
+				add_arg(argv, "--cap-add");
+				add_arg(argv, ah_sandbox_caps[i]);
+			}
 		}
+		/* the same seccomp filter as a build's RUN (seccomp.h) */
+		add_arg(argv, "--seccomp");
+		snprintf(buf, sizeof(buf), "%d", s.seccomp_fd);
+		add_arg(argv, buf);
 		add_arg(argv, "--unshare-pid");
 		add_arg(argv, "--unshare-ipc");
 		add_arg(argv, "--unshare-uts");
@@ -2124,6 +2003,8 @@ out:
 		close(s.host_net);
 	if (s.sig_fd >= 0)
 		close(s.sig_fd);
+	if (s.seccomp_fd >= 0)
+		close(s.seccomp_fd);
 	if (s.notify_fd >= 0)
 		close(s.notify_fd);
 	sandbox_close(&sb);

@@ -20,7 +20,8 @@
  * unpacked once per digest into STATE/launches/rootfs-cache/<hex>/, mounts a private overlay over it
  * (upper layer on a size-capped tmpfs) in its own mount namespace, runs
  * the app under bubblewrap in new user, pid, mount, ipc, uts and network
- * namespaces and a cgroup, as the image's USER, relays 127.0.0.1:<hostPort> into the app's
+ * namespaces and a cgroup (lib/cgroup.h), with the capabilities and the
+ * seccomp filter of lib/seccomp.h, as the image's USER, relays 127.0.0.1:<hostPort> into the app's
  * network namespace, enforces the TTL, and records every transition.
  */
 

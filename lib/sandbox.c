@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -18,7 +20,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "sandbox.h"
+#include "seccomp.h"
 #include "strbuf.h"
 
 const char *ah_sandbox_bwrap(struct ah_err *err)
@@ -90,24 +94,33 @@ static void argv_free(struct argv_buf *a)
 
 #define RELOC_DIR "/tmp/.apphub-sandbox"
 
-/* As root running bwrap as another user: uid and gid are the host's. */
-static int as_user(const struct ah_sandbox_opts *o)
-{
-	return o->identity_ids && geteuid() == 0 && (o->uid || o->gid);
-}
+/*
+ * As host root, the sandbox is mapped: it runs in the user namespace of
+ * AH_SANDBOX_UID_BASE (see sandbox.h); what it needs ready before the fork
+ * is here.
+ */
+struct mapped {
+	int on;
+	int userns;		/* the user namespace's fd */
+	int root_clone;		/* the idmapped rootfs, detached; -1 */
+	int *clones;		/* the idmapped layers, detached */
+	size_t clones_nr;
+	char **paths;		/* lowers' paths through the clones, bottom first */
+	char *upper, *work;
+};
 
 /* Where relocate() puts the rootfs (i 0) or bind i - 1, else path. */
-static const char *reloc(const struct ah_sandbox_opts *o, struct argv_buf *a, size_t i,
-			 const char *path)
+static const char *reloc(const struct mapped *m, struct argv_buf *a, size_t i, const char *path)
 {
-	return as_user(o) ? own(a, xstrfmt(RELOC_DIR "/%zu", i)) : path;
+	return m->on ? own(a, xstrfmt(RELOC_DIR "/%zu", i)) : path;
 }
 
-static int build_argv(const struct ah_sandbox_opts *o, const char *bwrap, struct argv_buf *a,
-		      struct ah_err *err)
+static int build_argv(const struct ah_sandbox_opts *o, const struct mapped *m, int seccomp_fd,
+		      const char *bwrap, struct argv_buf *a, struct ah_err *err)
 {
 	size_t i;
-	int userns = geteuid() != 0 || o->uid != 0 || o->gid != 0;
+	/* a user namespace of bwrap's own: a user's, or USER in a mapped sandbox */
+	int userns = !m->on || o->uid != 0;
 
 	if (!o->rootfs || !o->argv || !o->argv[0])
 		return ah_internal(err, "sandbox: a root file system and a command are required");
@@ -115,7 +128,7 @@ static int build_argv(const struct ah_sandbox_opts *o, const char *bwrap, struct
 		return ah_invalid(err, "invalid network '%s': must be none or host", o->network);
 	add(a, bwrap);
 	add(a, o->rootfs_readonly ? "--ro-bind" : "--bind");
-	add(a, reloc(o, a, 0, o->rootfs));
+	add(a, reloc(m, a, 0, o->rootfs));
 	add(a, "/");
 	add(a, "--unshare-pid");
 	add(a, "--unshare-ipc");
@@ -129,7 +142,20 @@ static int build_argv(const struct ah_sandbox_opts *o, const char *bwrap, struct
 		add(a, own(a, xstrfmt("%u", (unsigned)o->uid)));
 		add(a, "--gid");
 		add(a, own(a, xstrfmt("%u", (unsigned)o->gid)));
+		/* no more user namespaces inside (seccomp refuses them too) */
+		add(a, "--disable-userns");
+	} else {
+		/* root of the mapped namespace: Docker's default capabilities, over it only */
+		add(a, "--cap-drop");
+		add(a, "ALL");
+		for (i = 0; ah_sandbox_caps[i]; i++) {
+			add(a, "--cap-add");
+			add(a, ah_sandbox_caps[i]);
+		}
 	}
+	add(a, "--seccomp");
+	add(a, own(a, xstrfmt("%d", seccomp_fd)));
+	add(a, "--new-session");
 	if (o->hostname) {
 		add(a, "--hostname");
 		add(a, o->hostname);
@@ -140,12 +166,16 @@ static int build_argv(const struct ah_sandbox_opts *o, const char *bwrap, struct
 	add(a, "--dev");
 	add(a, "/dev");
 	if (!o->no_tmpfs) {
+		if (o->limits.tmp_bytes > 0) {
+			add(a, "--size");
+			add(a, own(a, xstrfmt("%lld", (long long)o->limits.tmp_bytes)));
+		}
 		add(a, "--tmpfs");
 		add(a, "/tmp");
 	}
 	for (i = 0; i < o->binds_nr; i++) {
 		add(a, o->binds[i].mode == AH_BIND_RW ? "--bind" : "--ro-bind");
-		add(a, reloc(o, a, i + 1, o->binds[i].src));
+		add(a, reloc(m, a, i + 1, o->binds[i].src));
 		add(a, o->binds[i].dest);
 	}
 	add(a, "--clearenv");
@@ -178,25 +208,251 @@ static void set_limit(int res, int64_t v)
 	setrlimit(res, &rl);
 }
 
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#endif
-
-/* In the child: a mount namespace of its own, the mount (if any) at rootfs. */
-static int own_mounts(const struct ah_sandbox_opts *o)
+int ah_overlay_mount(char *const *lowers, size_t nr, const char *upper, const char *work)
 {
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	int fd = fsopen("overlay", FSOPEN_CLOEXEC), mnt = -1, e;
+	size_t i;
+
+	if (fd < 0)
 		return -1;
-	if (o->rootfs_mount_fd <= 0)
-		return 0;
-	return (int)syscall(SYS_move_mount, o->rootfs_mount_fd, "", AT_FDCWD, o->rootfs,
-			    MOVE_MOUNT_F_EMPTY_PATH);
+	for (i = nr; i-- > 0;)
+		if (fsconfig(fd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0)
+			goto done;
+	if (upper && (fsconfig(fd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+		      fsconfig(fd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+		      /* the upper is read back at once: no need to sync it */
+		      fsconfig(fd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0))
+		goto done;
+	if (fsconfig(fd, FSCONFIG_SET_STRING, "redirect_dir", "off", 0) < 0 ||
+	    fsconfig(fd, FSCONFIG_SET_STRING, "metacopy", "off", 0) < 0 ||
+	    fsconfig(fd, FSCONFIG_SET_STRING, "index", "off", 0) < 0 ||
+	    fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		goto done;
+	mnt = fsmount(fd, FSMOUNT_CLOEXEC, 0);
+done:
+	e = errno;
+	close(fd);
+	errno = e;
+	return mnt;
+}
+
+/* ---- the mapped sandbox (host root) ---- */
+
+static int write_proc(pid_t pid, const char *file, const char *data)
+{
+	char path[64];
+	int fd, ret;
+	size_t len = strlen(data);
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = write(fd, data, len) == (ssize_t)len ? 0 : -1;
+	if (close(fd) < 0)
+		ret = -1;
+	return ret;
 }
 
 /*
- * In the child, before it becomes the user, who may not reach the rootfs
- * and the bind sources (a state directory of 0700): they are bound under
- * a tmpfs on /tmp (RELOC_DIR/<i>), in the child's mount namespace only.
+ * The user namespace whose root is AH_SANDBOX_UID_BASE, made once per
+ * process by a child that only holds it while its maps are written.
+ * setgroups stays allowed: package managers drop groups with it.
+ */
+static int sandbox_userns(struct ah_err *err)
+{
+	static int cached = -1;
+	char map[64], c = 0, path[64];
+	int sync[2], fd = -1, expected = -1;
+	pid_t pid;
+
+	if (__atomic_load_n(&cached, __ATOMIC_ACQUIRE) >= 0)
+		return cached;
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return ah_internal(err, "sandbox: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		close(sync[0]);
+		close(sync[1]);
+		return ah_internal(err, "sandbox: cannot fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(sync[0]);
+		c = unshare(CLONE_NEWUSER) < 0 ? 'e' : 'u';
+		if (write(sync[1], &c, 1) == 1)
+			pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	if (read(sync[0], &c, 1) != 1 || c != 'u') {
+		ah_error(err, 503, "unavailable", "sandbox: cannot make a user namespace: "
+			 "RUN steps and launches need them (user.max_user_namespaces)");
+		goto done;
+	}
+	snprintf(map, sizeof(map), "0 %d %d\n", AH_SANDBOX_UID_BASE, AH_SANDBOX_UID_COUNT);
+	if (write_proc(pid, "uid_map", map) < 0 || write_proc(pid, "gid_map", map) < 0) {
+		ah_internal(err, "sandbox: cannot map the user namespace: %s", strerror(errno));
+		goto done;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		ah_internal(err, "sandbox: cannot open '%s': %s", path, strerror(errno));
+done:
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(sync[0]);
+	if (fd < 0)
+		return -1;
+	/* another thread may have made one meanwhile: keep the first */
+	if (!__atomic_compare_exchange_n(&cached, &expected, fd, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		close(fd);
+	return cached;
+}
+
+/* A detached clone of path whose ids are seen through the sandbox's user namespace. */
+static int idmapped(const struct mapped *m, const char *path, struct ah_err *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)m->userns };
+	int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC), e;
+
+	if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		return ah_error(err, 503, "unavailable",
+				"sandbox: cannot idmap '%s' for the sandbox's user namespace "
+				"(idmapped mounts need Linux 5.19 or later and a file system "
+				"that has them): %s; refusing to run it as host root",
+				path, strerror(e));
+	}
+	return fd;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash != path ? xstrndup(path, (size_t)(slash - path)) : xstrdup("/");
+}
+
+static void mapped_release(struct mapped *m)
+{
+	size_t i;
+
+	if (m->root_clone >= 0)
+		close(m->root_clone);
+	for (i = 0; i < m->clones_nr; i++)
+		close(m->clones[i]);
+	for (i = 0; m->paths && m->paths[i]; i++)
+		free(m->paths[i]);
+	free(m->paths);
+	free(m->clones);
+	free(m->upper);
+	free(m->work);
+}
+
+/* The user namespace and the idmapped clones, before the fork. */
+static int mapped_prepare(const struct ah_sandbox_opts *o, struct mapped *m, struct ah_err *err)
+{
+	char *dir = NULL, *wdir = NULL;
+	size_t i;
+	int fd, ret = -1;
+
+	if ((m->userns = sandbox_userns(err)) < 0)
+		return -1;
+	if (!o->ovl_lowers_nr) {
+		m->root_clone = idmapped(m, o->rootfs, err);
+		return m->root_clone < 0 ? -1 : 0;
+	}
+	/* overlayfs is not idmapped itself: its layers are, and it is mounted over them */
+	m->clones = xcalloc(o->ovl_lowers_nr + 1, sizeof(*m->clones));
+	m->paths = xcalloc(o->ovl_lowers_nr + 1, sizeof(*m->paths));
+	for (i = 0; i < o->ovl_lowers_nr; i++) {
+		if ((fd = idmapped(m, o->ovl_lowers[i], err)) < 0)
+			goto done;
+		m->clones[m->clones_nr++] = fd;
+		m->paths[i] = xstrfmt("/proc/self/fd/%d", fd);
+	}
+	if (o->ovl_upper) {
+		/* upper and work on one mount, as overlayfs wants */
+		dir = dir_of(o->ovl_upper);
+		wdir = dir_of(o->ovl_work);
+		if (strcmp(dir, wdir)) {
+			ah_internal(err, "sandbox: the overlay's upper and work are not siblings");
+			goto done;
+		}
+		if ((fd = idmapped(m, dir, err)) < 0)
+			goto done;
+		m->clones[m->clones_nr++] = fd;
+		m->upper = xstrfmt("/proc/self/fd/%d/%s", fd, o->ovl_upper + strlen(dir) + 1);
+		m->work = xstrfmt("/proc/self/fd/%d/%s", fd, o->ovl_work + strlen(dir) + 1);
+	}
+	ret = 0;
+done:
+	free(dir);
+	free(wdir);
+	return ret;
+}
+
+/* In the child: effective capabilities = permitted (setfsuid drops the file ones). */
+static int caps_raise(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	d[0].effective = d[0].permitted;
+	d[1].effective = d[1].permitted;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/*
+ * In the child: the overlay of the idmapped layers at rootfs. overlayfs
+ * does its upper-layer work with its creator's credentials: they are
+ * the namespace's root (fsuid AH_SANDBOX_UID_BASE, which the idmap
+ * writes as 0) with the host root's capabilities, so it can make its
+ * work directory and copy files up with their owners.
+ */
+static int mapped_overlay(const struct ah_sandbox_opts *o, const struct mapped *m)
+{
+	int mnt, e;
+
+	setfsgid(AH_SANDBOX_UID_BASE);
+	setfsuid(AH_SANDBOX_UID_BASE);
+	if (caps_raise() < 0)
+		return -1;
+	mnt = ah_overlay_mount(m->paths, o->ovl_lowers_nr, m->upper, m->work);
+	e = errno;
+	setfsuid(0);
+	setfsgid(0);
+	if (mnt < 0) {
+		errno = e;
+		return -1;
+	}
+	return move_mount(mnt, "", AT_FDCWD, o->rootfs, MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+/* In the child: a mount namespace of its own, the root file system at rootfs. */
+static int own_mounts(const struct ah_sandbox_opts *o, const struct mapped *m)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	if (o->ovl_lowers_nr)
+		return mapped_overlay(o, m);
+	if (m->root_clone >= 0)
+		return move_mount(m->root_clone, "", AT_FDCWD, o->rootfs, MOVE_MOUNT_F_EMPTY_PATH);
+	return 0;
+}
+
+/*
+ * In the child, before it enters the user namespace, where it may not
+ * reach the rootfs and the bind sources (a state directory of 0700 owned
+ * by host root): they are bound under a tmpfs on /tmp (RELOC_DIR/<i>), in
+ * the child's mount namespace only.
  */
 static int relocate(const struct ah_sandbox_opts *o)
 {
@@ -235,26 +491,37 @@ done:
 }
 
 /*
- * In the child: bwrap runs as uid/gid, so its user namespace maps them to
- * themselves, and what the command writes is theirs on the host.
+ * In the child: into the sandbox's user namespace, as uid/gid there (host
+ * AH_SANDBOX_UID_BASE + id), with no host group left. bwrap then holds
+ * capabilities over that namespace only.
  */
-static int become_user(const struct ah_sandbox_opts *o)
+static int enter_userns(const struct ah_sandbox_opts *o, const struct mapped *m)
 {
-	if (relocate(o) < 0 || setgroups(0, NULL) < 0 ||
+	if (relocate(o) < 0 || setns(m->userns, CLONE_NEWUSER) < 0 || setgroups(0, NULL) < 0 ||
 	    setresgid(o->gid, o->gid, o->gid) < 0 || setresuid(o->uid, o->uid, o->uid) < 0)
 		return -1;
 	return 0;
 }
 
-int ah_sandbox_spawn(const struct ah_sandbox_opts *o, pid_t *pid, struct ah_err *err)
+static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pid_t *pid,
+		 struct ah_err *err)
 {
 	struct argv_buf a = { 0 };
+	struct mapped m = { .on = geteuid() == 0, .userns = -1, .root_clone = -1 };
 	const char *bwrap = ah_sandbox_bwrap(err);
-	int pfd[2] = { -1, -1 }, ret = -1, null_fd = -1, child_errno = 0;
+	int pfd[2] = { -1, -1 }, ret = -1, null_fd = -1, child_errno = 0, seccomp_fd = -1;
 	pid_t child;
 	ssize_t n;
 
-	if (!bwrap || build_argv(o, bwrap, &a, err) < 0)
+	if (!bwrap)
+		goto done;
+	if (o->ovl_lowers_nr && !m.on) {
+		ah_internal(err, "sandbox: an overlay root needs root");
+		goto done;
+	}
+	if ((m.on && mapped_prepare(o, &m, err) < 0) ||
+	    (seccomp_fd = ah_seccomp_bpf_fd(err)) < 0 ||
+	    build_argv(o, &m, seccomp_fd, bwrap, &a, err) < 0)
 		goto done;
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
@@ -277,13 +544,24 @@ int ah_sandbox_spawn(const struct ah_sandbox_opts *o, pid_t *pid, struct ah_err 
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 			goto child_fail;
-		set_limit(RLIMIT_AS, o->limits.memory_bytes);
-		set_limit(RLIMIT_CPU, o->limits.cpu_seconds);
-		set_limit(RLIMIT_NPROC, o->limits.pids);
-		set_limit(RLIMIT_NOFILE, o->limits.nofile);
-		if ((o->rootfs_mount_fd > 0 || as_user(o)) && own_mounts(o) < 0)
+		/* as host root, before the user namespace */
+		if (cg && ah_cgroup_join(cg) < 0)
 			goto child_fail;
-		if (as_user(o) && become_user(o) < 0)
+		if (!cg || !(cg->enforced & AH_CG_MEMORY))
+			set_limit(RLIMIT_AS, o->limits.memory_bytes);
+		if (!cg || !(cg->enforced & AH_CG_PIDS))
+			set_limit(RLIMIT_NPROC, o->limits.pids);
+		set_limit(RLIMIT_CPU, o->limits.cpu_seconds);
+		set_limit(RLIMIT_NOFILE, o->limits.nofile);
+		{
+			struct rlimit none_rl = { 0, 0 };
+
+			setrlimit(RLIMIT_CORE, &none_rl);
+		}
+		if (m.on && (own_mounts(o, &m) < 0 || enter_userns(o, &m) < 0))
+			goto child_fail;
+		/* bwrap reads the filter from it */
+		if (fcntl(seccomp_fd, F_SETFD, 0) < 0)
 			goto child_fail;
 		execv(bwrap, (char *const *)a.v);
 child_fail:
@@ -301,7 +579,12 @@ child_fail:
 	while (n < 0 && errno == EINTR);
 	if (n == sizeof(child_errno)) {
 		waitpid(child, NULL, 0);
-		ah_internal(err, "sandbox: cannot run '%s': %s", bwrap, strerror(child_errno));
+		if (m.on)
+			ah_error(err, 503, "unavailable", "sandbox: cannot set up the sandbox's "
+				 "namespaces for '%s': %s; refusing to run it as host root",
+				 bwrap, strerror(child_errno));
+		else
+			ah_internal(err, "sandbox: cannot run '%s': %s", bwrap, strerror(child_errno));
 		goto done;
 	}
 	*pid = child;
@@ -313,8 +596,16 @@ done:
 		close(pfd[1]);
 	if (null_fd >= 0)
 		close(null_fd);
+	if (seccomp_fd >= 0)
+		close(seccomp_fd);
+	mapped_release(&m);
 	argv_free(&a);
 	return ret;
+}
+
+int ah_sandbox_spawn(const struct ah_sandbox_opts *o, pid_t *pid, struct ah_err *err)
+{
+	return spawn(o, NULL, pid, err);
 }
 
 void ah_sandbox_kill(pid_t pid)
@@ -342,7 +633,13 @@ static int decode(int ws)
 	return 255;
 }
 
-int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *err)
+/*
+ * ah_sandbox_wait; with cg, a limit reached (a fork bomb against pids.max,
+ * a process the OOM killer took) ends the whole sandbox at once: *hit says
+ * which (AH_CG_*).
+ */
+static int wait_in(pid_t pid, int64_t timeout_ms, const struct ah_cgroup *cg, unsigned *hit,
+		   int *status, struct ah_err *err)
 {
 	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), ws = 0;
@@ -358,6 +655,13 @@ int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *e
 				close(pidfd);
 			return ah_internal(err, "sandbox: waitpid: %s", strerror(errno));
 		}
+		if (cg && (ah_cgroup_hit(cg, AH_CG_PIDS) || ah_cgroup_hit(cg, AH_CG_MEMORY))) {
+			*hit = ah_cgroup_hit(cg, AH_CG_MEMORY) ? AH_CG_MEMORY : AH_CG_PIDS;
+			ah_sandbox_kill(pid);
+			while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
 		if (deadline && now_ms() >= deadline) {
 			ah_sandbox_kill(pid);
 			while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
@@ -369,9 +673,10 @@ int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *e
 		}
 		if (pidfd >= 0) {
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };
-			int64_t left = deadline ? deadline - now_ms() : 60000;
+			/* a cgroup's counters are looked at 20 times a second */
+			int64_t most = cg ? 50 : 60000, left = deadline ? deadline - now_ms() : most;
 
-			poll(&p, 1, left < 0 ? 0 : left > 60000 ? 60000 : (int)left);
+			poll(&p, 1, left < 0 ? 0 : left > most ? (int)most : (int)left);
 		} else {
 			struct timespec ts = { 0, sleep_us * 1000 };
 
@@ -386,11 +691,60 @@ int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *e
 	return 0;
 }
 
+int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *err)
+{
+	unsigned hit = 0;
+
+	return wait_in(pid, timeout_ms, NULL, &hit, status, err);
+}
+
+/* "256 MiB", "1.5 GiB" */
+static void human(char *buf, size_t sz, int64_t bytes)
+{
+	if (bytes >= (1LL << 30) && !(bytes % (1LL << 30)))
+		snprintf(buf, sz, "%lld GiB", (long long)(bytes >> 30));
+	else if (bytes >= (1LL << 30))
+		snprintf(buf, sz, "%.1f GiB", (double)bytes / (1LL << 30));
+	else
+		snprintf(buf, sz, "%lld MiB", (long long)(bytes >> 20));
+}
+
 int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_err *err)
 {
+	static unsigned seq;
+	struct ah_cgroup cg = AH_CGROUP_INIT;
+	struct ah_cgroup_limits cl = { opts->limits.memory_bytes, opts->limits.pids,
+				       opts->limits.cpus };
+	char name[64], size[32];
+	unsigned hit = 0;
 	pid_t pid;
+	int ret = -1;
 
-	if (ah_sandbox_spawn(opts, &pid, err) < 0)
-		return -1;
-	return ah_sandbox_wait(pid, opts->timeout_ms, status, err);
+	/*
+	 * As root, a cgroup of its own: the limits hold for every process,
+	 * whatever its uid. A limit no cgroup can hold (a v2 hierarchy that
+	 * does not delegate the controller) falls back to an rlimit in spawn().
+	 */
+	if (geteuid() == 0 && (cl.memory_bytes > 0 || cl.pids > 0 || cl.cpus > 0)) {
+		snprintf(name, sizeof(name), "apphub-run-%d-%u", (int)getpid(),
+			 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+		ah_cgroup_make(&cg, name, &cl);
+	}
+	if (spawn(opts, cg.nr ? &cg : NULL, &pid, err) < 0 ||
+	    wait_in(pid, opts->timeout_ms, cg.nr ? &cg : NULL, &hit, status, err) < 0)
+		goto done;
+	ret = 0;
+	if (!*status && !hit)
+		goto done;
+	if (hit == AH_CG_MEMORY || ah_cgroup_hit(&cg, AH_CG_MEMORY)) {
+		human(size, sizeof(size), cl.memory_bytes);
+		ret = ah_error(err, 400, "limit", "ran out of memory (limit %s)", size);
+	} else if (hit == AH_CG_PIDS || ah_cgroup_hit(&cg, AH_CG_PIDS)) {
+		ret = ah_error(err, 400, "limit", "reached its process limit (%lld processes)",
+			       (long long)cl.pids);
+	}
+done:
+	/* what is left (daemons started by the command) ends with it */
+	ah_cgroup_remove(&cg);
+	return ret;
 }

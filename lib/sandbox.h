@@ -14,10 +14,17 @@
  * resource limits. bwrap runs with --die-with-parent in its own process
  * group, so a timeout (or the caller's death) ends everything it started.
  *
- * Users: as root with uid and gid 0, no user namespace is made (files the
- * command writes are owned by root, as in an image). Otherwise bwrap makes
- * a user namespace mapping uid/gid to the caller's ids, so what the command
- * writes is owned by the caller on the host.
+ * Users: as host root, the command never holds host root. It runs in a
+ * user namespace whose ids 0-65535 are host ids AH_SANDBOX_UID_BASE + id,
+ * and its root file system is an idmapped mount (an overlay of idmapped
+ * layers), so the ids on disk are the ids inside: what root writes there
+ * is owned by 0. Root inside has Docker's default capabilities over that
+ * namespace only (see seccomp.h), the seccomp filter, no_new_privs and a
+ * cgroup with the limits. Where idmapped mounts or that user namespace
+ * cannot be made, the command is refused, never run as host root.
+ * Otherwise (apphub run by a user) bwrap makes a user namespace mapping
+ * uid/gid to the caller's ids, so what the command writes is owned by the
+ * caller on the host.
  *
  *	struct ah_sandbox_opts o = AH_SANDBOX_OPTS_INIT;
  *	o.rootfs = dir; o.argv = argv; o.out_fd = log;
@@ -25,11 +32,17 @@
  *	status is the exit status, or 128 + the signal that ended it
  */
 
+/* Host uid and gid of root in a sandbox run by host root (65536 ids). */
+#define AH_SANDBOX_UID_BASE 200000
+#define AH_SANDBOX_UID_COUNT 65536
+
 struct ah_limits {
-	int64_t memory_bytes;	/* RLIMIT_AS; 0: none */
+	int64_t memory_bytes;	/* cgroup memory (RLIMIT_AS without one); 0: none */
 	int64_t cpu_seconds;	/* RLIMIT_CPU; 0: none */
-	int64_t pids;		/* RLIMIT_NPROC (not enforced for root); 0: none */
+	int64_t pids;		/* cgroup pids (RLIMIT_NPROC without one); 0: none */
 	int64_t nofile;		/* RLIMIT_NOFILE; 0: the default */
+	int64_t tmp_bytes;	/* the size of the tmpfs on /tmp; 0: bwrap's default */
+	double cpus;		/* cgroup CPU quota; 0: none */
 };
 
 enum ah_bind_mode {
@@ -64,17 +77,13 @@ struct ah_sandbox_opts {
 	size_t binds_nr;
 	int no_tmpfs;		/* keep the rootfs's /tmp instead of a tmpfs */
 	/*
-	 * > 0: a detached mount (fsmount(2), e.g. an overlay) that the
-	 * sandbox attaches at rootfs (an empty directory) in a mount
-	 * namespace of its own, before bwrap starts. Needs root.
+	 * Overlay lowers (bottom first), upper and work directories (siblings)
+	 * that the sandbox mounts at rootfs (an empty directory) in a mount
+	 * namespace of its own, each layer idmapped. Needs root.
 	 */
-	int rootfs_mount_fd;
-	/*
-	 * As root with uid or gid not 0: the user namespace maps every id to
-	 * itself, so what the command writes is owned by uid/gid on the host
-	 * too (a build's RUN under USER), not by root.
-	 */
-	int identity_ids;
+	char *const *ovl_lowers;
+	size_t ovl_lowers_nr;
+	const char *ovl_upper, *ovl_work;
 };
 
 #define AH_SANDBOX_OPTS_INIT { .in_fd = -1, .out_fd = -1 }
@@ -97,7 +106,19 @@ int ah_sandbox_spawn(const struct ah_sandbox_opts *opts, pid_t *pid, struct ah_e
 int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *err);
 /* SIGKILLs pid's process group (the sandbox and everything in it). */
 void ah_sandbox_kill(pid_t pid);
-/* spawn + wait with opts->timeout_ms. */
+/*
+ * spawn + wait with opts->timeout_ms, in a cgroup of its own with the
+ * limits (as root). A limit that ended the command is an error, code
+ * "limit": "ran out of memory (limit 256 MiB)", "reached its process
+ * limit (1024)".
+ */
 int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_err *err);
+
+/*
+ * A detached overlay mount (fsmount(2)): lowers bottom first, upper and
+ * work may be NULL (read-only). Plain directories and whiteouts only, as
+ * the layer diff reads them. -1 with errno.
+ */
+int ah_overlay_mount(char *const *lowers, size_t nr, const char *upper, const char *work);
 
 #endif
