@@ -1729,8 +1729,9 @@ static int64_t env_size(const char *name, int64_t def, int suffixes)
 }
 
 /*
- * A RUN's limits: the build's, else $APPHUB_BUILD_MEMORY, _PIDS, _CPUS and
- * _TMP_SIZE, else defaults that let a package manager work and stop a bomb.
+ * A RUN's limits: the build's, else $APPHUB_BUILD_MEMORY, _PIDS, _CPUS,
+ * _TMP_SIZE and _DISK, else defaults that let a package manager work and
+ * stop a bomb (a step's writes: as much as one layer may hold).
  */
 static int run_limits(struct builder *b, const struct ah_df_instr *in, struct ah_limits *l)
 {
@@ -1738,12 +1739,13 @@ static int run_limits(struct builder *b, const struct ah_df_instr *in, struct ah
 		{ "APPHUB_BUILD_MEMORY", 2LL << 30, 1 },
 		{ "APPHUB_BUILD_PIDS", 1024, 0 },
 		{ "APPHUB_BUILD_TMP_SIZE", 1LL << 30, 1 },
+		{ "APPHUB_BUILD_DISK", 8LL << 30, 1 },
 	};
-	int64_t v[3];
+	int64_t v[4];
 	const char *cpus = getenv("APPHUB_BUILD_CPUS");
 	size_t i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if ((v[i] = env_size(env[i].name, env[i].def, env[i].suffixes)) < 0)
 			return line_err(b, in, 400, "invalid", "invalid %s '%s': %s", env[i].name,
 					getenv(env[i].name), env[i].suffixes ?
@@ -1755,6 +1757,8 @@ static int run_limits(struct builder *b, const struct ah_df_instr *in, struct ah
 		l->pids = v[1];
 	if (!l->tmp_bytes)
 		l->tmp_bytes = v[2];
+	if (!l->disk_bytes)
+		l->disk_bytes = v[3];
 	if (!(l->cpus > 0) && cpus && *cpus) {
 		char *end;
 

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <limits.h>
@@ -552,6 +553,7 @@ static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pi
 		if (!cg || !(cg->enforced & AH_CG_PIDS))
 			set_limit(RLIMIT_NPROC, o->limits.pids);
 		set_limit(RLIMIT_CPU, o->limits.cpu_seconds);
+		set_limit(RLIMIT_FSIZE, o->limits.disk_bytes);
 		set_limit(RLIMIT_NOFILE, o->limits.nofile);
 		{
 			struct rlimit none_rl = { 0, 0 };
@@ -633,15 +635,56 @@ static int decode(int ws)
 	return 255;
 }
 
+/* A limit wait_in() holds itself, beside the cgroup's AH_CG_*. */
+#define HIT_DISK 0x100u
+
+/*
+ * The logical size of the regular files and symbolic links under a tree
+ * (a sparse file counts whole: a layer holds it so), stopping past a
+ * bound. nftw() takes no argument: the sum is per thread, as serve builds
+ * in threads.
+ */
+static __thread int64_t tree_sum, tree_bound;
+
+static int tree_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (flag == FTW_F || flag == FTW_SL)
+		tree_sum += st->st_size;
+	return tree_sum > tree_bound;
+}
+
+static int64_t tree_size(const char *dir, int64_t bound)
+{
+	tree_sum = 0;
+	tree_bound = bound;
+	nftw(dir, tree_add, 32, FTW_PHYS | FTW_MOUNT);
+	return tree_sum;
+}
+
+/* The tree whose growth disk_bytes bounds, and what it held at the start. */
+struct disk_watch {
+	const char *dir;
+	int64_t base, bound;
+};
+
+static int disk_over(const struct disk_watch *dw)
+{
+	return dw && dw->dir && tree_size(dw->dir, dw->base + dw->bound) > dw->base + dw->bound;
+}
+
 /*
  * ah_sandbox_wait; with cg, a limit reached (a fork bomb against pids.max,
  * a process the OOM killer took) ends the whole sandbox at once: *hit says
  * which (AH_CG_*).
  */
-static int wait_in(pid_t pid, int64_t timeout_ms, const struct ah_cgroup *cg, unsigned *hit,
-		   int *status, struct ah_err *err)
+static int wait_in(pid_t pid, int64_t timeout_ms, const struct ah_cgroup *cg,
+		   const struct disk_watch *dw, unsigned *hit, int *status, struct ah_err *err)
 {
 	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	/* a walk of the tree costs more than a counter: twice a second */
+	int64_t next_disk = dw && dw->dir ? now_ms() + 500 : 0;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), ws = 0;
 	long sleep_us = 1000;
 	pid_t r;
@@ -662,6 +705,16 @@ static int wait_in(pid_t pid, int64_t timeout_ms, const struct ah_cgroup *cg, un
 				;
 			break;
 		}
+		if (next_disk && now_ms() >= next_disk) {
+			if (disk_over(dw)) {
+				*hit = HIT_DISK;
+				ah_sandbox_kill(pid);
+				while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+					;
+				break;
+			}
+			next_disk = now_ms() + 500;
+		}
 		if (deadline && now_ms() >= deadline) {
 			ah_sandbox_kill(pid);
 			while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
@@ -674,7 +727,7 @@ static int wait_in(pid_t pid, int64_t timeout_ms, const struct ah_cgroup *cg, un
 		if (pidfd >= 0) {
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };
 			/* a cgroup's counters are looked at 20 times a second */
-			int64_t most = cg ? 50 : 60000, left = deadline ? deadline - now_ms() : most;
+			int64_t most = cg ? 50 : next_disk ? 500 : 60000, left = deadline ? deadline - now_ms() : most;
 
 			poll(&p, 1, left < 0 ? 0 : left > most ? (int)most : (int)left);
 		} else {
@@ -695,7 +748,7 @@ int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *e
 {
 	unsigned hit = 0;
 
-	return wait_in(pid, timeout_ms, NULL, &hit, status, err);
+	return wait_in(pid, timeout_ms, NULL, NULL, &hit, status, err);
 }
 
 /* "256 MiB", "1.5 GiB" */
@@ -716,9 +769,15 @@ int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_er
 	struct ah_cgroup_limits cl = { opts->limits.memory_bytes, opts->limits.pids,
 				       opts->limits.cpus };
 	char name[64], size[32];
+	struct disk_watch dw = { NULL, 0, opts->limits.disk_bytes };
 	unsigned hit = 0;
 	pid_t pid;
 	int ret = -1;
+
+	if (dw.bound > 0) {
+		dw.dir = opts->ovl_upper ? opts->ovl_upper : opts->rootfs;
+		dw.base = tree_size(dw.dir, INT64_MAX);
+	}
 
 	/*
 	 * As root, a cgroup of its own: the limits hold for every process,
@@ -731,12 +790,19 @@ int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_er
 		ah_cgroup_make(&cg, name, &cl);
 	}
 	if (spawn(opts, cg.nr ? &cg : NULL, &pid, err) < 0 ||
-	    wait_in(pid, opts->timeout_ms, cg.nr ? &cg : NULL, &hit, status, err) < 0)
+	    wait_in(pid, opts->timeout_ms, cg.nr ? &cg : NULL, &dw, &hit, status, err) < 0)
 		goto done;
 	ret = 0;
+	/* what was written in the last half second counts too */
+	if (!hit && (disk_over(&dw) || *status == 128 + SIGXFSZ))
+		hit = HIT_DISK;
 	if (!*status && !hit)
 		goto done;
-	if (hit == AH_CG_MEMORY || ah_cgroup_hit(&cg, AH_CG_MEMORY)) {
+	if (hit == HIT_DISK) {
+		human(size, sizeof(size), dw.bound);
+		ret = ah_error(err, 400, "limit", "wrote more than its writable layer's limit (%s)",
+			       size);
+	} else if (hit == AH_CG_MEMORY || ah_cgroup_hit(&cg, AH_CG_MEMORY)) {
 		human(size, sizeof(size), cl.memory_bytes);
 		ret = ah_error(err, 400, "limit", "ran out of memory (limit %s)", size);
 	} else if (hit == AH_CG_PIDS || ah_cgroup_hit(&cg, AH_CG_PIDS)) {

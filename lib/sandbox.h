@@ -43,6 +43,12 @@ struct ah_limits {
 	int64_t nofile;		/* RLIMIT_NOFILE; 0: the default */
 	int64_t tmp_bytes;	/* the size of the tmpfs on /tmp; 0: bwrap's default */
 	double cpus;		/* cgroup CPU quota; 0: none */
+	/*
+	 * What the command may add to its root (the overlay's upper
+	 * directory, else the rootfs), counted by logical size while it runs
+	 * and once after; also RLIMIT_FSIZE. 0: none.
+	 */
+	int64_t disk_bytes;
 };
 
 enum ah_bind_mode {

@@ -100,6 +100,21 @@ dockerfile() {
 	run -0 apphub image build -t tmp:2 "$C"
 }
 
+@test "a RUN's writes to its layer stop at the writable layer's limit" {
+	# many small files (no one file reaches RLIMIT_FSIZE), written slowly enough to be seen
+	dockerfile 'RUN i=0; while [ $i -lt 400 ]; do dd if=/dev/zero of=/f$i bs=64k count=1 2>/dev/null; i=$((i+1)); done; sleep 1003'
+	APPHUB_BUILD_DISK=4M run -1 apphub image build --timeout 60s -t disk:1 "$C"
+	assert_output --partial "RUN wrote more than its writable layer's limit (4 MiB)"
+	run -1 pgrep -f '^sleep 1003$'
+	# one sparse file of a logical size past the limit: the layer would hold it whole
+	dockerfile 'RUN truncate -s 1G /sparse'
+	APPHUB_BUILD_DISK=16M run -1 apphub image build -t disk:2 "$C"
+	assert_output --partial "RUN wrote more than its writable layer's limit (16 MiB)"
+	# what fits goes through
+	dockerfile 'RUN dd if=/dev/zero of=/small bs=64k count=4'
+	APPHUB_BUILD_DISK=4M run -0 apphub image build -t disk:3 "$C"
+}
+
 @test "RUN: no namespaces, mounts or capabilities past the profile (seccomp)" {
 	dockerfile 'RUN grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; unshare -U true || echo UNSHARE-DENIED; unshare -m true || echo UNSHARE-M-DENIED; mount -t tmpfs none /mnt || echo MOUNT-DENIED; nsenter -t 1 -m true || echo NSENTER-DENIED'
 	run -0 apphub image build -t sc:1 "$C"
