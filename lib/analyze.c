@@ -14,7 +14,6 @@
 #include "apps.h"
 #include "markdown.h"
 
-#define MAX_LINK_HOPS 16
 #define BFS_MAX_DEPTH 6
 #define BFS_MAX_ENTRIES 5000
 #define YAML_MAX_NODES 20000
@@ -49,107 +48,6 @@ void ah_utf8_sanitize(struct strbuf *sb, const char *s, size_t len)
 	}
 }
 
-/* Appends path component comp (or ".." / ".") to the normalized path. */
-static int push_component(struct strbuf *path, const char *comp, size_t len)
-{
-	if (!len || (len == 1 && comp[0] == '.'))
-		return 0;
-	if (len == 2 && comp[0] == '.' && comp[1] == '.') {
-		char *slash;
-
-		if (!path->len)
-			return -1;	/* above the root */
-		slash = strrchr(path->buf, '/');
-		strbuf_setlen(path, slash ? (size_t)(slash - path->buf) : 0);
-		return 0;
-	}
-	if (path->len)
-		strbuf_addch(path, '/');
-	strbuf_add(path, comp, len);
-	return 0;
-}
-
-/*
- * Resolves path, following symbolic links, to a path with none. Returns 0
- * with *type (AH_TREE_NONE when nothing is there), or -1 when a link leads
- * outside the repository or loops.
- */
-static int resolve(const struct ah_tree *tree, const char *path_in, struct strbuf *out,
-		   enum ah_tree_type *type, struct ah_err *err)
-{
-	struct strbuf path = STRBUF_INIT, target = STRBUF_INIT, next = STRBUF_INIT;
-	int hops = 0, ret = -1;
-	const char *p;
-
-	strbuf_addstr(&path, path_in);
-again:
-	strbuf_reset(out);
-	*type = AH_TREE_DIR;
-	p = path.buf;
-	while (*p) {
-		const char *comp = p, *q, *slash;
-		size_t n = strcspn(p, "/");
-
-		p += n;
-		while (*p == '/')
-			p++;
-		if (!n || (n == 1 && comp[0] == '.'))
-			continue;
-		if (*type != AH_TREE_DIR) {
-			*type = AH_TREE_NONE;
-			break;
-		}
-		if (push_component(out, comp, n) < 0) {
-			ah_invalid(err, "path '%s' leads outside the repository", path_in);
-			goto done;
-		}
-		if (n == 2 && comp[0] == '.' && comp[1] == '.')
-			continue;	/* the parent of a directory */
-		strbuf_reset(&target);
-		if (tree->stat(tree->data, out->buf, type, &target, err) < 0)
-			goto done;
-		if (*type != AH_TREE_LINK)
-			continue;
-		if (++hops > MAX_LINK_HOPS) {
-			ah_invalid(err, "symlink '%s' is part of a loop or a chain too long", out->buf);
-			goto done;
-		}
-		/* The link's directory, its target, then what is left of the path. */
-		strbuf_reset(&next);
-		slash = strrchr(out->buf, '/');
-		if (slash)
-			strbuf_add(&next, out->buf, (size_t)(slash - out->buf));
-		for (q = target.buf; *q;) {
-			size_t m = strcspn(q, "/");
-
-			if (target.buf[0] == '/' || push_component(&next, q, m) < 0) {
-				ah_invalid(err, "symlink '%s' leads outside the repository (to '%s')",
-					   out->buf, target.buf);
-				goto done;
-			}
-			q += m;
-			while (*q == '/')
-				q++;
-		}
-		if (!target.len || target.buf[0] == '/') {
-			ah_invalid(err, "symlink '%s' leads outside the repository (to '%s')",
-				   out->buf, target.buf);
-			goto done;
-		}
-		if (*p)
-			strbuf_addf(&next, "%s%s", next.len ? "/" : "", p);
-		strbuf_reset(&path);
-		strbuf_addstr(&path, next.buf);
-		goto again;
-	}
-	ret = 0;
-done:
-	strbuf_release(&path);
-	strbuf_release(&target);
-	strbuf_release(&next);
-	return ret;
-}
-
 /* Reads the file at path, following links; 1 when it is not a file. */
 static int read_file(const struct ah_tree *tree, const char *path, size_t max, int truncate,
 		     struct strbuf *out, struct ah_err *err)
@@ -159,7 +57,7 @@ static int read_file(const struct ah_tree *tree, const char *path, size_t max, i
 	size_t size = 0;
 	int ret = -1;
 
-	if (resolve(tree, path, &real, &type, err) < 0)
+	if (ah_tree_resolve(tree, path, &real, &type, err) < 0)
 		goto done;
 	if (type != AH_TREE_FILE) {
 		ret = 1;
@@ -188,7 +86,7 @@ static int is_file(const struct ah_tree *tree, const char *path, struct ah_err *
 	enum ah_tree_type type;
 	int ret;
 
-	ret = resolve(tree, path, &real, &type, err);
+	ret = ah_tree_resolve(tree, path, &real, &type, err);
 	strbuf_release(&real);
 	return ret < 0 ? -1 : type == AH_TREE_FILE;
 }
