@@ -17,6 +17,7 @@
 #include "events.h"
 #include "history.h"
 #include "ingest.h"
+#include "netcheck.h"
 #include "ops.h"
 #include "strbuf.h"
 #include "tags.h"
@@ -954,6 +955,12 @@ static int fetch_and_analyze(struct ah_state *st, const struct ah_ingest_config 
 	char *path = xstrfmt("%s/repos/%s.git", st->dir, item->id), *branch = NULL;
 	int ret = -1;
 
+	/* Again at fetch time: what a name resolves to may have changed. */
+	if (ah_netcheck_repo_url(row->repo_url, gerr) < 0) {
+		if (gerr->status == 403)
+			gerr->status = AH_INGEST_PERMANENT;
+		goto done;
+	}
 	if (mkdir_repos(st->dir, gerr) < 0 ||
 	    fetch_mirror(row->repo_url, path, fs, &repo, &branch, gerr) < 0)
 		goto done;
