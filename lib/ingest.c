@@ -620,6 +620,7 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 	git_remote *remote = NULL;
 	git_fetch_options fopts;
 	git_remote_create_options ropts;
+	git_remote_connect_options copts;
 	git_buf head = { 0 };
 	char *mirror_refs[] = { "+refs/heads/*:refs/heads/*" };
 	git_strarray refspecs = { mirror_refs, 1 };
@@ -653,7 +654,12 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 	fopts.prune = GIT_FETCH_PRUNE;
 	fopts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fopts.update_fetchhead = 0;
-	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &fopts.callbacks, NULL, NULL) < 0) {
+	git_remote_connect_options_init(&copts, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+	copts.callbacks = fopts.callbacks;
+	/* A redirect to another host would skip the address check. */
+	if (ah_netcheck_active())
+		copts.follow_redirects = fopts.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+	if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &copts) < 0) {
 		git_fail(err, fs, "cannot reach repository", url);
 		goto done;
 	}

@@ -85,14 +85,20 @@ static void url_host(const char *url, struct strbuf *host)
 	strbuf_add(host, p, (size_t)((colon ? colon : end) - p));
 }
 
-int ah_netcheck_repo_url(const char *url, struct ah_err *err)
+int ah_netcheck_active(void)
 {
 	const char *allow = getenv("APPHUB_INGEST_ALLOW_PRIVATE");
+
+	return ah_netcheck_beyond_loopback && !(allow && !strcmp(allow, "1"));
+}
+
+int ah_netcheck_repo_url(const char *url, struct ah_err *err)
+{
 	struct strbuf host = STRBUF_INIT;
 	struct addrinfo hints, *res = NULL, *ai;
 	int rc, ret = -1;
 
-	if (!ah_netcheck_beyond_loopback || (allow && !strcmp(allow, "1")))
+	if (!ah_netcheck_active())
 		return 0;
 	url_host(url, &host);
 	if (!host.len) {

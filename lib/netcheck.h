@@ -13,6 +13,9 @@
 /* Set by serve when it listens beyond loopback; the checks apply only then. */
 extern int ah_netcheck_beyond_loopback;
 
+/* Whether the checks apply: beyond loopback, APPHUB_INGEST_ALLOW_PRIVATE not 1. */
+int ah_netcheck_active(void);
+
 /*
  * 0 when url may be fetched; otherwise a 403 naming the URL. Resolves the
  * host: at registration and again before each fetch.
