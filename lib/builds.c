@@ -863,6 +863,25 @@ static int blob_size(struct extract *x, const git_tree_entry *e, const char *ful
 	return 0;
 }
 
+/* A directory is inflated whole: sized first, against the per-file limit. */
+static int tree_lookup_sized(struct extract *x, const git_oid *id, const char *full,
+			     git_tree **out, struct ah_err *err)
+{
+	git_object_t type;
+	size_t size;
+
+	*out = NULL;
+	if (git_odb_read_header(&size, &type, x->odb, id) < 0 || type != GIT_OBJECT_TREE)
+		return ah_internal(err, "cannot read directory '%s': %s", full, git_msg());
+	if ((int64_t)size > x->max_file)
+		return ah_error(err, 413, "too_large",
+				"directory '%s' is larger than the limit of %lld bytes (APPHUB_BUILD_MAX_FILE_BYTES)",
+				*full ? full : "/", (long long)x->max_file);
+	if (git_tree_lookup(out, x->repo, id) < 0)
+		return ah_internal(err, "cannot read directory '%s': %s", full, git_msg());
+	return 0;
+}
+
 #define EXTRACT_MAX_ENTRIES 1000000
 #define EXTRACT_MAX_DEPTH 64
 
@@ -908,10 +927,8 @@ static int extract_tree(struct extract *x, git_tree *tree, int dirfd, const char
 				ah_internal(err, "cannot create directory '%s': %s", full, strerror(errno));
 				goto next;
 			}
-			if (git_tree_lookup(&sub, x->repo, git_tree_entry_id(e)) < 0) {
-				ah_internal(err, "cannot read directory '%s': %s", full, git_msg());
+			if (tree_lookup_sized(x, git_tree_entry_id(e), full, &sub, err) < 0)
 				goto next;
-			}
 			if (extract_tree(x, sub, fd, full, depth + 1, err) < 0)
 				goto next;
 			break;
@@ -1246,10 +1263,6 @@ static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
 		ah_internal(gerr, "cannot open '%s': %s", ctx_dir, strerror(errno));
 		goto done;
 	}
-	if (git_commit_tree(&tree, commit) < 0) {
-		ah_internal(gerr, "cannot read commit %s: %s", bo->sha, git_msg());
-		goto done;
-	}
 	x.repo = repo;
 	x.max = cfg->max_context;
 	x.max_file = cfg->max_file;
@@ -1257,6 +1270,8 @@ static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
 		ah_internal(gerr, "cannot read the mirror of '%s': %s", item->app_id, git_msg());
 		goto done;
 	}
+	if (tree_lookup_sized(&x, git_commit_tree_id(commit), "", &tree, gerr) < 0)
+		goto done;
 	if (extract_tree(&x, tree, dirfd, "", 0, gerr) < 0)
 		goto done;
 	dprintf(logfd, "apphub: context %lld bytes in %zu entries; %s into %s\n",

@@ -699,21 +699,86 @@ struct git_tree_src {
 	git_odb *odb;
 };
 
+/*
+ * Commits and directories are inflated whole to be read: sized from their
+ * headers first, against a bound far above any real one (a directory of
+ * 16 MiB lists some 400,000 entries).
+ */
+#define OBJECT_MAX (16 << 20)
+
+static int object_sized(git_odb *odb, const git_oid *id, const char *what, const char *path,
+			struct ah_err *err)
+{
+	git_object_t type;
+	size_t len;
+
+	if (git_odb_read_header(&len, &type, odb, id) < 0)
+		return ah_internal(err, "cannot read %s '%s' from the repository", what, path);
+	if (len > OBJECT_MAX)
+		return ah_invalid(err, "%s '%s' is larger than the %d MiB limit", what, path,
+				  OBJECT_MAX >> 20);
+	return 0;
+}
+
+static int tree_lookup_sized(git_tree **out, git_repository *repo, git_odb *odb,
+			     const git_oid *id, const char *path, struct ah_err *err)
+{
+	*out = NULL;
+	if (object_sized(odb, id, "directory", *path ? path : "/", err) < 0)
+		return -1;
+	if (git_tree_lookup(out, repo, id) < 0)
+		return ah_internal(err, "cannot read directory '%s' from the repository", path);
+	return 0;
+}
+
+/* The entry at path, each directory on the way sized before it is read. */
 static int gt_entry(struct git_tree_src *src, const char *path, git_tree_entry **out,
 		    struct ah_err *err)
 {
-	int rc = git_tree_entry_bypath(out, src->root, path);
+	struct strbuf dir = STRBUF_INIT;
+	git_tree *tree = src->root, *next = NULL;
+	const char *p = path;
+	int ret = -1;
 
-	if (rc == GIT_ENOTFOUND) {
-		*out = NULL;
-		return 0;
+	*out = NULL;
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		char *name = xstrndup(p, n);
+		const git_tree_entry *e = git_tree_entry_byname(tree, name);
+
+		free(name);
+		if (dir.len)
+			strbuf_addch(&dir, '/');
+		strbuf_add(&dir, p, n);
+		p += n;
+		if (!e) {
+			ret = 0;
+			break;
+		}
+		if (!*p) {
+			if (git_tree_entry_dup(out, e) < 0) {
+				ah_internal(err, "out of memory");
+				break;
+			}
+			ret = 0;
+			break;
+		}
+		p++;
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+			ret = 0;
+			break;
+		}
+		if (tree_lookup_sized(&next, src->repo, src->odb, git_tree_entry_id(e), dir.buf,
+				      err) < 0)
+			break;
+		if (tree != src->root)
+			git_tree_free(tree);
+		tree = next;
 	}
-	if (rc < 0) {
-		*out = NULL;
-		return ah_internal(err, "cannot read '%s' from the repository: %s", path,
-				   git_error_last() ? git_error_last()->message : "error");
-	}
-	return 0;
+	if (tree != src->root)
+		git_tree_free(tree);
+	strbuf_release(&dir);
+	return ret;
 }
 
 static int gt_stat(void *data, const char *path, enum ah_tree_type *type, struct strbuf *target,
@@ -832,10 +897,8 @@ static int gt_list(void *data, const char *dir, ah_tree_list_fn fn, void *cb, st
 			ret = 0;
 			goto done;
 		}
-		if (git_tree_lookup(&tree, src->repo, git_tree_entry_id(e)) < 0) {
-			ah_internal(err, "cannot read directory '%s' from the repository", dir);
+		if (tree_lookup_sized(&tree, src->repo, src->odb, git_tree_entry_id(e), dir, err) < 0)
 			goto done;
-		}
 	}
 	nr = git_tree_entrycount(tree);
 	for (i = 0; i < nr; i++) {
@@ -970,11 +1033,19 @@ static int fetch_and_analyze(struct ah_state *st, const struct ah_ingest_config 
 	if (mkdir_repos(st->dir, gerr) < 0 ||
 	    fetch_mirror(row->repo_url, path, fs, &repo, &branch, gerr) < 0)
 		goto done;
-	if (git_reference_name_to_id(&oid, repo, branch) < 0 ||
-	    git_commit_lookup(&commit, repo, &oid) < 0 ||
-	    git_commit_tree(&src.root, commit) < 0 || git_repository_odb(&src.odb, repo) < 0) {
+	if (git_reference_name_to_id(&oid, repo, branch) < 0 || git_repository_odb(&src.odb, repo) < 0) {
 		ah_invalid(gerr, "cannot read branch '%s' of '%s': %s", branch, row->repo_url,
 			   git_error_last() ? git_error_last()->message : "error");
+		goto done;
+	}
+	if (object_sized(src.odb, &oid, "commit", branch, gerr) < 0 ||
+	    git_commit_lookup(&commit, repo, &oid) < 0 ||
+	    tree_lookup_sized(&src.root, repo, src.odb, git_commit_tree_id(commit), "", gerr) < 0) {
+		if (!gerr->status)
+			ah_invalid(gerr, "cannot read branch '%s' of '%s': %s", branch, row->repo_url,
+				   git_error_last() ? git_error_last()->message : "error");
+		else if (gerr->status == 400)
+			gerr->status = AH_INGEST_PERMANENT;
 		goto done;
 	}
 	git_oid_tostr(sha, GIT_OID_HEXSZ + 1, &oid);

@@ -105,6 +105,22 @@ failed_for_good() {
 	failed_for_good link
 }
 
+@test "a directory of 18 MB is sized before it is read" {
+	git init -q -b main "$REPOS/wide"
+	empty=$(git -C "$REPOS/wide" hash-object -w --stdin </dev/null)
+	df=$(echo 'FROM scratch' | git -C "$REPOS/wide" hash-object -w --stdin)
+	tree=$({
+		printf '100644 blob %s\tDockerfile\n' "$df"
+		python3 -c 'import sys
+for i in range(500000): sys.stdout.write("100644 blob %s\tf%07d\n" % (sys.argv[1], i))' "$empty"
+	} | git -C "$REPOS/wide" mktree)
+	git -C "$REPOS/wide" update-ref refs/heads/main "$(git -C "$REPOS/wide" commit-tree "$tree" -m wide)"
+	apphub -q apps add "$REPOS/wide" --id wide
+	run --separate-stderr -1 apphub ingest wide
+	assert_equal "$(last_message wide)" "directory '/' is larger than the 16 MiB limit"
+	failed_for_good wide
+}
+
 @test "a YAML tag file nested 500,000 deep fails at once as too deeply nested" {
 	python3 -c 'print("[" * 500000 + "]" * 500000)' >"$BATS_TEST_TMPDIR/deep.yaml"
 	commit_files "$REPOS/deep" Dockerfile 'FROM scratch' .apphub/tags.yaml "$(cat "$BATS_TEST_TMPDIR/deep.yaml")"
