@@ -5,11 +5,11 @@
 #include <errno.h>
 #include <unistd.h>
 #include "apps.h"
-#include "netcheck.h"
 #include "builds.h"
 #include "events.h"
 #include "fsutil.h"
 #include "history.h"
+#include "netcheck.h"
 #include "ops.h"
 #include "strbuf.h"
 #include "tags.h"
