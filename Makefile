@@ -46,7 +46,7 @@ BUILD_CFLAGS = -DAPPHUB_WITH_BUILD $(shell $(PKG_CONFIG) --cflags $(BUILD_PKGS) 
 BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 
 LIB_OBJS = lib/apps.o lib/env.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
-	lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
+	lib/netcheck.o lib/repopath.o lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
 	lib/launch.o
 CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o remote-op.o cmd/launch.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
@@ -261,16 +261,29 @@ t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerigno
 		$(shell $(PKG_CONFIG) --cflags jansson) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^
-fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme
-	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme
+# The tag files and package.json through lib/analyze.c's readers (ah_analyze).
+FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/markdown.c
+t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS) yaml-0.1) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
+		$(LIGHT_LIBS) $(shell $(PKG_CONFIG) --libs yaml-0.1)
+fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
+		t/fuzz/fuzz-package
+	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
+		t/fuzz/corpus-tagfile t/fuzz/corpus-package
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
 		t/fixtures/dockerfile
 	t/fuzz/fuzz-readme -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-readme
+	t/fuzz/fuzz-tagfile -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-tagfile \
+		t/fuzz/seeds-tagfile
+	t/fuzz/fuzz-package -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-package \
+		t/fuzz/seeds-package
 
 clean:
 	rm -f apphub apphub-* *.o */*.o */*.d *.d t/fuzz/fuzz-names lib/web-assets.c
-	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme
+	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
+		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package
 
 .PHONY: all deps check run install clean fuzz

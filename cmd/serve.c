@@ -17,6 +17,7 @@
 #include "../lib/http.h"
 #include "../lib/ingest.h"
 #include "../lib/launch.h"
+#include "../lib/netcheck.h"
 #include "../lib/strbuf.h"
 #include "../lib/timeutil.h"
 
@@ -304,6 +305,8 @@ int cmd_serve(int argc, const char **argv, struct ctx *ctx)
 	if (ah_build_config_load(&w.bcfg, &err) < 0)
 		goto fail;
 #endif
+	/* Reachable from the network: no fetches from its own host or network. */
+	ah_netcheck_beyond_loopback = !loopback;
 	if (!ah_auth_count(auth) && !loopback) {
 		fprintf(stderr, "apphub: refusing to listen on '%s': no tokens configured (APPHUB_TOKENS or APPHUB_TOKENS_FILE); without them serve listens on loopback only\n",
 			listen_addr);

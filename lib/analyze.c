@@ -14,7 +14,6 @@
 #include "apps.h"
 #include "markdown.h"
 
-#define MAX_LINK_HOPS 16
 #define BFS_MAX_DEPTH 6
 #define BFS_MAX_ENTRIES 5000
 #define YAML_MAX_NODES 20000
@@ -49,109 +48,8 @@ void ah_utf8_sanitize(struct strbuf *sb, const char *s, size_t len)
 	}
 }
 
-/* Appends path component comp (or ".." / ".") to the normalized path. */
-static int push_component(struct strbuf *path, const char *comp, size_t len)
-{
-	if (!len || (len == 1 && comp[0] == '.'))
-		return 0;
-	if (len == 2 && comp[0] == '.' && comp[1] == '.') {
-		char *slash;
-
-		if (!path->len)
-			return -1;	/* above the root */
-		slash = strrchr(path->buf, '/');
-		strbuf_setlen(path, slash ? (size_t)(slash - path->buf) : 0);
-		return 0;
-	}
-	if (path->len)
-		strbuf_addch(path, '/');
-	strbuf_add(path, comp, len);
-	return 0;
-}
-
-/*
- * Resolves path, following symbolic links, to a path with none. Returns 0
- * with *type (AH_TREE_NONE when nothing is there), or -1 when a link leads
- * outside the repository or loops.
- */
-static int resolve(const struct ah_tree *tree, const char *path_in, struct strbuf *out,
-		   enum ah_tree_type *type, struct ah_err *err)
-{
-	struct strbuf path = STRBUF_INIT, target = STRBUF_INIT, next = STRBUF_INIT;
-	int hops = 0, ret = -1;
-	const char *p;
-
-	strbuf_addstr(&path, path_in);
-again:
-	strbuf_reset(out);
-	*type = AH_TREE_DIR;
-	p = path.buf;
-	while (*p) {
-		const char *comp = p, *q, *slash;
-		size_t n = strcspn(p, "/");
-
-		p += n;
-		while (*p == '/')
-			p++;
-		if (!n || (n == 1 && comp[0] == '.'))
-			continue;
-		if (*type != AH_TREE_DIR) {
-			*type = AH_TREE_NONE;
-			break;
-		}
-		if (push_component(out, comp, n) < 0) {
-			ah_invalid(err, "path '%s' leads outside the repository", path_in);
-			goto done;
-		}
-		if (n == 2 && comp[0] == '.' && comp[1] == '.')
-			continue;	/* the parent of a directory */
-		strbuf_reset(&target);
-		if (tree->stat(tree->data, out->buf, type, &target, err) < 0)
-			goto done;
-		if (*type != AH_TREE_LINK)
-			continue;
-		if (++hops > MAX_LINK_HOPS) {
-			ah_invalid(err, "symlink '%s' is part of a loop or a chain too long", out->buf);
-			goto done;
-		}
-		/* The link's directory, its target, then what is left of the path. */
-		strbuf_reset(&next);
-		slash = strrchr(out->buf, '/');
-		if (slash)
-			strbuf_add(&next, out->buf, (size_t)(slash - out->buf));
-		for (q = target.buf; *q;) {
-			size_t m = strcspn(q, "/");
-
-			if (target.buf[0] == '/' || push_component(&next, q, m) < 0) {
-				ah_invalid(err, "symlink '%s' leads outside the repository (to '%s')",
-					   out->buf, target.buf);
-				goto done;
-			}
-			q += m;
-			while (*q == '/')
-				q++;
-		}
-		if (!target.len || target.buf[0] == '/') {
-			ah_invalid(err, "symlink '%s' leads outside the repository (to '%s')",
-				   out->buf, target.buf);
-			goto done;
-		}
-		if (*p)
-			strbuf_addf(&next, "%s%s", next.len ? "/" : "", p);
-		strbuf_reset(&path);
-		strbuf_addstr(&path, next.buf);
-		goto again;
-	}
-	ret = 0;
-done:
-	strbuf_release(&path);
-	strbuf_release(&target);
-	strbuf_release(&next);
-	return ret;
-}
-
 /* Reads the file at path, following links; 1 when it is not a file. */
-static int read_file(const struct ah_tree *tree, const char *path, size_t max, int truncate,
+static int read_file(const struct ah_tree *tree, const char *path, size_t max,
 		     struct strbuf *out, struct ah_err *err)
 {
 	struct strbuf real = STRBUF_INIT;
@@ -159,7 +57,7 @@ static int read_file(const struct ah_tree *tree, const char *path, size_t max, i
 	size_t size = 0;
 	int ret = -1;
 
-	if (resolve(tree, path, &real, &type, err) < 0)
+	if (ah_tree_resolve(tree, path, &real, &type, err) < 0)
 		goto done;
 	if (type != AH_TREE_FILE) {
 		ret = 1;
@@ -167,7 +65,7 @@ static int read_file(const struct ah_tree *tree, const char *path, size_t max, i
 	}
 	if (tree->read(tree->data, real.buf, max, out, &size, err) < 0)
 		goto done;
-	if (size > max && !truncate) {
+	if (size > max) {
 		if (max % (1024 * 1024) == 0)
 			ah_invalid(err, "file '%s' is larger than the %zu MiB limit", path, max >> 20);
 		else if (max % 1024 == 0)
@@ -188,7 +86,7 @@ static int is_file(const struct ah_tree *tree, const char *path, struct ah_err *
 	enum ah_tree_type type;
 	int ret;
 
-	ret = resolve(tree, path, &real, &type, err);
+	ret = ah_tree_resolve(tree, path, &real, &type, err);
 	strbuf_release(&real);
 	return ret < 0 ? -1 : type == AH_TREE_FILE;
 }
@@ -388,6 +286,18 @@ static void package_tags(const struct ah_tree *tree, json_t *pkg, const char *di
 }
 
 /*
+ * A JSON file that did not parse. jansson stops at JSON_PARSER_MAX_DEPTH
+ * levels by itself (and what it reads is capped before it parses).
+ */
+static int json_fail(struct ah_err *err, const char *path, const json_error_t *jerr)
+{
+	if (json_error_code(jerr) == json_error_stack_overflow)
+		return ah_invalid(err, "invalid '%s': line %d: too deeply nested (more than %d levels)",
+				  path, jerr->line, JSON_PARSER_MAX_DEPTH);
+	return ah_invalid(err, "invalid '%s': line %d: %s", path, jerr->line, jerr->text);
+}
+
+/*
  * The first package.json that parses, from the Dockerfile's directory up to
  * the root. One that exists but does not parse is passed over; when none
  * parses, the first such error fails the ingest.
@@ -410,7 +320,7 @@ static int load_package(const struct ah_tree *tree, const char *dockerfile, size
 		int r;
 
 		strbuf_reset(&text);
-		r = read_file(tree, path, max, 0, &text, err);
+		r = read_file(tree, path, max, &text, err);
 		if (r < 0) {
 			free(path);
 			goto done;
@@ -428,8 +338,7 @@ static int load_package(const struct ah_tree *tree, const char *dockerfile, size
 				if (v)
 					ah_invalid(&bad, "invalid '%s': not a JSON object", path);
 				else
-					ah_invalid(&bad, "invalid '%s': line %d: %s", path, jerr.line,
-						   jerr.text);
+					json_fail(&bad, path, &jerr);
 			}
 			json_decref(v);
 		}
@@ -450,91 +359,130 @@ done:
 	return ret;
 }
 
-/* YAML -> JSON, every scalar a string; bounded against alias bombs. */
-static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *node, int depth, size_t *budget)
+/* Adds v (a new reference) to the collection on top of the stack, or makes it the root. */
+static int yaml_add(json_t **stack, char **keys, int depth, json_t **root, json_t *v,
+		    const char *path, struct ah_err *err)
 {
-	json_t *v = NULL;
+	json_t *parent;
 
-	if (!node || depth > YAML_MAX_DEPTH || !*budget)
-		return NULL;
-	(*budget)--;
-	switch (node->type) {
-	case YAML_SCALAR_NODE:
-		v = json_stringn((const char *)node->data.scalar.value, node->data.scalar.length);
-		break;
-	case YAML_SEQUENCE_NODE: {
-		yaml_node_item_t *it;
-
-		v = json_array();
-		for (it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
-			json_t *c = yaml_to_json(doc, yaml_document_get_node(doc, *it), depth + 1, budget);
-
-			if (!c && !*budget)
-				goto fail;
-			if (c)
-				json_array_append_new(v, c);
+	if (!depth) {
+		if (!*root)
+			*root = v;
+		else
+			json_decref(v);
+		return 0;
+	}
+	parent = stack[depth - 1];
+	if (json_is_array(parent))
+		return json_array_append_new(parent, v) < 0 ? ah_internal(err, "out of memory") : 0;
+	if (!keys[depth - 1]) {
+		if (!json_is_string(v)) {
+			json_decref(v);
+			return ah_invalid(err, "invalid '%s': a mapping key is not a scalar", path);
 		}
-		break;
+		keys[depth - 1] = xstrdup(json_string_value(v));
+		json_decref(v);
+		return 0;
 	}
-	case YAML_MAPPING_NODE: {
-		yaml_node_pair_t *pair;
-
-		v = json_object();
-		for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
-			yaml_node_t *k = yaml_document_get_node(doc, pair->key);
-			json_t *c;
-			char *key;
-
-			if (!k || k->type != YAML_SCALAR_NODE)
-				continue;
-			c = yaml_to_json(doc, yaml_document_get_node(doc, pair->value), depth + 1,
-					 budget);
-			if (!c && !*budget)
-				goto fail;
-			key = xstrndup((const char *)k->data.scalar.value, k->data.scalar.length);
-			json_object_set_new(v, key, c ? c : json_null());
-			free(key);
-		}
-		break;
-	}
-	default:
-		break;
-	}
-	return v;
-fail:
-	json_decref(v);
-	return NULL;
+	json_object_set_new(parent, keys[depth - 1], v);
+	free(keys[depth - 1]);
+	keys[depth - 1] = NULL;
+	return 0;
 }
 
+/*
+ * YAML -> JSON, every scalar a string, built from the parser's events so
+ * that limits hold as the text is read: the depth when a collection opens
+ * (a file nested 500,000 deep stops at level YAML_MAX_DEPTH, not after
+ * loading it all), the number of values, and no aliases (no alias bombs).
+ * Only the first document counts.
+ */
 static json_t *parse_yaml(const char *text, size_t len, const char *path, struct ah_err *err)
 {
 	yaml_parser_t parser;
-	yaml_document_t doc;
-	json_t *v = NULL;
-	size_t budget = YAML_MAX_NODES;
+	yaml_event_t ev;
+	json_t *stack[YAML_MAX_DEPTH], *root = NULL;
+	char *keys[YAML_MAX_DEPTH];
+	size_t nodes = 0;
+	int depth = 0, i, end = 0, ok = 0;
 
 	if (!yaml_parser_initialize(&parser)) {
 		ah_internal(err, "cannot initialize the YAML parser");
 		return NULL;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		ah_invalid(err, "invalid '%s': line %zu: %s", path,
-			   (size_t)parser.problem_mark.line + 1,
-			   parser.problem ? parser.problem : "not YAML");
-		yaml_parser_delete(&parser);
+	while (!end) {
+		json_t *v = NULL;
+
+		if (!yaml_parser_parse(&parser, &ev)) {
+			ah_invalid(err, "invalid '%s': line %zu: %s", path,
+				   (size_t)parser.problem_mark.line + 1,
+				   parser.problem ? parser.problem : "not YAML");
+			goto done;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+			end = 1;
+			break;
+		case YAML_ALIAS_EVENT:
+			ah_invalid(err, "invalid '%s': line %zu: aliases are not supported", path,
+				   (size_t)ev.start_mark.line + 1);
+			yaml_event_delete(&ev);
+			goto done;
+		case YAML_SCALAR_EVENT:
+			v = json_stringn((const char *)ev.data.scalar.value, ev.data.scalar.length);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (depth >= YAML_MAX_DEPTH) {
+				ah_invalid(err, "invalid '%s': line %zu: too deeply nested (more than %d levels)",
+					   path, (size_t)ev.start_mark.line + 1, YAML_MAX_DEPTH);
+				yaml_event_delete(&ev);
+				goto done;
+			}
+			v = ev.type == YAML_SEQUENCE_START_EVENT ? json_array() : json_object();
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		if (v) {
+			int collection = json_is_array(v) || json_is_object(v);
+
+			if (++nodes > YAML_MAX_NODES) {
+				ah_invalid(err, "invalid '%s': more than %d values", path, YAML_MAX_NODES);
+				json_decref(v);
+				yaml_event_delete(&ev);
+				goto done;
+			}
+			/* The stack borrows: the parent (or root) holds the collection. */
+			if (yaml_add(stack, keys, depth, &root, v, path, err) < 0) {
+				yaml_event_delete(&ev);
+				goto done;
+			}
+			if (collection) {
+				stack[depth] = v;
+				keys[depth++] = NULL;
+			}
+		}
+		yaml_event_delete(&ev);
+	}
+	if (!root)
+		root = json_object();	/* an empty document */
+	ok = 1;
+done:
+	for (i = 0; i < depth; i++)
+		free(keys[i]);
+	yaml_parser_delete(&parser);
+	if (!ok) {
+		json_decref(root);
 		return NULL;
 	}
-	if (!yaml_document_get_root_node(&doc)) {
-		v = json_object();
-	} else {
-		v = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0, &budget);
-		if (!v)
-			ah_invalid(err, "invalid '%s': too deep or too large", path);
-	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	return v;
+	return root;
 }
 
 /* A tag value from a scalar: strings as they are, numbers and booleans as text. */
@@ -614,14 +562,14 @@ static int tag_files(const struct ah_tree *tree, size_t max, struct ah_analysis 
 		int r;
 
 		strbuf_reset(&text);
-		if ((r = read_file(tree, files[i], max, 0, &text, err)) < 0)
+		if ((r = read_file(tree, files[i], max, &text, err)) < 0)
 			goto done;
 		if (r)
 			continue;
 		if (strstr(files[i], ".json")) {
 			doc = json_loadb(text.buf, text.len, 0, &jerr);
 			if (!doc) {
-				ah_invalid(err, "invalid '%s': line %d: %s", files[i], jerr.line, jerr.text);
+				json_fail(err, files[i], &jerr);
 				goto done;
 			}
 		} else if (!(doc = parse_yaml(text.buf, text.len, files[i], err))) {
@@ -754,8 +702,8 @@ static int readme(const struct ah_tree *tree, size_t max, int autofill, struct a
 		ret = 0;
 		goto done;
 	}
-	/* A README longer than the limit is kept cut, not refused. */
-	if ((r = read_file(tree, f.best, max, 1, &raw, err)) < 0)
+	/* Over the limit it fails the ingest, as every file read here does. */
+	if ((r = read_file(tree, f.best, max, &raw, err)) < 0)
 		goto done;
 	if (!r) {
 		ah_utf8_sanitize(&text, raw.buf, raw.len);
@@ -795,7 +743,7 @@ int ah_analyze(const struct ah_tree *tree, const struct ah_analyze_opts *opts,
 
 	memset(out, 0, sizeof(*out));
 	if (find_dockerfile(tree, opts->dockerfile_path, &out->dockerfile, err) < 0 ||
-	    read_file(tree, out->dockerfile, max, 0, &dockerfile, err) < 0)
+	    read_file(tree, out->dockerfile, max, &dockerfile, err) < 0)
 		goto done;
 	if (!opts->explicit) {
 		if (load_package(tree, out->dockerfile, max, &pkg, &pkg_dir, err) < 0)

@@ -3,41 +3,16 @@
 
 #include "err.h"
 #include "strbuf.h"
+#include "repopath.h"
 #include "tags.h"
 
 /*
  * Repository analysis: Dockerfile discovery, tag enrichment and autofill
- * (behaviour.md, "Registering and ingesting"), over a read-only tree. The
- * tree is an interface so that ingest reads a commit straight from the
- * object database and tests or other callers can give any tree; nothing
- * here writes anything.
+ * (behaviour.md, "Registering and ingesting"), over a read-only tree
+ * (lib/repopath.h). The tree is an interface so that ingest reads a commit
+ * straight from the object database and tests or other callers can give
+ * any tree; nothing here writes anything.
  */
-enum ah_tree_type {
-	AH_TREE_NONE = 0,	/* no such entry */
-	AH_TREE_FILE,
-	AH_TREE_DIR,
-	AH_TREE_LINK,		/* a symbolic link; its target is in the content */
-	AH_TREE_OTHER,		/* submodule and the like: never read */
-};
-
-typedef int (*ah_tree_list_fn)(void *cb, const char *name, enum ah_tree_type type);
-
-struct ah_tree {
-	void *data;
-	/*
-	 * The type of the entry at path ("" is the root). No component but the
-	 * last is a link (the caller resolves them). For a link, target gets
-	 * its target (at most PATH_MAX bytes).
-	 */
-	int (*stat)(void *data, const char *path, enum ah_tree_type *type, struct strbuf *target,
-		    struct ah_err *err);
-	/* The first max bytes of the file at path into out; *size its full size. */
-	int (*read)(void *data, const char *path, size_t max, struct strbuf *out, size_t *size,
-		    struct ah_err *err);
-	/* Calls fn for each entry of the directory; fn returning non-zero stops. */
-	int (*list)(void *data, const char *dir, ah_tree_list_fn fn, void *cb, struct ah_err *err);
-};
-
 struct ah_analyze_opts {
 	const char *dockerfile_path;	/* the given path (default "Dockerfile") */
 	int explicit;			/* metadataStrategy explicit: no enrichment, no autofill */

@@ -9,6 +9,7 @@
 #include "events.h"
 #include "fsutil.h"
 #include "history.h"
+#include "netcheck.h"
 #include "ops.h"
 #include "strbuf.h"
 #include "tags.h"
@@ -323,7 +324,7 @@ static int app_input_parse(json_t *p, struct app_input *in, struct ah_err *err)
 		return -1;
 	if (!in->repo_url)
 		return ah_invalid(err, "invalid repoUrl: required");
-	if (ah_valid_repo_url(in->repo_url, err) < 0)
+	if (ah_valid_repo_url(in->repo_url, err) < 0 || ah_netcheck_repo_url(in->repo_url, err) < 0)
 		return -1;
 	if (!in->id) {
 		in->id = in->derived_id = ah_derive_app_id(in->repo_url);

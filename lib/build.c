@@ -51,6 +51,7 @@
 #include "image.h"
 #include "ops.h"
 #include "registry.h"
+#include "repopath.h"
 #include "state.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -1392,8 +1393,18 @@ static int list_sources(struct builder *b, const struct ah_df_instr *in, struct 
 static int open_source(struct builder *b, const struct ah_df_instr *in, struct src_root *r,
 		       const char *rel, int flags)
 {
-	int fd = openat2_(r->fd, rel, flags, r->resolve);
+	struct ah_err e = AH_ERR_INIT;
+	int fd;
 
+	if (r->from_ctx) {
+		/* The context is a repository's: its rule (lib/repopath.h). */
+		fd = ah_repo_open(r->fd, rel, flags, &e);
+		if (fd < 0 && errno == EXDEV)
+			return line_err(b, in, 400, "invalid", "%s: '%s': %s",
+					ah_df_kind_name(in->kind), rel, e.msg);
+	} else {
+		fd = openat2_(r->fd, rel, flags, r->resolve);
+	}
 	if (fd >= 0)
 		return fd;
 	if (errno == EXDEV || errno == ELOOP)
@@ -2820,9 +2831,37 @@ static const char *base_env(void *data, const char *image, const char *platform,
 	return found;
 }
 
+static int read_fd_max(int fd, size_t max, char **buf, size_t *len);
+
 static int read_file_max(const char *path, size_t max, char **buf, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return read_fd_max(open(path, O_RDONLY | O_CLOEXEC), max, buf, len);
+}
+
+/*
+ * A file of the context (the Dockerfile, .dockerignore) read by the rule
+ * for paths from a repository (lib/repopath.h), so a link out of it is
+ * refused by name and nothing of what it points to is read: 1 when the
+ * file is not there.
+ */
+static int read_ctx_file(int ctx_fd, const char *rel, size_t max, char **buf, size_t *len,
+			 struct ah_err *err)
+{
+	struct ah_err e = AH_ERR_INIT;
+	int fd = ah_repo_open(ctx_fd, rel, O_RDONLY, &e);
+
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0)
+		return ah_error(err, e.status, e.code, "cannot read '%s': %s", rel, e.msg);
+	if (read_fd_max(fd, max, buf, len) < 0)
+		return ah_invalid(err, "cannot read '%s': %s", rel,
+				  errno == EFBIG ? "too large" : strerror(errno));
+	return 0;
+}
+
+static int read_fd_max(int fd, size_t max, char **buf, size_t *len)
+{
 	struct strbuf sb = STRBUF_INIT;
 	char chunk[65536];
 	ssize_t n;
@@ -2893,7 +2932,7 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 	char *dfpath = NULL, *buf = NULL, *name = NULL, *p = NULL;
 	const char *engine = o->engine && *o->engine ? o->engine : "native";
 	size_t len = 0, i;
-	int ret = -1;
+	int ret = -1, r;
 	int64_t t0 = ah_now_ms();
 	char mdigest[AH_DIGEST_MAX];
 	int64_t msize;
@@ -2944,6 +2983,17 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 	if (strcmp(engine, "native")) {
 		struct ah_build_opts eo = *o;
 
+		/* The tool reads them itself: the same rule first (lib/repopath.h). */
+		if ((!o->dockerfile || o->dockerfile[0] != '/') &&
+		    read_ctx_file(b.ctx_fd, o->dockerfile ? o->dockerfile : "Dockerfile",
+				  AH_DOCKERFILE_MAX_SIZE, &buf, &len, err))
+			goto done;
+		free(buf);
+		buf = NULL;
+		if (read_ctx_file(b.ctx_fd, ".dockerignore", AH_DOCKERIGNORE_MAX_SIZE, &buf, &len,
+				  err) < 0)
+			goto done;
+
 		eo.engine = engine;
 		eo.context = b.ctx;
 		ret = external_build(&eo, b.s, name, b.tmp, report, err);
@@ -2955,12 +3005,14 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		ah_internal(err, "cannot create '%s': %s", b.cache_dir, strerror(errno));
 		goto done;
 	}
-	dfpath = !o->dockerfile ? xstrfmt("%s/Dockerfile", b.ctx)
-		 : o->dockerfile[0] == '/' ? xstrdup(o->dockerfile)
-					   : xstrfmt("%s/%s", b.ctx, o->dockerfile);
-	if (read_file_max(dfpath, AH_DOCKERFILE_MAX_SIZE, &buf, &len) < 0) {
-		ah_invalid(err, "cannot read '%s': %s", o->dockerfile ? o->dockerfile : "Dockerfile",
-			   errno == EFBIG ? "too large" : strerror(errno));
+	if (o->dockerfile && o->dockerfile[0] == '/') {
+		if (read_file_max(o->dockerfile, AH_DOCKERFILE_MAX_SIZE, &buf, &len) < 0) {
+			ah_invalid(err, "cannot read '%s': %s", o->dockerfile,
+				   errno == EFBIG ? "too large" : strerror(errno));
+			goto done;
+		}
+	} else if (read_ctx_file(b.ctx_fd, o->dockerfile ? o->dockerfile : "Dockerfile",
+				 AH_DOCKERFILE_MAX_SIZE, &buf, &len, err)) {
 		goto done;
 	}
 	memset(&dfo, 0, sizeof(dfo));
@@ -2977,14 +3029,12 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 	free(buf);
 	buf = NULL;
 	free(p);
-	p = xstrfmt("%s/.dockerignore", b.ctx);
-	if (read_file_max(p, AH_DOCKERIGNORE_MAX_SIZE, &buf, &len) == 0) {
-		if (ah_dockerignore_parse(buf, len, ".dockerignore", &b.ignore, err) < 0)
-			goto done;
-	} else if (errno != ENOENT) {
-		ah_invalid(err, "cannot read .dockerignore: %s", strerror(errno));
+	p = NULL;
+	if ((r = read_ctx_file(b.ctx_fd, ".dockerignore", AH_DOCKERIGNORE_MAX_SIZE, &buf, &len,
+			       err)) < 0)
 		goto done;
-	}
+	if (!r && ah_dockerignore_parse(buf, len, ".dockerignore", &b.ignore, err) < 0)
+		goto done;
 	if (getenv("SOURCE_DATE_EPOCH"))
 		ah_iso_time(b.created, strtoll(getenv("SOURCE_DATE_EPOCH"), NULL, 10) * 1000);
 	else

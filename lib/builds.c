@@ -31,7 +31,8 @@ int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err)
 	    ah_env_int("APPHUB_BUILD_TIMEOUT_MS", 30 * 60000, 1, &cfg->timeout_ms, err) < 0 ||
 	    ah_env_int("APPHUB_BUILD_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
 	    ah_env_int("APPHUB_BUILD_MAX_LOG_BYTES", 16 << 20, 4096, &cfg->max_log, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context, err) < 0)
+	    ah_env_int("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context, err) < 0 ||
+	    ah_env_int("APPHUB_BUILD_MAX_FILE_BYTES", 100 << 20, 1, &cfg->max_file, err) < 0)
 		return -1;
 	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
 	return 0;
@@ -842,9 +843,44 @@ static const char *git_msg(void)
 
 struct extract {
 	git_repository *repo;
-	int64_t bytes, max;
+	git_odb *odb;
+	int64_t bytes, max, max_file;
 	size_t entries;
 };
+
+/*
+ * The size of a blob from its header, before anything inflates it: a few
+ * megabytes of a repository can hold gigabytes of one repeated byte.
+ */
+static int blob_size(struct extract *x, const git_tree_entry *e, const char *full, size_t *size,
+		     struct ah_err *err)
+{
+	git_object_t type;
+
+	if (git_odb_read_header(size, &type, x->odb, git_tree_entry_id(e)) < 0 ||
+	    type != GIT_OBJECT_BLOB)
+		return ah_internal(err, "cannot read '%s': %s", full, git_msg());
+	return 0;
+}
+
+/* A directory is inflated whole: sized first, against the per-file limit. */
+static int tree_lookup_sized(struct extract *x, const git_oid *id, const char *full,
+			     git_tree **out, struct ah_err *err)
+{
+	git_object_t type;
+	size_t size;
+
+	*out = NULL;
+	if (git_odb_read_header(&size, &type, x->odb, id) < 0 || type != GIT_OBJECT_TREE)
+		return ah_internal(err, "cannot read directory '%s': %s", full, git_msg());
+	if ((int64_t)size > x->max_file)
+		return ah_error(err, 413, "too_large",
+				"directory '%s' is larger than the limit of %lld bytes (APPHUB_BUILD_MAX_FILE_BYTES)",
+				*full ? full : "/", (long long)x->max_file);
+	if (git_tree_lookup(out, x->repo, id) < 0)
+		return ah_internal(err, "cannot read directory '%s': %s", full, git_msg());
+	return 0;
+}
 
 #define EXTRACT_MAX_ENTRIES 1000000
 #define EXTRACT_MAX_DEPTH 64
@@ -869,6 +905,7 @@ static int extract_tree(struct extract *x, git_tree *tree, int dirfd, const char
 		git_blob *blob = NULL;
 		git_tree *sub = NULL;
 		char *full = xstrfmt("%s%s%s", path, *path ? "/" : "", name);
+		size_t size;
 		int fd = -1, ret = -1;
 
 		if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
@@ -890,23 +927,30 @@ static int extract_tree(struct extract *x, git_tree *tree, int dirfd, const char
 				ah_internal(err, "cannot create directory '%s': %s", full, strerror(errno));
 				goto next;
 			}
-			if (git_tree_lookup(&sub, x->repo, git_tree_entry_id(e)) < 0) {
-				ah_internal(err, "cannot read directory '%s': %s", full, git_msg());
+			if (tree_lookup_sized(x, git_tree_entry_id(e), full, &sub, err) < 0)
 				goto next;
-			}
 			if (extract_tree(x, sub, fd, full, depth + 1, err) < 0)
 				goto next;
 			break;
 		case GIT_FILEMODE_BLOB:
 		case GIT_FILEMODE_BLOB_EXECUTABLE:
-			if (git_blob_lookup(&blob, x->repo, git_tree_entry_id(e)) < 0) {
-				ah_internal(err, "cannot read '%s': %s", full, git_msg());
+			if (blob_size(x, e, full, &size, err) < 0)
+				goto next;
+			if ((int64_t)size > x->max_file) {
+				ah_error(err, 413, "too_large",
+					 "file '%s' is larger than the limit of %lld bytes (APPHUB_BUILD_MAX_FILE_BYTES)",
+					 full, (long long)x->max_file);
 				goto next;
 			}
-			x->bytes += (int64_t)git_blob_rawsize(blob);
+			x->bytes += (int64_t)size;
 			if (x->bytes > x->max) {
-				ah_invalid(err, "the build context is larger than the limit of %lld bytes (APPHUB_BUILD_MAX_CONTEXT_BYTES)",
-					   (long long)x->max);
+				ah_error(err, 413, "too_large",
+					 "the build context is larger than the limit of %lld bytes (APPHUB_BUILD_MAX_CONTEXT_BYTES) at '%s'",
+					 (long long)x->max, full);
+				goto next;
+			}
+			if (git_blob_lookup(&blob, x->repo, git_tree_entry_id(e)) < 0) {
+				ah_internal(err, "cannot read '%s': %s", full, git_msg());
 				goto next;
 			}
 			fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -920,6 +964,12 @@ static int extract_tree(struct extract *x, git_tree *tree, int dirfd, const char
 			char target[PATH_MAX];
 			size_t len;
 
+			if (blob_size(x, e, full, &len, err) < 0)
+				goto next;
+			if (len >= sizeof(target)) {
+				ah_invalid(err, "symlink '%s' has an invalid target", full);
+				goto next;
+			}
 			if (git_blob_lookup(&blob, x->repo, git_tree_entry_id(e)) < 0) {
 				ah_internal(err, "cannot read symlink '%s': %s", full, git_msg());
 				goto next;
@@ -1186,6 +1236,7 @@ static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
 	struct ah_err rm = AH_ERR_INIT;
 	int dirfd = -1, ret = -1;
 
+	memset(&x, 0, sizeof(x));
 	pthread_once(&git_once, git_init_once);
 	if (git_repository_open_bare(&repo, mirror) < 0) {
 		ah_invalid(gerr, "the mirror of app '%s' is missing (ingest it first): %s", item->app_id,
@@ -1212,13 +1263,15 @@ static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
 		ah_internal(gerr, "cannot open '%s': %s", ctx_dir, strerror(errno));
 		goto done;
 	}
-	if (git_commit_tree(&tree, commit) < 0) {
-		ah_internal(gerr, "cannot read commit %s: %s", bo->sha, git_msg());
-		goto done;
-	}
-	memset(&x, 0, sizeof(x));
 	x.repo = repo;
 	x.max = cfg->max_context;
+	x.max_file = cfg->max_file;
+	if (git_repository_odb(&x.odb, repo) < 0) {
+		ah_internal(gerr, "cannot read the mirror of '%s': %s", item->app_id, git_msg());
+		goto done;
+	}
+	if (tree_lookup_sized(&x, git_commit_tree_id(commit), "", &tree, gerr) < 0)
+		goto done;
 	if (extract_tree(&x, tree, dirfd, "", 0, gerr) < 0)
 		goto done;
 	dprintf(logfd, "apphub: context %lld bytes in %zu entries; %s into %s\n",
@@ -1238,6 +1291,7 @@ done:
 		close(dirfd);
 	if (ctx_dir && ah_remove_tree(ctx_dir, &rm) < 0)
 		dprintf(logfd, "apphub: %s\n", rm.msg);
+	git_odb_free(x.odb);
 	git_tree_free(tree);
 	git_commit_free(commit);
 	git_repository_free(repo);

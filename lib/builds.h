@@ -31,6 +31,7 @@ struct ah_build_config {
 	int64_t lease_ms;	/* APPHUB_BUILD_LEASE_MS (60 s), renewed while working */
 	int64_t max_log;	/* APPHUB_BUILD_MAX_LOG_BYTES (16 MiB) */
 	int64_t max_context;	/* APPHUB_BUILD_MAX_CONTEXT_BYTES (1 GiB) */
+	int64_t max_file;	/* APPHUB_BUILD_MAX_FILE_BYTES (100 MiB), one file of it */
 };
 
 /* A claimed work item and the record it builds. */

@@ -17,6 +17,7 @@
 #include "events.h"
 #include "history.h"
 #include "ingest.h"
+#include "netcheck.h"
 #include "ops.h"
 #include "strbuf.h"
 #include "tags.h"
@@ -107,13 +108,13 @@ done:
 /* The message cut to the history's limit on a character boundary. */
 /* The failure transition; inside the caller's transaction. */
 static int record_failure(struct ah_state *st, const struct ah_ingest_config *cfg,
-			  const struct ah_ingest_item *item, const char *message,
+			  const struct ah_ingest_item *item, const char *message, int permanent,
 			  int64_t duration_ms, json_t **result, struct ah_err *err)
 {
 	static const char sql_app[] =
 		"UPDATE apps SET status = 'failed', ingest_error = ?2, updated_at = ?3 WHERE n = ?1";
 	char *msg = xstrndup_utf8(message, AH_INGEST_ERROR_MAX), now[AH_ISO_LEN], retry_at[AH_ISO_LEN] = "";
-	int retry = item->attempt < cfg->attempts, rc, ret = -1;
+	int retry = !permanent && item->attempt < cfg->attempts, rc, ret = -1;
 	sqlite3_stmt *stmt;
 	json_t *data;
 
@@ -144,10 +145,10 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 			 "retryAt", retry ? retry_at : NULL);
 	if (ah_event(st, "app.ingest.failed", item->id, data, err) < 0)
 		goto done;
-	*result = json_pack("{s:s, s:s, s:i, s:i, s:n, s:I, s:s, s:s?}", "id", item->id,
+	*result = json_pack("{s:s, s:s, s:i, s:i, s:n, s:I, s:s, s:s?, s:b}", "id", item->id,
 			    "status", "failed", "attempt", item->attempt, "attempts", cfg->attempts,
 			    "commitSha", "durationMs", (json_int_t)duration_ms, "error", msg,
-			    "retryAt", retry ? retry_at : NULL);
+			    "retryAt", retry ? retry_at : NULL, "permanent", permanent);
 	ret = 0;
 done:
 	free(msg);
@@ -183,7 +184,7 @@ int ah_ingest_fail(struct ah_state *st, const struct ah_ingest_config *cfg,
 		goto done;
 	if (!ours)
 		*result = lost_result(item);
-	else if (record_failure(st, cfg, item, message, ah_now_ms() - item->started_ms, result,
+	else if (record_failure(st, cfg, item, message, 0, ah_now_ms() - item->started_ms, result,
 				err) < 0)
 		goto done;
 	if (ah_commit(st, err) < 0)
@@ -234,7 +235,7 @@ int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, con
 					    w.attempts, cfg->attempts);
 
 			last.attempt = w.attempts;
-			rc = record_failure(st, cfg, &last, msg, -1, &res, err);
+			rc = record_failure(st, cfg, &last, msg, 0, -1, &res, err);
 			free(msg);
 			json_decref(res);
 			if (rc < 0)
@@ -364,6 +365,7 @@ struct fetch_state {
 	int64_t deadline;
 	int credential_calls;
 	char why[256];		/* set when a callback aborted */
+	int permanent;		/* ... for a reason no retry changes (a limit) */
 	unsigned received_objects, total_objects;
 	size_t received_bytes;
 };
@@ -371,6 +373,7 @@ struct fetch_state {
 static int check_limits(struct fetch_state *fs, size_t bytes)
 {
 	if (bytes > (size_t)fs->cfg->max_bytes) {
+		fs->permanent = 1;
 		snprintf(fs->why, sizeof(fs->why),
 			 "repository is larger than the limit of %lld bytes (APPHUB_INGEST_MAX_BYTES)",
 			 (long long)fs->cfg->max_bytes);
@@ -421,7 +424,8 @@ static void git_fail(struct ah_err *err, struct fetch_state *fs, const char *wha
 	const git_error *e = git_error_last();
 
 	if (fs && fs->why[0])
-		ah_invalid(err, "%s '%s': %s", what, url, fs->why);
+		ah_error(err, fs->permanent ? AH_INGEST_PERMANENT : 400,
+			 fs->permanent ? "too_large" : "invalid", "%s '%s': %s", what, url, fs->why);
 	else
 		ah_invalid(err, "%s '%s': %s", what, url, e && e->message ? e->message : "unknown error");
 }
@@ -439,6 +443,173 @@ static int mkdir_repos(const char *dir, struct ah_err *err)
 }
 
 /*
+ * A set of object ids (open addressing), for the walk below to visit each
+ * object once however often the history repeats it.
+ */
+struct oidset {
+	git_oid *ids;
+	size_t nr, alloc;
+};
+
+static int oidset_insert(struct oidset *set, const git_oid *id)
+{
+	static const git_oid zero;
+	size_t i, h;
+
+	if (2 * (set->nr + 1) > set->alloc) {
+		struct oidset grown = { NULL, 0, set->alloc ? 2 * set->alloc : 1024 };
+
+		grown.ids = xcalloc(grown.alloc, sizeof(*grown.ids));
+		for (i = 0; i < set->alloc; i++)
+			if (git_oid_cmp(&set->ids[i], &zero))
+				oidset_insert(&grown, &set->ids[i]);
+		free(set->ids);
+		*set = grown;
+	}
+	memcpy(&h, id->id, sizeof(h));
+	for (i = h % set->alloc; git_oid_cmp(&set->ids[i], &zero); i = (i + 1) % set->alloc)
+		if (!git_oid_cmp(&set->ids[i], id))
+			return 0;
+	set->ids[i] = *id;
+	set->nr++;
+	return 1;
+}
+
+struct preflight {
+	git_repository *src;
+	git_odb *src_odb, *mirror_odb;
+	struct fetch_state *fs;
+	struct oidset seen;
+	int64_t bytes;
+};
+
+#define PREFLIGHT_MAX_DEPTH 256
+
+/* Counts object id (at path) unless it was seen or the mirror has it: 1 to descend. */
+static int preflight_object(struct preflight *p, const git_oid *id, const char *path)
+{
+	git_object_t type;
+	size_t size;
+
+	if (!oidset_insert(&p->seen, id) || git_odb_exists(p->mirror_odb, id))
+		return 0;
+	if (git_odb_read_header(&size, &type, p->src_odb, id) < 0)
+		return 0;	/* the fetch reports it */
+	p->bytes += (int64_t)size;
+	if (p->bytes > p->fs->cfg->max_bytes) {
+		p->fs->permanent = 1;
+		snprintf(p->fs->why, sizeof(p->fs->why),
+			 "repository is larger than the limit of %lld bytes (APPHUB_INGEST_MAX_BYTES) unpacked, at '%s' (%zu bytes)",
+			 (long long)p->fs->cfg->max_bytes, *path ? path : "/", size);
+		return -1;
+	}
+	return 1;
+}
+
+static int preflight_tree(struct preflight *p, const git_oid *id, const char *path, int depth)
+{
+	git_tree *tree = NULL;
+	size_t i, nr;
+	int r, ret = -1;
+
+	if ((r = preflight_object(p, id, path)) <= 0)
+		return r;
+	if (depth > PREFLIGHT_MAX_DEPTH) {
+		p->fs->permanent = 1;
+		snprintf(p->fs->why, sizeof(p->fs->why),
+			 "directories nest deeper than %d levels", PREFLIGHT_MAX_DEPTH);
+		return -1;
+	}
+	if (check_limits(p->fs, 0) < 0)
+		return -1;
+	if (git_tree_lookup(&tree, p->src, id) < 0)
+		return 0;
+	nr = git_tree_entrycount(tree);
+	for (i = 0; i < nr; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		char *full = xstrfmt("%s%s%s", path, *path ? "/" : "", git_tree_entry_name(e));
+
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			r = preflight_tree(p, git_tree_entry_id(e), full, depth + 1);
+		else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+			r = preflight_object(p, git_tree_entry_id(e), full);
+		else
+			r = 0;	/* a submodule's commit is not fetched */
+		free(full);
+		if (r < 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	git_tree_free(tree);
+	return ret;
+}
+
+/*
+ * libgit2 fetches a local repository (a path, file://) by packing it in
+ * this process, inflating every object whole on the way: a small
+ * repository holding a blob of gigabytes of one byte would take that much
+ * memory before any limit on received bytes is reached. So the objects the
+ * fetch would bring are sized first from their headers, and the fetch is
+ * refused when they add up past APPHUB_INGEST_MAX_BYTES.
+ */
+static int local_preflight(const char *url, git_repository *mirror, struct fetch_state *fs)
+{
+	const char *path = !strncasecmp(url, "file://", 7) ? url + 7 : url[0] == '/' ? url : NULL;
+	struct preflight p;
+	git_revwalk *walk = NULL;
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	git_oid oid;
+	int ret = 0;
+
+	if (!path)
+		return 0;
+	memset(&p, 0, sizeof(p));
+	p.fs = fs;
+	/* What cannot be opened here is the fetch's to report. */
+	if (git_repository_open_ext(&p.src, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
+	    git_repository_odb(&p.src_odb, p.src) < 0 || git_repository_odb(&p.mirror_odb, mirror) < 0 ||
+	    git_revwalk_new(&walk, p.src) < 0 || git_revwalk_push_glob(walk, "refs/heads/*") < 0)
+		goto done;
+	/* Only what the mirror lacks is packed. */
+	if (git_reference_iterator_glob_new(&it, mirror, "refs/heads/*") == 0) {
+		while (git_reference_next(&ref, it) == 0) {
+			const git_oid *t = git_reference_target(ref);
+
+			if (t && git_odb_exists(p.src_odb, t))
+				git_revwalk_hide(walk, t);
+			git_reference_free(ref);
+		}
+	}
+	while (git_revwalk_next(&oid, walk) == 0) {
+		git_commit *c = NULL;
+		int r;
+
+		if (preflight_object(&p, &oid, "") < 0) {
+			ret = -1;
+			break;
+		}
+		if (git_commit_lookup(&c, p.src, &oid) < 0)
+			continue;
+		r = preflight_tree(&p, git_commit_tree_id(c), "", 0);
+		git_commit_free(c);
+		if (r < 0) {
+			ret = -1;
+			break;
+		}
+	}
+done:
+	git_reference_iterator_free(it);
+	git_revwalk_free(walk);
+	git_odb_free(p.mirror_odb);
+	git_odb_free(p.src_odb);
+	git_repository_free(p.src);
+	free(p.seen.ids);
+	return ret;
+}
+
+/*
  * Fetches url's branches into the bare mirror at path; *branch gets the
  * remote's default branch ("refs/heads/main").
  */
@@ -449,6 +620,7 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 	git_remote *remote = NULL;
 	git_fetch_options fopts;
 	git_remote_create_options ropts;
+	git_remote_connect_options copts;
 	git_buf head = { 0 };
 	char *mirror_refs[] = { "+refs/heads/*:refs/heads/*" };
 	git_strarray refspecs = { mirror_refs, 1 };
@@ -482,7 +654,12 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 	fopts.prune = GIT_FETCH_PRUNE;
 	fopts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fopts.update_fetchhead = 0;
-	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &fopts.callbacks, NULL, NULL) < 0) {
+	git_remote_connect_options_init(&copts, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+	copts.callbacks = fopts.callbacks;
+	/* A redirect to another host would skip the address check. */
+	if (ah_netcheck_active())
+		copts.follow_redirects = fopts.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+	if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &copts) < 0) {
 		git_fail(err, fs, "cannot reach repository", url);
 		goto done;
 	}
@@ -490,7 +667,7 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 		ah_invalid(err, "repository '%s' has no default branch (is it empty?)", url);
 		goto done;
 	}
-	if (git_remote_download(remote, &refspecs, &fopts) < 0) {
+	if (local_preflight(url, repo, fs) < 0 || git_remote_download(remote, &refspecs, &fopts) < 0) {
 		git_fail(err, fs, "cannot fetch", url);
 		goto done;
 	}
@@ -522,21 +699,86 @@ struct git_tree_src {
 	git_odb *odb;
 };
 
+/*
+ * Commits and directories are inflated whole to be read: sized from their
+ * headers first, against a bound far above any real one (a directory of
+ * 16 MiB lists some 400,000 entries).
+ */
+#define OBJECT_MAX (16 << 20)
+
+static int object_sized(git_odb *odb, const git_oid *id, const char *what, const char *path,
+			struct ah_err *err)
+{
+	git_object_t type;
+	size_t len;
+
+	if (git_odb_read_header(&len, &type, odb, id) < 0)
+		return ah_internal(err, "cannot read %s '%s' from the repository", what, path);
+	if (len > OBJECT_MAX)
+		return ah_invalid(err, "%s '%s' is larger than the %d MiB limit", what, path,
+				  OBJECT_MAX >> 20);
+	return 0;
+}
+
+static int tree_lookup_sized(git_tree **out, git_repository *repo, git_odb *odb,
+			     const git_oid *id, const char *path, struct ah_err *err)
+{
+	*out = NULL;
+	if (object_sized(odb, id, "directory", *path ? path : "/", err) < 0)
+		return -1;
+	if (git_tree_lookup(out, repo, id) < 0)
+		return ah_internal(err, "cannot read directory '%s' from the repository", path);
+	return 0;
+}
+
+/* The entry at path, each directory on the way sized before it is read. */
 static int gt_entry(struct git_tree_src *src, const char *path, git_tree_entry **out,
 		    struct ah_err *err)
 {
-	int rc = git_tree_entry_bypath(out, src->root, path);
+	struct strbuf dir = STRBUF_INIT;
+	git_tree *tree = src->root, *next = NULL;
+	const char *p = path;
+	int ret = -1;
 
-	if (rc == GIT_ENOTFOUND) {
-		*out = NULL;
-		return 0;
+	*out = NULL;
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		char *name = xstrndup(p, n);
+		const git_tree_entry *e = git_tree_entry_byname(tree, name);
+
+		free(name);
+		if (dir.len)
+			strbuf_addch(&dir, '/');
+		strbuf_add(&dir, p, n);
+		p += n;
+		if (!e) {
+			ret = 0;
+			break;
+		}
+		if (!*p) {
+			if (git_tree_entry_dup(out, e) < 0) {
+				ah_internal(err, "out of memory");
+				break;
+			}
+			ret = 0;
+			break;
+		}
+		p++;
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+			ret = 0;
+			break;
+		}
+		if (tree_lookup_sized(&next, src->repo, src->odb, git_tree_entry_id(e), dir.buf,
+				      err) < 0)
+			break;
+		if (tree != src->root)
+			git_tree_free(tree);
+		tree = next;
 	}
-	if (rc < 0) {
-		*out = NULL;
-		return ah_internal(err, "cannot read '%s' from the repository: %s", path,
-				   git_error_last() ? git_error_last()->message : "error");
-	}
-	return 0;
+	if (tree != src->root)
+		git_tree_free(tree);
+	strbuf_release(&dir);
+	return ret;
 }
 
 static int gt_stat(void *data, const char *path, enum ah_tree_type *type, struct strbuf *target,
@@ -564,8 +806,20 @@ static int gt_stat(void *data, const char *path, enum ah_tree_type *type, struct
 	case GIT_FILEMODE_BLOB_EXECUTABLE:
 		*type = AH_TREE_FILE;
 		break;
-	case GIT_FILEMODE_LINK:
+	case GIT_FILEMODE_LINK: {
+		git_object_t otype;
+		size_t len;
+
 		*type = AH_TREE_LINK;
+		/* Its size from the header: a link's blob may be a bomb too. */
+		if (git_odb_read_header(&len, &otype, src->odb, git_tree_entry_id(e)) < 0) {
+			ah_internal(err, "cannot read symlink '%s'", path);
+			goto done;
+		}
+		if (len > PATH_MAX) {
+			ah_invalid(err, "symlink '%s' has a target longer than %d bytes", path, PATH_MAX);
+			goto done;
+		}
 		if (git_blob_lookup(&blob, src->repo, git_tree_entry_id(e)) < 0) {
 			ah_internal(err, "cannot read symlink '%s'", path);
 			goto done;
@@ -576,6 +830,7 @@ static int gt_stat(void *data, const char *path, enum ah_tree_type *type, struct
 		}
 		strbuf_add(target, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
 		break;
+	}
 	default:
 		*type = AH_TREE_OTHER;
 		break;
@@ -587,8 +842,6 @@ done:
 	return ret;
 }
 
-/* Blobs beyond this are not loaded even to be cut. */
-#define LOAD_MAX (16 << 20)
 
 static int gt_read(void *data, const char *path, size_t max, struct strbuf *out, size_t *size,
 		   struct ah_err *err)
@@ -610,7 +863,8 @@ static int gt_read(void *data, const char *path, size_t max, struct strbuf *out,
 		goto done;
 	}
 	*size = len;
-	if (len > LOAD_MAX) {
+	/* The size is the header's: a blob over the cap is never inflated. */
+	if (len > max) {
 		ret = 0;
 		goto done;
 	}
@@ -643,10 +897,8 @@ static int gt_list(void *data, const char *dir, ah_tree_list_fn fn, void *cb, st
 			ret = 0;
 			goto done;
 		}
-		if (git_tree_lookup(&tree, src->repo, git_tree_entry_id(e)) < 0) {
-			ah_internal(err, "cannot read directory '%s' from the repository", dir);
+		if (tree_lookup_sized(&tree, src->repo, src->odb, git_tree_entry_id(e), dir, err) < 0)
 			goto done;
-		}
 	}
 	nr = git_tree_entrycount(tree);
 	for (i = 0; i < nr; i++) {
@@ -772,14 +1024,28 @@ static int fetch_and_analyze(struct ah_state *st, const struct ah_ingest_config 
 	char *path = xstrfmt("%s/repos/%s.git", st->dir, item->id), *branch = NULL;
 	int ret = -1;
 
+	/* Again at fetch time: what a name resolves to may have changed. */
+	if (ah_netcheck_repo_url(row->repo_url, gerr) < 0) {
+		if (gerr->status == 403)
+			gerr->status = AH_INGEST_PERMANENT;
+		goto done;
+	}
 	if (mkdir_repos(st->dir, gerr) < 0 ||
 	    fetch_mirror(row->repo_url, path, fs, &repo, &branch, gerr) < 0)
 		goto done;
-	if (git_reference_name_to_id(&oid, repo, branch) < 0 ||
-	    git_commit_lookup(&commit, repo, &oid) < 0 ||
-	    git_commit_tree(&src.root, commit) < 0 || git_repository_odb(&src.odb, repo) < 0) {
+	if (git_reference_name_to_id(&oid, repo, branch) < 0 || git_repository_odb(&src.odb, repo) < 0) {
 		ah_invalid(gerr, "cannot read branch '%s' of '%s': %s", branch, row->repo_url,
 			   git_error_last() ? git_error_last()->message : "error");
+		goto done;
+	}
+	if (object_sized(src.odb, &oid, "commit", branch, gerr) < 0 ||
+	    git_commit_lookup(&commit, repo, &oid) < 0 ||
+	    tree_lookup_sized(&src.root, repo, src.odb, git_commit_tree_id(commit), "", gerr) < 0) {
+		if (!gerr->status)
+			ah_invalid(gerr, "cannot read branch '%s' of '%s': %s", branch, row->repo_url,
+				   git_error_last() ? git_error_last()->message : "error");
+		else if (gerr->status == 400)
+			gerr->status = AH_INGEST_PERMANENT;
 		goto done;
 	}
 	git_oid_tostr(sha, GIT_OID_HEXSZ + 1, &oid);
@@ -787,8 +1053,12 @@ static int fetch_and_analyze(struct ah_state *st, const struct ah_ingest_config 
 	opts.dockerfile_path = row->dockerfile;
 	opts.explicit = row->explicit;
 	opts.max_file = (size_t)cfg->max_file;
-	if (ah_analyze(&tree, &opts, an, gerr) < 0)
+	/* What the commit holds does not change on a retry. */
+	if (ah_analyze(&tree, &opts, an, gerr) < 0) {
+		if (gerr->status == 400)
+			gerr->status = AH_INGEST_PERMANENT;
 		goto done;
+	}
 	ret = 0;
 done:
 	git_odb_free(src.odb);
@@ -836,7 +1106,8 @@ int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
 				    "dockerfilePath", an.dockerfile,
 				    "receivedObjects", (json_int_t)fs.received_objects,
 				    "receivedBytes", (json_int_t)fs.received_bytes);
-	} else if (record_failure(st, cfg, item, gerr.msg, duration, result, err) < 0) {
+	} else if (record_failure(st, cfg, item, gerr.msg, gerr.status == AH_INGEST_PERMANENT,
+				  duration, result, err) < 0) {
 		goto done;
 	}
 	if (ah_commit(st, err) < 0)

@@ -22,6 +22,13 @@ struct ah_ingest_config {
 	int64_t max_file;	/* APPHUB_INGEST_MAX_FILE_BYTES (1 MiB) */
 };
 
+/*
+ * The status of an ingest error no retry can mend (a limit, a link out of
+ * the repository, no Dockerfile, a refused address): the ingest fails at
+ * once instead of spending its attempts.
+ */
+#define AH_INGEST_PERMANENT 422
+
 /* A claimed work item. */
 struct ah_ingest_item {
 	sqlite3_int64 work_id, app;
