@@ -47,7 +47,7 @@ BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 
 LIB_OBJS = lib/apps.o lib/env.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/netcheck.o lib/repopath.o lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
-	lib/launch.o
+	lib/launch.o lib/parse.o
 CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o remote-op.o cmd/launch.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =

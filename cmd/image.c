@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "../lib/parse.h"
 #include "../lib/strbuf.h"
 
 static const char *const image_usage[] = {
@@ -397,28 +398,6 @@ static int image_push(int argc, const char **argv, struct ctx *ctx)
 	return 0;
 }
 
-/* "90", "90s", "500ms", "5m", "1h" in milliseconds; -1 if invalid. */
-static long long parse_duration_ms(const char *s)
-{
-	char *end;
-	long long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (v < 0 || v > 7LL * 24 * 3600)
-		return -1;
-	if (!*end || !strcmp(end, "s"))
-		return v * 1000;
-	if (!strcmp(end, "ms"))
-		return v;
-	if (!strcmp(end, "m"))
-		return v * 60 * 1000;
-	if (!strcmp(end, "h"))
-		return v * 3600 * 1000;
-	return -1;
-}
-
 static int image_build(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *file = NULL, *tag = NULL, *target = NULL, *network = NULL, *engine = NULL;
@@ -438,7 +417,7 @@ static int image_build(int argc, const char **argv, struct ctx *ctx)
 		OPT_END(),
 	};
 	char *context = NULL, *df = NULL;
-	long long tmo = 0;
+	int64_t tmo = 0;
 	size_t i;
 
 	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
@@ -453,7 +432,7 @@ static int image_build(int argc, const char **argv, struct ctx *ctx)
 		code = usage_error(image_usage, opts, "-t <name:tag> is required");
 		goto done;
 	}
-	if (timeout && (tmo = parse_duration_ms(timeout)) < 0) {
+	if (timeout && (ah_parse_duration_ms(timeout, &tmo) < 0 || tmo > 7LL * 86400 * 1000)) {
 		code = usage_error(image_usage, opts, "invalid --timeout '%s': a duration like 30s or 5m",
 				   timeout);
 		goto done;

@@ -50,6 +50,7 @@
 #include "fsutil.h"
 #include "image.h"
 #include "ops.h"
+#include "parse.h"
 #include "registry.h"
 #include "repopath.h"
 #include "state.h"
@@ -1717,26 +1718,25 @@ static void copy_log(struct builder *b, int fd, char *tail, size_t tailsz)
 	}
 }
 
-/* $name as a number with an optional K, M or G (binary); def when unset; -1 when invalid. */
+/* $name as a size (suffixes) or a whole number; def when unset; -1 when invalid. */
 static int64_t env_size(const char *name, int64_t def, int suffixes)
 {
 	const char *v = getenv(name);
 	char *end;
-	long long n;
-	int shift = 0;
+	int64_t n;
 
 	if (!v || !*v)
 		return def;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (suffixes && *end && !end[1]) {
-		shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 :
-			*end == 'G' || *end == 'g' ? 30 : -1;
-		end += shift >= 0;
+	if (suffixes) {
+		if (ah_parse_size(v, &n) < 0)
+			return -1;
+	} else {
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno || end == v || *end)
+			return -1;
 	}
-	if (errno || end == v || *end || n <= 0 || shift < 0 || n > (INT64_MAX >> shift))
-		return -1;
-	return (int64_t)n << shift;
+	return n > 0 ? n : -1;
 }
 
 /*

@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "launch.h"
 #include "ops.h"
+#include "parse.h"
 #include "strbuf.h"
 #include "timeutil.h"
 
@@ -472,55 +473,14 @@ done:
 	return ret;
 }
 
-/* Sizes: 512, 64k, 256M, 1G (powers of 1024), "512MiB", "1GB". */
-static int parse_size(const char *s, int64_t *out)
-{
-	char *end;
-	double v;
-	int64_t mult = 1;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || v < 0)
-		return -1;
-	switch (tolower((unsigned char)*end)) {
-	case 'k': mult = 1024; end++; break;
-	case 'm': mult = 1024 * 1024; end++; break;
-	case 'g': mult = 1024LL * 1024 * 1024; end++; break;
-	case 't': mult = 1024LL * 1024 * 1024 * 1024; end++; break;
-	case 'b': case '\0': break;
-	default: return -1;
-	}
-	if (*end == 'i' || *end == 'I')
-		end++;
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end || v * (double)mult > 9e18)
-		return -1;
-	*out = (int64_t)(v * (double)mult);
-	return 0;
-}
-
-/* Durations: 90, 90s, 15m, 2h, 1d (whole seconds). */
+/* Durations in whole seconds (a part of one counts as one). */
 static int parse_duration(const char *s, int64_t *secs)
 {
-	char *end;
-	long long v;
+	int64_t ms;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (end == s || errno || v < 0)
+	if (ah_parse_duration_ms(s, &ms) < 0)
 		return -1;
-	switch (*end) {
-	case 's': case '\0': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
-	default: return -1;
-	}
-	if (*end && end[1])
-		return -1;
-	*secs = v;
+	*secs = (ms + 999) / 1000;
 	return 0;
 }
 
@@ -537,7 +497,7 @@ static int profile_num(json_t *prof, const char *key, int duration, int64_t *out
 		return 0;
 	}
 	if (json_is_string(v) && (duration ? parse_duration(json_string_value(v), out)
-				  : parse_size(json_string_value(v), out)) == 0)
+				  : ah_parse_size(json_string_value(v), out)) == 0)
 		return 0;
 	return ah_invalid(err, "invalid resourceProfile.%s: must be a %s", key,
 			  duration ? "duration (90s, 15m, 2h)" : "size (512M, 1G) or a whole number");
