@@ -406,6 +406,7 @@ static int load_package(const struct ah_tree *tree, const char *dockerfile, size
 		strbuf_add(&dir, dockerfile, (size_t)(slash - dockerfile));
 	for (;;) {
 		char *path = dir.len ? xstrfmt("%s/package.json", dir.buf) : xstrdup("package.json");
+		char why[AH_JSON_WHY_MAX];
 		json_error_t jerr;
 		int r;
 
@@ -428,8 +429,8 @@ static int load_package(const struct ah_tree *tree, const char *dockerfile, size
 				if (v)
 					ah_invalid(&bad, "invalid '%s': not a JSON object", path);
 				else
-					ah_invalid(&bad, "invalid '%s': line %d: %s", path, jerr.line,
-						   jerr.text);
+					ah_invalid(&bad, "invalid '%s': %s", path,
+						   ah_json_why(&jerr, why, sizeof(why)));
 			}
 			json_decref(v);
 		}
@@ -621,7 +622,10 @@ static int tag_files(const struct ah_tree *tree, size_t max, struct ah_analysis 
 		if (strstr(files[i], ".json")) {
 			doc = json_loadb(text.buf, text.len, 0, &jerr);
 			if (!doc) {
-				ah_invalid(err, "invalid '%s': line %d: %s", files[i], jerr.line, jerr.text);
+				char why[AH_JSON_WHY_MAX];
+
+				ah_invalid(err, "invalid '%s': %s", files[i],
+					   ah_json_why(&jerr, why, sizeof(why)));
 				goto done;
 			}
 		} else if (!(doc = parse_yaml(text.buf, text.len, files[i], err))) {
