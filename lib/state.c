@@ -701,17 +701,24 @@ static int tighten(const char *dir, struct ah_err *err)
 	if (sb.st_uid == geteuid() && (sb.st_mode & 077) && chmod(dir, sb.st_mode & 0700) < 0)
 		return ah_fatal(err, "cannot restrict state directory '%s': %s", dir,
 				strerror(errno));
+	/*
+	 * By path, never open and close: closing any descriptor of a file
+	 * drops the POSIX locks another SQLite connection of this process
+	 * holds on it. SQLite gives -wal and -shm the database's mode, so a
+	 * new database is made 0600 first (O_EXCL: nobody has it open).
+	 */
 	for (i = 0; i < sizeof(files) / sizeof(*files); i++) {
 		char *path = xstrfmt("%s/%s", dir, files[i]);
 
-		/* SQLite gives -wal and -shm the database's mode: made 0600 first */
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (i ? 0 : O_CREAT), 0600);
+		if (lstat(path, &sb) < 0) {
+			if (errno == ENOENT && !i &&
+			    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				       0600)) >= 0)
+				close(fd);
+		} else if (S_ISREG(sb.st_mode) && sb.st_uid == geteuid() && (sb.st_mode & 077)) {
+			chmod(path, sb.st_mode & 0600);
+		}
 		free(path);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && (sb.st_mode & 077))
-			fchmod(fd, sb.st_mode & 0600);
-		close(fd);
 	}
 	return 0;
 }
