@@ -47,8 +47,8 @@ BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 
 LIB_OBJS = lib/apps.o lib/env.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/netcheck.o lib/repopath.o lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
-	lib/launch.o lib/parse.o
-CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o remote-op.o cmd/launch.o
+	lib/launch.o lib/parse.o lib/tmpdir.o
+CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/gc.o remote-op.o cmd/launch.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
 ifneq ($(wildcard cmd/ingest.c),)
@@ -267,10 +267,14 @@ t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS) yaml-0.1) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
 		$(LIGHT_LIBS) $(shell $(PKG_CONFIG) --libs yaml-0.1)
+t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c lib/image.c lib/registry.c $(FUZZ_SRCS)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(shell $(PKG_CONFIG) --cflags $(IMAGE_PKGS)) -o $@ $^ \
+		$(shell $(PKG_CONFIG) --libs $(IMAGE_PKGS))
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
-		t/fuzz/fuzz-package
+		t/fuzz/fuzz-package t/fuzz/fuzz-oci
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
-		t/fuzz/corpus-tagfile t/fuzz/corpus-package
+		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -280,10 +284,11 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 		t/fuzz/seeds-tagfile
 	t/fuzz/fuzz-package -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-package \
 		t/fuzz/seeds-package
+	t/fuzz/fuzz-oci -max_total_time=$(FUZZTIME) -max_len=65536 t/fuzz/corpus-oci t/fuzz/seeds-oci
 
 clean:
 	rm -f apphub apphub-* *.o */*.o */*.d *.d t/fuzz/fuzz-names lib/web-assets.c
 	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
-		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package
+		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci
 
 .PHONY: all deps check run install clean fuzz

@@ -60,6 +60,7 @@ static const struct cmd_struct commands[] = {
 	{ "apps", cmd_apps, "Register apps and find them by tags and words" },
 	{ "build", CMD_BUILD, "Build apps into images; their build records and logs" },
 	{ "events", cmd_events, "List and follow the event log" },
+	{ "gc", cmd_gc, "Remove what crashed builds and imports left behind" },
 	{ "help", cmd_help, "Show help for apphub or one of its commands" },
 	{ "image", CMD_IMAGE, "Store, import, export and move OCI images" },
 	{ "ingest", CMD_INGEST, "Clone apps, find their Dockerfile, derive tags" },

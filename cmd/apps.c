@@ -331,6 +331,7 @@ static struct import_lines *read_lines(struct import_reader *r)
 		r->carry = NULL;
 	}
 	while (json_array_size(b->items) < IMPORT_BATCH) {
+		char why[AH_JSON_WHY_MAX];
 		json_error_t jerr;
 		json_t *item;
 
@@ -344,7 +345,8 @@ static struct import_lines *read_lines(struct import_reader *r)
 		item = json_loadb(r->line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(item)) {
 			json_array_append_new(b->errors, json_pack("{s:I, s:s}", "line", r->lineno,
-					      "message", item ? "not a JSON object" : jerr.text));
+					      "message", item ? "not a JSON object"
+					      : ah_json_why(&jerr, why, sizeof(why))));
 			json_decref(item);
 			continue;
 		}

@@ -25,6 +25,7 @@ struct verb {
 int cmd_apps(int argc, const char **argv, struct ctx *ctx);
 int cmd_build(int argc, const char **argv, struct ctx *ctx);
 int cmd_events(int argc, const char **argv, struct ctx *ctx);
+int cmd_gc(int argc, const char **argv, struct ctx *ctx);
 int cmd_image(int argc, const char **argv, struct ctx *ctx);
 int cmd_ingest(int argc, const char **argv, struct ctx *ctx);
 int cmd_launch(int argc, const char **argv, struct ctx *ctx);

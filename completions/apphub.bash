@@ -269,6 +269,9 @@ _apphub() {
 	events)
 		[[ $cur == -* ]] && __apphub_reply --since --type --limit --follow "${common[@]}"
 		;;
+	gc)
+		[[ $cur == -* ]] && __apphub_reply -n --dry-run "${common[@]}"
+		;;
 	serve)
 		[[ $cur == -* ]] && __apphub_reply --listen --workers --threads --timeout --hook-branch \
 			--allow-host --cors-origin --request-timeout --max-connections \

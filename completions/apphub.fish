@@ -227,6 +227,9 @@ complete -c apphub -n '__apphub_in ingest' -a '(__apphub_ids)'
 complete -c apphub -n '__apphub_at 3 apps tag' -a 'add rm'
 complete -c apphub -n '__apphub_in apps tag; and not __apphub_at 2; and not __apphub_at 3' -a '(__apphub_tags)'
 
+# gc.
+complete -c apphub -n '__apphub_in gc' -s n -l dry-run -d 'Only list what would be removed'
+
 # events.
 complete -c apphub -n '__apphub_in events' -l since -x -d 'Events after this id'
 complete -c apphub -n '__apphub_in events' -l type -x -a 'app.\* app.registered app.updated app.removed app.tagged' -d 'Event type glob'

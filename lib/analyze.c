@@ -291,10 +291,9 @@ static void package_tags(const struct ah_tree *tree, json_t *pkg, const char *di
  */
 static int json_fail(struct ah_err *err, const char *path, const json_error_t *jerr)
 {
-	if (json_error_code(jerr) == json_error_stack_overflow)
-		return ah_invalid(err, "invalid '%s': line %d: too deeply nested (more than %d levels)",
-				  path, jerr->line, JSON_PARSER_MAX_DEPTH);
-	return ah_invalid(err, "invalid '%s': line %d: %s", path, jerr->line, jerr->text);
+	char why[AH_JSON_WHY_MAX];
+
+	return ah_invalid(err, "invalid '%s': %s", path, ah_json_why(jerr, why, sizeof(why)));
 }
 
 /*

@@ -79,7 +79,9 @@ int ah_auth_load(struct ah_auth **out, struct ah_err *err)
 		goto done;
 	}
 	if (!list) {
-		ah_invalid(err, "invalid %s: %s", from, jerr.text);
+		char why[AH_JSON_WHY_MAX];
+
+		ah_invalid(err, "invalid %s: %s", from, ah_json_why(&jerr, why, sizeof(why)));
 		goto done;
 	}
 	if (load_entries(auth, list, from, err) < 0)

@@ -56,6 +56,7 @@
 #include "state.h"
 #include "strbuf.h"
 #include "timeutil.h"
+#include "tmpdir.h"
 
 #define MAX_DEPTH 256
 #define MAX_SOURCES 100000
@@ -84,6 +85,7 @@ struct builder {
 	struct ah_dockerfile *df;
 	struct ah_dockerignore *ignore;
 	char *tmp, *cache_dir, *ctx;
+	int tmp_lock;	/* the flock that owns tmp */
 	int ctx_fd;
 	int overlay;		/* stages are overlay mounts, not root + snap copies; -1: not known yet */
 	struct bstage *st;
@@ -2944,6 +2946,7 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 	b.o = o;
 	b.err = err;
 	b.ctx_fd = -1;
+	b.tmp_lock = -1;
 	if (strcmp(engine, "native") && strcmp(engine, "podman") && strcmp(engine, "docker"))
 		return ah_invalid(err, "invalid engine '%s': must be native, podman or docker", engine);
 	if (o->network && strcmp(o->network, "none") && strcmp(o->network, "host"))
@@ -2974,8 +2977,8 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		goto done;
 	}
 	b.tmp = xstrfmt("%s/XXXXXX", p);
-	if (!mkdtemp(b.tmp)) {
-		ah_internal(err, "cannot create '%s': %s", b.tmp, strerror(errno));
+	/* locked for the build's lifetime: a crashed build's is reclaimed (lib/tmpdir.h) */
+	if ((b.tmp_lock = ah_tmp_mkdir(b.tmp, err)) < 0) {
 		free(b.tmp);
 		b.tmp = NULL;
 		goto done;
@@ -3061,6 +3064,8 @@ done:
 
 		ah_remove_tree(b.tmp, &e2);
 	}
+	if (b.tmp_lock >= 0)
+		close(b.tmp_lock);
 	for (i = 0; b.st && i < b.df->stages_nr; i++) {
 		json_decref(b.st[i].config);
 		stage_release(&b.st[i]);

@@ -824,6 +824,7 @@ static int op_builds_create(struct ah_ctx *ctx, json_t *params, json_t **out, st
 #include <git2.h>
 #include "build.h"
 #include "fsutil.h"
+#include "tmpdir.h"
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 
@@ -1252,14 +1253,13 @@ static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
 	if (mkdir_ok(tmp_root, gerr) < 0)
 		goto done;
 	ctx_dir = xstrfmt("%s/%s-XXXXXX", tmp_root, item->id);
-	if (!mkdtemp(ctx_dir)) {
-		ah_fatal(gerr, "cannot create '%s': %s", ctx_dir, strerror(errno));
+	/* dirfd holds its lock: a crashed build's context is reclaimed (lib/tmpdir.h) */
+	if ((dirfd = ah_tmp_mkdir(ctx_dir, gerr)) < 0) {
 		free(ctx_dir);
 		ctx_dir = NULL;
 		goto done;
 	}
-	if ((dirfd = open(ctx_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fchmod(dirfd, 0755) < 0) {
+	if (fchmod(dirfd, 0755) < 0) {
 		ah_internal(gerr, "cannot open '%s': %s", ctx_dir, strerror(errno));
 		goto done;
 	}
@@ -1287,10 +1287,10 @@ static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
 		goto done;
 	ret = 0;
 done:
-	if (dirfd >= 0)
-		close(dirfd);
 	if (ctx_dir && ah_remove_tree(ctx_dir, &rm) < 0)
 		dprintf(logfd, "apphub: %s\n", rm.msg);
+	if (dirfd >= 0)
+		close(dirfd);
 	git_odb_free(x.odb);
 	git_tree_free(tree);
 	git_commit_free(commit);
@@ -1395,7 +1395,7 @@ int ah_build_perform(struct ah_state *st, const struct ah_build_config *cfg,
 	if (mkdir_ok(dir, err) < 0)
 		goto out;
 	log = ah_build_log_path(st->dir, item->id);
-	logfd = open(log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	logfd = open(log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0) {
 		ah_fatal(err, "cannot open build log '%s': %s", log, strerror(errno));
 		goto out;

@@ -27,4 +27,12 @@ int ah_error(struct ah_err *err, int status, const char *code, const char *fmt, 
 /* The state itself is unusable (corrupt, newer schema, unwritable). */
 #define ah_fatal(err, ...) ah_error((err), 500, "fatal", __VA_ARGS__)
 
+struct json_error_t;
+#define AH_JSON_WHY_MAX 96
+/*
+ * Why jansson refused a document, as "line L: <reason> at column C", never
+ * quoting its text (it may be a file we must not show). Returns buf.
+ */
+const char *ah_json_why(const struct json_error_t *je, char *buf, size_t n);
+
 #endif

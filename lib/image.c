@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "fsutil.h"
 #include "image.h"
+#include "tmpdir.h"
 #include "ops.h"
 #include "registry.h"
 #include "strbuf.h"
@@ -81,32 +82,29 @@ static int write_file_atomic(struct ah_image_store *s, const char *path, const c
 			     size_t len, struct ah_err *err)
 {
 	char *tmp = xstrfmt("%s/tmp/file-XXXXXX", s->dir);
-	int fd = mkstemp(tmp), ret = -1;
+	int fd = ah_tmp_mkstemp(tmp, err), ret = -1;
 
-	if (fd < 0) {
-		ah_internal(err, "cannot create a file in '%s/tmp': %s", s->dir, strerror(errno));
+	if (fd < 0)
 		goto done;
-	}
 	if (ah_write_full(fd, data, len) < 0) {
 		ah_internal(err, "cannot write '%s': %s", tmp, strerror(errno));
 		goto done;
 	}
-	if (fchmod(fd, 0644) < 0 || close(fd) < 0) {
-		fd = -1;
+	if (fchmod(fd, 0600) < 0) {
 		ah_internal(err, "cannot write '%s': %s", tmp, strerror(errno));
 		goto done;
 	}
-	fd = -1;
+	/* renamed while still locked (open), so reclaim cannot take it first */
 	if (rename(tmp, path) < 0) {
 		ah_internal(err, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
 		goto done;
 	}
 	ret = 0;
 done:
+	if (ret < 0 && fd >= 0)
+		unlink(tmp);
 	if (fd >= 0)
 		close(fd);
-	if (ret < 0)
-		unlink(tmp);
 	free(tmp);
 	return ret;
 }
@@ -134,6 +132,13 @@ int ah_image_store_open(struct ah_image_store **out, const char *state_dir, stru
 	if (mkdir_one(path, err) < 0)
 		goto fail;
 	free(path);
+	path = NULL;
+	/* what crashed processes left in the state directory goes first */
+	{
+		struct ah_err e = AH_ERR_INIT;
+
+		ah_tmp_reclaim(state_dir, 0, NULL, NULL, &e);
+	}
 	path = xstrfmt("%s/oci-layout", s->dir);
 	if (stat(path, &sb) < 0) {
 		static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -173,7 +178,7 @@ static int hold_store(struct ah_image_store *s, struct ah_err *err)
 	if (s->gc_fd >= 0)
 		return 0;
 	path = xstrfmt("%s/gc.lock", s->dir);
-	s->gc_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	s->gc_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->gc_fd < 0 || flock(s->gc_fd, LOCK_SH) < 0) {
 		ah_internal(err, "cannot lock '%s': %s", path, strerror(errno));
 		if (s->gc_fd >= 0)
@@ -189,7 +194,7 @@ static int hold_store(struct ah_image_store *s, struct ah_err *err)
 static int lock_index(struct ah_image_store *s, struct ah_err *err)
 {
 	char *path = xstrfmt("%s/index.lock", s->dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 		ah_internal(err, "cannot lock '%s': %s", path, strerror(errno));
@@ -350,9 +355,8 @@ int ah_blob_writer_open(struct ah_image_store *s, struct ah_blob_writer **out, i
 	w->s = s;
 	w->max = max;
 	w->tmp = xstrfmt("%s/tmp/blob-XXXXXX", s->dir);
-	w->fd = mkstemp(w->tmp);
+	w->fd = ah_tmp_mkstemp(w->tmp, err);
 	if (w->fd < 0) {
-		ah_internal(err, "cannot create a file in '%s/tmp': %s", s->dir, strerror(errno));
 		free(w->tmp);
 		free(w);
 		return -1;
@@ -378,9 +382,9 @@ void ah_blob_writer_abort(struct ah_blob_writer *w)
 {
 	if (!w)
 		return;
+	unlink(w->tmp);
 	if (w->fd >= 0)
 		close(w->fd);
-	unlink(w->tmp);
 	free(w->tmp);
 	EVP_MD_CTX_free(w->md);
 	free(w);
@@ -390,11 +394,11 @@ int ah_blob_writer_commit(struct ah_blob_writer *w, const char *expect, char dig
 			  int64_t *size, struct ah_err *err)
 {
 	char got[AH_DIGEST_MAX], *path = NULL;
-	int ret = -1, fd = w->fd;
+	int ret = -1;
 
 	digest_final(w->md, got);
-	w->fd = -1;
-	if (fchmod(fd, 0644) < 0 || close(fd) < 0) {
+	/* renamed while still open (locked): reclaim never takes a blob being committed */
+	if (fchmod(w->fd, 0600) < 0) {
 		ah_internal(err, "cannot write '%s': %s", w->tmp, strerror(errno));
 		goto done;
 	}
@@ -407,6 +411,7 @@ int ah_blob_writer_commit(struct ah_blob_writer *w, const char *expect, char dig
 		ah_internal(err, "cannot rename '%s' to '%s': %s", w->tmp, path, strerror(errno));
 		goto done;
 	}
+	w->tmp[0] = '\0';	/* gone: nothing to unlink */
 	if (digest)
 		memcpy(digest, got, AH_DIGEST_MAX);
 	if (size)
@@ -540,6 +545,69 @@ static int check_entry(struct archive_entry *e, const char *what, struct ah_err 
 	return 0;
 }
 
+/*
+ * Counts a member's declared (logical) size, sparse holes included,
+ * against max before any of its bytes are read: the one check of sizes
+ * on import, scan and unpack alike.
+ */
+static int entry_budget(struct archive_entry *e, int64_t *total, int64_t max, const char *what,
+			struct ah_err *err)
+{
+	int64_t n = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+		return 0;
+	if (n < 0 || n > max - *total)
+		return ah_error(err, 413, "too_large", "%s: larger than %lld bytes (member '%s')",
+				what, (long long)max, archive_entry_pathname(e));
+	*total += n;
+	return 0;
+}
+
+/*
+ * Copies the current member of in to out(ud, buf, len) as a plain file:
+ * a sparse member's holes (and its end past its last data) come out as
+ * zeros, so what is written is exactly the declared size, which
+ * entry_budget() counted.
+ */
+static int copy_filled(struct archive *in, struct archive_entry *e,
+		       int (*out)(void *ud, const void *buf, size_t len), void *ud,
+		       const char *what, struct ah_err *err)
+{
+	static const char zeros[16384];
+	int64_t pos = 0, end = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int r;
+
+	for (;;) {
+		r = archive_read_data_block(in, &buf, &len, &off);
+		if (r == ARCHIVE_EOF) {
+			off = end;
+			len = 0;
+		} else if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			return ah_invalid(err, "%s: %s", what, archive_error_string(in));
+		}
+		if (off < pos || off > end || (int64_t)len > end - off)
+			return ah_invalid(err, "%s: member '%s' has data past its size", what,
+					  archive_entry_pathname(e));
+		while (pos < off) {
+			size_t z = off - pos < (int64_t)sizeof(zeros) ? (size_t)(off - pos)
+								    : sizeof(zeros);
+
+			if (out(ud, zeros, z) < 0)
+				return -1;
+			pos += (int64_t)z;
+		}
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (len && out(ud, buf, len) < 0)
+			return -1;
+		pos += (int64_t)len;
+	}
+}
+
 static struct archive *reader_new(void)
 {
 	struct archive *a = archive_read_new();
@@ -655,6 +723,11 @@ static int lw_data(struct layer_writer *lw, const void *buf, size_t len)
 	if (archive_write_data(lw->tar, buf, len) < 0)
 		return lw_fail(lw, lw->tar, "a layer");
 	return 0;
+}
+
+static int lw_out(void *ud, const void *buf, size_t len)
+{
+	return lw_data(ud, buf, len);
 }
 
 /* Ends the layer (ok) or discards it; frees lw's parts either way. */
@@ -1345,7 +1418,7 @@ int ah_image_layer_from_tar(struct ah_image_store *s, int fd, const char *what,
 	struct archive *in = reader_new();
 	struct archive_entry *e;
 	struct layer_writer lw;
-	char *buf = xmalloc(COPY_BUF);
+	int64_t total = 0;
 	int ok = 0, ret = -1, r;
 
 	memset(&lw, 0, sizeof(lw));
@@ -1356,22 +1429,21 @@ int ah_image_layer_from_tar(struct ah_image_store *s, int fd, const char *what,
 	if (lw_open(s, &lw, err) < 0)
 		goto done;
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		la_ssize_t n;
 		int c = check_entry(e, what, err);
 
 		if (c < 0)
 			goto done;
 		if (c)
 			continue;
+		if (entry_budget(e, &total, lw.max, what, err) < 0)
+			goto done;
+		/* the layer holds plain files: holes are written out as zeros */
+		archive_entry_sparse_clear(e);
 		if (lw_header(&lw, e) < 0)
 			goto done;
-		while ((n = archive_read_data(in, buf, COPY_BUF)) > 0)
-			if (lw_data(&lw, buf, (size_t)n) < 0)
-				goto done;
-		if (n < 0) {
-			ah_invalid(err, "%s: %s", what, archive_error_string(in));
+		if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
+		    copy_filled(in, e, lw_out, &lw, what, err) < 0)
 			goto done;
-		}
 	}
 	if (r != ARCHIVE_EOF) {
 		ah_invalid(err, "%s: %s", what, archive_error_string(in));
@@ -1381,7 +1453,6 @@ int ah_image_layer_from_tar(struct ah_image_store *s, int fd, const char *what,
 done:
 	ret = lw_close(&lw, ok, out);
 	archive_read_free(in);
-	free(buf);
 	return ok ? ret : -1;
 }
 
@@ -1476,6 +1547,7 @@ int ah_image_layer_verify(struct ah_image_store *s, const char *digest,
 	struct layer_reader *lr = xcalloc(1, sizeof(*lr));
 	char *path = ah_image_blob_path(s, digest), what[100];
 	struct archive_entry *e;
+	int64_t total = 0;
 	int ret = -1, r;
 
 	snprintf(what, sizeof(what), "layer '%.19s'", digest ? digest : "");
@@ -1485,8 +1557,9 @@ int ah_image_layer_verify(struct ah_image_store *s, const char *digest,
 	}
 	if (lr_open(lr, path, what, err) < 0)
 		goto done;
+	/* declared sizes count, as on unpack: a sparse member's holes too */
 	while ((r = archive_read_next_header(lr->tar, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
-		if (check_entry(e, what, err) < 0)
+		if (check_entry(e, what, err) < 0 || entry_budget(e, &total, lr->max, what, err) < 0)
 			goto done;
 	if (r != ARCHIVE_EOF) {
 		lr_error(lr, what, err);
@@ -1632,6 +1705,7 @@ bad:
 
 static int load_json_file(const char *path, size_t max, json_t **out, struct ah_err *err)
 {
+	char why[AH_JSON_WHY_MAX];
 	json_error_t jerr;
 	char *buf = NULL;
 	size_t len;
@@ -1649,7 +1723,8 @@ static int load_json_file(const char *path, size_t max, json_t **out, struct ah_
 	if (!json_is_object(*out) && !json_is_array(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		ah_invalid(err, "'%s': not valid JSON: %s", path, jerr.text);
+		ah_invalid(err, "'%s': not valid JSON: %s", path,
+			   ah_json_why(&jerr, why, sizeof(why)));
 		goto done;
 	}
 	ret = 0;
@@ -2258,7 +2333,7 @@ static void rm_rf(const char *path)
 int ah_image_gc(struct ah_image_store *s, struct ah_err *err)
 {
 	char *path = xstrfmt("%s/gc.lock", s->dir), *dir = NULL;
-	int fd = s->gc_fd >= 0 ? s->gc_fd : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = s->gc_fd >= 0 ? s->gc_fd : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	json_t *idx = NULL, *seen = json_object(), *d;
 	struct dirent *de;
 	DIR *dp = NULL;
@@ -2517,6 +2592,8 @@ static int extract(struct archive *in, const char *root, int skip_wh, int64_t ma
 		base = base ? base + 1 : rel;
 		if (skip_wh && !strncmp(base, ".wh.", 4))
 			continue;
+		if (entry_budget(e, &total, max, what, err) < 0)
+			goto done;
 		full = xstrfmt("%s/%s", root, rel);
 		archive_entry_copy_pathname(e, full);
 		free(full);
@@ -2530,11 +2607,11 @@ static int extract(struct archive *in, const char *root, int skip_wh, int64_t ma
 			ah_invalid(err, "%s: cannot write '%s': %s", what, rel, archive_error_string(out));
 			goto done;
 		}
+		/* a sparse member's holes stay holes (offsets), its size counted above */
 		while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
-			total += (int64_t)len;
-			if (total > max) {
-				ah_error(err, 413, "too_large", "%s: larger than %lld bytes", what,
-					 (long long)max);
+			if (off < 0 || off > archive_entry_size(e) ||
+			    (int64_t)len > archive_entry_size(e) - off) {
+				ah_invalid(err, "%s: member '%s' has data past its size", what, rel);
 				goto done;
 			}
 			if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
@@ -2652,7 +2729,7 @@ int ah_image_layer_dir(struct ah_image_store *s, const char *digest, char **out,
 	char *path = NULL, *tmp = NULL, what[100];
 	struct archive *in = NULL;
 	struct stat sb;
-	int rootfd = -1, ret = -1;
+	int rootfd = -1, lockfd = -1, ret = -1;
 
 	*out = NULL;
 	snprintf(what, sizeof(what), "layer '%.19s'", digest ? digest : "");
@@ -2673,11 +2750,13 @@ int ah_image_layer_dir(struct ah_image_store *s, const char *digest, char **out,
 	if (mkdir_one(top, err) < 0)
 		goto done;
 	tmp = xstrfmt("%s/.tmp-XXXXXX", top);
-	if (!mkdtemp(tmp)) {
-		ah_internal(err, "cannot create '%s': %s", tmp, strerror(errno));
+	if ((lockfd = ah_tmp_mkdir(tmp, err)) < 0) {
+		free(tmp);
+		tmp = NULL;
 		goto done;
 	}
-	chmod(tmp, 0755);
+	/* the root of a layer: readable as it is in the image, the state dir guards it */
+	fchmod(lockfd, 0755);
 	in = reader_new();
 	if (archive_read_open_filename(in, blob, 65536) != ARCHIVE_OK) {
 		ah_invalid(err, "%s: %s", what, archive_error_string(in));
@@ -2706,6 +2785,8 @@ done:
 		close(rootfd);
 	if (tmp)
 		rm_rf(tmp);
+	if (lockfd >= 0)
+		close(lockfd);
 	free(tmp);
 	free(path);
 	free(top);
@@ -2783,45 +2864,444 @@ done:
 	return real;
 }
 
-static int copy_blob_from(struct ah_image_store *s, const char *dir, const char *digest,
-			  int64_t max, int64_t *size, struct ah_err *err)
-{
-	char *rel, *path;
-	int ret;
+/*
+ * Where an image comes from: a directory, or an archive read without
+ * unpacking it. An archive is read twice at most. The scan keeps its
+ * small JSON members in memory (index.json, manifests, configs: what
+ * says which blobs make the image) and only notes the others; then the
+ * blobs the manifest reaches are streamed from a second read straight
+ * into the store, hashed as they come. Sizes are checked from the
+ * members' headers before their bytes are read, and a member that no
+ * manifest names is never written anywhere.
+ */
+#define SRC_MAX_MEMBERS 100000
+#define SRC_MAX_SMALL ((size_t)64 << 20)
 
-	if (!ah_digest_valid(digest))
-		return ah_invalid(err, "'%s': invalid digest '%s' (only sha256 is supported)", dir,
-				  digest ? digest : "");
-	rel = xstrfmt("blobs/sha256/%s", digest + 7);
-	path = inside(dir, rel, err);
-	free(rel);
-	if (!path)
-		return -1;
-	ret = ah_image_blob_put_file(s, path, digest, max, NULL, size, err);
-	free(path);
+struct src_member {
+	char *buf;	/* a small JSON member, else NULL */
+	size_t len;
+	int dup;
+};
+
+struct src_want {
+	char *name;
+	char expect[AH_DIGEST_MAX];
+	int64_t max;
+	char *digest;	/* where the digest goes, or NULL */
+	int64_t *size;
+	int done;
+};
+
+struct import_src {
+	struct ah_image_store *s;
+	const char *path;
+	int is_dir;
+	json_t *names;		/* archive member name -> index into members */
+	struct src_member *members;
+	size_t nr_members, small_bytes;
+	int overflow;
+	struct src_want *want;
+	size_t nr_want;
+};
+
+static void src_free(struct import_src *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->nr_members; i++)
+		free(src->members[i].buf);
+	free(src->members);
+	for (i = 0; i < src->nr_want; i++)
+		free(src->want[i].name);
+	free(src->want);
+	json_decref(src->names);
+}
+
+static int looks_like_json(const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	return i < len && (buf[i] == '{' || buf[i] == '[');
+}
+
+/* The first read: classifies the archive (1 OCI layout, 2 docker save, 0 a root file system). */
+static int src_scan(struct import_src *src, struct ah_err *err)
+{
+	struct archive *in = reader_new();
+	struct archive_entry *e;
+	int64_t total = 0, max = ah_image_max_layer();
+	int layout = 0, index = 0, manifest = 0, r, ret = -1;
+	char *buf = NULL, *what = xstrfmt("'%s'", src->path);
+
+	src->names = json_object();
+	if (archive_read_open_filename(in, src->path, 65536) != ARCHIVE_OK) {
+		ah_invalid(err, "'%s': %s", src->path, archive_error_string(in));
+		goto done;
+	}
+	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		int c = check_entry(e, what, err);
+		const char *name;
+		int64_t size;
+		json_t *seen;
+		la_ssize_t n;
+		size_t got;
+
+		if (c < 0)
+			goto done;
+		/* only regular files: a symlink or hard link is never followed */
+		if (c || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+			continue;
+		if (entry_budget(e, &(int64_t){ 0 }, max, what, err) < 0 ||
+		    entry_budget(e, &total, 4 * max, what, err) < 0)
+			goto done;
+		name = archive_entry_pathname(e);
+		if (!strcmp(name, "oci-layout"))
+			layout = 1;
+		else if (!strcmp(name, "index.json"))
+			index = 1;
+		else if (!strcmp(name, "manifest.json"))
+			manifest = 1;
+		if ((seen = json_object_get(src->names, name))) {
+			src->members[json_integer_value(seen)].dup = 1;
+			continue;
+		}
+		if (src->nr_members >= SRC_MAX_MEMBERS) {
+			src->overflow = 1;
+			continue;
+		}
+		src->members = xrealloc(src->members, (src->nr_members + 1) * sizeof(*src->members));
+		memset(&src->members[src->nr_members], 0, sizeof(*src->members));
+		json_object_set_new(src->names, name, json_integer((json_int_t)src->nr_members));
+		size = archive_entry_size(e);
+		if (size > 0 && (size_t)size <= AH_IMAGE_MAX_JSON &&
+		    src->small_bytes + (size_t)size <= SRC_MAX_SMALL) {
+			buf = xmalloc((size_t)size + 1);
+			for (got = 0; got < (size_t)size; got += (size_t)n) {
+				n = archive_read_data(in, buf + got, (size_t)size - got);
+				if (n < 0) {
+					ah_invalid(err, "'%s': %s", src->path,
+						   archive_error_string(in));
+					goto done;
+				}
+				if (!n)
+					break;
+			}
+			n = (la_ssize_t)got;
+			if (looks_like_json(buf, (size_t)n)) {
+				buf[n] = '\0';
+				src->members[src->nr_members].buf = buf;
+				src->members[src->nr_members].len = (size_t)n;
+				src->small_bytes += (size_t)n;
+				buf = NULL;
+			}
+			free(buf);
+			buf = NULL;
+		}
+		src->nr_members++;
+	}
+	if (r != ARCHIVE_EOF) {
+		ah_invalid(err, "'%s': %s", src->path, archive_error_string(in));
+		goto done;
+	}
+	ret = layout && index ? 1 : manifest ? 2 : 0;
+	if (ret && src->overflow)
+		ret = ah_invalid(err, "'%s': more than %d files", src->path, SRC_MAX_MEMBERS);
+done:
+	free(what);
+	free(buf);
+	archive_read_free(in);
 	return ret;
 }
 
-static int import_oci_dir(struct ah_image_store *s, const char *dir, char mdigest[AH_DIGEST_MAX],
-			  int64_t *msize, char **mtype, struct ah_err *err)
+/* An archive member's record; NULL with err set if there is none or more than one. */
+static struct src_member *src_member(struct import_src *src, const char *rel, char *name,
+				     struct ah_err *err)
+{
+	json_t *i;
+
+	if (!rel || strlen(rel) >= PATH_MAX || (strcpy(name, rel), clean_member_name(name))) {
+		ah_invalid(err, "'%s': bad path '%s'", src->path, rel ? rel : "");
+		return NULL;
+	}
+	if (!(i = json_object_get(src->names, name))) {
+		ah_invalid(err, "'%s': no file '%s'", src->path, rel);
+		return NULL;
+	}
+	if (src->members[json_integer_value(i)].dup) {
+		ah_invalid(err, "'%s': '%s' appears more than once", src->path, rel);
+		return NULL;
+	}
+	return &src->members[json_integer_value(i)];
+}
+
+static int parse_json(const char *buf, size_t len, const char *what, const char *rel,
+		      json_t **out, struct ah_err *err)
+{
+	json_error_t jerr;
+	char why[AH_JSON_WHY_MAX];
+
+	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (json_is_object(*out) || json_is_array(*out))
+		return 0;
+	if (*out)
+		snprintf(why, sizeof(why), "not an object or array");
+	else
+		ah_json_why(&jerr, why, sizeof(why));
+	json_decref(*out);
+	*out = NULL;
+	return ah_invalid(err, "'%s': '%s' is not valid JSON: %s", what, rel, why);
+}
+
+/* A JSON file of the image (index.json, manifest.json...): 1 if there is none. */
+static int src_json(struct import_src *src, const char *rel, json_t **out, struct ah_err *err)
+{
+	char name[PATH_MAX], *p = NULL, *buf = NULL;
+	struct src_member *m;
+	size_t len;
+	int fd = -1, ret = -1;
+
+	*out = NULL;
+	if (!src->is_dir) {
+		if (!json_object_get(src->names, rel))
+			return 1;
+		if (!(m = src_member(src, rel, name, err)))
+			return -1;
+		if (!m->buf)
+			return ah_invalid(err, "'%s': '%s' is not a JSON document of at most %u bytes",
+					  src->path, rel, AH_IMAGE_MAX_JSON);
+		return parse_json(m->buf, m->len, src->path, rel, out, err);
+	}
+	p = xstrfmt("%s/%s", src->path, rel);
+	if (access(p, F_OK) < 0 && errno == ENOENT) {
+		free(p);
+		return 1;
+	}
+	free(p);
+	/* never through a symlink out of the layout */
+	if (!(p = inside(src->path, rel, err)))
+		goto done;
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		ah_invalid(err, "cannot open '%s': %s", p, strerror(errno));
+		goto done;
+	}
+	if (read_all(fd, AH_IMAGE_MAX_JSON, p, &buf, &len, err) < 0)
+		goto done;
+	ret = parse_json(buf, len, src->path, rel, out, err);
+done:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(p);
+	return ret;
+}
+
+static int put_mem(struct ah_image_store *s, const char *buf, size_t len, const char *expect,
+		   int64_t max, char *digest, int64_t *size, struct ah_err *err)
+{
+	struct ah_blob_writer *w;
+
+	if (ah_blob_writer_open(s, &w, max, err) < 0)
+		return -1;
+	if (ah_blob_writer_write(w, buf, len, err) < 0) {
+		ah_blob_writer_abort(w);
+		return -1;
+	}
+	return ah_blob_writer_commit(w, expect, digest, size, err);
+}
+
+/*
+ * Puts the image's file rel into the store (its digest checked against
+ * expect if given, into digest and size if asked). A small JSON member of
+ * an archive goes in at once; a big one when src_flush() reads the
+ * archive again, unless now is set (the caller reads it next).
+ */
+static int src_blob(struct import_src *src, const char *rel, const char *expect, int64_t max,
+		    char *digest, int64_t *size, int now, struct ah_err *err)
+{
+	char name[PATH_MAX], *p;
+	struct src_member *m;
+	struct src_want *w;
+	int ret;
+
+	if (expect && !ah_digest_valid(expect))
+		return ah_invalid(err, "'%s': invalid digest '%s' (only sha256 is supported)",
+				  src->path, expect);
+	if (src->is_dir) {
+		if (!(p = inside(src->path, rel, err)))
+			return -1;
+		ret = ah_image_blob_put_file(src->s, p, expect, max, digest, size, err);
+		free(p);
+		return ret;
+	}
+	if (!(m = src_member(src, rel, name, err)))
+		return -1;
+	if (m->buf)
+		return put_mem(src->s, m->buf, m->len, expect, max, digest, size, err);
+	if (now)
+		return ah_invalid(err, "'%s': '%s' is not a JSON document of at most %u bytes",
+				  src->path, rel, AH_IMAGE_MAX_JSON);
+	if (src->nr_want >= SRC_MAX_MEMBERS)
+		return ah_invalid(err, "'%s': more than %d blobs", src->path, SRC_MAX_MEMBERS);
+	src->want = xrealloc(src->want, (src->nr_want + 1) * sizeof(*src->want));
+	w = &src->want[src->nr_want++];
+	memset(w, 0, sizeof(*w));
+	w->name = xstrdup(name);
+	snprintf(w->expect, sizeof(w->expect), "%s", expect ? expect : "");
+	w->max = max;
+	w->digest = digest;
+	w->size = size;
+	return 0;
+}
+
+/* Streams one member into the store for every want that names it. */
+struct blob_out {
+	struct ah_blob_writer *w;
+	struct ah_err *err;
+};
+
+static int blob_out(void *ud, const void *buf, size_t len)
+{
+	struct blob_out *bo = ud;
+
+	return ah_blob_writer_write(bo->w, buf, len, bo->err);
+}
+
+static int flush_member(struct import_src *src, struct archive *in, struct archive_entry *e,
+			struct ah_err *err)
+{
+	const char *name = archive_entry_pathname(e);
+	struct ah_blob_writer *bw = NULL;
+	struct src_want *first = NULL;
+	struct blob_out bo;
+	char got[AH_DIGEST_MAX];
+	int64_t size = 0;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < src->nr_want && !first; i++)
+		if (!src->want[i].done && !strcmp(src->want[i].name, name))
+			first = &src->want[i];
+	if (!first)
+		return 0;
+	if (ah_blob_writer_open(src->s, &bw, first->max, err) < 0)
+		goto done;
+	bo.w = bw;
+	bo.err = err;
+	/* a blob is a plain file: a sparse member's holes are read as zeros */
+	if (copy_filled(in, e, blob_out, &bo, src->path, err) < 0)
+		goto done;
+	ret = ah_blob_writer_commit(bw, first->expect[0] ? first->expect : NULL, got, &size, err);
+	bw = NULL;
+	if (ret < 0)
+		goto done;
+	for (i = 0; i < src->nr_want; i++) {
+		struct src_want *w = &src->want[i];
+
+		if (w->done || strcmp(w->name, name))
+			continue;
+		if (w->expect[0] && strcmp(w->expect, got)) {
+			ret = ah_error(err, 422, "digest_mismatch", "blob '%s': content has digest '%s'",
+				       w->expect, got);
+			goto done;
+		}
+		if (size > w->max) {
+			ret = ah_error(err, 413, "too_large", "'%s': '%s' is larger than %lld bytes",
+				       src->path, name, (long long)w->max);
+			goto done;
+		}
+		if (w->digest)
+			memcpy(w->digest, got, AH_DIGEST_MAX);
+		if (w->size)
+			*w->size = size;
+		w->done = 1;
+	}
+done:
+	ah_blob_writer_abort(bw);
+	return ret;
+}
+
+/* The second read: the big blobs src_blob() put off. */
+static int src_flush(struct import_src *src, struct ah_err *err)
+{
+	struct archive *in;
+	struct archive_entry *e;
+	size_t i, left = 0;
+	int r, ret = -1;
+
+	for (i = 0; i < src->nr_want; i++)
+		if (!src->want[i].done && src->want[i].expect[0] &&
+		    ah_image_blob_exists(src->s, src->want[i].expect)) {
+			if (src->want[i].size) {
+				struct stat sb;
+				char *p = ah_image_blob_path(src->s, src->want[i].expect);
+
+				*src->want[i].size = stat(p, &sb) == 0 ? sb.st_size : 0;
+				free(p);
+			}
+			if (src->want[i].digest)
+				memcpy(src->want[i].digest, src->want[i].expect, AH_DIGEST_MAX);
+			src->want[i].done = 1;
+		} else if (!src->want[i].done) {
+			left++;
+		}
+	if (!left)
+		return 0;
+	in = reader_new();
+	if (archive_read_open_filename(in, src->path, 65536) != ARCHIVE_OK) {
+		ah_invalid(err, "'%s': %s", src->path, archive_error_string(in));
+		goto done;
+	}
+	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		int c = check_entry(e, src->path, err);
+
+		if (c < 0)
+			goto done;
+		if (c || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+			continue;
+		if (flush_member(src, in, e, err) < 0)
+			goto done;
+	}
+	if (r != ARCHIVE_EOF) {
+		ah_invalid(err, "'%s': %s", src->path, archive_error_string(in));
+		goto done;
+	}
+	for (i = 0; i < src->nr_want; i++)
+		if (!src->want[i].done) {
+			ah_invalid(err, "'%s': no file '%s'", src->path, src->want[i].name);
+			goto done;
+		}
+	ret = 0;
+done:
+	archive_read_free(in);
+	return ret;
+}
+
+static char *blob_rel(const char *digest)
+{
+	return xstrfmt("blobs/sha256/%s", ah_digest_valid(digest) ? digest + 7 : "");
+}
+
+static int import_oci(struct import_src *src, char mdigest[AH_DIGEST_MAX], int64_t *msize,
+		      char **mtype, struct ah_err *err)
 {
 	json_t *layout = NULL, *idx = NULL, *desc, *doc = NULL, *l;
-	char *path = xstrfmt("%s/oci-layout", dir);
 	const char *mt, *d;
+	char *rel = NULL;
 	int ret = -1, hops;
 	size_t i;
 
-	if (load_json_file(path, 4096, &layout, err) != 0 ||
+	if (src_json(src, "oci-layout", &layout, err) != 0 ||
 	    !json_is_string(json_object_get(layout, "imageLayoutVersion"))) {
 		if (!err->msg[0])
-			ah_invalid(err, "'%s': not an OCI image layout", dir);
+			ah_invalid(err, "'%s': not an OCI image layout", src->path);
 		goto done;
 	}
-	free(path);
-	path = xstrfmt("%s/index.json", dir);
-	if (load_json_file(path, AH_IMAGE_MAX_JSON, &idx, err) != 0) {
+	if (src_json(src, "index.json", &idx, err) != 0) {
 		if (!err->msg[0])
-			ah_invalid(err, "'%s': no index.json", dir);
+			ah_invalid(err, "'%s': no index.json", src->path);
 		goto done;
 	}
 	desc = idx;
@@ -2829,7 +3309,7 @@ static int import_oci_dir(struct ah_image_store *s, const char *dir, char mdiges
 		json_t *m = json_object_get(desc == idx ? idx : doc, "manifests");
 
 		if (hops > 2) {
-			ah_invalid(err, "'%s': indexes nested too deep", dir);
+			ah_invalid(err, "'%s': indexes nested too deep", src->path);
 			goto done;
 		}
 		desc = json_array_size(m) == 1 ? json_array_get(m, 0)
@@ -2841,8 +3321,10 @@ static int import_oci_dir(struct ah_image_store *s, const char *dir, char mdiges
 		mt = json_string_value(json_object_get(desc, "mediaType"));
 		json_decref(doc);
 		doc = NULL;
-		if (copy_blob_from(s, dir, d, AH_IMAGE_MAX_JSON, msize, err) < 0 ||
-		    blob_json(s, d, &doc, err) < 0) {
+		free(rel);
+		rel = blob_rel(d);
+		if (src_blob(src, rel, d ? d : "", AH_IMAGE_MAX_JSON, NULL, msize, 1, err) < 0 ||
+		    blob_json(src->s, d, &doc, err) < 0) {
 			json_decref(desc);
 			goto done;
 		}
@@ -2857,33 +3339,42 @@ static int import_oci_dir(struct ah_image_store *s, const char *dir, char mdiges
 		desc = NULL;
 	}
 	d = json_string_value(json_object_get(json_object_get(doc, "config"), "digest"));
-	if (copy_blob_from(s, dir, d, AH_IMAGE_MAX_JSON, NULL, err) < 0)
+	free(rel);
+	rel = blob_rel(d);
+	if (src_blob(src, rel, d ? d : "", AH_IMAGE_MAX_JSON, NULL, NULL, 0, err) < 0)
 		goto done;
-	json_array_foreach(json_object_get(doc, "layers"), i, l)
-		if (copy_blob_from(s, dir, json_string_value(json_object_get(l, "digest")),
-				   ah_image_max_layer(), NULL, err) < 0)
+	json_array_foreach(json_object_get(doc, "layers"), i, l) {
+		d = json_string_value(json_object_get(l, "digest"));
+		free(rel);
+		rel = blob_rel(d);
+		if (src_blob(src, rel, d ? d : "", ah_image_max_layer(), NULL, NULL, 0, err) < 0)
 			goto done;
-	ret = ah_image_verify_manifest(s, doc, err);
+	}
+	if (src_flush(src, err) < 0)
+		goto done;
+	ret = ah_image_verify_manifest(src->s, doc, err);
 done:
 	if (ret < 0) {
 		free(*mtype);
 		*mtype = NULL;
 	}
+	free(rel);
 	json_decref(layout);
 	json_decref(idx);
 	json_decref(doc);
-	free(path);
 	return ret;
 }
 
-static const char *sniff_layer(const char *path)
+static const char *sniff_layer(struct ah_image_store *s, const char *digest)
 {
 	unsigned char b[4] = { 0 };
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *path = ah_image_blob_path(s, digest);
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	ssize_t n = fd >= 0 ? read(fd, b, 4) : -1;
 
 	if (fd >= 0)
 		close(fd);
+	free(path);
 	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
 		return AH_MT_OCI_LAYER_GZIP;
 	if (n == 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
@@ -2891,50 +3382,53 @@ static const char *sniff_layer(const char *path)
 	return AH_MT_OCI_LAYER;
 }
 
-static int import_docker_dir(struct ah_image_store *s, const char *dir,
-			     char mdigest[AH_DIGEST_MAX], int64_t *msize, char **mtype,
-			     struct ah_err *err)
+static int import_docker(struct import_src *src, char mdigest[AH_DIGEST_MAX], int64_t *msize,
+			 char **mtype, struct ah_err *err)
 {
 	json_t *list = NULL, *m, *ls, *l, *config = NULL, *ids;
-	char *path = xstrfmt("%s/manifest.json", dir), *p = NULL, cdigest[AH_DIGEST_MAX];
+	char cdigest[AH_DIGEST_MAX];
 	struct ah_layer *layers = NULL;
 	int64_t csize;
 	size_t i;
 	int ret = -1;
 
-	if (load_json_file(path, AH_IMAGE_MAX_JSON, &list, err) != 0 || !json_is_array(list) ||
+	if (src_json(src, "manifest.json", &list, err) != 0 || !json_is_array(list) ||
 	    !json_is_object(m = json_array_get(list, 0))) {
 		if (!err->msg[0])
-			ah_invalid(err, "'%s': manifest.json is not a docker save manifest", dir);
+			ah_invalid(err, "'%s': manifest.json is not a docker save manifest",
+				   src->path);
 		goto done;
 	}
-	if (!(p = inside(dir, json_string_value(json_object_get(m, "Config")), err)) ||
-	    ah_image_blob_put_file(s, p, NULL, AH_IMAGE_MAX_JSON, cdigest, &csize, err) < 0 ||
-	    blob_json(s, cdigest, &config, err) < 0)
+	if (src_blob(src, json_string_value(json_object_get(m, "Config")), NULL,
+		     AH_IMAGE_MAX_JSON, cdigest, &csize, 1, err) < 0 ||
+	    blob_json(src->s, cdigest, &config, err) < 0)
 		goto done;
 	ls = json_object_get(m, "Layers");
 	ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	if (!json_is_array(ls) || json_array_size(ls) != json_array_size(ids)) {
-		ah_invalid(err, "'%s': %zu layers for %zu diff_ids in the config", dir,
+		ah_invalid(err, "'%s': %zu layers for %zu diff_ids in the config", src->path,
 			   json_array_size(ls), json_array_size(ids));
 		goto done;
 	}
 	layers = xcalloc(json_array_size(ls) + 1, sizeof(*layers));
-	json_array_foreach(ls, i, l) {
-		free(p);
-		if (!(p = inside(dir, json_string_value(l), err)) ||
-		    ah_image_blob_put_file(s, p, NULL, ah_image_max_layer(), layers[i].digest,
-					   &layers[i].size, err) < 0)
+	json_array_foreach(ls, i, l)
+		if (src_blob(src, json_string_value(l), NULL, ah_image_max_layer(),
+			     layers[i].digest, &layers[i].size, 0, err) < 0)
 			goto done;
-		layers[i].media_type = sniff_layer(p);
+	if (src_flush(src, err) < 0)
+		goto done;
+	json_array_foreach(ls, i, l) {
+		layers[i].media_type = sniff_layer(src->s, layers[i].digest);
 		snprintf(layers[i].diff_id, AH_DIGEST_MAX, "%s",
 			 json_string_value(json_array_get(ids, i)) ?: "");
 	}
-	if (write_manifest(s, cdigest, csize, layers, json_array_size(ls), mdigest, msize, err) < 0)
+	if (write_manifest(src->s, cdigest, csize, layers, json_array_size(ls), mdigest, msize,
+			   err) < 0)
 		goto done;
 	json_decref(list);
 	list = NULL;
-	if (blob_json(s, mdigest, &list, err) < 0 || ah_image_verify_manifest(s, list, err) < 0)
+	if (blob_json(src->s, mdigest, &list, err) < 0 ||
+	    ah_image_verify_manifest(src->s, list, err) < 0)
 		goto done;
 	*mtype = xstrdup(AH_MT_OCI_MANIFEST);
 	ret = 0;
@@ -2942,8 +3436,6 @@ done:
 	json_decref(list);
 	json_decref(config);
 	free(layers);
-	free(path);
-	free(p);
 	return ret;
 }
 
@@ -2968,57 +3460,22 @@ static json_t *default_config(json_t *overrides)
 	return cfg;
 }
 
-/* What a tar holds: 1 an OCI layout, 2 docker save output, 0 a root file system. */
-static int classify_tar(const char *path, struct ah_err *err)
-{
-	struct archive *in = reader_new();
-	struct archive_entry *e;
-	int layout = 0, index = 0, manifest = 0, r, ret = -1;
-	size_t n = 0;
-
-	if (archive_read_open_filename(in, path, 65536) != ARCHIVE_OK) {
-		ah_invalid(err, "'%s': %s", path, archive_error_string(in));
-		goto done;
-	}
-	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		char name[PATH_MAX];
-		const char *p = archive_entry_pathname(e);
-
-		if (!p || strlen(p) >= sizeof(name) || ++n > MAX_LAYER_ENTRIES)
-			continue;
-		strcpy(name, p);
-		if (clean_member_name(name))
-			continue;
-		if (!strcmp(name, "oci-layout"))
-			layout = 1;
-		else if (!strcmp(name, "index.json"))
-			index = 1;
-		else if (!strcmp(name, "manifest.json"))
-			manifest = 1;
-	}
-	if (r != ARCHIVE_EOF) {
-		ah_invalid(err, "'%s': %s", path, archive_error_string(in));
-		goto done;
-	}
-	ret = layout && index ? 1 : manifest ? 2 : 0;
-done:
-	archive_read_free(in);
-	return ret;
-}
-
 int ah_image_import(struct ah_image_store *s, const char *path, const char *name,
 		    json_t *config, const char **format, struct ah_image *img, struct ah_err *err)
 {
-	char *cname = ah_image_canonical_name(name, err), *tmp = NULL, *probe = NULL;
+	char *cname = ah_image_canonical_name(name, err), *probe = NULL;
 	char mdigest[AH_DIGEST_MAX], *mtype = NULL;
-	const char *fmt = NULL, *src = path;
+	const char *fmt = NULL;
+	struct import_src src;
 	struct ah_layer layer;
-	struct archive *in = NULL;
 	json_t *cfg = NULL;
 	int64_t msize = 0;
 	struct stat sb;
 	int kind, fd = -1, ret = -1;
 
+	memset(&src, 0, sizeof(src));
+	src.s = s;
+	src.path = path;
 	if (!cname)
 		goto done;
 	if (hold_store(s, err) < 0)
@@ -3028,45 +3485,30 @@ int ah_image_import(struct ah_image_store *s, const char *path, const char *name
 		goto done;
 	}
 	if (S_ISDIR(sb.st_mode)) {
+		src.is_dir = 1;
 		probe = xstrfmt("%s/oci-layout", path);
 		kind = access(probe, F_OK) == 0 ? 1 : 3;
 		free(probe);
 		probe = xstrfmt("%s/manifest.json", path);
 		if (kind == 3 && access(probe, F_OK) == 0)
 			kind = 2;
-	} else {
-		if ((kind = classify_tar(path, err)) < 0)
-			goto done;
-		if (kind) {
-			tmp = xstrfmt("%s/tmp/import-XXXXXX", s->dir);
-			if (!mkdtemp(tmp)) {
-				ah_internal(err, "cannot create '%s': %s", tmp, strerror(errno));
-				free(tmp);
-				tmp = NULL;
-				goto done;
-			}
-			in = reader_new();
-			if (archive_read_open_filename(in, path, 65536) != ARCHIVE_OK) {
-				ah_invalid(err, "'%s': %s", path, archive_error_string(in));
-				goto done;
-			}
-			if (extract(in, tmp, 0, 4 * ah_image_max_layer(), path, err) < 0)
-				goto done;
-			src = tmp;
-		}
+	} else if ((kind = src_scan(&src, err)) < 0) {
+		goto done;
 	}
 	switch (kind) {
 	case 1:
 		fmt = "oci";
-		if (import_oci_dir(s, src, mdigest, &msize, &mtype, err) < 0)
+		if (import_oci(&src, mdigest, &msize, &mtype, err) < 0)
 			goto done;
 		break;
 	case 2:
 		fmt = "docker";
-		if (import_docker_dir(s, src, mdigest, &msize, &mtype, err) < 0)
+		if (import_docker(&src, mdigest, &msize, &mtype, err) < 0)
 			goto done;
 		break;
 	default:
+		src_free(&src);
+		memset(&src, 0, sizeof(src));
 		cfg = default_config(config);
 		if (kind == 3) {
 			fmt = "dir";
@@ -3094,13 +3536,9 @@ int ah_image_import(struct ah_image_store *s, const char *path, const char *name
 		*format = fmt;
 	ret = 0;
 done:
-	if (in)
-		archive_read_free(in);
+	src_free(&src);
 	if (fd >= 0)
 		close(fd);
-	if (tmp)
-		rm_rf(tmp);
-	free(tmp);
 	free(probe);
 	free(mtype);
 	free(cname);

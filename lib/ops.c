@@ -11,6 +11,7 @@ static const struct ah_op *const modules[] = {
 	ops_apps,
 	ops_builds,
 	ops_events,
+	ops_gc,
 	ops_history,
 	ops_launch,
 	ops_search,

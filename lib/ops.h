@@ -43,6 +43,7 @@ struct ah_op {
 extern const struct ah_op ops_apps[];
 extern const struct ah_op ops_builds[];
 extern const struct ah_op ops_events[];
+extern const struct ah_op ops_gc[];
 extern const struct ah_op ops_history[];
 extern const struct ah_op ops_tags[];
 extern const struct ah_op ops_search[];

@@ -214,7 +214,8 @@ static int mkdir_p(const char *path, struct ah_err *err)
 		char c = *s;
 
 		*s = '\0';
-		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+		/* the state directory itself holds secrets: only its owner gets in */
+		if (mkdir(p, c ? 0777 : 0700) < 0 && errno != EEXIST) {
 			ret = ah_fatal(err, "cannot create state directory '%s': %s",
 				       p, strerror(errno));
 			goto done;
@@ -411,7 +412,7 @@ static int migrate(struct ah_state *st, struct ah_err *err)
 	if (v == NR_MIGRATIONS)
 		return 0;
 	lock = xstrfmt("%s/apphub.lock", st->dir);
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 		ah_fatal(err, "cannot lock '%s': %s", lock, strerror(errno));
 		goto done;
@@ -682,6 +683,46 @@ static void checkpointer_stop(struct ah_state *st)
 	sqlite3_wal_autocheckpoint(st->db, CHECKPOINT_FRAMES);
 }
 
+/*
+ * The directory 0700 and the database's files 0600, also when an older
+ * apphub (or a umask) made them looser: they hold launch env, tokens and
+ * keys. Files created later inherit no group or other access through the
+ * directory. Another user's directory is left as it is.
+ */
+static int tighten(const char *dir, struct ah_err *err)
+{
+	static const char *const files[] = { "apphub.db", "apphub.db-wal", "apphub.db-shm" };
+	struct stat sb;
+	size_t i;
+	int fd;
+
+	if (stat(dir, &sb) < 0)
+		return ah_fatal(err, "cannot use state directory '%s': %s", dir, strerror(errno));
+	if (sb.st_uid == geteuid() && (sb.st_mode & 077) && chmod(dir, sb.st_mode & 0700) < 0)
+		return ah_fatal(err, "cannot restrict state directory '%s': %s", dir,
+				strerror(errno));
+	/*
+	 * By path, never open and close: closing any descriptor of a file
+	 * drops the POSIX locks another SQLite connection of this process
+	 * holds on it. SQLite gives -wal and -shm the database's mode, so a
+	 * new database is made 0600 first (O_EXCL: nobody has it open).
+	 */
+	for (i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		char *path = xstrfmt("%s/%s", dir, files[i]);
+
+		if (lstat(path, &sb) < 0) {
+			if (errno == ENOENT && !i &&
+			    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				       0600)) >= 0)
+				close(fd);
+		} else if (S_ISREG(sb.st_mode) && sb.st_uid == geteuid() && (sb.st_mode & 077)) {
+			chmod(path, sb.st_mode & 0600);
+		}
+		free(path);
+	}
+	return 0;
+}
+
 int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err)
 {
 	struct ah_state *st = xcalloc(1, sizeof(*st));
@@ -695,6 +736,8 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 		ah_fatal(err, "cannot use state directory '%s': %s", st->dir, strerror(errno));
 		goto fail;
 	}
+	if (tighten(st->dir, err) < 0)
+		goto fail;
 	path = xstrfmt("%s/apphub.db", st->dir);
 	rc = sqlite3_open_v2(path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
