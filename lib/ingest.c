@@ -22,6 +22,7 @@
 #include "strbuf.h"
 #include "tags.h"
 #include "timeutil.h"
+#include "tmpdir.h"
 #include "work.h"
 
 int ah_ingest_config_load(struct ah_ingest_config *cfg, struct ah_err *err)
@@ -1087,6 +1088,12 @@ int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
 	fs.cfg = cfg;
 	fs.deadline = item->started_ms + cfg->timeout_ms;
 	ah_ingest_global_init();
+	/* what crashed processes left in the state directory goes first (a few readdirs) */
+	{
+		struct ah_err ignore = AH_ERR_INIT;
+
+		ah_tmp_reclaim(st->dir, 0, NULL, NULL, &ignore);
+	}
 	if (read_app(st, item->app, &row, err) < 0)
 		goto out;
 	ok = fetch_and_analyze(st, cfg, item, &row, &fs, &an, sha, &gerr) == 0;

@@ -154,3 +154,16 @@ wait_for() {
 	run -0 loose_files
 	assert_output ''
 }
+
+@test "the next ingest reclaims what a dead process left, as the next build does" {
+	load 'test_helper/ingest'
+	# an entry no process holds a lock on is a dead owner's
+	mkdir -p "$APPHUB_HOME/build-tmp/ctx-dead" "$APPHUB_HOME/images/tmp"
+	echo leftover >"$APPHUB_HOME/build-tmp/ctx-dead/file"
+	echo leftover >"$APPHUB_HOME/images/tmp/blob-dead"
+	commit_files "$T/repo" Dockerfile "FROM scratch"
+	run -0 apphub apps add "$T/repo" --id leftover-app
+	run -0 apphub ingest leftover-app
+	[ ! -e "$APPHUB_HOME/build-tmp/ctx-dead" ]
+	[ ! -e "$APPHUB_HOME/images/tmp/blob-dead" ]
+}
