@@ -533,7 +533,9 @@ static int check_entry(struct archive_entry *e, const char *what, struct ah_err 
 	default:
 		return ah_invalid(err, "%s: member '%s' is not a file, directory or link", what, p);
 	}
+	/* p goes with the entry's old name: from here on, the new one */
 	archive_entry_copy_pathname(e, name);
+	p = archive_entry_pathname(e);
 	if (l) {
 		if (strlen(l) >= sizeof(name))
 			return ah_invalid(err, "%s: member '%s' links to too long a name", what, p);
@@ -2570,13 +2572,14 @@ static int extract(struct archive *in, const char *root, int skip_wh, int64_t ma
 	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 		    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_UNLINK;
 	int64_t total = 0;
+	char *rel = NULL;	/* the member's own name: e's is rewritten below */
 	int ret = -1, r;
 
 	if (geteuid() == 0)
 		flags |= ARCHIVE_EXTRACT_OWNER;
 	archive_write_disk_set_options(out, flags);
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		const char *rel, *base;
+		const char *base;
 		char *full;
 		const void *buf;
 		size_t len;
@@ -2587,7 +2590,8 @@ static int extract(struct archive *in, const char *root, int skip_wh, int64_t ma
 			goto done;
 		if (c)
 			continue;
-		rel = archive_entry_pathname(e);
+		free(rel);
+		rel = xstrdup(archive_entry_pathname(e));
 		base = strrchr(rel, '/');
 		base = base ? base + 1 : rel;
 		if (skip_wh && !strncmp(base, ".wh.", 4))
@@ -2639,6 +2643,7 @@ static int extract(struct archive *in, const char *root, int skip_wh, int64_t ma
 	}
 	ret = 0;
 done:
+	free(rel);
 	archive_write_free(out);
 	return ret;
 }
