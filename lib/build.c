@@ -246,8 +246,13 @@ static void cache_put(struct builder *b, const char *key, const struct ah_layer 
 	json_t *v = layer ? json_pack("{s:{s:s, s:s, s:I}}", "layer", "digest", layer->digest,
 				      "diffId", layer->diff_id, "size", (json_int_t)layer->size)
 			  : json_pack("{s:n}", "layer");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), ok;
 
-	if (json_dump_file(v, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
+	/* 0600 as the rest of the state (json_dump_file would take the umask's) */
+	ok = fd >= 0 && json_dumpfd(v, fd, JSON_COMPACT) == 0;
+	if (fd >= 0 && close(fd) < 0)
+		ok = 0;
+	if (ok && rename(tmp, path) == 0)
 		tmp[0] = '\0';
 	if (tmp[0])
 		unlink(tmp);

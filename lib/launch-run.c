@@ -1624,11 +1624,11 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	}
 	pidfile = xstrfmt("%s/pid", s.dir);
 	{
-		FILE *fp = fopen(pidfile, "w");
+		int fd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-		if (fp) {
-			fprintf(fp, "%d\n", (int)getpid());
-			fclose(fp);
+		if (fd >= 0) {
+			dprintf(fd, "%d\n", (int)getpid());
+			close(fd);
 		}
 	}
 	if (!strcmp(s.engine, "native")) {

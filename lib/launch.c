@@ -718,7 +718,7 @@ static int spawn_supervisor(const char *helper, const char *state_dir, const cha
 		argv[argc++] = "3";
 	}
 	argv[argc] = NULL;
-	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return ah_internal(err, "cannot create '%s': %s", log, strerror(errno));
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -30,8 +30,8 @@ mode() {
 # read, write or enter, but those of image contents (unpacked layers,
 # launches' root file systems), which keep the modes the image gives them.
 loose_files() {
-	find "$APPHUB_HOME" \( -path "$APPHUB_HOME/images/unpacked/*" -o -path "$APPHUB_HOME/launches/*/*" \
-		-o -path "$APPHUB_HOME/build-cache" \) -prune -o \
+	find "$APPHUB_HOME" \( -path "$APPHUB_HOME/images/unpacked/*" -o -path "$APPHUB_HOME/launches/*/rootfs" -o -path "$APPHUB_HOME/launches/*/rw" \
+		\) -prune -o \
 		-type f -perm /077 -print
 }
 
