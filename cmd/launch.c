@@ -235,7 +235,9 @@ static int launch_ls(int argc, const char **argv, struct ctx *ctx)
 	return 0;
 }
 
-static int one_launch(int argc, const char **argv, struct ctx *ctx, const struct option *opts)
+/* The one operand, *id, after the options (which may come before or after it). */
+static int one_launch(int argc, const char **argv, struct ctx *ctx, const struct option *opts,
+		      const char **id)
 {
 	int code;
 
@@ -245,18 +247,20 @@ static int one_launch(int argc, const char **argv, struct ctx *ctx, const struct
 	if (argc != 1)
 		return -usage_error(launch_usage, opts, argc ? "too many arguments"
 							     : "a launch id is required") - 1;
+	*id = argv[0];
 	return 0;
 }
 
 static int launch_show(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
+	const char *id = NULL;
 	json_t *params, *out;
-	int code = one_launch(argc, argv, ctx, opts);
+	int code = one_launch(argc, argv, ctx, opts, &id);
 
 	if (code < 0)
 		return -code - 1;
-	params = json_pack("{s:s}", "id", argv[argc - 1]);
+	params = json_pack("{s:s}", "id", id);
 	code = run_op(ctx, "launch.show", params, &out);
 	json_decref(params);
 	if (code)
@@ -280,12 +284,13 @@ static int launch_stop(int argc, const char **argv, struct ctx *ctx)
 		OPT_BOOL(0, "no-wait", &no_wait, "return once asked, before it has stopped"),
 		OPT_END(),
 	};
+	const char *id = NULL;
 	json_t *params, *out;
-	int code = one_launch(argc, argv, ctx, opts);
+	int code = one_launch(argc, argv, ctx, opts, &id);
 
 	if (code < 0)
 		return -code - 1;
-	params = json_pack("{s:s, s:b}", "id", argv[argc - 1], "wait", !no_wait);
+	params = json_pack("{s:s, s:b}", "id", id, "wait", !no_wait);
 	code = run_op(ctx, "launch.stop", params, &out);
 	json_decref(params);
 	if (code)
@@ -310,17 +315,18 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 		OPT_BOOL('f', "follow", &follow, "keep printing what the launch writes until it ends"),
 		OPT_END(),
 	};
+	const char *id = NULL;
 	json_t *params, *out;
 	json_int_t offset = -1;
 
-	code = one_launch(argc, argv, ctx, opts);
+	code = one_launch(argc, argv, ctx, opts, &id);
 	if (code < 0)
 		return -code - 1;
 	for (;;) {
 		const char *data;
 		int done;
 
-		params = json_pack("{s:s}", "id", argv[argc - 1]);
+		params = json_pack("{s:s}", "id", id);
 		if (offset >= 0)
 			json_object_set_new(params, "offset", json_integer(offset));
 		code = run_op(ctx, "launch.logs", params, &out);

@@ -51,6 +51,11 @@ teardown() { launch_teardown; }
 	run -0 apphub launch logs first
 	assert_output --partial 'running: port 8080 answers'
 	assert_output --partial 'response:200'
+	# options after the id, as every other command takes them
+	run -0 apphub launch show first --json
+	assert_equal "$(jq -r .id <<<"$output")" first
+	run -0 apphub launch logs first -q
+	assert_output --partial 'response:200'
 	# An explicit build; a build of another app; a duplicate launch id.
 	run -0 apphub -q launch web --build b-1 --id second
 	assert_output second
@@ -59,8 +64,8 @@ teardown() { launch_teardown; }
 	assert_output --partial "is a build of 'other'"
 	run -3 apphub launch web --id first
 	assert_output --partial "launch 'first' already exists"
-	run -0 apphub launch stop first
-	assert_output 'first stopped'
+	run -0 apphub launch stop first --json
+	assert_equal "$(jq -r .status <<<"$output")" stopped
 	run -3 apphub launch stop first
 	assert_output --partial 'is stopped already'
 	run -7 curl -s "$url"
