@@ -66,6 +66,8 @@ teardown() { launch_teardown; }
 	assert_output --partial "launch 'first' already exists"
 	run -0 apphub launch stop first --json
 	assert_equal "$(jq -r .status <<<"$output")" stopped
+	run -0 apphub launch stop second
+	assert_output 'second stopped'
 	run -3 apphub launch stop first
 	assert_output --partial 'is stopped already'
 	run -7 curl -s "$url"
