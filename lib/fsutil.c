@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,29 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
 	(void)sb;
 	(void)ftw;
 	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* nftw() takes no argument: the count is the thread's (serve builds in threads). */
+static __thread struct { int64_t sum, bound; int logical; } tree;
+
+static int count_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (!tree.logical)
+		tree.sum += (int64_t)sb->st_blocks * 512;
+	else if (type == FTW_F || type == FTW_SL)
+		tree.sum += sb->st_size;
+	return tree.sum > tree.bound;
+}
+
+int64_t ah_tree_size(const char *path, int logical, int64_t bound)
+{
+	tree.sum = 0;
+	tree.bound = bound;
+	tree.logical = logical;
+	nftw(path, count_entry, 32, FTW_PHYS | FTW_MOUNT);
+	return tree.sum;
 }
 
 int ah_remove_tree(const char *path, struct ah_err *err)

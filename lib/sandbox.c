@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <limits.h>
@@ -22,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "fsutil.h"
 #include "sandbox.h"
 #include "seccomp.h"
 #include "strbuf.h"
@@ -638,31 +638,6 @@ static int decode(int ws)
 /* A limit wait_in() holds itself, beside the cgroup's AH_CG_*. */
 #define HIT_DISK 0x100u
 
-/*
- * The logical size of the regular files and symbolic links under a tree
- * (a sparse file counts whole: a layer holds it so), stopping past a
- * bound. nftw() takes no argument: the sum is per thread, as serve builds
- * in threads.
- */
-static __thread int64_t tree_sum, tree_bound;
-
-static int tree_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)path;
-	(void)ftw;
-	if (flag == FTW_F || flag == FTW_SL)
-		tree_sum += st->st_size;
-	return tree_sum > tree_bound;
-}
-
-static int64_t tree_size(const char *dir, int64_t bound)
-{
-	tree_sum = 0;
-	tree_bound = bound;
-	nftw(dir, tree_add, 32, FTW_PHYS | FTW_MOUNT);
-	return tree_sum;
-}
-
 /* The tree whose growth disk_bytes bounds, and what it held at the start. */
 struct disk_watch {
 	const char *dir;
@@ -671,7 +646,7 @@ struct disk_watch {
 
 static int disk_over(const struct disk_watch *dw)
 {
-	return dw && dw->dir && tree_size(dw->dir, dw->base + dw->bound) > dw->base + dw->bound;
+	return dw && dw->dir && ah_tree_size(dw->dir, 1, dw->base + dw->bound) > dw->base + dw->bound;
 }
 
 /*
@@ -776,7 +751,7 @@ int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_er
 
 	if (dw.bound > 0) {
 		dw.dir = opts->ovl_upper ? opts->ovl_upper : opts->rootfs;
-		dw.base = tree_size(dw.dir, INT64_MAX);
+		dw.base = ah_tree_size(dw.dir, 1, INT64_MAX);
 	}
 
 	/*

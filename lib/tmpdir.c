@@ -4,8 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -66,31 +64,6 @@ int ah_tmp_mkstemp(char *templ, struct ah_err *err)
 	return make_locked(templ, 0, err);
 }
 
-static int64_t tree_bytes;
-
-static int count_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)path;
-	(void)type;
-	(void)ftw;
-	tree_bytes += (int64_t)sb->st_blocks * 512;
-	return 0;
-}
-
-/* Disk usage of a tree, not following links (nftw is not reentrant: one caller at a time). */
-static int64_t du(const char *path)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	int64_t n;
-
-	pthread_mutex_lock(&lock);
-	tree_bytes = 0;
-	nftw(path, count_entry, 16, FTW_PHYS);
-	n = tree_bytes;
-	pthread_mutex_unlock(&lock);
-	return n;
-}
-
 static void reclaim_dir(const char *state_dir, const char *rel, const char *prefix, int dry_run,
 			json_t *removed, int64_t *bytes)
 {
@@ -116,7 +89,7 @@ static void reclaim_dir(const char *state_dir, const char *rel, const char *pref
 			continue;
 		}
 		path = xstrfmt("%s/%s", dir, de->d_name);
-		n = du(path);
+		n = ah_tree_size(path, 0, INT64_MAX);
 		if (dry_run || ah_remove_tree(path, &e) == 0) {
 			if (removed)
 				json_array_append_new(removed,
