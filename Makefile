@@ -47,7 +47,7 @@ BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 
 LIB_OBJS = lib/apps.o lib/env.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/netcheck.o lib/repopath.o lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
-	lib/launch.o lib/parse.o lib/tmpdir.o
+	lib/launch.o lib/parse.o lib/tmpdir.o lib/cgroup.o
 CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/gc.o remote-op.o cmd/launch.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
@@ -59,7 +59,7 @@ endif
 ifneq ($(wildcard cmd/image.c),)
 HELPERS += apphub-image
 IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry.o \
-	lib/build.o lib/sandbox.o lib/seccomp.o lib/cgroup.o lib/dockerfile.o lib/dockerignore.o \
+	lib/build.o lib/sandbox.o lib/seccomp.o lib/dockerfile.o lib/dockerignore.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 HELPERS += apphub-remote
@@ -67,7 +67,7 @@ HELPERS += apphub-remote
 # (it starts with every launch and stays as long): the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
 HELPERS += apphub-launch
-LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/seccomp.o lib/cgroup.o \
+LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/seccomp.o \
 	$(filter-out cmd/launch.o,$(CMD_OBJS)) $(LIB_OBJS)
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve
@@ -76,7 +76,7 @@ SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib
 	$(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 ifneq ($(wildcard lib/build.c),)
-BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/seccomp.o lib/cgroup.o lib/image.o \
+BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/seccomp.o lib/image.o \
 	lib/registry.o lib/dockerfile.o lib/dockerignore.o
 HELPERS += apphub-build
 BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \

@@ -1,6 +1,7 @@
 /*
  * Control groups for sandboxes: see cgroup.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -259,4 +260,44 @@ void ah_cgroup_remove(struct ah_cgroup *cg)
 	cg->nr = 0;
 	cg->v2 = cg->memory = cg->pids = -1;
 	cg->enforced = 0;
+}
+
+void ah_cgroup_reclaim(const char *prefix, int dry_run, void (*fn)(void *cb, const char *dir),
+		       void *cb)
+{
+	static const char *const controllers[] = { NULL, "memory", "pids", "cpu" };
+	size_t i, pl = strlen(prefix);
+
+	for (i = 0; i < sizeof(controllers) / sizeof(*controllers); i++) {
+		char *mnt = cgroup_mount(controllers[i]), *self = cgroup_self(controllers[i]);
+		char *parent = mnt && self ? xstrfmt("%s%s", mnt, self) : NULL;
+		DIR *d = parent ? opendir(parent) : NULL;
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			char *end, *dir;
+			long pid;
+
+			if (de->d_type != DT_DIR || strncmp(de->d_name, prefix, pl))
+				continue;
+			errno = 0;
+			pid = strtol(de->d_name + pl, &end, 10);
+			/* a live owner, or one whose pid another process took: left */
+			if (errno || pid <= 0 || *end != '-' || kill((pid_t)pid, 0) == 0 ||
+			    errno != ESRCH)
+				continue;
+			dir = xstrfmt("%s%s%s", parent, parent[strlen(parent) - 1] == '/' ? "" : "/",
+				      de->d_name);
+			if (!dry_run)
+				ah_cgroup_remove_dir(dir);
+			if (fn && (dry_run || access(dir, F_OK) < 0))
+				fn(cb, dir);
+			free(dir);
+		}
+		if (d)
+			closedir(d);
+		free(parent);
+		free(mnt);
+		free(self);
+	}
 }

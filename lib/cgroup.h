@@ -54,6 +54,14 @@ void ah_cgroup_remove_dir(const char *dir);
 /* Kills what is left in cg, removes its directories, frees them. */
 void ah_cgroup_remove(struct ah_cgroup *cg);
 
+/*
+ * Removes (unless dry_run) the directories named prefix<pid>-... beside
+ * this process's own cgroup, in every hierarchy, whose <pid> is gone: what
+ * a sandbox's owner killed with -9 left. fn(cb, dir) for each (or NULL).
+ */
+void ah_cgroup_reclaim(const char *prefix, int dry_run, void (*fn)(void *cb, const char *dir),
+		       void *cb);
+
 /* value to dir/file; -1 with errno. */
 int ah_cgroup_write(const char *dir, const char *file, const char *value);
 

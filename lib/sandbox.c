@@ -760,7 +760,7 @@ int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_er
 	 * does not delegate the controller) falls back to an rlimit in spawn().
 	 */
 	if (geteuid() == 0 && (cl.memory_bytes > 0 || cl.pids > 0 || cl.cpus > 0)) {
-		snprintf(name, sizeof(name), "apphub-run-%d-%u", (int)getpid(),
+		snprintf(name, sizeof(name), AH_SANDBOX_CGROUP_PREFIX "%d-%u", (int)getpid(),
 			 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 		ah_cgroup_make(&cg, name, &cl);
 	}

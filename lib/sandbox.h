@@ -65,6 +65,9 @@ struct ah_sandbox_bind {
 
 #define AH_SANDBOX_MAX_ARGS 4096
 
+/* A RUN's cgroup is <this>-<pid of its owner>-<n> (ah_cgroup_reclaim). */
+#define AH_SANDBOX_CGROUP_PREFIX "apphub-run-"
+
 struct ah_sandbox_opts {
 	const char *rootfs;	/* the directory mounted at / */
 	int rootfs_readonly;	/* 0: read-write (RUN), 1: read-only */

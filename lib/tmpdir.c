@@ -9,8 +9,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "fsutil.h"
 #include "ops.h"
+#include "sandbox.h"
 #include "strbuf.h"
 #include "tmpdir.h"
 
@@ -106,6 +108,12 @@ static void reclaim_dir(const char *state_dir, const char *rel, const char *pref
 	free(dir);
 }
 
+static void note_cgroup(void *cb, const char *dir)
+{
+	if (cb)
+		json_array_append_new(cb, json_pack("{s:s, s:i}", "path", dir, "bytes", 0));
+}
+
 int ah_tmp_reclaim(const char *state_dir, int dry_run, json_t *removed, int64_t *bytes,
 		   struct ah_err *err)
 {
@@ -118,6 +126,9 @@ int ah_tmp_reclaim(const char *state_dir, int dry_run, json_t *removed, int64_t 
 	if (getenv("APPHUB_BUILD_TMPDIR") && *getenv("APPHUB_BUILD_TMPDIR"))
 		reclaim_dir(getenv("APPHUB_BUILD_TMPDIR"), "apphub-build-tmp", NULL, dry_run,
 			    removed, bytes);
+	/* and the cgroups of RUN steps whose build was killed (root's only) */
+	if (geteuid() == 0)
+		ah_cgroup_reclaim(AH_SANDBOX_CGROUP_PREFIX, dry_run, note_cgroup, removed);
 	return 0;
 }
 

@@ -142,13 +142,22 @@ wait_for() {
 	[ -d "$left" ]
 	run -0 apphub gc --json
 	assert_equal "$(jq -c .removed <<<"$output")" '[]'
+	# the RUN's cgroups, named after the build's pid
+	local cgroups
+	cgroups=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "apphub-run-$pid-*")
 	kill -9 "$pid"
 	wait "$pid" || true
 	pkill -9 -f "$MARK" || true
 	[ -d "$left" ]
-	# the next build reclaims it
+	if [[ -n $cgroups ]]; then
+		run -0 apphub gc -n
+		assert_line --partial "would remove ${cgroups%%$'\n'*}"
+		[ -d "${cgroups%%$'\n'*}" ]
+	fi
+	# the next build reclaims it, and the cgroups
 	run -0 apphub -q image build -t small:2 -f "$T/ctx/Dockerfile.small" "$T/ctx"
 	[ ! -e "$left" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -type d -name "apphub-run-$pid-*")" ]
 	run -0 find "$APPHUB_HOME/build-tmp" -mindepth 1
 	assert_output ''
 	run -0 loose_files
