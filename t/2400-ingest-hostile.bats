@@ -61,16 +61,29 @@ failed_for_good() {
 	assert_equal "$(app_field "$1" status)" failed
 }
 
+# ingest_small_fails ID MESSAGE: the ingest of ID fails with MESSAGE on its
+# first attempt and for good, its peak resident set under 200 MB.
+ingest_small_fails() {
+	peak_kb apphub ingest "$1"
+	assert_equal "$PEAK_STATUS" 1
+	assert [ "$PEAK_KB" -lt 200000 ]
+	assert_equal "$(last_message "$1")" "$2"
+	failed_for_good "$1"
+}
+
+# serve_over_git SRC NAME ID: SRC served bare as git://.../NAME.git, registered as ID.
+serve_over_git() {
+	git clone -q --bare "$1" "$REPOS/served/$2.git"
+	start_git_daemon "$REPOS/served"
+	apphub -q apps add "git://127.0.0.1:$GIT_PORT/$2.git" --id "$3"
+}
+
 @test "a 600 MB README in a small local repository: refused before it is read" {
 	[[ -x /usr/bin/time ]] || skip '/usr/bin/time is not installed'
 	bomb_repo "$REPOS/bomb" README.md
 	apphub -q apps add "$REPOS/bomb" --id bomb
-	peak_kb apphub ingest bomb
-	assert_equal "$PEAK_STATUS" 1
 	# libgit2 packs a local repository in-process: sized from the headers first
-	assert [ "$PEAK_KB" -lt 200000 ]
-	assert_equal "$(last_message bomb)" "cannot fetch '$REPOS/bomb': repository is larger than the limit of 209715200 bytes (APPHUB_INGEST_MAX_BYTES) unpacked, at 'README.md' (629145600 bytes)"
-	failed_for_good bomb
+	ingest_small_fails bomb "cannot fetch '$REPOS/bomb': repository is larger than the limit of 209715200 bytes (APPHUB_INGEST_MAX_BYTES) unpacked, at 'README.md' (629145600 bytes)"
 	# nothing of it reached the mirror
 	run -0 du -sk "$APPHUB_HOME/repos"
 	assert [ "${output%%[[:space:]]*}" -lt 10000 ]
@@ -79,14 +92,8 @@ failed_for_good() {
 @test "a 600 MB README fetched over git://: never inflated, the ingest fails at once" {
 	[[ -x /usr/bin/time ]] || skip '/usr/bin/time is not installed'
 	bomb_repo "$REPOS/src" README.md
-	git clone -q --bare "$REPOS/src" "$REPOS/served/bomb.git"
-	start_git_daemon "$REPOS/served"
-	apphub -q apps add "git://127.0.0.1:$GIT_PORT/bomb.git" --id bomb
-	peak_kb apphub ingest bomb
-	assert_equal "$PEAK_STATUS" 1
-	assert [ "$PEAK_KB" -lt 200000 ]
-	assert_equal "$(last_message bomb)" "file 'README.md' is larger than the 1 MiB limit"
-	failed_for_good bomb
+	serve_over_git "$REPOS/src" bomb bomb
+	ingest_small_fails bomb "file 'README.md' is larger than the 1 MiB limit"
 }
 
 @test "a symlink whose blob is a bomb is sized before it is read" {
@@ -95,14 +102,8 @@ failed_for_good() {
 	cp -R "$BOMB_SRC/.git/objects/." "$REPOS/src/.git/objects/"
 	git -C "$REPOS/src" update-index --add --cacheinfo "120000,$BOMB,package.json"
 	git -C "$REPOS/src" commit -q -m link-bomb
-	git clone -q --bare "$REPOS/src" "$REPOS/served/link.git"
-	start_git_daemon "$REPOS/served"
-	apphub -q apps add "git://127.0.0.1:$GIT_PORT/link.git" --id link
-	peak_kb apphub ingest link
-	assert_equal "$PEAK_STATUS" 1
-	assert [ "$PEAK_KB" -lt 200000 ]
-	assert_equal "$(last_message link)" "symlink 'package.json' has a target longer than 4096 bytes"
-	failed_for_good link
+	serve_over_git "$REPOS/src" link link
+	ingest_small_fails link "symlink 'package.json' has a target longer than 4096 bytes"
 }
 
 @test "a directory of 18 MB is sized before it is read" {
