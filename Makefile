@@ -10,11 +10,13 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
 CC ?= cc
+AR ?= ar
 PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
-# The light binary links only what the catalogue commands need (DESIGN.md §1).
-LIGHT_PKGS = sqlite3 jansson
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 ifdef DEVELOPER
@@ -25,68 +27,129 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
+# Every library's headers for every object; what a program links is its own (<program>_PKGS).
+ALL_PKGS = sqlite3 jansson libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
+	libmicrohttpd libcmark
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DAPPHUB_VERSION='"$(VERSION)"' \
-	-DLIBEXECDIR='"$(LIBEXECDIR)"' $(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS) 2>/dev/null)
-LIGHT_LIBS = $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null)
-# Helpers: apphub-<command>, the same main and table with a heavy library.
-INGEST_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
-INGEST_CFLAGS = -DAPPHUB_WITH_INGEST $(shell $(PKG_CONFIG) --cflags $(INGEST_PKGS) 2>/dev/null)
-INGEST_LIBS = $(shell $(PKG_CONFIG) --libs $(INGEST_PKGS) 2>/dev/null)
-# apphub-image: the image store and the registry client (libarchive, OpenSSL, libcurl).
-IMAGE_PKGS = $(LIGHT_PKGS) libarchive libcrypto libcurl libseccomp
-IMAGE_CFLAGS = -DAPPHUB_WITH_IMAGE $(shell $(PKG_CONFIG) --cflags $(IMAGE_PKGS) 2>/dev/null)
-IMAGE_LIBS = $(shell $(PKG_CONFIG) --libs $(IMAGE_PKGS) 2>/dev/null)
-# serve carries every operation module, ingest's included, and libmicrohttpd.
-SERVE_PKGS = $(INGEST_PKGS) libmicrohttpd libcmark
-SERVE_CFLAGS = -DAPPHUB_WITH_SERVE $(shell $(PKG_CONFIG) --cflags $(SERVE_PKGS) 2>/dev/null)
-SERVE_LIBS = $(shell $(PKG_CONFIG) --libs $(SERVE_PKGS) 2>/dev/null) -lpthread
-# apphub-build: apps built from their mirrors (libgit2) by the engine (lib/build.c).
-BUILD_PKGS = $(LIGHT_PKGS) libgit2 libarchive libcrypto libcurl libseccomp
-BUILD_CFLAGS = -DAPPHUB_WITH_BUILD $(shell $(PKG_CONFIG) --cflags $(BUILD_PKGS) 2>/dev/null)
-BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
+	-DLIBEXECDIR='"$(LIBEXECDIR)"' -I. $(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
 
-LIB_OBJS = lib/apps.o lib/env.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
-	lib/netcheck.o lib/repopath.o lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
-	lib/launch.o lib/parse.o lib/tmpdir.o lib/cgroup.o
-CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/gc.o remote-op.o cmd/launch.o
-OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
-HELPERS =
-ifneq ($(wildcard cmd/ingest.c),)
-HELPERS += apphub-ingest
-INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o worker-pool.o lib/ingest.o lib/analyze.o lib/markdown.o \
-	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
-endif
-ifneq ($(wildcard cmd/image.c),)
-HELPERS += apphub-image
-IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry.o \
-	lib/build.o lib/sandbox.o lib/seccomp.o lib/dockerfile.o lib/dockerignore.o \
-	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
-endif
-HELPERS += apphub-remote
-# apphub-launch: the launches' supervisor. It links only the light libraries
-# (it starts with every launch and stays as long): the image store's work is
+# lib/ in its layers (DESIGN.md §3): each group uses only the groups above
+# it, and no module of a group uses another in a cycle (t/0020-layers.bats).
+UTIL_OBJS += lib/cgroup.o
+UTIL_OBJS += lib/env.o
+UTIL_OBJS += lib/err.o
+UTIL_OBJS += lib/exec-path.o
+UTIL_OBJS += lib/fsutil.o
+UTIL_OBJS += lib/netcheck.o
+UTIL_OBJS += lib/params.o
+UTIL_OBJS += lib/parse-options.o
+UTIL_OBJS += lib/parse.o
+UTIL_OBJS += lib/repopath.o
+UTIL_OBJS += lib/seccomp.o
+UTIL_OBJS += lib/strbuf.o
+UTIL_OBJS += lib/timeutil.o
+UTIL_OBJS += lib/tmpdir.o
+UTIL_OBJS += lib/usage.o
+
+STATE_OBJS += lib/ctx.o
+STATE_OBJS += lib/events.o
+STATE_OBJS += lib/state.o
+STATE_OBJS += lib/work.o
+
+RECORD_OBJS += lib/apps.o
+RECORD_OBJS += lib/builds.o
+RECORD_OBJS += lib/history.o
+RECORD_OBJS += lib/launch.o
+RECORD_OBJS += lib/search.o
+RECORD_OBJS += lib/tags.o
+
+ENGINE_OBJS += lib/analyze.o
+ENGINE_OBJS += lib/build.o
+ENGINE_OBJS += lib/dockerfile.o
+ENGINE_OBJS += lib/dockerignore.o
+ENGINE_OBJS += lib/hooks.o
+ENGINE_OBJS += lib/image.o
+ENGINE_OBJS += lib/ingest.o
+ENGINE_OBJS += lib/launch-run.o
+ENGINE_OBJS += lib/markdown.o
+ENGINE_OBJS += lib/registry.o
+ENGINE_OBJS += lib/sandbox.o
+
+OPS_OBJS += lib/ops-apps.o
+OPS_OBJS += lib/ops-events.o
+OPS_OBJS += lib/ops-gc.o
+OPS_OBJS += lib/ops-history.o
+OPS_OBJS += lib/ops-hooks.o
+OPS_OBJS += lib/ops-search.o
+OPS_OBJS += lib/ops-tags.o
+
+FRONT_OBJS += lib/api.o
+FRONT_OBJS += lib/auth.o
+FRONT_OBJS += lib/http.o
+FRONT_OBJS += lib/ops.o
+FRONT_OBJS += lib/remote.o
+FRONT_OBJS += lib/web-assets.o
+FRONT_OBJS += lib/web.o
+
+LAYERS = UTIL STATE RECORD ENGINE OPS FRONT
+LIB_OBJS = $(foreach l,$(LAYERS),$($(l)_OBJS))
+LIB = lib/libapphub.a
+
+# The programs: apphub, which links only what the catalogue commands need
+# (DESIGN.md §1), and its helpers apphub-<command>, each with its heavy
+# library. For each: its command files, its commands (name, or
+# name=function), its operation modules (ops_<module>[]) and its libraries.
+# The linker takes from $(LIB) only what these reach.
+PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-launch apphub-remote apphub-serve
+
+LIGHT_OPS = apps builds events gc history launch search tags
+LIGHT_PKGS = sqlite3 jansson
+
+apphub_OBJS = cmd/apps.o cmd/events.o cmd/gc.o cmd/launch.o
+apphub_CMDS = apps events gc launch
+apphub_OPS = $(LIGHT_OPS)
+apphub_PKGS = $(LIGHT_PKGS)
+
+apphub-build_OBJS = cmd/build.o worker-pool.o lib/builds-build.o
+apphub-build_CMDS = build
+apphub-build_OPS = $(LIGHT_OPS)
+apphub-build_PKGS = $(LIGHT_PKGS) libgit2 libarchive libcrypto libcurl libseccomp
+apphub-build_LIBS = -lpthread
+
+apphub-image_OBJS = cmd/image.o
+apphub-image_CMDS = image
+apphub-image_OPS = $(LIGHT_OPS) image image_build
+apphub-image_PKGS = $(LIGHT_PKGS) libarchive libcrypto libcurl libseccomp
+
+apphub-ingest_OBJS = cmd/ingest.o worker-pool.o
+apphub-ingest_CMDS = ingest
+apphub-ingest_OPS = $(LIGHT_OPS) ingest
+apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
+
+# The launches' supervisor: it starts with every launch and stays as long,
+# so it links only the light libraries; the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
-HELPERS += apphub-launch
-LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/seccomp.o \
-	$(filter-out cmd/launch.o,$(CMD_OBJS)) $(LIB_OBJS)
-ifneq ($(wildcard cmd/serve.c),)
-HELPERS += apphub-serve
-SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib/auth.o \
-	lib/hooks.o lib/ingest.o lib/analyze.o lib/markdown.o lib/web.o lib/web-assets.o $(CMD_OBJS) \
-	$(filter-out lib/ops.o,$(LIB_OBJS))
-endif
-ifneq ($(wildcard lib/build.c),)
-BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/seccomp.o lib/image.o \
-	lib/registry.o lib/dockerfile.o lib/dockerignore.o
-HELPERS += apphub-build
-BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
-	$(CMD_OBJS) $(filter-out lib/ops.o lib/builds.o,$(LIB_OBJS))
-# serve's workers build too.
-SERVE_OBJS := $(filter-out lib/builds.o $(BUILD_ENGINE_OBJS),$(SERVE_OBJS)) lib/builds-build.o \
-	$(BUILD_ENGINE_OBJS)
-SERVE_LIBS += $(shell $(PKG_CONFIG) --libs libarchive libcrypto libcurl libseccomp 2>/dev/null)
-cmd/serve.o: ALL_CFLAGS += -DAPPHUB_WITH_BUILD
-endif
+apphub-launch_OBJS = cmd/launch-supervise.o
+apphub-launch_CMDS = launch=launch_supervise
+apphub-launch_OPS = $(LIGHT_OPS)
+apphub-launch_PKGS = $(LIGHT_PKGS) libseccomp
+
+# --server's HTTP exchange: libcurl stays out of the light binary.
+apphub-remote_OBJS = cmd/remote-curl.o
+apphub-remote_CMDS = remote
+apphub-remote_OPS =
+apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
+
+# serve carries every operation module, and libmicrohttpd.
+apphub-serve_OBJS = cmd/serve.o lib/builds-build.o
+apphub-serve_CMDS = serve
+apphub-serve_OPS = $(LIGHT_OPS) hooks image image_build ingest web
+apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
+	libmicrohttpd libcmark
+apphub-serve_LIBS = -lpthread
+
+PROGRAM_OBJS = apphub.o cmd/common.o $(foreach p,$(PROGRAMS),gen/$(p).o $($(p)_OBJS))
+
 # The page (web/), embedded in apphub-serve only.
 WEB_FILES = web/index.html web/app.css web/app.js web/favicon.svg
 
@@ -96,78 +159,51 @@ DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libja
 	libyaml-dev libseccomp-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
 	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium
 
-all: apphub $(HELPERS)
+all: $(PROGRAMS)
 
-apphub: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIGHT_LIBS)
+$(LIB): $(LIB_OBJS)
+	$(RM) $@ && $(AR) rcs $@ $(LIB_OBJS)
 
-apphub-ingest: $(INGEST_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(INGEST_OBJS) $(INGEST_LIBS)
+define program
+$(1): apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o $$(LIB)
+	$$(CC) $$(LDFLAGS) -Wl,-O1,--as-needed -o $$@ apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o \
+		$$(LIB) $$(shell $$(PKG_CONFIG) --libs $$($(1)_PKGS) 2>/dev/null) $$($(1)_LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
 
-apphub-image: $(IMAGE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(IMAGE_OBJS) $(IMAGE_LIBS)
-
-apphub-build: $(BUILD_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(BUILD_OBJS) $(BUILD_LIBS)
-
-apphub-launch: $(LAUNCH_OBJS)
-	$(CC) $(LDFLAGS) -Wl,-O1,--as-needed -o $@ $(LAUNCH_OBJS) $(LIGHT_LIBS) \
-		$(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
-
-apphub-serve: $(SERVE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(SERVE_OBJS) $(SERVE_LIBS)
-
-# --server's HTTP exchange: libcurl stays out of the light binary.
-apphub-remote: remote.o
-	$(CC) $(LDFLAGS) -o $@ remote.o $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+# gen/<program>.c: the commands and operation modules the program carries.
+$(PROGRAMS:%=gen/%.c): gen/%.c: Makefile
+	@mkdir -p gen
+	@{ echo '/* Generated by the Makefile: what $* carries. */'; \
+	  echo '#include "cmd/cmd.h"'; echo '#include "lib/ops.h"'; echo; \
+	  echo 'const struct builtin builtins[] = {'; \
+	  for c in $($*_CMDS); do echo "	{ \"$${c%%=*}\", cmd_$${c#*=} },"; done; \
+	  echo '};'; \
+	  echo 'const unsigned builtins_nr = sizeof(builtins) / sizeof(builtins[0]);'; echo; \
+	  echo 'const struct ah_op *const ah_op_table[] = {'; \
+	  for o in $($*_OPS); do echo "	ops_$$o,"; done; \
+	  echo '	NULL,'; echo '};'; } >$@+ && mv -f $@+ $@
 
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-apphub-ingest.o: apphub.c
-	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) -MMD -MP -c -o $@ $<
-lib/ops-ingest.o: lib/ops.c
-	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/ingest.o lib/ingest.o lib/analyze.o: ALL_CFLAGS += $(INGEST_CFLAGS)
-
-apphub-image.o: apphub.c
-	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
-lib/ops-image.o: lib/ops.c
-	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/image.o lib/image.o lib/registry.o lib/build.o: ALL_CFLAGS += $(IMAGE_CFLAGS)
-
-apphub-build.o: apphub.c
-	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
-lib/ops-build.o: lib/ops.c
-	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
 lib/builds-build.o: lib/builds.c
-	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/build.o: ALL_CFLAGS += $(BUILD_CFLAGS)
+	$(CC) $(ALL_CFLAGS) -DAPPHUB_WITH_BUILD -MMD -MP -c -o $@ $<
+cmd/build.o cmd/serve.o: ALL_CFLAGS += -DAPPHUB_WITH_BUILD
 
-apphub-serve.o: apphub.c
-	$(CC) $(ALL_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<
-lib/ops-serve.o: lib/ops.c
-	$(CC) $(ALL_CFLAGS) $(INGEST_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/serve.o lib/http.o lib/api.o lib/auth.o lib/hooks.o lib/web.o lib/web-assets.o: \
-	ALL_CFLAGS += $(SERVE_CFLAGS)
 lib/web-assets.c: web/embed.sh $(WEB_FILES)
 	sh web/embed.sh $(WEB_FILES) >$@+ && mv -f $@+ $@
 
-cmd/launch-helper.o: cmd/launch.c
-	$(CC) $(ALL_CFLAGS) -DAPPHUB_WITH_LAUNCH -MMD -MP -c -o $@ $<
-lib/launch-run.o: ALL_CFLAGS += -DAPPHUB_WITH_LAUNCH
-
-remote.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+# The layers, for t/0020-layers.bats: one line per layer, its objects.
+print-layers:
+	@$(foreach l,$(LAYERS),echo '$(l): $($(l)_OBJS)';)
 
 # The parsers driven from the tests (t/3000-dockerfile.bats).
-TEST_TOOL_OBJS = t/helper/test-tool.o lib/dockerfile.o lib/dockerignore.o lib/strbuf.o \
-	lib/err.o lib/usage.o
-t/helper/test-tool: $(TEST_TOOL_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_TOOL_OBJS) $(LIGHT_LIBS)
+t/helper/test-tool: t/helper/test-tool.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null)
 
--include $(OBJS:.o=.d) $(INGEST_OBJS:.o=.d) $(SERVE_OBJS:.o=.d) $(IMAGE_OBJS:.o=.d) remote.d \
-	$(BUILD_OBJS:.o=.d) $(LAUNCH_OBJS:.o=.d) \
-	$(TEST_TOOL_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
 # Installs the missing packages only, so a ready machine pays one dpkg-query.
 deps:
@@ -243,7 +279,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 755 apphub $(DESTDIR)$(BINDIR)/apphub
-	for h in $(HELPERS); do install -m 755 $$h $(DESTDIR)$(LIBEXECDIR)/$$h || exit 1; done
+	for h in $(filter-out apphub,$(PROGRAMS)); do install -m 755 $$h $(DESTDIR)$(LIBEXECDIR)/$$h || exit 1; done
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 completions/apphub.bash $(DESTDIR)$(BASHCOMPDIR)/apphub
 	install -m 644 completions/_apphub $(DESTDIR)$(ZSHCOMPDIR)/_apphub
@@ -251,10 +287,11 @@ install: all
 
 # libFuzzer over the name parsers (clang): make fuzz FUZZTIME=60
 FUZZTIME = 30
-FUZZ_SRCS = $(filter-out lib/ops.c,$(LIB_OBJS:.o=.c)) lib/ops.c
+FUZZ_SRCS = $(UTIL_OBJS:.o=.c) $(STATE_OBJS:.o=.c) $(RECORD_OBJS:.o=.c)
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+	$(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
 t/fuzz/fuzz-names: t/fuzz/fuzz-names.c $(FUZZ_SRCS)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS)) -o $@ $^ $(LIGHT_LIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp)
 t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerignore.c \
 		lib/strbuf.c lib/err.c lib/usage.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
@@ -264,13 +301,11 @@ t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c
 # The tag files and package.json through lib/analyze.c's readers (ah_analyze).
 FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/markdown.c
 t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS) yaml-0.1) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
-		$(LIGHT_LIBS) $(shell $(PKG_CONFIG) --libs yaml-0.1)
-t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c lib/image.c lib/registry.c $(FUZZ_SRCS)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		$(shell $(PKG_CONFIG) --cflags $(IMAGE_PKGS)) -o $@ $^ \
-		$(shell $(PKG_CONFIG) --libs $(IMAGE_PKGS))
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp yaml-0.1)
+FUZZ_OCI_SRCS = $(FUZZ_SRCS) lib/image.c lib/registry.c
+t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c $(FUZZ_OCI_SRCS)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS))
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
 		t/fuzz/fuzz-package t/fuzz/fuzz-oci
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
@@ -287,8 +322,8 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 	t/fuzz/fuzz-oci -max_total_time=$(FUZZTIME) -max_len=65536 t/fuzz/corpus-oci t/fuzz/seeds-oci
 
 clean:
-	rm -f apphub apphub-* *.o */*.o */*.d *.d t/fuzz/fuzz-names lib/web-assets.c
+	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
 	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
 		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci
 
-.PHONY: all deps check run install clean fuzz
+.PHONY: all deps check run install clean fuzz print-layers

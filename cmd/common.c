@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "../lib/remote.h"
 
 int usage_error(const char *const *usage, const struct option *opts, const char *fmt, ...)
 {
@@ -96,12 +97,14 @@ int exit_status(const struct ah_err *err)
 int run_op(struct ctx *ctx, const char *name, json_t *params, json_t **out)
 {
 	struct ah_err err = AH_ERR_INIT;
+	int r = ctx->server ? ah_remote_call(ctx->server, name, params, out, &err)
+			    : ah_op_call(&ctx->op, name, params, out, &err);
 
-	if (ctx->server)
-		return run_remote_op(ctx, name, params, out);
-	if (ah_op_call(&ctx->op, name, params, out, &err) == 0)
+	if (!r)
 		return 0;
-	fprintf(stderr, "apphub: %s\n", err.msg);
+	/* An empty message: apphub-remote failed and has said why. */
+	if (*err.msg)
+		fprintf(stderr, "apphub: %s\n", err.msg);
 	return exit_status(&err);
 }
 

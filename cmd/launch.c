@@ -351,35 +351,12 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 	}
 }
 
-#ifdef APPHUB_WITH_LAUNCH
-/*
- * The supervisor, started by launch.start:
- * apphub-launch supervise <state> <id> [--notify-fd <fd>].
- */
-static int launch_supervise(int argc, const char **argv, struct ctx *ctx)
-{
-	int notify = -1;
-
-	(void)ctx;
-	if (argc == 4 && !strcmp(argv[2], "--notify-fd"))
-		notify = atoi(argv[3]);
-	else if (argc != 2) {
-		fprintf(stderr, "usage: apphub-launch supervise <state-dir> <launch-id> [--notify-fd <fd>]\n");
-		return APPHUB_EXIT_USAGE;
-	}
-	return ah_launch_supervise(argv[0], argv[1], notify);
-}
-#endif
-
 static const struct verb launch_verbs[] = {
 	{ "logs", launch_logs },
 	{ "ls", launch_ls },
 	{ "show", launch_show },
 	{ "start", launch_start },
 	{ "stop", launch_stop },
-#ifdef APPHUB_WITH_LAUNCH
-	{ "supervise", launch_supervise },
-#endif
 };
 
 int cmd_launch(int argc, const char **argv, struct ctx *ctx)

@@ -57,7 +57,7 @@ static int match(const char *tmpl, const char *path, json_t *params)
 
 int ah_api_route(const char *method, const char *path, json_t *params, const struct ah_op **op)
 {
-	const struct ah_op *const *mods = ah_op_modules();
+	const struct ah_op *const *mods = ah_op_table;
 	const struct ah_op *o, *best = NULL;
 	int best_nr = -1, path_seen = 0, nr;
 	size_t m;
@@ -164,7 +164,7 @@ static json_t *error_response(const char *what)
 
 json_t *ah_api_openapi(const char *version)
 {
-	const struct ah_op *const *mods = ah_op_modules();
+	const struct ah_op *const *mods = ah_op_table;
 	const struct ah_op *o;
 	json_t *doc, *paths = json_object();
 	size_t m;

@@ -5,12 +5,11 @@
 #include <errno.h>
 #include <unistd.h>
 #include "apps.h"
-#include "builds.h"
 #include "events.h"
 #include "fsutil.h"
 #include "history.h"
 #include "netcheck.h"
-#include "ops.h"
+#include "params.h"
 #include "strbuf.h"
 #include "tags.h"
 #include "timeutil.h"
@@ -529,15 +528,13 @@ static int index_new(struct ah_state *st, struct ah_text_rows *rows, struct ah_e
 	return r <= 0 ? r : ah_step_done(st, stmt, "cannot index apps", err);
 }
 
-/* apps.add: a registration body -> the app. */
-static int op_apps_add(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+/* Registers an app: a registration body -> the app (apps.add). */
+int ah_apps_add(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
-	struct ah_state *st;
 	sqlite3_int64 n;
 	int update, created;
 
-	if (ah_param_bool(params, "update", &update, err) < 0 ||
-	    ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
+	if (ah_param_bool(params, "update", &update, err) < 0 || ah_begin_write(st, err) < 0)
 		return -1;
 	if (app_register(st, params, update, &n, &created, NULL, NULL, err) < 0 ||
 	    ah_apps_reindex(st, &n, 1, err) < 0 || !(*out = ah_app_json(st, n, err)) ||
@@ -551,16 +548,15 @@ static int op_apps_add(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 }
 
 /*
- * apps.import: {items:[registration...], lines?:[n...], update?} ->
- * {imported, failed, errors:[{line, message}]}. One transaction for the
+ * Registers many apps (apps.import): {items:[registration...], lines?:[n...],
+ * update?} -> {imported, failed, errors:[{line, message}]}. One transaction for the
  * batch. app_register refuses a bad item before writing anything, so the
  * item is reported and skipped; an error while writing fails the batch.
  */
-static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_apps_import(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	json_t *items = json_object_get(params, "items"), *lines, *errors = NULL;
 	struct ah_text_rows fts = { .ncols = 3 }, later = { .ncols = 4 };
-	struct ah_state *st;
 	sqlite3_int64 *updated = NULL;
 	size_t i, imported = 0, nr_updated = 0;
 	int update;
@@ -570,8 +566,7 @@ static int op_apps_import(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return ah_invalid(err, "invalid items: must be a list of apps");
 	if (json_array_size(items) > 10000)
 		return ah_error(err, 413, "too_large", "too many items: at most 10000 a request");
-	if (ah_param_bool(params, "update", &update, err) < 0 ||
-	    ah_ctx_state(ctx, &st, err) < 0)
+	if (ah_param_bool(params, "update", &update, err) < 0)
 		return -1;
 	/* The next batch is written while the last one is checkpointed. */
 	ah_checkpoint_behind(st);
@@ -624,9 +619,8 @@ fail:
 	return -1;
 }
 
-static int op_apps_show(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_apps_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
-	struct ah_state *st;
 	const char *id;
 	sqlite3_int64 n;
 
@@ -634,7 +628,7 @@ static int op_apps_show(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 		return -1;
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, id, &n, err) < 0)
+	if (ah_app_lookup(st, id, &n, err) < 0)
 		return -1;
 	*out = ah_app_json(st, n, err);
 	return *out ? 0 : -1;
@@ -656,44 +650,17 @@ static int app_build_ids(struct ah_state *st, sqlite3_int64 n, json_t *ids, stru
 	return rc == SQLITE_DONE ? 0 : ah_sql_error(st, err, "cannot remove app");
 }
 
-static void remove_build_logs(struct ah_state *st, json_t *ids)
-{
-	json_t *v;
-	size_t i;
-
-	json_array_foreach(ids, i, v) {
-		const char *id = json_string_value(v);
-		char *log;
-
-		/* Ids are ours ("b-" and hex); anything else is not a file name of ours. */
-		if (!*id || strchr(id, '/') || *id == '.')
-			continue;
-		log = ah_build_log_path(st->dir, id);
-		if (unlink(log) < 0 && errno != ENOENT)
-			warning("cannot remove build log '%s': %s", log, strerror(errno));
-		free(log);
-	}
-}
-
-static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_apps_rm(struct ah_state *st, const char *id, json_t *builds, struct ah_err *err)
 {
 	static const char sql[] = "DELETE FROM apps WHERE n = ?";
 	static const char sql_fts[] = "DELETE FROM apps_fts WHERE rowid = ?";
 	struct ah_err rm_err = AH_ERR_INIT;
-	struct ah_state *st;
 	sqlite3_stmt *stmt;
-	json_t *builds = NULL;
-	const char *id;
 	char *mirror;
 	sqlite3_int64 n;
 
-	if (ah_param_str(params, "id", &id, err) < 0)
+	if (ah_begin_write(st, err) < 0)
 		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
-		return -1;
-	builds = json_array();
 	if (ah_app_lookup(st, id, &n, err) < 0 || app_build_ids(st, n, builds, err) < 0)
 		goto fail;
 	if (!(stmt = ah_stmt(st, sql_fts, err)))
@@ -711,40 +678,34 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	    ah_event(st, "app.removed", id, NULL, err) < 0 || ah_commit(st, err) < 0)
 		goto fail;
 	/*
-	 * The mirror and the build logs go after the commit: a crash in
-	 * between leaves stray files, which a later app of that id fetches
-	 * over (the mirror) or nothing reads (the logs of builds no record
-	 * names), never an app without its mirror or a build without its log.
+	 * The mirror goes after the commit: a crash in between leaves a stray
+	 * mirror, which a later app of that id fetches over, never an app
+	 * without its mirror.
 	 */
 	mirror = xstrfmt("%s/repos/%s.git", st->dir, id);
 	if (ah_remove_tree(mirror, &rm_err) < 0)
 		warning("%s", rm_err.msg);
 	free(mirror);
-	remove_build_logs(st, builds);
-	json_decref(builds);
-	*out = json_pack("{s:s, s:b}", "id", id, "removed", 1);
 	return 0;
 sql_fail:
 	sqlite3_reset(stmt);
 	ah_sql_error(st, err, "cannot remove app");
 fail:
 	ah_rollback(st);
-	json_decref(builds);
 	return -1;
 }
 
-/* apps.tag: {id, add?:[k:v...], remove?:[k:v...]} -> the app. */
-static int op_apps_tag(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+/* Tags an app (apps.tag): {id, add?:[k:v...], remove?:[k:v...]} -> the app. */
+int ah_apps_tag(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	struct ah_tag *add = NULL, *rm = NULL;
 	size_t nr_add = 0, nr_rm = 0, i;
 	json_t *add_list = NULL, *rm_list = NULL, *data = NULL;
-	struct ah_state *st = NULL;
 	char now[AH_ISO_LEN];
 	const char *id;
 	sqlite3_int64 n;
 	sqlite3_stmt *stmt;
-	int ret = -1;
+	int ret = -1, in_tx = 0;
 
 	if (ah_param_str(params, "id", &id, err) < 0 ||
 	    ah_param_strlist(params, "add", &add_list, err) < 0 ||
@@ -756,10 +717,9 @@ static int op_apps_tag(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 		ah_invalid(err, "invalid id: required");
 		goto done;
 	}
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0) {
-		st = NULL;
+	if (ah_begin_write(st, err) < 0)
 		goto done;
-	}
+	in_tx = 1;
 	if (ah_app_lookup(st, id, &n, err) < 0)
 		goto done;
 	for (i = 0; i < nr_rm; i++)
@@ -784,7 +744,7 @@ static int op_apps_tag(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 		goto done;
 	ret = 0;
 done:
-	if (ret < 0 && st) {
+	if (ret < 0 && in_tx) {
 		ah_rollback(st);
 		json_decref(*out);
 		*out = NULL;
@@ -796,16 +756,56 @@ done:
 	return ret;
 }
 
-const struct ah_op ops_apps[] = {
-	{ "apps.add", "POST", "/apps", SCOPE_APPS_WRITE, op_apps_add,
-	  "Register an app (a git repository with a Dockerfile)" },
-	{ "apps.import", "POST", "/apps/import", SCOPE_APPS_WRITE, op_apps_import,
-	  "Register many apps in one transaction" },
-	{ "apps.rm", "DELETE", "/apps/:id", SCOPE_APPS_WRITE, op_apps_rm,
-	  "Remove an app" },
-	{ "apps.show", "GET", "/apps/:id", SCOPE_NONE, op_apps_show,
-	  "Show one app" },
-	{ "apps.tag", "POST", "/apps/:id/tags", SCOPE_APPS_WRITE, op_apps_tag,
-	  "Add or remove an app's author tags" },
-	{ NULL },
-};
+json_t *ah_apps_retry(struct ah_state *st, const char *id, struct ah_err *err)
+{
+	static const char sql_status[] = "SELECT status FROM apps WHERE n = ?";
+	static const char sql_pending[] =
+		"UPDATE apps SET status = 'pending', updated_at = ?2 WHERE n = ?1";
+	char now[AH_ISO_LEN], *status = NULL;
+	json_t *out = NULL;
+	sqlite3_stmt *stmt;
+	sqlite3_int64 n;
+	int rc, ret = -1;
+
+	if (ah_begin_write(st, err) < 0)
+		return NULL;
+	if (ah_app_lookup(st, id, &n, err) < 0 || !(stmt = ah_stmt(st, sql_status, err)))
+		goto done;
+	sqlite3_bind_int64(stmt, 1, n);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		status = xstrdup(ah_col_text(stmt, 0));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW) {
+		ah_sql_error(st, err, "cannot read app");
+		goto done;
+	}
+	if (!strcmp(status, "pending") || !strcmp(status, "processing")) {
+		ah_conflict(err, "app '%s' is already %s", id,
+			    !strcmp(status, "pending") ? "queued for ingestion" : "being ingested");
+		goto done;
+	}
+	if (!(stmt = ah_stmt(st, sql_pending, err)))
+		goto done;
+	ah_now_iso(now);
+	sqlite3_bind_int64(stmt, 1, n);
+	ah_bind_text(stmt, 2, now);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		ah_sql_error(st, err, "cannot queue app");
+		goto done;
+	}
+	if (ah_work_queue(st, "ingest", id, err) < 0 || ah_ingest_queued(st, n, id, err) < 0 ||
+	    !(out = ah_app_json(st, n, err)) || ah_commit(st, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0) {
+		ah_rollback(st);
+		json_decref(out);
+		out = NULL;
+	}
+	free(status);
+	return out;
+}

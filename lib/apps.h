@@ -21,4 +21,27 @@ json_t *ah_app_json(struct ah_state *st, sqlite3_int64 n, struct ah_err *err);
 /* Rewrites the apps' full-text rows after their name, description or tags change. */
 int ah_apps_reindex(struct ah_state *st, const sqlite3_int64 *ns, size_t nr, struct ah_err *err);
 
+/*
+ * The app records' operations (lib/ops-apps.c), each in a transaction of
+ * its own; params as the HTTP API takes them (apphub-apps(1)).
+ */
+/* {id, repoUrl, name?, description?, tags?, dockerfilePath?, update?} -> the app */
+int ah_apps_add(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {items:[registration...], lines?, update?} -> {imported, failed, errors} */
+int ah_apps_import(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id} -> the app */
+int ah_apps_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/*
+ * Removes app id, its mirror too; its builds' ids into builds (their
+ * logs outlive the rows: the caller removes them).
+ */
+int ah_apps_rm(struct ah_state *st, const char *id, json_t *builds, struct ah_err *err);
+/* {id, add?, remove?} -> the app */
+int ah_apps_tag(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/*
+ * Queues app id for ingestion again, in a transaction of its own; returns
+ * the app. An app that waits or is being ingested is a conflict.
+ */
+json_t *ah_apps_retry(struct ah_state *st, const char *id, struct ah_err *err);
+
 #endif

@@ -3155,7 +3155,7 @@ done:
 }
 
 const struct ah_op ops_image_build[] = {
-	{ "image.build", "POST", "/images/build", SCOPE_APPS_WRITE, op_image_build,
-	  "Build an image from a Dockerfile and a context directory" },
+	{ .name = "image.build", .method = "POST", .path = "/images/build", .scope = SCOPE_APPS_WRITE, .fn = op_image_build,
+	  .summary = "Build an image from a Dockerfile and a context directory" },
 	{ NULL },
 };

@@ -47,6 +47,5 @@ struct ah_build_opts {
 int ah_build_image(const struct ah_build_opts *opts, json_t **report, struct ah_err *err);
 
 /* image.build, for lib/ops.c's table (apphub-image and serve). */
-extern const struct ah_op ops_image_build[];
 
 #endif

@@ -52,6 +52,25 @@ char *ah_build_log_path(const char *state_dir, const char *id)
 	return xstrfmt("%s/builds/%s.log", state_dir, id);
 }
 
+void ah_build_logs_remove(struct ah_state *st, json_t *ids)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(ids, i, v) {
+		const char *id = json_string_value(v);
+		char *log;
+
+		/* Ids are ours ("b-" and hex); anything else is not a file name of ours. */
+		if (!*id || strchr(id, '/') || *id == '.')
+			continue;
+		log = ah_build_log_path(st->dir, id);
+		if (unlink(log) < 0 && errno != ENOENT)
+			warning("cannot remove build log '%s': %s", log, strerror(errno));
+		free(log);
+	}
+}
+
 /* Build ids: "b-" and 12 hex digits. */
 static void new_build_id(char *buf, size_t len)
 {
@@ -1467,21 +1486,21 @@ AH_WORK_OP_NEXT(op_builds_next, build)
 #endif
 
 const struct ah_op ops_builds[] = {
-	{ "builds.create", "POST", "/apps/:id/builds", SCOPE_APPS_WRITE, op_builds_create,
-	  "Queue a build of an app (at its ingested commit, or at ref)" },
-	{ "builds.list", "GET", "/apps/:id/builds", SCOPE_NONE, op_builds_list,
-	  "An app's builds, newest first" },
-	{ "builds.logs", "GET", "/builds/:id/logs", SCOPE_NONE, op_builds_logs,
-	  "A build's log, from offset" },
-	{ "builds.retry", "POST", "/builds/:id/retry", SCOPE_APPS_WRITE, op_builds_retry,
-	  "Queue a failed build again" },
+	{ .name = "builds.create", .method = "POST", .path = "/apps/:id/builds", .scope = SCOPE_APPS_WRITE, .fn = op_builds_create,
+	  .summary = "Queue a build of an app (at its ingested commit, or at ref)" },
+	{ .name = "builds.list", .method = "GET", .path = "/apps/:id/builds", .scope = SCOPE_NONE, .fn = op_builds_list,
+	  .summary = "An app's builds, newest first" },
+	{ .name = "builds.logs", .method = "GET", .path = "/builds/:id/logs", .scope = SCOPE_NONE, .fn = op_builds_logs,
+	  .summary = "A build's log, from offset" },
+	{ .name = "builds.retry", .method = "POST", .path = "/builds/:id/retry", .scope = SCOPE_APPS_WRITE, .fn = op_builds_retry,
+	  .summary = "Queue a failed build again" },
 #ifdef APPHUB_WITH_BUILD
-	{ "builds.next", "POST", "/builds/next", SCOPE_APPS_WRITE, op_builds_next,
-	  "Build the next app due in the queue" },
-	{ "builds.run", "POST", "/apps/:id/build", SCOPE_APPS_WRITE, op_builds_run,
-	  "Build an app now" },
+	{ .name = "builds.next", .method = "POST", .path = "/builds/next", .scope = SCOPE_APPS_WRITE, .fn = op_builds_next,
+	  .summary = "Build the next app due in the queue" },
+	{ .name = "builds.run", .method = "POST", .path = "/apps/:id/build", .scope = SCOPE_APPS_WRITE, .fn = op_builds_run,
+	  .summary = "Build an app now" },
 #endif
-	{ "builds.show", "GET", "/builds/:id", SCOPE_NONE, op_builds_show,
-	  "A build record" },
+	{ .name = "builds.show", .method = "GET", .path = "/builds/:id", .scope = SCOPE_NONE, .fn = op_builds_show,
+	  .summary = "A build record" },
 	{ NULL },
 };

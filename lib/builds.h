@@ -87,6 +87,8 @@ int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err);
 
 /* STATE/builds/<id>.log */
 char *ah_build_log_path(const char *state_dir, const char *id);
+/* Removes the logs of the builds ids (of an app removed); a failure is a warning. */
+void ah_build_logs_remove(struct ah_state *st, json_t *ids);
 
 #ifdef APPHUB_WITH_BUILD
 /*

@@ -1,7 +1,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include "events.h"
-#include "ops.h"
 #include "timeutil.h"
 
 int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
@@ -62,11 +61,12 @@ static json_t *event_row(sqlite3_stmt *stmt)
 }
 
 /*
- * events.list: {since?, type? (glob), limit?} -> {data:[event...]}.
- * With since, the events after it, oldest first; without, the newest
- * limit, still oldest first, so a follower can carry on from the last id.
+ * The events after since (with has_since), oldest first; without, the
+ * newest limit, still oldest first, so a follower can carry on from the
+ * last id. type is a glob or NULL.
  */
-static int op_events_list(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+json_t *ah_events_list(struct ah_state *st, int has_since, long since, const char *type,
+		       long limit, struct ah_err *err)
 {
 	static const char sql_since[] =
 		"SELECT id, time, type, subject, data FROM events"
@@ -74,31 +74,12 @@ static int op_events_list(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	static const char sql_tail[] =
 		"SELECT * FROM (SELECT id, time, type, subject, data FROM events"
 		" WHERE (?2 IS NULL OR type GLOB ?2) ORDER BY id DESC LIMIT ?3) ORDER BY id";
-	struct ah_state *st;
-	sqlite3_stmt *stmt;
-	const char *type;
-	long since, limit;
-	json_t *data = NULL, *has_since = params ? json_object_get(params, "since") : NULL;
+	sqlite3_stmt *stmt = ah_stmt(st, has_since ? sql_since : sql_tail, err);
 
-	if (ah_param_int(params, "since", 0, 0, LONG_MAX, &since, err) < 0 ||
-	    ah_param_int(params, "limit", 100, 1, 10000, &limit, err) < 0 ||
-	    ah_param_str(params, "type", &type, err) < 0 ||
-	    ah_ctx_state(ctx, &st, err) < 0)
-		return -1;
-	stmt = ah_stmt(st, has_since && !json_is_null(has_since) ? sql_since : sql_tail, err);
 	if (!stmt)
-		return -1;
+		return NULL;
 	sqlite3_bind_int64(stmt, 1, since);
 	ah_bind_text(stmt, 2, type && *type ? type : NULL);
 	sqlite3_bind_int64(stmt, 3, limit);
-	if (!(data = ah_step_rows(st, stmt, event_row, "cannot list events", err)))
-		return -1;
-	*out = json_pack("{s:o}", "data", data);
-	return 0;
+	return ah_step_rows(st, stmt, event_row, "cannot list events", err);
 }
-
-const struct ah_op ops_events[] = {
-	{ "events.list", "GET", "/events", SCOPE_NONE, op_events_list,
-	  "List events, oldest first" },
-	{ NULL },
-};

@@ -1,9 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
-#include "apps.h"
 #include "events.h"
 #include "history.h"
-#include "ops.h"
 #include "timeutil.h"
 #include "work.h"
 
@@ -71,102 +69,16 @@ static json_t *history_row(sqlite3_stmt *stmt)
 	return row;
 }
 
-/* apps.history: {id, limit?} -> {data:[event...]}, newest first. */
-static int op_apps_history(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+json_t *ah_history_list(struct ah_state *st, sqlite3_int64 n, long limit, struct ah_err *err)
 {
 	static const char sql[] =
 		"SELECT status, message, attempt, commit_sha, duration_ms, created_at"
 		" FROM ingestion_events WHERE app = ? ORDER BY id DESC LIMIT ?";
-	struct ah_state *st;
-	sqlite3_stmt *stmt;
-	const char *id;
-	sqlite3_int64 n;
-	long limit;
-	json_t *data;
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 
-	if (ah_param_str(params, "id", &id, err) < 0 ||
-	    ah_param_int(params, "limit", 25, 1, 1000, &limit, err) < 0)
-		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, id, &n, err) < 0 ||
-	    !(stmt = ah_stmt(st, sql, err)))
-		return -1;
+	if (!stmt)
+		return NULL;
 	sqlite3_bind_int64(stmt, 1, n);
 	sqlite3_bind_int64(stmt, 2, limit);
-	if (!(data = ah_step_rows(st, stmt, history_row, "cannot read ingestion history", err)))
-		return -1;
-	*out = json_pack("{s:s, s:o}", "id", id, "data", data);
-	return 0;
+	return ah_step_rows(st, stmt, history_row, "cannot read ingestion history", err);
 }
-
-/*
- * apps.retry: {id} -> the app, queued again. An app that waits or is being
- * ingested is a conflict.
- */
-static int op_apps_retry(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
-{
-	static const char sql_status[] = "SELECT status FROM apps WHERE n = ?";
-	static const char sql_pending[] =
-		"UPDATE apps SET status = 'pending', updated_at = ?2 WHERE n = ?1";
-	struct ah_state *st = NULL;
-	char now[AH_ISO_LEN], *status = NULL;
-	sqlite3_stmt *stmt;
-	const char *id;
-	sqlite3_int64 n;
-	int rc, ret = -1;
-
-	if (ah_param_str(params, "id", &id, err) < 0)
-		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_begin_write(st, err) < 0)
-		return -1;
-	if (ah_app_lookup(st, id, &n, err) < 0 || !(stmt = ah_stmt(st, sql_status, err)))
-		goto done;
-	sqlite3_bind_int64(stmt, 1, n);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		status = xstrdup(ah_col_text(stmt, 0));
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW) {
-		ah_sql_error(st, err, "cannot read app");
-		goto done;
-	}
-	if (!strcmp(status, "pending") || !strcmp(status, "processing")) {
-		ah_conflict(err, "app '%s' is already %s", id,
-			    !strcmp(status, "pending") ? "queued for ingestion" : "being ingested");
-		goto done;
-	}
-	if (!(stmt = ah_stmt(st, sql_pending, err)))
-		goto done;
-	ah_now_iso(now);
-	sqlite3_bind_int64(stmt, 1, n);
-	ah_bind_text(stmt, 2, now);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		ah_sql_error(st, err, "cannot queue app");
-		goto done;
-	}
-	if (ah_work_queue(st, "ingest", id, err) < 0 || ah_ingest_queued(st, n, id, err) < 0 ||
-	    !(*out = ah_app_json(st, n, err)) || ah_commit(st, err) < 0)
-		goto done;
-	ret = 0;
-done:
-	if (ret < 0) {
-		ah_rollback(st);
-		json_decref(*out);
-		*out = NULL;
-	}
-	free(status);
-	return ret;
-}
-
-const struct ah_op ops_history[] = {
-	{ "apps.history", "GET", "/apps/:id/history", SCOPE_NONE, op_apps_history,
-	  "An app's ingestion history, newest first" },
-	{ "apps.retry", "POST", "/apps/:id/retry", SCOPE_APPS_WRITE, op_apps_retry,
-	  "Queue an app for ingestion again" },
-	{ NULL },
-};

@@ -34,4 +34,7 @@ int ah_ingest_events_rows(struct ah_state *st, const char *status, const char *m
  */
 int ah_ingest_queued(struct ah_state *st, sqlite3_int64 n, const char *id, struct ah_err *err);
 
+/* App n's ingestion history, newest first, at most limit rows: [event...]. */
+json_t *ah_history_list(struct ah_state *st, sqlite3_int64 n, long limit, struct ah_err *err);
+
 #endif

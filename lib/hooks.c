@@ -7,8 +7,9 @@
 #include <string.h>
 #include "apps.h"
 #include "events.h"
+#include "hooks.h"
 #include "ingest.h"
-#include "ops.h"
+#include "params.h"
 #include "strbuf.h"
 
 /* The branches hooks follow: $APPHUB_HOOK_BRANCHES, globs, comma-separated. */
@@ -122,15 +123,13 @@ static int valid_commit(const char *c)
 }
 
 /*
- * hooks.git: {id | repoUrl, ref?, commit?} -> {queued, items:[{id, kind,
- * ref, commit, queued, reason?}]}. A ref outside the watched branches, a
+ * The push announced by hooks.git (lib/ops-hooks.c). A ref outside the watched branches, a
  * commit already ingested or already waiting, queue nothing.
  */
-static int op_hooks_git(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_hooks_git(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql_repo[] = "SELECT id FROM apps WHERE repo_url = ? ORDER BY id";
 	const char *id, *url, *ref, *commit;
-	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	json_t *ids = NULL, *items = NULL, *v;
 	size_t i;
@@ -151,8 +150,6 @@ static int op_hooks_git(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 				 "items");
 		return 0;
 	}
-	if (ah_ctx_state(ctx, &st, err) < 0)
-		return -1;
 	ids = json_array();
 	if (id) {
 		sqlite3_int64 n;
@@ -193,9 +190,3 @@ done:
 	json_decref(items);
 	return ret;
 }
-
-const struct ah_op ops_hooks[] = {
-	{ "hooks.git", "POST", "/hooks/git", SCOPE_APPS_WRITE, op_hooks_git,
-	  "Announce a push: queue the repository's apps for ingestion" },
-	{ NULL },
-};

@@ -1199,11 +1199,11 @@ static int op_ingest_queue(struct ah_ctx *ctx, json_t *params, json_t **out, str
 }
 
 const struct ah_op ops_ingest[] = {
-	{ "ingest.next", "POST", "/ingest/next", SCOPE_APPS_WRITE, op_ingest_next,
-	  "Ingest the next app due in the queue" },
-	{ "ingest.queue", "GET", "/ingest/queue", SCOPE_NONE, op_ingest_queue,
-	  "The ingest queue" },
-	{ "ingest.run", "POST", "/apps/:id/ingest", SCOPE_APPS_WRITE, op_ingest_run,
-	  "Ingest an app now" },
+	{ .name = "ingest.next", .method = "POST", .path = "/ingest/next", .scope = SCOPE_APPS_WRITE, .fn = op_ingest_next,
+	  .summary = "Ingest the next app due in the queue" },
+	{ .name = "ingest.queue", .method = "GET", .path = "/ingest/queue", .scope = SCOPE_NONE, .fn = op_ingest_queue,
+	  .summary = "The ingest queue" },
+	{ .name = "ingest.run", .method = "POST", .path = "/apps/:id/ingest", .scope = SCOPE_APPS_WRITE, .fn = op_ingest_run,
+	  .summary = "Ingest an app now" },
 	{ NULL },
 };

@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include "cgroup.h"
 #include "fsutil.h"
+#include "exec-path.h"
 #include "launch.h"
 #include "seccomp.h"
 #include "strbuf.h"
@@ -194,7 +195,7 @@ static int image_helper(struct sup *s, const char *const *args, json_t **out, st
 {
 	struct strbuf o = STRBUF_INIT, e = STRBUF_INIT;
 	const char *argv[8];
-	char *path = ah_launch_helper("apphub-image");
+	char *path = ah_helper_path("apphub-image");
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = -1, ret = -1;
 	size_t i;
 	pid_t pid;

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "events.h"
+#include "exec-path.h"
 #include "apps.h"
 #include "fsutil.h"
 #include "launch.h"
@@ -26,10 +27,6 @@
 #include "parse.h"
 #include "strbuf.h"
 #include "timeutil.h"
-
-#ifndef LIBEXECDIR
-#define LIBEXECDIR "/usr/local/libexec/apphub"
-#endif
 
 #define ACTIVE "('pending', 'starting', 'running', 'stopping')"
 
@@ -660,39 +657,6 @@ static void random_id(char *buf, size_t len)
 		snprintf(buf + 2 + 2 * i, len - 2 - 2 * i, "%02x", raw[i]);
 }
 
-char *ah_launch_helper(const char *name)
-{
-	char self[PATH_MAX], *slash, *path;
-	const char *env = getenv("APPHUB_EXEC_PATH");
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (env && *env) {
-		path = xstrfmt("%s/%s", env, name);
-		if (!access(path, X_OK))
-			return path;
-		free(path);
-	}
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/'))) {
-			*slash = '\0';
-			path = xstrfmt("%s/%s", self, name);
-			if (!access(path, X_OK))
-				return path;
-			free(path);
-			path = xstrfmt("%s/../libexec/apphub/%s", self, name);
-			if (!access(path, X_OK))
-				return path;
-			free(path);
-		}
-	}
-	path = xstrfmt("%s/%s", LIBEXECDIR, name);
-	if (!access(path, X_OK))
-		return path;
-	free(path);
-	return NULL;
-}
-
 /*
  * Starts `apphub-launch supervise <state> <id> [--notify-fd 3]`
  * detached: a new session, reparented (double fork), stdio on the
@@ -888,7 +852,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		goto done;
 	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, app_id, &app_n, err) < 0)
 		goto done;
-	if (!(helper = ah_launch_helper("apphub-launch"))) {
+	if (!(helper = ah_helper_path("apphub-launch"))) {
 		ah_error(err, 503, "unavailable",
 			 "cannot launch: the helper 'apphub-launch' is not installed");
 		goto done;
@@ -1262,17 +1226,17 @@ static int op_launch_logs(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 }
 
 const struct ah_op ops_launch[] = {
-	{ "launch.logs", "GET", "/launches/:id/logs", SCOPE_NONE, op_launch_logs,
-	  "A launch's log (supervisor and app output)" },
-	{ "launch.ls", "GET", "/apps/:id/launches", SCOPE_NONE, op_launch_ls,
-	  "An app's launches, newest first" },
-	{ "launch.list", "GET", "/launches", SCOPE_NONE, op_launch_ls,
-	  "Every launch, newest first" },
-	{ "launch.show", "GET", "/launches/:id", SCOPE_NONE, op_launch_show,
-	  "A launch's record and the tail of its log" },
-	{ "launch.start", "POST", "/apps/:id/launches", SCOPE_APPS_WRITE, op_launch_start,
-	  "Launch an app's latest succeeded build (or a given build) in a sandbox" },
-	{ "launch.stop", "POST", "/launches/:id/stop", SCOPE_APPS_WRITE, op_launch_stop,
-	  "Stop a launch: TERM, 5 s, KILL" },
+	{ .name = "launch.logs", .method = "GET", .path = "/launches/:id/logs", .scope = SCOPE_NONE, .fn = op_launch_logs,
+	  .summary = "A launch's log (supervisor and app output)" },
+	{ .name = "launch.ls", .method = "GET", .path = "/apps/:id/launches", .scope = SCOPE_NONE, .fn = op_launch_ls,
+	  .summary = "An app's launches, newest first" },
+	{ .name = "launch.list", .method = "GET", .path = "/launches", .scope = SCOPE_NONE, .fn = op_launch_ls,
+	  .summary = "Every launch, newest first" },
+	{ .name = "launch.show", .method = "GET", .path = "/launches/:id", .scope = SCOPE_NONE, .fn = op_launch_show,
+	  .summary = "A launch's record and the tail of its log" },
+	{ .name = "launch.start", .method = "POST", .path = "/apps/:id/launches", .scope = SCOPE_APPS_WRITE, .fn = op_launch_start,
+	  .summary = "Launch an app's latest succeeded build (or a given build) in a sandbox" },
+	{ .name = "launch.stop", .method = "POST", .path = "/launches/:id/stop", .scope = SCOPE_APPS_WRITE, .fn = op_launch_stop,
+	  .summary = "Stop a launch: TERM, 5 s, KILL" },
 	{ NULL },
 };

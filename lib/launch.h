@@ -59,23 +59,14 @@ int ah_launch_set(struct ah_state *st, const char *id, const char *status, const
 /* The last max bytes of the launch's log (free it); NULL when unreadable. */
 char *ah_launch_log_tail(const char *state_dir, const char *id, size_t max);
 
-/*
- * The helper name (apphub-launch, apphub-image) as apphub.c finds helpers:
- * $APPHUB_EXEC_PATH, this binary's directory, ../libexec/apphub, LIBEXECDIR.
- * Free it; NULL when none is executable.
- */
-char *ah_launch_helper(const char *name);
-
 /* The start time of pid (field 22 of /proc/pid/stat), 0 if it is gone. */
 unsigned long long ah_proc_start_time(int pid);
 
-#ifdef APPHUB_WITH_LAUNCH
 /*
  * Runs the supervisor of launch id in the foreground; returns an exit
  * status. user (may be NULL: the image's User) is the app's user[:group];
  * notify_fd (-1: none) is closed once the launch is past starting.
  */
 int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd);
-#endif
 
 #endif

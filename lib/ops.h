@@ -2,7 +2,9 @@
 #define OPS_H
 
 #include <jansson.h>
+#include "ctx.h"
 #include "err.h"
+#include "params.h"
 #include "state.h"
 
 /*
@@ -16,30 +18,26 @@ enum ah_scope {
 	SCOPE_APPS_WRITE,
 };
 
-/* Who is asking and where the state is; the state opens on first use. */
-struct ah_ctx {
-	const char *dir;
-	const char *subject;
-	struct ah_state *st;
-	/*
-	 * Set by serve for a caller without the scope that writes secrets
-	 * (a launch's env): records show their names, not their values.
-	 */
-	int hide_secrets;
-};
-
 typedef int (*ah_op_fn)(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err);
+/* Most operations are a function of the state, which ah_op_call() opens for them. */
+typedef int (*ah_state_op_fn)(struct ah_state *st, json_t *params, json_t **out,
+			      struct ah_err *err);
 
 struct ah_op {
 	const char *name;
 	const char *method;
 	const char *path;
 	enum ah_scope scope;
-	ah_op_fn fn;
+	ah_op_fn fn;		/* one of fn and on_state */
 	const char *summary;
+	ah_state_op_fn on_state;
 };
 
-/* One array per module, each ended by an entry with a NULL name. */
+/*
+ * One array per module (lib/ops-<module>.c), each ended by an entry with a
+ * NULL name. Which modules a binary carries is the Makefile's: it
+ * generates each binary's table, ah_op_table.
+ */
 extern const struct ah_op ops_apps[];
 extern const struct ah_op ops_builds[];
 extern const struct ah_op ops_events[];
@@ -48,31 +46,18 @@ extern const struct ah_op ops_history[];
 extern const struct ah_op ops_tags[];
 extern const struct ah_op ops_search[];
 extern const struct ah_op ops_image[];
+extern const struct ah_op ops_image_build[];
 extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_hooks[];
 extern const struct ah_op ops_web[];
 
 const struct ah_op *ah_op_find(const char *name);
-/* The module arrays, NULL-terminated, for listings (openapi, routes). */
-const struct ah_op *const *ah_op_modules(void);
+/* The module arrays of this binary, NULL-terminated (openapi, routes). */
+extern const struct ah_op *const ah_op_table[];
 
 int ah_op_call(struct ah_ctx *ctx, const char *name, json_t *params, json_t **out,
 	       struct ah_err *err);
 
-/* The state for ctx, opened on first use. */
-int ah_ctx_state(struct ah_ctx *ctx, struct ah_state **st, struct ah_err *err);
-void ah_ctx_release(struct ah_ctx *ctx);
-
-/*
- * Parameters: a field may come as JSON from a body or --json input, or as
- * a string from a query string or argv, so the getters accept both forms.
- */
-int ah_param_str(json_t *params, const char *key, const char **out, struct ah_err *err);
-int ah_param_int(json_t *params, const char *key, long def, long min, long max, long *out,
-		 struct ah_err *err);
-int ah_param_bool(json_t *params, const char *key, int *out, struct ah_err *err);
-/* A list of strings: a JSON array of strings, or one comma-separated string. */
-int ah_param_strlist(json_t *params, const char *key, json_t **out, struct ah_err *err);
 
 #endif

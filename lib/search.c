@@ -4,7 +4,7 @@
 #include <strings.h>
 #include "apps.h"
 #include "search.h"
-#include "ops.h"
+#include "params.h"
 #include "strbuf.h"
 #include "tags.h"
 
@@ -598,23 +598,21 @@ static int page(struct ah_state *st, const char *sql, struct query *q, json_t *d
 }
 
 /*
- * apps.search: {q?, tags?, status?, sort?, limit?, offset?, weights?,
- * facets?} -> {data, total, facets{tags, statuses, owners, frameworks}, meta}.
+ * The search of apps.search (its parameters as lib/ops-search.c takes them).
  * facets:false leaves the facets out: counting every tag of every match is
  * most of the work of a broad search, and a listing that only prints the
  * page (apps search without --json) has no use for them.
  */
-static int op_apps_search(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_apps_search(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	struct query q = { 0 };
 	struct facets f = { 0 };
-	struct ah_state *st;
 	json_t *data = json_array();
 	json_int_t total = 0;
 	int all, in_tx = 0, ret = -1;
 	const char *page_sql;
 
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_begin_read(st, err) < 0)
+	if (ah_begin_read(st, err) < 0)
 		goto done;
 	in_tx = 1;
 	if (parse_query(st, params, &q, err) < 0)
@@ -662,9 +660,3 @@ done:
 	json_decref(q.tag_names);
 	return ret;
 }
-
-const struct ah_op ops_search[] = {
-	{ "apps.search", "GET", "/apps", SCOPE_NONE, op_apps_search,
-	  "Search apps by tags and words" },
-	{ NULL },
-};

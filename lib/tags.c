@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "ops.h"
 #include "strbuf.h"
 #include "tags.h"
 
@@ -446,11 +445,10 @@ static char *prefix_end(const char *prefix)
 }
 
 /*
- * tags.suggest: {prefix?, limit?} -> {data:[{type, value, label}]}. Keys by
- * prefix without ':', key:value pairs with it; ranges over the NOCASE index
- * rather than LIKE, so '%' and '_' are plain characters.
+ * Keys by prefix without ':', key:value pairs with it; ranges over the
+ * NOCASE index rather than LIKE, so '%' and '_' are plain characters.
  */
-static int op_tags_suggest(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+json_t *ah_tags_suggest(struct ah_state *st, const char *p, long limit, struct ah_err *err)
 {
 	static const char sql_keys[] =
 		"SELECT key, sum(app_count) AS c FROM tags"
@@ -461,24 +459,17 @@ static int op_tags_suggest(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		" WHERE key >= ?1 AND key < ?2 AND value >= ?4 AND value < ?5 AND app_count > 0"
 		" ORDER BY key, value, app_count DESC LIMIT ?3";
 	struct strbuf prefix = STRBUF_INIT;
-	struct ah_state *st;
 	sqlite3_stmt *stmt = NULL;
-	const char *p, *colon;
+	const char *colon;
 	char *kend = NULL, *vend = NULL, *k = NULL;
 	json_t *data = NULL;
-	long limit;
 	int rc, ret = -1;
 	size_t i;
 
-	if (ah_param_str(params, "prefix", &p, err) < 0 ||
-	    ah_param_int(params, "limit", 10, 1, 50, &limit, err) < 0)
-		return -1;
 	strbuf_addstr(&prefix, p ? p : "");
 	strbuf_trim(&prefix);
 	for (i = 0; i < prefix.len; i++)
 		prefix.buf[i] = (char)tolower((unsigned char)prefix.buf[i]);
-	if (ah_ctx_state(ctx, &st, err) < 0)
-		goto done;
 	colon = strchr(prefix.buf, ':');
 	if (!colon) {
 		kend = prefix_end(prefix.buf);
@@ -511,21 +502,17 @@ static int op_tags_suggest(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		ah_sql_error(st, err, "cannot suggest tags");
 		goto done;
 	}
-	*out = json_pack("{s:O}", "data", data);
 	ret = 0;
 done:
 	if (stmt)
 		sqlite3_reset(stmt);
-	json_decref(data);
+	if (ret < 0) {
+		json_decref(data);
+		data = NULL;
+	}
 	strbuf_release(&prefix);
 	free(k);
 	free(kend);
 	free(vend);
-	return ret;
+	return data;
 }
-
-const struct ah_op ops_tags[] = {
-	{ "tags.suggest", "GET", "/tags/suggest", SCOPE_NONE, op_tags_suggest,
-	  "Suggest tag keys and key:value pairs for a prefix" },
-	{ NULL },
-};

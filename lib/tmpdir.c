@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include "cgroup.h"
 #include "fsutil.h"
-#include "ops.h"
 #include "sandbox.h"
 #include "strbuf.h"
 #include "tmpdir.h"
@@ -131,28 +130,3 @@ int ah_tmp_reclaim(const char *state_dir, int dry_run, json_t *removed, int64_t 
 		ah_cgroup_reclaim(AH_SANDBOX_CGROUP_PREFIX, dry_run, note_cgroup, removed);
 	return 0;
 }
-
-static int op_gc(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
-{
-	struct ah_state *st;
-	json_t *removed;
-	int64_t bytes = 0;
-	int dry_run = 0;
-
-	if (ah_param_bool(params, "dryRun", &dry_run, err) < 0 || ah_ctx_state(ctx, &st, err) < 0)
-		return -1;
-	removed = json_array();
-	if (ah_tmp_reclaim(st->dir, dry_run, removed, &bytes, err) < 0) {
-		json_decref(removed);
-		return -1;
-	}
-	*out = json_pack("{s:o, s:I, s:b}", "removed", removed, "bytes", (json_int_t)bytes,
-			 "dryRun", dry_run);
-	return 0;
-}
-
-const struct ah_op ops_gc[] = {
-	{ "gc", "POST", "/gc", SCOPE_APPS_WRITE, op_gc,
-	  "Remove the temporary files of processes that died (crashed builds and imports)" },
-	{ NULL },
-};

@@ -46,9 +46,12 @@ char *ah_web_markdown(const char *md, size_t len)
 				      CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8 | CMARK_OPT_SMART);
 }
 
+/* apps.readme: {id} -> {id, format:"html", html}. */
 static int op_apps_readme(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
-	json_t *app = NULL, *show;
+	struct ah_state *st;
+	json_t *app = NULL;
+	sqlite3_int64 n;
 	const char *id, *md;
 	char *html;
 	int ret = -1;
@@ -57,8 +60,8 @@ static int op_apps_readme(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return -1;
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
-	show = json_pack("{s:s}", "id", id);
-	if (ah_op_call(ctx, "apps.show", show, &app, err) < 0)
+	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, id, &n, err) < 0 ||
+	    !(app = ah_app_json(st, n, err)))
 		goto done;
 	md = json_string_value(json_object_get(app, "readme"));
 	html = md ? ah_web_markdown(md, strlen(md)) : NULL;
@@ -66,13 +69,12 @@ static int op_apps_readme(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	free(html);
 	ret = 0;
 done:
-	json_decref(show);
 	json_decref(app);
 	return ret;
 }
 
 const struct ah_op ops_web[] = {
-	{ "apps.readme", "GET", "/apps/:id/readme", SCOPE_NONE, op_apps_readme,
-	  "An app's README as HTML (cmark, raw HTML left out)" },
+	{ .name = "apps.readme", .method = "GET", .path = "/apps/:id/readme", .scope = SCOPE_NONE, .fn = op_apps_readme,
+	  .summary = "An app's README as HTML (cmark, raw HTML left out)" },
 	{ NULL },
 };

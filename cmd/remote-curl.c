@@ -1,6 +1,7 @@
 /*
- * apphub-remote METHOD URL: one HTTP exchange with a remote apphub serve
- * for `apphub --server URL ...`, so that the light apphub need not link
+ * apphub-remote METHOD URL (the hidden command "remote" of the helper
+ * apphub-remote, reached by that name only): one HTTP exchange with a
+ * remote apphub serve for `apphub --server URL ...`, so that the light apphub need not link
  * libcurl (DESIGN.md §1), as git-remote-http for git. The request body
  * (JSON) is read from stdin; $APPHUB_TOKEN goes as a bearer token. Prints
  * the HTTP status on one line, then the response body. Exits 0 when an
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include "cmd.h"
+#include "../lib/strbuf.h"
 
 #ifndef APPHUB_VERSION
 #define APPHUB_VERSION "0.0.0"
@@ -18,40 +21,19 @@
 #define MAX_REQUEST (64 << 20)
 #define MAX_RESPONSE (256 << 20)
 
-struct buf {
-	char *data;
-	size_t len, alloc;
-};
-
-static int buf_add(struct buf *b, const void *p, size_t n, size_t cap)
-{
-	if (b->len + n > cap)
-		return -1;
-	if (b->len + n + 1 > b->alloc) {
-		size_t alloc = b->alloc ? b->alloc : 4096;
-
-		while (alloc < b->len + n + 1)
-			alloc *= 2;
-		if (!(b->data = realloc(b->data, alloc))) {
-			fputs("apphub: out of memory\n", stderr);
-			exit(128);
-		}
-		b->alloc = alloc;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
 static size_t on_data(char *p, size_t size, size_t n, void *cls)
 {
-	return buf_add(cls, p, size * n, MAX_RESPONSE) < 0 ? 0 : size * n;
+	struct strbuf *resp = cls;
+
+	if (resp->len + size * n > MAX_RESPONSE)
+		return 0;
+	strbuf_add(resp, p, size * n);
+	return size * n;
 }
 
-int main(int argc, char **argv)
+int cmd_remote(int argc, const char **argv, struct ctx *ctx)
 {
-	struct buf req = { 0 }, resp = { 0 };
+	struct strbuf req = STRBUF_INIT, resp = STRBUF_INIT;
 	struct curl_slist *headers = NULL;
 	const char *token = getenv("APPHUB_TOKEN"), *timeout = getenv("APPHUB_REMOTE_TIMEOUT");
 	char errbuf[CURL_ERROR_SIZE] = "", chunk[65536], *auth = NULL;
@@ -61,31 +43,30 @@ int main(int argc, char **argv)
 	CURL *curl;
 	int code = 128;
 
+	(void)ctx;
 	if (argc != 3) {
 		fputs("usage: apphub-remote <method> <url> <body\n", stderr);
 		return 129;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-		if (buf_add(&req, chunk, n, MAX_REQUEST) < 0) {
+		if (req.len + n > MAX_REQUEST) {
 			fputs("apphub: request: larger than 64 MiB\n", stderr);
+			strbuf_release(&req);
 			return 128;
 		}
+		strbuf_add(&req, chunk, n);
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(curl = curl_easy_init())) {
 		fputs("apphub: cannot start libcurl\n", stderr);
+		strbuf_release(&req);
 		return 128;
 	}
 	headers = curl_slist_append(headers, "Accept: application/json");
 	if (req.len)
 		headers = curl_slist_append(headers, "Content-Type: application/json");
 	if (token && *token) {
-		size_t len = strlen(token) + 32;
-
-		auth = malloc(len);
-		if (auth) {
-			snprintf(auth, len, "Authorization: Bearer %s", token);
-			headers = curl_slist_append(headers, auth);
-		}
+		auth = xstrfmt("Authorization: Bearer %s", token);
+		headers = curl_slist_append(headers, auth);
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, argv[2]);
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, argv[1]);
@@ -99,7 +80,7 @@ int main(int argc, char **argv)
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
 	if (req.len) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.data);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.buf);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
 	}
 	rc = curl_easy_perform(curl);
@@ -111,14 +92,14 @@ int main(int argc, char **argv)
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	printf("%ld\n", status);
 	if (resp.len)
-		fwrite(resp.data, 1, resp.len, stdout);
+		fwrite(resp.buf, 1, resp.len, stdout);
 	code = fflush(stdout) ? 128 : 0;
 done:
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
 	curl_global_cleanup();
 	free(auth);
-	free(req.data);
-	free(resp.data);
+	strbuf_release(&req);
+	strbuf_release(&resp);
 	return code;
 }

@@ -1,23 +1,19 @@
 /*
  * `apphub --server URL <command>`: the operation goes to a remote apphub
  * serve instead of the local state. The HTTP exchange happens in the
- * helper apphub-remote (libcurl), so the light binary stays light; this
- * side turns the operation and its parameters into method, URL and body,
- * and the answer back into the result or the error.
+ * helper apphub-remote (libcurl, cmd/remote-curl.c), so the light binary
+ * stays light; this side turns the operation and its parameters into
+ * method, URL and body, and the answer back into the result or the error.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "cmd/cmd.h"
-#include "lib/strbuf.h"
-
-#ifndef LIBEXECDIR
-#define LIBEXECDIR "/usr/local/libexec/apphub"
-#endif
+#include "exec-path.h"
+#include "remote.h"
+#include "strbuf.h"
 
 static void url_encode(struct strbuf *sb, const char *s)
 {
@@ -112,44 +108,25 @@ static int build_request(const char *server, const struct ah_op *op, json_t *res
 	return 0;
 }
 
-/* Runs apphub-remote from where the helpers live; returns its exit status. */
+/*
+ * Runs apphub-remote METHOD URL with body on its stdin; its answer (the
+ * status line, then the body) into answer. -1 with err when it could not
+ * run or ended without an answer (its own message went to stderr).
+ */
 static int exchange(const char *method, const char *url, const char *body,
-		    struct strbuf *answer)
+		    struct strbuf *answer, struct ah_err *err)
 {
-	char self[PATH_MAX], *slash, *path = NULL;
-	const char *dirs[4] = { getenv("APPHUB_EXEC_PATH"), NULL, NULL, LIBEXECDIR };
-	char *installed = NULL;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int in[2], out[2], status = 0, i;
-	char buf[65536];
+	char *path = ah_helper_path("apphub-remote"), buf[65536];
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0, ret = -1;
+	ssize_t n;
 	pid_t pid;
 
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/'))) {
-			*slash = '\0';
-			dirs[1] = self;
-			dirs[2] = installed = xstrfmt("%s/../libexec/apphub", self);
-		}
-	}
-	for (i = 0; i < 4 && !path; i++) {
-		if (!dirs[i] || !*dirs[i])
-			continue;
-		path = xstrfmt("%s/apphub-remote", dirs[i]);
-		if (access(path, X_OK)) {
-			free(path);
-			path = NULL;
-		}
-	}
-	free(installed);
-	if (!path) {
-		fprintf(stderr, "apphub: --server needs the helper 'apphub-remote', which is not installed\n");
-		return APPHUB_EXIT_FATAL;
-	}
+	if (!path)
+		return ah_fatal(err, "--server needs the helper 'apphub-remote', which is not installed (looked in "
+				AH_HELPER_DIRS ")");
 	if (pipe(in) < 0 || pipe(out) < 0) {
-		fprintf(stderr, "apphub: cannot run '%s': %s\n", path, strerror(errno));
-		free(path);
-		return APPHUB_EXIT_FATAL;
+		ah_fatal(err, "cannot run '%s': %s", path, strerror(errno));
+		goto done;
 	}
 	fflush(stdout);
 	pid = fork();
@@ -162,15 +139,14 @@ static int exchange(const char *method, const char *url, const char *body,
 		close(out[1]);
 		execl(path, path, method, url, (char *)NULL);
 		fprintf(stderr, "apphub: cannot run '%s': %s\n", path, strerror(errno));
-		_exit(APPHUB_EXIT_FATAL);
+		_exit(128);
 	}
-	free(path);
 	close(in[0]);
 	close(out[1]);
+	in[0] = out[1] = -1;
 	if (pid < 0) {
-		close(in[1]);
-		close(out[0]);
-		return APPHUB_EXIT_FATAL;
+		ah_fatal(err, "cannot run '%s': %s", path, strerror(errno));
+		goto done;
 	}
 	/* The helper reads all of its input before it answers. */
 	if (body) {
@@ -189,69 +165,79 @@ static int exchange(const char *method, const char *url, const char *body,
 		}
 	}
 	close(in[1]);
+	in[1] = -1;
 	while ((n = read(out[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
 		if (n > 0)
 			strbuf_add(answer, buf, (size_t)n);
-	close(out[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : APPHUB_EXIT_FATAL;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		/* apphub-remote said why on stderr: the error is only its status */
+		ah_error(err, 500, "fatal", "%s", "");
+		goto done;
+	}
+	ret = 0;
+done:
+	if (in[0] >= 0)
+		close(in[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	free(path);
+	return ret;
 }
 
-int run_remote_op(struct ctx *ctx, const char *name, json_t *params, json_t **out)
+int ah_remote_call(const char *server, const char *name, json_t *params, json_t **out,
+		   struct ah_err *err)
 {
 	const struct ah_op *op = ah_op_find(name);
-	struct ah_err err = AH_ERR_INIT;
 	struct strbuf url = STRBUF_INIT, answer = STRBUF_INIT;
 	json_t *rest = params ? json_deep_copy(params) : json_object(), *res = NULL;
 	char *body = NULL, *nl, *end;
 	long status;
-	int code;
+	int ret = -1;
 
 	*out = NULL;
 	if (!op) {
-		ah_not_found(&err, "unknown operation '%s'", name);
-		goto fail;
+		ah_not_found(err, "unknown operation '%s'", name);
+		goto done;
 	}
-	if (build_request(ctx->server, op, rest, &url, &err) < 0)
-		goto fail;
+	if (build_request(server, op, rest, &url, err) < 0)
+		goto done;
 	if (json_object_size(rest))
 		body = json_dumps(rest, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	code = exchange(op->method, url.buf, body, &answer);
-	if (code)
+	if (exchange(op->method, url.buf, body, &answer, err) < 0)
 		goto done;
 	nl = strchr(answer.buf, '\n');
 	status = strtol(answer.buf, &end, 10);
 	if (!nl || end != nl) {
-		ah_fatal(&err, "server '%s': no answer", ctx->server);
-		goto fail;
+		ah_fatal(err, "server '%s': no answer", server);
+		goto done;
 	}
 	res = json_loads(nl + 1, JSON_DECODE_ANY, NULL);
 	if (status >= 200 && status < 300 && res) {
 		*out = res;
 		res = NULL;
-		code = 0;
-		goto done;
-	}
-	if (json_is_object(json_object_get(res, "error"))) {
+		ret = 0;
+	} else if (json_is_object(json_object_get(res, "error"))) {
 		json_t *e = json_object_get(res, "error");
 		const char *c = json_string_value(json_object_get(e, "code"));
+		const char *msg = json_string_value(json_object_get(e, "message"));
 
-		ah_error(&err, (int)status, c && !strcmp(c, "fatal") ? "fatal" : "remote", "%s",
-			 json_string_value(json_object_get(e, "message")) ?
-			 json_string_value(json_object_get(e, "message")) : "error");
+		ah_error(err, (int)status, c && !strcmp(c, "fatal") ? "fatal" : "remote", "%s",
+			 msg ? msg : "error");
 	} else {
-		ah_error(&err, status >= 400 ? (int)status : 500, "remote",
-			 "server '%s': HTTP status %ld", ctx->server, status);
+		ah_error(err, status >= 400 ? (int)status : 500, "remote",
+			 "server '%s': HTTP status %ld", server, status);
 	}
-fail:
-	fprintf(stderr, "apphub: %s\n", err.msg);
-	code = exit_status(&err);
 done:
 	json_decref(rest);
 	json_decref(res);
 	free(body);
 	strbuf_release(&url);
 	strbuf_release(&answer);
-	return code;
+	return ret;
 }

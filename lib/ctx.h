@@ -1,0 +1,23 @@
+#ifndef CTX_H
+#define CTX_H
+
+#include "err.h"
+#include "state.h"
+
+/* Who is asking and where the state is; the state opens on first use. */
+struct ah_ctx {
+	const char *dir;
+	const char *subject;
+	struct ah_state *st;
+	/*
+	 * Set by serve for a caller without the scope that writes secrets
+	 * (a launch's env): records show their names, not their values.
+	 */
+	int hide_secrets;
+};
+
+/* The state for ctx, opened on first use. */
+int ah_ctx_state(struct ah_ctx *ctx, struct ah_state **st, struct ah_err *err);
+void ah_ctx_release(struct ah_ctx *ctx);
+
+#endif

@@ -1,0 +1,18 @@
+#ifndef PARAMS_H
+#define PARAMS_H
+
+#include <jansson.h>
+#include "err.h"
+
+/*
+ * Parameters: a field may come as JSON from a body or --json input, or as
+ * a string from a query string or argv, so the getters accept both forms.
+ */
+int ah_param_str(json_t *params, const char *key, const char **out, struct ah_err *err);
+int ah_param_int(json_t *params, const char *key, long def, long min, long max, long *out,
+		 struct ah_err *err);
+int ah_param_bool(json_t *params, const char *key, int *out, struct ah_err *err);
+/* A list of strings: a JSON array of strings, or one comma-separated string. */
+int ah_param_strlist(json_t *params, const char *key, json_t **out, struct ah_err *err);
+
+#endif

@@ -1,0 +1,94 @@
+#!/bin/sh
+# check-layers.sh SRCDIR: checks the layering of lib/ and cmd/ from the
+# object files (DESIGN.md §3). The layers are the Makefile's groups (make
+# print-layers), in order; a module may use (reference a symbol defined in)
+# a module of its own layer or of one before it, never after, and the
+# modules of one layer must not use each other in a cycle. cmd/ and the
+# generated tables reach lib/ only through the util layer, the operation
+# context and the front ends (the operation call, the remote transport);
+# the two exceptions are entry points, listed below with their reason.
+# Prints each violation; exits 1 when there is one.
+set -e
+cd "${1:-.}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+make -s --no-print-directory print-layers >"$tmp/layers"
+# module layer-number layer-name
+awk '{ sub(":", "", $1); for (i = 2; i <= NF; i++) print $i, NR, $1 }' "$tmp/layers" >"$tmp/layer-of"
+
+status=0
+# Every source in lib/ is in a layer (a file left out would be dropped silently).
+for c in lib/*.c; do
+	o=${c%.c}.o
+	grep -q "^$o " "$tmp/layer-of" || { echo "$c: in no layer of the Makefile"; status=1; }
+done
+
+objs="$(awk '{ print $1 }' "$tmp/layer-of") $(ls cmd/*.o gen/*.o apphub.o 2>/dev/null)"
+for o in $objs; do
+	[ -f "$o" ] || { echo "$o: not built"; status=1; continue; }
+	nm -g --defined-only "$o" | awk -v o="$o" 'NF == 3 && $2 ~ /[TDBRVWCG]/ { print $3, o }'
+done | sort -u >"$tmp/defs"
+for o in $objs; do
+	[ -f "$o" ] || continue
+	nm -u "$o" | awk -v o="$o" '{ print $NF, o }'
+done | sort -u >"$tmp/undefs"
+# user used symbol
+join "$tmp/undefs" "$tmp/defs" | awk '$2 != $3 { print $2, $3, $1 }' | sort -u >"$tmp/uses"
+
+# cmd/ and the generated tables: layer 99, allowed only UTIL, ctx and FRONT.
+awk -v ex="cmd/launch-supervise.o lib/launch-run.o" '
+	FILENAME == ARGV[1] { layer[$1] = $2; name[$1] = $3; next }
+	{
+		user = $1; used = $2; sym = $3
+		if (!(user in layer)) {
+			# cmd/, gen/, apphub.o
+			if (!(used in layer) || name[used] == "UTIL" || name[used] == "FRONT" ||
+			    used == "lib/ctx.o")
+				next
+			# The launch supervisor is a process of its own: its command is its entry.
+			if (user " " used == ex)
+				next
+			if (user ~ /^gen\// && name[used] == "OPS")
+				next
+			printf "%s uses %s (%s, layer %s): cmd/ reaches lib/ through the operations\n",
+				user, used, sym, name[used]
+			bad = 1
+			next
+		}
+		if (layer[used] > layer[user]) {
+			printf "%s (layer %s) uses %s (%s, layer %s, after it)\n", user, name[user],
+				used, sym, name[used]
+			bad = 1
+		}
+	}
+	END { exit bad }' "$tmp/layer-of" "$tmp/uses" || status=1
+
+# Cycles inside a layer: repeatedly drop the modules that use, or are used
+# by, no other module of their layer still left; what stays is in a cycle.
+awk '
+	FILENAME == ARGV[1] { layer[$1] = $2; next }
+	($1 in layer) && ($2 in layer) && layer[$1] == layer[$2] && !seen[$1 " " $2]++ {
+		edge[++n] = $1 " " $2
+	}
+	END {
+		for (m in layer) alive[m] = 1
+		do {
+			changed = 0
+			for (m in alive) { out[m] = 0; in_[m] = 0 }
+			for (i = 1; i <= n; i++) {
+				split(edge[i], e, " ")
+				if ((e[1] in alive) && (e[2] in alive)) { out[e[1]]++; in_[e[2]]++ }
+			}
+			for (m in alive) if (!out[m] || !in_[m]) { delete alive[m]; changed = 1 }
+		} while (changed)
+		for (i = 1; i <= n; i++) {
+			split(edge[i], e, " ")
+			if ((e[1] in alive) && (e[2] in alive)) {
+				printf "%s and %s are in a cycle of their layer (%s uses %s)\n", e[1], e[2], e[1], e[2]
+				bad = 1
+			}
+		}
+		exit bad
+	}' "$tmp/layer-of" "$tmp/uses" || status=1
+exit $status
