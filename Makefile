@@ -80,6 +80,7 @@ OPS_OBJS += lib/ops-events.o
 OPS_OBJS += lib/ops-gc.o
 OPS_OBJS += lib/ops-history.o
 OPS_OBJS += lib/ops-hooks.o
+OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-search.o
 OPS_OBJS += lib/ops-tags.o
 

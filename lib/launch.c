@@ -23,7 +23,7 @@
 #include "apps.h"
 #include "fsutil.h"
 #include "launch.h"
-#include "ops.h"
+#include "params.h"
 #include "parse.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -142,23 +142,6 @@ static json_t *launch_row(sqlite3_stmt *stmt)
 	json_object_set_new(o, "updatedAt", col_json_str(stmt, 25));
 	json_object_set_new(o, "user", col_json_str(stmt, 26));
 	return o;
-}
-
-/*
- * A launch record as it leaves an operation: a launch's env holds secrets
- * (passwords, keys), so a caller who could not have written them sees
- * each name with "***" for its value. The CLI without --server reads the
- * state directly (0700) and sees them.
- */
-static json_t *launch_out(const struct ah_ctx *ctx, json_t *rec)
-{
-	json_t *env = json_object_get(rec, "env"), *v;
-	const char *key;
-
-	if (ctx->hide_secrets && json_is_object(env))
-		json_object_foreach(env, key, v)
-			json_object_set_new(env, key, json_string("***"));
-	return rec;
 }
 
 json_t *ah_launch_json(struct ah_state *st, const char *id, struct ah_err *err)
@@ -776,7 +759,7 @@ static json_t *wait_status(struct ah_state *st, const char *id, const char *cons
  * launch.start: {id (app), buildId?, image?, resourceProfile?, env?,
  * command?, launchId?, port?, ttl?, network?, engine?, user?, wait?}
  */
-static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql_build[] =
 		"SELECT b.status, b.image_tag, a.id FROM builds b JOIN apps a ON a.n = b.app"
@@ -791,7 +774,6 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		" command, env, profile, ttl_ms, created_at, updated_at, user)"
 		" VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	static const char *const waiting[] = { "pending", "starting", NULL };
-	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	const char *app_id, *build_id, *image, *command, *launch_id, *network, *engine, *ttl_s;
 	const char *user;
@@ -850,7 +832,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	if (parse_env(json_object_get(params, "env"), &env, err) < 0 ||
 	    parse_profile(json_object_get(params, "resourceProfile"), &profile, err) < 0)
 		goto done;
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, app_id, &app_n, err) < 0)
+	if (ah_app_lookup(st, app_id, &app_n, err) < 0)
 		goto done;
 	if (!(helper = ah_helper_path("apphub-launch"))) {
 		ah_error(err, 503, "unavailable",
@@ -1003,7 +985,7 @@ static int op_launch_start(struct ah_ctx *ctx, json_t *params, json_t **out, str
 		json_object_set_new(rec, "logsPreview", tail ? json_string(tail) : json_null());
 		free(tail);
 	}
-	*out = launch_out(ctx, rec);
+	*out = rec;
 	ret = 0;
 done:
 	if (in_tx)
@@ -1025,15 +1007,13 @@ done:
 }
 
 /* launch.ls: {id? (app), status?, all?, limit?} -> {data:[launch...]}, newest first. */
-static int op_launch_ls(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_launch_ls(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static char sql_all[512], sql_app[512];
-	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	const char *app, *status;
-	json_t *data, *rec;
+	json_t *data;
 	long limit;
-	size_t i;
 
 	if (ah_param_str(params, "id", &app, err) < 0 ||
 	    ah_param_str(params, "status", &status, err) < 0 ||
@@ -1047,8 +1027,6 @@ static int op_launch_ls(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 			 "SELECT %s FROM launches WHERE app_id = ?3 AND (?1 IS NULL OR status = ?1)"
 			 " ORDER BY n DESC LIMIT ?2", launch_cols);
 	}
-	if (ah_ctx_state(ctx, &st, err) < 0)
-		return -1;
 	if (app) {
 		sqlite3_int64 n;
 
@@ -1063,16 +1041,13 @@ static int op_launch_ls(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 		ah_bind_text(stmt, 3, app);
 	if (!(data = ah_step_rows(st, stmt, launch_row, "cannot list launches", err)))
 		return -1;
-	json_array_foreach(data, i, rec)
-		launch_out(ctx, rec);
 	*out = json_pack("{s:o}", "data", data);
 	return 0;
 }
 
 /* launch.show: {id} -> the record with logsPreview. */
-static int op_launch_show(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_launch_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
-	struct ah_state *st;
 	const char *id;
 	char *tail;
 	json_t *rec;
@@ -1081,22 +1056,21 @@ static int op_launch_show(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return -1;
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_launch_reconcile(st, NULL, err) < 0 ||
+	if (ah_launch_reconcile(st, NULL, err) < 0 ||
 	    !(rec = ah_launch_json(st, id, err)))
 		return -1;
 	tail = ah_launch_log_tail(st->dir, id, AH_LAUNCH_LOG_TAIL);
 	json_object_set_new(rec, "logsPreview", tail ? json_string(tail) : json_null());
 	free(tail);
-	*out = launch_out(ctx, rec);
+	*out = rec;
 	return 0;
 }
 
 /* launch.stop: {id, wait?} -> the record; 409 unless running, starting or stopping. */
-static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_launch_stop(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] = "SELECT status, pid, pid_start FROM launches WHERE id = ?";
 	static const char *const stopping[] = { "pending", "starting", "running", "stopping", NULL };
-	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	const char *id;
 	char status[32] = "";
@@ -1107,7 +1081,7 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return -1;
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_launch_reconcile(st, NULL, err) < 0 ||
+	if (ah_launch_reconcile(st, NULL, err) < 0 ||
 	    !(stmt = ah_stmt(st, sql, err)))
 		return -1;
 	ah_bind_text(stmt, 1, id);
@@ -1139,12 +1113,9 @@ static int op_launch_stop(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	if (!wait) {
 		if (!(*out = ah_launch_json(st, id, err)))
 			return -1;
-		launch_out(ctx, *out);
 		return 0;
 	}
 	*out = wait_status(st, id, stopping, 15000, pidfd, err);
-	if (*out)
-		launch_out(ctx, *out);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (!*out)
@@ -1166,9 +1137,8 @@ fail:
  * launch.logs: {id, offset?, limit?} -> {id, status, offset, size, data}:
  * the log from offset (default: its last limit bytes), at most limit bytes.
  */
-static int op_launch_logs(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_launch_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
-	struct ah_state *st;
 	const char *id;
 	long offset, limit;
 	char *path = NULL, *buf = NULL;
@@ -1183,7 +1153,7 @@ static int op_launch_logs(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return -1;
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0 || !(rec = ah_launch_json(st, id, err)))
+	if (!(rec = ah_launch_json(st, id, err)))
 		return -1;
 	path = xstrfmt("%s/launches/%s/log", st->dir, id);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1224,19 +1194,3 @@ static int op_launch_logs(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	json_decref(rec);
 	return ret;
 }
-
-const struct ah_op ops_launch[] = {
-	{ .name = "launch.logs", .method = "GET", .path = "/launches/:id/logs", .scope = SCOPE_NONE, .fn = op_launch_logs,
-	  .summary = "A launch's log (supervisor and app output)" },
-	{ .name = "launch.ls", .method = "GET", .path = "/apps/:id/launches", .scope = SCOPE_NONE, .fn = op_launch_ls,
-	  .summary = "An app's launches, newest first" },
-	{ .name = "launch.list", .method = "GET", .path = "/launches", .scope = SCOPE_NONE, .fn = op_launch_ls,
-	  .summary = "Every launch, newest first" },
-	{ .name = "launch.show", .method = "GET", .path = "/launches/:id", .scope = SCOPE_NONE, .fn = op_launch_show,
-	  .summary = "A launch's record and the tail of its log" },
-	{ .name = "launch.start", .method = "POST", .path = "/apps/:id/launches", .scope = SCOPE_APPS_WRITE, .fn = op_launch_start,
-	  .summary = "Launch an app's latest succeeded build (or a given build) in a sandbox" },
-	{ .name = "launch.stop", .method = "POST", .path = "/launches/:id/stop", .scope = SCOPE_APPS_WRITE, .fn = op_launch_stop,
-	  .summary = "Stop a launch: TERM, 5 s, KILL" },
-	{ NULL },
-};

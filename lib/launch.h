@@ -69,4 +69,20 @@ unsigned long long ah_proc_start_time(int pid);
  */
 int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd);
 
+/*
+ * The launch records' operations (lib/ops-launch.c), params as the HTTP
+ * API takes them (apphub-launch(1)). A launch's env comes whole: the
+ * operation hides it from a caller who may not see secrets.
+ */
+/* {id (the app), buildId?, launchId?, env?, command?, port?, limits..., wait?} -> the launch */
+int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id? (the app), status?, limit?} -> {data:[launch...]}, newest first */
+int ah_launch_ls(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id} -> the launch and the tail of its log */
+int ah_launch_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id, wait?} -> the launch, stopped (TERM, 5 s, KILL) */
+int ah_launch_stop(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id, offset?, limit?} -> {id, status, offset, size, data, next} */
+int ah_launch_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+
 #endif
