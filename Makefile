@@ -58,7 +58,8 @@ INGEST_OBJS = apphub-ingest.o lib/ops-ingest.o cmd/ingest.o worker-pool.o lib/in
 endif
 ifneq ($(wildcard cmd/image.c),)
 HELPERS += apphub-image
-IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry.o \
+IMAGE_OBJS = apphub-image.o lib/ops-table-image.o lib/ops-image.o cmd/image.o lib/image.o lib/image-layer.o \
+	lib/image-names.o lib/image-transfer.o lib/registry.o \
 	lib/build.o lib/sandbox.o lib/seccomp.o lib/dockerfile.o lib/dockerignore.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
@@ -77,7 +78,7 @@ SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib
 endif
 ifneq ($(wildcard lib/build.c),)
 BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/seccomp.o lib/image.o \
-	lib/registry.o lib/dockerfile.o lib/dockerignore.o
+	lib/image-layer.o lib/image-names.o lib/image-transfer.o lib/registry.o lib/dockerfile.o lib/dockerignore.o
 HELPERS += apphub-build
 BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
 	$(CMD_OBJS) $(filter-out lib/ops.o lib/builds.o,$(LIB_OBJS))
@@ -132,9 +133,10 @@ cmd/ingest.o lib/ingest.o lib/analyze.o: ALL_CFLAGS += $(INGEST_CFLAGS)
 
 apphub-image.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
-lib/ops-image.o: lib/ops.c
+lib/ops-table-image.o: lib/ops.c
 	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/image.o lib/image.o lib/registry.o lib/build.o: ALL_CFLAGS += $(IMAGE_CFLAGS)
+cmd/image.o lib/image.o lib/image-layer.o lib/image-names.o lib/image-transfer.o lib/ops-image.o \
+	lib/registry.o lib/build.o: ALL_CFLAGS += $(IMAGE_CFLAGS)
 
 apphub-build.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
@@ -267,7 +269,8 @@ t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags $(LIGHT_PKGS) yaml-0.1) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
 		$(LIGHT_LIBS) $(shell $(PKG_CONFIG) --libs yaml-0.1)
-t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c lib/image.c lib/registry.c $(FUZZ_SRCS)
+t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c lib/image.c lib/image-layer.c lib/image-names.c \
+		lib/image-transfer.c $(FUZZ_SRCS)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags $(IMAGE_PKGS)) -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs $(IMAGE_PKGS))
