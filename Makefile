@@ -68,6 +68,9 @@ ENGINE_OBJS += lib/build.o
 ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
 ENGINE_OBJS += lib/hooks.o
+ENGINE_OBJS += lib/image-layer.o
+ENGINE_OBJS += lib/image-names.o
+ENGINE_OBJS += lib/image-transfer.o
 ENGINE_OBJS += lib/image.o
 ENGINE_OBJS += lib/ingest.o
 ENGINE_OBJS += lib/launch-run.o
@@ -80,6 +83,7 @@ OPS_OBJS += lib/ops-events.o
 OPS_OBJS += lib/ops-gc.o
 OPS_OBJS += lib/ops-history.o
 OPS_OBJS += lib/ops-hooks.o
+OPS_OBJS += lib/ops-image.o
 OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-search.o
 OPS_OBJS += lib/ops-tags.o
@@ -304,7 +308,7 @@ FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/markdown.c
 t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
 		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp yaml-0.1)
-FUZZ_OCI_SRCS = $(FUZZ_SRCS) lib/image.c lib/registry.c
+FUZZ_OCI_SRCS = $(FUZZ_SRCS) lib/image.c lib/image-layer.c lib/image-names.c lib/image-transfer.c
 t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c $(FUZZ_OCI_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS))
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \

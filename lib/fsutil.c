@@ -1,16 +1,79 @@
+/*
+ * File-system helpers the layers above share: removing, measuring and
+ * making trees, and reads and writes of whole buffers.
+ */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "fsutil.h"
 
-static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+/* Deeper than this is refused rather than recursed into (the stack). */
+#define MAX_REMOVE_DEPTH 4096
+
+static int remove_at(int dirfd, const char *name, int depth);
+
+static int clear_dir(int fd, int depth)
 {
-	(void)sb;
-	(void)ftw;
-	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int ret = 0, saved = 0;
+
+	if (!d) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (remove_at(dirfd(d), de->d_name, depth + 1) < 0) {
+			saved = errno;
+			ret = -1;
+		}
+	}
+	closedir(d);
+	if (ret < 0)
+		errno = saved;
+	return ret;
+}
+
+static int remove_at(int dirfd, const char *name, int depth)
+{
+	struct stat sb;
+	int fd;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(sb.st_mode))
+		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+	if (depth > MAX_REMOVE_DEPTH) {
+		errno = ELOOP;
+		return -1;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (clear_dir(fd, depth) < 0)
+		return -1;
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int ah_remove_at(int dirfd, const char *name)
+{
+	return remove_at(dirfd, name, 0);
+}
+
+int ah_clear_dir_fd(int fd)
+{
+	return clear_dir(fd, 0);
 }
 
 /* nftw() takes no argument: the count is the thread's (serve builds in threads). */
@@ -38,10 +101,51 @@ int64_t ah_tree_size(const char *path, int logical, int64_t bound)
 
 int ah_remove_tree(const char *path, struct ah_err *err)
 {
-	/* FTW_PHYS: a link inside is removed, never what it points to. */
-	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+	if (remove_at(AT_FDCWD, path, 0) < 0)
 		return ah_internal(err, "cannot remove '%s': %s", path, strerror(errno));
 	return 0;
+}
+
+int ah_mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	int ret = 0, saved = 0;
+
+	for (s = p + 1; ; s++) {
+		char c;
+
+		if (*s && *s != '/')
+			continue;
+		c = *s;
+		*s = '\0';
+		if (mkdir(p, c ? 0777 : mode) < 0 && errno != EEXIST) {
+			saved = errno;
+			ret = -1;
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	if (ret < 0)
+		errno = saved;
+	return ret;
+}
+
+int ah_dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int empty = 1;
+
+	if (!d)
+		return 1;
+	while (empty && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	return empty;
 }
 
 /* One loop for both directions: only the call differs. */

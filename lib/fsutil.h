@@ -2,6 +2,7 @@
 #define FSUTIL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include "err.h"
 
 /*
@@ -9,6 +10,20 @@
  * path that does not exist is no error.
  */
 int ah_remove_tree(const char *path, struct ah_err *err);
+/* The same for name in the directory dirfd: 0, or -1 with errno set. */
+int ah_remove_at(int dirfd, const char *name);
+/* Removes what the directory fd holds, keeping it; closes fd. 0, or -1 with errno set. */
+int ah_clear_dir_fd(int fd);
+
+/*
+ * mkdir -p: the missing directories above path made 0777 (less the
+ * umask), path itself with mode; one that exists, or that another process
+ * makes meanwhile, is no error. 0, or -1 with errno set.
+ */
+int ah_mkdir_p(const char *path, mode_t mode);
+
+/* Is the directory at path empty (or not there, or unreadable)? */
+int ah_dir_empty(const char *path);
 
 /*
  * The size of the tree at path, not following symbolic links nor leaving

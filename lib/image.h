@@ -23,7 +23,11 @@
  * documents by AH_IMAGE_MAX_JSON, a layer by ah_image_max_layer()
  * ($APPHUB_MAX_LAYER_SIZE, default 8 GiB, uncompressed), archive member
  * names by PATH_MAX. Member names must be relative without "..", device
- * nodes are refused, and unpacking never writes through a symlink.
+ * nodes are refused, and unpacking never writes through a symlink. *
+ * The store is lib/image.c (blobs, images read and committed, gc) over
+ * lib/image-names.c (names, index.json); lib/image-layer.c makes, checks
+ * and applies layers; lib/image-transfer.c imports and exports files. The
+ * registry client (lib/registry.c) sits above them all.
  */
 
 #define AH_DIGEST_MAX 72	/* "sha256:" + 64 hex + NUL, rounded */
@@ -51,6 +55,8 @@ int64_t ah_image_max_layer(void);
 
 /* "sha256:<64 lowercase hex>"? */
 int ah_digest_valid(const char *digest);
+/* The digest of buf: 0, or -1 with err set (no SHA-256 to be had). */
+int ah_digest_of(const void *buf, size_t len, char out[AH_DIGEST_MAX], struct ah_err *err);
 /* Path of a blob (need not exist); NULL for an invalid digest. Free it. */
 char *ah_image_blob_path(struct ah_image_store *s, const char *digest);
 int ah_image_blob_exists(struct ah_image_store *s, const char *digest);
@@ -150,6 +156,8 @@ void ah_platform_of(json_t *doc, struct ah_platform *p);
 /* Same os and arch, and variant unless either has none. */
 int ah_platform_match(const struct ah_platform *want, const struct ah_platform *have);
 const char *ah_platform_str(const struct ah_platform *p, char buf[AH_PLATFORM_MAX]);
+/* Is doc (of media type mt; NULL or "": its own) an index or a manifest list? */
+int ah_image_is_index(json_t *doc, const char *mt);
 /* In an index (or manifest list), the manifest for want (NULL: this machine). */
 json_t *ah_image_pick_platform(json_t *index, const struct ah_platform *want,
 			       struct ah_err *err);
@@ -169,6 +177,15 @@ int ah_image_commit(struct ah_image_store *s, json_t *config, const struct ah_la
  * with err set.
  */
 char *ah_image_canonical_name(const char *name, struct ah_err *err);
+/*
+ * The digest index.json gives ref (a name, made canonical), or ref itself
+ * when it is a digest; 404 when the name is not there. It reads index.json
+ * only (lib/image-names.c: jansson, no libarchive nor OpenSSL), for a
+ * process that must not load the image libraries; ah_image_load() finds
+ * names the same way.
+ */
+int ah_image_index_digest(const char *state_dir, const char *ref, char digest[AH_DIGEST_MAX],
+			  struct ah_err *err);
 /* Points name at a manifest already in the store (media type may be NULL: OCI). */
 int ah_image_tag(struct ah_image_store *s, const char *name, const char *manifest_digest,
 		 int64_t manifest_size, const char *media_type, struct ah_err *err);
@@ -187,7 +204,11 @@ struct ah_image {
 	struct ah_layer *layers;	/* diff_id from the config */
 };
 
-/* ref: a name (tag defaults to latest) or a manifest digest. 404 if absent. */
+/*
+ * The manifest and config of an image: ref is a name (tag defaults to
+ * latest) or a manifest digest; an index is resolved to this machine's
+ * manifest. 404 if absent.
+ */
 int ah_image_load(struct ah_image_store *s, const char *ref, struct ah_image *img,
 		  struct ah_err *err);
 void ah_image_release(struct ah_image *img);

@@ -1,5 +1,6 @@
 /*
- * The OCI distribution API over libcurl (see registry.h).
+ * The registry client: the OCI distribution API over libcurl (see
+ * registry.h), above the image store, which it fills and reads.
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "ops.h"
 #include "registry.h"
 #include "strbuf.h"
 
@@ -560,19 +560,8 @@ static int get_manifest(struct reg *r, const char *ref, char **body, size_t *len
 		http_error(&rs, what, err);
 		goto done;
 	}
-	{
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		unsigned char h[32];
-		unsigned int n = 0, i;
-
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		EVP_DigestUpdate(md, rs.body.buf, rs.body.len);
-		EVP_DigestFinal_ex(md, h, &n);
-		EVP_MD_CTX_free(md);
-		strcpy(digest, "sha256:");
-		for (i = 0; i < 32; i++)
-			sprintf(digest + 7 + 2 * i, "%02x", h[i]);
-	}
+	if (ah_digest_of(rs.body.buf, rs.body.len, digest, err) < 0)
+		goto done;
 	if ((ah_digest_valid(ref) && strcmp(ref, digest)) ||
 	    (rs.digest && !strncmp(rs.digest, "sha256:", 7) && strcmp(rs.digest, digest))) {
 		ah_error(err, 422, "digest_mismatch", "%s: content has digest '%s'", what, digest);
@@ -625,15 +614,6 @@ done:
 	free(url);
 	free(what);
 	return ret;
-}
-
-static int is_index(const char *mt, json_t *doc)
-{
-	const char *m = mt && *mt ? mt : json_string_value(json_object_get(doc, "mediaType"));
-
-	if (m && (!strcmp(m, AH_MT_OCI_INDEX) || !strcmp(m, AH_MT_DOCKER_LIST)))
-		return 1;
-	return !m && json_is_array(json_object_get(doc, "manifests"));
 }
 
 /* An image asked for by platform is for that platform. */
@@ -698,7 +678,7 @@ int ah_registry_pull(struct ah_image_store *s, const char *refstr, const char *n
 		ah_error(err, 502, "registry", "manifest '%s': not a JSON object", digest);
 		goto done;
 	}
-	if (is_index(mtype, doc)) {
+	if (ah_image_is_index(doc, mtype)) {
 		json_t *pick = ah_image_pick_platform(doc, opts && opts->platform ? &want : NULL,
 						      err);
 		const char *d = pick ? json_string_value(json_object_get(pick, "digest")) : NULL;
@@ -722,7 +702,7 @@ int ah_registry_pull(struct ah_image_store *s, const char *refstr, const char *n
 			goto done;
 		ret = -1;
 		doc = json_loadb(body, len, 0, NULL);
-		if (!json_is_object(doc) || is_index(mtype, doc)) {
+		if (!json_is_object(doc) || ah_image_is_index(doc, mtype)) {
 			ah_error(err, 502, "registry", "manifest '%s': not an image manifest", digest);
 			goto done;
 		}
@@ -935,80 +915,5 @@ done:
 	free(body);
 	free(url);
 	free(ct);
-	return ret;
-}
-
-/* ---- operations ---- */
-
-static int open_store(struct ah_ctx *ctx, struct ah_image_store **s, struct ah_err *err)
-{
-	struct ah_state *st;
-
-	if (ah_ctx_state(ctx, &st, err) < 0)
-		return -1;
-	return ah_image_store_open(s, st->dir, err);
-}
-
-static int opts_from(json_t *params, struct ah_registry_opts *o, struct ah_err *err)
-{
-	long chunk = 0;
-
-	memset(o, 0, sizeof(*o));
-	if (ah_param_str(params, "creds", &o->creds, err) < 0 ||
-	    ah_param_str(params, "platform", &o->platform, err) < 0 ||
-	    ah_param_bool(params, "insecure", &o->insecure, err) < 0 ||
-	    ah_param_bool(params, "verbose", &o->verbose, err) < 0 ||
-	    ah_param_int(params, "chunkSize", 0, 0, 1L << 30, &chunk, err) < 0)
-		return -1;
-	if (o->creds && !strchr(o->creds, ':'))
-		return ah_invalid(err, "invalid creds: must be user:password");
-	o->chunk_size = chunk;
-	return 0;
-}
-
-int op_image_pull(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
-{
-	struct ah_registry_opts o;
-	struct ah_image_store *s = NULL;
-	struct ah_image img;
-	const char *ref, *name;
-	int ret = -1;
-
-	memset(&img, 0, sizeof(img));
-	if (opts_from(params, &o, err) < 0 || ah_param_str(params, "ref", &ref, err) < 0 ||
-	    ah_param_str(params, "name", &name, err) < 0)
-		return -1;
-	if (!ref)
-		return ah_invalid(err, "ref: required");
-	if (open_store(ctx, &s, err) < 0 || ah_registry_pull(s, ref, name, &o, &img, err) < 0)
-		goto done;
-	*out = json_pack("{s:s, s:s, s:I, s:I}", "name", img.name, "digest", img.digest,
-			 "size", (json_int_t)ah_image_size(&img), "layers", (json_int_t)img.nr_layers);
-	ret = 0;
-done:
-	ah_image_release(&img);
-	ah_image_store_close(s);
-	return ret;
-}
-
-int op_image_push(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
-{
-	struct ah_registry_opts o;
-	struct ah_image_store *s = NULL;
-	const char *ref, *name;
-	char digest[AH_DIGEST_MAX];
-	int ret = -1;
-
-	if (opts_from(params, &o, err) < 0 || ah_param_str(params, "ref", &ref, err) < 0 ||
-	    ah_param_str(params, "name", &name, err) < 0)
-		return -1;
-	if (!ref || !name)
-		return ah_invalid(err, "%s: required", name ? "ref" : "name");
-	if (open_store(ctx, &s, err) < 0 || ah_registry_push(s, name, ref, &o, digest, err) < 0)
-		goto done;
-	*out = json_pack("{s:s, s:s, s:s}", "name", name, "ref", ref, "digest", digest);
-	ret = 0;
-done:
-	ah_image_store_close(s);
 	return ret;
 }

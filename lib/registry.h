@@ -33,9 +33,4 @@ int ah_registry_push(struct ah_image_store *s, const char *name, const char *ref
 		     const struct ah_registry_opts *opts, char digest[AH_DIGEST_MAX],
 		     struct ah_err *err);
 
-/* The operations, for lib/image.c's table. */
-struct ah_ctx;
-int op_image_pull(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err);
-int op_image_push(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err);
-
 #endif

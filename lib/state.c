@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fsutil.h"
 #include "state.h"
 #include "strbuf.h"
 
@@ -200,33 +201,6 @@ char *ah_state_resolve_dir(const char *opt)
 	if (!env || !*env)
 		env = "/";
 	return xstrfmt("%s/.local/state/apphub", env);
-}
-
-/* mkdir -p; a concurrent creator is not an error. */
-static int mkdir_p(const char *path, struct ah_err *err)
-{
-	char *p = xstrdup(path), *s;
-	int ret = 0;
-
-	for (s = p + 1; ; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		/* the state directory itself holds secrets: only its owner gets in */
-		if (mkdir(p, c ? 0777 : 0700) < 0 && errno != EEXIST) {
-			ret = ah_fatal(err, "cannot create state directory '%s': %s",
-				       p, strerror(errno));
-			goto done;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-done:
-	free(p);
-	return ret;
 }
 
 int ah_sql_error(struct ah_state *st, struct ah_err *err, const char *what)
@@ -730,8 +704,11 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 	int rc;
 
 	st->dir = ah_state_resolve_dir(dir_opt);
-	if (mkdir_p(st->dir, err) < 0)
+	/* the state directory itself holds secrets: only its owner gets in */
+	if (ah_mkdir_p(st->dir, 0700) < 0) {
+		ah_fatal(err, "cannot create state directory '%s': %s", st->dir, strerror(errno));
 		goto fail;
+	}
 	if (access(st->dir, W_OK) < 0) {
 		ah_fatal(err, "cannot use state directory '%s': %s", st->dir, strerror(errno));
 		goto fail;

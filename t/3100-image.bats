@@ -264,3 +264,14 @@ manifest_of() {
 	APPHUB=apphub "$BATS_TEST_DIRNAME/../contrib/base-images/busybox.sh" test/bb2 >/dev/null
 	assert_equal "$(manifest_of test/bb2:latest | jq -r '.layers[0].digest')" "$d1"
 }
+
+@test "the image store and the registry client never exit nor print; the store uses nothing of the registry client" {
+	local lib=$BATS_TEST_DIRNAME/../lib o
+	for o in image image-names image-layer image-transfer registry; do
+		run -1 grep -Ex ' *U (die|exit|_exit|printf|puts|putchar|stdout)' < <(nm -u "$lib/$o.o")
+	done
+	nm -u "$lib"/image.o "$lib"/image-*.o | awk '$1 == "U" { print $2 }' | sort -u >"$T/used"
+	nm -g --defined-only "$lib/registry.o" | awk '{ print $3 }' | sort -u >"$T/registry"
+	run -0 comm -12 "$T/used" "$T/registry"
+	assert_output ''
+}
