@@ -47,7 +47,7 @@ BUILD_LIBS = $(shell $(PKG_CONFIG) --libs $(BUILD_PKGS) 2>/dev/null) -lpthread
 
 LIB_OBJS = lib/apps.o lib/env.o lib/err.o lib/events.o lib/fsutil.o lib/history.o lib/ops.o lib/parse-options.o lib/search.o \
 	lib/netcheck.o lib/repopath.o lib/state.o lib/strbuf.o lib/tags.o lib/timeutil.o lib/usage.o lib/work.o lib/builds.o \
-	lib/launch.o lib/parse.o lib/tmpdir.o lib/cgroup.o
+	lib/launch.o lib/parse.o lib/tmpdir.o lib/cgroup.o lib/utf8.o
 CMD_OBJS = cmd/apps.o cmd/common.o cmd/events.o cmd/gc.o remote-op.o cmd/launch.o
 OBJS = apphub.o $(CMD_OBJS) $(LIB_OBJS)
 HELPERS =
@@ -161,7 +161,7 @@ remote.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 
 # The parsers driven from the tests (t/3000-dockerfile.bats).
 TEST_TOOL_OBJS = t/helper/test-tool.o lib/dockerfile.o lib/dockerignore.o lib/strbuf.o \
-	lib/err.o lib/usage.o
+	lib/err.o lib/usage.o lib/utf8.o
 t/helper/test-tool: $(TEST_TOOL_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_TOOL_OBJS) $(LIGHT_LIBS)
 

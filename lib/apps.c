@@ -14,6 +14,7 @@
 #include "strbuf.h"
 #include "tags.h"
 #include "timeutil.h"
+#include "utf8.h"
 #include "work.h"
 
 int ah_valid_app_id(const char *id, struct ah_err *err)

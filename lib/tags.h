@@ -60,6 +60,4 @@ void ah_tags_cancel_counts(struct ah_state *st);
 int ah_tag_lookup(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 *n,
 		  struct ah_err *err);
 
-int ah_utf8_valid(const char *s, size_t len);
-
 #endif
