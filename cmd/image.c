@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "cmd.h"
-#include "../lib/parse.h"
 #include "../lib/strbuf.h"
 
 static const char *const image_usage[] = {
@@ -364,12 +363,12 @@ static int image_pull(int argc, const char **argv, struct ctx *ctx)
 static int image_push(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *creds = NULL;
-	long chunk = 0;
+	int64_t chunk = 0;
 	int insecure = 0, code;
 	struct option opts[] = {
 		OPT_STRING(0, "creds", &creds, "user:pass", "registry credentials (else $APPHUB_REGISTRY_AUTH)"),
 		OPT_BOOL(0, "insecure", &insecure, "use http:// for this registry"),
-		OPT_INT(0, "chunk-size", &chunk, "n", "upload blobs in chunks of n bytes"),
+		OPT_SIZE(0, "chunk-size", &chunk, "upload blobs in chunks of this size (bytes, 64k, 5M)"),
 		OPT_END(),
 	};
 	json_t *params, *out;
@@ -380,8 +379,6 @@ static int image_push(int argc, const char **argv, struct ctx *ctx)
 	if (argc < 1 || argc > 2)
 		return usage_error(image_usage, opts, argc ? "too many arguments"
 						       : "an image name is required");
-	if (chunk < 0)
-		return usage_error(image_usage, opts, "invalid --chunk-size: must be positive");
 	params = json_pack("{s:s, s:s, s:s?, s:b, s:I, s:b}", "name", argv[0], "ref",
 			   argc > 1 ? argv[1] : argv[0], "creds", creds, "insecure", insecure,
 			   "chunkSize", (json_int_t)chunk, "verbose", !ctx->quiet && !ctx->json);
@@ -401,7 +398,8 @@ static int image_push(int argc, const char **argv, struct ctx *ctx)
 static int image_build(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *file = NULL, *tag = NULL, *target = NULL, *network = NULL, *engine = NULL;
-	const char *timeout = NULL, *platform = NULL;
+	const char *platform = NULL;
+	int64_t tmo = 0;
 	json_t *args = NULL, *params = NULL, *out = NULL, *step;
 	int no_cache = 0, code;
 	struct option opts[] = {
@@ -413,11 +411,10 @@ static int image_build(int argc, const char **argv, struct ctx *ctx)
 		OPT_STRING(0, "network", &network, "none|host", "RUN's network (default: none)"),
 		OPT_STRING(0, "engine", &engine, "engine", "native, podman or docker (default: $APPHUB_BUILD_ENGINE, else native)"),
 		OPT_BOOL(0, "no-cache", &no_cache, "run every step, reusing no cached layer"),
-		OPT_STRING(0, "timeout", &timeout, "duration", "the limit on each RUN (30s, 5m, ...)"),
+		OPT_DURATION(0, "timeout", &tmo, "the limit on each RUN (30s, 5m, ...; at most 7d)"),
 		OPT_END(),
 	};
 	char *context = NULL, *df = NULL;
-	int64_t tmo = 0;
 	size_t i;
 
 	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
@@ -432,9 +429,8 @@ static int image_build(int argc, const char **argv, struct ctx *ctx)
 		code = usage_error(image_usage, opts, "-t <name:tag> is required");
 		goto done;
 	}
-	if (timeout && (ah_parse_duration_ms(timeout, &tmo) < 0 || tmo > 7LL * 86400 * 1000)) {
-		code = usage_error(image_usage, opts, "invalid --timeout '%s': a duration like 30s or 5m",
-				   timeout);
+	if (tmo > 7LL * 86400 * 1000) {
+		code = usage_error(image_usage, opts, "invalid --timeout: at most 7d");
 		goto done;
 	}
 	if (!engine)

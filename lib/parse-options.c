@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "parse.h"
 #include "parse-options.h"
 
 static const struct option *find_long(const struct option *opts, const char *name, size_t len)
@@ -22,7 +24,8 @@ static const struct option *find_short(const struct option *opts, int c)
 
 static int takes_arg(const struct option *o)
 {
-	return o->type == OPTION_STRING || o->type == OPTION_INT || o->type == OPTION_LIST;
+	return o->type == OPTION_STRING || o->type == OPTION_INT || o->type == OPTION_LIST ||
+	       o->type == OPTION_DURATION || o->type == OPTION_SIZE;
 }
 
 static int set_value(const struct option *o, const char *arg, const char *shown,
@@ -47,6 +50,20 @@ static int set_value(const struct option *o, const char *arg, const char *shown,
 			return -1;
 		}
 		*(long *)o->value = n;
+		return 0;
+	case OPTION_DURATION:
+		if (ah_parse_duration_ms(arg, (int64_t *)o->value) < 0) {
+			strbuf_addf(errmsg, "invalid %s '%s': must be a duration (" AH_DURATION_FORMS ")",
+				    shown, arg);
+			return -1;
+		}
+		return 0;
+	case OPTION_SIZE:
+		if (ah_parse_size(arg, (int64_t *)o->value) < 0) {
+			strbuf_addf(errmsg, "invalid %s '%s': must be a size (" AH_SIZE_FORMS ")",
+				    shown, arg);
+			return -1;
+		}
 		return 0;
 	case OPTION_LIST:
 		if (!*(json_t **)o->value)
@@ -99,8 +116,13 @@ int parse_options(int argc, const char **argv, const struct option *opts,
 				strbuf_addf(errmsg, "option '--%s' requires a value", o->long_name);
 				return PARSE_OPT_ERROR;
 			}
-			if (set_value(o, eq ? eq + 1 : argv[++i], a, errmsg) < 0)
-				return PARSE_OPT_ERROR;
+			{
+				char shown[128];
+
+				snprintf(shown, sizeof(shown), "--%s", o->long_name);
+				if (set_value(o, eq ? eq + 1 : argv[++i], shown, errmsg) < 0)
+					return PARSE_OPT_ERROR;
+			}
 			continue;
 		}
 		for (const char *p = a + 1; *p; p++) {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bats
+# Arguments: one reading of durations and sizes, one parser for a verb's
+# options and operands.
+
+bats_require_minimum_version 1.5.0
+load test_helper/common
+
+@test "durations: every option takes 500ms, 30s, 5m, 1h and 1d alike" {
+	mkdir "$BATS_TEST_TMPDIR/ctx"
+	echo 'FROM scratch' >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
+	local d
+	for d in 500ms 30 30s 5m 1h 1d; do
+		run -0 apphub -q image build --timeout "$d" -t "d:$d" "$BATS_TEST_TMPDIR/ctx"
+	done
+	# launch checks its ttl before it looks for the app: the same words.
+	run --separate-stderr -1 apphub launch nope --ttl soon
+	assert_stderr "apphub: invalid ttl 'soon': must be a duration (500ms, 30s, 5m, 1h, 1d)"
+	run -129 apphub image build --timeout soon -t x:1 "$BATS_TEST_TMPDIR/ctx"
+	assert_line -n 0 "apphub: invalid --timeout 'soon': must be a duration (500ms, 30s, 5m, 1h, 1d)"
+	run -129 apphub image build --timeout=2x -t x:1 "$BATS_TEST_TMPDIR/ctx"
+	assert_line -n 0 "apphub: invalid --timeout '2x': must be a duration (500ms, 30s, 5m, 1h, 1d)"
+	run --separate-stderr -1 apphub launch nope --cpu-time soon
+	assert_stderr "apphub: invalid resourceProfile.cpuTime 'soon': must be a duration (500ms, 30s, 5m, 1h, 1d)"
+}
+
+@test "sizes: every option takes 512k, 64M and 2G alike" {
+	run --separate-stderr -1 apphub launch nope --memory lots
+	assert_stderr "apphub: invalid resourceProfile.memory 'lots': must be a size (512k, 64M, 2G)"
+	run -129 apphub image push x:1 --chunk-size lots
+	assert_line -n 0 "apphub: invalid --chunk-size 'lots': must be a size (512k, 64M, 2G)"
+}
+
+@test "durations: APPHUB_LAUNCH_START_TIMEOUT_MS is read with the same parser" {
+	APPHUB_LAUNCH_START_TIMEOUT_MS=soon run --separate-stderr -1 apphub launch nope
+	assert_stderr "apphub: invalid APPHUB_LAUNCH_START_TIMEOUT_MS 'soon': must be a duration (500ms, 30s, 5m, 1h, 1d)"
+	# a bare number counts milliseconds, as the name says; units as everywhere
+	APPHUB_LAUNCH_START_TIMEOUT_MS=45s run --separate-stderr -2 apphub launch nope
+	APPHUB_LAUNCH_START_TIMEOUT_MS=45000 run --separate-stderr -2 apphub launch nope
+}
