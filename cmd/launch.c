@@ -56,7 +56,7 @@ static void print_record(json_t *r)
 	json_t *v;
 
 	printf("%-13s%s\n", "id:", str(r, "id"));
-	printf("%-13s%s\n", "app:", str(r, "appId"));
+	printf("%-13s%s\n", "app:", str(r, "repositoryId"));
 	printf("%-13s%s\n", "status:", str(r, "status"));
 	if (json_is_string(json_object_get(r, "errorMessage")))
 		printf("%-13s%s\n", "error:", str(r, "errorMessage"));
@@ -227,7 +227,7 @@ static int launch_ls(int argc, const char **argv, struct ctx *ctx)
 			if (ctx->quiet)
 				puts(str(r, "id"));
 			else
-				printf("%-20s %-20s %-9s %-28s %s\n", str(r, "id"), str(r, "appId"),
+				printf("%-20s %-20s %-9s %-28s %s\n", str(r, "id"), str(r, "repositoryId"),
 				       str(r, "status"), str(r, "previewUrl"), str(r, "createdAt"));
 		}
 	}
@@ -340,7 +340,7 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 			fwrite(data, 1, strlen(data), stdout);
 		fflush(stdout);
 		done = terminal(str(out, "status"));
-		offset = json_integer_value(json_object_get(out, "next"));
+		offset = json_integer_value(json_object_get(out, "nextOffset"));
 		if (!follow || (done && (!data || !*data))) {
 			json_decref(out);
 			return 0;

@@ -103,7 +103,7 @@ static int hook_one(struct ah_state *st, const char *id, const char *ref, const 
 	}
 	if (ah_begin_write(st, err) < 0)
 		return -1;
-	if (ah_event(st, "app.hook", id, json_pack("{s:s?, s:s?}", "ref", ref, "commit", commit),
+	if (ah_event(st, "app.hook", id, json_pack("{s:s?, s:s?}", "gitRef", ref, "commitSha", commit),
 		     err) < 0 || ah_commit(st, err) < 0)
 		goto done;
 	json_object_set_new(item, "queued", json_true());
@@ -179,7 +179,7 @@ static int op_hooks_git(struct ah_ctx *ctx, json_t *params, json_t **out, struct
 	items = json_array();
 	json_array_foreach(ids, i, v) {
 		json_t *item = json_pack("{s:s, s:s, s:s?, s:s?}", "id", json_string_value(v),
-					 "kind", "ingest", "ref", ref, "commit", commit);
+					 "kind", "ingest", "gitRef", ref, "commitSha", commit);
 
 		json_array_append_new(items, item);
 		if (hook_one(st, json_string_value(v), ref, commit, item, err) < 0)

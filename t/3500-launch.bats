@@ -31,7 +31,7 @@ teardown() { launch_teardown; }
 	add_build web test/httpd:latest b-1
 	run -0 apphub --json launch web --id first
 	echo "$output" >"$T/l.json"
-	run -0 jq -r '[.id, .appId, .buildId, .status, .port, .network] | join(" ")' "$T/l.json"
+	run -0 jq -r '[.id, .repositoryId, .buildId, .status, .port, .network] | join(" ")' "$T/l.json"
 	assert_output 'first web b-1 running 8080 loopback'
 	url=$(jq -r .previewUrl "$T/l.json")
 	port=$(jq -r .hostPort "$T/l.json")

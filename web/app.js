@@ -820,7 +820,7 @@ function follow() {
     }
     if (type === 'app.registered' || type === 'app.removed' || status === 'ready' || status === 'failed') researchSoon();
     if (current) {
-      const appId = e.data?.appId || e.data?.repositoryId || subject;
+      const appId = e.data?.repositoryId || subject;
       if (appId === current.id || subject === current.id) refreshSoon(current.id);
     }
   };
