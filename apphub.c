@@ -232,6 +232,8 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 
 	if (!cmd)
 		return unknown_command(name);
+	if (refuse_remote(ctx, name, NULL))
+		return APPHUB_EXIT_FAILED;
 	if (!cmd->fn)
 		return exec_helper(name, argc, argv, ctx);
 	status = cmd->fn(argc, argv, ctx);
@@ -245,7 +247,7 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 
 int main(int argc, const char **argv)
 {
-	struct ctx ctx = { { NULL, "cli", NULL, 0 }, 0, 0, NULL };
+	struct ctx ctx = { { NULL, "cli", NULL, 0 }, 0, 0, NULL, "" };
 	const char *base = strrchr(argv[0], '/');
 	size_t i;
 

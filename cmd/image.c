@@ -49,29 +49,15 @@ static void human_size(char *buf, size_t n, json_int_t size)
 		snprintf(buf, n, "%.*f %s", v < 10 ? 1 : 0, v, units[u]);
 }
 
-static int no_args(int argc, const char **argv, struct ctx *ctx, int want, const char *what,
-		   const struct option *opts)
-{
-	int code;
-
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
-	if (argc < 0)
-		return -code - 1;
-	if (argc != want)
-		return -usage_error(image_usage, opts, argc > want ? "too many arguments"
-							   : "%s required", what) - 1;
-	return argc;
-}
-
 static int image_ls(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
 	json_t *out, *img;
 	size_t i, w = 4;
-	int code = no_args(argc, argv, ctx, 0, "", opts);
+	int code;
 
-	if (code < 0)
-		return -code - 1;
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 0, 0, "", &code) < 0)
+		return code;
 	if ((code = run_op(ctx, "image.ls", NULL, &out)))
 		return code;
 	if (ctx->json) {
@@ -120,14 +106,14 @@ static void print_list(const char *label, json_t *v)
 static int image_inspect(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
-	int code = no_args(argc, argv, ctx, 1, "an image name is", opts);
 	json_t *params, *out, *cfg, *c, *ports;
 	char size[32];
 	const char *key;
 	json_t *v;
+	int code;
 
-	if (code < 0)
-		return -code - 1;
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 1, "an image name", &code) < 0)
+		return code;
 	params = json_pack("{s:s}", "name", argv[0]);
 	code = run_op(ctx, "image.inspect", params, &out);
 	json_decref(params);
@@ -185,14 +171,10 @@ static int image_rm(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *out, *all = json_array();
 	int code, i, status = 0;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, image_usage, 1, -1, "an image name", &code);
 	if (argc < 0) {
 		json_decref(all);
 		return code;
-	}
-	if (!argc) {
-		json_decref(all);
-		return usage_error(image_usage, opts, "an image name is required");
 	}
 	for (i = 0; i < argc; i++) {
 		params = json_pack("{s:s}", "name", argv[i]);
@@ -230,14 +212,9 @@ static int image_import(int argc, const char **argv, struct ctx *ctx)
 	size_t i;
 	int code;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
-	if (argc < 0)
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 2, 2, "a file and an image name",
+			    &code) < 0)
 		goto done;
-	if (argc != 2) {
-		code = usage_error(image_usage, opts, argc > 2 ? "too many arguments"
-						 : "a file and an image name are required");
-		goto done;
-	}
 	if (cmd) {
 		v = cmd[0] == '[' ? json_loads(cmd, 0, NULL)
 				  : json_pack("[s, s, s]", "/bin/sh", "-c", cmd);
@@ -300,12 +277,13 @@ static int image_to_path(int argc, const char **argv, struct ctx *ctx, const cha
 			 const char *key)
 {
 	struct option opts[] = { OPT_END() };
-	int code = no_args(argc, argv, ctx, 2, "an image name and a path are", opts);
 	json_t *params, *out;
 	char *path;
+	int code;
 
-	if (code < 0)
-		return -code - 1;
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 2, 2, "an image name and a path",
+			    &code) < 0)
+		return code;
 	path = abs_path(argv[1]);
 	params = json_pack("{s:s, s:s}", "name", argv[0], key, path);
 	free(path);
@@ -342,8 +320,8 @@ static int image_pull(int argc, const char **argv, struct ctx *ctx)
 	};
 	json_t *params, *out;
 
-	if ((code = no_args(argc, argv, ctx, 1, "a reference is", opts)) < 0)
-		return -code - 1;
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 1, "a reference", &code) < 0)
+		return code;
 	params = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:b}", "ref", argv[0], "name", name,
 			   "platform", platform, "creds", creds, "insecure", insecure, "verbose",
 			   !ctx->quiet && !ctx->json);
@@ -373,12 +351,10 @@ static int image_push(int argc, const char **argv, struct ctx *ctx)
 	};
 	json_t *params, *out;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 2,
+			       "an image name and a reference at most", &code);
 	if (argc < 0)
 		return code;
-	if (argc < 1 || argc > 2)
-		return usage_error(image_usage, opts, argc ? "too many arguments"
-						       : "an image name is required");
 	params = json_pack("{s:s, s:s, s:s?, s:b, s:I, s:b}", "name", argv[0], "ref",
 			   argc > 1 ? argv[1] : argv[0], "creds", creds, "insecure", insecure,
 			   "chunkSize", (json_int_t)chunk, "verbose", !ctx->quiet && !ctx->json);
@@ -417,14 +393,9 @@ static int image_build(int argc, const char **argv, struct ctx *ctx)
 	char *context = NULL, *df = NULL;
 	size_t i;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
-	if (argc < 0)
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 1, "a context directory",
+			    &code) < 0)
 		goto done;
-	if (argc != 1) {
-		code = usage_error(image_usage, opts, argc > 1 ? "too many arguments"
-						 : "a context directory is required");
-		goto done;
-	}
 	if (!tag) {
 		code = usage_error(image_usage, opts, "-t <name:tag> is required");
 		goto done;

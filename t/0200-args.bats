@@ -37,3 +37,35 @@ load test_helper/common
 	APPHUB_LAUNCH_START_TIMEOUT_MS=45s run --separate-stderr -2 apphub launch nope
 	APPHUB_LAUNCH_START_TIMEOUT_MS=45000 run --separate-stderr -2 apphub launch nope
 }
+
+@test "verbs: options anywhere before --, operands counted, the verb named" {
+	add_app alpha
+	run -0 apphub apps show alpha --json
+	assert_equal "$(jq -r .id <<<"$output")" alpha
+	run -0 apphub apps show --json alpha
+	assert_equal "$(jq -r .id <<<"$output")" alpha
+	run -0 apphub apps history --limit 1 alpha --json
+	# after --, an option is an operand
+	run --separate-stderr -2 apphub apps show -- --json
+	run --separate-stderr -129 apphub apps show alpha beta
+	assert_equal "${stderr_lines[0]}" 'apphub: apps show: too many arguments, expects an app id'
+	run --separate-stderr -129 apphub apps show
+	assert_equal "${stderr_lines[0]}" 'apphub: apps show: an app id is required'
+	run --separate-stderr -129 apphub events extra
+	assert_equal "${stderr_lines[0]}" 'apphub: events: too many arguments, expects none'
+	run --separate-stderr -129 apphub gc extra
+	assert_equal "${stderr_lines[0]}" 'apphub: gc: too many arguments, expects none'
+	run --separate-stderr -129 apphub image rm
+	assert_equal "${stderr_lines[0]}" 'apphub: image rm: an image name is required'
+	run --separate-stderr -129 apphub image import one
+	assert_equal "${stderr_lines[0]}" 'apphub: image import: a file and an image name are required'
+	run --separate-stderr -129 apphub launch show a b --json
+	assert_equal "${stderr_lines[0]}" 'apphub: launch show: too many arguments, expects a launch id'
+	run --separate-stderr -129 apphub launch web extra
+	assert_equal "${stderr_lines[0]}" 'apphub: launch start: too many arguments, expects an app id'
+	run --separate-stderr -129 apphub apps tag alpha put x:y
+	assert_equal "${stderr_lines[0]}" "apphub: apps tag: 'put' is not add or rm"
+	# an unknown option is refused wherever it stands
+	run --separate-stderr -129 apphub apps show alpha --bogus
+	assert_equal "${stderr_lines[0]}" "apphub: unknown option '--bogus'"
+}
