@@ -36,14 +36,18 @@ static int branch_watched(const char *ref)
 	return ok;
 }
 
-/* The last commit a hook announced for app id while its ingest waits. */
+/*
+ * The last commit a hook announced for app id while its ingest waits
+ * (events written before the names were unified call it commit).
+ */
 static int already_queued(struct ah_state *st, const char *id, const char *commit, int *dup,
 			  struct ah_err *err)
 {
 	static const char sql[] =
 		"SELECT 1 FROM work WHERE kind = 'ingest' AND subject = ?1 AND EXISTS ("
 		" SELECT 1 FROM (SELECT data FROM events WHERE type = 'app.hook' AND subject = ?1"
-		"  ORDER BY id DESC LIMIT 1) WHERE json_extract(data, '$.commit') = ?2)";
+		"  ORDER BY id DESC LIMIT 1)"
+		" WHERE coalesce(json_extract(data, '$.commitSha'), json_extract(data, '$.commit')) = ?2)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 
 	*dup = 0;
