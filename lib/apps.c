@@ -212,7 +212,7 @@ json_t *ah_app_json(struct ah_state *st, sqlite3_int64 n, struct ah_err *err)
 			    json_null() : json_string(ah_col_text(stmt, 10)));
 	json_object_set_new(app, "lastIngestedAt", sqlite3_column_type(stmt, 11) == SQLITE_NULL ?
 			    json_null() : json_string(ah_col_text(stmt, 11)));
-	json_object_set_new(app, "ingestError", sqlite3_column_type(stmt, 12) == SQLITE_NULL ?
+	json_object_set_new(app, "errorMessage", sqlite3_column_type(stmt, 12) == SQLITE_NULL ?
 			    json_null() : json_string(ah_col_text(stmt, 12)));
 	json_object_set_new(app, "ingestAttempts", json_integer(sqlite3_column_int(stmt, 13)));
 	sqlite3_reset(stmt);
