@@ -41,6 +41,11 @@ int ah_utf8_valid(const char *s, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
+		/* ASCII, most of what is checked, without a call a byte */
+		if (!((unsigned char)s[i] & 0x80)) {
+			i++;
+			continue;
+		}
 		if (!(n = ah_utf8_char_len(s + i, len - i)))
 			return 0;
 		i += n;
@@ -69,6 +74,14 @@ char *ah_utf8_clean(const char *s, size_t len, int cut, size_t *used)
 
 	strbuf_grow(&sb, len);
 	while (i < len) {
+		/* a run of ASCII without NUL goes in one piece */
+		for (n = 0; i + n < len && (unsigned char)s[i + n] - 1u < 0x7f; n++)
+			;
+		if (n) {
+			strbuf_add(&sb, s + i, n);
+			i += n;
+			continue;
+		}
 		n = s[i] ? ah_utf8_char_len(s + i, len - i) : 0;
 		if (!n && cut && len - i < 4 && (unsigned char)s[i] >= 0xc2 &&
 		    incomplete(s + i, len - i))
