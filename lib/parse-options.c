@@ -4,6 +4,7 @@
 #include <string.h>
 #include "parse.h"
 #include "parse-options.h"
+#include "utf8.h"
 
 static const struct option *find_long(const struct option *opts, const char *name, size_t len)
 {
@@ -40,6 +41,8 @@ static int set_value(const struct option *o, const char *arg, const char *shown,
 		*(int *)o->value = 1;
 		return 0;
 	case OPTION_STRING:
+		if (!ah_utf8_valid(arg, strlen(arg)))
+			goto not_utf8;
 		*(const char **)o->value = arg;
 		return 0;
 	case OPTION_INT:
@@ -66,6 +69,8 @@ static int set_value(const struct option *o, const char *arg, const char *shown,
 		}
 		return 0;
 	case OPTION_LIST:
+		if (!ah_utf8_valid(arg, strlen(arg)))
+			goto not_utf8;
 		if (!*(json_t **)o->value)
 			*(json_t **)o->value = json_array();
 		json_array_append_new(*(json_t **)o->value, json_string(arg));
@@ -73,6 +78,10 @@ static int set_value(const struct option *o, const char *arg, const char *shown,
 	case OPTION_END:
 		break;
 	}
+	return -1;
+not_utf8:
+	/* the values go into JSON, which carries UTF-8 only */
+	strbuf_addf(errmsg, "invalid %s: not UTF-8", shown);
 	return -1;
 }
 

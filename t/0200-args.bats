@@ -69,3 +69,14 @@ load test_helper/common
 	run --separate-stderr -129 apphub apps show alpha --bogus
 	assert_equal "${stderr_lines[0]}" "apphub: unknown option '--bogus'"
 }
+
+@test "options: a value that is not UTF-8 is refused, not dropped" {
+	run --separate-stderr -129 apphub apps add https://example.com/r/bytes.git --tag "k:$(printf 'v\377')"
+	assert_equal "${stderr_lines[0]}" "apphub: invalid --tag: not UTF-8"
+	run --separate-stderr -129 apphub apps add https://example.com/r/bytes.git \
+		--description "$(printf 'caf\355\240\200')"
+	assert_equal "${stderr_lines[0]}" "apphub: invalid --description: not UTF-8"
+	run -2 apphub apps show bytes
+	run -0 apphub -q apps add https://example.com/r/bytes.git --tag "k:$(printf 'caf\303\251')"
+	assert_equal "$(apphub apps show bytes --json | jq -r '.tags[0].value')" "$(printf 'caf\303\251')"
+}
