@@ -30,6 +30,13 @@ setup_file() {
 	echo tiny >"$t/rootfs/etc/tiny"
 	apphub -q image import "$t/rootfs" test/tiny --cmd '["/bin/sh"]'
 	apphub -q image import "$t/rootfs" test/spare
+	# test/httpd: busybox httpd on port 8080, for a launch
+	APPHUB=apphub sh "$BATS_TEST_DIRNAME/../contrib/base-images/busybox.sh" >/dev/null
+	apphub image unpack apphub/busybox "$t/busybox" >/dev/null
+	mkdir -p "$t/busybox/www"
+	echo '<h1>remote</h1>' >"$t/busybox/www/index.html"
+	apphub image import "$t/busybox" test/httpd --env PORT=8080 \
+		--cmd '["httpd", "-f", "-p", "8080", "-h", "/www"]' >/dev/null
 }
 
 setup() {
@@ -49,35 +56,56 @@ setup() {
 }
 
 extra_teardown() {
+	local dir id
 	stop_registry 2>/dev/null || true
+	for dir in "$LOCAL" "$T/served"; do
+		for id in $(apphub -C "$dir" launch ls -q 2>/dev/null); do
+			apphub -C "$dir" -q launch stop "$id" >/dev/null 2>&1 || true
+		done
+	done
 }
 
 # The JSON without what differs between two runs of the same thing: times,
-# durations, process ids, ports and the ids a run makes up.
+# durations, process ids, ports and the ids a run makes up, in fields and
+# in the text of logs.
 norm() {
 	local s
 	s=$(cat)
 	jq -S 'walk(if type == "object" then with_entries(select(.key |
 		test("(At|^time|^created|Ms|^pid|^sandboxPid|^hostPort|^previewUrl|^logsSize|^size|^nextOffset)$") | not))
 		elif type == "string" then gsub("\\b(?<k>[bl])-[0-9a-f]{12}\\b"; "\(.k)-ID") |
-			gsub("\\[apphub [^]]*\\]"; "[apphub]") | gsub("\\b[0-9]+ ms\\b"; "N ms")
+			gsub("\\[apphub [^]]*\\]"; "[apphub]") | gsub("\\b[0-9]+ ms\\b"; "N ms") |
+			gsub("\\(pid [0-9]+\\)"; "(pid N)") | gsub("127\\.0\\.0\\.1:[0-9]+"; "127.0.0.1:PORT")
 		else . end)' <<<"$s" 2>/dev/null || printf '%s\n' "$s"
 }
 
+# sides: the names a row gave each side (see same) made one again.
+sides() {
+	sed -E 's/-(local|remote)\>/-@side/g'
+}
+
 # same ARGS...: ARGS run locally and through --server give the same exit
-# status, JSON and messages; the client writes no state of its own.
+# status, JSON and messages; the client writes no state of its own. "@side"
+# in an argument is "local" on one side and "remote" on the other, for the
+# names that must differ on one machine (a launch's id names its cgroups).
 same() {
-	local lrc=0 rrc=0 lout rout
-	lout=$(apphub -C "$LOCAL" --json "$@" 2>"$T/lerr") || lrc=$?
-	rout=$(APPHUB_HOME=$CLIENT apphub --server "$SERVE_URL" --json "$@" 2>"$T/rerr") || rrc=$?
+	local lrc=0 rrc=0 lout rout a
+	local -a largs=() rargs=()
+	for a in "$@"; do
+		largs+=("${a//@side/local}")
+		rargs+=("${a//@side/remote}")
+	done
+	lout=$(apphub -C "$LOCAL" --json "${largs[@]}" 2>"$T/lerr") || lrc=$?
+	rout=$(APPHUB_HOME=$CLIENT apphub --server "$SERVE_URL" --json "${rargs[@]}" 2>"$T/rerr") ||
+		rrc=$?
 	if [[ $lrc != "$rrc" ]]; then
 		echo "apphub $*: exit $lrc locally, $rrc through --server" >&2
 		cat "$T/lerr" "$T/rerr" >&2
 		return 1
 	fi
-	assert_equal "$(norm <<<"$rout")" "$(norm <<<"$lout")"
-	assert_equal "$(sed -E 's/\<([bl])-[0-9a-f]{12}\>/\1-ID/g' "$T/rerr")" \
-		"$(sed -E 's/\<([bl])-[0-9a-f]{12}\>/\1-ID/g' "$T/lerr")"
+	assert_equal "$(sides <<<"$rout" | norm)" "$(sides <<<"$lout" | norm)"
+	assert_equal "$(sides <"$T/rerr" | sed -E 's/\<([bl])-[0-9a-f]{12}\>/\1-ID/g')" \
+		"$(sides <"$T/lerr" | sed -E 's/\<([bl])-[0-9a-f]{12}\>/\1-ID/g')"
 	if [[ -e $CLIENT ]]; then
 		echo "apphub --server $*: wrote $CLIENT" >&2
 		return 1
@@ -128,7 +156,11 @@ table() {
 		"image pull $REGISTRY/remote/nope:1"
 }
 
-@test "remote: launch ls, show, logs, stop and the failures of start" {
+@test "remote: launch start, ls, show, logs, stop, and the failures of start" {
+	# started by serve on its machine (here the same one), stopped the same way
+	table 'launch alpha --image test/httpd --id web-@side' 'launch show web-@side' \
+		'launch ls alpha' 'launch ls --status running' 'launch stop web-@side' \
+		'launch show web-@side' 'launch stop web-@side'
 	table 'launch' 'launch ls' 'launch ls alpha' 'launch ls --status running' \
 		'launch show nope' 'launch logs nope' 'launch stop nope' \
 		'launch bravo --no-wait' 'launch nope' 'launch alpha --ttl soon' \
