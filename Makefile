@@ -50,6 +50,7 @@ UTIL_OBJS += lib/strbuf.o
 UTIL_OBJS += lib/timeutil.o
 UTIL_OBJS += lib/tmpdir.o
 UTIL_OBJS += lib/usage.o
+UTIL_OBJS += lib/utf8.o
 
 STATE_OBJS += lib/ctx.o
 STATE_OBJS += lib/events.o
@@ -298,10 +299,10 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,unde
 t/fuzz/fuzz-names: t/fuzz/fuzz-names.c $(FUZZ_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp)
 t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerignore.c \
-		lib/strbuf.c lib/err.c lib/usage.c
+		lib/strbuf.c lib/err.c lib/usage.c lib/utf8.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags jansson) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
-t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c
+t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c lib/utf8.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^
 # The tag files and package.json through lib/analyze.c's readers (ah_analyze).
 FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/markdown.c

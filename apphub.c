@@ -194,6 +194,8 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 
 	if (!cmd && !fn)
 		return unknown_command(name);
+	if (refuse_remote(ctx, name, NULL))
+		return APPHUB_EXIT_FAILED;
 	if (!fn)
 		return exec_helper(name, argc, argv, ctx);
 	status = fn(argc, argv, ctx);
@@ -207,7 +209,7 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 
 int main(int argc, const char **argv)
 {
-	struct ctx ctx = { { NULL, "cli", NULL, 0 }, 0, 0, NULL };
+	struct ctx ctx = { { NULL, "cli", NULL, 0 }, 0, 0, NULL, "" };
 	const char *base = strrchr(argv[0], '/');
 	size_t i;
 

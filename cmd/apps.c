@@ -133,7 +133,7 @@ static int apps_search(int argc, const char **argv, struct ctx *ctx)
 	};
 	int i, code;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 0, -1, "search words", &code);
 	if (argc < 0)
 		return code;
 	for (i = 0; i < argc; i++)
@@ -187,14 +187,10 @@ static int apps_add(int argc, const char **argv, struct ctx *ctx)
 	};
 	char *repo;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 1, 1, "a repository", &code);
 	if (argc < 0) {
 		json_decref(tags);
 		return code;
-	}
-	if (argc != 1) {
-		json_decref(tags);
-		return usage_error(apps_usage, opts, argc ? "too many arguments" : "a repository is required");
 	}
 	repo = repo_arg(argv[0]);
 	params = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:b}", "repoUrl", repo,
@@ -242,9 +238,9 @@ static void report_errors(json_t *batch_errors, json_t *errors)
 		v[i] = json_array_get(batch_errors, i);
 	qsort(v, n, sizeof(*v), by_line);
 	for (i = 0; i < n; i++) {
-		fprintf(stderr, "apphub: line %" JSON_INTEGER_FORMAT ": %s\n",
-			json_integer_value(json_object_get(v[i], "line")),
-			json_string_value(json_object_get(v[i], "message")));
+		error("line %" JSON_INTEGER_FORMAT ": %s",
+		      json_integer_value(json_object_get(v[i], "line")),
+		      json_string_value(json_object_get(v[i], "message")));
 		json_array_append(errors, v[i]);
 	}
 	free(v);
@@ -454,16 +450,13 @@ static int apps_import(int argc, const char **argv, struct ctx *ctx)
 	struct import_reader reader;
 	FILE *fp = NULL;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 1, 1,
+			       "one file (or - for standard input)", &code);
 	if (argc < 0)
 		goto done;
-	if (argc != 1) {
-		code = usage_error(apps_usage, opts, "one file (or - for standard input) is required");
-		goto done;
-	}
 	fp = strcmp(argv[0], "-") ? fopen(argv[0], "r") : stdin;
 	if (!fp) {
-		fprintf(stderr, "apphub: cannot open '%s': %m\n", argv[0]);
+		error("cannot open '%s': %m", argv[0]);
 		code = APPHUB_EXIT_FAILED;
 		goto done;
 	}
@@ -502,11 +495,9 @@ static int one_id(int argc, const char **argv, struct ctx *ctx, const char *op,
 	json_t *params, *out;
 	int code;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 1, 1, "an app id", &code);
 	if (argc < 0)
 		return code;
-	if (argc != 1)
-		return usage_error(apps_usage, NULL, argc ? "too many arguments" : "an app id is required");
 	params = json_pack("{s:s}", "id", argv[0]);
 	code = run_op(ctx, op, params, &out);
 	json_decref(params);
@@ -529,11 +520,12 @@ static int apps_tag(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *list, *out;
 	int code, i, add;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 3, -1,
+			       "an app id, add or rm, and tags", &code);
 	if (argc < 0)
 		return code;
-	if (argc < 3 || (strcmp(argv[1], "add") && strcmp(argv[1], "rm")))
-		return usage_error(apps_usage, NULL, "usage: apphub apps tag <id> add|rm <k:v>...");
+	if (strcmp(argv[1], "add") && strcmp(argv[1], "rm"))
+		return usage_error(apps_usage, NULL, "%s: '%s' is not add or rm", ctx->name, argv[1]);
 	add = !strcmp(argv[1], "add");
 	list = json_array();
 	for (i = 2; i < argc; i++)
@@ -568,11 +560,9 @@ static int apps_tags(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *out;
 	int code;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 0, 1, "one prefix at most", &code);
 	if (argc < 0)
 		return code;
-	if (argc > 1)
-		return usage_error(apps_usage, opts, "too many arguments");
 	params = json_pack("{s:s}", "prefix", argc ? argv[0] : "");
 	if (limit != LONG_MIN)
 		json_object_set_new(params, "limit", json_integer(limit));
@@ -618,11 +608,9 @@ static int apps_history(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *out;
 	int code;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, apps_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 1, 1, "an app id", &code);
 	if (argc < 0)
 		return code;
-	if (argc != 1)
-		return usage_error(apps_usage, opts, argc ? "too many arguments" : "an app id is required");
 	params = json_pack("{s:s}", "id", argv[0]);
 	if (limit != LONG_MIN)
 		json_object_set_new(params, "limit", json_integer(limit));

@@ -12,6 +12,8 @@ struct ctx {
 	int quiet;
 	/* --server, $APPHUB_SERVER: run operations on a remote serve */
 	const char *server;
+	/* "apps show": the command and verb running, for messages */
+	char name[64];
 };
 
 typedef int (*cmd_fn)(int argc, const char **argv, struct ctx *ctx);
@@ -55,6 +57,27 @@ int parse_cmd_options(struct ctx *ctx, int argc, const char **argv, const struct
 		      const char *const *usage, int *code);
 int usage_error(const char *const *usage, const struct option *opts, const char *fmt, ...)
 	APPHUB_FMT(3, 4);
+
+/*
+ * The one way a verb reads its arguments: its options (and --json, -q)
+ * anywhere before "--", then at least min and at most max operands (max -1:
+ * no limit); what names them for the message ("an app id", "a file and an
+ * image name"). Returns the number of operands, moved to the front of argv,
+ * or -1 with *code set as parse_cmd_options() does. The messages are
+ * "apphub <cmd> <verb>: <what> is required" and "...: too many arguments,
+ * expects <what>".
+ */
+int parse_verb_args(struct ctx *ctx, int argc, const char **argv, const struct option *opts,
+		    const char *const *usage, int min, int max, const char *what, int *code);
+
+/*
+ * With --server, refuses a command (verb NULL) or verb that cannot run
+ * remotely, from the one list of them in common.c: prints "apphub <cmd>
+ * <verb>: cannot run with --server: <why>" and returns 1, before anything
+ * touches the local state. Returns 0 otherwise. run_verb() calls it for
+ * every verb, apphub.c for every command.
+ */
+int refuse_remote(const struct ctx *ctx, const char *cmd, const char *verb);
 
 /* Runs a verb from a sorted table; argv[0] names it, else def runs. */
 int run_verb(const struct verb *verbs, size_t nr, const char *def, const char *cmd,

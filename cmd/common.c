@@ -14,7 +14,7 @@ int usage_error(const char *const *usage, const struct option *opts, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "apphub: %s\n", msg);
+	error("%s", msg);
 	parse_options_usage(&sb, usage, opts);
 	fputs(sb.buf, stderr);
 	strbuf_release(&sb);
@@ -54,6 +54,61 @@ int parse_cmd_options(struct ctx *ctx, int argc, const char **argv, const struct
 	return ret;
 }
 
+int parse_verb_args(struct ctx *ctx, int argc, const char **argv, const struct option *opts,
+		    const char *const *usage, int min, int max, const char *what, int *code)
+{
+	const char *name = *ctx->name ? ctx->name : "";
+	const char *sep = *name ? ": " : "";
+
+	argc = parse_cmd_options(ctx, argc, argv, opts, usage, code);
+	if (argc < 0)
+		return -1;
+	if (argc < min) {
+		*code = usage_error(usage, opts, "%s%s%s %s required", name, sep, what,
+				    min > 1 ? "are" : "is");
+		return -1;
+	}
+	if (max >= 0 && argc > max) {
+		*code = usage_error(usage, opts, "%s%stoo many arguments, expects %s", name, sep,
+				    max ? what : "none");
+		return -1;
+	}
+	return argc;
+}
+
+/*
+ * What cannot run with --server, and why: a command that is this machine's
+ * (serve), a verb that reads or writes a path of this machine which the
+ * server cannot see and which is not uploaded. verb NULL: the whole command.
+ */
+static const struct {
+	const char *cmd, *verb, *why;
+} local_only[] = {
+	{ "image", "build", "the build context is a directory of this machine" },
+	{ "image", "export", "the file would be written on the server's machine" },
+	{ "image", "import", "the file is on this machine and is not uploaded" },
+	{ "image", "unpack", "the directory would be written on the server's machine" },
+	{ "serve", NULL, "it serves this machine's state directory; run it on the server" },
+};
+
+int refuse_remote(const struct ctx *ctx, const char *cmd, const char *verb)
+{
+	size_t i;
+
+	if (!ctx->server)
+		return 0;
+	for (i = 0; i < sizeof(local_only) / sizeof(local_only[0]); i++) {
+		if (strcmp(local_only[i].cmd, cmd) ||
+		    (local_only[i].verb && (!verb || strcmp(local_only[i].verb, verb))) ||
+		    (!local_only[i].verb && verb))
+			continue;
+		error("%s%s%s: cannot run with --server: %s", cmd, verb ? " " : "", verb ? verb : "",
+		      local_only[i].why);
+		return APPHUB_EXIT_FAILED;
+	}
+	return 0;
+}
+
 int run_verb(const struct verb *verbs, size_t nr, const char *def, const char *cmd,
 	     const char *const *usage, int argc, const char **argv, struct ctx *ctx)
 {
@@ -74,8 +129,12 @@ int run_verb(const struct verb *verbs, size_t nr, const char *def, const char *c
 		argv++;
 	}
 	for (i = 0; i < nr; i++)
-		if (!strcmp(verbs[i].name, name))
+		if (!strcmp(verbs[i].name, name)) {
+			snprintf(ctx->name, sizeof(ctx->name), "%s %s", cmd, name);
+			if (refuse_remote(ctx, cmd, name))
+				return APPHUB_EXIT_FAILED;
 			return verbs[i].fn(argc, argv, ctx);
+		}
 	return usage_error(usage, NULL, "'%s' is not an apphub %s verb", name, cmd);
 }
 
@@ -104,7 +163,7 @@ int run_op(struct ctx *ctx, const char *name, json_t *params, json_t **out)
 		return 0;
 	/* An empty message: apphub-remote failed and has said why. */
 	if (*err.msg)
-		fprintf(stderr, "apphub: %s\n", err.msg);
+		error("%s", err.msg);
 	return exit_status(&err);
 }
 

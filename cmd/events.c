@@ -48,11 +48,9 @@ int cmd_events(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *out, *e;
 	size_t i;
 
-	argc = parse_cmd_options(ctx, argc - 1, argv + 1, opts, events_usage, &code);
-	if (argc < 0)
+	snprintf(ctx->name, sizeof(ctx->name), "events");
+	if (parse_verb_args(ctx, argc - 1, argv + 1, opts, events_usage, 0, 0, "", &code) < 0)
 		return code;
-	if (argc)
-		return usage_error(events_usage, opts, "unexpected argument '%s'", argv[0]);
 	params = json_object();
 	if (since != LONG_MIN)
 		json_object_set_new(params, "since", json_integer(since));

@@ -19,11 +19,9 @@ int cmd_gc(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *out = NULL, *e;
 	size_t i;
 
-	argc = parse_cmd_options(ctx, argc - 1, argv + 1, opts, gc_usage, &code);
-	if (argc < 0)
+	snprintf(ctx->name, sizeof(ctx->name), "gc");
+	if (parse_verb_args(ctx, argc - 1, argv + 1, opts, gc_usage, 0, 0, "", &code) < 0)
 		return code;
-	if (argc)
-		return usage_error(gc_usage, opts, "unexpected argument '%s'", argv[0]);
 	params = json_pack("{s:b}", "dryRun", dry_run);
 	code = run_op(ctx, "gc", params, &out);
 	json_decref(params);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "cmd.h"
-#include "../lib/parse.h"
 #include "../lib/strbuf.h"
 
 static const char *const image_usage[] = {
@@ -50,29 +49,15 @@ static void human_size(char *buf, size_t n, json_int_t size)
 		snprintf(buf, n, "%.*f %s", v < 10 ? 1 : 0, v, units[u]);
 }
 
-static int no_args(int argc, const char **argv, struct ctx *ctx, int want, const char *what,
-		   const struct option *opts)
-{
-	int code;
-
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
-	if (argc < 0)
-		return -code - 1;
-	if (argc != want)
-		return -usage_error(image_usage, opts, argc > want ? "too many arguments"
-							   : "%s required", what) - 1;
-	return argc;
-}
-
 static int image_ls(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
 	json_t *out, *img;
 	size_t i, w = 4;
-	int code = no_args(argc, argv, ctx, 0, "", opts);
+	int code;
 
-	if (code < 0)
-		return -code - 1;
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 0, 0, "", &code) < 0)
+		return code;
 	if ((code = run_op(ctx, "image.ls", NULL, &out)))
 		return code;
 	if (ctx->json) {
@@ -121,14 +106,14 @@ static void print_list(const char *label, json_t *v)
 static int image_inspect(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
-	int code = no_args(argc, argv, ctx, 1, "an image name is", opts);
 	json_t *params, *out, *cfg, *c, *ports;
 	char size[32];
 	const char *key;
 	json_t *v;
+	int code;
 
-	if (code < 0)
-		return -code - 1;
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 1, "an image name", &code) < 0)
+		return code;
 	params = json_pack("{s:s}", "name", argv[0]);
 	code = run_op(ctx, "image.inspect", params, &out);
 	json_decref(params);
@@ -186,14 +171,10 @@ static int image_rm(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *out, *all = json_array();
 	int code, i, status = 0;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, image_usage, 1, -1, "an image name", &code);
 	if (argc < 0) {
 		json_decref(all);
 		return code;
-	}
-	if (!argc) {
-		json_decref(all);
-		return usage_error(image_usage, opts, "an image name is required");
 	}
 	for (i = 0; i < argc; i++) {
 		params = json_pack("{s:s}", "name", argv[i]);
@@ -231,14 +212,9 @@ static int image_import(int argc, const char **argv, struct ctx *ctx)
 	size_t i;
 	int code;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
-	if (argc < 0)
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 2, 2, "a file and an image name",
+			    &code) < 0)
 		goto done;
-	if (argc != 2) {
-		code = usage_error(image_usage, opts, argc > 2 ? "too many arguments"
-						 : "a file and an image name are required");
-		goto done;
-	}
 	if (cmd) {
 		v = cmd[0] == '[' ? json_loads(cmd, 0, NULL)
 				  : json_pack("[s, s, s]", "/bin/sh", "-c", cmd);
@@ -301,12 +277,13 @@ static int image_to_path(int argc, const char **argv, struct ctx *ctx, const cha
 			 const char *key)
 {
 	struct option opts[] = { OPT_END() };
-	int code = no_args(argc, argv, ctx, 2, "an image name and a path are", opts);
 	json_t *params, *out;
 	char *path;
+	int code;
 
-	if (code < 0)
-		return -code - 1;
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 2, 2, "an image name and a path",
+			    &code) < 0)
+		return code;
 	path = abs_path(argv[1]);
 	params = json_pack("{s:s, s:s}", "name", argv[0], key, path);
 	free(path);
@@ -343,8 +320,8 @@ static int image_pull(int argc, const char **argv, struct ctx *ctx)
 	};
 	json_t *params, *out;
 
-	if ((code = no_args(argc, argv, ctx, 1, "a reference is", opts)) < 0)
-		return -code - 1;
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 1, "a reference", &code) < 0)
+		return code;
 	params = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:b}", "ref", argv[0], "name", name,
 			   "platform", platform, "creds", creds, "insecure", insecure, "verbose",
 			   !ctx->quiet && !ctx->json);
@@ -364,24 +341,20 @@ static int image_pull(int argc, const char **argv, struct ctx *ctx)
 static int image_push(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *creds = NULL;
-	long chunk = 0;
+	int64_t chunk = 0;
 	int insecure = 0, code;
 	struct option opts[] = {
 		OPT_STRING(0, "creds", &creds, "user:pass", "registry credentials (else $APPHUB_REGISTRY_AUTH)"),
 		OPT_BOOL(0, "insecure", &insecure, "use http:// for this registry"),
-		OPT_INT(0, "chunk-size", &chunk, "n", "upload blobs in chunks of n bytes"),
+		OPT_SIZE(0, "chunk-size", &chunk, "upload blobs in chunks of this size (bytes, 64k, 5M)"),
 		OPT_END(),
 	};
 	json_t *params, *out;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 2,
+			       "an image name and a reference at most", &code);
 	if (argc < 0)
 		return code;
-	if (argc < 1 || argc > 2)
-		return usage_error(image_usage, opts, argc ? "too many arguments"
-						       : "an image name is required");
-	if (chunk < 0)
-		return usage_error(image_usage, opts, "invalid --chunk-size: must be positive");
 	params = json_pack("{s:s, s:s, s:s?, s:b, s:I, s:b}", "name", argv[0], "ref",
 			   argc > 1 ? argv[1] : argv[0], "creds", creds, "insecure", insecure,
 			   "chunkSize", (json_int_t)chunk, "verbose", !ctx->quiet && !ctx->json);
@@ -401,7 +374,8 @@ static int image_push(int argc, const char **argv, struct ctx *ctx)
 static int image_build(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *file = NULL, *tag = NULL, *target = NULL, *network = NULL, *engine = NULL;
-	const char *timeout = NULL, *platform = NULL;
+	const char *platform = NULL;
+	int64_t tmo = 0;
 	json_t *args = NULL, *params = NULL, *out = NULL, *step;
 	int no_cache = 0, code;
 	struct option opts[] = {
@@ -413,28 +387,21 @@ static int image_build(int argc, const char **argv, struct ctx *ctx)
 		OPT_STRING(0, "network", &network, "none|host", "RUN's network (default: none)"),
 		OPT_STRING(0, "engine", &engine, "engine", "native, podman or docker (default: $APPHUB_BUILD_ENGINE, else native)"),
 		OPT_BOOL(0, "no-cache", &no_cache, "run every step, reusing no cached layer"),
-		OPT_STRING(0, "timeout", &timeout, "duration", "the limit on each RUN (30s, 5m, ...)"),
+		OPT_DURATION(0, "timeout", &tmo, "the limit on each RUN (30s, 5m, ...; at most 7d)"),
 		OPT_END(),
 	};
 	char *context = NULL, *df = NULL;
-	int64_t tmo = 0;
 	size_t i;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, image_usage, &code);
-	if (argc < 0)
+	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 1, "a context directory",
+			    &code) < 0)
 		goto done;
-	if (argc != 1) {
-		code = usage_error(image_usage, opts, argc > 1 ? "too many arguments"
-						 : "a context directory is required");
-		goto done;
-	}
 	if (!tag) {
 		code = usage_error(image_usage, opts, "-t <name:tag> is required");
 		goto done;
 	}
-	if (timeout && (ah_parse_duration_ms(timeout, &tmo) < 0 || tmo > 7LL * 86400 * 1000)) {
-		code = usage_error(image_usage, opts, "invalid --timeout '%s': a duration like 30s or 5m",
-				   timeout);
+	if (tmo > 7LL * 86400 * 1000) {
+		code = usage_error(image_usage, opts, "invalid --timeout: at most 7d");
 		goto done;
 	}
 	if (!engine)

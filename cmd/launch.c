@@ -56,7 +56,7 @@ static void print_record(json_t *r)
 	json_t *v;
 
 	printf("%-13s%s\n", "id:", str(r, "id"));
-	printf("%-13s%s\n", "app:", str(r, "appId"));
+	printf("%-13s%s\n", "app:", str(r, "repositoryId"));
 	printf("%-13s%s\n", "status:", str(r, "status"));
 	if (json_is_string(json_object_get(r, "errorMessage")))
 		printf("%-13s%s\n", "error:", str(r, "errorMessage"));
@@ -87,7 +87,7 @@ static int failed_exit(json_t *r)
 	const char *status = str(r, "status");
 
 	if (!strcmp(status, "failed")) {
-		fprintf(stderr, "apphub: launch '%s' failed: %s\n", str(r, "id"), str(r, "errorMessage"));
+		error("launch '%s' failed: %s", str(r, "id"), str(r, "errorMessage"));
 		return APPHUB_EXIT_FAILED;
 	}
 	return 0;
@@ -129,13 +129,8 @@ static int launch_start(int argc, const char **argv, struct ctx *ctx)
 		OPT_END(),
 	};
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, launch_usage, &code);
-	if (argc < 0)
+	if (parse_verb_args(ctx, argc, argv, opts, launch_usage, 1, 1, "an app id", &code) < 0)
 		goto done;
-	if (argc != 1) {
-		code = usage_error(launch_usage, opts, argc ? "too many arguments" : "an app id is required");
-		goto done;
-	}
 	params = json_pack("{s:s, s:b}", "id", argv[0], "wait", !no_wait);
 	if (build)
 		json_object_set_new(params, "buildId", json_string(build));
@@ -200,11 +195,9 @@ static int launch_ls(int argc, const char **argv, struct ctx *ctx)
 	size_t i;
 	int code;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, launch_usage, &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, launch_usage, 0, 1, "one app id at most", &code);
 	if (argc < 0)
 		return code;
-	if (argc > 1)
-		return usage_error(launch_usage, opts, "too many arguments");
 	params = json_object();
 	if (argc)
 		json_object_set_new(params, "id", json_string(argv[0]));
@@ -227,7 +220,7 @@ static int launch_ls(int argc, const char **argv, struct ctx *ctx)
 			if (ctx->quiet)
 				puts(str(r, "id"));
 			else
-				printf("%-20s %-20s %-9s %-28s %s\n", str(r, "id"), str(r, "appId"),
+				printf("%-20s %-20s %-9s %-28s %s\n", str(r, "id"), str(r, "repositoryId"),
 				       str(r, "status"), str(r, "previewUrl"), str(r, "createdAt"));
 		}
 	}
@@ -241,12 +234,8 @@ static int one_launch(int argc, const char **argv, struct ctx *ctx, const struct
 {
 	int code;
 
-	argc = parse_cmd_options(ctx, argc, argv, opts, launch_usage, &code);
-	if (argc < 0)
+	if (parse_verb_args(ctx, argc, argv, opts, launch_usage, 1, 1, "a launch id", &code) < 0)
 		return -code - 1;
-	if (argc != 1)
-		return -usage_error(launch_usage, opts, argc ? "too many arguments"
-							     : "a launch id is required") - 1;
 	*id = argv[0];
 	return 0;
 }
@@ -340,7 +329,7 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 			fwrite(data, 1, strlen(data), stdout);
 		fflush(stdout);
 		done = terminal(str(out, "status"));
-		offset = json_integer_value(json_object_get(out, "next"));
+		offset = json_integer_value(json_object_get(out, "nextOffset"));
 		if (!follow || (done && (!data || !*data))) {
 			json_decref(out);
 			return 0;
@@ -370,8 +359,10 @@ int cmd_launch(int argc, const char **argv, struct ctx *ctx)
 						"ls", "launch", launch_usage, argc - 1, argv + 1, ctx);
 	}
 	/* "apphub launch <app> ..." is "apphub launch start <app> ...". */
-	if (argc >= 2 && argv[1][0] != '-')
+	if (argc >= 2 && argv[1][0] != '-') {
+		snprintf(ctx->name, sizeof(ctx->name), "launch start");
 		return launch_start(argc - 1, argv + 1, ctx);
+	}
 	return run_verb(launch_verbs, sizeof(launch_verbs) / sizeof(launch_verbs[0]), "ls", "launch",
 			launch_usage, argc - 1, argv + 1, ctx);
 }

@@ -13,40 +13,12 @@
 #include "analyze.h"
 #include "apps.h"
 #include "markdown.h"
+#include "utf8.h"
 
 #define BFS_MAX_DEPTH 6
 #define BFS_MAX_ENTRIES 5000
 #define YAML_MAX_NODES 20000
 #define YAML_MAX_DEPTH 64
-
-void ah_utf8_sanitize(struct strbuf *sb, const char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = 0;
-
-		if (c && c < 0x80) {
-			strbuf_addch(sb, c);
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		if (n && i + n < len && ah_utf8_valid(s + i, n + 1)) {
-			strbuf_add(sb, s + i, n + 1);
-			i += n + 1;
-		} else {
-			strbuf_addstr(sb, "\xef\xbf\xbd");
-			i++;
-		}
-	}
-}
 
 /* Reads the file at path, following links; 1 when it is not a file. */
 static int read_file(const struct ah_tree *tree, const char *path, size_t max,
@@ -692,7 +664,7 @@ static int readme(const struct ah_tree *tree, size_t max, int autofill, struct a
 		  struct ah_err *err)
 {
 	struct readme_find f = { NULL, 0 };
-	struct strbuf raw = STRBUF_INIT, text = STRBUF_INIT;
+	struct strbuf raw = STRBUF_INIT;
 	int ret = -1, r;
 
 	if (tree->list(tree->data, "", readme_entry, &f, err) < 0)
@@ -705,16 +677,14 @@ static int readme(const struct ah_tree *tree, size_t max, int autofill, struct a
 	if ((r = read_file(tree, f.best, max, &raw, err)) < 0)
 		goto done;
 	if (!r) {
-		ah_utf8_sanitize(&text, raw.buf, raw.len);
+		a->readme = ah_utf8_clean(raw.buf, raw.len, 0, NULL);
 		if (autofill)
-			a->description = ah_readme_description(text.buf, AH_DESCRIPTION_MAX);
-		a->readme = strbuf_detach(&text, NULL);
+			a->description = ah_readme_description(a->readme, AH_DESCRIPTION_MAX);
 	}
 	ret = 0;
 done:
 	free(f.best);
 	strbuf_release(&raw);
-	strbuf_release(&text);
 	return ret;
 }
 

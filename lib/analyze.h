@@ -40,7 +40,4 @@ int ah_analyze(const struct ah_tree *tree, const struct ah_analyze_opts *opts,
 	       struct ah_analysis *out, struct ah_err *err);
 void ah_analysis_release(struct ah_analysis *a);
 
-/* Copies s into sb with invalid UTF-8 and NUL bytes replaced by U+FFFD. */
-void ah_utf8_sanitize(struct strbuf *sb, const char *s, size_t len);
-
 #endif

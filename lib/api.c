@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 #include "api.h"
 #include "strbuf.h"
@@ -25,34 +26,45 @@ static const char *next_segment(const char *p, size_t *len)
 }
 
 /*
- * Matches path against a route template; returns the number of :params
- * (fewer is more specific), or -1. With params, their values are added.
+ * Matches path against a route template; returns its cost, or -1: 1000 a
+ * :param, plus 1 for each further segment a :param takes. A :param takes one
+ * segment or, where nothing else matches, several: image names have slashes
+ * ("apphub/web:1"), and the server sees them decoded. The cheapest route
+ * wins, so /apps/:id/launches beats /apps/:id for /apps/x/launches. With
+ * params, their values are added.
  */
 static int match(const char *tmpl, const char *path, json_t *params)
 {
-	const char *t = tmpl, *p = path;
+	const char *t = tmpl, *p = path, *end;
 	size_t tl = 0, pl = 0;
-	int nr = 0;
+	int rest, extra;
 
-	for (;;) {
-		t = next_segment(t, &tl);
-		p = next_segment(p, &pl);
-		if (!t || !p)
-			return !t && !p ? nr : -1;
-		if (*t == ':') {
-			if (params) {
-				char *key = xstrndup(t + 1, tl - 1);
-
-				json_object_set_new(params, key, json_stringn(p, pl));
-				free(key);
-			}
-			nr++;
-		} else if (tl != pl || memcmp(t, p, tl)) {
+	t = next_segment(t, &tl);
+	p = next_segment(p, &pl);
+	if (!t || !p)
+		return !t && !p ? 0 : -1;
+	if (*t != ':') {
+		if (tl != pl || memcmp(t, p, tl))
 			return -1;
-		}
-		t += tl;
-		p += pl;
+		return match(t + tl, p + pl, params);
 	}
+	/* the fewest segments first: one, then one more while the rest fails */
+	for (end = p + pl, extra = 0;; extra++) {
+		size_t more;
+
+		if ((rest = match(t + tl, end, params)) >= 0)
+			break;
+		if (!next_segment(end, &more))
+			return -1;
+		end = next_segment(end, &more) + more;
+	}
+	if (params) {
+		char *key = xstrndup(t + 1, tl - 1);
+
+		json_object_set_new(params, key, json_stringn(p, (size_t)(end - p)));
+		free(key);
+	}
+	return rest + 1000 + extra;
 }
 
 int ah_api_route(const char *method, const char *path, json_t *params, const struct ah_op **op)

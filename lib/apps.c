@@ -13,6 +13,7 @@
 #include "strbuf.h"
 #include "tags.h"
 #include "timeutil.h"
+#include "utf8.h"
 #include "work.h"
 
 int ah_valid_app_id(const char *id, struct ah_err *err)
@@ -210,7 +211,7 @@ json_t *ah_app_json(struct ah_state *st, sqlite3_int64 n, struct ah_err *err)
 			    json_null() : json_string(ah_col_text(stmt, 10)));
 	json_object_set_new(app, "lastIngestedAt", sqlite3_column_type(stmt, 11) == SQLITE_NULL ?
 			    json_null() : json_string(ah_col_text(stmt, 11)));
-	json_object_set_new(app, "ingestError", sqlite3_column_type(stmt, 12) == SQLITE_NULL ?
+	json_object_set_new(app, "errorMessage", sqlite3_column_type(stmt, 12) == SQLITE_NULL ?
 			    json_null() : json_string(ah_col_text(stmt, 12)));
 	json_object_set_new(app, "ingestAttempts", json_integer(sqlite3_column_int(stmt, 13)));
 	sqlite3_reset(stmt);

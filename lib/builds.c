@@ -20,6 +20,7 @@
 #include "ops.h"
 #include "strbuf.h"
 #include "timeutil.h"
+#include "utf8.h"
 #include "work.h"
 
 int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err)
@@ -567,60 +568,6 @@ int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
 	return ah_work_next_due(st, "build", when, err);
 }
 
-/*
- * Text for JSON: invalid UTF-8 becomes U+FFFD. With cut, an incomplete
- * sequence at the end is left out; *used is the bytes consumed.
- */
-static char *utf8_clean(const char *s, size_t len, int cut, size_t *used)
-{
-	struct strbuf sb = STRBUF_INIT;
-	size_t i = 0;
-
-	strbuf_grow(&sb, len);
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-			   (c & 0xf8) == 0xf0 ? 4 : 0;
-		size_t k;
-		int ok = n > 0;
-
-		if (n > 1 && i + n > len) {
-			for (k = 1; i + k < len && ok; k++)
-				ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-			if (ok && cut)
-				break;
-			ok = 0;
-		}
-		for (k = 1; ok && k < n; k++)
-			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-		if (ok && n == 2 && c < 0xc2)
-			ok = 0;
-		if (ok && n == 3) {
-			unsigned cp = ((c & 0x0fu) << 12) | (((unsigned char)s[i + 1] & 0x3fu) << 6) |
-				      ((unsigned char)s[i + 2] & 0x3fu);
-
-			ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
-		}
-		if (ok && n == 4) {
-			unsigned cp = ((c & 0x07u) << 18) | (((unsigned char)s[i + 1] & 0x3fu) << 12) |
-				      (((unsigned char)s[i + 2] & 0x3fu) << 6) | ((unsigned char)s[i + 3] & 0x3fu);
-
-			ok = cp >= 0x10000 && cp <= 0x10ffff;
-		}
-		if (ok && n == 1 && c == 0)
-			ok = 0;
-		if (ok) {
-			strbuf_add(&sb, s + i, n);
-			i += n;
-		} else {
-			strbuf_addstr(&sb, "\xef\xbf\xbd");
-			i++;
-		}
-	}
-	if (used)
-		*used = i;
-	return strbuf_detach(&sb, NULL);
-}
 
 /* builds.list: {id, limit?, offset?} -> {id, total, data:[record...]}, newest first. */
 static int op_builds_list(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
@@ -727,7 +674,7 @@ static int op_builds_logs(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		}
 	}
 	/* A character cut at the chunk's end comes whole with the next chunk. */
-	text = utf8_clean(buf ? buf : "", (size_t)n,
+	text = ah_utf8_clean(buf ? buf : "", (size_t)n,
 			  !(final && offset + n >= sb.st_size) && n > 0, &used);
 	if (!used && n > 0)
 		used = (size_t)n;
@@ -1339,7 +1286,7 @@ static char *log_tail(int fd, int64_t *size)
 		return xstrdup("");
 	while (start && skip < (size_t)n && skip < 3 && ((unsigned char)buf[skip] & 0xc0) == 0x80)
 		skip++;
-	return utf8_clean(buf + skip, (size_t)n - skip, 0, NULL);
+	return ah_utf8_clean(buf + skip, (size_t)n - skip, 0, NULL);
 }
 
 static int record_outcome(struct ah_state *st, const struct ah_build_item *item, int ok,

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include "dockerfile.h"
 #include "strbuf.h"
+#include "utf8.h"
 
 /* Appends one zeroed element to arr (capacity: 4, then powers of two). */
 #define PUSH(arr, nr) \
@@ -239,32 +240,6 @@ static int is_space(int c)
 	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r' || c == '\n';
 }
 
-static int utf8_len(const unsigned char *p, size_t left)
-{
-	unsigned c = *p;
-	size_t n, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 1;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 2;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 3;
-	else
-		return 0;
-	if (left <= n)
-		return 0;
-	for (i = 1; i <= n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
-	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return (int)n + 1;
-}
-
 static int check_bytes(struct parser *p)
 {
 	const unsigned char *s = (const unsigned char *)p->buf;
@@ -272,16 +247,16 @@ static int check_bytes(struct parser *p)
 	size_t i = 0;
 
 	while (i < p->len) {
-		int n;
+		size_t n;
 
 		if (!s[i])
 			return perr(p, line, "NUL byte in the file");
 		if (s[i] == '\n')
 			line++;
-		n = utf8_len(s + i, p->len - i);
+		n = ah_utf8_char_len(p->buf + i, p->len - i);
 		if (!n)
 			return perr(p, line, "invalid UTF-8");
-		i += (size_t)n;
+		i += n;
 	}
 	return 0;
 }

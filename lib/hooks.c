@@ -37,14 +37,18 @@ static int branch_watched(const char *ref)
 	return ok;
 }
 
-/* The last commit a hook announced for app id while its ingest waits. */
+/*
+ * The last commit a hook announced for app id while its ingest waits
+ * (events written before the names were unified call it commit).
+ */
 static int already_queued(struct ah_state *st, const char *id, const char *commit, int *dup,
 			  struct ah_err *err)
 {
 	static const char sql[] =
 		"SELECT 1 FROM work WHERE kind = 'ingest' AND subject = ?1 AND EXISTS ("
 		" SELECT 1 FROM (SELECT data FROM events WHERE type = 'app.hook' AND subject = ?1"
-		"  ORDER BY id DESC LIMIT 1) WHERE json_extract(data, '$.commit') = ?2)";
+		"  ORDER BY id DESC LIMIT 1)"
+		" WHERE coalesce(json_extract(data, '$.commitSha'), json_extract(data, '$.commit')) = ?2)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 
 	*dup = 0;
@@ -104,7 +108,7 @@ static int hook_one(struct ah_state *st, const char *id, const char *ref, const 
 	}
 	if (ah_begin_write(st, err) < 0)
 		return -1;
-	if (ah_event(st, "app.hook", id, json_pack("{s:s?, s:s?}", "ref", ref, "commit", commit),
+	if (ah_event(st, "app.hook", id, json_pack("{s:s?, s:s?}", "gitRef", ref, "commitSha", commit),
 		     err) < 0 || ah_commit(st, err) < 0)
 		goto done;
 	json_object_set_new(item, "queued", json_true());
@@ -176,7 +180,7 @@ int ah_hooks_git(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 	items = json_array();
 	json_array_foreach(ids, i, v) {
 		json_t *item = json_pack("{s:s, s:s, s:s?, s:s?}", "id", json_string_value(v),
-					 "kind", "ingest", "ref", ref, "commit", commit);
+					 "kind", "ingest", "gitRef", ref, "commitSha", commit);
 
 		json_array_append_new(items, item);
 		if (hook_one(st, json_string_value(v), ref, commit, item, err) < 0)

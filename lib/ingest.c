@@ -23,6 +23,7 @@
 #include "tags.h"
 #include "timeutil.h"
 #include "tmpdir.h"
+#include "utf8.h"
 #include "work.h"
 
 int ah_ingest_config_load(struct ah_ingest_config *cfg, struct ah_err *err)

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "env.h"
 #include "events.h"
 #include "exec-path.h"
 #include "apps.h"
@@ -27,6 +28,7 @@
 #include "parse.h"
 #include "strbuf.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #define ACTIVE "('pending', 'starting', 'running', 'stopping')"
 
@@ -106,7 +108,7 @@ static json_t *launch_row(sqlite3_stmt *stmt)
 	char iso[AH_ISO_LEN];
 
 	json_object_set_new(o, "id", col_json_str(stmt, 0));
-	json_object_set_new(o, "appId", col_json_str(stmt, 1));
+	json_object_set_new(o, "repositoryId", col_json_str(stmt, 1));
 	json_object_set_new(o, "buildId", col_json_str(stmt, 2));
 	json_object_set_new(o, "image", col_json_str(stmt, 3));
 	json_object_set_new(o, "imageDigest", col_json_str(stmt, 4));
@@ -277,10 +279,10 @@ int ah_launch_set(struct ah_state *st, const char *id, const char *status, const
 	}
 	if (change) {
 		char type[64];
-		json_t *data = json_pack("{s:s, s:s, s:s}", "id", id, "status", status, "appId", app);
+		json_t *data = json_pack("{s:s, s:s, s:s}", "id", id, "status", status, "repositoryId", app);
 
 		if (message)
-			json_object_set_new(data, "message", json_string(message));
+			json_object_set_new(data, "errorMessage", json_string(message));
 		snprintf(type, sizeof(type), "launch.%s", status);
 		if (ah_event(st, type, id, data, err) < 0)
 			goto fail;
@@ -479,8 +481,12 @@ static int profile_num(json_t *prof, const char *key, int duration, int64_t *out
 	if (json_is_string(v) && (duration ? parse_duration(json_string_value(v), out)
 				  : ah_parse_size(json_string_value(v), out)) == 0)
 		return 0;
+	if (json_is_string(v))
+		return ah_invalid(err, "invalid resourceProfile.%s '%.80s': must be a %s", key,
+				  json_string_value(v), duration ? "duration (" AH_DURATION_FORMS ")"
+								 : "size (" AH_SIZE_FORMS ")");
 	return ah_invalid(err, "invalid resourceProfile.%s: must be a %s", key,
-			  duration ? "duration (90s, 15m, 2h)" : "size (512M, 1G) or a whole number");
+			  duration ? "duration (" AH_DURATION_FORMS ")" : "size (" AH_SIZE_FORMS ")");
 }
 
 /*
@@ -782,7 +788,7 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 	json_t *env = NULL, *profile = NULL, *rec = NULL;
 	char *env_s = NULL, *profile_s = NULL;
 	long port;
-	int64_t ttl = 0, max_launches;
+	int64_t ttl = 0, max_launches, start_timeout;
 	sqlite3_int64 app_n;
 	int wait, rc, ret = -1, in_tx = 0, notify[2] = { -1, -1 };
 
@@ -795,7 +801,8 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 	    ah_param_str(params, "engine", &engine, err) < 0 ||
 	    ah_param_str(params, "user", &user, err) < 0 ||
 	    ah_param_int(params, "port", 0, 0, 65535, &port, err) < 0 ||
-	    ah_param_bool(params, "wait", &wait, err) < 0)
+	    ah_param_bool(params, "wait", &wait, err) < 0 ||
+	    ah_env_duration_ms("APPHUB_LAUNCH_START_TIMEOUT_MS", 30000, &start_timeout, err) < 0)
 		return -1;
 	if (!app_id)
 		return ah_invalid(err, "invalid id: required");
@@ -827,7 +834,10 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 			 parse_duration(ttl_s, &ttl) == 0)
 			;
 		else if (t && !json_is_null(t))
-			return ah_invalid(err, "invalid ttl: must be a duration (90s, 15m, 2h)");
+			return json_is_string(t)
+				? ah_invalid(err, "invalid ttl '%.80s': must be a duration ("
+					     AH_DURATION_FORMS ")", json_string_value(t))
+				: ah_invalid(err, "invalid ttl: must be a duration (" AH_DURATION_FORMS ")");
 	}
 	if (parse_env(json_object_get(params, "env"), &env, err) < 0 ||
 	    parse_profile(json_object_get(params, "resourceProfile"), &profile, err) < 0)
@@ -941,7 +951,7 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 	ah_bind_text(stmt, 14, user);
 	if (ah_step_done(st, stmt, "cannot record launch", err) < 0 ||
 	    ah_event(st, "launch.pending", launch_id,
-		     json_pack("{s:s, s:s, s:s?}", "id", launch_id, "appId", app_id, "buildId", build),
+		     json_pack("{s:s, s:s, s:s?}", "id", launch_id, "repositoryId", app_id, "buildId", build),
 		     err) < 0 ||
 	    ah_commit(st, err) < 0)
 		goto done;
@@ -973,7 +983,7 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 	}
 	if (wait)
 		rec = wait_status(st, launch_id, waiting,
-				  env_int("APPHUB_LAUNCH_START_TIMEOUT_MS", 30000) + 60000, notify[0],
+				  start_timeout + 60000, notify[0],
 				  err);
 	else
 		rec = ah_launch_json(st, launch_id, err);
@@ -1134,7 +1144,7 @@ fail:
 }
 
 /*
- * launch.logs: {id, offset?, limit?} -> {id, status, offset, size, data}:
+ * launch.logs: {id, offset?, limit?} -> {id, status, offset, nextOffset, size, data}:
  * the log from offset (default: its last limit bytes), at most limit bytes.
  */
 int ah_launch_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
@@ -1171,21 +1181,22 @@ int ah_launch_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_
 	}
 	if (offset < 0)
 		offset = 0;
-	*out = json_pack("{s:s, s:O, s:I, s:I, s:s%}", "id", id, "status",
-			 json_object_get(rec, "status"), "offset", (json_int_t)offset,
-			 "size", (json_int_t)s.st_size, "data", buf ? buf : "", (size_t)n);
-	if (!*out) {
-		/* Not UTF-8: send it with the offending bytes replaced. */
-		ssize_t k;
+	{
+		/* As build logs: a character cut at the chunk's end comes whole with the next one. */
+		const char *status = json_string_value(json_object_get(rec, "status"));
+		int final = status && (!strcmp(status, "stopped") || !strcmp(status, "failed"));
+		size_t used = 0;
+		char *text = ah_utf8_clean(buf ? buf : "", (size_t)n,
+					   !(final && offset + n >= s.st_size) && n > 0, &used);
 
-		for (k = 0; k < n; k++)
-			if ((unsigned char)buf[k] >= 0x80)
-				buf[k] = '?';
-		*out = json_pack("{s:s, s:O, s:I, s:I, s:s%}", "id", id, "status",
+		if (!used && n > 0)
+			used = (size_t)n;
+		*out = json_pack("{s:s, s:O, s:I, s:I, s:I, s:s}", "id", id, "status",
 				 json_object_get(rec, "status"), "offset", (json_int_t)offset,
-				 "size", (json_int_t)s.st_size, "data", buf ? buf : "", (size_t)n);
+				 "nextOffset", (json_int_t)(offset + (long)used),
+				 "size", (json_int_t)s.st_size, "data", text);
+		free(text);
 	}
-	json_object_set_new(*out, "next", json_integer(offset + n));
 	ret = 0;
 	if (fd >= 0)
 		close(fd);

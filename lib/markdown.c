@@ -9,6 +9,7 @@
 #include "markdown.h"
 #include "strbuf.h"
 #include "usage.h"
+#include "utf8.h"
 
 static int all_chars(const char *s, size_t len, char c)
 {

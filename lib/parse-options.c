@@ -1,7 +1,10 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "parse.h"
 #include "parse-options.h"
+#include "utf8.h"
 
 static const struct option *find_long(const struct option *opts, const char *name, size_t len)
 {
@@ -22,7 +25,8 @@ static const struct option *find_short(const struct option *opts, int c)
 
 static int takes_arg(const struct option *o)
 {
-	return o->type == OPTION_STRING || o->type == OPTION_INT || o->type == OPTION_LIST;
+	return o->type == OPTION_STRING || o->type == OPTION_INT || o->type == OPTION_LIST ||
+	       o->type == OPTION_DURATION || o->type == OPTION_SIZE;
 }
 
 static int set_value(const struct option *o, const char *arg, const char *shown,
@@ -37,6 +41,8 @@ static int set_value(const struct option *o, const char *arg, const char *shown,
 		*(int *)o->value = 1;
 		return 0;
 	case OPTION_STRING:
+		if (!ah_utf8_valid(arg, strlen(arg)))
+			goto not_utf8;
 		*(const char **)o->value = arg;
 		return 0;
 	case OPTION_INT:
@@ -48,7 +54,23 @@ static int set_value(const struct option *o, const char *arg, const char *shown,
 		}
 		*(long *)o->value = n;
 		return 0;
+	case OPTION_DURATION:
+		if (ah_parse_duration_ms(arg, (int64_t *)o->value) < 0) {
+			strbuf_addf(errmsg, "invalid %s '%s': must be a duration (" AH_DURATION_FORMS ")",
+				    shown, arg);
+			return -1;
+		}
+		return 0;
+	case OPTION_SIZE:
+		if (ah_parse_size(arg, (int64_t *)o->value) < 0) {
+			strbuf_addf(errmsg, "invalid %s '%s': must be a size (" AH_SIZE_FORMS ")",
+				    shown, arg);
+			return -1;
+		}
+		return 0;
 	case OPTION_LIST:
+		if (!ah_utf8_valid(arg, strlen(arg)))
+			goto not_utf8;
 		if (!*(json_t **)o->value)
 			*(json_t **)o->value = json_array();
 		json_array_append_new(*(json_t **)o->value, json_string(arg));
@@ -56,6 +78,10 @@ static int set_value(const struct option *o, const char *arg, const char *shown,
 	case OPTION_END:
 		break;
 	}
+	return -1;
+not_utf8:
+	/* the values go into JSON, which carries UTF-8 only */
+	strbuf_addf(errmsg, "invalid %s: not UTF-8", shown);
 	return -1;
 }
 
@@ -99,8 +125,13 @@ int parse_options(int argc, const char **argv, const struct option *opts,
 				strbuf_addf(errmsg, "option '--%s' requires a value", o->long_name);
 				return PARSE_OPT_ERROR;
 			}
-			if (set_value(o, eq ? eq + 1 : argv[++i], a, errmsg) < 0)
-				return PARSE_OPT_ERROR;
+			{
+				char shown[128];
+
+				snprintf(shown, sizeof(shown), "--%s", o->long_name);
+				if (set_value(o, eq ? eq + 1 : argv[++i], shown, errmsg) < 0)
+					return PARSE_OPT_ERROR;
+			}
 			continue;
 		}
 		for (const char *p = a + 1; *p; p++) {

@@ -15,6 +15,8 @@ enum opt_type {
 	OPTION_STRING,	/* const char ** */
 	OPTION_INT,	/* long *, any whole number */
 	OPTION_LIST,	/* json_t ** array, each use appends a string */
+	OPTION_DURATION,	/* int64_t *, milliseconds: 500ms, 30s (or 30), 5m, 1h, 1d */
+	OPTION_SIZE,	/* int64_t *, bytes: 512, 512k, 64M, 2G */
 	OPTION_HIDDEN_BOOL,
 };
 
@@ -32,6 +34,8 @@ struct option {
 #define OPT_STRING(s, l, v, a, h) { OPTION_STRING, (s), (l), (v), (a), (h) }
 #define OPT_INT(s, l, v, a, h) { OPTION_INT, (s), (l), (v), (a), (h) }
 #define OPT_LIST(s, l, v, a, h) { OPTION_LIST, (s), (l), (v), (a), (h) }
+#define OPT_DURATION(s, l, v, h) { OPTION_DURATION, (s), (l), (v), "duration", (h) }
+#define OPT_SIZE(s, l, v, h) { OPTION_SIZE, (s), (l), (v), "size", (h) }
 
 #define PARSE_OPT_HELP (-1)
 #define PARSE_OPT_ERROR (-2)

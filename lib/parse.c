@@ -39,8 +39,13 @@ int ah_parse_size(const char *s, int64_t *out)
 
 int ah_parse_duration_ms(const char *s, int64_t *out)
 {
-	static const struct { const char *unit; int64_t ms; } units[] = {
-		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	return ah_parse_duration(s, 1000, out);
+}
+
+int ah_parse_duration(const char *s, int64_t bare_ms, int64_t *out)
+{
+	const struct { const char *unit; int64_t ms; } units[] = {
+		{ "", bare_ms }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
 		{ "d", 86400000 },
 	};
 	char *end;

@@ -60,12 +60,10 @@ void ah_tags_cancel_counts(struct ah_state *st);
 int ah_tag_lookup(struct ah_state *st, const struct ah_tag *tag, sqlite3_int64 *n,
 		  struct ah_err *err);
 
-int ah_utf8_valid(const char *s, size_t len);
-
-
 /*
  * Tag keys starting with prefix (no colon), or key:value pairs (with one),
  * case-insensitively, at most limit: [{type, value, label}].
  */
 json_t *ah_tags_suggest(struct ah_state *st, const char *prefix, long limit, struct ah_err *err);
+
 #endif

@@ -97,17 +97,6 @@ char *xstrndup(const char *s, size_t n)
 	return oom(strndup(s, n));
 }
 
-char *xstrndup_utf8(const char *s, size_t n)
-{
-	size_t len = strlen(s);
-
-	if (len <= n)
-		return xstrdup(s);
-	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return xstrndup(s, n);
-}
-
 char *xstrfmt(const char *fmt, ...)
 {
 	va_list ap;

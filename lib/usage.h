@@ -30,8 +30,6 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
-/* The first n bytes of s at most, cut back to a whole UTF-8 character. */
-char *xstrndup_utf8(const char *s, size_t n);
 char *xstrfmt(const char *fmt, ...) APPHUB_FMT(1, 2);
 
 #endif

@@ -105,7 +105,7 @@ event_types() {
 	assert_stderr ''
 	local j=$output
 	assert_equal "$(jq -c keys_unsorted <<<"$j")" \
-		'["id","name","description","repoUrl","dockerfilePath","status","metadataStrategy","tags","createdAt","updatedAt","commitSha","readme","lastIngestedAt","ingestError","ingestAttempts"]'
+		'["id","name","description","repoUrl","dockerfilePath","status","metadataStrategy","tags","createdAt","updatedAt","commitSha","readme","lastIngestedAt","errorMessage","ingestAttempts"]'
 	assert_equal "$(jq -c '[.id,.name,.description,.repoUrl,.dockerfilePath,.status,.metadataStrategy,.tags]' <<<"$j")" \
 		'["plain-app","plain-app","","https://example.com/acme/plain-app.git","Dockerfile","pending","auto",[]]'
 	assert_regex "$(jq -r .createdAt <<<"$j")" "$TIME_RE"
@@ -427,7 +427,7 @@ event_types() {
 	add_app tag-json
 	run -0 apphub apps tag tag-json add x:y --json
 	assert_equal "$(jq -c keys_unsorted <<<"$output")" \
-		'["id","name","description","repoUrl","dockerfilePath","status","metadataStrategy","tags","createdAt","updatedAt","commitSha","readme","lastIngestedAt","ingestError","ingestAttempts"]'
+		'["id","name","description","repoUrl","dockerfilePath","status","metadataStrategy","tags","createdAt","updatedAt","commitSha","readme","lastIngestedAt","errorMessage","ingestAttempts"]'
 	assert_equal "$(jq -c .tags <<<"$output")" '[{"key":"x","value":"y","source":"author"}]'
 }
 

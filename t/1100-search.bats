@@ -415,7 +415,7 @@ BY_NAME='zeta-notes api-gateway blog-engine data-dash shopify-sync web-shop'
 	assert_equal "$(jq -c '.facets.tags[0] | keys_unsorted' <<<"$output")" '["value","count"]'
 	assert_equal "$(jq -c '.facets.statuses[0] | keys_unsorted' <<<"$output")" '["value","count"]'
 	assert_equal "$(jq -c '.data[0] | keys_unsorted' <<<"$output")" \
-		'["id","name","description","repoUrl","dockerfilePath","status","metadataStrategy","tags","createdAt","updatedAt","commitSha","lastIngestedAt","ingestError","ingestAttempts"]'
+		'["id","name","description","repoUrl","dockerfilePath","status","metadataStrategy","tags","createdAt","updatedAt","commitSha","lastIngestedAt","errorMessage","ingestAttempts"]'
 	assert_equal "$(jq -c '.data[0].tags[0] | keys_unsorted' <<<"$output")" '["key","value","source"]'
 	assert_equal "$(jq -c '[.meta.tokens, .meta.tags, .meta.sort, .meta.limit, .meta.offset, .total]' <<<"$output")" \
 		'[["shop"],["owner:alice"],"relevance",5,0,1]'

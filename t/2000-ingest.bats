@@ -34,7 +34,7 @@ teardown() {
 	assert_equal "$(app_field plain status)" ready
 	assert_equal "$(app_field plain commitSha)" "$sha"
 	assert_equal "$(app_field plain ingestAttempts)" 1
-	assert_equal "$(app_field plain ingestError)" null
+	assert_equal "$(app_field plain errorMessage)" null
 	assert_regex "$(app_field plain lastIngestedAt)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$'
 	# the queue is empty now: a second run does nothing
 	run -0 apphub ingest
@@ -58,7 +58,7 @@ teardown() {
 	commit_files "$REPOS/fresh" Dockerfile 'FROM scratch'
 	apphub -q apps add "$REPOS/fresh"
 	run -0 apphub apps show fresh --json
-	assert_equal "$(jq -c '[.commitSha, .readme, .lastIngestedAt, .ingestError, .ingestAttempts]' <<<"$output")" \
+	assert_equal "$(jq -c '[.commitSha, .readme, .lastIngestedAt, .errorMessage, .ingestAttempts]' <<<"$output")" \
 		'[null,null,null,null,0]'
 }
 

@@ -30,7 +30,7 @@ fails() {
 	apphub -q apps add "$repo" --id "$id" "$@"
 	run --separate-stderr -1 apphub ingest "$id"
 	assert_equal "$(app_field "$id" status)" failed
-	assert_equal "$(app_field "$id" ingestError)" "$(last_message "$id")"
+	assert_equal "$(app_field "$id" errorMessage)" "$(last_message "$id")"
 	assert_stderr_partial "apphub: cannot ingest '$id'"
 }
 
@@ -211,7 +211,7 @@ fails() {
 	wait "$pid"
 	assert_equal "$(app_field later status)" ready
 	assert_equal "$(app_field later ingestAttempts)" 2
-	assert_equal "$(app_field later ingestError)" null
+	assert_equal "$(app_field later errorMessage)" null
 }
 
 # wait_status ID STATUS: up to 10 s

@@ -31,7 +31,7 @@ teardown() { launch_teardown; }
 	add_build web test/httpd:latest b-1
 	run -0 apphub --json launch web --id first
 	echo "$output" >"$T/l.json"
-	run -0 jq -r '[.id, .appId, .buildId, .status, .port, .network] | join(" ")' "$T/l.json"
+	run -0 jq -r '[.id, .repositoryId, .buildId, .status, .port, .network] | join(" ")' "$T/l.json"
 	assert_output 'first web b-1 running 8080 loopback'
 	url=$(jq -r .previewUrl "$T/l.json")
 	port=$(jq -r .hostPort "$T/l.json")
@@ -56,6 +56,10 @@ teardown() { launch_teardown; }
 	assert_equal "$(jq -r .id <<<"$output")" first
 	run -0 apphub launch logs first -q
 	assert_output --partial 'response:200'
+	# a page of the log has a build log's shape: where the next page starts
+	run -0 apphub launch logs first --json
+	assert_equal "$(jq -c keys <<<"$output")" '["data","id","nextOffset","offset","size","status"]'
+	assert_equal "$(jq '.nextOffset == .offset + (.data | utf8bytelength)' <<<"$output")" true
 	# An explicit build; a build of another app; a duplicate launch id.
 	run -0 apphub -q launch web --build b-1 --id second
 	assert_output second
@@ -199,4 +203,12 @@ teardown() { launch_teardown; }
 	run -0 apphub launch stop pod
 	# The container went with the launch.
 	[[ $(podman ps -a --format '{{.Names}}') != *apphub-pod* ]]
+}
+
+@test "logs: text that is not UTF-8 comes as U+FFFD, the rest as written" {
+	run -0 apphub -q launch web --image test/shell --id bytes --port 8080 \
+		--command 'printf "caf\303\251 \377 end\n"; exec httpd -f -p 8080 -h /www'
+	run -0 apphub launch logs bytes --json
+	run -0 jq -r .data <<<"$output"
+	assert_output --partial $'caf\u00e9 \ufffd end'
 }

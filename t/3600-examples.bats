@@ -94,7 +94,7 @@ launch_example() {
 	local id=$1 port=$2
 	run -0 apphub --json launch "$id"
 	echo "$output" >"$T/launch.json"
-	run -0 jq -r '[.appId, .status, .port, .network] | join(" ")' "$T/launch.json"
+	run -0 jq -r '[.repositoryId, .status, .port, .network] | join(" ")' "$T/launch.json"
 	assert_output "$id running $port loopback"
 	L=$(jq -r .id "$T/launch.json")
 	URL=$(jq -r .previewUrl "$T/launch.json")

@@ -46,7 +46,7 @@ commit() {
 	sha=$(git -C "$REPOS/web" rev-parse HEAD)
 	r=$(http POST /hooks/git -d '{"repoUrl":"'"$REPOS/web"'","ref":"refs/heads/main","commit":"'"$sha"'"}')
 	assert_equal "$(status_of "$r")" 202
-	assert_equal "$(body_of "$r" | jq -c '[.queued, .items[0].id, .items[0].kind, .items[0].commit, .items[0].queued]')" \
+	assert_equal "$(body_of "$r" | jq -c '[.queued, .items[0].id, .items[0].kind, .items[0].commitSha, .items[0].queued]')" \
 		"[true,\"web\",\"ingest\",\"$sha\",true]"
 	wait_until bash -c "[[ \$(apphub --json apps show web | jq -r .commitSha) == $sha ]]"
 	wait_until status_is web ready

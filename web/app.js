@@ -521,7 +521,7 @@ function renderApp(app) {
       h('div', { class: 'app-title' }, h('h1', { id: 'app-name' }, app.name || app.id), badge(app.status)),
       app.description ? h('p', { class: 'app-desc' }, app.description) : null,
       h('div', { class: 'app-actions', id: 'app-actions' }, actionButtons(app)),
-      app.status === 'failed' && app.ingestError ? h('p', { class: 'err-text', id: 'ingest-error' }, app.ingestError) : null),
+      app.status === 'failed' && app.errorMessage ? h('p', { class: 'err-text', id: 'ingest-error' }, app.errorMessage) : null),
     h('div', { class: 'app-grid' },
       h('div', { class: 'main-col' },
         h('section', { class: 'panel', 'aria-labelledby': 'readme-h' },
@@ -820,7 +820,7 @@ function follow() {
     }
     if (type === 'app.registered' || type === 'app.removed' || status === 'ready' || status === 'failed') researchSoon();
     if (current) {
-      const appId = e.data?.appId || e.data?.repositoryId || subject;
+      const appId = e.data?.repositoryId || subject;
       if (appId === current.id || subject === current.id) refreshSoon(current.id);
     }
   };
