@@ -109,7 +109,7 @@ static int unknown_command(const char *name)
 {
 	size_t i, best = (size_t)-1;
 
-	fprintf(stderr, "apphub: '%s' is not an apphub command. See 'apphub --help'.\n", name);
+	error("'%s' is not an apphub command. See 'apphub --help'.", name);
 	for (i = 0; i < NR_COMMANDS; i++) {
 		size_t d = edit_distance(name, commands[i].name);
 
@@ -152,8 +152,8 @@ static int exec_helper(const char *name, int argc, const char **argv, struct ctx
 	const char **args;
 
 	if (!path) {
-		fprintf(stderr, "apphub: '%s' needs the helper '%s', which is not installed (looked in %s)\n",
-			name, helper, AH_HELPER_DIRS);
+		error("'%s' needs the helper '%s', which is not installed (looked in %s)", name, helper,
+		      AH_HELPER_DIRS);
 		free(helper);
 		return APPHUB_EXIT_FATAL;
 	}
@@ -169,7 +169,7 @@ static int exec_helper(const char *name, int argc, const char **argv, struct ctx
 	args[0] = path;
 	memcpy(args + 1, argv + 1, (size_t)(argc - 1) * sizeof(*args));
 	execv(path, (char *const *)args);
-	fprintf(stderr, "apphub: cannot run '%s': %s\n", path, strerror(errno));
+	error("cannot run '%s': %s", path, strerror(errno));
 	free(args);
 	free(path);
 	free(helper);
@@ -201,7 +201,7 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 	status = fn(argc, argv, ctx);
 	ah_ctx_release(&ctx->op);
 	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "apphub: cannot write output\n");
+		error("cannot write output");
 		return APPHUB_EXIT_FATAL;
 	}
 	return status;
@@ -230,7 +230,7 @@ int main(int argc, const char **argv)
 
 		if (!strcmp(a, "-C") || !strcmp(a, "--dir")) {
 			if (argc < 2) {
-				fprintf(stderr, "apphub: option '%s' requires a value\n", a);
+				error("option '%s' requires a value", a);
 				print_main_usage(stderr);
 				return APPHUB_EXIT_USAGE;
 			}
@@ -240,7 +240,7 @@ int main(int argc, const char **argv)
 			ctx.op.dir = a + 2;
 		} else if (!strcmp(a, "--server")) {
 			if (argc < 2) {
-				fprintf(stderr, "apphub: option '%s' requires a value\n", a);
+				error("option '%s' requires a value", a);
 				print_main_usage(stderr);
 				return APPHUB_EXIT_USAGE;
 			}
@@ -263,7 +263,7 @@ int main(int argc, const char **argv)
 				puts(commands[i].name);
 			return 0;
 		} else {
-			fprintf(stderr, "apphub: unknown option '%s'\n", a);
+			error("unknown option '%s'", a);
 			print_main_usage(stderr);
 			return APPHUB_EXIT_USAGE;
 		}

@@ -30,9 +30,11 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 
 const struct ah_op ops_apps[] = {
 	{ .name = "apps.add", .method = "POST", .path = "/apps", .scope = SCOPE_APPS_WRITE,
-	  .on_state = ah_apps_add, .summary = "Register an app (a git repository with a Dockerfile)" },
-	{ .name = "apps.import", .method = "POST", .path = "/apps/import", .scope = SCOPE_APPS_WRITE,
-	  .on_state = ah_apps_import, .summary = "Register many apps in one transaction" },
+	  .on_state = ah_apps_add,
+	  .summary = "Register an app (a git repository with a Dockerfile)" },
+	{ .name = "apps.import", .method = "POST", .path = "/apps/import",
+	  .scope = SCOPE_APPS_WRITE, .on_state = ah_apps_import,
+	  .summary = "Register many apps in one transaction" },
 	{ .name = "apps.rm", .method = "DELETE", .path = "/apps/:id", .scope = SCOPE_APPS_WRITE,
 	  .fn = op_apps_rm, .summary = "Remove an app" },
 	{ .name = "apps.show", .method = "GET", .path = "/apps/:id", .scope = SCOPE_NONE,

@@ -24,7 +24,7 @@ static int op_events_list(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 }
 
 const struct ah_op ops_events[] = {
-	{ .name = "events.list", .method = "GET", .path = "/events", .scope = SCOPE_NONE, .fn = op_events_list,
-	  .summary = "List events, oldest first" },
+	{ .name = "events.list", .method = "GET", .path = "/events", .scope = SCOPE_NONE,
+	  .fn = op_events_list, .summary = "List events, oldest first" },
 	{ NULL },
 };

@@ -44,9 +44,10 @@ static int op_apps_retry(struct ah_ctx *ctx, json_t *params, json_t **out, struc
 }
 
 const struct ah_op ops_history[] = {
-	{ .name = "apps.history", .method = "GET", .path = "/apps/:id/history", .scope = SCOPE_NONE, .fn = op_apps_history,
-	  .summary = "An app's ingestion history, newest first" },
-	{ .name = "apps.retry", .method = "POST", .path = "/apps/:id/retry", .scope = SCOPE_APPS_WRITE, .fn = op_apps_retry,
+	{ .name = "apps.history", .method = "GET", .path = "/apps/:id/history", .scope = SCOPE_NONE,
+	  .fn = op_apps_history, .summary = "An app's ingestion history, newest first" },
+	{ .name = "apps.retry", .method = "POST", .path = "/apps/:id/retry",
+	  .scope = SCOPE_APPS_WRITE, .fn = op_apps_retry,
 	  .summary = "Queue an app for ingestion again" },
 	{ NULL },
 };

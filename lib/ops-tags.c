@@ -19,7 +19,7 @@ static int op_tags_suggest(struct ah_ctx *ctx, json_t *params, json_t **out, str
 }
 
 const struct ah_op ops_tags[] = {
-	{ .name = "tags.suggest", .method = "GET", .path = "/tags/suggest", .scope = SCOPE_NONE, .fn = op_tags_suggest,
-	  .summary = "Suggest tag keys and key:value pairs for a prefix" },
+	{ .name = "tags.suggest", .method = "GET", .path = "/tags/suggest", .scope = SCOPE_NONE,
+	  .fn = op_tags_suggest, .summary = "Suggest tag keys and key:value pairs for a prefix" },
 	{ NULL },
 };

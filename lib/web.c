@@ -74,7 +74,7 @@ done:
 }
 
 const struct ah_op ops_web[] = {
-	{ .name = "apps.readme", .method = "GET", .path = "/apps/:id/readme", .scope = SCOPE_NONE, .fn = op_apps_readme,
-	  .summary = "An app's README as HTML (cmark, raw HTML left out)" },
+	{ .name = "apps.readme", .method = "GET", .path = "/apps/:id/readme", .scope = SCOPE_NONE,
+	  .fn = op_apps_readme, .summary = "An app's README as HTML (cmark, raw HTML left out)" },
 	{ NULL },
 };
