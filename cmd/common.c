@@ -1,3 +1,8 @@
+/*
+ * What every command shares: its options with --json and -q, a verb's
+ * arguments, running a verb from a table, calling an operation here or
+ * with --server, exit statuses and JSON output.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,8 @@
+/*
+ * The HTTP face of the operation table, without the server: routing a method
+ * and path to an operation, a request's parameters, errors as JSON, and the
+ * OpenAPI document generated from the table.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"

@@ -1,3 +1,7 @@
+/*
+ * The app records: validating a registration, registering, updating,
+ * removing and tagging apps, an app as JSON, and its full-text row.
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,7 @@
+/*
+ * serve's bearer tokens ($APPHUB_TOKENS): loading them, checking a request's
+ * against the scope an operation needs, and the page's secret.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

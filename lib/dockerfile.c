@@ -1,3 +1,7 @@
+/*
+ * The Dockerfile parser: instructions, line continuations, heredocs,
+ * variables and stages, into a tree the build engine walks. One job only.
+ */
 #include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>

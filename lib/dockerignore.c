@@ -1,3 +1,7 @@
+/*
+ * The .dockerignore rules: patterns read once, then a path matched
+ * against them, as Docker's engine does.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include "dockerignore.h"

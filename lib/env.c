@@ -1,3 +1,7 @@
+/*
+ * Settings from the environment (APPHUB_*): whole numbers and durations,
+ * each refused with its name when it is not one.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include "env.h"

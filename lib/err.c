@@ -1,3 +1,7 @@
+/*
+ * struct ah_err: an operation's error, its HTTP-like status, code and
+ * message, and the JSON of a parse error that never quotes the file.
+ */
 #include <jansson.h>
 #include <stdio.h>
 #include "err.h"

@@ -1,3 +1,7 @@
+/*
+ * The event log: appending an event in the caller's transaction, in bulk
+ * for imports, and listing them for events and GET /events.
+ */
 #include <limits.h>
 #include <stdlib.h>
 #include "events.h"

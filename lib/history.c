@@ -1,3 +1,7 @@
+/*
+ * An app's ingestion history: one row per state its ingest passes through,
+ * written by registration and the ingest worker, listed newest first.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include "events.h"

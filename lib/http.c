@@ -1,3 +1,8 @@
+/*
+ * apphub serve's HTTP front end (libmicrohttpd): requests to operations
+ * through lib/api.c, the checks against other sites (Host, Origin, JSON
+ * only), the event stream and the page.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>

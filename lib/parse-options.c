@@ -1,3 +1,7 @@
+/*
+ * Command-line options in the manner of git's parse-options: a table of
+ * options, anywhere before --, with usage generated from it.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,7 @@
+/*
+ * App search: words (stemmed, full-text) and key:value tags, sorted by
+ * relevance, name or time, with the facets of the matches.
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

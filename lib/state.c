@@ -1,3 +1,8 @@
+/*
+ * The state directory and its SQLite database: opening and tightening it,
+ * the schema and its migrations, transactions, prepared statements and the
+ * helpers that bind and step them.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

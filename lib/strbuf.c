@@ -1,3 +1,6 @@
+/*
+ * strbuf: a growing string buffer, as git's.
+ */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * Tags: key:value pairs parsed and checked, linked to apps by source, and
+ * their counts kept for suggestions.
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

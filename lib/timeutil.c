@@ -1,3 +1,6 @@
+/*
+ * Time: now in milliseconds and as ISO 8601 text.
+ */
 #include <stdio.h>
 #include <time.h>
 #include "timeutil.h"

@@ -1,3 +1,7 @@
+/*
+ * Messages (error, warning, die) in apphub's form, and the allocation
+ * wrappers that die when memory runs out.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
