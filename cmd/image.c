@@ -74,7 +74,7 @@ static int image_ls(int argc, const char **argv, struct ctx *ctx)
 		json_array_foreach(json_object_get(out, "data"), i, img) {
 			const char *name = json_string_value(json_object_get(img, "name"));
 			const char *digest = json_string_value(json_object_get(img, "digest"));
-			const char *created = json_string_value(json_object_get(img, "created"));
+			const char *created = json_string_value(json_object_get(img, "createdAt"));
 			char size[32];
 
 			if (ctx->quiet) {

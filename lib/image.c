@@ -876,14 +876,14 @@ int ah_image_list(struct ah_image_store *s, json_t **out, struct ah_err *err)
 		if (ah_image_load(s, name, &img, &e2) < 0) {
 			json_array_append_new(list, json_pack("{s:s, s:s?, s:n, s:n, s:s}", "name", name,
 					      "digest", json_string_value(json_object_get(d, "digest")),
-					      "size", "created", "error", e2.msg));
+					      "size", "createdAt", "errorMessage", e2.msg));
 			continue;
 		}
 		json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:O?}", "name", name,
 				      "digest", img.digest, "size", (json_int_t)ah_image_size(&img),
-				      "created", json_object_get(img.config, "created")));
-		if (!json_object_get(json_array_get(list, json_array_size(list) - 1), "created"))
-			json_object_set_new(json_array_get(list, json_array_size(list) - 1), "created",
+				      "createdAt", json_object_get(img.config, "created")));
+		if (!json_object_get(json_array_get(list, json_array_size(list) - 1), "createdAt"))
+			json_object_set_new(json_array_get(list, json_array_size(list) - 1), "createdAt",
 					    json_null());
 		ah_image_release(&img);
 	}

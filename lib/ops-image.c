@@ -46,7 +46,7 @@ static json_t *image_json(const struct ah_image *img)
 {
 	return json_pack("{s:s?, s:s, s:s, s:I, s:O?, s:O, s:O}", "name", img->name, "digest",
 			 img->digest, "mediaType", img->media_type, "size",
-			 (json_int_t)ah_image_size(img), "created",
+			 (json_int_t)ah_image_size(img), "createdAt",
 			 json_object_get(img->config, "created"), "manifest", img->manifest,
 			 "config", img->config);
 }
