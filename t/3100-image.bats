@@ -98,7 +98,7 @@ manifest_of() {
 	assert_equal "$(jq -r .format <<<"$output")" docker
 	run -0 apphub image inspect saved/img:1 --json
 	assert_equal "$(jq -c .config.Env <<<"$output")" '["PATH=/bin","FOO=bar"]'
-	assert_equal "$(jq -r .createdAt <<<"$output")" 2024-01-01T00:00:00Z
+	assert_equal "$(jq -r .created <<<"$output")" 2024-01-01T00:00:00Z
 	# the layers are kept as they were (uncompressed tars), the config byte for byte
 	manifest_of saved/img:1 | jq -e '[.layers[].mediaType] == ["application/vnd.oci.image.layer.v1.tar","application/vnd.oci.image.layer.v1.tar"]'
 	run -0 apphub image unpack saved/img:1 "$T/root"
