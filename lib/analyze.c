@@ -13,6 +13,7 @@
 #include "analyze.h"
 #include "apps.h"
 #include "markdown.h"
+#include "params.h"
 #include "utf8.h"
 
 #define BFS_MAX_DEPTH 6
@@ -456,20 +457,6 @@ done:
 	return root;
 }
 
-/* A tag value from a scalar: strings as they are, numbers and booleans as text. */
-static char *scalar_text(json_t *v)
-{
-	if (json_is_string(v))
-		return xstrdup(json_string_value(v));
-	if (json_is_integer(v))
-		return xstrfmt("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	if (json_is_real(v))
-		return xstrfmt("%g", json_real_value(v));
-	if (json_is_boolean(v))
-		return xstrdup(json_is_true(v) ? "true" : "false");
-	return NULL;
-}
-
 static int tag_file_tags(json_t *doc, const char *path, struct ah_analysis *a,
 			 struct ah_err *err)
 {
@@ -498,7 +485,7 @@ static int tag_file_tags(json_t *doc, const char *path, struct ah_analysis *a,
 
 		if (json_is_array(v)) {
 			json_array_foreach(v, i, item) {
-				if ((s = scalar_text(item))) {
+				if ((s = ah_json_scalar_text(item))) {
 					add_tag(a, key, s, src);
 					free(s);
 				}
@@ -509,7 +496,7 @@ static int tag_file_tags(json_t *doc, const char *path, struct ah_analysis *a,
 
 			json_object_foreach(v, child, ignored)
 				add_tag(a, key, child, src);
-		} else if ((s = scalar_text(v))) {
+		} else if ((s = ah_json_scalar_text(v))) {
 			add_tag(a, key, s, src);
 			free(s);
 		}

@@ -629,10 +629,8 @@ int ah_apps_show(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 	const char *id;
 	sqlite3_int64 n;
 
-	if (ah_param_str(params, "id", &id, err) < 0)
+	if (ah_param_need_str(params, "id", &id, err) < 0)
 		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
 	if (ah_app_lookup(st, id, &n, err) < 0)
 		return -1;
 	*out = ah_app_json(st, n, err);

@@ -1062,10 +1062,8 @@ int ah_launch_show(struct ah_state *st, json_t *params, json_t **out, struct ah_
 	char *tail;
 	json_t *rec;
 
-	if (ah_param_str(params, "id", &id, err) < 0)
+	if (ah_param_need_str(params, "id", &id, err) < 0)
 		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
 	if (ah_launch_reconcile(st, NULL, err) < 0 ||
 	    !(rec = ah_launch_json(st, id, err)))
 		return -1;

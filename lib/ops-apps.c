@@ -10,10 +10,8 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	json_t *builds;
 	const char *id;
 
-	if (ah_param_str(params, "id", &id, err) < 0)
+	if (ah_param_need_str(params, "id", &id, err) < 0)
 		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
 	if (ah_ctx_state(ctx, &st, err) < 0)
 		return -1;
 	builds = json_array();

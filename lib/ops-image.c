@@ -59,10 +59,8 @@ static int op_image_inspect(struct ah_ctx *ctx, json_t *params, json_t **out, st
 	int ret = -1;
 
 	memset(&img, 0, sizeof(img));
-	if (ah_param_str(params, "name", &name, err) < 0)
+	if (ah_param_need_str(params, "name", &name, err) < 0)
 		return -1;
-	if (!name)
-		return ah_invalid(err, "name: required");
 	if (open_store(ctx, &s, err) < 0 || ah_image_load(s, name, &img, err) < 0)
 		goto done;
 	*out = image_json(&img);
@@ -79,10 +77,8 @@ static int op_image_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct 
 	const char *name;
 	int ret = -1;
 
-	if (ah_param_str(params, "name", &name, err) < 0)
+	if (ah_param_need_str(params, "name", &name, err) < 0)
 		return -1;
-	if (!name)
-		return ah_invalid(err, "name: required");
 	if (open_store(ctx, &s, err) < 0 || ah_image_remove(s, name, err) < 0)
 		goto done;
 	*out = json_pack("{s:s}", "removed", name);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "params.h"
+#include "usage.h"
 
 int ah_param_str(json_t *params, const char *key, const char **out, struct ah_err *err)
 {
@@ -104,4 +105,26 @@ bad:
 	json_decref(*out);
 	*out = NULL;
 	return ah_invalid(err, "invalid %s: must be a list of strings", key);
+}
+
+int ah_param_need_str(json_t *params, const char *key, const char **out, struct ah_err *err)
+{
+	if (ah_param_str(params, key, out, err) < 0)
+		return -1;
+	if (!*out)
+		return ah_invalid(err, "invalid %s: required", key);
+	return 0;
+}
+
+char *ah_json_scalar_text(json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_integer(v))
+		return xstrfmt("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_real(v))
+		return xstrfmt("%g", json_real_value(v));
+	if (json_is_boolean(v))
+		return xstrdup(json_is_true(v) ? "true" : "false");
+	return NULL;
 }

@@ -9,10 +9,18 @@
  * a string from a query string or argv, so the getters accept both forms.
  */
 int ah_param_str(json_t *params, const char *key, const char **out, struct ah_err *err);
+/* ah_param_str() for a parameter that must be there: "invalid <key>: required". */
+int ah_param_need_str(json_t *params, const char *key, const char **out, struct ah_err *err);
 int ah_param_int(json_t *params, const char *key, long def, long min, long max, long *out,
 		 struct ah_err *err);
 int ah_param_bool(json_t *params, const char *key, int *out, struct ah_err *err);
 /* A list of strings: a JSON array of strings, or one comma-separated string. */
 int ah_param_strlist(json_t *params, const char *key, json_t **out, struct ah_err *err);
+
+/*
+ * A JSON scalar as text (a string as it is, numbers and booleans written
+ * out); NULL for null, an object or an array.
+ */
+char *ah_json_scalar_text(json_t *v);
 
 #endif

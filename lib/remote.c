@@ -31,17 +31,11 @@ static void url_encode(struct strbuf *sb, const char *s)
 /* A scalar parameter as the query string carries it; NULL to leave out. */
 static char *query_value(json_t *v)
 {
-	if (json_is_string(v))
-		return xstrdup(json_string_value(v));
-	if (json_is_integer(v))
-		return xstrfmt("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	if (json_is_real(v))
-		return xstrfmt("%g", json_real_value(v));
-	if (json_is_boolean(v))
-		return xstrdup(json_is_true(v) ? "true" : "false");
 	if (json_is_null(v))
 		return NULL;
-	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (json_is_object(v) || json_is_array(v))
+		return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	return ah_json_scalar_text(v);
 }
 
 static void add_query(struct strbuf *url, int *first, const char *key, json_t *v)

@@ -56,10 +56,8 @@ static int op_apps_readme(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	char *html;
 	int ret = -1;
 
-	if (ah_param_str(params, "id", &id, err) < 0)
+	if (ah_param_need_str(params, "id", &id, err) < 0)
 		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
 	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, id, &n, err) < 0 ||
 	    !(app = ah_app_json(st, n, err)))
 		goto done;
