@@ -3,7 +3,7 @@
 #include "history.h"
 #include "ops.h"
 
-/* apps.history: {id, limit?} -> {id, data:[event...]}, newest first. */
+/* apps.history: {id, limit?} -> {repositoryId, data:[event...]}, newest first. */
 static int op_apps_history(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
 	struct ah_state *st;
@@ -20,7 +20,7 @@ static int op_apps_history(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, id, &n, err) < 0 ||
 	    !(data = ah_history_list(st, n, limit, err)))
 		return -1;
-	*out = json_pack("{s:s, s:o}", "id", id, "data", data);
+	*out = json_pack("{s:s, s:o}", "repositoryId", id, "data", data);
 	return 0;
 }
 
