@@ -141,7 +141,7 @@ apphub-launch_OPS = $(LIGHT_OPS)
 apphub-launch_PKGS = $(LIGHT_PKGS) libseccomp
 
 # --server's HTTP exchange: libcurl stays out of the light binary.
-apphub-remote_OBJS = cmd/remote-curl.o
+apphub-remote_OBJS = cmd/remote.o
 apphub-remote_CMDS = remote
 apphub-remote_OPS =
 apphub-remote_PKGS = $(LIGHT_PKGS) libcurl

@@ -1,7 +1,7 @@
 /*
  * `apphub --server URL <command>`: the operation goes to a remote apphub
  * serve instead of the local state. The HTTP exchange happens in the
- * helper apphub-remote (libcurl, cmd/remote-curl.c), so the light binary
+ * helper apphub-remote (libcurl, cmd/remote.c), so the light binary
  * stays light; this side turns the operation and its parameters into
  * method, URL and body, and the answer back into the result or the error.
  */

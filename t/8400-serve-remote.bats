@@ -94,3 +94,23 @@ remote() {
 	run -0 ldd "$BATS_TEST_DIRNAME/../apphub-remote"
 	assert_output --partial libcurl
 }
+
+@test "apphub-remote: status line then body; 128 when unreachable, 129 on misuse" {
+	add_app alpha
+	start_serve --workers 0
+	local remote_bin=$BATS_TEST_DIRNAME/../apphub-remote
+	run --separate-stderr -0 "$remote_bin" GET "$SERVE_URL/apps/alpha" </dev/null
+	assert_line --index 0 200
+	assert_equal "$(sed 1d <<<"$output" | jq -r .id)" alpha
+	# an error answer is an answer: its status, its JSON
+	run --separate-stderr -0 "$remote_bin" GET "$SERVE_URL/apps/nope" </dev/null
+	assert_line --index 0 404
+	assert_equal "$(sed 1d <<<"$output" | jq -r .error.code)" not_found
+	# the body goes from stdin
+	run --separate-stderr -0 "$remote_bin" POST "$SERVE_URL/apps" <<<'{"repoUrl": "https://example.com/b/bravo.git"}'
+	assert_line --index 0 200
+	assert_equal "$(apphub apps show bravo --json | jq -r .repoUrl)" https://example.com/b/bravo.git
+	run --separate-stderr -128 "$remote_bin" GET http://127.0.0.1:1/apps </dev/null
+	assert_stderr_partial "apphub: cannot reach server 'http://127.0.0.1:1/apps'"
+	run --separate-stderr -129 "$remote_bin" GET
+}
