@@ -85,6 +85,7 @@ OPS_OBJS += lib/ops-gc.o
 OPS_OBJS += lib/ops-history.o
 OPS_OBJS += lib/ops-hooks.o
 OPS_OBJS += lib/ops-image.o
+OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-search.o
 OPS_OBJS += lib/ops-tags.o
@@ -135,9 +136,9 @@ apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
 # The launches' supervisor: it starts with every launch and stays as long,
 # so it links only the light libraries; the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
-apphub-launch_OBJS = cmd/launch-supervise.o
-apphub-launch_CMDS = launch=launch_supervise
-apphub-launch_OPS = $(LIGHT_OPS)
+apphub-launch_OBJS = cmd/launch.o
+apphub-launch_CMDS = launch
+apphub-launch_OPS = $(LIGHT_OPS) launch_supervise
 apphub-launch_PKGS = $(LIGHT_PKGS) libseccomp
 
 # --server's HTTP exchange: libcurl stays out of the light binary.

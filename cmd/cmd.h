@@ -44,7 +44,6 @@ int cmd_gc(int argc, const char **argv, struct ctx *ctx);
 int cmd_image(int argc, const char **argv, struct ctx *ctx);
 int cmd_ingest(int argc, const char **argv, struct ctx *ctx);
 int cmd_launch(int argc, const char **argv, struct ctx *ctx);
-int cmd_launch_supervise(int argc, const char **argv, struct ctx *ctx);
 int cmd_remote(int argc, const char **argv, struct ctx *ctx);
 int cmd_serve(int argc, const char **argv, struct ctx *ctx);
 

@@ -340,12 +340,42 @@ static int launch_logs(int argc, const char **argv, struct ctx *ctx)
 	}
 }
 
+/*
+ * apphub-launch supervise <state-dir> <launch-id> [--notify-fd <fd>]: the
+ * supervisor of one launch, started by launch.start, as long as the launch
+ * lives; only the helper apphub-launch carries its operation. Always here:
+ * it is the serve or CLI on this machine that started it.
+ */
+static int launch_supervise(int argc, const char **argv, struct ctx *ctx)
+{
+	struct ah_err err = AH_ERR_INIT;
+	json_t *params, *out = NULL;
+	int code;
+
+	if (!(argc == 2 || (argc == 4 && !strcmp(argv[2], "--notify-fd")))) {
+		error("usage: apphub-launch supervise <state-dir> <launch-id> [--notify-fd <fd>]");
+		return APPHUB_EXIT_USAGE;
+	}
+	ctx->op.dir = argv[0];
+	params = json_pack("{s:s, s:s}", "id", argv[1], "notifyFd", argc == 4 ? argv[3] : "-1");
+	if (ah_op_call(&ctx->op, "launch.supervise", params, &out, &err) < 0) {
+		error("%s", err.msg);
+		code = exit_status(&err);
+	} else {
+		code = (int)json_integer_value(json_object_get(out, "exitStatus"));
+	}
+	json_decref(params);
+	json_decref(out);
+	return code;
+}
+
 static const struct verb launch_verbs[] = {
 	{ "logs", launch_logs },
 	{ "ls", launch_ls },
 	{ "show", launch_show },
 	{ "start", launch_start },
 	{ "stop", launch_stop },
+	{ "supervise", launch_supervise },
 };
 
 int cmd_launch(int argc, const char **argv, struct ctx *ctx)

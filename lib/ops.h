@@ -49,6 +49,7 @@ extern const struct ah_op ops_image[];
 extern const struct ah_op ops_image_build[];
 extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_launch[];
+extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];
 extern const struct ah_op ops_web[];
 
