@@ -23,7 +23,11 @@ for c in lib/*.c; do
 	grep -q "^$o " "$tmp/layer-of" || { echo "$c: in no layer of the Makefile"; status=1; }
 done
 
-objs="$(awk '{ print $1 }' "$tmp/layer-of") $(ls cmd/*.o gen/*.o apphub.o 2>/dev/null)"
+# cmd/ and gen/ objects whose source is there (a stale object of a removed file is not code)
+objs="$(awk '{ print $1 }' "$tmp/layer-of") apphub.o"
+for c in cmd/*.c gen/*.c; do
+	[ -e "${c%.c}.o" ] && objs="$objs ${c%.c}.o"
+done
 for o in $objs; do
 	[ -f "$o" ] || { echo "$o: not built"; status=1; continue; }
 	nm -g --defined-only "$o" | awk -v o="$o" 'NF == 3 && $2 ~ /[TDBRVWCG]/ { print $3, o }'
