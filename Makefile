@@ -59,7 +59,8 @@ endif
 ifneq ($(wildcard cmd/image.c),)
 HELPERS += apphub-image
 IMAGE_OBJS = apphub-image.o lib/ops-image.o cmd/image.o lib/image.o lib/registry.o \
-	lib/build.o lib/sandbox.o lib/seccomp.o lib/dockerfile.o lib/dockerignore.o \
+	lib/build.o lib/build-copy.o lib/build-engines.o lib/build-rootfs.o lib/build-run.o \
+	lib/sandbox.o lib/seccomp.o lib/dockerfile.o lib/dockerignore.o \
 	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 HELPERS += apphub-remote
@@ -76,7 +77,8 @@ SERVE_OBJS = apphub-serve.o lib/ops-serve.o cmd/serve.o lib/http.o lib/api.o lib
 	$(filter-out lib/ops.o,$(LIB_OBJS))
 endif
 ifneq ($(wildcard lib/build.c),)
-BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/seccomp.o lib/image.o \
+BUILD_ENGINE_OBJS = lib/build.o lib/build-copy.o lib/build-engines.o lib/build-rootfs.o \
+	lib/build-run.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/seccomp.o lib/image.o \
 	lib/registry.o lib/dockerfile.o lib/dockerignore.o
 HELPERS += apphub-build
 BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
@@ -134,7 +136,8 @@ apphub-image.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
 lib/ops-image.o: lib/ops.c
 	$(CC) $(ALL_CFLAGS) $(IMAGE_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/image.o lib/image.o lib/registry.o lib/build.o: ALL_CFLAGS += $(IMAGE_CFLAGS)
+cmd/image.o lib/image.o lib/registry.o lib/build.o lib/build-copy.o lib/build-engines.o \
+	lib/build-rootfs.o lib/build-run.o: ALL_CFLAGS += $(IMAGE_CFLAGS)
 
 apphub-build.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
