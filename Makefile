@@ -68,7 +68,8 @@ HELPERS += apphub-remote
 # (it starts with every launch and stays as long): the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
 HELPERS += apphub-launch
-LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/seccomp.o \
+LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/launch-relay.o lib/launch-rootfs.o \
+	lib/seccomp.o \
 	$(filter-out cmd/launch.o,$(CMD_OBJS)) $(LIB_OBJS)
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve
