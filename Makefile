@@ -69,7 +69,7 @@ HELPERS += apphub-remote
 # apphub-image's, which it runs when an image is not unpacked yet.
 HELPERS += apphub-launch
 LAUNCH_OBJS = apphub.o cmd/launch-helper.o lib/launch-run.o lib/launch-relay.o lib/launch-rootfs.o \
-	lib/seccomp.o \
+	lib/sandbox.o lib/seccomp.o \
 	$(filter-out cmd/launch.o,$(CMD_OBJS)) $(LIB_OBJS)
 ifneq ($(wildcard cmd/serve.c),)
 HELPERS += apphub-serve

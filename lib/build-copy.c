@@ -504,11 +504,21 @@ done:
 	return ret;
 }
 
+static int is_number(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
 static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct bstage *st,
 		       struct xfer *x)
 {
 	const char *chown = ah_df_flag(in, "chown"), *chmod = ah_df_flag(in, "chmod");
-	char why[256];
+	struct ah_err uerr = AH_ERR_INIT;
 
 	x->uid = 0;
 	x->gid = 0;
@@ -526,8 +536,15 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 		if (st->root) {
 			int rootfd = stage_rootfd(st);
 
-			r = rootfd < 0 ? -3 : resolve_user(rootfd, spec, &x->uid, &x->gid, why,
-							   sizeof(why));
+			struct ah_sandbox_user u;
+
+			r = rootfd < 0 ? -3 : ah_sandbox_user(rootfd, spec, BUILD_MAX_ID, AH_USER_ID_ALONE,
+							       &u, &uerr);
+			if (!r) {
+				x->uid = u.uid;
+				x->gid = u.gid;
+				free(u.home);
+			}
 			if (rootfd >= 0)
 				close(rootfd);
 		} else {
@@ -541,7 +558,7 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 					   strerror(errno));
 		if (r < 0)
 			return line_err(b, in, 400, "invalid", "%s --chown: %s", ah_df_kind_name(in->kind),
-					why);
+					uerr.msg);
 	}
 	if (chmod) {
 		char *end;

@@ -45,6 +45,9 @@
 #define LOG_TAIL 300
 
 /* A RUN's PATH when the image sets none. */
+/* The ids a USER may name (ah_sandbox_user). */
+#define BUILD_MAX_ID 0x80000000L
+/* A RUN's PATH when the image sets none. */
 #define BUILD_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct bstage {
@@ -95,9 +98,6 @@ int at_line(struct builder *b, const struct ah_df_instr *in);
 int clean_path(const char *in, struct strbuf *out, int clamp);
 json_t *cfg_of(struct bstage *st);
 int mkdir_tmp(struct builder *b, const char *what, char **out);
-int is_number(const char *s);
-int resolve_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid,
-		 char *why, size_t whylen);
 int build_stage(struct builder *b, size_t idx);
 int read_file_max(const char *path, size_t max, char **buf, size_t *len);
 

@@ -135,7 +135,7 @@ int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 	const char **argv = NULL, **envv = NULL;
 	const char *wd = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
 	const char *user = json_string_value(json_object_get(cfg_of(st), "User"));
-	char *logp = NULL, *script = NULL, *hpath = NULL, *empty = NULL, tail[LOG_TAIL], why[256];
+	char *logp = NULL, *script = NULL, *hpath = NULL, *empty = NULL, tail[LOG_TAIL];
 	struct strbuf text = STRBUF_INIT;
 	size_t i, n = 0;
 	int logfd = -1, status = 0, ret = -1, rootfd = -1, wfd;
@@ -157,9 +157,18 @@ int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 		ah_internal(b->err, "cannot open '%s': %s", st->root, strerror(errno));
 		goto done;
 	}
-	if (resolve_user(rootfd, user, &so.uid, &so.gid, why, sizeof(why)) < 0) {
-		line_err(b, in, 400, "invalid", "RUN: %s", why);
-		goto done;
+	{
+		struct ah_sandbox_user u;
+		struct ah_err uerr = AH_ERR_INIT;
+
+		if (ah_sandbox_user(rootfd, user && *user ? user : "0", BUILD_MAX_ID, AH_USER_ID_ALONE,
+				    &u, &uerr) < 0) {
+			line_err(b, in, 400, "invalid", "RUN: %s", uerr.msg);
+			goto done;
+		}
+		so.uid = u.uid;
+		so.gid = u.gid;
+		free(u.home);
 	}
 	argv = xcalloc(in->args_nr + 8 + json_array_size(shell), sizeof(*argv));
 	if (in->exec_form) {

@@ -36,6 +36,7 @@
 #include "cgroup.h"
 #include "fsutil.h"
 #include "launch.h"
+#include "sandbox.h"
 #include "seccomp.h"
 #include "strbuf.h"
 #include "timeutil.h"

@@ -96,14 +96,43 @@ static void cgroups_setup(struct sup *s, json_t *limits)
 	free(name);
 }
 
+struct signal_job {
+	pid_t child;
+	int sig;
+};
+
+/* One process of the launch's cgroup: spared when it is bwrap or its init, unless killed. */
+static void signal_one(void *data, pid_t pid)
+{
+	struct signal_job *j = data;
+	char path[64], buf[512], *pp;
+	int ppid = 0, fd;
+	ssize_t n;
+
+	if (pid == j->child)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		pp = strrchr(buf, ')');
+		if (pp)
+			sscanf(pp + 2, "%*c %d", &ppid);
+	}
+	if (ppid == j->child && j->sig != SIGKILL)
+		return;
+	kill(pid, j->sig);
+}
+
 /* Signals every process of the launch but the sandbox's own (bwrap and its init). */
 static void signal_app(struct sup *s, int sig)
 {
 	const char *dir = s->cgroup_v2 >= 0 ?
 		json_string_value(json_array_get(s->cgroups, (size_t)s->cgroup_v2)) : NULL;
-	char *p;
-	FILE *fp;
-	int pid;
+	struct signal_job j = { s->child, sig };
 
 	if (!dir && json_array_size(s->cgroups))
 		dir = json_string_value(json_array_get(s->cgroups, 0));
@@ -113,33 +142,7 @@ static void signal_app(struct sup *s, int sig)
 			kill(s->child, sig == SIGKILL ? SIGKILL : sig);
 		return;
 	}
-	p = xstrfmt("%s/cgroup.procs", dir);
-	fp = fopen(p, "r");
-	while (fp && fscanf(fp, "%d", &pid) == 1) {
-		char path[64], buf[512], *pp;
-		int ppid = 0, fd;
-		ssize_t n;
-
-		if (pid == s->child)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			pp = strrchr(buf, ')');
-			if (pp)
-				sscanf(pp + 2, "%*c %d", &ppid);
-		}
-		if (ppid == s->child && sig != SIGKILL)
-			continue;
-		kill(pid, sig);
-	}
-	if (fp)
-		fclose(fp);
-	free(p);
+	ah_cgroup_each_pid(dir, signal_one, &j);
 }
 
 static void cgroups_remove(struct sup *s)
@@ -151,144 +154,27 @@ static void cgroups_remove(struct sup *s)
 		ah_cgroup_remove_dir(json_string_value(d));
 }
 
-/* ---- the app's user ---- */
-
-#define PASSWD_MAX_LINES 100000
-
-/* path in the image's root, its symlinks resolved inside that root, for reading. */
-static FILE *open_in_root(const char *root, const char *path)
-{
-	struct open_how how;
-	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
-
-	if (dfd >= 0) {
-		memset(&how, 0, sizeof(how));
-		how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
-		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-		fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-		close(dfd);
-	}
-	return fd >= 0 ? fdopen(fd, "r") : NULL;
-}
-
-/* A decimal id below the launch's range, or -1. */
-static long parse_id(const char *s)
-{
-	char *end;
-	long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return *end || errno || v >= AH_LAUNCH_UID_COUNT ? -1 : v;
-}
-
-/*
- * The entry of /etc/passwd (fields 7) or /etc/group (4) in root whose
- * name is key, or whose id (field 3) is key when by_id: its fields in
- * f[] (pointing into line), 1; 0 when none.
- */
-static int db_find(const char *root, const char *file, int nf, const char *key, int by_id,
-		   char *line, size_t size, char **f)
-{
-	FILE *fp = open_in_root(root, file);
-	int found = 0, n = 0;
-
-	while (fp && !found && n++ < PASSWD_MAX_LINES && fgets(line, (int)size, fp)) {
-		char *p = line;
-		int i;
-
-		line[strcspn(line, "\n")] = '\0';
-		for (i = 0; i < nf; i++) {
-			f[i] = p;
-			p = strchr(p, ':');
-			if (!p)
-				break;
-			*p++ = '\0';
-		}
-		if (i < nf - 1)
-			continue;
-		if (i == nf)
-			i--;
-		found = !strcmp(f[by_id ? 2 : 0], key);
-	}
-	if (fp)
-		fclose(fp);
-	return found;
-}
-
-/*
- * user[:group] (names or ids) as the image's /etc/passwd and /etc/group
- * say, into s->uid, s->gid and s->home. A user's group is its passwd
- * entry's; an id not in passwd has group 0, as with Docker.
- */
-static int resolve_user(struct sup *s, const char *root, const char *spec, struct ah_err *err)
-{
-	char line[4096], *f[7], *user = xstrdup(spec), *group = strchr(user, ':');
-	long uid, gid = 0;
-	int ret = -1, by_id;
-
-	if (group)
-		*group++ = '\0';
-	by_id = (uid = parse_id(user)) >= 0;
-	if (!*user || (!by_id && isdigit((unsigned char)*user))) {
-		ah_invalid(err, "invalid user '%s': a name or an id below %d", spec, AH_LAUNCH_UID_COUNT);
-		goto done;
-	}
-	if (db_find(root, "/etc/passwd", 7, user, by_id, line, sizeof(line), f)) {
-		uid = parse_id(f[2]);
-		gid = parse_id(f[3]);
-		if (uid < 0 || gid < 0) {
-			ah_invalid(err, "user '%s': its ids in the image's /etc/passwd are not below %d",
-				   user, AH_LAUNCH_UID_COUNT);
-			goto done;
-		}
-		s->home = xstrdup(*f[5] ? f[5] : "/");
-	} else if (!by_id) {
-		ah_invalid(err, "user '%s': not in the image's /etc/passwd", user);
-		goto done;
-	}
-	if (group && *group) {
-		if ((gid = parse_id(group)) < 0) {
-			if (isdigit((unsigned char)*group) ||
-			    !db_find(root, "/etc/group", 4, group, 0, line, sizeof(line), f) ||
-			    (gid = parse_id(f[2])) < 0) {
-				ah_invalid(err, "group '%s': not in the image's /etc/group, or not an id below %d",
-					   group, AH_LAUNCH_UID_COUNT);
-				goto done;
-			}
-		}
-	}
-	s->uid = (uid_t)uid;
-	s->gid = (gid_t)gid;
-	ret = 0;
-done:
-	free(user);
-	return ret;
-}
-
 /* ---- the sandbox ---- */
 
-static const char *find_bwrap(void)
+/*
+ * The app's user (s->user_spec) as the image's /etc/passwd and /etc/group
+ * say (ah_sandbox_user): s->uid, s->gid and s->home.
+ */
+static int app_user(struct sup *s, const char *root, struct ah_err *err)
 {
-	static char path[PATH_MAX];
-	const char *env = getenv("PATH"), *p, *colon;
+	struct ah_sandbox_user u;
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), ret;
 
-	if (!env || !*env)
-		env = "/usr/local/bin:/usr/bin:/bin";
-	for (p = env; *p; p = *colon ? colon + 1 : colon) {
-		colon = strchrnul(p, ':');
-		snprintf(path, sizeof(path), "%.*s/bwrap", (int)(colon - p), p);
-		if (!access(path, X_OK))
-			return path;
-	}
-	return NULL;
-}
-
-static void add_arg(json_t *argv, const char *a)
-{
-	json_array_append_new(argv, json_string(a));
+	if (fd < 0)
+		return ah_internal(err, "cannot open '%s': %s", root, strerror(errno));
+	ret = ah_sandbox_user(fd, s->user_spec, AH_LAUNCH_UID_COUNT, 0, &u, err);
+	close(fd);
+	if (ret < 0)
+		return -1;
+	s->uid = u.uid;
+	s->gid = u.gid;
+	s->home = u.home;
+	return 0;
 }
 
 /* The environment: the image's Env, the request's env, PORT, HOSTNAME. */
@@ -352,13 +238,6 @@ static int pick_port(struct sup *s, int requested, json_t *cfg)
 			best = p;
 	}
 	return best ? best : 3000;
-}
-
-static void set_rlimit(int res, rlim_t v)
-{
-	struct rlimit r = { v, v };
-
-	setrlimit(res, &r);
 }
 
 /*
@@ -452,19 +331,13 @@ static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
 	if ((pl.gid && setresgid(pl.gid, pl.gid, pl.gid) < 0) ||
 	    (pl.uid && setresuid(pl.uid, pl.uid, pl.uid) < 0))
 		_exit(122);
-	if (memory)
-		set_rlimit(RLIMIT_AS, (rlim_t)memory);
-	if (cpu_time) {
-		/* SIGXCPU at the limit, SIGKILL a second later. */
-		struct rlimit r = { (rlim_t)cpu_time, (rlim_t)cpu_time + 1 };
+	{
+		/* every limit an rlimit too, the cgroups' notwithstanding; SIGKILL a second past the CPU time */
+		struct ah_limits l = { .memory_bytes = memory, .cpu_seconds = cpu_time, .pids = pids,
+				       .nofile = nofile };
 
-		setrlimit(RLIMIT_CPU, &r);
+		ah_sandbox_rlimits(&l, 0, 1);
 	}
-	if (pids)
-		set_rlimit(RLIMIT_NPROC, (rlim_t)pids);
-	if (nofile)
-		set_rlimit(RLIMIT_NOFILE, (rlim_t)nofile);
-	set_rlimit(RLIMIT_CORE, 0);
 	dup2(sb->null, 0);
 	dup2(sb->out[1], 1);
 	dup2(sb->out[1], 2);
@@ -532,12 +405,21 @@ static void payload_add(struct strbuf *sb, json_t *strings)
 	}
 }
 
+static size_t payload_add_argv(struct strbuf *sb, const char *const *argv)
+{
+	size_t n;
+
+	for (n = 0; argv[n]; n++)
+		strbuf_add(sb, argv[n], strlen(argv[n]) + 1);
+	return n;
+}
+
 /*
  * Maps the child's user namespace, takes its network namespace, and has
- * it execute bwrap with argv_j and env_j as s->uid:s->gid.
+ * it execute bwrap with argv (ah_sandbox_argv) and env_j as s->uid:s->gid.
  */
-static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap, json_t *argv_j,
-			 json_t *env_j, json_t *limits, struct ah_err *err)
+static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap,
+			 const char *const *argv, json_t *env_j, json_t *limits, struct ah_err *err)
 {
 	struct strbuf blob = STRBUF_INIT;
 	struct payload pl;
@@ -569,11 +451,10 @@ static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap, j
 		goto done;
 	}
 	strbuf_add(&blob, bwrap, strlen(bwrap) + 1);
-	payload_add(&blob, argv_j);
+	pl.argc = (uint32_t)payload_add_argv(&blob, argv);
 	payload_add(&blob, env_j);
 	pl.uid = (uint32_t)s->uid;
 	pl.gid = (uint32_t)s->gid;
-	pl.argc = (uint32_t)json_array_size(argv_j);
 	pl.len = (uint32_t)blob.len;
 	if (write(sb->go[1], "g", 1) != 1 || ah_write_full(sb->go[1], &pl, sizeof(pl)) < 0 ||
 	    ah_write_full(sb->go[1], blob.buf, blob.len) < 0)
@@ -869,6 +750,8 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	struct launch_image img;
 	struct sandbox sb = { { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
 	json_t *cfg, *argv = NULL, *env = NULL, *limits = json_object(), *v;
+	struct ah_sandbox_argv bargv = AH_SANDBOX_ARGV_INIT;
+	const char **cmdv = NULL;
 	const char *bwrap = NULL, *how = "overlay", *base;
 	char *status = NULL, *cache = NULL, *visible = NULL, *url = NULL, *msg = NULL, *pidfile = NULL;
 	char buf[64];
@@ -925,7 +808,9 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	}
 	if (!strcmp(s.engine, "native")) {
 		/* The sandbox first: it joins its cgroups while the rest is made ready. */
-		if (!(bwrap = find_bwrap())) {
+		struct ah_err ignored = AH_ERR_INIT;
+
+		if (!(bwrap = ah_sandbox_bwrap(&ignored))) {
 			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
 			goto fail;
 		}
@@ -985,82 +870,52 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		if (prof_int(&s, "disk"))
 			json_object_set_new(limits, "disk", json_pack("{s:I, s:[s]}", "value",
 				(json_int_t)prof_int(&s, "disk"), "enforcedBy", "tmpfs"));
-		if (s.user_spec && *s.user_spec && resolve_user(&s, cache, s.user_spec, &err) < 0)
+		if (s.user_spec && *s.user_spec && app_user(&s, cache, &err) < 0)
 			goto fail;
 		env = app_env(&s, cfg);
-		argv = json_array();
-		add_arg(argv, "bwrap");
-		add_arg(argv, "--bind");
 		if (!(visible = visible_root(&s, bwrap, &err)))
 			goto fail;
-		add_arg(argv, visible);
-		add_arg(argv, "/");
-		add_arg(argv, "--proc");
-		add_arg(argv, "/proc");
-		add_arg(argv, "--dev");
-		add_arg(argv, "/dev");
-		add_arg(argv, "--perms");
-		add_arg(argv, "1777");
-		add_arg(argv, "--size");
-		snprintf(buf, sizeof(buf), "%lld", (long long)(prof_int(&s, "disk") ? prof_int(&s, "disk") : 64 << 20));
-		add_arg(argv, buf);
-		add_arg(argv, "--tmpfs");
-		add_arg(argv, "/tmp");
-		if (s.uid) {
-			add_arg(argv, "--unshare-user");
-			add_arg(argv, "--uid");
-			snprintf(buf, sizeof(buf), "%d", (int)s.uid);
-			add_arg(argv, buf);
-			add_arg(argv, "--gid");
-			snprintf(buf, sizeof(buf), "%d", (int)s.gid);
-			add_arg(argv, buf);
-			add_arg(argv, "--disable-userns");
-		} else {
-			/* root of the launch's namespace: Docker's default capabilities, over it only */
-			add_arg(argv, "--cap-drop");
-			add_arg(argv, "ALL");
-			for (i = 0; ah_sandbox_caps[i]; i++) {
-				add_arg(argv, "--cap-add");
-				add_arg(argv, ah_sandbox_caps[i]);
-			}
-		}
-		/* the same seccomp filter as a build's RUN (seccomp.h) */
-		add_arg(argv, "--seccomp");
-		snprintf(buf, sizeof(buf), "%d", s.seccomp_fd);
-		add_arg(argv, buf);
-		add_arg(argv, "--unshare-pid");
-		add_arg(argv, "--unshare-ipc");
-		add_arg(argv, "--unshare-uts");
-		add_arg(argv, "--unshare-cgroup-try");
-		add_arg(argv, "--hostname");
-		add_arg(argv, "apphub");
-		add_arg(argv, "--die-with-parent");
-		add_arg(argv, "--new-session");
 		{
+			struct ah_sandbox_opts so = AH_SANDBOX_OPTS_INIT;
 			const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
+			size_t n = 0;
 
-			add_arg(argv, "--chdir");
-			add_arg(argv, wd && *wd == '/' ? wd : "/");
-		}
-		add_arg(argv, "--");
-		if (s.command) {
-			add_arg(argv, "/bin/sh");
-			add_arg(argv, "-c");
-			add_arg(argv, s.command);
-		} else {
-			size_t before = json_array_size(argv);
-
-			json_array_foreach(json_object_get(cfg, "Entrypoint"), i, v)
-				json_array_append(argv, v);
-			json_array_foreach(json_object_get(cfg, "Cmd"), i, v)
-				json_array_append(argv, v);
-			if (json_array_size(argv) == before) {
-				ah_invalid(&err, "image '%s' has no Entrypoint or Cmd, and no command was given", s.image);
-				goto fail;
+			cmdv = xcalloc(json_array_size(json_object_get(cfg, "Entrypoint")) +
+				       json_array_size(json_object_get(cfg, "Cmd")) + 4, sizeof(*cmdv));
+			if (s.command) {
+				cmdv[n++] = "/bin/sh";
+				cmdv[n++] = "-c";
+				cmdv[n++] = s.command;
+			} else {
+				json_array_foreach(json_object_get(cfg, "Entrypoint"), i, v)
+					if (json_is_string(v))
+						cmdv[n++] = json_string_value(v);
+				json_array_foreach(json_object_get(cfg, "Cmd"), i, v)
+					if (json_is_string(v))
+						cmdv[n++] = json_string_value(v);
+				if (!n) {
+					ah_invalid(&err, "image '%s' has no Entrypoint or Cmd, and no command was given", s.image);
+					goto fail;
+				}
 			}
+			/*
+			 * Root of the launch's user namespace (the child made it), in the
+			 * network namespace the child made; the environment is bwrap's own.
+			 */
+			so.rootfs = visible;
+			so.argv = cmdv;
+			so.workdir = wd && *wd == '/' ? wd : "/";
+			so.uid = s.uid;
+			so.gid = s.gid;
+			so.hostname = "apphub";
+			so.limits.tmp_bytes = prof_int(&s, "disk") ? prof_int(&s, "disk") : 64 << 20;
+			so.tmp_mode = 01777;
+			so.own_netns = 1;
+			so.keep_env = 1;
+			if (ah_sandbox_argv(&so, "bwrap", s.seccomp_fd, AH_SANDBOX_MAPPED, &bargv, &err) < 0 ||
+			    sandbox_start(&s, &sb, bwrap, bargv.v, env, limits, &err) < 0)
+				goto fail;
 		}
-		if (sandbox_start(&s, &sb, bwrap, argv, env, limits, &err) < 0)
-			goto fail;
 	}
 	snprintf(buf, sizeof(buf), "%d", s.port);
 	sup_logf(&s, "started (pid %d): app port %d, %s%s, rootfs %s", (int)s.child, s.port,
@@ -1309,6 +1164,8 @@ out:
 	json_decref(s.cgroups);
 	json_decref(limits);
 	json_decref(argv);
+	ah_sandbox_argv_release(&bargv);
+	free(cmdv);
 	json_decref(env);
 	free(s.image);
 	free(s.network);
