@@ -7,6 +7,10 @@
 #include "err.h"
 
 /*
+ * The one sandbox of apphub: build RUN steps and launches (and what comes
+ * next) describe what they want in struct ah_sandbox_opts, their profile;
+ * the bwrap command line, the rlimits and the USER lookup are here.
+ *
  * A command run in a root file system directory under bubblewrap (bwrap,
  * found on PATH): its own pid, mount, ipc and uts namespaces, no network
  * (--unshare-net) or the host's, a fresh /proc, a minimal /dev, a tmpfs
