@@ -8,7 +8,7 @@
 /* ---- directories inside a root ---- */
 
 /* Opens (making, owned by uid:gid) the directory path inside root; an fd or -1 with errno. */
-int mkdir_in_root(int rootfd, const char *path, uid_t uid, gid_t gid)
+int build_mkdir_in_root(int rootfd, const char *path, uid_t uid, gid_t gid)
 {
 	struct strbuf p = STRBUF_INIT, pre = STRBUF_INIT;
 	char *copy, *save = NULL, *c;
@@ -16,19 +16,19 @@ int mkdir_in_root(int rootfd, const char *path, uid_t uid, gid_t gid)
 
 	if (fd < 0)
 		return -1;
-	clean_path(path, &p, 1);
+	build_clean_path(path, &p, 1);
 	copy = xstrdup(p.buf);
 	for (c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		if (pre.len)
 			strbuf_addch(&pre, '/');
 		strbuf_addstr(&pre, c);
-		nfd = openat2_(rootfd, pre.buf, O_RDONLY | O_DIRECTORY, RESOLVE_IN_ROOT);
+		nfd = build_openat2(rootfd, pre.buf, O_RDONLY | O_DIRECTORY, RESOLVE_IN_ROOT);
 		if (nfd < 0 && errno == ENOENT) {
 			if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
 				goto fail;
 			if (fchownat(fd, c, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && geteuid() == 0)
 				goto fail;
-			nfd = openat2_(rootfd, pre.buf, O_RDONLY | O_DIRECTORY, RESOLVE_IN_ROOT);
+			nfd = build_openat2(rootfd, pre.buf, O_RDONLY | O_DIRECTORY, RESOLVE_IN_ROOT);
 		}
 		if (nfd < 0)
 			goto fail;
@@ -68,7 +68,7 @@ struct xfer {
 
 static int xfer_fail(struct xfer *x, const char *what, const char *path)
 {
-	return line_err(x->b, x->in, 500, "internal", "%s: cannot %s '%s': %s",
+	return build_line_err(x->b, x->in, 500, "internal", "%s: cannot %s '%s': %s",
 			ah_df_kind_name(x->in->kind), what, path, strerror(errno));
 }
 
@@ -158,9 +158,9 @@ static int xfer_entry(struct xfer *x, int sfd, const char *name, int dfd, const 
 	mode_t mode;
 
 	if (depth > MAX_DEPTH)
-		return line_err(x->b, x->in, 400, "invalid", "'%s': nested too deep", crel);
+		return build_line_err(x->b, x->in, 400, "invalid", "'%s': nested too deep", crel);
 	if (++x->count > MAX_SOURCES)
-		return line_err(x->b, x->in, 400, "invalid", "more than %d files to copy", MAX_SOURCES);
+		return build_line_err(x->b, x->in, 400, "invalid", "more than %d files to copy", MAX_SOURCES);
 	if (fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 		return xfer_fail(x, "stat", crel);
 	if (x->from_ctx && depth > 0 && *crel) {
@@ -174,11 +174,11 @@ static int xfer_entry(struct xfer *x, int sfd, const char *name, int dfd, const 
 	if (x->chmod_set)
 		mode = x->chmod;
 	if (x->md && !excluded) {
-		md_str(x->md, crel);
-		md_str(x->md, depth ? "" : dname);
-		md_int(x->md, (int64_t)(sb.st_mode & S_IFMT));
-		md_int(x->md, (int64_t)mode);
-		md_int(x->md, (int64_t)sb.st_size);
+		build_md_str(x->md, crel);
+		build_md_str(x->md, depth ? "" : dname);
+		build_md_int(x->md, (int64_t)(sb.st_mode & S_IFMT));
+		build_md_int(x->md, (int64_t)mode);
+		build_md_int(x->md, (int64_t)sb.st_size);
 	}
 	if (S_ISDIR(sb.st_mode)) {
 		char **names = NULL;
@@ -272,7 +272,7 @@ static int xfer_entry(struct xfer *x, int sfd, const char *name, int dfd, const 
 		}
 		target[n] = '\0';
 		if (x->md) {
-			md_str(x->md, target);
+			build_md_str(x->md, target);
 		} else {
 			struct stat db;
 
@@ -319,7 +319,7 @@ static void expand(int rootfd, uint64_t resolve, const char *base, char **comps,
 		return;
 	}
 	if (has_glob(comps[i])) {
-		int dfd = openat2_(rootfd, base, O_RDONLY | O_DIRECTORY, resolve);
+		int dfd = build_openat2(rootfd, base, O_RDONLY | O_DIRECTORY, resolve);
 		char **names;
 		size_t nn, j;
 
@@ -406,7 +406,7 @@ static int extract_member(struct xfer *x, struct archive *in, struct archive_ent
 		while (fd >= 0 && (r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
 			*total += (int64_t)len;
 			if (*total > ah_image_max_layer()) {
-				line_err(x->b, x->in, 413, "too_large", "ADD: '%s': larger than %lld bytes",
+				build_line_err(x->b, x->in, 413, "too_large", "ADD: '%s': larger than %lld bytes",
 					 what, (long long)ah_image_max_layer());
 				goto done;
 			}
@@ -416,7 +416,7 @@ static int extract_member(struct xfer *x, struct archive *in, struct archive_ent
 			}
 		}
 		if (fd >= 0 && r != ARCHIVE_EOF) {
-			line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what,
+			build_line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what,
 				 archive_error_string(in));
 			goto done;
 		}
@@ -458,7 +458,7 @@ static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
 	archive_read_support_filter_all(in);
 	archive_read_support_format_tar(in);
 	if (archive_read_open_fd(in, fd, 65536) != ARCHIVE_OK) {
-		line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what, archive_error_string(in));
+		build_line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what, archive_error_string(in));
 		goto done;
 	}
 	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
@@ -468,10 +468,10 @@ static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
 		char *slash;
 		int pfd;
 
-		if (!name || name[0] == '/' || clean_path(name, &cl, 0) < 0 ||
+		if (!name || name[0] == '/' || build_clean_path(name, &cl, 0) < 0 ||
 		    (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) ||
 		    archive_entry_hardlink(e)) {
-			line_err(x->b, x->in, 400, "invalid",
+			build_line_err(x->b, x->in, 400, "invalid",
 				 "ADD: '%s': member '%s' refused (absolute, '..', a device or a hard link)",
 				 what, name ? name : "?");
 			strbuf_release(&cl);
@@ -484,7 +484,7 @@ static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
 		slash = strrchr(cl.buf, '/');
 		strbuf_add(&parent, cl.buf, slash ? (size_t)(slash - cl.buf) : 0);
 		leaf = slash ? slash + 1 : cl.buf;
-		pfd = mkdir_in_root(dfd, parent.buf, 0, 0);
+		pfd = build_mkdir_in_root(dfd, parent.buf, 0, 0);
 		r = pfd < 0 ? xfer_fail(x, "create", parent.buf)
 			    : extract_member(x, in, e, pfd, leaf, what, &total);
 		if (pfd >= 0)
@@ -495,7 +495,7 @@ static int extract_archive(struct xfer *x, int fd, int dfd, const char *what)
 			goto done;
 	}
 	if (r != ARCHIVE_EOF) {
-		line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what, archive_error_string(in));
+		build_line_err(x->b, x->in, 400, "invalid", "ADD: '%s': %s", what, archive_error_string(in));
 		goto done;
 	}
 	ret = 0;
@@ -534,7 +534,7 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 			spec = t;
 		}
 		if (st->root) {
-			int rootfd = stage_rootfd(st);
+			int rootfd = build_stage_rootfd(st);
 
 			struct ah_sandbox_user u;
 
@@ -557,7 +557,7 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 			return ah_internal(b->err, "cannot open the root file system: %s",
 					   strerror(errno));
 		if (r < 0)
-			return line_err(b, in, 400, "invalid", "%s --chown: %s", ah_df_kind_name(in->kind),
+			return build_line_err(b, in, 400, "invalid", "%s --chown: %s", ah_df_kind_name(in->kind),
 					uerr.msg);
 	}
 	if (chmod) {
@@ -565,7 +565,7 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 		long m = strtol(chmod, &end, 8);
 
 		if (!*chmod || *end || m < 0 || m > 07777)
-			return line_err(b, in, 400, "invalid", "%s --chmod: '%s' is not an octal mode",
+			return build_line_err(b, in, 400, "invalid", "%s --chmod: '%s' is not an octal mode",
 					ah_df_kind_name(in->kind), chmod);
 		x->chmod_set = 1;
 		x->chmod = (mode_t)m;
@@ -575,7 +575,7 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 
 
 /* The root the sources come from: the context, a stage, or an image. */
-int open_src_root(struct builder *b, const struct ah_df_instr *in, struct src_root *r)
+int build_open_src_root(struct builder *b, const struct ah_df_instr *in, struct src_root *r)
 {
 	const char *from = ah_df_flag(in, "from");
 	struct bstage *src;
@@ -589,7 +589,7 @@ int open_src_root(struct builder *b, const struct ah_df_instr *in, struct src_ro
 		return r->fd < 0 ? ah_internal(b->err, "dup: %s", strerror(errno)) : 0;
 	}
 	if (in->kind == AH_DF_ADD)
-		return line_err(b, in, 400, "invalid", "ADD --from is not supported; use COPY --from");
+		return build_line_err(b, in, 400, "invalid", "ADD --from is not supported; use COPY --from");
 	if (in->from_stage < 0) {
 		/* An image: a stage of its own, built from nothing but its FROM. */
 		struct ah_image img;
@@ -600,23 +600,23 @@ int open_src_root(struct builder *b, const struct ah_df_instr *in, struct src_ro
 		if (ah_image_load(b->s, from, &img, b->err) < 0) {
 			if (b->err->status != 404 ||
 			    ah_registry_pull(b->s, from, NULL, NULL, &img, b->err) < 0) {
-				at_line(b, in);
+				build_at_line(b, in);
 				goto img_done;
 			}
 		}
 		src->nr = src->alloc = img.nr_layers;
 		src->layers = xcalloc(img.nr_layers + 1, sizeof(*src->layers));
 		memcpy(src->layers, img.layers, img.nr_layers * sizeof(*src->layers));
-		if (materialize(b, src) < 0) {
-			at_line(b, in);
+		if (build_materialize(b, src) < 0) {
+			build_at_line(b, in);
 			goto img_done;
 		}
-		r->fd = stage_view(b, src);
+		r->fd = build_stage_view(b, src);
 		snprintf(r->key, sizeof(r->key), "image:%s", img.digest);
 		ret = r->fd < 0 ? ah_internal(b->err, "open: %s", strerror(errno)) : 0;
 img_done:
 		/* the directories stay in b->tmp, removed with it */
-		stage_release(src);
+		build_stage_release(src);
 		free(src);
 		ah_image_release(&img);
 		r->resolve = RESOLVE_IN_ROOT;
@@ -632,22 +632,22 @@ img_done:
 	return 0;
 }
 
-int src_root_open_fd(struct builder *b, const struct ah_df_instr *in, struct src_root *r)
+int build_src_root_open_fd(struct builder *b, const struct ah_df_instr *in, struct src_root *r)
 {
 	struct bstage *src;
 
 	if (r->fd >= 0)
 		return 0;
 	src = &b->st[in->from_stage];
-	if (materialize(b, src) < 0)
-		return at_line(b, in);
-	r->fd = stage_view(b, src);
+	if (build_materialize(b, src) < 0)
+		return build_at_line(b, in);
+	r->fd = build_stage_view(b, src);
 	return r->fd < 0 ? ah_internal(b->err, "open: %s", strerror(errno)) : 0;
 }
 
 /* The sources of in (patterns expanded), relative to the source root. */
-int list_sources(struct builder *b, const struct ah_df_instr *in, struct src_root *r,
-		 char ***out, size_t *nr)
+int build_list_sources(struct builder *b, const struct ah_df_instr *in, struct src_root *r,
+		       char ***out, size_t *nr)
 {
 	size_t i, alloc = 0;
 	const char *kind = ah_df_kind_name(in->kind);
@@ -664,17 +664,17 @@ int list_sources(struct builder *b, const struct ah_df_instr *in, struct src_roo
 			continue;	/* a heredoc */
 		if (is_url(src)) {
 			strbuf_release(&cl);
-			return line_err(b, in, 400, "invalid",
+			return build_line_err(b, in, 400, "invalid",
 					"%s from a URL ('%s') is not supported: builds have no network; "
 					"download it in a RUN with --network host", kind, src);
 		}
-		if (r->from_ctx && (src[0] == '/' || clean_path(src, &cl, 0) < 0)) {
+		if (r->from_ctx && (src[0] == '/' || build_clean_path(src, &cl, 0) < 0)) {
 			strbuf_release(&cl);
-			return line_err(b, in, 400, "invalid",
+			return build_line_err(b, in, 400, "invalid",
 					"%s: '%s' is outside the build context", kind, src);
 		}
 		if (!r->from_ctx)
-			clean_path(src, &cl, 1);
+			build_clean_path(src, &cl, 1);
 		copy = xstrdup(cl.buf);
 		comps = xcalloc(cl.len / 2 + 2, sizeof(*comps));
 		for (c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
@@ -706,7 +706,7 @@ int list_sources(struct builder *b, const struct ah_df_instr *in, struct src_roo
 			}
 		}
 		if (*nr == before) {
-			line_err(b, in, 400, "invalid",
+			build_line_err(b, in, 400, "invalid",
 				 "%s: '%s': no such file in the %s%s", kind, src,
 				 r->from_ctx ? "build context" : "source stage",
 				 r->from_ctx && b->ignore ? " (or excluded by .dockerignore)" : "");
@@ -728,21 +728,21 @@ static int open_source(struct builder *b, const struct ah_df_instr *in, struct s
 		/* The context is a repository's: its rule (lib/repopath.h). */
 		fd = ah_repo_open(r->fd, rel, flags, &e);
 		if (fd < 0 && errno == EXDEV)
-			return line_err(b, in, 400, "invalid", "%s: '%s': %s",
+			return build_line_err(b, in, 400, "invalid", "%s: '%s': %s",
 					ah_df_kind_name(in->kind), rel, e.msg);
 	} else {
-		fd = openat2_(r->fd, rel, flags, r->resolve);
+		fd = build_openat2(r->fd, rel, flags, r->resolve);
 	}
 	if (fd >= 0)
 		return fd;
 	if (errno == EXDEV || errno == ELOOP)
-		return line_err(b, in, 400, "invalid", "%s: '%s' points outside the build context",
+		return build_line_err(b, in, 400, "invalid", "%s: '%s' points outside the build context",
 				ah_df_kind_name(in->kind), rel);
 	if (errno == ENOENT)
-		return line_err(b, in, 400, "invalid", "%s: '%s': no such file in the %s",
+		return build_line_err(b, in, 400, "invalid", "%s: '%s': no such file in the %s",
 				ah_df_kind_name(in->kind), rel,
 				r->from_ctx ? "build context" : "source stage");
-	return line_err(b, in, 500, "internal", "%s: cannot open '%s': %s",
+	return build_line_err(b, in, 500, "internal", "%s: cannot open '%s': %s",
 			ah_df_kind_name(in->kind), rel, strerror(errno));
 }
 
@@ -754,12 +754,12 @@ static const char *base_name(const char *p)
 }
 
 /* Hashes (md) or copies (into st's root) the sources of a COPY or ADD. */
-int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
-	    struct src_root *r, char **srcs, size_t nsrc, EVP_MD_CTX *md)
+int build_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
+	       struct src_root *r, char **srcs, size_t nsrc, EVP_MD_CTX *md)
 {
 	struct xfer x;
 	const char *dest = in->args[in->args_nr - 1];
-	const char *wd = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
+	const char *wd = json_string_value(json_object_get(build_cfg_of(st), "WorkingDir"));
 	struct strbuf dpath = STRBUF_INIT;
 	char *joined;
 	int rootfd = -1, ret = -1, dest_dir, nsources, rc;
@@ -774,16 +774,16 @@ int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
 	if (rc < 0)
 		goto done;
 	joined = dest[0] == '/' ? xstrdup(dest) : xstrfmt("%s/%s", wd && *wd ? wd : "/", dest);
-	clean_path(joined, &dpath, 1);
+	build_clean_path(joined, &dpath, 1);
 	free(joined);
 	nsources = (int)(nsrc + in->heredocs_nr);
 	dest_dir = dest[strlen(dest) - 1] == '/' || nsources > 1 ||
 		   (strlen(dest) >= 2 && !strcmp(dest + strlen(dest) - 2, "/.")) || !strcmp(dest, ".");
 	if (md) {
-		md_str(md, dpath.buf);
-		md_int(md, dest_dir);
+		build_md_str(md, dpath.buf);
+		build_md_int(md, dest_dir);
 		if (!r->from_ctx) {
-			md_str(md, r->key);
+			build_md_str(md, r->key);
 			ret = 0;
 			goto done;
 		}
@@ -794,7 +794,7 @@ int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
 			if (sfd < 0)
 				goto done;
 			fstat(sfd, &sb);
-			md_str(md, srcs[i]);
+			build_md_str(md, srcs[i]);
 			if (S_ISDIR(sb.st_mode)) {
 				rc = xfer_entry(&x, sfd, ".", -1, "", srcs[i], 0);
 			} else {
@@ -817,14 +817,14 @@ int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
 		ret = 0;
 		goto done;
 	}
-	rootfd = stage_rootfd(st);
+	rootfd = build_stage_rootfd(st);
 	if (rootfd < 0) {
 		xfer_fail(&x, "open", st->root);
 		goto done;
 	}
 	if (!dest_dir) {
 		/* An existing directory is a directory destination too. */
-		int t = openat2_(rootfd, dpath.buf, O_RDONLY | O_DIRECTORY, RESOLVE_IN_ROOT);
+		int t = build_openat2(rootfd, dpath.buf, O_RDONLY | O_DIRECTORY, RESOLVE_IN_ROOT);
 
 		if (t >= 0) {
 			dest_dir = 1;
@@ -842,7 +842,7 @@ int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
 		fstat(sfd, &sb);
 		if (S_ISDIR(sb.st_mode)) {
 			/* a directory: its contents */
-			pfd = mkdir_in_root(rootfd, dpath.buf, x.uid, x.gid);
+			pfd = build_mkdir_in_root(rootfd, dpath.buf, x.uid, x.gid);
 			if (pfd < 0) {
 				close(sfd);
 				xfer_fail(&x, "create", dpath.buf);
@@ -876,13 +876,13 @@ int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
 			continue;
 		}
 		if (dest_dir) {
-			pfd = mkdir_in_root(rootfd, dpath.buf, x.uid, x.gid);
+			pfd = build_mkdir_in_root(rootfd, dpath.buf, x.uid, x.gid);
 			leaf = base_name(srcs[i]);
 		} else {
 			char *slash = strrchr(dpath.buf, '/');
 
 			strbuf_add(&parent, dpath.buf, slash ? (size_t)(slash - dpath.buf) : 0);
-			pfd = mkdir_in_root(rootfd, parent.buf, x.uid, x.gid);
+			pfd = build_mkdir_in_root(rootfd, parent.buf, x.uid, x.gid);
 			leaf = slash ? slash + 1 : dpath.buf;
 		}
 		if (pfd < 0) {
@@ -899,7 +899,7 @@ int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
 			snprintf(link, sizeof(link), "/proc/self/fd/%d", sfd);
 			afd = open(link, O_RDONLY | O_CLOEXEC);
 			if (afd >= 0 && is_archive(afd)) {
-				int xfd = dest_dir ? dup(pfd) : mkdir_in_root(rootfd, dpath.buf, 0, 0);
+				int xfd = dest_dir ? dup(pfd) : build_mkdir_in_root(rootfd, dpath.buf, 0, 0);
 
 				rc = xfd < 0 ? xfer_fail(&x, "create", dpath.buf)
 					     : extract_archive(&x, afd, xfd, srcs[i]);
@@ -947,10 +947,10 @@ int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
 		size_t len = strlen(h->body);
 
 		if (dest_dir) {
-			pfd = mkdir_in_root(rootfd, dpath.buf, x.uid, x.gid);
+			pfd = build_mkdir_in_root(rootfd, dpath.buf, x.uid, x.gid);
 		} else {
 			strbuf_add(&parent, dpath.buf, slash ? (size_t)(slash - dpath.buf) : 0);
-			pfd = mkdir_in_root(rootfd, parent.buf, x.uid, x.gid);
+			pfd = build_mkdir_in_root(rootfd, parent.buf, x.uid, x.gid);
 			leaf = slash ? slash + 1 : dpath.buf;
 		}
 		strbuf_release(&parent);

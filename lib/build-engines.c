@@ -80,7 +80,7 @@ static int preload_bases(const struct ah_build_opts *o, struct ah_image_store *s
 	size_t len = 0, i;
 	int ret = -1;
 
-	if (read_file_max(dfpath, AH_DOCKERFILE_MAX_SIZE, &buf, &len) < 0) {
+	if (build_read_file_max(dfpath, AH_DOCKERFILE_MAX_SIZE, &buf, &len) < 0) {
 		ah_invalid(err, "cannot read '%s': %s", dfpath, strerror(errno));
 		goto done;
 	}
@@ -147,7 +147,7 @@ done:
  * on hybrid cgroup hosts); $APPHUB_PODMAN_ISOLATION overrides it ("oci"),
  * $APPHUB_PODMAN_ARGS adds global options ("--runtime=runc").
  */
-int external_build(const struct ah_build_opts *o, struct ah_image_store *s,
+int build_external(const struct ah_build_opts *o, struct ah_image_store *s,
 		   const char *name, const char *tmp, json_t **report, struct ah_err *err)
 {
 	char tool[PATH_MAX], tail[LOG_TAIL], tmptag[64], isolation[64] = "";

@@ -89,44 +89,44 @@ struct src_root {
 };
 
 /* the driver (lib/build.c) */
-int openat2_(int dirfd, const char *path, int flags, uint64_t resolve);
-void md_str(EVP_MD_CTX *md, const char *s);
-void md_int(EVP_MD_CTX *md, int64_t v);
-int line_err(struct builder *b, const struct ah_df_instr *in, int status, const char *code,
-	     const char *fmt, ...) APPHUB_FMT(5, 6);
-int at_line(struct builder *b, const struct ah_df_instr *in);
-int clean_path(const char *in, struct strbuf *out, int clamp);
-json_t *cfg_of(struct bstage *st);
-int mkdir_tmp(struct builder *b, const char *what, char **out);
+int build_openat2(int dirfd, const char *path, int flags, uint64_t resolve);
+void build_md_str(EVP_MD_CTX *md, const char *s);
+void build_md_int(EVP_MD_CTX *md, int64_t v);
+int build_line_err(struct builder *b, const struct ah_df_instr *in, int status, const char *code,
+		   const char *fmt, ...) APPHUB_FMT(5, 6);
+int build_at_line(struct builder *b, const struct ah_df_instr *in);
+int build_clean_path(const char *in, struct strbuf *out, int clamp);
+json_t *build_cfg_of(struct bstage *st);
+int build_mkdir_tmp(struct builder *b, const char *what, char **out);
 int build_stage(struct builder *b, size_t idx);
-int read_file_max(const char *path, size_t max, char **buf, size_t *len);
+int build_read_file_max(const char *path, size_t max, char **buf, size_t *len);
 
 /* root file systems (lib/build-rootfs.c) */
-void push_lower(struct bstage *st, char *dir);
-void stage_release(struct bstage *st);
-int materialize(struct builder *b, struct bstage *st);
-char *empty_lower(struct builder *b);
-int step_begin(struct builder *b, struct bstage *st);
-int stage_rootfd(struct bstage *st);
-int stage_view(struct builder *b, struct bstage *st);
-int capture(struct builder *b, struct bstage *st, struct ah_layer *l);
-int capture_apply(struct builder *b, struct bstage *st, const struct ah_layer *l);
-char *resolve_workdir(struct bstage *st, const char *arg);
+void build_push_lower(struct bstage *st, char *dir);
+void build_stage_release(struct bstage *st);
+int build_materialize(struct builder *b, struct bstage *st);
+char *build_empty_lower(struct builder *b);
+int build_step_begin(struct builder *b, struct bstage *st);
+int build_stage_rootfd(struct bstage *st);
+int build_stage_view(struct builder *b, struct bstage *st);
+int build_capture(struct builder *b, struct bstage *st, struct ah_layer *l);
+int build_capture_apply(struct builder *b, struct bstage *st, const struct ah_layer *l);
+char *build_resolve_workdir(struct bstage *st, const char *arg);
 
 /* COPY and ADD (lib/build-copy.c) */
-int mkdir_in_root(int rootfd, const char *path, uid_t uid, gid_t gid);
-int open_src_root(struct builder *b, const struct ah_df_instr *in, struct src_root *r);
-int src_root_open_fd(struct builder *b, const struct ah_df_instr *in, struct src_root *r);
-int list_sources(struct builder *b, const struct ah_df_instr *in, struct src_root *r,
-		 char ***out, size_t *nr);
-int do_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
-	    struct src_root *r, char **srcs, size_t nsrc, EVP_MD_CTX *md);
+int build_mkdir_in_root(int rootfd, const char *path, uid_t uid, gid_t gid);
+int build_open_src_root(struct builder *b, const struct ah_df_instr *in, struct src_root *r);
+int build_src_root_open_fd(struct builder *b, const struct ah_df_instr *in, struct src_root *r);
+int build_list_sources(struct builder *b, const struct ah_df_instr *in, struct src_root *r,
+		       char ***out, size_t *nr);
+int build_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *in,
+	       struct src_root *r, char **srcs, size_t nsrc, EVP_MD_CTX *md);
 
 /* RUN (lib/build-run.c) */
-int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in);
+int build_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in);
 
 /* podman and docker (lib/build-engines.c) */
-int external_build(const struct ah_build_opts *o, struct ah_image_store *s,
+int build_external(const struct ah_build_opts *o, struct ah_image_store *s,
 		   const char *name, const char *tmp, json_t **report, struct ah_err *err);
 
 #endif

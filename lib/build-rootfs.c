@@ -92,7 +92,7 @@ static int probe_overlay(struct builder *b)
 	return ok;
 }
 
-void push_lower(struct bstage *st, char *dir)
+void build_push_lower(struct bstage *st, char *dir)
 {
 	if (st->lowers_nr == st->lowers_alloc) {
 		st->lowers_alloc = st->lowers_alloc ? 2 * st->lowers_alloc : 8;
@@ -101,7 +101,7 @@ void push_lower(struct bstage *st, char *dir)
 	st->lowers[st->lowers_nr++] = dir;
 }
 
-void stage_release(struct bstage *st)
+void build_stage_release(struct bstage *st)
 {
 	size_t i;
 
@@ -118,7 +118,7 @@ void stage_release(struct bstage *st)
 	free(st->work);
 }
 
-int materialize(struct builder *b, struct bstage *st)
+int build_materialize(struct builder *b, struct bstage *st)
 {
 	size_t i;
 
@@ -127,7 +127,7 @@ int materialize(struct builder *b, struct bstage *st)
 	if (b->overlay < 0)
 		b->overlay = probe_overlay(b);
 	if (!b->overlay) {
-		if (mkdir_tmp(b, "root", &st->root) < 0 || mkdir_tmp(b, "snap", &st->snap) < 0)
+		if (build_mkdir_tmp(b, "root", &st->root) < 0 || build_mkdir_tmp(b, "snap", &st->snap) < 0)
 			return -1;
 		return apply_both(b, st, st->layers, st->nr);
 	}
@@ -136,14 +136,14 @@ int materialize(struct builder *b, struct bstage *st)
 
 		if (ah_image_layer_dir(b->s, st->layers[i].digest, &dir, b->err) < 0)
 			return -1;
-		push_lower(st, dir);
+		build_push_lower(st, dir);
 	}
 	/* where the sandbox attaches the mount */
-	return mkdir_tmp(b, "root", &st->root);
+	return build_mkdir_tmp(b, "root", &st->root);
 }
 
 /* An empty directory, the lower of nothing. */
-char *empty_lower(struct builder *b)
+char *build_empty_lower(struct builder *b)
 {
 	char *empty = xstrfmt("%s/empty", b->tmp);
 
@@ -156,18 +156,18 @@ char *empty_lower(struct builder *b)
 }
 
 /* The mount a step of st writes through (overlay mode). */
-int step_begin(struct builder *b, struct bstage *st)
+int build_step_begin(struct builder *b, struct bstage *st)
 {
 	if (!b->overlay || st->mnt > 0)
 		return 0;
 	free(st->upper);
 	free(st->work);
 	st->upper = st->work = NULL;
-	if (mkdir_tmp(b, "upper", &st->upper) < 0 || mkdir_tmp(b, "work", &st->work) < 0)
+	if (build_mkdir_tmp(b, "upper", &st->upper) < 0 || build_mkdir_tmp(b, "work", &st->work) < 0)
 		return -1;
 	if (!st->lowers_nr) {
 		/* FROM scratch: overlayfs wants a lower all the same */
-		char *empty = empty_lower(b);
+		char *empty = build_empty_lower(b);
 
 		if (!empty)
 			return -1;
@@ -185,7 +185,7 @@ int step_begin(struct builder *b, struct bstage *st)
 }
 
 /* A directory fd for st's root file system (O_PATH). */
-int stage_rootfd(struct bstage *st)
+int build_stage_rootfd(struct bstage *st)
 {
 	if (st->mnt > 0)
 		return fcntl(st->mnt, F_DUPFD_CLOEXEC, 0);
@@ -193,7 +193,7 @@ int stage_rootfd(struct bstage *st)
 }
 
 /* A read-only view of a built stage (a source of COPY --from); -1 with errno. */
-int stage_view(struct builder *b, struct bstage *st)
+int build_stage_view(struct builder *b, struct bstage *st)
 {
 	char *empty, **v;
 	int fd;
@@ -201,7 +201,7 @@ int stage_view(struct builder *b, struct bstage *st)
 	if (!b->overlay)
 		return open(st->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* overlayfs wants two lowers when there is no upper */
-	empty = empty_lower(b);
+	empty = build_empty_lower(b);
 	if (!empty)
 		return -1;
 	v = xcalloc(st->lowers_nr + 1, sizeof(*v));
@@ -215,7 +215,7 @@ int stage_view(struct builder *b, struct bstage *st)
 }
 
 /* The step's changes: a layer; root and snap (or the lowers) then have it. */
-int capture(struct builder *b, struct bstage *st, struct ah_layer *l)
+int build_capture(struct builder *b, struct bstage *st, struct ah_layer *l)
 {
 	struct ah_err e = AH_ERR_INIT;
 	const char **top;
@@ -238,7 +238,7 @@ int capture(struct builder *b, struct bstage *st, struct ah_layer *l)
 	free(top);
 	if (ret < 0)
 		return -1;
-	push_lower(st, st->upper);
+	build_push_lower(st, st->upper);
 	st->upper = NULL;
 	ah_remove_tree(st->work, &e);
 	free(st->work);
@@ -247,7 +247,7 @@ int capture(struct builder *b, struct bstage *st, struct ah_layer *l)
 }
 
 /* A cached layer onto a stage whose root exists already. */
-int capture_apply(struct builder *b, struct bstage *st, const struct ah_layer *l)
+int build_capture_apply(struct builder *b, struct bstage *st, const struct ah_layer *l)
 {
 	char *dir;
 
@@ -255,19 +255,19 @@ int capture_apply(struct builder *b, struct bstage *st, const struct ah_layer *l
 		return apply_both(b, st, l, 1);
 	if (ah_image_layer_dir(b->s, l->digest, &dir, b->err) < 0)
 		return -1;
-	push_lower(st, dir);
+	build_push_lower(st, dir);
 	return 0;
 }
 
 /* "/a/b" for WORKDIR arg after prev. */
-char *resolve_workdir(struct bstage *st, const char *arg)
+char *build_resolve_workdir(struct bstage *st, const char *arg)
 {
 	const char *prev = json_string_value(json_object_get(json_object_get(st->config, "config"),
 							     "WorkingDir"));
 	char *joined = arg[0] == '/' ? xstrdup(arg) : xstrfmt("%s/%s", prev && *prev ? prev : "/", arg);
 	struct strbuf p = STRBUF_INIT;
 
-	clean_path(joined, &p, 1);
+	build_clean_path(joined, &p, 1);
 	free(joined);
 	joined = xstrfmt("/%s", p.buf);
 	strbuf_release(&p);

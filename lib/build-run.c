@@ -9,7 +9,7 @@
 static json_t *run_env(struct bstage *st, const struct ah_df_instr *in)
 {
 	json_t *env = json_array(), *v;
-	json_t *cenv = json_object_get(cfg_of(st), "Env");
+	json_t *cenv = json_object_get(build_cfg_of(st), "Env");
 	size_t i, j;
 	int has_path = 0;
 
@@ -104,7 +104,7 @@ static int run_limits(struct builder *b, const struct ah_df_instr *in, struct ah
 
 	for (i = 0; i < 4; i++)
 		if ((v[i] = env_size(env[i].name, env[i].def, env[i].suffixes)) < 0)
-			return line_err(b, in, 400, "invalid", "invalid %s '%s': %s", env[i].name,
+			return build_line_err(b, in, 400, "invalid", "invalid %s '%s': %s", env[i].name,
 					getenv(env[i].name), env[i].suffixes ?
 					"a size such as 512M or 2G" : "a positive number");
 	*l = b->o->limits;
@@ -121,20 +121,20 @@ static int run_limits(struct builder *b, const struct ah_df_instr *in, struct ah
 
 		l->cpus = strtod(cpus, &end);
 		if (*end || !(l->cpus > 0) || l->cpus > 4096)
-			return line_err(b, in, 400, "invalid", "invalid APPHUB_BUILD_CPUS '%s': "
+			return build_line_err(b, in, 400, "invalid", "invalid APPHUB_BUILD_CPUS '%s': "
 					"a positive number such as 1.5", cpus);
 	}
 	return 0;
 }
 
-int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
+int build_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 {
 	struct ah_sandbox_opts so = AH_SANDBOX_OPTS_INIT;
 	struct ah_sandbox_bind bind;
-	json_t *env = run_env(st, in), *shell = json_object_get(cfg_of(st), "Shell"), *v;
+	json_t *env = run_env(st, in), *shell = json_object_get(build_cfg_of(st), "Shell"), *v;
 	const char **argv = NULL, **envv = NULL;
-	const char *wd = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
-	const char *user = json_string_value(json_object_get(cfg_of(st), "User"));
+	const char *wd = json_string_value(json_object_get(build_cfg_of(st), "WorkingDir"));
+	const char *user = json_string_value(json_object_get(build_cfg_of(st), "User"));
 	char *logp = NULL, *script = NULL, *hpath = NULL, *empty = NULL, tail[LOG_TAIL];
 	struct strbuf text = STRBUF_INIT;
 	size_t i, n = 0;
@@ -146,13 +146,13 @@ int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 
 		ah_platform_host(&host);
 		if (!ah_platform_match(&host, &st->plat)) {
-			line_err(b, in, 400, "invalid", "RUN: the stage is for %s, which this %s "
+			build_line_err(b, in, 400, "invalid", "RUN: the stage is for %s, which this %s "
 				 "machine cannot run", ah_platform_str(&st->plat, a),
 				 ah_platform_str(&host, h));
 			goto done;
 		}
 	}
-	rootfd = stage_rootfd(st);
+	rootfd = build_stage_rootfd(st);
 	if (rootfd < 0) {
 		ah_internal(b->err, "cannot open '%s': %s", st->root, strerror(errno));
 		goto done;
@@ -163,7 +163,7 @@ int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 
 		if (ah_sandbox_user(rootfd, user && *user ? user : "0", BUILD_MAX_ID, AH_USER_ID_ALONE,
 				    &u, &uerr) < 0) {
-			line_err(b, in, 400, "invalid", "RUN: %s", uerr.msg);
+			build_line_err(b, in, 400, "invalid", "RUN: %s", uerr.msg);
 			goto done;
 		}
 		so.uid = u.uid;
@@ -225,9 +225,9 @@ int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 		envv[i] = json_string_value(v);
 	/* The working directory exists (as Docker makes it). */
 	if (wd && *wd) {
-		wfd = mkdir_in_root(rootfd, wd, 0, 0);
+		wfd = build_mkdir_in_root(rootfd, wd, 0, 0);
 		if (wfd < 0) {
-			line_err(b, in, 400, "invalid", "RUN: cannot create the working directory '%s': %s",
+			build_line_err(b, in, 400, "invalid", "RUN: cannot create the working directory '%s': %s",
 				 wd, strerror(errno));
 			goto done;
 		}
@@ -257,7 +257,7 @@ int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 			ah_internal(b->err, "cannot create '%s': %s", st->work, strerror(errno));
 			goto done;
 		}
-		if (!st->lowers_nr && !(empty = empty_lower(b)))
+		if (!st->lowers_nr && !(empty = build_empty_lower(b)))
 			goto done;
 		so.ovl_lowers = empty ? &empty : st->lowers;
 		so.ovl_lowers_nr = empty ? 1 : st->lowers_nr;
@@ -275,21 +275,21 @@ int do_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 	if (ah_sandbox_run(&so, &status, b->err) < 0) {
 		copy_log(b, logfd, tail, sizeof(tail));
 		if (b->err->status == 504) {
-			line_err(b, in, 504, "timeout", "RUN timed out after %lld s%s%s",
+			build_line_err(b, in, 504, "timeout", "RUN timed out after %lld s%s%s",
 				 (long long)((b->o->run_timeout_ms + 999) / 1000), *tail ? ": " : "", tail);
 		} else if (b->err->code && !strcmp(b->err->code, "limit")) {
 			char msg[sizeof(b->err->msg)];
 
 			memcpy(msg, b->err->msg, sizeof(msg));
-			line_err(b, in, 400, "limit", "RUN %s%s%s", msg, *tail ? ": " : "", tail);
+			build_line_err(b, in, 400, "limit", "RUN %s%s%s", msg, *tail ? ": " : "", tail);
 		} else {
-			at_line(b, in);
+			build_at_line(b, in);
 		}
 		goto done;
 	}
 	copy_log(b, logfd, tail, sizeof(tail));
 	if (status) {
-		line_err(b, in, 400, "failed", "RUN exited with status %d%s%s", status,
+		build_line_err(b, in, 400, "failed", "RUN exited with status %d%s%s", status,
 			 *tail ? ": " : "", tail);
 		goto done;
 	}

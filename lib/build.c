@@ -29,7 +29,7 @@
 
 /* ---- small helpers ---- */
 
-int openat2_(int dirfd, const char *path, int flags, uint64_t resolve)
+int build_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
 {
 	struct open_how how;
 
@@ -52,7 +52,7 @@ static void hex_final(EVP_MD_CTX *md, char out[65])
 }
 
 /* A length-prefixed string, so the fields of a key cannot run together. */
-void md_str(EVP_MD_CTX *md, const char *s)
+void build_md_str(EVP_MD_CTX *md, const char *s)
 {
 	uint64_t n = s ? strlen(s) : UINT64_MAX;
 
@@ -61,13 +61,13 @@ void md_str(EVP_MD_CTX *md, const char *s)
 		EVP_DigestUpdate(md, s, strlen(s));
 }
 
-void md_int(EVP_MD_CTX *md, int64_t v)
+void build_md_int(EVP_MD_CTX *md, int64_t v)
 {
 	EVP_DigestUpdate(md, &v, sizeof(v));
 }
 
-int line_err(struct builder *b, const struct ah_df_instr *in, int status, const char *code,
-	     const char *fmt, ...)
+int build_line_err(struct builder *b, const struct ah_df_instr *in, int status, const char *code,
+		   const char *fmt, ...)
 {
 	char msg[sizeof(b->err->msg)];
 	va_list ap;
@@ -79,7 +79,7 @@ int line_err(struct builder *b, const struct ah_df_instr *in, int status, const 
 }
 
 /* Puts "FILE:LINE: " before an error a lower layer set. */
-int at_line(struct builder *b, const struct ah_df_instr *in)
+int build_at_line(struct builder *b, const struct ah_df_instr *in)
 {
 	char msg[sizeof(b->err->msg)];
 	char prefix[PATH_MAX + 32];
@@ -116,7 +116,7 @@ static void logf_(struct builder *b, const char *fmt, ...)
 }
 
 /* Cleans a '/'-separated path: no "", "." or ".." components; 0, or -1 if it climbs above. */
-int clean_path(const char *in, struct strbuf *out, int clamp)
+int build_clean_path(const char *in, struct strbuf *out, int clamp)
 {
 	char *copy = xstrdup(in), *save = NULL, *c;
 	char **comps = xcalloc(strlen(in) / 2 + 2, sizeof(*comps));
@@ -193,7 +193,7 @@ static void cache_put(struct builder *b, const char *key, const struct ah_layer 
 
 /* ---- stage state ---- */
 
-json_t *cfg_of(struct bstage *st)
+json_t *build_cfg_of(struct bstage *st)
 {
 	json_t *c = json_object_get(st->config, "config");
 
@@ -228,7 +228,7 @@ static void add_history(struct builder *b, struct bstage *st, const char *by, in
 				    json_true());
 }
 
-int mkdir_tmp(struct builder *b, const char *what, char **out)
+int build_mkdir_tmp(struct builder *b, const char *what, char **out)
 {
 	char *p = xstrfmt("%s/%u-%s", b->tmp, b->seq++, what);
 
@@ -249,31 +249,31 @@ static void key_instr(EVP_MD_CTX *md, const struct ah_df_instr *in)
 {
 	size_t i;
 
-	md_str(md, ah_df_kind_name(in->kind));
-	md_int(md, in->exec_form);
-	md_int(md, (int64_t)in->args_nr);
+	build_md_str(md, ah_df_kind_name(in->kind));
+	build_md_int(md, in->exec_form);
+	build_md_int(md, (int64_t)in->args_nr);
 	for (i = 0; i < in->args_nr; i++)
-		md_str(md, in->args[i]);
-	md_int(md, (int64_t)in->flags_nr);
+		build_md_str(md, in->args[i]);
+	build_md_int(md, (int64_t)in->flags_nr);
 	for (i = 0; i < in->flags_nr; i++) {
-		md_str(md, in->flags[i].name);
-		md_str(md, in->flags[i].value);
+		build_md_str(md, in->flags[i].name);
+		build_md_str(md, in->flags[i].value);
 	}
-	md_int(md, (int64_t)in->kvs_nr);
+	build_md_int(md, (int64_t)in->kvs_nr);
 	for (i = 0; i < in->kvs_nr; i++) {
-		md_str(md, in->kvs[i].key);
-		md_str(md, in->kvs[i].value);
+		build_md_str(md, in->kvs[i].key);
+		build_md_str(md, in->kvs[i].value);
 	}
-	md_int(md, (int64_t)in->heredocs_nr);
+	build_md_int(md, (int64_t)in->heredocs_nr);
 	for (i = 0; i < in->heredocs_nr; i++) {
-		md_str(md, in->heredocs[i].name);
-		md_str(md, in->heredocs[i].body);
-		md_int(md, in->heredocs[i].fd);
+		build_md_str(md, in->heredocs[i].name);
+		build_md_str(md, in->heredocs[i].body);
+		build_md_int(md, in->heredocs[i].fd);
 	}
-	md_int(md, (int64_t)in->env_nr);
+	build_md_int(md, (int64_t)in->env_nr);
 	for (i = 0; i < in->env_nr; i++)
-		md_str(md, in->env[i]);
-	md_str(md, in->original);
+		build_md_str(md, in->env[i]);
+	build_md_str(md, in->original);
 }
 
 /* ---- config instructions ---- */
@@ -290,7 +290,7 @@ static json_t *str_array(char **v, size_t n)
 
 static json_t *command(struct bstage *st, const struct ah_df_instr *in)
 {
-	json_t *shell = json_object_get(cfg_of(st), "Shell"), *a;
+	json_t *shell = json_object_get(build_cfg_of(st), "Shell"), *a;
 
 	if (in->exec_form)
 		return str_array(in->args, in->args_nr);
@@ -336,7 +336,7 @@ static json_t *obj_of(json_t *cfg, const char *key)
 
 static int apply_config(struct builder *b, struct bstage *st, const struct ah_df_instr *in)
 {
-	json_t *cfg = cfg_of(st);
+	json_t *cfg = build_cfg_of(st);
 	size_t i;
 
 	switch (in->kind) {
@@ -354,7 +354,7 @@ static int apply_config(struct builder *b, struct bstage *st, const struct ah_df
 			unsigned p;
 
 			if (in->ports[i].end - in->ports[i].start > 1024)
-				return line_err(b, in, 400, "invalid", "EXPOSE: a range of more than 1024 ports");
+				return build_line_err(b, in, 400, "invalid", "EXPOSE: a range of more than 1024 ports");
 			for (p = in->ports[i].start; p <= in->ports[i].end; p++) {
 				char k[32];
 
@@ -365,7 +365,7 @@ static int apply_config(struct builder *b, struct bstage *st, const struct ah_df
 		break;
 	case AH_DF_WORKDIR:
 		{
-			char *w = resolve_workdir(st, in->args_nr ? in->args[0] : "/");
+			char *w = build_resolve_workdir(st, in->args_nr ? in->args[0] : "/");
 
 			json_object_set_new(cfg, "WorkingDir", json_string(w));
 			free(w);
@@ -445,8 +445,8 @@ static void set_key(char out[65], const char *a, const char *b2)
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	md_str(md, a);
-	md_str(md, b2);
+	build_md_str(md, a);
+	build_md_str(md, b2);
 	hex_final(md, out);
 	EVP_MD_CTX_free(md);
 }
@@ -470,7 +470,7 @@ static int base_image(struct builder *b, const struct ah_df_instr *in, const cha
 		ah_platform_of(img->config, &have);
 		if (asked && !ah_platform_match(want, &have)) {
 			ah_image_release(img);
-			return line_err(b, in, 404, "not_found", "'%s' in the store is for %s, not %s: "
+			return build_line_err(b, in, 404, "not_found", "'%s' in the store is for %s, not %s: "
 					"pull it with --platform %s under another name", ref,
 					ah_platform_str(&have, a), ah_platform_str(want, w),
 					ah_platform_str(want, w));
@@ -478,12 +478,12 @@ static int base_image(struct builder *b, const struct ah_df_instr *in, const cha
 		return 0;
 	}
 	if (b->err->status != 404)
-		return at_line(b, in);
+		return build_at_line(b, in);
 	logf_(b, "pulling %s\n", ref);
 	memset(&ro, 0, sizeof(ro));
 	ro.platform = asked;
 	if (ah_registry_pull(b->s, ref, NULL, &ro, img, b->err) < 0)
-		return at_line(b, in);
+		return build_at_line(b, in);
 	return 1;
 }
 
@@ -507,7 +507,7 @@ static int stage_from(struct builder *b, size_t idx)
 	size_t i;
 
 	if (ah_platform_parse(asked, &want, b->err) < 0)
-		return at_line(b, in);
+		return build_at_line(b, in);
 
 	if (ds->base_stage >= 0) {
 		struct bstage *p;
@@ -521,7 +521,7 @@ static int stage_from(struct builder *b, size_t idx)
 		if (p->nr)	/* a stage FROM scratch may have no layers array */
 			memcpy(st->layers, p->layers, p->nr * sizeof(*p->layers));
 		for (i = 0; i < p->lowers_nr && i < p->nr; i++)
-			push_lower(st, xstrdup(p->lowers[i]));
+			build_push_lower(st, xstrdup(p->lowers[i]));
 		set_key(st->key, "stage", p->key);
 	} else if (!strcmp(ds->base, "scratch")) {
 		st->config = json_pack("{s:s, s:s, s:{}}", "architecture", want.arch, "os", want.os,
@@ -563,28 +563,28 @@ static int build_step(struct builder *b, struct bstage *st, const struct ah_df_i
 	char key[65];
 
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	md_str(md, st->key);
+	build_md_str(md, st->key);
 	key_instr(md, in);
 	if (in->kind == AH_DF_WORKDIR) {
 		/* the directory it makes depends on the one before */
-		md_str(md, json_string_value(json_object_get(cfg_of(st), "WorkingDir")));
+		build_md_str(md, json_string_value(json_object_get(build_cfg_of(st), "WorkingDir")));
 	}
 	if ((in->kind == AH_DF_WORKDIR || in->kind == AH_DF_USER) && !in->args_nr) {
-		line_err(b, in, 400, "invalid", "%s requires an argument", ah_df_kind_name(in->kind));
+		build_line_err(b, in, 400, "invalid", "%s requires an argument", ah_df_kind_name(in->kind));
 		goto step_done;
 	}
 	if (in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) {
 		if (in->args_nr < 2) {
-			line_err(b, in, 400, "invalid", "%s requires a source and a destination",
+			build_line_err(b, in, 400, "invalid", "%s requires a source and a destination",
 				 ah_df_kind_name(in->kind));
 			goto step_done;
 		}
-		if (open_src_root(b, in, &r) < 0)
+		if (build_open_src_root(b, in, &r) < 0)
 			goto step_done;
 		if (!r.from_ctx) {
-			md_str(md, r.key);
-		} else if (list_sources(b, in, &r, &srcs, &nsrc) < 0 ||
-			   do_copy(b, st, in, &r, srcs, nsrc, md) < 0) {
+			build_md_str(md, r.key);
+		} else if (build_list_sources(b, in, &r, &srcs, &nsrc) < 0 ||
+			   build_copy(b, st, in, &r, srcs, nsrc, md) < 0) {
 			goto step_done;
 		}
 	}
@@ -606,7 +606,7 @@ static int build_step(struct builder *b, struct bstage *st, const struct ah_df_i
 			layer.size = json_integer_value(json_object_get(l, "size"));
 			layer.media_type = AH_MT_OCI_LAYER_GZIP;
 			add_layer(st, &layer);
-			if (st->root && capture_apply(b, st, &layer) < 0)
+			if (st->root && build_capture_apply(b, st, &layer) < 0)
 				goto step_done;
 		}
 		if (apply_config(b, st, in) < 0)
@@ -627,8 +627,8 @@ static int build_step(struct builder *b, struct bstage *st, const struct ah_df_i
 		rc = 0;
 		goto step_done;
 	}
-	if (materialize(b, st) < 0 || step_begin(b, st) < 0) {
-		at_line(b, in);
+	if (build_materialize(b, st) < 0 || build_step_begin(b, st) < 0) {
+		build_at_line(b, in);
 		goto step_done;
 	}
 	if (in->kind == AH_DF_WORKDIR) {
@@ -638,25 +638,25 @@ static int build_step(struct builder *b, struct bstage *st, const struct ah_df_i
 		char *joined;
 		struct strbuf p = STRBUF_INIT;
 
-		prev = json_string_value(json_object_get(cfg_of(st), "WorkingDir"));
+		prev = json_string_value(json_object_get(build_cfg_of(st), "WorkingDir"));
 		joined = in->args[0][0] == '/' ? xstrdup(in->args[0])
 					       : xstrfmt("%s/%s", prev && *prev ? prev : "/",
 							 in->args[0]);
-		clean_path(joined, &p, 1);
+		build_clean_path(joined, &p, 1);
 		free(joined);
-		rootfd = stage_rootfd(st);
-		fd = rootfd < 0 ? -1 : openat2_(rootfd, p.buf, O_RDONLY | O_DIRECTORY,
+		rootfd = build_stage_rootfd(st);
+		fd = rootfd < 0 ? -1 : build_openat2(rootfd, p.buf, O_RDONLY | O_DIRECTORY,
 						 RESOLVE_IN_ROOT);
 		if (fd >= 0) {
 			cache_put(b, key, NULL);
 			add_history(b, st, in->original, 1);
 		} else {
-			fd = rootfd < 0 ? -1 : mkdir_in_root(rootfd, p.buf, 0, 0);
+			fd = rootfd < 0 ? -1 : build_mkdir_in_root(rootfd, p.buf, 0, 0);
 			if (fd < 0) {
-				line_err(b, in, 400, "invalid", "WORKDIR: cannot create '/%s': %s",
+				build_line_err(b, in, 400, "invalid", "WORKDIR: cannot create '/%s': %s",
 					 p.buf, strerror(errno));
-			} else if (capture(b, st, &layer) < 0) {
-				at_line(b, in);
+			} else if (build_capture(b, st, &layer) < 0) {
+				build_at_line(b, in);
 				close(fd);
 				fd = -1;
 			} else {
@@ -676,22 +676,22 @@ static int build_step(struct builder *b, struct bstage *st, const struct ah_df_i
 		goto workdir;
 	}
 	if (in->kind == AH_DF_RUN) {
-		if (do_run(b, st, in) < 0)
+		if (build_run(b, st, in) < 0)
 			goto step_done;
 	} else {
 		if (!r.from_ctx) {
-			if (src_root_open_fd(b, in, &r) < 0 ||
-			    list_sources(b, in, &r, &srcs, &nsrc) < 0)
+			if (build_src_root_open_fd(b, in, &r) < 0 ||
+			    build_list_sources(b, in, &r, &srcs, &nsrc) < 0)
 				goto step_done;
 		}
-		if (do_copy(b, st, in, &r, srcs, nsrc, NULL) < 0)
+		if (build_copy(b, st, in, &r, srcs, nsrc, NULL) < 0)
 			goto step_done;
 	}
 	{
 		struct ah_layer layer;
 
-		if (capture(b, st, &layer) < 0) {
-			at_line(b, in);
+		if (build_capture(b, st, &layer) < 0) {
+			build_at_line(b, in);
 			goto step_done;
 		}
 		add_layer(st, &layer);
@@ -733,7 +733,7 @@ static const char *trigger_env(void *data, const char *image, const char *platfo
 
 	(void)image;
 	(void)platform;
-	json_array_foreach(json_object_get(cfg_of(st), "Env"), i, e) {
+	json_array_foreach(json_object_get(build_cfg_of(st), "Env"), i, e) {
 		const char *s = json_string_value(e);
 
 		if (s && !strncmp(s, name, n) && s[n] == '=') {
@@ -753,7 +753,7 @@ static int run_triggers(struct builder *b, size_t idx)
 {
 	const struct ah_df_instr *from = &b->df->stages[idx].instrs[0];
 	struct bstage *st = &b->st[idx];
-	json_t *ob = json_incref(json_object_get(cfg_of(st), "OnBuild")), *v;
+	json_t *ob = json_incref(json_object_get(build_cfg_of(st), "OnBuild")), *v;
 	struct strbuf text = STRBUF_INIT;
 	struct ah_dockerfile *tdf = NULL;
 	struct ah_df_options dfo;
@@ -761,7 +761,7 @@ static int run_triggers(struct builder *b, size_t idx)
 	size_t i, n = json_array_size(ob);
 	int ret = -1;
 
-	json_object_del(cfg_of(st), "OnBuild");
+	json_object_del(build_cfg_of(st), "OnBuild");
 	if (!n) {
 		ret = 0;
 		goto done;
@@ -772,13 +772,13 @@ static int run_triggers(struct builder *b, size_t idx)
 		size_t kl = t ? strcspn(t, " \t") : 0;
 
 		if (!t || !*t || strchr(t, '\n')) {
-			line_err(b, from, 400, "invalid", "the base image's ONBUILD trigger %zu is not "
+			build_line_err(b, from, 400, "invalid", "the base image's ONBUILD trigger %zu is not "
 				 "one instruction", i + 1);
 			goto done;
 		}
 		if ((kl == 4 && !strncasecmp(t, "FROM", 4)) || (kl == 7 && !strncasecmp(t, "ONBUILD", 7)) ||
 		    (kl == 10 && !strncasecmp(t, "MAINTAINER", 10))) {
-			line_err(b, from, 400, "invalid", "%.*s isn't allowed as an ONBUILD trigger",
+			build_line_err(b, from, 400, "invalid", "%.*s isn't allowed as an ONBUILD trigger",
 				 (int)kl, t);
 			goto done;
 		}
@@ -788,11 +788,11 @@ static int run_triggers(struct builder *b, size_t idx)
 	dfo.base_env = trigger_env;
 	dfo.data = st;
 	if (ah_dockerfile_parse(text.buf, text.len, "ONBUILD", &dfo, &tdf, &perr) < 0) {
-		line_err(b, from, 400, "invalid", "the base image's ONBUILD triggers: %s", perr.msg);
+		build_line_err(b, from, 400, "invalid", "the base image's ONBUILD triggers: %s", perr.msg);
 		goto done;
 	}
 	if (tdf->stages_nr != 1 || tdf->stages[0].instrs_nr != n + 1) {
-		line_err(b, from, 400, "invalid", "the base image's ONBUILD triggers do not parse as "
+		build_line_err(b, from, 400, "invalid", "the base image's ONBUILD triggers do not parse as "
 			 "%zu instructions", n);
 		goto done;
 	}
@@ -802,7 +802,7 @@ static int run_triggers(struct builder *b, size_t idx)
 		logf_(b, "#%d ONBUILD %s\n", from->line, in->original);
 		in->line = from->line;	/* errors name the FROM that brought them */
 		if (in->kind == AH_DF_COPY && ah_df_flag(in, "from")) {
-			line_err(b, in, 400, "invalid", "ONBUILD COPY --from is not supported");
+			build_line_err(b, in, 400, "invalid", "ONBUILD COPY --from is not supported");
 			goto done;
 		}
 		if (build_step(b, st, in) < 0)
@@ -869,7 +869,7 @@ static const char *base_env(void *data, const char *image, const char *platform,
 
 static int read_fd_max(int fd, size_t max, char **buf, size_t *len);
 
-int read_file_max(const char *path, size_t max, char **buf, size_t *len)
+int build_read_file_max(const char *path, size_t max, char **buf, size_t *len)
 {
 	return read_fd_max(open(path, O_RDONLY | O_CLOEXEC), max, buf, len);
 }
@@ -1033,7 +1033,7 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 
 		eo.engine = engine;
 		eo.context = b.ctx;
-		ret = external_build(&eo, b.s, name, b.tmp, report, err);
+		ret = build_external(&eo, b.s, name, b.tmp, report, err);
 		goto done;
 	}
 	b.overlay = -1;	/* probed when a root file system is first needed */
@@ -1043,7 +1043,7 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		goto done;
 	}
 	if (o->dockerfile && o->dockerfile[0] == '/') {
-		if (read_file_max(o->dockerfile, AH_DOCKERFILE_MAX_SIZE, &buf, &len) < 0) {
+		if (build_read_file_max(o->dockerfile, AH_DOCKERFILE_MAX_SIZE, &buf, &len) < 0) {
 			ah_invalid(err, "cannot read '%s': %s", o->dockerfile,
 				   errno == EFBIG ? "too large" : strerror(errno));
 			goto done;
@@ -1102,7 +1102,7 @@ done:
 		close(b.tmp_lock);
 	for (i = 0; b.st && i < b.df->stages_nr; i++) {
 		json_decref(b.st[i].config);
-		stage_release(&b.st[i]);
+		build_stage_release(&b.st[i]);
 	}
 	free(b.st);
 	json_decref(b.steps);

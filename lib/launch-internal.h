@@ -98,17 +98,17 @@ void sup_logf(struct sup *s, const char *fmt, ...) APPHUB_FMT(2, 3);
 
 /* the image and its root file system (lib/launch-rootfs.c) */
 void launch_image_release(struct launch_image *img);
-int image_resolve(struct sup *s, struct launch_image *img, struct ah_err *err);
-int private_mounts(struct ah_err *err);
-int mount_rootfs(struct sup *s, const char *cache, int64_t disk, const char **how,
-		 struct ah_err *err);
-char *visible_root(struct sup *s, const char *bwrap, struct ah_err *err);
+int sup_image_resolve(struct sup *s, struct launch_image *img, struct ah_err *err);
+int sup_private_mounts(struct ah_err *err);
+int sup_mount_rootfs(struct sup *s, const char *cache, int64_t disk, const char **how,
+		     struct ah_err *err);
+char *sup_visible_root(struct sup *s, const char *bwrap, struct ah_err *err);
 
 /* the port relay (lib/launch-relay.c) */
-int app_connect(struct sup *s);
-int listen_host(struct sup *s, struct ah_err *err);
-void conn_close(struct sup *s, size_t i);
-void relay_accept(struct sup *s);
-int relay_step(struct conn *c, const struct pollfd *p);
+int sup_app_connect(struct sup *s);
+int sup_listen_host(struct sup *s, struct ah_err *err);
+void sup_conn_close(struct sup *s, size_t i);
+void sup_relay_accept(struct sup *s);
+int sup_relay_step(struct conn *c, const struct pollfd *p);
 
 #endif

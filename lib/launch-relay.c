@@ -27,7 +27,7 @@ static int app_socket(struct sup *s)
 }
 
 /* Connects to the app's port inside its namespace; a connected fd or -1. */
-int app_connect(struct sup *s)
+int sup_app_connect(struct sup *s)
 {
 	struct sockaddr_in sa;
 	struct timeval tv = { 2, 0 };
@@ -48,7 +48,7 @@ int app_connect(struct sup *s)
 	return fd;
 }
 
-int listen_host(struct sup *s, struct ah_err *err)
+int sup_listen_host(struct sup *s, struct ah_err *err)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
@@ -69,7 +69,7 @@ int listen_host(struct sup *s, struct ah_err *err)
 	return 0;
 }
 
-void conn_close(struct sup *s, size_t i)
+void sup_conn_close(struct sup *s, size_t i)
 {
 	close(s->conns[i]->fd[0]);
 	close(s->conns[i]->fd[1]);
@@ -77,13 +77,13 @@ void conn_close(struct sup *s, size_t i)
 	s->conns[i] = s->conns[--s->nr_conns];
 }
 
-void relay_accept(struct sup *s)
+void sup_relay_accept(struct sup *s)
 {
 	int fd, app;
 	struct conn *c;
 
 	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		if (s->nr_conns >= RELAY_MAX || (app = app_connect(s)) < 0) {
+		if (s->nr_conns >= RELAY_MAX || (app = sup_app_connect(s)) < 0) {
 			close(fd);
 			continue;
 		}
@@ -96,7 +96,7 @@ void relay_accept(struct sup *s)
 }
 
 /* Moves what it can on a connection; 1 when it is finished. */
-int relay_step(struct conn *c, const struct pollfd *p)
+int sup_relay_step(struct conn *c, const struct pollfd *p)
 {
 	int i;
 

@@ -364,7 +364,7 @@ done:
  * names what it holds, else unpacked into it. For an engine: exported
  * into the launch's image.tar.
  */
-int image_resolve(struct sup *s, struct launch_image *img, struct ah_err *err)
+int sup_image_resolve(struct sup *s, struct launch_image *img, struct ah_err *err)
 {
 	char *key = NULL, *archive = NULL;
 	int ret = -1;
@@ -388,7 +388,7 @@ done:
 }
 
 /* This process's own mount namespace: the launch's mounts go with it. */
-int private_mounts(struct ah_err *err)
+int sup_private_mounts(struct ah_err *err)
 {
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return ah_internal(err, "cannot make a mount namespace: %s", strerror(errno));
@@ -400,8 +400,8 @@ int private_mounts(struct ah_err *err)
  * tmpfs of the disk limit, in this process's own mount namespace; else
  * (no overlayfs) a copy on that tmpfs.
  */
-int mount_rootfs(struct sup *s, const char *cache, int64_t disk, const char **how,
-		 struct ah_err *err)
+int sup_mount_rootfs(struct sup *s, const char *cache, int64_t disk, const char **how,
+		     struct ah_err *err)
 {
 	char *rw = xstrfmt("%s/rw", s->dir), *root = xstrfmt("%s/rootfs", s->dir);
 	char *upper = xstrfmt("%s/upper", rw), *work = xstrfmt("%s/work", rw);
@@ -473,7 +473,7 @@ done:
  * top-level directory neither the state nor bwrap lives under shows the
  * root at <dir>/rootfs.
  */
-char *visible_root(struct sup *s, const char *bwrap, struct ah_err *err)
+char *sup_visible_root(struct sup *s, const char *bwrap, struct ah_err *err)
 {
 	static const char *const dirs[] = { "/run", "/mnt", "/media", "/srv", "/opt", "/home", NULL };
 	char state[PATH_MAX], *root = xstrfmt("%s/rootfs", s->dir), *dest = NULL;

@@ -814,7 +814,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
 			goto fail;
 		}
-		if (private_mounts(&err) < 0 || (s.seccomp_fd = ah_seccomp_bpf_fd(&err)) < 0)
+		if (sup_private_mounts(&err) < 0 || (s.seccomp_fd = ah_seccomp_bpf_fd(&err)) < 0)
 			goto fail;
 		cgroups_setup(&s, limits);
 		if (sandbox_fork(&s, &sb, &err) < 0)
@@ -832,7 +832,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	if (s.ttl_ms > 0)
 		ttl_deadline = ah_now_ms() + s.ttl_ms;
 
-	if (image_resolve(&s, &img, &err) < 0)
+	if (sup_image_resolve(&s, &img, &err) < 0)
 		goto fail;
 	cfg = json_object_get(img.config, "config");
 	if (!s.user_spec) {
@@ -842,7 +842,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	}
 	s.port = pick_port(&s, requested_port, cfg);
 	s.host_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (strcmp(s.network, "none") && listen_host(&s, &err) < 0)
+	if (strcmp(s.network, "none") && sup_listen_host(&s, &err) < 0)
 		goto fail;
 	base = getenv("APPHUB_PREVIEW_BASE");
 	if (!base || !*base)
@@ -865,7 +865,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		s.app_net = -1;
 	} else {
 		cache = xstrfmt("%s/launches/rootfs-cache/%s", state_dir, img.digest + 7);
-		if (mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
+		if (sup_mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
 			goto fail;
 		if (prof_int(&s, "disk"))
 			json_object_set_new(limits, "disk", json_pack("{s:I, s:[s]}", "value",
@@ -873,7 +873,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		if (s.user_spec && *s.user_spec && app_user(&s, cache, &err) < 0)
 			goto fail;
 		env = app_env(&s, cfg);
-		if (!(visible = visible_root(&s, bwrap, &err)))
+		if (!(visible = sup_visible_root(&s, bwrap, &err)))
 			goto fail;
 		{
 			struct ah_sandbox_opts so = AH_SANDBOX_OPTS_INIT;
@@ -947,7 +947,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		if (exited && s.out_fd < 0)
 			break;
 		if (!running && !stopping && !exited && now >= next_probe) {
-			int fd = app_connect(&s);
+			int fd = sup_app_connect(&s);
 
 			if (fd >= 0) {
 				close(fd);
@@ -1065,15 +1065,15 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 				next_probe = 0;
 		}
 		if (pfd[2].revents & POLLIN)
-			relay_accept(&s);
+			sup_relay_accept(&s);
 		for (i = s.nr_conns; i-- > 0;) {
 			size_t at = base_nfd + 2 * i;
 
 			/* New connections were appended after the poll set was made. */
 			if (at + 1 >= nfd)
 				continue;
-			if (relay_step(s.conns[i], pfd + at))
-				conn_close(&s, i);
+			if (sup_relay_step(s.conns[i], pfd + at))
+				sup_conn_close(&s, i);
 		}
 		free(pfd);
 		if (exited && s.out_fd >= 0) {
@@ -1107,7 +1107,7 @@ fail:
 	reason = err.msg;
 cleanup:
 	for (i = s.nr_conns; i-- > 0;)
-		conn_close(&s, i);
+		sup_conn_close(&s, i);
 	if (s.child > 0) {
 		kill(s.child, SIGKILL);
 		waitpid(s.child, NULL, 0);
@@ -1141,7 +1141,7 @@ cleanup:
 			   json_pack("{s:i}", "exit_status", s.child_status));
 out:
 	for (i = s.nr_conns; i-- > 0;)
-		conn_close(&s, i);
+		sup_conn_close(&s, i);
 	if (s.listen_fd >= 0)
 		close(s.listen_fd);
 	if (s.app_net >= 0)
