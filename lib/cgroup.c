@@ -227,6 +227,25 @@ int ah_cgroup_hit(const struct ah_cgroup *cg, unsigned what)
 	return 0;
 }
 
+void ah_cgroup_each_pid(const char *dir, void (*fn)(void *data, pid_t pid), void *data)
+{
+	char *p = xstrfmt("%s/cgroup.procs", dir);
+	FILE *fp = fopen(p, "re");
+	int pid;
+
+	while (fp && fscanf(fp, "%d", &pid) == 1)
+		fn(data, (pid_t)pid);
+	if (fp)
+		fclose(fp);
+	free(p);
+}
+
+static void kill_one(void *data, pid_t pid)
+{
+	(void)data;
+	kill(pid, SIGKILL);
+}
+
 void ah_cgroup_remove_dir(const char *dir)
 {
 	int tries;
@@ -234,15 +253,7 @@ void ah_cgroup_remove_dir(const char *dir)
 	/* v2 kills all at once; v1 (and old v2) one by one */
 	ah_cgroup_write(dir, "cgroup.kill", "1");
 	for (tries = 0; tries < 5000 && rmdir(dir) < 0 && errno == EBUSY; tries++) {
-		char *p = xstrfmt("%s/cgroup.procs", dir);
-		FILE *fp = fopen(p, "re");
-		int pid;
-
-		while (fp && fscanf(fp, "%d", &pid) == 1)
-			kill(pid, SIGKILL);
-		if (fp)
-			fclose(fp);
-		free(p);
+		ah_cgroup_each_pid(dir, kill_one, NULL);
 		/* The killed go within a millisecond or two. */
 		usleep(1000);
 	}

@@ -49,6 +49,8 @@ int ah_cgroup_make(struct ah_cgroup *cg, const char *name, const struct ah_cgrou
 int ah_cgroup_join(const struct ah_cgroup *cg);
 /* Whether the limit `what` (AH_CG_MEMORY or AH_CG_PIDS) was reached in cg. */
 int ah_cgroup_hit(const struct ah_cgroup *cg, unsigned what);
+/* fn(data, pid) for each process in dir (its cgroup.procs). */
+void ah_cgroup_each_pid(const char *dir, void (*fn)(void *data, pid_t pid), void *data);
 /* Kills what is left in dir and removes it. */
 void ah_cgroup_remove_dir(const char *dir);
 /* Kills what is left in cg, removes its directories, frees them. */

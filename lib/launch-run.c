@@ -1,7 +1,6 @@
 /*
  * The supervisor of a launch: `apphub-launch supervise <state> <id>
- * [--notify-fd N]`,
- * started detached by the request (lib/launch.c) with its stdio on the
+ * [--notify-fd N]`, started detached by the request (lib/launch.c) with its stdio on the
  * launch's log. It owns everything the launch uses and leaves nothing
  * behind: its mounts live in its own mount namespace, the sandbox dies
  * with it (PR_SET_PDEATHSIG, bwrap --die-with-parent), and what is left
@@ -16,86 +15,13 @@
  * mount, ipc and uts namespaces over the overlay. The relay accepts on
  * 127.0.0.1:<hostPort> and connects each client through a socket made in
  * the app's network namespace (setns) to 127.0.0.1:<port>.
+ *
+ * Here: the request, the sandbox, the lifecycle; the image and its root
+ * file system are launch-rootfs.c's, the relay launch-relay.c's.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <linux/openat2.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include "cgroup.h"
-#include "fsutil.h"
-#include "exec-path.h"
-#include "launch.h"
-#include "seccomp.h"
-#include "strbuf.h"
-#include "timeutil.h"
+#include "launch-internal.h"
 
-#define RELAY_BUF 65536
-#define RELAY_MAX 512
-
-struct conn {
-	int fd[2];		/* 0: the client on the host, 1: the app */
-	char buf[2][RELAY_BUF];	/* buf[i]: read from fd[i], to write to fd[1 - i] */
-	size_t len[2], off[2];
-	int eof[2];		/* fd[i] gave EOF */
-	int shut[2];		/* fd[i] was shut for writing */
-};
-
-struct sup {
-	struct ah_state *st;
-	const char *state_dir, *id;
-	char *dir;
-	/* the request */
-	char *image, *network, *command, *engine;
-	json_t *env, *profile;
-	int64_t ttl_ms;
-	int port;		/* the app's, inside */
-	int host_port;
-	/* the sandbox */
-	pid_t child;
-	int child_status;
-	int host_net, app_net;	/* network namespace fds */
-	int seccomp_fd;		/* the filter for bwrap's --seccomp (seccomp.h) */
-	int listen_fd, sig_fd, out_fd, log_fd;
-	int notify_fd;		/* closed once past starting: wakes a waiting request */
-	int64_t log_bytes, log_max;
-	int log_dropped;
-	json_t *cgroups;	/* directories */
-	int cgroup_v2;		/* index in cgroups of the unified one, -1 */
-	int mounted_rootfs, mounted_rw;
-	struct conn *conns[RELAY_MAX];
-	size_t nr_conns;
-	char *container;	/* podman/docker: the container's name */
-	char *user_spec;	/* the request's user, else the image's User */
-	uid_t uid;		/* the app's, inside its user namespace */
-	gid_t gid;
-	char *home;		/* its passwd entry's, NULL: none */
-};
-
-static void logf_(struct sup *s, const char *fmt, ...) APPHUB_FMT(2, 3);
-static void logf_(struct sup *s, const char *fmt, ...)
+void sup_logf(struct sup *s, const char *fmt, ...)
 {
 	char buf[1024], iso[AH_ISO_LEN];
 	va_list ap;
@@ -126,515 +52,6 @@ static int write_file(const char *path, const char *data)
 	return 0;
 }
 
-/* ---- the image ---- */
-
-/*
- * The supervisor links no image library (libarchive, OpenSSL): loading
- * them cost most of its start and of its memory. A launch of an image
- * whose rootfs is cached reads the store's index.json and the cache
- * only; anything else (the first launch of an image, an engine's
- * export) runs the helper apphub-image, which verifies what it reads.
- *
- * STATE/launches/rootfs-cache/<hex>/ is the rootfs of manifest <hex>,
- * owned by the launches' uid range; <hex>.json, for the digest an index
- * entry names (the manifest's, or an index's), says which manifest and
- * config apphub-image found for it: {"name", "digest", "config"}.
- */
-struct launch_image {
-	char *name;		/* canonical; NULL when given by digest */
-	char *digest;		/* the manifest's */
-	json_t *config;		/* the image config document */
-};
-
-#define HELPER_OUT_MAX (8u << 20)
-#define HELPER_ERR_MAX 4096
-
-static void launch_image_release(struct launch_image *img)
-{
-	free(img->name);
-	free(img->digest);
-	json_decref(img->config);
-	memset(img, 0, sizeof(*img));
-}
-
-static int digest_valid(const char *d)
-{
-	size_t i;
-
-	if (!d || strncmp(d, "sha256:", 7) || strlen(d) != 71)
-		return 0;
-	for (i = 7; i < 71; i++)
-		if (!isxdigit((unsigned char)d[i]) || isupper((unsigned char)d[i]))
-			return 0;
-	return 1;
-}
-
-/* Reads fd to EOF, keeping at most max bytes (the rest is drained). */
-static void read_capped(int fd, struct strbuf *sb, size_t max)
-{
-	char buf[8192];
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (sb->len + (size_t)n <= max)
-			strbuf_add(sb, buf, (size_t)n);
-	}
-}
-
-/*
- * Runs `apphub-image <args>` on the launch's state with --json; its
- * result into *out (may be NULL), its message into err when it fails.
- * Its stderr is read after its stdout: it writes one short message.
- */
-static int image_helper(struct sup *s, const char *const *args, json_t **out, struct ah_err *err)
-{
-	struct strbuf o = STRBUF_INIT, e = STRBUF_INIT;
-	const char *argv[8];
-	char *path = ah_helper_path("apphub-image");
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = -1, ret = -1;
-	size_t i;
-	pid_t pid;
-
-	if (!path) {
-		ah_error(err, 503, "unavailable",
-			 "cannot launch: the helper 'apphub-image' is not installed");
-		goto done;
-	}
-	argv[0] = path;
-	for (i = 0; args[i] && i < 6; i++)
-		argv[i + 1] = args[i];
-	argv[i + 1] = NULL;
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		ah_internal(err, "cannot make a pipe: %s", strerror(errno));
-		goto done;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ah_internal(err, "cannot fork: %s", strerror(errno));
-		goto done;
-	}
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* An unpack is no use to a supervisor that is gone. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		setenv("APPHUB_HOME", s->state_dir, 1);
-		setenv("APPHUB_JSON", "1", 1);
-		unsetenv("APPHUB_QUIET");
-		unsetenv("APPHUB_SERVER");
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	po[1] = pe[1] = -1;
-	read_capped(po[0], &o, HELPER_OUT_MAX);
-	read_capped(pe[0], &e, HELPER_ERR_MAX);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		const char *msg = e.buf && e.len ? e.buf : "";
-		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-
-		strbuf_trim(&e);
-		if (!strncmp(msg, "apphub: ", 8))
-			msg += 8;
-		if (code == APPHUB_EXIT_NOTFOUND)
-			ah_not_found(err, "%s", *msg ? msg : "image not found");
-		else if (code == APPHUB_EXIT_FAILED || code == APPHUB_EXIT_USAGE)
-			ah_invalid(err, "%s", *msg ? msg : "apphub-image failed");
-		else
-			ah_internal(err, "%s", *msg ? msg : "apphub-image failed");
-		goto done;
-	}
-	if (out)
-		*out = o.len ? json_loadb(o.buf, o.len, 0, NULL) : NULL;
-	ret = 0;
-done:
-	if (po[0] >= 0)
-		close(po[0]);
-	if (po[1] >= 0)
-		close(po[1]);
-	if (pe[0] >= 0)
-		close(pe[0]);
-	if (pe[1] >= 0)
-		close(pe[1]);
-	strbuf_release(&o);
-	strbuf_release(&e);
-	free(path);
-	return ret;
-}
-
-static json_t *load_json_path(const char *path)
-{
-	return json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
-}
-
-/*
- * The digest the store's index.json gives ref (a name, tag defaulting to
- * latest), or ref itself when it is a digest; NULL when it is not there
- * as written, which apphub-image then sorts out.
- */
-static char *index_digest(struct sup *s, const char *ref)
-{
-	char *path, *name, *found = NULL;
-	const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
-	json_t *idx, *d;
-	size_t i;
-
-	if (digest_valid(ref))
-		return xstrdup(ref);
-	if (strchr(ref, '@'))
-		return NULL;
-	name = colon && (!slash || colon > slash) ? xstrdup(ref) : xstrfmt("%s:latest", ref);
-	path = xstrfmt("%s/images/index.json", s->state_dir);
-	idx = load_json_path(path);
-	json_array_foreach(json_object_get(idx, "manifests"), i, d) {
-		const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"),
-								  "org.opencontainers.image.ref.name"));
-		const char *g = json_string_value(json_object_get(d, "digest"));
-
-		if (n && !strcmp(n, name) && digest_valid(g)) {
-			found = xstrdup(g);
-			break;
-		}
-	}
-	json_decref(idx);
-	free(path);
-	free(name);
-	return found;
-}
-
-/* The cached record of digest key, when it and the rootfs it names are there. */
-static int cache_lookup(struct sup *s, const char *key, struct launch_image *img)
-{
-	char *path = xstrfmt("%s/launches/rootfs-cache/%s.json", s->state_dir, key + 7), *dir = NULL;
-	json_t *rec = load_json_path(path);
-	const char *digest = json_string_value(json_object_get(rec, "digest"));
-	json_t *config = json_object_get(rec, "config");
-	int ok = 0;
-
-	if (digest_valid(digest) && json_is_object(config)) {
-		dir = xstrfmt("%s/launches/rootfs-cache/%s", s->state_dir, digest + 7);
-		if (!access(dir, F_OK)) {
-			img->digest = xstrdup(digest);
-			img->config = json_incref(config);
-			ok = 1;
-		}
-	}
-	json_decref(rec);
-	free(path);
-	free(dir);
-	return ok;
-}
-
-static void cache_record(struct sup *s, const char *key, const struct launch_image *img)
-{
-	char *path = xstrfmt("%s/launches/rootfs-cache/%s.json", s->state_dir, key + 7);
-	char *tmp = xstrfmt("%s.tmp-%d", path, (int)getpid());
-	json_t *rec = json_pack("{s:s, s:O}", "digest", img->digest, "config", img->config);
-
-	if (json_dump_file(rec, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
-		logf_(s, "cannot write '%s': %s", path, strerror(errno));
-		unlink(tmp);
-	}
-	json_decref(rec);
-	free(tmp);
-	free(path);
-}
-
-/*
- * `apphub-image <verb> <ref> <path>` (unpack, export), which reports the
- * manifest's digest, then the config of that digest.
- */
-static int image_fetch(struct sup *s, const char *verb, const char *ref, const char *path,
-		       struct launch_image *img, struct ah_err *err)
-{
-	json_t *res = NULL, *cfg = NULL;
-	const char *digest, *name;
-	int ret = -1;
-
-	if (image_helper(s, (const char *const[]){ verb, ref, path, NULL }, &res, err) < 0)
-		goto done;
-	digest = json_string_value(json_object_get(res, "digest"));
-	name = json_string_value(json_object_get(res, "name"));
-	if (!digest_valid(digest)) {
-		ah_internal(err, "apphub-image %s '%s': no digest", verb, ref);
-		goto done;
-	}
-	if (image_helper(s, (const char *const[]){ "inspect", digest, NULL }, &cfg, err) < 0)
-		goto done;
-	if (!json_is_object(cfg)) {
-		ah_internal(err, "apphub-image inspect '%s': no config", digest);
-		goto done;
-	}
-	img->digest = xstrdup(digest);
-	img->name = name ? xstrdup(name) : NULL;
-	img->config = cfg;
-	cfg = NULL;
-	ret = 0;
-done:
-	json_decref(res);
-	json_decref(cfg);
-	return ret;
-}
-
-static int shift_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	uid_t uid = sb->st_uid < AH_LAUNCH_UID_COUNT ? sb->st_uid + AH_LAUNCH_UID_BASE
-						     : AH_LAUNCH_UID_BASE + AH_LAUNCH_UID_COUNT - 2;
-	gid_t gid = sb->st_gid < AH_LAUNCH_UID_COUNT ? sb->st_gid + AH_LAUNCH_UID_BASE
-						     : AH_LAUNCH_UID_BASE + AH_LAUNCH_UID_COUNT - 2;
-
-	(void)ftw;
-	if (lchown(path, uid, gid) < 0)
-		return -1;
-	/* chown clears set-id bits: put the mode back. */
-	if (flag != FTW_SL && (sb->st_mode & 06000) && chmod(path, sb->st_mode & 07777) < 0)
-		return -1;
-	return 0;
-}
-
-/* Fills run under the cache's lock only: a .tmp-* seen with it held is a dead one's. */
-static void remove_stale(const char *base)
-{
-	struct ah_err ignore = AH_ERR_INIT;
-	DIR *d = opendir(base);
-	struct dirent *e;
-
-	while (d && (e = readdir(d))) {
-		char *p;
-
-		if (strncmp(e->d_name, ".tmp-", 5))
-			continue;
-		p = xstrfmt("%s/%s", base, e->d_name);
-		ah_remove_tree(p, &ignore);
-		free(p);
-	}
-	if (d)
-		closedir(d);
-}
-
-/*
- * The rootfs of the image that key (may be NULL: s->image) names, in
- * STATE/launches/rootfs-cache/<hex>: unpacked by apphub-image once, owned
- * by the launches' uid range; made under a lock, renamed into place
- * whole.
- */
-static int rootfs_fill(struct sup *s, const char *key, struct launch_image *img,
-		       struct ah_err *err)
-{
-	char *base = xstrfmt("%s/launches/rootfs-cache", s->state_dir);
-	char *lock = xstrfmt("%s/.lock", base), *tmp = NULL, *dir = NULL;
-	int fd = -1, ret = -1;
-	int64_t t0 = ah_now_ms();
-
-	if ((mkdir(base, 0700) < 0 && errno != EEXIST) ||
-	    (fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) < 0) {
-		ah_internal(err, "cannot lock '%s': %s", lock, strerror(errno));
-		goto done;
-	}
-	if (key && cache_lookup(s, key, img)) {
-		ret = 0;
-		goto done;
-	}
-	remove_stale(base);
-	tmp = xstrfmt("%s/.tmp-%d", base, (int)getpid());
-	/* By digest when the index gave one: what is cached is what was resolved. */
-	if (ah_remove_tree(tmp, err) < 0 ||
-	    image_fetch(s, "unpack", key ? key : s->image, tmp, img, err) < 0)
-		goto done;
-	dir = xstrfmt("%s/%s", base, img->digest + 7);
-	if (!access(dir, F_OK)) {
-		struct ah_err ignore = AH_ERR_INIT;
-
-		/* Cached under its manifest's digest by another name already. */
-		ah_remove_tree(tmp, &ignore);
-	} else if (nftw(tmp, shift_one, 64, FTW_PHYS | FTW_MOUNT) != 0) {
-		ah_internal(err, "cannot set the owners in '%s': %s", tmp, strerror(errno));
-		goto done;
-	} else if (rename(tmp, dir) < 0) {
-		ah_internal(err, "cannot rename '%s': %s", tmp, strerror(errno));
-		goto done;
-	} else {
-		logf_(s, "unpacked %s into the rootfs cache in %lld ms", img->digest,
-		      (long long)(ah_now_ms() - t0));
-	}
-	cache_record(s, img->digest, img);
-	if (key && strcmp(key, img->digest))
-		cache_record(s, key, img);
-	ret = 0;
-done:
-	if (tmp && ret < 0) {
-		struct ah_err ignore = AH_ERR_INIT;
-
-		ah_remove_tree(tmp, &ignore);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(tmp);
-	free(dir);
-	free(lock);
-	free(base);
-	return ret;
-}
-
-/*
- * The launch's image. Natively: from the cache when the index still
- * names what it holds, else unpacked into it. For an engine: exported
- * into the launch's image.tar.
- */
-static int image_resolve(struct sup *s, struct launch_image *img, struct ah_err *err)
-{
-	char *key = NULL, *archive = NULL;
-	int ret = -1;
-
-	if (strcmp(s->engine, "native")) {
-		archive = xstrfmt("%s/image.tar", s->dir);
-		ret = image_fetch(s, "export", s->image, archive, img, err);
-		goto done;
-	}
-	key = index_digest(s, s->image);
-	if (key && cache_lookup(s, key, img))
-		ret = 0;
-	else
-		ret = rootfs_fill(s, key, img, err);
-done:
-	if (ret < 0)
-		launch_image_release(img);
-	free(key);
-	free(archive);
-	return ret;
-}
-
-/* This process's own mount namespace: the launch's mounts go with it. */
-static int private_mounts(struct ah_err *err)
-{
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return ah_internal(err, "cannot make a mount namespace: %s", strerror(errno));
-	return 0;
-}
-
-/*
- * The launch's root: an overlay over the cache with its upper layer on a
- * tmpfs of the disk limit, in this process's own mount namespace; else
- * (no overlayfs) a copy on that tmpfs.
- */
-static int mount_rootfs(struct sup *s, const char *cache, int64_t disk, const char **how,
-			struct ah_err *err)
-{
-	char *rw = xstrfmt("%s/rw", s->dir), *root = xstrfmt("%s/rootfs", s->dir);
-	char *upper = xstrfmt("%s/upper", rw), *work = xstrfmt("%s/work", rw);
-	char *opts = NULL;
-	int ret = -1;
-
-	if ((mkdir(rw, 0700) < 0 && errno != EEXIST) || (mkdir(root, 0755) < 0 && errno != EEXIST)) {
-		ah_internal(err, "cannot create '%s': %s", rw, strerror(errno));
-		goto done;
-	}
-	opts = disk > 0 ? xstrfmt("size=%lld,mode=0755", (long long)disk) : xstrdup("mode=0755");
-	if (mount("apphub-launch", rw, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) {
-		ah_internal(err, "cannot mount a tmpfs on '%s': %s", rw, strerror(errno));
-		goto done;
-	}
-	s->mounted_rw = 1;
-	if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 ||
-	    chown(upper, AH_LAUNCH_UID_BASE, AH_LAUNCH_UID_BASE) < 0) {
-		ah_internal(err, "cannot create '%s': %s", upper, strerror(errno));
-		goto done;
-	}
-	free(opts);
-	opts = xstrfmt("lowerdir=%s,upperdir=%s,workdir=%s", cache, upper, work);
-	if (!strpbrk(cache, ",:") && !strpbrk(s->dir, ",:") &&
-	    mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts) == 0) {
-		s->mounted_rootfs = 1;
-		*how = "overlay";
-		ret = 0;
-		goto done;
-	}
-	logf_(s, "overlayfs unavailable (%s): copying the rootfs", strerror(errno));
-	{
-		/* cp -a --reflink=auto cache/. upper/, then bind upper on root. */
-		char *src = xstrfmt("%s/.", cache);
-		const char *argv[] = { "cp", "-a", "--reflink=auto", src, upper, NULL };
-		pid_t pid = fork();
-		int status = -1;
-
-		if (pid == 0) {
-			execvp("cp", (char *const *)argv);
-			_exit(127);
-		}
-		if (pid > 0)
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-		free(src);
-		if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ||
-		    mount(upper, root, NULL, MS_BIND, NULL) < 0) {
-			ah_internal(err, "cannot copy the rootfs into '%s'", upper);
-			goto done;
-		}
-	}
-	s->mounted_rootfs = 1;
-	*how = "copy";
-	ret = 0;
-done:
-	free(opts);
-	free(rw);
-	free(root);
-	free(upper);
-	free(work);
-	return ret;
-}
-
-/*
- * bwrap resolves its source path component by component with the
- * sandbox's uid, which may not traverse the state directory's parents
- * (a 0700 home). So, in this process's own mount namespace, a tmpfs on a
- * top-level directory neither the state nor bwrap lives under shows the
- * root at <dir>/rootfs.
- */
-static char *visible_root(struct sup *s, const char *bwrap, struct ah_err *err)
-{
-	static const char *const dirs[] = { "/run", "/mnt", "/media", "/srv", "/opt", "/home", NULL };
-	char state[PATH_MAX], *root = xstrfmt("%s/rootfs", s->dir), *dest = NULL;
-	const char *const *d;
-	size_t l;
-
-	if (!realpath(s->state_dir, state))
-		snprintf(state, sizeof(state), "%s", s->state_dir);
-	for (d = dirs; *d; d++) {
-		struct stat st;
-
-		l = strlen(*d);
-		if (stat(*d, &st) < 0 || !S_ISDIR(st.st_mode) ||
-		    (!strncmp(state, *d, l) && (state[l] == '/' || !state[l])) ||
-		    (!strncmp(bwrap, *d, l) && bwrap[l] == '/'))
-			continue;
-		if (mount("apphub-launch", *d, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755") < 0)
-			continue;
-		dest = xstrfmt("%s/rootfs", *d);
-		if (mkdir(dest, 0755) < 0 || mount(root, dest, NULL, MS_BIND | MS_REC, NULL) < 0) {
-			umount2(*d, MNT_DETACH);
-			free(dest);
-			dest = NULL;
-			continue;
-		}
-		break;
-	}
-	if (!dest)
-		ah_internal(err, "cannot find a directory to show the rootfs to the sandbox");
-	free(root);
-	return dest;
-}
 
 /* ---- cgroups ---- */
 
@@ -679,14 +96,43 @@ static void cgroups_setup(struct sup *s, json_t *limits)
 	free(name);
 }
 
+struct signal_job {
+	pid_t child;
+	int sig;
+};
+
+/* One process of the launch's cgroup: spared when it is bwrap or its init, unless killed. */
+static void signal_one(void *data, pid_t pid)
+{
+	struct signal_job *j = data;
+	char path[64], buf[512], *pp;
+	int ppid = 0, fd;
+	ssize_t n;
+
+	if (pid == j->child)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		pp = strrchr(buf, ')');
+		if (pp)
+			sscanf(pp + 2, "%*c %d", &ppid);
+	}
+	if (ppid == j->child && j->sig != SIGKILL)
+		return;
+	kill(pid, j->sig);
+}
+
 /* Signals every process of the launch but the sandbox's own (bwrap and its init). */
 static void signal_app(struct sup *s, int sig)
 {
 	const char *dir = s->cgroup_v2 >= 0 ?
 		json_string_value(json_array_get(s->cgroups, (size_t)s->cgroup_v2)) : NULL;
-	char *p;
-	FILE *fp;
-	int pid;
+	struct signal_job j = { s->child, sig };
 
 	if (!dir && json_array_size(s->cgroups))
 		dir = json_string_value(json_array_get(s->cgroups, 0));
@@ -696,33 +142,7 @@ static void signal_app(struct sup *s, int sig)
 			kill(s->child, sig == SIGKILL ? SIGKILL : sig);
 		return;
 	}
-	p = xstrfmt("%s/cgroup.procs", dir);
-	fp = fopen(p, "r");
-	while (fp && fscanf(fp, "%d", &pid) == 1) {
-		char path[64], buf[512], *pp;
-		int ppid = 0, fd;
-		ssize_t n;
-
-		if (pid == s->child)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			pp = strrchr(buf, ')');
-			if (pp)
-				sscanf(pp + 2, "%*c %d", &ppid);
-		}
-		if (ppid == s->child && sig != SIGKILL)
-			continue;
-		kill(pid, sig);
-	}
-	if (fp)
-		fclose(fp);
-	free(p);
+	ah_cgroup_each_pid(dir, signal_one, &j);
 }
 
 static void cgroups_remove(struct sup *s)
@@ -734,144 +154,27 @@ static void cgroups_remove(struct sup *s)
 		ah_cgroup_remove_dir(json_string_value(d));
 }
 
-/* ---- the app's user ---- */
-
-#define PASSWD_MAX_LINES 100000
-
-/* path in the image's root, its symlinks resolved inside that root, for reading. */
-static FILE *open_in_root(const char *root, const char *path)
-{
-	struct open_how how;
-	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
-
-	if (dfd >= 0) {
-		memset(&how, 0, sizeof(how));
-		how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
-		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-		fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-		close(dfd);
-	}
-	return fd >= 0 ? fdopen(fd, "r") : NULL;
-}
-
-/* A decimal id below the launch's range, or -1. */
-static long parse_id(const char *s)
-{
-	char *end;
-	long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return *end || errno || v >= AH_LAUNCH_UID_COUNT ? -1 : v;
-}
-
-/*
- * The entry of /etc/passwd (fields 7) or /etc/group (4) in root whose
- * name is key, or whose id (field 3) is key when by_id: its fields in
- * f[] (pointing into line), 1; 0 when none.
- */
-static int db_find(const char *root, const char *file, int nf, const char *key, int by_id,
-		   char *line, size_t size, char **f)
-{
-	FILE *fp = open_in_root(root, file);
-	int found = 0, n = 0;
-
-	while (fp && !found && n++ < PASSWD_MAX_LINES && fgets(line, (int)size, fp)) {
-		char *p = line;
-		int i;
-
-		line[strcspn(line, "\n")] = '\0';
-		for (i = 0; i < nf; i++) {
-			f[i] = p;
-			p = strchr(p, ':');
-			if (!p)
-				break;
-			*p++ = '\0';
-		}
-		if (i < nf - 1)
-			continue;
-		if (i == nf)
-			i--;
-		found = !strcmp(f[by_id ? 2 : 0], key);
-	}
-	if (fp)
-		fclose(fp);
-	return found;
-}
-
-/*
- * user[:group] (names or ids) as the image's /etc/passwd and /etc/group
- * say, into s->uid, s->gid and s->home. A user's group is its passwd
- * entry's; an id not in passwd has group 0, as with Docker.
- */
-static int resolve_user(struct sup *s, const char *root, const char *spec, struct ah_err *err)
-{
-	char line[4096], *f[7], *user = xstrdup(spec), *group = strchr(user, ':');
-	long uid, gid = 0;
-	int ret = -1, by_id;
-
-	if (group)
-		*group++ = '\0';
-	by_id = (uid = parse_id(user)) >= 0;
-	if (!*user || (!by_id && isdigit((unsigned char)*user))) {
-		ah_invalid(err, "invalid user '%s': a name or an id below %d", spec, AH_LAUNCH_UID_COUNT);
-		goto done;
-	}
-	if (db_find(root, "/etc/passwd", 7, user, by_id, line, sizeof(line), f)) {
-		uid = parse_id(f[2]);
-		gid = parse_id(f[3]);
-		if (uid < 0 || gid < 0) {
-			ah_invalid(err, "user '%s': its ids in the image's /etc/passwd are not below %d",
-				   user, AH_LAUNCH_UID_COUNT);
-			goto done;
-		}
-		s->home = xstrdup(*f[5] ? f[5] : "/");
-	} else if (!by_id) {
-		ah_invalid(err, "user '%s': not in the image's /etc/passwd", user);
-		goto done;
-	}
-	if (group && *group) {
-		if ((gid = parse_id(group)) < 0) {
-			if (isdigit((unsigned char)*group) ||
-			    !db_find(root, "/etc/group", 4, group, 0, line, sizeof(line), f) ||
-			    (gid = parse_id(f[2])) < 0) {
-				ah_invalid(err, "group '%s': not in the image's /etc/group, or not an id below %d",
-					   group, AH_LAUNCH_UID_COUNT);
-				goto done;
-			}
-		}
-	}
-	s->uid = (uid_t)uid;
-	s->gid = (gid_t)gid;
-	ret = 0;
-done:
-	free(user);
-	return ret;
-}
-
 /* ---- the sandbox ---- */
 
-static const char *find_bwrap(void)
+/*
+ * The app's user (s->user_spec) as the image's /etc/passwd and /etc/group
+ * say (ah_sandbox_user): s->uid, s->gid and s->home.
+ */
+static int app_user(struct sup *s, const char *root, struct ah_err *err)
 {
-	static char path[PATH_MAX];
-	const char *env = getenv("PATH"), *p, *colon;
+	struct ah_sandbox_user u;
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), ret;
 
-	if (!env || !*env)
-		env = "/usr/local/bin:/usr/bin:/bin";
-	for (p = env; *p; p = *colon ? colon + 1 : colon) {
-		colon = strchrnul(p, ':');
-		snprintf(path, sizeof(path), "%.*s/bwrap", (int)(colon - p), p);
-		if (!access(path, X_OK))
-			return path;
-	}
-	return NULL;
-}
-
-static void add_arg(json_t *argv, const char *a)
-{
-	json_array_append_new(argv, json_string(a));
+	if (fd < 0)
+		return ah_internal(err, "cannot open '%s': %s", root, strerror(errno));
+	ret = ah_sandbox_user(fd, s->user_spec, AH_LAUNCH_UID_COUNT, 0, &u, err);
+	close(fd);
+	if (ret < 0)
+		return -1;
+	s->uid = u.uid;
+	s->gid = u.gid;
+	s->home = u.home;
+	return 0;
 }
 
 /* The environment: the image's Env, the request's env, PORT, HOSTNAME. */
@@ -937,13 +240,6 @@ static int pick_port(struct sup *s, int requested, json_t *cfg)
 	return best ? best : 3000;
 }
 
-static void set_rlimit(int res, rlim_t v)
-{
-	struct rlimit r = { v, v };
-
-	setrlimit(res, &r);
-}
-
 /*
  * The sandbox is forked as soon as the launch's cgroups exist, before
  * its image and root are ready: joining a cgroup waits for an RCU grace
@@ -993,7 +289,7 @@ static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
 	/* Into the cgroups before it runs anything; as host root, before the user namespace. */
 	json_array_foreach(s->cgroups, i, d)
 		if (ah_cgroup_write(json_string_value(d), "cgroup.procs", "0") < 0)
-			logf_(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
+			sup_logf(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
 			      strerror(errno));
 	if (unshare(CLONE_NEWUSER) < 0)
 		_exit(120);
@@ -1035,19 +331,13 @@ static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
 	if ((pl.gid && setresgid(pl.gid, pl.gid, pl.gid) < 0) ||
 	    (pl.uid && setresuid(pl.uid, pl.uid, pl.uid) < 0))
 		_exit(122);
-	if (memory)
-		set_rlimit(RLIMIT_AS, (rlim_t)memory);
-	if (cpu_time) {
-		/* SIGXCPU at the limit, SIGKILL a second later. */
-		struct rlimit r = { (rlim_t)cpu_time, (rlim_t)cpu_time + 1 };
+	{
+		/* every limit an rlimit too, the cgroups' notwithstanding; SIGKILL a second past the CPU time */
+		struct ah_limits l = { .memory_bytes = memory, .cpu_seconds = cpu_time, .pids = pids,
+				       .nofile = nofile };
 
-		setrlimit(RLIMIT_CPU, &r);
+		ah_sandbox_rlimits(&l, 0, 1);
 	}
-	if (pids)
-		set_rlimit(RLIMIT_NPROC, (rlim_t)pids);
-	if (nofile)
-		set_rlimit(RLIMIT_NOFILE, (rlim_t)nofile);
-	set_rlimit(RLIMIT_CORE, 0);
 	dup2(sb->null, 0);
 	dup2(sb->out[1], 1);
 	dup2(sb->out[1], 2);
@@ -1115,12 +405,21 @@ static void payload_add(struct strbuf *sb, json_t *strings)
 	}
 }
 
+static size_t payload_add_argv(struct strbuf *sb, const char *const *argv)
+{
+	size_t n;
+
+	for (n = 0; argv[n]; n++)
+		strbuf_add(sb, argv[n], strlen(argv[n]) + 1);
+	return n;
+}
+
 /*
  * Maps the child's user namespace, takes its network namespace, and has
- * it execute bwrap with argv_j and env_j as s->uid:s->gid.
+ * it execute bwrap with argv (ah_sandbox_argv) and env_j as s->uid:s->gid.
  */
-static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap, json_t *argv_j,
-			 json_t *env_j, json_t *limits, struct ah_err *err)
+static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap,
+			 const char *const *argv, json_t *env_j, json_t *limits, struct ah_err *err)
 {
 	struct strbuf blob = STRBUF_INIT;
 	struct payload pl;
@@ -1152,11 +451,10 @@ static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap, j
 		goto done;
 	}
 	strbuf_add(&blob, bwrap, strlen(bwrap) + 1);
-	payload_add(&blob, argv_j);
+	pl.argc = (uint32_t)payload_add_argv(&blob, argv);
 	payload_add(&blob, env_j);
 	pl.uid = (uint32_t)s->uid;
 	pl.gid = (uint32_t)s->gid;
-	pl.argc = (uint32_t)json_array_size(argv_j);
 	pl.len = (uint32_t)blob.len;
 	if (write(sb->go[1], "g", 1) != 1 || ah_write_full(sb->go[1], &pl, sizeof(pl)) < 0 ||
 	    ah_write_full(sb->go[1], blob.buf, blob.len) < 0)
@@ -1194,132 +492,6 @@ done:
 	return ret;
 }
 
-/* ---- the relay ---- */
-
-/* A TCP socket made in the app's network namespace. */
-static int app_socket(struct sup *s)
-{
-	int fd;
-
-	if (s->app_net < 0)
-		return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (setns(s->app_net, CLONE_NEWNET) < 0)
-		return -1;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (setns(s->host_net, CLONE_NEWNET) < 0) {
-		/* Never stay in the app's namespace. */
-		if (fd >= 0)
-			close(fd);
-		abort();
-	}
-	return fd;
-}
-
-/* Connects to the app's port inside its namespace; a connected fd or -1. */
-static int app_connect(struct sup *s)
-{
-	struct sockaddr_in sa;
-	struct timeval tv = { 2, 0 };
-	int fd = app_socket(s);
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	/* An engine publishes the port on the host itself. */
-	sa.sin_port = htons((uint16_t)(s->container ? s->host_port : s->port));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int listen_host(struct sup *s, struct ah_err *err)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int one = 1;
-
-	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->listen_fd < 0)
-		return ah_internal(err, "cannot make a socket: %s", strerror(errno));
-	setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(s->listen_fd, 128) < 0 ||
-	    getsockname(s->listen_fd, (struct sockaddr *)&sa, &len) < 0)
-		return ah_internal(err, "cannot listen on 127.0.0.1: %s", strerror(errno));
-	s->host_port = ntohs(sa.sin_port);
-	return 0;
-}
-
-static void conn_close(struct sup *s, size_t i)
-{
-	close(s->conns[i]->fd[0]);
-	close(s->conns[i]->fd[1]);
-	free(s->conns[i]);
-	s->conns[i] = s->conns[--s->nr_conns];
-}
-
-static void relay_accept(struct sup *s)
-{
-	int fd, app;
-	struct conn *c;
-
-	while ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		if (s->nr_conns >= RELAY_MAX || (app = app_connect(s)) < 0) {
-			close(fd);
-			continue;
-		}
-		fcntl(app, F_SETFL, fcntl(app, F_GETFL) | O_NONBLOCK);
-		c = xcalloc(1, sizeof(*c));
-		c->fd[0] = fd;
-		c->fd[1] = app;
-		s->conns[s->nr_conns++] = c;
-	}
-}
-
-/* Moves what it can on a connection; 1 when it is finished. */
-static int relay_step(struct conn *c, const struct pollfd *p)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		int o = 1 - i;
-		ssize_t n;
-
-		if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) && !c->eof[i] && !c->len[i]) {
-			n = read(c->fd[i], c->buf[i], RELAY_BUF);
-			if (n > 0) {
-				c->len[i] = (size_t)n;
-				c->off[i] = 0;
-			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-				c->eof[i] = 1;
-				if (n < 0)
-					return 1;
-			}
-		}
-		if (c->len[i]) {
-			n = write(c->fd[o], c->buf[i] + c->off[i], c->len[i]);
-			if (n > 0) {
-				c->off[i] += (size_t)n;
-				c->len[i] -= (size_t)n;
-			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				return 1;
-			}
-		}
-		if (c->eof[i] && !c->len[i] && !c->shut[o]) {
-			shutdown(c->fd[o], SHUT_WR);
-			c->shut[o] = 1;
-		}
-	}
-	return c->shut[0] && c->shut[1];
-}
 
 /* ---- the log ---- */
 
@@ -1331,7 +503,7 @@ static void pump_log(struct sup *s)
 	while ((n = read(s->out_fd, buf, sizeof(buf))) > 0) {
 		if (s->log_bytes + n > s->log_max) {
 			if (!s->log_dropped)
-				logf_(s, "the log reached %lld bytes (APPHUB_LAUNCH_MAX_LOG_BYTES): "
+				sup_logf(s, "the log reached %lld bytes (APPHUB_LAUNCH_MAX_LOG_BYTES): "
 				      "dropping the app's further output", (long long)s->log_max);
 			s->log_dropped = 1;
 			continue;
@@ -1393,7 +565,7 @@ static void set_status(struct sup *s, const char *status, const char *message, j
 	for (tries = 0; tries < 20; tries++) {
 		if (ah_launch_set(s->st, s->id, status, message, json_incref(fields), &err) == 0)
 			break;
-		logf_(s, "cannot record the launch's status: %s", err.msg);
+		sup_logf(s, "cannot record the launch's status: %s", err.msg);
 		usleep(100000);
 	}
 	json_decref(fields);
@@ -1578,6 +750,8 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	struct launch_image img;
 	struct sandbox sb = { { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
 	json_t *cfg, *argv = NULL, *env = NULL, *limits = json_object(), *v;
+	struct ah_sandbox_argv bargv = AH_SANDBOX_ARGV_INIT;
+	const char **cmdv = NULL;
 	const char *bwrap = NULL, *how = "overlay", *base;
 	char *status = NULL, *cache = NULL, *visible = NULL, *url = NULL, *msg = NULL, *pidfile = NULL;
 	char buf[64];
@@ -1616,11 +790,11 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 
 	if (ah_state_open(&s.st, state_dir, &err) < 0 ||
 	    load_request(&s, &requested_port, &status, &err) < 0) {
-		logf_(&s, "%s", err.msg);
+		sup_logf(&s, "%s", err.msg);
 		goto out;
 	}
 	if (strcmp(status, "pending")) {
-		logf_(&s, "launch '%s' is %s, not pending: nothing to do", id, status);
+		sup_logf(&s, "launch '%s' is %s, not pending: nothing to do", id, status);
 		goto out;
 	}
 	pidfile = xstrfmt("%s/pid", s.dir);
@@ -1634,11 +808,13 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	}
 	if (!strcmp(s.engine, "native")) {
 		/* The sandbox first: it joins its cgroups while the rest is made ready. */
-		if (!(bwrap = find_bwrap())) {
+		struct ah_err ignored = AH_ERR_INIT;
+
+		if (!(bwrap = ah_sandbox_bwrap(&ignored))) {
 			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
 			goto fail;
 		}
-		if (private_mounts(&err) < 0 || (s.seccomp_fd = ah_seccomp_bpf_fd(&err)) < 0)
+		if (sup_private_mounts(&err) < 0 || (s.seccomp_fd = ah_seccomp_bpf_fd(&err)) < 0)
 			goto fail;
 		cgroups_setup(&s, limits);
 		if (sandbox_fork(&s, &sb, &err) < 0)
@@ -1652,11 +828,11 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			     "sandbox_start", s.child > 0 ?
 				json_integer((json_int_t)ah_proc_start_time(s.child)) : json_null(),
 			     "cgroups", json_deep_copy(s.cgroups)));
-	logf_(&s, "launch %s: image %s, network %s, engine %s", id, s.image, s.network, s.engine);
+	sup_logf(&s, "launch %s: image %s, network %s, engine %s", id, s.image, s.network, s.engine);
 	if (s.ttl_ms > 0)
 		ttl_deadline = ah_now_ms() + s.ttl_ms;
 
-	if (image_resolve(&s, &img, &err) < 0)
+	if (sup_image_resolve(&s, &img, &err) < 0)
 		goto fail;
 	cfg = json_object_get(img.config, "config");
 	if (!s.user_spec) {
@@ -1666,7 +842,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	}
 	s.port = pick_port(&s, requested_port, cfg);
 	s.host_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (strcmp(s.network, "none") && listen_host(&s, &err) < 0)
+	if (strcmp(s.network, "none") && sup_listen_host(&s, &err) < 0)
 		goto fail;
 	base = getenv("APPHUB_PREVIEW_BASE");
 	if (!base || !*base)
@@ -1689,90 +865,60 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		s.app_net = -1;
 	} else {
 		cache = xstrfmt("%s/launches/rootfs-cache/%s", state_dir, img.digest + 7);
-		if (mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
+		if (sup_mount_rootfs(&s, cache, prof_int(&s, "disk"), &how, &err) < 0)
 			goto fail;
 		if (prof_int(&s, "disk"))
 			json_object_set_new(limits, "disk", json_pack("{s:I, s:[s]}", "value",
 				(json_int_t)prof_int(&s, "disk"), "enforcedBy", "tmpfs"));
-		if (s.user_spec && *s.user_spec && resolve_user(&s, cache, s.user_spec, &err) < 0)
+		if (s.user_spec && *s.user_spec && app_user(&s, cache, &err) < 0)
 			goto fail;
 		env = app_env(&s, cfg);
-		argv = json_array();
-		add_arg(argv, "bwrap");
-		add_arg(argv, "--bind");
-		if (!(visible = visible_root(&s, bwrap, &err)))
+		if (!(visible = sup_visible_root(&s, bwrap, &err)))
 			goto fail;
-		add_arg(argv, visible);
-		add_arg(argv, "/");
-		add_arg(argv, "--proc");
-		add_arg(argv, "/proc");
-		add_arg(argv, "--dev");
-		add_arg(argv, "/dev");
-		add_arg(argv, "--perms");
-		add_arg(argv, "1777");
-		add_arg(argv, "--size");
-		snprintf(buf, sizeof(buf), "%lld", (long long)(prof_int(&s, "disk") ? prof_int(&s, "disk") : 64 << 20));
-		add_arg(argv, buf);
-		add_arg(argv, "--tmpfs");
-		add_arg(argv, "/tmp");
-		if (s.uid) {
-			add_arg(argv, "--unshare-user");
-			add_arg(argv, "--uid");
-			snprintf(buf, sizeof(buf), "%d", (int)s.uid);
-			add_arg(argv, buf);
-			add_arg(argv, "--gid");
-			snprintf(buf, sizeof(buf), "%d", (int)s.gid);
-			add_arg(argv, buf);
-			add_arg(argv, "--disable-userns");
-		} else {
-			/* root of the launch's namespace: Docker's default capabilities, over it only */
-			add_arg(argv, "--cap-drop");
-			add_arg(argv, "ALL");
-			for (i = 0; ah_sandbox_caps[i]; i++) {
-				add_arg(argv, "--cap-add");
-				add_arg(argv, ah_sandbox_caps[i]);
-			}
-		}
-		/* the same seccomp filter as a build's RUN (seccomp.h) */
-		add_arg(argv, "--seccomp");
-		snprintf(buf, sizeof(buf), "%d", s.seccomp_fd);
-		add_arg(argv, buf);
-		add_arg(argv, "--unshare-pid");
-		add_arg(argv, "--unshare-ipc");
-		add_arg(argv, "--unshare-uts");
-		add_arg(argv, "--unshare-cgroup-try");
-		add_arg(argv, "--hostname");
-		add_arg(argv, "apphub");
-		add_arg(argv, "--die-with-parent");
-		add_arg(argv, "--new-session");
 		{
+			struct ah_sandbox_opts so = AH_SANDBOX_OPTS_INIT;
 			const char *wd = json_string_value(json_object_get(cfg, "WorkingDir"));
+			size_t n = 0;
 
-			add_arg(argv, "--chdir");
-			add_arg(argv, wd && *wd == '/' ? wd : "/");
-		}
-		add_arg(argv, "--");
-		if (s.command) {
-			add_arg(argv, "/bin/sh");
-			add_arg(argv, "-c");
-			add_arg(argv, s.command);
-		} else {
-			size_t before = json_array_size(argv);
-
-			json_array_foreach(json_object_get(cfg, "Entrypoint"), i, v)
-				json_array_append(argv, v);
-			json_array_foreach(json_object_get(cfg, "Cmd"), i, v)
-				json_array_append(argv, v);
-			if (json_array_size(argv) == before) {
-				ah_invalid(&err, "image '%s' has no Entrypoint or Cmd, and no command was given", s.image);
-				goto fail;
+			cmdv = xcalloc(json_array_size(json_object_get(cfg, "Entrypoint")) +
+				       json_array_size(json_object_get(cfg, "Cmd")) + 4, sizeof(*cmdv));
+			if (s.command) {
+				cmdv[n++] = "/bin/sh";
+				cmdv[n++] = "-c";
+				cmdv[n++] = s.command;
+			} else {
+				json_array_foreach(json_object_get(cfg, "Entrypoint"), i, v)
+					if (json_is_string(v))
+						cmdv[n++] = json_string_value(v);
+				json_array_foreach(json_object_get(cfg, "Cmd"), i, v)
+					if (json_is_string(v))
+						cmdv[n++] = json_string_value(v);
+				if (!n) {
+					ah_invalid(&err, "image '%s' has no Entrypoint or Cmd, and no command was given", s.image);
+					goto fail;
+				}
 			}
+			/*
+			 * Root of the launch's user namespace (the child made it), in the
+			 * network namespace the child made; the environment is bwrap's own.
+			 */
+			so.rootfs = visible;
+			so.argv = cmdv;
+			so.workdir = wd && *wd == '/' ? wd : "/";
+			so.uid = s.uid;
+			so.gid = s.gid;
+			so.hostname = "apphub";
+			so.limits.tmp_bytes = prof_int(&s, "disk") ? prof_int(&s, "disk") : 64 << 20;
+			so.tmp_mode = 01777;
+			so.own_netns = 1;
+			so.keep_env = 1;
+			if (ah_sandbox_argv(&so, "bwrap", s.seccomp_fd, AH_SANDBOX_MAPPED, &bargv, &err) < 0 ||
+			    sandbox_start(&s, &sb, bwrap, bargv.v, env, limits, &err) < 0)
+				goto fail;
 		}
-		if (sandbox_start(&s, &sb, bwrap, argv, env, limits, &err) < 0)
-			goto fail;
 	}
 	snprintf(buf, sizeof(buf), "%d", s.port);
-	logf_(&s, "started (pid %d): app port %d, %s%s, rootfs %s", (int)s.child, s.port,
+	sup_logf(&s, "started (pid %d): app port %d, %s%s, rootfs %s", (int)s.child, s.port,
 	      s.host_port ? "relayed from 127.0.0.1:" : "no relay (network none)",
 	      s.host_port ? (snprintf(buf, sizeof(buf), "%d", s.host_port), buf) : "", how);
 	set_status(&s, "starting", NULL,
@@ -1801,18 +947,18 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		if (exited && s.out_fd < 0)
 			break;
 		if (!running && !stopping && !exited && now >= next_probe) {
-			int fd = app_connect(&s);
+			int fd = sup_app_connect(&s);
 
 			if (fd >= 0) {
 				close(fd);
 				running = 1;
-				logf_(&s, "running: port %d answers%s%s", s.port, url ? "; preview " : "",
+				sup_logf(&s, "running: port %d answers%s%s", s.port, url ? "; preview " : "",
 				      url ? url : "");
 				set_status(&s, "running", NULL, NULL);
 			} else if (now >= start_deadline) {
 				msg = xstrfmt("the app did not answer on port %d within %.1f s", s.port,
 					      (double)start_timeout / 1000);
-				logf_(&s, "%s", msg);
+				sup_logf(&s, "%s", msg);
 				final = "failed";
 				reason = msg;
 				stopping = 2;
@@ -1833,7 +979,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			}
 		}
 		if (!stopping && !exited && ttl_deadline && now >= ttl_deadline) {
-			logf_(&s, "the TTL expired: stopping");
+			sup_logf(&s, "the TTL expired: stopping");
 			set_status(&s, "stopping", NULL, NULL);
 			final = "stopped";
 			reason = "ttl expired";
@@ -1844,7 +990,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		}
 		if (stopping && !exited && now >= stop_deadline) {
 			if (stopping == 1)
-				logf_(&s, "still running 5 s after TERM: killing it");
+				sup_logf(&s, "still running 5 s after TERM: killing it");
 			stopping = 2;
 			signal_app(&s, SIGKILL);
 			if (s.child > 0)
@@ -1881,7 +1027,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		}
 		if (poll(pfd, nfd, timeout) < 0 && errno != EINTR) {
 			free(pfd);
-			logf_(&s, "poll: %s", strerror(errno));
+			sup_logf(&s, "poll: %s", strerror(errno));
 			break;
 		}
 		if (pfd[0].revents & POLLIN) {
@@ -1901,7 +1047,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 							: 128 + WTERMSIG(wstatus);
 					}
 				} else if (!stopping && !exited) {
-					logf_(&s, "stop requested (signal %d): TERM, then KILL after 5 s",
+					sup_logf(&s, "stop requested (signal %d): TERM, then KILL after 5 s",
 					      (int)si.ssi_signo);
 					set_status(&s, "stopping", NULL, NULL);
 					final = "stopped";
@@ -1919,15 +1065,15 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 				next_probe = 0;
 		}
 		if (pfd[2].revents & POLLIN)
-			relay_accept(&s);
+			sup_relay_accept(&s);
 		for (i = s.nr_conns; i-- > 0;) {
 			size_t at = base_nfd + 2 * i;
 
 			/* New connections were appended after the poll set was made. */
 			if (at + 1 >= nfd)
 				continue;
-			if (relay_step(s.conns[i], pfd + at))
-				conn_close(&s, i);
+			if (sup_relay_step(s.conns[i], pfd + at))
+				sup_conn_close(&s, i);
 		}
 		free(pfd);
 		if (exited && s.out_fd >= 0) {
@@ -1949,19 +1095,19 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			      : "the app exited with status %d before answering on its port",
 			      s.child_status);
 		reason = msg;
-		logf_(&s, "%s", msg);
+		sup_logf(&s, "%s", msg);
 	} else if (stopping && !strcmp(final, "stopped")) {
-		logf_(&s, "stopped%s%s", reason ? ": " : "", reason ? reason : "");
+		sup_logf(&s, "stopped%s%s", reason ? ": " : "", reason ? reason : "");
 	}
 	code = 0;
 	goto cleanup;
 fail:
-	logf_(&s, "cannot launch: %s", err.msg);
+	sup_logf(&s, "cannot launch: %s", err.msg);
 	final = "failed";
 	reason = err.msg;
 cleanup:
 	for (i = s.nr_conns; i-- > 0;)
-		conn_close(&s, i);
+		sup_conn_close(&s, i);
 	if (s.child > 0) {
 		kill(s.child, SIGKILL);
 		waitpid(s.child, NULL, 0);
@@ -1995,7 +1141,7 @@ cleanup:
 			   json_pack("{s:i}", "exit_status", s.child_status));
 out:
 	for (i = s.nr_conns; i-- > 0;)
-		conn_close(&s, i);
+		sup_conn_close(&s, i);
 	if (s.listen_fd >= 0)
 		close(s.listen_fd);
 	if (s.app_net >= 0)
@@ -2018,6 +1164,8 @@ out:
 	json_decref(s.cgroups);
 	json_decref(limits);
 	json_decref(argv);
+	ah_sandbox_argv_release(&bargv);
+	free(cmdv);
 	json_decref(env);
 	free(s.image);
 	free(s.network);

@@ -1,11 +1,13 @@
 /*
  * Commands under bubblewrap: see sandbox.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -56,14 +58,7 @@ const char *ah_sandbox_bwrap(struct ah_err *err)
 	return NULL;
 }
 
-struct argv_buf {
-	const char **v;
-	size_t nr, alloc;
-	char **owned;	/* strings to free */
-	size_t owned_nr, owned_alloc;
-};
-
-static void add(struct argv_buf *a, const char *s)
+static void add(struct ah_sandbox_argv *a, const char *s)
 {
 	if (a->nr + 2 > a->alloc) {
 		a->alloc = a->alloc ? 2 * a->alloc : 64;
@@ -73,7 +68,7 @@ static void add(struct argv_buf *a, const char *s)
 	a->v[a->nr] = NULL;
 }
 
-static const char *own(struct argv_buf *a, char *s)
+static const char *own(struct ah_sandbox_argv *a, char *s)
 {
 	if (a->owned_nr == a->owned_alloc) {
 		a->owned_alloc = a->owned_alloc ? 2 * a->owned_alloc : 16;
@@ -83,7 +78,7 @@ static const char *own(struct argv_buf *a, char *s)
 	return s;
 }
 
-static void argv_free(struct argv_buf *a)
+void ah_sandbox_argv_release(struct ah_sandbox_argv *a)
 {
 	size_t i;
 
@@ -91,6 +86,7 @@ static void argv_free(struct argv_buf *a)
 		free(a->owned[i]);
 	free(a->owned);
 	free(a->v);
+	memset(a, 0, sizeof(*a));
 }
 
 #define RELOC_DIR "/tmp/.apphub-sandbox"
@@ -111,31 +107,31 @@ struct mapped {
 };
 
 /* Where relocate() puts the rootfs (i 0) or bind i - 1, else path. */
-static const char *reloc(const struct mapped *m, struct argv_buf *a, size_t i, const char *path)
+static const char *reloc(unsigned flags, struct ah_sandbox_argv *a, size_t i, const char *path)
 {
-	return m->on ? own(a, xstrfmt(RELOC_DIR "/%zu", i)) : path;
+	return flags & AH_SANDBOX_RELOCATED ? own(a, xstrfmt(RELOC_DIR "/%zu", i)) : path;
 }
 
-static int build_argv(const struct ah_sandbox_opts *o, const struct mapped *m, int seccomp_fd,
-		      const char *bwrap, struct argv_buf *a, struct ah_err *err)
+int ah_sandbox_argv(const struct ah_sandbox_opts *o, const char *argv0, int seccomp_fd,
+		    unsigned flags, struct ah_sandbox_argv *a, struct ah_err *err)
 {
 	size_t i;
 	/* a user namespace of bwrap's own: a user's, or USER in a mapped sandbox */
-	int userns = !m->on || o->uid != 0;
+	int userns = !(flags & AH_SANDBOX_MAPPED) || o->uid != 0;
 
 	if (!o->rootfs || !o->argv || !o->argv[0])
 		return ah_internal(err, "sandbox: a root file system and a command are required");
 	if (o->network && strcmp(o->network, "none") && strcmp(o->network, "host"))
 		return ah_invalid(err, "invalid network '%s': must be none or host", o->network);
-	add(a, bwrap);
+	add(a, argv0);
 	add(a, o->rootfs_readonly ? "--ro-bind" : "--bind");
-	add(a, reloc(m, a, 0, o->rootfs));
+	add(a, reloc(flags, a, 0, o->rootfs));
 	add(a, "/");
 	add(a, "--unshare-pid");
 	add(a, "--unshare-ipc");
 	add(a, "--unshare-uts");
 	add(a, "--unshare-cgroup-try");
-	if (!o->network || !strcmp(o->network, "none"))
+	if (!o->own_netns && (!o->network || !strcmp(o->network, "none")))
 		add(a, "--unshare-net");
 	if (userns) {
 		add(a, "--unshare-user");
@@ -167,6 +163,10 @@ static int build_argv(const struct ah_sandbox_opts *o, const struct mapped *m, i
 	add(a, "--dev");
 	add(a, "/dev");
 	if (!o->no_tmpfs) {
+		if (o->tmp_mode) {
+			add(a, "--perms");
+			add(a, own(a, xstrfmt("%o", (unsigned)o->tmp_mode)));
+		}
 		if (o->limits.tmp_bytes > 0) {
 			add(a, "--size");
 			add(a, own(a, xstrfmt("%lld", (long long)o->limits.tmp_bytes)));
@@ -176,11 +176,12 @@ static int build_argv(const struct ah_sandbox_opts *o, const struct mapped *m, i
 	}
 	for (i = 0; i < o->binds_nr; i++) {
 		add(a, o->binds[i].mode == AH_BIND_RW ? "--bind" : "--ro-bind");
-		add(a, reloc(m, a, i + 1, o->binds[i].src));
+		add(a, reloc(flags, a, i + 1, o->binds[i].src));
 		add(a, o->binds[i].dest);
 	}
-	add(a, "--clearenv");
-	for (i = 0; o->env && o->env[i]; i++) {
+	if (!o->keep_env)
+		add(a, "--clearenv");
+	for (i = 0; !o->keep_env && o->env && o->env[i]; i++) {
 		const char *eq = strchr(o->env[i], '=');
 
 		if (!eq || eq == o->env[i])
@@ -194,19 +195,32 @@ static int build_argv(const struct ah_sandbox_opts *o, const struct mapped *m, i
 	add(a, "--");
 	for (i = 0; o->argv[i]; i++)
 		add(a, o->argv[i]);
-	if (a->nr > AH_SANDBOX_MAX_ARGS)
-		return ah_invalid(err, "sandbox: more than %d arguments", AH_SANDBOX_MAX_ARGS);
 	return 0;
 }
 
-static void set_limit(int res, int64_t v)
+static void set_limit(int res, int64_t v, int64_t grace)
 {
 	struct rlimit rl;
 
 	if (v <= 0)
 		return;
-	rl.rlim_cur = rl.rlim_max = (rlim_t)v;
+	rl.rlim_cur = (rlim_t)v;
+	rl.rlim_max = (rlim_t)(v + grace);
 	setrlimit(res, &rl);
+}
+
+void ah_sandbox_rlimits(const struct ah_limits *l, unsigned cg_enforced, int64_t cpu_grace)
+{
+	struct rlimit none_rl = { 0, 0 };
+
+	if (!(cg_enforced & AH_CG_MEMORY))
+		set_limit(RLIMIT_AS, l->memory_bytes, 0);
+	if (!(cg_enforced & AH_CG_PIDS))
+		set_limit(RLIMIT_NPROC, l->pids, 0);
+	set_limit(RLIMIT_CPU, l->cpu_seconds, cpu_grace);
+	set_limit(RLIMIT_FSIZE, l->disk_bytes, 0);
+	set_limit(RLIMIT_NOFILE, l->nofile, 0);
+	setrlimit(RLIMIT_CORE, &none_rl);
 }
 
 int ah_overlay_mount(char *const *lowers, size_t nr, const char *upper, const char *work)
@@ -507,7 +521,7 @@ static int enter_userns(const struct ah_sandbox_opts *o, const struct mapped *m)
 static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pid_t *pid,
 		 struct ah_err *err)
 {
-	struct argv_buf a = { 0 };
+	struct ah_sandbox_argv a = AH_SANDBOX_ARGV_INIT;
 	struct mapped m = { .on = geteuid() == 0, .userns = -1, .root_clone = -1 };
 	const char *bwrap = ah_sandbox_bwrap(err);
 	int pfd[2] = { -1, -1 }, ret = -1, null_fd = -1, child_errno = 0, seccomp_fd = -1;
@@ -522,8 +536,13 @@ static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pi
 	}
 	if ((m.on && mapped_prepare(o, &m, err) < 0) ||
 	    (seccomp_fd = ah_seccomp_bpf_fd(err)) < 0 ||
-	    build_argv(o, &m, seccomp_fd, bwrap, &a, err) < 0)
+	    ah_sandbox_argv(o, bwrap, seccomp_fd,
+			    m.on ? AH_SANDBOX_MAPPED | AH_SANDBOX_RELOCATED : 0, &a, err) < 0)
 		goto done;
+	if (a.nr > AH_SANDBOX_MAX_ARGS) {
+		ah_invalid(err, "sandbox: more than %d arguments", AH_SANDBOX_MAX_ARGS);
+		goto done;
+	}
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
 		ah_internal(err, "sandbox: %s", strerror(errno));
@@ -548,18 +567,7 @@ static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pi
 		/* as host root, before the user namespace */
 		if (cg && ah_cgroup_join(cg) < 0)
 			goto child_fail;
-		if (!cg || !(cg->enforced & AH_CG_MEMORY))
-			set_limit(RLIMIT_AS, o->limits.memory_bytes);
-		if (!cg || !(cg->enforced & AH_CG_PIDS))
-			set_limit(RLIMIT_NPROC, o->limits.pids);
-		set_limit(RLIMIT_CPU, o->limits.cpu_seconds);
-		set_limit(RLIMIT_FSIZE, o->limits.disk_bytes);
-		set_limit(RLIMIT_NOFILE, o->limits.nofile);
-		{
-			struct rlimit none_rl = { 0, 0 };
-
-			setrlimit(RLIMIT_CORE, &none_rl);
-		}
+		ah_sandbox_rlimits(&o->limits, cg ? cg->enforced : 0, 0);
 		if (m.on && (own_mounts(o, &m) < 0 || enter_userns(o, &m) < 0))
 			goto child_fail;
 		/* bwrap reads the filter from it */
@@ -601,7 +609,7 @@ done:
 	if (seccomp_fd >= 0)
 		close(seccomp_fd);
 	mapped_release(&m);
-	argv_free(&a);
+	ah_sandbox_argv_release(&a);
 	return ret;
 }
 
@@ -787,5 +795,115 @@ int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_er
 done:
 	/* what is left (daemons started by the command) ends with it */
 	ah_cgroup_remove(&cg);
+	return ret;
+}
+
+/* ---- the user ---- */
+
+#define PASSWD_MAX_LINES 100000
+
+/* A decimal id below max, or -1. */
+static long parse_id(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return *end || errno || v >= max ? -1 : v;
+}
+
+/*
+ * The entry of /etc/passwd (fields 7) or /etc/group (4) in root whose
+ * name is key, or whose id (field 3) is key when by_id: its fields in
+ * f[] (pointing into line), 1; 0 when none. Links resolve inside root.
+ */
+static int db_find(int rootfd, const char *file, int nf, const char *key, int by_id,
+		   char *line, size_t size, char **f)
+{
+	struct open_how how;
+	FILE *fp = NULL;
+	int fd, found = 0, n = 0;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, rootfd, file, &how, sizeof(how));
+	if (fd >= 0 && !(fp = fdopen(fd, "r")))
+		close(fd);
+	while (fp && !found && n++ < PASSWD_MAX_LINES && fgets(line, (int)size, fp)) {
+		char *p = line;
+		int i;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (i = 0; i < nf; i++) {
+			f[i] = p;
+			p = strchr(p, ':');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (i < nf - 1)
+			continue;
+		if (i == nf)
+			i--;
+		found = !strcmp(f[by_id ? 2 : 0], key);
+	}
+	if (fp)
+		fclose(fp);
+	return found;
+}
+
+int ah_sandbox_user(int rootfd, const char *spec, long max_id, unsigned flags,
+		    struct ah_sandbox_user *u, struct ah_err *err)
+{
+	char line[4096], *f[7], *user = xstrdup(spec), *group = strchr(user, ':');
+	long uid, gid = 0;
+	int ret = -1, by_id;
+
+	u->home = NULL;
+	if (group)
+		*group++ = '\0';
+	by_id = (uid = parse_id(user, max_id)) >= 0;
+	if (!*user || (!by_id && isdigit((unsigned char)*user))) {
+		ah_invalid(err, "invalid user '%s': a name or an id below %ld", spec, max_id);
+		goto done;
+	}
+	if ((!by_id || !(flags & AH_USER_ID_ALONE)) &&
+	    db_find(rootfd, "/etc/passwd", 7, user, by_id, line, sizeof(line), f)) {
+		uid = parse_id(f[2], max_id);
+		gid = parse_id(f[3], max_id);
+		if (uid < 0 || gid < 0) {
+			ah_invalid(err, "user '%s': its ids in the image's /etc/passwd are not below %ld",
+				   user, max_id);
+			goto done;
+		}
+		u->home = xstrdup(*f[5] ? f[5] : "/");
+	} else if (!by_id) {
+		ah_invalid(err, "user '%s': not in the image's /etc/passwd", user);
+		goto done;
+	}
+	if (group && *group) {
+		if ((gid = parse_id(group, max_id)) < 0) {
+			if (isdigit((unsigned char)*group) ||
+			    !db_find(rootfd, "/etc/group", 4, group, 0, line, sizeof(line), f) ||
+			    (gid = parse_id(f[2], max_id)) < 0) {
+				ah_invalid(err, "group '%s': not in the image's /etc/group, or not an id below %ld",
+					   group, max_id);
+				goto done;
+			}
+		}
+	}
+	u->uid = (uid_t)uid;
+	u->gid = (gid_t)gid;
+	ret = 0;
+done:
+	if (ret < 0) {
+		free(u->home);
+		u->home = NULL;
+	}
+	free(user);
 	return ret;
 }

@@ -7,6 +7,10 @@
 #include "err.h"
 
 /*
+ * The one sandbox of apphub: build RUN steps and launches (and what comes
+ * next) describe what they want in struct ah_sandbox_opts, their profile;
+ * the bwrap command line, the rlimits and the USER lookup are here.
+ *
  * A command run in a root file system directory under bubblewrap (bwrap,
  * found on PATH): its own pid, mount, ipc and uts namespaces, no network
  * (--unshare-net) or the host's, a fresh /proc, a minimal /dev, a tmpfs
@@ -93,9 +97,68 @@ struct ah_sandbox_opts {
 	char *const *ovl_lowers;
 	size_t ovl_lowers_nr;
 	const char *ovl_upper, *ovl_work;
+	/* Launches (ah_sandbox_argv only): */
+	int tmp_mode;		/* the mode of the tmpfs on /tmp; 0: bwrap's default */
+	int own_netns;		/* the caller made its network namespace: no --unshare-net */
+	int keep_env;		/* bwrap's own environment is the command's: no --clearenv */
 };
 
 #define AH_SANDBOX_OPTS_INIT { .in_fd = -1, .out_fd = -1 }
+
+/* A bwrap command line (ah_sandbox_argv); release it with ah_sandbox_argv_release(). */
+struct ah_sandbox_argv {
+	const char **v;		/* NULL-terminated */
+	size_t nr, alloc;
+	char **owned;		/* strings to free */
+	size_t owned_nr, owned_alloc;
+};
+
+#define AH_SANDBOX_ARGV_INIT { 0 }
+
+/* Root of a user namespace mapped by the caller: root keeps capabilities, other users get their own namespace. */
+#define AH_SANDBOX_MAPPED 1u
+/* The rootfs and the binds are reached through the relocation directory (a mapped RUN). */
+#define AH_SANDBOX_RELOCATED 2u
+
+/*
+ * The command line of bwrap (argv0 first) that runs opts->argv as the
+ * profile says: namespaces, user, capabilities, the seccomp filter read
+ * from seccomp_fd, /proc, /dev, /tmp, binds, environment and working
+ * directory. The one place the sandbox's bwrap options are written: a
+ * RUN (ah_sandbox_run) and a launch (lib/launch-run.c) both use it.
+ */
+int ah_sandbox_argv(const struct ah_sandbox_opts *opts, const char *argv0, int seccomp_fd,
+		    unsigned flags, struct ah_sandbox_argv *a, struct ah_err *err);
+void ah_sandbox_argv_release(struct ah_sandbox_argv *a);
+
+/*
+ * The resource limits no cgroup holds, as rlimits of the calling process
+ * (a sandbox's child before it executes bwrap; async-signal-safe):
+ * memory (RLIMIT_AS) and pids (RLIMIT_NPROC) unless cg_enforced has
+ * AH_CG_MEMORY or AH_CG_PIDS, CPU time (SIGKILL cpu_grace seconds after
+ * SIGXCPU), disk (RLIMIT_FSIZE), nofile; no core dumps.
+ */
+void ah_sandbox_rlimits(const struct ah_limits *l, unsigned cg_enforced, int64_t cpu_grace);
+
+/* The user a command runs as, from an image's USER or a request. */
+struct ah_sandbox_user {
+	uid_t uid;
+	gid_t gid;
+	char *home;		/* its passwd entry's home; NULL: no entry */
+};
+
+/* A numeric user is taken as it is, with group 0 (a build's USER and --chown). */
+#define AH_USER_ID_ALONE 1u
+
+/*
+ * user[:group] (names or ids, ids below max_id) as the root's (a
+ * directory fd) /etc/passwd and /etc/group say, their links resolved
+ * inside that root. A user's group is its passwd entry's; an id not in
+ * passwd has group 0, as with Docker. The one USER lookup: builds and
+ * launches use it. Errors (400) name what is missing.
+ */
+int ah_sandbox_user(int rootfd, const char *spec, long max_id, unsigned flags,
+		    struct ah_sandbox_user *u, struct ah_err *err);
 
 /* The path of bwrap on PATH (static storage), or NULL with err (status 503). */
 const char *ah_sandbox_bwrap(struct ah_err *err);

@@ -506,3 +506,17 @@ EOF2
 	run -0 ls "$APPHUB_HOME/images/unpacked"
 	assert_output ''
 }
+
+@test "USER reads a passwd entry with empty fields as a launch does" {
+	[[ $(id -u) == 0 ]] || skip 'needs root (other users map RUN users to themselves)'
+	# an empty password field: each field is where it is, not the next one
+	cat >"$C/Dockerfile" <<'EOF2'
+FROM apphub/busybox:latest
+RUN echo 'app::1000:1001::/home/app:/bin/sh' >>/etc/passwd && mkdir /out && chmod 1777 /out
+USER app
+RUN id -u >/out/uid && id -g >/out/gid
+EOF2
+	run --separate-stderr -0 apphub -q image build -t emptyfield:1 "$C"
+	apphub image unpack emptyfield:1 "$T/root"
+	[ "$(cat "$T/root/out/uid") $(cat "$T/root/out/gid")" = '1000 1001' ]
+}

@@ -64,15 +64,28 @@ awk '
 	}
 	END { exit bad }' "$tmp/layer-of" "$tmp/uses" || status=1
 
-# Cycles inside a layer: repeatedly drop the modules that use, or are used
-# by, no other module of their layer still left; what stays is in a cycle.
+# Cycles inside a layer, between modules: the files that share a module's
+# private header (lib/<module>-internal.h) are one module, split along its
+# seams, whose parts may call each other. Repeatedly drop the modules that
+# use, or are used by, no other module of their layer still left; what
+# stays is in a cycle.
+for c in lib/*.c; do
+	m=$(sed -n 's/^#include "\(.*\)-internal\.h"$/\1/p' "$c" | head -n 1)
+	if [ -n "$m" ]; then echo "${c%.c}.o lib/$m*.o"; else echo "${c%.c}.o ${c%.c}.o"; fi
+done >"$tmp/module-of"
 awk '
-	FILENAME == ARGV[1] { layer[$1] = $2; next }
-	($1 in layer) && ($2 in layer) && layer[$1] == layer[$2] && !seen[$1 " " $2]++ {
-		edge[++n] = $1 " " $2
+	FILENAME == ARGV[1] { module[$1] = $2; next }
+	FILENAME == ARGV[2] { layer[$1] = $2; next }
+	($1 in layer) && ($2 in layer) && layer[$1] == layer[$2] && module[$1] != module[$2] &&
+	!seen[module[$1] " " module[$2]]++ {
+		edge[++n] = module[$1] " " module[$2]
+		layer[module[$1]] = layer[module[$2]] = layer[$1]
 	}
 	END {
-		for (m in layer) alive[m] = 1
+		for (i = 1; i <= n; i++) {
+			split(edge[i], e, " ")
+			alive[e[1]] = alive[e[2]] = 1
+		}
 		do {
 			changed = 0
 			for (m in alive) { out[m] = 0; in_[m] = 0 }
@@ -90,5 +103,5 @@ awk '
 			}
 		}
 		exit bad
-	}' "$tmp/layer-of" "$tmp/uses" || status=1
+	}' "$tmp/module-of" "$tmp/layer-of" "$tmp/uses" || status=1
 exit $status
