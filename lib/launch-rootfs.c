@@ -28,18 +28,6 @@ void launch_image_release(struct launch_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
-static int digest_valid(const char *d)
-{
-	size_t i;
-
-	if (!d || strncmp(d, "sha256:", 7) || strlen(d) != 71)
-		return 0;
-	for (i = 7; i < 71; i++)
-		if (!isxdigit((unsigned char)d[i]) || isupper((unsigned char)d[i]))
-			return 0;
-	return 1;
-}
-
 /* Reads fd to EOF, keeping at most max bytes (the rest is drained). */
 static void read_capped(int fd, struct strbuf *sb, size_t max)
 {
@@ -151,38 +139,16 @@ static json_t *load_json_path(const char *path)
 }
 
 /*
- * The digest the store's index.json gives ref (a name, tag defaulting to
- * latest), or ref itself when it is a digest; NULL when it is not there
- * as written, which apphub-image then sorts out.
+ * The digest the store's index.json gives ref, or ref itself when it is a
+ * digest (lib/image-names.c, which needs no image library); NULL when it
+ * is not there as written, which apphub-image then sorts out.
  */
 static char *index_digest(struct sup *s, const char *ref)
 {
-	char *path, *name, *found = NULL;
-	const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
-	json_t *idx, *d;
-	size_t i;
+	struct ah_err err = AH_ERR_INIT;
+	char digest[AH_DIGEST_MAX];
 
-	if (digest_valid(ref))
-		return xstrdup(ref);
-	if (strchr(ref, '@'))
-		return NULL;
-	name = colon && (!slash || colon > slash) ? xstrdup(ref) : xstrfmt("%s:latest", ref);
-	path = xstrfmt("%s/images/index.json", s->state_dir);
-	idx = load_json_path(path);
-	json_array_foreach(json_object_get(idx, "manifests"), i, d) {
-		const char *n = json_string_value(json_object_get(json_object_get(d, "annotations"),
-								  "org.opencontainers.image.ref.name"));
-		const char *g = json_string_value(json_object_get(d, "digest"));
-
-		if (n && !strcmp(n, name) && digest_valid(g)) {
-			found = xstrdup(g);
-			break;
-		}
-	}
-	json_decref(idx);
-	free(path);
-	free(name);
-	return found;
+	return ah_image_index_digest(s->state_dir, ref, digest, &err) < 0 ? NULL : xstrdup(digest);
 }
 
 /* The cached record of digest key, when it and the rootfs it names are there. */
@@ -194,7 +160,7 @@ static int cache_lookup(struct sup *s, const char *key, struct launch_image *img
 	json_t *config = json_object_get(rec, "config");
 	int ok = 0;
 
-	if (digest_valid(digest) && json_is_object(config)) {
+	if (ah_digest_valid(digest) && json_is_object(config)) {
 		dir = xstrfmt("%s/launches/rootfs-cache/%s", s->state_dir, digest + 7);
 		if (!access(dir, F_OK)) {
 			img->digest = xstrdup(digest);
@@ -238,7 +204,7 @@ static int image_fetch(struct sup *s, const char *verb, const char *ref, const c
 		goto done;
 	digest = json_string_value(json_object_get(res, "digest"));
 	name = json_string_value(json_object_get(res, "name"));
-	if (!digest_valid(digest)) {
+	if (!ah_digest_valid(digest)) {
 		ah_internal(err, "apphub-image %s '%s': no digest", verb, ref);
 		goto done;
 	}
