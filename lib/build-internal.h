@@ -31,7 +31,6 @@
 #include "dockerignore.h"
 #include "fsutil.h"
 #include "image.h"
-#include "ops.h"
 #include "parse.h"
 #include "registry.h"
 #include "repopath.h"

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "err.h"
-#include "ops.h"
+#include "params.h"
 #include "sandbox.h"
 
 /*

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "build.h"
 #include "fsutil.h"
 #include "image.h"
 #include "ops.h"
@@ -278,5 +279,73 @@ const struct ah_op ops_image[] = {
 	{ .name = "image.unpack", .method = "POST", .path = "/images/:name/unpack",
 	  .scope = SCOPE_APPS_WRITE, .fn = op_image_unpack,
 	  .summary = "Write an image's root file system into a directory" },
+	{ NULL },
+};
+
+/*
+ * image.build: {context (absolute), tag, dockerfile?, target?, platform?,
+ * network?, engine?, timeoutMs?, noCache?, verbose?, buildArgs?} -> the report.
+ */
+static int op_image_build(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	struct ah_build_opts o;
+	struct ah_state *st;
+	const char *context, *tag, *dockerfile, *target, *network, *engine, *platform;
+	json_t *args = NULL, *v;
+	const char **argv = NULL;
+	long timeout = 0;
+	int no_cache = 0, verbose = 0, ret = -1;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	if (ah_param_str(params, "context", &context, err) < 0 ||
+	    ah_param_str(params, "tag", &tag, err) < 0 ||
+	    ah_param_str(params, "dockerfile", &dockerfile, err) < 0 ||
+	    ah_param_str(params, "target", &target, err) < 0 ||
+	    ah_param_str(params, "platform", &platform, err) < 0 ||
+	    ah_param_str(params, "network", &network, err) < 0 ||
+	    ah_param_str(params, "engine", &engine, err) < 0 ||
+	    ah_param_int(params, "timeoutMs", 0, 0, 7L * 24 * 3600 * 1000, &timeout, err) < 0 ||
+	    ah_param_bool(params, "noCache", &no_cache, err) < 0 ||
+	    ah_param_bool(params, "verbose", &verbose, err) < 0 ||
+	    ah_param_strlist(params, "buildArgs", &args, err) < 0)
+		goto done;
+	if (!context || !tag) {
+		ah_invalid(err, "invalid %s: required", context ? "tag" : "context");
+		goto done;
+	}
+	if (context[0] != '/') {
+		ah_invalid(err, "context: must be an absolute path");
+		goto done;
+	}
+	if (ah_ctx_state(ctx, &st, err) < 0)
+		goto done;
+	argv = xcalloc(json_array_size(args) + 1, sizeof(*argv));
+	json_array_foreach(args, i, v)
+		argv[i] = json_string_value(v);
+	o.state_dir = st->dir;
+	o.context = context;
+	o.dockerfile = dockerfile;
+	o.tag = tag;
+	o.build_args = argv;
+	o.build_args_nr = json_array_size(args);
+	o.target = target;
+	o.platform = platform;
+	o.network = network;
+	o.engine = engine ? engine : getenv("APPHUB_BUILD_ENGINE");
+	o.run_timeout_ms = timeout;
+	o.no_cache = no_cache;
+	o.log_fd = verbose ? 2 : -1;
+	ret = ah_build_image(&o, out, err);
+done:
+	free(argv);
+	json_decref(args);
+	return ret;
+}
+
+const struct ah_op ops_image_build[] = {
+	{ .name = "image.build", .method = "POST", .path = "/images/build",
+	  .scope = SCOPE_APPS_WRITE, .fn = op_image_build,
+	  .summary = "Build an image from a Dockerfile and a context directory" },
 	{ NULL },
 };
