@@ -72,13 +72,33 @@ static json_int_t prof_int(struct sup *s, const char *key)
 	return json_integer_value(json_object_get(s->profile, key));
 }
 
+/*
+ * The name of the launch's cgroups and of its podman or docker container:
+ * launch ids are unique within a state directory only, so the name holds
+ * a hash of the directory's real path too (one state's "web1" must not be
+ * stopped or reclaimed for another's).
+ */
+static char *unit_name(struct sup *s)
+{
+	char *real = realpath(s->state_dir, NULL);
+	const unsigned char *p = (const unsigned char *)(real ? real : s->state_dir);
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	char *name;
+
+	for (; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	name = xstrfmt("apphub-%08x-%s", (unsigned)h, s->id);
+	free(real);
+	return name;
+}
+
 /* The cgroups of the launch, with the profile's limits written; *limits says what holds. */
 static void cgroups_setup(struct sup *s, json_t *limits)
 {
 	struct ah_cgroup cg = AH_CGROUP_INIT;
 	struct ah_cgroup_limits l = { prof_int(s, "memory"), prof_int(s, "pids"),
 				      json_number_value(json_object_get(s->profile, "cpus")) };
-	char *name = xstrfmt("apphub-%s", s->id);
+	char *name = unit_name(s);
 	int i;
 
 	ah_cgroup_make(&cg, name, &l);
@@ -607,7 +627,7 @@ static int prepare_engine(struct sup *s, const struct launch_image *img, json_t 
 		}
 	}
 	ref = xstrdup(img->name ? img->name : s->image);
-	s->container = xstrfmt("apphub-%s", s->id);
+	s->container = unit_name(s);
 	snprintf(port, sizeof(port), "127.0.0.1:%d:%d", s->host_port, s->port);
 	*argv = json_pack("[s]", tool);
 	if (!strcmp(tool, "podman")) {

@@ -98,6 +98,25 @@ teardown() { launch_teardown; }
 	assert_line --regexp '^b +web +running'
 }
 
+@test "one launch id in two state directories: stopping one leaves the other running" {
+	local other=$T/other
+	cp -a "$BATS_FILE_TMPDIR/template" "$other"
+	run -0 apphub --json launch web --image test/httpd --id twin
+	url_here=$(jq -r .previewUrl <<<"$output")
+	run -0 env APPHUB_HOME="$other" apphub --json launch web --image test/httpd --id twin
+	url_there=$(jq -r .previewUrl <<<"$output")
+	# each has cgroups of its own
+	[ "$(ls -d /sys/fs/cgroup/*/apphub-*-twin /sys/fs/cgroup/apphub-*-twin 2>/dev/null |
+		sed 's|.*/||' | sort -u | wc -l)" -eq 2 ]
+	run -0 apphub launch stop twin
+	run -0 curl -sf "$url_there"
+	assert_output --partial hello
+	run -0 env APPHUB_HOME="$other" apphub --json launch show twin
+	assert_equal "$(jq -r .status <<<"$output")" running
+	run -0 env APPHUB_HOME="$other" apphub -q launch stop twin
+	run -7 curl -sf "$url_here"
+}
+
 @test "the preview URL base comes from APPHUB_PREVIEW_BASE" {
 	APPHUB_PREVIEW_BASE=http://preview.example run -0 apphub --json launch web --image test/httpd
 	run -0 jq -r .previewUrl <<<"$output"
@@ -166,7 +185,7 @@ teardown() { launch_teardown; }
 	run -0 apphub --json launch show doomed
 	run -0 jq -r .errorMessage <<<"$output"
 	assert_output --partial 'supervisor exited unexpectedly'
-	! ls /sys/fs/cgroup/*/ /sys/fs/cgroup/*/*/ 2>/dev/null | grep -q 'apphub-doomed'
+	! ls /sys/fs/cgroup/*/ /sys/fs/cgroup/*/*/ 2>/dev/null | grep -q 'apphub-[0-9a-f]*-doomed'
 	run -3 apphub launch stop doomed
 }
 
@@ -186,7 +205,7 @@ teardown() { launch_teardown; }
 	[ -z "$(launch_procs early)" ]
 	run -0 apphub launch ls
 	assert_line --regexp '^early +web +failed'
-	! ls /sys/fs/cgroup/*/ /sys/fs/cgroup/*/*/ 2>/dev/null | grep -q 'apphub-early'
+	! ls /sys/fs/cgroup/*/ /sys/fs/cgroup/*/*/ 2>/dev/null | grep -q 'apphub-[0-9a-f]*-early'
 	[ -z "$(pgrep -u 100000 -f 'sleep 60')" ]
 }
 
