@@ -1,6 +1,9 @@
+/*
+ * The work queue: items of a kind about an app, claimed with a lease,
+ * released with backoff, finished; the runner drives it.
+ */
 #include <stdio.h>
 #include <string.h>
-#include "apps.h"
 #include "timeutil.h"
 #include "work.h"
 
@@ -58,12 +61,16 @@ int ah_work_drop(struct ah_state *st, const char *kind, const char *subject,
 static int next_due_item(struct ah_state *st, const char *kind, const char *only_subject,
 			 struct ah_work_item *item, struct ah_err *err)
 {
-	/* Oldest due first; id breaks ties so that the order is the queuing order. */
+	/*
+	 * Oldest due first; id breaks ties so that the order is the queuing
+	 * order. The subject's app row comes along (NULL: the app is gone).
+	 */
 	static const char sql[] =
-		"SELECT id, subject, attempts, claimed_by IS NOT NULL FROM work"
-		" WHERE kind = ?3 AND not_before <= ?1"
-		" AND (claimed_by IS NULL OR lease_until < ?1) AND (?2 IS NULL OR subject = ?2)"
-		" ORDER BY not_before, id LIMIT 1";
+		"SELECT w.id, w.subject, w.attempts, w.claimed_by IS NOT NULL, a.n"
+		" FROM work w LEFT JOIN apps a ON a.id = w.subject"
+		" WHERE w.kind = ?3 AND w.not_before <= ?1"
+		" AND (w.claimed_by IS NULL OR w.lease_until < ?1) AND (?2 IS NULL OR w.subject = ?2)"
+		" ORDER BY w.not_before, w.id LIMIT 1";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	int rc;
 
@@ -80,6 +87,7 @@ static int next_due_item(struct ah_state *st, const char *kind, const char *only
 		snprintf(item->subject, sizeof(item->subject), "%s", ah_col_text(stmt, 1));
 		item->attempts = sqlite3_column_int(stmt, 2);
 		item->stale = sqlite3_column_int(stmt, 3);
+		item->app = sqlite3_column_int64(stmt, 4);
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -92,19 +100,10 @@ int ah_work_next(struct ah_state *st, const char *kind, const char *only_subject
 {
 	int r;
 
-	while ((r = next_due_item(st, kind, only_subject, item, err)) > 0) {
-		struct ah_err lookup = AH_ERR_INIT;
-
-		if (ah_app_lookup(st, item->subject, &item->app, &lookup) == 0)
-			break;
-		if (lookup.status != 404) {
-			*err = lookup;
-			return -1;
-		}
+	while ((r = next_due_item(st, kind, only_subject, item, err)) > 0 && !item->app)
 		/* The app is gone: so is its work. */
 		if (ah_work_finish(st, item->id, err) < 0)
 			return -1;
-	}
 	return r;
 }
 
