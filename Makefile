@@ -79,10 +79,10 @@ ifneq ($(wildcard lib/build.c),)
 BUILD_ENGINE_OBJS = lib/build.o $(patsubst %.c,%.o,$(wildcard lib/sandbox.c)) lib/seccomp.o lib/image.o \
 	lib/registry.o lib/dockerfile.o lib/dockerignore.o
 HELPERS += apphub-build
-BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/builds-build.o $(BUILD_ENGINE_OBJS) \
-	$(CMD_OBJS) $(filter-out lib/ops.o lib/builds.o,$(LIB_OBJS))
+BUILD_OBJS = apphub-build.o lib/ops-build.o cmd/build.o worker-pool.o lib/build-worker.o $(BUILD_ENGINE_OBJS) \
+	$(CMD_OBJS) $(filter-out lib/ops.o,$(LIB_OBJS))
 # serve's workers build too.
-SERVE_OBJS := $(filter-out lib/builds.o $(BUILD_ENGINE_OBJS),$(SERVE_OBJS)) lib/builds-build.o \
+SERVE_OBJS := $(filter-out $(BUILD_ENGINE_OBJS),$(SERVE_OBJS)) lib/build-worker.o \
 	$(BUILD_ENGINE_OBJS)
 SERVE_LIBS += $(shell $(PKG_CONFIG) --libs libarchive libcrypto libcurl libseccomp 2>/dev/null)
 cmd/serve.o: ALL_CFLAGS += -DAPPHUB_WITH_BUILD
@@ -140,9 +140,7 @@ apphub-build.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
 lib/ops-build.o: lib/ops.c
 	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
-lib/builds-build.o: lib/builds.c
-	$(CC) $(ALL_CFLAGS) $(BUILD_CFLAGS) -MMD -MP -c -o $@ $<
-cmd/build.o: ALL_CFLAGS += $(BUILD_CFLAGS)
+cmd/build.o lib/build-worker.o: ALL_CFLAGS += $(BUILD_CFLAGS)
 
 apphub-serve.o: apphub.c
 	$(CC) $(ALL_CFLAGS) $(SERVE_CFLAGS) -MMD -MP -c -o $@ $<

@@ -20,6 +20,9 @@ static const struct ah_op *const modules[] = {
 	ops_image,
 	ops_image_build,
 #endif
+#if defined(APPHUB_WITH_BUILD) || defined(APPHUB_WITH_SERVE)
+	ops_build_worker,
+#endif
 #ifdef APPHUB_WITH_INGEST
 	ops_ingest,
 #endif
