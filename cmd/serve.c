@@ -69,6 +69,75 @@ static void wait_ms(struct workers *w, int64_t ms)
 	pthread_cond_timedwait(&w->cond, &w->mutex, &until);
 }
 
+/*
+ * Keeps an item's lease alive while a worker thread performs it, as the
+ * processes of apphub ingest have theirs kept: a third of the lease apart,
+ * on a connection of its own (the worker's is busy).
+ */
+struct renewer {
+	const char *dir;
+	const struct ah_ingest_config *cfg;
+	const struct ah_ingest_item *item;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	int done;
+	pthread_t thread;
+};
+
+static void *renewer_main(void *arg)
+{
+	struct renewer *r = arg;
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_state *st = NULL;
+	struct timespec until;
+	int64_t ms = r->cfg->lease_ms / 3;
+
+	pthread_mutex_lock(&r->mutex);
+	while (!r->done) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += ms / 1000;
+		until.tv_nsec += (ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&r->cond, &r->mutex, &until) == 0 || r->done)
+			continue;
+		pthread_mutex_unlock(&r->mutex);
+		err = (struct ah_err)AH_ERR_INIT;
+		if ((!st && ah_state_open(&st, r->dir, &err) < 0) ||
+		    ah_ingest_renew(st, r->cfg, r->item, &err) < 0)
+			fprintf(stderr, "apphub: ingest '%s': %s\n", r->item->id, err.msg);
+		pthread_mutex_lock(&r->mutex);
+	}
+	pthread_mutex_unlock(&r->mutex);
+	ah_state_close(st);
+	return NULL;
+}
+
+static int renewer_start(struct renewer *r)
+{
+	r->done = 0;
+	pthread_mutex_init(&r->mutex, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	if (!pthread_create(&r->thread, NULL, renewer_main, r))
+		return 0;
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->mutex);
+	return -1;
+}
+
+static void renewer_stop(struct renewer *r)
+{
+	pthread_mutex_lock(&r->mutex);
+	r->done = 1;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->mutex);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->mutex);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *self = arg;
@@ -96,9 +165,14 @@ static void *worker_main(void *arg)
 				fprintf(stderr, "apphub: ingest worker: %s\n", err.msg);
 		}
 		if (r == 1) {
+			struct renewer renew = { .dir = w->dir, .cfg = &w->cfg, .item = &item };
+			int renewing = renewer_start(&renew) == 0;
+
 			__atomic_add_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
 			if (ah_ingest_perform(st, &w->cfg, &item, &result, &err) < 0)
 				fprintf(stderr, "apphub: ingest '%s': %s\n", item.id, err.msg);
+			if (renewing)
+				renewer_stop(&renew);
 			__atomic_sub_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
 			json_decref(result);
 			pthread_mutex_lock(&w->mutex);
