@@ -69,6 +69,7 @@ ENGINE_OBJS += lib/build-copy.o
 ENGINE_OBJS += lib/build-engines.o
 ENGINE_OBJS += lib/build-rootfs.o
 ENGINE_OBJS += lib/build-run.o
+ENGINE_OBJS += lib/build-worker.o
 ENGINE_OBJS += lib/build.o
 ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
@@ -123,9 +124,9 @@ apphub_CMDS = apps events gc launch
 apphub_OPS = $(LIGHT_OPS)
 apphub_PKGS = $(LIGHT_PKGS)
 
-apphub-build_OBJS = cmd/build.o worker-pool.o lib/builds-build.o
+apphub-build_OBJS = cmd/build.o worker-pool.o
 apphub-build_CMDS = build
-apphub-build_OPS = $(LIGHT_OPS)
+apphub-build_OPS = $(LIGHT_OPS) build_worker
 apphub-build_PKGS = $(LIGHT_PKGS) libgit2 libarchive libcrypto libcurl libseccomp
 apphub-build_LIBS = -lpthread
 
@@ -154,9 +155,9 @@ apphub-remote_OPS =
 apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 
 # serve carries every operation module, and libmicrohttpd.
-apphub-serve_OBJS = cmd/serve.o lib/builds-build.o
+apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) hooks image image_build ingest web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker hooks image image_build ingest web
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread
@@ -200,9 +201,6 @@ $(PROGRAMS:%=gen/%.c): gen/%.c: Makefile
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-lib/builds-build.o: lib/builds.c
-	$(CC) $(ALL_CFLAGS) -DAPPHUB_WITH_BUILD -MMD -MP -c -o $@ $<
-cmd/build.o cmd/serve.o: ALL_CFLAGS += -DAPPHUB_WITH_BUILD
 
 lib/web-assets.c: web/embed.sh $(WEB_FILES)
 	sh web/embed.sh $(WEB_FILES) >$@+ && mv -f $@+ $@

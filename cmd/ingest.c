@@ -3,6 +3,7 @@
  * now. Each ingest runs in a child process: a worker that hangs past the
  * time limit is killed and its attempt failed, and one that dies is
  * noticed at once; the parent keeps the leases of its children alive.
+ * With --server the server ingests and nothing is opened locally.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,59 @@ static const struct pool_kind ingest_kind = {
 	.child_cleanup = ah_ingest_global_cleanup,
 };
 
+/*
+ * --server: the remote ingests; ingest.run per id, ingest.next for the queue
+ * until it has nothing due. Nothing is opened locally.
+ */
+static int ingest_remote(struct ctx *ctx, int argc, const char **argv)
+{
+	json_t *results = json_array(), *out = NULL;
+	int i, code = 0, failed = 0;
+
+	for (i = 0; i < argc || !argc; i++) {
+		json_t *params = argc ? json_pack("{s:s}", "id", argv[i]) : NULL;
+		json_t *rec;
+		const char *status;
+		int c = run_op(ctx, argc ? "ingest.run" : "ingest.next", params, &out);
+
+		json_decref(params);
+		if (c) {
+			code = c;
+			if (!argc)
+				break;
+			continue;
+		}
+		rec = argc ? out : json_array_get(json_object_get(out, "data"), 0);
+		if (!rec) {
+			json_decref(out);
+			break;
+		}
+		status = json_string_value(json_object_get(rec, "status"));
+		if (status && !strcmp(status, "ready")) {
+			if (!ctx->json && !ctx->quiet)
+				printf("%s ready %s (%" JSON_INTEGER_FORMAT " ms)\n",
+				       json_string_value(json_object_get(rec, "id")),
+				       json_string_value(json_object_get(rec, "commitSha")),
+				       json_integer_value(json_object_get(rec, "durationMs")));
+		} else {
+			failed = 1;
+			fprintf(stderr, "apphub: cannot ingest '%s': %s\n",
+				json_string_value(json_object_get(rec, "id")),
+				json_string_value(json_object_get(rec, "error")));
+		}
+		json_array_append(results, rec);
+		json_decref(out);
+	}
+	if (ctx->json) {
+		json_t *o = json_pack("{s:O}", "data", results);
+
+		print_json(o);
+		json_decref(o);
+	}
+	json_decref(results);
+	return code ? code : failed ? APPHUB_EXIT_FAILED : 0;
+}
+
 /* apphub ingest ID...: one attempt each, now. */
 static int run_ids(struct pool *p, int argc, const char **argv)
 {
@@ -119,6 +173,12 @@ int cmd_ingest(int argc, const char **argv, struct ctx *ctx)
 		return usage_error(ingest_usage, opts, "--watch works on the queue, not on given apps");
 	if (repo && argc)
 		return usage_error(ingest_usage, opts, "give either ids or --repo, not both");
+	if (ctx->server) {
+		if (watch || repo)
+			return usage_error(ingest_usage, opts, "--%s works on a local state directory",
+					   watch ? "watch" : "repo");
+		return ingest_remote(ctx, argc, argv);
+	}
 	p = pool_new(&ingest_kind, ctx, (int)jobs);
 	p->ids = argc > 0 || repo;
 	ah_ingest_owner(p->owner, sizeof(p->owner));

@@ -33,15 +33,13 @@ static const char *const serve_usage[] = {
 };
 
 /*
- * The workers: each a thread with its own connection, taking ingests and,
- * with APPHUB_WITH_BUILD, builds from the work queue.
+ * The workers: each a thread with its own connection, taking ingests and
+ * builds, from the work queue.
  */
 struct workers {
 	const char *dir;
 	struct ah_ingest_config cfg;
-#ifdef APPHUB_WITH_BUILD
 	struct ah_build_config bcfg;
-#endif
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
 	int stopping;
@@ -67,6 +65,75 @@ static void wait_ms(struct workers *w, int64_t ms)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_cond_timedwait(&w->cond, &w->mutex, &until);
+}
+
+/*
+ * Keeps an item's lease alive while a worker thread performs it, as the
+ * processes of apphub ingest have theirs kept: a third of the lease apart,
+ * on a connection of its own (the worker's is busy).
+ */
+struct renewer {
+	const char *dir;
+	const struct ah_ingest_config *cfg;
+	const struct ah_ingest_item *item;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	int done;
+	pthread_t thread;
+};
+
+static void *renewer_main(void *arg)
+{
+	struct renewer *r = arg;
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_state *st = NULL;
+	struct timespec until;
+	int64_t ms = r->cfg->lease_ms / 3;
+
+	pthread_mutex_lock(&r->mutex);
+	while (!r->done) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += ms / 1000;
+		until.tv_nsec += (ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&r->cond, &r->mutex, &until) == 0 || r->done)
+			continue;
+		pthread_mutex_unlock(&r->mutex);
+		err = (struct ah_err)AH_ERR_INIT;
+		if ((!st && ah_state_open(&st, r->dir, &err) < 0) ||
+		    ah_ingest_renew(st, r->cfg, r->item, &err) < 0)
+			fprintf(stderr, "apphub: ingest '%s': %s\n", r->item->id, err.msg);
+		pthread_mutex_lock(&r->mutex);
+	}
+	pthread_mutex_unlock(&r->mutex);
+	ah_state_close(st);
+	return NULL;
+}
+
+static int renewer_start(struct renewer *r)
+{
+	r->done = 0;
+	pthread_mutex_init(&r->mutex, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	if (!pthread_create(&r->thread, NULL, renewer_main, r))
+		return 0;
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->mutex);
+	return -1;
+}
+
+static void renewer_stop(struct renewer *r)
+{
+	pthread_mutex_lock(&r->mutex);
+	r->done = 1;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->mutex);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->mutex);
 }
 
 static void *worker_main(void *arg)
@@ -96,15 +163,19 @@ static void *worker_main(void *arg)
 				fprintf(stderr, "apphub: ingest worker: %s\n", err.msg);
 		}
 		if (r == 1) {
+			struct renewer renew = { .dir = w->dir, .cfg = &w->cfg, .item = &item };
+			int renewing = renewer_start(&renew) == 0;
+
 			__atomic_add_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
 			if (ah_ingest_perform(st, &w->cfg, &item, &result, &err) < 0)
 				fprintf(stderr, "apphub: ingest '%s': %s\n", item.id, err.msg);
+			if (renewing)
+				renewer_stop(&renew);
 			__atomic_sub_fetch(&w->busy, 1, __ATOMIC_SEQ_CST);
 			json_decref(result);
 			pthread_mutex_lock(&w->mutex);
 			continue;
 		}
-#ifdef APPHUB_WITH_BUILD
 		if (r == 0) {
 			struct ah_build_item bitem;
 			int b = ah_build_claim(st, &w->bcfg, owner, NULL, &bitem, &err);
@@ -135,7 +206,6 @@ static void *worker_main(void *arg)
 			if (wait > 1000)
 				wait = 1000;
 		} else
-#endif
 		if (r == 0 && ah_ingest_next_due(st, &when, &err) == 0 && when) {
 			wait = when - ah_now_ms();
 			if (wait < 10)
@@ -301,10 +371,8 @@ int cmd_serve(int argc, const char **argv, struct ctx *ctx)
 	    ah_auth_load(&auth, &err) < 0 ||
 	    ah_ingest_config_load(&w.cfg, &err) < 0)
 		goto fail;
-#ifdef APPHUB_WITH_BUILD
 	if (ah_build_config_load(&w.bcfg, &err) < 0)
 		goto fail;
-#endif
 	/* Reachable from the network: no fetches from its own host or network. */
 	ah_netcheck_beyond_loopback = !loopback;
 	if (!ah_auth_count(auth) && !loopback) {

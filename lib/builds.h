@@ -19,7 +19,7 @@
  *
  * The record listing, logs and retry are plain SQL and file reads, so
  * the light binary carries them; building (libgit2 and the engine) is
- * compiled in with APPHUB_WITH_BUILD.
+ * lib/build-worker.c's, which only the binaries that build link.
  */
 #define AH_BUILD_PREVIEW_MAX 4000
 #define AH_BUILD_ERROR_MAX 2000
@@ -90,14 +90,23 @@ char *ah_build_log_path(const char *state_dir, const char *id);
 /* Removes the logs of the builds ids (of an app removed); a failure is a warning. */
 void ah_build_logs_remove(struct ah_state *st, json_t *ids);
 
-#ifdef APPHUB_WITH_BUILD
 /*
- * Checks out the item's commit, builds it with the engine (lib/build.h),
+ * Shared with lib/build-worker.c. The failed transition of a record, inside
+ * the caller's transaction; whether the item is still ours (claimed by us,
+ * the record running our attempt); the result of an item found lost.
+ */
+int ah_build_record_failed(struct ah_state *st, const struct ah_build_item *item,
+			   const char *message, int64_t duration_ms, struct ah_err *err);
+int ah_build_still_ours(struct ah_state *st, const struct ah_build_item *item, int *ours,
+			struct ah_err *err);
+json_t *ah_build_lost_result(const struct ah_build_item *item);
+
+/*
+ * lib/build-worker.c: checks out the item's commit, builds it with the engine (lib/build.h),
  * and records the outcome; *result is the record. Returns -1 only when the
  * outcome could not be recorded.
  */
 int ah_build_perform(struct ah_state *st, const struct ah_build_config *cfg,
 		     const struct ah_build_item *item, json_t **result, struct ah_err *err);
-#endif
 
 #endif

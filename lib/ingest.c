@@ -1200,11 +1200,12 @@ static int op_ingest_queue(struct ah_ctx *ctx, json_t *params, json_t **out, str
 }
 
 const struct ah_op ops_ingest[] = {
-	{ .name = "ingest.next", .method = "POST", .path = "/ingest/next", .scope = SCOPE_APPS_WRITE, .fn = op_ingest_next,
+	{ .name = "ingest.next", .method = "POST", .path = "/ingest/next",
+	  .scope = SCOPE_APPS_WRITE, .fn = op_ingest_next,
 	  .summary = "Ingest the next app due in the queue" },
-	{ .name = "ingest.queue", .method = "GET", .path = "/ingest/queue", .scope = SCOPE_NONE, .fn = op_ingest_queue,
-	  .summary = "The ingest queue" },
-	{ .name = "ingest.run", .method = "POST", .path = "/apps/:id/ingest", .scope = SCOPE_APPS_WRITE, .fn = op_ingest_run,
-	  .summary = "Ingest an app now" },
+	{ .name = "ingest.queue", .method = "GET", .path = "/ingest/queue", .scope = SCOPE_NONE,
+	  .fn = op_ingest_queue, .summary = "The ingest queue" },
+	{ .name = "ingest.run", .method = "POST", .path = "/apps/:id/ingest",
+	  .scope = SCOPE_APPS_WRITE, .fn = op_ingest_run, .summary = "Ingest an app now" },
 	{ NULL },
 };

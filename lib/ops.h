@@ -40,6 +40,7 @@ struct ah_op {
  */
 extern const struct ah_op ops_apps[];
 extern const struct ah_op ops_builds[];
+extern const struct ah_op ops_build_worker[];
 extern const struct ah_op ops_events[];
 extern const struct ah_op ops_gc[];
 extern const struct ah_op ops_history[];
