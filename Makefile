@@ -87,11 +87,14 @@ ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
 
 OPS_OBJS += lib/ops-apps.o
+OPS_OBJS += lib/ops-build-worker.o
+OPS_OBJS += lib/ops-builds.o
 OPS_OBJS += lib/ops-events.o
 OPS_OBJS += lib/ops-gc.o
 OPS_OBJS += lib/ops-history.o
 OPS_OBJS += lib/ops-hooks.o
 OPS_OBJS += lib/ops-image.o
+OPS_OBJS += lib/ops-ingest.o
 OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-search.o

@@ -22,7 +22,7 @@
 #include "env.h"
 #include "events.h"
 #include "fsutil.h"
-#include "ops.h"
+#include "params.h"
 #include "strbuf.h"
 #include "timeutil.h"
 #include "tmpdir.h"
@@ -642,11 +642,10 @@ out:
 }
 
 /* builds.run: {id, ref?, engine?} -> the record of building the app now, in this process. */
-static int op_builds_run(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_builds_run(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	struct ah_build_config cfg;
 	struct ah_build_item item;
-	struct ah_state *st;
 	const char *id, *ref, *engine;
 	json_t *rec = NULL;
 	char owner[128];
@@ -657,8 +656,7 @@ static int op_builds_run(struct ah_ctx *ctx, json_t *params, json_t **out, struc
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
 	ah_build_owner(owner, sizeof(owner));
-	if (ah_build_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0 ||
-	    ah_build_request(st, id, ref && *ref ? ref : NULL, engine, &cfg, owner, &item, &rec,
+	if (ah_build_config_load(&cfg, err) < 0 || ah_build_request(st, id, ref && *ref ? ref : NULL, engine, &cfg, owner, &item, &rec,
 			     err) < 0)
 		return -1;
 	json_decref(rec);
@@ -666,13 +664,3 @@ static int op_builds_run(struct ah_ctx *ctx, json_t *params, json_t **out, struc
 }
 
 /* builds.next: the next due item, performed here. */
-AH_WORK_OP_NEXT(op_builds_next, build)
-
-const struct ah_op ops_build_worker[] = {
-	{ .name = "builds.next", .method = "POST", .path = "/builds/next",
-	  .scope = SCOPE_APPS_WRITE, .fn = op_builds_next,
-	  .summary = "Build the next app due in the queue" },
-	{ .name = "builds.run", .method = "POST", .path = "/apps/:id/build",
-	  .scope = SCOPE_APPS_WRITE, .fn = op_builds_run, .summary = "Build an app now" },
-	{ NULL },
-};

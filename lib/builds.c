@@ -16,7 +16,7 @@
 #include "builds.h"
 #include "env.h"
 #include "events.h"
-#include "ops.h"
+#include "params.h"
 #include "strbuf.h"
 #include "timeutil.h"
 #include "utf8.h"
@@ -568,11 +568,10 @@ int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
 }
 
 /* builds.list: {id, limit?, offset?} -> {id, total, data:[record...]}, newest first. */
-static int op_builds_list(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_builds_list(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] = RECORD_COLUMNS " WHERE b.app = ? ORDER BY b.n DESC LIMIT ? OFFSET ?";
 	static const char sql_count[] = "SELECT count(*) FROM builds WHERE app = ?";
-	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	const char *id;
 	sqlite3_int64 app, total = 0;
@@ -585,7 +584,7 @@ static int op_builds_list(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 		return -1;
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0 || ah_app_lookup(st, id, &app, err) < 0 ||
+	if (ah_app_lookup(st, id, &app, err) < 0 ||
 	    !(stmt = ah_stmt(st, sql_count, err)))
 		return -1;
 	sqlite3_bind_int64(stmt, 1, app);
@@ -615,12 +614,11 @@ static int build_param(json_t *params, const char **id, struct ah_err *err)
 }
 
 /* builds.show: {id} -> the record. */
-static int op_builds_show(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_builds_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
-	struct ah_state *st;
 	const char *id;
 
-	if (build_param(params, &id, err) < 0 || ah_ctx_state(ctx, &st, err) < 0)
+	if (build_param(params, &id, err) < 0)
 		return -1;
 	return (*out = ah_build_json(st, id, 0, err)) ? 0 : -1;
 }
@@ -633,9 +631,8 @@ static int op_builds_show(struct ah_ctx *ctx, json_t *params, json_t **out, stru
  * follows by asking from nextOffset until the status is final and
  * nextOffset reaches size.
  */
-static int op_builds_logs(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_builds_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
-	struct ah_state *st;
 	const char *id, *status;
 	long offset, limit;
 	json_t *rec;
@@ -648,7 +645,7 @@ static int op_builds_logs(struct ah_ctx *ctx, json_t *params, json_t **out, stru
 	if (build_param(params, &id, err) < 0 ||
 	    ah_param_int(params, "offset", 0, 0, LONG_MAX, &offset, err) < 0 ||
 	    ah_param_int(params, "limit", 1 << 20, 1, LOGS_CHUNK_MAX, &limit, err) < 0 ||
-	    ah_ctx_state(ctx, &st, err) < 0 || !(rec = ah_build_json(st, id, 0, err)))
+	    !(rec = ah_build_json(st, id, 0, err)))
 		return -1;
 	status = json_string_value(json_object_get(rec, "status"));
 	final = !strcmp(status, "succeeded") || !strcmp(status, "failed");
@@ -691,22 +688,20 @@ done:
 }
 
 /* builds.retry: {id} -> a new pending record of a failed build's commit, queued. */
-static int op_builds_retry(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_builds_retry(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] =
 		"SELECT b.app, a.id, b.status, b.commit_sha, b.git_branch, b.git_ref, b.engine"
 		" FROM builds b JOIN apps a ON a.n = b.app WHERE b.id = ?";
 	char *app_id = NULL, *sha = NULL, *branch = NULL, *ref = NULL, *engine = NULL;
 	char status[16] = "", bid[40], active[16];
-	struct ah_state *st = NULL;
 	sqlite3_stmt *stmt;
 	sqlite3_int64 app = 0, n;
 	const char *id;
 	int rc, ret = -1;
 
 	*out = NULL;
-	if (build_param(params, &id, err) < 0 || ah_ctx_state(ctx, &st, err) < 0 ||
-	    ah_begin_write(st, err) < 0)
+	if (build_param(params, &id, err) < 0 || ah_begin_write(st, err) < 0)
 		return -1;
 	if (!(stmt = ah_stmt(st, sql, err)))
 		goto done;
@@ -765,9 +760,8 @@ done:
 }
 
 /* builds.create: {id, ref?, engine?} -> a pending record, queued for the workers. */
-static int op_builds_create(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_builds_create(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
-	struct ah_state *st;
 	const char *id, *ref, *engine;
 
 	if (ah_param_str(params, "id", &id, err) < 0 || ah_param_str(params, "ref", &ref, err) < 0 ||
@@ -775,24 +769,6 @@ static int op_builds_create(struct ah_ctx *ctx, json_t *params, json_t **out, st
 		return -1;
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
-	if (ah_ctx_state(ctx, &st, err) < 0)
-		return -1;
 	return ah_build_request(st, id, ref && *ref ? ref : NULL, engine, NULL, NULL, NULL, out,
 				err);
 }
-
-const struct ah_op ops_builds[] = {
-	{ .name = "builds.create", .method = "POST", .path = "/apps/:id/builds",
-	  .scope = SCOPE_APPS_WRITE, .fn = op_builds_create,
-	  .summary = "Queue a build of an app (at its ingested commit, or at ref)" },
-	{ .name = "builds.list", .method = "GET", .path = "/apps/:id/builds", .scope = SCOPE_NONE,
-	  .fn = op_builds_list, .summary = "An app's builds, newest first" },
-	{ .name = "builds.logs", .method = "GET", .path = "/builds/:id/logs", .scope = SCOPE_NONE,
-	  .fn = op_builds_logs, .summary = "A build's log, from offset" },
-	{ .name = "builds.retry", .method = "POST", .path = "/builds/:id/retry",
-	  .scope = SCOPE_APPS_WRITE, .fn = op_builds_retry,
-	  .summary = "Queue a failed build again" },
-	{ .name = "builds.show", .method = "GET", .path = "/builds/:id", .scope = SCOPE_NONE,
-	  .fn = op_builds_show, .summary = "A build record" },
-	{ NULL },
-};

@@ -109,4 +109,21 @@ json_t *ah_build_lost_result(const struct ah_build_item *item);
 int ah_build_perform(struct ah_state *st, const struct ah_build_config *cfg,
 		     const struct ah_build_item *item, json_t **result, struct ah_err *err);
 
+/*
+ * The build records' operations (lib/ops-builds.c), params as the HTTP API
+ * takes them (apphub-build(1)).
+ */
+/* {id (the app), limit?, offset?} -> {id, total, data:[record...]}, newest first */
+int ah_builds_list(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id} -> the record */
+int ah_builds_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id, offset?, limit?} -> {id, status, offset, nextOffset, size, data} */
+int ah_builds_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id} -> the record queued again (a failed build only) */
+int ah_builds_retry(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {id (the app), ref?, engine?} -> the queued record */
+int ah_builds_create(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* lib/build-worker.c: {id (the app), ref?, engine?} -> the record, built now */
+int ah_builds_run(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+
 #endif

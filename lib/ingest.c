@@ -18,7 +18,7 @@
 #include "history.h"
 #include "ingest.h"
 #include "netcheck.h"
-#include "ops.h"
+#include "params.h"
 #include "strbuf.h"
 #include "tags.h"
 #include "timeutil.h"
@@ -1135,11 +1135,10 @@ out:
 }
 
 /* ingest.run: {id} -> the result of ingesting the app now, in this process. */
-static int op_ingest_run(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_ingest_run(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	struct ah_ingest_config cfg;
 	struct ah_ingest_item item;
-	struct ah_state *st;
 	char owner[128];
 	const char *id;
 	int r;
@@ -1148,8 +1147,7 @@ static int op_ingest_run(struct ah_ctx *ctx, json_t *params, json_t **out, struc
 		return -1;
 	if (!id)
 		return ah_invalid(err, "invalid id: required");
-	if (ah_ingest_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0 ||
-	    ah_ingest_request(st, id, err) < 0)
+	if (ah_ingest_config_load(&cfg, err) < 0 || ah_ingest_request(st, id, err) < 0)
 		return -1;
 	ah_ingest_owner(owner, sizeof(owner));
 	if ((r = ah_ingest_claim(st, &cfg, owner, id, &item, err)) < 0)
@@ -1160,21 +1158,19 @@ static int op_ingest_run(struct ah_ctx *ctx, json_t *params, json_t **out, struc
 }
 
 /* ingest.next: the next due item, performed here. */
-AH_WORK_OP_NEXT(op_ingest_next, ingest)
 
 /* ingest.queue: {} -> {data:[{id, attempts, notBefore, claimedBy, leaseUntil}]}. */
-static int op_ingest_queue(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+int ah_ingest_queue(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] =
 		"SELECT subject, attempts, not_before, claimed_by, lease_until FROM work"
 		" WHERE kind = 'ingest' ORDER BY not_before, id";
-	struct ah_state *st;
 	sqlite3_stmt *stmt;
 	json_t *data;
 	int rc;
 
 	(void)params;
-	if (ah_ctx_state(ctx, &st, err) < 0 || !(stmt = ah_stmt(st, sql, err)))
+	if (!(stmt = ah_stmt(st, sql, err)))
 		return -1;
 	data = json_array();
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1198,14 +1194,3 @@ static int op_ingest_queue(struct ah_ctx *ctx, json_t *params, json_t **out, str
 	*out = json_pack("{s:o}", "data", data);
 	return 0;
 }
-
-const struct ah_op ops_ingest[] = {
-	{ .name = "ingest.next", .method = "POST", .path = "/ingest/next",
-	  .scope = SCOPE_APPS_WRITE, .fn = op_ingest_next,
-	  .summary = "Ingest the next app due in the queue" },
-	{ .name = "ingest.queue", .method = "GET", .path = "/ingest/queue", .scope = SCOPE_NONE,
-	  .fn = op_ingest_queue, .summary = "The ingest queue" },
-	{ .name = "ingest.run", .method = "POST", .path = "/apps/:id/ingest",
-	  .scope = SCOPE_APPS_WRITE, .fn = op_ingest_run, .summary = "Ingest an app now" },
-	{ NULL },
-};

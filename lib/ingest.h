@@ -93,4 +93,13 @@ int ah_ingest_apps_for_repo(struct ah_state *st, const char *url, json_t **ids,
 void ah_ingest_global_init(void);
 void ah_ingest_global_cleanup(void);
 
+/*
+ * The ingest operations (lib/ops-ingest.c), params as the HTTP API takes
+ * them (apphub-ingest(1)).
+ */
+/* {id} -> the result, the app ingested now */
+int ah_ingest_run(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* {} -> {data:[item...]}: what waits in the queue */
+int ah_ingest_queue(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+
 #endif
