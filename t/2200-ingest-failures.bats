@@ -214,16 +214,6 @@ fails() {
 	assert_equal "$(app_field later errorMessage)" null
 }
 
-# wait_status ID STATUS: up to 10 s
-wait_status() {
-	local i
-	for i in $(seq 100); do
-		[[ $(sqlite3 "$(db_path)" "SELECT status FROM apps WHERE id = '$1'") == "$2" ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 @test "kill -9 of a worker mid-ingest: the attempt fails, the retry succeeds" {
 	commit_files "$REPOS/victim" Dockerfile 'FROM scratch'
 	head -c 100000 /dev/urandom >"$REPOS/victim/blob.bin"
@@ -233,7 +223,7 @@ wait_status() {
 	apphub -q apps add "http://127.0.0.1:$HTTP_PORT/victim" --id victim
 	apphub ingest >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	pid=$!
-	wait_status victim processing
+	wait_app_status victim processing
 	sleep 0.3
 	child=$(pgrep -P "$pid")
 	assert [ -n "$child" ]
@@ -255,7 +245,7 @@ wait_status() {
 	apphub -q apps add "http://127.0.0.1:$HTTP_PORT/orphan" --id orphan
 	apphub ingest >/dev/null 2>&1 3>&- &
 	pid=$!
-	wait_status orphan processing
+	wait_app_status orphan processing
 	sleep 0.3
 	kill -9 "$pid"
 	wait "$pid" || true
@@ -283,7 +273,7 @@ wait_status() {
 	apphub -q apps add "http://127.0.0.1:$HTTP_PORT/lastgo" --id lastgo
 	apphub ingest >/dev/null 2>&1 3>&- &
 	pid=$!
-	wait_status lastgo processing
+	wait_app_status lastgo processing
 	kill -9 "$pid"
 	wait "$pid" || true
 	sleep 0.6

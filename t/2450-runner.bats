@@ -53,16 +53,6 @@ extra_teardown() {
 	[[ ! -e $CLIENT_HOME ]]
 }
 
-# wait_status ID STATUS: until the app's status is STATUS (10 s at most).
-wait_status() {
-	local i
-	for i in $(seq 100); do
-		[[ $(sqlite3 "$(db_path)" "SELECT status FROM apps WHERE id = '$1'") == "$2" ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 @test "serve's worker keeps its lease: an ingest longer than the lease is taken once" {
 	commit_files "$REPOS/slow" Dockerfile 'FROM scratch'
 	head -c 100000 /dev/urandom >"$REPOS/slow/blob.bin"
@@ -71,11 +61,11 @@ wait_status() {
 	export APPHUB_INGEST_LEASE_MS=300
 	apphub -q apps add "http://127.0.0.1:$HTTP_PORT/slow" --id slow
 	start_serve --workers 1
-	wait_status slow processing
+	wait_app_status slow processing
 	# past the lease: a lease not renewed would let this worker take it too
 	sleep 0.8
 	run -0 apphub ingest
-	wait_status slow ready
+	wait_app_status slow ready
 	assert_equal "$(app_field slow ingestAttempts)" 1
 	run -0 apphub apps history slow --json
 	assert_equal "$(jq -c '[.data[] | [.status, .attempt]]' <<<"$output")" \

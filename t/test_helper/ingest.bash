@@ -83,3 +83,13 @@ stop_servers() {
 	GIT_DAEMON_PID= HTTP_PID=
 	return 0
 }
+
+# wait_app_status ID STATUS: until app ID's status is STATUS (10 s at most).
+wait_app_status() {
+	local i
+	for i in $(seq 100); do
+		[[ $(sqlite3 "$(db_path)" "SELECT status FROM apps WHERE id = '$1'") == "$2" ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
