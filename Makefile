@@ -54,6 +54,7 @@ UTIL_OBJS += lib/utf8.o
 
 STATE_OBJS += lib/ctx.o
 STATE_OBJS += lib/events.o
+STATE_OBJS += lib/runner.o
 STATE_OBJS += lib/state.o
 STATE_OBJS += lib/work.o
 
@@ -127,7 +128,7 @@ apphub_CMDS = apps events gc launch
 apphub_OPS = $(LIGHT_OPS)
 apphub_PKGS = $(LIGHT_PKGS)
 
-apphub-build_OBJS = cmd/build.o worker-pool.o
+apphub-build_OBJS = cmd/build.o
 apphub-build_CMDS = build
 apphub-build_OPS = $(LIGHT_OPS) build_worker
 apphub-build_PKGS = $(LIGHT_PKGS) libgit2 libarchive libcrypto libcurl libseccomp
@@ -138,7 +139,7 @@ apphub-image_CMDS = image
 apphub-image_OPS = $(LIGHT_OPS) image image_build
 apphub-image_PKGS = $(LIGHT_PKGS) libarchive libcrypto libcurl libseccomp
 
-apphub-ingest_OBJS = cmd/ingest.o worker-pool.o
+apphub-ingest_OBJS = cmd/ingest.o
 apphub-ingest_CMDS = ingest
 apphub-ingest_OPS = $(LIGHT_OPS) ingest
 apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1

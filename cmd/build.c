@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
-#include "../worker-pool.h"
+#include "../lib/runner.h"
 #include "../lib/builds.h"
 #include "../lib/dockerfile.h"
 #include "../lib/strbuf.h"
@@ -93,13 +93,14 @@ static void print_tail(json_t *r)
 		fputc('\n', stderr);
 }
 
-static void build_report(struct pool *p, json_t *res)
+static void build_report(struct pool *p, json_t *res, int watch)
 {
+	struct ctx *ctx = p->cls;
 	const char *status = str(res, "status");
 
 	if (!strcmp(status, "succeeded")) {
 		/* ids given: build_main prints each record in full */
-		if (!p->ctx->json && !p->ctx->quiet && !p->ids)
+		if (!ctx->json && !ctx->quiet && !p->ids)
 			printf("%s succeeded %s %s (%" JSON_INTEGER_FORMAT " ms)\n",
 			       str(res, "repositoryId"), str(res, "imageTag"), str(res, "id"),
 			       json_integer_value(json_object_get(res, "durationMs")));
@@ -116,6 +117,7 @@ static void build_report(struct pool *p, json_t *res)
 		if (!strcmp(status, "failed"))
 			print_tail(res);
 	}
+	print_watched(ctx, res, watch);
 }
 
 POOL_KIND_CALLS(build)
@@ -162,7 +164,7 @@ static int run_ids(struct pool *p, const struct ah_build_config *cfg,
 			for (k = i; k < waiting_nr; k++)
 				if (ah_build_renew(st, cfg, &waiting[k], &err) < 0)
 					fprintf(stderr, "apphub: %s\n", err.msg);
-			ah_ctx_release(&p->ctx->op);
+			ah_ctx_release(p->ctx);
 			renewed = ah_now_ms();
 		}
 	}
@@ -319,7 +321,7 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 			return usage_error(build_usage, opts, "--watch works on a local state directory");
 		return build_remote(ctx, argc, argv, ref, engine);
 	}
-	p = pool_new(&build_kind, ctx, (int)jobs);
+	p = pool_new(&build_kind, &ctx->op, ctx, (int)jobs);
 	p->ids = argc > 0;
 	waiting = xcalloc((size_t)argc + 1, sizeof(*waiting));
 	ah_build_owner(p->owner, sizeof(p->owner));

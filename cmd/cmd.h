@@ -88,5 +88,7 @@ int exit_status(const struct ah_err *err);
 
 /* Prints a result as JSON (indented on a terminal, one line otherwise). */
 void print_json(json_t *v);
+/* Under --watch, a worker's result at once: one JSON line with --json, and flushed. */
+void print_watched(struct ctx *ctx, json_t *res, int watch);
 
 #endif

@@ -180,3 +180,14 @@ void print_json(json_t *v)
 	json_dumpf(v, stdout, flags);
 	putchar('\n');
 }
+
+void print_watched(struct ctx *ctx, json_t *res, int watch)
+{
+	if (!watch)
+		return;
+	if (ctx->json) {
+		json_dumpf(res, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	}
+	fflush(stdout);
+}

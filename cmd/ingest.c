@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
-#include "../worker-pool.h"
+#include "../lib/runner.h"
 #include "../lib/ingest.h"
 
 static const char *const ingest_usage[] = {
@@ -19,15 +19,16 @@ static const char *const ingest_usage[] = {
 	NULL
 };
 
-static void ingest_report(struct pool *p, json_t *res)
+static void ingest_report(struct pool *p, json_t *res, int watch)
 {
+	struct ctx *ctx = p->cls;
 	const char *status = json_string_value(json_object_get(res, "status"));
 	const char *id = json_string_value(json_object_get(res, "id"));
 
 	if (!status)
 		status = "failed";
 	if (!strcmp(status, "ready")) {
-		if (!p->ctx->json && !p->ctx->quiet)
+		if (!ctx->json && !ctx->quiet)
 			printf("%s ready %s (%" JSON_INTEGER_FORMAT " ms)\n", id,
 			       json_string_value(json_object_get(res, "commitSha")),
 			       json_integer_value(json_object_get(res, "durationMs")));
@@ -46,6 +47,7 @@ static void ingest_report(struct pool *p, json_t *res)
 			fprintf(stderr, "apphub: cannot ingest '%s': %s\n", id,
 				json_string_value(json_object_get(res, "error")));
 	}
+	print_watched(ctx, res, watch);
 }
 
 POOL_KIND_CALLS(ingest)
@@ -179,7 +181,7 @@ int cmd_ingest(int argc, const char **argv, struct ctx *ctx)
 					   watch ? "watch" : "repo");
 		return ingest_remote(ctx, argc, argv);
 	}
-	p = pool_new(&ingest_kind, ctx, (int)jobs);
+	p = pool_new(&ingest_kind, &ctx->op, ctx, (int)jobs);
 	p->ids = argc > 0 || repo;
 	ah_ingest_owner(p->owner, sizeof(p->owner));
 	if (ah_ingest_config_load(&cfg, &err) < 0) {

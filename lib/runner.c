@@ -1,5 +1,5 @@
 /*
- * The worker pool of apphub ingest and apphub build (see worker-pool.h): a child
+ * The worker pool of apphub ingest and apphub build (see runner.h): a child
  * process per item, so that a worker that hangs past the time limit can be
  * killed and its attempt failed, and one that dies is noticed at once.
  */
@@ -14,19 +14,20 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "worker-pool.h"
-#include "lib/fsutil.h"
-#include "lib/timeutil.h"
+#include "fsutil.h"
+#include "runner.h"
+#include "timeutil.h"
 
 /* How long past the time limit a worker gets before it is killed. */
 #define KILL_GRACE_MS 5000
 
-struct pool *pool_new(const struct pool_kind *kind, struct ctx *ctx, int jobs)
+struct pool *pool_new(const struct pool_kind *kind, struct ah_ctx *ctx, void *cls, int jobs)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 
 	p->kind = kind;
 	p->ctx = ctx;
+	p->cls = cls;
 	p->jobs = jobs;
 	p->results = json_array();
 	return p;
@@ -62,23 +63,17 @@ int pool_state(struct pool *p, struct ah_state **st)
 {
 	struct ah_err err = AH_ERR_INIT;
 
-	if (ah_ctx_state(&p->ctx->op, st, &err) < 0) {
-		fprintf(stderr, "apphub: %s\n", err.msg);
+	if (ah_ctx_state(p->ctx, st, &err) < 0) {
+		error("%s", err.msg);
 		return -1;
 	}
 	return 0;
 }
 
-/* Prints the result, shows it to --watch --json at once, and keeps it. */
+/* The command shows the result; the pool keeps it. */
 static void report(struct pool *p, json_t *res, int watch)
 {
-	p->kind->report(p, res);
-	if (p->ctx->json && watch) {
-		json_dumpf(res, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		putchar('\n');
-	}
-	if (watch)
-		fflush(stdout);
+	p->kind->report(p, res, watch);
 	json_array_append(p->results, res);
 }
 
@@ -94,7 +89,7 @@ static _Noreturn void run_child(struct pool *p, const void *item, int fd, pid_t 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
-	if (ah_state_open(&st, p->ctx->op.dir, &err) < 0 ||
+	if (ah_state_open(&st, p->ctx->dir, &err) < 0 ||
 	    p->kind->perform(st, p->cfg, item, &res, &err) < 0)
 		res = p->kind->internal_error(item, err.msg);
 	text = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -125,16 +120,16 @@ int pool_spawn(struct pool *p, const void *claimed)
 		*started = ah_now_ms();
 
 	/* SQLite connections must not cross a fork: close ours first. */
-	ah_ctx_release(&p->ctx->op);
+	ah_ctx_release(p->ctx);
 	fflush(stdout);
 	fflush(stderr);
 	if (pipe(fds) < 0) {
-		fprintf(stderr, "apphub: cannot start worker: %s\n", strerror(errno));
+		error("cannot start worker: %s", strerror(errno));
 		goto fail;
 	}
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "apphub: cannot start worker: %s\n", strerror(errno));
+		error("cannot start worker: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
 		goto fail;
@@ -193,7 +188,7 @@ static int reap(struct pool *p, int i, int status, int watch)
 		if (pool_state(p, &st) < 0 ||
 		    p->kind->fail(st, p->cfg, w->item, msg, &res, &err) < 0) {
 			if (err.status)
-				fprintf(stderr, "apphub: %s\n", err.msg);
+				error("%s", err.msg);
 			ret = -1;
 		}
 		free(msg);
@@ -249,12 +244,12 @@ int pool_wait(struct pool *p, int64_t ms, int watch)
 			if (pool_state(p, &st) < 0)
 				return -1;
 			if (p->kind->renew(st, p->cfg, w->item, &err) < 0)
-				fprintf(stderr, "apphub: %s\n", err.msg);
+				error("%s", err.msg);
 			w->renewed = now;
 		}
 	}
 	/* Nothing may hold the database while a fork can come. */
-	ah_ctx_release(&p->ctx->op);
+	ah_ctx_release(p->ctx);
 	return 0;
 }
 
@@ -268,7 +263,7 @@ int pool_claim(struct pool *p, const char *only_id, void *item)
 		return -1;
 	r = p->kind->claim(st, p->cfg, p->owner, only_id, item, &err);
 	if (r < 0)
-		fprintf(stderr, "apphub: %s\n", err.msg);
+		error("%s", err.msg);
 	return r;
 }
 
@@ -296,10 +291,10 @@ int pool_run_queue(struct pool *p, int watch)
 		if (pool_state(p, &st) < 0)
 			goto done;
 		if (p->kind->next_due(st, &when, &err) < 0) {
-			fprintf(stderr, "apphub: %s\n", err.msg);
+			error("%s", err.msg);
 			goto done;
 		}
-		ah_ctx_release(&p->ctx->op);
+		ah_ctx_release(p->ctx);
 		if (!when && !watch)
 			break;
 		now = ah_now_ms();

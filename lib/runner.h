@@ -1,5 +1,5 @@
-#ifndef POOL_H
-#define POOL_H
+#ifndef RUNNER_H
+#define RUNNER_H
 
 /*
  * The worker pool of apphub ingest and apphub build: each claimed item is
@@ -9,8 +9,9 @@
  * that ends without a result (killed, crashed, out of time).
  */
 #include <sys/types.h>
-#include "cmd/cmd.h"
-#include "lib/strbuf.h"
+#include <jansson.h>
+#include "ctx.h"
+#include "strbuf.h"
 
 #define POOL_MAX_JOBS 64
 
@@ -44,8 +45,11 @@ struct pool_kind {
 	json_t *(*internal_error)(const void *item, const char *message);
 	/* Where the item keeps its start in unix ms; 0 is made "at spawn". */
 	int64_t *(*started_ms)(void *item);
-	/* Prints a worker's result and counts p->failed; the pool keeps it. */
-	void (*report)(struct pool *p, json_t *result);
+	/*
+	 * The command's: shows a worker's result (all of it at once under
+	 * watch) and counts p->failed; the pool keeps it.
+	 */
+	void (*report)(struct pool *p, json_t *result, int watch);
 	/* What the child releases before it exits, or NULL. */
 	void (*child_cleanup)(void);
 };
@@ -107,7 +111,8 @@ struct pool_worker {
 
 struct pool {
 	const struct pool_kind *kind;
-	struct ctx *ctx;
+	struct ah_ctx *ctx;
+	void *cls;		/* the command's, for its report */
 	/* Set by the command once its configuration is loaded. */
 	const void *cfg;
 	int64_t timeout_ms, lease_ms;
@@ -119,7 +124,7 @@ struct pool {
 	int ids;		/* ids given: the kind's report decides what that means */
 };
 
-struct pool *pool_new(const struct pool_kind *kind, struct ctx *ctx, int jobs);
+struct pool *pool_new(const struct pool_kind *kind, struct ah_ctx *ctx, void *cls, int jobs);
 void pool_free(struct pool *p);
 
 /* The state of ctx, or -1 after printing why not. */
