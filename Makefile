@@ -35,6 +35,7 @@ ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DAPPHUB_VERSION='"$
 
 # lib/ in its layers (DESIGN.md §3): each group uses only the groups above
 # it, and no module of a group uses another in a cycle (t/0020-layers.bats).
+UTIL_OBJS += lib/base64.o
 UTIL_OBJS += lib/cgroup.o
 UTIL_OBJS += lib/env.o
 UTIL_OBJS += lib/err.o
@@ -90,6 +91,7 @@ ENGINE_OBJS += lib/sandbox.o
 OPS_OBJS += lib/ops-apps.o
 OPS_OBJS += lib/ops-build-worker.o
 OPS_OBJS += lib/ops-builds.o
+OPS_OBJS += lib/ops-dockerfile.o
 OPS_OBJS += lib/ops-events.o
 OPS_OBJS += lib/ops-gc.o
 OPS_OBJS += lib/ops-history.o
@@ -106,6 +108,7 @@ FRONT_OBJS += lib/auth.o
 FRONT_OBJS += lib/http.o
 FRONT_OBJS += lib/ops.o
 FRONT_OBJS += lib/remote.o
+FRONT_OBJS += lib/serve.o
 FRONT_OBJS += lib/web-assets.o
 FRONT_OBJS += lib/web.o
 
@@ -130,7 +133,7 @@ apphub_PKGS = $(LIGHT_PKGS)
 
 apphub-build_OBJS = cmd/build.o
 apphub-build_CMDS = build
-apphub-build_OPS = $(LIGHT_OPS) build_worker
+apphub-build_OPS = $(LIGHT_OPS) build_worker dockerfile
 apphub-build_PKGS = $(LIGHT_PKGS) libgit2 libarchive libcrypto libcurl libseccomp
 apphub-build_LIBS = -lpthread
 
@@ -161,7 +164,7 @@ apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker hooks image image_build ingest web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest serve web
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread

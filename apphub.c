@@ -209,7 +209,7 @@ static int run_command(const char *name, int argc, const char **argv, struct ctx
 
 int main(int argc, const char **argv)
 {
-	struct ctx ctx = { { NULL, "cli", NULL, 0 }, 0, 0, NULL, "" };
+	struct ctx ctx = { .op = { .subject = "cli" } };
 	const char *base = strrchr(argv[0], '/');
 	size_t i;
 

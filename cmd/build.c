@@ -12,11 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
-#include "../lib/runner.h"
-#include "../lib/builds.h"
+#include "../lib/base64.h"
 #include "../lib/dockerfile.h"
 #include "../lib/strbuf.h"
-#include "../lib/timeutil.h"
 
 static const char *const build_usage[] = {
 	"apphub build [-j <n>] [--ref <ref>] [--engine <engine>] <id>...",
@@ -93,187 +91,81 @@ static void print_tail(json_t *r)
 		fputc('\n', stderr);
 }
 
-static void build_report(struct pool *p, json_t *res, int watch)
+static void show(struct ctx *ctx, json_t *res, int ids)
 {
-	struct ctx *ctx = p->cls;
 	const char *status = str(res, "status");
 
 	if (!strcmp(status, "succeeded")) {
-		/* ids given: build_main prints each record in full */
-		if (!ctx->json && !ctx->quiet && !p->ids)
+		/* ids given: each record is printed in full at the end */
+		if (!ctx->json && !ctx->quiet && !ids)
 			printf("%s succeeded %s %s (%" JSON_INTEGER_FORMAT " ms)\n",
 			       str(res, "repositoryId"), str(res, "imageTag"), str(res, "id"),
 			       json_integer_value(json_object_get(res, "durationMs")));
 	} else if (!strcmp(status, "pending") && *str(res, "retryAt")) {
-		if (p->ids)
-			p->failed++;
-		fprintf(stderr, "apphub: cannot build '%s' (%s): %s\n", str(res, "repositoryId"),
-			str(res, "id"), str(res, "errorMessage"));
+		error("cannot build '%s' (%s): %s", str(res, "repositoryId"), str(res, "id"),
+		      str(res, "errorMessage"));
 	} else {
-		p->failed++;
-		fprintf(stderr, "apphub: build '%s' of '%s' %s: %s\n", str(res, "id"),
-			str(res, "repositoryId"), !strcmp(status, "failed") ? "failed" : status,
-			str(res, "errorMessage"));
+		error("build '%s' of '%s' %s: %s", str(res, "id"), str(res, "repositoryId"), status,
+		      str(res, "errorMessage"));
 		if (!strcmp(status, "failed"))
 			print_tail(res);
 	}
-	print_watched(ctx, res, watch);
 }
 
-POOL_KIND_CALLS(build)
-
-static json_t *build_internal_error(const void *it, const char *message)
-{
-	const struct ah_build_item *item = it;
-
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:b}", "id", item->id, "repositoryId",
-			 item->app_id, "status", "error", "attempt", item->attempt,
-			 "errorMessage", message, "internal", 1);
-}
-
-static const struct pool_kind build_kind = {
-	.what = "the build",
-	.worker = "the build worker",
-	.timeout_env = "APPHUB_BUILD_TIMEOUT_MS",
-	POOL_KIND_INIT(build),
+static const struct work_front build_front = {
+	.work_op = "builds.work",
+	.run_op = "builds.run",
+	.next_op = "builds.next",
+	.done = "succeeded",
+	.show = show,
 };
 
-/*
- * apphub build ID...: the builds claimed when queued, one attempt each,
- * now; the parent keeps the leases of those waiting for a slot alive.
- */
-static int run_ids(struct pool *p, const struct ah_build_config *cfg,
-		   struct ah_build_item *waiting, int waiting_nr)
-{
-	int64_t renewed = ah_now_ms();
-	int i = 0;
-
-	while (i < waiting_nr || p->nr) {
-		while (i < waiting_nr && p->nr < p->jobs)
-			if (pool_spawn(p, &waiting[i++]) < 0)
-				return APPHUB_EXIT_FATAL;
-		if (p->nr && pool_wait(p, 200, 0) < 0)
-			return APPHUB_EXIT_FATAL;
-		if (i < waiting_nr && ah_now_ms() - renewed >= cfg->lease_ms / 3) {
-			struct ah_err err = AH_ERR_INIT;
-			struct ah_state *st;
-			int k;
-
-			if (pool_state(p, &st) < 0)
-				return APPHUB_EXIT_FATAL;
-			for (k = i; k < waiting_nr; k++)
-				if (ah_build_renew(st, cfg, &waiting[k], &err) < 0)
-					fprintf(stderr, "apphub: %s\n", err.msg);
-			ah_ctx_release(p->ctx);
-			renewed = ah_now_ms();
-		}
-	}
-	return 0;
-}
-
-/* --server: the remote builds; builds.run per id, builds.next for the queue. */
-static int build_remote(struct ctx *ctx, int argc, const char **argv, const char *ref,
-			const char *engine)
-{
-	json_t *results = json_array(), *out = NULL;
-	int i, code = 0, failed = 0;
-
-	for (i = 0; i < argc || !argc; i++) {
-		json_t *params = argc ? json_pack("{s:s, s:s?, s:s?}", "id", argv[i], "ref", ref,
-						  "engine", engine) : NULL;
-		json_t *rec;
-		int c = run_op(ctx, argc ? "builds.run" : "builds.next", params, &out);
-
-		json_decref(params);
-		if (c) {
-			code = c;
-			if (!argc)
-				break;
-			continue;
-		}
-		rec = argc ? out : json_array_get(json_object_get(out, "data"), 0);
-		if (!rec) {
-			json_decref(out);
-			break;
-		}
-		if (strcmp(str(rec, "status"), "succeeded")) {
-			failed = 1;
-			fprintf(stderr, "apphub: build '%s' of '%s' %s: %s\n", str(rec, "id"),
-				str(rec, "repositoryId"), str(rec, "status"), str(rec, "errorMessage"));
-			print_tail(rec);
-		} else if (!ctx->json && !ctx->quiet) {
-			printf("%s succeeded %s %s (%" JSON_INTEGER_FORMAT " ms)\n",
-			       str(rec, "repositoryId"), str(rec, "imageTag"), str(rec, "id"),
-			       json_integer_value(json_object_get(rec, "durationMs")));
-		}
-		json_array_append(results, rec);
-		json_decref(out);
-	}
-	if (ctx->json) {
-		json_t *o = argc == 1 && json_array_size(results) == 1 ?
-			    json_incref(json_array_get(results, 0)) :
-			    json_pack("{s:O}", "data", results);
-
-		print_json(o);
-		json_decref(o);
-	}
-	json_decref(results);
-	return code ? code : failed ? APPHUB_EXIT_FAILED : 0;
-}
-
-/* apphub build --check FILE */
+/* apphub build --check FILE: the file read here, parsed by the operation. */
 static int build_check(struct ctx *ctx, const char *file)
 {
-	struct ah_err err = AH_ERR_INIT;
-	struct ah_dockerfile *df = NULL;
 	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	ssize_t n;
+	json_t *params = NULL, *out = NULL;
+	char buf[65536], *text;
+	ssize_t n = 0;
 	int fd, code = APPHUB_EXIT_FAILED;
 
 	fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
 	if (fd < 0) {
-		fprintf(stderr, "apphub: cannot read '%s': %s\n", file, strerror(errno));
+		error("cannot read '%s': %s", file, strerror(errno));
 		return errno == ENOENT ? APPHUB_EXIT_NOTFOUND : APPHUB_EXIT_FAILED;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	while (sb.len <= AH_DOCKERFILE_MAX_SIZE && (n = read(fd, buf, sizeof(buf))) > 0)
 		strbuf_add(&sb, buf, (size_t)n);
-		if (sb.len > AH_DOCKERFILE_MAX_SIZE)
-			break;
-	}
 	close(fd);
 	if (n < 0) {
-		fprintf(stderr, "apphub: cannot read '%s': %s\n", file, strerror(errno));
+		error("cannot read '%s': %s", file, strerror(errno));
 		goto done;
 	}
 	if (sb.len > AH_DOCKERFILE_MAX_SIZE) {
-		fprintf(stderr, "apphub: %s: larger than %d bytes\n", file, AH_DOCKERFILE_MAX_SIZE);
+		error("%s: larger than %d bytes", file, AH_DOCKERFILE_MAX_SIZE);
 		goto done;
 	}
-	if (ah_dockerfile_parse(sb.buf, sb.len, file, NULL, &df, &err) < 0) {
-		if (ctx->json) {
-			json_t *o = json_pack("{s:s, s:b, s:s}", "file", file, "ok", 0, "error", err.msg);
-
-			print_json(o);
-			json_decref(o);
-		}
-		fprintf(stderr, "apphub: %s\n", err.msg);
+	text = ah_base64_encode(sb.buf, sb.len);
+	params = json_pack("{s:s, s:s}", "file", file, "text", text);
+	free(text);
+	if ((code = run_op(ctx, "dockerfile.check", params, &out)))
 		goto done;
-	}
-	if (ctx->json) {
-		json_t *o = json_pack("{s:s, s:b, s:I, s:I}", "file", file, "ok", 1,
-				      "stages", (json_int_t)df->stages_nr,
-				      "instructions", (json_int_t)df->instrs_nr);
+	if (ctx->json)
+		print_json(out);
+	if (!json_is_true(json_object_get(out, "ok"))) {
+		error("%s", str(out, "errorMessage"));
+		code = APPHUB_EXIT_FAILED;
+	} else if (!ctx->json && !ctx->quiet) {
+		json_int_t stages = json_integer_value(json_object_get(out, "stages"));
+		json_int_t instrs = json_integer_value(json_object_get(out, "instructions"));
 
-		print_json(o);
-		json_decref(o);
-	} else if (!ctx->quiet) {
-		printf("%s: ok, %zu stage%s, %zu instruction%s\n", file, df->stages_nr,
-		       df->stages_nr == 1 ? "" : "s", df->instrs_nr, df->instrs_nr == 1 ? "" : "s");
+		printf("%s: ok, %" JSON_INTEGER_FORMAT " stage%s, %" JSON_INTEGER_FORMAT
+		       " instruction%s\n", file, stages, stages == 1 ? "" : "s", instrs,
+		       instrs == 1 ? "" : "s");
 	}
-	code = 0;
 done:
-	ah_dockerfile_free(df);
+	json_decref(params);
+	json_decref(out);
 	strbuf_release(&sb);
 	return code;
 }
@@ -283,10 +175,6 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 	long jobs = 2;
 	int watch = 0, code, i;
 	const char *ref = NULL, *engine = NULL, *check = NULL;
-	struct ah_build_config cfg;
-	/* ids given: claimed when queued, waiting for a worker slot */
-	struct ah_build_item *waiting;
-	int waiting_nr = 0;
 	struct option opts[] = {
 		OPT_INT('j', "jobs", &jobs, "n", "build n apps at once (default 2)"),
 		OPT_BOOL(0, "watch", &watch, "keep waiting for new items"),
@@ -295,104 +183,63 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 		OPT_STRING(0, "check", &check, "file", "parse a Dockerfile and report"),
 		OPT_END(),
 	};
-	struct ah_err err = AH_ERR_INIT;
-	struct pool *p;
+	json_t *params, *results, *r;
+	size_t k;
 
-	argv++;
-	argc = parse_cmd_options(ctx, argc - 1, argv, opts, build_usage, &code);
+	argc = parse_verb_args(ctx, argc - 1, argv + 1, opts, build_usage, 0, -1, "app ids",
+			       &code);
 	if (argc < 0)
 		return code;
+	argv++;
 	if (check) {
 		if (argc || watch || ref || engine)
 			return usage_error(build_usage, opts, "--check takes a file and nothing else");
 		return build_check(ctx, check);
 	}
-	if (jobs < 1 || jobs > POOL_MAX_JOBS)
-		return usage_error(build_usage, opts, "invalid -j %ld: must be from 1 to %d", jobs,
-				   POOL_MAX_JOBS);
+	if (jobs < 1 || jobs > 64)
+		return usage_error(build_usage, opts, "invalid -j %ld: must be from 1 to 64", jobs);
 	if (watch && argc)
 		return usage_error(build_usage, opts, "--watch works on the queue, not on given apps");
 	if ((ref || engine) && !argc)
 		return usage_error(build_usage, opts, "--ref and --engine need an app id");
 	if (ref && argc > 1)
 		return usage_error(build_usage, opts, "--ref builds one app");
-	if (ctx->server) {
-		if (watch)
-			return usage_error(build_usage, opts, "--watch works on a local state directory");
-		return build_remote(ctx, argc, argv, ref, engine);
-	}
-	p = pool_new(&build_kind, &ctx->op, ctx, (int)jobs);
-	p->ids = argc > 0;
-	waiting = xcalloc((size_t)argc + 1, sizeof(*waiting));
-	ah_build_owner(p->owner, sizeof(p->owner));
-	if (ah_build_config_load(&cfg, &err) < 0) {
-		fprintf(stderr, "apphub: %s\n", err.msg);
-		code = APPHUB_EXIT_FAILED;
-		goto done;
-	}
-	p->cfg = &cfg;
-	p->timeout_ms = cfg.timeout_ms;
-	p->lease_ms = cfg.lease_ms;
-	/* Ids first: each queued and claimed (or refused) before any work starts. */
-	for (i = 0; i < argc; i++) {
-		struct ah_state *st;
-		json_t *rec = NULL;
+	if (ctx->server && watch)
+		return usage_error(build_usage, opts, "--watch works on a local state directory");
+	params = json_pack("{s:I, s:b, s:s?, s:s?}", "jobs", (json_int_t)jobs, "watch", watch,
+			   "ref", ref, "engine", engine);
+	if (argc) {
+		json_t *ids = json_array();
 
-		if (pool_state(p, &st) < 0) {
-			code = APPHUB_EXIT_FATAL;
-			goto done;
-		}
-		err = (struct ah_err)AH_ERR_INIT;
-		if (ah_build_request(st, argv[i], ref, engine, &cfg, p->owner, &waiting[waiting_nr],
-				     &rec, &err) == 0) {
-			/* Its time starts when a worker takes it. */
-			waiting[waiting_nr].started_ms = 0;
-			waiting_nr++;
-		} else {
-			int c = exit_status(&err);
-
-			fprintf(stderr, "apphub: %s\n", err.msg);
-			if (c > p->code)
-				p->code = c;
-			memmove(argv + i, argv + i + 1, (size_t)(argc - i - 1) * sizeof(*argv));
-			argc--;
-			i--;
-		}
-		json_decref(rec);
+		for (i = 0; i < argc; i++)
+			json_array_append_new(ids, json_string(argv[i]));
+		json_object_set_new(params, "ids", ids);
 	}
-	if (p->code == APPHUB_EXIT_FATAL) {
-		code = p->code;
-		goto done;
-	}
-	ah_ctx_release(&ctx->op);
-	if (p->code && !argc)
-		code = 0;
-	else
-		code = argc ? run_ids(p, &cfg, waiting, waiting_nr) : pool_run_queue(p, watch);
-	code = pool_finish(p, code, watch);
-	if (p->ids && json_array_size(p->results) == 1 && !ctx->json && !ctx->quiet)
-		print_record(json_array_get(p->results, 0));
-	else if (p->ids && !ctx->json && !ctx->quiet)
-		for (i = 0; i < (int)json_array_size(p->results); i++) {
-			json_t *r = json_array_get(p->results, (size_t)i);
-
-			printf("%s %s %s %s\n", str(r, "repositoryId"), str(r, "status"),
-			       *str(r, "imageTag") ? str(r, "imageTag") : "-", str(r, "id"));
-		}
-	if (p->ids && ctx->quiet && !ctx->json)
-		for (i = 0; i < (int)json_array_size(p->results); i++)
-			puts(str(json_array_get(p->results, (size_t)i), "id"));
-	if (ctx->json && !watch) {
-		json_t *out = p->ids && argc == 1 && json_array_size(p->results) == 1 ?
-			      json_incref(json_array_get(p->results, 0)) :
-			      json_pack("{s:O}", "data", p->results);
+	code = run_work(ctx, &build_front, params, &results);
+	if (argc && ctx->json) {
+		json_t *out = argc == 1 && json_array_size(results) == 1 ?
+			      json_incref(json_array_get(results, 0)) :
+			      json_pack("{s:O}", "data", results);
 
 		print_json(out);
 		json_decref(out);
+	} else if (ctx->json && !watch) {
+		json_t *out = json_pack("{s:O}", "data", results);
+
+		print_json(out);
+		json_decref(out);
+	} else if (argc && ctx->quiet) {
+		json_array_foreach(results, k, r)
+			puts(str(r, "id"));
+	} else if (argc && json_array_size(results) == 1) {
+		print_record(json_array_get(results, 0));
+	} else if (argc) {
+		json_array_foreach(results, k, r)
+			printf("%s %s %s %s\n", str(r, "repositoryId"), str(r, "status"),
+			       *str(r, "imageTag") ? str(r, "imageTag") : "-", str(r, "id"));
 	}
-done:
-	free(waiting);
-	pool_free(p);
+	json_decref(results);
+	json_decref(params);
 	return code;
 }
 

@@ -88,7 +88,21 @@ int exit_status(const struct ah_err *err);
 
 /* Prints a result as JSON (indented on a terminal, one line otherwise). */
 void print_json(json_t *v);
-/* Under --watch, a worker's result at once: one JSON line with --json, and flushed. */
-void print_watched(struct ctx *ctx, json_t *res, int watch);
+/*
+ * apphub ingest and apphub build: the items worked on by the work
+ * operation here (work_op, its params {ids?, watch?, jobs?, ...}), or
+ * through --server one run_op call per id or next_op call per due item.
+ * show() renders each result as it comes (ids: the items were given); a
+ * result whose status is not done counts as failed, unless it will be
+ * retried and no ids were given. Under watch each result is also one JSON
+ * line with --json. *results are the results (not under watch). An exit
+ * status.
+ */
+struct work_front {
+	const char *work_op, *run_op, *next_op;
+	const char *done;
+	void (*show)(struct ctx *ctx, json_t *result, int ids);
+};
+int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, json_t **results);
 
 #endif

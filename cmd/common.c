@@ -181,13 +181,107 @@ void print_json(json_t *v)
 	putchar('\n');
 }
 
-void print_watched(struct ctx *ctx, json_t *res, int watch)
+/* The run of a work operation, as its results come. */
+struct work_run {
+	struct ctx *ctx;
+	const struct work_front *f;
+	json_t *results;
+	int ids, watch, code, failed;
+};
+
+static void work_result(struct work_run *w, json_t *res)
 {
-	if (!watch)
+	const char *status = json_string_value(json_object_get(res, "status"));
+	int retry = json_is_string(json_object_get(res, "retryAt"));
+
+	if (json_is_true(json_object_get(res, "internal")))
+		w->code = APPHUB_EXIT_FATAL;
+	/* On the queue a retry to come is no failure yet; asked for by id, it is. */
+	if (!status || strcmp(status, w->f->done) ? !retry || w->ids : 0)
+		w->failed = 1;
+	w->f->show(w->ctx, res, w->ids);
+	if (!w->watch) {
+		json_array_append(w->results, res);
 		return;
-	if (ctx->json) {
+	}
+	if (w->ctx->json) {
 		json_dumpf(res, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	}
 	fflush(stdout);
+}
+
+static void work_progress(struct ah_ctx *op, json_t *res, const struct ah_err *refusal)
+{
+	struct work_run *w = op->progress_cls;
+
+	if (res) {
+		work_result(w, res);
+	} else {
+		int c = exit_status(refusal);
+
+		error("%s", refusal->msg);
+		if (c > w->code)
+			w->code = c;
+	}
+}
+
+/* --server: <kind>.run for each id, or <kind>.next until nothing is due. */
+static int work_remote(struct work_run *w, json_t *params)
+{
+	json_t *ids = json_object_get(params, "ids"), *out = NULL;
+	size_t i;
+
+	for (i = 0; ids ? i < json_array_size(ids) : 1; i++) {
+		json_t *p = NULL, *rec;
+		int c;
+
+		if (ids) {
+			p = json_deep_copy(params);
+			json_object_del(p, "ids");
+			json_object_del(p, "jobs");
+			json_object_set(p, "id", json_array_get(ids, i));
+		}
+		c = run_op(w->ctx, ids ? w->f->run_op : w->f->next_op, p, &out);
+		json_decref(p);
+		if (c) {
+			if (c > w->code)
+				w->code = c;
+			if (!ids)
+				break;
+			continue;
+		}
+		rec = ids ? out : json_array_get(json_object_get(out, "data"), 0);
+		if (rec)
+			work_result(w, rec);
+		json_decref(out);
+		if (!rec)
+			break;
+	}
+	return 0;
+}
+
+int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, json_t **results)
+{
+	struct work_run w = { .ctx = ctx, .f = f, .results = json_array() };
+	json_t *out = NULL;
+
+	w.ids = json_object_get(params, "ids") != NULL;
+	w.watch = json_is_true(json_object_get(params, "watch"));
+	if (ctx->server) {
+		work_remote(&w, params);
+	} else {
+		ctx->op.progress = work_progress;
+		ctx->op.progress_cls = &w;
+		int c = run_op(ctx, f->work_op, params, &out);
+
+		if (c > w.code)
+			w.code = c;
+		ctx->op.progress = NULL;
+		json_decref(out);
+	}
+	*results = w.results;
+	if (w.code)
+		return w.code;
+	return w.failed ? APPHUB_EXIT_FAILED : 0;
 }

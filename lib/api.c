@@ -82,7 +82,8 @@ int ah_api_route(const char *method, const char *path, json_t *params, const str
 	*op = NULL;
 	for (m = 0; mods[m]; m++) {
 		for (o = mods[m]; o->name; o++) {
-			if ((nr = match(o->path, path, NULL)) < 0)
+			/* No path: an operation of the local front ends only. */
+			if (!o->path || (nr = match(o->path, path, NULL)) < 0)
 				continue;
 			path_seen = 1;
 			if (strcmp(o->method, method))
@@ -188,9 +189,14 @@ json_t *ah_api_openapi(const char *version)
 
 	for (m = 0; mods[m]; m++) {
 		for (o = mods[m]; o->name; o++) {
-			json_t *parameters = json_array(), *item, *op, *responses;
-			char *path = openapi_path(o->path, parameters), *method;
+			json_t *parameters, *item, *op, *responses;
 			const char *scope = ah_api_scope_name(o->scope);
+			char *path, *method;
+
+			if (!o->path)
+				continue;
+			parameters = json_array();
+			path = openapi_path(o->path, parameters);
 
 			if (!(item = json_object_get(paths, path))) {
 				item = json_object();

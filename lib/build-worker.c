@@ -2,8 +2,7 @@
  * The build worker: performs one "build" item of the work queue: checks the
  * item's commit out of the app's mirror (libgit2) into a fresh context and
  * runs the engine (lib/build.h) on it, then records the outcome in the build
- * record (lib/builds.h). Also the operations that build: builds.next and
- * builds.run.
+ * record (lib/builds.h): the work kind "build" of the runner (lib/runner.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +22,7 @@
 #include "events.h"
 #include "fsutil.h"
 #include "params.h"
+#include "runner.h"
 #include "strbuf.h"
 #include "timeutil.h"
 #include "tmpdir.h"
@@ -212,46 +212,25 @@ next:
 }
 
 /*
- * The log pipe's reader: appends to the log file up to its limit, and
- * keeps the item's lease alive on a connection of its own (serve's
- * workers have no parent to do it).
+ * The log pipe's reader: appends to the log file up to its limit (the
+ * runner keeps the item's lease alive meanwhile).
  */
 struct copier {
 	int in, out;
 	int64_t budget;
 	int done, cut;
 	int64_t max;
-	const char *dir;
-	const struct ah_build_config *cfg;
-	const struct ah_build_item *item;
-	int64_t renewed;
 };
-
-static void renew_lease(struct copier *c, struct ah_state **st)
-{
-	struct ah_err err = AH_ERR_INIT;
-	int64_t now = ah_now_ms();
-
-	if (now - c->renewed < c->cfg->lease_ms / 3)
-		return;
-	c->renewed = now;
-	if (!*st && ah_state_open(st, c->dir, &err) < 0)
-		return;
-	ah_build_renew(*st, c->cfg, c->item, &err);
-}
 
 static void *copier_main(void *arg)
 {
 	struct copier *c = arg;
-	struct ah_state *st = NULL;
 	char buf[16384];
 
 	for (;;) {
 		struct pollfd pfd = { c->in, POLLIN, 0 };
 		ssize_t n;
 		int r = poll(&pfd, 1, 100);
-
-		renew_lease(c, &st);
 
 		if (r < 0 && errno != EINTR)
 			break;
@@ -286,14 +265,12 @@ static void *copier_main(void *arg)
 			}
 		}
 	}
-	ah_state_close(st);
 	return NULL;
 }
 
 /* Runs the engine with its output through the copier into logfd. */
-static int run_engine(struct ah_build_opts *opts, const struct ah_build_config *cfg,
-		      const struct ah_build_item *item, int logfd, json_t **report,
-		      struct ah_err *err)
+static int run_engine(struct ah_build_opts *opts, const struct ah_build_config *cfg, int logfd,
+		      json_t **report, struct ah_err *err)
 {
 	struct copier c;
 	pthread_t thread;
@@ -307,10 +284,6 @@ static int run_engine(struct ah_build_opts *opts, const struct ah_build_config *
 	c.in = fds[0];
 	c.out = logfd;
 	c.max = cfg->max_log;
-	c.dir = opts->state_dir;
-	c.cfg = cfg;
-	c.item = item;
-	c.renewed = ah_now_ms();
 	c.budget = cfg->max_log - (fstat(logfd, &sb) == 0 ? (int64_t)sb.st_size : 0);
 	if (pthread_create(&thread, NULL, copier_main, &c)) {
 		close(fds[0]);
@@ -452,7 +425,7 @@ static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
 	git_oid_tostr(bo->sha, sizeof(bo->sha), git_commit_id(commit));
 	bo->tag = xstrfmt("apphub/%s:%.12s", item->app_id, bo->sha);
 	dprintf(logfd, "apphub: build %s of %s at %s%s%s, attempt %d\n", item->id, item->app_id,
-		bo->sha, bo->branch ? " on " : "", bo->branch ? bo->branch : "", item->attempt);
+		bo->sha, bo->branch ? " on " : "", bo->branch ? bo->branch : "", item->lease.attempt);
 	if (mkdir_ok(tmp_root, gerr) < 0)
 		goto done;
 	ctx_dir = xstrfmt("%s/%s-XXXXXX", tmp_root, item->id);
@@ -486,7 +459,7 @@ static int build_it(struct ah_state *st, const struct ah_build_config *cfg,
 	opts.tag = bo->tag;
 	opts.engine = row->engine;
 	opts.run_timeout_ms = cfg->timeout_ms;
-	if (run_engine(&opts, cfg, item, logfd, &bo->report, gerr) < 0)
+	if (run_engine(&opts, cfg, logfd, &bo->report, gerr) < 0)
 		goto done;
 	ret = 0;
 done:
@@ -570,10 +543,10 @@ static int record_outcome(struct ah_state *st, const struct ah_build_item *item,
 		    ah_event(st, "build.succeeded", item->app_id,
 			     json_pack("{s:s, s:s, s:s, s:I, s:i}", "buildId", item->id, "imageTag",
 				       bo->tag, "commitSha", bo->sha, "durationMs", (json_int_t)duration,
-				       "attempt", item->attempt), err) < 0)
+				       "attempt", item->lease.attempt), err) < 0)
 			goto done;
 	}
-	if (ah_work_finish_attempt(st, item->work_id, item->attempt, err) < 0)
+	if (ah_work_finish_attempt(st, item->lease.work_id, item->lease.attempt, err) < 0)
 		goto done;
 	ret = 0;
 done:
@@ -581,9 +554,16 @@ done:
 	return ret;
 }
 
-int ah_build_perform(struct ah_state *st, const struct ah_build_config *cfg,
-		     const struct ah_build_item *item, json_t **result, struct ah_err *err)
+/*
+ * The runner's perform: checks the item's commit out, builds it with the
+ * engine (lib/build.h) and records the outcome; *result is the record.
+ * -1 only when the outcome could not be recorded.
+ */
+static int work_perform(struct ah_state *st, const void *cfgp, const void *it, json_t **result,
+			struct ah_err *err)
 {
+	const struct ah_build_config *cfg = cfgp;
+	const struct ah_build_item *item = it;
 	struct build_row row;
 	struct build_out bo;
 	struct ah_err gerr = AH_ERR_INIT;
@@ -604,7 +584,7 @@ int ah_build_perform(struct ah_state *st, const struct ah_build_config *cfg,
 		goto out;
 	}
 	ok = build_it(st, cfg, item, &row, logfd, &bo, &gerr) == 0;
-	duration = ah_now_ms() - item->started_ms;
+	duration = ah_now_ms() - item->lease.started_ms;
 	if (ok)
 		dprintf(logfd, "apphub: built %s in %lld ms\n", bo.tag, (long long)duration);
 	else
@@ -641,26 +621,68 @@ out:
 	return ret;
 }
 
-/* builds.run: {id, ref?, engine?} -> the record of building the app now, in this process. */
-int ah_builds_run(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
+static int work_config_load(void *cfg, struct ah_err *err)
 {
-	struct ah_build_config cfg;
-	struct ah_build_item item;
-	const char *id, *ref, *engine;
-	json_t *rec = NULL;
-	char owner[128];
+	return ah_build_config_load(cfg, err);
+}
 
-	if (ah_param_str(params, "id", &id, err) < 0 || ah_param_str(params, "ref", &ref, err) < 0 ||
-	    ah_param_str(params, "engine", &engine, err) < 0)
-		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
-	ah_build_owner(owner, sizeof(owner));
-	if (ah_build_config_load(&cfg, err) < 0 || ah_build_request(st, id, ref && *ref ? ref : NULL, engine, &cfg, owner, &item, &rec,
+static void work_limits(const void *cfgp, int64_t *lease_ms, int64_t *timeout_ms)
+{
+	const struct ah_build_config *cfg = cfgp;
+
+	*lease_ms = cfg->lease_ms;
+	*timeout_ms = cfg->timeout_ms;
+}
+
+static int work_claim(struct ah_state *st, const void *cfg, const char *owner,
+		      const char *only_id, void *item, struct ah_err *err)
+{
+	return ah_build_claim(st, cfg, owner, only_id, item, err);
+}
+
+/* The runner's request: a build of app id queued and claimed, at params' ref with its engine. */
+static int work_request(struct ah_state *st, const void *cfg, const char *owner, const char *id,
+			json_t *params, void *item, struct ah_err *err)
+{
+	const char *ref, *engine;
+	json_t *rec = NULL;
+
+	if (ah_param_str(params, "ref", &ref, err) < 0 ||
+	    ah_param_str(params, "engine", &engine, err) < 0 ||
+	    ah_build_request(st, id, ref && *ref ? ref : NULL, engine, cfg, owner, item, &rec,
 			     err) < 0)
 		return -1;
 	json_decref(rec);
-	return ah_build_perform(st, &cfg, &item, out, err);
+	return 0;
 }
 
-/* builds.next: the next due item, performed here. */
+static int work_fail(struct ah_state *st, const void *cfg, const void *item, const char *message,
+		     json_t **result, struct ah_err *err)
+{
+	return ah_build_fail(st, cfg, item, message, result, err);
+}
+
+static json_t *work_internal_error(const void *it, const char *message)
+{
+	const struct ah_build_item *item = it;
+
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:b}", "id", item->id, "repositoryId",
+			 item->app_id, "status", "error", "attempt", item->lease.attempt,
+			 "errorMessage", message, "internal", 1);
+}
+
+const struct ah_work_kind ah_build_work = {
+	.name = "build",
+	.what = "the build",
+	.worker = "the build worker",
+	.timeout_env = "APPHUB_BUILD_TIMEOUT_MS",
+	.item_size = sizeof(struct ah_build_item),
+	.config_size = sizeof(struct ah_build_config),
+	.config_load = work_config_load,
+	.limits = work_limits,
+	.claim = work_claim,
+	.request = work_request,
+	.perform = work_perform,
+	.fail = work_fail,
+	.internal_error = work_internal_error,
+};

@@ -38,15 +38,6 @@ int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err)
 	return 0;
 }
 
-void ah_build_owner(char *buf, size_t len)
-{
-	char host[64] = "localhost";
-
-	gethostname(host, sizeof(host) - 1);
-	host[sizeof(host) - 1] = '\0';
-	snprintf(buf, len, "%s:%ld", host, (long)getpid());
-}
-
 char *ah_build_log_path(const char *state_dir, const char *id)
 {
 	return xstrfmt("%s/builds/%s.log", state_dir, id);
@@ -264,9 +255,6 @@ static int app_commit(struct ah_state *st, sqlite3_int64 app, char **sha, struct
 	return 0;
 }
 
-static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
-			const char *only_id, struct ah_build_item *item, struct ah_err *err);
-
 int ah_build_request(struct ah_state *st, const char *id, const char *ref, const char *engine,
 		     const struct ah_build_config *cfg, const char *owner,
 		     struct ah_build_item *item, json_t **record, struct ah_err *err)
@@ -299,7 +287,7 @@ int ah_build_request(struct ah_state *st, const char *id, const char *ref, const
 	    ah_work_queue(st, "build", id, err) < 0)
 		goto done;
 	if (item) {
-		int r = claim_locked(st, cfg, owner, id, item, err);
+		int r = ah_build_claim(st, cfg, owner, id, item, err);
 
 		if (r < 0)
 			goto done;
@@ -343,7 +331,7 @@ int ah_build_record_failed(struct ah_state *st, const struct ah_build_item *item
 	if (ah_step_done(st, stmt, "cannot record build failure", err) < 0 ||
 	    ah_event(st, "build.failed", item->app_id,
 		     json_pack("{s:s, s:s, s:i}", "buildId", item->id, "error", msg,
-			       "attempt", item->attempt), err) < 0)
+			       "attempt", item->lease.attempt), err) < 0)
 		goto done;
 	ret = 0;
 done:
@@ -369,10 +357,10 @@ int ah_build_still_ours(struct ah_state *st, const struct ah_build_item *item, i
 	*ours = 0;
 	if (!stmt)
 		return -1;
-	sqlite3_bind_int64(stmt, 1, item->work_id);
-	ah_bind_text(stmt, 2, item->owner);
+	sqlite3_bind_int64(stmt, 1, item->lease.work_id);
+	ah_bind_text(stmt, 2, item->lease.owner);
 	sqlite3_bind_int64(stmt, 3, item->build);
-	sqlite3_bind_int(stmt, 4, item->attempt);
+	sqlite3_bind_int(stmt, 4, item->lease.attempt);
 	if ((r = ah_step_exists(st, stmt, "cannot read work queue", err)) < 0)
 		return -1;
 	*ours = r;
@@ -382,7 +370,7 @@ int ah_build_still_ours(struct ah_state *st, const struct ah_build_item *item, i
 json_t *ah_build_lost_result(const struct ah_build_item *item)
 {
 	return json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", item->id, "repositoryId",
-			 item->app_id, "status", "lost", "attempt", item->attempt, "errorMessage",
+			 item->app_id, "status", "lost", "attempt", item->lease.attempt, "errorMessage",
 			 "the lease ran out and another worker took the build");
 }
 
@@ -395,33 +383,31 @@ static int record_death(struct ah_state *st, const struct ah_build_config *cfg,
 		"UPDATE builds SET status = 'pending', error_message = ?2 WHERE n = ?1";
 	char retry_at[AH_ISO_LEN], *msg = NULL;
 	sqlite3_stmt *stmt;
-	int64_t delay = cfg->backoff_ms, due;
-	int i, ret = -1;
+	int64_t due;
+	int ret = -1;
 
-	if (item->attempt >= cfg->attempts) {
-		msg = xstrfmt("%s (attempt %d of %d)", message, item->attempt, cfg->attempts);
-		if (ah_build_record_failed(st, item, msg, ah_now_ms() - item->started_ms, err) < 0 ||
-		    ah_work_finish_attempt(st, item->work_id, item->attempt, err) < 0 ||
+	if (item->lease.attempt >= cfg->attempts) {
+		msg = xstrfmt("%s (attempt %d of %d)", message, item->lease.attempt, cfg->attempts);
+		if (ah_build_record_failed(st, item, msg, ah_now_ms() - item->lease.started_ms, err) < 0 ||
+		    ah_work_finish_attempt(st, item->lease.work_id, item->lease.attempt, err) < 0 ||
 		    !(*result = ah_build_json(st, NULL, item->build, err)))
 			goto done;
 		ret = 0;
 		goto done;
 	}
-	for (i = 1; i < item->attempt && delay < INT64_MAX / 4; i++)
-		delay *= 2;
-	due = ah_now_ms() + delay;
+	due = ah_work_retry_at(cfg->backoff_ms, item->lease.attempt);
 	ah_iso_time(retry_at, due);
-	msg = xstrfmt("%s (attempt %d of %d; retry at %s)", message, item->attempt, cfg->attempts,
+	msg = xstrfmt("%s (attempt %d of %d; retry at %s)", message, item->lease.attempt, cfg->attempts,
 		      retry_at);
 	if (!(stmt = ah_stmt(st, sql_pending, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, item->build);
 	ah_bind_text(stmt, 2, msg);
 	if (ah_step_done(st, stmt, "cannot record build", err) < 0 ||
-	    ah_work_release(st, item->work_id, due, err) < 0 ||
+	    ah_work_release(st, item->lease.work_id, due, err) < 0 ||
 	    ah_event(st, "build.queued", item->app_id,
 		     json_pack("{s:s, s:i, s:s, s:s}", "buildId", item->id, "attempt",
-			       item->attempt, "error", message, "retryAt", retry_at), err) < 0 ||
+			       item->lease.attempt, "error", message, "retryAt", retry_at), err) < 0 ||
 	    !(*result = ah_build_json(st, NULL, item->build, err)))
 		goto done;
 	json_object_set_new(*result, "retryAt", json_string(retry_at));
@@ -435,32 +421,19 @@ int ah_build_fail(struct ah_state *st, const struct ah_build_config *cfg,
 		  const struct ah_build_item *item, const char *message, json_t **result,
 		  struct ah_err *err)
 {
-	int ours, ret = -1;
+	int ours;
 
-	*result = NULL;
-	if (ah_begin_write(st, err) < 0)
-		return -1;
 	if (ah_build_still_ours(st, item, &ours, err) < 0)
-		goto done;
-	if (!ours)
+		return -1;
+	if (!ours) {
 		*result = ah_build_lost_result(item);
-	else if (record_death(st, cfg, item, message, result, err) < 0)
-		goto done;
-	if (ah_commit(st, err) < 0)
-		goto done;
-	ret = 0;
-done:
-	if (ret < 0) {
-		ah_rollback(st);
-		json_decref(*result);
-		*result = NULL;
+		return 0;
 	}
-	return ret;
+	return record_death(st, cfg, item, message, result, err);
 }
 
-/* The claim inside the caller's transaction: 1, 0 (nothing due) or -1. */
-static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
-			const char *only_id, struct ah_build_item *item, struct ah_err *err)
+int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
+		   const char *only_id, struct ah_build_item *item, struct ah_err *err)
 {
 	static const char sql_running[] =
 		"UPDATE builds SET status = 'running', attempt = ?2, started_at = ?3,"
@@ -481,11 +454,11 @@ static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, 
 			break;
 		}
 		memset(item, 0, sizeof(*item));
-		item->work_id = w.id;
+		item->lease.work_id = w.id;
 		item->app = w.app;
 		snprintf(item->app_id, sizeof(item->app_id), "%s", w.subject);
-		snprintf(item->owner, sizeof(item->owner), "%s", owner);
-		item->started_ms = w.at;
+		snprintf(item->lease.owner, sizeof(item->lease.owner), "%s", owner);
+		item->lease.started_ms = w.at;
 		if (active_build(st, item->app, &item->build, item->id, sizeof(item->id), status,
 				 sizeof(status), &attempt, err) < 0)
 			goto done;
@@ -507,64 +480,38 @@ static int claim_locked(struct ah_state *st, const struct ah_build_config *cfg, 
 				goto done;
 		}
 		/* Attempts count on the record: queuing again resets the item's. */
-		item->attempt = attempt + 1;
+		item->lease.attempt = attempt + 1;
 		if (w.stale && !strcmp(status, "running") && attempt >= cfg->attempts) {
 			/* The worker of the last attempt went away: that attempt failed. */
 			struct ah_build_item last = *item;
 			char *msg = xstrfmt("the build worker stopped during attempt %d of %d (its lease ran out)",
 					    attempt, cfg->attempts);
 
-			last.attempt = attempt;
+			last.lease.attempt = attempt;
 			rc = ah_build_record_failed(st, &last, msg, -1, err);
 			free(msg);
 			if (rc < 0 || ah_work_finish(st, w.id, err) < 0)
 				goto done;
 			continue;
 		}
-		if (ah_work_claim(st, w.id, owner, item->attempt, w.at + cfg->lease_ms, err) < 0)
+		if (ah_work_claim(st, w.id, owner, item->lease.attempt, w.at + cfg->lease_ms, err) < 0)
 			goto done;
 		ah_now_iso(now);
 		if (!(stmt = ah_stmt(st, sql_running, err)))
 			goto done;
 		sqlite3_bind_int64(stmt, 1, item->build);
-		sqlite3_bind_int(stmt, 2, item->attempt);
+		sqlite3_bind_int(stmt, 2, item->lease.attempt);
 		ah_bind_text(stmt, 3, now);
 		if (ah_step_done(st, stmt, "cannot update build", err) < 0 ||
 		    ah_event(st, "build.running", item->app_id,
 			     json_pack("{s:s, s:i, s:b}", "buildId", item->id, "attempt",
-				       item->attempt, "recovered", w.stale), err) < 0)
+				       item->lease.attempt, "recovered", w.stale), err) < 0)
 			goto done;
 		ret = 1;
 		break;
 	}
 done:
 	return ret;
-}
-
-int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
-		   const char *only_id, struct ah_build_item *item, struct ah_err *err)
-{
-	int ret;
-
-	if (ah_begin_write(st, err) < 0)
-		return -1;
-	ret = claim_locked(st, cfg, owner, only_id, item, err);
-	if (ret >= 0 && ah_commit(st, err) < 0)
-		ret = -1;
-	if (ret < 0)
-		ah_rollback(st);
-	return ret;
-}
-
-int ah_build_renew(struct ah_state *st, const struct ah_build_config *cfg,
-		   const struct ah_build_item *item, struct ah_err *err)
-{
-	return ah_work_renew(st, item->work_id, item->owner, cfg->lease_ms, err);
-}
-
-int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
-{
-	return ah_work_next_due(st, "build", when, err);
 }
 
 /* builds.list: {id, limit?, offset?} -> {id, total, data:[record...]}, newest first. */

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "state.h"
+#include "work.h"
 
 /*
  * Build records: an app built at a commit of its mirror into the image
@@ -36,18 +37,16 @@ struct ah_build_config {
 
 /* A claimed work item and the record it builds. */
 struct ah_build_item {
-	sqlite3_int64 work_id, app, build;
+	struct ah_work_lease lease;
+	sqlite3_int64 app, build;
 	char app_id[72];
 	char id[40];		/* the build id */
-	char owner[128];
-	int attempt;
-	int64_t started_ms;
 };
 
-int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err);
+/* The work kind of builds (lib/build-worker.c), for the runner (lib/runner.h). */
+extern const struct ah_work_kind ah_build_work;
 
-/* "host:pid", for claimed_by. */
-void ah_build_owner(char *buf, size_t len);
+int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err);
 
 /* The record of build id (or of row n when id is NULL), or NULL with err. */
 json_t *ah_build_json(struct ah_state *st, const char *id, sqlite3_int64 n, struct ah_err *err);
@@ -64,26 +63,21 @@ int ah_build_request(struct ah_state *st, const char *id, const char *ref, const
 		     struct ah_build_item *item, json_t **record, struct ah_err *err);
 
 /*
- * Claims the next due item (of app only_id when not NULL) and marks its
- * record running. Returns 1 with item filled, 0 when nothing is due.
+ * Inside the caller's transaction: claims the next due item (of app only_id
+ * when not NULL) and marks its record running. Returns 1 with item
+ * filled, 0 when nothing is due.
  */
 int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const char *owner,
 		   const char *only_id, struct ah_build_item *item, struct ah_err *err);
 
-int ah_build_renew(struct ah_state *st, const struct ah_build_config *cfg,
-		   const struct ah_build_item *item, struct ah_err *err);
-
 /*
- * Records that the worker of a claimed item died or ran out of time: the
- * record waits again (an attempt counted) or, at the limit, fails.
- * *result is the record.
+ * Inside the caller's transaction: records that the worker of a claimed
+ * item died or ran out of time: the record waits again (an attempt
+ * counted) or, at the limit, fails. *result is the record.
  */
 int ah_build_fail(struct ah_state *st, const struct ah_build_config *cfg,
 		  const struct ah_build_item *item, const char *message, json_t **result,
 		  struct ah_err *err);
-
-/* When the next item falls due, in unix ms; 0 when the queue is empty. */
-int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err);
 
 /* STATE/builds/<id>.log */
 char *ah_build_log_path(const char *state_dir, const char *id);
@@ -102,14 +96,6 @@ int ah_build_still_ours(struct ah_state *st, const struct ah_build_item *item, i
 json_t *ah_build_lost_result(const struct ah_build_item *item);
 
 /*
- * lib/build-worker.c: checks out the item's commit, builds it with the engine (lib/build.h),
- * and records the outcome; *result is the record. Returns -1 only when the
- * outcome could not be recorded.
- */
-int ah_build_perform(struct ah_state *st, const struct ah_build_config *cfg,
-		     const struct ah_build_item *item, json_t **result, struct ah_err *err);
-
-/*
  * The build records' operations (lib/ops-builds.c), params as the HTTP API
  * takes them (apphub-build(1)).
  */
@@ -123,7 +109,5 @@ int ah_builds_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_
 int ah_builds_retry(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 /* {id (the app), ref?, engine?} -> the queued record */
 int ah_builds_create(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
-/* lib/build-worker.c: {id (the app), ref?, engine?} -> the record, built now */
-int ah_builds_run(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 
 #endif

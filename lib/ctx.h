@@ -1,6 +1,7 @@
 #ifndef CTX_H
 #define CTX_H
 
+#include <jansson.h>
 #include "err.h"
 #include "state.h"
 
@@ -14,6 +15,13 @@ struct ah_ctx {
 	 * (a launch's env): records show their names, not their values.
 	 */
 	int hide_secrets;
+	/*
+	 * Operations that work through many items (ingest.work, builds.work)
+	 * report each as they go: its result, or (result NULL) why it was
+	 * refused. progress_cls is the caller's.
+	 */
+	void (*progress)(struct ah_ctx *ctx, json_t *result, const struct ah_err *refusal);
+	void *progress_cls;
 };
 
 /* The state for ctx, opened on first use. */

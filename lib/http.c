@@ -412,7 +412,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (s->off == s->out.len) {
 		struct ah_state *st;
 		/* Anyone may follow the stream: no secret goes into it. */
-		struct ah_ctx ctx = { h->o.dir, "sse", NULL, 1 };
+		struct ah_ctx ctx = { .dir = h->o.dir, .subject = "sse", .hide_secrets = 1 };
 		json_t *params, *out = NULL, *e;
 		size_t i;
 
@@ -672,7 +672,7 @@ static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	const char *scope = ah_api_scope_name(op->scope), *subject;
 	struct ah_err err = AH_ERR_INIT;
-	struct ah_ctx ctx = { h->o.dir, NULL, NULL, 0 };
+	struct ah_ctx ctx = { .dir = h->o.dir };
 	struct ah_state *st = thread_state(h, &err);
 	struct ah_err no = AH_ERR_INIT;
 	const char *writer;
@@ -698,11 +698,8 @@ static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 	ah_rollback(st);
 	if (scope) {
 		audit(h, st, conn, subject, op, method, url, ok_status(op, out), NULL);
-		if (h->o.work_cond) {
-			pthread_mutex_lock(h->o.work_mutex);
-			pthread_cond_broadcast(h->o.work_cond);
-			pthread_mutex_unlock(h->o.work_mutex);
-		}
+		if (h->o.on_write)
+			h->o.on_write(h->o.on_write_cls);
 	}
 	*status = ok_status(op, out);
 	return send_json(h, conn, *status, out ? out : json_object());

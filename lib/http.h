@@ -38,9 +38,9 @@ struct ah_http_opts {
 	long heartbeat_ms;		/* SSE heartbeat comment interval */
 	const struct ah_auth *auth;	/* tokens; none configured: loopback only */
 	const char *version;
-	/* Signalled after every successful write, so workers look for work. */
-	pthread_cond_t *work_cond;
-	pthread_mutex_t *work_mutex;
+	/* Called after every successful write, so that workers look for work. */
+	void (*on_write)(void *cls);
+	void *on_write_cls;
 };
 
 struct ah_http;

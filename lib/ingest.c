@@ -19,6 +19,7 @@
 #include "ingest.h"
 #include "netcheck.h"
 #include "params.h"
+#include "runner.h"
 #include "strbuf.h"
 #include "tags.h"
 #include "timeutil.h"
@@ -41,15 +42,6 @@ int ah_ingest_config_load(struct ah_ingest_config *cfg, struct ah_err *err)
 	return 0;
 }
 
-void ah_ingest_owner(char *buf, size_t len)
-{
-	char host[64] = "localhost";
-
-	gethostname(host, sizeof(host) - 1);
-	host[sizeof(host) - 1] = '\0';
-	snprintf(buf, len, "%s:%ld", host, (long)getpid());
-}
-
 static int set_status(struct ah_state *st, sqlite3_int64 app, const char *status,
 		      struct ah_err *err)
 {
@@ -66,48 +58,51 @@ static int set_status(struct ah_state *st, sqlite3_int64 app, const char *status
 	return ah_step_done(st, stmt, "cannot update app status", err);
 }
 
-int ah_ingest_request(struct ah_state *st, const char *id, struct ah_err *err)
+/* ah_ingest_request() inside the caller's transaction. */
+static int request_locked(struct ah_state *st, const char *id, struct ah_err *err)
 {
 	static const char sql_work[] =
 		"SELECT claimed_by, lease_until FROM work WHERE kind = 'ingest' AND subject = ?";
 	static const char sql_status[] = "SELECT status FROM apps WHERE n = ?";
 	sqlite3_stmt *stmt;
 	sqlite3_int64 n;
-	int rc, pending = 0, ret = -1;
+	int rc, pending = 0;
 
-	if (ah_begin_write(st, err) < 0)
-		return -1;
 	if (ah_app_lookup(st, id, &n, err) < 0 || !(stmt = ah_stmt(st, sql_work, err)))
-		goto done;
+		return -1;
 	ah_bind_text(stmt, 1, id);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
 	    sqlite3_column_int64(stmt, 1) >= ah_now_ms()) {
 		ah_conflict(err, "app '%s' is being ingested (by %s)", id, ah_col_text(stmt, 0));
 		sqlite3_reset(stmt);
-		goto done;
+		return -1;
 	}
 	sqlite3_reset(stmt);
 	if (!(stmt = ah_stmt(st, sql_status, err)))
-		goto done;
+		return -1;
 	sqlite3_bind_int64(stmt, 1, n);
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		pending = !strcmp(ah_col_text(stmt, 0), "pending");
 	sqlite3_reset(stmt);
 	if (ah_work_queue(st, "ingest", id, err) < 0)
-		goto done;
+		return -1;
 	if (!pending && (set_status(st, n, "pending", err) < 0 || ah_ingest_queued(st, n, id, err) < 0))
-		goto done;
-	if (ah_commit(st, err) < 0)
-		goto done;
-	ret = 0;
-done:
-	if (ret < 0)
-		ah_rollback(st);
-	return ret;
+		return -1;
+	return 0;
 }
 
-/* The message cut to the history's limit on a character boundary. */
+int ah_ingest_request(struct ah_state *st, const char *id, struct ah_err *err)
+{
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	if (request_locked(st, id, err) < 0 || ah_commit(st, err) < 0) {
+		ah_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
 /* The failure transition; inside the caller's transaction. */
 static int record_failure(struct ah_state *st, const struct ah_ingest_config *cfg,
 			  const struct ah_ingest_item *item, const char *message, int permanent,
@@ -116,7 +111,7 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 	static const char sql_app[] =
 		"UPDATE apps SET status = 'failed', ingest_error = ?2, updated_at = ?3 WHERE n = ?1";
 	char *msg = xstrndup_utf8(message, AH_INGEST_ERROR_MAX), now[AH_ISO_LEN], retry_at[AH_ISO_LEN] = "";
-	int retry = !permanent && item->attempt < cfg->attempts, rc, ret = -1;
+	int retry = !permanent && item->lease.attempt < cfg->attempts, rc, ret = -1;
 	sqlite3_stmt *stmt;
 	json_t *data;
 
@@ -129,26 +124,22 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 	if (ah_step_done(st, stmt, "cannot record ingest failure", err) < 0)
 		goto done;
 	if (retry) {
-		int64_t delay = cfg->backoff_ms, due;
-		int i;
+		int64_t due = ah_work_retry_at(cfg->backoff_ms, item->lease.attempt);
 
-		for (i = 1; i < item->attempt && delay < INT64_MAX / 4; i++)
-			delay *= 2;
-		due = ah_now_ms() + delay;
 		ah_iso_time(retry_at, due);
-		rc = ah_work_release(st, item->work_id, due, err);
+		rc = ah_work_release(st, item->lease.work_id, due, err);
 	} else {
-		rc = ah_work_finish(st, item->work_id, err);
+		rc = ah_work_finish(st, item->lease.work_id, err);
 	}
 	if (rc < 0 ||
-	    ah_ingest_event(st, item->app, "failed", msg, item->attempt, NULL, duration_ms, err) < 0)
+	    ah_ingest_event(st, item->app, "failed", msg, item->lease.attempt, NULL, duration_ms, err) < 0)
 		goto done;
-	data = json_pack("{s:s, s:i, s:s?}", "error", msg, "attempt", item->attempt,
+	data = json_pack("{s:s, s:i, s:s?}", "error", msg, "attempt", item->lease.attempt,
 			 "retryAt", retry ? retry_at : NULL);
 	if (ah_event(st, "app.ingest.failed", item->id, data, err) < 0)
 		goto done;
 	*result = json_pack("{s:s, s:s, s:i, s:i, s:n, s:I, s:s, s:s?, s:b}", "id", item->id,
-			    "status", "failed", "attempt", item->attempt, "attempts", cfg->attempts,
+			    "status", "failed", "attempt", item->lease.attempt, "attempts", cfg->attempts,
 			    "commitSha", "durationMs", (json_int_t)duration_ms, "error", msg,
 			    "retryAt", retry ? retry_at : NULL, "permanent", permanent);
 	ret = 0;
@@ -163,72 +154,62 @@ done:
  */
 static int still_ours(struct ah_state *st, const struct ah_ingest_item *item, struct ah_err *err)
 {
-	return ah_work_is_ours(st, item->work_id, item->owner, item->attempt, err);
+	return ah_work_is_ours(st, item->lease.work_id, item->lease.owner, item->lease.attempt, err);
 }
 
 static json_t *lost_result(const struct ah_ingest_item *item)
 {
 	return json_pack("{s:s, s:s, s:i, s:s}", "id", item->id, "status", "lost",
-			 "attempt", item->attempt,
+			 "attempt", item->lease.attempt,
 			 "error", "the lease ran out and another worker took the item");
 }
 
-int ah_ingest_fail(struct ah_state *st, const struct ah_ingest_config *cfg,
-		   const struct ah_ingest_item *item, const char *message, json_t **result,
-		   struct ah_err *err)
+/* The runner's fail: a worker that ended without a result; inside its transaction. */
+static int work_fail(struct ah_state *st, const void *cfgp, const void *it, const char *message,
+		     json_t **result, struct ah_err *err)
 {
-	int ours, ret = -1;
+	const struct ah_ingest_item *item = it;
+	int ours;
 
-	*result = NULL;
-	if (ah_begin_write(st, err) < 0)
-		return -1;
 	if ((ours = still_ours(st, item, err)) < 0)
-		goto done;
-	if (!ours)
+		return -1;
+	if (!ours) {
 		*result = lost_result(item);
-	else if (record_failure(st, cfg, item, message, 0, ah_now_ms() - item->started_ms, result,
-				err) < 0)
-		goto done;
-	if (ah_commit(st, err) < 0)
-		goto done;
-	ret = 0;
-done:
-	if (ret < 0) {
-		ah_rollback(st);
-		json_decref(*result);
-		*result = NULL;
+		return 0;
 	}
-	return ret;
+	return record_failure(st, cfgp, item, message, 0, ah_now_ms() - item->lease.started_ms,
+			      result, err);
 }
 
-int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, const char *owner,
-		    const char *only_id, struct ah_ingest_item *item, struct ah_err *err)
+/*
+ * The runner's claim, inside its transaction: the next due item (only app
+ * only_id's when not NULL), the app marked processing. An item whose
+ * worker went away on its last attempt is failed here instead.
+ */
+static int work_claim(struct ah_state *st, const void *cfgp, const char *owner,
+		      const char *only_id, void *it, struct ah_err *err)
 {
 	static const char sql_app[] =
 		"UPDATE apps SET status = 'processing', ingest_attempts = ?2, updated_at = ?3"
 		" WHERE n = ?1";
+	const struct ah_ingest_config *cfg = cfgp;
+	struct ah_ingest_item *item = it;
 	sqlite3_stmt *stmt;
 	char now[AH_ISO_LEN];
-	int rc, ret = -1;
+	int rc;
 
-	memset(item, 0, sizeof(*item));
-	if (ah_begin_write(st, err) < 0)
-		return -1;
 	for (;;) {
 		struct ah_work_item w;
 
-		if ((rc = ah_work_next(st, "ingest", only_id, &w, err)) < 0)
-			goto done;
-		if (!rc) {
-			ret = 0;
-			break;
-		}
-		item->work_id = w.id;
+		if ((rc = ah_work_next(st, "ingest", only_id, &w, err)) <= 0)
+			return rc;
+		memset(item, 0, sizeof(*item));
+		item->lease.work_id = w.id;
 		item->app = w.app;
 		snprintf(item->id, sizeof(item->id), "%s", w.subject);
-		snprintf(item->owner, sizeof(item->owner), "%s", owner);
-		item->attempt = w.attempts + 1;
-		item->started_ms = w.at;
+		snprintf(item->lease.owner, sizeof(item->lease.owner), "%s", owner);
+		item->lease.attempt = w.attempts + 1;
+		item->lease.started_ms = w.at;
 		if (w.stale && w.attempts >= cfg->attempts) {
 			/* The worker of the last attempt went away: that attempt failed. */
 			struct ah_ingest_item last = *item;
@@ -236,50 +217,55 @@ int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, con
 			char *msg = xstrfmt("the ingest worker stopped during attempt %d of %d (its lease ran out)",
 					    w.attempts, cfg->attempts);
 
-			last.attempt = w.attempts;
+			last.lease.attempt = w.attempts;
 			rc = record_failure(st, cfg, &last, msg, 0, -1, &res, err);
 			free(msg);
 			json_decref(res);
 			if (rc < 0)
-				goto done;
+				return -1;
 			continue;
 		}
-		if (ah_work_claim(st, w.id, owner, item->attempt, w.at + cfg->lease_ms, err) < 0)
-			goto done;
+		if (ah_work_claim(st, w.id, owner, item->lease.attempt, w.at + cfg->lease_ms, err) < 0)
+			return -1;
 		ah_now_iso(now);
 		if (!(stmt = ah_stmt(st, sql_app, err)))
-			goto done;
+			return -1;
 		sqlite3_bind_int64(stmt, 1, item->app);
-		sqlite3_bind_int(stmt, 2, item->attempt);
+		sqlite3_bind_int(stmt, 2, item->lease.attempt);
 		ah_bind_text(stmt, 3, now);
 		if (ah_step_done(st, stmt, "cannot update app status", err) < 0 ||
 		    ah_ingest_event(st, item->app, "processing",
 				    w.stale ? "Ingestion started (the previous worker went away)"
 					    : "Ingestion started",
-				    item->attempt, NULL, -1, err) < 0 ||
+				    item->lease.attempt, NULL, -1, err) < 0 ||
 		    ah_event(st, "app.ingest.started", item->id,
-			     json_pack("{s:i}", "attempt", item->attempt), err) < 0)
-			goto done;
-		ret = 1;
-		break;
+			     json_pack("{s:i}", "attempt", item->lease.attempt), err) < 0)
+			return -1;
+		return 1;
 	}
-	if (ah_commit(st, err) < 0)
-		ret = -1;
-done:
-	if (ret < 0)
+}
+
+/* The runner's request: app id made due now and claimed, in one transaction. */
+static int work_request(struct ah_state *st, const void *cfg, const char *owner, const char *id,
+			json_t *params, void *item, struct ah_err *err)
+{
+	int r;
+
+	(void)params;
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	r = request_locked(st, id, err);
+	if (!r)
+		r = work_claim(st, cfg, owner, id, item, err);
+	if (!r)
+		r = ah_conflict(err, "app '%s' is being ingested", id);
+	if (r >= 0 && ah_commit(st, err) < 0)
+		r = -1;
+	if (r < 0) {
 		ah_rollback(st);
-	return ret;
-}
-
-int ah_ingest_renew(struct ah_state *st, const struct ah_ingest_config *cfg,
-		    const struct ah_ingest_item *item, struct ah_err *err)
-{
-	return ah_work_renew(st, item->work_id, item->owner, cfg->lease_ms, err);
-}
-
-int ah_ingest_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
-{
-	return ah_work_next_due(st, "ingest", when, err);
+		return -1;
+	}
+	return 0;
 }
 
 /* Appends url and its spellings: with and without file://, ".git", "/". */
@@ -1001,12 +987,12 @@ static int record_success(struct ah_state *st, const struct ah_ingest_item *item
 		if (ah_tag_link(st, item->app, &an->tags[i].tag, an->tags[i].source, err) < 0)
 			return -1;
 	if (ah_apps_reindex(st, &item->app, 1, err) < 0 ||
-	    ah_ingest_event(st, item->app, "ready", "Ingestion succeeded", item->attempt, sha,
+	    ah_ingest_event(st, item->app, "ready", "Ingestion succeeded", item->lease.attempt, sha,
 			    duration_ms, err) < 0 ||
 	    ah_event(st, "app.ingest.succeeded", item->id,
 		     json_pack("{s:s, s:I, s:i}", "commitSha", sha, "durationMs",
-			       (json_int_t)duration_ms, "attempt", item->attempt), err) < 0 ||
-	    ah_work_finish(st, item->work_id, err) < 0)
+			       (json_int_t)duration_ms, "attempt", item->lease.attempt), err) < 0 ||
+	    ah_work_finish(st, item->lease.work_id, err) < 0)
 		return -1;
 	return ah_work_queue(st, "build", item->id, err);
 }
@@ -1072,9 +1058,15 @@ done:
 	return ret;
 }
 
-int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
-		      const struct ah_ingest_item *item, json_t **result, struct ah_err *err)
+/*
+ * The runner's perform: fetches and analyses a claimed item and records the
+ * outcome. -1 only when it could not be recorded.
+ */
+static int work_perform(struct ah_state *st, const void *cfgp, const void *it, json_t **result,
+			struct ah_err *err)
 {
+	const struct ah_ingest_config *cfg = cfgp;
+	const struct ah_ingest_item *item = it;
 	struct fetch_state fs;
 	struct app_row row;
 	struct ah_analysis an;
@@ -1087,7 +1079,7 @@ int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
 	memset(&fs, 0, sizeof(fs));
 	memset(&an, 0, sizeof(an));
 	fs.cfg = cfg;
-	fs.deadline = item->started_ms + cfg->timeout_ms;
+	fs.deadline = item->lease.started_ms + cfg->timeout_ms;
 	ah_ingest_global_init();
 	/* what crashed processes left in the state directory goes first (a few readdirs) */
 	{
@@ -1098,7 +1090,7 @@ int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
 	if (read_app(st, item->app, &row, err) < 0)
 		goto out;
 	ok = fetch_and_analyze(st, cfg, item, &row, &fs, &an, sha, &gerr) == 0;
-	duration = ah_now_ms() - item->started_ms;
+	duration = ah_now_ms() - item->lease.started_ms;
 	if (ah_begin_write(st, err) < 0)
 		goto out;
 	if ((ours = still_ours(st, item, err)) < 0)
@@ -1109,7 +1101,7 @@ int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
 		if (record_success(st, item, &an, sha, duration, err) < 0)
 			goto done;
 		*result = json_pack("{s:s, s:s, s:i, s:s, s:I, s:n, s:s, s:I, s:I}", "id", item->id,
-				    "status", "ready", "attempt", item->attempt, "commitSha", sha,
+				    "status", "ready", "attempt", item->lease.attempt, "commitSha", sha,
 				    "durationMs", (json_int_t)duration, "error",
 				    "dockerfilePath", an.dockerfile,
 				    "receivedObjects", (json_int_t)fs.received_objects,
@@ -1133,31 +1125,6 @@ out:
 	ah_analysis_release(&an);
 	return ret;
 }
-
-/* ingest.run: {id} -> the result of ingesting the app now, in this process. */
-int ah_ingest_run(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
-{
-	struct ah_ingest_config cfg;
-	struct ah_ingest_item item;
-	char owner[128];
-	const char *id;
-	int r;
-
-	if (ah_param_str(params, "id", &id, err) < 0)
-		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
-	if (ah_ingest_config_load(&cfg, err) < 0 || ah_ingest_request(st, id, err) < 0)
-		return -1;
-	ah_ingest_owner(owner, sizeof(owner));
-	if ((r = ah_ingest_claim(st, &cfg, owner, id, &item, err)) < 0)
-		return -1;
-	if (!r)
-		return ah_conflict(err, "app '%s' is being ingested", id);
-	return ah_ingest_perform(st, &cfg, &item, out, err);
-}
-
-/* ingest.next: the next due item, performed here. */
 
 /* ingest.queue: {} -> {data:[{id, attempts, notBefore, claimedBy, leaseUntil}]}. */
 int ah_ingest_queue(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
@@ -1194,3 +1161,42 @@ int ah_ingest_queue(struct ah_state *st, json_t *params, json_t **out, struct ah
 	*out = json_pack("{s:o}", "data", data);
 	return 0;
 }
+
+static int work_config_load(void *cfg, struct ah_err *err)
+{
+	return ah_ingest_config_load(cfg, err);
+}
+
+static void work_limits(const void *cfgp, int64_t *lease_ms, int64_t *timeout_ms)
+{
+	const struct ah_ingest_config *cfg = cfgp;
+
+	*lease_ms = cfg->lease_ms;
+	*timeout_ms = cfg->timeout_ms;
+}
+
+static json_t *work_internal_error(const void *it, const char *message)
+{
+	const struct ah_ingest_item *item = it;
+
+	return json_pack("{s:s, s:s, s:i, s:s, s:b}", "id", item->id, "status", "error",
+			 "attempt", item->lease.attempt, "error", message, "internal", 1);
+}
+
+const struct ah_work_kind ah_ingest_work = {
+	.name = "ingest",
+	.what = "ingest",
+	.worker = "the ingest worker",
+	.timeout_env = "APPHUB_INGEST_TIMEOUT_MS",
+	.item_size = sizeof(struct ah_ingest_item),
+	.config_size = sizeof(struct ah_ingest_config),
+	.config_load = work_config_load,
+	.limits = work_limits,
+	.claim = work_claim,
+	.request = work_request,
+	.perform = work_perform,
+	.fail = work_fail,
+	.internal_error = work_internal_error,
+	.init = ah_ingest_global_init,
+	.cleanup = ah_ingest_global_cleanup,
+};

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "state.h"
+#include "work.h"
 
 /*
  * Ingestion: a worker claims an app's "ingest" work item with a lease,
@@ -31,18 +32,16 @@ struct ah_ingest_config {
 
 /* A claimed work item. */
 struct ah_ingest_item {
-	sqlite3_int64 work_id, app;
+	struct ah_work_lease lease;
+	sqlite3_int64 app;
 	char id[72];
-	char owner[128];
-	int attempt;
-	int64_t started_ms;
 };
+
+/* The work kind of ingestion, for the runner (lib/runner.h). */
+extern const struct ah_work_kind ah_ingest_work;
 
 /* The configuration from the environment; an invalid value is an error. */
 int ah_ingest_config_load(struct ah_ingest_config *cfg, struct ah_err *err);
-
-/* "host:pid", for claimed_by. */
-void ah_ingest_owner(char *buf, size_t len);
 
 /*
  * Makes app id's ingest due now ("apphub ingest ID"): queues it, and marks
@@ -50,37 +49,6 @@ void ah_ingest_owner(char *buf, size_t len);
  * live worker holds it.
  */
 int ah_ingest_request(struct ah_state *st, const char *id, struct ah_err *err);
-
-/*
- * Claims the next due item (only app only_id when not NULL) and marks the
- * app processing. Returns 1 with item filled, 0 when nothing is due. An
- * item whose worker went away on its last attempt is failed here instead.
- */
-int ah_ingest_claim(struct ah_state *st, const struct ah_ingest_config *cfg, const char *owner,
-		    const char *only_id, struct ah_ingest_item *item, struct ah_err *err);
-
-/* Extends the lease of a claimed item. */
-int ah_ingest_renew(struct ah_state *st, const struct ah_ingest_config *cfg,
-		    const struct ah_ingest_item *item, struct ah_err *err);
-
-/*
- * Fetches and analyses a claimed item and records the result; *result is
- * {id, status, attempt, commitSha, durationMs, error, ...}. Returns -1 only
- * when the result could not be recorded.
- */
-int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
-		      const struct ah_ingest_item *item, json_t **result, struct ah_err *err);
-
-/* Records a failed attempt (a worker that died or ran out of time). */
-int ah_ingest_fail(struct ah_state *st, const struct ah_ingest_config *cfg,
-		   const struct ah_ingest_item *item, const char *message, json_t **result,
-		   struct ah_err *err);
-
-/*
- * When the next item falls due, in unix ms (for one another worker holds,
- * when its lease runs out): 0 when the queue is empty.
- */
-int ah_ingest_next_due(struct ah_state *st, int64_t *when, struct ah_err *err);
 
 /*
  * The ids of the apps registered with repository url, however it is
@@ -97,8 +65,6 @@ void ah_ingest_global_cleanup(void);
  * The ingest operations (lib/ops-ingest.c), params as the HTTP API takes
  * them (apphub-ingest(1)).
  */
-/* {id} -> the result, the app ingested now */
-int ah_ingest_run(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 /* {} -> {data:[item...]}: what waits in the queue */
 int ah_ingest_queue(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 

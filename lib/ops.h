@@ -41,6 +41,7 @@ struct ah_op {
 extern const struct ah_op ops_apps[];
 extern const struct ah_op ops_builds[];
 extern const struct ah_op ops_build_worker[];
+extern const struct ah_op ops_dockerfile[];
 extern const struct ah_op ops_events[];
 extern const struct ah_op ops_gc[];
 extern const struct ah_op ops_history[];
@@ -52,6 +53,7 @@ extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];
+extern const struct ah_op ops_serve[];
 extern const struct ah_op ops_web[];
 
 const struct ah_op *ah_op_find(const char *name);

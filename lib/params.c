@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "params.h"
+#include "parse.h"
 #include "usage.h"
 
 int ah_param_str(json_t *params, const char *key, const char **out, struct ah_err *err)
@@ -44,6 +45,26 @@ int ah_param_int(json_t *params, const char *key, long def, long min, long max, 
 	if (n < min || n > max)
 		return ah_invalid(err, "invalid %s %ld: must be from %ld to %ld", key, n, min, max);
 	*out = n;
+	return 0;
+}
+
+int ah_param_duration_ms(json_t *params, const char *key, int64_t min, int64_t max,
+			 int64_t *out, struct ah_err *err)
+{
+	json_t *v = params ? json_object_get(params, key) : NULL;
+	int64_t ms = *out;
+
+	if (v && json_is_integer(v))
+		ms = json_integer_value(v);
+	else if (v && json_is_string(v) && ah_parse_duration_ms(json_string_value(v), &ms) < 0)
+		return ah_invalid(err, "invalid %s '%s': must be a duration (" AH_DURATION_FORMS ")",
+				  key, json_string_value(v));
+	else if (v && !json_is_string(v) && !json_is_null(v))
+		return ah_invalid(err, "invalid %s: must be a duration", key);
+	if (ms < min || ms > max)
+		return ah_invalid(err, "invalid %s %lld ms: must be from %lld to %lld ms", key,
+				  (long long)ms, (long long)min, (long long)max);
+	*out = ms;
 	return 0;
 }
 

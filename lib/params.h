@@ -1,6 +1,7 @@
 #ifndef PARAMS_H
 #define PARAMS_H
 
+#include <stdint.h>
 #include <jansson.h>
 #include "err.h"
 
@@ -13,6 +14,12 @@ int ah_param_str(json_t *params, const char *key, const char **out, struct ah_er
 int ah_param_need_str(json_t *params, const char *key, const char **out, struct ah_err *err);
 int ah_param_int(json_t *params, const char *key, long def, long min, long max, long *out,
 		 struct ah_err *err);
+/*
+ * A duration in milliseconds, from min to max: a whole number counts
+ * milliseconds, a string is read as parse.h reads durations ("30s", "5m").
+ */
+int ah_param_duration_ms(json_t *params, const char *key, int64_t min, int64_t max,
+			 int64_t *out, struct ah_err *err);
 int ah_param_bool(json_t *params, const char *key, int *out, struct ah_err *err);
 /* A list of strings: a JSON array of strings, or one comma-separated string. */
 int ah_param_strlist(json_t *params, const char *key, json_t **out, struct ah_err *err);

@@ -199,6 +199,10 @@ int ah_remote_call(const char *server, const char *name, json_t *params, json_t 
 		ah_not_found(err, "unknown operation '%s'", name);
 		goto done;
 	}
+	if (!op->path) {
+		ah_invalid(err, "%s works on a local state directory, not through --server", name);
+		goto done;
+	}
 	if (build_request(server, op, rest, &url, err) < 0)
 		goto done;
 	if (json_object_size(rest))

@@ -2,8 +2,10 @@
  * The work queue: items of a kind about an app, claimed with a lease,
  * released with backoff, finished; the runner drives it.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "timeutil.h"
 #include "work.h"
 
@@ -225,4 +227,23 @@ int ah_work_finish_attempt(struct ah_state *st, sqlite3_int64 id, int attempt,
 	if (attempts == attempt)
 		return ah_work_finish(st, id, err);
 	return ah_work_release(st, id, 0, err);
+}
+
+void ah_work_owner(char *buf, size_t len)
+{
+	char host[64] = "localhost";
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s:%ld", host, (long)getpid());
+}
+
+int64_t ah_work_retry_at(int64_t backoff_ms, int attempt)
+{
+	int64_t delay = backoff_ms;
+	int i;
+
+	for (i = 1; i < attempt && delay < INT64_MAX / 4; i++)
+		delay *= 2;
+	return ah_now_ms() + delay;
 }

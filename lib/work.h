@@ -22,6 +22,23 @@ int ah_work_drop(struct ah_state *st, const char *kind, const char *subject,
 		 struct ah_err *err);
 
 /*
+ * What a worker holds of an item it claimed: the head of each kind's item
+ * struct, so that the runner (lib/runner.h) keeps any kind's lease.
+ */
+struct ah_work_lease {
+	sqlite3_int64 work_id;
+	char owner[128];
+	int attempt;		/* this attempt, from 1 */
+	int64_t started_ms;	/* unix ms; 0 until a worker takes the item */
+};
+
+/* "host:pid": the owner of this process's claims. */
+void ah_work_owner(char *buf, size_t len);
+
+/* When the retry after attempt falls due: backoff_ms, doubled for each attempt after the first. */
+int64_t ah_work_retry_at(int64_t backoff_ms, int attempt);
+
+/*
  * The lease mechanics the workers share. Each worker keeps its own claim
  * loop, inside its own BEGIN IMMEDIATE: between finding an item and
  * claiming it, it checks what the item is about (its app, its build) and
@@ -73,33 +90,5 @@ int ah_work_finish(struct ah_state *st, sqlite3_int64 id, struct ah_err *err);
  */
 int ah_work_finish_attempt(struct ah_state *st, sqlite3_int64 id, int attempt,
 			   struct ah_err *err);
-
-/*
- * The "<kind>.next" operation of a worker library (ingest, builds) with
- * ah_<name>_config_load(), _owner(), _claim() and _perform(): claims the
- * next due item and performs it here. {} -> {data:[result]}, {data:[]}
- * when none is due. A macro so each library keeps its own types.
- */
-#define AH_WORK_OP_NEXT(fn, name) \
-static int fn(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err) \
-{ \
-	struct ah_##name##_config cfg; \
-	struct ah_##name##_item item; \
-	struct ah_state *st; \
-	json_t *res = NULL; \
-	char owner[128]; \
-	int r; \
- \
-	(void)params; \
-	if (ah_##name##_config_load(&cfg, err) < 0 || ah_ctx_state(ctx, &st, err) < 0) \
-		return -1; \
-	ah_##name##_owner(owner, sizeof(owner)); \
-	if ((r = ah_##name##_claim(st, &cfg, owner, NULL, &item, err)) < 0) \
-		return -1; \
-	if (r && ah_##name##_perform(st, &cfg, &item, &res, err) < 0) \
-		return -1; \
-	*out = json_pack("{s:o}", "data", res ? json_pack("[o]", res) : json_array()); \
-	return 0; \
-}
 
 #endif
