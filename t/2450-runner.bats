@@ -71,3 +71,25 @@ extra_teardown() {
 	assert_equal "$(jq -c '[.data[] | [.status, .attempt]]' <<<"$output")" \
 		'[["ready",1],["processing",1],["pending",null]]'
 }
+
+@test "two apphub ingest processes: an ingest longer than its lease is taken once" {
+	commit_files "$REPOS/slow" Dockerfile 'FROM scratch'
+	head -c 100000 /dev/urandom >"$REPOS/slow/blob.bin"
+	commit_files "$REPOS/slow"
+	start_http "$REPOS" 3
+	export APPHUB_INGEST_LEASE_MS=300
+	apphub -q apps add "http://127.0.0.1:$HTTP_PORT/slow" --id slow
+	apphub ingest --json >"$BATS_TEST_TMPDIR/first" 2>&1 3>&- &
+	local first=$!
+	wait_app_status slow processing
+	# past the lease: a lease the first process did not renew would be taken here
+	sleep 0.8
+	run -0 apphub ingest --json
+	assert_output '{"data":[]}'
+	wait "$first"
+	assert_equal "$(jq -r '.data[0].status' "$BATS_TEST_TMPDIR/first")" ready
+	assert_equal "$(app_field slow ingestAttempts)" 1
+	run -0 apphub apps history slow --json
+	assert_equal "$(jq -c '[.data[] | [.status, .attempt]]' <<<"$output")" \
+		'[["ready",1],["processing",1],["pending",null]]'
+}
