@@ -309,7 +309,7 @@ FUZZ_SRCS = $(UTIL_OBJS:.o=.c) $(STATE_OBJS:.o=.c) $(RECORD_OBJS:.o=.c)
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	$(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
 t/fuzz/fuzz-names: t/fuzz/fuzz-names.c $(FUZZ_SRCS)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto)
 t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerignore.c \
 		lib/strbuf.c lib/err.c lib/usage.c lib/utf8.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
@@ -320,7 +320,7 @@ t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c
 FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/markdown.c
 t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp yaml-0.1)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1)
 FUZZ_OCI_SRCS = $(FUZZ_SRCS) lib/image.c lib/image-layer.c lib/image-names.c lib/image-transfer.c
 t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c $(FUZZ_OCI_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS))

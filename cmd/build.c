@@ -173,7 +173,7 @@ done:
 static int build_main(int argc, const char **argv, struct ctx *ctx)
 {
 	long jobs = 2;
-	int watch = 0, code, i;
+	int watch = 0, code;
 	const char *ref = NULL, *engine = NULL, *check = NULL;
 	struct option opts[] = {
 		OPT_INT('j', "jobs", &jobs, "n", "build n apps at once (default 2)"),
@@ -208,14 +208,7 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 		return usage_error(build_usage, opts, "--watch works on a local state directory");
 	params = json_pack("{s:I, s:b, s:s?, s:s?}", "jobs", (json_int_t)jobs, "watch", watch,
 			   "ref", ref, "engine", engine);
-	if (argc) {
-		json_t *ids = json_array();
-
-		for (i = 0; i < argc; i++)
-			json_array_append_new(ids, json_string(argv[i]));
-		json_object_set_new(params, "ids", ids);
-	}
-	code = run_work(ctx, &build_front, params, &results);
+	code = run_work(ctx, &build_front, params, argc, argv, &results);
 	if (argc && ctx->json) {
 		json_t *out = argc == 1 && json_array_size(results) == 1 ?
 			      json_incref(json_array_get(results, 0)) :
@@ -247,13 +240,8 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 static const char *one_arg(struct ctx *ctx, int argc, const char **argv,
 			   const struct option *opts, const char *what, int *code)
 {
-	argc = parse_cmd_options(ctx, argc, argv, opts, build_usage, code);
-	if (argc < 0)
+	if (parse_verb_args(ctx, argc, argv, opts, build_usage, 1, 1, what, code) < 0)
 		return NULL;
-	if (argc != 1) {
-		*code = usage_error(build_usage, opts, argc ? "too many arguments" : "%s required", what);
-		return NULL;
-	}
 	return argv[0];
 }
 
@@ -270,7 +258,7 @@ static int build_ls(int argc, const char **argv, struct ctx *ctx)
 	size_t i;
 	int code;
 
-	if (!(id = one_arg(ctx, argc, argv, opts, "app id", &code)))
+	if (!(id = one_arg(ctx, argc, argv, opts, "an app id", &code)))
 		return code;
 	params = json_pack("{s:s, s:I, s:I}", "id", id, "limit", (json_int_t)limit, "offset",
 			   (json_int_t)offset);
@@ -307,7 +295,7 @@ static int build_show(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *out;
 	int code;
 
-	if (!(id = one_arg(ctx, argc, argv, opts, "build id", &code)))
+	if (!(id = one_arg(ctx, argc, argv, opts, "a build id", &code)))
 		return code;
 	params = json_pack("{s:s}", "id", id);
 	code = run_op(ctx, "builds.show", params, &out);
@@ -339,7 +327,7 @@ static int build_logs(int argc, const char **argv, struct ctx *ctx)
 	const char *id, *status = "";
 	json_t *out = NULL;
 
-	if (!(id = one_arg(ctx, argc, argv, opts, "build id", &code)))
+	if (!(id = one_arg(ctx, argc, argv, opts, "a build id", &code)))
 		return code;
 	if (follow && ctx->json)
 		return usage_error(build_usage, opts, "-f prints text; leave out --json");
@@ -393,7 +381,7 @@ static int build_retry(int argc, const char **argv, struct ctx *ctx)
 	json_t *params, *out;
 	int code;
 
-	if (!(id = one_arg(ctx, argc, argv, opts, "build id", &code)))
+	if (!(id = one_arg(ctx, argc, argv, opts, "a build id", &code)))
 		return code;
 	params = json_pack("{s:s}", "id", id);
 	code = run_op(ctx, "builds.retry", params, &out);
@@ -428,9 +416,12 @@ int cmd_build(int argc, const char **argv, struct ctx *ctx)
 	};
 	size_t i;
 
+	/* Not run_verb(): without a verb, the first argument is an app id. */
 	if (argc > 1 && argv[1][0] != '-')
 		for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-			if (!strcmp(argv[1], verbs[i].name))
+			if (!strcmp(argv[1], verbs[i].name)) {
+				snprintf(ctx->name, sizeof(ctx->name), "build %s", argv[1]);
 				return verbs[i].fn(argc - 2, argv + 2, ctx);
+			}
 	return build_main(argc, argv, ctx);
 }

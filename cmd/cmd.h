@@ -90,8 +90,9 @@ int exit_status(const struct ah_err *err);
 void print_json(json_t *v);
 /*
  * apphub ingest and apphub build: the items worked on by the work
- * operation here (work_op, its params {ids?, watch?, jobs?, ...}), or
- * through --server one run_op call per id or next_op call per due item.
+ * operation here (work_op, its params {watch?, jobs?, ...} and the ids
+ * argv names as ids), or through --server one run_op call per id or
+ * next_op call per due item.
  * show() renders each result as it comes (ids: the items were given); a
  * result whose status is not done counts as failed, unless it will be
  * retried and no ids were given. Under watch each result is also one JSON
@@ -103,6 +104,7 @@ struct work_front {
 	const char *done;
 	void (*show)(struct ctx *ctx, json_t *result, int ids);
 };
-int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, json_t **results);
+int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, int argc,
+	     const char **argv, json_t **results);
 
 #endif

@@ -261,12 +261,22 @@ static int work_remote(struct work_run *w, json_t *params)
 	return 0;
 }
 
-int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, json_t **results)
+int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, int argc,
+	     const char **argv, json_t **results)
 {
 	struct work_run w = { .ctx = ctx, .f = f, .results = json_array() };
 	json_t *out = NULL;
+	int i;
 
-	w.ids = json_object_get(params, "ids") != NULL;
+	if (argc) {
+		json_t *ids = json_array();
+
+		for (i = 0; i < argc; i++)
+			json_array_append_new(ids, json_string(argv[i]));
+		json_object_set_new(params, "ids", ids);
+	}
+	/* ingest --repo names its apps too */
+	w.ids = argc || json_object_get(params, "repo");
 	w.watch = json_is_true(json_object_get(params, "watch"));
 	if (ctx->server) {
 		work_remote(&w, params);

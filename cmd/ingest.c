@@ -50,7 +50,7 @@ static const struct work_front ingest_front = {
 int cmd_ingest(int argc, const char **argv, struct ctx *ctx)
 {
 	long jobs = 2;
-	int watch = 0, code, i;
+	int watch = 0, code;
 	const char *repo = NULL;
 	struct option opts[] = {
 		OPT_INT('j', "jobs", &jobs, "n", "ingest n apps at once (default 2)"),
@@ -76,14 +76,7 @@ int cmd_ingest(int argc, const char **argv, struct ctx *ctx)
 				   watch ? "watch" : "repo");
 	params = json_pack("{s:I, s:b, s:s?}", "jobs", (json_int_t)jobs, "watch", watch, "repo",
 			   repo);
-	if (argc) {
-		json_t *ids = json_array();
-
-		for (i = 0; i < argc; i++)
-			json_array_append_new(ids, json_string(argv[i]));
-		json_object_set_new(params, "ids", ids);
-	}
-	code = run_work(ctx, &ingest_front, params, &results);
+	code = run_work(ctx, &ingest_front, params, argc, argv, &results);
 	if (ctx->json && !watch) {
 		json_t *out = json_pack("{s:O}", "data", results);
 

@@ -143,9 +143,6 @@ table() {
 }
 
 @test "remote: image, every verb but those that use local paths" {
-	# serve carries the image operations once the Makefile's per-binary tables land
-	curl -sf -o /dev/null "$SERVE_URL/images" ||
-		skip "serve is built without the image operations (GET /images: no route)"
 	table 'image' 'image ls' 'image inspect test/tiny' 'image inspect nope' \
 		'image rm test/spare' 'image rm test/spare' 'image ls'
 	command -v docker-registry >/dev/null || skip "docker-registry is not installed"
@@ -168,17 +165,19 @@ table() {
 		'launch show no-image' 'launch logs no-image' 'launch ls alpha' 'launch stop no-image'
 }
 
-@test "remote: build ls, show, logs, retry, and a build" {
+@test "remote: build ls, show, logs, retry, --check, and a build" {
+	printf 'FROM scratch AS a\nCOPY x /x\nFROM a\n' >"$T/Dockerfile"
+	# not UTF-8: the bytes reach the server's parser as they are
+	printf 'FROM scratch\nLABEL x=\xff\n' >"$T/latin1"
 	table "build ls alpha" "build ls bravo" "build show $BUILD" "build logs $BUILD" \
 		'build show nope' 'build logs nope' "build retry $BUILD" 'build bravo' \
-		'build ls bravo'
+		'build ls bravo' "build --check $T/Dockerfile" "build --check $T/latin1" \
+		"build --check $T/missing"
 }
 
-@test "remote: ingest" {
-	# ingest is an operation once cmd/ingest.c calls it; until then it runs here
-	APPHUB_HOME=$T/probe apphub --server "$SERVE_URL" ingest nope 2>/dev/null || true
-	[[ ! -e $T/probe ]] || skip "ingest is not an operation yet: with --server it runs locally"
-	table 'ingest bravo' 'ingest nope' 'apps history bravo'
+@test "remote: ingest and build, by id and through the queue" {
+	table 'ingest bravo' 'ingest nope' 'ingest nope bravo' 'apps history bravo' 'ingest' \
+		'build' 'build' 'build ls bravo'
 }
 
 @test "remote: what cannot run with --server is refused, and nothing is written here" {

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for the parsers of user-given names: tags, repository
- * URLs, Dockerfile paths, derived app ids and search words. Each must
+ * URLs, Dockerfile paths, derived app ids and search words; and of the
+ * values options and parameters take: durations, sizes, base64. Each must
  * accept or refuse any bytes without crashing, and what it accepts must
  * hold its documented shape. Build and run: make fuzz FUZZTIME=60
  */
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../lib/apps.h"
+#include "../../lib/base64.h"
+#include "../../lib/parse.h"
 #include "../../lib/search.h"
 #include "../../lib/tags.h"
 
@@ -73,6 +76,37 @@ static void check_words(const char *s)
 	json_decref(words);
 }
 
+/* What decodes, encodes back to text that decodes to the same bytes, within the limit. */
+static void check_base64(const char *s)
+{
+	struct ah_err err;
+	unsigned char *buf, *again;
+	size_t len, len2;
+	char *text;
+
+	if (ah_base64_decode(s, 4096, &buf, &len, &err) < 0)
+		return;
+	if (len > 4096)
+		abort();
+	text = ah_base64_encode(buf, len);
+	if (ah_base64_decode(text, 4096, &again, &len2, &err) < 0 || len2 != len ||
+	    memcmp(buf, again, len))
+		abort();
+	free(again);
+	free(text);
+	free(buf);
+}
+
+static void check_units(const char *s)
+{
+	int64_t v;
+
+	if (ah_parse_duration_ms(s, &v) == 0 && v < 0)
+		abort();
+	if (ah_parse_size(s, &v) == 0 && v < 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	char *s = malloc(size + 1);
@@ -83,6 +117,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	check_id(s);
 	check_path(s);
 	check_words(s);
+	check_base64(s);
+	check_units(s);
 	free(s);
 	return 0;
 }
