@@ -534,8 +534,13 @@ static int parse_chown(struct builder *b, const struct ah_df_instr *in, struct b
 			spec = t;
 		}
 		if (st->root) {
-			int rootfd = build_stage_rootfd(st);
-
+			/*
+			 * The stage as its steps left it: between steps an
+			 * overlay stage has no mount, and its root directory
+			 * is not its file system.
+			 */
+			int rootfd = b->overlay && st->mnt <= 0 ? build_stage_view(b, st)
+								 : build_stage_rootfd(st);
 			struct ah_sandbox_user u;
 
 			r = rootfd < 0 ? -3 : ah_sandbox_user(rootfd, spec, BUILD_MAX_ID, AH_USER_ID_ALONE,

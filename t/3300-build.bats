@@ -389,6 +389,23 @@ EOF2
 	[ "$(stat -c %u:%g "$T/root2/home/app/d")" = 1000:1000 ]
 }
 
+@test "COPY --chown names a user a RUN before it added, with and without overlay mounts" {
+	echo hello >"$C/f"
+	cat >"$C/Dockerfile" <<'EOF2'
+FROM apphub/busybox:latest
+RUN echo 'app:x:1234:1234::/home/app:/bin/sh' >>/etc/passwd && echo 'app:x:1234:' >>/etc/group
+COPY --chown=app f /f
+COPY --chown=app:root f /g
+EOF2
+	run --separate-stderr -0 apphub -q image build -t chown:1 "$C"
+	apphub image unpack chown:1 "$T/root"
+	[ "$(stat -c %u:%g "$T/root/f")" = 1234:1234 ]
+	[ "$(stat -c %u:%g "$T/root/g")" = 1234:0 ]
+	APPHUB_BUILD_OVERLAY=0 run --separate-stderr -0 apphub -q image build --no-cache -t chown:2 "$C"
+	apphub image unpack chown:2 "$T/root2"
+	[ "$(stat -c %u:%g "$T/root2/f")" = 1234:1234 ]
+}
+
 @test "overlay and copied roots give the same layers: deletions, replacements, links" {
 	[[ $(id -u) == 0 ]] || skip 'overlay mounts need root'
 	mkdir -p "$C/files/sub"
