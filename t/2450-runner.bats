@@ -53,32 +53,38 @@ extra_teardown() {
 	[[ ! -e $CLIENT_HOME ]]
 }
 
-@test "serve's worker keeps its lease: an ingest longer than the lease is taken once" {
+# An app served slowly over HTTP (a 100 kB blob at about 3 kB/s: longer to
+# fetch than its lease of 300 ms), registered as "slow".
+slow_app() {
 	commit_files "$REPOS/slow" Dockerfile 'FROM scratch'
 	head -c 100000 /dev/urandom >"$REPOS/slow/blob.bin"
 	commit_files "$REPOS/slow"
 	start_http "$REPOS" 3
 	export APPHUB_INGEST_LEASE_MS=300
 	apphub -q apps add "http://127.0.0.1:$HTTP_PORT/slow" --id slow
+}
+
+# App $1 was ingested on its first attempt, by one worker.
+ingested_once() {
+	assert_equal "$(app_field "$1" ingestAttempts)" 1
+	run -0 apphub apps history "$1" --json
+	assert_equal "$(jq -c '[.data[] | [.status, .attempt]]' <<<"$output")" \
+		'[["ready",1],["processing",1],["pending",null]]'
+}
+
+@test "serve's worker keeps its lease: an ingest longer than the lease is taken once" {
+	slow_app
 	start_serve --workers 1
 	wait_app_status slow processing
 	# past the lease: a lease not renewed would let this worker take it too
 	sleep 0.8
 	run -0 apphub ingest
 	wait_app_status slow ready
-	assert_equal "$(app_field slow ingestAttempts)" 1
-	run -0 apphub apps history slow --json
-	assert_equal "$(jq -c '[.data[] | [.status, .attempt]]' <<<"$output")" \
-		'[["ready",1],["processing",1],["pending",null]]'
+	ingested_once slow
 }
 
 @test "two apphub ingest processes: an ingest longer than its lease is taken once" {
-	commit_files "$REPOS/slow" Dockerfile 'FROM scratch'
-	head -c 100000 /dev/urandom >"$REPOS/slow/blob.bin"
-	commit_files "$REPOS/slow"
-	start_http "$REPOS" 3
-	export APPHUB_INGEST_LEASE_MS=300
-	apphub -q apps add "http://127.0.0.1:$HTTP_PORT/slow" --id slow
+	slow_app
 	apphub ingest --json >"$BATS_TEST_TMPDIR/first" 2>&1 3>&- &
 	local first=$!
 	wait_app_status slow processing
@@ -88,8 +94,5 @@ extra_teardown() {
 	assert_output '{"data":[]}'
 	wait "$first"
 	assert_equal "$(jq -r '.data[0].status' "$BATS_TEST_TMPDIR/first")" ready
-	assert_equal "$(app_field slow ingestAttempts)" 1
-	run -0 apphub apps history slow --json
-	assert_equal "$(jq -c '[.data[] | [.status, .attempt]]' <<<"$output")" \
-		'[["ready",1],["processing",1],["pending",null]]'
+	ingested_once slow
 }
