@@ -53,8 +53,8 @@ extra_teardown() {
 	[[ ! -e $CLIENT_HOME ]]
 }
 
-# An app served slowly over HTTP (a 100 kB blob at about 3 kB/s: longer to
-# fetch than its lease of 300 ms), registered as "slow".
+# An app served slowly over HTTP (its pack sent in 50 pieces over 3 s: ten
+# times its lease of 300 ms), registered as "slow".
 slow_app() {
 	commit_files "$REPOS/slow" Dockerfile 'FROM scratch'
 	head -c 100000 /dev/urandom >"$REPOS/slow/blob.bin"
