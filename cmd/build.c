@@ -204,8 +204,10 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 		return usage_error(build_usage, opts, "--ref and --engine need an app id");
 	if (ref && argc > 1)
 		return usage_error(build_usage, opts, "--ref builds one app");
-	if (ctx->server && watch)
-		return usage_error(build_usage, opts, "--watch works on a local state directory");
+	if (ctx->server && watch) {
+		error("build --watch: cannot run with --server: it waits on this machine's queue; serve's workers work the server's");
+		return APPHUB_EXIT_FAILED;
+	}
 	params = json_pack("{s:I, s:b, s:s?, s:s?}", "jobs", (json_int_t)jobs, "watch", watch,
 			   "ref", ref, "engine", engine);
 	code = run_work(ctx, &build_front, params, argc, argv, &results);

@@ -71,9 +71,12 @@ int cmd_ingest(int argc, const char **argv, struct ctx *ctx)
 		return usage_error(ingest_usage, opts, "--watch works on the queue, not on given apps");
 	if (repo && argc)
 		return usage_error(ingest_usage, opts, "give either ids or --repo, not both");
-	if (ctx->server && (watch || repo))
-		return usage_error(ingest_usage, opts, "--%s works on a local state directory",
-				   watch ? "watch" : "repo");
+	if (ctx->server && (watch || repo)) {
+		error("ingest --%s: cannot run with --server: %s", watch ? "watch" : "repo",
+			     watch ? "it waits on this machine's queue; serve's workers work the server's"
+				   : "it is the hooks' form, for the machine whose state it ingests");
+		return APPHUB_EXIT_FAILED;
+	}
 	params = json_pack("{s:I, s:b, s:s?}", "jobs", (json_int_t)jobs, "watch", watch, "repo",
 			   repo);
 	code = run_work(ctx, &ingest_front, params, argc, argv, &results);

@@ -30,7 +30,7 @@ extra_teardown() {
 	assert_stderr_partial "apphub: cannot reach server 'http://127.0.0.1:9/"
 	[[ ! -e $CLIENT_HOME ]]
 	[[ ! -e $BATS_TEST_TMPDIR/apphub.db ]]
-	run -129 apphub --server http://127.0.0.1:9 ingest --watch
+	run -1 env APPHUB_HOME="$CLIENT_HOME" apphub --server http://127.0.0.1:9 ingest --watch
 	[[ ! -e $CLIENT_HOME ]]
 }
 

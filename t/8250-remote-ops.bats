@@ -190,7 +190,10 @@ table() {
 		"image build -t x:1 $T/ctx|image build: cannot run with --server: the build context is a directory of this machine" \
 		"image export test/tiny $T/out.tar|image export: cannot run with --server: the file would be written on the server's machine" \
 		"image import $T/ctx x:1|image import: cannot run with --server: the file is on this machine and is not uploaded" \
-		"image unpack test/tiny $T/root|image unpack: cannot run with --server: the directory would be written on the server's machine"; do
+		"image unpack test/tiny $T/root|image unpack: cannot run with --server: the directory would be written on the server's machine" \
+		"ingest --watch|ingest --watch: cannot run with --server: it waits on this machine's queue; serve's workers work the server's" \
+		"ingest --repo $T/repos/alpha|ingest --repo: cannot run with --server: it is the hooks' form, for the machine whose state it ingests" \
+		"build --watch|build --watch: cannot run with --server: it waits on this machine's queue; serve's workers work the server's"; do
 		cmd=${row%%|*}
 		# shellcheck disable=SC2086
 		run --separate-stderr -1 env APPHUB_HOME="$CLIENT" apphub --server "$SERVE_URL" $cmd
