@@ -185,7 +185,7 @@ int ah_serve(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *er
 		goto done;
 	if (!ah_auth_count(auth))
 		say(ctx, "no tokens configured (APPHUB_TOKENS or APPHUB_TOKENS_FILE): serving loopback only, without authentication");
-	say(ctx, "serving %s with %ld ingestion worker%s", ah_http_url(http), workers,
+	say(ctx, "serving %s with %ld worker%s", ah_http_url(http), workers,
 	    workers == 1 ? "" : "s");
 	reap_launches(ctx);
 	for (;;) {
@@ -198,7 +198,7 @@ int ah_serve(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *er
 			reap_launches(ctx);
 	}
 	say(ctx, "%s: stopping%s", strsignal(sig),
-	    ah_runner_busy(runner) ? ", letting the ingests in flight finish" : "");
+	    ah_runner_busy(runner) ? ", letting the work in flight finish" : "");
 	ret = 0;
 done:
 	/* Answer no more requests, take no more work, finish what runs. */

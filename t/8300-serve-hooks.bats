@@ -139,7 +139,7 @@ PY
 	assert_equal "$(apphub --json apps show slow | jq -r .status)" processing
 	stop_serve
 	assert_equal "$SERVE_STATUS" 0
-	grep -q 'stopping, letting the ingests in flight finish' "$SERVE_ERR"
+	grep -q 'stopping, letting the work in flight finish' "$SERVE_ERR"
 	# The attempt was recorded, the app is not left processing, its item waits
 	# for a retry unclaimed.
 	run -0 apphub --json apps show slow
