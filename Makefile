@@ -75,6 +75,7 @@ ENGINE_OBJS += lib/build-worker.o
 ENGINE_OBJS += lib/build.o
 ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
+ENGINE_OBJS += lib/fetch-local.o
 ENGINE_OBJS += lib/hooks.o
 ENGINE_OBJS += lib/image-layer.o
 ENGINE_OBJS += lib/image-names.o

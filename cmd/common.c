@@ -276,7 +276,7 @@ int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, int ar
 		json_object_set_new(params, "ids", ids);
 	}
 	/* ingest --repo names its apps too */
-	w.ids = argc || json_object_get(params, "repo");
+	w.ids = argc || json_is_string(json_object_get(params, "repo"));
 	w.watch = json_is_true(json_object_get(params, "watch"));
 	if (ctx->server) {
 		work_remote(&w, params);

@@ -72,27 +72,6 @@ static int xfer_fail(struct xfer *x, const char *what, const char *path)
 			ah_df_kind_name(x->in->kind), what, path, strerror(errno));
 }
 
-static int copy_bytes(int in, int out)
-{
-	char buf[65536];
-	ssize_t n;
-
-	for (;;) {
-		ssize_t c = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-
-		if (c > 0)
-			continue;
-		if (c == 0)
-			return 0;
-		break;
-	}
-	/* copy_file_range not possible here: plain reads */
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			return -1;
-	return n < 0 ? -1 : 0;
-}
-
 static int hash_file(EVP_MD_CTX *md, int fd)
 {
 	char buf[65536];
@@ -251,7 +230,7 @@ static int xfer_entry(struct xfer *x, int sfd, const char *name, int dfd, const 
 			}
 			ofd = openat(dfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 				     0600);
-			if (ofd < 0 || copy_bytes(fd, ofd) < 0) {
+			if (ofd < 0 || ah_copy_fd(fd, ofd) < 0) {
 				xfer_fail(x, "write", dname);
 				goto done;
 			}

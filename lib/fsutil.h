@@ -39,5 +39,11 @@ int64_t ah_tree_size(const char *path, int logical, int64_t bound);
  */
 int ah_write_full(int fd, const void *buf, size_t len);
 int ah_read_full(int fd, void *buf, size_t len);
+/*
+ * The rest of in appended to out, with copy_file_range where the kernel
+ * can (no copy through user space), else read and write: 0, or -1 with
+ * errno set.
+ */
+int ah_copy_fd(int in, int out);
 
 #endif

@@ -15,6 +15,7 @@
 #include "apps.h"
 #include "env.h"
 #include "events.h"
+#include "fetch-local.h"
 #include "history.h"
 #include "ingest.h"
 #include "netcheck.h"
@@ -431,173 +432,6 @@ static int mkdir_repos(const char *dir, struct ah_err *err)
 }
 
 /*
- * A set of object ids (open addressing), for the walk below to visit each
- * object once however often the history repeats it.
- */
-struct oidset {
-	git_oid *ids;
-	size_t nr, alloc;
-};
-
-static int oidset_insert(struct oidset *set, const git_oid *id)
-{
-	static const git_oid zero;
-	size_t i, h;
-
-	if (2 * (set->nr + 1) > set->alloc) {
-		struct oidset grown = { NULL, 0, set->alloc ? 2 * set->alloc : 1024 };
-
-		grown.ids = xcalloc(grown.alloc, sizeof(*grown.ids));
-		for (i = 0; i < set->alloc; i++)
-			if (git_oid_cmp(&set->ids[i], &zero))
-				oidset_insert(&grown, &set->ids[i]);
-		free(set->ids);
-		*set = grown;
-	}
-	memcpy(&h, id->id, sizeof(h));
-	for (i = h % set->alloc; git_oid_cmp(&set->ids[i], &zero); i = (i + 1) % set->alloc)
-		if (!git_oid_cmp(&set->ids[i], id))
-			return 0;
-	set->ids[i] = *id;
-	set->nr++;
-	return 1;
-}
-
-struct preflight {
-	git_repository *src;
-	git_odb *src_odb, *mirror_odb;
-	struct fetch_state *fs;
-	struct oidset seen;
-	int64_t bytes;
-};
-
-#define PREFLIGHT_MAX_DEPTH 256
-
-/* Counts object id (at path) unless it was seen or the mirror has it: 1 to descend. */
-static int preflight_object(struct preflight *p, const git_oid *id, const char *path)
-{
-	git_object_t type;
-	size_t size;
-
-	if (!oidset_insert(&p->seen, id) || git_odb_exists(p->mirror_odb, id))
-		return 0;
-	if (git_odb_read_header(&size, &type, p->src_odb, id) < 0)
-		return 0;	/* the fetch reports it */
-	p->bytes += (int64_t)size;
-	if (p->bytes > p->fs->cfg->max_bytes) {
-		p->fs->permanent = 1;
-		snprintf(p->fs->why, sizeof(p->fs->why),
-			 "repository is larger than the limit of %lld bytes (APPHUB_INGEST_MAX_BYTES) unpacked, at '%s' (%zu bytes)",
-			 (long long)p->fs->cfg->max_bytes, *path ? path : "/", size);
-		return -1;
-	}
-	return 1;
-}
-
-static int preflight_tree(struct preflight *p, const git_oid *id, const char *path, int depth)
-{
-	git_tree *tree = NULL;
-	size_t i, nr;
-	int r, ret = -1;
-
-	if ((r = preflight_object(p, id, path)) <= 0)
-		return r;
-	if (depth > PREFLIGHT_MAX_DEPTH) {
-		p->fs->permanent = 1;
-		snprintf(p->fs->why, sizeof(p->fs->why),
-			 "directories nest deeper than %d levels", PREFLIGHT_MAX_DEPTH);
-		return -1;
-	}
-	if (check_limits(p->fs, 0) < 0)
-		return -1;
-	if (git_tree_lookup(&tree, p->src, id) < 0)
-		return 0;
-	nr = git_tree_entrycount(tree);
-	for (i = 0; i < nr; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-		char *full = xstrfmt("%s%s%s", path, *path ? "/" : "", git_tree_entry_name(e));
-
-		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
-			r = preflight_tree(p, git_tree_entry_id(e), full, depth + 1);
-		else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
-			r = preflight_object(p, git_tree_entry_id(e), full);
-		else
-			r = 0;	/* a submodule's commit is not fetched */
-		free(full);
-		if (r < 0)
-			goto done;
-	}
-	ret = 0;
-done:
-	git_tree_free(tree);
-	return ret;
-}
-
-/*
- * libgit2 fetches a local repository (a path, file://) by packing it in
- * this process, inflating every object whole on the way: a small
- * repository holding a blob of gigabytes of one byte would take that much
- * memory before any limit on received bytes is reached. So the objects the
- * fetch would bring are sized first from their headers, and the fetch is
- * refused when they add up past APPHUB_INGEST_MAX_BYTES.
- */
-static int local_preflight(const char *url, git_repository *mirror, struct fetch_state *fs)
-{
-	const char *path = !strncasecmp(url, "file://", 7) ? url + 7 : url[0] == '/' ? url : NULL;
-	struct preflight p;
-	git_revwalk *walk = NULL;
-	git_reference_iterator *it = NULL;
-	git_reference *ref;
-	git_oid oid;
-	int ret = 0;
-
-	if (!path)
-		return 0;
-	memset(&p, 0, sizeof(p));
-	p.fs = fs;
-	/* What cannot be opened here is the fetch's to report. */
-	if (git_repository_open_ext(&p.src, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
-	    git_repository_odb(&p.src_odb, p.src) < 0 || git_repository_odb(&p.mirror_odb, mirror) < 0 ||
-	    git_revwalk_new(&walk, p.src) < 0 || git_revwalk_push_glob(walk, "refs/heads/*") < 0)
-		goto done;
-	/* Only what the mirror lacks is packed. */
-	if (git_reference_iterator_glob_new(&it, mirror, "refs/heads/*") == 0) {
-		while (git_reference_next(&ref, it) == 0) {
-			const git_oid *t = git_reference_target(ref);
-
-			if (t && git_odb_exists(p.src_odb, t))
-				git_revwalk_hide(walk, t);
-			git_reference_free(ref);
-		}
-	}
-	while (git_revwalk_next(&oid, walk) == 0) {
-		git_commit *c = NULL;
-		int r;
-
-		if (preflight_object(&p, &oid, "") < 0) {
-			ret = -1;
-			break;
-		}
-		if (git_commit_lookup(&c, p.src, &oid) < 0)
-			continue;
-		r = preflight_tree(&p, git_commit_tree_id(c), "", 0);
-		git_commit_free(c);
-		if (r < 0) {
-			ret = -1;
-			break;
-		}
-	}
-done:
-	git_reference_iterator_free(it);
-	git_revwalk_free(walk);
-	git_odb_free(p.mirror_odb);
-	git_odb_free(p.src_odb);
-	git_repository_free(p.src);
-	free(p.seen.ids);
-	return ret;
-}
-
-/*
  * Fetches url's branches into the bare mirror at path; *branch gets the
  * remote's default branch ("refs/heads/main").
  */
@@ -610,7 +444,8 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 	git_remote_create_options ropts;
 	git_remote_connect_options copts;
 	git_buf head = { 0 };
-	char *mirror_refs[] = { "+refs/heads/*:refs/heads/*" };
+	const char *local = !strncasecmp(url, "file://", 7) ? url + 7 : url[0] == '/' ? url : NULL;
+	char *mirror_refs[] = { "+refs/heads/*:refs/heads/*" }, *head_name = NULL;
 	git_strarray refspecs = { mirror_refs, 1 };
 	int ret = -1;
 
@@ -621,6 +456,15 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 	    git_repository_init(&repo, path, 1) < 0) {
 		git_fail(err, NULL, "cannot create mirror for", url);
 		goto done;
+	}
+	if (local) {
+		struct ah_fetch_local_stats stats;
+
+		if (ah_fetch_local(local, url, repo, fs->cfg->max_bytes, &stats, &head_name, err) < 0)
+			goto done;
+		fs->received_objects = stats.objects;
+		fs->received_bytes = (size_t)stats.bytes;
+		goto fetched;
 	}
 	/*
 	 * An anonymous remote with the refspec given at download, and no
@@ -655,7 +499,7 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 		ah_invalid(err, "repository '%s' has no default branch (is it empty?)", url);
 		goto done;
 	}
-	if (local_preflight(url, repo, fs) < 0 || git_remote_download(remote, &refspecs, &fopts) < 0) {
+	if (git_remote_download(remote, &refspecs, &fopts) < 0) {
 		git_fail(err, fs, "cannot fetch", url);
 		goto done;
 	}
@@ -665,12 +509,16 @@ static int fetch_mirror(const char *url, const char *path, struct fetch_state *f
 		git_fail(err, fs, "cannot update mirror of", url);
 		goto done;
 	}
-	git_repository_set_head(repo, head.ptr);
-	*branch = xstrdup(head.ptr);
+	head_name = xstrdup(head.ptr);
+fetched:
+	git_repository_set_head(repo, head_name);
+	*branch = head_name;
+	head_name = NULL;
 	*repo_out = repo;
 	repo = NULL;
 	ret = 0;
 done:
+	free(head_name);
 	git_buf_dispose(&head);
 	if (remote) {
 		git_remote_disconnect(remote);

@@ -47,7 +47,7 @@ fails() {
 
 @test "missing repository (path and http)" {
 	fails gone "$REPOS/not-there"
-	assert_regex "$(last_message gone)" "^cannot reach repository '$REPOS/not-there': "
+	assert_equal "$(last_message gone)" "no such repository: $REPOS/not-there"
 	start_http "$REPOS"
 	fails gone-http "http://127.0.0.1:$HTTP_PORT/not-there.git"
 	assert_regex "$(last_message gone-http)" "^cannot reach repository 'http://127.0.0.1:$HTTP_PORT/not-there.git': "
