@@ -342,7 +342,7 @@ int ah_build_record_failed(struct ah_state *st, const struct ah_build_item *item
 		sqlite3_bind_int64(stmt, 4, duration_ms);
 	if (ah_step_done(st, stmt, "cannot record build failure", err) < 0 ||
 	    ah_event(st, "build.failed", item->app_id,
-		     json_pack("{s:s, s:s, s:i}", "buildId", item->id, "error", msg,
+		     json_pack("{s:s, s:s, s:i}", "buildId", item->id, "errorMessage", msg,
 			       "attempt", item->attempt), err) < 0)
 		goto done;
 	ret = 0;
@@ -421,7 +421,7 @@ static int record_death(struct ah_state *st, const struct ah_build_config *cfg,
 	    ah_work_release(st, item->work_id, due, err) < 0 ||
 	    ah_event(st, "build.queued", item->app_id,
 		     json_pack("{s:s, s:i, s:s, s:s}", "buildId", item->id, "attempt",
-			       item->attempt, "error", message, "retryAt", retry_at), err) < 0 ||
+			       item->attempt, "errorMessage", message, "retryAt", retry_at), err) < 0 ||
 	    !(*result = ah_build_json(st, NULL, item->build, err)))
 		goto done;
 	json_object_set_new(*result, "retryAt", json_string(retry_at));
@@ -567,7 +567,10 @@ int ah_build_next_due(struct ah_state *st, int64_t *when, struct ah_err *err)
 	return ah_work_next_due(st, "build", when, err);
 }
 
-/* builds.list: {id, limit?, offset?} -> {id, total, data:[record...]}, newest first. */
+/*
+ * builds.list: {id, limit?, offset?} -> {repositoryId, total, data:[record...]},
+ * newest first.
+ */
 int ah_builds_list(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] = RECORD_COLUMNS " WHERE b.app = ? ORDER BY b.n DESC LIMIT ? OFFSET ?";
@@ -598,7 +601,8 @@ int ah_builds_list(struct ah_state *st, json_t *params, json_t **out, struct ah_
 	sqlite3_bind_int64(stmt, 3, offset);
 	if (!(data = ah_step_rows(st, stmt, record_row, "cannot read builds", err)))
 		return -1;
-	*out = json_pack("{s:s, s:I, s:o}", "id", id, "total", (json_int_t)total, "data", data);
+	*out = json_pack("{s:s, s:I, s:o}", "repositoryId", id, "total", (json_int_t)total,
+			 "data", data);
 	return 0;
 }
 

@@ -143,13 +143,13 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 	if (rc < 0 ||
 	    ah_ingest_event(st, item->app, "failed", msg, item->attempt, NULL, duration_ms, err) < 0)
 		goto done;
-	data = json_pack("{s:s, s:i, s:s?}", "error", msg, "attempt", item->attempt,
+	data = json_pack("{s:s, s:i, s:s?}", "errorMessage", msg, "attempt", item->attempt,
 			 "retryAt", retry ? retry_at : NULL);
 	if (ah_event(st, "app.ingest.failed", item->id, data, err) < 0)
 		goto done;
 	*result = json_pack("{s:s, s:s, s:i, s:i, s:n, s:I, s:s, s:s?, s:b}", "id", item->id,
 			    "status", "failed", "attempt", item->attempt, "attempts", cfg->attempts,
-			    "commitSha", "durationMs", (json_int_t)duration_ms, "error", msg,
+			    "commitSha", "durationMs", (json_int_t)duration_ms, "errorMessage", msg,
 			    "retryAt", retry ? retry_at : NULL, "permanent", permanent);
 	ret = 0;
 done:
@@ -170,7 +170,7 @@ static json_t *lost_result(const struct ah_ingest_item *item)
 {
 	return json_pack("{s:s, s:s, s:i, s:s}", "id", item->id, "status", "lost",
 			 "attempt", item->attempt,
-			 "error", "the lease ran out and another worker took the item");
+			 "errorMessage", "the lease ran out and another worker took the item");
 }
 
 int ah_ingest_fail(struct ah_state *st, const struct ah_ingest_config *cfg,
@@ -1110,7 +1110,7 @@ int ah_ingest_perform(struct ah_state *st, const struct ah_ingest_config *cfg,
 			goto done;
 		*result = json_pack("{s:s, s:s, s:i, s:s, s:I, s:n, s:s, s:I, s:I}", "id", item->id,
 				    "status", "ready", "attempt", item->attempt, "commitSha", sha,
-				    "durationMs", (json_int_t)duration, "error",
+				    "durationMs", (json_int_t)duration, "errorMessage",
 				    "dockerfilePath", an.dockerfile,
 				    "receivedObjects", (json_int_t)fs.received_objects,
 				    "receivedBytes", (json_int_t)fs.received_bytes);

@@ -42,7 +42,7 @@ fails() {
 	assert_equal "$(jq -c '[.data[0] | .status, .attempt]' <<<"$output")" '["failed",1]'
 	assert_regex "$(jq -r '.data[0].durationMs' <<<"$output")" '^[0-9]+$'
 	run -0 apphub events --type app.ingest.failed --json
-	assert_equal "$(jq -r '.data[0].data.error' <<<"$output")" "$(last_message unreach)"
+	assert_equal "$(jq -r '.data[0].data.errorMessage' <<<"$output")" "$(last_message unreach)"
 }
 
 @test "missing repository (path and http)" {
