@@ -27,12 +27,13 @@ int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err)
 	int64_t attempts;
 
 	if (ah_env_int("APPHUB_BUILD_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_TIMEOUT_MS", 30 * 60000, 1, &cfg->timeout_ms, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_MAX_LOG_BYTES", 16 << 20, 4096, &cfg->max_log, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_MAX_FILE_BYTES", 100 << 20, 1, &cfg->max_file, err) < 0)
+	    ah_env_duration("APPHUB_BUILD_BACKOFF_MS", 1, 10000, 0, &cfg->backoff_ms, err) < 0 ||
+	    ah_env_duration("APPHUB_BUILD_TIMEOUT_MS", 1, 30 * 60000, 1, &cfg->timeout_ms, err) < 0 ||
+	    ah_env_duration("APPHUB_BUILD_LEASE_MS", 1, 60000, 100, &cfg->lease_ms, err) < 0 ||
+	    ah_env_size("APPHUB_BUILD_MAX_LOG_BYTES", 16 << 20, 4096, &cfg->max_log, err) < 0 ||
+	    ah_env_size("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context,
+			err) < 0 ||
+	    ah_env_size("APPHUB_BUILD_MAX_FILE_BYTES", 100 << 20, 1, &cfg->max_file, err) < 0)
 		return -1;
 	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
 	return 0;

@@ -31,11 +31,12 @@ int ah_ingest_config_load(struct ah_ingest_config *cfg, struct ah_err *err)
 	int64_t attempts;
 
 	if (ah_env_int("APPHUB_INGEST_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_MAX_BYTES", 200 << 20, 1, &cfg->max_bytes, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_TIMEOUT_MS", 600000, 1, &cfg->timeout_ms, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_MAX_FILE_BYTES", AH_ANALYZE_MAX_FILE, 1, &cfg->max_file, err) < 0)
+	    ah_env_duration("APPHUB_INGEST_BACKOFF_MS", 1, 10000, 0, &cfg->backoff_ms, err) < 0 ||
+	    ah_env_size("APPHUB_INGEST_MAX_BYTES", 200 << 20, 1, &cfg->max_bytes, err) < 0 ||
+	    ah_env_duration("APPHUB_INGEST_TIMEOUT_MS", 1, 600000, 1, &cfg->timeout_ms, err) < 0 ||
+	    ah_env_duration("APPHUB_INGEST_LEASE_MS", 1, 60000, 100, &cfg->lease_ms, err) < 0 ||
+	    ah_env_size("APPHUB_INGEST_MAX_FILE_BYTES", AH_ANALYZE_MAX_FILE, 1, &cfg->max_file,
+			err) < 0)
 		return -1;
 	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
 	return 0;
