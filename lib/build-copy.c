@@ -746,6 +746,20 @@ static int open_source(struct builder *b, const struct ah_df_instr *in, struct s
 			ah_df_kind_name(in->kind), rel, strerror(errno));
 }
 
+/* The directory holding source path src, opened: a copy goes through it. */
+static int open_source_parent(struct builder *b, const struct ah_df_instr *in,
+			      struct src_root *r, const char *src)
+{
+	struct strbuf sp = STRBUF_INIT;
+	const char *sl = strrchr(src, '/');
+	int fd;
+
+	strbuf_add(&sp, src, sl ? (size_t)(sl - src) : 0);
+	fd = open_source(b, in, r, sp.buf, O_RDONLY | O_DIRECTORY);
+	strbuf_release(&sp);
+	return fd;
+}
+
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');
@@ -798,13 +812,8 @@ int build_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *i
 			if (S_ISDIR(sb.st_mode)) {
 				rc = xfer_entry(&x, sfd, ".", -1, "", srcs[i], 0);
 			} else {
-				struct strbuf sp = STRBUF_INIT;
-				const char *sl = strrchr(srcs[i], '/');
-				int spfd;
+				int spfd = open_source_parent(b, in, r, srcs[i]);
 
-				strbuf_add(&sp, srcs[i], sl ? (size_t)(sl - srcs[i]) : 0);
-				spfd = open_source(b, in, r, sp.buf, O_RDONLY | O_DIRECTORY);
-				strbuf_release(&sp);
 				rc = spfd < 0 ? -1 : xfer_entry(&x, spfd, base_name(srcs[i]), -1,
 								base_name(srcs[i]), srcs[i], 0);
 				if (spfd >= 0)
@@ -918,13 +927,8 @@ int build_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *i
 		}
 		{
 			/* sfd is O_PATH: copy through its parent */
-			struct strbuf sp = STRBUF_INIT;
-			const char *sl = strrchr(srcs[i], '/');
-			int spfd;
+			int spfd = open_source_parent(b, in, r, srcs[i]);
 
-			strbuf_add(&sp, srcs[i], sl ? (size_t)(sl - srcs[i]) : 0);
-			spfd = open_source(b, in, r, sp.buf, O_RDONLY | O_DIRECTORY);
-			strbuf_release(&sp);
 			if (spfd < 0) {
 				rc = -1;
 			} else {
