@@ -17,6 +17,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+#include "env.h"
 #include "fsutil.h"
 #include "image.h"
 #include "image-internal.h"
@@ -321,15 +322,12 @@ static int lw_close(struct layer_writer *lw, int ok, struct ah_layer *out)
 
 int64_t image_fixed_mtime(void)
 {
-	const char *v = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long n;
+	struct ah_err ignored = AH_ERR_INIT;
+	int64_t n;
 
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	return errno || *end || n < 0 ? 0 : n;
+	/* A value that is not a time is no fixed time: as if unset. */
+	ah_env_int("SOURCE_DATE_EPOCH", 0, 0, &n, &ignored);
+	return n;
 }
 
 struct dir_item {
