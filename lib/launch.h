@@ -92,7 +92,7 @@ int ah_launch_ls(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 int ah_launch_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 /* {id, wait?} -> the launch, stopped (TERM, 5 s, KILL) */
 int ah_launch_stop(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
-/* {id, offset?, limit?} -> {id, status, offset, size, data, next} */
+/* {id, offset?, limit?} -> {id, status, offset, nextOffset, size, data} */
 int ah_launch_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 
 #endif
