@@ -380,47 +380,13 @@ static void walk_emit(struct dir_walk *w, const char *rel, int whiteout)
 	walk_emit_src(w, rel, NULL, whiteout);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The names in path, sorted; a missing directory has none. */
 static int list_dir(const char *path, char ***names, size_t *nr, struct ah_err *err)
 {
-	DIR *d = opendir(path);
-	struct dirent *de;
-	size_t alloc = 0;
-
-	*names = NULL;
-	*nr = 0;
-	if (!d) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return ah_internal(err, "cannot read '%s': %s", path, strerror(errno));
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (*nr == alloc) {
-			alloc = alloc ? 2 * alloc : 32;
-			*names = xrealloc(*names, alloc * sizeof(**names));
-		}
-		(*names)[(*nr)++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (*nr)
-		qsort(*names, *nr, sizeof(**names), cmp_str);
-	return 0;
-}
-
-static void free_names(char **names, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++)
-		free(names[i]);
-	free(names);
+	if (!ah_dir_names_fd(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), names, nr) ||
+	    errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	return ah_internal(err, "cannot read '%s': %s", path, strerror(errno));
 }
 
 static int same_link(const char *a, const char *b)
@@ -489,13 +455,13 @@ static int walk_dir(struct dir_walk *w, const char *rel)
 			all[nall++] = xstrfmt(".wh.%s", bnames[i]);
 	}
 	if (nall)
-		qsort(all, nall, sizeof(*all), cmp_str);
+		qsort(all, nall, sizeof(*all), ah_names_cmp);
 	for (i = 0; i < nall; i++) {
 		char *crel = xstrfmt("%s%s%s", rel, *rel ? "/" : "", all[i]);
 		char *cpath = xstrfmt("%s/%s", w->dir, crel), *cbase = NULL;
 		struct stat sb, bsb;
 		int is_wh = !strncmp(all[i], ".wh.", 4) &&
-			    (!nr || !bsearch(&all[i], names, nr, sizeof(*names), cmp_str));
+			    (!nr || !bsearch(&all[i], names, nr, sizeof(*names), ah_names_cmp));
 		int changed = 1, r = 0;
 
 		if (++w->count > MAX_LAYER_ENTRIES) {
@@ -536,9 +502,9 @@ static int walk_dir(struct dir_walk *w, const char *rel)
 done:
 	free(path);
 	free(bpath);
-	free_names(names, nr);
-	free_names(bnames, bnr);
-	free_names(all, nall);
+	ah_names_free(names, nr);
+	ah_names_free(bnames, bnr);
+	ah_names_free(all, nall);
 	return ret;
 }
 
@@ -819,14 +785,14 @@ static int ovl_list(const struct ovl_dir *d, struct ovl_ent **out, size_t *nr,
 			if (lstat(e[n].src, &e[n].sb) < 0) {
 				ah_internal(err, "cannot stat '%s': %s", e[n].src, strerror(errno));
 				free(e[n].src);
-				free_names(names, nn);
+				ah_names_free(names, nn);
 				goto done;
 			}
 			e[n].name = names[j];
 			names[j] = NULL;
 			n++;
 		}
-		free_names(names, nn);
+		ah_names_free(names, nn);
 		if (n > top)
 			qsort(e, n, sizeof(*e), cmp_ent);
 	}
@@ -886,7 +852,7 @@ static int walk_ovl(struct dir_walk *w, const char *rel, const struct ovl_dir *a
 			all[nall++] = xstrfmt(".wh.%s", bn[i].name);
 	}
 	if (nall)
-		qsort(all, nall, sizeof(*all), cmp_str);
+		qsort(all, nall, sizeof(*all), ah_names_cmp);
 	for (i = 0; i < nall; i++) {
 		char *crel = xstrfmt("%s%s%s", rel, *rel ? "/" : "", all[i]);
 		struct ovl_ent *a = find_ent(an, anr, all[i]), *b;
@@ -933,7 +899,7 @@ static int walk_ovl(struct dir_walk *w, const char *rel, const struct ovl_dir *a
 done:
 	ents_free(an, anr);
 	ents_free(bn, bnr);
-	free_names(all, nall);
+	ah_names_free(all, nall);
 	return ret;
 }
 
