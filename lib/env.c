@@ -65,3 +65,11 @@ int ah_env_size(const char *name, int64_t def, int64_t min, int64_t *out, struct
 	*out = n;
 	return 0;
 }
+
+int64_t ah_env_source_date_epoch(void)
+{
+	struct ah_err ignored = AH_ERR_INIT;
+	int64_t t;
+
+	return ah_env_int("SOURCE_DATE_EPOCH", -1, 0, &t, &ignored) < 0 ? -1 : t;
+}

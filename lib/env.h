@@ -31,4 +31,11 @@ int ah_env_duration_ms(const char *name, int64_t def, int64_t *out, struct ah_er
  */
 int ah_env_size(const char *name, int64_t def, int64_t min, int64_t *out, struct ah_err *err);
 
+/*
+ * SOURCE_DATE_EPOCH (reproducible-builds.org): the time, in seconds, that
+ * builds and imports write instead of now; -1 when unset or not a whole
+ * number.
+ */
+int64_t ah_env_source_date_epoch(void);
+
 #endif

@@ -322,12 +322,9 @@ static int lw_close(struct layer_writer *lw, int ok, struct ah_layer *out)
 
 int64_t image_fixed_mtime(void)
 {
-	struct ah_err ignored = AH_ERR_INIT;
-	int64_t n;
+	int64_t t = ah_env_source_date_epoch();
 
-	/* A value that is not a time is no fixed time: as if unset. */
-	ah_env_int("SOURCE_DATE_EPOCH", 0, 0, &n, &ignored);
-	return n;
+	return t < 0 ? 0 : t;
 }
 
 struct dir_item {

@@ -65,6 +65,16 @@ load test_helper/common
 	assert_stderr_partial "cannot reach server"
 }
 
+@test "settings: SOURCE_DATE_EPOCH fixes an image's time, and one that is no time is ignored" {
+	mkdir "$BATS_TEST_TMPDIR/ctx"
+	echo 'FROM scratch' >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
+	SOURCE_DATE_EPOCH=1700000000 run -0 apphub -q image build -t sde:1 "$BATS_TEST_TMPDIR/ctx"
+	assert_equal "$(apphub image inspect sde:1 --json | jq -r .created)" 2023-11-14T22:13:20.000Z
+	# not read as 0 (1970) as the build once did
+	SOURCE_DATE_EPOCH=soon run -0 apphub -q image build -t sde:2 "$BATS_TEST_TMPDIR/ctx"
+	[[ $(apphub image inspect sde:2 --json | jq -r .created) != 1970-* ]]
+}
+
 @test "verbs: options anywhere before --, operands counted, the verb named" {
 	add_app alpha
 	run -0 apphub apps show alpha --json
