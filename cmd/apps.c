@@ -95,16 +95,6 @@ static void print_app_list(json_t *apps, int quiet)
 	}
 }
 
-static int finish(struct ctx *ctx, json_t *out, void (*text)(json_t *, int))
-{
-	if (ctx->json)
-		print_json(out);
-	else if (text)
-		text(out, ctx->quiet);
-	json_decref(out);
-	return 0;
-}
-
 static void text_app(json_t *app, int quiet)
 {
 	if (!quiet)
@@ -116,11 +106,17 @@ static void text_search(json_t *res, int quiet)
 	print_app_list(json_object_get(res, "data"), quiet);
 }
 
+static void text_id(json_t *app, int quiet)
+{
+	if (!quiet)
+		puts(json_string_value(json_object_get(app, "id")));
+}
+
 static int apps_search(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *status = NULL, *sort = NULL, *weights = NULL;
 	long limit = LONG_MIN, offset = LONG_MIN;
-	json_t *tags = NULL, *params, *out;
+	json_t *tags = NULL, *params;
 	struct strbuf q = STRBUF_INIT;
 	struct option opts[] = {
 		OPT_LIST(0, "tag", &tags, "k:v", "only apps with this tag (repeatable)"),
@@ -153,9 +149,7 @@ static int apps_search(int argc, const char **argv, struct ctx *ctx)
 	if (!ctx->json)
 		json_object_set_new(params, "facets", json_false());
 	strbuf_release(&q);
-	code = run_op(ctx, "apps.search", params, &out);
-	json_decref(params);
-	return code ? code : finish(ctx, out, text_search);
+	return run_op_show(ctx, "apps.search", params, text_search);
 }
 
 /* A relative path to an existing directory means that directory, as git takes it. */
@@ -174,7 +168,7 @@ static int apps_add(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *id = NULL, *name = NULL, *description = NULL, *dockerfile = NULL;
 	int explicit = 0, update = 0, code;
-	json_t *tags = NULL, *params, *out;
+	json_t *tags = NULL, *params;
 	struct option opts[] = {
 		OPT_STRING(0, "id", &id, "id", "the app id (default: from the repository name)"),
 		OPT_STRING(0, "name", &name, "name", "display name (default: from package.json or the id)"),
@@ -200,16 +194,7 @@ static int apps_add(int argc, const char **argv, struct ctx *ctx)
 	if (tags)
 		json_object_set_new(params, "tags", tags);
 	free(repo);
-	code = run_op(ctx, "apps.add", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json)
-		print_json(out);
-	else if (!ctx->quiet)
-		puts(json_string_value(json_object_get(out, "id")));
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, "apps.add", params, text_id);
 }
 
 /*
@@ -492,16 +477,14 @@ static int one_id(int argc, const char **argv, struct ctx *ctx, const char *op,
 		  void (*text)(json_t *, int))
 {
 	struct option opts[] = { OPT_END() };
-	json_t *params, *out;
+	json_t *params;
 	int code;
 
 	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 1, 1, "an app id", &code);
 	if (argc < 0)
 		return code;
 	params = json_pack("{s:s}", "id", argv[0]);
-	code = run_op(ctx, op, params, &out);
-	json_decref(params);
-	return code ? code : finish(ctx, out, text);
+	return run_op_show(ctx, op, params, text);
 }
 
 static int apps_show(int argc, const char **argv, struct ctx *ctx)
@@ -517,7 +500,7 @@ static int apps_rm(int argc, const char **argv, struct ctx *ctx)
 static int apps_tag(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
-	json_t *params, *list, *out;
+	json_t *params, *list;
 	int code, i, add;
 
 	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 3, -1,
@@ -531,9 +514,7 @@ static int apps_tag(int argc, const char **argv, struct ctx *ctx)
 	for (i = 2; i < argc; i++)
 		json_array_append_new(list, json_string(argv[i]));
 	params = json_pack("{s:s, s:o}", "id", argv[0], add ? "add" : "remove", list);
-	code = run_op(ctx, "apps.tag", params, &out);
-	json_decref(params);
-	return code ? code : finish(ctx, out, NULL);
+	return run_op_show(ctx, "apps.tag", params, NULL);
 }
 
 static void text_suggest(json_t *res, int quiet)
@@ -548,27 +529,6 @@ static void text_suggest(json_t *res, int quiet)
 		printf("%s%s\n", json_string_value(json_object_get(s, "value")),
 		       !strcmp(type, "key") ? ":" : "");
 	}
-}
-
-static int apps_tags(int argc, const char **argv, struct ctx *ctx)
-{
-	long limit = LONG_MIN;
-	struct option opts[] = {
-		OPT_INT(0, "limit", &limit, "n", "at most n suggestions (1-50, default 10)"),
-		OPT_END(),
-	};
-	json_t *params, *out;
-	int code;
-
-	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 0, 1, "one prefix at most", &code);
-	if (argc < 0)
-		return code;
-	params = json_pack("{s:s}", "prefix", argc ? argv[0] : "");
-	if (limit != LONG_MIN)
-		json_object_set_new(params, "limit", json_integer(limit));
-	code = run_op(ctx, "tags.suggest", params, &out);
-	json_decref(params);
-	return code ? code : finish(ctx, out, text_suggest);
 }
 
 /* One transition a line: time, status, attempt, message (commit, duration). */
@@ -598,25 +558,41 @@ static void text_history(json_t *res, int quiet)
 	}
 }
 
-static int apps_history(int argc, const char **argv, struct ctx *ctx)
+/*
+ * tags [<prefix>] and history <id>: one operand, passed as key (at least
+ * min of them), and --limit.
+ */
+static int one_with_limit(int argc, const char **argv, struct ctx *ctx, const char *op,
+			  const char *key, int min, const char *what, const char *limit_help,
+			  void (*text)(json_t *, int))
 {
 	long limit = LONG_MIN;
 	struct option opts[] = {
-		OPT_INT(0, "limit", &limit, "n", "at most n events (1-1000, default 25)"),
+		OPT_INT(0, "limit", &limit, "n", limit_help),
 		OPT_END(),
 	};
-	json_t *params, *out;
+	json_t *params;
 	int code;
 
-	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, 1, 1, "an app id", &code);
+	argc = parse_verb_args(ctx, argc, argv, opts, apps_usage, min, 1, what, &code);
 	if (argc < 0)
 		return code;
-	params = json_pack("{s:s}", "id", argv[0]);
+	params = json_pack("{s:s}", key, argc ? argv[0] : "");
 	if (limit != LONG_MIN)
 		json_object_set_new(params, "limit", json_integer(limit));
-	code = run_op(ctx, "apps.history", params, &out);
-	json_decref(params);
-	return code ? code : finish(ctx, out, text_history);
+	return run_op_show(ctx, op, params, text);
+}
+
+static int apps_tags(int argc, const char **argv, struct ctx *ctx)
+{
+	return one_with_limit(argc, argv, ctx, "tags.suggest", "prefix", 0, "one prefix at most",
+			      "at most n suggestions (1-50, default 10)", text_suggest);
+}
+
+static int apps_history(int argc, const char **argv, struct ctx *ctx)
+{
+	return one_with_limit(argc, argv, ctx, "apps.history", "id", 1, "an app id",
+			      "at most n events (1-1000, default 25)", text_history);
 }
 
 static int apps_retry(int argc, const char **argv, struct ctx *ctx)

@@ -84,6 +84,15 @@ int run_verb(const struct verb *verbs, size_t nr, const char *def, const char *c
 
 /* Calls an operation; on error prints it and returns the exit status. */
 int run_op(struct ctx *ctx, const char *name, json_t *params, json_t **out);
+/*
+ * The end of most verbs: calls operation name with params (released here)
+ * and prints its result, as JSON under --json, else by text (NULL: nothing)
+ * with whether -q was given. Returns the exit status.
+ */
+int run_op_show(struct ctx *ctx, const char *name, json_t *params,
+		void (*text)(json_t *out, int quiet));
+/* text for run_op_show(): the result's two string fields a and b on one line, unless -q */
+void print_two(json_t *out, const char *a, const char *b, int quiet);
 int exit_status(const struct ah_err *err);
 
 /* Prints a result as JSON (indented on a terminal, one line otherwise). */

@@ -172,6 +172,30 @@ int run_op(struct ctx *ctx, const char *name, json_t *params, json_t **out)
 	return exit_status(&err);
 }
 
+int run_op_show(struct ctx *ctx, const char *name, json_t *params,
+		void (*text)(json_t *out, int quiet))
+{
+	json_t *out = NULL;
+	int code = run_op(ctx, name, params, &out);
+
+	json_decref(params);
+	if (code)
+		return code;
+	if (ctx->json)
+		print_json(out);
+	else if (text)
+		text(out, ctx->quiet);
+	json_decref(out);
+	return 0;
+}
+
+void print_two(json_t *out, const char *a, const char *b, int quiet)
+{
+	if (!quiet)
+		printf("%s %s\n", json_string_value(json_object_get(out, a)),
+		       json_string_value(json_object_get(out, b)));
+}
+
 void print_json(json_t *v)
 {
 	size_t flags = JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;

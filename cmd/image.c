@@ -49,45 +49,54 @@ static void human_size(char *buf, size_t n, json_int_t size)
 		snprintf(buf, n, "%.*f %s", v < 10 ? 1 : 0, v, units[u]);
 }
 
+static void text_name_digest(json_t *out, int quiet)
+{
+	print_two(out, "name", "digest", quiet);
+}
+
+static void text_ref_digest(json_t *out, int quiet)
+{
+	print_two(out, "ref", "digest", quiet);
+}
+
+/* A table of the images (their names only with -q). */
+static void text_images(json_t *out, int quiet)
+{
+	json_t *img;
+	size_t i, w = 4;
+
+	json_array_foreach(json_object_get(out, "data"), i, img) {
+		size_t l = strlen(json_string_value(json_object_get(img, "name")));
+
+		if (l > w)
+			w = l;
+	}
+	if (!quiet && json_array_size(json_object_get(out, "data")))
+		printf("%-*s  %-19s  %9s  %s\n", (int)w, "NAME", "DIGEST", "SIZE", "CREATED");
+	json_array_foreach(json_object_get(out, "data"), i, img) {
+		const char *name = json_string_value(json_object_get(img, "name"));
+		const char *digest = json_string_value(json_object_get(img, "digest"));
+		const char *created = json_string_value(json_object_get(img, "createdAt"));
+		char size[32];
+
+		if (quiet) {
+			puts(name);
+			continue;
+		}
+		human_size(size, sizeof(size), json_integer_value(json_object_get(img, "size")));
+		printf("%-*s  %-19.19s  %9s  %s\n", (int)w, name, digest ? digest : "-", size,
+		       created ? created : "-");
+	}
+}
+
 static int image_ls(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
-	json_t *out, *img;
-	size_t i, w = 4;
 	int code;
 
 	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 0, 0, "", &code) < 0)
 		return code;
-	if ((code = run_op(ctx, "image.ls", NULL, &out)))
-		return code;
-	if (ctx->json) {
-		print_json(out);
-	} else {
-		json_array_foreach(json_object_get(out, "data"), i, img) {
-			size_t l = strlen(json_string_value(json_object_get(img, "name")));
-
-			if (l > w)
-				w = l;
-		}
-		if (!ctx->quiet && json_array_size(json_object_get(out, "data")))
-			printf("%-*s  %-19s  %9s  %s\n", (int)w, "NAME", "DIGEST", "SIZE", "CREATED");
-		json_array_foreach(json_object_get(out, "data"), i, img) {
-			const char *name = json_string_value(json_object_get(img, "name"));
-			const char *digest = json_string_value(json_object_get(img, "digest"));
-			const char *created = json_string_value(json_object_get(img, "createdAt"));
-			char size[32];
-
-			if (ctx->quiet) {
-				puts(name);
-				continue;
-			}
-			human_size(size, sizeof(size), json_integer_value(json_object_get(img, "size")));
-			printf("%-*s  %-19.19s  %9s  %s\n", (int)w, name, digest ? digest : "-", size,
-			       created ? created : "-");
-		}
-	}
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, "image.ls", NULL, text_images);
 }
 
 static void print_list(const char *label, json_t *v)
@@ -200,7 +209,7 @@ static int image_rm(int argc, const char **argv, struct ctx *ctx)
 static int image_import(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *cmd = NULL, *entrypoint = NULL, *workdir = NULL;
-	json_t *env = NULL, *config = json_object(), *params = NULL, *out, *v;
+	json_t *env = NULL, *config = json_object(), *params, *v;
 	struct option opts[] = {
 		OPT_STRING(0, "cmd", &cmd, "cmd", "the image's Cmd: a JSON array, or a shell command"),
 		OPT_STRING(0, "entrypoint", &entrypoint, "json", "the image's Entrypoint, a JSON array"),
@@ -256,19 +265,11 @@ static int image_import(int argc, const char **argv, struct ctx *ctx)
 		json_object_set_new(config, "WorkingDir", json_string(workdir));
 	file = abs_path(argv[0]);
 	params = json_pack("{s:s, s:s, s:O}", "file", file, "name", argv[1], "config", config);
-	if ((code = run_op(ctx, "image.import", params, &out)))
-		goto done;
-	if (ctx->json)
-		print_json(out);
-	else if (!ctx->quiet)
-		printf("%s %s\n", json_string_value(json_object_get(out, "name")),
-		       json_string_value(json_object_get(out, "digest")));
-	json_decref(out);
+	code = run_op_show(ctx, "image.import", params, text_name_digest);
 done:
 	free(file);
 	json_decref(env);
 	json_decref(config);
-	json_decref(params);
 	return code;
 }
 
@@ -277,7 +278,7 @@ static int image_to_path(int argc, const char **argv, struct ctx *ctx, const cha
 			 const char *key)
 {
 	struct option opts[] = { OPT_END() };
-	json_t *params, *out;
+	json_t *params;
 	char *path;
 	int code;
 
@@ -287,14 +288,7 @@ static int image_to_path(int argc, const char **argv, struct ctx *ctx, const cha
 	path = abs_path(argv[1]);
 	params = json_pack("{s:s, s:s}", "name", argv[0], key, path);
 	free(path);
-	code = run_op(ctx, op, params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json)
-		print_json(out);
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, op, params, NULL);
 }
 
 static int image_export(int argc, const char **argv, struct ctx *ctx)
@@ -318,24 +312,14 @@ static int image_pull(int argc, const char **argv, struct ctx *ctx)
 		OPT_BOOL(0, "insecure", &insecure, "use http:// for this registry"),
 		OPT_END(),
 	};
-	json_t *params, *out;
+	json_t *params;
 
 	if (parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 1, "a reference", &code) < 0)
 		return code;
 	params = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:b}", "ref", argv[0], "name", name,
 			   "platform", platform, "creds", creds, "insecure", insecure, "verbose",
 			   !ctx->quiet && !ctx->json);
-	code = run_op(ctx, "image.pull", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json)
-		print_json(out);
-	else if (!ctx->quiet)
-		printf("%s %s\n", json_string_value(json_object_get(out, "name")),
-		       json_string_value(json_object_get(out, "digest")));
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, "image.pull", params, text_name_digest);
 }
 
 static int image_push(int argc, const char **argv, struct ctx *ctx)
@@ -349,7 +333,7 @@ static int image_push(int argc, const char **argv, struct ctx *ctx)
 		OPT_SIZE(0, "chunk-size", &chunk, "upload blobs in chunks of this size (bytes, 64k, 5M)"),
 		OPT_END(),
 	};
-	json_t *params, *out;
+	json_t *params;
 
 	argc = parse_verb_args(ctx, argc, argv, opts, image_usage, 1, 2,
 			       "an image name and a reference at most", &code);
@@ -358,17 +342,7 @@ static int image_push(int argc, const char **argv, struct ctx *ctx)
 	params = json_pack("{s:s, s:s, s:s?, s:b, s:I, s:b}", "name", argv[0], "ref",
 			   argc > 1 ? argv[1] : argv[0], "creds", creds, "insecure", insecure,
 			   "chunkSize", (json_int_t)chunk, "verbose", !ctx->quiet && !ctx->json);
-	code = run_op(ctx, "image.push", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json)
-		print_json(out);
-	else if (!ctx->quiet)
-		printf("%s %s\n", json_string_value(json_object_get(out, "ref")),
-		       json_string_value(json_object_get(out, "digest")));
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, "image.push", params, text_ref_digest);
 }
 
 static int image_build(int argc, const char **argv, struct ctx *ctx)

@@ -33,9 +33,9 @@ static void show(struct ctx *ctx, json_t *res, int ids)
 	} else if (*str(res, "retryAt")) {
 		error("cannot ingest '%s' (attempt %" JSON_INTEGER_FORMAT ", retry at %s): %s",
 		      str(res, "id"), json_integer_value(json_object_get(res, "attempt")),
-		      str(res, "retryAt"), str(res, "error"));
+		      str(res, "retryAt"), str(res, "errorMessage"));
 	} else {
-		error("cannot ingest '%s': %s", str(res, "id"), str(res, "error"));
+		error("cannot ingest '%s': %s", str(res, "id"), str(res, "errorMessage"));
 	}
 }
 

@@ -182,6 +182,23 @@ done:
 	return code;
 }
 
+/* A table of the launches (their ids only with -q). */
+static void text_launches(json_t *out, int quiet)
+{
+	json_t *data = json_object_get(out, "data"), *r;
+	size_t i;
+
+	if (!quiet && json_array_size(data))
+		printf("%-20s %-20s %-9s %-28s %s\n", "ID", "APP", "STATUS", "PREVIEW", "CREATED");
+	json_array_foreach(data, i, r) {
+		if (quiet)
+			puts(str(r, "id"));
+		else
+			printf("%-20s %-20s %-9s %-28s %s\n", str(r, "id"), str(r, "repositoryId"),
+			       str(r, "status"), str(r, "previewUrl"), str(r, "createdAt"));
+	}
+}
+
 static int launch_ls(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *status = NULL;
@@ -191,8 +208,7 @@ static int launch_ls(int argc, const char **argv, struct ctx *ctx)
 		OPT_INT(0, "limit", &limit, "n", "at most n launches (default 100)"),
 		OPT_END(),
 	};
-	json_t *params, *out, *r;
-	size_t i;
+	json_t *params;
 	int code;
 
 	argc = parse_verb_args(ctx, argc, argv, opts, launch_usage, 0, 1, "one app id at most", &code);
@@ -205,27 +221,7 @@ static int launch_ls(int argc, const char **argv, struct ctx *ctx)
 		json_object_set_new(params, "status", json_string(status));
 	if (limit > 0)
 		json_object_set_new(params, "limit", json_integer(limit));
-	code = run_op(ctx, argc ? "launch.ls" : "launch.list", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json) {
-		print_json(out);
-	} else {
-		json_t *data = json_object_get(out, "data");
-
-		if (!ctx->quiet && json_array_size(data))
-			printf("%-20s %-20s %-9s %-28s %s\n", "ID", "APP", "STATUS", "PREVIEW", "CREATED");
-		json_array_foreach(data, i, r) {
-			if (ctx->quiet)
-				puts(str(r, "id"));
-			else
-				printf("%-20s %-20s %-9s %-28s %s\n", str(r, "id"), str(r, "repositoryId"),
-				       str(r, "status"), str(r, "previewUrl"), str(r, "createdAt"));
-		}
-	}
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, argc ? "launch.ls" : "launch.list", params, text_launches);
 }
 
 /* The one operand, *id, after the options (which may come before or after it). */
@@ -240,30 +236,29 @@ static int one_launch(int argc, const char **argv, struct ctx *ctx, const struct
 	return 0;
 }
 
+/* The record, and a failed launch's log tail; with -q too. */
+static void text_shown(json_t *out, int quiet)
+{
+	(void)quiet;
+	print_record(out);
+	if (json_is_string(json_object_get(out, "logsPreview")) && !strcmp(str(out, "status"), "failed"))
+		printf("log:\n%s", str(out, "logsPreview"));
+}
+
 static int launch_show(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
 	const char *id = NULL;
-	json_t *params, *out;
 	int code = one_launch(argc, argv, ctx, opts, &id);
 
 	if (code < 0)
 		return -code - 1;
-	params = json_pack("{s:s}", "id", id);
-	code = run_op(ctx, "launch.show", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json) {
-		print_json(out);
-	} else {
-		print_record(out);
-		if (json_is_string(json_object_get(out, "logsPreview")) &&
-		    !strcmp(str(out, "status"), "failed"))
-			printf("log:\n%s", str(out, "logsPreview"));
-	}
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, "launch.show", json_pack("{s:s}", "id", id), text_shown);
+}
+
+static void text_stopped(json_t *out, int quiet)
+{
+	print_two(out, "id", "status", quiet);
 }
 
 static int launch_stop(int argc, const char **argv, struct ctx *ctx)
@@ -274,22 +269,12 @@ static int launch_stop(int argc, const char **argv, struct ctx *ctx)
 		OPT_END(),
 	};
 	const char *id = NULL;
-	json_t *params, *out;
 	int code = one_launch(argc, argv, ctx, opts, &id);
 
 	if (code < 0)
 		return -code - 1;
-	params = json_pack("{s:s, s:b}", "id", id, "wait", !no_wait);
-	code = run_op(ctx, "launch.stop", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json)
-		print_json(out);
-	else if (!ctx->quiet)
-		printf("%s %s\n", str(out, "id"), str(out, "status"));
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, "launch.stop", json_pack("{s:s, s:b}", "id", id, "wait", !no_wait),
+			   text_stopped);
 }
 
 static int terminal(const char *status)

@@ -7,11 +7,13 @@
  * the HTTP status on one line, then the response body. Exits 0 when an
  * answer came, 128 when the server could not be reached.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
 #include "cmd.h"
+#include "../lib/env.h"
 #include "../lib/strbuf.h"
 
 #ifndef APPHUB_VERSION
@@ -35,7 +37,9 @@ int cmd_remote(int argc, const char **argv, struct ctx *ctx)
 {
 	struct strbuf req = STRBUF_INIT, resp = STRBUF_INIT;
 	struct curl_slist *headers = NULL;
-	const char *token = getenv("APPHUB_TOKEN"), *timeout = getenv("APPHUB_REMOTE_TIMEOUT");
+	const char *token = getenv("APPHUB_TOKEN");
+	struct ah_err err = AH_ERR_INIT;
+	int64_t timeout_ms;
 	char errbuf[CURL_ERROR_SIZE] = "", chunk[65536], *auth = NULL;
 	long status = 0;
 	size_t n;
@@ -56,6 +60,12 @@ int cmd_remote(int argc, const char **argv, struct ctx *ctx)
 		}
 		strbuf_add(&req, chunk, n);
 	}
+	/* in seconds, as it always was, when it has no unit */
+	if (ah_env_duration("APPHUB_REMOTE_TIMEOUT", 1000, 300000, 1, &timeout_ms, &err) < 0) {
+		fprintf(stderr, "apphub: %s\n", err.msg);
+		strbuf_release(&req);
+		return 128;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(curl = curl_easy_init())) {
 		fputs("apphub: cannot start libcurl\n", stderr);
 		strbuf_release(&req);
@@ -75,7 +85,7 @@ int cmd_remote(int argc, const char **argv, struct ctx *ctx)
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout && atol(timeout) > 0 ? atol(timeout) : 300L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms > LONG_MAX ? LONG_MAX : (long)timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);

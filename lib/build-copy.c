@@ -82,47 +82,9 @@ static int hash_file(EVP_MD_CTX *md, int fd)
 	return n < 0 ? -1 : 0;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int list_names(int dfd, char ***out, size_t *nr)
 {
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	size_t alloc = 0;
-
-	*out = NULL;
-	*nr = 0;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (*nr == alloc) {
-			alloc = alloc ? 2 * alloc : 32;
-			*out = xrealloc(*out, alloc * sizeof(**out));
-		}
-		(*out)[(*nr)++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (*nr)
-		qsort(*out, *nr, sizeof(**out), cmp_name);
-	return 0;
-}
-
-static void free_names(char **v, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++)
-		free(v[i]);
-	free(v);
+	return ah_dir_names_fd(openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), out, nr);
 }
 
 /*
@@ -175,13 +137,13 @@ static int xfer_entry(struct xfer *x, int sfd, const char *name, int dfd, const 
 			if (fstatat(dfd, dname, &db, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(db.st_mode))
 				unlinkat(dfd, dname, 0);
 			if (mkdirat(dfd, dname, 0700) < 0 && errno != EEXIST) {
-				free_names(names, nr);
+				ah_names_free(names, nr);
 				xfer_fail(x, "create", dname);
 				goto done;
 			}
 			cfd = openat(dfd, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (cfd < 0) {
-				free_names(names, nr);
+				ah_names_free(names, nr);
 				xfer_fail(x, "open", dname);
 				goto done;
 			}
@@ -192,13 +154,13 @@ static int xfer_entry(struct xfer *x, int sfd, const char *name, int dfd, const 
 
 			free(c);
 			if (r < 0) {
-				free_names(names, nr);
+				ah_names_free(names, nr);
 				if (cfd >= 0)
 					close(cfd);
 				goto done;
 			}
 		}
-		free_names(names, nr);
+		ah_names_free(names, nr);
 		if (cfd >= 0) {
 			if (fchown(cfd, x->uid, x->gid) < 0 && geteuid() == 0) {
 				close(cfd);
@@ -314,7 +276,7 @@ static void expand(int rootfd, uint64_t resolve, const char *base, char **comps,
 				expand(rootfd, resolve, p, comps, i + 1, n, out, nr, alloc);
 				free(p);
 			}
-			free_names(names, nn);
+			ah_names_free(names, nn);
 		}
 		close(dfd);
 	} else {
@@ -730,6 +692,20 @@ static int open_source(struct builder *b, const struct ah_df_instr *in, struct s
 			ah_df_kind_name(in->kind), rel, strerror(errno));
 }
 
+/* The directory holding source path src, opened: a copy goes through it. */
+static int open_source_parent(struct builder *b, const struct ah_df_instr *in,
+			      struct src_root *r, const char *src)
+{
+	struct strbuf sp = STRBUF_INIT;
+	const char *sl = strrchr(src, '/');
+	int fd;
+
+	strbuf_add(&sp, src, sl ? (size_t)(sl - src) : 0);
+	fd = open_source(b, in, r, sp.buf, O_RDONLY | O_DIRECTORY);
+	strbuf_release(&sp);
+	return fd;
+}
+
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');
@@ -782,13 +758,8 @@ int build_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *i
 			if (S_ISDIR(sb.st_mode)) {
 				rc = xfer_entry(&x, sfd, ".", -1, "", srcs[i], 0);
 			} else {
-				struct strbuf sp = STRBUF_INIT;
-				const char *sl = strrchr(srcs[i], '/');
-				int spfd;
+				int spfd = open_source_parent(b, in, r, srcs[i]);
 
-				strbuf_add(&sp, srcs[i], sl ? (size_t)(sl - srcs[i]) : 0);
-				spfd = open_source(b, in, r, sp.buf, O_RDONLY | O_DIRECTORY);
-				strbuf_release(&sp);
 				rc = spfd < 0 ? -1 : xfer_entry(&x, spfd, base_name(srcs[i]), -1,
 								base_name(srcs[i]), srcs[i], 0);
 				if (spfd >= 0)
@@ -848,7 +819,7 @@ int build_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *i
 						rc = xfer_entry(&x, dfd, names[j], pfd, names[j], c, 1);
 						free(c);
 					}
-					free_names(names, nn);
+					ah_names_free(names, nn);
 				}
 				if (dfd >= 0)
 					close(dfd);
@@ -902,13 +873,8 @@ int build_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *i
 		}
 		{
 			/* sfd is O_PATH: copy through its parent */
-			struct strbuf sp = STRBUF_INIT;
-			const char *sl = strrchr(srcs[i], '/');
-			int spfd;
+			int spfd = open_source_parent(b, in, r, srcs[i]);
 
-			strbuf_add(&sp, srcs[i], sl ? (size_t)(sl - srcs[i]) : 0);
-			spfd = open_source(b, in, r, sp.buf, O_RDONLY | O_DIRECTORY);
-			strbuf_release(&sp);
 			if (spfd < 0) {
 				rc = -1;
 			} else {

@@ -3,6 +3,7 @@
  * in the stage's root by the sandbox (sandbox.h).
  */
 #include "build-internal.h"
+#include "env.h"
 
 /* ---- RUN ---- */
 
@@ -64,27 +65,6 @@ static void copy_log(struct builder *b, int fd, char *tail, size_t tailsz)
 	}
 }
 
-/* $name as a size (suffixes) or a whole number; def when unset; -1 when invalid. */
-static int64_t env_size(const char *name, int64_t def, int suffixes)
-{
-	const char *v = getenv(name);
-	char *end;
-	int64_t n;
-
-	if (!v || !*v)
-		return def;
-	if (suffixes) {
-		if (ah_parse_size(v, &n) < 0)
-			return -1;
-	} else {
-		errno = 0;
-		n = strtoll(v, &end, 10);
-		if (errno || end == v || *end)
-			return -1;
-	}
-	return n > 0 ? n : -1;
-}
-
 /*
  * A RUN's limits: the build's, else $APPHUB_BUILD_MEMORY, _PIDS, _CPUS,
  * _TMP_SIZE and _DISK, else defaults that let a package manager work and
@@ -92,21 +72,14 @@ static int64_t env_size(const char *name, int64_t def, int suffixes)
  */
 static int run_limits(struct builder *b, const struct ah_df_instr *in, struct ah_limits *l)
 {
-	static const struct { const char *name; int64_t def; int suffixes; } env[] = {
-		{ "APPHUB_BUILD_MEMORY", 2LL << 30, 1 },
-		{ "APPHUB_BUILD_PIDS", 1024, 0 },
-		{ "APPHUB_BUILD_TMP_SIZE", 1LL << 30, 1 },
-		{ "APPHUB_BUILD_DISK", 8LL << 30, 1 },
-	};
 	int64_t v[4];
 	const char *cpus = getenv("APPHUB_BUILD_CPUS");
-	size_t i;
 
-	for (i = 0; i < 4; i++)
-		if ((v[i] = env_size(env[i].name, env[i].def, env[i].suffixes)) < 0)
-			return build_line_err(b, in, 400, "invalid", "invalid %s '%s': %s", env[i].name,
-					getenv(env[i].name), env[i].suffixes ?
-					"a size such as 512M or 2G" : "a positive number");
+	if (ah_env_size("APPHUB_BUILD_MEMORY", 2LL << 30, 1, &v[0], b->err) < 0 ||
+	    ah_env_int("APPHUB_BUILD_PIDS", 1024, 1, &v[1], b->err) < 0 ||
+	    ah_env_size("APPHUB_BUILD_TMP_SIZE", 1LL << 30, 1, &v[2], b->err) < 0 ||
+	    ah_env_size("APPHUB_BUILD_DISK", 8LL << 30, 1, &v[3], b->err) < 0)
+		return build_at_line(b, in);
 	*l = b->o->limits;
 	if (!l->memory_bytes)
 		l->memory_bytes = v[0];

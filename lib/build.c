@@ -26,6 +26,7 @@
  * (plain or compressed) extracts it, member names checked.
  */
 #include "build-internal.h"
+#include "env.h"
 
 /* ---- small helpers ---- */
 
@@ -969,7 +970,7 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 	const char *engine = o->engine && *o->engine ? o->engine : "native";
 	size_t len = 0, i;
 	int ret = -1, r;
-	int64_t t0 = ah_now_ms();
+	int64_t t0 = ah_now_ms(), epoch;
 	char mdigest[AH_DIGEST_MAX];
 	int64_t msize;
 
@@ -1072,8 +1073,8 @@ int ah_build_image(const struct ah_build_opts *o, json_t **report, struct ah_err
 		goto done;
 	if (!r && ah_dockerignore_parse(buf, len, ".dockerignore", &b.ignore, err) < 0)
 		goto done;
-	if (getenv("SOURCE_DATE_EPOCH"))
-		ah_iso_time(b.created, strtoll(getenv("SOURCE_DATE_EPOCH"), NULL, 10) * 1000);
+	if ((epoch = ah_env_source_date_epoch()) >= 0)
+		ah_iso_time(b.created, epoch * 1000);
 	else
 		ah_now_iso(b.created);
 	b.st = xcalloc(b.df->stages_nr, sizeof(*b.st));

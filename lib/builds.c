@@ -27,12 +27,13 @@ int ah_build_config_load(struct ah_build_config *cfg, struct ah_err *err)
 	int64_t attempts;
 
 	if (ah_env_int("APPHUB_BUILD_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_TIMEOUT_MS", 30 * 60000, 1, &cfg->timeout_ms, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_MAX_LOG_BYTES", 16 << 20, 4096, &cfg->max_log, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context, err) < 0 ||
-	    ah_env_int("APPHUB_BUILD_MAX_FILE_BYTES", 100 << 20, 1, &cfg->max_file, err) < 0)
+	    ah_env_duration("APPHUB_BUILD_BACKOFF_MS", 1, 10000, 0, &cfg->backoff_ms, err) < 0 ||
+	    ah_env_duration("APPHUB_BUILD_TIMEOUT_MS", 1, 30 * 60000, 1, &cfg->timeout_ms, err) < 0 ||
+	    ah_env_duration("APPHUB_BUILD_LEASE_MS", 1, 60000, 100, &cfg->lease_ms, err) < 0 ||
+	    ah_env_size("APPHUB_BUILD_MAX_LOG_BYTES", 16 << 20, 4096, &cfg->max_log, err) < 0 ||
+	    ah_env_size("APPHUB_BUILD_MAX_CONTEXT_BYTES", (int64_t)1 << 30, 1, &cfg->max_context,
+			err) < 0 ||
+	    ah_env_size("APPHUB_BUILD_MAX_FILE_BYTES", 100 << 20, 1, &cfg->max_file, err) < 0)
 		return -1;
 	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
 	return 0;
@@ -330,7 +331,7 @@ int ah_build_record_failed(struct ah_state *st, const struct ah_build_item *item
 		sqlite3_bind_int64(stmt, 4, duration_ms);
 	if (ah_step_done(st, stmt, "cannot record build failure", err) < 0 ||
 	    ah_event(st, "build.failed", item->app_id,
-		     json_pack("{s:s, s:s, s:i}", "buildId", item->id, "error", msg,
+		     json_pack("{s:s, s:s, s:i}", "buildId", item->id, "errorMessage", msg,
 			       "attempt", item->lease.attempt), err) < 0)
 		goto done;
 	ret = 0;
@@ -407,7 +408,7 @@ static int record_death(struct ah_state *st, const struct ah_build_config *cfg,
 	    ah_work_release(st, item->lease.work_id, due, err) < 0 ||
 	    ah_event(st, "build.queued", item->app_id,
 		     json_pack("{s:s, s:i, s:s, s:s}", "buildId", item->id, "attempt",
-			       item->lease.attempt, "error", message, "retryAt", retry_at), err) < 0 ||
+			       item->lease.attempt, "errorMessage", message, "retryAt", retry_at), err) < 0 ||
 	    !(*result = ah_build_json(st, NULL, item->build, err)))
 		goto done;
 	json_object_set_new(*result, "retryAt", json_string(retry_at));
@@ -514,7 +515,10 @@ done:
 	return ret;
 }
 
-/* builds.list: {id, limit?, offset?} -> {id, total, data:[record...]}, newest first. */
+/*
+ * builds.list: {id, limit?, offset?} -> {repositoryId, total, data:[record...]},
+ * newest first.
+ */
 int ah_builds_list(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] = RECORD_COLUMNS " WHERE b.app = ? ORDER BY b.n DESC LIMIT ? OFFSET ?";
@@ -545,7 +549,8 @@ int ah_builds_list(struct ah_state *st, json_t *params, json_t **out, struct ah_
 	sqlite3_bind_int64(stmt, 3, offset);
 	if (!(data = ah_step_rows(st, stmt, record_row, "cannot read builds", err)))
 		return -1;
-	*out = json_pack("{s:s, s:I, s:o}", "id", id, "total", (json_int_t)total, "data", data);
+	*out = json_pack("{s:s, s:I, s:o}", "repositoryId", id, "total", (json_int_t)total,
+			 "data", data);
 	return 0;
 }
 

@@ -99,7 +99,7 @@ json_t *ah_build_lost_result(const struct ah_build_item *item);
  * The build records' operations (lib/ops-builds.c), params as the HTTP API
  * takes them (apphub-build(1)).
  */
-/* {id (the app), limit?, offset?} -> {id, total, data:[record...]}, newest first */
+/* {id (the app), limit?, offset?} -> {repositoryId, total, data:[record...]}, newest first */
 int ah_builds_list(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 /* {id} -> the record */
 int ah_builds_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);

@@ -1,6 +1,6 @@
 /*
- * File-system helpers the layers above share: removing, measuring and
- * making trees, and reads and writes of whole buffers.
+ * File-system helpers the layers above share: removing, measuring, making
+ * and listing trees, and reads and writes of whole buffers.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -191,4 +191,50 @@ int ah_copy_fd(int in, int out)
 		if (ah_write_full(out, buf, (size_t)n) < 0)
 			return -1;
 	return n < 0 ? -1 : 0;
+}
+
+int ah_names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ah_dir_names_fd(int fd, char ***names, size_t *nr)
+{
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	size_t alloc = 0;
+
+	*names = NULL;
+	*nr = 0;
+	if (!d) {
+		if (fd >= 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+		}
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (*nr == alloc) {
+			alloc = alloc ? 2 * alloc : 32;
+			*names = xrealloc(*names, alloc * sizeof(**names));
+		}
+		(*names)[(*nr)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*nr)
+		qsort(*names, *nr, sizeof(**names), ah_names_cmp);
+	return 0;
+}
+
+void ah_names_free(char **names, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free(names[i]);
+	free(names);
 }

@@ -34,6 +34,16 @@ int ah_dir_empty(const char *path);
 int64_t ah_tree_size(const char *path, int logical, int64_t bound);
 
 /*
+ * The names of directory fd's entries but . and .., sorted by
+ * ah_names_cmp (byte order): 0, or -1 with errno set. Takes fd (closed
+ * here). Free them with ah_names_free().
+ */
+int ah_dir_names_fd(int fd, char ***names, size_t *nr);
+void ah_names_free(char **names, size_t nr);
+/* strcmp() of two char * array elements, for qsort() and bsearch(). */
+int ah_names_cmp(const void *a, const void *b);
+
+/*
  * All of len bytes to or from fd, through short counts and EINTR: 0, or -1
  * with errno set (EIO for a write of nothing or an early end of file).
  */

@@ -37,6 +37,21 @@ static int branch_watched(const char *ref)
 	return ok;
 }
 
+/* Whether sql finds a row for app id ?1 and commit ?2: *dup 1 or 0. */
+static int id_commit_exists(struct ah_state *st, const char *sql, const char *what,
+			    const char *id, const char *commit, int *dup, struct ah_err *err)
+{
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	*dup = 0;
+	if (!stmt)
+		return -1;
+	ah_bind_text(stmt, 1, id);
+	ah_bind_text(stmt, 2, commit);
+	*dup = ah_step_exists(st, stmt, what, err);
+	return *dup < 0 ? -1 : 0;
+}
+
 /*
  * The last commit a hook announced for app id while its ingest waits
  * (events written before the names were unified call it commit).
@@ -49,15 +64,8 @@ static int already_queued(struct ah_state *st, const char *id, const char *commi
 		" SELECT 1 FROM (SELECT data FROM events WHERE type = 'app.hook' AND subject = ?1"
 		"  ORDER BY id DESC LIMIT 1)"
 		" WHERE coalesce(json_extract(data, '$.commitSha'), json_extract(data, '$.commit')) = ?2)";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 
-	*dup = 0;
-	if (!stmt)
-		return -1;
-	ah_bind_text(stmt, 1, id);
-	ah_bind_text(stmt, 2, commit);
-	*dup = ah_step_exists(st, stmt, "cannot read work queue", err);
-	return *dup < 0 ? -1 : 0;
+	return id_commit_exists(st, sql, "cannot read work queue", id, commit, dup, err);
 }
 
 static int ingested_at(struct ah_state *st, const char *id, const char *commit, int *dup,
@@ -65,15 +73,8 @@ static int ingested_at(struct ah_state *st, const char *id, const char *commit, 
 {
 	static const char sql[] =
 		"SELECT 1 FROM apps WHERE id = ?1 AND status = 'ready' AND commit_sha = ?2";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 
-	*dup = 0;
-	if (!stmt)
-		return -1;
-	ah_bind_text(stmt, 1, id);
-	ah_bind_text(stmt, 2, commit);
-	*dup = ah_step_exists(st, stmt, "cannot read app", err);
-	return *dup < 0 ? -1 : 0;
+	return id_commit_exists(st, sql, "cannot read app", id, commit, dup, err);
 }
 
 /* Queues one app; item tells what happened. */

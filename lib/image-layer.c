@@ -17,6 +17,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+#include "env.h"
 #include "fsutil.h"
 #include "image.h"
 #include "image-internal.h"
@@ -321,15 +322,9 @@ static int lw_close(struct layer_writer *lw, int ok, struct ah_layer *out)
 
 int64_t image_fixed_mtime(void)
 {
-	const char *v = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long n;
+	int64_t t = ah_env_source_date_epoch();
 
-	if (!v || !*v)
-		return 0;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	return errno || *end || n < 0 ? 0 : n;
+	return t < 0 ? 0 : t;
 }
 
 struct dir_item {
@@ -382,47 +377,13 @@ static void walk_emit(struct dir_walk *w, const char *rel, int whiteout)
 	walk_emit_src(w, rel, NULL, whiteout);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The names in path, sorted; a missing directory has none. */
 static int list_dir(const char *path, char ***names, size_t *nr, struct ah_err *err)
 {
-	DIR *d = opendir(path);
-	struct dirent *de;
-	size_t alloc = 0;
-
-	*names = NULL;
-	*nr = 0;
-	if (!d) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return ah_internal(err, "cannot read '%s': %s", path, strerror(errno));
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (*nr == alloc) {
-			alloc = alloc ? 2 * alloc : 32;
-			*names = xrealloc(*names, alloc * sizeof(**names));
-		}
-		(*names)[(*nr)++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (*nr)
-		qsort(*names, *nr, sizeof(**names), cmp_str);
-	return 0;
-}
-
-static void free_names(char **names, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++)
-		free(names[i]);
-	free(names);
+	if (!ah_dir_names_fd(open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), names, nr) ||
+	    errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	return ah_internal(err, "cannot read '%s': %s", path, strerror(errno));
 }
 
 static int same_link(const char *a, const char *b)
@@ -491,13 +452,13 @@ static int walk_dir(struct dir_walk *w, const char *rel)
 			all[nall++] = xstrfmt(".wh.%s", bnames[i]);
 	}
 	if (nall)
-		qsort(all, nall, sizeof(*all), cmp_str);
+		qsort(all, nall, sizeof(*all), ah_names_cmp);
 	for (i = 0; i < nall; i++) {
 		char *crel = xstrfmt("%s%s%s", rel, *rel ? "/" : "", all[i]);
 		char *cpath = xstrfmt("%s/%s", w->dir, crel), *cbase = NULL;
 		struct stat sb, bsb;
 		int is_wh = !strncmp(all[i], ".wh.", 4) &&
-			    (!nr || !bsearch(&all[i], names, nr, sizeof(*names), cmp_str));
+			    (!nr || !bsearch(&all[i], names, nr, sizeof(*names), ah_names_cmp));
 		int changed = 1, r = 0;
 
 		if (++w->count > MAX_LAYER_ENTRIES) {
@@ -538,9 +499,9 @@ static int walk_dir(struct dir_walk *w, const char *rel)
 done:
 	free(path);
 	free(bpath);
-	free_names(names, nr);
-	free_names(bnames, bnr);
-	free_names(all, nall);
+	ah_names_free(names, nr);
+	ah_names_free(bnames, bnr);
+	ah_names_free(all, nall);
 	return ret;
 }
 
@@ -821,14 +782,14 @@ static int ovl_list(const struct ovl_dir *d, struct ovl_ent **out, size_t *nr,
 			if (lstat(e[n].src, &e[n].sb) < 0) {
 				ah_internal(err, "cannot stat '%s': %s", e[n].src, strerror(errno));
 				free(e[n].src);
-				free_names(names, nn);
+				ah_names_free(names, nn);
 				goto done;
 			}
 			e[n].name = names[j];
 			names[j] = NULL;
 			n++;
 		}
-		free_names(names, nn);
+		ah_names_free(names, nn);
 		if (n > top)
 			qsort(e, n, sizeof(*e), cmp_ent);
 	}
@@ -888,7 +849,7 @@ static int walk_ovl(struct dir_walk *w, const char *rel, const struct ovl_dir *a
 			all[nall++] = xstrfmt(".wh.%s", bn[i].name);
 	}
 	if (nall)
-		qsort(all, nall, sizeof(*all), cmp_str);
+		qsort(all, nall, sizeof(*all), ah_names_cmp);
 	for (i = 0; i < nall; i++) {
 		char *crel = xstrfmt("%s%s%s", rel, *rel ? "/" : "", all[i]);
 		struct ovl_ent *a = find_ent(an, anr, all[i]), *b;
@@ -935,7 +896,7 @@ static int walk_ovl(struct dir_walk *w, const char *rel, const struct ovl_dir *a
 done:
 	ents_free(an, anr);
 	ents_free(bn, bnr);
-	free_names(all, nall);
+	ah_names_free(all, nall);
 	return ret;
 }
 

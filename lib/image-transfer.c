@@ -16,6 +16,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+#include "env.h"
 #include "fsutil.h"
 #include "image.h"
 #include "image-internal.h"
@@ -634,11 +635,11 @@ done:
 static json_t *default_config(json_t *overrides)
 {
 	char created[AH_ISO_LEN];
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	int64_t sde = ah_env_source_date_epoch();
 	json_t *cfg, *c;
 
-	if (sde && *sde)
-		ah_iso_time(created, image_fixed_mtime() * 1000);
+	if (sde >= 0)
+		ah_iso_time(created, sde * 1000);
 	else
 		ah_now_iso(created);
 	c = json_pack("{s:[s]}", "Env",

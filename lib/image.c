@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "env.h"
 #include "fsutil.h"
 #include "image.h"
 #include "image-internal.h"
@@ -22,19 +23,18 @@
 
 #define DEFAULT_MAX_LAYER ((int64_t)8 << 30)
 
+static int max_layer(int64_t *max, struct ah_err *err)
+{
+	return ah_env_size("APPHUB_MAX_LAYER_SIZE", DEFAULT_MAX_LAYER, 1, max, err);
+}
+
 int64_t ah_image_max_layer(void)
 {
-	const char *v = getenv("APPHUB_MAX_LAYER_SIZE");
-	char *end;
-	long long n;
+	struct ah_err ignored = AH_ERR_INIT;
+	int64_t max;
 
-	if (!v || !*v)
-		return DEFAULT_MAX_LAYER;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (errno || *end || n <= 0)
-		return DEFAULT_MAX_LAYER;
-	return n;
+	/* A bad value was refused when the store was opened. */
+	return max_layer(&max, &ignored) < 0 ? DEFAULT_MAX_LAYER : max;
 }
 
 const char *ah_image_host_arch(void)
@@ -103,11 +103,12 @@ int ah_image_store_open(struct ah_image_store **out, const char *state_dir, stru
 	struct ah_image_store *s = xcalloc(1, sizeof(*s));
 	char *path = NULL;
 	struct stat sb;
+	int64_t max;
 
 	*out = NULL;
 	s->gc_fd = -1;
 	s->dir = xstrfmt("%s/images", state_dir);
-	if (image_mkdir(s->dir, err) < 0)
+	if (max_layer(&max, err) < 0 || image_mkdir(s->dir, err) < 0)
 		goto fail;
 	path = xstrfmt("%s/blobs", s->dir);
 	if (image_mkdir(path, err) < 0)

@@ -45,7 +45,7 @@
 
 struct ah_image_store;
 
-/* Opens (creating) state_dir/images. */
+/* Opens (creating) state_dir/images; refuses an APPHUB_MAX_LAYER_SIZE that is not a size. */
 int ah_image_store_open(struct ah_image_store **out, const char *state_dir, struct ah_err *err);
 void ah_image_store_close(struct ah_image_store *s);
 const char *ah_image_store_dir(const struct ah_image_store *s);

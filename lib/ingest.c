@@ -33,11 +33,12 @@ int ah_ingest_config_load(struct ah_ingest_config *cfg, struct ah_err *err)
 	int64_t attempts;
 
 	if (ah_env_int("APPHUB_INGEST_ATTEMPTS", 3, 1, &attempts, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_BACKOFF_MS", 10000, 0, &cfg->backoff_ms, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_MAX_BYTES", 200 << 20, 1, &cfg->max_bytes, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_TIMEOUT_MS", 600000, 1, &cfg->timeout_ms, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_LEASE_MS", 60000, 100, &cfg->lease_ms, err) < 0 ||
-	    ah_env_int("APPHUB_INGEST_MAX_FILE_BYTES", AH_ANALYZE_MAX_FILE, 1, &cfg->max_file, err) < 0)
+	    ah_env_duration("APPHUB_INGEST_BACKOFF_MS", 1, 10000, 0, &cfg->backoff_ms, err) < 0 ||
+	    ah_env_size("APPHUB_INGEST_MAX_BYTES", 200 << 20, 1, &cfg->max_bytes, err) < 0 ||
+	    ah_env_duration("APPHUB_INGEST_TIMEOUT_MS", 1, 600000, 1, &cfg->timeout_ms, err) < 0 ||
+	    ah_env_duration("APPHUB_INGEST_LEASE_MS", 1, 60000, 100, &cfg->lease_ms, err) < 0 ||
+	    ah_env_size("APPHUB_INGEST_MAX_FILE_BYTES", AH_ANALYZE_MAX_FILE, 1, &cfg->max_file,
+			err) < 0)
 		return -1;
 	cfg->attempts = attempts > 100 ? 100 : (int)attempts;
 	return 0;
@@ -135,13 +136,13 @@ static int record_failure(struct ah_state *st, const struct ah_ingest_config *cf
 	if (rc < 0 ||
 	    ah_ingest_event(st, item->app, "failed", msg, item->lease.attempt, NULL, duration_ms, err) < 0)
 		goto done;
-	data = json_pack("{s:s, s:i, s:s?}", "error", msg, "attempt", item->lease.attempt,
+	data = json_pack("{s:s, s:i, s:s?}", "errorMessage", msg, "attempt", item->lease.attempt,
 			 "retryAt", retry ? retry_at : NULL);
 	if (ah_event(st, "app.ingest.failed", item->id, data, err) < 0)
 		goto done;
 	*result = json_pack("{s:s, s:s, s:i, s:i, s:n, s:I, s:s, s:s?, s:b}", "id", item->id,
 			    "status", "failed", "attempt", item->lease.attempt, "attempts", cfg->attempts,
-			    "commitSha", "durationMs", (json_int_t)duration_ms, "error", msg,
+			    "commitSha", "durationMs", (json_int_t)duration_ms, "errorMessage", msg,
 			    "retryAt", retry ? retry_at : NULL, "permanent", permanent);
 	ret = 0;
 done:
@@ -162,7 +163,7 @@ static json_t *lost_result(const struct ah_ingest_item *item)
 {
 	return json_pack("{s:s, s:s, s:i, s:s}", "id", item->id, "status", "lost",
 			 "attempt", item->lease.attempt,
-			 "error", "the lease ran out and another worker took the item");
+			 "errorMessage", "the lease ran out and another worker took the item");
 }
 
 /* The runner's fail: a worker that ended without a result; inside its transaction. */
@@ -950,7 +951,7 @@ static int work_perform(struct ah_state *st, const void *cfgp, const void *it, j
 			goto done;
 		*result = json_pack("{s:s, s:s, s:i, s:s, s:I, s:n, s:s, s:I, s:I}", "id", item->id,
 				    "status", "ready", "attempt", item->lease.attempt, "commitSha", sha,
-				    "durationMs", (json_int_t)duration, "error",
+				    "durationMs", (json_int_t)duration, "errorMessage",
 				    "dockerfilePath", an.dockerfile,
 				    "receivedObjects", (json_int_t)fs.received_objects,
 				    "receivedBytes", (json_int_t)fs.received_bytes);
@@ -1028,7 +1029,7 @@ static json_t *work_internal_error(const void *it, const char *message)
 	const struct ah_ingest_item *item = it;
 
 	return json_pack("{s:s, s:s, s:i, s:s, s:b}", "id", item->id, "status", "error",
-			 "attempt", item->lease.attempt, "error", message, "internal", 1);
+			 "attempt", item->lease.attempt, "errorMessage", message, "internal", 1);
 }
 
 const struct ah_work_kind ah_ingest_work = {

@@ -768,6 +768,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	struct sup s;
 	struct ah_err err = AH_ERR_INIT;
 	struct launch_image img;
+	struct ah_launch_settings set;
 	struct sandbox sb = { { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
 	json_t *cfg, *argv = NULL, *env = NULL, *limits = json_object(), *v;
 	struct ah_sandbox_argv bargv = AH_SANDBOX_ARGV_INIT;
@@ -794,11 +795,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	s.cgroups = json_array();
 	s.cgroup_v2 = -1;
 	s.dir = ah_launch_dir(state_dir, id);
-	{
-		const char *m = getenv("APPHUB_LAUNCH_MAX_LOG_BYTES");
-
-		s.log_max = m && atoll(m) > 0 ? atoll(m) : 16 << 20;
-	}
+	s.log_max = 16 << 20;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -817,6 +814,9 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 		sup_logf(&s, "launch '%s' is %s, not pending: nothing to do", id, status);
 		goto out;
 	}
+	if (ah_launch_settings_load(&set, &err) < 0)
+		goto fail;
+	s.log_max = set.max_log_bytes;
 	pidfile = xstrfmt("%s/pid", s.dir);
 	{
 		int fd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -950,12 +950,8 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			     "sandbox_start", (json_int_t)ah_proc_start_time(s.child),
 			     "cgroups", json_deep_copy(s.cgroups),
 			     "expires_at", ttl_deadline ? json_integer(ttl_deadline) : json_null()));
-	{
-		const char *t = getenv("APPHUB_LAUNCH_START_TIMEOUT_MS");
-
-		start_timeout = t && atoll(t) > 0 ? atoll(t) : 30000;
-		start_deadline = ah_now_ms() + start_timeout;
-	}
+	start_timeout = set.start_timeout_ms;
+	start_deadline = ah_now_ms() + start_timeout;
 
 	/* The loop: signals, the app's output, the relay, the probe, the deadlines. */
 	for (;;) {

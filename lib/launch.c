@@ -709,16 +709,12 @@ static int spawn_supervisor(const char *helper, const char *state_dir, const cha
 	return 0;
 }
 
-static int64_t env_int(const char *name, int64_t def)
+int ah_launch_settings_load(struct ah_launch_settings *set, struct ah_err *err)
 {
-	const char *v = getenv(name);
-	char *end;
-	long long n;
-
-	if (!v || !*v)
-		return def;
-	n = strtoll(v, &end, 10);
-	return *end || n < 0 ? def : n;
+	return ah_env_duration("APPHUB_LAUNCH_START_TIMEOUT_MS", 1, 30000, 1,
+			       &set->start_timeout_ms, err) < 0 ||
+	       ah_env_size("APPHUB_LAUNCH_MAX_LOG_BYTES", 16 << 20, 1, &set->max_log_bytes, err) < 0
+	       ? -1 : 0;
 }
 
 /*
@@ -788,7 +784,8 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 	json_t *env = NULL, *profile = NULL, *rec = NULL;
 	char *env_s = NULL, *profile_s = NULL;
 	long port;
-	int64_t ttl = 0, max_launches, start_timeout;
+	int64_t ttl = 0, max_launches;
+	struct ah_launch_settings set;
 	sqlite3_int64 app_n;
 	int wait, rc, ret = -1, in_tx = 0, notify[2] = { -1, -1 };
 
@@ -802,7 +799,8 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 	    ah_param_str(params, "user", &user, err) < 0 ||
 	    ah_param_int(params, "port", 0, 0, 65535, &port, err) < 0 ||
 	    ah_param_bool(params, "wait", &wait, err) < 0 ||
-	    ah_env_duration_ms("APPHUB_LAUNCH_START_TIMEOUT_MS", 30000, &start_timeout, err) < 0)
+	    ah_launch_settings_load(&set, err) < 0 ||
+	    ah_env_int("APPHUB_MAX_LAUNCHES", 20, 0, &max_launches, err) < 0)
 		return -1;
 	if (!app_id)
 		return ah_invalid(err, "invalid id: required");
@@ -902,7 +900,6 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 		random_id(idbuf, sizeof(idbuf));
 		launch_id = idbuf;
 	}
-	max_launches = env_int("APPHUB_MAX_LAUNCHES", 20);
 	env_s = json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS);
 	profile_s = json_dumps(profile, JSON_COMPACT);
 	ah_now_iso(now);
@@ -983,7 +980,7 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 	}
 	if (wait)
 		rec = wait_status(st, launch_id, waiting,
-				  start_timeout + 60000, notify[0],
+				  set.start_timeout_ms + 60000, notify[0],
 				  err);
 	else
 		rec = ah_launch_json(st, launch_id, err);

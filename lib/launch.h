@@ -63,6 +63,16 @@ char *ah_launch_log_tail(const char *state_dir, const char *id, size_t max);
 unsigned long long ah_proc_start_time(int pid);
 
 /*
+ * The supervisor's settings, read in one place: by the request, which
+ * refuses a bad one before a supervisor starts, and by the supervisor.
+ */
+struct ah_launch_settings {
+	int64_t start_timeout_ms;	/* APPHUB_LAUNCH_START_TIMEOUT_MS (30 s) */
+	int64_t max_log_bytes;		/* APPHUB_LAUNCH_MAX_LOG_BYTES (16 MiB) */
+};
+int ah_launch_settings_load(struct ah_launch_settings *set, struct ah_err *err);
+
+/*
  * Runs the supervisor of launch id in the foreground; returns an exit
  * status. user (may be NULL: the image's User) is the app's user[:group];
  * notify_fd (-1: none) is closed once the launch is past starting.
@@ -82,7 +92,7 @@ int ah_launch_ls(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 int ah_launch_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 /* {id, wait?} -> the launch, stopped (TERM, 5 s, KILL) */
 int ah_launch_stop(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
-/* {id, offset?, limit?} -> {id, status, offset, size, data, next} */
+/* {id, offset?, limit?} -> {id, status, offset, nextOffset, size, data} */
 int ah_launch_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 
 #endif

@@ -136,17 +136,23 @@ done:
 
 /* ---- HTTP ---- */
 
-static void resp_reset(struct resp *rs)
+/* The headers kept of a response, forgotten when another begins. */
+static void resp_clear_headers(struct resp *rs)
 {
-	rs->status = 0;
-	strbuf_reset(&rs->body);
-	rs->too_large = rs->sink_failed = 0;
 	free(rs->www_auth);
 	free(rs->location);
 	free(rs->digest);
 	free(rs->content_type);
 	free(rs->range);
 	rs->www_auth = rs->location = rs->digest = rs->content_type = rs->range = NULL;
+}
+
+static void resp_reset(struct resp *rs)
+{
+	rs->status = 0;
+	strbuf_reset(&rs->body);
+	rs->too_large = rs->sink_failed = 0;
+	resp_clear_headers(rs);
 }
 
 static void resp_release(struct resp *rs)
@@ -168,12 +174,7 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud)
 		line[n - 1] = '\0';
 	if (!strncmp(line, "HTTP/", 5)) {
 		/* a new response (after a redirect or 100 Continue) */
-		free(rs->www_auth);
-		free(rs->location);
-		free(rs->digest);
-		free(rs->content_type);
-		free(rs->range);
-		rs->www_auth = rs->location = rs->digest = rs->content_type = rs->range = NULL;
+		resp_clear_headers(rs);
 	} else if ((colon = strchr(line, ':'))) {
 		*colon = '\0';
 		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)

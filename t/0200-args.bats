@@ -38,6 +38,43 @@ load test_helper/common
 	APPHUB_LAUNCH_START_TIMEOUT_MS=45000 run --separate-stderr -2 apphub launch nope
 }
 
+@test "settings: every duration and size in the environment is read by the one parser" {
+	# issue 11: these were plain numbers, some silently ignored when bad
+	APPHUB_INGEST_TIMEOUT_MS=soon run --separate-stderr -1 apphub ingest
+	assert_stderr "apphub: invalid APPHUB_INGEST_TIMEOUT_MS 'soon': must be a duration (500ms, 30s, 5m, 1h, 1d)"
+	APPHUB_INGEST_MAX_BYTES=lots run --separate-stderr -1 apphub ingest
+	assert_stderr "apphub: invalid APPHUB_INGEST_MAX_BYTES 'lots': must be a size (512k, 64M, 2G)"
+	APPHUB_BUILD_LEASE_MS=50 run --separate-stderr -1 apphub build
+	assert_stderr "apphub: invalid APPHUB_BUILD_LEASE_MS '50': must be a duration of at least 100ms"
+	APPHUB_BUILD_MAX_LOG_BYTES=2x run --separate-stderr -1 apphub build
+	assert_stderr "apphub: invalid APPHUB_BUILD_MAX_LOG_BYTES '2x': must be a size (512k, 64M, 2G)"
+	APPHUB_MAX_LAYER_SIZE=lots run --separate-stderr -1 apphub image ls
+	assert_stderr "apphub: invalid APPHUB_MAX_LAYER_SIZE 'lots': must be a size (512k, 64M, 2G)"
+	APPHUB_LAUNCH_MAX_LOG_BYTES=lots run --separate-stderr -1 apphub launch nope
+	assert_stderr "apphub: invalid APPHUB_LAUNCH_MAX_LOG_BYTES 'lots': must be a size (512k, 64M, 2G)"
+	APPHUB_REMOTE_TIMEOUT=soon run --separate-stderr -128 apphub --server http://127.0.0.1:9 apps ls
+	assert_stderr "apphub: invalid APPHUB_REMOTE_TIMEOUT 'soon': must be a duration (500ms, 30s, 5m, 1h, 1d)"
+	# units as everywhere, and a bare number in the unit the name always had
+	APPHUB_INGEST_TIMEOUT_MS=5m APPHUB_INGEST_LEASE_MS=30s APPHUB_INGEST_MAX_BYTES=64M \
+		APPHUB_INGEST_MAX_FILE_BYTES=512k APPHUB_INGEST_BACKOFF_MS=1500 run -0 apphub ingest
+	APPHUB_BUILD_TIMEOUT_MS=1h APPHUB_BUILD_LEASE_MS=500ms APPHUB_BUILD_MAX_LOG_BYTES=1M \
+		APPHUB_BUILD_MAX_CONTEXT_BYTES=2G APPHUB_BUILD_MAX_FILE_BYTES=1048576 run -0 apphub build
+	APPHUB_MAX_LAYER_SIZE=1G run -0 apphub image ls
+	APPHUB_LAUNCH_MAX_LOG_BYTES=64k run --separate-stderr -2 apphub launch nope
+	APPHUB_REMOTE_TIMEOUT=30s run --separate-stderr -128 apphub --server http://127.0.0.1:9 apps ls
+	assert_stderr_partial "cannot reach server"
+}
+
+@test "settings: SOURCE_DATE_EPOCH fixes an image's time, and one that is no time is ignored" {
+	mkdir "$BATS_TEST_TMPDIR/ctx"
+	echo 'FROM scratch' >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
+	SOURCE_DATE_EPOCH=1700000000 run -0 apphub -q image build -t sde:1 "$BATS_TEST_TMPDIR/ctx"
+	assert_equal "$(apphub image inspect sde:1 --json | jq -r .created)" 2023-11-14T22:13:20.000Z
+	# not read as 0 (1970) as the build once did
+	SOURCE_DATE_EPOCH=soon run -0 apphub -q image build -t sde:2 "$BATS_TEST_TMPDIR/ctx"
+	[[ $(apphub image inspect sde:2 --json | jq -r .created) != 1970-* ]]
+}
+
 @test "verbs: options anywhere before --, operands counted, the verb named" {
 	add_app alpha
 	run -0 apphub apps show alpha --json

@@ -225,6 +225,7 @@ teardown() {
 	apphub -q apps add "$REPOS/jsn"
 	run --separate-stderr -0 apphub ingest --json
 	assert_equal "$(jq -r '.data[0] | [.id, .status, .attempt, .dockerfilePath] | join(" ")' <<<"$output")" 'jsn ready 1 Dockerfile'
+	assert_equal "$(jq -c '.data[0] | [has("errorMessage"), .errorMessage, has("error")]' <<<"$output")" '[true,null,false]'
 }
 
 @test "ingest --repo finds the app by its path in any spelling" {

@@ -42,7 +42,7 @@ fails() {
 	assert_equal "$(jq -c '[.data[0] | .status, .attempt]' <<<"$output")" '["failed",1]'
 	assert_regex "$(jq -r '.data[0].durationMs' <<<"$output")" '^[0-9]+$'
 	run -0 apphub events --type app.ingest.failed --json
-	assert_equal "$(jq -r '.data[0].data.error' <<<"$output")" "$(last_message unreach)"
+	assert_equal "$(jq -r '.data[0].data.errorMessage' <<<"$output")" "$(last_message unreach)"
 }
 
 @test "missing repository (path and http)" {
@@ -177,6 +177,29 @@ fails() {
 	fails slow "http://127.0.0.1:$HTTP_PORT/slow"
 	assert [ "$SECONDS" -lt 5 ]
 	assert_regex "$(last_message slow)" "took longer than the limit of 1 s \\(APPHUB_INGEST_TIMEOUT_MS\\)"
+}
+
+@test "limits in the environment take units: 1s, 1k, 1h" {
+	commit_files "$REPOS/slow" Dockerfile 'FROM scratch'
+	head -c 200000 /dev/urandom >"$REPOS/slow/blob.bin"
+	commit_files "$REPOS/slow"
+	start_http "$REPOS" 6
+	export APPHUB_INGEST_TIMEOUT_MS=1s
+	fails slow "http://127.0.0.1:$HTTP_PORT/slow"
+	assert_regex "$(last_message slow)" "took longer than the limit of 1 s \\(APPHUB_INGEST_TIMEOUT_MS\\)"
+	unset APPHUB_INGEST_TIMEOUT_MS
+	commit_files "$REPOS/pkg" Dockerfile 'FROM scratch' package.json "{\"name\": \"$(printf '%02000d' 0)\"}"
+	export APPHUB_INGEST_MAX_FILE_BYTES=1k
+	fails pkg "$REPOS/pkg"
+	assert_equal "$(last_message pkg)" "file 'package.json' is larger than the 1 KiB limit"
+	# the next attempt an hour on, not a millisecond
+	export APPHUB_INGEST_ATTEMPTS=3 APPHUB_INGEST_BACKOFF_MS=1h
+	apphub -q apps add "$REPOS/not-yet" --id not-yet
+	run --separate-stderr -1 apphub ingest not-yet --json
+	retry=$(jq -r '.data[0].retryAt' <<<"$output")
+	delay=$(($(date -d "$retry" +%s) - $(date +%s)))
+	assert [ "$delay" -gt 3000 ]
+	assert [ "$delay" -le 3600 ]
 }
 
 @test "attempts and exponential backoff: 3 attempts, then failed for good" {

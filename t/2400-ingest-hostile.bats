@@ -157,6 +157,7 @@ for i in range(200):
 	apphub -q apps add "$REPOS/nodocker" --id nodocker
 	run --separate-stderr -1 apphub ingest nodocker --json
 	assert_equal "$(jq -c '.data[0] | [.status, .attempt, .retryAt, .permanent]' <<<"$output")" '["failed",1,null,true]'
+	assert_equal "$(jq -r '.data[0].errorMessage' <<<"$output")" 'Dockerfile not found, unable to launch app'
 	failed_for_good nodocker
 	mkdir -p "$REPOS/esc"
 	git -C "$REPOS/esc" init -q -b main

@@ -112,7 +112,7 @@ field() {
 	run -0 apphub build ls lister -q
 	assert_output "$id2"$'\n'"$id1"
 	run -0 apphub build ls lister --json
-	assert_equal "$(jq -c '[.id, .total, [.data[].id]]' <<<"$output")" "[\"lister\",2,[\"$id2\",\"$id1\"]]"
+	assert_equal "$(jq -c '[.repositoryId, .total, [.data[].id]]' <<<"$output")" "[\"lister\",2,[\"$id2\",\"$id1\"]]"
 	run -0 apphub build ls lister --limit 1 --offset 1 --json
 	assert_equal "$(jq -r '.data[0].id' <<<"$output")" "$id1"
 	run -0 apphub build ls lister
@@ -224,6 +224,10 @@ field() {
 	run -1 apphub build
 	run -0 apphub events --json
 	assert_equal "$(jq -r '[.data[] | select(.type | startswith("build.")) | .type] | last' <<<"$output")" build.failed
+	# the failed event names the error as the record does
+	b=$(apphub build ls evented --json | jq -r '.data[0].id')
+	assert_equal "$(jq -r '[.data[] | select(.type == "build.failed")] | last | .data.errorMessage' <<<"$output")" \
+		"$(field "$b" errorMessage)"
 }
 
 @test "queue: a successful ingest queues a build; apphub build without arguments builds it" {
@@ -273,6 +277,7 @@ has_worker() {
 	run -0 apphub events --json
 	assert_equal "$(jq -c '[.data[] | select(.type | startswith("build.")) | [.type, .data.attempt]]' <<<"$output")" \
 		'[["build.queued",null],["build.running",1],["build.queued",1],["build.running",2],["build.succeeded",2]]'
+	[[ $(jq -r '[.data[] | select(.type == "build.queued")] | last | .data.errorMessage' <<<"$output") == *"killed by signal 9"* ]]
 }
 
 @test "kill -9 of the whole consumer: the lease runs out and the next one recovers" {
