@@ -16,6 +16,7 @@
 #include "builds.h"
 #include "env.h"
 #include "events.h"
+#include "log-page.h"
 #include "params.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -588,11 +589,8 @@ int ah_builds_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_
 	const char *id, *status;
 	long offset, limit;
 	json_t *rec;
-	char *path = NULL, *buf = NULL, *text = NULL;
-	struct stat sb;
-	size_t used = 0;
-	ssize_t n = 0;
-	int fd = -1, ret = -1, final;
+	char *path;
+	int ret;
 
 	if (build_param(params, &id, err) < 0 ||
 	    ah_param_int(params, "offset", 0, 0, LONG_MAX, &offset, err) < 0 ||
@@ -600,42 +598,11 @@ int ah_builds_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_
 	    !(rec = ah_build_json(st, id, 0, err)))
 		return -1;
 	status = json_string_value(json_object_get(rec, "status"));
-	final = !strcmp(status, "succeeded") || !strcmp(status, "failed");
 	path = ah_build_log_path(st->dir, id);
-	memset(&sb, 0, sizeof(sb));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT) {
-		ah_internal(err, "cannot read log '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	if (fd >= 0 && fstat(fd, &sb) < 0) {
-		ah_internal(err, "cannot read log '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	if (fd >= 0 && offset < sb.st_size) {
-		buf = xmalloc((size_t)limit);
-		n = pread(fd, buf, (size_t)limit, offset);
-		if (n < 0) {
-			ah_internal(err, "cannot read log '%s': %s", path, strerror(errno));
-			goto done;
-		}
-	}
-	/* A character cut at the chunk's end comes whole with the next chunk. */
-	text = ah_utf8_clean(buf ? buf : "", (size_t)n,
-			     !(final && offset + n >= sb.st_size) && n > 0, &used);
-	if (!used && n > 0)
-		used = (size_t)n;
-	*out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "id", id, "status", status,
-			 "offset", (json_int_t)offset, "nextOffset", (json_int_t)(offset + (long)used),
-			 "size", (json_int_t)sb.st_size, "data", text);
-	ret = 0;
-done:
-	if (fd >= 0)
-		close(fd);
+	ret = ah_log_page(path, id, status, !strcmp(status, "succeeded") || !strcmp(status, "failed"),
+			  offset, limit, out, err);
 	json_decref(rec);
 	free(path);
-	free(buf);
-	free(text);
 	return ret;
 }
 

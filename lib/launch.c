@@ -24,6 +24,7 @@
 #include "apps.h"
 #include "fsutil.h"
 #include "launch.h"
+#include "log-page.h"
 #include "params.h"
 #include "parse.h"
 #include "strbuf.h"
@@ -1144,59 +1145,22 @@ fail:
  */
 int ah_launch_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
-	const char *id;
+	const char *id, *status;
 	long offset, limit;
-	char *path = NULL, *buf = NULL;
-	json_t *rec = NULL;
-	struct stat s;
-	ssize_t n = 0;
-	int fd = -1, ret = -1;
+	json_t *rec;
+	char *path;
+	int ret;
 
-	if (ah_param_str(params, "id", &id, err) < 0 ||
+	if (ah_param_need_str(params, "id", &id, err) < 0 ||
 	    ah_param_int(params, "offset", -1, -1, LONG_MAX, &offset, err) < 0 ||
-	    ah_param_int(params, "limit", 65536, 1, 1 << 20, &limit, err) < 0)
+	    ah_param_int(params, "limit", 65536, 1, 1 << 20, &limit, err) < 0 ||
+	    !(rec = ah_launch_json(st, id, err)))
 		return -1;
-	if (!id)
-		return ah_invalid(err, "invalid id: required");
-	if (!(rec = ah_launch_json(st, id, err)))
-		return -1;
+	status = json_string_value(json_object_get(rec, "status"));
 	path = xstrfmt("%s/launches/%s/log", st->dir, id);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &s) < 0) {
-		s.st_size = 0;
-	} else {
-		if (offset < 0)
-			offset = s.st_size > limit ? (long)s.st_size - limit : 0;
-		if (offset < s.st_size) {
-			buf = xmalloc((size_t)limit);
-			n = pread(fd, buf, (size_t)limit, offset);
-			if (n < 0)
-				n = 0;
-		}
-	}
-	if (offset < 0)
-		offset = 0;
-	{
-		/* As build logs: a character cut at the chunk's end comes whole with the next one. */
-		const char *status = json_string_value(json_object_get(rec, "status"));
-		int final = status && (!strcmp(status, "stopped") || !strcmp(status, "failed"));
-		size_t used = 0;
-		char *text = ah_utf8_clean(buf ? buf : "", (size_t)n,
-					   !(final && offset + n >= s.st_size) && n > 0, &used);
-
-		if (!used && n > 0)
-			used = (size_t)n;
-		*out = json_pack("{s:s, s:O, s:I, s:I, s:I, s:s}", "id", id, "status",
-				 json_object_get(rec, "status"), "offset", (json_int_t)offset,
-				 "nextOffset", (json_int_t)(offset + (long)used),
-				 "size", (json_int_t)s.st_size, "data", text);
-		free(text);
-	}
-	ret = 0;
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	free(path);
+	ret = ah_log_page(path, id, status, !strcmp(status, "stopped") || !strcmp(status, "failed"),
+			  offset, limit, out, err);
 	json_decref(rec);
+	free(path);
 	return ret;
 }
