@@ -334,7 +334,9 @@ int ah_fetch_local(const char *path, const char *url, git_repository *mirror, in
 	dstfd = open_dir_at(altfd, "objects");
 	close(altfd);
 	if (srcfd < 0 || dstfd < 0) {
-		ah_invalid(err, "cannot open the objects of '%s': %s", url, strerror(errno));
+		/* a link (ENOTDIR, ELOOP) stays one on a retry */
+		ah_error(err, errno == ENOENT || errno == EACCES ? 400 : AH_INGEST_PERMANENT,
+			 "invalid", "cannot open the objects of '%s': %s", url, strerror(errno));
 		goto done;
 	}
 	/* Objects borrowed from another repository are outside this one: not followed. */
