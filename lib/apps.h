@@ -4,6 +4,10 @@
 #include <jansson.h>
 #include "state.h"
 
+/*
+ * The app records (lib/apps.c): a registration validated, apps added,
+ * updated, removed and tagged, an app as JSON.
+ */
 #define AH_NAME_MAX 200
 #define AH_DESCRIPTION_MAX 2000
 #define AH_REPO_URL_MAX 2048

@@ -4,6 +4,10 @@
 #include <jansson.h>
 #include "state.h"
 
+/*
+ * Tags (lib/tags.c): key:value pairs parsed and checked, linked to apps by
+ * source, counted for suggestions.
+ */
 #define AH_TAG_KEY_MAX 64
 #define AH_TAG_VALUE_MAX 200
 
