@@ -627,6 +627,12 @@ static int child_exec(const struct child_setup *c)
 	if (c->set_ids && (setresgid(c->gid, c->gid, c->gid) < 0 ||
 			   setresuid(c->uid, c->uid, c->uid) < 0))
 		return STEP_IDS;
+	/*
+	 * Nothing of this process reaches the sandbox but stdio and the
+	 * filter, which bwrap reads: a descriptor some library opened
+	 * without O_CLOEXEC is closed on exec too.
+	 */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (c->seccomp_fd < 0 || fcntl(c->seccomp_fd, F_SETFD, 0) < 0)
 		return STEP_SETUP;
 	/* again: a change of credentials clears it */
