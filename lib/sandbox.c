@@ -1,5 +1,8 @@
 /*
- * Commands under bubblewrap: see sandbox.h.
+ * Commands under bubblewrap: the bwrap command line of a profile, and the
+ * one child that is set up for it (cgroups, rlimits, user, descriptors)
+ * and executes bwrap, at once (RUN steps) or in two steps (launches).
+ * See sandbox.h.
  */
 #include <ctype.h>
 #include <errno.h>
