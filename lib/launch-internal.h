@@ -68,7 +68,6 @@ struct sup {
 	pid_t child;
 	int child_status;
 	int host_net, app_net;	/* network namespace fds */
-	int seccomp_fd;		/* the filter for bwrap's --seccomp (seccomp.h) */
 	int listen_fd, sig_fd, out_fd, log_fd;
 	int notify_fd;		/* closed once past starting: wakes a waiting request */
 	int64_t log_bytes, log_max;

@@ -16,8 +16,10 @@
  * 127.0.0.1:<hostPort> and connects each client through a socket made in
  * the app's network namespace (setns) to 127.0.0.1:<port>.
  *
- * Here: the request, the sandbox, the lifecycle; the image and its root
- * file system are launch-rootfs.c's, the relay launch-relay.c's.
+ * Here: the request, the sandbox's profile, the lifecycle; the sandbox's
+ * process (forked early, then told to execute bwrap) is lib/sandbox.c's,
+ * the image and its root file system are launch-rootfs.c's, the relay
+ * launch-relay.c's.
  */
 #include "launch-internal.h"
 
@@ -37,21 +39,6 @@ void sup_logf(struct sup *s, const char *fmt, ...)
 	fprintf(stderr, "[apphub %s] %s\n", iso, buf);
 	fflush(stderr);
 }
-
-static int write_file(const char *path, const char *data)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	size_t len = strlen(data);
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, data, len);
-	if (close(fd) < 0 || n != (ssize_t)len)
-		return -1;
-	return 0;
-}
-
 
 /* ---- cgroups ---- */
 
@@ -262,223 +249,59 @@ static int pick_port(struct sup *s, int requested, json_t *cfg)
 
 /*
  * The sandbox is forked as soon as the launch's cgroups exist, before
- * its image and root are ready: joining a cgroup waits for an RCU grace
- * period (5-20 ms), which the child spends while the supervisor does the
- * rest. The child joins the cgroups, makes its user namespace (mapped by
- * the parent) and network namespace, then waits for what to execute:
- * the payload (the app's uid and gid, bwrap's path, argv and environment),
- * on the go pipe.
+ * its image and root are ready (ah_sandbox_fork): joining a cgroup waits
+ * for an RCU grace period, which the child spends while the supervisor
+ * does the rest. It makes its user namespace (root is host
+ * AH_LAUNCH_UID_BASE) and network namespace, then waits for
+ * sandbox_start() to have it execute bwrap.
  */
-struct sandbox {
-	int sync[2];	/* child -> parent: "u" (user namespace), "n" (network) */
-	int go[2];	/* parent -> child: "g", "g", then the payload */
-	int out[2];	/* the app's stdout and stderr */
-	int null;
-};
-
-struct payload {
-	uint32_t uid, gid, argc, len;
-};
-
-/* The child's side; never returns. Exit codes 120-127 say which step failed. */
-static void sandbox_child(struct sup *s, struct sandbox *sb, pid_t parent)
+static int sandbox_fork(struct sup *s, struct ah_sandbox_child *sbx, int out[2],
+			struct ah_err *err)
 {
-	json_int_t memory = prof_int(s, "memory"), pids = prof_int(s, "pids"),
-		   nofile = prof_int(s, "nofile"), cpu_time = prof_int(s, "cpuTime");
-	struct payload pl;
-	struct ifreq ifr;
-	char c, *blob, **argv, **envp, *p;
-	sigset_t none;
+	struct ah_sandbox_early e = AH_SANDBOX_EARLY_INIT;
+	const char *dirs[AH_CGROUP_MAX + 1];
+	size_t i, n = 0;
 	json_t *d;
-	size_t i, k;
-	int sk;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	/*
-	 * Dies with the supervisor, whenever that is (set again below: changing
-	 * credentials clears it); and holds no end of the pipes that is the
-	 * supervisor's, so that a read sees it gone.
-	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(126);
-	close(sb->sync[0]);
-	close(sb->go[1]);
-	close(sb->out[0]);
-	/* Into the cgroups before it runs anything; as host root, before the user namespace. */
 	json_array_foreach(s->cgroups, i, d)
-		if (ah_cgroup_write(json_string_value(d), "cgroup.procs", "0") < 0)
-			sup_logf(s, "cannot move the sandbox into '%s': %s", json_string_value(d),
-			      strerror(errno));
-	if (unshare(CLONE_NEWUSER) < 0)
-		_exit(120);
-	if (write(sb->sync[1], "u", 1) != 1 || read(sb->go[0], &c, 1) != 1)
-		_exit(121);
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-		_exit(122);
-	if (unshare(CLONE_NEWNET) < 0)
-		_exit(123);
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
-		_exit(124);
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
-		_exit(124);
-	close(sk);
-	if (write(sb->sync[1], "n", 1) != 1 || read(sb->go[0], &c, 1) != 1 ||
-	    ah_read_full(sb->go[0], &pl, sizeof(pl)) < 0 || pl.len > (64u << 20) || pl.argc < 2)
-		_exit(125);
-	blob = malloc((size_t)pl.len + 1);
-	argv = calloc((size_t)pl.argc + 1, sizeof(*argv));
-	envp = calloc((size_t)pl.len + 1, sizeof(*envp));
-	if (!blob || !argv || !envp || ah_read_full(sb->go[0], blob, pl.len) < 0)
-		_exit(125);
-	blob[pl.len] = '\0';
-	/* bwrap's path, argv[0..argc-1], then the environment: NUL-ended strings. */
-	for (p = blob, i = 0, k = 0; p < blob + pl.len; p += strlen(p) + 1, i++) {
-		if (i > pl.argc)
-			envp[k++] = p;
-		else if (i)
-			argv[i - 1] = p;
-	}
-	/*
-	 * The app's user: root keeps its capabilities for bwrap; any other
-	 * user runs bwrap unprivileged, in a user namespace of its own.
-	 */
-	if ((pl.gid && setresgid(pl.gid, pl.gid, pl.gid) < 0) ||
-	    (pl.uid && setresuid(pl.uid, pl.uid, pl.uid) < 0))
-		_exit(122);
-	{
-		/* every limit an rlimit too, the cgroups' notwithstanding; SIGKILL a second past the CPU time */
-		struct ah_limits l = { .memory_bytes = memory, .cpu_seconds = cpu_time, .pids = pids,
-				       .nofile = nofile };
-
-		ah_sandbox_rlimits(&l, 0, 1);
-	}
-	dup2(sb->null, 0);
-	dup2(sb->out[1], 1);
-	dup2(sb->out[1], 2);
-	/* bwrap reads the filter from it */
-	if (s->seccomp_fd < 0 || fcntl(s->seccomp_fd, F_SETFD, 0) < 0)
-		_exit(125);
-	/* After the credentials changed: that clears it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(126);
-	execve(blob, argv, envp);
-	_exit(127);
-}
-
-static void sandbox_close(struct sandbox *sb)
-{
-	int *fds[] = { &sb->sync[0], &sb->sync[1], &sb->go[0], &sb->go[1], &sb->out[0],
-		       &sb->out[1], &sb->null };
-	size_t i;
-
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (*fds[i] >= 0) {
-			close(*fds[i]);
-			*fds[i] = -1;
-		}
-}
-
-/* Forks the sandbox's process (s->child), which joins the cgroups and waits. */
-static int sandbox_fork(struct sup *s, struct sandbox *sb, struct ah_err *err)
-{
-	pid_t parent = getpid(), pid;
-
-	sb->sync[0] = sb->sync[1] = sb->go[0] = sb->go[1] = sb->out[0] = sb->out[1] = -1;
-	sb->null = -1;
-	if (pipe2(sb->sync, O_CLOEXEC) < 0 || pipe2(sb->go, O_CLOEXEC) < 0 ||
-	    pipe2(sb->out, O_CLOEXEC) < 0 ||
-	    (sb->null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		sandbox_close(sb);
+		if (n < AH_CGROUP_MAX)
+			dirs[n++] = json_string_value(d);
+	dirs[n] = NULL;
+	if (pipe2(out, O_CLOEXEC) < 0)
 		return ah_internal(err, "cannot make pipes: %s", strerror(errno));
-	}
-	pid = fork();
-	if (pid < 0) {
-		sandbox_close(sb);
-		return ah_internal(err, "cannot fork: %s", strerror(errno));
-	}
-	if (pid == 0)
-		sandbox_child(s, sb, parent);
-	s->child = pid;
-	close(sb->sync[1]);
-	close(sb->go[0]);
-	close(sb->out[1]);
-	sb->sync[1] = sb->go[0] = sb->out[1] = -1;
+	e.cgroups = dirs;
+	e.userns_base = AH_LAUNCH_UID_BASE;
+	e.userns_count = AH_LAUNCH_UID_COUNT;
+	e.netns = 1;
+	e.out_fd = out[1];
+	if (ah_sandbox_fork(sbx, &e, err) < 0)
+		return -1;
+	s->child = sbx->pid;
+	close(out[1]);
+	out[1] = -1;
 	return 0;
 }
 
-/* The payload: bwrap's path, its argv, the environment. */
-static void payload_add(struct strbuf *sb, json_t *strings)
+/*
+ * Has the sandbox execute bwrap for so, as s->uid:s->gid; the app's
+ * network namespace and output are the supervisor's from then on.
+ */
+static int sandbox_start(struct sup *s, struct ah_sandbox_child *sbx, int out[2],
+			 const struct ah_sandbox_opts *so, json_t *limits, struct ah_err *err)
 {
-	json_t *v;
 	size_t i;
 
-	json_array_foreach(strings, i, v) {
-		const char *str = json_string_value(v);
-
-		strbuf_add(sb, str, strlen(str) + 1);
+	if (ah_sandbox_exec(sbx, so, err) < 0) {
+		s->child = -1;
+		return -1;
 	}
-}
-
-static size_t payload_add_argv(struct strbuf *sb, const char *const *argv)
-{
-	size_t n;
-
-	for (n = 0; argv[n]; n++)
-		strbuf_add(sb, argv[n], strlen(argv[n]) + 1);
-	return n;
-}
-
-/*
- * Maps the child's user namespace, takes its network namespace, and has
- * it execute bwrap with argv (ah_sandbox_argv) and env_j as s->uid:s->gid.
- */
-static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap,
-			 const char *const *argv, json_t *env_j, json_t *limits, struct ah_err *err)
-{
-	struct strbuf blob = STRBUF_INIT;
-	struct payload pl;
-	char path[64], map[64], c;
-	pid_t pid = s->child;
-	int ret = -1;
-
-	if (read(sb->sync[0], &c, 1) != 1)
-		goto died;
-	snprintf(map, sizeof(map), "0 %d %d\n", AH_LAUNCH_UID_BASE, AH_LAUNCH_UID_COUNT);
-	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
-	write_file(path, "deny");
-	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
-	if (write_file(path, map) < 0) {
-		ah_internal(err, "cannot write '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
-	if (write_file(path, map) < 0) {
-		ah_internal(err, "cannot write '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	if (write(sb->go[1], "g", 1) != 1 || read(sb->sync[0], &c, 1) != 1)
-		goto died;
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	s->app_net = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->app_net < 0) {
-		ah_internal(err, "cannot open '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	strbuf_add(&blob, bwrap, strlen(bwrap) + 1);
-	pl.argc = (uint32_t)payload_add_argv(&blob, argv);
-	payload_add(&blob, env_j);
-	pl.uid = (uint32_t)s->uid;
-	pl.gid = (uint32_t)s->gid;
-	pl.len = (uint32_t)blob.len;
-	if (write(sb->go[1], "g", 1) != 1 || ah_write_full(sb->go[1], &pl, sizeof(pl)) < 0 ||
-	    ah_write_full(sb->go[1], blob.buf, blob.len) < 0)
-		goto died;
+	for (i = 0; i < AH_CGROUP_MAX; i++)
+		if (sbx->cgroup_errno[i])
+			sup_logf(s, "cannot move the sandbox into '%s': %s",
+				 json_string_value(json_array_get(s->cgroups, i)),
+				 strerror(sbx->cgroup_errno[i]));
+	s->app_net = sbx->netns;
+	sbx->netns = -1;
 	if (prof_int(s, "memory"))
 		enforced(limits, "memory", prof_int(s, "memory"), 0, "rlimit");
 	if (prof_int(s, "cpuTime"))
@@ -487,31 +310,11 @@ static int sandbox_start(struct sup *s, struct sandbox *sb, const char *bwrap,
 		enforced(limits, "pids", prof_int(s, "pids"), 0, "rlimit");
 	if (prof_int(s, "nofile"))
 		enforced(limits, "nofile", prof_int(s, "nofile"), 0, "rlimit");
-	fcntl(sb->out[0], F_SETFL, fcntl(sb->out[0], F_GETFL) | O_NONBLOCK);
-	s->out_fd = sb->out[0];
-	sb->out[0] = -1;
-	ret = 0;
-	goto done;
-died:
-	{
-		int status = 0;
-
-		waitpid(pid, &status, 0);
-		s->child = -1;
-		ah_internal(err, "the sandbox could not be set up (step %d)",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
-	}
-done:
-	if (ret < 0 && s->child > 0) {
-		kill(s->child, SIGKILL);
-		waitpid(s->child, NULL, 0);
-		s->child = -1;
-	}
-	sandbox_close(sb);
-	strbuf_release(&blob);
-	return ret;
+	fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+	s->out_fd = out[0];
+	out[0] = -1;
+	return 0;
 }
-
 
 /* ---- the log ---- */
 
@@ -769,10 +572,10 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	struct ah_err err = AH_ERR_INIT;
 	struct launch_image img;
 	struct ah_launch_settings set;
-	struct sandbox sb = { { -1, -1 }, { -1, -1 }, { -1, -1 }, -1 };
+	struct ah_sandbox_child sbx = AH_SANDBOX_CHILD_INIT;
+	int out[2] = { -1, -1 };
 	json_t *cfg, *argv = NULL, *env = NULL, *limits = json_object(), *v;
-	struct ah_sandbox_argv bargv = AH_SANDBOX_ARGV_INIT;
-	const char **cmdv = NULL;
+	const char **cmdv = NULL, **envv = NULL;
 	const char *bwrap = NULL, *how = "overlay", *base;
 	char *status = NULL, *cache = NULL, *visible = NULL, *url = NULL, *msg = NULL, *pidfile = NULL;
 	char buf[64];
@@ -787,7 +590,7 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 	s.state_dir = state_dir;
 	s.id = id;
 	s.child = -1;
-	s.host_net = s.app_net = s.listen_fd = s.sig_fd = s.out_fd = s.log_fd = s.seccomp_fd = -1;
+	s.host_net = s.app_net = s.listen_fd = s.sig_fd = s.out_fd = s.log_fd = -1;
 	s.notify_fd = notify_fd;
 	/* Neither the helpers nor the sandbox may hold it open. */
 	if (notify_fd >= 0 && fcntl(notify_fd, F_SETFD, FD_CLOEXEC) < 0)
@@ -834,10 +637,10 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			ah_error(&err, 503, "unavailable", "cannot launch: bwrap (bubblewrap) is not installed");
 			goto fail;
 		}
-		if (sup_private_mounts(&err) < 0 || (s.seccomp_fd = ah_seccomp_bpf_fd(&err)) < 0)
+		if (sup_private_mounts(&err) < 0)
 			goto fail;
 		cgroups_setup(&s, limits);
-		if (sandbox_fork(&s, &sb, &err) < 0)
+		if (sandbox_fork(&s, &sbx, out, &err) < 0)
 			goto fail;
 	}
 	/* What a reconciliation needs, should this process die from here on. */
@@ -931,9 +734,18 @@ int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)
 			so.limits.tmp_bytes = prof_int(&s, "disk") ? prof_int(&s, "disk") : 64 << 20;
 			so.tmp_mode = 01777;
 			so.own_netns = 1;
+			envv = xcalloc(json_array_size(env) + 1, sizeof(*envv));
+			json_array_foreach(env, i, v)
+				envv[i] = json_string_value(v);
+			so.env = envv;
 			so.keep_env = 1;
-			if (ah_sandbox_argv(&so, "bwrap", s.seccomp_fd, AH_SANDBOX_MAPPED, &bargv, &err) < 0 ||
-			    sandbox_start(&s, &sb, bwrap, bargv.v, env, limits, &err) < 0)
+			/* rlimits all (whatever the cgroups hold); SIGKILL a second past the CPU time */
+			so.limits.memory_bytes = prof_int(&s, "memory");
+			so.limits.cpu_seconds = prof_int(&s, "cpuTime");
+			so.limits.pids = prof_int(&s, "pids");
+			so.limits.nofile = prof_int(&s, "nofile");
+			so.cpu_grace = 1;
+			if (sandbox_start(&s, &sbx, out, &so, limits, &err) < 0)
 				goto fail;
 		}
 	}
@@ -1166,11 +978,13 @@ out:
 		close(s.host_net);
 	if (s.sig_fd >= 0)
 		close(s.sig_fd);
-	if (s.seccomp_fd >= 0)
-		close(s.seccomp_fd);
 	if (s.notify_fd >= 0)
 		close(s.notify_fd);
-	sandbox_close(&sb);
+	ah_sandbox_child_release(&sbx);
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
 	if (s.out_fd >= 0)
 		close(s.out_fd);
 	launch_image_release(&img);
@@ -1180,8 +994,8 @@ out:
 	json_decref(s.cgroups);
 	json_decref(limits);
 	json_decref(argv);
-	ah_sandbox_argv_release(&bargv);
 	free(cmdv);
+	free(envv);
 	json_decref(env);
 	free(s.image);
 	free(s.network);

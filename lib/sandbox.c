@@ -1,5 +1,8 @@
 /*
- * Commands under bubblewrap: see sandbox.h.
+ * Commands under bubblewrap: the bwrap command line of a profile, and the
+ * one child that is set up for it (cgroups, rlimits, user, descriptors)
+ * and executes bwrap, at once (RUN steps) or in two steps (launches).
+ * See sandbox.h.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -8,6 +11,7 @@
 #include <linux/capability.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,8 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -58,7 +66,22 @@ const char *ah_sandbox_bwrap(struct ah_err *err)
 	return NULL;
 }
 
-static void add(struct ah_sandbox_argv *a, const char *s)
+/* A bwrap command line (sandbox_argv). */
+struct sandbox_argv {
+	const char **v;		/* NULL-terminated */
+	size_t nr, alloc;
+	char **owned;		/* strings to free */
+	size_t owned_nr, owned_alloc;
+};
+
+#define SANDBOX_ARGV_INIT { 0 }
+
+/* Root of a user namespace mapped by the caller: root keeps capabilities, other users get their own namespace. */
+#define AH_SANDBOX_MAPPED 1u
+/* The rootfs and the binds are reached through the relocation directory (a mapped RUN). */
+#define AH_SANDBOX_RELOCATED 2u
+
+static void add(struct sandbox_argv *a, const char *s)
 {
 	if (a->nr + 2 > a->alloc) {
 		a->alloc = a->alloc ? 2 * a->alloc : 64;
@@ -68,7 +91,7 @@ static void add(struct ah_sandbox_argv *a, const char *s)
 	a->v[a->nr] = NULL;
 }
 
-static const char *own(struct ah_sandbox_argv *a, char *s)
+static const char *own(struct sandbox_argv *a, char *s)
 {
 	if (a->owned_nr == a->owned_alloc) {
 		a->owned_alloc = a->owned_alloc ? 2 * a->owned_alloc : 16;
@@ -78,7 +101,7 @@ static const char *own(struct ah_sandbox_argv *a, char *s)
 	return s;
 }
 
-void ah_sandbox_argv_release(struct ah_sandbox_argv *a)
+static void argv_release(struct sandbox_argv *a)
 {
 	size_t i;
 
@@ -107,13 +130,20 @@ struct mapped {
 };
 
 /* Where relocate() puts the rootfs (i 0) or bind i - 1, else path. */
-static const char *reloc(unsigned flags, struct ah_sandbox_argv *a, size_t i, const char *path)
+static const char *reloc(unsigned flags, struct sandbox_argv *a, size_t i, const char *path)
 {
 	return flags & AH_SANDBOX_RELOCATED ? own(a, xstrfmt(RELOC_DIR "/%zu", i)) : path;
 }
 
-int ah_sandbox_argv(const struct ah_sandbox_opts *o, const char *argv0, int seccomp_fd,
-		    unsigned flags, struct ah_sandbox_argv *a, struct ah_err *err)
+/*
+ * The command line of bwrap ("bwrap" first: what the sandbox sees as its
+ * /proc/1/cmdline, not the host's path) that runs opts->argv as the
+ * profile says: namespaces, user, capabilities, the seccomp filter read
+ * from seccomp_fd, /proc, /dev, /tmp, binds, environment and working
+ * directory. The one place the sandbox's bwrap options are written.
+ */
+static int sandbox_argv(const struct ah_sandbox_opts *o, int seccomp_fd, unsigned flags,
+			struct sandbox_argv *a, struct ah_err *err)
 {
 	size_t i;
 	/* a user namespace of bwrap's own: a user's, or USER in a mapped sandbox */
@@ -123,7 +153,7 @@ int ah_sandbox_argv(const struct ah_sandbox_opts *o, const char *argv0, int secc
 		return ah_internal(err, "sandbox: a root file system and a command are required");
 	if (o->network && strcmp(o->network, "none") && strcmp(o->network, "host"))
 		return ah_invalid(err, "invalid network '%s': must be none or host", o->network);
-	add(a, argv0);
+	add(a, "bwrap");
 	add(a, o->rootfs_readonly ? "--ro-bind" : "--bind");
 	add(a, reloc(flags, a, 0, o->rootfs));
 	add(a, "/");
@@ -209,7 +239,14 @@ static void set_limit(int res, int64_t v, int64_t grace)
 	setrlimit(res, &rl);
 }
 
-void ah_sandbox_rlimits(const struct ah_limits *l, unsigned cg_enforced, int64_t cpu_grace)
+/*
+ * The resource limits no cgroup holds, as rlimits of the calling process
+ * (a sandbox's child before it executes bwrap; async-signal-safe):
+ * memory (RLIMIT_AS) and pids (RLIMIT_NPROC) unless cg_enforced has
+ * AH_CG_MEMORY or AH_CG_PIDS, CPU time (SIGKILL cpu_grace seconds after
+ * SIGXCPU), disk (RLIMIT_FSIZE), nofile; no core dumps.
+ */
+static void sandbox_rlimits(const struct ah_limits *l, unsigned cg_enforced, int64_t cpu_grace)
 {
 	struct rlimit none_rl = { 0, 0 };
 
@@ -506,26 +543,116 @@ done:
 }
 
 /*
- * In the child: into the sandbox's user namespace, as uid/gid there (host
- * AH_SANDBOX_UID_BASE + id), with no host group left. bwrap then holds
- * capabilities over that namespace only.
+ * In the child: into the sandbox's user namespace, with no host group
+ * left; child_exec() then takes the uid and gid there (host
+ * AH_SANDBOX_UID_BASE + id). bwrap holds capabilities over that
+ * namespace only.
  */
 static int enter_userns(const struct ah_sandbox_opts *o, const struct mapped *m)
 {
-	if (relocate(o) < 0 || setns(m->userns, CLONE_NEWUSER) < 0 || setgroups(0, NULL) < 0 ||
-	    setresgid(o->gid, o->gid, o->gid) < 0 || setresuid(o->uid, o->uid, o->uid) < 0)
+	if (relocate(o) < 0 || setns(m->userns, CLONE_NEWUSER) < 0 || setgroups(0, NULL) < 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * Why a sandbox's child ended before bwrap ran, as its exit status (a
+ * child of ah_sandbox_fork; one of ah_sandbox_spawn reports errno instead).
+ */
+enum child_step {
+	STEP_USERNS = 120,	/* its user namespace */
+	STEP_SYNC,		/* its parent stopped talking */
+	STEP_IDS,		/* its user */
+	STEP_NETNS,		/* its network namespace */
+	STEP_LOOPBACK,		/* its loopback interface */
+	STEP_SETUP,		/* its stdio, cgroups, command or seccomp filter */
+	STEP_PARENT,		/* its parent is gone */
+	STEP_EXEC,		/* bwrap */
+};
+
+/*
+ * What a child does between the fork and bwrap, for ah_sandbox_spawn and
+ * ah_sandbox_exec alike, pointing into memory the child has (the
+ * parent's, or the payload it read).
+ */
+struct child_setup {
+	pid_t parent;
+	int pgrp;			/* a process group of its own */
+	int in, out;			/* stdin; stdout and stderr */
+	const struct ah_cgroup *cg;	/* joined here; NULL: none, or joined already */
+	const struct ah_limits *limits;
+	unsigned cg_enforced;		/* the limits the cgroups hold: no rlimit for them */
+	int64_t cpu_grace;
+	/* a mapped RUN: its own mounts, then into the user namespace m->userns */
+	const struct ah_sandbox_opts *o;
+	const struct mapped *m;
+	int set_ids;			/* uid and gid taken (in the user namespace it is in) */
+	uid_t uid;
+	gid_t gid;
+	int seccomp_fd;
+	const char *bwrap;
+	char *const *argv;
+	char *const *envp;		/* NULL: this process's */
+};
+
+/* In the child, first: signals as a new program expects them, and death with the parent. */
+static int child_begin(pid_t parent)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* a parent that died before the prctl would not send it */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		return -1;
+	return 0;
+}
+
+/*
+ * In the child: the setup, then bwrap. Returns only on failure, with
+ * errno and the step (enum child_step) that failed.
+ */
+static int child_exec(const struct child_setup *c)
+{
+	if (child_begin(c->parent) < 0)
+		return STEP_PARENT;
+	if (c->pgrp)
+		setpgid(0, 0);
+	if (dup2(c->in, 0) < 0 || dup2(c->out, 1) < 0 || dup2(c->out, 2) < 0)
+		return STEP_SETUP;
+	/* as host root, before the user namespace */
+	if (c->cg && ah_cgroup_join(c->cg) < 0)
+		return STEP_SETUP;
+	sandbox_rlimits(c->limits, c->cg_enforced, c->cpu_grace);
+	if (c->m && (own_mounts(c->o, c->m) < 0 || enter_userns(c->o, c->m) < 0))
+		return STEP_IDS;
+	if (c->set_ids && (setresgid(c->gid, c->gid, c->gid) < 0 ||
+			   setresuid(c->uid, c->uid, c->uid) < 0))
+		return STEP_IDS;
+	/*
+	 * Nothing of this process reaches the sandbox but stdio and the
+	 * filter, which bwrap reads: a descriptor some library opened
+	 * without O_CLOEXEC is closed on exec too.
+	 */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (c->seccomp_fd < 0 || fcntl(c->seccomp_fd, F_SETFD, 0) < 0)
+		return STEP_SETUP;
+	/* again: a change of credentials clears it */
+	if (child_begin(c->parent) < 0)
+		return STEP_PARENT;
+	execve(c->bwrap, c->argv, c->envp ? c->envp : environ);
+	return STEP_EXEC;
 }
 
 static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pid_t *pid,
 		 struct ah_err *err)
 {
-	struct ah_sandbox_argv a = AH_SANDBOX_ARGV_INIT;
+	struct sandbox_argv a = SANDBOX_ARGV_INIT;
 	struct mapped m = { .on = geteuid() == 0, .userns = -1, .root_clone = -1 };
 	const char *bwrap = ah_sandbox_bwrap(err);
 	int pfd[2] = { -1, -1 }, ret = -1, null_fd = -1, child_errno = 0, seccomp_fd = -1;
-	pid_t child;
+	pid_t child, parent = getpid();
 	ssize_t n;
 
 	if (!bwrap)
@@ -536,8 +663,8 @@ static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pi
 	}
 	if ((m.on && mapped_prepare(o, &m, err) < 0) ||
 	    (seccomp_fd = ah_seccomp_bpf_fd(err)) < 0 ||
-	    ah_sandbox_argv(o, bwrap, seccomp_fd,
-			    m.on ? AH_SANDBOX_MAPPED | AH_SANDBOX_RELOCATED : 0, &a, err) < 0)
+	    sandbox_argv(o, seccomp_fd,
+			 m.on ? AH_SANDBOX_MAPPED | AH_SANDBOX_RELOCATED : 0, &a, err) < 0)
 		goto done;
 	if (a.nr > AH_SANDBOX_MAX_ARGS) {
 		ah_invalid(err, "sandbox: more than %d arguments", AH_SANDBOX_MAX_ARGS);
@@ -554,27 +681,27 @@ static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pi
 		goto done;
 	}
 	if (child == 0) {
-		int in = o->in_fd >= 0 ? o->in_fd : null_fd;
-		int out = o->out_fd >= 0 ? o->out_fd : null_fd;
-		sigset_t none;
+		struct child_setup cs = {
+			.parent = parent,
+			.pgrp = 1,
+			.in = o->in_fd >= 0 ? o->in_fd : null_fd,
+			.out = o->out_fd >= 0 ? o->out_fd : null_fd,
+			.cg = cg,
+			.limits = &o->limits,
+			.cg_enforced = cg ? cg->enforced : 0,
+			.cpu_grace = o->cpu_grace,
+			.o = o,
+			.m = m.on ? &m : NULL,
+			.set_ids = m.on,
+			.uid = o->uid,
+			.gid = o->gid,
+			.seccomp_fd = seccomp_fd,
+			.bwrap = bwrap,
+			.argv = (char *const *)a.v,
+			.envp = o->keep_env ? (char *const *)o->env : NULL,
+		};
 
-		setpgid(0, 0);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-			goto child_fail;
-		/* as host root, before the user namespace */
-		if (cg && ah_cgroup_join(cg) < 0)
-			goto child_fail;
-		ah_sandbox_rlimits(&o->limits, cg ? cg->enforced : 0, 0);
-		if (m.on && (own_mounts(o, &m) < 0 || enter_userns(o, &m) < 0))
-			goto child_fail;
-		/* bwrap reads the filter from it */
-		if (fcntl(seccomp_fd, F_SETFD, 0) < 0)
-			goto child_fail;
-		execv(bwrap, (char *const *)a.v);
-child_fail:
+		child_exec(&cs);
 		child_errno = errno;
 		n = write(pfd[1], &child_errno, sizeof(child_errno));
 		(void)n;
@@ -609,13 +736,287 @@ done:
 	if (seccomp_fd >= 0)
 		close(seccomp_fd);
 	mapped_release(&m);
-	ah_sandbox_argv_release(&a);
+	argv_release(&a);
 	return ret;
 }
 
 int ah_sandbox_spawn(const struct ah_sandbox_opts *o, pid_t *pid, struct ah_err *err)
 {
 	return spawn(o, NULL, pid, err);
+}
+
+/* ---- in two steps ---- */
+
+/* What ah_sandbox_exec() sends the child: this, then the strings (NUL-ended). */
+struct payload {
+	uint32_t uid, gid;
+	uint32_t argc;		/* bwrap's path, then argc arguments */
+	uint32_t envc;		/* then envc strings; UINT32_MAX: none, the child's environment */
+	uint32_t len;		/* of the strings */
+	int64_t cpu_grace;
+	struct ah_limits limits;
+};
+
+#define PAYLOAD_MAX (64u << 20)
+
+/* What the child says once it is ready (after its namespaces). */
+struct ready {
+	int cgroup_errno[AH_CGROUP_MAX];
+};
+
+/* The loopback interface of the network namespace the caller is in, up. */
+static int loopback_up(void)
+{
+	struct ifreq ifr;
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = -1;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (sk >= 0 && ioctl(sk, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		ret = ioctl(sk, SIOCSIFFLAGS, &ifr);
+	}
+	if (sk >= 0)
+		close(sk);
+	return ret;
+}
+
+/*
+ * The child of ah_sandbox_fork; never returns. sync and go are its ends
+ * of the pipes (the parent's are closed, so that a read sees the parent
+ * gone). The payload is read into an anonymous mapping of its own.
+ */
+static void early_child(const struct ah_sandbox_early *e, pid_t parent, int sync, int go,
+			int in, int out, int seccomp_fd)
+{
+	struct ready r;
+	struct payload pl;
+	struct child_setup cs;
+	char c, *blob, *p, **v;
+	size_t i, nstr, size;
+
+	if (child_begin(parent) < 0)
+		_exit(STEP_PARENT);
+	memset(&r, 0, sizeof(r));
+	/* Into the cgroups before it runs anything; as host root, before the user namespace. */
+	for (i = 0; e->cgroups && e->cgroups[i] && i < AH_CGROUP_MAX; i++)
+		if (ah_cgroup_write(e->cgroups[i], "cgroup.procs", "0") < 0)
+			r.cgroup_errno[i] = errno ? errno : EIO;
+	if (unshare(CLONE_NEWUSER) < 0)
+		_exit(STEP_USERNS);
+	if (write(sync, "u", 1) != 1 || read(go, &c, 1) != 1)
+		_exit(STEP_SYNC);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		_exit(STEP_IDS);
+	if (e->netns && unshare(CLONE_NEWNET) < 0)
+		_exit(STEP_NETNS);
+	if (e->netns && loopback_up() < 0)
+		_exit(STEP_LOOPBACK);
+	if (ah_write_full(sync, &r, sizeof(r)) < 0 || ah_read_full(go, &pl, sizeof(pl)) < 0 ||
+	    pl.len > PAYLOAD_MAX || pl.argc < 2 || pl.argc > pl.len ||
+	    (pl.envc != UINT32_MAX && pl.envc > pl.len))
+		_exit(STEP_SETUP);
+	nstr = 1 + pl.argc + (pl.envc == UINT32_MAX ? 0 : pl.envc);
+	/* the pointers (argv, NULL, envp, NULL), then the strings */
+	size = (nstr + 2) * sizeof(char *) + pl.len + 1;
+	v = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v == MAP_FAILED)
+		_exit(STEP_SETUP);
+	blob = (char *)(v + nstr + 2);
+	if (ah_read_full(go, blob, pl.len) < 0)
+		_exit(STEP_SETUP);
+	blob[pl.len] = '\0';
+	/* bwrap's path, argv[0 .. argc - 1] at v, envp at v + argc + 1 */
+	for (p = blob, i = 0; i < nstr; p += strlen(p) + 1, i++) {
+		if (p >= blob + pl.len)
+			_exit(STEP_SETUP);
+		if (i)
+			v[i <= pl.argc ? i - 1 : i] = p;
+	}
+	v[pl.argc] = NULL;
+	v[nstr + 1] = NULL;
+	memset(&cs, 0, sizeof(cs));
+	cs.parent = parent;
+	cs.in = in;
+	cs.out = out;
+	cs.limits = &pl.limits;
+	/* the cgroups were made by the caller: every limit an rlimit too */
+	cs.cg_enforced = 0;
+	cs.cpu_grace = pl.cpu_grace;
+	/* root keeps its capabilities for bwrap; any other user runs it in a user namespace of its own */
+	cs.set_ids = 1;
+	cs.uid = pl.uid;
+	cs.gid = pl.gid;
+	cs.seccomp_fd = seccomp_fd;
+	cs.bwrap = blob;
+	cs.argv = v;
+	cs.envp = pl.envc == UINT32_MAX ? NULL : v + pl.argc + 1;
+	_exit(child_exec(&cs));
+}
+
+void ah_sandbox_child_release(struct ah_sandbox_child *c)
+{
+	int *fds[] = { &c->sync, &c->go, &c->seccomp_fd, &c->netns };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(*fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+int ah_sandbox_fork(struct ah_sandbox_child *c, const struct ah_sandbox_early *e,
+		    struct ah_err *err)
+{
+	int sync[2] = { -1, -1 }, go[2] = { -1, -1 }, null_fd = -1, ret = -1;
+	pid_t parent = getpid(), pid;
+
+	if (!e->userns_count) {
+		ah_internal(err, "sandbox: a sandbox forked early needs a user namespace");
+		goto done;
+	}
+	if ((c->seccomp_fd = ah_seccomp_bpf_fd(err)) < 0)
+		goto done;
+	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
+	    (null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+		ah_internal(err, "cannot make pipes: %s", strerror(errno));
+		goto done;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ah_internal(err, "cannot fork: %s", strerror(errno));
+		goto done;
+	}
+	if (pid == 0) {
+		close(sync[0]);
+		close(go[1]);
+		early_child(e, parent, sync[1], go[0], e->in_fd >= 0 ? e->in_fd : null_fd,
+			    e->out_fd >= 0 ? e->out_fd : null_fd, c->seccomp_fd);
+	}
+	c->pid = pid;
+	c->sync = sync[0];
+	c->go = go[1];
+	sync[0] = go[1] = -1;
+	c->userns_base = e->userns_base;
+	c->userns_count = e->userns_count;
+	c->want_netns = e->netns;
+	ret = 0;
+done:
+	if (sync[0] >= 0)
+		close(sync[0]);
+	if (sync[1] >= 0)
+		close(sync[1]);
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
+	if (null_fd >= 0)
+		close(null_fd);
+	if (ret < 0)
+		ah_sandbox_child_release(c);
+	return ret;
+}
+
+static void add_strings(struct strbuf *sb, const char *const *v, uint32_t *nr)
+{
+	for (*nr = 0; v && v[*nr]; (*nr)++)
+		strbuf_add(sb, v[*nr], strlen(v[*nr]) + 1);
+}
+
+int ah_sandbox_exec(struct ah_sandbox_child *c, const struct ah_sandbox_opts *o,
+		    struct ah_err *err)
+{
+	struct sandbox_argv a = SANDBOX_ARGV_INIT;
+	struct strbuf blob = STRBUF_INIT;
+	struct payload pl;
+	struct ready r;
+	const char *bwrap = ah_sandbox_bwrap(err);
+	char path[64], map[64], c1;
+	int ret = -1;
+
+	if (!bwrap)
+		goto done;
+	if (o->ovl_lowers_nr) {
+		ah_internal(err, "sandbox: a sandbox forked early cannot mount an overlay");
+		goto done;
+	}
+	if (sandbox_argv(o, c->seccomp_fd, AH_SANDBOX_MAPPED, &a, err) < 0)
+		goto done;
+	/* its user namespace, mapped */
+	if (read(c->sync, &c1, 1) != 1)
+		goto died;
+	snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)c->userns_base, c->userns_count);
+	/* no setgroups inside: the host groups it holds stay */
+	write_proc(c->pid, "setgroups", "deny");
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)c->pid);
+	if (write_proc(c->pid, "uid_map", map) < 0) {
+		ah_internal(err, "cannot write '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)c->pid);
+	if (write_proc(c->pid, "gid_map", map) < 0) {
+		ah_internal(err, "cannot write '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (write(c->go, "g", 1) != 1 || ah_read_full(c->sync, &r, sizeof(r)) < 0)
+		goto died;
+	memcpy(c->cgroup_errno, r.cgroup_errno, sizeof(c->cgroup_errno));
+	if (c->want_netns) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)c->pid);
+		c->netns = open(path, O_RDONLY | O_CLOEXEC);
+		if (c->netns < 0) {
+			ah_internal(err, "cannot open '%s': %s", path, strerror(errno));
+			goto done;
+		}
+	}
+	memset(&pl, 0, sizeof(pl));
+	strbuf_add(&blob, bwrap, strlen(bwrap) + 1);
+	add_strings(&blob, a.v + 0, &pl.argc);
+	if (o->keep_env)
+		add_strings(&blob, o->env, &pl.envc);
+	else
+		pl.envc = UINT32_MAX;
+	pl.uid = (uint32_t)o->uid;
+	pl.gid = (uint32_t)o->gid;
+	pl.len = (uint32_t)blob.len;
+	pl.cpu_grace = o->cpu_grace;
+	pl.limits = o->limits;
+	if (blob.len > PAYLOAD_MAX) {
+		ah_invalid(err, "sandbox: a command line and environment of more than %u bytes",
+			   PAYLOAD_MAX);
+		goto done;
+	}
+	if (ah_write_full(c->go, &pl, sizeof(pl)) < 0 || ah_write_full(c->go, blob.buf, blob.len) < 0)
+		goto died;
+	ret = 0;
+	goto done;
+died:
+	{
+		int status = 0;
+
+		waitpid(c->pid, &status, 0);
+		c->pid = -1;
+		ah_internal(err, "the sandbox could not be set up (step %d)",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+	}
+done:
+	if (ret < 0 && c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		c->pid = -1;
+	}
+	/* the child has what it needs (or is gone): only the network namespace stays */
+	{
+		int netns = c->netns;
+
+		c->netns = -1;
+		ah_sandbox_child_release(c);
+		c->netns = netns;
+	}
+	strbuf_release(&blob);
+	argv_release(&a);
+	return ret;
 }
 
 void ah_sandbox_kill(pid_t pid)

@@ -4,12 +4,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "cgroup.h"
 #include "err.h"
 
 /*
  * The one sandbox of apphub: build RUN steps and launches (and what comes
  * next) describe what they want in struct ah_sandbox_opts, their profile;
- * the bwrap command line, the rlimits and the USER lookup are here.
+ * the bwrap command line, the rlimits, the USER lookup and the one child
+ * that is set up and executes bwrap (ah_sandbox_spawn, or in two steps
+ * ah_sandbox_fork and ah_sandbox_exec) are here.
  *
  * A command run in a root file system directory under bubblewrap (bwrap,
  * found on PATH): its own pid, mount, ipc and uts namespaces, no network
@@ -84,8 +87,8 @@ struct ah_sandbox_opts {
 	const char *hostname;	/* NULL: bwrap's default */
 	struct ah_limits limits;
 	int64_t timeout_ms;	/* ah_sandbox_run/wait: 0 for none */
-	int in_fd;		/* stdin; -1: /dev/null */
-	int out_fd;		/* stdout and stderr; -1: /dev/null */
+	int in_fd;		/* stdin; -1: /dev/null (ah_sandbox_exec: early's) */
+	int out_fd;		/* stdout and stderr; -1: /dev/null (ah_sandbox_exec: early's) */
 	const struct ah_sandbox_bind *binds;	/* mounted after /proc, /dev and /tmp */
 	size_t binds_nr;
 	int no_tmpfs;		/* keep the rootfs's /tmp instead of a tmpfs */
@@ -97,48 +100,15 @@ struct ah_sandbox_opts {
 	char *const *ovl_lowers;
 	size_t ovl_lowers_nr;
 	const char *ovl_upper, *ovl_work;
-	/* Launches (ah_sandbox_argv only): */
+	int64_t cpu_grace;	/* seconds from SIGXCPU (limits.cpu_seconds) to SIGKILL */
+	/* Launches: */
 	int tmp_mode;		/* the mode of the tmpfs on /tmp; 0: bwrap's default */
 	int own_netns;		/* the caller made its network namespace: no --unshare-net */
-	int keep_env;		/* bwrap's own environment is the command's: no --clearenv */
+	/* env is bwrap's own environment, which the command keeps: no --clearenv */
+	int keep_env;
 };
 
 #define AH_SANDBOX_OPTS_INIT { .in_fd = -1, .out_fd = -1 }
-
-/* A bwrap command line (ah_sandbox_argv); release it with ah_sandbox_argv_release(). */
-struct ah_sandbox_argv {
-	const char **v;		/* NULL-terminated */
-	size_t nr, alloc;
-	char **owned;		/* strings to free */
-	size_t owned_nr, owned_alloc;
-};
-
-#define AH_SANDBOX_ARGV_INIT { 0 }
-
-/* Root of a user namespace mapped by the caller: root keeps capabilities, other users get their own namespace. */
-#define AH_SANDBOX_MAPPED 1u
-/* The rootfs and the binds are reached through the relocation directory (a mapped RUN). */
-#define AH_SANDBOX_RELOCATED 2u
-
-/*
- * The command line of bwrap (argv0 first) that runs opts->argv as the
- * profile says: namespaces, user, capabilities, the seccomp filter read
- * from seccomp_fd, /proc, /dev, /tmp, binds, environment and working
- * directory. The one place the sandbox's bwrap options are written: a
- * RUN (ah_sandbox_run) and a launch (lib/launch-run.c) both use it.
- */
-int ah_sandbox_argv(const struct ah_sandbox_opts *opts, const char *argv0, int seccomp_fd,
-		    unsigned flags, struct ah_sandbox_argv *a, struct ah_err *err);
-void ah_sandbox_argv_release(struct ah_sandbox_argv *a);
-
-/*
- * The resource limits no cgroup holds, as rlimits of the calling process
- * (a sandbox's child before it executes bwrap; async-signal-safe):
- * memory (RLIMIT_AS) and pids (RLIMIT_NPROC) unless cg_enforced has
- * AH_CG_MEMORY or AH_CG_PIDS, CPU time (SIGKILL cpu_grace seconds after
- * SIGXCPU), disk (RLIMIT_FSIZE), nofile; no core dumps.
- */
-void ah_sandbox_rlimits(const struct ah_limits *l, unsigned cg_enforced, int64_t cpu_grace);
 
 /* The user a command runs as, from an image's USER or a request. */
 struct ah_sandbox_user {
@@ -185,6 +155,67 @@ void ah_sandbox_kill(pid_t pid);
  * limit (1024)".
  */
 int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_err *err);
+
+/*
+ * A sandbox in two steps, for a caller that has the sandbox's cgroups
+ * long before it knows what to run (a launch, whose image and root are
+ * made ready meanwhile). ah_sandbox_fork() forks the child at once: it
+ * joins the cgroups (a join waits for an RCU grace period, 5-20 ms, which
+ * the child spends while its caller works), makes a user namespace of
+ * its own and a network namespace, and waits. ah_sandbox_exec() maps the
+ * user namespace and has the child execute bwrap as opts say, through
+ * the same setup as ah_sandbox_spawn: one fork in all.
+ *
+ *	struct ah_sandbox_early e = AH_SANDBOX_EARLY_INIT;
+ *	struct ah_sandbox_child c = AH_SANDBOX_CHILD_INIT;
+ *	e.cgroups = dirs; e.userns_base = base; e.userns_count = n; e.netns = 1;
+ *	ah_sandbox_fork(&c, &e, &err) ... ah_sandbox_exec(&c, &opts, &err)
+ *	... waitpid(c.pid) ... ah_sandbox_child_release(&c)
+ */
+struct ah_sandbox_early {
+	/* the directories it joins first (NULL-terminated, at most AH_CGROUP_MAX); NULL: none */
+	const char *const *cgroups;
+	/* its user namespace: ids 0 .. userns_count - 1 are host userns_base + id */
+	uid_t userns_base;
+	unsigned userns_count;
+	int netns;		/* a network namespace of its own, with its loopback up */
+	int in_fd;		/* stdin; -1: /dev/null */
+	int out_fd;		/* stdout and stderr; -1: /dev/null */
+};
+
+#define AH_SANDBOX_EARLY_INIT { .in_fd = -1, .out_fd = -1 }
+
+struct ah_sandbox_child {
+	pid_t pid;		/* the child, bwrap once executed; -1: none */
+	int netns;		/* after ah_sandbox_exec: its network namespace, the caller's to close; -1 */
+	/* after ah_sandbox_exec: why early cgroup i could not be joined (errno), 0: joined */
+	int cgroup_errno[AH_CGROUP_MAX];
+	/* ah_sandbox_exec's: */
+	int sync, go;		/* the pipes to the child */
+	int seccomp_fd;
+	uid_t userns_base;
+	unsigned userns_count;
+	int want_netns;
+};
+
+#define AH_SANDBOX_CHILD_INIT { .pid = -1, .netns = -1, .sync = -1, .go = -1, .seccomp_fd = -1 }
+
+/* Forks c's child, which gets ready as early says and waits for ah_sandbox_exec(). */
+int ah_sandbox_fork(struct ah_sandbox_child *c, const struct ah_sandbox_early *early,
+		    struct ah_err *err);
+/*
+ * Has c's child execute bwrap for opts: its stdio is early's; as root of
+ * its user namespace it keeps its capabilities for bwrap, as any other
+ * user it runs bwrap in a user namespace of bwrap's own; every limit is
+ * an rlimit too, whatever the cgroups hold. Returns once the child has the
+ * command, before it executes it: a failure from there ends it with
+ * status 122 (its user), 125 (its setup), 126 (its parent gone) or 127
+ * (bwrap). On error the child is killed and reaped (c->pid is -1).
+ */
+int ah_sandbox_exec(struct ah_sandbox_child *c, const struct ah_sandbox_opts *opts,
+		    struct ah_err *err);
+/* Closes what c holds; the child, if any, is left as it is. */
+void ah_sandbox_child_release(struct ah_sandbox_child *c);
 
 /*
  * A detached overlay mount (fsmount(2)): lowers bottom first, upper and

@@ -44,6 +44,20 @@ dockerfile() {
 	assert_output --regexp 'not permitted|permission denied'
 }
 
+@test "RUN holds no file its caller had open: only its stdio reaches the sandbox" {
+	# A descriptor apphub inherited without close-on-exec (here fd 9, open
+	# for writing on a host file) must not pass through bwrap to RUN.
+	: >"$T/host-file"
+	dockerfile 'RUN { echo escaped >&9; } 2>/dev/null; ls /proc/self/fd | tr "\n" " " >/fds'
+	run -0 apphub -q image build -t fds:1 "$C" 9>>"$T/host-file"
+	run -0 cat "$T/host-file"
+	refute_output --partial escaped
+	apphub image unpack fds:1 "$T/root" >/dev/null
+	# ls's own descriptors: stdin, stdout, stderr and the directory it reads
+	run -0 cat "$T/root/fds"
+	assert_output '0 1 2 3 '
+}
+
 @test "RUN's root is 0 inside, an unprivileged uid on the host; its files are 0 in the layer" {
 	[ "$(id -u)" = 0 ] || skip 'the mapping is for apphub running as root'
 	dockerfile 'RUN id -u >/inside-uid && echo x >/root-file && mkdir /owned && chown 1234:1234 /owned' \
