@@ -22,6 +22,9 @@
 /* How deep ${a:-${b:-...}} may nest. */
 #define MAX_NESTING 32
 
+/* BuildKit reads lines with Go's bufio.Scanner: a line and its "\n" fit in 64 KiB. */
+#define MAX_LINE 65536
+
 static const char *const kind_names[] = {
 	[AH_DF_ADD] = "ADD", [AH_DF_ARG] = "ARG", [AH_DF_CMD] = "CMD", [AH_DF_COPY] = "COPY",
 	[AH_DF_ENTRYPOINT] = "ENTRYPOINT", [AH_DF_ENV] = "ENV", [AH_DF_EXPOSE] = "EXPOSE",
@@ -265,8 +268,12 @@ static int check_bytes(struct parser *p)
 	return 0;
 }
 
-/* Reads the next physical line without its "\n" or "\r\n"; 0 at the end. */
-static int next_line(struct parser *p, const char **line, size_t *len)
+/*
+ * Reads the next physical line: *len bytes without its "\n" or "\r\n",
+ * *raw_len (may be NULL) with them. 1, 0 at the end, or -1 on a line
+ * BuildKit's scanner refuses (MAX_LINE bytes or more).
+ */
+static int next_line(struct parser *p, const char **line, size_t *len, size_t *raw_len)
 {
 	const char *s, *nl;
 	size_t n;
@@ -276,7 +283,11 @@ static int next_line(struct parser *p, const char **line, size_t *len)
 	s = p->buf + p->pos;
 	nl = memchr(s, '\n', p->len - p->pos);
 	n = nl ? (size_t)(nl - s) : p->len - p->pos;
+	if (n >= MAX_LINE)
+		return perr(p, p->lineno + 1, "line too long (the limit is %d bytes)", MAX_LINE - 1);
 	p->pos += n + (nl ? 1 : 0);
+	if (raw_len)
+		*raw_len = n + (nl ? 1 : 0);
 	if (n && s[n - 1] == '\r')
 		n--;
 	if (!p->lineno && n >= 3 && !memcmp(s, "\xef\xbb\xbf", 3)) {
@@ -375,7 +386,8 @@ static int continues(struct parser *p, const char *s, size_t *n)
 
 	while (k && (s[k - 1] == ' ' || s[k - 1] == '\t'))
 		k--;
-	if (!k || s[k - 1] != p->escape)
+	/* "C:\\" ends in an escaped escape, not a continuation (as BuildKit's regexp). */
+	if (!k || s[k - 1] != p->escape || (k >= 2 && s[k - 2] == p->escape))
 		return 0;
 	*n = k - 1;
 	return 1;
@@ -995,21 +1007,27 @@ static int read_heredocs(struct parser *p, struct ah_df_instr *in)
 		struct ah_df_heredoc *h = &in->heredocs[k];
 		struct strbuf body = STRBUF_INIT;
 		const char *line;
-		size_t len;
-		int done = 0;
+		size_t len, raw_len;
+		int done = 0, r;
 
-		while (next_line(p, &line, &len)) {
+		/* As BuildKit: the body keeps its line ends ("\r\n" too); the delimiter line is compared without them. */
+		while ((r = next_line(p, &line, &len, &raw_len)) > 0) {
+			size_t tn = raw_len;
+
 			if (h->strip_tabs)
-				while (len && *line == '\t')
-					line++, len--;
-			if (len == strlen(h->name) && !memcmp(line, h->name, len)) {
+				while (raw_len && *line == '\t')
+					line++, raw_len--, tn--;
+			while (tn && (line[tn - 1] == '\n' || line[tn - 1] == '\r'))
+				tn--;
+			if (tn == strlen(h->name) && !memcmp(line, h->name, tn)) {
 				done = 1;
 				break;
 			}
-			strbuf_add(&body, line, len);
-			strbuf_addch(&body, '\n');
+			strbuf_add(&body, line, raw_len);
 		}
 		h->body = strbuf_detach(&body, NULL);
+		if (r < 0)
+			return -1;
 		if (!done)
 			return perr(p, in->line, "unterminated heredoc '%s'", h->name);
 		if (budget(p, strlen(h->body), in->line) < 0)
@@ -1777,7 +1795,7 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 	struct strbuf logical = STRBUF_INIT;
 	const char *line;
 	size_t n;
-	int ret = -1;
+	int ret = -1, r;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
@@ -1797,7 +1815,7 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 	if (check_bytes(&p) < 0 || parse_build_args(&p) < 0)
 		goto done;
 
-	while (next_line(&p, &line, &n)) {
+	while ((r = next_line(&p, &line, &n, NULL)) > 0) {
 		int start;
 
 		skip_space(&line, &n);
@@ -1809,7 +1827,7 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 		strbuf_reset(&logical);
 		if (continues(&p, line, &n)) {
 			strbuf_add(&logical, line, n);
-			while (next_line(&p, &line, &n)) {
+			while ((r = next_line(&p, &line, &n, NULL)) > 0) {
 				const char *t = line;
 				size_t tn = n;
 
@@ -1824,6 +1842,8 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 				}
 				strbuf_add(&logical, line, n);
 			}
+			if (r < 0)
+				goto done;
 		} else {
 			strbuf_add(&logical, line, n);
 		}
@@ -1833,6 +1853,8 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 		if (add_instr(&p, logical.buf, logical.len, start) < 0)
 			goto done;
 	}
+	if (r < 0)
+		goto done;
 	if (!p.df->stages_nr) {
 		perr(&p, 0, "%s", p.df->meta_args_nr ? "no FROM instruction" : "no instructions");
 		goto done;
