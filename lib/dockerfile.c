@@ -868,8 +868,10 @@ static void add_arg(struct ah_df_instr *in, const char *s, size_t n)
 }
 
 /*
- * JSON array of strings: 1 (parsed into args), 0 (not JSON: shell form),
- * -1 (error).
+ * JSON array of strings: 1 (parsed into args), 0 (not JSON, even "[a" or
+ * "['a']": shell form, as BuildKit falls back), -1 (error: an array of
+ * other values, or a string holding "\u0000", which BuildKit takes but no
+ * program can be given).
  */
 static int parse_json(struct parser *p, struct ah_df_instr *in, const char *s, size_t n)
 {
@@ -880,19 +882,25 @@ static int parse_json(struct parser *p, struct ah_df_instr *in, const char *s, s
 
 	if (!n || *s != '[')
 		return 0;
-	j = json_loadb(s, n, JSON_DECODE_ANY, &jerr);
+	j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!j || !json_is_array(j)) {
 		json_decref(j);
-		if (!memchr(s, ']', n))
-			return perr(p, in->line, "unterminated JSON array");
 		return 0;
 	}
-	for (i = 0; i < json_array_size(j); i++)
-		if (!json_is_string(json_array_get(j, i))) {
+	for (i = 0; i < json_array_size(j); i++) {
+		json_t *e = json_array_get(j, i);
+
+		if (!json_is_string(e)) {
 			perr(p, in->line, "a JSON array of %s arguments must hold strings only",
 			     ah_df_kind_name(in->kind));
 			goto done;
 		}
+		if (strlen(json_string_value(e)) != json_string_length(e)) {
+			perr(p, in->line, "argument %zu of %s holds a NUL character (\\u0000), which no program can be given",
+			     i + 1, ah_df_kind_name(in->kind));
+			goto done;
+		}
+	}
 	for (i = 0; i < json_array_size(j); i++) {
 		json_t *e = json_array_get(j, i);
 
