@@ -3,6 +3,7 @@
  * variables and stages, into a tree the build engine walks. One job only.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ static const struct flag_spec flag_specs[] = {
 	{ AH_DF_ADD, "link", FLAG_BOOL },
 	{ AH_DF_ADD, "keep-git-dir", FLAG_BOOL },
 	{ AH_DF_ADD, "checksum", FLAG_STRING },
+	{ AH_DF_ADD, "unpack", FLAG_BOOL },
 	{ AH_DF_ADD, "exclude", FLAG_LIST },
 	{ AH_DF_HEALTHCHECK, "interval", FLAG_STRING },
 	{ AH_DF_HEALTHCHECK, "timeout", FLAG_STRING },
@@ -1061,6 +1063,11 @@ static int expand_heredocs(struct parser *p, struct ah_df_instr *in, enum scope 
 	return 0;
 }
 
+static int heredoc_dest(struct parser *p, const struct ah_df_instr *in)
+{
+	return perr(p, in->line, "%s cannot accept a heredoc as a destination", ah_df_kind_name(in->kind));
+}
+
 /* COPY ADD VOLUME EXPOSE: a JSON array or words, each substituted. */
 static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, size_t n,
 		      enum scope scope)
@@ -1072,6 +1079,13 @@ static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, s
 	if (r < 0)
 		return -1;
 	if (r) {
+		struct ah_df_heredoc h;
+
+		if ((in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) && in->args_nr &&
+		    parse_heredoc_word(p->escape, in->args[in->args_nr - 1], &h)) {
+			free(h.name);
+			return heredoc_dest(p, in);
+		}
 		if (scope == SCOPE_NONE)
 			return 0;
 		for (i = 0; i < in->args_nr; i++) {
@@ -1093,6 +1107,10 @@ static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, s
 		if ((in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) &&
 		    parse_heredoc_word(p->escape, w.v[i], &h)) {
 			free(h.name);
+			if (i + 1 == w.nr) {
+				heredoc_dest(p, in);
+				goto done;
+			}
 			add_arg(in, w.v[i], strlen(w.v[i]));
 			continue;
 		}
@@ -1367,6 +1385,68 @@ static int valid_chmod(const char *s)
 	return !*s;
 }
 
+/*
+ * A signal as moby's signal.ParseSignal takes it: a non-zero number, or a
+ * Linux signal's name, any case, "SIG" optional ("RTMIN+3" too).
+ */
+static int valid_signal(const char *s)
+{
+	static const char *const names[] = {
+		"ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO",
+		"IOT", "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP",
+		"SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM",
+		"WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
+	};
+	const char *d = s + (*s == '+' || *s == '-');
+	size_t i, len;
+	char *end;
+
+	if (*d && d[strspn(d, "0123456789")] == '\0') {
+		long long v;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		return !errno && v != 0;
+	}
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		len = strlen(names[i]);
+		if (strncasecmp(s, names[i], len))
+			continue;
+		if (!s[len])
+			return 1;
+		/* RTMIN+1..RTMIN+15, RTMAX-14..RTMAX-1 */
+		if (len == 5 && !strncasecmp(s, "RT", 2) &&
+		    s[len] == (toupper((unsigned char)s[3]) == 'I' ? '+' : '-') &&
+		    isdigit((unsigned char)s[len + 1]) && s[len + 1] != '0') {
+			unsigned long k = strtoul(s + len + 1, &end, 10);
+
+			return !*end && k <= (s[len] == '+' ? 15UL : 14UL) && strlen(s + len + 1) <= 2;
+		}
+	}
+	return 0;
+}
+
+/* The value of key in a --mount's "k=v,k=v" list (the last given), and its length; else NULL. */
+static const char *mount_field(const char *m, const char *key, size_t *len)
+{
+	size_t klen = strlen(key);
+	const char *v = NULL;
+
+	for (;;) {
+		size_t n = strcspn(m, ",");
+
+		if (n > klen && !strncmp(m, key, klen) && m[klen] == '=') {
+			v = m + klen + 1;
+			*len = n - klen - 1;
+		}
+		if (!m[n])
+			return v;
+		m += n + 1;
+	}
+}
+
 static int check_flags(struct parser *p, struct ah_df_instr *in)
 {
 	const char *v;
@@ -1383,22 +1463,30 @@ static int check_flags(struct parser *p, struct ah_df_instr *in)
 	if ((v = ah_df_flag(in, "from")) && !*v)
 		return perr(p, in->line, "--from needs a stage or an image");
 	for (size_t i = 0; i < in->flags_nr; i++) {
-		const char *m = in->flags[i].value, *type;
-		size_t len;
+		const char *m = in->flags[i].value, *type, *sharing;
+		size_t len, slen;
 
 		if (strcmp(in->flags[i].name, "mount"))
 			continue;
 		if (!*m)
 			return perr(p, in->line, "empty --mount");
-		type = strstr(m, "type=");
-		if (!type || (type != m && type[-1] != ','))
-			continue;	/* the default type, bind */
-		type += 5;
-		len = strcspn(type, ",");
+		if (!(type = mount_field(m, "type", &len))) {
+			type = "bind";	/* the default */
+			len = 4;
+		}
 		if (!((len == 4 && !strncmp(type, "bind", 4)) || (len == 5 && !strncmp(type, "cache", 5)) ||
 		      (len == 5 && !strncmp(type, "tmpfs", 5)) ||
 		      (len == 6 && !strncmp(type, "secret", 6)) || (len == 3 && !strncmp(type, "ssh", 3))))
 			return perr(p, in->line, "invalid mount type '%.*s'", (int)len, type);
+		if (!(sharing = mount_field(m, "sharing", &slen)))
+			continue;
+		if (!((slen == 6 && !strncasecmp(sharing, "shared", 6)) ||
+		      (slen == 7 && !strncasecmp(sharing, "private", 7)) ||
+		      (slen == 6 && !strncasecmp(sharing, "locked", 6))))
+			return perr(p, in->line, "unsupported sharing value '%.*s' in --mount: must be shared, private or locked",
+				    (int)slen, sharing);
+		if (len != 5 || strncmp(type, "cache", 5))
+			return perr(p, in->line, "invalid cache sharing set for %.*s mount", (int)len, type);
 	}
 	return 0;
 }
@@ -1634,8 +1722,7 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 			perr(p, line, "%s requires exactly one argument", ah_df_kind_name(in->kind));
 			goto done;
 		}
-		if (in->kind == AH_DF_STOPSIGNAL && scope != SCOPE_NONE &&
-		    v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-")]) {
+		if (in->kind == AH_DF_STOPSIGNAL && scope != SCOPE_NONE && !valid_signal(v)) {
 			perr(p, line, "invalid STOPSIGNAL '%s'", v);
 			goto done;
 		}
