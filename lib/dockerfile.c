@@ -26,6 +26,9 @@
 /* BuildKit reads lines with Go's bufio.Scanner: a line and its "\n" fit in 64 KiB. */
 #define MAX_LINE 65536
 
+/* Characters times pattern tokens all ${v#p} ${v/p/r} ... may step through. */
+#define MAX_MATCH_WORK (1 << 26)
+
 static const char *const kind_names[] = {
 	[AH_DF_ADD] = "ADD", [AH_DF_ARG] = "ARG", [AH_DF_CMD] = "CMD", [AH_DF_COPY] = "COPY",
 	[AH_DF_ENTRYPOINT] = "ENTRYPOINT", [AH_DF_ENV] = "ENV", [AH_DF_EXPOSE] = "EXPOSE",
@@ -87,6 +90,7 @@ struct parser {
 	struct ah_dockerfile *df;
 	struct ah_err *err;
 	size_t expanded;	/* bytes substituted so far */
+	size_t match_work;	/* pattern substitution steps so far */
 	struct kvlist build_args;
 	struct kvlist meta;	/* the global ARGs */
 	struct kvlist args;	/* the ARGs of the current stage */
@@ -405,6 +409,8 @@ struct lexer {
 	int depth;
 	enum scope scope;
 	int heredoc;	/* quotes are ordinary; \ escapes only $ and itself */
+	int split;	/* words: blanks outside quotes, and in $ values, become NULs */
+	int raw;	/* escapes are kept (a pattern, as BuildKit's rawEscapes) */
 };
 
 static int lex_until(struct lexer *lx, int stop, struct strbuf *out);
@@ -499,12 +505,273 @@ static int lex_name(struct lexer *lx, size_t *len)
 	return (int)start;
 }
 
+/*
+ * ${v#p} ${v##p} ${v%p} ${v%%p} ${v/p/r} ${v//p/r}: p is a pattern of
+ * BuildKit's shell lexer (convertShellPatternToRegex): "*" any run, "?" one
+ * character (neither matches a newline), "\*" "\?" "\\" themselves, "\}"
+ * "\/" the bare character; everything else, "[" included, is literal.
+ */
+enum pat_kind { PAT_LIT, PAT_ANY, PAT_STAR };
+
+struct pat_tok {
+	enum pat_kind kind;
+	char lit[4];	/* PAT_LIT: one character's bytes */
+	unsigned char lit_len;
+};
+
+/* A string as characters: character k is s[off[k]..off[k + 1]), read backwards if rev. */
+struct chars {
+	const char *s;
+	size_t *off;
+	size_t n;
+	int rev;
+};
+
+static size_t char_len_at(const char *s, size_t left)
+{
+	size_t l = ah_utf8_char_len(s, left);
+
+	return l ? l : 1;	/* a stray byte is one character, as Go's decoder makes it */
+}
+
+static void chars_init(struct chars *c, const char *s, size_t len, int rev)
+{
+	size_t i = 0;
+
+	c->s = s;
+	c->n = 0;
+	c->rev = rev;
+	c->off = xmalloc((len + 1) * sizeof(*c->off));
+	while (i < len) {
+		c->off[c->n++] = i;
+		i += char_len_at(s + i, len - i);
+	}
+	c->off[c->n] = len;
+}
+
+static const char *char_at(const struct chars *c, size_t k, size_t *len)
+{
+	if (c->rev)
+		k = c->n - 1 - k;
+	*len = c->off[k + 1] - c->off[k];
+	return c->s + c->off[k];
+}
+
+static int compile_pattern(struct lexer *lx, const char *pat, struct pat_tok **out, size_t *nr)
+{
+	size_t i = 0, n = strlen(pat), cap = 0;
+	struct pat_tok *t = NULL;
+
+	*nr = 0;
+	while (i < n) {
+		struct pat_tok *tok;
+		size_t l;
+
+		if (pat[i] == '\\' && i + 1 < n && (pat[i + 1] == '}' || pat[i + 1] == '/'))
+			i++;
+		else if (pat[i] == '\\' && (i + 1 >= n || !strchr("*?\\", pat[i + 1]))) {
+			free(t);
+			return perr(lx->p, lx->line, "invalid pattern '%s' in substitution: invalid escape '\\%.1s'",
+				    pat, pat + i + 1);
+		}
+		if (*nr == cap) {
+			cap = cap ? 2 * cap : 8;
+			t = xrealloc(t, cap * sizeof(*t));
+		}
+		tok = &t[(*nr)++];
+		memset(tok, 0, sizeof(*tok));
+		if (pat[i] == '*' || pat[i] == '?') {
+			tok->kind = pat[i] == '*' ? PAT_STAR : PAT_ANY;
+			i++;
+			continue;
+		}
+		if (pat[i] == '\\')
+			i++;
+		l = char_len_at(pat + i, n - i);
+		tok->kind = PAT_LIT;
+		memcpy(tok->lit, pat + i, l > 4 ? 4 : l);
+		tok->lit_len = (unsigned char)(l > 4 ? 4 : l);
+		i += l;
+	}
+	*out = t;
+	return 0;
+}
+
+/*
+ * The leftmost match of the pattern (tokens read backwards if rev) in the
+ * characters of c from character from on (only at from if anchored), the
+ * shortest or the longest there, as Go's regexp finds it for BuildKit's
+ * lazy or greedy stars: 1 and [*start, *end), else 0. One pass, each
+ * character against each token: every state keeps the leftmost start
+ * that reaches it, as no later start can do better from there.
+ */
+static int match_pattern(struct parser *p, int line, const struct pat_tok *t, size_t m, int rev,
+			 const struct chars *c, size_t from, int anchored, int shortest,
+			 size_t *start, size_t *end)
+{
+	size_t *cur = xmalloc(2 * (m + 1) * sizeof(*cur)), *nxt = cur + m + 1, *tmp;
+	size_t i, j, best = SIZE_MAX;
+	int found = 0;
+
+	for (j = 0; j <= m; j++)
+		cur[j] = SIZE_MAX;
+	for (i = from;; i++) {
+		const char *ch = NULL;
+		size_t clen = 0;
+		int alive = 0;
+
+		if (!anchored || i == from)
+			if (cur[0] > i && (!found || i <= best))
+				cur[0] = i;
+		for (j = 0; j < m; j++)	/* a star may match nothing */
+			if (cur[j] != SIZE_MAX && t[rev ? m - 1 - j : j].kind == PAT_STAR && cur[j] < cur[j + 1])
+				cur[j + 1] = cur[j];
+		if (cur[m] != SIZE_MAX && (!found || cur[m] < best || (cur[m] == best && !shortest))) {
+			found = 1;
+			best = cur[m];
+			*start = best;
+			*end = i;
+			if (shortest && anchored)
+				break;
+		}
+		if (i >= c->n)
+			break;
+		p->match_work += m + 1;
+		if (p->match_work > MAX_MATCH_WORK) {
+			free(cur < nxt ? cur : nxt);
+			return perr(p, line, "pattern substitution too costly (over %d steps in all)", MAX_MATCH_WORK);
+		}
+		ch = char_at(c, i, &clen);
+		for (j = 0; j <= m; j++)
+			nxt[j] = SIZE_MAX;
+		for (j = 0; j < m; j++) {
+			const struct pat_tok *tok = &t[rev ? m - 1 - j : j];
+			size_t to;
+
+			if (cur[j] == SIZE_MAX || (found && cur[j] > best))
+				continue;
+			if (tok->kind == PAT_LIT) {
+				if (clen != tok->lit_len || memcmp(ch, tok->lit, clen))
+					continue;
+				to = j + 1;
+			} else if (*ch == '\n') {
+				continue;
+			} else {
+				to = tok->kind == PAT_STAR ? j : j + 1;
+			}
+			if (cur[j] < nxt[to])
+				nxt[to] = cur[j];
+			alive = 1;
+		}
+		tmp = cur;
+		cur = nxt;
+		nxt = tmp;
+		if (!alive && (anchored || found))
+			break;
+	}
+	free(cur < nxt ? cur : nxt);
+	return found;
+}
+
+/*
+ * ${v#p} (op '#'), ${v%p} ('%'), shortest, or longest if twice; ${v/p/r}
+ * ('/'), the first match, or every one if twice, as Go's
+ * ReplaceAllString steps over them (r is taken literally).
+ */
+static int apply_pattern(struct lexer *lx, const char *value, int op, int twice, const char *pat,
+			 const char *rep, struct strbuf *out)
+{
+	struct strbuf res = STRBUF_INIT;
+	struct pat_tok *t = NULL;
+	struct chars c = { NULL, NULL, 0, 0 };
+	size_t m, s, e;
+	int r, ret = -1;
+
+	if (compile_pattern(lx, pat, &t, &m) < 0)
+		return -1;
+	chars_init(&c, value, strlen(value), op == '%');
+	if (op != '/') {
+		r = match_pattern(lx->p, lx->line, t, m, op == '%', &c, 0, 1, !twice, &s, &e);
+		if (r < 0)
+			goto done;
+		if (!r)
+			strbuf_addstr(&res, value);
+		else if (op == '#')
+			strbuf_addstr(&res, value + c.off[e]);
+		else
+			strbuf_add(&res, value, c.off[c.n - e]);
+	} else {
+		size_t last = 0, search = 0;
+
+		while (search <= c.n) {
+			r = match_pattern(lx->p, lx->line, t, m, 0, &c, search, 0, 0, &s, &e);
+			if (r < 0)
+				goto done;
+			if (!r)
+				break;
+			strbuf_add(&res, value + c.off[last], c.off[s] - c.off[last]);
+			/* No second replacement for an empty match right after a match. */
+			if (e > last || s == 0)
+				strbuf_addstr(&res, rep);
+			if (res.len > AH_DOCKERFILE_MAX_EXPANDED) {
+				budget(lx->p, res.len, lx->line);
+				goto done;
+			}
+			last = e;
+			search = search + 1 > e ? search + 1 : e;
+			if (!twice)
+				break;
+		}
+		strbuf_addstr(&res, value + c.off[last]);
+	}
+	if (budget(lx->p, res.len, lx->line) < 0)
+		goto done;
+	strbuf_add(out, res.buf, res.len);
+	ret = 0;
+done:
+	free(t);
+	free(c.off);
+	strbuf_release(&res);
+	return ret;
+}
+
+/* ${v/p/r} and ${v//p/r} after the '/': p and r keep their escapes, as BuildKit reads them. */
+static int lex_replace(struct lexer *lx, const char *value, struct strbuf *out)
+{
+	struct strbuf pat = STRBUF_INIT, rep = STRBUF_INIT;
+	int all = 0, raw = lx->raw, r = -1, ret = -1;
+
+	if (lx->i < lx->n && lx->s[lx->i] == '/') {
+		all = 1;
+		lx->i++;
+	}
+	if (++lx->depth > MAX_NESTING) {
+		lex_error(lx, "substitution nested too deeply");
+		goto done;
+	}
+	lx->raw = 1;
+	r = lex_until(lx, '/', &pat);
+	if (!r)
+		r = lex_error(lx, "missing '/' in ${}");
+	if (r > 0 && !(r = lex_until(lx, '}', &rep)))
+		r = lex_error(lx, "missing '}'");
+	lx->raw = raw;
+	if (r < 0)
+		goto done;
+	ret = apply_pattern(lx, value ? value : "", '/', all, pat.buf, rep.buf, out);
+done:
+	lx->depth--;
+	strbuf_release(&pat);
+	strbuf_release(&rep);
+	return ret;
+}
+
 static int lex_dollar(struct lexer *lx, struct strbuf *out)
 {
 	struct strbuf word = STRBUF_INIT;
 	const char *name, *value;
 	size_t len;
-	int ret = -1, c, colon = 0;
+	int ret = -1, c, colon = 0, raw;
 
 	lx->i++;	/* '$' */
 	if (lx->scope == SCOPE_NONE) {
@@ -549,22 +816,34 @@ static int lex_dollar(struct lexer *lx, struct strbuf *out)
 		colon = 1;
 		c = lx->s[lx->i++];
 	}
-	if (c != '-' && c != '+' && c != '?') {
+	if (c == '/' && !colon)
+		return lex_replace(lx, value, out);
+	if (!strchr("-+?#%", c) || (colon && (c == '#' || c == '%'))) {
 		char what[64];
 
-		snprintf(what, sizeof(what), "unsupported modifier '%c' in substitution", c);
+		snprintf(what, sizeof(what), "unsupported modifier '%s%c' in substitution",
+			 colon ? ":" : "", c);
 		return lex_error(lx, what);
 	}
 	if (++lx->depth > MAX_NESTING) {
 		lex_error(lx, "substitution nested too deeply");
 		goto done;
 	}
+	raw = lx->raw;
+	lx->raw = c == '#' || c == '%';	/* a pattern keeps its escapes */
 	ret = lex_until(lx, '}', &word);
+	lx->raw = raw;
 	lx->depth--;
 	if (ret < 0)
 		goto done;
 	if (!ret) {
 		ret = lex_error(lx, "missing '}'");
+		goto done;
+	}
+	if (c == '#' || c == '%') {
+		int twice = word.len && word.buf[0] == c;
+
+		ret = apply_pattern(lx, value ? value : "", c, twice, word.buf + twice, NULL, out);
 		goto done;
 	}
 	ret = -1;
@@ -623,6 +902,8 @@ static int lex_double(struct lexer *lx, struct strbuf *out)
 			continue;
 		}
 		lx->i++;
+		if (c == esc && lx->raw)
+			strbuf_addch(out, esc);
 		if (c == esc && lx->i < lx->n &&
 		    (lx->s[lx->i] == '"' || lx->s[lx->i] == '$' || lx->s[lx->i] == esc))
 			c = lx->s[lx->i++];
@@ -645,8 +926,14 @@ static int lex_until(struct lexer *lx, int stop, struct strbuf *out)
 			return 1;
 		}
 		if (c == '$') {
+			size_t from = out->len;
+
 			if (lex_dollar(lx, out) < 0)
 				return -1;
+			if (lx->split && !lx->depth)	/* an unquoted value splits into words */
+				for (; from < out->len; from++)
+					if (is_space(out->buf[from]))
+						out->buf[from] = '\0';
 		} else if (c == '\'' && !lx->heredoc) {
 			if (lex_single(lx, out) < 0)
 				return -1;
@@ -655,32 +942,49 @@ static int lex_until(struct lexer *lx, int stop, struct strbuf *out)
 				return -1;
 		} else if (c == esc) {
 			lx->i++;
+			if (lx->raw)
+				strbuf_addch(out, esc);
 			if (lx->i >= lx->n)
 				break;
 			c = lx->s[lx->i++];
-			if (lx->heredoc && c != '$' && c != esc)
+			if (lx->heredoc && !lx->raw && c != '$' && c != esc)
 				strbuf_addch(out, esc);
 			strbuf_addch(out, c);
 		} else {
-			strbuf_addch(out, c);
+			strbuf_addch(out, lx->split && !lx->depth && is_space(c) ? '\0' : c);
 			lx->i++;
 		}
 	}
 	return 0;
 }
 
-/* One word: quotes removed, escapes applied, variables substituted. */
-static char *process_word(struct parser *p, const char *s, size_t n, enum scope scope,
-			  int line, int heredoc)
+#define LEX_HEREDOC 1	/* a heredoc body */
+#define LEX_SPLIT 2	/* words, split after substitution */
+
+/*
+ * One word: quotes removed, escapes applied, variables substituted. With
+ * LEX_SPLIT, *len is its length, its words separated by NULs.
+ */
+static char *process_word_len(struct parser *p, const char *s, size_t n, enum scope scope,
+			      int line, int mode, size_t *len)
 {
-	struct lexer lx = { p, s, n, 0, line, 0, scope, heredoc };
+	struct lexer lx = { p, s, n, 0, line, 0, scope, mode & LEX_HEREDOC, !!(mode & LEX_SPLIT), 0 };
 	struct strbuf out = STRBUF_INIT;
 
 	if (lex_until(&lx, 0, &out) < 0 || budget(p, out.len, line) < 0) {
 		strbuf_release(&out);
 		return NULL;
 	}
+	*len = out.len;
 	return strbuf_detach(&out, NULL);
+}
+
+static char *process_word(struct parser *p, const char *s, size_t n, enum scope scope,
+			  int line, int mode)
+{
+	size_t len;
+
+	return process_word_len(p, s, n, scope, line, mode, &len);
 }
 
 /* ---- splitting ---- */
