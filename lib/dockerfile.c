@@ -2,6 +2,7 @@
  * The Dockerfile parser: instructions, line continuations, heredocs,
  * variables and stages, into a tree the build engine walks. One job only.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -1392,6 +1393,13 @@ static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, s
 		}
 		if (scope == SCOPE_NONE)
 			return 0;
+		if (in->kind == AH_DF_EXPOSE) {
+			w.v = in->args;
+			w.nr = in->args_nr;
+			in->args = NULL;
+			in->args_nr = 0;
+			goto words;
+		}
 		for (i = 0; i < in->args_nr; i++) {
 			char *v = process_word(p, in->args[i], strlen(in->args[i]), scope,
 					       in->line, 0);
@@ -1404,9 +1412,11 @@ static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, s
 		return 0;
 	}
 	split_blanks(s, n, &w);
+words:
 	for (i = 0; i < w.nr; i++) {
 		struct ah_df_heredoc h;
 		char *v;
+		size_t len;
 
 		if ((in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) &&
 		    parse_heredoc_word(p->escape, w.v[i], &h)) {
@@ -1418,11 +1428,25 @@ static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, s
 			add_arg(in, w.v[i], strlen(w.v[i]));
 			continue;
 		}
-		if (scope == SCOPE_NONE)
-			v = xstrdup(w.v[i]);
-		else if (!(v = process_word(p, w.v[i], strlen(w.v[i]), scope, in->line, 0)))
+		if (scope == SCOPE_NONE) {
+			add_arg(in, w.v[i], strlen(w.v[i]));
+			continue;
+		}
+		if (in->kind != AH_DF_EXPOSE) {
+			if (!(v = process_word(p, w.v[i], strlen(w.v[i]), scope, in->line, 0)))
+				goto done;
+			*PUSH(in->args, in->args_nr) = v;
+			continue;
+		}
+		/* EXPOSE $PORTS: BuildKit splits each word again after substitution. */
+		if (!(v = process_word_len(p, w.v[i], strlen(w.v[i]), scope, in->line, LEX_SPLIT, &len)))
 			goto done;
-		*PUSH(in->args, in->args_nr) = v;
+		for (size_t k = 0, e; k < len; k = e + 1) {
+			e = k + strlen(v + k);
+			if (e > k)
+				add_arg(in, v + k, e - k);
+		}
+		free(v);
 	}
 	ret = 0;
 done:
@@ -1548,38 +1572,88 @@ done:
 	return ret;
 }
 
-static int parse_port(const char *s, struct ah_df_port *port)
+/* A port or a range, as BuildKit's parsePortRange: 1 and [*a, *b], else 0. */
+static int port_range(const char *s, size_t n, unsigned *a, unsigned *b)
 {
-	char *end;
-	unsigned long a, b;
-	const char *slash = strchr(s, '/');
+	const char *dash = memchr(s, '-', n);
+	size_t i, alen = dash ? (size_t)(dash - s) : n;
+	unsigned long v[2];
 
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	a = strtoul(s, &end, 10);
-	b = a;
-	if (*end == '-') {
-		if (!isdigit((unsigned char)end[1]))
-			return -1;
-		b = strtoul(end + 1, &end, 10);
-	}
-	if (end != (slash ? slash : s + strlen(s)) || a > 65535 || b > 65535 || b < a)
-		return -1;
-	port->start = (unsigned)a;
-	port->end = (unsigned)b;
-	strcpy(port->proto, "tcp");
-	if (slash) {
-		const char *proto = slash + 1;
+	for (i = 0; i < 2; i++) {
+		const char *d = i ? dash + 1 : s;
+		size_t l = i ? n - alen - 1 : alen, k = 0;
 
-		if (!strcasecmp(proto, "tcp") || !strcasecmp(proto, "udp") ||
-		    !strcasecmp(proto, "sctp")) {
-			for (size_t i = 0; proto[i]; i++)
-				port->proto[i] = (char)tolower((unsigned char)proto[i]);
-			port->proto[strlen(proto)] = '\0';
-		} else {
-			return -1;
+		if (l && *d == '+')	/* Go's ParseInt takes a sign */
+			k++;
+		if (k == l || strspn(d + k, "0123456789") < l - k)
+			return 0;
+		while (l - k > 1 && d[k] == '0')
+			k++;
+		if (l - k > 5)
+			return 0;
+		v[i] = strtoul(d + k, NULL, 10);
+		if (v[i] > 65535)
+			return 0;
+		/* "80-80" and "80" are one port; anything after a second '-' is the end */
+		if (!i && (!dash || (n - alen - 1 == alen && !memcmp(s, dash + 1, alen)))) {
+			v[1] = v[0];
+			break;
 		}
 	}
+	if (v[1] < v[0])
+		return 0;
+	*a = (unsigned)v[0];
+	*b = (unsigned)v[1];
+	return 1;
+}
+
+/*
+ * An EXPOSE word, [[IP:]HOST:]PORT[-END][/PROTO], as BuildKit takes it:
+ * the IP and host port are checked and dropped (BuildKit warns of them).
+ */
+static int parse_port(const char *s, struct ah_df_port *port)
+{
+	const char *cont = strrchr(s, ':'), *slash, *proto;
+	unsigned ha, hb;
+
+	if (cont) {
+		const char *host = s, *hend = cont;
+		const char *ipend = memrchr(s, ':', (size_t)(cont - s));
+
+		if (ipend) {
+			char ip[64];
+			size_t iplen = (size_t)(ipend - s);
+			struct in6_addr addr;
+
+			if (iplen >= 2 && *s == '[' && s[iplen - 1] == ']') {
+				s++;
+				iplen -= 2;
+			}
+			if (iplen >= sizeof(ip))
+				return -1;
+			memcpy(ip, s, iplen);
+			ip[iplen] = '\0';
+			if (iplen && inet_pton(AF_INET, ip, &addr) != 1 && inet_pton(AF_INET6, ip, &addr) != 1)
+				return -1;
+			host = ipend + 1;
+		}
+		s = cont + 1;
+		slash = strchr(s, '/');
+		if (!port_range(s, slash ? (size_t)(slash - s) : strlen(s), &port->start, &port->end))
+			return -1;
+		/* A host range must match a container range; a single container port takes any. */
+		if (hend > host && (!port_range(host, (size_t)(hend - host), &ha, &hb) ||
+				    (hb - ha != port->end - port->start && port->end != port->start)))
+			return -1;
+	}
+	slash = strchr(s, '/');
+	if (!port_range(s, slash ? (size_t)(slash - s) : strlen(s), &port->start, &port->end))
+		return -1;
+	proto = slash ? slash + 1 : "tcp";
+	if (strcasecmp(proto, "tcp") && strcasecmp(proto, "udp") && strcasecmp(proto, "sctp"))
+		return -1;
+	for (size_t i = 0; i <= strlen(proto); i++)
+		port->proto[i] = (char)tolower((unsigned char)proto[i]);
 	return 0;
 }
 
@@ -1971,7 +2045,8 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 	case AH_DF_EXPOSE:
 		if (parse_list(p, in, rest, rest_len, scope) < 0)
 			goto done;
-		if (!in->args_nr) {
+		/* EXPOSE $NONE is no port, as BuildKit checks before substitution. */
+		if (!in->args_nr && (in->kind == AH_DF_VOLUME || !rest_len)) {
 			perr(p, line, "%s requires at least one argument", ah_df_kind_name(in->kind));
 			goto done;
 		}
