@@ -1259,6 +1259,8 @@ static int parse_heredoc_word(char esc, const char *w, struct ah_df_heredoc *h)
 		h->strip_tabs = 1;
 		s++;
 	}
+	while (*s == ' ' || *s == '\t' || *s == '\r')	/* "<< EOF", "<<- EOF" */
+		s++;
 	if (!*s || strchr(s, '<'))
 		return 0;
 	h->expand = !strpbrk(s, "'\"");
@@ -1269,16 +1271,28 @@ static int parse_heredoc_word(char esc, const char *w, struct ah_df_heredoc *h)
 			quote = 0;
 		} else if (*s == esc && quote != '\'' && s[1]) {
 			strbuf_addch(&name, *++s);
+		} else if (!quote && is_space(*s)) {
+			break;	/* "<<EOF sh" is not one word */
 		} else {
 			strbuf_addch(&name, *s);
 		}
 	}
-	if (!name.len) {
+	if (!name.len || *s) {
 		strbuf_release(&name);
 		return 0;
 	}
 	h->fd = fd;
 	h->name = strbuf_detach(&name, NULL);
+	return 1;
+}
+
+int ah_df_is_heredoc(const char *word)
+{
+	struct ah_df_heredoc h;
+
+	if (!parse_heredoc_word('\\', word, &h))
+		return 0;
+	free(h.name);
 	return 1;
 }
 
@@ -1309,6 +1323,17 @@ static void find_heredocs(struct parser *p, struct ah_df_instr *in, const char *
 			else if (c == p->escape && quote != '\'' && i + 1 < n)
 				strbuf_addch(&word, s[i++]);
 			strbuf_addch(&word, s[i]);
+			/*
+			 * BuildKit's lexer keeps the blanks after "<<" in the word;
+			 * after "<<-" too, as its heredoc tests expect.
+			 */
+			if (!quote && c == '<' && i + 1 < n && s[i + 1] == '<') {
+				strbuf_addch(&word, s[++i]);
+				if (i + 1 < n && s[i + 1] == '-')
+					strbuf_addch(&word, s[++i]);
+				while (i + 1 < n && (s[i + 1] == ' ' || s[i + 1] == '\t' || s[i + 1] == '\r'))
+					strbuf_addch(&word, s[++i]);
+			}
 		}
 		if (parse_heredoc_word(p->escape, word.buf, &h))
 			*PUSH(in->heredocs, in->heredocs_nr) = h;

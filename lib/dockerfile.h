@@ -172,6 +172,11 @@ void ah_dockerfile_free(struct ah_dockerfile *df);
 const char *ah_df_kind_name(enum ah_df_kind kind);
 /* The value of the flag called name (the last one given), or NULL. */
 const char *ah_df_flag(const struct ah_df_instr *in, const char *name);
+/*
+ * Whether word is one heredoc word ("<<EOF", "<< EOF", "3<<-'EOF'"): a RUN
+ * whose whole command is one runs the body as its script.
+ */
+int ah_df_is_heredoc(const char *word);
 /* The index of the stage called name (case-insensitive), or -1. */
 int ah_df_stage_index(const struct ah_dockerfile *df, const char *name);
 
