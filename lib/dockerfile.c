@@ -2032,7 +2032,7 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 	case AH_DF_ENTRYPOINT:
 		if (parse_command(p, in, rest, rest_len, ah_df_kind_name(in->kind)) < 0)
 			goto done;
-		if (in->kind == AH_DF_RUN && !in->exec_form && !trigger)
+		if (in->kind == AH_DF_RUN && !in->exec_form)
 			find_heredocs(p, in, rest, rest_len);
 		break;
 	case AH_DF_SHELL:
@@ -2048,7 +2048,7 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 		break;
 	case AH_DF_COPY:
 	case AH_DF_ADD:
-		if (!trigger && !(rest_len && *rest == '['))
+		if (!(rest_len && *rest == '['))
 			find_heredocs(p, in, rest, rest_len);
 		if (parse_list(p, in, rest, rest_len, scope) < 0)
 			goto done;
@@ -2212,6 +2212,20 @@ static int add_instr(struct parser *p, const char *s, size_t n, int line)
 		in.end_line = p->lineno;
 		if (in.kind != AH_DF_RUN && expand_heredocs(p, &in, SCOPE_STAGE) < 0)
 			goto done;
+	}
+	if (in.kind == AH_DF_ONBUILD && in.trigger->heredocs_nr) {
+		/* As BuildKit keeps it for the image's OnBuild: the line, then each body and its delimiter. */
+		struct strbuf expr = STRBUF_INIT;
+
+		if (read_heredocs(p, in.trigger) < 0)
+			goto done;
+		in.end_line = in.trigger->end_line = p->lineno;
+		strbuf_addstr(&expr, in.trigger->original);
+		for (size_t i = 0; i < in.trigger->heredocs_nr; i++)
+			strbuf_addf(&expr, "\n%s%s", in.trigger->heredocs[i].body,
+				    in.trigger->heredocs[i].name);
+		free(in.args[0]);
+		in.args[0] = strbuf_detach(&expr, NULL);
 	}
 	if (in.kind == AH_DF_FROM) {
 		struct ah_df_stage *prev = p->stage;

@@ -96,7 +96,8 @@ struct ah_df_instr {
 	 * COPY ADD VOLUME EXPOSE: the words, substituted (COPY and ADD end
 	 * with the destination; a heredoc source is its "<<EOF" word).
 	 * WORKDIR USER STOPSIGNAL MAINTAINER: one string. FROM: the base.
-	 * ONBUILD: one string, the trigger as written ("RUN make").
+	 * ONBUILD: one string, the trigger as written ("RUN make"), each
+	 * heredoc's body and delimiter after it on lines of their own.
 	 * ARG ENV LABEL: none; see kvs.
 	 */
 	unsigned exec_form : 1;
@@ -104,7 +105,7 @@ struct ah_df_instr {
 	size_t args_nr;
 	struct ah_df_kv *kvs;
 	size_t kvs_nr;
-	struct ah_df_heredoc *heredocs;	/* RUN COPY ADD */
+	struct ah_df_heredoc *heredocs;	/* RUN COPY ADD, ONBUILD's trigger too */
 	size_t heredocs_nr;
 	struct ah_df_port *ports;	/* EXPOSE */
 	size_t ports_nr;
