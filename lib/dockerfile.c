@@ -2157,6 +2157,7 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 			goto done;
 		}
 		in->trigger = xcalloc(1, sizeof(*in->trigger));
+		in->trigger->from_stage = -1;
 		if (parse_instr(p, t, tn, line, 1, in->trigger, NULL) < 0)
 			goto done;
 		add_arg(in, in->trigger->original, strlen(in->trigger->original));
