@@ -520,10 +520,13 @@ struct pat_tok {
 	unsigned char lit_len;
 };
 
-/* A string as characters: character k is s[off[k]..off[k + 1]), read backwards if rev. */
+/*
+ * A string as characters: character k is s[off[k]..off[k + 1]), read
+ * backwards if rev. 32-bit offsets: values stay under AH_DOCKERFILE_MAX_EXPANDED.
+ */
 struct chars {
 	const char *s;
-	size_t *off;
+	uint32_t *off;
 	size_t n;
 	int rev;
 };
@@ -544,10 +547,10 @@ static void chars_init(struct chars *c, const char *s, size_t len, int rev)
 	c->rev = rev;
 	c->off = xmalloc((len + 1) * sizeof(*c->off));
 	while (i < len) {
-		c->off[c->n++] = i;
+		c->off[c->n++] = (uint32_t)i;
 		i += char_len_at(s + i, len - i);
 	}
-	c->off[c->n] = len;
+	c->off[c->n] = (uint32_t)len;
 }
 
 static const char *char_at(const struct chars *c, size_t k, size_t *len)
@@ -688,6 +691,8 @@ static int apply_pattern(struct lexer *lx, const char *value, int op, int twice,
 	size_t m, s, e;
 	int r, ret = -1;
 
+	if (strlen(value) > AH_DOCKERFILE_MAX_EXPANDED)	/* a base image's value, say */
+		return budget(lx->p, strlen(value), lx->line);
 	if (compile_pattern(lx, pat, &t, &m) < 0)
 		return -1;
 	chars_init(&c, value, strlen(value), op == '%');
