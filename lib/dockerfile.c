@@ -1403,12 +1403,15 @@ static int heredoc_dest(struct parser *p, const struct ah_df_instr *in)
 	return perr(p, in->line, "%s cannot accept a heredoc as a destination", ah_df_kind_name(in->kind));
 }
 
-/* COPY ADD VOLUME EXPOSE: a JSON array or words, each substituted. */
+/*
+ * COPY ADD VOLUME: a JSON array or words, each substituted; EXPOSE: words
+ * only, as BuildKit reads it.
+ */
 static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, size_t n,
 		      enum scope scope)
 {
 	struct words w = { NULL, 0 };
-	int r = parse_json(p, in, s, n), ret = -1;
+	int r = in->kind == AH_DF_EXPOSE ? 0 : parse_json(p, in, s, n), ret = -1;
 	size_t i;
 
 	if (r < 0)
@@ -1423,13 +1426,6 @@ static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, s
 		}
 		if (scope == SCOPE_NONE)
 			return 0;
-		if (in->kind == AH_DF_EXPOSE) {
-			w.v = in->args;
-			w.nr = in->args_nr;
-			in->args = NULL;
-			in->args_nr = 0;
-			goto words;
-		}
 		for (i = 0; i < in->args_nr; i++) {
 			char *v = process_word(p, in->args[i], strlen(in->args[i]), scope,
 					       in->line, 0);
@@ -1442,7 +1438,6 @@ static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, s
 		return 0;
 	}
 	split_blanks(s, n, &w);
-words:
 	for (i = 0; i < w.nr; i++) {
 		struct ah_df_heredoc h;
 		char *v;
