@@ -847,7 +847,9 @@ int build_copy(struct builder *b, struct bstage *st, const struct ah_df_instr *i
 			goto done;
 		}
 		rc = 0;
-		if (in->kind == AH_DF_ADD && S_ISREG(sb.st_mode)) {
+		/* ADD extracts local archives unless --unpack=false says to copy them as they are. */
+		if (in->kind == AH_DF_ADD && S_ISREG(sb.st_mode) &&
+		    strcmp(ah_df_flag(in, "unpack") ?: "true", "false")) {
 			char link[64];
 			int afd;
 

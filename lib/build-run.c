@@ -149,8 +149,7 @@ int build_run(struct builder *b, struct bstage *st, const struct ah_df_instr *in
 			argv[n++] = in->args[i];
 	} else {
 		const char *cmd = in->args_nr ? in->args[0] : "";
-		int only_heredoc = in->heredocs_nr == 1 && !strncmp(cmd, "<<", 2) &&
-				   !strpbrk(cmd, " \t");
+		int only_heredoc = in->heredocs_nr == 1 && ah_df_is_heredoc(cmd);
 
 		if (json_array_size(shell)) {
 			json_array_foreach(shell, i, v)

@@ -772,7 +772,7 @@ static int run_triggers(struct builder *b, size_t idx)
 		const char *t = json_string_value(v);
 		size_t kl = t ? strcspn(t, " \t") : 0;
 
-		if (!t || !*t || strchr(t, '\n')) {
+		if (!t || !*t) {
 			build_line_err(b, from, 400, "invalid", "the base image's ONBUILD trigger %zu is not "
 				 "one instruction", i + 1);
 			goto done;

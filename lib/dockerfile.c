@@ -2,7 +2,9 @@
  * The Dockerfile parser: instructions, line continuations, heredocs,
  * variables and stages, into a tree the build engine walks. One job only.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,12 @@
 
 /* How deep ${a:-${b:-...}} may nest. */
 #define MAX_NESTING 32
+
+/* BuildKit reads lines with Go's bufio.Scanner: a line and its "\n" fit in 64 KiB. */
+#define MAX_LINE 65536
+
+/* Characters times pattern tokens all ${v#p} ${v/p/r} ... may step through. */
+#define MAX_MATCH_WORK (1 << 26)
 
 static const char *const kind_names[] = {
 	[AH_DF_ADD] = "ADD", [AH_DF_ARG] = "ARG", [AH_DF_CMD] = "CMD", [AH_DF_COPY] = "COPY",
@@ -57,6 +65,7 @@ static const struct flag_spec flag_specs[] = {
 	{ AH_DF_ADD, "link", FLAG_BOOL },
 	{ AH_DF_ADD, "keep-git-dir", FLAG_BOOL },
 	{ AH_DF_ADD, "checksum", FLAG_STRING },
+	{ AH_DF_ADD, "unpack", FLAG_BOOL },
 	{ AH_DF_ADD, "exclude", FLAG_LIST },
 	{ AH_DF_HEALTHCHECK, "interval", FLAG_STRING },
 	{ AH_DF_HEALTHCHECK, "timeout", FLAG_STRING },
@@ -82,6 +91,7 @@ struct parser {
 	struct ah_dockerfile *df;
 	struct ah_err *err;
 	size_t expanded;	/* bytes substituted so far */
+	size_t match_work;	/* pattern substitution steps so far */
 	struct kvlist build_args;
 	struct kvlist meta;	/* the global ARGs */
 	struct kvlist args;	/* the ARGs of the current stage */
@@ -265,8 +275,12 @@ static int check_bytes(struct parser *p)
 	return 0;
 }
 
-/* Reads the next physical line without its "\n" or "\r\n"; 0 at the end. */
-static int next_line(struct parser *p, const char **line, size_t *len)
+/*
+ * Reads the next physical line: *len bytes without its "\n" or "\r\n",
+ * *raw_len (may be NULL) with them. 1, 0 at the end, or -1 on a line
+ * BuildKit's scanner refuses (MAX_LINE bytes or more).
+ */
+static int next_line(struct parser *p, const char **line, size_t *len, size_t *raw_len)
 {
 	const char *s, *nl;
 	size_t n;
@@ -276,7 +290,11 @@ static int next_line(struct parser *p, const char **line, size_t *len)
 	s = p->buf + p->pos;
 	nl = memchr(s, '\n', p->len - p->pos);
 	n = nl ? (size_t)(nl - s) : p->len - p->pos;
+	if (n >= MAX_LINE)
+		return perr(p, p->lineno + 1, "line too long (the limit is %d bytes)", MAX_LINE - 1);
 	p->pos += n + (nl ? 1 : 0);
+	if (raw_len)
+		*raw_len = n + (nl ? 1 : 0);
 	if (n && s[n - 1] == '\r')
 		n--;
 	if (!p->lineno && n >= 3 && !memcmp(s, "\xef\xbb\xbf", 3)) {
@@ -375,7 +393,8 @@ static int continues(struct parser *p, const char *s, size_t *n)
 
 	while (k && (s[k - 1] == ' ' || s[k - 1] == '\t'))
 		k--;
-	if (!k || s[k - 1] != p->escape)
+	/* "C:\\" ends in an escaped escape, not a continuation (as BuildKit's regexp). */
+	if (!k || s[k - 1] != p->escape || (k >= 2 && s[k - 2] == p->escape))
 		return 0;
 	*n = k - 1;
 	return 1;
@@ -391,6 +410,8 @@ struct lexer {
 	int depth;
 	enum scope scope;
 	int heredoc;	/* quotes are ordinary; \ escapes only $ and itself */
+	int split;	/* words: blanks outside quotes, and in $ values, become NULs */
+	int raw;	/* escapes are kept (a pattern, as BuildKit's rawEscapes) */
 };
 
 static int lex_until(struct lexer *lx, int stop, struct strbuf *out);
@@ -485,12 +506,278 @@ static int lex_name(struct lexer *lx, size_t *len)
 	return (int)start;
 }
 
+/*
+ * ${v#p} ${v##p} ${v%p} ${v%%p} ${v/p/r} ${v//p/r}: p is a pattern of
+ * BuildKit's shell lexer (convertShellPatternToRegex): "*" any run, "?" one
+ * character (neither matches a newline), "\*" "\?" "\\" themselves, "\}"
+ * "\/" the bare character; everything else, "[" included, is literal.
+ */
+enum pat_kind { PAT_LIT, PAT_ANY, PAT_STAR };
+
+struct pat_tok {
+	enum pat_kind kind;
+	char lit[4];	/* PAT_LIT: one character's bytes */
+	unsigned char lit_len;
+};
+
+/*
+ * A string as characters: character k is s[off[k]..off[k + 1]), read
+ * backwards if rev. 32-bit offsets: values stay under AH_DOCKERFILE_MAX_EXPANDED.
+ */
+struct chars {
+	const char *s;
+	uint32_t *off;
+	size_t n;
+	int rev;
+};
+
+static size_t char_len_at(const char *s, size_t left)
+{
+	size_t l = ah_utf8_char_len(s, left);
+
+	return l ? l : 1;	/* a stray byte is one character, as Go's decoder makes it */
+}
+
+static void chars_init(struct chars *c, const char *s, size_t len, int rev)
+{
+	size_t i = 0;
+
+	c->s = s;
+	c->n = 0;
+	c->rev = rev;
+	c->off = xmalloc((len + 1) * sizeof(*c->off));
+	while (i < len) {
+		c->off[c->n++] = (uint32_t)i;
+		i += char_len_at(s + i, len - i);
+	}
+	c->off[c->n] = (uint32_t)len;
+}
+
+static const char *char_at(const struct chars *c, size_t k, size_t *len)
+{
+	if (c->rev)
+		k = c->n - 1 - k;
+	*len = c->off[k + 1] - c->off[k];
+	return c->s + c->off[k];
+}
+
+static int compile_pattern(struct lexer *lx, const char *pat, struct pat_tok **out, size_t *nr)
+{
+	size_t i = 0, n = strlen(pat), cap = 0;
+	struct pat_tok *t = NULL;
+
+	*nr = 0;
+	while (i < n) {
+		struct pat_tok *tok;
+		size_t l;
+
+		if (pat[i] == '\\' && i + 1 < n && (pat[i + 1] == '}' || pat[i + 1] == '/'))
+			i++;
+		else if (pat[i] == '\\' && (i + 1 >= n || !strchr("*?\\", pat[i + 1]))) {
+			free(t);
+			return perr(lx->p, lx->line, "invalid pattern '%s' in substitution: invalid escape '\\%.1s'",
+				    pat, pat + i + 1);
+		}
+		if (*nr == cap) {
+			cap = cap ? 2 * cap : 8;
+			t = xrealloc(t, cap * sizeof(*t));
+		}
+		tok = &t[(*nr)++];
+		memset(tok, 0, sizeof(*tok));
+		if (pat[i] == '*' || pat[i] == '?') {
+			tok->kind = pat[i] == '*' ? PAT_STAR : PAT_ANY;
+			i++;
+			continue;
+		}
+		if (pat[i] == '\\')
+			i++;
+		l = char_len_at(pat + i, n - i);
+		tok->kind = PAT_LIT;
+		memcpy(tok->lit, pat + i, l > 4 ? 4 : l);
+		tok->lit_len = (unsigned char)(l > 4 ? 4 : l);
+		i += l;
+	}
+	*out = t;
+	return 0;
+}
+
+/*
+ * The leftmost match of the pattern (tokens read backwards if rev) in the
+ * characters of c from character from on (only at from if anchored), the
+ * shortest or the longest there, as Go's regexp finds it for BuildKit's
+ * lazy or greedy stars: 1 and [*start, *end), else 0. One pass, each
+ * character against each token: every state keeps the leftmost start
+ * that reaches it, as no later start can do better from there.
+ */
+static int match_pattern(struct parser *p, int line, const struct pat_tok *t, size_t m, int rev,
+			 const struct chars *c, size_t from, int anchored, int shortest,
+			 size_t *start, size_t *end)
+{
+	size_t *cur = xmalloc(2 * (m + 1) * sizeof(*cur)), *nxt = cur + m + 1, *tmp;
+	size_t i, j, best = SIZE_MAX;
+	int found = 0;
+
+	for (j = 0; j <= m; j++)
+		cur[j] = SIZE_MAX;
+	for (i = from;; i++) {
+		const char *ch = NULL;
+		size_t clen = 0;
+		int alive = 0;
+
+		if (!anchored || i == from)
+			if (cur[0] > i && (!found || i <= best))
+				cur[0] = i;
+		for (j = 0; j < m; j++)	/* a star may match nothing */
+			if (cur[j] != SIZE_MAX && t[rev ? m - 1 - j : j].kind == PAT_STAR && cur[j] < cur[j + 1])
+				cur[j + 1] = cur[j];
+		if (cur[m] != SIZE_MAX && (!found || cur[m] < best || (cur[m] == best && !shortest))) {
+			found = 1;
+			best = cur[m];
+			*start = best;
+			*end = i;
+			if (shortest && anchored)
+				break;
+		}
+		if (i >= c->n)
+			break;
+		p->match_work += m + 1;
+		if (p->match_work > MAX_MATCH_WORK) {
+			free(cur < nxt ? cur : nxt);
+			return perr(p, line, "pattern substitution too costly (over %d steps in all)", MAX_MATCH_WORK);
+		}
+		ch = char_at(c, i, &clen);
+		for (j = 0; j <= m; j++)
+			nxt[j] = SIZE_MAX;
+		for (j = 0; j < m; j++) {
+			const struct pat_tok *tok = &t[rev ? m - 1 - j : j];
+			size_t to;
+
+			if (cur[j] == SIZE_MAX || (found && cur[j] > best))
+				continue;
+			if (tok->kind == PAT_LIT) {
+				if (clen != tok->lit_len || memcmp(ch, tok->lit, clen))
+					continue;
+				to = j + 1;
+			} else if (*ch == '\n') {
+				continue;
+			} else {
+				to = tok->kind == PAT_STAR ? j : j + 1;
+			}
+			if (cur[j] < nxt[to])
+				nxt[to] = cur[j];
+			alive = 1;
+		}
+		tmp = cur;
+		cur = nxt;
+		nxt = tmp;
+		if (!alive && (anchored || found))
+			break;
+	}
+	free(cur < nxt ? cur : nxt);
+	return found;
+}
+
+/*
+ * ${v#p} (op '#'), ${v%p} ('%'), shortest, or longest if twice; ${v/p/r}
+ * ('/'), the first match, or every one if twice, as Go's
+ * ReplaceAllString steps over them (r is taken literally).
+ */
+static int apply_pattern(struct lexer *lx, const char *value, int op, int twice, const char *pat,
+			 const char *rep, struct strbuf *out)
+{
+	struct strbuf res = STRBUF_INIT;
+	struct pat_tok *t = NULL;
+	struct chars c = { NULL, NULL, 0, 0 };
+	size_t m, s, e;
+	int r, ret = -1;
+
+	if (strlen(value) > AH_DOCKERFILE_MAX_EXPANDED)	/* a base image's value, say */
+		return budget(lx->p, strlen(value), lx->line);
+	if (compile_pattern(lx, pat, &t, &m) < 0)
+		return -1;
+	chars_init(&c, value, strlen(value), op == '%');
+	if (op != '/') {
+		r = match_pattern(lx->p, lx->line, t, m, op == '%', &c, 0, 1, !twice, &s, &e);
+		if (r < 0)
+			goto done;
+		if (!r)
+			strbuf_addstr(&res, value);
+		else if (op == '#')
+			strbuf_addstr(&res, value + c.off[e]);
+		else
+			strbuf_add(&res, value, c.off[c.n - e]);
+	} else {
+		size_t last = 0, search = 0;
+
+		while (search <= c.n) {
+			r = match_pattern(lx->p, lx->line, t, m, 0, &c, search, 0, 0, &s, &e);
+			if (r < 0)
+				goto done;
+			if (!r)
+				break;
+			strbuf_add(&res, value + c.off[last], c.off[s] - c.off[last]);
+			/* No second replacement for an empty match right after a match. */
+			if (e > last || s == 0)
+				strbuf_addstr(&res, rep);
+			if (res.len > AH_DOCKERFILE_MAX_EXPANDED) {
+				budget(lx->p, res.len, lx->line);
+				goto done;
+			}
+			last = e;
+			search = search + 1 > e ? search + 1 : e;
+			if (!twice)
+				break;
+		}
+		strbuf_addstr(&res, value + c.off[last]);
+	}
+	if (budget(lx->p, res.len, lx->line) < 0)
+		goto done;
+	strbuf_add(out, res.buf, res.len);
+	ret = 0;
+done:
+	free(t);
+	free(c.off);
+	strbuf_release(&res);
+	return ret;
+}
+
+/* ${v/p/r} and ${v//p/r} after the '/': p and r keep their escapes, as BuildKit reads them. */
+static int lex_replace(struct lexer *lx, const char *value, struct strbuf *out)
+{
+	struct strbuf pat = STRBUF_INIT, rep = STRBUF_INIT;
+	int all = 0, raw = lx->raw, r = -1, ret = -1;
+
+	if (lx->i < lx->n && lx->s[lx->i] == '/') {
+		all = 1;
+		lx->i++;
+	}
+	if (++lx->depth > MAX_NESTING) {
+		lex_error(lx, "substitution nested too deeply");
+		goto done;
+	}
+	lx->raw = 1;
+	r = lex_until(lx, '/', &pat);
+	if (!r)
+		r = lex_error(lx, "missing '/' in ${}");
+	if (r > 0 && !(r = lex_until(lx, '}', &rep)))
+		r = lex_error(lx, "missing '}'");
+	lx->raw = raw;
+	if (r < 0)
+		goto done;
+	ret = apply_pattern(lx, value ? value : "", '/', all, pat.buf, rep.buf, out);
+done:
+	lx->depth--;
+	strbuf_release(&pat);
+	strbuf_release(&rep);
+	return ret;
+}
+
 static int lex_dollar(struct lexer *lx, struct strbuf *out)
 {
 	struct strbuf word = STRBUF_INIT;
 	const char *name, *value;
 	size_t len;
-	int ret = -1, c, colon = 0;
+	int ret = -1, c, colon = 0, raw;
 
 	lx->i++;	/* '$' */
 	if (lx->scope == SCOPE_NONE) {
@@ -535,22 +822,34 @@ static int lex_dollar(struct lexer *lx, struct strbuf *out)
 		colon = 1;
 		c = lx->s[lx->i++];
 	}
-	if (c != '-' && c != '+' && c != '?') {
+	if (c == '/' && !colon)
+		return lex_replace(lx, value, out);
+	if (!strchr("-+?#%", c) || (colon && (c == '#' || c == '%'))) {
 		char what[64];
 
-		snprintf(what, sizeof(what), "unsupported modifier '%c' in substitution", c);
+		snprintf(what, sizeof(what), "unsupported modifier '%s%c' in substitution",
+			 colon ? ":" : "", c);
 		return lex_error(lx, what);
 	}
 	if (++lx->depth > MAX_NESTING) {
 		lex_error(lx, "substitution nested too deeply");
 		goto done;
 	}
+	raw = lx->raw;
+	lx->raw = c == '#' || c == '%';	/* a pattern keeps its escapes */
 	ret = lex_until(lx, '}', &word);
+	lx->raw = raw;
 	lx->depth--;
 	if (ret < 0)
 		goto done;
 	if (!ret) {
 		ret = lex_error(lx, "missing '}'");
+		goto done;
+	}
+	if (c == '#' || c == '%') {
+		int twice = word.len && word.buf[0] == c;
+
+		ret = apply_pattern(lx, value ? value : "", c, twice, word.buf + twice, NULL, out);
 		goto done;
 	}
 	ret = -1;
@@ -609,6 +908,8 @@ static int lex_double(struct lexer *lx, struct strbuf *out)
 			continue;
 		}
 		lx->i++;
+		if (c == esc && lx->raw)
+			strbuf_addch(out, esc);
 		if (c == esc && lx->i < lx->n &&
 		    (lx->s[lx->i] == '"' || lx->s[lx->i] == '$' || lx->s[lx->i] == esc))
 			c = lx->s[lx->i++];
@@ -631,8 +932,14 @@ static int lex_until(struct lexer *lx, int stop, struct strbuf *out)
 			return 1;
 		}
 		if (c == '$') {
+			size_t from = out->len;
+
 			if (lex_dollar(lx, out) < 0)
 				return -1;
+			if (lx->split && !lx->depth)	/* an unquoted value splits into words */
+				for (; from < out->len; from++)
+					if (is_space(out->buf[from]))
+						out->buf[from] = '\0';
 		} else if (c == '\'' && !lx->heredoc) {
 			if (lex_single(lx, out) < 0)
 				return -1;
@@ -641,32 +948,49 @@ static int lex_until(struct lexer *lx, int stop, struct strbuf *out)
 				return -1;
 		} else if (c == esc) {
 			lx->i++;
+			if (lx->raw)
+				strbuf_addch(out, esc);
 			if (lx->i >= lx->n)
 				break;
 			c = lx->s[lx->i++];
-			if (lx->heredoc && c != '$' && c != esc)
+			if (lx->heredoc && !lx->raw && c != '$' && c != esc)
 				strbuf_addch(out, esc);
 			strbuf_addch(out, c);
 		} else {
-			strbuf_addch(out, c);
+			strbuf_addch(out, lx->split && !lx->depth && is_space(c) ? '\0' : c);
 			lx->i++;
 		}
 	}
 	return 0;
 }
 
-/* One word: quotes removed, escapes applied, variables substituted. */
-static char *process_word(struct parser *p, const char *s, size_t n, enum scope scope,
-			  int line, int heredoc)
+#define LEX_HEREDOC 1	/* a heredoc body */
+#define LEX_SPLIT 2	/* words, split after substitution */
+
+/*
+ * One word: quotes removed, escapes applied, variables substituted. With
+ * LEX_SPLIT, *len is its length, its words separated by NULs.
+ */
+static char *process_word_len(struct parser *p, const char *s, size_t n, enum scope scope,
+			      int line, int mode, size_t *len)
 {
-	struct lexer lx = { p, s, n, 0, line, 0, scope, heredoc };
+	struct lexer lx = { p, s, n, 0, line, 0, scope, mode & LEX_HEREDOC, !!(mode & LEX_SPLIT), 0 };
 	struct strbuf out = STRBUF_INIT;
 
 	if (lex_until(&lx, 0, &out) < 0 || budget(p, out.len, line) < 0) {
 		strbuf_release(&out);
 		return NULL;
 	}
+	*len = out.len;
 	return strbuf_detach(&out, NULL);
+}
+
+static char *process_word(struct parser *p, const char *s, size_t n, enum scope scope,
+			  int line, int mode)
+{
+	size_t len;
+
+	return process_word_len(p, s, n, scope, line, mode, &len);
 }
 
 /* ---- splitting ---- */
@@ -856,8 +1180,10 @@ static void add_arg(struct ah_df_instr *in, const char *s, size_t n)
 }
 
 /*
- * JSON array of strings: 1 (parsed into args), 0 (not JSON: shell form),
- * -1 (error).
+ * JSON array of strings: 1 (parsed into args), 0 (not JSON, even "[a" or
+ * "['a']": shell form, as BuildKit falls back), -1 (error: an array of
+ * other values, or a string holding "\u0000", which BuildKit takes but no
+ * program can be given).
  */
 static int parse_json(struct parser *p, struct ah_df_instr *in, const char *s, size_t n)
 {
@@ -868,19 +1194,25 @@ static int parse_json(struct parser *p, struct ah_df_instr *in, const char *s, s
 
 	if (!n || *s != '[')
 		return 0;
-	j = json_loadb(s, n, JSON_DECODE_ANY, &jerr);
+	j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!j || !json_is_array(j)) {
 		json_decref(j);
-		if (!memchr(s, ']', n))
-			return perr(p, in->line, "unterminated JSON array");
 		return 0;
 	}
-	for (i = 0; i < json_array_size(j); i++)
-		if (!json_is_string(json_array_get(j, i))) {
+	for (i = 0; i < json_array_size(j); i++) {
+		json_t *e = json_array_get(j, i);
+
+		if (!json_is_string(e)) {
 			perr(p, in->line, "a JSON array of %s arguments must hold strings only",
 			     ah_df_kind_name(in->kind));
 			goto done;
 		}
+		if (strlen(json_string_value(e)) != json_string_length(e)) {
+			perr(p, in->line, "argument %zu of %s holds a NUL character (\\u0000), which no program can be given",
+			     i + 1, ah_df_kind_name(in->kind));
+			goto done;
+		}
+	}
 	for (i = 0; i < json_array_size(j); i++) {
 		json_t *e = json_array_get(j, i);
 
@@ -932,6 +1264,8 @@ static int parse_heredoc_word(char esc, const char *w, struct ah_df_heredoc *h)
 		h->strip_tabs = 1;
 		s++;
 	}
+	while (*s == ' ' || *s == '\t' || *s == '\r')	/* "<< EOF", "<<- EOF" */
+		s++;
 	if (!*s || strchr(s, '<'))
 		return 0;
 	h->expand = !strpbrk(s, "'\"");
@@ -942,16 +1276,28 @@ static int parse_heredoc_word(char esc, const char *w, struct ah_df_heredoc *h)
 			quote = 0;
 		} else if (*s == esc && quote != '\'' && s[1]) {
 			strbuf_addch(&name, *++s);
+		} else if (!quote && is_space(*s)) {
+			break;	/* "<<EOF sh" is not one word */
 		} else {
 			strbuf_addch(&name, *s);
 		}
 	}
-	if (!name.len) {
+	if (!name.len || *s) {
 		strbuf_release(&name);
 		return 0;
 	}
 	h->fd = fd;
 	h->name = strbuf_detach(&name, NULL);
+	return 1;
+}
+
+int ah_df_is_heredoc(const char *word)
+{
+	struct ah_df_heredoc h;
+
+	if (!parse_heredoc_word('\\', word, &h))
+		return 0;
+	free(h.name);
 	return 1;
 }
 
@@ -982,6 +1328,17 @@ static void find_heredocs(struct parser *p, struct ah_df_instr *in, const char *
 			else if (c == p->escape && quote != '\'' && i + 1 < n)
 				strbuf_addch(&word, s[i++]);
 			strbuf_addch(&word, s[i]);
+			/*
+			 * BuildKit's lexer keeps the blanks after "<<" in the word;
+			 * after "<<-" too, as its heredoc tests expect.
+			 */
+			if (!quote && c == '<' && i + 1 < n && s[i + 1] == '<') {
+				strbuf_addch(&word, s[++i]);
+				if (i + 1 < n && s[i + 1] == '-')
+					strbuf_addch(&word, s[++i]);
+				while (i + 1 < n && (s[i + 1] == ' ' || s[i + 1] == '\t' || s[i + 1] == '\r'))
+					strbuf_addch(&word, s[++i]);
+			}
 		}
 		if (parse_heredoc_word(p->escape, word.buf, &h))
 			*PUSH(in->heredocs, in->heredocs_nr) = h;
@@ -995,21 +1352,27 @@ static int read_heredocs(struct parser *p, struct ah_df_instr *in)
 		struct ah_df_heredoc *h = &in->heredocs[k];
 		struct strbuf body = STRBUF_INIT;
 		const char *line;
-		size_t len;
-		int done = 0;
+		size_t len, raw_len;
+		int done = 0, r;
 
-		while (next_line(p, &line, &len)) {
+		/* As BuildKit: the body keeps its line ends ("\r\n" too); the delimiter line is compared without them. */
+		while ((r = next_line(p, &line, &len, &raw_len)) > 0) {
+			size_t tn = raw_len;
+
 			if (h->strip_tabs)
-				while (len && *line == '\t')
-					line++, len--;
-			if (len == strlen(h->name) && !memcmp(line, h->name, len)) {
+				while (raw_len && *line == '\t')
+					line++, raw_len--, tn--;
+			while (tn && (line[tn - 1] == '\n' || line[tn - 1] == '\r'))
+				tn--;
+			if (tn == strlen(h->name) && !memcmp(line, h->name, tn)) {
 				done = 1;
 				break;
 			}
-			strbuf_add(&body, line, len);
-			strbuf_addch(&body, '\n');
+			strbuf_add(&body, line, raw_len);
 		}
 		h->body = strbuf_detach(&body, NULL);
+		if (r < 0)
+			return -1;
 		if (!done)
 			return perr(p, in->line, "unterminated heredoc '%s'", h->name);
 		if (budget(p, strlen(h->body), in->line) < 0)
@@ -1035,17 +1398,32 @@ static int expand_heredocs(struct parser *p, struct ah_df_instr *in, enum scope 
 	return 0;
 }
 
-/* COPY ADD VOLUME EXPOSE: a JSON array or words, each substituted. */
+static int heredoc_dest(struct parser *p, const struct ah_df_instr *in)
+{
+	return perr(p, in->line, "%s cannot accept a heredoc as a destination", ah_df_kind_name(in->kind));
+}
+
+/*
+ * COPY ADD VOLUME: a JSON array or words, each substituted; EXPOSE: words
+ * only, as BuildKit reads it.
+ */
 static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, size_t n,
 		      enum scope scope)
 {
 	struct words w = { NULL, 0 };
-	int r = parse_json(p, in, s, n), ret = -1;
+	int r = in->kind == AH_DF_EXPOSE ? 0 : parse_json(p, in, s, n), ret = -1;
 	size_t i;
 
 	if (r < 0)
 		return -1;
 	if (r) {
+		struct ah_df_heredoc h;
+
+		if ((in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) && in->args_nr &&
+		    parse_heredoc_word(p->escape, in->args[in->args_nr - 1], &h)) {
+			free(h.name);
+			return heredoc_dest(p, in);
+		}
 		if (scope == SCOPE_NONE)
 			return 0;
 		for (i = 0; i < in->args_nr; i++) {
@@ -1063,18 +1441,37 @@ static int parse_list(struct parser *p, struct ah_df_instr *in, const char *s, s
 	for (i = 0; i < w.nr; i++) {
 		struct ah_df_heredoc h;
 		char *v;
+		size_t len;
 
 		if ((in->kind == AH_DF_COPY || in->kind == AH_DF_ADD) &&
 		    parse_heredoc_word(p->escape, w.v[i], &h)) {
 			free(h.name);
+			if (i + 1 == w.nr) {
+				heredoc_dest(p, in);
+				goto done;
+			}
 			add_arg(in, w.v[i], strlen(w.v[i]));
 			continue;
 		}
-		if (scope == SCOPE_NONE)
-			v = xstrdup(w.v[i]);
-		else if (!(v = process_word(p, w.v[i], strlen(w.v[i]), scope, in->line, 0)))
+		if (scope == SCOPE_NONE) {
+			add_arg(in, w.v[i], strlen(w.v[i]));
+			continue;
+		}
+		if (in->kind != AH_DF_EXPOSE) {
+			if (!(v = process_word(p, w.v[i], strlen(w.v[i]), scope, in->line, 0)))
+				goto done;
+			*PUSH(in->args, in->args_nr) = v;
+			continue;
+		}
+		/* EXPOSE $PORTS: BuildKit splits each word again after substitution. */
+		if (!(v = process_word_len(p, w.v[i], strlen(w.v[i]), scope, in->line, LEX_SPLIT, &len)))
 			goto done;
-		*PUSH(in->args, in->args_nr) = v;
+		for (size_t k = 0, e; k < len; k = e + 1) {
+			e = k + strlen(v + k);
+			if (e > k)
+				add_arg(in, v + k, e - k);
+		}
+		free(v);
 	}
 	ret = 0;
 done:
@@ -1200,38 +1597,88 @@ done:
 	return ret;
 }
 
-static int parse_port(const char *s, struct ah_df_port *port)
+/* A port or a range, as BuildKit's parsePortRange: 1 and [*a, *b], else 0. */
+static int port_range(const char *s, size_t n, unsigned *a, unsigned *b)
 {
-	char *end;
-	unsigned long a, b;
-	const char *slash = strchr(s, '/');
+	const char *dash = memchr(s, '-', n);
+	size_t i, alen = dash ? (size_t)(dash - s) : n;
+	unsigned long v[2];
 
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	a = strtoul(s, &end, 10);
-	b = a;
-	if (*end == '-') {
-		if (!isdigit((unsigned char)end[1]))
-			return -1;
-		b = strtoul(end + 1, &end, 10);
-	}
-	if (end != (slash ? slash : s + strlen(s)) || a > 65535 || b > 65535 || b < a)
-		return -1;
-	port->start = (unsigned)a;
-	port->end = (unsigned)b;
-	strcpy(port->proto, "tcp");
-	if (slash) {
-		const char *proto = slash + 1;
+	for (i = 0; i < 2; i++) {
+		const char *d = i ? dash + 1 : s;
+		size_t l = i ? n - alen - 1 : alen, k = 0;
 
-		if (!strcasecmp(proto, "tcp") || !strcasecmp(proto, "udp") ||
-		    !strcasecmp(proto, "sctp")) {
-			for (size_t i = 0; proto[i]; i++)
-				port->proto[i] = (char)tolower((unsigned char)proto[i]);
-			port->proto[strlen(proto)] = '\0';
-		} else {
-			return -1;
+		if (l && *d == '+')	/* Go's ParseInt takes a sign */
+			k++;
+		if (k == l || strspn(d + k, "0123456789") < l - k)
+			return 0;
+		while (l - k > 1 && d[k] == '0')
+			k++;
+		if (l - k > 5)
+			return 0;
+		v[i] = strtoul(d + k, NULL, 10);
+		if (v[i] > 65535)
+			return 0;
+		/* "80-80" and "80" are one port; anything after a second '-' is the end */
+		if (!i && (!dash || (n - alen - 1 == alen && !memcmp(s, dash + 1, alen)))) {
+			v[1] = v[0];
+			break;
 		}
 	}
+	if (v[1] < v[0])
+		return 0;
+	*a = (unsigned)v[0];
+	*b = (unsigned)v[1];
+	return 1;
+}
+
+/*
+ * An EXPOSE word, [[IP:]HOST:]PORT[-END][/PROTO], as BuildKit takes it:
+ * the IP and host port are checked and dropped (BuildKit warns of them).
+ */
+static int parse_port(const char *s, struct ah_df_port *port)
+{
+	const char *cont = strrchr(s, ':'), *slash, *proto;
+	unsigned ha, hb;
+
+	if (cont) {
+		const char *host = s, *hend = cont;
+		const char *ipend = memrchr(s, ':', (size_t)(cont - s));
+
+		if (ipend) {
+			char ip[64];
+			size_t iplen = (size_t)(ipend - s);
+			struct in6_addr addr;
+
+			if (iplen >= 2 && *s == '[' && s[iplen - 1] == ']') {
+				s++;
+				iplen -= 2;
+			}
+			if (iplen >= sizeof(ip))
+				return -1;
+			memcpy(ip, s, iplen);
+			ip[iplen] = '\0';
+			if (iplen && inet_pton(AF_INET, ip, &addr) != 1 && inet_pton(AF_INET6, ip, &addr) != 1)
+				return -1;
+			host = ipend + 1;
+		}
+		s = cont + 1;
+		slash = strchr(s, '/');
+		if (!port_range(s, slash ? (size_t)(slash - s) : strlen(s), &port->start, &port->end))
+			return -1;
+		/* A host range must match a container range; a single container port takes any. */
+		if (hend > host && (!port_range(host, (size_t)(hend - host), &ha, &hb) ||
+				    (hb - ha != port->end - port->start && port->end != port->start)))
+			return -1;
+	}
+	slash = strchr(s, '/');
+	if (!port_range(s, slash ? (size_t)(slash - s) : strlen(s), &port->start, &port->end))
+		return -1;
+	proto = slash ? slash + 1 : "tcp";
+	if (strcasecmp(proto, "tcp") && strcasecmp(proto, "udp") && strcasecmp(proto, "sctp"))
+		return -1;
+	for (size_t i = 0; i <= strlen(proto); i++)
+		port->proto[i] = (char)tolower((unsigned char)proto[i]);
 	return 0;
 }
 
@@ -1341,6 +1788,68 @@ static int valid_chmod(const char *s)
 	return !*s;
 }
 
+/*
+ * A signal as moby's signal.ParseSignal takes it: a non-zero number, or a
+ * Linux signal's name, any case, "SIG" optional ("RTMIN+3" too).
+ */
+static int valid_signal(const char *s)
+{
+	static const char *const names[] = {
+		"ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO",
+		"IOT", "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP",
+		"SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM",
+		"WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
+	};
+	const char *d = s + (*s == '+' || *s == '-');
+	size_t i, len;
+	char *end;
+
+	if (*d && d[strspn(d, "0123456789")] == '\0') {
+		long long v;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		return !errno && v != 0;
+	}
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		len = strlen(names[i]);
+		if (strncasecmp(s, names[i], len))
+			continue;
+		if (!s[len])
+			return 1;
+		/* RTMIN+1..RTMIN+15, RTMAX-14..RTMAX-1 */
+		if (len == 5 && !strncasecmp(s, "RT", 2) &&
+		    s[len] == (toupper((unsigned char)s[3]) == 'I' ? '+' : '-') &&
+		    isdigit((unsigned char)s[len + 1]) && s[len + 1] != '0') {
+			unsigned long k = strtoul(s + len + 1, &end, 10);
+
+			return !*end && k <= (s[len] == '+' ? 15UL : 14UL) && strlen(s + len + 1) <= 2;
+		}
+	}
+	return 0;
+}
+
+/* The value of key in a --mount's "k=v,k=v" list (the last given), and its length; else NULL. */
+static const char *mount_field(const char *m, const char *key, size_t *len)
+{
+	size_t klen = strlen(key);
+	const char *v = NULL;
+
+	for (;;) {
+		size_t n = strcspn(m, ",");
+
+		if (n > klen && !strncmp(m, key, klen) && m[klen] == '=') {
+			v = m + klen + 1;
+			*len = n - klen - 1;
+		}
+		if (!m[n])
+			return v;
+		m += n + 1;
+	}
+}
+
 static int check_flags(struct parser *p, struct ah_df_instr *in)
 {
 	const char *v;
@@ -1357,22 +1866,30 @@ static int check_flags(struct parser *p, struct ah_df_instr *in)
 	if ((v = ah_df_flag(in, "from")) && !*v)
 		return perr(p, in->line, "--from needs a stage or an image");
 	for (size_t i = 0; i < in->flags_nr; i++) {
-		const char *m = in->flags[i].value, *type;
-		size_t len;
+		const char *m = in->flags[i].value, *type, *sharing;
+		size_t len, slen;
 
 		if (strcmp(in->flags[i].name, "mount"))
 			continue;
 		if (!*m)
 			return perr(p, in->line, "empty --mount");
-		type = strstr(m, "type=");
-		if (!type || (type != m && type[-1] != ','))
-			continue;	/* the default type, bind */
-		type += 5;
-		len = strcspn(type, ",");
+		if (!(type = mount_field(m, "type", &len))) {
+			type = "bind";	/* the default */
+			len = 4;
+		}
 		if (!((len == 4 && !strncmp(type, "bind", 4)) || (len == 5 && !strncmp(type, "cache", 5)) ||
 		      (len == 5 && !strncmp(type, "tmpfs", 5)) ||
 		      (len == 6 && !strncmp(type, "secret", 6)) || (len == 3 && !strncmp(type, "ssh", 3))))
 			return perr(p, in->line, "invalid mount type '%.*s'", (int)len, type);
+		if (!(sharing = mount_field(m, "sharing", &slen)))
+			continue;
+		if (!((slen == 6 && !strncasecmp(sharing, "shared", 6)) ||
+		      (slen == 7 && !strncasecmp(sharing, "private", 7)) ||
+		      (slen == 6 && !strncasecmp(sharing, "locked", 6))))
+			return perr(p, in->line, "unsupported sharing value '%.*s' in --mount: must be shared, private or locked",
+				    (int)slen, sharing);
+		if (len != 5 || strncmp(type, "cache", 5))
+			return perr(p, in->line, "invalid cache sharing set for %.*s mount", (int)len, type);
 	}
 	return 0;
 }
@@ -1515,7 +2032,7 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 	case AH_DF_ENTRYPOINT:
 		if (parse_command(p, in, rest, rest_len, ah_df_kind_name(in->kind)) < 0)
 			goto done;
-		if (in->kind == AH_DF_RUN && !in->exec_form && !trigger)
+		if (in->kind == AH_DF_RUN && !in->exec_form)
 			find_heredocs(p, in, rest, rest_len);
 		break;
 	case AH_DF_SHELL:
@@ -1531,7 +2048,7 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 		break;
 	case AH_DF_COPY:
 	case AH_DF_ADD:
-		if (!trigger && !(rest_len && *rest == '['))
+		if (!(rest_len && *rest == '['))
 			find_heredocs(p, in, rest, rest_len);
 		if (parse_list(p, in, rest, rest_len, scope) < 0)
 			goto done;
@@ -1553,7 +2070,8 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 	case AH_DF_EXPOSE:
 		if (parse_list(p, in, rest, rest_len, scope) < 0)
 			goto done;
-		if (!in->args_nr) {
+		/* EXPOSE $NONE is no port, as BuildKit checks before substitution. */
+		if (!in->args_nr && (in->kind == AH_DF_VOLUME || !rest_len)) {
 			perr(p, line, "%s requires at least one argument", ah_df_kind_name(in->kind));
 			goto done;
 		}
@@ -1608,8 +2126,7 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 			perr(p, line, "%s requires exactly one argument", ah_df_kind_name(in->kind));
 			goto done;
 		}
-		if (in->kind == AH_DF_STOPSIGNAL && scope != SCOPE_NONE &&
-		    v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-")]) {
+		if (in->kind == AH_DF_STOPSIGNAL && scope != SCOPE_NONE && !valid_signal(v)) {
 			perr(p, line, "invalid STOPSIGNAL '%s'", v);
 			goto done;
 		}
@@ -1640,6 +2157,7 @@ static int parse_instr(struct parser *p, const char *s, size_t n, int line, int 
 			goto done;
 		}
 		in->trigger = xcalloc(1, sizeof(*in->trigger));
+		in->trigger->from_stage = -1;
 		if (parse_instr(p, t, tn, line, 1, in->trigger, NULL) < 0)
 			goto done;
 		add_arg(in, in->trigger->original, strlen(in->trigger->original));
@@ -1695,6 +2213,20 @@ static int add_instr(struct parser *p, const char *s, size_t n, int line)
 		in.end_line = p->lineno;
 		if (in.kind != AH_DF_RUN && expand_heredocs(p, &in, SCOPE_STAGE) < 0)
 			goto done;
+	}
+	if (in.kind == AH_DF_ONBUILD && in.trigger->heredocs_nr) {
+		/* As BuildKit keeps it for the image's OnBuild: the line, then each body and its delimiter. */
+		struct strbuf expr = STRBUF_INIT;
+
+		if (read_heredocs(p, in.trigger) < 0)
+			goto done;
+		in.end_line = in.trigger->end_line = p->lineno;
+		strbuf_addstr(&expr, in.trigger->original);
+		for (size_t i = 0; i < in.trigger->heredocs_nr; i++)
+			strbuf_addf(&expr, "\n%s%s", in.trigger->heredocs[i].body,
+				    in.trigger->heredocs[i].name);
+		free(in.args[0]);
+		in.args[0] = strbuf_detach(&expr, NULL);
 	}
 	if (in.kind == AH_DF_FROM) {
 		struct ah_df_stage *prev = p->stage;
@@ -1777,7 +2309,7 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 	struct strbuf logical = STRBUF_INIT;
 	const char *line;
 	size_t n;
-	int ret = -1;
+	int ret = -1, r;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
@@ -1797,7 +2329,7 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 	if (check_bytes(&p) < 0 || parse_build_args(&p) < 0)
 		goto done;
 
-	while (next_line(&p, &line, &n)) {
+	while ((r = next_line(&p, &line, &n, NULL)) > 0) {
 		int start;
 
 		skip_space(&line, &n);
@@ -1809,7 +2341,7 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 		strbuf_reset(&logical);
 		if (continues(&p, line, &n)) {
 			strbuf_add(&logical, line, n);
-			while (next_line(&p, &line, &n)) {
+			while ((r = next_line(&p, &line, &n, NULL)) > 0) {
 				const char *t = line;
 				size_t tn = n;
 
@@ -1824,6 +2356,8 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 				}
 				strbuf_add(&logical, line, n);
 			}
+			if (r < 0)
+				goto done;
 		} else {
 			strbuf_add(&logical, line, n);
 		}
@@ -1833,6 +2367,8 @@ int ah_dockerfile_parse(const char *buf, size_t len, const char *file,
 		if (add_instr(&p, logical.buf, logical.len, start) < 0)
 			goto done;
 	}
+	if (r < 0)
+		goto done;
 	if (!p.df->stages_nr) {
 		perr(&p, 0, "%s", p.df->meta_args_nr ? "no FROM instruction" : "no instructions");
 		goto done;

@@ -96,7 +96,8 @@ struct ah_df_instr {
 	 * COPY ADD VOLUME EXPOSE: the words, substituted (COPY and ADD end
 	 * with the destination; a heredoc source is its "<<EOF" word).
 	 * WORKDIR USER STOPSIGNAL MAINTAINER: one string. FROM: the base.
-	 * ONBUILD: one string, the trigger as written ("RUN make").
+	 * ONBUILD: one string, the trigger as written ("RUN make"), each
+	 * heredoc's body and delimiter after it on lines of their own.
 	 * ARG ENV LABEL: none; see kvs.
 	 */
 	unsigned exec_form : 1;
@@ -104,7 +105,7 @@ struct ah_df_instr {
 	size_t args_nr;
 	struct ah_df_kv *kvs;
 	size_t kvs_nr;
-	struct ah_df_heredoc *heredocs;	/* RUN COPY ADD */
+	struct ah_df_heredoc *heredocs;	/* RUN COPY ADD, ONBUILD's trigger too */
 	size_t heredocs_nr;
 	struct ah_df_port *ports;	/* EXPOSE */
 	size_t ports_nr;
@@ -172,6 +173,11 @@ void ah_dockerfile_free(struct ah_dockerfile *df);
 const char *ah_df_kind_name(enum ah_df_kind kind);
 /* The value of the flag called name (the last one given), or NULL. */
 const char *ah_df_flag(const struct ah_df_instr *in, const char *name);
+/*
+ * Whether word is one heredoc word ("<<EOF", "<< EOF", "3<<-'EOF'"): a RUN
+ * whose whole command is one runs the body as its script.
+ */
+int ah_df_is_heredoc(const char *word);
 /* The index of the stage called name (case-insensitive), or -1. */
 int ah_df_stage_index(const struct ah_dockerfile *df, const char *name);
 

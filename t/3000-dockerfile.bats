@@ -129,6 +129,26 @@ check_cases() {
 	assert_output "$BATS_TEST_TMPDIR/big: too large (1048589 bytes; the limit is 1048576)"
 }
 
+@test "dockerfile: a line of 64 KiB or more is refused, as BuildKit's scanner refuses it" {
+	{
+		echo 'FROM scratch'
+		printf 'RUN %s\n' "$(head -c 65531 /dev/zero | tr '\0' x)"
+	} >"$BATS_TEST_TMPDIR/long"
+	run -0 "$TEST_TOOL" dockerfile "$BATS_TEST_TMPDIR/long"
+	{
+		echo 'FROM scratch'
+		printf 'RUN <<EOF\n%s\nEOF\n' "$(head -c 65536 /dev/zero | tr '\0' x)"
+	} >"$BATS_TEST_TMPDIR/long"
+	run -1 "$TEST_TOOL" dockerfile "$BATS_TEST_TMPDIR/long"
+	assert_output "$BATS_TEST_TMPDIR/long:3: line too long (the limit is 65535 bytes)"
+	{
+		echo 'FROM scratch'
+		printf 'RUN %s\n' "$(head -c 65532 /dev/zero | tr '\0' x)"
+	} >"$BATS_TEST_TMPDIR/long"
+	run -1 "$TEST_TOOL" dockerfile "$BATS_TEST_TMPDIR/long"
+	assert_output "$BATS_TEST_TMPDIR/long:2: line too long (the limit is 65535 bytes)"
+}
+
 @test "dockerfile: more than 10000 instructions are refused" {
 	{
 		echo 'FROM scratch'

@@ -287,6 +287,40 @@ EOF
 	[ "$(cat "$T/root/h3")" = beta ]
 }
 
+@test "BuildKit's dialect in the image: EXPOSE split after substitution, ADD --unpack, CRLF heredocs, << EOF, \${v##p}" {
+	mkdir -p "$T/arch/d"
+	echo inside >"$T/arch/d/f"
+	tar -czf "$C/a.tgz" -C "$T/arch" d
+	printf '%s\n' 'FROM apphub/busybox:latest' 'ARG PORTS="80 443/udp" ARCHIVE=dist/a.tgz' \
+		'EXPOSE $PORTS 127.0.0.1:8080:8081' 'ADD --unpack=false a.tgz /kept/' \
+		'ADD --unpack=true a.tgz /opened/' 'ENV NAME=${ARCHIVE##*/}' \
+		'RUN << EOF' 'echo $NAME >/name' 'EOF' >"$C/Dockerfile"
+	printf 'COPY <<EOF /crlf.txt\r\none\r\ntwo\r\nEOF\r\n' >>"$C/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t dialect:1 "$C"
+	run -0 apphub image inspect dialect:1 --json
+	run -0 jq -cS '.config.ExposedPorts, (.config.Env | map(select(startswith("NAME="))))' <<<"$output"
+	assert_output $'{"443/udp":{},"80/tcp":{},"8081/tcp":{}}\n["NAME=a.tgz"]'
+	apphub image unpack dialect:1 "$T/root"
+	cmp "$C/a.tgz" "$T/root/kept/a.tgz"
+	[ "$(cat "$T/root/opened/d/f")" = inside ]
+	[ "$(cat "$T/root/name")" = a.tgz ]
+	[ "$(od -An -c "$T/root/crlf.txt" | tr -s ' ')" = ' o n e \r \n t w o \r \n' ]
+}
+
+@test "an ONBUILD RUN heredoc runs its body in the child, as BuildKit keeps it" {
+	mkdir -p "$C/base" "$C/app"
+	printf '%s\n' 'FROM apphub/busybox:latest' 'ONBUILD RUN <<EOF' 'echo "hello world" >>/dest' 'EOF' \
+		'ENV AFTER=1' >"$C/base/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t onhere:1 "$C/base"
+	run -0 apphub image inspect onhere:1 --json
+	run -0 jq -c '.config.OnBuild, (.config.Env | map(select(startswith("AFTER="))))' <<<"$output"
+	assert_output $'["RUN <<EOF\\necho \\"hello world\\" >>/dest\\nEOF"]\n["AFTER=1"]'
+	printf 'FROM onhere:1\n' >"$C/app/Dockerfile"
+	run --separate-stderr -0 apphub -q image build -t onhere-child:1 "$C/app"
+	apphub image unpack onhere-child:1 "$T/root"
+	[ "$(cat "$T/root/dest")" = 'hello world' ]
+}
+
 @test "--network none: RUN cannot reach a loopback server on the host" {
 	command -v python3 >/dev/null || skip 'python3 is missing'
 	local port

@@ -40,6 +40,16 @@ static void check_instr(const struct ah_dockerfile *df, size_t stage,
 	for (size_t i = 0; i < in->ports_nr; i++)
 		if (in->ports[i].start > in->ports[i].end || in->ports[i].end > 65535)
 			abort();
+	/* EXPOSE words are split after substitution: none is blank or holds a blank. */
+	for (size_t i = 0; in->kind == AH_DF_EXPOSE && i < in->args_nr; i++)
+		if (!*in->args[i] || strpbrk(in->args[i], " \t\n"))
+			abort();
+	/* A trigger with heredocs carries their bodies in its OnBuild string. */
+	if (in->trigger) {
+		if (in->trigger->heredocs_nr && !strchr(in->args[0], '\n'))
+			abort();
+		check_instr(df, stage, in->trigger);
+	}
 	(void)df;
 }
 
