@@ -668,7 +668,8 @@ static int readme(const struct ah_tree *tree, size_t max, int autofill, struct a
 	if (!r) {
 		a->readme = ah_utf8_clean(raw.buf, raw.len, 0, NULL);
 		if (autofill)
-			a->description = ah_readme_description(a->readme, AH_DESCRIPTION_MAX);
+			a->description = ah_readme_description(a->readme, ah_readme_format(f.best),
+								AH_README_DESCRIPTION_MAX);
 	}
 	ret = 0;
 done:

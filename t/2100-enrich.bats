@@ -123,7 +123,7 @@ setup() {
 		README.md $'# Heading\n\nTitle\n=====\n\n  The first real line.  \nsecond line'
 	ingest_app auto "$REPOS/auto"
 	assert_equal "$(app_field auto name)" 'Nice App'
-	assert_equal "$(app_field auto description)" 'The first real line.'
+	assert_equal "$(app_field auto description)" 'The first real line. second line'
 	assert_equal "$(app_field auto readme)" "$(cat "$REPOS/auto/README.md")"
 	run -0 apphub apps search nice -q
 	assert_output auto
