@@ -77,6 +77,17 @@ static void para_add(struct para *p, const char *s, size_t len, int counts)
 	}
 }
 
+/* Adds the one character at s (a byte when it is not UTF-8); its length. */
+static size_t para_add_char(struct para *p, const char *s, const char *end)
+{
+	size_t n = ah_utf8_char_len(s, (size_t)(end - s));
+
+	if (!n)
+		n = 1;
+	para_add(p, s, n, 1);
+	return n;
+}
+
 /* ------------------------------------------------------------ cutting */
 
 /* Whether text[i] ends a sentence: ". " and the like, not "e.g. " nor "vs. ". */
@@ -253,11 +264,7 @@ static int html_block(struct para *p, const char *html)
 				s += n + 1;
 				continue;
 			}
-			n = ah_utf8_char_len(s, (size_t)(end - s));
-			if (!n)
-				n = 1;
-			para_add(p, s, n, 1);
-			s += n;
+			s += para_add_char(p, s, end);
 		}
 		if (p->prose) {
 			ret = 1;
@@ -512,7 +519,6 @@ static int list_item(const char *s, size_t n)
 static void rst_inline(struct para *p, const char *s, size_t len)
 {
 	const char *e = s + len, *close, *lt;
-	size_t n;
 
 	while (s < e) {
 		if (*s == '|' && s + 1 < e && !isspace((unsigned char)s[1]) &&
@@ -554,11 +560,7 @@ static void rst_inline(struct para *p, const char *s, size_t len)
 			s++;
 			continue;
 		}
-		n = ah_utf8_char_len(s, (size_t)(e - s));
-		if (!n)
-			n = 1;
-		para_add(p, s, n, 1);
-		s += n;
+		s += para_add_char(p, s, e);
 	}
 }
 
