@@ -409,11 +409,15 @@ static int introduces(const struct para *p)
 static int is_alert(const struct para *p)
 {
 	static const char *const words[] = { "[!", "note", "warning", "important", "caution", "tip" };
-	size_t i;
+	size_t i, n;
 
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (!strncasecmp(p->text.buf, words[i], strlen(words[i])))
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		n = strlen(words[i]);
+		/* the word itself: "Notes is a notebook" is no note */
+		if (!strncasecmp(p->text.buf, words[i], n) &&
+		    (i == 0 || !isalnum((unsigned char)p->text.buf[n])))
 			return 1;
+	}
 	return 0;
 }
 
@@ -431,6 +435,7 @@ static char *md_description(const char *text, size_t max)
 	struct source src;
 	cmark_node *doc, *node;
 	char *ret = NULL;
+	int found = 0;
 
 	if (len > PARSE_MAX) {
 		const char *nl = memrchr(text, '\n', PARSE_MAX);
@@ -450,10 +455,10 @@ static char *md_description(const char *text, size_t max)
 		p.prose = 0;
 		if (type == CMARK_NODE_PARAGRAPH && !is_table(node, &src)) {
 			md_inline(node, &p);
-			if (p.prose && !introduces(&p))
+			if ((found = p.prose && !introduces(&p)))
 				break;
 		} else if (type == CMARK_NODE_HTML_BLOCK) {
-			if (html_block(&p, cmark_node_get_literal(node)))
+			if ((found = html_block(&p, cmark_node_get_literal(node))))
 				break;
 		} else if (type == CMARK_NODE_BLOCK_QUOTE && !quote.len) {
 			for (q = cmark_node_first_child(node); q; q = cmark_node_next(q)) {
@@ -471,7 +476,7 @@ static char *md_description(const char *text, size_t max)
 			p.prose = 0;
 		}
 	}
-	if (p.prose)
+	if (found)
 		ret = cut(&p.text, max);
 	else if (quote.len)
 		ret = cut(&quote, max);
