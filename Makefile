@@ -147,7 +147,7 @@ apphub-image_PKGS = $(LIGHT_PKGS) libarchive libcrypto libcurl libseccomp
 apphub-ingest_OBJS = cmd/ingest.o
 apphub-ingest_CMDS = ingest
 apphub-ingest_OPS = $(LIGHT_OPS) ingest
-apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1
+apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libcmark
 
 # The launches' supervisor: it starts with every launch and stays as long,
 # so it links only the light libraries; the image store's work is
@@ -218,10 +218,10 @@ lib/web-assets.c: web/embed.sh $(WEB_FILES)
 print-layers:
 	@$(foreach l,$(LAYERS),echo '$(l): $($(l)_OBJS)';)
 
-# The parsers driven from the tests (t/3000-dockerfile.bats).
+# The parsers driven from the tests (t/3000-dockerfile.bats, t/2150-readme.bats).
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark 2>/dev/null)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
@@ -317,12 +317,13 @@ t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerigno
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags jansson) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c lib/utf8.c
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -o $@ $^
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		$(shell $(PKG_CONFIG) --cflags libcmark) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcmark)
 # The tag files and package.json through lib/analyze.c's readers (ah_analyze).
 FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/markdown.c
 t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1 libcmark)
 FUZZ_OCI_SRCS = $(FUZZ_SRCS) lib/image.c lib/image-layer.c lib/image-names.c lib/image-transfer.c
 t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c $(FUZZ_OCI_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS))

@@ -122,8 +122,10 @@ static int bfs_entry(void *cb, const char *name, enum ah_tree_type type)
 }
 
 /*
- * The given path; Dockerfile at the root; else a breadth-first search for
- * "dockerfile" or "*.dockerfile", case-insensitive, shortest path first.
+ * The author's path, which must be there (no other Dockerfile stands in for
+ * the one they named); else Dockerfile at the root; else a breadth-first
+ * search for "dockerfile" or "*.dockerfile", case-insensitive, shortest
+ * path first.
  */
 static int find_dockerfile(const struct ah_tree *tree, const char *given, char **out,
 			   struct ah_err *err)
@@ -136,10 +138,10 @@ static int find_dockerfile(const struct ah_tree *tree, const char *given, char *
 	if (given && *given) {
 		if ((r = is_file(tree, given, err)) < 0)
 			return -1;
-		if (r) {
-			*out = xstrdup(given);
-			return 0;
-		}
+		if (!r)
+			return ah_invalid(err, "Dockerfile '%s' not found in the repository", given);
+		*out = xstrdup(given);
+		return 0;
 	}
 	if ((r = is_file(tree, "Dockerfile", err)) < 0)
 		return -1;
@@ -666,7 +668,8 @@ static int readme(const struct ah_tree *tree, size_t max, int autofill, struct a
 	if (!r) {
 		a->readme = ah_utf8_clean(raw.buf, raw.len, 0, NULL);
 		if (autofill)
-			a->description = ah_readme_description(a->readme, AH_DESCRIPTION_MAX);
+			a->description = ah_readme_description(a->readme, ah_readme_format(f.best),
+								AH_README_DESCRIPTION_MAX);
 	}
 	ret = 0;
 done:

@@ -14,7 +14,7 @@
  * any tree; nothing here writes anything.
  */
 struct ah_analyze_opts {
-	const char *dockerfile_path;	/* the given path (default "Dockerfile") */
+	const char *dockerfile_path;	/* the author's path, or NULL to discover one */
 	int explicit;			/* metadataStrategy explicit: no enrichment, no autofill */
 	size_t max_file;		/* bytes read of any one file (default 1 MiB) */
 };

@@ -366,9 +366,9 @@ static int app_insert(struct ah_state *st, struct app_input *in, const char *now
 {
 	static const char sql[] =
 		"INSERT INTO apps(id, name, name_auto, description, description_auto, repo_url,"
-		" dockerfile_path, metadata_strategy, created_at, updated_at)"
+		" dockerfile_path, dockerfile_auto, metadata_strategy, created_at, updated_at)"
 		" VALUES (?1, coalesce(?2, ?1), ?2 IS NULL, coalesce(?3, ''), ?3 IS NULL, ?4,"
-		" coalesce(?5, 'Dockerfile'), coalesce(?6, 'auto'), ?7, ?7)"
+		" coalesce(?5, 'Dockerfile'), ?5 IS NULL, coalesce(?6, 'auto'), ?7, ?7)"
 		" ON CONFLICT(id) DO NOTHING";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	int rc;
@@ -400,6 +400,7 @@ static int app_update(struct ah_state *st, struct app_input *in, sqlite3_int64 n
 		" description = coalesce(?3, description),"
 		" description_auto = description_auto AND ?3 IS NULL,"
 		" repo_url = ?4, dockerfile_path = coalesce(?5, dockerfile_path),"
+		" dockerfile_auto = dockerfile_auto AND ?5 IS NULL,"
 		" metadata_strategy = coalesce(?6, metadata_strategy), status = 'pending',"
 		" updated_at = ?7 WHERE n = ?1";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);

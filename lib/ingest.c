@@ -771,12 +771,14 @@ done:
 struct app_row {
 	char *repo_url, *dockerfile;
 	int explicit;
+	int dockerfile_given;	/* the author's path, not discovery's */
 };
 
 static int read_app(struct ah_state *st, sqlite3_int64 n, struct app_row *row, struct ah_err *err)
 {
 	static const char sql[] =
-		"SELECT repo_url, dockerfile_path, metadata_strategy FROM apps WHERE n = ?";
+		"SELECT repo_url, dockerfile_path, metadata_strategy, dockerfile_auto"
+		" FROM apps WHERE n = ?";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	int rc;
 
@@ -789,6 +791,7 @@ static int read_app(struct ah_state *st, sqlite3_int64 n, struct app_row *row, s
 		row->repo_url = xstrdup(ah_col_text(stmt, 0));
 		row->dockerfile = xstrdup(ah_col_text(stmt, 1));
 		row->explicit = !strcmp(ah_col_text(stmt, 2), "explicit");
+		row->dockerfile_given = !sqlite3_column_int(stmt, 3);
 	}
 	sqlite3_reset(stmt);
 	if (rc == SQLITE_DONE)
@@ -805,7 +808,8 @@ static int record_success(struct ah_state *st, const struct ah_ingest_item *item
 {
 	static const char sql[] =
 		"UPDATE apps SET status = 'ready', commit_sha = ?2, readme = ?3,"
-		" last_ingested_at = ?4, ingest_error = NULL, dockerfile_path = ?5,"
+		" last_ingested_at = ?4, ingest_error = NULL,"
+		" dockerfile_path = CASE WHEN dockerfile_auto THEN ?5 ELSE dockerfile_path END,"
 		" name = CASE WHEN name_auto THEN coalesce(?6, id) ELSE name END,"
 		" description = CASE WHEN description_auto THEN coalesce(?7, '') ELSE description END,"
 		" updated_at = ?4 WHERE n = ?1";
@@ -887,7 +891,8 @@ static int fetch_and_analyze(struct ah_state *st, const struct ah_ingest_config 
 	}
 	git_oid_tostr(sha, GIT_OID_HEXSZ + 1, &oid);
 	src.repo = repo;
-	opts.dockerfile_path = row->dockerfile;
+	/* Discovery starts afresh each time; only the author's path is kept. */
+	opts.dockerfile_path = row->dockerfile_given ? row->dockerfile : NULL;
 	opts.explicit = row->explicit;
 	opts.max_file = (size_t)cfg->max_file;
 	/* What the commit holds does not change on a retry. */

@@ -181,6 +181,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE apps_fts_new RENAME TO apps_fts;",
 	/* 7: the user a launch asked to run as (NULL: the image's USER) */
 	"ALTER TABLE launches ADD COLUMN user TEXT;",
+	/*
+	 * 8: whether dockerfile_path is the author's (0) or what discovery
+	 * found (1): an author's path is never replaced nor fallen back from.
+	 */
+	"ALTER TABLE apps ADD COLUMN dockerfile_auto INTEGER NOT NULL DEFAULT 1;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -21,10 +21,44 @@ setup() {
 	assert_equal "$(app_tags given)" 'runtime:nginx(ingestion:dockerfile)'
 }
 
-@test "discovery: a missing given path falls back to Dockerfile at the root" {
-	commit_files "$REPOS/fallback" Dockerfile 'FROM nginx'
-	ingest_app fallback "$REPOS/fallback" --dockerfile nowhere/Dockerfile
-	assert_equal "$(app_field fallback dockerfilePath)" Dockerfile
+# Issue 12 changed this: a missing given path fell back to the root
+# Dockerfile and was overwritten by it.
+@test "discovery: a given path that is not there fails naming it, with no fallback" {
+	commit_files "$REPOS/fallback" Dockerfile 'FROM nginx' worker/Dockerfile 'FROM scratch' \
+		Dockerfile.d/notes 'a directory'
+	apphub -q apps add "$REPOS/fallback" --id fallback --dockerfile worker/Dockerfile.prod
+	run --separate-stderr -1 apphub ingest fallback --json
+	assert_equal "$(jq -r '.data[0].errorMessage' <<<"$output")" \
+		"Dockerfile 'worker/Dockerfile.prod' not found in the repository"
+	assert_equal "$(app_field fallback status)" failed
+	assert_equal "$(app_field fallback dockerfilePath)" worker/Dockerfile.prod
+	assert_equal "$(app_tags fallback)" ''
+	# a directory of that name is not the file either
+	apphub -q apps add "$REPOS/fallback" --id fallback --update --dockerfile Dockerfile.d
+	run --separate-stderr -1 apphub ingest fallback
+	assert_equal "$stderr" "apphub: cannot ingest 'fallback': Dockerfile 'Dockerfile.d' not found in the repository"
+	apphub -q apps add "$REPOS/fallback" --id fallback --update --dockerfile worker/Dockerfile
+	apphub -q ingest fallback
+	assert_equal "$(app_field fallback dockerfilePath)" worker/Dockerfile
+}
+
+@test "discovery: the author's path is kept; what discovery found is found afresh" {
+	commit_files "$REPOS/kept" Dockerfile 'FROM nginx' web/Dockerfile 'FROM scratch'
+	ingest_app kept "$REPOS/kept" --dockerfile ./web/Dockerfile
+	assert_equal "$(app_field kept dockerfilePath)" web/Dockerfile
+	# a later update that does not name a path leaves the author's in place
+	apphub -q apps add "$REPOS/kept" --id kept --update --name Kept
+	git -C "$REPOS/kept" rm -q web/Dockerfile
+	git -C "$REPOS/kept" commit -q -m gone
+	run -1 apphub -q ingest kept
+	assert_equal "$(app_field kept dockerfilePath)" web/Dockerfile
+	commit_files "$REPOS/found" deploy/Dockerfile 'FROM scratch'
+	ingest_app found "$REPOS/found"
+	assert_equal "$(app_field found dockerfilePath)" deploy/Dockerfile
+	git -C "$REPOS/found" mv deploy ops
+	git -C "$REPOS/found" commit -q -m moved
+	apphub -q ingest found
+	assert_equal "$(app_field found dockerfilePath)" ops/Dockerfile
 }
 
 @test "discovery: breadth-first, shortest path first, case-insensitive, *.dockerfile" {
@@ -89,7 +123,7 @@ setup() {
 		README.md $'# Heading\n\nTitle\n=====\n\n  The first real line.  \nsecond line'
 	ingest_app auto "$REPOS/auto"
 	assert_equal "$(app_field auto name)" 'Nice App'
-	assert_equal "$(app_field auto description)" 'The first real line.'
+	assert_equal "$(app_field auto description)" 'The first real line. second line'
 	assert_equal "$(app_field auto readme)" "$(cat "$REPOS/auto/README.md")"
 	run -0 apphub apps search nice -q
 	assert_output auto

@@ -152,13 +152,21 @@ for i in range(200):
 	assert_equal "$(last_message deeppkg)" "invalid 'package.json': line 1: too deeply nested (more than 2048 levels)"
 }
 
-@test "what no retry mends fails at once: no Dockerfile, a link out, a file over the limit" {
+@test "what no retry mends fails at once: no Dockerfile, a given one missing, a link out, a file over the limit" {
 	commit_files "$REPOS/nodocker" README.md 'hello'
 	apphub -q apps add "$REPOS/nodocker" --id nodocker
 	run --separate-stderr -1 apphub ingest nodocker --json
 	assert_equal "$(jq -c '.data[0] | [.status, .attempt, .retryAt, .permanent]' <<<"$output")" '["failed",1,null,true]'
 	assert_equal "$(jq -r '.data[0].errorMessage' <<<"$output")" 'Dockerfile not found, unable to launch app'
 	failed_for_good nodocker
+	# the author's path, missing: no other Dockerfile is taken instead
+	commit_files "$REPOS/given" Dockerfile 'FROM scratch'
+	apphub -q apps add "$REPOS/given" --id given --dockerfile worker/Dockerfile.prod
+	run --separate-stderr -1 apphub ingest given --json
+	assert_equal "$(jq -c '.data[0] | [.status, .attempt, .retryAt, .permanent]' <<<"$output")" '["failed",1,null,true]'
+	assert_equal "$(jq -r '.data[0].errorMessage' <<<"$output")" \
+		"Dockerfile 'worker/Dockerfile.prod' not found in the repository"
+	failed_for_good given
 	mkdir -p "$REPOS/esc"
 	git -C "$REPOS/esc" init -q -b main
 	ln -s /etc/passwd "$REPOS/esc/Dockerfile"

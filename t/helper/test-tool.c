@@ -7,6 +7,9 @@
  *	prints "PATH excluded|included" a line (a PATH ending in '/' is a
  *	directory: "excluded (descend)" when an exception may re-include
  *	something under it)
+ *   test-tool readme [--max N] FILE
+ *	prints the description ingest takes from the README FILE (its format
+ *	from its name), or nothing when it has none
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -14,6 +17,8 @@
 #include <string.h>
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
+#include "../../lib/markdown.h"
+#include "../../lib/utf8.h"
 #include "../../lib/strbuf.h"
 
 static int read_file(const char *path, size_t cap, struct strbuf *sb)
@@ -272,12 +277,46 @@ done:
 	return ret;
 }
 
+static int cmd_readme(int argc, const char **argv)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t max = AH_README_DESCRIPTION_MAX;
+	char *text = NULL, *d;
+	int ret = 1;
+
+	if (argc == 4 && !strcmp(argv[1], "--max")) {
+		max = strtoul(argv[2], NULL, 10);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc != 2) {
+		error("usage: test-tool readme [--max N] FILE");
+		ret = 129;
+		goto done;
+	}
+	if (read_file(argv[1], 1024 * 1024, &sb) < 0)
+		goto done;
+	/* as ingest keeps a README: valid UTF-8, bad bytes replaced */
+	text = ah_utf8_clean(sb.buf, sb.len, 0, NULL);
+	d = ah_readme_description(text, ah_readme_format(argv[1]), max);
+	if (d)
+		puts(d);
+	free(d);
+	ret = 0;
+done:
+	free(text);
+	strbuf_release(&sb);
+	return ret;
+}
+
 int main(int argc, const char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "dockerfile"))
 		return cmd_dockerfile(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "dockerignore"))
 		return cmd_dockerignore(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore) ...\n");
+	if (argc >= 2 && !strcmp(argv[1], "readme"))
+		return cmd_readme(argc - 1, argv + 1);
+	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore | readme) ...\n");
 	return 129;
 }
