@@ -554,6 +554,26 @@ done:
 	return ret;
 }
 
+/* What a build came to, recorded by record_settled(). */
+struct outcome {
+	const struct ah_build_item *item;
+	int ok;
+	const struct build_out *bo;
+	const char *msg;
+	int logfd;
+	int64_t duration;
+};
+
+static int record_settled(struct ah_state *st, void *cls, json_t **result, struct ah_err *err)
+{
+	struct outcome *o = cls;
+
+	if (record_outcome(st, o->item, o->ok, o->bo, o->msg, o->logfd, o->duration, err) < 0 ||
+	    !(*result = ah_build_json(st, NULL, o->item->build, err)))
+		return -1;
+	return 0;
+}
+
 /*
  * The runner's perform: checks the item's commit out, builds it with the
  * engine (lib/build.h) and records the outcome; *result is the record.
@@ -569,7 +589,7 @@ static int work_perform(struct ah_state *st, const void *cfgp, const void *it, j
 	struct ah_err gerr = AH_ERR_INIT;
 	char *dir = xstrfmt("%s/builds", st->dir), *log = NULL;
 	int64_t duration;
-	int logfd = -1, ours, ok, ret = -1;
+	int logfd = -1, ok, ret = -1;
 
 	*result = NULL;
 	memset(&bo, 0, sizeof(bo));
@@ -589,25 +609,10 @@ static int work_perform(struct ah_state *st, const void *cfgp, const void *it, j
 		dprintf(logfd, "apphub: built %s in %lld ms\n", bo.tag, (long long)duration);
 	else
 		dprintf(logfd, "apphub: build failed: %s\n", gerr.msg);
-	if (ah_begin_write(st, err) < 0)
-		goto out;
-	if (ah_build_still_ours(st, item, &ours, err) < 0)
-		goto done;
-	if (!ours) {
-		*result = ah_build_lost_result(item);
-	} else {
-		if (record_outcome(st, item, ok, &bo, gerr.msg, logfd, duration, err) < 0 ||
-		    !(*result = ah_build_json(st, NULL, item->build, err)))
-			goto done;
-	}
-	if (ah_commit(st, err) < 0)
-		goto done;
-	ret = 0;
-done:
-	if (ret < 0) {
-		ah_rollback(st);
-		json_decref(*result);
-		*result = NULL;
+	{
+		struct outcome o = { item, ok, &bo, gerr.msg, logfd, duration };
+
+		ret = ah_runner_settle(st, &ah_build_work, item, record_settled, &o, result, err);
 	}
 out:
 	if (logfd >= 0)
@@ -684,5 +689,7 @@ const struct ah_work_kind ah_build_work = {
 	.request = work_request,
 	.perform = work_perform,
 	.fail = work_fail,
+	.still_ours = ah_build_still_ours,
+	.lost = ah_build_lost_result,
 	.internal_error = work_internal_error,
 };

@@ -347,30 +347,27 @@ done:
  * app is queued again while it builds, and that build is still ours
  * (ah_work_finish_attempt() lets the item go when it ends).
  */
-int ah_build_still_ours(struct ah_state *st, const struct ah_build_item *item, int *ours,
-			struct ah_err *err)
+int ah_build_still_ours(struct ah_state *st, const void *it, struct ah_err *err)
 {
 	static const char sql[] =
 		"SELECT 1 FROM work w, builds b WHERE w.id = ?1 AND w.claimed_by = ?2"
 		" AND b.n = ?3 AND b.status = 'running' AND b.attempt = ?4";
+	const struct ah_build_item *item = it;
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	int r;
 
-	*ours = 0;
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, item->lease.work_id);
 	ah_bind_text(stmt, 2, item->lease.owner);
 	sqlite3_bind_int64(stmt, 3, item->build);
 	sqlite3_bind_int(stmt, 4, item->lease.attempt);
-	if ((r = ah_step_exists(st, stmt, "cannot read work queue", err)) < 0)
-		return -1;
-	*ours = r;
-	return 0;
+	return ah_step_exists(st, stmt, "cannot read work queue", err);
 }
 
-json_t *ah_build_lost_result(const struct ah_build_item *item)
+json_t *ah_build_lost_result(const void *it)
 {
+	const struct ah_build_item *item = it;
+
 	return json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", item->id, "repositoryId",
 			 item->app_id, "status", "lost", "attempt", item->lease.attempt, "errorMessage",
 			 "the lease ran out and another worker took the build");
@@ -423,14 +420,6 @@ int ah_build_fail(struct ah_state *st, const struct ah_build_config *cfg,
 		  const struct ah_build_item *item, const char *message, json_t **result,
 		  struct ah_err *err)
 {
-	int ours;
-
-	if (ah_build_still_ours(st, item, &ours, err) < 0)
-		return -1;
-	if (!ours) {
-		*result = ah_build_lost_result(item);
-		return 0;
-	}
 	return record_death(st, cfg, item, message, result, err);
 }
 

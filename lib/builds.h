@@ -71,9 +71,9 @@ int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const
 		   const char *only_id, struct ah_build_item *item, struct ah_err *err);
 
 /*
- * Inside the caller's transaction: records that the worker of a claimed
- * item died or ran out of time: the record waits again (an attempt
- * counted) or, at the limit, fails. *result is the record.
+ * Inside the caller's transaction, for an item still its worker's: records
+ * that the worker died or ran out of time: the record waits again (an
+ * attempt counted) or, at the limit, fails. *result is the record.
  */
 int ah_build_fail(struct ah_state *st, const struct ah_build_config *cfg,
 		  const struct ah_build_item *item, const char *message, json_t **result,
@@ -91,9 +91,8 @@ void ah_build_logs_remove(struct ah_state *st, json_t *ids);
  */
 int ah_build_record_failed(struct ah_state *st, const struct ah_build_item *item,
 			   const char *message, int64_t duration_ms, struct ah_err *err);
-int ah_build_still_ours(struct ah_state *st, const struct ah_build_item *item, int *ours,
-			struct ah_err *err);
-json_t *ah_build_lost_result(const struct ah_build_item *item);
+int ah_build_still_ours(struct ah_state *st, const void *item, struct ah_err *err);
+json_t *ah_build_lost_result(const void *item);
 
 /*
  * The build records' operations (lib/ops-builds.c), params as the HTTP API

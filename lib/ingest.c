@@ -154,31 +154,28 @@ done:
  * Whether the item is still ours: its lease may have run out and it been
  * taken, or a request may have queued it again (its attempts reset).
  */
-static int still_ours(struct ah_state *st, const struct ah_ingest_item *item, struct ah_err *err)
+static int still_ours(struct ah_state *st, const void *it, struct ah_err *err)
 {
+	const struct ah_ingest_item *item = it;
+
 	return ah_work_is_ours(st, item->lease.work_id, item->lease.owner, item->lease.attempt, err);
 }
 
-static json_t *lost_result(const struct ah_ingest_item *item)
+static json_t *lost_result(const void *it)
 {
+	const struct ah_ingest_item *item = it;
+
 	return json_pack("{s:s, s:s, s:i, s:s}", "id", item->id, "status", "lost",
 			 "attempt", item->lease.attempt,
 			 "errorMessage", "the lease ran out and another worker took the item");
 }
 
-/* The runner's fail: a worker that ended without a result; inside its transaction. */
+/* The runner's fail: a worker that ended without a result. */
 static int work_fail(struct ah_state *st, const void *cfgp, const void *it, const char *message,
 		     json_t **result, struct ah_err *err)
 {
 	const struct ah_ingest_item *item = it;
-	int ours;
 
-	if ((ours = still_ours(st, item, err)) < 0)
-		return -1;
-	if (!ours) {
-		*result = lost_result(item);
-		return 0;
-	}
 	return record_failure(st, cfgp, item, message, 0, ah_now_ms() - item->lease.started_ms,
 			      result, err);
 }
@@ -912,6 +909,37 @@ done:
 	return ret;
 }
 
+/* What an ingest came to, recorded by record_outcome(). */
+struct outcome {
+	const struct ah_ingest_config *cfg;
+	const struct ah_ingest_item *item;
+	struct fetch_state fs;
+	struct ah_analysis an;
+	struct ah_err gerr;
+	char sha[GIT_OID_HEXSZ + 1];
+	int64_t duration;
+	int ok;
+};
+
+static int record_outcome(struct ah_state *st, void *cls, json_t **result, struct ah_err *err)
+{
+	struct outcome *o = cls;
+	const struct ah_ingest_item *item = o->item;
+
+	if (!o->ok)
+		return record_failure(st, o->cfg, item, o->gerr.msg,
+				      o->gerr.status == AH_INGEST_PERMANENT, o->duration, result, err);
+	if (record_success(st, item, &o->an, o->sha, o->duration, err) < 0)
+		return -1;
+	*result = json_pack("{s:s, s:s, s:i, s:s, s:I, s:n, s:s, s:I, s:I}", "id", item->id,
+			    "status", "ready", "attempt", item->lease.attempt, "commitSha", o->sha,
+			    "durationMs", (json_int_t)o->duration, "errorMessage",
+			    "dockerfilePath", o->an.dockerfile,
+			    "receivedObjects", (json_int_t)o->fs.received_objects,
+			    "receivedBytes", (json_int_t)o->fs.received_bytes);
+	return 0;
+}
+
 /*
  * The runner's perform: fetches and analyses a claimed item and records the
  * outcome. -1 only when it could not be recorded.
@@ -921,19 +949,13 @@ static int work_perform(struct ah_state *st, const void *cfgp, const void *it, j
 {
 	const struct ah_ingest_config *cfg = cfgp;
 	const struct ah_ingest_item *item = it;
-	struct fetch_state fs;
+	struct outcome o = { .cfg = cfg, .item = item, .gerr = AH_ERR_INIT };
 	struct app_row row;
-	struct ah_analysis an;
-	struct ah_err gerr = AH_ERR_INIT;
-	char sha[GIT_OID_HEXSZ + 1] = "";
-	int64_t duration;
-	int ours, ok, ret = -1;
+	int ret = -1;
 
 	*result = NULL;
-	memset(&fs, 0, sizeof(fs));
-	memset(&an, 0, sizeof(an));
-	fs.cfg = cfg;
-	fs.deadline = item->lease.started_ms + cfg->timeout_ms;
+	o.fs.cfg = cfg;
+	o.fs.deadline = item->lease.started_ms + cfg->timeout_ms;
 	ah_ingest_global_init();
 	/* what crashed processes left in the state directory goes first (a few readdirs) */
 	{
@@ -943,40 +965,13 @@ static int work_perform(struct ah_state *st, const void *cfgp, const void *it, j
 	}
 	if (read_app(st, item->app, &row, err) < 0)
 		goto out;
-	ok = fetch_and_analyze(st, cfg, item, &row, &fs, &an, sha, &gerr) == 0;
-	duration = ah_now_ms() - item->lease.started_ms;
-	if (ah_begin_write(st, err) < 0)
-		goto out;
-	if ((ours = still_ours(st, item, err)) < 0)
-		goto done;
-	if (!ours) {
-		*result = lost_result(item);
-	} else if (ok) {
-		if (record_success(st, item, &an, sha, duration, err) < 0)
-			goto done;
-		*result = json_pack("{s:s, s:s, s:i, s:s, s:I, s:n, s:s, s:I, s:I}", "id", item->id,
-				    "status", "ready", "attempt", item->lease.attempt, "commitSha", sha,
-				    "durationMs", (json_int_t)duration, "errorMessage",
-				    "dockerfilePath", an.dockerfile,
-				    "receivedObjects", (json_int_t)fs.received_objects,
-				    "receivedBytes", (json_int_t)fs.received_bytes);
-	} else if (record_failure(st, cfg, item, gerr.msg, gerr.status == AH_INGEST_PERMANENT,
-				  duration, result, err) < 0) {
-		goto done;
-	}
-	if (ah_commit(st, err) < 0)
-		goto done;
-	ret = 0;
-done:
-	if (ret < 0) {
-		ah_rollback(st);
-		json_decref(*result);
-		*result = NULL;
-	}
+	o.ok = fetch_and_analyze(st, cfg, item, &row, &o.fs, &o.an, o.sha, &o.gerr) == 0;
+	o.duration = ah_now_ms() - item->lease.started_ms;
+	ret = ah_runner_settle(st, &ah_ingest_work, item, record_outcome, &o, result, err);
 out:
 	free(row.repo_url);
 	free(row.dockerfile);
-	ah_analysis_release(&an);
+	ah_analysis_release(&o.an);
 	return ret;
 }
 
@@ -1050,6 +1045,8 @@ const struct ah_work_kind ah_ingest_work = {
 	.request = work_request,
 	.perform = work_perform,
 	.fail = work_fail,
+	.still_ours = still_ours,
+	.lost = lost_result,
 	.internal_error = work_internal_error,
 	.init = ah_ingest_global_init,
 	.cleanup = ah_ingest_global_cleanup,

@@ -47,20 +47,52 @@ static int claim(struct ah_state *st, const struct ah_work_kind *kind, const voi
 	return r;
 }
 
-/* The kind's fail in a transaction of its own. */
-static int fail(struct ah_state *st, const struct ah_work_kind *kind, const void *cfg,
-		const void *item, const char *message, json_t **result, struct ah_err *err)
+int ah_runner_settle(struct ah_state *st, const struct ah_work_kind *kind, const void *item,
+		     int (*record)(struct ah_state *st, void *cls, json_t **result,
+				   struct ah_err *err),
+		     void *cls, json_t **result, struct ah_err *err)
 {
+	int ours;
+
 	*result = NULL;
 	if (ah_begin_write(st, err) < 0)
 		return -1;
-	if (kind->fail(st, cfg, item, message, result, err) < 0 || ah_commit(st, err) < 0) {
-		ah_rollback(st);
-		json_decref(*result);
-		*result = NULL;
-		return -1;
-	}
+	if ((ours = kind->still_ours(st, item, err)) < 0)
+		goto fail;
+	if (!ours)
+		*result = kind->lost(item);
+	else if (record(st, cls, result, err) < 0)
+		goto fail;
+	if (ah_commit(st, err) < 0)
+		goto fail;
 	return 0;
+fail:
+	ah_rollback(st);
+	json_decref(*result);
+	*result = NULL;
+	return -1;
+}
+
+/* A worker that ended without a result: the kind's fail, through ah_runner_settle(). */
+struct failed {
+	const struct ah_work_kind *kind;
+	const void *cfg, *item;
+	const char *message;
+};
+
+static int record_failed(struct ah_state *st, void *cls, json_t **result, struct ah_err *err)
+{
+	struct failed *f = cls;
+
+	return f->kind->fail(st, f->cfg, f->item, f->message, result, err);
+}
+
+static int fail(struct ah_state *st, const struct ah_work_kind *kind, const void *cfg,
+		const void *item, const char *message, json_t **result, struct ah_err *err)
+{
+	struct failed f = { kind, cfg, item, message };
+
+	return ah_runner_settle(st, kind, item, record_failed, &f, result, err);
 }
 
 static int renew(struct ah_state *st, void *item, int64_t lease_ms, struct ah_err *err)

@@ -49,8 +49,15 @@ struct ah_work_kind {
 	int (*perform)(struct ah_state *st, const void *cfg, const void *item, json_t **result,
 		       struct ah_err *err);
 	/*
-	 * Inside the runner's transaction: records the attempt of a worker
-	 * that ended without a result.
+	 * Whether the item is still its worker's: its lease may have run out
+	 * and another worker taken it, or it may have been queued again. 1,
+	 * 0 or -1; and the result of an item found not to be.
+	 */
+	int (*still_ours)(struct ah_state *st, const void *item, struct ah_err *err);
+	json_t *(*lost)(const void *item);
+	/*
+	 * Through ah_runner_settle(): records the attempt of a worker that
+	 * ended without a result.
 	 */
 	int (*fail)(struct ah_state *st, const void *cfg, const void *item, const char *message,
 		    json_t **result, struct ah_err *err);
@@ -73,6 +80,17 @@ struct ah_work_kind {
  */
 int ah_runner_work(struct ah_ctx *ctx, const struct ah_work_kind *kind, json_t *params,
 		   json_t **out, struct ah_err *err);
+
+/*
+ * Records a worked item's outcome in one transaction: record(st, cls,
+ * result, err) while the item is still its worker's, else the kind's lost
+ * result. The kinds' perform ends with it, and the runner records a failed
+ * attempt through it.
+ */
+int ah_runner_settle(struct ah_state *st, const struct ah_work_kind *kind, const void *item,
+		     int (*record)(struct ah_state *st, void *cls, json_t **result,
+				   struct ah_err *err),
+		     void *cls, json_t **result, struct ah_err *err);
 
 /*
  * <kind>.run: {id, and the kind's request options} -> the result of

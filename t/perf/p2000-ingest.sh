@@ -12,8 +12,11 @@
 # each beside the peer measured in the same run: `git clone --depth 1`
 # (file:// for the local case, so that --depth applies) plus reading every
 # file of the checkout.  Targets (reported, never failed on): reingest <=
-# 0.5x and first <= 1.5x the peer.  Then 200 small repositories ingested
-# with -j 2: repositories per second.
+# 0.5x and first <= 1.5x the peer.  Then a repository of 3,000 commits
+# ingested from its path beside `git clone --mirror` of the same path
+# (which hard-links the object files) and of its file:// URL (which packs
+# them): target first <= 1.5x the file:// mirror.  Then 200 small
+# repositories ingested with -j 2: repositories per second.
 #
 # Environment: APPHUB (default ../../apphub from this script), RUNS (5),
 # SMALL (200), KEEP=1 keeps the work directory.
@@ -122,6 +125,45 @@ measure() {
 
 measure path "$big" "file://$big"
 measure git "git://127.0.0.1:$port/big.git" "git://127.0.0.1:$port/big.git"
+
+# --- a long history: first ingest beside git clone --mirror ----------------
+hist=$work/repos/history.git
+git init -q --bare -b main "$hist"
+python3 - <<'PY' | git -C "$hist" fast-import --quiet
+import random, sys
+rnd = random.Random(2001)
+out = sys.stdout.buffer
+def blob(data):
+    out.write(b"data %d\n" % len(data)); out.write(data); out.write(b"\n")
+t = 1700000000
+for c in range(3000):
+    t += 60
+    out.write(b"commit refs/heads/main\ncommitter perf <perf@example.com> %d +0000\n" % t)
+    blob(b"change %d" % c)
+    if c == 0:
+        out.write(b"M 100644 inline Dockerfile\n"); blob(b"FROM node:20\n")
+    for _ in range(3):
+        i = rnd.randrange(1000)
+        out.write(b"M 100644 inline src/f%04d.js\n" % i)
+        blob(b"".join(b"export const v%d = %d;\n" % (j, rnd.randrange(10**6)) for j in range(40)))
+out.flush()
+PY
+git -C "$hist" gc -q
+echo "history: $(git -C "$hist" rev-list --count main) commits, $(du -sm "$hist" | cut -f1) MB"
+first=() hard=() packed=()
+for r in $(seq "$RUNS"); do
+	st=$work/state-hist-$r
+	"$APPHUB" -C "$st" -q apps add "$hist" --id hist
+	t0=$(ms); "$APPHUB" -C "$st" -q ingest hist; first+=($(( $(ms) - t0 )))
+	t0=$(ms); git clone -q --mirror "$hist" "$work/m1-$r"; hard+=($(( $(ms) - t0 )))
+	t0=$(ms); git clone -q --mirror "file://$hist" "$work/m2-$r"; packed+=($(( $(ms) - t0 )))
+	rm -rf "$st" "$work/m1-$r" "$work/m2-$r"
+done
+f=$(printf '%s\n' "${first[@]}" | median)
+h=$(printf '%s\n' "${hard[@]}" | median)
+p=$(printf '%s\n' "${packed[@]}" | median)
+printf 'hist   first ingest %6s ms   git clone --mirror PATH %6s ms (ratio %.2f)   file:// %6s ms (ratio %.2f, target <= 1.5)\n' \
+	"$f" "$h" "$(echo "$f / $h" | bc -l)" "$p" "$(echo "$f / $p" | bc -l)"
 
 # --- 200 small repositories, -j 2 ------------------------------------------
 st=$work/state-small
