@@ -290,26 +290,21 @@ static int build_ls(int argc, const char **argv, struct ctx *ctx)
 	return 0;
 }
 
+static void show_record(json_t *out, int quiet)
+{
+	(void)quiet;
+	print_record(out);
+}
+
 static int build_show(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
 	const char *id;
-	json_t *params, *out;
 	int code;
 
 	if (!(id = one_arg(ctx, argc, argv, opts, "a build id", &code)))
 		return code;
-	params = json_pack("{s:s}", "id", id);
-	code = run_op(ctx, "builds.show", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json)
-		print_json(out);
-	else
-		print_record(out);
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, "builds.show", json_pack("{s:s}", "id", id), show_record);
 }
 
 static int is_final(const char *status)
@@ -376,29 +371,24 @@ static int build_logs(int argc, const char **argv, struct ctx *ctx)
 	return code;
 }
 
+static void show_retried(json_t *out, int quiet)
+{
+	if (quiet)
+		puts(str(out, "id"));
+	else
+		printf("%s queued for '%s' (retry of %s); 'apphub build' builds it\n", str(out, "id"),
+		       str(out, "repositoryId"), str(out, "retryOf"));
+}
+
 static int build_retry(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
 	const char *id;
-	json_t *params, *out;
 	int code;
 
 	if (!(id = one_arg(ctx, argc, argv, opts, "a build id", &code)))
 		return code;
-	params = json_pack("{s:s}", "id", id);
-	code = run_op(ctx, "builds.retry", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json)
-		print_json(out);
-	else if (ctx->quiet)
-		puts(str(out, "id"));
-	else
-		printf("%s queued for '%s' (retry of %s); 'apphub build' builds it\n", str(out, "id"),
-		       str(out, "repositoryId"), id);
-	json_decref(out);
-	return 0;
+	return run_op_show(ctx, "builds.retry", json_pack("{s:s}", "id", id), show_retried);
 }
 
 /* apphub build run ID...: the explicit form, for an app named like a verb. */
