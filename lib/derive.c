@@ -39,7 +39,8 @@ enum { SRC_IMAGE = ECO_NR, SRC_FILE, SRC_WORD };
 
 /*
  * The table: a package of an ecosystem (npm, Go module, crate, gem, PyPI,
- * NuGet, Composer, Maven artifact or Gradle coordinate, Hex), a base image
+ * NuGet, Composer, Maven artifact or Gradle coordinate, Hex; a crate's
+ * feature is "crate/feature"), a base image
  * (its path without registry and library/), a file of the build context
  * (a glob), or a word of a RUN, CMD or ENTRYPOINT gives a tag. A name
  * ending in '*' is a prefix; names match case-insensitively. An image's
@@ -107,6 +108,12 @@ static const struct rule {
 	{ ECO_CARGO, "rocket", "framework:rocket", 0 },
 	{ ECO_CARGO, "sqlx", "library:sqlx", 0 },
 	{ ECO_CARGO, "diesel", "library:diesel", 0 },
+	{ ECO_CARGO, "sqlx/postgres", "database:postgresql", 0 },
+	{ ECO_CARGO, "sqlx/mysql", "database:mysql", 0 },
+	{ ECO_CARGO, "sqlx/sqlite", "database:sqlite", 0 },
+	{ ECO_CARGO, "diesel/postgres", "database:postgresql", 0 },
+	{ ECO_CARGO, "diesel/mysql", "database:mysql", 0 },
+	{ ECO_CARGO, "diesel/sqlite", "database:sqlite", 0 },
 	{ ECO_CARGO, "tokio-postgres", "database:postgresql", 0 },
 	{ ECO_CARGO, "postgres", "database:postgresql", 0 },
 	{ ECO_CARGO, "redis", "database:redis", 0 },
@@ -658,7 +665,30 @@ static void toml_requirements(struct deriver *d, const struct toml_value *tv)
 		}
 		if (!(q = toml_skip_string(p, e)))
 			break;
-		pypi_dep(d, p + 1, (size_t)(q - p - 1));
+		pypi_dep(d, p + 1, (size_t)(q - p - 2));
+		p = q;
+	}
+}
+
+/* Each string of a value: features = ["postgres"] of crate gives "crate/postgres". */
+static void toml_features(struct deriver *d, const char *crate, size_t n,
+			  const struct toml_value *tv)
+{
+	const char *p = tv->v, *e = tv->v + tv->len;
+
+	while (p < e) {
+		const char *q;
+		char *f;
+
+		if (*p != '"' && *p != '\'') {
+			p++;
+			continue;
+		}
+		if (!(q = toml_skip_string(p, e)))
+			break;
+		f = xstrfmt("%.*s/%.*s", (int)n, crate, (int)(q - p - 2), p + 1);
+		dep(d, ECO_CARGO, f);
+		free(f);
 		p = q;
 	}
 }
@@ -692,10 +722,16 @@ static void cargo_value(struct deriver *d, const struct toml_value *tv, char **n
 	if (!strcmp(tv->table, "package") && !strcmp(tv->key, "name") && toml_string(tv, &s, &n))
 		set_name(name, s, n);
 	else if (!strcmp(tv->table, "dependencies") || suffix(tv->table, ".dependencies") ||
-		 suffix(tv->table, "dev-dependencies") || suffix(tv->table, "build-dependencies"))
+		 suffix(tv->table, "dev-dependencies") || suffix(tv->table, "build-dependencies")) {
 		toml_key_dep(d, ECO_CARGO, tv->key);
-	else if (!strncmp(tv->table, "dependencies.", 13) && !strcmp(tv->key, "version"))
-		toml_key_dep(d, ECO_CARGO, tv->table + 13);
+		toml_features(d, tv->key, strcspn(tv->key, "."), tv);
+	} else if (!strncmp(tv->table, "dependencies.", 13)) {
+		/* [dependencies.axum]: the table is the crate */
+		if (!strcmp(tv->key, "version"))
+			toml_key_dep(d, ECO_CARGO, tv->table + 13);
+		else if (!strcmp(tv->key, "features"))
+			toml_features(d, tv->table + 13, strlen(tv->table + 13), tv);
+	}
 }
 
 static void pyproject_value(struct deriver *d, const struct toml_value *tv, char **name)
