@@ -71,7 +71,7 @@ setup() {
 		web/composer.json '{"name": "acme/shop", "require": {"symfony/framework-bundle": "7.*"}}'
 	ingest_app php-two "$REPOS/php2"
 	assert_equal "$(app_tags php-two)" \
-		'framework:symfony(ingestion:package) language:php(ingestion:dockerfile) runtime:php83(ingestion:dockerfile)'
+		'framework:symfony(ingestion:package) language:php(ingestion:package) runtime:php83(ingestion:dockerfile)'
 	assert_equal "$(app_field php-two name)" shop
 }
 
