@@ -524,6 +524,21 @@ static void parse_gradle(struct deriver *d, const char *text, size_t len)
 	}
 }
 
+/* settings.gradle(.kts): rootProject.name = "app" names the project. */
+static void parse_gradle_settings(const char *text, size_t len, char **name)
+{
+	const char *e = text + len, *p = memmem(text, len, "rootProject.name", 16), *q;
+
+	if (!p)
+		return;
+	p = skip_space(p + 16, e);
+	if (p >= e || *p != '=')
+		return;
+	p = skip_space(p + 1, e);
+	if (p < e && (*p == '"' || *p == '\'') && (q = memchr(p + 1, *p, (size_t)(e - p - 1))))
+		set_name(name, p + 1, (size_t)(q - p - 1));
+}
+
 /* ---- TOML, as far as dependency tables and names go */
 
 struct toml_value {
@@ -950,7 +965,7 @@ static int parse_json(struct deriver *d, int eco, const char *path, const char *
 /* ---- the manifests, in the order they name the app within a directory */
 
 enum format { F_JSON, F_GOMOD, F_CARGO, F_GEMFILE, F_REQUIREMENTS, F_PYPROJECT, F_PIPFILE,
-	      F_XML, F_GRADLE, F_MIX };
+	      F_XML, F_GRADLE, F_GRADLE_SETTINGS, F_MIX };
 
 static const struct manifest {
 	const char *pattern;
@@ -968,6 +983,8 @@ static const struct manifest {
 	{ "pom.xml", ECO_MAVEN, F_XML },
 	{ "build.gradle", ECO_MAVEN, F_GRADLE },
 	{ "build.gradle.kts", ECO_MAVEN, F_GRADLE },
+	{ "settings.gradle", ECO_MAVEN, F_GRADLE_SETTINGS },
+	{ "settings.gradle.kts", ECO_MAVEN, F_GRADLE_SETTINGS },
 	{ "mix.exs", ECO_HEX, F_MIX },
 	{ "package.json", ECO_NPM, F_JSON },
 };
@@ -1014,6 +1031,9 @@ static int read_manifest(struct deriver *d, const struct ah_tree *tree, const st
 		break;
 	case F_GRADLE:
 		parse_gradle(d, text.buf, text.len);
+		break;
+	case F_GRADLE_SETTINGS:
+		parse_gradle_settings(text.buf, text.len, name);
 		break;
 	case F_MIX:
 		parse_mix(d, text.buf, text.len, name);

@@ -12,7 +12,7 @@
 static const char *const files[] = {
 	"package.json", "go.mod", "Cargo.toml", "Gemfile", "requirements.txt",
 	"pyproject.toml", "Pipfile", "App.csproj", "composer.json", "pom.xml",
-	"build.gradle.kts", "mix.exs", "Dockerfile",
+	"build.gradle.kts", "mix.exs", "Dockerfile", "settings.gradle",
 };
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
