@@ -74,6 +74,7 @@ ENGINE_OBJS += lib/build-rootfs.o
 ENGINE_OBJS += lib/build-run.o
 ENGINE_OBJS += lib/build-worker.o
 ENGINE_OBJS += lib/build.o
+ENGINE_OBJS += lib/derive.o
 ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
 ENGINE_OBJS += lib/fetch-local.o
@@ -319,8 +320,9 @@ t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerigno
 t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c lib/utf8.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags libcmark) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcmark)
-# The tag files and package.json through lib/analyze.c's readers (ah_analyze).
-FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/markdown.c
+# The tag files and the manifests through lib/analyze.c's and lib/derive.c's
+# readers (ah_analyze).
+FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/derive.c lib/dockerfile.c lib/markdown.c
 t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
 		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1 libcmark)

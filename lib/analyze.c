@@ -1,7 +1,7 @@
 /*
- * Repository analysis over a read-only tree: where the Dockerfile is, which
- * tags package.json, the tag files and the Dockerfile imply, and the name
- * and description to fill in. The rules are behaviour.md's, exactly.
+ * Repository analysis over a read-only tree: where the Dockerfile is, the
+ * tags the tag files give and lib/derive.c derives, and the name and
+ * description to fill in (behaviour.md, "Registering and ingesting").
  */
 #include <ctype.h>
 #include <limits.h>
@@ -21,47 +21,16 @@
 #define YAML_MAX_NODES 20000
 #define YAML_MAX_DEPTH 64
 
-/* Reads the file at path, following links; 1 when it is not a file. */
+/* The tree's readers (lib/repopath.c), by the names this file uses. */
 static int read_file(const struct ah_tree *tree, const char *path, size_t max,
 		     struct strbuf *out, struct ah_err *err)
 {
-	struct strbuf real = STRBUF_INIT;
-	enum ah_tree_type type;
-	size_t size = 0;
-	int ret = -1;
-
-	if (ah_tree_resolve(tree, path, &real, &type, err) < 0)
-		goto done;
-	if (type != AH_TREE_FILE) {
-		ret = 1;
-		goto done;
-	}
-	if (tree->read(tree->data, real.buf, max, out, &size, err) < 0)
-		goto done;
-	if (size > max) {
-		if (max % (1024 * 1024) == 0)
-			ah_invalid(err, "file '%s' is larger than the %zu MiB limit", path, max >> 20);
-		else if (max % 1024 == 0)
-			ah_invalid(err, "file '%s' is larger than the %zu KiB limit", path, max >> 10);
-		else
-			ah_invalid(err, "file '%s' is larger than the %zu byte limit", path, max);
-		goto done;
-	}
-	ret = 0;
-done:
-	strbuf_release(&real);
-	return ret;
+	return ah_tree_read_file(tree, path, max, out, err);
 }
 
 static int is_file(const struct ah_tree *tree, const char *path, struct ah_err *err)
 {
-	struct strbuf real = STRBUF_INIT;
-	enum ah_tree_type type;
-	int ret;
-
-	ret = ah_tree_resolve(tree, path, &real, &type, err);
-	strbuf_release(&real);
-	return ret < 0 ? -1 : type == AH_TREE_FILE;
+	return ah_tree_is_file(tree, path, err);
 }
 
 /* ----------------------------------------------------------- Dockerfile */
@@ -192,72 +161,24 @@ done:
 
 /* ---------------------------------------------------------------- tags */
 
+/* Adds a tag to the analysis's list (deduplicated, first seen kept). */
 static void add_tag(struct ah_analysis *a, const char *key, const char *value,
 		    const char *source)
 {
-	struct ah_err ignored = AH_ERR_INIT;
-	struct ah_tag tag;
-	char *s = xstrfmt("%s:%s", key, value);
+	struct ah_derived_tags list = { a->tags, a->nr_tags, a->alloc_tags };
+
+	ah_derived_add(&list, key, value, source);
+	a->tags = list.tags;
+	a->nr_tags = list.nr;
+	a->alloc_tags = list.alloc;
+}
+
+static void add_tags(struct ah_analysis *a, const struct ah_derived_tags *list)
+{
 	size_t i;
-	int ok = ah_tag_parse(s, &tag, "tag", &ignored) == 0;
 
-	free(s);
-	if (!ok)
-		return;
-	for (i = 0; i < a->nr_tags; i++)
-		if (!strcasecmp(a->tags[i].tag.key, tag.key) &&
-		    !strcasecmp(a->tags[i].tag.value, tag.value))
-			return;
-	if (a->nr_tags == a->alloc_tags) {
-		a->alloc_tags = a->alloc_tags ? 2 * a->alloc_tags : 16;
-		a->tags = xrealloc(a->tags, a->alloc_tags * sizeof(*a->tags));
-	}
-	a->tags[a->nr_tags].tag = tag;
-	a->tags[a->nr_tags++].source = source;
-}
-
-static int has_dep(json_t *pkg, const char *name)
-{
-	return json_object_get(json_object_get(pkg, "dependencies"), name) ||
-	       json_object_get(json_object_get(pkg, "devDependencies"), name);
-}
-
-static void package_tags(const struct ah_tree *tree, json_t *pkg, const char *dir,
-			 struct ah_analysis *a)
-{
-	static const char src[] = "ingestion:package";
-	struct ah_err ignored = AH_ERR_INIT;
-	const char *range = json_string_value(json_object_get(json_object_get(pkg, "engines"),
-							      "node"));
-	char *tsconfig = dir[0] ? xstrfmt("%s/tsconfig.json", dir) : xstrdup("tsconfig.json");
-
-	if (has_dep(pkg, "next"))
-		add_tag(a, "framework", "nextjs", src);
-	if (has_dep(pkg, "astro"))
-		add_tag(a, "framework", "astro", src);
-	if (has_dep(pkg, "remix") || has_dep(pkg, "@remix-run/react"))
-		add_tag(a, "framework", "remix", src);
-	if (has_dep(pkg, "react"))
-		add_tag(a, "library", "react", src);
-	if (has_dep(pkg, "vue") || has_dep(pkg, "nuxt") || has_dep(pkg, "nuxt3"))
-		add_tag(a, "framework", "vue", src);
-	if (has_dep(pkg, "svelte") || has_dep(pkg, "sveltekit"))
-		add_tag(a, "framework", "svelte", src);
-	if (has_dep(pkg, "typescript") || is_file(tree, tsconfig, &ignored) == 1)
-		add_tag(a, "language", "typescript", src);
-	if (range && *range) {
-		struct strbuf v = STRBUF_INIT;
-		const char *p;
-
-		/* A tag value has no spaces: ">=18 <21" is "node@>=18<21". */
-		strbuf_addstr(&v, "node@");
-		for (p = range; *p; p++)
-			if (!isspace((unsigned char)*p))
-				strbuf_addch(&v, *p);
-		add_tag(a, "runtime", v.buf, src);
-		strbuf_release(&v);
-	}
-	free(tsconfig);
+	for (i = 0; i < list->nr; i++)
+		add_tag(a, list->tags[i].tag.key, list->tags[i].tag.value, list->tags[i].source);
 }
 
 /*
@@ -269,68 +190,6 @@ static int json_fail(struct ah_err *err, const char *path, const json_error_t *j
 	char why[AH_JSON_WHY_MAX];
 
 	return ah_invalid(err, "invalid '%s': %s", path, ah_json_why(jerr, why, sizeof(why)));
-}
-
-/*
- * The first package.json that parses, from the Dockerfile's directory up to
- * the root. One that exists but does not parse is passed over; when none
- * parses, the first such error fails the ingest.
- */
-static int load_package(const struct ah_tree *tree, const char *dockerfile, size_t max,
-			json_t **pkg, char **pkg_dir, struct ah_err *err)
-{
-	struct strbuf dir = STRBUF_INIT, text = STRBUF_INIT;
-	struct ah_err bad = AH_ERR_INIT;
-	const char *slash = strrchr(dockerfile, '/');
-	int ret = -1;
-
-	*pkg = NULL;
-	*pkg_dir = NULL;
-	if (slash)
-		strbuf_add(&dir, dockerfile, (size_t)(slash - dockerfile));
-	for (;;) {
-		char *path = dir.len ? xstrfmt("%s/package.json", dir.buf) : xstrdup("package.json");
-		json_error_t jerr;
-		int r;
-
-		strbuf_reset(&text);
-		r = read_file(tree, path, max, &text, err);
-		if (r < 0) {
-			free(path);
-			goto done;
-		}
-		if (!r) {
-			json_t *v = json_loadb(text.buf, text.len, 0, &jerr);
-
-			if (json_is_object(v)) {
-				*pkg = v;
-				*pkg_dir = strbuf_detach(&dir, NULL);
-				free(path);
-				break;
-			}
-			if (!bad.status) {
-				if (v)
-					ah_invalid(&bad, "invalid '%s': not a JSON object", path);
-				else
-					json_fail(&bad, path, &jerr);
-			}
-			json_decref(v);
-		}
-		free(path);
-		if (!dir.len)
-			break;
-		slash = strrchr(dir.buf, '/');
-		strbuf_setlen(&dir, slash ? (size_t)(slash - dir.buf) : 0);
-	}
-	if (!*pkg && bad.status) {
-		*err = bad;
-		goto done;
-	}
-	ret = 0;
-done:
-	strbuf_release(&dir);
-	strbuf_release(&text);
-	return ret;
 }
 
 /* Adds v (a new reference) to the collection on top of the stack, or makes it the root. */
@@ -546,80 +405,6 @@ done:
 	return ret;
 }
 
-/* The leading version digits of a tag, without dots, at most parts parts. */
-static void version_digits(struct strbuf *out, const char *tag, int parts)
-{
-	int part = 1;
-
-	for (; *tag && (isdigit((unsigned char)*tag) || *tag == '.'); tag++) {
-		if (*tag == '.') {
-			if (++part > parts)
-				break;
-			continue;
-		}
-		strbuf_addch(out, *tag);
-	}
-}
-
-static void dockerfile_tags(const char *text, struct ah_analysis *a)
-{
-	static const char src[] = "ingestion:dockerfile";
-	const char *line = text;
-
-	while (*line) {
-		const char *end = strchrnul(line, '\n'), *p = line;
-
-		while (p < end && isspace((unsigned char)*p))
-			p++;
-		if (end - p > 5 && !strncasecmp(p, "FROM", 4) && isspace((unsigned char)p[4])) {
-			struct strbuf image = STRBUF_INIT, v = STRBUF_INIT;
-			const char *name, *colon;
-
-			for (p += 4;;) {
-				const char *w;
-
-				while (p < end && isspace((unsigned char)*p))
-					p++;
-				w = p;
-				while (p < end && !isspace((unsigned char)*p))
-					p++;
-				if (p - w > 2 && !strncmp(w, "--", 2))
-					continue;
-				strbuf_add(&image, w, (size_t)(p - w));
-				break;
-			}
-			if (strchr(image.buf, '@'))
-				strbuf_setlen(&image, (size_t)(strchr(image.buf, '@') - image.buf));
-			name = strrchr(image.buf, '/');
-			name = name ? name + 1 : image.buf;
-			colon = strchr(name, ':');
-			if (!strncasecmp(name, "node:", 5) && isdigit((unsigned char)name[5])) {
-				strbuf_addstr(&v, "node");
-				version_digits(&v, name + 5, 99);
-				add_tag(a, "runtime", v.buf, src);
-				add_tag(a, "language", "javascript", src);
-			} else if (!strncasecmp(name, "python", 6) && (!name[6] || name[6] == ':')) {
-				add_tag(a, "language", "python", src);
-				if (colon && isdigit((unsigned char)colon[1])) {
-					strbuf_addstr(&v, "python");
-					version_digits(&v, colon + 1, 2);
-					add_tag(a, "runtime", v.buf, src);
-				}
-			} else if (!strncasecmp(name, "nginx", 5) && (!name[5] || name[5] == ':')) {
-				add_tag(a, "runtime", "nginx", src);
-			}
-			strbuf_release(&image);
-			strbuf_release(&v);
-			break;
-		}
-		line = *end ? end + 1 : end;
-	}
-	if (strcasestr(text, "streamlit"))
-		add_tag(a, "framework", "streamlit", src);
-	if (strcasestr(text, "uvicorn"))
-		add_tag(a, "framework", "fastapi", src);
-}
-
 /* --------------------------------------------------------------- README */
 
 struct readme_find {
@@ -678,26 +463,12 @@ done:
 	return ret;
 }
 
-static int name_ok(const char *s)
-{
-	size_t len = strlen(s);
-	const char *p;
-
-	if (!len || len > AH_NAME_MAX || s[0] == '@' || !ah_utf8_valid(s, len))
-		return 0;
-	for (p = s; *p; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f)
-			return 0;
-	return 1;
-}
-
 int ah_analyze(const struct ah_tree *tree, const struct ah_analyze_opts *opts,
 	       struct ah_analysis *out, struct ah_err *err)
 {
 	size_t max = opts->max_file ? opts->max_file : AH_ANALYZE_MAX_FILE;
 	struct strbuf dockerfile = STRBUF_INIT;
-	json_t *pkg = NULL;
-	char *pkg_dir = NULL;
+	struct ah_derivation derived = { { NULL, 0, 0 }, { NULL, 0, 0 }, NULL };
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -705,18 +476,16 @@ int ah_analyze(const struct ah_tree *tree, const struct ah_analyze_opts *opts,
 	    read_file(tree, out->dockerfile, max, &dockerfile, err) < 0)
 		goto done;
 	if (!opts->explicit) {
-		if (load_package(tree, out->dockerfile, max, &pkg, &pkg_dir, err) < 0)
+		/* in order of precedence: manifests, tag files, the Dockerfile */
+		if (ah_derive(tree, out->dockerfile, dockerfile.buf, dockerfile.len, max, &derived,
+			      err) < 0)
 			goto done;
-		if (pkg) {
-			const char *name = json_string_value(json_object_get(pkg, "name"));
-
-			package_tags(tree, pkg, pkg_dir, out);
-			if (name && name_ok(name))
-				out->name = xstrdup(name);
-		}
+		add_tags(out, &derived.manifests);
 		if (tag_files(tree, max, out, err) < 0)
 			goto done;
-		dockerfile_tags(dockerfile.buf, out);
+		add_tags(out, &derived.dockerfile);
+		out->name = derived.name;
+		derived.name = NULL;
 	}
 	if (readme(tree, max, !opts->explicit, out, err) < 0)
 		goto done;
@@ -724,8 +493,7 @@ int ah_analyze(const struct ah_tree *tree, const struct ah_analyze_opts *opts,
 done:
 	if (ret < 0)
 		ah_analysis_release(out);
-	json_decref(pkg);
-	free(pkg_dir);
+	ah_derivation_release(&derived);
 	strbuf_release(&dockerfile);
 	return ret;
 }

@@ -4,7 +4,7 @@
 #include "err.h"
 #include "strbuf.h"
 #include "repopath.h"
-#include "tags.h"
+#include "derive.h"
 
 /*
  * Repository analysis: Dockerfile discovery, tag enrichment and autofill
@@ -19,16 +19,11 @@ struct ah_analyze_opts {
 	size_t max_file;		/* bytes read of any one file (default 1 MiB) */
 };
 
-struct ah_derived_tag {
-	struct ah_tag tag;
-	const char *source;	/* "ingestion:package", ... (static) */
-};
-
 struct ah_analysis {
 	char *dockerfile;		/* the Dockerfile's path in the repository */
 	struct ah_derived_tag *tags;	/* deduplicated, in order of precedence */
 	size_t nr_tags, alloc_tags;
-	char *name;			/* autofill from package.json, or NULL */
+	char *name;			/* autofill from a manifest (lib/derive.h), or NULL */
 	char *description;		/* autofill from the README, or NULL */
 	char *readme;			/* the README text (valid UTF-8), or NULL */
 };

@@ -256,3 +256,46 @@ done:
 	strbuf_release(&real);
 	return fd;
 }
+
+/* Reads the file at path, following links; 1 when it is not a file. */
+int ah_tree_read_file(const struct ah_tree *tree, const char *path, size_t max,
+		      struct strbuf *out, struct ah_err *err)
+{
+	struct strbuf real = STRBUF_INIT;
+	enum ah_tree_type type;
+	size_t size = 0;
+	int ret = -1;
+
+	if (ah_tree_resolve(tree, path, &real, &type, err) < 0)
+		goto done;
+	if (type != AH_TREE_FILE) {
+		ret = 1;
+		goto done;
+	}
+	if (tree->read(tree->data, real.buf, max, out, &size, err) < 0)
+		goto done;
+	if (size > max) {
+		if (max % (1024 * 1024) == 0)
+			ah_invalid(err, "file '%s' is larger than the %zu MiB limit", path, max >> 20);
+		else if (max % 1024 == 0)
+			ah_invalid(err, "file '%s' is larger than the %zu KiB limit", path, max >> 10);
+		else
+			ah_invalid(err, "file '%s' is larger than the %zu byte limit", path, max);
+		goto done;
+	}
+	ret = 0;
+done:
+	strbuf_release(&real);
+	return ret;
+}
+
+int ah_tree_is_file(const struct ah_tree *tree, const char *path, struct ah_err *err)
+{
+	struct strbuf real = STRBUF_INIT;
+	enum ah_tree_type type;
+	int ret;
+
+	ret = ah_tree_resolve(tree, path, &real, &type, err);
+	strbuf_release(&real);
+	return ret < 0 ? -1 : type == AH_TREE_FILE;
+}

@@ -49,6 +49,16 @@ struct ah_tree {
 int ah_tree_resolve(const struct ah_tree *tree, const char *path, struct strbuf *out,
 		    enum ah_tree_type *type, struct ah_err *err);
 
+/*
+ * Reads the file at path (links followed) into out: 0, or 1 when nothing or
+ * no file is there. A file over max bytes is refused (status 400) before
+ * any of it is read.
+ */
+int ah_tree_read_file(const struct ah_tree *tree, const char *path, size_t max,
+		      struct strbuf *out, struct ah_err *err);
+/* 1 when path (links followed) is a file, 0 when not, -1 on error. */
+int ah_tree_is_file(const struct ah_tree *tree, const char *path, struct ah_err *err);
+
 /* The tree of the directory rootfd (kept open by the caller). */
 void ah_dir_tree(struct ah_tree *tree, int *rootfd);
 

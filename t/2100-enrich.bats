@@ -100,15 +100,16 @@ setup() {
 }'
 	ingest_app pkg "$REPOS/pkg"
 	assert_equal "$(app_tags pkg)" \
-		'framework:astro(ingestion:package) framework:nextjs(ingestion:package) framework:remix(ingestion:package) framework:svelte(ingestion:package) framework:vue(ingestion:package) language:typescript(ingestion:package) library:react(ingestion:package) runtime:node@>=18<21(ingestion:package)'
+		'framework:astro(ingestion:package) framework:nextjs(ingestion:package) framework:remix(ingestion:package) framework:svelte(ingestion:package) framework:vue(ingestion:package) language:typescript(ingestion:package) library:react(ingestion:package)'
+	# engines.node is a range, not the runtime: the final stage decides that (issue 12)
 }
 
-@test "package.json: nuxt3, sveltekit, remix, tsconfig.json beside it" {
-	commit_files "$REPOS/pkg2" Dockerfile 'FROM scratch' package.json '{"dependencies": {"nuxt3": "1", "sveltekit": "1", "remix": "1"}}' \
+@test "package.json: nuxt3, @sveltejs/kit (not \"sveltekit\"), remix, tsconfig.json beside it" {
+	commit_files "$REPOS/pkg2" Dockerfile 'FROM scratch' package.json '{"dependencies": {"nuxt3": "1", "sveltekit": "1", "@sveltejs/kit": "2", "remix": "1"}}' \
 		tsconfig.json '{}'
 	ingest_app pkg-two "$REPOS/pkg2"
 	assert_equal "$(app_tags pkg-two)" \
-		'framework:remix(ingestion:package) framework:svelte(ingestion:package) framework:vue(ingestion:package) language:typescript(ingestion:package)'
+		'framework:nuxt(ingestion:package) framework:remix(ingestion:package) framework:sveltekit(ingestion:package) framework:vue(ingestion:package) language:typescript(ingestion:package)'
 }
 
 @test "package.json: nearest to the Dockerfile, walking up; a broken one is passed over" {
@@ -177,13 +178,14 @@ setup() {
 
 # ---------------------------------------------------------- Dockerfile
 
-@test "Dockerfile: node:<digits> -> runtime:nodeNN and language:javascript" {
+@test "Dockerfile: node:<major> -> runtime:nodeNN; every stage's language, the final stage's runtime" {
+	# issue 12: the final stage decides the runtime, node keeps its major version only
 	commit_files "$REPOS/node" Dockerfile $'# comment\nARG X=1\nFROM --platform=linux/amd64 node:18-bullseye AS build\nFROM python:3.11'
 	ingest_app node "$REPOS/node"
-	assert_equal "$(app_tags node)" 'language:javascript(ingestion:dockerfile) runtime:node18(ingestion:dockerfile)'
+	assert_equal "$(app_tags node)" 'language:javascript(ingestion:dockerfile) language:python(ingestion:dockerfile) runtime:python311(ingestion:dockerfile)'
 	commit_files "$REPOS/node2" Dockerfile 'FROM docker.io/library/node:20.11.1-alpine'
 	ingest_app node-two "$REPOS/node2"
-	assert_equal "$(app_tags node-two)" 'language:javascript(ingestion:dockerfile) runtime:node20111(ingestion:dockerfile)'
+	assert_equal "$(app_tags node-two)" 'language:javascript(ingestion:dockerfile) runtime:node20(ingestion:dockerfile)'
 }
 
 @test "Dockerfile: python[:x.y], nginx, streamlit and uvicorn anywhere" {
@@ -191,9 +193,10 @@ setup() {
 	ingest_app pyth "$REPOS/py"
 	assert_equal "$(app_tags pyth)" \
 		'framework:fastapi(ingestion:dockerfile) framework:streamlit(ingestion:dockerfile) language:python(ingestion:dockerfile) runtime:python311(ingestion:dockerfile)'
+	# issue 12: an image without a version is still the runtime
 	commit_files "$REPOS/py2" Dockerfile 'FROM python'
 	ingest_app py-two "$REPOS/py2"
-	assert_equal "$(app_tags py-two)" 'language:python(ingestion:dockerfile)'
+	assert_equal "$(app_tags py-two)" 'language:python(ingestion:dockerfile) runtime:python(ingestion:dockerfile)'
 	commit_files "$REPOS/ngx" Dockerfile 'from nginx:1.25'
 	ingest_app ngx "$REPOS/ngx"
 	assert_equal "$(app_tags ngx)" 'runtime:nginx(ingestion:dockerfile)'

@@ -1,5 +1,6 @@
 /*
- * A tree of two files in memory (a Dockerfile and one file fuzzed) for the
+ * A tree of two files in memory (a Dockerfile and one file fuzzed, which may
+ * be the Dockerfile) for the
  * libFuzzer targets that drive lib/analyze.c's readers through ah_analyze.
  */
 #include <string.h>
@@ -37,7 +38,7 @@ static int mt_read(void *data, const char *path, size_t max, struct strbuf *out,
 	size_t n = t->size;
 
 	(void)err;
-	if (!strcmp(path, "Dockerfile")) {
+	if (!strcmp(path, "Dockerfile") && strcmp(t->path, "Dockerfile")) {
 		s = memtree_dockerfile;
 		n = strlen(s);
 	}
@@ -52,7 +53,8 @@ static int mt_list(void *data, const char *dir, ah_tree_list_fn fn, void *cb, st
 	struct memtree *t = data;
 
 	(void)err;
-	if (!*dir && !fn(cb, "Dockerfile", AH_TREE_FILE) && !strchr(t->path, '/'))
+	if (!*dir && !fn(cb, "Dockerfile", AH_TREE_FILE) && !strchr(t->path, '/') &&
+	    strcmp(t->path, "Dockerfile"))
 		fn(cb, t->path, AH_TREE_FILE);
 	return 0;
 }
