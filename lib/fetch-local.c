@@ -1,8 +1,8 @@
 /*
  * Fetching a repository of this machine (a path, file://) into a bare
- * mirror as `git clone --mirror` does: its object files are copied whole
- * (packs with their indexes, and loose objects), nothing inflated or
- * packed again, then its branches. libgit2's local transport instead packs
+ * mirror as `git clone --mirror` does: its object files are linked or
+ * copied whole (packs with their indexes, and loose objects), nothing
+ * inflated or packed again, then its branches. libgit2's local transport instead packs
  * every ref of the source in this process, working out every delta anew:
  * five to nine times slower than git on real repositories, and it brought
  * the objects of refs/pull/... and the like that the refspec leaves out.
@@ -46,9 +46,9 @@ struct copy {
 };
 
 /*
- * Copies the regular file name of src into dst, under a temporary name
- * renamed into place, unless dst has a file of that name already; the
- * bytes count against the limit before any is copied.
+ * Links or copies the regular file name of src into dst (a copy under a
+ * temporary name renamed into place), unless dst has a file of that name
+ * already; the bytes count against the limit before any is copied.
  */
 static int copy_file(struct copy *c, int src, int dst, const char *name, const char *what)
 {
@@ -73,6 +73,15 @@ static int copy_file(struct copy *c, int src, int dst, const char *name, const c
 		ah_error(c->err, AH_INGEST_PERMANENT, "too_large",
 			 "cannot fetch '%s': repository is larger than the limit of %lld bytes (APPHUB_INGEST_MAX_BYTES)",
 			 c->url, (long long)c->max_bytes);
+		goto done;
+	}
+	/*
+	 * A hard link where the file system and the caller's privileges allow
+	 * (as git clone does): object files are never written again, and a
+	 * link is whole the moment it has its name.
+	 */
+	if (!linkat(in, "", dst, name, AT_EMPTY_PATH)) {
+		ret = 1;
 		goto done;
 	}
 	snprintf(tmp, sizeof(tmp), "tmp_%s_%ld", name, (long)getpid());

@@ -14,11 +14,15 @@ setup() {
 	mkdir -p "$REPOS"
 }
 
+teardown() {
+	[[ -z ${SHM:-} ]] || rm -rf "$SHM"
+}
+
 mirror() {
 	git -C "$APPHUB_HOME/repos/$1.git" "${@:2}"
 }
 
-@test "packs and loose objects are copied whole; the branches, not refs/pull/*" {
+@test "packs and loose objects are linked or copied whole; the branches, not refs/pull/*" {
 	commit_files "$REPOS/src" Dockerfile 'FROM scratch' README.md '# Src'
 	git -C "$REPOS/src" checkout -q -b side
 	commit_files "$REPOS/src" side.txt side
@@ -42,6 +46,11 @@ refs/heads/side $(git -C "$REPOS/src" rev-parse side)"
 	local pack
 	pack=$(cd "$REPOS/src/.git/objects/pack" && ls pack-*.pack)
 	cmp "$REPOS/src/.git/objects/pack/$pack" "$APPHUB_HOME/repos/src.git/objects/pack/$pack"
+	# on one file system, as root, linked as git clone links them
+	if [[ $(id -u) == 0 ]]; then
+		assert_equal "$(stat -c %i "$APPHUB_HOME/repos/src.git/objects/pack/$pack")" \
+			"$(stat -c %i "$REPOS/src/.git/objects/pack/$pack")"
+	fi
 	run -0 mirror src fsck --connectivity-only --no-dangling
 	run -0 mirror src cat-file -p main:more.txt
 	assert_output more
@@ -100,4 +109,25 @@ refs/heads/side $(git -C "$REPOS/src" rev-parse side)"
 	apphub -q apps add "$REPOS/nowhere" --id nowhere
 	run --separate-stderr -1 apphub ingest nowhere
 	assert_stderr_regex "^apphub: cannot ingest 'nowhere' \\(attempt 1, retry at [^)]*\\): no such repository: $REPOS/nowhere\$"
+}
+
+@test "on another file system the object files are copied, byte for byte" {
+	SHM=$(mktemp -d /dev/shm/apphub-2050.XXXXXX) || skip 'no /dev/shm'
+	[[ $(stat -f -c %T "$SHM") != $(stat -f -c %T "$REPOS") ]] ||
+		skip '/dev/shm is the file system of the test directory' 
+	commit_files "$REPOS/src" Dockerfile 'FROM scratch'
+	git -C "$REPOS/src" gc -q
+	commit_files "$REPOS/src" loose.txt loose
+	export APPHUB_HOME=$SHM/state
+	run -0 ingest_app src "$REPOS/src"
+	local pack
+	pack=$(cd "$REPOS/src/.git/objects/pack" && ls pack-*.pack)
+	cmp "$REPOS/src/.git/objects/pack/$pack" "$APPHUB_HOME/repos/src.git/objects/pack/$pack"
+	assert_equal "$(stat -c %h "$REPOS/src/.git/objects/pack/$pack")" 1
+	run -0 mirror src fsck --connectivity-only --no-dangling
+	run -0 mirror src cat-file -p main:loose.txt
+	assert_output loose
+	# no temporary file left behind
+	run -0 find "$APPHUB_HOME/repos/src.git/objects" -name 'tmp_*'
+	assert_output ''
 }
