@@ -55,6 +55,7 @@ UTIL_OBJS += lib/utf8.o
 
 STATE_OBJS += lib/ctx.o
 STATE_OBJS += lib/events.o
+STATE_OBJS += lib/fts-stem.o
 STATE_OBJS += lib/runner.o
 STATE_OBJS += lib/state.o
 STATE_OBJS += lib/work.o
@@ -125,6 +126,9 @@ PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-launch apphub-r
 
 LIGHT_OPS = apps builds events gc history launch search tags
 LIGHT_PKGS = sqlite3 jansson
+# The search index's English stemmer (lib/fts-stem.c), for every program
+# that opens the state; libstemmer has no pkg-config file.
+LIGHT_LIBS = -lstemmer
 
 apphub_OBJS = cmd/apps.o cmd/events.o cmd/gc.o cmd/launch.o
 apphub_CMDS = apps events gc launch
@@ -178,7 +182,8 @@ WEB_FILES = web/index.html web/app.css web/app.js web/favicon.svg
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev libseccomp-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
-	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium
+	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium \
+	libstemmer-dev
 
 all: $(PROGRAMS)
 
@@ -188,7 +193,7 @@ $(LIB): $(LIB_OBJS)
 define program
 $(1): apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o $$(LIB)
 	$$(CC) $$(LDFLAGS) -Wl,-O1,--as-needed -o $$@ apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o \
-		$$(LIB) $$(shell $$(PKG_CONFIG) --libs $$($(1)_PKGS) 2>/dev/null) $$($(1)_LIBS)
+		$$(LIB) $$(shell $$(PKG_CONFIG) --libs $$($(1)_PKGS) 2>/dev/null) $$(LIGHT_LIBS) $$($(1)_LIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
 
@@ -219,7 +224,7 @@ print-layers:
 # The parsers driven from the tests (t/3000-dockerfile.bats).
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) 2>/dev/null) $(LIGHT_LIBS)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
