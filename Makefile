@@ -314,7 +314,8 @@ FUZZ_SRCS = $(UTIL_OBJS:.o=.c) $(STATE_OBJS:.o=.c) $(RECORD_OBJS:.o=.c)
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	$(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
 t/fuzz/fuzz-names: t/fuzz/fuzz-names.c $(FUZZ_SRCS)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto) \
+		$(LIGHT_LIBS)
 t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerignore.c \
 		lib/strbuf.c lib/err.c lib/usage.c lib/utf8.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
@@ -325,14 +326,17 @@ t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c
 FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/markdown.c
 t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1) $(LIGHT_LIBS)
 FUZZ_OCI_SRCS = $(FUZZ_SRCS) lib/image.c lib/image-layer.c lib/image-names.c lib/image-transfer.c
 t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c $(FUZZ_OCI_SRCS)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS))
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS)) $(LIGHT_LIBS)
+# The search index's tokenizer (lib/fts-stem.c) inside FTS5.
+t/fuzz/fuzz-search: t/fuzz/fuzz-search.c lib/fts-stem.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs sqlite3) $(LIGHT_LIBS)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
-		t/fuzz/fuzz-package t/fuzz/fuzz-oci
+		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
-		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci
+		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -343,6 +347,7 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 	t/fuzz/fuzz-package -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-package \
 		t/fuzz/seeds-package
 	t/fuzz/fuzz-oci -max_total_time=$(FUZZTIME) -max_len=65536 t/fuzz/corpus-oci t/fuzz/seeds-oci
+	t/fuzz/fuzz-search -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-search
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
