@@ -56,6 +56,7 @@ UTIL_OBJS += lib/utf8.o
 
 STATE_OBJS += lib/ctx.o
 STATE_OBJS += lib/events.o
+STATE_OBJS += lib/fts-stem.o
 STATE_OBJS += lib/runner.o
 STATE_OBJS += lib/state.o
 STATE_OBJS += lib/work.o
@@ -128,6 +129,9 @@ PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-launch apphub-r
 
 LIGHT_OPS = apps builds events gc history launch search tags
 LIGHT_PKGS = sqlite3 jansson
+# The search index's English stemmer (lib/fts-stem.c), for every program
+# that opens the state; libstemmer has no pkg-config file.
+LIGHT_LIBS = -lstemmer
 
 apphub_OBJS = cmd/apps.o cmd/events.o cmd/gc.o cmd/launch.o
 apphub_CMDS = apps events gc launch
@@ -181,7 +185,8 @@ WEB_FILES = web/index.html web/app.css web/app.js web/favicon.svg
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev libseccomp-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
-	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium
+	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium \
+	libstemmer-dev
 
 all: $(PROGRAMS)
 
@@ -191,7 +196,7 @@ $(LIB): $(LIB_OBJS)
 define program
 $(1): apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o $$(LIB)
 	$$(CC) $$(LDFLAGS) -Wl,-O1,--as-needed -o $$@ apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o \
-		$$(LIB) $$(shell $$(PKG_CONFIG) --libs $$($(1)_PKGS) 2>/dev/null) $$($(1)_LIBS)
+		$$(LIB) $$(shell $$(PKG_CONFIG) --libs $$($(1)_PKGS) 2>/dev/null) $$(LIGHT_LIBS) $$($(1)_LIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program,$(p))))
 
@@ -222,7 +227,7 @@ print-layers:
 # The parsers driven from the tests (t/3000-dockerfile.bats, t/2150-readme.bats).
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark 2>/dev/null)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark 2>/dev/null) $(LIGHT_LIBS)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
@@ -312,7 +317,8 @@ FUZZ_SRCS = $(UTIL_OBJS:.o=.c) $(STATE_OBJS:.o=.c) $(RECORD_OBJS:.o=.c)
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	$(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
 t/fuzz/fuzz-names: t/fuzz/fuzz-names.c $(FUZZ_SRCS)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto) \
+		$(LIGHT_LIBS)
 t/fuzz/fuzz-dockerfile: t/fuzz/fuzz-dockerfile.c lib/dockerfile.c lib/dockerignore.c \
 		lib/strbuf.c lib/err.c lib/usage.c lib/utf8.c
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
@@ -325,14 +331,17 @@ t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c
 FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/derive.c lib/dockerfile.c lib/markdown.c
 t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1 libcmark)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1 libcmark) $(LIGHT_LIBS)
 FUZZ_OCI_SRCS = $(FUZZ_SRCS) lib/image.c lib/image-layer.c lib/image-names.c lib/image-transfer.c
 t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c $(FUZZ_OCI_SRCS)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS))
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS)) $(LIGHT_LIBS)
+# The search index's tokenizer (lib/fts-stem.c) inside FTS5.
+t/fuzz/fuzz-search: t/fuzz/fuzz-search.c lib/fts-stem.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs sqlite3) $(LIGHT_LIBS)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
-		t/fuzz/fuzz-package t/fuzz/fuzz-oci
+		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
-		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci
+		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -343,6 +352,7 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 	t/fuzz/fuzz-package -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-package \
 		t/fuzz/seeds-package
 	t/fuzz/fuzz-oci -max_total_time=$(FUZZTIME) -max_len=65536 t/fuzz/corpus-oci t/fuzz/seeds-oci
+	t/fuzz/fuzz-search -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-search
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c

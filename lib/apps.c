@@ -247,10 +247,11 @@ int ah_apps_reindex(struct ah_state *st, const sqlite3_int64 *ns, size_t nr, str
 	static const char sql_del[] =
 		"DELETE FROM apps_fts WHERE rowid IN (SELECT value FROM json_each(?))";
 	static const char sql_ins[] =
-		"INSERT INTO apps_fts(rowid, name, description, tags)"
+		"INSERT INTO apps_fts(rowid, name, description, tags, dockerfile)"
 		" SELECT a.n, a.name, a.description,"
 		"  (SELECT group_concat(t.key || ' ' || t.value, ' ')"
-		"   FROM app_tags at JOIN tags t ON t.n = at.tag WHERE at.app = a.n)"
+		"   FROM app_tags at JOIN tags t ON t.n = at.tag WHERE at.app = a.n),"
+		"  " AH_FTS_DOCKERFILE("a.dockerfile_path")
 		" FROM apps a WHERE a.n IN (SELECT value FROM json_each(?))";
 	struct strbuf list = STRBUF_INIT;
 	sqlite3_stmt *stmt;
@@ -419,13 +420,14 @@ static int app_update(struct ah_state *st, struct app_input *in, sqlite3_int64 n
 
 /*
  * The full-text row of a new app as app_insert() stored it: name,
- * description, and its tags as "key value ..." (the tag words are what
- * search matches; their case and order do not matter to it).
+ * description, its tags as "key value ..." (the tag words are what
+ * search matches; their case and order do not matter to it) and its
+ * Dockerfile path.
  */
 static void fts_row_add(struct ah_text_rows *rows, sqlite3_int64 n, const struct app_input *in)
 {
 	struct strbuf tags = STRBUF_INIT;
-	char *cells[3];
+	char *cells[4];
 	size_t i;
 
 	for (i = 0; i < in->nr_tags; i++)
@@ -433,6 +435,8 @@ static void fts_row_add(struct ah_text_rows *rows, sqlite3_int64 n, const struct
 	cells[0] = xstrdup(in->name ? in->name : in->id);
 	cells[1] = xstrdup(in->description ? in->description : "");
 	cells[2] = strbuf_detach(&tags, NULL);
+	/* NULL, the default path, is none to the index (AH_FTS_DOCKERFILE) */
+	cells[3] = in->dockerfile ? xstrdup(in->dockerfile) : NULL;
 	ah_text_rows_add(rows, n, cells);
 }
 
@@ -525,9 +529,9 @@ static int index_new(struct ah_state *st, struct ah_text_rows *rows, struct ah_e
 {
 	static const char sql[] =
 		AH_ROWS_WITH
-		" INSERT INTO apps_fts(rowid, name, description, tags)"
+		" INSERT INTO apps_fts(rowid, name, description, tags, dockerfile)"
 		" SELECT ah_text_row(?1, x, 0), ah_text_row(?1, x, 1), ah_text_row(?1, x, 2),"
-		"  ah_text_row(?1, x, 3) FROM i";
+		"  ah_text_row(?1, x, 3), " AH_FTS_DOCKERFILE("ah_text_row(?1, x, 4)") " FROM i";
 	sqlite3_stmt *stmt;
 	int r = ah_rows_stmt(st, sql, rows, AH_TEXT_ROWS_PTR, rows->nr, &stmt, err);
 
@@ -562,7 +566,7 @@ int ah_apps_add(struct ah_state *st, json_t *params, json_t **out, struct ah_err
 int ah_apps_import(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	json_t *items = json_object_get(params, "items"), *lines, *errors = NULL;
-	struct ah_text_rows fts = { .ncols = 3 }, later = { .ncols = 4 };
+	struct ah_text_rows fts = { .ncols = 4 }, later = { .ncols = 4 };
 	sqlite3_int64 *updated = NULL;
 	size_t i, imported = 0, nr_updated = 0;
 	int update;

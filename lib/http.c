@@ -629,9 +629,14 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
-/* The status of a successful call: 202 for what is only queued. */
+/*
+ * The status of a successful call: 201 for a new record (the original's
+ * for POST /apps), 202 for what is only queued.
+ */
 static int ok_status(const struct ah_op *op, json_t *out)
 {
+	if (op->created)
+		return 201;
 	return !strcmp(op->name, "hooks.git") && json_is_true(json_object_get(out, "queued")) ?
 	       202 : 200;
 }

@@ -28,7 +28,7 @@ static int op_apps_rm(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 
 const struct ah_op ops_apps[] = {
 	{ .name = "apps.add", .method = "POST", .path = "/apps", .scope = SCOPE_APPS_WRITE,
-	  .on_state = ah_apps_add,
+	  .on_state = ah_apps_add, .created = 1,
 	  .summary = "Register an app (a git repository with a Dockerfile)" },
 	{ .name = "apps.import", .method = "POST", .path = "/apps/import",
 	  .scope = SCOPE_APPS_WRITE, .on_state = ah_apps_import,

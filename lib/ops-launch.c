@@ -74,7 +74,7 @@ const struct ah_op ops_launch[] = {
 	{ .name = "launch.show", .method = "GET", .path = "/launches/:id", .scope = SCOPE_NONE,
 	  .fn = op_launch_show, .summary = "A launch's record and the tail of its log" },
 	{ .name = "launch.start", .method = "POST", .path = "/apps/:id/launches",
-	  .scope = SCOPE_APPS_WRITE, .fn = op_launch_start,
+	  .scope = SCOPE_APPS_WRITE, .fn = op_launch_start, .created = 1,
 	  .summary = "Launch an app's latest succeeded build (or a given build) in a sandbox" },
 	{ .name = "launch.stop", .method = "POST", .path = "/launches/:id/stop",
 	  .scope = SCOPE_APPS_WRITE, .fn = op_launch_stop,

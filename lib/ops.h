@@ -31,6 +31,7 @@ struct ah_op {
 	ah_op_fn fn;		/* one of fn and on_state */
 	const char *summary;
 	ah_state_op_fn on_state;
+	int created;		/* it makes a record: HTTP 201 Created */
 };
 
 /*

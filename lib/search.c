@@ -507,7 +507,8 @@ static int fill_matches(struct ah_state *st, struct query *q, struct ah_err *err
 		for (i = 0; i < json_array_size(q->tokens); i++)
 			strbuf_addf(&match, "%s\"%s\"*", i ? " AND " : "",
 				    json_string_value(json_array_get(q->tokens, i)));
-		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT rowid, bm25(apps_fts, ?, ?, ?)"
+		/* The Dockerfile path weighs 1, less than any of the default weights. */
+		strbuf_addstr(&sql, "INSERT INTO m(n, score) SELECT rowid, bm25(apps_fts, ?, ?, ?, 1)"
 			      " FROM apps_fts WHERE apps_fts MATCH ?");
 		if (q->nr_tags && tag_bitmap(st, q, &tags, err) < 0)
 			goto done;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fsutil.h"
+#include "fts-stem.h"
 #include "state.h"
 #include "strbuf.h"
 
@@ -186,6 +187,20 @@ static const char *const migrations[] = {
 	 * found (1): an author's path is never replaced nor fallen back from.
 	 */
 	"ALTER TABLE apps ADD COLUMN dockerfile_auto INTEGER NOT NULL DEFAULT 1;",
+	/*
+	 * 9: English stems in the search index (lib/fts-stem.c), as the
+	 * original's to_tsvector('english'), and the Dockerfile path as a
+	 * column of its own (weighed 1 by lib/search.c); rebuilt as in 6,
+	 * every app indexed again.
+	 */
+	"CREATE VIRTUAL TABLE apps_fts_new USING fts5(name, description, tags, dockerfile,"
+	"  prefix='1 2 3 4', tokenize='" AH_FTS_STEM_TOKENIZER " unicode61 remove_diacritics 2');"
+	"INSERT INTO apps_fts_new(apps_fts_new, rank) VALUES('hashsize', 8388608);"
+	"INSERT INTO apps_fts_new(rowid, name, description, tags, dockerfile)"
+	"  SELECT f.rowid, f.name, f.description, f.tags, " AH_FTS_DOCKERFILE("a.dockerfile_path")
+	"  FROM apps_fts f JOIN apps a ON a.n = f.rowid;"
+	"DROP TABLE apps_fts;"
+	"ALTER TABLE apps_fts_new RENAME TO apps_fts;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -742,7 +757,8 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 	    sqlite3_create_function_v2(st->db, "ah_text_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
 				       NULL, fn_text_row, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function_v2(st->db, "ah_int_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       NULL, fn_int_row, NULL, NULL, NULL) != SQLITE_OK) {
+				       NULL, fn_int_row, NULL, NULL, NULL) != SQLITE_OK ||
+	    ah_fts_stem_register(st->db) != SQLITE_OK) {
 		ah_sql_error(st, err, "cannot set up database");
 		goto fail;
 	}

@@ -113,6 +113,13 @@ void ah_text_rows_release(struct ah_text_rows *rows);
  * two: 1 with *stmt ready for the caller's own parameters (from ?3), 0
  * when there are no rows, -1.
  */
+/*
+ * The search index's dockerfile column for an app's Dockerfile path: none
+ * for the root Dockerfile, which every app but a few has, so that "doc"
+ * does not find them all.
+ */
+#define AH_FTS_DOCKERFILE(path) "nullif(" path ", 'Dockerfile')"
+
 #define AH_ROWS_WITH \
 	"WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x + 1 < ?2)"
 int ah_rows_stmt(struct ah_state *st, const char *sql, void *rows, const char *ptr_type,

@@ -576,7 +576,7 @@ event_types() {
 	assert_output fts-two
 	run -0 apphub -q apps search fts two
 	assert_output ''
-	assert_equal "$(sqlite3 "$APPHUB_HOME/apphub.db" "INSERT INTO apps_fts(apps_fts) VALUES('integrity-check'); SELECT count(*) FROM apps_fts")" 2
+	assert_equal "$("$BATS_TEST_DIRNAME/helper/test-tool" sql "$APPHUB_HOME/apphub.db" "INSERT INTO apps_fts(apps_fts) VALUES('integrity-check'); SELECT count(*) FROM apps_fts")" 2
 	# Links made in bulk are counted once each, the replaced one counted out.
 	assert_equal "$(sqlite3 "$APPHUB_HOME/apphub.db" "SELECT key, value, app_count FROM tags t
 		WHERE app_count != (SELECT count(*) FROM app_tags WHERE tag = t.n) OR key = 'owner'")" 'Owner|Ximena|1'

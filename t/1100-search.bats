@@ -525,3 +525,105 @@ BY_NAME='zeta-notes api-gateway blog-engine data-dash shopify-sync web-shop'
 		assert_equal "$(tr ' ' '\n' <<<"$full" | grep . | sort -u | wc -l)" 30
 	done
 }
+
+# ---------------------------------------------------------------- English stems
+
+# stems DIR: a catalogue whose words differ from the queries' by their endings
+stems() {
+	local a="apphub -C $1 -q apps add"
+	$a https://example.com/x/poll.git --name 'Poll' --description 'Voting for teams'
+	$a https://example.com/x/ballot.git --name 'Ballot Box' --description 'Cast a vote'
+	$a https://example.com/x/metrics.git --name 'Metrics' --description 'One dashboard for everything'
+	$a https://example.com/x/boards.git --name 'Boards' --description 'Dashboards for shops'
+	$a https://example.com/x/campus.git --name 'Campus' --description 'A university portal'
+	$a https://example.com/x/runner.git --name 'Runner' --description 'A runtime for jobs'
+}
+
+@test "text: English words find their other forms, both ways (stems)" {
+	local d="$BATS_TEST_TMPDIR/stems"
+	stems "$d"
+	run -0 apphub -C "$d" apps search vote --sort name -q
+	assert_equal "$(echo $output)" 'ballot poll'
+	run -0 apphub -C "$d" apps search voting --sort name -q
+	assert_equal "$(echo $output)" 'ballot poll'
+	run -0 apphub -C "$d" apps search votes --sort name -q
+	assert_equal "$(echo $output)" 'ballot poll'
+	run -0 apphub -C "$d" apps search dashboards --sort name -q
+	assert_equal "$(echo $output)" 'boards metrics'
+	run -0 apphub -C "$d" apps search dashboard --sort name -q
+	assert_equal "$(echo $output)" 'boards metrics'
+	run -0 apphub -C "$d" apps search shop -q
+	assert_output boards
+	# every word must still match: the stems widen a word, not the query
+	run -0 apphub -C "$d" apps search 'voting teams' -q
+	assert_output poll
+}
+
+@test "text: a prefix finds words as written, a stem the words it begins" {
+	local d="$BATS_TEST_TMPDIR/stems"
+	stems "$d"
+	# "university" stems to "univers": the typed prefix still finds it
+	run -0 apphub -C "$d" apps search universi -q
+	assert_output campus
+	run -0 apphub -C "$d" apps search vot --sort name -q
+	assert_equal "$(echo $output)" 'ballot poll'
+	# "running" is "run" to the original's to_tsquery('english'), a prefix
+	run -0 apphub -C "$d" apps search running -q
+	assert_output runner
+	run -0 apphub -C "$d" apps search runs -q
+	assert_output runner
+}
+
+@test "text: a stemmed match weighs by its field: name outweighs description" {
+	local d="$BATS_TEST_TMPDIR/stemrank"
+	apphub -C "$d" -q apps add https://example.com/x/by-desc.git --name 'Booth' --description 'Voting booth'
+	apphub -C "$d" -q apps add https://example.com/x/by-name.git --name 'Vote Counter' --description 'Counts'
+	run -0 apphub -C "$d" apps search voting -q
+	assert_equal "$(echo $output)" 'by-name by-desc'
+	run -0 apphub -C "$d" apps search voting --weights name:1,description:10 -q
+	assert_equal "$(echo $output)" 'by-desc by-name'
+}
+
+@test "text: the Dockerfile path is searched, the root Dockerfile is no word" {
+	local d="$BATS_TEST_TMPDIR/dfpath"
+	apphub -C "$d" -q apps add https://example.com/x/mono.git --name 'Mono' \
+		--dockerfile services/worker/Dockerfile.prod
+	apphub -C "$d" -q apps add https://example.com/x/plain.git --name 'Plain' --description 'Worker pool'
+	local q
+	for q in services 'services/worker/Dockerfile.prod' Dockerfile.prod prod 'mono worker'; do
+		run -0 apphub -C "$d" apps search "$q" -q
+		assert_output mono
+	done
+	# the description's word outweighs the path's
+	run -0 apphub -C "$d" apps search worker -q
+	assert_equal "$(echo $output)" 'plain mono'
+	run -0 apphub -C "$d" apps search doc -q
+	assert_output mono
+	# a changed path is indexed again
+	apphub -C "$d" -q apps add https://example.com/x/mono.git --update --dockerfile api/Dockerfile
+	run -0 apphub -C "$d" apps search services -q
+	assert_output ''
+	run -0 apphub -C "$d" apps search api -q
+	assert_output mono
+}
+
+@test "an existing state directory's index is rebuilt with stems and paths" {
+	local d="$BATS_TEST_TMPDIR/old" v
+	apphub -C "$d" -q apps add https://example.com/x/poll.git --name 'Poll' \
+		--description 'Voting for teams' --dockerfile web/Dockerfile
+	# The index as the previous schema had it: words only, three columns.
+	v=$(sqlite3 "$d/apphub.db" 'PRAGMA user_version')
+	"$BATS_TEST_DIRNAME/helper/test-tool" sql "$d/apphub.db" "DROP TABLE apps_fts;
+		CREATE VIRTUAL TABLE apps_fts USING fts5(name, description, tags,
+			prefix='1 2 3 4', tokenize='unicode61 remove_diacritics 2');
+		INSERT INTO apps_fts(rowid, name, description, tags)
+			SELECT n, name, description, '' FROM apps;
+		PRAGMA user_version = $((v - 1))"
+	run -0 sqlite3 "$d/apphub.db" "SELECT rowid FROM apps_fts WHERE apps_fts MATCH 'vote'"
+	assert_output ''
+	run -0 apphub -C "$d" apps search vote -q
+	assert_output poll
+	run -0 apphub -C "$d" apps search web -q
+	assert_output poll
+	assert_equal "$(sqlite3 "$d/apphub.db" 'PRAGMA user_version')" "$v"
+}

@@ -326,7 +326,7 @@ has_worker() {
 	apphub -q build
 	start_serve --workers 1
 	r=$(http POST /apps/served/builds)
-	assert_equal "$(status_of "$r")" 200
+	assert_equal "$(status_of "$r")" 201
 	id=$(body_of "$r" | jq -r .id)
 	assert_equal "$(body_of "$r" | jq -r .status)" pending
 	build_done() { [[ $(get "/builds/$id" | jq -r .status) == succeeded ]]; }
@@ -344,7 +344,7 @@ has_worker() {
 	assert_equal "$(status_of "$r")" 404
 	# a build now, over the synchronous route
 	r=$(http POST /apps/served/build)
-	assert_equal "$(status_of "$r")" 200
+	assert_equal "$(status_of "$r")" 201
 	assert_equal "$(body_of "$r" | jq -r .status)" succeeded
 	stop_serve
 	assert_equal "$SERVE_STATUS" 0

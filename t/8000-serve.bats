@@ -44,7 +44,7 @@ setup() {
 	run -0 get /apps
 	assert_equal "$(jq -r '.data[].id' <<<"$output")" alpha
 	r=$(http POST /apps -d '{"repoUrl":"https://example.com/b.git","id":"bravo","tags":["framework:vue"]}')
-	assert_equal "$(status_of "$r")" 200
+	assert_equal "$(status_of "$r")" 201
 	assert_equal "$(body_of "$r" | jq -r .id)" bravo
 	run -0 get /apps/bravo
 	assert_equal "$(jq -r .repoUrl <<<"$output")" https://example.com/b.git
@@ -155,6 +155,21 @@ setup() {
 	assert_success
 	exec 5<&-
 	run -0 get /healthz
+}
+
+@test "serve: the routes that create a record answer 201 Created, as POST /apps did" {
+	start_serve --workers 0
+	run -0 get /openapi.json
+	assert_equal "$(jq -r '[.paths[][] | select(.responses["201"]) | .operationId] | sort | join(" ")' <<<"$output")" \
+		'apps.add builds.create builds.retry builds.run launch.start'
+	assert_equal "$(jq -r '[.paths[][] | select(.responses["201"] and .responses["200"])] | length' <<<"$output")" 0
+	r=$(http POST /apps -d '{"repoUrl":"https://example.com/c.git","id":"charlie"}')
+	assert_equal "$(status_of "$r")" 201
+	assert_equal "$(body_of "$r" | jq -r .id)" charlie
+	# a refusal is no creation
+	r=$(http POST /apps -d '{"repoUrl":"https://example.com/c.git","id":"charlie"}')
+	assert_equal "$(status_of "$r")" 409
+	stop_serve
 }
 
 @test "serve: /openapi.json lists every operation" {

@@ -78,7 +78,7 @@ audit() {
 	start_serve --workers 0
 	run -1 grep -q 'no tokens configured' "$SERVE_ERR"
 	r=$(http POST /apps -d '{"repoUrl":"https://example.com/filed.git"}' -H 'Authorization: Bearer file-secret-1')
-	assert_equal "$(status_of "$r")" 200
+	assert_equal "$(status_of "$r")" 201
 	stop_serve
 	# A non-loopback address is allowed once tokens are configured.
 	SERVE_ERR="$BATS_TEST_TMPDIR/any.err"

@@ -135,9 +135,9 @@ error_code() {
 	run -1 registered plain
 	# JSON, with or without parameters, and writes without a body.
 	run -0 post_app json1 -H 'Content-Type: application/json'
-	assert_output 200
+	assert_output 201
 	run -0 post_app json2 -H 'Content-Type: Application/JSON; charset=utf-8'
-	assert_output 200
+	assert_output 201
 	r=$(http DELETE /apps/json2)
 	assert_equal "$(status_of "$r")" 200
 	registered json1
@@ -163,11 +163,11 @@ error_code() {
 	run -0 curl -sS -D - -o /dev/null -c "$JAR" "$SERVE_URL/"
 	assert_output --regexp "Set-Cookie: apphub-page-${SERVE_URL##*:}=[0-9a-f]{64}; Path=/; HttpOnly; SameSite=Strict"
 	run -0 post_app withcookie "${browser[@]}" -b "$JAR"
-	assert_output 200
+	assert_output 201
 	registered withcookie
 	# A non-browser client needs none of it.
 	run -0 post_app plaincurl -H 'Content-Type: application/json'
-	assert_output 200
+	assert_output 201
 	registered plaincurl
 	# One secret per state directory, 0600, kept across restarts.
 	run -0 stat -c %a "$APPHUB_HOME/serve-secret"
@@ -205,7 +205,7 @@ error_code() {
 	assert_output 403
 	run -0 post_app fromci -H 'Content-Type: application/json' -H 'Origin: https://ci.example' \
 		-H 'Sec-Fetch-Site: cross-site' -H 'Authorization: Bearer writer-secret-1'
-	assert_output 200
+	assert_output 201
 	registered fromci
 }
 

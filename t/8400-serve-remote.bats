@@ -108,7 +108,7 @@ remote() {
 	assert_equal "$(sed 1d <<<"$output" | jq -r .error.code)" not_found
 	# the body goes from stdin
 	run --separate-stderr -0 "$remote_bin" POST "$SERVE_URL/apps" <<<'{"repoUrl": "https://example.com/b/bravo.git"}'
-	assert_line --index 0 200
+	assert_line --index 0 201
 	assert_equal "$(apphub apps show bravo --json | jq -r .repoUrl)" https://example.com/b/bravo.git
 	run --separate-stderr -128 "$remote_bin" GET http://127.0.0.1:1/apps </dev/null
 	assert_stderr_partial "apphub: cannot reach server 'http://127.0.0.1:1/apps'"

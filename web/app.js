@@ -452,8 +452,11 @@ function onKey(ev) {
     search({ push: true });
     return;
   case 'Tab':
-    if (combo.open && combo.active >= 0 && !ev.shiftKey) { ev.preventDefault(); accept(combo.active); }
-    else closeList();
+    // "Tab to accept": the highlighted suggestion, else the first; Shift-Tab leaves.
+    if (combo.open && combo.items.length && !ev.shiftKey) {
+      ev.preventDefault();
+      accept(Math.max(combo.active, 0));
+    } else closeList();
     return;
   case 'Escape':
     if (combo.open) { ev.preventDefault(); closeList(); }

@@ -10,6 +10,9 @@
  *   test-tool readme [--max N] FILE
  *	prints the description ingest takes from the README FILE (its format
  *	from its name), or nothing when it has none
+ *   test-tool sql DATABASE SQL
+ *	runs SQL as the sqlite3 shell would (rows a line, columns joined
+ *	by '|'), with the search index's tokenizer, which the shell lacks
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -17,9 +20,10 @@
 #include <string.h>
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
+#include "../../lib/fts-stem.h"
 #include "../../lib/markdown.h"
-#include "../../lib/utf8.h"
 #include "../../lib/strbuf.h"
+#include "../../lib/utf8.h"
 
 static int read_file(const char *path, size_t cap, struct strbuf *sb)
 {
@@ -309,6 +313,45 @@ done:
 	return ret;
 }
 
+static int cmd_sql(int argc, const char **argv)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	const char *sql, *tail;
+	int ret = 1, rc, i;
+
+	if (argc != 3) {
+		error("usage: test-tool sql DATABASE SQL");
+		return 129;
+	}
+	if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    ah_fts_stem_register(db) != SQLITE_OK)
+		goto fail;
+	for (sql = argv[2]; *sql; sql = tail) {
+		if (sqlite3_prepare_v2(db, sql, -1, &stmt, &tail) != SQLITE_OK)
+			goto fail;
+		if (!stmt)
+			break;
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			for (i = 0; i < sqlite3_column_count(stmt); i++)
+				printf("%s%s", (const char *)sqlite3_column_text(stmt, i) ?
+				       (const char *)sqlite3_column_text(stmt, i) : "",
+				       i + 1 < sqlite3_column_count(stmt) ? "|" : "\n");
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	ret = 0;
+	goto done;
+fail:
+	error("%s: %s", argv[1], db ? sqlite3_errmsg(db) : "out of memory");
+done:
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return ret;
+}
+
 int main(int argc, const char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "dockerfile"))
@@ -317,6 +360,8 @@ int main(int argc, const char **argv)
 		return cmd_dockerignore(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "readme"))
 		return cmd_readme(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore | readme) ...\n");
+	if (argc >= 2 && !strcmp(argv[1], "sql"))
+		return cmd_sql(argc - 1, argv + 1);
+	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore | readme | sql) ...\n");
 	return 129;
 }

@@ -54,6 +54,31 @@ await withPage('search', async (page, { shot }) => {
   await page.keyboard.press('Backspace');
   await waitCards(page, ['node-hello', 'python-notes', 'static-site', 'xss-demo']);
 
+  // "Tab to accept": with none highlighted, Tab accepts the first suggestion.
+  await page.keyboard.type('runtime:');
+  await page.waitForSelector('#suggestions [role=option][data-value^="runtime:"]');
+  check(await q.getAttribute('aria-activedescendant') === null, 'no option is highlighted');
+  const first = await page.locator('#sug-0').getAttribute('data-value');
+  await page.keyboard.press('Tab');
+  await page.waitForFunction((v) => [...document.querySelectorAll('#chips .chip')]
+    .some((e) => e.textContent.replace('×', '') === v), first);
+  check(await page.evaluate(() => document.activeElement.id) === 'q', 'Tab accepting keeps the focus');
+  check(await q.inputValue() === '', `the accepted word leaves the box: "${await q.inputValue()}"`);
+  check(new URL(page.url()).searchParams.get('q') === first, `?q=${first} in the URL: ${page.url()}`);
+  await page.keyboard.press('Backspace');
+  await waitCards(page, ['node-hello', 'python-notes', 'static-site', 'xss-demo']);
+  // Shift-Tab still leaves the box, accepting nothing.
+  await page.keyboard.type('ca');
+  await page.waitForSelector('#suggestions [role=option]');
+  await page.keyboard.press('Shift+Tab');
+  check(await page.evaluate(() => document.activeElement.id) !== 'q', 'Shift-Tab leaves the search box');
+  check(await page.locator('#chips .chip').count() === 0, 'Shift-Tab accepts nothing');
+  check(await q.getAttribute('aria-expanded') === 'false', 'leaving closes the list');
+  await q.focus();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await waitCards(page, ['node-hello', 'python-notes', 'static-site', 'xss-demo']);
+
   // Words filter too; a tag chip on a card adds itself to the search.
   await page.keyboard.type('greeting');
   await waitCards(page, ['node-hello']);
