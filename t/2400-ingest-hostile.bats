@@ -226,7 +226,7 @@ post_app() {
 	# allowed when the operator says so
 	start_public_serve APPHUB_INGEST_ALLOW_PRIVATE=1
 	r=$(post_app "http://127.0.0.1:$HTTP_PORT/local" allowed)
-	assert_equal "$(status_of "$r")" 200
+	assert_equal "$(status_of "$r")" 201
 	r=$(http POST /apps/allowed/ingest -H 'Authorization: Bearer writer-secret-1' -H 'Content-Type: application/json' -d '{}')
 	assert_equal "$(body_of "$r" | jq -r .status)" ready
 	stop_serve
@@ -237,6 +237,6 @@ post_app() {
 	start_http "$REPOS"
 	start_serve --workers 0
 	r=$(http POST /apps -H 'Content-Type: application/json' -d "{\"repoUrl\":\"http://127.0.0.1:$HTTP_PORT/local\",\"id\":\"loop\"}")
-	assert_equal "$(status_of "$r")" 200
+	assert_equal "$(status_of "$r")" 201
 	stop_serve
 }
