@@ -7,9 +7,7 @@ load 'test_helper/common'
 load 'test_helper/ingest'
 
 setup() {
-	common_setup
-	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
-	mkdir -p "$REPOS"
+	ingest_setup
 }
 
 # ---------------------------------------------------------- discovery

@@ -14,9 +14,7 @@ FIXTURES="$BATS_TEST_DIRNAME/fixtures/readme"
 TEST_TOOL="$BATS_TEST_DIRNAME/helper/test-tool"
 
 setup() {
-	common_setup
-	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
-	mkdir -p "$REPOS"
+	ingest_setup
 }
 
 @test "readme cases: each README gives the description a person would pick" {

@@ -10,9 +10,7 @@ load 'test_helper/common'
 load 'test_helper/ingest'
 
 setup() {
-	common_setup
-	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
-	mkdir -p "$REPOS"
+	ingest_setup
 }
 
 @test "corpus: each fixture repository gets the expected tags and name" {

@@ -8,9 +8,7 @@ load 'test_helper/common'
 load 'test_helper/ingest'
 
 setup() {
-	common_setup
-	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
-	mkdir -p "$REPOS"
+	ingest_setup
 	HOOKS=$BATS_TEST_DIRNAME/../contrib/hooks
 }
 

@@ -19,9 +19,7 @@ setup_file() {
 }
 
 setup() {
-	common_setup
-	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
-	mkdir -p "$REPOS"
+	ingest_setup
 	# Failures that a retry could mend are retried: these must not be.
 	export APPHUB_INGEST_ATTEMPTS=3 APPHUB_INGEST_BACKOFF_MS=0
 }

@@ -9,10 +9,8 @@ load 'test_helper/ingest'
 load 'test_helper/serve'
 
 setup() {
-	common_setup
+	ingest_setup
 	unset APPHUB_TOKENS APPHUB_TOKENS_FILE APPHUB_SERVER APPHUB_TOKEN
-	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
-	mkdir -p "$REPOS"
 	CLIENT_HOME="$BATS_TEST_TMPDIR/client"
 }
 

@@ -18,9 +18,7 @@ setup_file() {
 }
 
 setup() {
-	common_setup
-	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
-	mkdir -p "$REPOS"
+	ingest_setup
 	export APPHUB_BUILD_BACKOFF_MS=0 APPHUB_BUILD_ATTEMPTS=1
 	# A file of the host's that no repository may read: a line that is a
 	# Dockerfile instruction, then one that is a bad .dockerignore pattern.

@@ -19,11 +19,9 @@ setup_file() {
 }
 
 setup() {
-	common_setup
+	ingest_setup
 	mkdir -p "$APPHUB_HOME"
 	cp -R "$BASE_STATE/images" "$APPHUB_HOME/images"
-	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
-	mkdir -p "$REPOS"
 	export APPHUB_BUILD_BACKOFF_MS=0
 }
 

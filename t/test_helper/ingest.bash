@@ -1,6 +1,14 @@
 # Helpers for the ingest tests (t/2xxx): repositories with given files,
 # and the same repositories served over git:// and http:// on loopback.
 
+# ingest_setup: common_setup, and REPOS, the test's empty directory for
+# repositories, spelled as its real path (as apphub and libgit2 see it).
+ingest_setup() {
+	common_setup
+	REPOS=$(cd "$BATS_TEST_TMPDIR" && pwd -P)/repos
+	mkdir -p "$REPOS"
+}
+
 # commit_files DIR PATH CONTENT [PATH CONTENT]...
 # Creates the repository DIR (branch main) when needed, writes the files
 # and commits them.
