@@ -238,3 +238,11 @@ void ah_names_free(char **names, size_t nr)
 		free(names[i]);
 	free(names);
 }
+
+void ah_close_pair(const int fds[2])
+{
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+}

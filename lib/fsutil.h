@@ -55,5 +55,7 @@ int ah_read_full(int fd, void *buf, size_t len);
  * errno set.
  */
 int ah_copy_fd(int in, int out);
+/* Closes both ends of a pipe (or socket pair) that are open: >= 0. */
+void ah_close_pair(const int fds[2]);
 
 #endif

@@ -119,14 +119,8 @@ static int image_helper(struct sup *s, const char *const *args, json_t **out, st
 		*out = o.len ? json_loadb(o.buf, o.len, 0, NULL) : NULL;
 	ret = 0;
 done:
-	if (po[0] >= 0)
-		close(po[0]);
-	if (po[1] >= 0)
-		close(po[1]);
-	if (pe[0] >= 0)
-		close(pe[0]);
-	if (pe[1] >= 0)
-		close(pe[1]);
+	ah_close_pair(po);
+	ah_close_pair(pe);
 	strbuf_release(&o);
 	strbuf_release(&e);
 	free(path);

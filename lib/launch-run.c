@@ -981,10 +981,7 @@ out:
 	if (s.notify_fd >= 0)
 		close(s.notify_fd);
 	ah_sandbox_child_release(&sbx);
-	if (out[0] >= 0)
-		close(out[0]);
-	if (out[1] >= 0)
-		close(out[1]);
+	ah_close_pair(out);
 	if (s.out_fd >= 0)
 		close(s.out_fd);
 	launch_image_release(&img);

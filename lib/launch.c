@@ -998,10 +998,7 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 done:
 	if (in_tx)
 		ah_rollback(st);
-	if (notify[0] >= 0)
-		close(notify[0]);
-	if (notify[1] >= 0)
-		close(notify[1]);
+	ah_close_pair(notify);
 	free(env_s);
 	free(profile_s);
 	json_decref(env);

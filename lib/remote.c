@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "exec-path.h"
+#include "fsutil.h"
 #include "remote.h"
 #include "strbuf.h"
 
@@ -172,14 +173,8 @@ static int exchange(const char *method, const char *url, const char *body,
 	}
 	ret = 0;
 done:
-	if (in[0] >= 0)
-		close(in[0]);
-	if (in[1] >= 0)
-		close(in[1]);
-	if (out[0] >= 0)
-		close(out[0]);
-	if (out[1] >= 0)
-		close(out[1]);
+	ah_close_pair(in);
+	ah_close_pair(out);
 	free(path);
 	return ret;
 }

@@ -727,10 +727,7 @@ static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pi
 	*pid = child;
 	ret = 0;
 done:
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
+	ah_close_pair(pfd);
 	if (null_fd >= 0)
 		close(null_fd);
 	if (seccomp_fd >= 0)
@@ -903,14 +900,8 @@ int ah_sandbox_fork(struct ah_sandbox_child *c, const struct ah_sandbox_early *e
 	c->want_netns = e->netns;
 	ret = 0;
 done:
-	if (sync[0] >= 0)
-		close(sync[0]);
-	if (sync[1] >= 0)
-		close(sync[1]);
-	if (go[0] >= 0)
-		close(go[0]);
-	if (go[1] >= 0)
-		close(go[1]);
+	ah_close_pair(sync);
+	ah_close_pair(go);
 	if (null_fd >= 0)
 		close(null_fd);
 	if (ret < 0)
