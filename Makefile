@@ -47,6 +47,7 @@ UTIL_OBJS += lib/params.o
 UTIL_OBJS += lib/parse-options.o
 UTIL_OBJS += lib/parse.o
 UTIL_OBJS += lib/repopath.o
+UTIL_OBJS += lib/run-command.o
 UTIL_OBJS += lib/seccomp.o
 UTIL_OBJS += lib/strbuf.o
 UTIL_OBJS += lib/timeutil.o

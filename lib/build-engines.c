@@ -3,51 +3,23 @@
  * and its image loaded into the store.
  */
 #include "build-internal.h"
+#include "exec-path.h"
+#include "run-command.h"
 
 /* ---- podman and docker ---- */
-
-
-
-static const char *find_tool(const char *name, char *buf, size_t n)
-{
-	const char *path = getenv("PATH"), *p, *end;
-
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (p = path; *p; p = *end ? end + 1 : end) {
-		end = strchrnul(p, ':');
-		if (end == p)
-			continue;
-		snprintf(buf, n, "%.*s/%s", (int)(end - p), p, name);
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	return NULL;
-}
 
 /* Runs argv with its output in log (appended); its exit status, or -1. */
 static int run_tool(const char *const *argv, int log, struct ah_err *err)
 {
-	pid_t pid;
-	int ws;
+	struct ah_child c = AH_CHILD_INIT;
+	int status;
 
-	pid = fork();
-	if (pid < 0)
-		return ah_internal(err, "cannot fork: %s", strerror(errno));
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		if (null >= 0)
-			dup2(null, 0);
-		dup2(log, 1);
-		dup2(log, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return ah_internal(err, "waitpid: %s", strerror(errno));
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+	c.argv = argv;
+	c.out = log;
+	c.err_to_out = 1;
+	status = ah_child_run(&c, err);
+	ah_child_release(&c);
+	return status;
 }
 
 static void log_tail(int fd, off_t from, char *tail, size_t n)
@@ -162,7 +134,7 @@ int build_external(const struct ah_build_opts *o, struct ah_image_store *s,
 	off_t mark;
 
 	memset(&img, 0, sizeof(img));
-	if (!find_tool(o->engine, tool, sizeof(tool))) {
+	if (!ah_path_lookup(o->engine, tool, sizeof(tool))) {
 		ah_error(err, 503, "unavailable", "--engine %s: '%s' not found on PATH", o->engine,
 			 o->engine);
 		goto done;

@@ -1,9 +1,11 @@
 /*
  * Where the helpers apphub-<name> are (DESIGN.md §1): $APPHUB_EXEC_PATH,
  * this binary's own directory (the build tree), ../libexec/apphub next to
- * it (an installed tree moved as a whole), then LIBEXECDIR.
+ * it (an installed tree moved as a whole), then LIBEXECDIR; and other
+ * programs on $PATH.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,4 +46,23 @@ char *ah_helper_path(const char *name)
 	for (i = 0; i < 4; i++)
 		free(dirs[i]);
 	return path;
+}
+
+const char *ah_path_lookup(const char *name, char *buf, size_t n)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		int len;
+
+		end = strchrnul(p, ':');
+		if (end == p)
+			continue;
+		len = snprintf(buf, n, "%.*s/%s", (int)(end - p), p, name);
+		if (len > 0 && (size_t)len < n && access(buf, X_OK) == 0)
+			return buf;
+	}
+	return NULL;
 }

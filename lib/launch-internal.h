@@ -36,6 +36,7 @@
 #include "cgroup.h"
 #include "exec-path.h"
 #include "fsutil.h"
+#include "run-command.h"
 #include "image.h"
 #include "launch.h"
 #include "sandbox.h"

@@ -28,23 +28,6 @@ void launch_image_release(struct launch_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
-/* Reads fd to EOF, keeping at most max bytes (the rest is drained). */
-static void read_capped(int fd, struct strbuf *sb, size_t max)
-{
-	char buf[8192];
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (sb->len + (size_t)n <= max)
-			strbuf_add(sb, buf, (size_t)n);
-	}
-}
-
 /*
  * Runs `apphub-image <args>` on the launch's state with --json; its
  * result into *out (may be NULL), its message into err when it fails.
@@ -52,12 +35,12 @@ static void read_capped(int fd, struct strbuf *sb, size_t max)
  */
 static int image_helper(struct sup *s, const char *const *args, json_t **out, struct ah_err *err)
 {
-	struct strbuf o = STRBUF_INIT, e = STRBUF_INIT;
+	char *path = ah_helper_path("apphub-image"), *home = xstrfmt("APPHUB_HOME=%s", s->state_dir);
+	const char *env[] = { home, "APPHUB_JSON=1", "APPHUB_QUIET", "APPHUB_SERVER", NULL };
+	struct ah_child c = AH_CHILD_INIT;
 	const char *argv[8];
-	char *path = ah_helper_path("apphub-image");
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, status = -1, ret = -1;
 	size_t i;
-	pid_t pid;
+	int status, ret = -1;
 
 	if (!path) {
 		ah_error(err, 503, "unavailable",
@@ -68,61 +51,36 @@ static int image_helper(struct sup *s, const char *const *args, json_t **out, st
 	for (i = 0; args[i] && i < 6; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		ah_internal(err, "cannot make a pipe: %s", strerror(errno));
+	c.argv = argv;
+	c.env = env;
+	c.out = c.err = AH_CHILD_CAPTURE;
+	c.out_max = HELPER_OUT_MAX;
+	c.err_max = HELPER_ERR_MAX;
+	/* An unpack is no use to a supervisor that is gone. */
+	c.death_sig = SIGKILL;
+	if ((status = ah_child_run(&c, err)) < 0)
 		goto done;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ah_internal(err, "cannot fork: %s", strerror(errno));
-		goto done;
-	}
-	if (pid == 0) {
-		sigset_t none;
+	if (status) {
+		const char *msg;
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* An unpack is no use to a supervisor that is gone. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		setenv("APPHUB_HOME", s->state_dir, 1);
-		setenv("APPHUB_JSON", "1", 1);
-		unsetenv("APPHUB_QUIET");
-		unsetenv("APPHUB_SERVER");
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	po[1] = pe[1] = -1;
-	read_capped(po[0], &o, HELPER_OUT_MAX);
-	read_capped(pe[0], &e, HELPER_ERR_MAX);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		const char *msg = e.buf && e.len ? e.buf : "";
-		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-
-		strbuf_trim(&e);
+		strbuf_trim(&c.err_buf);
+		msg = c.err_buf.len ? c.err_buf.buf : "";
 		if (!strncmp(msg, "apphub: ", 8))
 			msg += 8;
-		if (code == APPHUB_EXIT_NOTFOUND)
+		if (status == APPHUB_EXIT_NOTFOUND)
 			ah_not_found(err, "%s", *msg ? msg : "image not found");
-		else if (code == APPHUB_EXIT_FAILED || code == APPHUB_EXIT_USAGE)
+		else if (status == APPHUB_EXIT_FAILED || status == APPHUB_EXIT_USAGE)
 			ah_invalid(err, "%s", *msg ? msg : "apphub-image failed");
 		else
 			ah_internal(err, "%s", *msg ? msg : "apphub-image failed");
 		goto done;
 	}
 	if (out)
-		*out = o.len ? json_loadb(o.buf, o.len, 0, NULL) : NULL;
+		*out = c.out_buf.len ? json_loadb(c.out_buf.buf, c.out_buf.len, 0, NULL) : NULL;
 	ret = 0;
 done:
-	ah_close_pair(po);
-	ah_close_pair(pe);
-	strbuf_release(&o);
-	strbuf_release(&e);
+	ah_child_release(&c);
+	free(home);
 	free(path);
 	return ret;
 }
@@ -397,19 +355,15 @@ int sup_mount_rootfs(struct sup *s, const char *cache, int64_t disk, const char 
 		/* cp -a --reflink=auto cache/. upper/, then bind upper on root. */
 		char *src = xstrfmt("%s/.", cache);
 		const char *argv[] = { "cp", "-a", "--reflink=auto", src, upper, NULL };
-		pid_t pid = fork();
-		int status = -1;
+		struct ah_child c = AH_CHILD_INIT;
+		int status;
 
-		if (pid == 0) {
-			execvp("cp", (char *const *)argv);
-			_exit(127);
-		}
-		if (pid > 0)
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
+		c.argv = argv;
+		c.out = c.err = AH_CHILD_INHERIT;
+		status = ah_child_run(&c, err);
+		ah_child_release(&c);
 		free(src);
-		if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) ||
-		    mount(upper, root, NULL, MS_BIND, NULL) < 0) {
+		if (status || mount(upper, root, NULL, MS_BIND, NULL) < 0) {
 			ah_internal(err, "cannot copy the rootfs into '%s'", upper);
 			goto done;
 		}

@@ -406,26 +406,21 @@ static int prepare_engine(struct sup *s, const struct launch_image *img, json_t 
 	char *archive = xstrfmt("%s/image.tar", s->dir), *ref = NULL, port[64];
 	char *load_out = NULL;
 	int fd = -1, ret = -1, status = -1;
-	pid_t pid;
 	const char *key;
 	json_t *v;
 
 	{
 		/* podman load -i archive; the name it gets is the store's. */
 		const char *largv[] = { tool, "load", "-q", "-i", archive, NULL };
+		struct ah_child c = AH_CHILD_INIT;
 
-		pid = fork();
-		if (pid == 0) {
-			execvp(tool, (char *const *)largv);
-			_exit(127);
-		}
-		if (pid > 0)
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-		if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		c.argv = largv;
+		c.out = c.err = AH_CHILD_INHERIT;
+		status = ah_child_run(&c, err);
+		ah_child_release(&c);
+		if (status) {
 			ah_error(err, 503, "unavailable", "cannot load the image into %s (%s)", tool,
-				 WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "not installed"
-										: "see the log");
+				 status == 127 ? "not installed" : "see the log");
 			goto done;
 		}
 	}
@@ -507,38 +502,24 @@ done:
 
 static int spawn_engine(struct sup *s, json_t *argv_j, struct ah_err *err)
 {
-	int out[2];
 	size_t i, n = json_array_size(argv_j);
-	char **argv = xcalloc(n + 1, sizeof(*argv));
-	pid_t pid;
+	const char **argv = xcalloc(n + 1, sizeof(*argv));
+	struct ah_child c = AH_CHILD_INIT;
+	int ret;
 
 	for (i = 0; i < n; i++)
-		argv[i] = (char *)json_string_value(json_array_get(argv_j, i));
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		free(argv);
-		return ah_internal(err, "cannot make a pipe: %s", strerror(errno));
-	}
-	pid = fork();
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(out[1], 1);
-		dup2(out[1], 2);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(out[1]);
+		argv[i] = json_string_value(json_array_get(argv_j, i));
+	c.argv = argv;
+	c.out = AH_CHILD_CAPTURE;
+	c.err_to_out = 1;
+	c.death_sig = SIGTERM;
+	ret = ah_child_start(&c, err);
 	free(argv);
-	if (pid < 0) {
-		close(out[0]);
-		return ah_internal(err, "cannot fork: %s", strerror(errno));
-	}
-	s->child = pid;
-	fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
-	s->out_fd = out[0];
+	if (ret < 0)
+		return -1;
+	s->child = c.pid;
+	fcntl(c.out_fd, F_SETFL, fcntl(c.out_fd, F_GETFL) | O_NONBLOCK);
+	s->out_fd = c.out_fd;
 	return 0;
 }
 
@@ -551,19 +532,15 @@ static void engine_stop(struct sup *s, int force)
 {
 	const char *argv[] = { s->engine, force ? "rm" : "stop", force ? "-f" : "-t",
 			       force ? s->container : "5", force ? NULL : s->container, NULL };
-	pid_t pid;
+	struct ah_child c = AH_CHILD_INIT;
+	struct ah_err ignored = AH_ERR_INIT;
 
 	if (!s->container)
 		return;
-	pid = fork();
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
+	c.argv = argv;
+	c.err = AH_CHILD_INHERIT;
 	/* Reaped with the other children. */
+	ah_child_start(&c, &ignored);
 }
 
 int ah_launch_supervise(const char *state_dir, const char *id, int notify_fd)

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "exec-path.h"
 #include "fsutil.h"
 #include "remote.h"
+#include "run-command.h"
 #include "strbuf.h"
 
 static void url_encode(struct strbuf *sb, const char *s)
@@ -111,70 +111,35 @@ static int build_request(const char *server, const struct ah_op *op, json_t *res
 static int exchange(const char *method, const char *url, const char *body,
 		    struct strbuf *answer, struct ah_err *err)
 {
-	char *path = ah_helper_path("apphub-remote"), buf[65536];
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0, ret = -1;
-	ssize_t n;
-	pid_t pid;
+	char *path = ah_helper_path("apphub-remote");
+	const char *argv[] = { path, method, url, NULL };
+	struct ah_child c = AH_CHILD_INIT;
+	int status, ret = -1;
 
 	if (!path)
 		return ah_fatal(err, "--server needs the helper 'apphub-remote', which is not installed (looked in "
 				AH_HELPER_DIRS ")");
-	if (pipe(in) < 0 || pipe(out) < 0) {
-		ah_fatal(err, "cannot run '%s': %s", path, strerror(errno));
+	c.argv = argv;
+	c.in = body ? body : "";
+	c.out = AH_CHILD_CAPTURE;
+	/* apphub-remote says why it failed on stderr */
+	c.err = AH_CHILD_INHERIT;
+	status = ah_child_run(&c, err);
+	if (status < 0) {
+		struct ah_err why = *err;
+
+		ah_fatal(err, "%s", why.msg);
 		goto done;
 	}
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		execl(path, path, method, url, (char *)NULL);
-		fprintf(stderr, "apphub: cannot run '%s': %s\n", path, strerror(errno));
-		_exit(128);
-	}
-	close(in[0]);
-	close(out[1]);
-	in[0] = out[1] = -1;
-	if (pid < 0) {
-		ah_fatal(err, "cannot run '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	/* The helper reads all of its input before it answers. */
-	if (body) {
-		size_t left = strlen(body);
-		const char *p = body;
-
-		while (left) {
-			ssize_t w = write(in[1], p, left);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;	/* the helper's exit status tells */
-			p += w;
-			left -= (size_t)w;
-		}
-	}
-	close(in[1]);
-	in[1] = -1;
-	while ((n = read(out[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			strbuf_add(answer, buf, (size_t)n);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		/* apphub-remote said why on stderr: the error is only its status */
+	if (status) {
+		/* the error is only its status: its message is out already */
 		ah_error(err, 500, "fatal", "%s", "");
 		goto done;
 	}
+	strbuf_add(answer, c.out_buf.buf, c.out_buf.len);
 	ret = 0;
 done:
-	ah_close_pair(in);
-	ah_close_pair(out);
+	ah_child_release(&c);
 	free(path);
 	return ret;
 }

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "exec-path.h"
 #include "fsutil.h"
 #include "sandbox.h"
 #include "seccomp.h"
@@ -39,27 +40,9 @@
 const char *ah_sandbox_bwrap(struct ah_err *err)
 {
 	static char found[PATH_MAX];
-	const char *path = getenv("PATH"), *p, *end;
 
-	if (*found)
+	if (*found || ah_path_lookup("bwrap", found, sizeof(found)))
 		return found;
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (p = path; *p; p = *end ? end + 1 : end) {
-		char cand[PATH_MAX];
-		size_t n;
-
-		end = strchrnul(p, ':');
-		n = (size_t)(end - p);
-		if (!n || n + sizeof("/bwrap") > sizeof(cand))
-			continue;
-		memcpy(cand, p, n);
-		memcpy(cand + n, "/bwrap", sizeof("/bwrap"));
-		if (access(cand, X_OK) == 0) {
-			memcpy(found, cand, sizeof(cand));
-			return found;
-		}
-	}
 	ah_error(err, 503, "unavailable",
 		 "bwrap not found on PATH: RUN steps and launches need bubblewrap "
 		 "(apt-get install bubblewrap)");
