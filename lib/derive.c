@@ -272,6 +272,17 @@ static void add_rule_tag(struct ah_derived_tags *list, const struct rule *r, con
 	free(key);
 }
 
+/* Whether list has a tag of key. */
+static int has_key(const struct ah_derived_tags *list, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < list->nr; i++)
+		if (!strcasecmp(list->tags[i].tag.key, key))
+			return 1;
+	return 0;
+}
+
 static int rule_matches(const struct rule *r, const char *name)
 {
 	size_t n = strlen(r->name);
@@ -1304,6 +1315,9 @@ int ah_derive(const struct ah_tree *tree, const char *dockerfile, const char *te
 	if (eco >= 0 && eco < ECO_NR) {
 		out->name = d.names[eco];
 		d.names[eco] = NULL;
+		/* a package.json is JavaScript when nothing names the app's language */
+		if (!has_key(&out->manifests, "language") && !has_key(&out->dockerfile, "language"))
+			ah_derived_add(&out->manifests, "language", eco_language[eco], src_package);
 	}
 	ret = 0;
 done:

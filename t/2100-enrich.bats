@@ -114,7 +114,7 @@ setup() {
 	commit_files "$REPOS/walk" web/app/Dockerfile 'FROM scratch' web/package.json '{"dependencies": {"react": "1"}}' \
 		package.json '{"dependencies": {"vue": "1"}}' web/app/package.json '{ broken'
 	ingest_app walk "$REPOS/walk" --dockerfile web/app/Dockerfile
-	assert_equal "$(app_tags walk)" 'library:react(ingestion:package)'
+	assert_equal "$(app_tags walk)" 'language:javascript(ingestion:package) library:react(ingestion:package)'
 }
 
 @test "autofill: name from package.json unless scoped, description from the README" {

@@ -83,6 +83,6 @@ setup() {
 @test "Dockerfile: one that does not parse gives no Dockerfile tags, the manifests still count" {
 	commit_files "$REPOS/broken" Dockerfile $'FROM node:20\nFORM x' package.json '{"name": "kept", "dependencies": {"express": "4"}}'
 	ingest_app broken "$REPOS/broken"
-	assert_equal "$(app_tags broken)" 'framework:express(ingestion:package)'
+	assert_equal "$(app_tags broken)" 'framework:express(ingestion:package) language:javascript(ingestion:package)'
 	assert_equal "$(app_field broken name)" kept
 }

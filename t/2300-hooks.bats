@@ -64,7 +64,7 @@ server_repo() {
 	commit_files "$REPOS/local" package.json '{"dependencies": {"react": "18"}}'
 	assert_equal "$(app_field local-app status)" ready
 	assert_equal "$(app_field local-app commitSha)" "$(git -C "$REPOS/local" rev-parse HEAD)"
-	assert_equal "$(app_tags local-app)" 'library:react(ingestion:package)'
+	assert_equal "$(app_tags local-app)" 'language:javascript(ingestion:package) library:react(ingestion:package)'
 }
 
 @test "post-merge: git pull ingests the working repository's app" {
