@@ -39,6 +39,7 @@ static const struct cmd_struct commands[] = {
 	{ "help", "Show help for apphub or one of its commands" },
 	{ "image", "Store, import, export and move OCI images" },
 	{ "ingest", "Clone apps, find their Dockerfile, derive tags" },
+	{ "jobs", "Package, sign, publish and run job bundles in a sandbox" },
 	{ "launch", "Run built apps in a sandbox with a preview URL" },
 	{ "serve", "Serve the operations over HTTP, with events and workers" },
 };

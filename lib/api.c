@@ -15,6 +15,16 @@ const char *ah_api_scope_name(enum ah_scope scope)
 		return NULL;
 	case SCOPE_APPS_WRITE:
 		return "apps:write";
+	case SCOPE_JOBS_READ:
+		return "jobs:read";
+	case SCOPE_JOBS_WRITE:
+		return "jobs:write";
+	case SCOPE_JOBS_RUN:
+		return "jobs:run";
+	case SCOPE_JOB_BUNDLES_READ:
+		return "job-bundles:read";
+	case SCOPE_JOB_BUNDLES_WRITE:
+		return "job-bundles:write";
 	}
 	return "admin";
 }

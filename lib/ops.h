@@ -16,6 +16,11 @@
 enum ah_scope {
 	SCOPE_NONE = 0,
 	SCOPE_APPS_WRITE,
+	SCOPE_JOBS_READ,
+	SCOPE_JOBS_WRITE,
+	SCOPE_JOBS_RUN,
+	SCOPE_JOB_BUNDLES_READ,
+	SCOPE_JOB_BUNDLES_WRITE,
 };
 
 typedef int (*ah_op_fn)(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err);
