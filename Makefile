@@ -46,6 +46,7 @@ UTIL_OBJS += lib/netcheck.o
 UTIL_OBJS += lib/params.o
 UTIL_OBJS += lib/parse-options.o
 UTIL_OBJS += lib/parse.o
+UTIL_OBJS += lib/random-id.o
 UTIL_OBJS += lib/repopath.o
 UTIL_OBJS += lib/run-command.o
 UTIL_OBJS += lib/seccomp.o
