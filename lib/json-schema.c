@@ -9,6 +9,7 @@
 #include <string.h>
 #include "json-schema.h"
 #include "strbuf.h"
+#include "utf8.h"
 
 static const char *const type_names[] = {
 	"string", "number", "integer", "boolean", "object", "array", "null",
@@ -315,6 +316,10 @@ json_t *ah_json_schema_coerce(json_t *schema, const char *text, const char *name
 	const char *type = single_type(schema);
 	json_t *v;
 
+	if (!ah_utf8_valid(text, strlen(text))) {
+		ah_error(err, 422, "invalid_parameters", "%s: not valid UTF-8", name);
+		return NULL;
+	}
 	if (type && !strcmp(type, "string"))
 		return json_string(text);
 	v = json_loads(text, JSON_DECODE_ANY, NULL);
