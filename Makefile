@@ -78,6 +78,7 @@ ENGINE_OBJS += lib/build-rootfs.o
 ENGINE_OBJS += lib/build-run.o
 ENGINE_OBJS += lib/build-worker.o
 ENGINE_OBJS += lib/build.o
+ENGINE_OBJS += lib/bundle.o
 ENGINE_OBJS += lib/derive.o
 ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
