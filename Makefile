@@ -67,6 +67,7 @@ STATE_OBJS += lib/work.o
 RECORD_OBJS += lib/apps.o
 RECORD_OBJS += lib/builds.o
 RECORD_OBJS += lib/history.o
+RECORD_OBJS += lib/jobs.o
 RECORD_OBJS += lib/launch.o
 RECORD_OBJS += lib/search.o
 RECORD_OBJS += lib/tags.o

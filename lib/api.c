@@ -25,6 +25,8 @@ const char *ah_api_scope_name(enum ah_scope scope)
 		return "job-bundles:read";
 	case SCOPE_JOB_BUNDLES_WRITE:
 		return "job-bundles:write";
+	case SCOPE_ADMIN:
+		return "admin";
 	}
 	return "admin";
 }

@@ -5,12 +5,14 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
@@ -96,6 +98,7 @@ struct ah_http {
 /* The request being read: its body, up to the cap. */
 struct request {
 	struct strbuf body;
+	size_t max_body;	/* AH_API_MAX_BODY, or more for its operation */
 	int too_large;
 	int refused;
 	struct ah_err refusal;
@@ -636,7 +639,7 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
 static int ok_status(const struct ah_op *op, json_t *out)
 {
 	if (op->created)
-		return 201;
+		return json_is_false(json_object_get(out, "created")) ? 200 : 201;
 	if (op->accepted)
 		return 202;
 	return !strcmp(op->name, "hooks.git") && json_is_true(json_object_get(out, "queued")) ?
@@ -669,6 +672,43 @@ static void audit(struct ah_http *h, struct ah_state *st, struct MHD_Connection 
 	if (st && ah_audit(st, subject, op ? op->name : NULL, method, url, status,
 			   client_address(conn, addr, sizeof(addr)), message, &err) < 0)
 		fprintf(stderr, "apphub: %s\n", err.msg);
+}
+
+/* The result of an operation that is a file ({path, contentType, name}): its bytes. */
+static enum MHD_Result send_file(struct ah_http *h, struct MHD_Connection *conn, json_t *out,
+				 int *status)
+{
+	const char *path = json_string_value(json_object_get(out, "path"));
+	const char *type = json_string_value(json_object_get(out, "contentType"));
+	const char *name = json_string_value(json_object_get(out, "name"));
+	int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	struct ah_err err = AH_ERR_INIT;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	struct stat sb;
+
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		ah_not_found(&err, "'%s': %s", name ? name : "file", strerror(fd < 0 ? errno : EINVAL));
+		if (fd >= 0)
+			close(fd);
+		json_decref(out);
+		*status = err.status;
+		return send_error(h, conn, &err);
+	}
+	json_decref(out);
+	r = MHD_create_response_from_fd64((uint64_t)sb.st_size, fd);
+	MHD_add_response_header(r, "Content-Type", type ? type : "application/octet-stream");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (name) {
+		char *cd = xstrfmt("attachment; filename=\"%s\"", name);
+
+		MHD_add_response_header(r, "Content-Disposition", cd);
+		free(cd);
+	}
+	add_common_headers(h, conn, r);
+	ret = MHD_queue_response(conn, (unsigned)*status, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 /* The operation for a routed request. */
@@ -709,6 +749,8 @@ static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 			h->o.on_write(h->o.on_write_cls);
 	}
 	*status = ok_status(op, out);
+	if (op->file)
+		return send_file(h, conn, out, status);
 	return send_json(h, conn, *status, out ? out : json_object());
 fail:
 	if (!err.status)
@@ -946,7 +988,7 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 		goto done;
 	}
 	if (req->too_large) {
-		ah_error(&err, 413, "too_large", "request body: larger than %d bytes", AH_API_MAX_BODY);
+		ah_error(&err, 413, "too_large", "request body: larger than %zu bytes", req->max_body);
 		status = 413;
 		route = "(body too large)";
 		ret = send_error(h, conn, &err);
@@ -1033,6 +1075,21 @@ done:
 	return ret;
 }
 
+/* The body a request may bring: its operation's cap when it has a larger one. */
+static size_t body_cap(const char *method, const char *url)
+{
+	json_t *params = json_object();
+	const struct ah_op *op = NULL;
+	size_t cap = AH_API_MAX_BODY;
+	int64_t max;
+
+	if (!ah_api_route(method, url, params, &op) && op && op->max_body &&
+	    (max = op->max_body()) > (int64_t)cap)
+		cap = (size_t)max;
+	json_decref(params);
+	return cap;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -1049,19 +1106,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		strbuf_init(&req->body, 0);
 		req->start_ns = now_ns();
 		*con_cls = req;
+		req->max_body = body_cap(method, url);
 		if (refuse(h, conn, method, &req->refusal) < 0) {
 			req->refused = 1;
 			return dispatch(h, conn, req, url, method);
 		}
 		/* A declared length over the cap is refused before it is read. */
-		if (cl && strtoull(cl, NULL, 10) > AH_API_MAX_BODY) {
+		if (cl && strtoull(cl, NULL, 10) > req->max_body) {
 			req->too_large = 1;
 			return dispatch(h, conn, req, url, method);
 		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (req->body.len + *upload_data_size > AH_API_MAX_BODY)
+		if (req->body.len + *upload_data_size > req->max_body)
 			req->too_large = 1;
 		else
 			strbuf_add(&req->body, upload_data, *upload_data_size);

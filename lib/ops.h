@@ -21,6 +21,7 @@ enum ah_scope {
 	SCOPE_JOBS_RUN,
 	SCOPE_JOB_BUNDLES_READ,
 	SCOPE_JOB_BUNDLES_WRITE,
+	SCOPE_ADMIN,
 };
 
 typedef int (*ah_op_fn)(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err);
@@ -36,8 +37,16 @@ struct ah_op {
 	ah_op_fn fn;		/* one of fn and on_state */
 	const char *summary;
 	ah_state_op_fn on_state;
-	int created;		/* it makes a record: HTTP 201 Created */
+	int created;		/* it makes a record: HTTP 201 Created (200 when its
+				 * result says "created": false) */
 	int accepted;		/* it queues work: HTTP 202 Accepted */
+	/*
+	 * The result is a file, {path, contentType, name}: serve answers its
+	 * bytes, not JSON (a bundle's download).
+	 */
+	int file;
+	/* The largest request body it takes, when more than AH_API_MAX_BODY. */
+	int64_t (*max_body)(void);
 };
 
 /*
@@ -57,6 +66,7 @@ extern const struct ah_op ops_search[];
 extern const struct ah_op ops_image[];
 extern const struct ah_op ops_image_build[];
 extern const struct ah_op ops_ingest[];
+extern const struct ah_op ops_jobs[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];

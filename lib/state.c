@@ -204,7 +204,8 @@ static const char *const migrations[] = {
 	/*
 	 * 10: jobs (lib/jobs.c): a job per slug, its published bundles (one
 	 * per version, the files under bundles/<slug>/<version>/), the keys
-	 * whose signatures the hub accepts, the runs and what each produced.
+	 * whose signatures the hub accepts (and the key that signs download
+	 * URLs), the runs and what each produced.
 	 * A run names its job by slug and version, so that it outlives them
 	 * as history.
 	 */
@@ -234,6 +235,10 @@ static const char *const migrations[] = {
 	"  public_key TEXT NOT NULL,"
 	"  name TEXT,"
 	"  created_at TEXT NOT NULL);"
+	/* The key of the bundles' signed download URLs, made once. */
+	"CREATE TABLE job_url_key ("
+	"  n INTEGER PRIMARY KEY CHECK (n = 1),"
+	"  key TEXT NOT NULL);"
 	"CREATE TABLE job_runs ("
 	"  n INTEGER PRIMARY KEY,"
 	"  id TEXT NOT NULL UNIQUE,"

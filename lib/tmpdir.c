@@ -107,6 +107,11 @@ static void reclaim_dir(const char *state_dir, const char *rel, const char *pref
 	free(dir);
 }
 
+void ah_tmp_reclaim_in(const char *state_dir, const char *rel, const char *prefix)
+{
+	reclaim_dir(state_dir, rel, prefix, 0, NULL, NULL);
+}
+
 static void note_cgroup(void *cb, const char *dir)
 {
 	if (cb)
@@ -119,6 +124,7 @@ int ah_tmp_reclaim(const char *state_dir, int dry_run, json_t *removed, int64_t 
 	(void)err;
 	reclaim_dir(state_dir, "build-tmp", NULL, dry_run, removed, bytes);
 	reclaim_dir(state_dir, "builds/tmp", NULL, dry_run, removed, bytes);
+	reclaim_dir(state_dir, "bundles", ".tmp-", dry_run, removed, bytes);
 	reclaim_dir(state_dir, "images/tmp", NULL, dry_run, removed, bytes);
 	reclaim_dir(state_dir, "images/unpacked", ".tmp-", dry_run, removed, bytes);
 	/* builds may keep theirs elsewhere (lib/build.c) */

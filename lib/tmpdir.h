@@ -7,7 +7,7 @@
 
 /*
  * Temporary entries of the state directory (build-tmp/, builds/tmp/,
- * images/tmp/, images/unpacked/.tmp-*): each is made by one process,
+ * bundles/.tmp-*, images/tmp/, images/unpacked/.tmp-*): each is made by one process,
  * which holds an exclusive flock(2) on it for as long as it uses it. The
  * kernel drops the lock when that process dies, however it dies, so an
  * entry whose lock can be taken has no owner and ah_tmp_reclaim()
@@ -31,5 +31,8 @@ int ah_tmp_mkstemp(char *templ, struct ah_err *err);
  */
 int ah_tmp_reclaim(const char *state_dir, int dry_run, json_t *removed, int64_t *bytes,
 		   struct ah_err *err);
+
+/* Only those of one of them: STATE/rel, the entries named prefix* (NULL: all). */
+void ah_tmp_reclaim_in(const char *state_dir, const char *rel, const char *prefix);
 
 #endif
