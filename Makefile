@@ -86,6 +86,7 @@ ENGINE_OBJS += lib/image-names.o
 ENGINE_OBJS += lib/image-transfer.o
 ENGINE_OBJS += lib/image.o
 ENGINE_OBJS += lib/ingest.o
+ENGINE_OBJS += lib/job-exec.o
 ENGINE_OBJS += lib/launch-relay.o
 ENGINE_OBJS += lib/launch-rootfs.o
 ENGINE_OBJS += lib/launch-run.o
