@@ -637,6 +637,8 @@ static int ok_status(const struct ah_op *op, json_t *out)
 {
 	if (op->created)
 		return 201;
+	if (op->accepted)
+		return 202;
 	return !strcmp(op->name, "hooks.git") && json_is_true(json_object_get(out, "queued")) ?
 	       202 : 200;
 }

@@ -37,6 +37,7 @@ struct ah_op {
 	const char *summary;
 	ah_state_op_fn on_state;
 	int created;		/* it makes a record: HTTP 201 Created */
+	int accepted;		/* it queues work: HTTP 202 Accepted */
 };
 
 /*
@@ -59,6 +60,7 @@ extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];
+extern const struct ah_op ops_job_runs[];
 extern const struct ah_op ops_serve[];
 extern const struct ah_op ops_web[];
 
