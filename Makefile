@@ -90,6 +90,7 @@ ENGINE_OBJS += lib/image-names.o
 ENGINE_OBJS += lib/image-transfer.o
 ENGINE_OBJS += lib/image.o
 ENGINE_OBJS += lib/ingest.o
+ENGINE_OBJS += lib/job-exec.o
 ENGINE_OBJS += lib/launch-relay.o
 ENGINE_OBJS += lib/launch-rootfs.o
 ENGINE_OBJS += lib/launch-run.o
@@ -106,6 +107,7 @@ OPS_OBJS += lib/ops-gc.o
 OPS_OBJS += lib/ops-history.o
 OPS_OBJS += lib/ops-hooks.o
 OPS_OBJS += lib/ops-image.o
+OPS_OBJS += lib/ops-job-test.o
 OPS_OBJS += lib/ops-ingest.o
 OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
@@ -130,7 +132,7 @@ LIB = lib/libapphub.a
 # library. For each: its command files, its commands (name, or
 # name=function), its operation modules (ops_<module>[]) and its libraries.
 # The linker takes from $(LIB) only what these reach.
-PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-launch apphub-remote apphub-serve
+PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-jobs apphub-launch apphub-remote apphub-serve
 
 LIGHT_OPS = apps builds events gc history launch search tags
 LIGHT_PKGS = sqlite3 jansson
@@ -162,6 +164,11 @@ apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libcmark
 # The launches' supervisor: it starts with every launch and stays as long,
 # so it links only the light libraries; the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
+apphub-jobs_OBJS = cmd/jobs.o
+apphub-jobs_CMDS = jobs
+apphub-jobs_OPS = $(LIGHT_OPS) job_test
+apphub-jobs_PKGS = $(LIGHT_PKGS) libarchive libcrypto libseccomp
+
 apphub-launch_OBJS = cmd/launch.o
 apphub-launch_CMDS = launch
 apphub-launch_OPS = $(LIGHT_OPS) launch_supervise
@@ -176,7 +183,7 @@ apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest serve web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_test serve web
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread

@@ -94,6 +94,7 @@ static const struct {
 	{ "image", "export", "the file would be written on the server's machine" },
 	{ "image", "import", "the file is on this machine and is not uploaded" },
 	{ "image", "unpack", "the directory would be written on the server's machine" },
+	{ "jobs", "test", "the bundle is a directory of this machine" },
 	{ "serve", NULL, "it serves this machine's state directory; run it on the server" },
 };
 

@@ -65,6 +65,7 @@ extern const struct ah_op ops_tags[];
 extern const struct ah_op ops_search[];
 extern const struct ah_op ops_image[];
 extern const struct ah_op ops_image_build[];
+extern const struct ah_op ops_job_test[];
 extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_jobs[];
 extern const struct ah_op ops_launch[];
