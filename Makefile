@@ -67,6 +67,7 @@ STATE_OBJS += lib/work.o
 RECORD_OBJS += lib/apps.o
 RECORD_OBJS += lib/builds.o
 RECORD_OBJS += lib/history.o
+RECORD_OBJS += lib/job-runs.o
 RECORD_OBJS += lib/jobs.o
 RECORD_OBJS += lib/launch.o
 RECORD_OBJS += lib/search.o
@@ -91,6 +92,7 @@ ENGINE_OBJS += lib/image-transfer.o
 ENGINE_OBJS += lib/image.o
 ENGINE_OBJS += lib/ingest.o
 ENGINE_OBJS += lib/job-exec.o
+ENGINE_OBJS += lib/job-worker.o
 ENGINE_OBJS += lib/launch-relay.o
 ENGINE_OBJS += lib/launch-rootfs.o
 ENGINE_OBJS += lib/launch-run.o
@@ -109,6 +111,7 @@ OPS_OBJS += lib/ops-hooks.o
 OPS_OBJS += lib/ops-image.o
 OPS_OBJS += lib/ops-job-test.o
 OPS_OBJS += lib/ops-ingest.o
+OPS_OBJS += lib/ops-job-runs.o
 OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-search.o
@@ -166,7 +169,7 @@ apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libcmark
 # apphub-image's, which it runs when an image is not unpacked yet.
 apphub-jobs_OBJS = cmd/jobs.o
 apphub-jobs_CMDS = jobs
-apphub-jobs_OPS = $(LIGHT_OPS) job_test
+apphub-jobs_OPS = $(LIGHT_OPS) job_runs job_test
 apphub-jobs_PKGS = $(LIGHT_PKGS) libarchive libcrypto libseccomp
 
 apphub-launch_OBJS = cmd/launch.o
@@ -183,7 +186,7 @@ apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_test serve web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_runs job_test serve web
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread

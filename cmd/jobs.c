@@ -2,13 +2,29 @@
  * apphub jobs: job bundles and their runs.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cmd.h"
 
 static const char *const jobs_usage[] = {
 	"apphub jobs test <dir> [--input-json <json> | --input <file>]",
+	"apphub jobs run <slug>[@<version>] [--param <k=v>]... [--input-json <json>] [--detach] [--timeout <duration>]",
+	"apphub jobs runs [<slug>] [--status <status>] [--limit <n>]",
+	"apphub jobs show <run>",
+	"apphub jobs logs [-f] <run>",
+	"apphub jobs cancel <run>",
+	"apphub jobs work [-j <n>] [--watch]",
 	NULL
 };
+
+/* A string field, "" when absent. */
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
 
 /* A log chunk to stderr, as it comes; fd-3 lines are in the result. */
 static void test_progress(struct ah_ctx *op, json_t *line, const struct ah_err *refusal)
@@ -71,8 +87,306 @@ static int jobs_test(int argc, const char **argv, struct ctx *ctx)
 	return 0;
 }
 
+static int run_final(const char *status)
+{
+	return strcmp(status, "pending") && strcmp(status, "running");
+}
+
+static void print_run(json_t *r)
+{
+	json_t *v, *o;
+	size_t i;
+	char *text;
+
+	printf("id:         %s\n", jstr(r, "id"));
+	printf("job:        %s@%s\n", jstr(r, "jobSlug"), jstr(r, "version"));
+	printf("status:     %s\n", jstr(r, "status"));
+	printf("attempt:    %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(r, "attempt")));
+	printf("trigger:    %s\n", jstr(json_object_get(r, "trigger"), "type"));
+	text = json_dumps(json_object_get(r, "parameters"), JSON_COMPACT);
+	printf("parameters: %s\n", text ? text : "{}");
+	free(text);
+	printf("created:    %s\n", jstr(r, "createdAt"));
+	if (*jstr(r, "startedAt"))
+		printf("started:    %s\n", jstr(r, "startedAt"));
+	if (*jstr(r, "completedAt"))
+		printf("completed:  %s\n", jstr(r, "completedAt"));
+	if (json_is_integer(v = json_object_get(r, "durationMs")))
+		printf("duration:   %" JSON_INTEGER_FORMAT " ms\n", json_integer_value(v));
+	if (*jstr(r, "errorMessage"))
+		printf("error:      %s\n", jstr(r, "errorMessage"));
+	if ((v = json_object_get(r, "result")) && !json_is_null(v)) {
+		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("result:     %s\n", text ? text : "");
+		free(text);
+	}
+	json_array_foreach(json_object_get(r, "outputs"), i, o) {
+		const char *type = jstr(o, "type");
+
+		if (!strcmp(type, "result") || !strcmp(type, "error"))
+			continue;
+		text = json_dumps(json_object_get(o, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("output:     %-7s %s %s%s\n", type, jstr(o, "name"),
+		       *jstr(o, "path") ? jstr(o, "path") : "", text ? text : "");
+		free(text);
+	}
+}
+
+/* What jobs run prints of an ended run: its result, else why it failed. Exit status. */
+static int show_ended_run(struct ctx *ctx, json_t *r)
+{
+	const char *status = jstr(r, "status");
+	int ok = !strcmp(status, "succeeded");
+
+	if (ctx->json) {
+		print_json(r);
+	} else if (ok) {
+		char *text = json_dumps(json_object_get(r, "result") ?: json_null(),
+					JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+		puts(text ? text : "null");
+		free(text);
+	}
+	if (!ok) {
+		if (!ctx->json && *jstr(r, "logsPreview"))
+			fputs(jstr(r, "logsPreview"), stderr);
+		error("jobs run: %s %s: %s", jstr(r, "id"), status,
+		      *jstr(r, "errorMessage") ? jstr(r, "errorMessage") : status);
+		return APPHUB_EXIT_FAILED;
+	}
+	return 0;
+}
+
+static int jobs_run(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *input_json = NULL, *timeout = NULL;
+	json_t *param = NULL, *params = NULL, *out = NULL, *parameters = NULL;
+	int detach = 0, code;
+	struct option opts[] = {
+		OPT_LIST(0, "param", &param, "k=v", "a parameter (repeatable), typed as the schema says"),
+		OPT_STRING(0, "input-json", &input_json, "json", "the parameters as a JSON object"),
+		OPT_BOOL(0, "detach", &detach, "queue the run and print its id; workers run it"),
+		OPT_STRING(0, "timeout", &timeout, "duration", "end the run after this long"),
+		OPT_END(),
+	};
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1, "a job (SLUG[@VERSION])",
+			    &code) < 0)
+		goto done;
+	if (input_json) {
+		json_error_t je;
+		char why[AH_JSON_WHY_MAX];
+
+		parameters = json_loads(input_json, 0, &je);
+		if (!json_is_object(parameters)) {
+			code = usage_error(jobs_usage, opts, "--input-json: %s",
+					   parameters ? "must be a JSON object" :
+					   ah_json_why(&je, why, sizeof(why)));
+			goto done;
+		}
+	}
+	params = json_pack("{s:s, s:O?, s:O?, s:s?}", "slug", argv[0], "parameters", parameters,
+			   "param", param, "timeoutMs", timeout);
+	if (detach || ctx->server) {
+		if ((code = run_op(ctx, "jobs.run", params, &out)))
+			goto done;
+		if (detach) {
+			if (ctx->json)
+				print_json(out);
+			else if (ctx->quiet)
+				puts(jstr(out, "id"));
+			else
+				printf("%s queued for %s@%s; 'apphub jobs work' runs it\n", jstr(out, "id"),
+				       jstr(out, "jobSlug"), jstr(out, "version"));
+			goto done;
+		}
+		/* Through --server the hub's workers run it: followed until it ends. */
+		while (!run_final(jstr(out, "status"))) {
+			json_t *p = json_pack("{s:s}", "id", jstr(out, "id"));
+
+			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+			json_decref(out);
+			out = NULL;
+			code = run_op(ctx, "job-runs.show", p, &out);
+			json_decref(p);
+			if (code)
+				goto done;
+		}
+	} else if ((code = run_op(ctx, "job-runs.run", params, &out))) {
+		goto done;
+	}
+	code = show_ended_run(ctx, out);
+done:
+	json_decref(param);
+	json_decref(parameters);
+	json_decref(params);
+	json_decref(out);
+	return code;
+}
+
+static int jobs_runs(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *status = NULL;
+	long limit = 50;
+	struct option opts[] = {
+		OPT_STRING(0, "status", &status, "status", "only runs in this status"),
+		OPT_INT(0, "limit", &limit, "n", "at most n runs (default 50)"),
+		OPT_END(),
+	};
+	json_t *params, *out = NULL, *r;
+	size_t i;
+	int code;
+
+	if ((argc = parse_verb_args(ctx, argc, argv, opts, jobs_usage, 0, 1, "a job slug",
+				    &code)) < 0)
+		return code;
+	params = json_pack("{s:s?, s:s?, s:I}", "slug", argc ? argv[0] : NULL, "status", status,
+			   "limit", (json_int_t)limit);
+	code = run_op(ctx, argc ? "jobs.runs" : "job-runs.list", params, &out);
+	json_decref(params);
+	if (code)
+		return code;
+	if (ctx->json) {
+		print_json(out);
+	} else {
+		if (!ctx->quiet && json_array_size(json_object_get(out, "data")))
+			printf("%-14s  %-9s  %-24s  %-24s  %s\n", "RUN", "STATUS", "JOB", "CREATED",
+			       "DURATION");
+		json_array_foreach(json_object_get(out, "data"), i, r) {
+			json_t *d = json_object_get(r, "durationMs");
+			char job[160], dur[32] = "-";
+
+			if (ctx->quiet) {
+				puts(jstr(r, "id"));
+				continue;
+			}
+			snprintf(job, sizeof(job), "%s@%s", jstr(r, "jobSlug"), jstr(r, "version"));
+			if (json_is_integer(d))
+				snprintf(dur, sizeof(dur), "%" JSON_INTEGER_FORMAT " ms",
+					 json_integer_value(d));
+			printf("%-14s  %-9s  %-24s  %-24s  %s\n", jstr(r, "id"), jstr(r, "status"), job,
+			       jstr(r, "createdAt"), dur);
+		}
+	}
+	json_decref(out);
+	return 0;
+}
+
+static void show_run(json_t *out, int quiet)
+{
+	if (quiet)
+		puts(jstr(out, "status"));
+	else
+		print_run(out);
+}
+
+/* jobs show RUN: what show's dispatcher calls for a run id. */
+static int jobs_show_run(struct ctx *ctx, const char *id)
+{
+	return run_op_show(ctx, "job-runs.show", json_pack("{s:s}", "id", id), show_run);
+}
+
+static int jobs_logs(int argc, const char **argv, struct ctx *ctx)
+{
+	int follow = 0, code;
+	struct option opts[] = {
+		OPT_BOOL('f', "follow", &follow, "keep printing while the run runs"),
+		OPT_END(),
+	};
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1, "a run id", &code) < 0)
+		return code;
+	if (follow && ctx->json)
+		return usage_error(jobs_usage, opts, "-f prints text; leave out --json");
+	return print_log(ctx, "job-runs.logs", argv[0], follow, run_final);
+}
+
+static void show_canceled(json_t *out, int quiet)
+{
+	if (quiet)
+		puts(jstr(out, "id"));
+	else
+		printf("%s canceled\n", jstr(out, "id"));
+}
+
+static int jobs_cancel(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1, "a run id", &code) < 0)
+		return code;
+	return run_op_show(ctx, "job-runs.cancel", json_pack("{s:s}", "id", argv[0]),
+			   show_canceled);
+}
+
+static void show_worked(struct ctx *ctx, json_t *r, int ids)
+{
+	(void)ids;
+	if (ctx->quiet)
+		return;
+	if (json_is_string(json_object_get(r, "retryAt")))
+		printf("%s %s@%s: %s (retry at %s)\n", jstr(r, "id"), jstr(r, "jobSlug"),
+		       jstr(r, "version"), jstr(r, "errorMessage"), jstr(r, "retryAt"));
+	else
+		printf("%s %s@%s %s%s%s\n", jstr(r, "id"), jstr(r, "jobSlug"), jstr(r, "version"),
+		       jstr(r, "status"), *jstr(r, "errorMessage") ? ": " : "",
+		       jstr(r, "errorMessage"));
+}
+
+static const struct work_front jobs_front = {
+	.work_op = "job-runs.work",
+	.next_op = "job-runs.next",
+	.done = "succeeded",
+	.show = show_worked,
+};
+
+static int jobs_work(int argc, const char **argv, struct ctx *ctx)
+{
+	long jobs = 2;
+	int watch = 0, code;
+	struct option opts[] = {
+		OPT_INT('j', "jobs", &jobs, "n", "run n jobs at once (default 2)"),
+		OPT_BOOL(0, "watch", &watch, "keep waiting for new runs"),
+		OPT_END(),
+	};
+	json_t *params, *results;
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 0, 0, "nothing", &code) < 0)
+		return code;
+	if (jobs < 1 || jobs > 64)
+		return usage_error(jobs_usage, opts, "invalid -j %ld: must be from 1 to 64", jobs);
+	params = json_pack("{s:I, s:b}", "jobs", (json_int_t)jobs, "watch", watch);
+	code = run_work(ctx, &jobs_front, params, 0, argv, &results);
+	if (ctx->json && !watch) {
+		json_t *out = json_pack("{s:O}", "data", results);
+
+		print_json(out);
+		json_decref(out);
+	}
+	json_decref(results);
+	json_decref(params);
+	return code;
+}
+
+static int jobs_show(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1, "a run id", &code) < 0)
+		return code;
+	return jobs_show_run(ctx, argv[0]);
+}
+
 static const struct verb jobs_verbs[] = {
+	{ "cancel", jobs_cancel },
+	{ "logs", jobs_logs },
+	{ "run", jobs_run },
+	{ "runs", jobs_runs },
+	{ "show", jobs_show },
 	{ "test", jobs_test },
+	{ "work", jobs_work },
 };
 
 int cmd_jobs(int argc, const char **argv, struct ctx *ctx)
