@@ -127,6 +127,26 @@ __apphub_job_runs() {
 	return 0
 }
 
+# show's operand: a job (SLUG, SLUG@VERSION) or a run.
+__apphub_job_or_run() {
+	__apphub_jobs
+	[[ $cur == *@* ]] || __apphub_job_runs
+}
+
+# __apphub_opts_or ACTION OPTION...: the verb's options (and the common
+# ones) for a word starting with '-', else ACTION (a command and its
+# arguments; none when empty) for the verb's one operand.
+__apphub_opts_or() {
+	local action=$1
+	shift
+	if [[ $cur == -* ]]; then
+		__apphub_reply "$@" "${common[@]}"
+	elif ((${#args[@]} == 0)) && [[ -n $action ]]; then
+		$action
+	fi
+	return 0
+}
+
 __apphub_commands() {
 	local -a cmds
 	local s
@@ -422,82 +442,22 @@ _apphub() {
 			return 0
 		fi
 		case $verb in
-		init)
-			if [[ $cur == -* ]]; then
-				__apphub_reply --runtime --slug "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_dirs
-			fi
-			;;
-		package)
-			if [[ $cur == -* ]]; then
-				__apphub_reply --force --out --key "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_dirs
-			fi
-			;;
-		keygen) [[ $cur == -* ]] && __apphub_reply --out --force "${common[@]}" ;;
-		trust)
-			if [[ $cur == -* ]]; then
-				__apphub_reply --name "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_files
-			fi
-			;;
-		test)
-			if [[ $cur == -* ]]; then
-				__apphub_reply --input-json --input "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_dirs
-			fi
-			;;
-		publish)
-			if [[ $cur == -* ]]; then
-				__apphub_reply --key "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				# A bundle directory or a .tgz.
-				__apphub_files
-			fi
-			;;
-		show)
-			if [[ $cur == -* ]]; then
-				__apphub_reply "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_jobs
-				[[ $cur == *@* ]] || __apphub_job_runs
-			fi
-			;;
-		rm)
-			if [[ $cur == -* ]]; then
-				__apphub_reply "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_jobs version
-			fi
-			;;
-		run)
-			if [[ $cur == -* ]]; then
-				__apphub_reply --param --input-json --detach --timeout "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_jobs
-			fi
-			;;
-		runs)
-			if [[ $cur == -* ]]; then
-				__apphub_reply --status --limit "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_jobs
-			fi
-			;;
-		logs | cancel)
-			if [[ $cur == -* ]]; then
-				[[ $verb == logs ]] && __apphub_reply -f --follow
-				__apphub_reply "${common[@]}"
-			elif ((${#args[@]} == 0)); then
-				__apphub_job_runs
-			fi
-			;;
-		work) [[ $cur == -* ]] && __apphub_reply -j --jobs --watch "${common[@]}" ;;
-		*) [[ $cur == -* ]] && __apphub_reply "${common[@]}" ;;
+		init) __apphub_opts_or __apphub_dirs --runtime --slug ;;
+		package) __apphub_opts_or __apphub_dirs --force --out --key ;;
+		keygen) __apphub_opts_or '' --out --force ;;
+		trust) __apphub_opts_or __apphub_files --name ;;
+		test) __apphub_opts_or __apphub_dirs --input-json --input ;;
+		# A bundle directory or a .tgz.
+		publish) __apphub_opts_or __apphub_files --key ;;
+		show) __apphub_opts_or __apphub_job_or_run ;;
+		# rm needs the version: SLUG@.
+		rm) __apphub_opts_or '__apphub_jobs version' ;;
+		run) __apphub_opts_or __apphub_jobs --param --input-json --detach --timeout ;;
+		runs) __apphub_opts_or __apphub_jobs --status --limit ;;
+		logs) __apphub_opts_or __apphub_job_runs -f --follow ;;
+		cancel) __apphub_opts_or __apphub_job_runs ;;
+		work) __apphub_opts_or '' -j --jobs --watch ;;
+		*) __apphub_opts_or '' ;;
 		esac
 		;;
 	ingest)
