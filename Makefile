@@ -201,7 +201,7 @@ DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libja
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev libseccomp-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
 	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium \
-	libstemmer-dev
+	libstemmer-dev nodejs python3
 
 all: $(PROGRAMS)
 
@@ -269,7 +269,9 @@ check: deps
 
 # The main job on the embedded default: the example apps registered, ingested,
 # built (the base images made when missing; Debian's with debootstrap) and
-# launched, then apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C stops).
+# launched, the example jobs packaged, published and run once with their
+# sample input, then apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C
+# stops).
 RUN_DIR = .run
 RUN_LISTEN = 127.0.0.1:4000
 DEBIAN_MIRROR = http://deb.debian.org/debian
@@ -307,6 +309,24 @@ run: deps
 			else echo "make run: $$app did not launch (apphub launch ls $$app)"; fi; \
 		done; \
 	fi
+	@if [ -x ./apphub-jobs ]; then \
+		mkdir -p $(RUN_DIR)/jobs; \
+		for dir in contrib/examples/jobs/*/; do \
+			dir=$${dir%/}; job=$$(basename "$$dir"); \
+			tgz=$(RUN_DIR)/jobs/$$job-$$(jq -r .version "$$dir/manifest.json").tgz; \
+			if ! ./apphub -C $(RUN_DIR)/state -q jobs package "$$dir" --force --out $(RUN_DIR)/jobs || \
+				! ./apphub -C $(RUN_DIR)/state -q jobs publish "$$tgz"; then \
+				echo "make run: job $$job was not published (apphub jobs publish $$dir)"; \
+				continue; \
+			fi; \
+			if out=$$(./apphub -C $(RUN_DIR)/state --json jobs run "$$job" \
+				--input-json "$$(cat "$$dir/tests/sample-input.json")" 2>$(RUN_DIR)/jobs/$$job.err); then \
+				echo "ran job $$job: $$(printf '%s' "$$out" | jq -c '.result? // .' 2>/dev/null)"; \
+			else \
+				echo "make run: job $$job failed: $$(tail -n 1 $(RUN_DIR)/jobs/$$job.err) (apphub jobs runs $$job)"; \
+			fi; \
+		done; \
+	fi
 	@echo
 	@./apphub -C $(RUN_DIR)/state apps ls
 	@echo
@@ -314,6 +334,7 @@ run: deps
 	@echo "  curl -s 'http://$(RUN_LISTEN)/apps?q=example:true' | jq"
 	@echo "  curl -s 'http://$(RUN_LISTEN)/tags/suggest?prefix=run' | jq"
 	@echo "  curl -sN http://$(RUN_LISTEN)/events -H 'Accept: text/event-stream'"
+	@echo "  curl -s http://$(RUN_LISTEN)/jobs | jq"
 	@exec ./apphub -C $(RUN_DIR)/state serve --listen $(RUN_LISTEN)
 
 install: all
