@@ -31,6 +31,15 @@ bundle() {
 		'{name: "t", version: "1.0.0", runtime: $r, entry: $e} + $x' >"$B/manifest.json"
 }
 
+# gives PARAMETERS RESULT LOG: the handler of $B, given PARAMETERS, returns RESULT and logs LOG
+gives() {
+	run --separate-stderr -0 apphub jobs test "$B" --input-json "$1"
+	local log=$stderr
+	run -0 jq -c . <<<"$output"
+	assert_output "$2"
+	stderr=$log assert_stderr "$3"
+}
+
 # script BODY...: $B/run.sh, an exec handler (sh)
 script() {
 	printf '%s\n' '#!/bin/sh' "$@" >"$B/run.sh"
@@ -57,10 +66,7 @@ export default async function (ctx) {
 }
 JS
 	bundle node index.mjs
-	run --separate-stderr -0 apphub jobs test "$B" --input-json '{"x": 21}'
-	run -0 jq -c . <<<"$output"
-	assert_output '{"doubled":42,"slug":"t"}'
-	assert_stderr $'from console.log\nfrom logger {"k":1}'
+	gives '{"x": 21}' '{"doubled":42,"slug":"t"}' $'from console.log\nfrom logger {"k":1}'
 }
 
 @test "a node handler exported as handler (CommonJS) runs too" {
@@ -81,10 +87,7 @@ async def handler(ctx):
     return {"sum": sum(ctx.parameters["numbers"]), "slug": ctx["job"]["slug"]}
 PY
 	bundle python main.py
-	run --separate-stderr -0 apphub jobs test "$B" --input-json '{"numbers": [1, 2, 3.5]}'
-	run -0 jq -c . <<<"$output"
-	assert_output '{"sum":6.5,"slug":"t"}'
-	assert_stderr $'from print\nfrom logger'
+	gives '{"numbers": [1, 2, 3.5]}' '{"sum":6.5,"slug":"t"}' $'from print\nfrom logger'
 }
 
 @test "the input comes from --input FILE, else the bundle's sample input file" {
