@@ -779,7 +779,7 @@ int ah_job_exec(const struct ah_job_spec *s, struct ah_job_outcome *o, struct ah
 	}
 
 	/* the input is a file (a memfd): a handler that does not read it never blocks us */
-	input = json_dumps(s->input ? s->input : json_object(), JSON_COMPACT);
+	input = s->input ? json_dumps(s->input, JSON_COMPACT) : xstrdup("{}");
 	in = memfd_create("apphub-job-input", MFD_CLOEXEC);
 	if (in < 0 || !input || ah_write_full(in, input, strlen(input)) < 0 ||
 	    lseek(in, 0, SEEK_SET) < 0 || pipe2(pout, O_CLOEXEC) < 0 ||
