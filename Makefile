@@ -235,10 +235,11 @@ lib/web-assets.c: web/embed.sh $(WEB_FILES)
 print-layers:
 	@$(foreach l,$(LAYERS),echo '$(l): $($(l)_OBJS)';)
 
-# The parsers driven from the tests (t/3000-dockerfile.bats, t/2150-readme.bats).
+# The parsers driven from the tests (t/3000-dockerfile.bats, t/2150-readme.bats), and
+# a job handler stopped (t/4100-jobs-sandbox.bats).
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark 2>/dev/null) $(LIGHT_LIBS)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp 2>/dev/null) $(LIGHT_LIBS)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 

@@ -237,3 +237,11 @@ JS
 	assert_output --partial "entry 'run.sh'"
 	assert_output --partial 'not executable'
 }
+
+@test "a stop (a cancel) ends the handler and its grandchildren" {
+	script 'sleep 1046 &' '(sleep 1047 &)' 'echo started >&2' 'sleep 1048'
+	mkdir -p "$T/work"
+	run -0 "$BATS_TEST_DIRNAME/helper/test-tool" job-stop "$B" "$T/work" 500
+	assert_output --partial '{"ok":false,"stopped":true,"message":"canceled"}'
+	run -1 pgrep -f 'sleep 104[678]'
+}
