@@ -239,10 +239,11 @@ lib/web-assets.c: web/embed.sh $(WEB_FILES)
 print-layers:
 	@$(foreach l,$(LAYERS),echo '$(l): $($(l)_OBJS)';)
 
-# The parsers driven from the tests (t/3000-dockerfile.bats, t/2150-readme.bats).
+# The parsers driven from the tests (t/3000-dockerfile.bats, t/2150-readme.bats), and
+# a job handler stopped (t/4100-jobs-sandbox.bats).
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark 2>/dev/null) $(LIGHT_LIBS)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp 2>/dev/null) $(LIGHT_LIBS)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
@@ -378,11 +379,16 @@ t/fuzz/fuzz-search: t/fuzz/fuzz-search.c lib/fts-stem.c
 t/fuzz/fuzz-schema: t/fuzz/fuzz-schema.c lib/json-schema.c lib/strbuf.c lib/usage.c lib/err.c \
 		lib/utf8.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
+# A job handler's fd-3 progress lines (lib/job-exec.c).
+t/fuzz/fuzz-progress: t/fuzz/fuzz-progress.c $(FUZZ_SRCS) lib/job-exec.c lib/sandbox.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto) \
+		$(LIGHT_LIBS)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
-		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema
+		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
+		t/fuzz/fuzz-progress
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
 		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
-		t/fuzz/corpus-schema
+		t/fuzz/corpus-schema t/fuzz/corpus-progress
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -396,6 +402,8 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 	t/fuzz/fuzz-search -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-search
 	t/fuzz/fuzz-schema -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-schema \
 		t/fuzz/seeds-schema
+	t/fuzz/fuzz-progress -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-progress \
+		t/fuzz/seeds-progress
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c

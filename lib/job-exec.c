@@ -29,6 +29,12 @@
 /* The unprivileged user a handler runs as, inside. */
 #define JOB_UID 1000
 #define JOB_DEFAULT_TIMEOUT_MS (15 * 60 * 1000LL)
+/*
+ * The processes a handler may have when its manifest names no limit: a
+ * fork bomb stops there. Only where a cgroup holds it (as root): an
+ * rlimit would count every process of the calling user.
+ */
+#define JOB_DEFAULT_PIDS 1024
 #define JOB_FILES_MAX 1000
 #define JOB_FILES_DEPTH 16
 
@@ -612,6 +618,8 @@ static int manifest_limits(json_t *manifest, struct ah_limits *l, struct ah_err 
 		l->pids = json_integer_value(v);
 	else if (v && !json_is_null(v))
 		return ah_invalid(err, "invalid limits.pids: must be a count of processes");
+	if (!l->pids && geteuid() == 0)
+		l->pids = JOB_DEFAULT_PIDS;
 	return 0;
 }
 
@@ -779,7 +787,7 @@ int ah_job_exec(const struct ah_job_spec *s, struct ah_job_outcome *o, struct ah
 	}
 
 	/* the input is a file (a memfd): a handler that does not read it never blocks us */
-	input = json_dumps(s->input ? s->input : json_object(), JSON_COMPACT);
+	input = s->input ? json_dumps(s->input, JSON_COMPACT) : xstrdup("{}");
 	in = memfd_create("apphub-job-input", MFD_CLOEXEC);
 	if (in < 0 || !input || ah_write_full(in, input, strlen(input)) < 0 ||
 	    lseek(in, 0, SEEK_SET) < 0 || pipe2(pout, O_CLOEXEC) < 0 ||

@@ -29,7 +29,8 @@ struct ah_job_spec {
 	int log_fd;		/* the handler's stderr goes here; -1: nowhere */
 	int64_t timeout_ms;	/* 0: the manifest's timeoutMs, else 15 min */
 	int (*stop)(void *cls);	/* polled every ~200 ms; 1 ends the run (cancel) */
-	void (*progress)(void *cls, json_t *line);	/* each fd-3 line that was valid */
+	/* each valid fd-3 line, as it is put in outputs (borrowed: incref to keep it) */
+	void (*progress)(void *cls, json_t *line);
 	void *cls;
 };
 

@@ -102,8 +102,9 @@ static json_t *test_input(json_t *given, const struct ah_bundle *b)
 	json_t *p = json_object_get(given, "parameters");
 
 	if (!p)
-		p = given ? given : json_object();
-	return json_pack("{s:O, s:{s:s, s:i}, s:{s:s, s:s}}", "parameters", p, "run", "id",
+		p = given;
+	return json_pack("{s:o, s:{s:s, s:i}, s:{s:s, s:s}}", "parameters",
+			 p ? json_incref(p) : json_object(), "run", "id",
 			 "r-000000000000", "attempt", 1, "job", "slug", b->slug, "version",
 			 b->version);
 }
