@@ -80,6 +80,8 @@ ENGINE_OBJS += lib/build-rootfs.o
 ENGINE_OBJS += lib/build-run.o
 ENGINE_OBJS += lib/build-worker.o
 ENGINE_OBJS += lib/build.o
+ENGINE_OBJS += lib/bundle-init.o
+ENGINE_OBJS += lib/bundle-package.o
 ENGINE_OBJS += lib/bundle.o
 ENGINE_OBJS += lib/derive.o
 ENGINE_OBJS += lib/dockerfile.o
@@ -99,6 +101,7 @@ ENGINE_OBJS += lib/launch-run.o
 ENGINE_OBJS += lib/markdown.o
 ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
+ENGINE_OBJS += lib/sign.o
 
 OPS_OBJS += lib/ops-apps.o
 OPS_OBJS += lib/ops-build-worker.o
@@ -111,6 +114,7 @@ OPS_OBJS += lib/ops-hooks.o
 OPS_OBJS += lib/ops-image.o
 OPS_OBJS += lib/ops-job-test.o
 OPS_OBJS += lib/ops-ingest.o
+OPS_OBJS += lib/ops-job-files.o
 OPS_OBJS += lib/ops-job-runs.o
 OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
@@ -169,7 +173,7 @@ apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libcmark
 # apphub-image's, which it runs when an image is not unpacked yet.
 apphub-jobs_OBJS = cmd/jobs.o
 apphub-jobs_CMDS = jobs
-apphub-jobs_OPS = $(LIGHT_OPS) job_runs job_test
+apphub-jobs_OPS = $(LIGHT_OPS) job_files job_runs job_test
 apphub-jobs_PKGS = $(LIGHT_PKGS) libarchive libcrypto libseccomp
 
 apphub-launch_OBJS = cmd/launch.o
@@ -186,7 +190,7 @@ apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_runs job_test serve web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_files job_runs job_test serve web
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread
