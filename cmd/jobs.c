@@ -8,6 +8,9 @@
 #include "cmd.h"
 
 static const char *const jobs_usage[] = {
+	"apphub jobs init <dir> [--runtime node|python|exec] [--slug <slug>]",
+	"apphub jobs package <dir> [--force] [--out <dir>] [--key <file>]",
+	"apphub jobs keygen [--out <file>] [--force]",
 	"apphub jobs test <dir> [--input-json <json> | --input <file>]",
 	"apphub jobs run <slug>[@<version>] [--param <k=v>]... [--input-json <json>] [--detach] [--timeout <duration>]",
 	"apphub jobs runs [<slug>] [--status <status>] [--limit <n>]",
@@ -369,6 +372,93 @@ static int jobs_work(int argc, const char **argv, struct ctx *ctx)
 	return code;
 }
 
+static void show_init(json_t *out, int quiet)
+{
+	json_t *f;
+	size_t i;
+
+	if (quiet)
+		return;
+	json_array_foreach(json_object_get(out, "created"), i, f)
+		printf("created %s/%s\n", jstr(out, "dir"), json_string_value(f));
+	if (!json_array_size(json_object_get(out, "created")))
+		printf("%s: %s bundle '%s' has every file already\n", jstr(out, "dir"),
+		       jstr(out, "runtime"), jstr(out, "slug"));
+}
+
+static int jobs_init(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *runtime = NULL, *slug = NULL;
+	struct option opts[] = {
+		OPT_STRING(0, "runtime", &runtime, "runtime", "node (default), python or exec"),
+		OPT_STRING(0, "slug", &slug, "slug", "the job's slug (default: from the directory)"),
+		OPT_END(),
+	};
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1, "a directory", &code) < 0)
+		return code;
+	return run_op_show(ctx, "jobs.init", json_pack("{s:s, s:s*, s:s*}", "dir", argv[0],
+						       "runtime", runtime, "slug", slug), show_init);
+}
+
+static void show_package(json_t *out, int quiet)
+{
+	if (quiet) {
+		puts(jstr(out, "path"));
+		return;
+	}
+	printf("%s: %" JSON_INTEGER_FORMAT " files, %" JSON_INTEGER_FORMAT " bytes\n",
+	       jstr(out, "path"), json_integer_value(json_object_get(out, "files")),
+	       json_integer_value(json_object_get(out, "size")));
+	printf("sha256:%s%s\n", jstr(out, "checksum"), *jstr(out, "signature") ? " (signed)" : "");
+}
+
+static int jobs_package(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *out = NULL, *key = NULL;
+	int force = 0, code;
+	struct option opts[] = {
+		OPT_BOOL(0, "force", &force, "replace a package that exists"),
+		OPT_STRING(0, "out", &out, "dir", "write it there (default: the bundle's artifactDir)"),
+		OPT_STRING(0, "key", &key, "file", "sign it with this private key (apphub jobs keygen)"),
+		OPT_END(),
+	};
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1, "a bundle directory", &code) < 0)
+		return code;
+	return run_op_show(ctx, "jobs.package", json_pack("{s:s, s:s*, s:s*, s:b}", "dir", argv[0],
+							  "out", out, "key", key, "force", force),
+			   show_package);
+}
+
+static void show_keygen(json_t *out, int quiet)
+{
+	if (quiet) {
+		puts(jstr(out, "fingerprint"));
+		return;
+	}
+	printf("private key: %s (keep it secret)\npublic key:  %s (apphub jobs trust it on the hub)\n"
+	       "fingerprint: %s\n", jstr(out, "privateKey"), jstr(out, "publicKey"),
+	       jstr(out, "fingerprint"));
+}
+
+static int jobs_keygen(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *out = NULL;
+	int force = 0, code;
+	struct option opts[] = {
+		OPT_STRING(0, "out", &out, "file", "the private key's file (default apphub-signing-key.pem)"),
+		OPT_BOOL(0, "force", &force, "replace keys that exist"),
+		OPT_END(),
+	};
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 0, 0, "no operand", &code) < 0)
+		return code;
+	return run_op_show(ctx, "jobs.keygen", json_pack("{s:s*, s:b}", "out", out, "force", force),
+			   show_keygen);
+}
+
 static int jobs_show(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
@@ -381,7 +471,10 @@ static int jobs_show(int argc, const char **argv, struct ctx *ctx)
 
 static const struct verb jobs_verbs[] = {
 	{ "cancel", jobs_cancel },
+	{ "init", jobs_init },
+	{ "keygen", jobs_keygen },
 	{ "logs", jobs_logs },
+	{ "package", jobs_package },
 	{ "run", jobs_run },
 	{ "runs", jobs_runs },
 	{ "show", jobs_show },

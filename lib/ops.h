@@ -71,6 +71,7 @@ extern const struct ah_op ops_jobs[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];
+extern const struct ah_op ops_job_files[];
 extern const struct ah_op ops_job_runs[];
 extern const struct ah_op ops_serve[];
 extern const struct ah_op ops_web[];
