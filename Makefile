@@ -41,11 +41,13 @@ UTIL_OBJS += lib/env.o
 UTIL_OBJS += lib/err.o
 UTIL_OBJS += lib/exec-path.o
 UTIL_OBJS += lib/fsutil.o
+UTIL_OBJS += lib/json-schema.o
 UTIL_OBJS += lib/log-page.o
 UTIL_OBJS += lib/netcheck.o
 UTIL_OBJS += lib/params.o
 UTIL_OBJS += lib/parse-options.o
 UTIL_OBJS += lib/parse.o
+UTIL_OBJS += lib/random-id.o
 UTIL_OBJS += lib/repopath.o
 UTIL_OBJS += lib/run-command.o
 UTIL_OBJS += lib/seccomp.o
@@ -77,6 +79,7 @@ ENGINE_OBJS += lib/build-rootfs.o
 ENGINE_OBJS += lib/build-run.o
 ENGINE_OBJS += lib/build-worker.o
 ENGINE_OBJS += lib/build.o
+ENGINE_OBJS += lib/bundle.o
 ENGINE_OBJS += lib/derive.o
 ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
@@ -340,10 +343,15 @@ t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c $(FUZZ_OCI_SRCS)
 # The search index's tokenizer (lib/fts-stem.c) inside FTS5.
 t/fuzz/fuzz-search: t/fuzz/fuzz-search.c lib/fts-stem.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs sqlite3) $(LIGHT_LIBS)
+# A job's parametersSchema (lib/json-schema.c).
+t/fuzz/fuzz-schema: t/fuzz/fuzz-schema.c lib/json-schema.c lib/strbuf.c lib/usage.c lib/err.c \
+		lib/utf8.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
-		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search
+		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
-		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search
+		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
+		t/fuzz/corpus-schema
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -355,10 +363,12 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 		t/fuzz/seeds-package
 	t/fuzz/fuzz-oci -max_total_time=$(FUZZTIME) -max_len=65536 t/fuzz/corpus-oci t/fuzz/seeds-oci
 	t/fuzz/fuzz-search -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-search
+	t/fuzz/fuzz-schema -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-schema \
+		t/fuzz/seeds-schema
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
 	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
-		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci
+		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema
 
 .PHONY: all deps check run install clean fuzz print-layers

@@ -319,56 +319,13 @@ static int build_logs(int argc, const char **argv, struct ctx *ctx)
 		OPT_BOOL('f', "follow", &follow, "keep printing while the build runs"),
 		OPT_END(),
 	};
-	struct strbuf all = STRBUF_INIT;
-	json_int_t offset = 0;
-	const char *id, *status = "";
-	json_t *out = NULL;
+	const char *id;
 
 	if (!(id = one_arg(ctx, argc, argv, opts, "a build id", &code)))
 		return code;
 	if (follow && ctx->json)
 		return usage_error(build_usage, opts, "-f prints text; leave out --json");
-	for (;;) {
-		json_t *params = json_pack("{s:s, s:I}", "id", id, "offset", offset);
-		json_int_t next, size;
-		const char *data;
-
-		json_decref(out);
-		out = NULL;
-		code = run_op(ctx, "builds.logs", params, &out);
-		json_decref(params);
-		if (code)
-			break;
-		data = str(out, "data");
-		status = str(out, "status");
-		next = json_integer_value(json_object_get(out, "nextOffset"));
-		size = json_integer_value(json_object_get(out, "size"));
-		if (ctx->json) {
-			strbuf_addstr(&all, data);
-		} else if (*data) {
-			fputs(data, stdout);
-			fflush(stdout);
-		}
-		if (next > offset && next < size) {
-			offset = next;
-			continue;
-		}
-		offset = next;
-		if (!follow || is_final(status))
-			break;
-		ah_ctx_release(&ctx->op);
-		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
-	}
-	if (!code && ctx->json) {
-		json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", id, "status", status,
-				      "size", (json_int_t)offset, "data", all.buf);
-
-		print_json(o);
-		json_decref(o);
-	}
-	json_decref(out);
-	strbuf_release(&all);
-	return code;
+	return print_log(ctx, "builds.logs", id, follow, is_final);
 }
 
 static void show_retried(json_t *out, int quiet)

@@ -116,4 +116,13 @@ struct work_front {
 int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, int argc,
 	     const char **argv, json_t **results);
 
+/*
+ * apphub build logs, apphub jobs logs: prints the log operation op pages
+ * (lib/log-page.h) for id from its start; with follow, page after page
+ * until final(status). Under --json, one object {id, status, size, data}
+ * at the end. An exit status.
+ */
+int print_log(struct ctx *ctx, const char *op, const char *id, int follow,
+	      int (*final)(const char *status));
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "cmd.h"
 #include "../lib/remote.h"
@@ -318,4 +319,57 @@ int run_work(struct ctx *ctx, const struct work_front *f, json_t *params, int ar
 	if (w.code)
 		return w.code;
 	return w.failed ? APPHUB_EXIT_FAILED : 0;
+}
+
+int print_log(struct ctx *ctx, const char *op, const char *id, int follow,
+	      int (*final)(const char *status))
+{
+	struct strbuf all = STRBUF_INIT;
+	json_int_t offset = 0;
+	const char *status = "";
+	json_t *out = NULL;
+	int code = 0;
+
+	for (;;) {
+		json_t *params = json_pack("{s:s, s:I}", "id", id, "offset", offset);
+		json_int_t next, size;
+		const char *data;
+
+		json_decref(out);
+		out = NULL;
+		code = run_op(ctx, op, params, &out);
+		json_decref(params);
+		if (code)
+			break;
+		data = json_string_value(json_object_get(out, "data")) ?: "";
+		status = json_string_value(json_object_get(out, "status")) ?: "";
+		next = json_integer_value(json_object_get(out, "nextOffset"));
+		size = json_integer_value(json_object_get(out, "size"));
+		if (ctx->json) {
+			strbuf_addstr(&all, data);
+		} else if (*data) {
+			fputs(data, stdout);
+			fflush(stdout);
+		}
+		/* A long log comes in pages: the next one at once. */
+		if (next > offset && next < size) {
+			offset = next;
+			continue;
+		}
+		offset = next;
+		if (!follow || final(status))
+			break;
+		ah_ctx_release(&ctx->op);
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	}
+	if (!code && ctx->json) {
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", id, "status", status,
+				      "size", (json_int_t)offset, "data", all.buf);
+
+		print_json(o);
+		json_decref(o);
+	}
+	json_decref(out);
+	strbuf_release(&all);
+	return code;
 }

@@ -215,7 +215,7 @@ json_t *ah_api_openapi(const char *version)
 				json_object_set_new(paths, path, item);
 			}
 			responses = json_pack("{s:{s:s, s:{s:{s:{s:s}}}}, s:o, s:o, s:o}",
-					      o->created ? "201" : "200", "description", "the result",
+					      o->created ? "201" : o->accepted ? "202" : "200", "description", "the result",
 					      "content", "application/json", "schema", "type", "object",
 					      "400", error_response("invalid parameters"),
 					      "404", error_response("not found"),

@@ -21,6 +21,7 @@
 #include "env.h"
 #include "events.h"
 #include "fsutil.h"
+#include "log-page.h"
 #include "params.h"
 #include "runner.h"
 #include "strbuf.h"
@@ -477,28 +478,6 @@ done:
 	return ret;
 }
 
-/* The last AH_BUILD_PREVIEW_MAX bytes of the log, whole characters, and its size. */
-static char *log_tail(int fd, int64_t *size)
-{
-	char buf[AH_BUILD_PREVIEW_MAX];
-	struct stat sb;
-	off_t start;
-	ssize_t n;
-	size_t skip = 0;
-
-	*size = 0;
-	if (fd < 0 || fstat(fd, &sb) < 0)
-		return xstrdup("");
-	*size = sb.st_size;
-	start = sb.st_size > AH_BUILD_PREVIEW_MAX ? sb.st_size - AH_BUILD_PREVIEW_MAX : 0;
-	n = pread(fd, buf, sizeof(buf), start);
-	if (n <= 0)
-		return xstrdup("");
-	while (start && skip < (size_t)n && skip < 3 && ((unsigned char)buf[skip] & 0xc0) == 0x80)
-		skip++;
-	return ah_utf8_clean(buf + skip, (size_t)n - skip, 0, NULL);
-}
-
 static int record_outcome(struct ah_state *st, const struct ah_build_item *item, int ok,
 			  const struct build_out *bo, const char *msg, int logfd, int64_t duration,
 			  struct ah_err *err)
@@ -516,7 +495,7 @@ static int record_outcome(struct ah_state *st, const struct ah_build_item *item,
 	int64_t size;
 	int ret = -1;
 
-	preview = log_tail(logfd, &size);
+	preview = ah_log_tail(logfd, AH_BUILD_PREVIEW_MAX, &size);
 	if (!(stmt = ah_stmt(st, sql_common, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, item->build);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "apps.h"
@@ -18,6 +17,7 @@
 #include "events.h"
 #include "log-page.h"
 #include "params.h"
+#include "random-id.h"
 #include "strbuf.h"
 #include "timeutil.h"
 #include "utf8.h"
@@ -62,33 +62,6 @@ void ah_build_logs_remove(struct ah_state *st, json_t *ids)
 			warning("cannot remove build log '%s': %s", log, strerror(errno));
 		free(log);
 	}
-}
-
-/* Build ids: "b-" and 12 hex digits. */
-static void new_build_id(char *buf, size_t len)
-{
-	unsigned char r[6];
-	size_t i;
-
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-		int64_t t = ah_now_ms() ^ ((int64_t)getpid() << 20);
-
-		for (i = 0; i < sizeof(r); i++)
-			r[i] = (unsigned char)(t >> (8 * i));
-	}
-	snprintf(buf, len, "b-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
-}
-
-static int valid_build_id(const char *id)
-{
-	size_t i;
-
-	if (strlen(id) != 14 || strncmp(id, "b-", 2))
-		return 0;
-	for (i = 2; i < 14; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return 1;
 }
 
 static int valid_ref(const char *ref, struct ah_err *err)
@@ -219,7 +192,7 @@ static int insert_build(struct ah_state *st, sqlite3_int64 app, const char *app_
 
 	if (!stmt)
 		return -1;
-	new_build_id(id, id_len);
+	ah_random_id(id, id_len, 'b');
 	ah_now_iso(now);
 	ah_bind_text(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, app);
@@ -550,7 +523,7 @@ static int build_param(json_t *params, const char **id, struct ah_err *err)
 		return -1;
 	if (!*id)
 		return ah_invalid(err, "invalid id: required");
-	if (!valid_build_id(*id))
+	if (!ah_random_id_valid(*id, 'b'))
 		return ah_not_found(err, "build '%s' not found", *id);
 	return 0;
 }

@@ -640,6 +640,8 @@ static int ok_status(const struct ah_op *op, json_t *out)
 {
 	if (op->created)
 		return json_is_false(json_object_get(out, "created")) ? 200 : 201;
+	if (op->accepted)
+		return 202;
 	return !strcmp(op->name, "hooks.git") && json_is_true(json_object_get(out, "queued")) ?
 	       202 : 200;
 }

@@ -26,6 +26,7 @@
 #include "launch.h"
 #include "log-page.h"
 #include "params.h"
+#include "random-id.h"
 #include "parse.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -629,24 +630,6 @@ static int valid_launch_id(const char *id, struct ah_err *err)
 	return 0;
 }
 
-static void random_id(char *buf, size_t len)
-{
-	unsigned char raw[8];
-	size_t i;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
-		uint64_t x = (uint64_t)ah_now_ms() ^ ((uint64_t)getpid() << 32);
-
-		memcpy(raw, &x, sizeof(raw));
-	}
-	if (fd >= 0)
-		close(fd);
-	snprintf(buf, len, "l-");
-	for (i = 0; i < 6 && 2 + 2 * i + 2 < len; i++)
-		snprintf(buf + 2 + 2 * i, len - 2 - 2 * i, "%02x", raw[i]);
-}
-
 /*
  * Starts `apphub-launch supervise <state> <id> [--notify-fd 3]`
  * detached: a new session, reparented (double fork), stdio on the
@@ -898,7 +881,7 @@ int ah_launch_start(struct ah_state *st, json_t *params, json_t **out, struct ah
 		tag = tag ? tag : xstrdup(image);
 
 	if (!launch_id) {
-		random_id(idbuf, sizeof(idbuf));
+		ah_random_id(idbuf, sizeof(idbuf), 'l');
 		launch_id = idbuf;
 	}
 	env_s = json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS);

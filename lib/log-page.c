@@ -47,3 +47,34 @@ done:
 	free(buf);
 	return ret;
 }
+
+#define TAIL_MAX (64 << 10)
+
+char *ah_log_tail(int fd, size_t max, int64_t *size)
+{
+	struct stat sb;
+	off_t start;
+	ssize_t n;
+	size_t skip = 0;
+	char *buf, *out;
+
+	*size = 0;
+	if (max > TAIL_MAX)
+		max = TAIL_MAX;
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return xstrdup("");
+	*size = sb.st_size;
+	start = sb.st_size > (off_t)max ? sb.st_size - (off_t)max : 0;
+	buf = xmalloc(max);
+	n = pread(fd, buf, max, start);
+	if (n <= 0) {
+		free(buf);
+		return xstrdup("");
+	}
+	/* A character the cut began in the middle of is left out. */
+	while (start && skip < (size_t)n && skip < 3 && ((unsigned char)buf[skip] & 0xc0) == 0x80)
+		skip++;
+	out = ah_utf8_clean(buf + skip, (size_t)n - skip, 0, NULL);
+	free(buf);
+	return out;
+}

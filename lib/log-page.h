@@ -1,6 +1,7 @@
 #ifndef LOG_PAGE_H
 #define LOG_PAGE_H
 
+#include <stdint.h>
 #include <jansson.h>
 #include "err.h"
 
@@ -15,5 +16,11 @@
  */
 int ah_log_page(const char *path, const char *id, const char *status, int final, long offset,
 		long limit, json_t **out, struct ah_err *err);
+
+/*
+ * The last max bytes (at most 64 KiB) of the log open at fd, whole UTF-8
+ * characters, and its size: a record's preview. "" for no log.
+ */
+char *ah_log_tail(int fd, size_t max, int64_t *size);
 
 #endif

@@ -39,6 +39,7 @@ struct ah_op {
 	ah_state_op_fn on_state;
 	int created;		/* it makes a record: HTTP 201 Created (200 when its
 				 * result says "created": false) */
+	int accepted;		/* it queues work: HTTP 202 Accepted */
 	/*
 	 * The result is a file, {path, contentType, name}: serve answers its
 	 * bytes, not JSON (a bundle's download).
@@ -69,6 +70,7 @@ extern const struct ah_op ops_jobs[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];
+extern const struct ah_op ops_job_runs[];
 extern const struct ah_op ops_serve[];
 extern const struct ah_op ops_web[];
 

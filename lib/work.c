@@ -1,5 +1,5 @@
 /*
- * The work queue: items of a kind about an app, claimed with a lease,
+ * The work queue: items of a kind about an app (or a run), claimed with a lease,
  * released with backoff, finished; the runner drives it.
  */
 #include <stdint.h>
@@ -59,21 +59,27 @@ int ah_work_drop(struct ah_state *st, const char *kind, const char *subject,
 	return ah_step_done(st, stmt, "cannot drop work", err);
 }
 
-/* The next due item, its app gone or not: 1, 0 or -1. */
+/*
+ * The next due item, its app gone or not (apps: the subject is an app id;
+ * else item->app is 0): 1, 0 or -1.
+ */
 static int next_due_item(struct ah_state *st, const char *kind, const char *only_subject,
-			 struct ah_work_item *item, struct ah_err *err)
+			 int apps, struct ah_work_item *item, struct ah_err *err)
 {
 	/*
 	 * Oldest due first; id breaks ties so that the order is the queuing
 	 * order. The subject's app row comes along (NULL: the app is gone).
 	 */
-	static const char sql[] =
-		"SELECT w.id, w.subject, w.attempts, w.claimed_by IS NOT NULL, a.n"
-		" FROM work w LEFT JOIN apps a ON a.id = w.subject"
-		" WHERE w.kind = ?3 AND w.not_before <= ?1"
-		" AND (w.claimed_by IS NULL OR w.lease_until < ?1) AND (?2 IS NULL OR w.subject = ?2)"
-		" ORDER BY w.not_before, w.id LIMIT 1";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+#define NEXT_DUE_SQL(app, join) \
+		"SELECT w.id, w.subject, w.attempts, w.claimed_by IS NOT NULL, " app \
+		" FROM work w " join \
+		" WHERE w.kind = ?3 AND w.not_before <= ?1" \
+		" AND (w.claimed_by IS NULL OR w.lease_until < ?1) AND (?2 IS NULL OR w.subject = ?2)" \
+		" ORDER BY w.not_before, w.id LIMIT 1"
+	static const char sql_apps[] = NEXT_DUE_SQL("a.n", "LEFT JOIN apps a ON a.id = w.subject");
+	static const char sql[] = NEXT_DUE_SQL("0", "");
+#undef NEXT_DUE_SQL
+	sqlite3_stmt *stmt = ah_stmt(st, apps ? sql_apps : sql, err);
 	int rc;
 
 	memset(item, 0, sizeof(*item));
@@ -102,11 +108,17 @@ int ah_work_next(struct ah_state *st, const char *kind, const char *only_subject
 {
 	int r;
 
-	while ((r = next_due_item(st, kind, only_subject, item, err)) > 0 && !item->app)
+	while ((r = next_due_item(st, kind, only_subject, 1, item, err)) > 0 && !item->app)
 		/* The app is gone: so is its work. */
 		if (ah_work_finish(st, item->id, err) < 0)
 			return -1;
 	return r;
+}
+
+int ah_work_next_any(struct ah_state *st, const char *kind, const char *only_subject,
+		     struct ah_work_item *item, struct ah_err *err)
+{
+	return next_due_item(st, kind, only_subject, 0, item, err);
 }
 
 int ah_work_claim(struct ah_state *st, sqlite3_int64 id, const char *owner, int attempt,

@@ -46,8 +46,8 @@ int64_t ah_work_retry_at(int64_t backoff_ms, int attempt);
  */
 struct ah_work_item {
 	sqlite3_int64 id;
-	char subject[72];	/* an app id */
-	sqlite3_int64 app;	/* the subject's row number */
+	char subject[72];	/* an app id (or a run id) */
+	sqlite3_int64 app;	/* the subject's row number (0 for a run) */
 	int attempts;		/* as counted in the queue */
 	int stale;		/* claimed before, by a worker whose lease ran out */
 	int64_t at;		/* when it was found due: the attempt's start */
@@ -60,6 +60,12 @@ struct ah_work_item {
  */
 int ah_work_next(struct ah_state *st, const char *kind, const char *only_subject,
 		 struct ah_work_item *item, struct ah_err *err);
+/*
+ * ah_work_next() for kinds whose subject is not an app (a job run's id):
+ * nothing is finished on the way, item->app is 0.
+ */
+int ah_work_next_any(struct ah_state *st, const char *kind, const char *only_subject,
+		     struct ah_work_item *item, struct ah_err *err);
 /* Claims item id for owner until lease_until, as its attempt'th attempt. */
 int ah_work_claim(struct ah_state *st, sqlite3_int64 id, const char *owner, int attempt,
 		  int64_t lease_until, struct ah_err *err);

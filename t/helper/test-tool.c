@@ -10,6 +10,9 @@
  *   test-tool readme [--max N] FILE
  *	prints the description ingest takes from the README FILE (its format
  *	from its name), or nothing when it has none
+ *   test-tool semver A [B]
+ *	prints whether A is a semantic version (valid or invalid), and with B
+ *	how A ranks against B (-1, 0 or 1)
  *   test-tool sql DATABASE SQL
  *	runs SQL as the sqlite3 shell would (rows a line, columns joined
  *	by '|'), with the search index's tokenizer, which the shell lacks
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../../lib/bundle.h"
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
 #include "../../lib/fts-stem.h"
@@ -352,6 +356,19 @@ done:
 	return ret;
 }
 
+static int cmd_semver(int argc, const char **argv)
+{
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: test-tool semver A [B]\n");
+		return 129;
+	}
+	if (argc == 2)
+		puts(ah_semver_check(argv[1]) ? "valid" : "invalid");
+	else
+		printf("%d\n", ah_semver_cmp(argv[1], argv[2]));
+	return 0;
+}
+
 int main(int argc, const char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "dockerfile"))
@@ -360,8 +377,10 @@ int main(int argc, const char **argv)
 		return cmd_dockerignore(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "readme"))
 		return cmd_readme(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "semver"))
+		return cmd_semver(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "sql"))
 		return cmd_sql(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore | readme | sql) ...\n");
+	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore | readme | semver | sql) ...\n");
 	return 129;
 }
