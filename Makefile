@@ -107,6 +107,7 @@ OPS_OBJS += lib/ops-history.o
 OPS_OBJS += lib/ops-hooks.o
 OPS_OBJS += lib/ops-image.o
 OPS_OBJS += lib/ops-ingest.o
+OPS_OBJS += lib/ops-jobs.o
 OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-search.o
@@ -130,7 +131,7 @@ LIB = lib/libapphub.a
 # library. For each: its command files, its commands (name, or
 # name=function), its operation modules (ops_<module>[]) and its libraries.
 # The linker takes from $(LIB) only what these reach.
-PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-launch apphub-remote apphub-serve
+PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-jobs apphub-launch apphub-remote apphub-serve
 
 LIGHT_OPS = apps builds events gc history launch search tags
 LIGHT_PKGS = sqlite3 jansson
@@ -159,6 +160,11 @@ apphub-ingest_CMDS = ingest
 apphub-ingest_OPS = $(LIGHT_OPS) ingest
 apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libcmark
 
+# Job bundles: packaging, signing, publishing (libarchive, OpenSSL).
+apphub-jobs_OBJS = cmd/jobs.o
+apphub-jobs_CMDS = jobs
+apphub-jobs_OPS = $(LIGHT_OPS) jobs
+apphub-jobs_PKGS = $(LIGHT_PKGS) libarchive libcrypto libseccomp
 # The launches' supervisor: it starts with every launch and stays as long,
 # so it links only the light libraries; the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
@@ -176,7 +182,7 @@ apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest serve web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest jobs serve web
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread

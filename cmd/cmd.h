@@ -43,6 +43,7 @@ int cmd_events(int argc, const char **argv, struct ctx *ctx);
 int cmd_gc(int argc, const char **argv, struct ctx *ctx);
 int cmd_image(int argc, const char **argv, struct ctx *ctx);
 int cmd_ingest(int argc, const char **argv, struct ctx *ctx);
+int cmd_jobs(int argc, const char **argv, struct ctx *ctx);
 int cmd_launch(int argc, const char **argv, struct ctx *ctx);
 int cmd_remote(int argc, const char **argv, struct ctx *ctx);
 int cmd_serve(int argc, const char **argv, struct ctx *ctx);
