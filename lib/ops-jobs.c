@@ -628,25 +628,16 @@ done:
 
 /*
  * The publish parameters of the bundle tgz: the archive's manifest, slug
- * and version, read by unpacking it into a temporary directory.
+ * and version, read by unpacking it into work/root.
  */
-static int describe_tgz(const unsigned char *tgz, size_t len, json_t *params,
-			struct ah_err *err)
+static int describe_tgz(const unsigned char *tgz, size_t len, const char *work,
+			json_t *params, struct ah_err *err)
 {
-	const char *base = getenv("TMPDIR");
-	char *tmp = xstrfmt("%s/apphub-publish-XXXXXX", base && *base ? base : "/tmp");
-	char *root = NULL;
+	char *root = xstrfmt("%s/root", work);
 	struct ah_bundle b = { 0 };
-	struct ah_err no = AH_ERR_INIT;
 	json_t *manifest = NULL;
 	int ret = -1;
 
-	if (!mkdtemp(tmp)) {
-		ah_internal(err, "cannot create '%s': %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	root = xstrfmt("%s/root", tmp);
 	if (ah_bundle_unpack(tgz, len, root, &manifest, err) < 0 ||
 	    ah_bundle_load(root, &b, err) < 0)
 		goto done;
@@ -657,21 +648,21 @@ static int describe_tgz(const unsigned char *tgz, size_t len, json_t *params,
 done:
 	ah_bundle_release(&b);
 	json_decref(manifest);
-	ah_remove_tree(tmp, &no);
 	free(root);
-	free(tmp);
 	return ret;
 }
 
 /*
  * {path (a bundle directory, packaged first, or its .tgz), key?} -> the
  * params of jobs.publish, from the .tgz and the .sha256 and .sig beside
- * it. Local: the publisher's files, whichever hub gets them.
+ * it. Local: the publisher's files, whichever hub gets them. A directory
+ * is packaged into a temporary directory, not beside it.
  */
 static int op_prepare(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
-	const char *path, *key = NULL;
-	char *tgz_path = NULL, *sum = NULL, *sig = NULL, *data = NULL, checksum[65];
+	const char *path, *key = NULL, *base = getenv("TMPDIR");
+	char *work = NULL, *tgz_path = NULL, *sum = NULL, *sig = NULL, *data = NULL;
+	char checksum[65];
 	unsigned char *tgz = NULL;
 	json_t *res = NULL;
 	int64_t max;
@@ -683,8 +674,14 @@ static int op_prepare(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	if (ah_param_need_str(params, "path", &path, err) < 0 ||
 	    ah_param_str(params, "key", &key, err) < 0 || (max = bundle_max_size(err)) < 0)
 		return -1;
+	work = xstrfmt("%s/apphub-publish-XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(work)) {
+		ah_internal(err, "cannot create '%s': %s", work, strerror(errno));
+		free(work);
+		return -1;
+	}
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		if (ah_bundle_package_temp(path, key, &tgz_path, err) < 0)
+		if (ah_bundle_package_to(path, work, key, &tgz_path, err) < 0)
 			goto done;
 	} else {
 		tgz_path = xstrdup(path);
@@ -696,7 +693,7 @@ static int op_prepare(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	if (key && !sig && ah_sign_data(key, tgz, len, &sig, err) < 0)
 		goto done;
 	res = json_object();
-	if (describe_tgz(tgz, len, res, err) < 0)
+	if (describe_tgz(tgz, len, work, res, err) < 0)
 		goto done;
 	data = ah_base64_encode(tgz, len);
 	/* The .sha256 beside it is what the hub checks the bytes against. */
@@ -710,7 +707,13 @@ static int op_prepare(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	res = NULL;
 	ret = 0;
 done:
+	{
+		struct ah_err no = AH_ERR_INIT;
+
+		ah_remove_tree(work, &no);
+	}
 	json_decref(res);
+	free(work);
 	free(tgz_path);
 	free(tgz);
 	free(sum);

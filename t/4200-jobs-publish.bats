@@ -44,8 +44,12 @@ keygen() {
 
 @test "publish: a directory is packaged and stored, the job made; ls and show" {
 	make_bundle b1 hello 1.0.0
-	run -0 apphub jobs publish b1
+	mkdir "$T/tmp"
+	TMPDIR=$T/tmp run -0 apphub jobs publish b1
 	assert_output --regexp '^published hello@1\.0\.0 sha256:[0-9a-f]{64}$'
+	# its packaging and unpacking left nothing behind
+	run -0 ls -A "$T/tmp"
+	assert_output ''
 	local dir=$APPHUB_HOME/bundles/hello/1.0.0
 	[[ -f $dir/hello-1.0.0.tgz && -f $dir/hello-1.0.0.tgz.sha256 && -f $dir/root/index.js ]]
 	[[ ! -e $dir/hello-1.0.0.tgz.sig ]]
