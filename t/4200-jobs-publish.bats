@@ -152,6 +152,35 @@ keygen() {
 	assert_output ''
 }
 
+@test "publish: a tarball with a '..', absolute or link-out entry is refused, nothing stored" {
+	make_bundle b1 hello 1.0.0
+	local kind
+	for kind in dotdot absolute symlink; do
+		python3 - "$T/b1" "$T/$kind.tgz" "$kind" <<-'EOF'
+		import io, sys, tarfile
+		src, out, kind = sys.argv[1:]
+		with tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT) as t:
+		    for name in ("apphub.bundle.json", "index.js", "manifest.json"):
+		        t.add(f"{src}/{name}", arcname=name)
+		    bad = tarfile.TarInfo({"dotdot": "../escaped", "absolute": out + ".escaped"}.get(kind, "link"))
+		    if kind == "symlink":
+		        bad.type, bad.linkname = tarfile.SYMTYPE, "../../../../etc/passwd"
+		        t.addfile(bad)
+		        bad = tarfile.TarInfo("link/escaped")
+		    data = b"pwned\n"
+		    bad.size = len(data)
+		    t.addfile(bad, io.BytesIO(data))
+		EOF
+		(cd "$T" && sha256sum "$kind.tgz" >"$kind.tgz.sha256")
+		run -1 apphub jobs publish "$T/$kind.tgz"
+	done
+	[[ ! -e $T/escaped && ! -e $T/absolute.tgz.escaped ]]
+	run -0 bundle_rows
+	assert_output ''
+	run -0 find "$APPHUB_HOME" -path '*/bundles/*'
+	assert_output ''
+}
+
 @test "publish: a publish killed midway leaves temporary and row-less directories, replaced next time" {
 	make_bundle b1 hello 1.0.0
 	apphub -q jobs ls
