@@ -112,10 +112,11 @@ OPS_OBJS += lib/ops-gc.o
 OPS_OBJS += lib/ops-history.o
 OPS_OBJS += lib/ops-hooks.o
 OPS_OBJS += lib/ops-image.o
-OPS_OBJS += lib/ops-job-test.o
 OPS_OBJS += lib/ops-ingest.o
 OPS_OBJS += lib/ops-job-files.o
 OPS_OBJS += lib/ops-job-runs.o
+OPS_OBJS += lib/ops-job-test.o
+OPS_OBJS += lib/ops-jobs.o
 OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-search.o
@@ -168,14 +169,16 @@ apphub-ingest_CMDS = ingest
 apphub-ingest_OPS = $(LIGHT_OPS) ingest
 apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libcmark
 
+# Job bundles: packaging, signing, publishing (libarchive, OpenSSL) and
+# their runs in the sandbox (libseccomp).
+apphub-jobs_OBJS = cmd/jobs.o
+apphub-jobs_CMDS = jobs
+apphub-jobs_OPS = $(LIGHT_OPS) job_files job_runs job_test jobs
+apphub-jobs_PKGS = $(LIGHT_PKGS) libarchive libcrypto libseccomp
+
 # The launches' supervisor: it starts with every launch and stays as long,
 # so it links only the light libraries; the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
-apphub-jobs_OBJS = cmd/jobs.o
-apphub-jobs_CMDS = jobs
-apphub-jobs_OPS = $(LIGHT_OPS) job_files job_runs job_test
-apphub-jobs_PKGS = $(LIGHT_PKGS) libarchive libcrypto libseccomp
-
 apphub-launch_OBJS = cmd/launch.o
 apphub-launch_CMDS = launch
 apphub-launch_OPS = $(LIGHT_OPS) launch_supervise
@@ -190,7 +193,7 @@ apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_files job_runs job_test serve web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_files job_runs job_test jobs serve web
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread

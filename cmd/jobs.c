@@ -1,20 +1,30 @@
 /*
- * apphub jobs: job bundles and their runs.
+ * apphub jobs: job bundles (init, package, keygen, test, publish, trust, ls,
+ * show, rm) and their runs (run, runs, show, logs, cancel, work).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "cmd.h"
+#include "../lib/fsutil.h"
+#include "../lib/random-id.h"
 
 static const char *const jobs_usage[] = {
+	"apphub jobs [ls]",
 	"apphub jobs init <dir> [--runtime node|python|exec] [--slug <slug>]",
 	"apphub jobs package <dir> [--force] [--out <dir>] [--key <file>]",
 	"apphub jobs keygen [--out <file>] [--force]",
 	"apphub jobs test <dir> [--input-json <json> | --input <file>]",
 	"apphub jobs run <slug>[@<version>] [--param <k=v>]... [--input-json <json>] [--detach] [--timeout <duration>]",
 	"apphub jobs runs [<slug>] [--status <status>] [--limit <n>]",
-	"apphub jobs show <run>",
+	"apphub jobs publish <dir>|<tgz> [--key <file>]",
+	"apphub jobs show <slug>[@<version>] | <run>",
+	"apphub jobs rm <slug>@<version>",
+	"apphub jobs trust <pubkey-file> [--name <name>]",
+	"apphub jobs trust --list",
 	"apphub jobs logs [-f] <run>",
 	"apphub jobs cancel <run>",
 	"apphub jobs work [-j <n>] [--watch]",
@@ -27,6 +37,12 @@ static const char *jstr(json_t *o, const char *key)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : "";
+}
+
+/* A string field to show, "-" when absent or empty. */
+static const char *str(json_t *o, const char *key)
+{
+	return *jstr(o, key) ? jstr(o, key) : "-";
 }
 
 /* A log chunk to stderr, as it comes; fd-3 lines are in the result. */
@@ -283,10 +299,10 @@ static void show_run(json_t *out, int quiet)
 		print_run(out);
 }
 
-/* jobs show RUN: what show's dispatcher calls for a run id. */
-static int jobs_show_run(struct ctx *ctx, const char *id)
+/* A run id as show's operand. */
+static int is_run_id(const char *arg)
 {
-	return run_op_show(ctx, "job-runs.show", json_pack("{s:s}", "id", id), show_run);
+	return ah_random_id_valid(arg, 'r');
 }
 
 static int jobs_logs(int argc, const char **argv, struct ctx *ctx)
@@ -459,14 +475,207 @@ static int jobs_keygen(int argc, const char **argv, struct ctx *ctx)
 			   show_keygen);
 }
 
-static int jobs_show(int argc, const char **argv, struct ctx *ctx)
+static void text_jobs(json_t *out, int quiet)
+{
+	json_t *job;
+	size_t i;
+
+	json_array_foreach(json_object_get(out, "data"), i, job) {
+		if (quiet)
+			printf("%s\n", str(job, "slug"));
+		else
+			printf("%-24s %-12s %3zu %s\n", str(job, "slug"), str(job, "defaultVersion"),
+			       json_array_size(json_object_get(job, "versions")), str(job, "name"));
+	}
+}
+
+static int jobs_ls(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
 	int code;
 
-	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1, "a run id", &code) < 0)
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 0, 0, "no operand", &code) < 0)
 		return code;
-	return jobs_show_run(ctx, argv[0]);
+	return run_op_show(ctx, "jobs.list", json_object(), text_jobs);
+}
+
+static void text_job(json_t *job, int quiet)
+{
+	char *manifest;
+	json_t *v;
+	size_t i;
+
+	/* -q: the versions, one a line (completion reads them) */
+	if (quiet) {
+		json_array_foreach(json_object_get(job, "versions"), i, v)
+			puts(str(v, "version"));
+		return;
+	}
+	printf("%-10s%s\n", "slug:", str(job, "slug"));
+	printf("%-10s%s\n", "name:", str(job, "name"));
+	printf("%-10s%s%s\n", "version:", str(job, "version"),
+	       strcmp(str(job, "version"), str(job, "defaultVersion")) ? "" : " (default)");
+	printf("%-10s%s\n", "runtime:", str(job, "runtime"));
+	printf("%-10ssha256:%s\n", "checksum:", str(job, "checksum"));
+	printf("%-10s%" JSON_INTEGER_FORMAT "\n", "size:",
+	       json_integer_value(json_object_get(job, "size")));
+	printf("%-10s%s\n", "signer:", str(job, "signer"));
+	printf("versions:\n");
+	json_array_foreach(json_object_get(job, "versions"), i, v)
+		printf("  %-12s %s %s\n", str(v, "version"), str(v, "createdAt"), str(v, "signer"));
+	manifest = json_dumps(json_object_get(job, "manifest"),
+			      JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("manifest: %s\n", manifest ? manifest : "{}");
+	free(manifest);
+}
+
+/*
+ * What `show` shows, by the form of its operand: the first row whose
+ * match() takes it (NULL matches anything, so it comes last).
+ */
+static const struct {
+	int (*match)(const char *arg);
+	const char *op, *key;
+	void (*text)(json_t *out, int quiet);
+} shown[] = {
+	{ is_run_id, "job-runs.show", "id", show_run },
+	{ NULL, "jobs.show", "slug", text_job },
+};
+
+static int jobs_show(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	size_t i;
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1,
+			    "a job (slug[@version]) or a run id", &code) < 0)
+		return code;
+	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+		if (!shown[i].match || shown[i].match(argv[0]))
+			break;
+	return run_op_show(ctx, shown[i].op, json_pack("{s:s}", shown[i].key, argv[0]),
+			   shown[i].text);
+}
+
+static void text_removed(json_t *out, int quiet)
+{
+	if (!quiet)
+		printf("removed %s@%s%s\n", str(out, "slug"), str(out, "version"),
+		       json_is_true(json_object_get(out, "jobRemoved")) ? " (its last version)" : "");
+}
+
+static int jobs_rm(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	const char *at;
+	char *slug;
+	json_t *params;
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1, "a job's slug@version",
+			    &code) < 0)
+		return code;
+	at = strchr(argv[0], '@');
+	if (!at || at == argv[0] || !at[1])
+		return usage_error(jobs_usage, opts, "'%s': expects <slug>@<version>", argv[0]);
+	slug = xstrndup(argv[0], (size_t)(at - argv[0]));
+	params = json_pack("{s:s, s:s}", "slug", slug, "version", at + 1);
+	free(slug);
+	return run_op_show(ctx, "jobs.rm", params, text_removed);
+}
+
+static void text_published(json_t *out, int quiet)
+{
+	if (quiet)
+		return;
+	printf("%s %s@%s sha256:%s%s%s\n",
+	       json_is_false(json_object_get(out, "created")) ? "unchanged" : "published",
+	       str(out, "slug"), str(out, "version"), str(out, "checksum"),
+	       json_is_string(json_object_get(out, "signer")) ? " signed by " : "",
+	       json_is_string(json_object_get(out, "signer")) ? str(out, "signer") : "");
+}
+
+static int jobs_publish(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *key = NULL;
+	struct option opts[] = {
+		OPT_STRING(0, "key", &key, "file", "sign with this private key (PEM)"),
+		OPT_END(),
+	};
+	struct ah_err err = AH_ERR_INIT;
+	json_t *files, *params = NULL;
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, jobs_usage, 1, 1,
+			    "a bundle directory or .tgz", &code) < 0)
+		return code;
+	/* The files are read here, even with --server: the hub gets their bytes. */
+	files = json_pack("{s:s, s:s?}", "path", argv[0], "key", key);
+	code = ah_op_call(&ctx->op, "jobs.prepare", files, &params, &err);
+	json_decref(files);
+	if (code < 0) {
+		error("%s", err.msg);
+		return exit_status(&err);
+	}
+	return run_op_show(ctx, "jobs.publish", params, text_published);
+}
+
+static void text_signer(json_t *out, int quiet)
+{
+	print_two(out, "fingerprint", "name", quiet);
+}
+
+static void text_signers(json_t *out, int quiet)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(out, "data"), i, s)
+		text_signer(s, quiet);
+}
+
+/* A public key file's text, at most max bytes. */
+static char *read_key(const char *path, size_t max)
+{
+	char *buf = NULL;
+	size_t len;
+
+	if (ah_read_fd_max(open(path, O_RDONLY | O_CLOEXEC), max, &buf, &len) < 0) {
+		error("cannot read '%s': %s", path, errno == EFBIG ? "larger than 16 KiB" : strerror(errno));
+		return NULL;
+	}
+	return buf;
+}
+
+static int jobs_trust(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *name = NULL;
+	int list = 0, code;
+	struct option opts[] = {
+		OPT_STRING(0, "name", &name, "name", "what to call the key"),
+		OPT_BOOL(0, "list", &list, "list the trusted keys"),
+		OPT_END(),
+	};
+	char *pem;
+
+	argc = parse_verb_args(ctx, argc, argv, opts, jobs_usage, 0, 1, "a public key file",
+			       &code);
+	if (argc < 0)
+		return code;
+	if (list) {
+		if (argc)
+			return usage_error(jobs_usage, opts, "--list takes no key file");
+		return run_op_show(ctx, "jobs.signers", json_object(), text_signers);
+	}
+	if (!argc)
+		return usage_error(jobs_usage, opts, "a public key file is required");
+	if (!(pem = read_key(argv[0], 16384)))
+		return 1;
+	code = run_op_show(ctx, "jobs.trust",
+			   json_pack("{s:s, s:s?}", "publicKey", pem, "name", name), text_signer);
+	free(pem);
+	return code;
 }
 
 static const struct verb jobs_verbs[] = {
@@ -474,16 +683,20 @@ static const struct verb jobs_verbs[] = {
 	{ "init", jobs_init },
 	{ "keygen", jobs_keygen },
 	{ "logs", jobs_logs },
+	{ "ls", jobs_ls },
 	{ "package", jobs_package },
+	{ "publish", jobs_publish },
+	{ "rm", jobs_rm },
 	{ "run", jobs_run },
 	{ "runs", jobs_runs },
 	{ "show", jobs_show },
 	{ "test", jobs_test },
+	{ "trust", jobs_trust },
 	{ "work", jobs_work },
 };
 
 int cmd_jobs(int argc, const char **argv, struct ctx *ctx)
 {
-	return run_verb(jobs_verbs, sizeof(jobs_verbs) / sizeof(jobs_verbs[0]), NULL, "jobs",
+	return run_verb(jobs_verbs, sizeof(jobs_verbs) / sizeof(jobs_verbs[0]), "ls", "jobs",
 			jobs_usage, argc - 1, argv + 1, ctx);
 }

@@ -695,7 +695,6 @@ static enum MHD_Result send_file(struct ah_http *h, struct MHD_Connection *conn,
 		*status = err.status;
 		return send_error(h, conn, &err);
 	}
-	json_decref(out);
 	r = MHD_create_response_from_fd64((uint64_t)sb.st_size, fd);
 	MHD_add_response_header(r, "Content-Type", type ? type : "application/octet-stream");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -706,6 +705,7 @@ static enum MHD_Result send_file(struct ah_http *h, struct MHD_Connection *conn,
 		free(cd);
 	}
 	add_common_headers(h, conn, r);
+	json_decref(out);
 	ret = MHD_queue_response(conn, (unsigned)*status, r);
 	MHD_destroy_response(r);
 	return ret;
