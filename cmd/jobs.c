@@ -339,18 +339,24 @@ static int jobs_cancel(int argc, const char **argv, struct ctx *ctx)
 			   show_canceled);
 }
 
+/* jobs work: a line per run as it ends, failures on stderr (as apphub build's). */
 static void show_worked(struct ctx *ctx, json_t *r, int ids)
 {
+	const char *status = jstr(r, "status");
+
 	(void)ids;
-	if (ctx->quiet)
-		return;
-	if (json_is_string(json_object_get(r, "retryAt")))
-		printf("%s %s@%s: %s (retry at %s)\n", jstr(r, "id"), jstr(r, "jobSlug"),
-		       jstr(r, "version"), jstr(r, "errorMessage"), jstr(r, "retryAt"));
-	else
-		printf("%s %s@%s %s%s%s\n", jstr(r, "id"), jstr(r, "jobSlug"), jstr(r, "version"),
-		       jstr(r, "status"), *jstr(r, "errorMessage") ? ": " : "",
-		       jstr(r, "errorMessage"));
+	if (!strcmp(status, "succeeded")) {
+		if (!ctx->json && !ctx->quiet)
+			printf("%s %s@%s succeeded (%" JSON_INTEGER_FORMAT " ms)\n", jstr(r, "id"),
+			       jstr(r, "jobSlug"), jstr(r, "version"),
+			       json_integer_value(json_object_get(r, "durationMs")));
+	} else if (!strcmp(status, "pending") && *jstr(r, "retryAt")) {
+		error("cannot run job run '%s' of %s@%s: %s", jstr(r, "id"), jstr(r, "jobSlug"),
+		      jstr(r, "version"), jstr(r, "errorMessage"));
+	} else {
+		error("job run '%s' of %s@%s %s: %s", jstr(r, "id"), jstr(r, "jobSlug"),
+		      jstr(r, "version"), status, jstr(r, "errorMessage"));
+	}
 }
 
 static const struct work_front jobs_front = {

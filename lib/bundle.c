@@ -439,66 +439,103 @@ static int check_member(struct archive_entry *e, struct ah_err *err)
 	}
 }
 
-/* Writes the current member of in under dest, its mode made 0644 or 0755, owned by us. */
-static int extract_member(struct archive *in, struct archive *out, struct archive_entry *e,
-			  const char *dest, struct ah_err *err)
+/*
+ * The directory of member name under rootfd, each component opened anew
+ * without following links: a member never lands beyond a link, whatever
+ * the links before it point at. *base is the last component.
+ */
+static int member_parent(int rootfd, const char *name, const char **base, struct ah_err *err)
 {
-	char *full = xstrfmt("%s/%s", dest, archive_entry_pathname(e));
-	int type = archive_entry_filetype(e), ret = -1;
+	const char *p = name, *slash;
+	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+
+	while (fd >= 0 && (slash = strchr(p, '/'))) {
+		char *part = xstrndup(p, (size_t)(slash - p));
+		int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		free(part);
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+	if (fd < 0)
+		return ah_invalid(err, "bundle: member '%s' is not inside a directory of the bundle",
+				  name);
+	*base = p;
+	return fd;
+}
+
+/* Writes the current member of in under rootfd, its mode made 0644 or 0755. */
+static int extract_member(struct archive *in, struct archive_entry *e, int rootfd,
+			  struct ah_err *err)
+{
+	const char *name = archive_entry_pathname(e), *base = NULL;
+	int type = archive_entry_filetype(e), mode, dirfd, fd = -1, ret = -1;
 	const void *buf;
 	size_t len;
 	la_int64_t off;
 	int r;
 
-	archive_entry_set_pathname(e, full);
-	if (type != AE_IFLNK)
-		archive_entry_set_perm(e, type == AE_IFDIR || (archive_entry_perm(e) & 0100) ? 0755 : 0644);
-	if (archive_write_header(out, e) != ARCHIVE_OK) {
-		ah_invalid(err, "bundle: cannot write '%s': %s", full, archive_error_string(out));
-		goto done;
-	}
-	if (type == AE_IFREG)
+	if ((dirfd = member_parent(rootfd, name, &base, err)) < 0)
+		return -1;
+	mode = type == AE_IFDIR || (archive_entry_perm(e) & 0100) ? 0755 : 0644;
+	switch (type) {
+	case AE_IFDIR:
+		/* a directory may come again, or after its contents */
+		if (mkdirat(dirfd, base, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		break;
+	case AE_IFLNK:
+		if (symlinkat(archive_entry_symlink(e), dirfd, base) < 0)
+			goto fail;
+		break;
+	default:
+		fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 || fchmod(fd, (mode_t)mode) < 0)
+			goto fail;
 		while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
-			if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK) {
-				ah_invalid(err, "bundle: cannot write '%s': %s", full,
-					   archive_error_string(out));
-				goto done;
-			}
-	if (type == AE_IFREG && r != ARCHIVE_EOF) {
-		ah_invalid(err, "bundle: cannot read '%s': %s", full, archive_error_string(in));
-		goto done;
-	}
-	if (archive_write_finish_entry(out) != ARCHIVE_OK) {
-		ah_invalid(err, "bundle: cannot write '%s': %s", full, archive_error_string(out));
-		goto done;
+			if (pwrite(fd, buf, len, off) != (ssize_t)len)
+				goto fail;
+		if (r != ARCHIVE_EOF) {
+			ah_invalid(err, "bundle: cannot read '%s': %s", name, archive_error_string(in));
+			goto done;
+		}
+		/* a sparse member's end: its declared size */
+		if (ftruncate(fd, archive_entry_size(e)) < 0)
+			goto fail;
 	}
 	ret = 0;
+	goto done;
+fail:
+	ah_invalid(err, "bundle: cannot write member '%s': %s", name, strerror(errno));
 done:
-	free(full);
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
 	return ret;
 }
 
 int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **manifest,
 		     struct ah_err *err)
 {
-	struct archive *in = image_reader_new(), *out = archive_write_disk_new();
+	struct archive *in = image_reader_new();
 	struct archive_entry *e;
 	struct ah_bundle b = { 0 };
 	struct ah_err no = AH_ERR_INIT;
 	int64_t total = 0;
 	size_t entries = 0;
-	int r, made = 0, ret = -1;
+	int r, rootfd = -1, made = 0, ret = -1;
 
 	*manifest = NULL;
-	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-				       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-				       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-				       ARCHIVE_EXTRACT_NO_OVERWRITE);
 	if (mkdir(dest, 0755) < 0) {
 		ah_internal(err, "cannot create '%s': %s", dest, strerror(errno));
 		goto done;
 	}
 	made = 1;
+	if ((rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		ah_internal(err, "cannot open '%s': %s", dest, strerror(errno));
+		goto done;
+	}
 	if (archive_read_open_memory(in, tgz, len) != ARCHIVE_OK) {
 		ah_invalid(err, "bundle: not a gzipped tar archive: %s", archive_error_string(in));
 		goto done;
@@ -516,7 +553,7 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 			continue;
 		if (check_member(e, err) < 0 ||
 		    image_entry_budget(e, &total, UNPACK_MAX_BYTES, "bundle", err) < 0 ||
-		    extract_member(in, out, e, dest, err) < 0)
+		    extract_member(in, e, rootfd, err) < 0)
 			goto done;
 	}
 	if (r != ARCHIVE_EOF) {
@@ -531,7 +568,8 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 done:
 	ah_bundle_release(&b);
 	archive_read_free(in);
-	archive_write_free(out);
+	if (rootfd >= 0)
+		close(rootfd);
 	if (ret < 0 && made)
 		ah_remove_tree(dest, &no);
 	return ret;

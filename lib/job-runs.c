@@ -264,6 +264,7 @@ int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
 {
 	struct ah_job_ref job = { 0 };
 	json_t *parameters = NULL, *trigger = json_object_get(params, "trigger"), *own = NULL;
+	json_t *timeout;
 	char id[AH_RANDOM_ID_MAX];
 	int64_t timeout_ms = 0;
 	sqlite3_int64 n;
@@ -276,7 +277,7 @@ int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
 	} else {
 		trigger = own = json_pack("{s:s}", "type", "manual");
 	}
-	if (!json_is_null(json_object_get(params, "timeoutMs")) &&
+	if ((timeout = json_object_get(params, "timeoutMs")) && !json_is_null(timeout) &&
 	    ah_param_duration_ms(params, "timeoutMs", 1, cfg->max_timeout_ms, &timeout_ms, err) < 0)
 		goto done;
 	if (ah_begin_write(st, err) < 0)
