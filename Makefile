@@ -67,6 +67,7 @@ STATE_OBJS += lib/work.o
 RECORD_OBJS += lib/apps.o
 RECORD_OBJS += lib/builds.o
 RECORD_OBJS += lib/history.o
+RECORD_OBJS += lib/job-runs.o
 RECORD_OBJS += lib/jobs.o
 RECORD_OBJS += lib/launch.o
 RECORD_OBJS += lib/search.o
@@ -79,6 +80,8 @@ ENGINE_OBJS += lib/build-rootfs.o
 ENGINE_OBJS += lib/build-run.o
 ENGINE_OBJS += lib/build-worker.o
 ENGINE_OBJS += lib/build.o
+ENGINE_OBJS += lib/bundle-init.o
+ENGINE_OBJS += lib/bundle-package.o
 ENGINE_OBJS += lib/bundle.o
 ENGINE_OBJS += lib/derive.o
 ENGINE_OBJS += lib/dockerfile.o
@@ -90,12 +93,15 @@ ENGINE_OBJS += lib/image-names.o
 ENGINE_OBJS += lib/image-transfer.o
 ENGINE_OBJS += lib/image.o
 ENGINE_OBJS += lib/ingest.o
+ENGINE_OBJS += lib/job-exec.o
+ENGINE_OBJS += lib/job-worker.o
 ENGINE_OBJS += lib/launch-relay.o
 ENGINE_OBJS += lib/launch-rootfs.o
 ENGINE_OBJS += lib/launch-run.o
 ENGINE_OBJS += lib/markdown.o
 ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
+ENGINE_OBJS += lib/sign.o
 
 OPS_OBJS += lib/ops-apps.o
 OPS_OBJS += lib/ops-build-worker.o
@@ -106,7 +112,10 @@ OPS_OBJS += lib/ops-gc.o
 OPS_OBJS += lib/ops-history.o
 OPS_OBJS += lib/ops-hooks.o
 OPS_OBJS += lib/ops-image.o
+OPS_OBJS += lib/ops-job-test.o
 OPS_OBJS += lib/ops-ingest.o
+OPS_OBJS += lib/ops-job-files.o
+OPS_OBJS += lib/ops-job-runs.o
 OPS_OBJS += lib/ops-jobs.o
 OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
@@ -160,14 +169,14 @@ apphub-ingest_CMDS = ingest
 apphub-ingest_OPS = $(LIGHT_OPS) ingest
 apphub-ingest_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libcmark
 
-# Job bundles: packaging, signing, publishing (libarchive, OpenSSL).
-apphub-jobs_OBJS = cmd/jobs.o
-apphub-jobs_CMDS = jobs
-apphub-jobs_OPS = $(LIGHT_OPS) jobs
-apphub-jobs_PKGS = $(LIGHT_PKGS) libarchive libcrypto libseccomp
 # The launches' supervisor: it starts with every launch and stays as long,
 # so it links only the light libraries; the image store's work is
 # apphub-image's, which it runs when an image is not unpacked yet.
+apphub-jobs_OBJS = cmd/jobs.o
+apphub-jobs_CMDS = jobs
+apphub-jobs_OPS = $(LIGHT_OPS) job_files job_runs job_test jobs
+apphub-jobs_PKGS = $(LIGHT_PKGS) libarchive libcrypto libseccomp
+
 apphub-launch_OBJS = cmd/launch.o
 apphub-launch_CMDS = launch
 apphub-launch_OPS = $(LIGHT_OPS) launch_supervise
@@ -182,7 +191,7 @@ apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest jobs serve web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_files job_runs job_test jobs serve web
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread
@@ -197,7 +206,7 @@ DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libja
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev libseccomp-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
 	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium \
-	libstemmer-dev
+	libstemmer-dev nodejs python3
 
 all: $(PROGRAMS)
 
@@ -235,10 +244,11 @@ lib/web-assets.c: web/embed.sh $(WEB_FILES)
 print-layers:
 	@$(foreach l,$(LAYERS),echo '$(l): $($(l)_OBJS)';)
 
-# The parsers driven from the tests (t/3000-dockerfile.bats, t/2150-readme.bats).
+# The parsers driven from the tests (t/3000-dockerfile.bats, t/2150-readme.bats), and
+# a job handler stopped (t/4100-jobs-sandbox.bats).
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark 2>/dev/null) $(LIGHT_LIBS)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp 2>/dev/null) $(LIGHT_LIBS)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
@@ -265,7 +275,9 @@ check: deps
 
 # The main job on the embedded default: the example apps registered, ingested,
 # built (the base images made when missing; Debian's with debootstrap) and
-# launched, then apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C stops).
+# launched, the example jobs packaged, published and run once with their
+# sample input, then apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C
+# stops).
 RUN_DIR = .run
 RUN_LISTEN = 127.0.0.1:4000
 DEBIAN_MIRROR = http://deb.debian.org/debian
@@ -303,6 +315,24 @@ run: deps
 			else echo "make run: $$app did not launch (apphub launch ls $$app)"; fi; \
 		done; \
 	fi
+	@if [ -x ./apphub-jobs ]; then \
+		mkdir -p $(RUN_DIR)/jobs; \
+		for dir in contrib/examples/jobs/*/; do \
+			dir=$${dir%/}; job=$$(basename "$$dir"); \
+			tgz=$(RUN_DIR)/jobs/$$job-$$(jq -r .version "$$dir/manifest.json").tgz; \
+			if ! ./apphub -C $(RUN_DIR)/state -q jobs package "$$dir" --force --out $(RUN_DIR)/jobs || \
+				! ./apphub -C $(RUN_DIR)/state -q jobs publish "$$tgz"; then \
+				echo "make run: job $$job was not published (apphub jobs publish $$dir)"; \
+				continue; \
+			fi; \
+			if out=$$(./apphub -C $(RUN_DIR)/state --json jobs run "$$job" \
+				--input-json "$$(cat "$$dir/tests/sample-input.json")" 2>$(RUN_DIR)/jobs/$$job.err); then \
+				echo "ran job $$job: $$(printf '%s' "$$out" | jq -c '.result? // .' 2>/dev/null)"; \
+			else \
+				echo "make run: job $$job failed: $$(tail -n 1 $(RUN_DIR)/jobs/$$job.err) (apphub jobs runs $$job)"; \
+			fi; \
+		done; \
+	fi
 	@echo
 	@./apphub -C $(RUN_DIR)/state apps ls
 	@echo
@@ -310,6 +340,7 @@ run: deps
 	@echo "  curl -s 'http://$(RUN_LISTEN)/apps?q=example:true' | jq"
 	@echo "  curl -s 'http://$(RUN_LISTEN)/tags/suggest?prefix=run' | jq"
 	@echo "  curl -sN http://$(RUN_LISTEN)/events -H 'Accept: text/event-stream'"
+	@echo "  curl -s http://$(RUN_LISTEN)/jobs | jq"
 	@exec ./apphub -C $(RUN_DIR)/state serve --listen $(RUN_LISTEN)
 
 install: all
@@ -353,11 +384,16 @@ t/fuzz/fuzz-search: t/fuzz/fuzz-search.c lib/fts-stem.c
 t/fuzz/fuzz-schema: t/fuzz/fuzz-schema.c lib/json-schema.c lib/strbuf.c lib/usage.c lib/err.c \
 		lib/utf8.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
+# A job handler's fd-3 progress lines (lib/job-exec.c).
+t/fuzz/fuzz-progress: t/fuzz/fuzz-progress.c $(FUZZ_SRCS) lib/job-exec.c lib/sandbox.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto) \
+		$(LIGHT_LIBS)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
-		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema
+		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
+		t/fuzz/fuzz-progress
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
 		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
-		t/fuzz/corpus-schema
+		t/fuzz/corpus-schema t/fuzz/corpus-progress
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -371,6 +407,8 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 	t/fuzz/fuzz-search -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-search
 	t/fuzz/fuzz-schema -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-schema \
 		t/fuzz/seeds-schema
+	t/fuzz/fuzz-progress -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-progress \
+		t/fuzz/seeds-progress
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c

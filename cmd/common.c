@@ -94,6 +94,10 @@ static const struct {
 	{ "image", "export", "the file would be written on the server's machine" },
 	{ "image", "import", "the file is on this machine and is not uploaded" },
 	{ "image", "unpack", "the directory would be written on the server's machine" },
+	{ "jobs", "init", "the bundle is a directory of this machine" },
+	{ "jobs", "keygen", "the keys are files of this machine" },
+	{ "jobs", "package", "the bundle is a directory of this machine" },
+	{ "jobs", "test", "the bundle is a directory of this machine" },
 	{ "serve", NULL, "it serves this machine's state directory; run it on the server" },
 };
 

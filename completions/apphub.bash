@@ -8,6 +8,9 @@
 #     apphub apps tags --limit 50 -- PREFIX
 # prints one suggestion per line; keys end with ':' (no space is added after
 # them), pairs are key:value.  App ids come from `apphub -q apps ls`.
+# Jobs: slugs from `apphub -q jobs ls`, the versions after `SLUG@` from
+# `apphub -q jobs show SLUG`, run ids from `apphub -q jobs runs`; each prints
+# one a line.
 # A `-C DIR` given on the command line is passed through to those calls.
 
 # __apphub_words
@@ -97,6 +100,53 @@ __apphub_ids() {
 	return 0
 }
 
+__apphub_jobs() {
+	local s slug
+	if [[ $cur == *@* ]]; then
+		# SLUG@VERSION: the versions published of SLUG.
+		slug=${cur%%@*}
+		while IFS= read -r s; do
+			[[ -n $s && $slug@$s == "$cur"* ]] && COMPREPLY+=("$slug@$s")
+		done < <(__apphub_run -q jobs show "$slug")
+		return 0
+	fi
+	# With "version", SLUG@ (no space: the version must follow).
+	while IFS= read -r s; do
+		[[ -n $s && $s == "$cur"* ]] || continue
+		[[ $1 == version ]] && s+=@
+		COMPREPLY+=("$s")
+	done < <(__apphub_run -q jobs ls)
+	return 0
+}
+
+__apphub_job_runs() {
+	local s
+	while IFS= read -r s; do
+		[[ -n $s && $s == "$cur"* ]] && COMPREPLY+=("$s")
+	done < <(__apphub_run -q jobs runs)
+	return 0
+}
+
+# show's operand: a job (SLUG, SLUG@VERSION) or a run.
+__apphub_job_or_run() {
+	__apphub_jobs
+	[[ $cur == *@* ]] || __apphub_job_runs
+}
+
+# __apphub_opts_or ACTION OPTION...: the verb's options (and the common
+# ones) for a word starting with '-', else ACTION (a command and its
+# arguments; none when empty) for the verb's one operand.
+__apphub_opts_or() {
+	local action=$1
+	shift
+	if [[ $cur == -* ]]; then
+		__apphub_reply "$@" "${common[@]}"
+	elif ((${#args[@]} == 0)) && [[ -n $action ]]; then
+		$action
+	fi
+	return 0
+}
+
 __apphub_commands() {
 	local -a cmds
 	local s
@@ -178,7 +228,9 @@ _apphub() {
 			--max-connections-per-ip | \
 			--ref | --engine | --check | --build | --image | -e | --env | --command | \
 			--port | --profile | --memory | --cpus | --cpu-time | --pids | --nofile | \
-			--disk | --ttl | --network | --user)
+			--disk | --ttl | --network | --user | \
+			--runtime | --slug | --out | --key | --input-json | --input | --param | \
+			-j | --jobs)
 				i+=1
 				continue
 				;;
@@ -192,6 +244,8 @@ _apphub() {
 		elif [[ $cmd == build && -z $verb && $w =~ ^(ls|show|logs|retry|run)$ ]]; then
 			verb=$w
 		elif [[ $cmd == launch && -z $verb && $w =~ ^(start|ls|show|logs|stop)$ ]]; then
+			verb=$w
+		elif [[ $cmd == jobs && -z $verb ]]; then
 			verb=$w
 		else
 			args+=("$w")
@@ -207,6 +261,8 @@ _apphub() {
 	--status)
 		if [[ $cmd == launch ]]; then
 			__apphub_reply pending starting running stopping stopped failed
+		elif [[ $cmd == jobs ]]; then
+			__apphub_reply pending running succeeded failed canceled timeout
 		else
 			__apphub_reply pending processing ready failed
 		fi
@@ -241,13 +297,26 @@ _apphub() {
 		__apphub_reply native podman docker
 		return 0
 		;;
+	--runtime)
+		__apphub_reply node python exec
+		return 0
+		;;
+	--key | --input)
+		__apphub_files
+		return 0
+		;;
+	--out)
+		# package writes into a directory, keygen a key file.
+		[[ $verb == package ]] && __apphub_dirs || __apphub_files
+		return 0
+		;;
 	--ref | --cmd | --entrypoint | --env | --workdir | --creds | --chunk-size | \
 	--limit | --offset | --since | --weights | --id | --name | --description | \
 	--server | --listen | --workers | --threads | --timeout | --hook-branch | \
 	--allow-host | --cors-origin | --request-timeout | --max-connections | \
 	--max-connections-per-ip | \
 	--build | --image | -e | --command | --port | --memory | --cpus | --cpu-time | \
-	--pids | --nofile | --disk | --ttl)
+	--pids | --nofile | --disk | --ttl | --slug | --input-json | --param | -j | --jobs)
 		return 0
 		;;
 	esac
@@ -361,6 +430,36 @@ _apphub() {
 		*) [[ $cur == -* ]] && __apphub_reply "${common[@]}" ;;
 		esac
 		;;
+	jobs)
+		if [[ -z $verb ]]; then
+			if [[ $cur == -* ]]; then
+				# `apphub jobs` alone is `apphub jobs ls`.
+				__apphub_reply "${common[@]}"
+			else
+				__apphub_reply ls init package keygen trust test publish show rm run runs \
+					logs cancel work
+			fi
+			return 0
+		fi
+		case $verb in
+		init) __apphub_opts_or __apphub_dirs --runtime --slug ;;
+		package) __apphub_opts_or __apphub_dirs --force --out --key ;;
+		keygen) __apphub_opts_or '' --out --force ;;
+		trust) __apphub_opts_or __apphub_files --name ;;
+		test) __apphub_opts_or __apphub_dirs --input-json --input ;;
+		# A bundle directory or a .tgz.
+		publish) __apphub_opts_or __apphub_files --key ;;
+		show) __apphub_opts_or __apphub_job_or_run ;;
+		# rm needs the version: SLUG@.
+		rm) __apphub_opts_or '__apphub_jobs version' ;;
+		run) __apphub_opts_or __apphub_jobs --param --input-json --detach --timeout ;;
+		runs) __apphub_opts_or __apphub_jobs --status --limit ;;
+		logs) __apphub_opts_or __apphub_job_runs -f --follow ;;
+		cancel) __apphub_opts_or __apphub_job_runs ;;
+		work) __apphub_opts_or '' -j --jobs --watch ;;
+		*) __apphub_opts_or '' ;;
+		esac
+		;;
 	ingest)
 		if [[ $cur == -* ]]; then
 			__apphub_reply -j --jobs --watch --repo "${common[@]}"
@@ -441,7 +540,8 @@ _apphub() {
 	return 0
 }
 
-# __apphub_finish: no space after a tag key (`framework:`).  Readline replaces
+# __apphub_finish: no space after a tag key (`framework:`) or a job's `SLUG@`
+# (its version follows).  Readline replaces
 # only the part of the current word after its last COMP_WORDBREAKS character
 # (':' and '=' by default), so that prefix is dropped from every reply, and
 # what is left is quoted if the shell would read it otherwise.
@@ -449,7 +549,7 @@ __apphub_finish() {
 	local r pre='' c
 	local -i i k
 	for r in "${COMPREPLY[@]}"; do
-		if [[ $r == *: ]]; then
+		if [[ $r == *[:@] ]]; then
 			compopt -o nospace 2>/dev/null || :
 			break
 		fi

@@ -4,7 +4,10 @@
 # Tag keys and key:value pairs come from `apphub apps tags --limit 50 -- PREFIX`;
 # fish adds no space after a completion ending in ':', so `fr<TAB>` gives
 # `framework:` and a second TAB the pairs.  App ids come from
-# `apphub -q apps ls --limit 1000`.  A -C DIR on the command line is passed on.
+# `apphub -q apps ls --limit 1000`.  Job slugs come from `apphub -q jobs ls`,
+# the versions after SLUG@ from `apphub -q jobs show SLUG`, run ids from
+# `apphub -q jobs runs` (each one a line).  A -C DIR on the command line is
+# passed on.
 
 # The words of the command line before the cursor, options and their values
 # left out: apphub [command [verb [args...]]]
@@ -18,7 +21,7 @@ function __apphub_words
             continue
         end
         switch $t
-            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size
+            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size --runtime --slug --out --key --input-json --input --param -j --jobs
                 set skip 1
             case '-*'
             case '*'
@@ -61,6 +64,28 @@ end
 
 function __apphub_ids
     __apphub_run -q apps ls --limit 1000
+end
+
+# Job slugs, or after SLUG@ the versions of SLUG as SLUG@VERSION; with
+# "version", SLUG@ (fish adds no space after it: the version follows).
+function __apphub_job_refs
+    set -l cur (commandline -ct)
+    if string match -q '*@*' -- $cur
+        set -l slug (string split -m 1 @ -- $cur)[1]
+        for v in (__apphub_run -q jobs show $slug)
+            printf '%s@%s\n' $slug $v
+        end
+    else if test "$argv[1]" = version
+        for s in (__apphub_run -q jobs ls)
+            printf '%s@\n' $s
+        end
+    else
+        __apphub_run -q jobs ls
+    end
+end
+
+function __apphub_job_runs
+    __apphub_run -q jobs runs
 end
 
 # __apphub_at N [WORD...]: N words given so far (command, verb, args), the
@@ -247,3 +272,42 @@ complete -c apphub -n '__apphub_in serve' -l cors-origin -x -d 'Origin whose pag
 complete -c apphub -n '__apphub_in serve' -l request-timeout -x -d 'Time for a whole request to arrive (seconds)'
 complete -c apphub -n '__apphub_in serve' -l max-connections -x -d 'Connections at once'
 complete -c apphub -n '__apphub_in serve' -l max-connections-per-ip -x -d 'Connections at once from one address'
+
+# jobs.
+complete -c apphub -n '__apphub_at 1 jobs' -a ls -d 'List jobs (default)'
+complete -c apphub -n '__apphub_at 1 jobs' -a init -d 'Scaffold a bundle directory'
+complete -c apphub -n '__apphub_at 1 jobs' -a package -d 'Write a reproducible, signed bundle archive'
+complete -c apphub -n '__apphub_at 1 jobs' -a keygen -d 'Make an Ed25519 signing key pair'
+complete -c apphub -n '__apphub_at 1 jobs' -a trust -d 'Accept bundles signed by a public key'
+complete -c apphub -n '__apphub_at 1 jobs' -a test -d 'Run a bundle directory\'s handler'
+complete -c apphub -n '__apphub_at 1 jobs' -a publish -d 'Publish a bundle directory or archive'
+complete -c apphub -n '__apphub_at 1 jobs' -a show -d 'Show a job, a version or a run'
+complete -c apphub -n '__apphub_at 1 jobs' -a rm -d 'Remove a published version'
+complete -c apphub -n '__apphub_at 1 jobs' -a run -d 'Run a job'
+complete -c apphub -n '__apphub_at 1 jobs' -a runs -d 'List runs'
+complete -c apphub -n '__apphub_at 1 jobs' -a logs -d 'Print the log of a run'
+complete -c apphub -n '__apphub_at 1 jobs' -a cancel -d 'Cancel a run'
+complete -c apphub -n '__apphub_at 1 jobs' -a work -d 'Work through the queue of runs'
+complete -c apphub -n '__apphub_in jobs init' -l runtime -x -a 'node python exec' -d 'The handler\'s runtime'
+complete -c apphub -n '__apphub_in jobs init' -l slug -x -d 'The job\'s slug'
+complete -c apphub -n '__apphub_at 2 jobs init; or __apphub_at 2 jobs package; or __apphub_at 2 jobs test' -a '(__fish_complete_directories)'
+complete -c apphub -n '__apphub_in jobs package' -l force -d 'Replace an existing archive'
+complete -c apphub -n '__apphub_in jobs package' -l out -x -a '(__fish_complete_directories)' -d 'Write into this directory'
+complete -c apphub -n '__apphub_in jobs package publish' -l key -r -F -d 'Sign with this private key'
+complete -c apphub -n '__apphub_in jobs keygen' -l out -r -F -d 'The private key file'
+complete -c apphub -n '__apphub_in jobs keygen' -l force -d 'Replace an existing key'
+complete -c apphub -n '__apphub_in jobs trust' -l name -x -d 'The signer\'s name'
+complete -c apphub -n '__apphub_at 2 jobs trust; or __apphub_at 2 jobs publish' -F
+complete -c apphub -n '__apphub_in jobs test run' -l input-json -x -d 'The parameters as JSON'
+complete -c apphub -n '__apphub_in jobs test' -l input -r -F -d 'The parameters from a file'
+complete -c apphub -n '__apphub_at 2 jobs show; or __apphub_at 2 jobs run; or __apphub_at 2 jobs runs' -a '(__apphub_job_refs)'
+complete -c apphub -n '__apphub_at 2 jobs rm' -a '(__apphub_job_refs version)'
+complete -c apphub -n '__apphub_at 2 jobs show; or __apphub_at 2 jobs logs; or __apphub_at 2 jobs cancel' -a '(__apphub_job_runs)'
+complete -c apphub -n '__apphub_in jobs run' -l param -x -d 'A parameter k=v'
+complete -c apphub -n '__apphub_in jobs run' -l detach -d 'Queue the run and return'
+complete -c apphub -n '__apphub_in jobs run' -l timeout -x -d 'End the run after this long'
+complete -c apphub -n '__apphub_in jobs runs' -l status -x -a 'pending running succeeded failed canceled timeout' -d 'Only this status'
+complete -c apphub -n '__apphub_in jobs runs' -l limit -x -d 'At most n runs'
+complete -c apphub -n '__apphub_in jobs logs' -s f -l follow -d 'Follow while it runs'
+complete -c apphub -n '__apphub_in jobs work' -s j -l jobs -x -d 'Runs at once (default 2)'
+complete -c apphub -n '__apphub_in jobs work' -l watch -d 'Keep waiting for new runs'

@@ -868,11 +868,9 @@ static const char *base_env(void *data, const char *image, const char *platform,
 }
 
 
-static int read_fd_max(int fd, size_t max, char **buf, size_t *len);
-
 int build_read_file_max(const char *path, size_t max, char **buf, size_t *len)
 {
-	return read_fd_max(open(path, O_RDONLY | O_CLOEXEC), max, buf, len);
+	return ah_read_fd_max(open(path, O_RDONLY | O_CLOEXEC), max, buf, len);
 }
 
 /*
@@ -891,35 +889,9 @@ static int read_ctx_file(int ctx_fd, const char *rel, size_t max, char **buf, si
 		return 1;
 	if (fd < 0)
 		return ah_error(err, e.status, e.code, "cannot read '%s': %s", rel, e.msg);
-	if (read_fd_max(fd, max, buf, len) < 0)
+	if (ah_read_fd_max(fd, max, buf, len) < 0)
 		return ah_invalid(err, "cannot read '%s': %s", rel,
 				  errno == EFBIG ? "too large" : strerror(errno));
-	return 0;
-}
-
-static int read_fd_max(int fd, size_t max, char **buf, size_t *len)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char chunk[65536];
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (sb.len + (size_t)n > max) {
-			close(fd);
-			strbuf_release(&sb);
-			errno = EFBIG;
-			return -1;
-		}
-		strbuf_add(&sb, chunk, (size_t)n);
-	}
-	close(fd);
-	if (n < 0) {
-		strbuf_release(&sb);
-		return -1;
-	}
-	*buf = strbuf_detach(&sb, len);
 	return 0;
 }
 

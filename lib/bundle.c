@@ -8,8 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include "bundle.h"
+#include "fsutil.h"
+#include "image-internal.h"
 #include "parse.h"
 #include "repopath.h"
 #include "strbuf.h"
@@ -376,4 +381,158 @@ void ah_bundle_release(struct ah_bundle *b)
 	json_decref(b->config);
 	json_decref(b->manifest);
 	memset(b, 0, sizeof(*b));
+}
+
+/* ---- a packaged bundle read back ---- */
+
+#define UNPACK_MAX_ENTRIES 20000
+#define UNPACK_MAX_DEPTH 32
+#define UNPACK_MAX_BYTES ((int64_t)256 << 20)
+
+int ah_bundle_link_inside(const char *name, const char *target)
+{
+	const char *p;
+	int depth = 0;
+
+	if (!*target || *target == '/')
+		return 0;
+	/* the link's own directory */
+	for (p = name; (p = strchr(p, '/')); p++)
+		depth++;
+	for (p = target; *p;) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			if (--depth < 0)
+				return 0;
+		} else if (n && !(n == 1 && *p == '.')) {
+			depth++;
+		}
+		p += n + (p[n] == '/');
+	}
+	return 1;
+}
+
+/* The checks of one member, beyond image_check_entry()'s: what a bundle may hold. */
+static int check_member(struct archive_entry *e, struct ah_err *err)
+{
+	const char *name = archive_entry_pathname(e), *p;
+	int depth = 1;
+
+	for (p = name; (p = strchr(p, '/')); p++)
+		if (++depth > UNPACK_MAX_DEPTH)
+			return ah_invalid(err, "bundle: member '%.200s' nests deeper than %d levels",
+					  name, UNPACK_MAX_DEPTH);
+	if (archive_entry_hardlink(e))
+		return ah_invalid(err, "bundle: member '%s' is a hard link", name);
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+	case AE_IFDIR:
+		return 0;
+	case AE_IFLNK:
+		if (!ah_bundle_link_inside(name, archive_entry_symlink(e) ?: ""))
+			return ah_invalid(err, "bundle: member '%s' links outside the bundle (to '%.200s')",
+					  name, archive_entry_symlink(e) ?: "");
+		return 0;
+	default:
+		return ah_invalid(err, "bundle: member '%s' is not a file, directory or link", name);
+	}
+}
+
+/* Writes the current member of in under dest, its mode made 0644 or 0755, owned by us. */
+static int extract_member(struct archive *in, struct archive *out, struct archive_entry *e,
+			  const char *dest, struct ah_err *err)
+{
+	char *full = xstrfmt("%s/%s", dest, archive_entry_pathname(e));
+	int type = archive_entry_filetype(e), ret = -1;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int r;
+
+	archive_entry_set_pathname(e, full);
+	if (type != AE_IFLNK)
+		archive_entry_set_perm(e, type == AE_IFDIR || (archive_entry_perm(e) & 0100) ? 0755 : 0644);
+	if (archive_write_header(out, e) != ARCHIVE_OK) {
+		ah_invalid(err, "bundle: cannot write '%s': %s", full, archive_error_string(out));
+		goto done;
+	}
+	if (type == AE_IFREG)
+		while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
+			if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK) {
+				ah_invalid(err, "bundle: cannot write '%s': %s", full,
+					   archive_error_string(out));
+				goto done;
+			}
+	if (type == AE_IFREG && r != ARCHIVE_EOF) {
+		ah_invalid(err, "bundle: cannot read '%s': %s", full, archive_error_string(in));
+		goto done;
+	}
+	if (archive_write_finish_entry(out) != ARCHIVE_OK) {
+		ah_invalid(err, "bundle: cannot write '%s': %s", full, archive_error_string(out));
+		goto done;
+	}
+	ret = 0;
+done:
+	free(full);
+	return ret;
+}
+
+int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **manifest,
+		     struct ah_err *err)
+{
+	struct archive *in = image_reader_new(), *out = archive_write_disk_new();
+	struct archive_entry *e;
+	struct ah_bundle b = { 0 };
+	struct ah_err no = AH_ERR_INIT;
+	int64_t total = 0;
+	size_t entries = 0;
+	int r, made = 0, ret = -1;
+
+	*manifest = NULL;
+	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+				       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+				       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+				       ARCHIVE_EXTRACT_NO_OVERWRITE);
+	if (mkdir(dest, 0755) < 0) {
+		ah_internal(err, "cannot create '%s': %s", dest, strerror(errno));
+		goto done;
+	}
+	made = 1;
+	if (archive_read_open_memory(in, tgz, len) != ARCHIVE_OK) {
+		ah_invalid(err, "bundle: not a gzipped tar archive: %s", archive_error_string(in));
+		goto done;
+	}
+	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+		int skip;
+
+		if (++entries > UNPACK_MAX_ENTRIES) {
+			ah_invalid(err, "bundle: more than %d members", UNPACK_MAX_ENTRIES);
+			goto done;
+		}
+		if ((skip = image_check_entry(e, "bundle", err)) < 0)
+			goto done;
+		if (skip)
+			continue;
+		if (check_member(e, err) < 0 ||
+		    image_entry_budget(e, &total, UNPACK_MAX_BYTES, "bundle", err) < 0 ||
+		    extract_member(in, out, e, dest, err) < 0)
+			goto done;
+	}
+	if (r != ARCHIVE_EOF) {
+		ah_invalid(err, "bundle: not a readable gzipped tar archive: %s",
+			   archive_error_string(in));
+		goto done;
+	}
+	if (ah_bundle_load(dest, &b, err) < 0)
+		goto done;
+	*manifest = json_incref(b.manifest);
+	ret = 0;
+done:
+	ah_bundle_release(&b);
+	archive_read_free(in);
+	archive_write_free(out);
+	if (ret < 0 && made)
+		ah_remove_tree(dest, &no);
+	return ret;
 }

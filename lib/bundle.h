@@ -51,4 +51,39 @@ int ah_job_slug_check(const char *slug, struct ah_err *err);
  */
 int ah_bundle_path_check(const char *what, const char *path, struct ah_err *err);
 
+/*
+ * Scaffolds a bundle in dir (made when missing) of runtime (NULL: node, or
+ * what an existing manifest says) with slug (NULL: from dir's name, or an
+ * existing apphub.bundle.json's): only the files that are not there yet.
+ * *out: {dir, slug, runtime, created: [file...]}.
+ */
+int ah_bundle_init(const char *dir, const char *runtime, const char *slug, json_t **out,
+		   struct ah_err *err);
+
+/* Whether a symbolic link at name (in a bundle) with target stays inside it. */
+int ah_bundle_link_inside(const char *name, const char *target);
+
+/*
+ * Packages the bundle in dir into out_dir (NULL: its artifactDir) as
+ * <slug>-<version>.tgz with its .sha256 and, with key (a private key
+ * file), its .sig: reproducible, as the file's comment says. An existing
+ * package is a conflict unless force. *out: {slug, version, path,
+ * checksum, size, files, signature?}.
+ */
+int ah_bundle_package(const char *dir, const char *out_dir, int force, const char *key,
+		      json_t **out, struct ah_err *err);
+/* ah_bundle_package() with force, for publish: *tgz_path the package's path. */
+int ah_bundle_package_to(const char *dir, const char *out_dir, const char *key, char **tgz_path,
+			 struct ah_err *err);
+
+/*
+ * Unpacks a .tgz bundle held in memory into dest (made here, 0755; removed
+ * again on error): sizes, counts and depth capped, members that leave the
+ * tree ("..", absolute names, links out), hard links, devices and fifos
+ * refused, naming the member; modes made 0644 or 0755. *manifest is the
+ * archive's manifest, found through its apphub.bundle.json, checked.
+ */
+int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **manifest,
+		     struct ah_err *err);
+
 #endif

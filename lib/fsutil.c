@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fsutil.h"
+#include "strbuf.h"
 
 /* Deeper than this is refused rather than recursed into (the stack). */
 #define MAX_REMOVE_DEPTH 4096
@@ -245,4 +246,30 @@ void ah_close_pair(const int fds[2])
 		close(fds[0]);
 	if (fds[1] >= 0)
 		close(fds[1]);
+}
+
+int ah_read_fd_max(int fd, size_t max, char **buf, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[65536];
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (sb.len + (size_t)n > max) {
+			close(fd);
+			strbuf_release(&sb);
+			errno = EFBIG;
+			return -1;
+		}
+		strbuf_add(&sb, chunk, (size_t)n);
+	}
+	close(fd);
+	if (n < 0) {
+		strbuf_release(&sb);
+		return -1;
+	}
+	*buf = strbuf_detach(&sb, len);
+	return 0;
 }

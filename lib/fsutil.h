@@ -50,6 +50,12 @@ int ah_names_cmp(const void *a, const void *b);
 int ah_write_full(int fd, const void *buf, size_t len);
 int ah_read_full(int fd, void *buf, size_t len);
 /*
+ * All of fd (closed here; -1 passes open()'s failure on) into *buf, NUL
+ * terminated, when it is at most max bytes: -1 with errno EFBIG past that,
+ * so nothing beyond max is kept.
+ */
+int ah_read_fd_max(int fd, size_t max, char **buf, size_t *len);
+/*
  * The rest of in appended to out, with copy_file_range where the kernel
  * can (no copy through user space), else read and write: 0, or -1 with
  * errno set.

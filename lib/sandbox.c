@@ -562,6 +562,7 @@ struct child_setup {
 	pid_t parent;
 	int pgrp;			/* a process group of its own */
 	int in, out;			/* stdin; stdout and stderr */
+	int err, extra;			/* stderr apart (> 0), fd 3 (> 0) */
 	const struct ah_cgroup *cg;	/* joined here; NULL: none, or joined already */
 	const struct ah_limits *limits;
 	unsigned cg_enforced;		/* the limits the cgroups hold: no rlimit for them */
@@ -602,7 +603,8 @@ static int child_exec(const struct child_setup *c)
 		return STEP_PARENT;
 	if (c->pgrp)
 		setpgid(0, 0);
-	if (dup2(c->in, 0) < 0 || dup2(c->out, 1) < 0 || dup2(c->out, 2) < 0)
+	if (dup2(c->in, 0) < 0 || dup2(c->out, 1) < 0 ||
+	    dup2(c->err > 0 ? c->err : c->out, 2) < 0 || (c->extra > 0 && dup2(c->extra, 3) < 0))
 		return STEP_SETUP;
 	/* as host root, before the user namespace */
 	if (c->cg && ah_cgroup_join(c->cg) < 0)
@@ -619,7 +621,8 @@ static int child_exec(const struct child_setup *c)
 	 * without O_CLOEXEC is closed on exec too.
 	 */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-	if (c->seccomp_fd < 0 || fcntl(c->seccomp_fd, F_SETFD, 0) < 0)
+	if (c->seccomp_fd < 0 || fcntl(c->seccomp_fd, F_SETFD, 0) < 0 ||
+	    (c->extra > 0 && fcntl(3, F_SETFD, 0) < 0))
 		return STEP_SETUP;
 	/* again: a change of credentials clears it */
 	if (child_begin(c->parent) < 0)
@@ -645,8 +648,19 @@ static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pi
 		goto done;
 	}
 	if ((m.on && mapped_prepare(o, &m, err) < 0) ||
-	    (seccomp_fd = ah_seccomp_bpf_fd(err)) < 0 ||
-	    sandbox_argv(o, seccomp_fd,
+	    (seccomp_fd = ah_seccomp_bpf_fd(err)) < 0)
+		goto done;
+	/* fds 0-3 are the command's: the filter's must not be one of them */
+	if (seccomp_fd <= 3) {
+		int high = fcntl(seccomp_fd, F_DUPFD_CLOEXEC, 10);
+
+		close(seccomp_fd);
+		if ((seccomp_fd = high) < 0) {
+			ah_internal(err, "sandbox: %s", strerror(errno));
+			goto done;
+		}
+	}
+	if (sandbox_argv(o, seccomp_fd,
 			 m.on ? AH_SANDBOX_MAPPED | AH_SANDBOX_RELOCATED : 0, &a, err) < 0)
 		goto done;
 	if (a.nr > AH_SANDBOX_MAX_ARGS) {
@@ -669,6 +683,8 @@ static int spawn(const struct ah_sandbox_opts *o, const struct ah_cgroup *cg, pi
 			.pgrp = 1,
 			.in = o->in_fd >= 0 ? o->in_fd : null_fd,
 			.out = o->out_fd >= 0 ? o->out_fd : null_fd,
+			.err = o->err_fd > 0 ? o->err_fd : 0,
+			.extra = o->extra_fd > 0 ? o->extra_fd : 0,
 			.cg = cg,
 			.limits = &o->limits,
 			.cg_enforced = cg ? cg->enforced : 0,
@@ -1038,7 +1054,8 @@ static int disk_over(const struct disk_watch *dw)
  * which (AH_CG_*).
  */
 static int wait_in(pid_t pid, int64_t timeout_ms, const struct ah_cgroup *cg,
-		   const struct disk_watch *dw, unsigned *hit, int *status, struct ah_err *err)
+		   const struct disk_watch *dw, const struct ah_sandbox_opts *o, unsigned *hit,
+		   int *status, struct ah_err *err)
 {
 	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	/* a walk of the tree costs more than a counter: twice a second */
@@ -1082,12 +1099,23 @@ static int wait_in(pid_t pid, int64_t timeout_ms, const struct ah_cgroup *cg,
 			return ah_error(err, 504, "timeout", "timed out after %lld s",
 					(long long)((timeout_ms + 999) / 1000));
 		}
-		if (pidfd >= 0) {
+		if (pidfd >= 0 || (o && o->wait_hook)) {
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };
 			/* a cgroup's counters are looked at 20 times a second */
-			int64_t most = cg ? 50 : next_disk ? 500 : 60000, left = deadline ? deadline - now_ms() : most;
+			int64_t most = cg || (o && o->wait_hook) ? 50 : next_disk ? 500 : 60000;
+			int64_t left = deadline ? deadline - now_ms() : most;
 
-			poll(&p, 1, left < 0 ? 0 : left > most ? (int)most : (int)left);
+			left = left < 0 ? 0 : left > most ? most : left;
+			if (!o || !o->wait_hook)
+				poll(&p, 1, (int)left);
+			else if (o->wait_hook(o->wait_cls, pidfd, left) == 1) {
+				ah_sandbox_kill(pid);
+				while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+					;
+				if (pidfd >= 0)
+					close(pidfd);
+				return ah_error(err, 409, "canceled", "canceled");
+			}
 		} else {
 			struct timespec ts = { 0, sleep_us * 1000 };
 
@@ -1106,7 +1134,7 @@ int ah_sandbox_wait(pid_t pid, int64_t timeout_ms, int *status, struct ah_err *e
 {
 	unsigned hit = 0;
 
-	return wait_in(pid, timeout_ms, NULL, NULL, &hit, status, err);
+	return wait_in(pid, timeout_ms, NULL, NULL, NULL, &hit, status, err);
 }
 
 /* "256 MiB", "1.5 GiB" */
@@ -1148,7 +1176,7 @@ int ah_sandbox_run(const struct ah_sandbox_opts *opts, int *status, struct ah_er
 		ah_cgroup_make(&cg, name, &cl);
 	}
 	if (spawn(opts, cg.nr ? &cg : NULL, &pid, err) < 0 ||
-	    wait_in(pid, opts->timeout_ms, cg.nr ? &cg : NULL, &dw, &hit, status, err) < 0)
+	    wait_in(pid, opts->timeout_ms, cg.nr ? &cg : NULL, &dw, opts, &hit, status, err) < 0)
 		goto done;
 	ret = 0;
 	/* what was written in the last half second counts too */

@@ -89,6 +89,17 @@ struct ah_sandbox_opts {
 	int64_t timeout_ms;	/* ah_sandbox_run/wait: 0 for none */
 	int in_fd;		/* stdin; -1: /dev/null (ah_sandbox_exec: early's) */
 	int out_fd;		/* stdout and stderr; -1: /dev/null (ah_sandbox_exec: early's) */
+	/* Job handlers (ah_sandbox_spawn and _run only; 0 or -1: none): */
+	int err_fd;		/* stderr apart from stdout */
+	int extra_fd;		/* the command's fd 3 (its progress lines) */
+	/*
+	 * ah_sandbox_run: called while the command runs instead of sleeping,
+	 * at most max_ms each time (it may poll pidfd, readable once the
+	 * command ended, with its own descriptors); returning 1 ends the
+	 * command (a cancel): the error's code is "canceled".
+	 */
+	int (*wait_hook)(void *cls, int pidfd, int64_t max_ms);
+	void *wait_cls;
 	const struct ah_sandbox_bind *binds;	/* mounted after /proc, /dev and /tmp */
 	size_t binds_nr;
 	int no_tmpfs;		/* keep the rootfs's /tmp instead of a tmpfs */

@@ -19,6 +19,7 @@
 #include "env.h"
 #include "http.h"
 #include "ingest.h"
+#include "job-runs.h"
 #include "launch.h"
 #include "netcheck.h"
 #include "ops.h"
@@ -105,7 +106,8 @@ static void wake_runner(void *cls)
 
 int ah_serve(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
-	static const struct ah_work_kind *const kinds[] = { &ah_ingest_work, &ah_build_work, NULL };
+	static const struct ah_work_kind *const kinds[] = { &ah_ingest_work, &ah_build_work,
+							    &ah_job_work, NULL };
 	const char *listen_addr;
 	long workers, threads, max_conns, max_per_ip;
 	int64_t timeout_ms = 30000, request_timeout_ms = 30000, heartbeat_ms;

@@ -285,6 +285,123 @@ only() {
 	only framework:
 }
 
+@test "bash: jobs verbs, options and their values" {
+	comp 'apphub jobs '
+	only ls init package keygen trust test publish show rm run runs logs cancel work
+	comp 'apphub jobs r'
+	only rm run runs
+	comp 'apphub jobs init --'
+	has --runtime
+	has --slug
+	comp 'apphub jobs init --runtime '
+	only node python exec
+	comp 'apphub jobs package --'
+	has --force
+	has --out
+	has --key
+	comp 'apphub jobs keygen --'
+	has --out
+	has --force
+	comp 'apphub jobs test --in'
+	only --input-json --input
+	comp 'apphub jobs trust --n'
+	only --name
+	comp 'apphub jobs run --'
+	has --param
+	has --input-json
+	has --detach
+	has --timeout
+	comp 'apphub jobs runs --'
+	has --status
+	has --limit
+	has --json
+	comp 'apphub jobs runs --status '
+	only pending running succeeded failed canceled timeout
+	comp 'apphub jobs runs --status c'
+	only canceled
+	comp 'apphub jobs logs --f'
+	only --follow
+	comp 'apphub jobs work --w'
+	only --watch
+}
+
+@test "bash: jobs DIR, TGZ and key files" {
+	mkdir -p "$BATS_TEST_TMPDIR/bundle-dir"
+	touch "$BATS_TEST_TMPDIR/bundle-1.0.0.tgz" "$BATS_TEST_TMPDIR/key.pem"
+	comp "apphub jobs init $BATS_TEST_TMPDIR/bun"
+	only "$BATS_TEST_TMPDIR/bundle-dir"
+	comp "apphub jobs package $BATS_TEST_TMPDIR/bun"
+	only "$BATS_TEST_TMPDIR/bundle-dir"
+	comp "apphub jobs test $BATS_TEST_TMPDIR/bun"
+	only "$BATS_TEST_TMPDIR/bundle-dir"
+	comp "apphub jobs publish $BATS_TEST_TMPDIR/bun"
+	only "$BATS_TEST_TMPDIR/bundle-dir" "$BATS_TEST_TMPDIR/bundle-1.0.0.tgz"
+	comp "apphub jobs package --key $BATS_TEST_TMPDIR/k"
+	only "$BATS_TEST_TMPDIR/key.pem"
+	comp "apphub jobs package --out $BATS_TEST_TMPDIR/bun"
+	only "$BATS_TEST_TMPDIR/bundle-dir"
+	comp "apphub jobs test --input $BATS_TEST_TMPDIR/k"
+	only "$BATS_TEST_TMPDIR/key.pem"
+}
+
+# jobs_fixture: alpha-job 1.0.0 and 1.1.0 and beta-job 1.0.0 published, and
+# one run of alpha-job queued, once for the file; RUN_ID is the run's id.
+jobs_fixture() {
+	[[ -x $BATS_TEST_DIRNAME/../apphub-jobs ]] || skip 'apphub-jobs is not built'
+	local d=$BATS_FILE_TMPDIR/jobs
+	if [[ ! -s $d/run-id ]]; then
+		rm -rf "$d"
+		mkdir -p "$d"
+		apphub -q jobs init --runtime exec --slug alpha-job "$d/alpha"
+		apphub -q jobs publish "$d/alpha"
+		jq '.version = "1.1.0"' "$d/alpha/manifest.json" >"$d/manifest.json"
+		mv "$d/manifest.json" "$d/alpha/manifest.json"
+		apphub -q jobs publish "$d/alpha"
+		apphub -q jobs init --runtime exec --slug beta-job "$d/beta"
+		apphub -q jobs publish "$d/beta"
+		apphub --json jobs run alpha-job@1.0.0 --detach | jq -r .id >"$d/run-id.tmp"
+		mv "$d/run-id.tmp" "$d/run-id"
+	fi
+	RUN_ID=$(cat "$d/run-id")
+	[[ $RUN_ID =~ ^r-[0-9a-f]{12}$ ]] || fail "no run id: '$RUN_ID'"
+}
+
+@test "bash: job slugs, SLUG@VERSION and run ids" {
+	jobs_fixture
+	comp 'apphub jobs show '
+	only alpha-job beta-job "$RUN_ID"
+	comp 'apphub jobs run a'
+	only alpha-job
+	comp 'apphub jobs runs b'
+	only beta-job
+	comp 'apphub jobs show alpha-job@'
+	only alpha-job@1.0.0 alpha-job@1.1.0
+	comp 'apphub jobs run alpha-job@1.1'
+	only alpha-job@1.1.0
+	# rm needs a version: SLUG@, with no space after it.
+	comp 'apphub jobs rm a'
+	only alpha-job@
+	comp 'apphub jobs logs r-'
+	only "$RUN_ID"
+	comp 'apphub jobs cancel '
+	only "$RUN_ID"
+	comp 'apphub jobs show r-'
+	only "$RUN_ID"
+}
+
+@test "bash: SLUG@VERSION with '@' in COMP_WORDBREAKS, as bash has it" {
+	jobs_fixture
+	COMP_WORDBREAKS+=@
+	# bash replaces only what follows the '@'.
+	comp 'apphub jobs show alpha-job@'
+	only 1.0.0 1.1.0
+	comp 'apphub jobs rm alpha-job@1.0'
+	[ "${COMP_WORDS[COMP_CWORD]}" = 1.0 ]
+	only 1.0.0
+	comp 'apphub jobs rm be'
+	only beta-job@
+}
+
 # zsh ----------------------------------------------------------------------
 
 need_zsh() {
@@ -370,6 +487,28 @@ EOF
 	assert_line --index 1 "[apphub -C $other apps search flavour:vanilla ]"
 }
 
+@test "zsh: jobs verbs, options, slugs, versions and run ids" {
+	need_zsh
+	zsh -f -c 'zmodload zsh/zpty' 2>/dev/null || skip "zsh has no zpty module"
+	jobs_fixture
+	zsh_complete \
+		'apphub jobs pub' \
+		'apphub jobs runs --status suc' \
+		'apphub jobs init --runtime py' \
+		'apphub jobs run be' \
+		'apphub jobs rm be' \
+		'apphub jobs show beta-job@' \
+		'apphub jobs logs r-'
+	assert_success
+	assert_line --index 0 '[apphub jobs publish ]'
+	assert_line --index 1 '[apphub jobs runs --status succeeded ]'
+	assert_line --index 2 '[apphub jobs init --runtime python ]'
+	assert_line --index 3 '[apphub jobs run beta-job ]'
+	assert_line --index 4 '[apphub jobs rm beta-job@]'
+	assert_line --index 5 '[apphub jobs show beta-job@1.0.0 ]'
+	assert_line --index 6 "[apphub jobs logs $RUN_ID ]"
+}
+
 # fish ---------------------------------------------------------------------
 
 @test "fish: keys, pairs and ids" {
@@ -383,4 +522,20 @@ EOF
 	assert_line --index 0 framework:
 	assert_line --index 1 framework:nextjs
 	assert_line --index 2 beta-site
+}
+
+@test "fish: job slugs, versions and run ids" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	jobs_fixture
+	run fish --no-config -c '
+		source $argv[1]
+		complete -C"apphub jobs run be"
+		complete -C"apphub jobs show beta-job@"
+		complete -C"apphub jobs rm be"
+		complete -C"apphub jobs cancel r-"' "$COMPLETIONS/apphub.fish"
+	assert_success
+	assert_line --index 0 beta-job
+	assert_line --index 1 beta-job@1.0.0
+	assert_line --index 2 beta-job@
+	assert_line --index 3 "$RUN_ID"
 }

@@ -89,3 +89,23 @@ need_mandoc() {
 		assert_output --partial "$s"
 	done
 }
+
+@test "man: apphub-jobs(1) covers every verb, option and rule" {
+	need_mandoc
+	run render "$MAN/apphub-jobs.1"
+	assert_success
+	local s
+	for s in ls init package keygen trust test publish show rm run runs logs cancel work \
+		--runtime --slug --force --out --key --name --input-json --input --param \
+		--detach --timeout --status --limit --follow --watch \
+		apphub.bundle.json manifest.json manifestPath artifactDir sampleInputPath \
+		parametersSchema timeoutMs capabilities limits \
+		pending running succeeded failed canceled timeout \
+		'file descriptor 3' /bundle /work network \
+		APPHUB_JOB_BUNDLE_MAX_SIZE APPHUB_JOB_ATTEMPTS \
+		'POST /job-bundles' 'GET /job-bundles/:slug/:version/download' \
+		'POST /jobs/:slug/run' 'GET /job-runs/:id/logs' 'POST /job-runs/:id/cancel' \
+		'signature does not verify' 'EXIT STATUS' 'SEE ALSO'; do
+		assert_output --partial "$s"
+	done
+}

@@ -13,6 +13,10 @@
  *   test-tool semver A [B]
  *	prints whether A is a semantic version (valid or invalid), and with B
  *	how A ranks against B (-1, 0 or 1)
+ *   test-tool job-stop BUNDLE-DIR WORK-DIR MS
+ *	runs the bundle's handler in WORK-DIR (ah_job_exec) and stops it
+ *	once MS milliseconds have passed, as a cancel does; prints the
+ *	outcome {ok, stopped, message} as JSON
  *   test-tool sql DATABASE SQL
  *	runs SQL as the sqlite3 shell would (rows a line, columns joined
  *	by '|'), with the search index's tokenizer, which the shell lacks
@@ -21,10 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "../../lib/bundle.h"
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
 #include "../../lib/fts-stem.h"
+#include "../../lib/job-exec.h"
 #include "../../lib/markdown.h"
 #include "../../lib/strbuf.h"
 #include "../../lib/utf8.h"
@@ -356,6 +362,61 @@ done:
 	return ret;
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int stop_after(void *cls)
+{
+	return monotonic_ms() >= *(long long *)cls;
+}
+
+static int cmd_job_stop(int argc, const char **argv)
+{
+	struct ah_bundle b;
+	struct ah_job_spec s;
+	struct ah_job_outcome o;
+	struct ah_err err = AH_ERR_INIT;
+	long long deadline;
+	json_t *out;
+	char *text;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: test-tool job-stop BUNDLE-DIR WORK-DIR MS\n");
+		return 129;
+	}
+	if (ah_bundle_load(argv[1], &b, &err) < 0) {
+		error("%s", err.msg);
+		return 1;
+	}
+	deadline = monotonic_ms() + atoll(argv[3]);
+	memset(&s, 0, sizeof(s));
+	s.bundle_dir = b.dir;
+	s.manifest = b.manifest;
+	s.work_dir = argv[2];
+	s.log_fd = 2;
+	s.stop = stop_after;
+	s.cls = &deadline;
+	if (ah_job_exec(&s, &o, &err) < 0) {
+		error("%s", err.msg);
+		ah_bundle_release(&b);
+		return 1;
+	}
+	out = json_pack("{s:b, s:b, s:s?}", "ok", o.ok, "stopped", o.stopped, "message", o.message);
+	text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text)
+		puts(text);
+	free(text);
+	json_decref(out);
+	ah_job_outcome_release(&o);
+	ah_bundle_release(&b);
+	return 0;
+}
+
 static int cmd_semver(int argc, const char **argv)
 {
 	if (argc != 2 && argc != 3) {
@@ -375,12 +436,14 @@ int main(int argc, const char **argv)
 		return cmd_dockerfile(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "dockerignore"))
 		return cmd_dockerignore(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "job-stop"))
+		return cmd_job_stop(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "readme"))
 		return cmd_readme(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "semver"))
 		return cmd_semver(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "sql"))
 		return cmd_sql(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore | readme | semver | sql) ...\n");
+	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore | job-stop | readme | semver | sql) ...\n");
 	return 129;
 }
