@@ -490,9 +490,12 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 	int r, made = 0, ret = -1;
 
 	*manifest = NULL;
+	/*
+	 * Not ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS: a member is written at
+	 * dest/<name>, an absolute path; absolute names were refused above.
+	 */
 	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 				       ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-				       ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
 				       ARCHIVE_EXTRACT_NO_OVERWRITE);
 	if (mkdir(dest, 0755) < 0) {
 		ah_internal(err, "cannot create '%s': %s", dest, strerror(errno));
