@@ -56,17 +56,6 @@ static void hex_of(const unsigned char *b, size_t n, char *out)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-static int sha256_hex(const void *data, size_t len, char out[65], struct ah_err *err)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-
-	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-		return ah_internal(err, "cannot hash the bundle");
-	hex_of(md, 32, out);
-	return 0;
-}
-
 /* dir/name holds data, 0644. */
 static int write_file(const char *dir, const char *name, const void *data, size_t len,
 		      struct ah_err *err)
@@ -155,11 +144,14 @@ static int check_archive(const char *tmp, const unsigned char *tgz, size_t len,
 			 struct ah_bundle *b, struct ah_err *err)
 {
 	char *root = xstrfmt("%s/root", tmp);
-	json_t *archived = NULL;
+	json_t *archived = NULL, *given = json_deep_copy(manifest);
 	int ret = -1;
 
 	if (ah_bundle_unpack(tgz, len, root, &archived, err) < 0 ||
 	    ah_bundle_load(root, b, err) < 0)
+		goto done;
+	/* Both with their defaults filled in: a manifest may leave them out. */
+	if (ah_manifest_check(given, err) < 0)
 		goto done;
 	if (strcmp(b->slug, slug)) {
 		ah_invalid(err, "invalid slug '%s': the bundle's is '%s'", slug, b->slug);
@@ -170,13 +162,14 @@ static int check_archive(const char *tmp, const unsigned char *tgz, size_t len,
 			   b->version);
 		goto done;
 	}
-	if (!json_equal(archived, manifest)) {
+	if (!json_equal(archived, given)) {
 		ah_invalid(err, "invalid manifest: differs from the bundle's");
 		goto done;
 	}
 	ret = 0;
 done:
 	json_decref(archived);
+	json_decref(given);
 	free(root);
 	return ret;
 }
@@ -290,7 +283,7 @@ static int op_publish(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 		goto done;
 	}
 	if (ah_base64_decode(data, (size_t)max, &tgz, &len, err) < 0 ||
-	    sha256_hex(tgz, len, checksum, err) < 0)
+	    ah_sha256_hex(tgz, len, checksum, err) < 0)
 		goto done;
 	if (!strncmp(given, "sha256:", 7))
 		given += 7;
@@ -688,7 +681,7 @@ static int op_prepare(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 	}
 	if (read_tgz(tgz_path, max, &tgz, &len, err) < 0 ||
 	    read_beside(tgz_path, ".sha256", &sum, err) < 0 ||
-	    read_beside(tgz_path, ".sig", &sig, err) < 0 || sha256_hex(tgz, len, checksum, err) < 0)
+	    read_beside(tgz_path, ".sig", &sig, err) < 0 || ah_sha256_hex(tgz, len, checksum, err) < 0)
 		goto done;
 	if (key && !sig && ah_sign_data(key, tgz, len, &sig, err) < 0)
 		goto done;
