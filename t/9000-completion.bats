@@ -344,7 +344,7 @@ only() {
 	only "$BATS_TEST_TMPDIR/key.pem"
 }
 
-# jobs_fixture: alpha-job 1.0.0 and 1.1.0 and beta-job 1.0.0 published, and
+# jobs_fixture: alpha-job 0.1.0 and 1.1.0 and beta-job 0.1.0 published, and
 # one run of alpha-job queued, once for the file; RUN_ID is the run's id.
 jobs_fixture() {
 	[[ -x $BATS_TEST_DIRNAME/../apphub-jobs ]] || skip 'apphub-jobs is not built'
@@ -359,7 +359,7 @@ jobs_fixture() {
 		apphub -q jobs publish "$d/alpha"
 		apphub -q jobs init --runtime exec --slug beta-job "$d/beta"
 		apphub -q jobs publish "$d/beta"
-		apphub --json jobs run alpha-job@1.0.0 --detach | jq -r .id >"$d/run-id.tmp"
+		apphub --json jobs run alpha-job@0.1.0 --detach | jq -r .id >"$d/run-id.tmp"
 		mv "$d/run-id.tmp" "$d/run-id"
 	fi
 	RUN_ID=$(cat "$d/run-id")
@@ -375,7 +375,7 @@ jobs_fixture() {
 	comp 'apphub jobs runs b'
 	only beta-job
 	comp 'apphub jobs show alpha-job@'
-	only alpha-job@1.0.0 alpha-job@1.1.0
+	only alpha-job@0.1.0 alpha-job@1.1.0
 	comp 'apphub jobs run alpha-job@1.1'
 	only alpha-job@1.1.0
 	# rm needs a version: SLUG@, with no space after it.
@@ -394,10 +394,10 @@ jobs_fixture() {
 	COMP_WORDBREAKS+=@
 	# bash replaces only what follows the '@'.
 	comp 'apphub jobs show alpha-job@'
-	only 1.0.0 1.1.0
-	comp 'apphub jobs rm alpha-job@1.0'
-	[ "${COMP_WORDS[COMP_CWORD]}" = 1.0 ]
-	only 1.0.0
+	only 0.1.0 1.1.0
+	comp 'apphub jobs rm alpha-job@0.1'
+	[ "${COMP_WORDS[COMP_CWORD]}" = 0.1 ]
+	only 0.1.0
 	comp 'apphub jobs rm be'
 	only beta-job@
 }
@@ -505,7 +505,7 @@ EOF
 	assert_line --index 2 '[apphub jobs init --runtime python ]'
 	assert_line --index 3 '[apphub jobs run beta-job ]'
 	assert_line --index 4 '[apphub jobs rm beta-job@]'
-	assert_line --index 5 '[apphub jobs show beta-job@1.0.0 ]'
+	assert_line --index 5 '[apphub jobs show beta-job@0.1.0 ]'
 	assert_line --index 6 "[apphub jobs logs $RUN_ID ]"
 }
 
@@ -535,7 +535,7 @@ EOF
 		complete -C"apphub jobs cancel r-"' "$COMPLETIONS/apphub.fish"
 	assert_success
 	assert_line --index 0 beta-job
-	assert_line --index 1 beta-job@1.0.0
+	assert_line --index 1 beta-job@0.1.0
 	assert_line --index 2 beta-job@
 	assert_line --index 3 "$RUN_ID"
 }
