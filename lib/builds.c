@@ -355,28 +355,24 @@ static int record_death(struct ah_state *st, const struct ah_build_config *cfg,
 		"UPDATE builds SET status = 'pending', error_message = ?2 WHERE n = ?1";
 	char retry_at[AH_ISO_LEN], *msg = NULL;
 	sqlite3_stmt *stmt;
-	int64_t due;
-	int ret = -1;
+	int r, ret = -1;
 
-	if (item->lease.attempt >= cfg->attempts) {
-		msg = xstrfmt("%s (attempt %d of %d)", message, item->lease.attempt, cfg->attempts);
+	r = ah_work_died(st, &item->lease, cfg->attempts, cfg->backoff_ms, message, &msg, retry_at,
+			 err);
+	if (r < 0)
+		goto done;
+	if (r) {
 		if (ah_build_record_failed(st, item, msg, ah_now_ms() - item->lease.started_ms, err) < 0 ||
-		    ah_work_finish_attempt(st, item->lease.work_id, item->lease.attempt, err) < 0 ||
 		    !(*result = ah_build_json(st, NULL, item->build, err)))
 			goto done;
 		ret = 0;
 		goto done;
 	}
-	due = ah_work_retry_at(cfg->backoff_ms, item->lease.attempt);
-	ah_iso_time(retry_at, due);
-	msg = xstrfmt("%s (attempt %d of %d; retry at %s)", message, item->lease.attempt, cfg->attempts,
-		      retry_at);
 	if (!(stmt = ah_stmt(st, sql_pending, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, item->build);
 	ah_bind_text(stmt, 2, msg);
 	if (ah_step_done(st, stmt, "cannot record build", err) < 0 ||
-	    ah_work_release(st, item->lease.work_id, due, err) < 0 ||
 	    ah_event(st, "build.queued", item->app_id,
 		     json_pack("{s:s, s:i, s:s, s:s}", "buildId", item->id, "attempt",
 			       item->lease.attempt, "errorMessage", message, "retryAt", retry_at), err) < 0 ||

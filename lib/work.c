@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "timeutil.h"
+#include "usage.h"
 #include "work.h"
 
 int ah_work_queue(struct ah_state *st, const char *kind, const char *subject,
@@ -258,4 +259,21 @@ int64_t ah_work_retry_at(int64_t backoff_ms, int attempt)
 	for (i = 1; i < attempt && delay < INT64_MAX / 4; i++)
 		delay *= 2;
 	return ah_now_ms() + delay;
+}
+
+int ah_work_died(struct ah_state *st, const struct ah_work_lease *l, int attempts,
+		 int64_t backoff_ms, const char *why, char **message, char *retry_at,
+		 struct ah_err *err)
+{
+	int64_t due;
+
+	*retry_at = '\0';
+	if (l->attempt >= attempts) {
+		*message = xstrfmt("%s (attempt %d of %d)", why, l->attempt, attempts);
+		return ah_work_finish_attempt(st, l->work_id, l->attempt, err) < 0 ? -1 : 1;
+	}
+	due = ah_work_retry_at(backoff_ms, l->attempt);
+	ah_iso_time(retry_at, due);
+	*message = xstrfmt("%s (attempt %d of %d; retry at %s)", why, l->attempt, attempts, retry_at);
+	return ah_work_release(st, l->work_id, due, err) < 0 ? -1 : 0;
 }

@@ -39,6 +39,17 @@ void ah_work_owner(char *buf, size_t len);
 int64_t ah_work_retry_at(int64_t backoff_ms, int attempt);
 
 /*
+ * A worker died on the item it claimed (l) with attempts allowed in all:
+ * 1 when that was the last attempt (the item leaves the queue; *message
+ * is "<why> (attempt a of n)"), 0 when the item is let go until its
+ * backoff is over (retry_at its time, *message "<why> (attempt a of n;
+ * retry at T)"), -1. The caller records the outcome on its record.
+ */
+int ah_work_died(struct ah_state *st, const struct ah_work_lease *l, int attempts,
+		 int64_t backoff_ms, const char *why, char **message, char *retry_at,
+		 struct ah_err *err);
+
+/*
  * The lease mechanics the workers share. Each worker keeps its own claim
  * loop, inside its own BEGIN IMMEDIATE: between finding an item and
  * claiming it, it checks what the item is about (its app, its build) and
