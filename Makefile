@@ -322,7 +322,7 @@ run: deps
 		for dir in contrib/examples/jobs/*/; do \
 			dir=$${dir%/}; job=$$(basename "$$dir"); \
 			tgz=$(RUN_DIR)/jobs/$$job-$$(jq -r .version "$$dir/manifest.json").tgz; \
-			if ! ./apphub -C $(RUN_DIR)/state -q jobs package "$$dir" --force --out $(RUN_DIR)/jobs || \
+			if ! ./apphub -C $(RUN_DIR)/state -q jobs package "$$dir" --force --out $(RUN_DIR)/jobs >/dev/null || \
 				! ./apphub -C $(RUN_DIR)/state -q jobs publish "$$tgz"; then \
 				echo "make run: job $$job was not published (apphub jobs publish $$dir)"; \
 				continue; \
