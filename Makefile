@@ -247,7 +247,7 @@ print-layers:
 # a job handler stopped (t/4100-jobs-sandbox.bats).
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp 2>/dev/null) $(LIGHT_LIBS)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp libarchive libcrypto 2>/dev/null) $(LIGHT_LIBS)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
