@@ -13,6 +13,9 @@
  *   test-tool semver A [B]
  *	prints whether A is a semantic version (valid or invalid), and with B
  *	how A ranks against B (-1, 0 or 1)
+ *   test-tool bundle-unpack TGZ DEST
+ *	unpacks the bundle TGZ into DEST (ah_bundle_unpack) and prints its
+ *	manifest as JSON; on a refusal, the error on stderr, exit 1
  *   test-tool job-stop BUNDLE-DIR WORK-DIR MS
  *	runs the bundle's handler in WORK-DIR (ah_job_exec) and stops it
  *	once MS milliseconds have passed, as a cancel does; prints the
@@ -417,6 +420,35 @@ static int cmd_job_stop(int argc, const char **argv)
 	return 0;
 }
 
+/* The largest TGZ read: above the unpacker's own caps, so that they are what refuses. */
+#define BUNDLE_UNPACK_READ_MAX ((size_t)512 << 20)
+
+static int cmd_bundle_unpack(int argc, const char **argv)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct ah_err err = AH_ERR_INIT;
+	json_t *manifest = NULL;
+	int ret = 1;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: test-tool bundle-unpack TGZ DEST\n");
+		return 129;
+	}
+	if (read_file(argv[1], BUNDLE_UNPACK_READ_MAX, &sb) < 0)
+		goto done;
+	if (ah_bundle_unpack(sb.buf, sb.len, argv[2], &manifest, &err) < 0) {
+		fprintf(stderr, "apphub: %s\n", err.msg);
+		goto done;
+	}
+	json_dumpf(manifest, stdout, JSON_SORT_KEYS);
+	putchar('\n');
+	ret = 0;
+done:
+	json_decref(manifest);
+	strbuf_release(&sb);
+	return ret;
+}
+
 static int cmd_semver(int argc, const char **argv)
 {
 	if (argc != 2 && argc != 3) {
@@ -432,6 +464,8 @@ static int cmd_semver(int argc, const char **argv)
 
 int main(int argc, const char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "bundle-unpack"))
+		return cmd_bundle_unpack(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "dockerfile"))
 		return cmd_dockerfile(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "dockerignore"))
@@ -444,6 +478,6 @@ int main(int argc, const char **argv)
 		return cmd_semver(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "sql"))
 		return cmd_sql(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (dockerfile | dockerignore | job-stop | readme | semver | sql) ...\n");
+	fprintf(stderr, "usage: test-tool (bundle-unpack | dockerfile | dockerignore | job-stop | readme | semver | sql) ...\n");
 	return 129;
 }
