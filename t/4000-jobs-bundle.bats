@@ -432,36 +432,32 @@ EOF
 		assert_stderr_partial "$1"
 		[[ ! -e b/artifacts ]]
 	}
-	make_bundle b
-	jq 'del(.name)' b/manifest.json >m && mv m b/manifest.json
-	check_bad 'manifest: name: required'
-	make_bundle b
-	jq 'del(.version)' b/manifest.json >m && mv m b/manifest.json
-	check_bad 'manifest: version: required'
-	make_bundle b
-	jq '.version = "1.0"' b/manifest.json >m && mv m b/manifest.json
-	check_bad "manifest: version '1.0': not a semantic version"
-	make_bundle b
-	jq '.runtime = "ruby"' b/manifest.json >m && mv m b/manifest.json
-	check_bad "manifest: runtime 'ruby': must be node, python or exec"
-	make_bundle b
-	jq '.entry = "missing.sh"' b/manifest.json >m && mv m b/manifest.json
-	check_bad "manifest: entry 'missing.sh' is not a file of the bundle"
-	make_bundle b
-	jq '.entry = "../run.sh"' b/manifest.json >m && mv m b/manifest.json
-	check_bad "manifest: entry '../run.sh': must be a relative path inside the bundle"
-	make_bundle b
-	jq '.timeoutMs = 0' b/manifest.json >m && mv m b/manifest.json
-	check_bad 'manifest: timeoutMs'
-	make_bundle b
-	jq '.limits = {memory: "lots"}' b/manifest.json >m && mv m b/manifest.json
-	check_bad 'manifest: limits.memory'
-	make_bundle b
-	jq '.limits = {pids: 0}' b/manifest.json >m && mv m b/manifest.json
-	check_bad 'manifest: limits.pids'
-	make_bundle b
-	jq '.capabilities = [1]' b/manifest.json >m && mv m b/manifest.json
-	check_bad 'manifest: capabilities'
+	# bad_manifest JQ MESSAGE: the bundle's manifest edited by JQ, then check_bad MESSAGE
+	bad_manifest() {
+		make_bundle b
+		jq "$1" b/manifest.json >m && mv m b/manifest.json
+		check_bad "$2"
+	}
+	bad_manifest 'del(.name)' \
+		'manifest: name: required'
+	bad_manifest 'del(.version)' \
+		'manifest: version: required'
+	bad_manifest '.version = "1.0"' \
+		"manifest: version '1.0': not a semantic version"
+	bad_manifest '.runtime = "ruby"' \
+		"manifest: runtime 'ruby': must be node, python or exec"
+	bad_manifest '.entry = "missing.sh"' \
+		"manifest: entry 'missing.sh' is not a file of the bundle"
+	bad_manifest '.entry = "../run.sh"' \
+		"manifest: entry '../run.sh': must be a relative path inside the bundle"
+	bad_manifest '.timeoutMs = 0' \
+		'manifest: timeoutMs'
+	bad_manifest '.limits = {memory: "lots"}' \
+		'manifest: limits.memory'
+	bad_manifest '.limits = {pids: 0}' \
+		'manifest: limits.pids'
+	bad_manifest '.capabilities = [1]' \
+		'manifest: capabilities'
 	rm -rf b
 	make_bundle b Bad_Slug
 	check_bad "invalid slug 'Bad_Slug'"
