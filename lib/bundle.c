@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include "bundle.h"
@@ -413,6 +415,32 @@ int ah_bundle_link_inside(const char *name, const char *target)
 	return 1;
 }
 
+int ah_bundle_link_check(int rootfd, const char *name, const char *target, struct ah_err *err)
+{
+	struct open_how how;
+	int fd;
+
+	if (!ah_bundle_link_inside(name, target))
+		return ah_invalid(err, "bundle: '%s' links outside the bundle (to '%.200s')", name,
+				  target);
+	/*
+	 * The text alone misses a chain (l -> .., m -> l/..): the kernel
+	 * follows the links, refusing any step above the bundle's root.
+	 */
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, rootfd, name, &how, sizeof(how));
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == ENOENT)
+		return 0;	/* dangling, inside as far as it goes */
+	return ah_invalid(err, "bundle: '%s' links outside the bundle (to '%.200s'): %s", name,
+			  target, errno == EXDEV ? "a link on its way leads out" : strerror(errno));
+}
+
 /* The checks of one member, beyond image_check_entry()'s: what a bundle may hold. */
 static int check_member(struct archive_entry *e, struct ah_err *err)
 {
@@ -485,9 +513,11 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 	struct archive_entry *e;
 	struct ah_bundle b = { 0 };
 	struct ah_err no = AH_ERR_INIT;
+	json_t *links = json_object(), *target;
+	const char *name;
 	int64_t total = 0;
 	size_t entries = 0;
-	int r, made = 0, ret = -1;
+	int r, rootfd = -1, made = 0, ret = -1;
 
 	*manifest = NULL;
 	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
@@ -515,8 +545,13 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 		if (skip)
 			continue;
 		if (check_member(e, err) < 0 ||
-		    image_entry_budget(e, &total, UNPACK_MAX_BYTES, "bundle", err) < 0 ||
-		    extract_member(in, out, e, dest, err) < 0)
+		    image_entry_budget(e, &total, UNPACK_MAX_BYTES, "bundle", err) < 0)
+			goto done;
+		/* links are resolved once the whole tree is there: a chain may lead out */
+		if (archive_entry_filetype(e) == AE_IFLNK)
+			json_object_set_new(links, archive_entry_pathname(e),
+					    json_string(archive_entry_symlink(e) ?: ""));
+		if (extract_member(in, out, e, dest, err) < 0)
 			goto done;
 	}
 	if (r != ARCHIVE_EOF) {
@@ -524,12 +559,22 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 			   archive_error_string(in));
 		goto done;
 	}
+	if ((rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		ah_internal(err, "cannot open '%s': %s", dest, strerror(errno));
+		goto done;
+	}
+	json_object_foreach(links, name, target)
+		if (ah_bundle_link_check(rootfd, name, json_string_value(target), err) < 0)
+			goto done;
 	if (ah_bundle_load(dest, &b, err) < 0)
 		goto done;
 	*manifest = json_incref(b.manifest);
 	ret = 0;
 done:
 	ah_bundle_release(&b);
+	json_decref(links);
+	if (rootfd >= 0)
+		close(rootfd);
 	archive_read_free(in);
 	archive_write_free(out);
 	if (ret < 0 && made)

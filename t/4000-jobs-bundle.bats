@@ -69,6 +69,12 @@ with tarfile.open(out, 'w:gz', format=tarfile.PAX_FORMAT) as t:
         add(t, 'sub/out', type=tarfile.SYMTYPE, linkname='../../etc/passwd')
     elif kind == 'symlink-abs':
         add(t, 'out', type=tarfile.SYMTYPE, linkname='/etc/passwd')
+    elif kind == 'symlink-chain':
+        add(t, 'a/l', type=tarfile.SYMTYPE, linkname='..')
+        add(t, 'b', type=tarfile.SYMTYPE, linkname='a/l/..')
+    elif kind == 'symlink-loop':
+        add(t, 'x', type=tarfile.SYMTYPE, linkname='y')
+        add(t, 'y', type=tarfile.SYMTYPE, linkname='x')
     elif kind == 'symlink-in':
         add(t, 'sub/in', type=tarfile.SYMTYPE, linkname='../run.sh')
     elif kind == 'deep':
@@ -365,6 +371,12 @@ EOF
 	ln -s /etc/passwd b/abs
 	run -1 --separate-stderr apphub jobs package --force b
 	assert_stderr_partial "'abs' links outside the bundle"
+	rm b/abs
+	# a chain whose text stays inside: sub/up -> .., chain -> sub/up/.. is the parent
+	ln -s .. b/sub/up
+	ln -s sub/up/.. b/chain
+	run -1 --separate-stderr apphub jobs package --force b
+	assert_stderr_partial "'chain' links outside the bundle (to 'sub/up/..')"
 }
 
 @test "package: an existing package is a conflict unless --force" {
@@ -543,7 +555,8 @@ EOF
 	hostile symlink-in ok.tgz
 	run -0 "$TOOL" bundle-unpack ok.tgz ok
 	assert_equal "$(readlink ok/sub/in)" ../run.sh
-	for kind in dotdot absolute device fifo hardlink symlink-out symlink-abs deep; do
+	for kind in dotdot absolute device fifo hardlink symlink-out symlink-abs symlink-chain \
+		symlink-loop deep; do
 		hostile "$kind" "$kind.tgz"
 		run -1 --separate-stderr "$TOOL" bundle-unpack "$kind.tgz" "root-$kind"
 		case $kind in
@@ -554,6 +567,8 @@ EOF
 		hardlink) assert_stderr_partial "'hard'" ;;
 		symlink-out) assert_stderr_partial "'sub/out' links outside the bundle" ;;
 		symlink-abs) assert_stderr_partial "'out' links outside the bundle" ;;
+		symlink-chain) assert_stderr_partial "'b' links outside the bundle (to 'a/l/..')" ;;
+		symlink-loop) assert_stderr_partial "links outside the bundle" ;;
 		deep) assert_stderr_partial 'nests deeper than' ;;
 		esac
 		[[ ! -e root-$kind ]]
