@@ -390,12 +390,15 @@ t/fuzz/fuzz-schema: t/fuzz/fuzz-schema.c lib/json-schema.c lib/strbuf.c lib/usag
 t/fuzz/fuzz-progress: t/fuzz/fuzz-progress.c $(FUZZ_SRCS) lib/job-exec.c lib/sandbox.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto) \
 		$(LIGHT_LIBS)
+# A job bundle's manifest and its .tgz read back (lib/bundle.c).
+t/fuzz/fuzz-bundle: t/fuzz/fuzz-bundle.c $(FUZZ_OCI_SRCS) lib/bundle.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS)) $(LIGHT_LIBS)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
 		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
-		t/fuzz/fuzz-progress
+		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
 		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
-		t/fuzz/corpus-schema t/fuzz/corpus-progress
+		t/fuzz/corpus-schema t/fuzz/corpus-progress t/fuzz/corpus-bundle
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -411,10 +414,13 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 		t/fuzz/seeds-schema
 	t/fuzz/fuzz-progress -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-progress \
 		t/fuzz/seeds-progress
+	t/fuzz/fuzz-bundle -max_total_time=$(FUZZTIME) -max_len=65536 t/fuzz/corpus-bundle \
+		t/fuzz/seeds-bundle
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
 	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
-		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema
+		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
+		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle
 
 .PHONY: all deps check run install clean fuzz print-layers

@@ -328,11 +328,9 @@ int ah_bundle_package(const char *dir, const char *out_dir, int force, const cha
 	for (i = 0; i < w.nr; i++) {
 		if (!w.v[i].wanted)
 			continue;
-		if (S_ISLNK(w.v[i].mode) && !ah_bundle_link_inside(w.v[i].path, w.v[i].target)) {
-			ah_invalid(err, "bundle: '%s' links outside the bundle (to '%s')", w.v[i].path,
-				   w.v[i].target);
+		if (S_ISLNK(w.v[i].mode) &&
+		    ah_bundle_link_check(rootfd, w.v[i].path, w.v[i].target, err) < 0)
 			goto done;
-		}
 		files += !S_ISDIR(w.v[i].mode);
 	}
 	name = xstrfmt("%s-%s.tgz", b.slug, b.version);

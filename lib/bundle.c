@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include "bundle.h"
@@ -413,6 +415,32 @@ int ah_bundle_link_inside(const char *name, const char *target)
 	return 1;
 }
 
+int ah_bundle_link_check(int rootfd, const char *name, const char *target, struct ah_err *err)
+{
+	struct open_how how;
+	int fd;
+
+	if (!ah_bundle_link_inside(name, target))
+		return ah_invalid(err, "bundle: '%s' links outside the bundle (to '%.200s')", name,
+				  target);
+	/*
+	 * The text alone misses a chain (l -> .., m -> l/..): the kernel
+	 * follows the links, refusing any step above the bundle's root.
+	 */
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, rootfd, name, &how, sizeof(how));
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == ENOENT)
+		return 0;	/* dangling, inside as far as it goes */
+	return ah_invalid(err, "bundle: '%s' links outside the bundle (to '%.200s'): %s", name,
+			  target, errno == EXDEV ? "a link on its way leads out" : strerror(errno));
+}
+
 /* The checks of one member, beyond image_check_entry()'s: what a bundle may hold. */
 static int check_member(struct archive_entry *e, struct ah_err *err)
 {
@@ -441,8 +469,9 @@ static int check_member(struct archive_entry *e, struct ah_err *err)
 
 /*
  * The directory of member name under rootfd, each component opened anew
- * without following links: a member never lands beyond a link, whatever
- * the links before it point at. *base is the last component.
+ * (made when missing) without following links: a member never lands
+ * beyond a link, whatever the links before it point at. *base is the last
+ * component.
  */
 static int member_parent(int rootfd, const char *name, const char **base, struct ah_err *err)
 {
@@ -452,6 +481,10 @@ static int member_parent(int rootfd, const char *name, const char **base, struct
 	while (fd >= 0 && (slash = strchr(p, '/'))) {
 		char *part = xstrndup(p, (size_t)(slash - p));
 		int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		/* archives may leave a member's directories out */
+		if (next < 0 && errno == ENOENT && mkdirat(fd, part, 0755) == 0)
+			next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		free(part);
 		close(fd);
@@ -522,6 +555,8 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 	struct archive_entry *e;
 	struct ah_bundle b = { 0 };
 	struct ah_err no = AH_ERR_INIT;
+	json_t *links = json_object(), *target;
+	const char *name;
 	int64_t total = 0;
 	size_t entries = 0;
 	int r, rootfd = -1, made = 0, ret = -1;
@@ -552,8 +587,16 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 		if (skip)
 			continue;
 		if (check_member(e, err) < 0 ||
-		    image_entry_budget(e, &total, UNPACK_MAX_BYTES, "bundle", err) < 0 ||
-		    extract_member(in, e, rootfd, err) < 0)
+		    image_entry_budget(e, &total, UNPACK_MAX_BYTES, "bundle", err) < 0)
+			goto done;
+		/* links are resolved once the whole tree is there: a chain may lead out */
+		if (archive_entry_filetype(e) == AE_IFLNK &&
+		    json_object_set_new(links, archive_entry_pathname(e),
+					json_string(archive_entry_symlink(e) ?: "")) < 0) {
+			ah_invalid(err, "bundle: member '%s' is not a UTF-8 name", archive_entry_pathname(e));
+			goto done;
+		}
+		if (extract_member(in, e, rootfd, err) < 0)
 			goto done;
 	}
 	if (r != ARCHIVE_EOF) {
@@ -561,12 +604,16 @@ int ah_bundle_unpack(const void *tgz, size_t len, const char *dest, json_t **man
 			   archive_error_string(in));
 		goto done;
 	}
+	json_object_foreach(links, name, target)
+		if (ah_bundle_link_check(rootfd, name, json_string_value(target), err) < 0)
+			goto done;
 	if (ah_bundle_load(dest, &b, err) < 0)
 		goto done;
 	*manifest = json_incref(b.manifest);
 	ret = 0;
 done:
 	ah_bundle_release(&b);
+	json_decref(links);
 	archive_read_free(in);
 	if (rootfd >= 0)
 		close(rootfd);

@@ -62,6 +62,13 @@ int ah_bundle_init(const char *dir, const char *runtime, const char *slug, json_
 
 /* Whether a symbolic link at name (in a bundle) with target stays inside it. */
 int ah_bundle_link_inside(const char *name, const char *target);
+/*
+ * The link at name (target its target) in the bundle directory rootfd
+ * checked by its text and then resolved through the links of the tree,
+ * so that a chain (l -> .., m -> l/..) cannot lead out either: 400 naming
+ * the link when it leaves the bundle or loops.
+ */
+int ah_bundle_link_check(int rootfd, const char *name, const char *target, struct ah_err *err);
 
 /*
  * Packages the bundle in dir into out_dir (NULL: its artifactDir) as
