@@ -30,42 +30,35 @@ static const char *const build_usage[] = {
 /* The lines of a failed build's log shown on stderr. */
 #define TAIL_LINES 20
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
 static void print_record(json_t *r)
 {
 	const char *v;
 
-	printf("id:         %s\n", str(r, "id"));
-	printf("app:        %s\n", str(r, "repositoryId"));
-	printf("status:     %s\n", str(r, "status"));
-	if (*(v = str(r, "imageTag")))
+	printf("id:         %s\n", jstr(r, "id"));
+	printf("app:        %s\n", jstr(r, "repositoryId"));
+	printf("status:     %s\n", jstr(r, "status"));
+	if (*(v = jstr(r, "imageTag")))
 		printf("image:      %s\n", v);
-	if (*(v = str(r, "commitSha")))
-		printf("commit:     %s%s%s\n", v, *str(r, "gitBranch") ? " on " : "",
-		       str(r, "gitBranch"));
-	if (*(v = str(r, "gitRef")))
+	if (*(v = jstr(r, "commitSha")))
+		printf("commit:     %s%s%s\n", v, *jstr(r, "gitBranch") ? " on " : "",
+		       jstr(r, "gitBranch"));
+	if (*(v = jstr(r, "gitRef")))
 		printf("ref:        %s\n", v);
-	if (*(v = str(r, "engine")))
+	if (*(v = jstr(r, "engine")))
 		printf("engine:     %s\n", v);
 	printf("attempt:    %" JSON_INTEGER_FORMAT "\n",
 	       json_integer_value(json_object_get(r, "attempt")));
-	if (*(v = str(r, "retryOf")))
+	if (*(v = jstr(r, "retryOf")))
 		printf("retry of:   %s\n", v);
-	printf("created:    %s\n", str(r, "createdAt"));
-	if (*(v = str(r, "startedAt")))
+	printf("created:    %s\n", jstr(r, "createdAt"));
+	if (*(v = jstr(r, "startedAt")))
 		printf("started:    %s\n", v);
-	if (*(v = str(r, "completedAt")))
+	if (*(v = jstr(r, "completedAt")))
 		printf("completed:  %s\n", v);
 	if (json_is_integer(json_object_get(r, "durationMs")))
 		printf("duration:   %" JSON_INTEGER_FORMAT " ms\n",
 		       json_integer_value(json_object_get(r, "durationMs")));
-	if (*(v = str(r, "errorMessage")))
+	if (*(v = jstr(r, "errorMessage")))
 		printf("error:      %s\n", v);
 	printf("log:        %" JSON_INTEGER_FORMAT " bytes\n",
 	       json_integer_value(json_object_get(r, "logsSize")));
@@ -74,7 +67,7 @@ static void print_record(json_t *r)
 /* The last lines of a failed build's log preview, on stderr. */
 static void print_tail(json_t *r)
 {
-	const char *p = str(r, "logsPreview"), *start = p + strlen(p);
+	const char *p = jstr(r, "logsPreview"), *start = p + strlen(p);
 	int lines = 0;
 
 	while (start > p && start[-1] == '\n')
@@ -93,20 +86,20 @@ static void print_tail(json_t *r)
 
 static void show(struct ctx *ctx, json_t *res, int ids)
 {
-	const char *status = str(res, "status");
+	const char *status = jstr(res, "status");
 
 	if (!strcmp(status, "succeeded")) {
 		/* ids given: each record is printed in full at the end */
 		if (!ctx->json && !ctx->quiet && !ids)
 			printf("%s succeeded %s %s (%" JSON_INTEGER_FORMAT " ms)\n",
-			       str(res, "repositoryId"), str(res, "imageTag"), str(res, "id"),
+			       jstr(res, "repositoryId"), jstr(res, "imageTag"), jstr(res, "id"),
 			       json_integer_value(json_object_get(res, "durationMs")));
-	} else if (!strcmp(status, "pending") && *str(res, "retryAt")) {
-		error("cannot build '%s' (%s): %s", str(res, "repositoryId"), str(res, "id"),
-		      str(res, "errorMessage"));
+	} else if (!strcmp(status, "pending") && *jstr(res, "retryAt")) {
+		error("cannot build '%s' (%s): %s", jstr(res, "repositoryId"), jstr(res, "id"),
+		      jstr(res, "errorMessage"));
 	} else {
-		error("build '%s' of '%s' %s: %s", str(res, "id"), str(res, "repositoryId"), status,
-		      str(res, "errorMessage"));
+		error("build '%s' of '%s' %s: %s", jstr(res, "id"), jstr(res, "repositoryId"), status,
+		      jstr(res, "errorMessage"));
 		if (!strcmp(status, "failed"))
 			print_tail(res);
 	}
@@ -153,7 +146,7 @@ static int build_check(struct ctx *ctx, const char *file)
 	if (ctx->json)
 		print_json(out);
 	if (!json_is_true(json_object_get(out, "ok"))) {
-		error("%s", str(out, "errorMessage"));
+		error("%s", jstr(out, "errorMessage"));
 		code = APPHUB_EXIT_FAILED;
 	} else if (!ctx->json && !ctx->quiet) {
 		json_int_t stages = json_integer_value(json_object_get(out, "stages"));
@@ -225,13 +218,13 @@ static int build_main(int argc, const char **argv, struct ctx *ctx)
 		json_decref(out);
 	} else if (argc && ctx->quiet) {
 		json_array_foreach(results, k, r)
-			puts(str(r, "id"));
+			puts(jstr(r, "id"));
 	} else if (argc && json_array_size(results) == 1) {
 		print_record(json_array_get(results, 0));
 	} else if (argc) {
 		json_array_foreach(results, k, r)
-			printf("%s %s %s %s\n", str(r, "repositoryId"), str(r, "status"),
-			       *str(r, "imageTag") ? str(r, "imageTag") : "-", str(r, "id"));
+			printf("%s %s %s %s\n", jstr(r, "repositoryId"), jstr(r, "status"),
+			       *jstr(r, "imageTag") ? jstr(r, "imageTag") : "-", jstr(r, "id"));
 	}
 	json_decref(results);
 	json_decref(params);
@@ -278,12 +271,12 @@ static int build_ls(int argc, const char **argv, struct ctx *ctx)
 			       "CREATED", "IMAGE");
 		json_array_foreach(data, i, r) {
 			if (ctx->quiet) {
-				puts(str(r, "id"));
+				puts(jstr(r, "id"));
 				continue;
 			}
-			printf("%-14s  %-9s  %-12.12s  %-24s  %s\n", str(r, "id"), str(r, "status"),
-			       *str(r, "commitSha") ? str(r, "commitSha") : "-", str(r, "createdAt"),
-			       *str(r, "imageTag") ? str(r, "imageTag") : "-");
+			printf("%-14s  %-9s  %-12.12s  %-24s  %s\n", jstr(r, "id"), jstr(r, "status"),
+			       *jstr(r, "commitSha") ? jstr(r, "commitSha") : "-", jstr(r, "createdAt"),
+			       *jstr(r, "imageTag") ? jstr(r, "imageTag") : "-");
 		}
 	}
 	json_decref(out);
@@ -331,10 +324,10 @@ static int build_logs(int argc, const char **argv, struct ctx *ctx)
 static void show_retried(json_t *out, int quiet)
 {
 	if (quiet)
-		puts(str(out, "id"));
+		puts(jstr(out, "id"));
 	else
-		printf("%s queued for '%s' (retry of %s); 'apphub build' builds it\n", str(out, "id"),
-		       str(out, "repositoryId"), str(out, "retryOf"));
+		printf("%s queued for '%s' (retry of %s); 'apphub build' builds it\n", jstr(out, "id"),
+		       jstr(out, "repositoryId"), jstr(out, "retryOf"));
 }
 
 static int build_retry(int argc, const char **argv, struct ctx *ctx)

@@ -96,6 +96,9 @@ int run_op_show(struct ctx *ctx, const char *name, json_t *params,
 void print_two(json_t *out, const char *a, const char *b, int quiet);
 int exit_status(const struct ah_err *err);
 
+/* A result's string field, "" when it has none (text output). */
+const char *jstr(json_t *o, const char *key);
+
 /* Prints a result as JSON (indented on a terminal, one line otherwise). */
 void print_json(json_t *v);
 /*

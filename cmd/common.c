@@ -377,3 +377,10 @@ int print_log(struct ctx *ctx, const char *op, const char *id, int follow,
 	strbuf_release(&all);
 	return code;
 }
+
+const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}

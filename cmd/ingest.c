@@ -15,27 +15,20 @@ static const char *const ingest_usage[] = {
 	NULL
 };
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
 static void show(struct ctx *ctx, json_t *res, int ids)
 {
 	(void)ids;
-	if (!strcmp(str(res, "status"), "ready")) {
+	if (!strcmp(jstr(res, "status"), "ready")) {
 		if (!ctx->json && !ctx->quiet)
-			printf("%s ready %s (%" JSON_INTEGER_FORMAT " ms)\n", str(res, "id"),
-			       str(res, "commitSha"),
+			printf("%s ready %s (%" JSON_INTEGER_FORMAT " ms)\n", jstr(res, "id"),
+			       jstr(res, "commitSha"),
 			       json_integer_value(json_object_get(res, "durationMs")));
-	} else if (*str(res, "retryAt")) {
+	} else if (*jstr(res, "retryAt")) {
 		error("cannot ingest '%s' (attempt %" JSON_INTEGER_FORMAT ", retry at %s): %s",
-		      str(res, "id"), json_integer_value(json_object_get(res, "attempt")),
-		      str(res, "retryAt"), str(res, "errorMessage"));
+		      jstr(res, "id"), json_integer_value(json_object_get(res, "attempt")),
+		      jstr(res, "retryAt"), jstr(res, "errorMessage"));
 	} else {
-		error("cannot ingest '%s': %s", str(res, "id"), str(res, "errorMessage"));
+		error("cannot ingest '%s': %s", jstr(res, "id"), jstr(res, "errorMessage"));
 	}
 }
 

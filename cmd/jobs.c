@@ -31,14 +31,6 @@ static const char *const jobs_usage[] = {
 	NULL
 };
 
-/* A string field, "" when absent. */
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
 /* A string field to show, "-" when absent or empty. */
 static const char *str(json_t *o, const char *key)
 {
