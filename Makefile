@@ -83,6 +83,7 @@ ENGINE_OBJS += lib/build.o
 ENGINE_OBJS += lib/bundle-init.o
 ENGINE_OBJS += lib/bundle-package.o
 ENGINE_OBJS += lib/bundle.o
+ENGINE_OBJS += lib/dag.o
 ENGINE_OBJS += lib/derive.o
 ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
@@ -102,6 +103,7 @@ ENGINE_OBJS += lib/markdown.o
 ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
 ENGINE_OBJS += lib/sign.o
+ENGINE_OBJS += lib/template.o
 
 OPS_OBJS += lib/ops-apps.o
 OPS_OBJS += lib/ops-build-worker.o
@@ -393,12 +395,16 @@ t/fuzz/fuzz-progress: t/fuzz/fuzz-progress.c $(FUZZ_SRCS) lib/job-exec.c lib/san
 # A job bundle's manifest and its .tgz read back (lib/bundle.c).
 t/fuzz/fuzz-bundle: t/fuzz/fuzz-bundle.c $(FUZZ_OCI_SRCS) lib/bundle.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(apphub-image_PKGS)) $(LIGHT_LIBS)
+# A workflow's templates and step graph (lib/template.c, lib/dag.c).
+t/fuzz/fuzz-template: t/fuzz/fuzz-template.c lib/template.c lib/dag.c lib/strbuf.c lib/usage.c \
+		lib/err.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
 		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
-		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle
+		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
 		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
-		t/fuzz/corpus-schema t/fuzz/corpus-progress t/fuzz/corpus-bundle
+		t/fuzz/corpus-schema t/fuzz/corpus-progress t/fuzz/corpus-bundle t/fuzz/corpus-template
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -416,11 +422,13 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 		t/fuzz/seeds-progress
 	t/fuzz/fuzz-bundle -max_total_time=$(FUZZTIME) -max_len=65536 t/fuzz/corpus-bundle \
 		t/fuzz/seeds-bundle
+	t/fuzz/fuzz-template -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-template \
+		t/fuzz/seeds-template
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
 	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
 		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
-		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle
+		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template
 
 .PHONY: all deps check run install clean fuzz print-layers

@@ -20,6 +20,12 @@
  *	runs the bundle's handler in WORK-DIR (ah_job_exec) and stops it
  *	once MS milliseconds have passed, as a cancel does; prints the
  *	outcome {ok, stopped, message} as JSON
+ *   test-tool dag STEPS-JSON
+ *	checks a workflow's steps and prints {roots, order, edges}; on bad
+ *	steps "<code>: <message>" on stderr, exit 1
+ *   test-tool template [--check] VALUE-JSON [SCOPE-JSON]
+ *	prints VALUE rendered against SCOPE (--check: the syntax only, "ok");
+ *	on an error "<status> <code>: <message>" on stderr, exit 1
  *   test-tool sql DATABASE SQL
  *	runs SQL as the sqlite3 shell would (rows a line, columns joined
  *	by '|'), with the search index's tokenizer, which the shell lacks
@@ -30,12 +36,14 @@
 #include <string.h>
 #include <time.h>
 #include "../../lib/bundle.h"
+#include "../../lib/dag.h"
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
 #include "../../lib/fts-stem.h"
 #include "../../lib/job-exec.h"
 #include "../../lib/markdown.h"
 #include "../../lib/strbuf.h"
+#include "../../lib/template.h"
 #include "../../lib/utf8.h"
 
 static int read_file(const char *path, size_t cap, struct strbuf *sb)
@@ -449,6 +457,77 @@ done:
 	return ret;
 }
 
+/* A JSON argument, or NULL after saying why. */
+static json_t *json_arg(const char *text)
+{
+	json_error_t je;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
+
+	if (!v)
+		fprintf(stderr, "test-tool: not JSON: %s\n", je.text);
+	return v;
+}
+
+static int cmd_dag(int argc, const char **argv)
+{
+	struct ah_err err = AH_ERR_INIT;
+	json_t *steps, *out = NULL;
+	int ret = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-tool dag STEPS-JSON\n");
+		return 129;
+	}
+	if (!(steps = json_arg(argv[1])))
+		return 1;
+	if (ah_dag_check(steps, &out, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", err.code, err.msg);
+	} else {
+		char *text = json_dumps(out, JSON_COMPACT);
+
+		puts(text);
+		free(text);
+		ret = 0;
+	}
+	json_decref(out);
+	json_decref(steps);
+	return ret;
+}
+
+static int cmd_template(int argc, const char **argv)
+{
+	struct ah_err err = AH_ERR_INIT;
+	json_t *v, *scope = NULL, *out = NULL;
+	int check = argc > 1 && !strcmp(argv[1], "--check"), ret = 1;
+
+	if (argc != 2 + check && argc != 3 + check) {
+		fprintf(stderr, "usage: test-tool template [--check] VALUE-JSON [SCOPE-JSON]\n");
+		return 129;
+	}
+	if (!(v = json_arg(argv[1 + check])) ||
+	    (argc == 3 + check && !(scope = json_arg(argv[2 + check]))))
+		goto done;
+	if (check ? ah_template_check(v, "value", &err) :
+		    ah_template_render(v, scope, "value", &out, &err)) {
+		fprintf(stderr, "%d %s: %s\n", err.status, err.code, err.msg);
+		goto done;
+	}
+	if (check) {
+		puts("ok");
+	} else {
+		char *text = json_dumps(out, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		puts(text);
+		free(text);
+	}
+	ret = 0;
+done:
+	json_decref(v);
+	json_decref(scope);
+	json_decref(out);
+	return ret;
+}
+
 static int cmd_semver(int argc, const char **argv)
 {
 	if (argc != 2 && argc != 3) {
@@ -474,10 +553,14 @@ int main(int argc, const char **argv)
 		return cmd_job_stop(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "readme"))
 		return cmd_readme(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "dag"))
+		return cmd_dag(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "template"))
+		return cmd_template(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "semver"))
 		return cmd_semver(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "sql"))
 		return cmd_sql(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (bundle-unpack | dockerfile | dockerignore | job-stop | readme | semver | sql) ...\n");
+	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | readme | semver | sql | template) ...\n");
 	return 129;
 }
