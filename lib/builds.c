@@ -406,6 +406,7 @@ int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const
 	for (;;) {
 		struct ah_work_item w;
 		int attempt = 0;
+		char *msg;
 
 		if ((rc = ah_work_next(st, "build", only_id, &w, err)) < 0)
 			goto done;
@@ -441,11 +442,10 @@ int ah_build_claim(struct ah_state *st, const struct ah_build_config *cfg, const
 		}
 		/* Attempts count on the record: queuing again resets the item's. */
 		item->lease.attempt = attempt + 1;
-		if (w.stale && !strcmp(status, "running") && attempt >= cfg->attempts) {
+		if ((msg = ah_work_abandoned(&w, !strcmp(status, "running"), attempt, cfg->attempts,
+					     "build worker"))) {
 			/* The worker of the last attempt went away: that attempt failed. */
 			struct ah_build_item last = *item;
-			char *msg = xstrfmt("the build worker stopped during attempt %d of %d (its lease ran out)",
-					    attempt, cfg->attempts);
 
 			last.lease.attempt = attempt;
 			rc = ah_build_record_failed(st, &last, msg, -1, err);

@@ -199,6 +199,7 @@ static int work_claim(struct ah_state *st, const void *cfgp, const char *owner,
 
 	for (;;) {
 		struct ah_work_item w;
+		char *msg;
 
 		if ((rc = ah_work_next(st, "ingest", only_id, &w, err)) <= 0)
 			return rc;
@@ -209,12 +210,11 @@ static int work_claim(struct ah_state *st, const void *cfgp, const char *owner,
 		snprintf(item->lease.owner, sizeof(item->lease.owner), "%s", owner);
 		item->lease.attempt = w.attempts + 1;
 		item->lease.started_ms = w.at;
-		if (w.stale && w.attempts >= cfg->attempts) {
+		/* an ingest's status is the app's: its attempts are the queue's */
+		if ((msg = ah_work_abandoned(&w, 1, w.attempts, cfg->attempts, "ingest worker"))) {
 			/* The worker of the last attempt went away: that attempt failed. */
 			struct ah_ingest_item last = *item;
 			json_t *res = NULL;
-			char *msg = xstrfmt("the ingest worker stopped during attempt %d of %d (its lease ran out)",
-					    w.attempts, cfg->attempts);
 
 			last.lease.attempt = w.attempts;
 			rc = record_failure(st, cfg, &last, msg, 0, -1, &res, err);

@@ -453,6 +453,7 @@ int ah_job_claim(struct ah_state *st, const struct ah_job_config *cfg, const cha
 	for (;;) {
 		struct ah_work_item w;
 		int attempt = 0;
+		char *msg;
 
 		memset(item, 0, sizeof(*item));
 		if ((rc = ah_work_next_any(st, "job", only_id, &w, err)) <= 0)
@@ -471,11 +472,10 @@ int ah_job_claim(struct ah_state *st, const struct ah_job_config *cfg, const cha
 			continue;
 		}
 		item->lease.attempt = attempt + 1;
-		if (w.stale && !strcmp(status, "running") && attempt >= cfg->attempts) {
+		if ((msg = ah_work_abandoned(&w, !strcmp(status, "running"), attempt, cfg->attempts,
+					     "job worker"))) {
 			/* The worker of the last attempt went away: that attempt failed. */
 			struct ah_job_item last = *item;
-			char *msg = xstrfmt("the job worker stopped during attempt %d of %d (its lease ran out)",
-					    attempt, cfg->attempts);
 
 			last.lease.attempt = attempt;
 			rc = record_failed(st, &last, msg, -1, err);

@@ -277,3 +277,12 @@ int ah_work_died(struct ah_state *st, const struct ah_work_lease *l, int attempt
 	*message = xstrfmt("%s (attempt %d of %d; retry at %s)", why, l->attempt, attempts, retry_at);
 	return ah_work_release(st, l->work_id, due, err) < 0 ? -1 : 0;
 }
+
+char *ah_work_abandoned(const struct ah_work_item *w, int running, int attempt, int attempts,
+			const char *worker)
+{
+	if (!w->stale || !running || attempt < attempts)
+		return NULL;
+	return xstrfmt("the %s stopped during attempt %d of %d (its lease ran out)", worker, attempt,
+		       attempts);
+}

@@ -77,6 +77,15 @@ int ah_work_next(struct ah_state *st, const char *kind, const char *only_subject
  */
 int ah_work_next_any(struct ah_state *st, const char *kind, const char *only_subject,
 		     struct ah_work_item *item, struct ah_err *err);
+/*
+ * Whether found item w was abandoned on its last attempt: claimed before by
+ * a worker whose lease ran out while its record was running (running) at
+ * attempt, with no attempt left of attempts. Then the message saying so
+ * ("the <worker> stopped during attempt a of n ..."), to record that attempt
+ * as failed before the item is finished; else NULL.
+ */
+char *ah_work_abandoned(const struct ah_work_item *w, int running, int attempt, int attempts,
+			const char *worker);
 /* Claims item id for owner until lease_until, as its attempt'th attempt. */
 int ah_work_claim(struct ah_state *st, sqlite3_int64 id, const char *owner, int attempt,
 		  int64_t lease_until, struct ah_err *err);

@@ -239,6 +239,25 @@ has_worker() {
 	[[ $(jq -r .errorMessage <<<"$output") == *"killed by signal 9 (attempt 1 of 1)"* ]]
 }
 
+@test "kill -9 of the whole consumer on the last attempt: the next one fails the run, saying why" {
+	export APPHUB_JOB_ATTEMPTS=1 APPHUB_JOB_LEASE_MS=300
+	publish orphan 1.0.0 'sleep 1000'
+	id=$(apphub -q jobs run orphan --detach)
+	apphub jobs work 3>&- >/dev/null 2>&1 &
+	WORK_PID=$!
+	wait_until run_status "$id" running
+	kill -KILL "$WORK_PID"
+	wait "$WORK_PID" || true
+	WORK_PID=
+	pkill -KILL -f 'sleep 1000' || true
+	sleep 0.5
+	run --separate-stderr -0 apphub jobs work --json
+	assert_equal "$(jq '.data | length' <<<"$output")" 0
+	run -0 apphub jobs show "$id" --json
+	assert_equal "$(jq -r .status <<<"$output")" failed
+	assert_equal "$(jq -r .errorMessage <<<"$output")" 'the job worker stopped during attempt 1 of 1 (its lease ran out)'
+}
+
 @test "eight concurrent jobs run: eight runs, each its own result" {
 	publish par 1.0.0 "$ECHO"
 	for i in 1 2 3 4 5 6 7 8; do
