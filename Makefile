@@ -123,6 +123,7 @@ OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-search.o
 OPS_OBJS += lib/ops-tags.o
+OPS_OBJS += lib/ops-workflows.o
 
 FRONT_OBJS += lib/api.o
 FRONT_OBJS += lib/auth.o
@@ -142,7 +143,8 @@ LIB = lib/libapphub.a
 # library. For each: its command files, its commands (name, or
 # name=function), its operation modules (ops_<module>[]) and its libraries.
 # The linker takes from $(LIB) only what these reach.
-PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-jobs apphub-launch apphub-remote apphub-serve
+PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-jobs apphub-launch apphub-remote apphub-serve \
+	apphub-workflow
 
 LIGHT_OPS = apps builds events gc history launch search tags
 LIGHT_PKGS = sqlite3 jansson
@@ -192,10 +194,18 @@ apphub-remote_CMDS = remote
 apphub-remote_OPS =
 apphub-remote_PKGS = $(LIGHT_PKGS) libcurl
 
+# Workflows: definitions in YAML (libyaml), service steps over HTTP
+# (libcurl) and job steps run as apphub-jobs runs them.
+apphub-workflow_OBJS = cmd/workflow.o
+apphub-workflow_CMDS = workflow
+apphub-workflow_OPS = $(LIGHT_OPS) job_runs workflows
+apphub-workflow_PKGS = $(LIGHT_PKGS) yaml-0.1 libarchive libcrypto libcurl libseccomp
+apphub-workflow_LIBS = -lpthread
+
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_files job_runs job_test jobs serve web
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_files job_runs job_test jobs serve web workflows
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread

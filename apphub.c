@@ -42,6 +42,7 @@ static const struct cmd_struct commands[] = {
 	{ "jobs", "Package, sign, publish and run job bundles in a sandbox" },
 	{ "launch", "Run built apps in a sandbox with a preview URL" },
 	{ "serve", "Serve the operations over HTTP, with events and workers" },
+	{ "workflow", "Define, run and schedule DAG workflows of jobs and HTTP calls" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -47,6 +47,7 @@ int cmd_jobs(int argc, const char **argv, struct ctx *ctx);
 int cmd_launch(int argc, const char **argv, struct ctx *ctx);
 int cmd_remote(int argc, const char **argv, struct ctx *ctx);
 int cmd_serve(int argc, const char **argv, struct ctx *ctx);
+int cmd_workflow(int argc, const char **argv, struct ctx *ctx);
 
 /*
  * Parses a command's options plus the common --json and -q. Returns the

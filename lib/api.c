@@ -25,6 +25,12 @@ const char *ah_api_scope_name(enum ah_scope scope)
 		return "job-bundles:read";
 	case SCOPE_JOB_BUNDLES_WRITE:
 		return "job-bundles:write";
+	case SCOPE_WORKFLOWS_READ:
+		return "workflows:read";
+	case SCOPE_WORKFLOWS_WRITE:
+		return "workflows:write";
+	case SCOPE_WORKFLOWS_RUN:
+		return "workflows:run";
 	case SCOPE_ADMIN:
 		return "admin";
 	}

@@ -21,6 +21,9 @@ enum ah_scope {
 	SCOPE_JOBS_RUN,
 	SCOPE_JOB_BUNDLES_READ,
 	SCOPE_JOB_BUNDLES_WRITE,
+	SCOPE_WORKFLOWS_READ,
+	SCOPE_WORKFLOWS_WRITE,
+	SCOPE_WORKFLOWS_RUN,
 	SCOPE_ADMIN,
 };
 
@@ -68,6 +71,7 @@ extern const struct ah_op ops_image_build[];
 extern const struct ah_op ops_job_test[];
 extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_jobs[];
+extern const struct ah_op ops_workflows[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];
