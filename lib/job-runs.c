@@ -173,50 +173,6 @@ static int valid_trigger(json_t *trigger, struct ah_err *err)
 			  type);
 }
 
-/*
- * The run's parameters: params' parameters object with each "k=v" of its
- * param list set, read as the schema's property k says.
- */
-static json_t *run_parameters(json_t *params, json_t *schema, struct ah_err *err)
-{
-	json_t *given = json_object_get(params, "parameters"), *list = NULL, *out = NULL, *v;
-	size_t i;
-
-	if (given && !json_is_object(given) && !json_is_null(given)) {
-		ah_invalid(err, "invalid parameters: must be a JSON object");
-		return NULL;
-	}
-	if (ah_param_strlist(params, "param", &list, err) < 0)
-		return NULL;
-	out = json_is_object(given) ? json_deep_copy(given) : json_object();
-	json_array_foreach(list, i, v) {
-		const char *kv = json_string_value(v), *eq = strchr(kv, '=');
-		char *key, *name;
-		json_t *val;
-
-		if (!eq || eq == kv) {
-			ah_invalid(err, "invalid param '%.80s': expected KEY=VALUE", kv);
-			goto fail;
-		}
-		key = xstrndup(kv, (size_t)(eq - kv));
-		name = xstrfmt("parameters.%s", key);
-		val = ah_json_schema_coerce(json_object_get(json_object_get(schema, "properties"), key),
-					    eq + 1, name, err);
-		if (val)
-			json_object_set_new(out, key, val);
-		free(name);
-		free(key);
-		if (!val)
-			goto fail;
-	}
-	json_decref(list);
-	return out;
-fail:
-	json_decref(list);
-	json_decref(out);
-	return NULL;
-}
-
 /* A new pending run and its job.run.queued event; inside a transaction. */
 static int insert_run(struct ah_state *st, const struct ah_job_ref *job, json_t *parameters,
 		      json_t *trigger, int64_t timeout_ms, sqlite3_int64 *n, char *id,
@@ -285,8 +241,8 @@ int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
 	began = 1;
 	if (ah_job_resolve(st, ref, &job, err) < 0)
 		goto done;
-	if (!(parameters = run_parameters(params, json_object_get(job.manifest, "parametersSchema"),
-					  err)) ||
+	if (!(parameters = ah_json_schema_parameters(params, json_object_get(job.manifest,
+									 "parametersSchema"), err)) ||
 	    ah_json_schema_check(json_object_get(job.manifest, "parametersSchema"), parameters,
 				 "parameters", err) < 0)
 		goto done;

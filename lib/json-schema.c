@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json-schema.h"
+#include "params.h"
 #include "strbuf.h"
 #include "utf8.h"
 
@@ -332,4 +333,44 @@ json_t *ah_json_schema_coerce(json_t *schema, const char *text, const char *name
 		return NULL;
 	}
 	return v;
+}
+
+json_t *ah_json_schema_parameters(json_t *params, json_t *schema, struct ah_err *err)
+{
+	json_t *given = json_object_get(params, "parameters"), *list = NULL, *out = NULL, *v;
+	size_t i;
+
+	if (given && !json_is_object(given) && !json_is_null(given)) {
+		ah_invalid(err, "invalid parameters: must be a JSON object");
+		return NULL;
+	}
+	if (ah_param_strlist(params, "param", &list, err) < 0)
+		return NULL;
+	out = json_is_object(given) ? json_deep_copy(given) : json_object();
+	json_array_foreach(list, i, v) {
+		const char *kv = json_string_value(v), *eq = strchr(kv, '=');
+		char *key, *name;
+		json_t *val;
+
+		if (!eq || eq == kv) {
+			ah_invalid(err, "invalid param '%.80s': expected KEY=VALUE", kv);
+			goto fail;
+		}
+		key = xstrndup(kv, (size_t)(eq - kv));
+		name = xstrfmt("parameters.%s", key);
+		val = ah_json_schema_coerce(json_object_get(json_object_get(schema, "properties"), key),
+					    eq + 1, name, err);
+		if (val)
+			json_object_set_new(out, key, val);
+		free(name);
+		free(key);
+		if (!val)
+			goto fail;
+	}
+	json_decref(list);
+	return out;
+fail:
+	json_decref(list);
+	json_decref(out);
+	return NULL;
 }

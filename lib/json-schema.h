@@ -36,4 +36,11 @@ int ah_json_schema_check(json_t *schema, json_t *value, const char *name, struct
 json_t *ah_json_schema_coerce(json_t *schema, const char *text, const char *name,
 			      struct ah_err *err);
 
+/*
+ * A run's parameters: params' "parameters" object (absent or null: {})
+ * with each "k=v" of its "param" list set, the text read as schema's
+ * property k says (ah_json_schema_coerce). Not checked against schema.
+ */
+json_t *ah_json_schema_parameters(json_t *params, json_t *schema, struct ah_err *err);
+
 #endif
