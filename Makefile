@@ -72,6 +72,7 @@ RECORD_OBJS += lib/jobs.o
 RECORD_OBJS += lib/launch.o
 RECORD_OBJS += lib/search.o
 RECORD_OBJS += lib/tags.o
+RECORD_OBJS += lib/workflows.o
 
 ENGINE_OBJS += lib/analyze.o
 ENGINE_OBJS += lib/build-copy.o

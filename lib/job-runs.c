@@ -175,12 +175,12 @@ static int valid_trigger(json_t *trigger, struct ah_err *err)
 
 /* A new pending run and its job.run.queued event; inside a transaction. */
 static int insert_run(struct ah_state *st, const struct ah_job_ref *job, json_t *parameters,
-		      json_t *trigger, int64_t timeout_ms, sqlite3_int64 *n, char *id,
-		      size_t id_len, struct ah_err *err)
+		      json_t *trigger, int64_t timeout_ms, int max_attempts, sqlite3_int64 *n,
+		      char *id, size_t id_len, struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO job_runs(id, job_slug, version, parameters, trigger, timeout_ms,"
-		" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+		" created_at, max_attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	char now[AH_ISO_LEN], *ptext = NULL, *ttext = NULL;
 	int ret = -1;
@@ -199,6 +199,8 @@ static int insert_run(struct ah_state *st, const struct ah_job_ref *job, json_t 
 	if (timeout_ms > 0)
 		sqlite3_bind_int64(stmt, 6, timeout_ms);
 	ah_bind_text(stmt, 7, now);
+	if (max_attempts > 0)
+		sqlite3_bind_int(stmt, 8, max_attempts);
 	if (ah_step_done(st, stmt, "cannot record job run", err) < 0)
 		goto done;
 	*n = sqlite3_last_insert_rowid(st->db);
@@ -214,19 +216,18 @@ done:
 	return ret;
 }
 
-int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
-		       const struct ah_job_config *cfg, const char *owner,
-		       struct ah_job_item *item, json_t **record, struct ah_err *err)
+int ah_job_run_insert(struct ah_state *st, const char *ref, json_t *params,
+		      const struct ah_job_config *cfg, const char *owner,
+		      struct ah_job_item *item, sqlite3_int64 *n, struct ah_err *err)
 {
 	struct ah_job_ref job = { 0 };
 	json_t *parameters = NULL, *trigger = json_object_get(params, "trigger"), *own = NULL;
 	json_t *timeout;
 	char id[AH_RANDOM_ID_MAX];
 	int64_t timeout_ms = 0;
-	sqlite3_int64 n;
-	int ret = -1, began = 0;
+	long max_attempts;
+	int ret = -1;
 
-	*record = NULL;
 	if (trigger && !json_is_null(trigger)) {
 		if (valid_trigger(trigger, err) < 0)
 			return -1;
@@ -236,17 +237,16 @@ int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
 	if ((timeout = json_object_get(params, "timeoutMs")) && !json_is_null(timeout) &&
 	    ah_param_duration_ms(params, "timeoutMs", 1, cfg->max_timeout_ms, &timeout_ms, err) < 0)
 		goto done;
-	if (ah_begin_write(st, err) < 0)
-		goto done;
-	began = 1;
-	if (ah_job_resolve(st, ref, &job, err) < 0)
+	if (ah_param_int(params, "maxAttempts", 0, 0, 100, &max_attempts, err) < 0 ||
+	    ah_job_resolve(st, ref, &job, err) < 0)
 		goto done;
 	if (!(parameters = ah_json_schema_parameters(params, json_object_get(job.manifest,
 									 "parametersSchema"), err)) ||
 	    ah_json_schema_check(json_object_get(job.manifest, "parametersSchema"), parameters,
 				 "parameters", err) < 0)
 		goto done;
-	if (insert_run(st, &job, parameters, trigger, timeout_ms, &n, id, sizeof(id), err) < 0)
+	if (insert_run(st, &job, parameters, trigger, timeout_ms, (int)max_attempts, n, id,
+		       sizeof(id), err) < 0)
 		goto done;
 	if (item) {
 		int r = ah_job_claim(st, cfg, owner, id, item, err);
@@ -258,20 +258,31 @@ int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
 			goto done;
 		}
 	}
-	if (!(*record = ah_job_run_json(st, NULL, n, 0, err)) || ah_commit(st, err) < 0)
-		goto done;
 	ret = 0;
 done:
-	if (ret < 0) {
-		if (began)
-			ah_rollback(st);
-		json_decref(*record);
-		*record = NULL;
-	}
 	ah_job_ref_release(&job);
 	json_decref(parameters);
 	json_decref(own);
 	return ret;
+}
+
+int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
+		       const struct ah_job_config *cfg, const char *owner,
+		       struct ah_job_item *item, json_t **record, struct ah_err *err)
+{
+	sqlite3_int64 n;
+
+	*record = NULL;
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	if (ah_job_run_insert(st, ref, params, cfg, owner, item, &n, err) < 0 ||
+	    !(*record = ah_job_run_json(st, NULL, n, 0, err)) || ah_commit(st, err) < 0) {
+		ah_rollback(st);
+		json_decref(*record);
+		*record = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* The failed (or timeout) transition of a run; inside the caller's transaction. */
@@ -341,7 +352,8 @@ int ah_job_fail(struct ah_state *st, const struct ah_job_config *cfg,
 	sqlite3_stmt *stmt;
 	int r, ret = -1;
 
-	r = ah_work_died(st, &item->lease, cfg->attempts, cfg->backoff_ms, message, &msg, retry_at,
+	r = ah_work_died(st, &item->lease, item->attempts > 0 ? item->attempts : cfg->attempts,
+			 cfg->backoff_ms, message, &msg, retry_at,
 			 err);
 	if (r < 0)
 		goto done;
@@ -375,7 +387,7 @@ static int read_claimed_run(struct ah_state *st, const char *id, struct ah_job_i
 			    char *status, size_t status_len, int *attempt, struct ah_err *err)
 {
 	static const char sql[] =
-		"SELECT n, job_slug, version, status, attempt FROM job_runs WHERE id = ?";
+		"SELECT n, job_slug, version, status, attempt, max_attempts FROM job_runs WHERE id = ?";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	int rc;
 
@@ -389,6 +401,7 @@ static int read_claimed_run(struct ah_state *st, const char *id, struct ah_job_i
 		snprintf(item->version, sizeof(item->version), "%s", ah_col_text(stmt, 2));
 		snprintf(status, status_len, "%s", ah_col_text(stmt, 3));
 		*attempt = sqlite3_column_int(stmt, 4);
+		item->attempts = sqlite3_column_int(stmt, 5);
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -428,7 +441,9 @@ int ah_job_claim(struct ah_state *st, const struct ah_job_config *cfg, const cha
 			continue;
 		}
 		item->lease.attempt = attempt + 1;
-		if ((msg = ah_work_abandoned(&w, !strcmp(status, "running"), attempt, cfg->attempts,
+		if (item->attempts <= 0)
+			item->attempts = cfg->attempts;
+		if ((msg = ah_work_abandoned(&w, !strcmp(status, "running"), attempt, item->attempts,
 					     "job worker"))) {
 			/* The worker of the last attempt went away: that attempt failed. */
 			struct ah_job_item last = *item;

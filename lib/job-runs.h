@@ -39,6 +39,7 @@ struct ah_job_item {
 	char id[72];		/* the run id (the work item's subject) */
 	char slug[72];
 	char version[72];
+	int attempts;		/* the attempts it may have: its own, else the config's */
 };
 
 /* The work kind of job runs (lib/job-worker.c), for the runner (lib/runner.h). */
@@ -64,6 +65,16 @@ json_t *ah_job_run_json(struct ah_state *st, const char *id, sqlite3_int64 n, in
 int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
 		       const struct ah_job_config *cfg, const char *owner,
 		       struct ah_job_item *item, json_t **record, struct ah_err *err);
+
+/*
+ * ah_job_run_request() inside the caller's write transaction, without the
+ * record: *n is the new run's row. params may also hold maxAttempts, the
+ * attempts this run may have when its worker dies (a workflow's step
+ * retries by its own policy: 1).
+ */
+int ah_job_run_insert(struct ah_state *st, const char *ref, json_t *params,
+		      const struct ah_job_config *cfg, const char *owner,
+		      struct ah_job_item *item, sqlite3_int64 *n, struct ah_err *err);
 
 /* Inside the caller's transaction: claims the next due run (only_id's when not NULL). */
 int ah_job_claim(struct ah_state *st, const struct ah_job_config *cfg, const char *owner,

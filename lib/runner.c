@@ -175,6 +175,29 @@ static void keeper_stop(struct keeper *k)
 	pthread_mutex_destroy(&k->mutex);
 }
 
+int ah_runner_perform(const char *dir, struct ah_state *st, const struct ah_work_kind *kind,
+		      const void *cfg, void *item, unsigned *busy, json_t **result,
+		      struct ah_err *err)
+{
+	struct keeper k = { .dir = dir, .item = item };
+	int64_t timeout_ms;
+	int kept, ret = 0;
+
+	if (!lease_of(item)->started_ms)
+		lease_of(item)->started_ms = ah_now_ms();
+	kind->limits(cfg, &k.lease_ms, &timeout_ms);
+	kept = keeper_start(&k) == 0;
+	if (busy)
+		__atomic_add_fetch(busy, 1, __ATOMIC_SEQ_CST);
+	if (kind->perform(st, cfg, item, result, err) < 0)
+		ret = -1;
+	if (busy)
+		__atomic_sub_fetch(busy, 1, __ATOMIC_SEQ_CST);
+	if (kept)
+		keeper_stop(&k);
+	return ret;
+}
+
 /*
  * One item in this thread: requested (id) or the next due, then worked on
  * with its lease kept. 1 with *result, 0 when nothing is due.
@@ -183,35 +206,21 @@ static int work_one(struct ah_ctx *ctx, const struct ah_work_kind *kind, const v
 		    const char *owner, const char *id, json_t *params, unsigned *busy,
 		    json_t **result, struct ah_err *err)
 {
-	struct keeper k = { .dir = ctx->dir };
 	struct ah_state *st;
-	int64_t timeout_ms;
-	int r, kept;
+	void *item;
+	int r;
 
 	*result = NULL;
 	if (ah_ctx_state(ctx, &st, err) < 0)
 		return -1;
-	k.item = xcalloc(1, kind->item_size);
+	item = xcalloc(1, kind->item_size);
 	if (id)
-		r = kind->request(st, cfg, owner, id, params, k.item, err) < 0 ? -1 : 1;
+		r = kind->request(st, cfg, owner, id, params, item, err) < 0 ? -1 : 1;
 	else
-		r = claim(st, kind, cfg, owner, NULL, k.item, err);
-	if (r <= 0)
-		goto done;
-	if (!lease_of(k.item)->started_ms)
-		lease_of(k.item)->started_ms = ah_now_ms();
-	kind->limits(cfg, &k.lease_ms, &timeout_ms);
-	kept = keeper_start(&k) == 0;
-	if (busy)
-		__atomic_add_fetch(busy, 1, __ATOMIC_SEQ_CST);
-	if (kind->perform(st, cfg, k.item, result, err) < 0)
+		r = claim(st, kind, cfg, owner, NULL, item, err);
+	if (r > 0 && ah_runner_perform(ctx->dir, st, kind, cfg, item, busy, result, err) < 0)
 		r = -1;
-	if (busy)
-		__atomic_sub_fetch(busy, 1, __ATOMIC_SEQ_CST);
-	if (kept)
-		keeper_stop(&k);
-done:
-	free(k.item);
+	free(item);
 	return r;
 }
 

@@ -98,6 +98,15 @@ int ah_runner_settle(struct ah_state *st, const struct ah_work_kind *kind, const
  */
 int ah_runner_run(struct ah_ctx *ctx, const struct ah_work_kind *kind, json_t *params,
 		  json_t **out, struct ah_err *err);
+/*
+ * Works on claimed item (of st, the state in dir) in this thread with its
+ * lease kept alive from a thread of its own; busy, when not NULL, counts
+ * it meanwhile. The kind's perform's return and *result.
+ */
+int ah_runner_perform(const char *dir, struct ah_state *st, const struct ah_work_kind *kind,
+		      const void *cfg, void *item, unsigned *busy, json_t **result,
+		      struct ah_err *err);
+
 /* <kind>.next: {} -> {data: [result]} for the next due item, {data: []} when none is. */
 int ah_runner_next(struct ah_ctx *ctx, const struct ah_work_kind *kind, json_t **out,
 		   struct ah_err *err);
