@@ -23,4 +23,11 @@
  */
 int ah_http_call(json_t *req, json_t **resp, struct ah_err *err);
 
+/*
+ * The transport settings every apphub request shares (user agent, http and
+ * https only, redirects too, connect and stall timeouts) on a curl easy
+ * handle (a CURL *; void here so that includers need not see curl.h).
+ */
+void ah_curl_defaults(void *curl);
+
 #endif
