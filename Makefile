@@ -56,6 +56,7 @@ UTIL_OBJS += lib/timeutil.o
 UTIL_OBJS += lib/tmpdir.o
 UTIL_OBJS += lib/usage.o
 UTIL_OBJS += lib/utf8.o
+UTIL_OBJS += lib/yaml-json.o
 
 STATE_OBJS += lib/ctx.o
 STATE_OBJS += lib/events.o
@@ -90,6 +91,7 @@ ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
 ENGINE_OBJS += lib/fetch-local.o
 ENGINE_OBJS += lib/hooks.o
+ENGINE_OBJS += lib/http-call.o
 ENGINE_OBJS += lib/image-layer.o
 ENGINE_OBJS += lib/image-names.o
 ENGINE_OBJS += lib/image-transfer.o
@@ -105,6 +107,7 @@ ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
 ENGINE_OBJS += lib/sign.o
 ENGINE_OBJS += lib/template.o
+ENGINE_OBJS += lib/workflow-def.o
 
 OPS_OBJS += lib/ops-apps.o
 OPS_OBJS += lib/ops-build-worker.o
@@ -263,7 +266,8 @@ print-layers:
 # a job handler stopped (t/4100-jobs-sandbox.bats).
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
-		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp libarchive libcrypto 2>/dev/null) $(LIGHT_LIBS)
+		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp libarchive libcrypto yaml-0.1 \
+		libcurl 2>/dev/null) $(LIGHT_LIBS)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
@@ -370,7 +374,8 @@ install: all
 
 # libFuzzer over the name parsers (clang): make fuzz FUZZTIME=60
 FUZZTIME = 30
-FUZZ_SRCS = $(UTIL_OBJS:.o=.c) $(STATE_OBJS:.o=.c) $(RECORD_OBJS:.o=.c)
+# lib/yaml-json.c is left to the targets that link libyaml.
+FUZZ_SRCS = $(filter-out lib/yaml-json.c,$(UTIL_OBJS:.o=.c)) $(STATE_OBJS:.o=.c) $(RECORD_OBJS:.o=.c)
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 	$(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
 t/fuzz/fuzz-names: t/fuzz/fuzz-names.c $(FUZZ_SRCS)
@@ -385,7 +390,8 @@ t/fuzz/fuzz-readme: t/fuzz/fuzz-readme.c lib/markdown.c lib/strbuf.c lib/usage.c
 		$(shell $(PKG_CONFIG) --cflags libcmark) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcmark)
 # The tag files and the manifests through lib/analyze.c's and lib/derive.c's
 # readers (ah_analyze).
-FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/derive.c lib/dockerfile.c lib/markdown.c
+FUZZ_ANALYZE_SRCS = $(FUZZ_SRCS) lib/analyze.c lib/derive.c lib/dockerfile.c lib/markdown.c \
+	lib/yaml-json.c
 t/fuzz/fuzz-tagfile t/fuzz/fuzz-package: %: %.c t/fuzz/memtree.h $(FUZZ_ANALYZE_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ANALYZE_SRCS) \
 		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto yaml-0.1 libcmark) $(LIGHT_LIBS)

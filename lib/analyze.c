@@ -9,17 +9,15 @@
 #include <string.h>
 #include <strings.h>
 #include <jansson.h>
-#include <yaml.h>
 #include "analyze.h"
 #include "apps.h"
 #include "markdown.h"
 #include "params.h"
 #include "utf8.h"
+#include "yaml-json.h"
 
 #define BFS_MAX_DEPTH 6
 #define BFS_MAX_ENTRIES 5000
-#define YAML_MAX_NODES 20000
-#define YAML_MAX_DEPTH 64
 
 /* The tree's readers (lib/repopath.c), by the names this file uses. */
 static int read_file(const struct ah_tree *tree, const char *path, size_t max,
@@ -192,130 +190,23 @@ static int json_fail(struct ah_err *err, const char *path, const json_error_t *j
 	return ah_invalid(err, "invalid '%s': %s", path, ah_json_why(jerr, why, sizeof(why)));
 }
 
-/* Adds v (a new reference) to the collection on top of the stack, or makes it the root. */
-static int yaml_add(json_t **stack, char **keys, int depth, json_t **root, json_t *v,
-		    const char *path, struct ah_err *err)
-{
-	json_t *parent;
-
-	if (!depth) {
-		if (!*root)
-			*root = v;
-		else
-			json_decref(v);
-		return 0;
-	}
-	parent = stack[depth - 1];
-	if (json_is_array(parent))
-		return json_array_append_new(parent, v) < 0 ? ah_internal(err, "out of memory") : 0;
-	if (!keys[depth - 1]) {
-		if (!json_is_string(v)) {
-			json_decref(v);
-			return ah_invalid(err, "invalid '%s': a mapping key is not a scalar", path);
-		}
-		keys[depth - 1] = xstrdup(json_string_value(v));
-		json_decref(v);
-		return 0;
-	}
-	json_object_set_new(parent, keys[depth - 1], v);
-	free(keys[depth - 1]);
-	keys[depth - 1] = NULL;
-	return 0;
-}
-
 /*
- * YAML -> JSON, every scalar a string, built from the parser's events so
- * that limits hold as the text is read: the depth when a collection opens
- * (a file nested 500,000 deep stops at level YAML_MAX_DEPTH, not after
- * loading it all), the number of values, and no aliases (no alias bombs).
- * Only the first document counts.
+ * A YAML tags file as JSON, every scalar a string, read as it always was
+ * (lib/yaml-json.c: only the first document, a later duplicate key wins);
+ * the limits hold as the text is read and aliases are refused.
  */
 static json_t *parse_yaml(const char *text, size_t len, const char *path, struct ah_err *err)
 {
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	json_t *stack[YAML_MAX_DEPTH], *root = NULL;
-	char *keys[YAML_MAX_DEPTH];
-	size_t nodes = 0;
-	int depth = 0, i, end = 0, ok = 0;
+	json_t *doc;
 
-	if (!yaml_parser_initialize(&parser)) {
-		ah_internal(err, "cannot initialize the YAML parser");
+	if (ah_yaml_to_json_flags(text, len, AH_YAML_STRINGS | AH_YAML_LENIENT, &doc, err) < 0) {
+		char why[sizeof(err->msg)];
+
+		memcpy(why, err->msg, sizeof(why));
+		ah_invalid(err, "invalid '%s': %s", path, why);
 		return NULL;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	while (!end) {
-		json_t *v = NULL;
-
-		if (!yaml_parser_parse(&parser, &ev)) {
-			ah_invalid(err, "invalid '%s': line %zu: %s", path,
-				   (size_t)parser.problem_mark.line + 1,
-				   parser.problem ? parser.problem : "not YAML");
-			goto done;
-		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-		case YAML_DOCUMENT_END_EVENT:
-			end = 1;
-			break;
-		case YAML_ALIAS_EVENT:
-			ah_invalid(err, "invalid '%s': line %zu: aliases are not supported", path,
-				   (size_t)ev.start_mark.line + 1);
-			yaml_event_delete(&ev);
-			goto done;
-		case YAML_SCALAR_EVENT:
-			v = json_stringn((const char *)ev.data.scalar.value, ev.data.scalar.length);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (depth >= YAML_MAX_DEPTH) {
-				ah_invalid(err, "invalid '%s': line %zu: too deeply nested (more than %d levels)",
-					   path, (size_t)ev.start_mark.line + 1, YAML_MAX_DEPTH);
-				yaml_event_delete(&ev);
-				goto done;
-			}
-			v = ev.type == YAML_SEQUENCE_START_EVENT ? json_array() : json_object();
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		default:
-			break;
-		}
-		if (v) {
-			int collection = json_is_array(v) || json_is_object(v);
-
-			if (++nodes > YAML_MAX_NODES) {
-				ah_invalid(err, "invalid '%s': more than %d values", path, YAML_MAX_NODES);
-				json_decref(v);
-				yaml_event_delete(&ev);
-				goto done;
-			}
-			/* The stack borrows: the parent (or root) holds the collection. */
-			if (yaml_add(stack, keys, depth, &root, v, path, err) < 0) {
-				yaml_event_delete(&ev);
-				goto done;
-			}
-			if (collection) {
-				stack[depth] = v;
-				keys[depth++] = NULL;
-			}
-		}
-		yaml_event_delete(&ev);
-	}
-	if (!root)
-		root = json_object();	/* an empty document */
-	ok = 1;
-done:
-	for (i = 0; i < depth; i++)
-		free(keys[i]);
-	yaml_parser_delete(&parser);
-	if (!ok) {
-		json_decref(root);
-		return NULL;
-	}
-	return root;
+	return doc;
 }
 
 static int tag_file_tags(json_t *doc, const char *path, struct ah_analysis *a,

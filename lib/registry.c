@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "http-call.h"
 #include "registry.h"
 #include "strbuf.h"
 
@@ -288,13 +289,7 @@ static char *challenge_param(const char *ch, const char *key)
 
 static void setup_common(CURL *c, struct resp *rs)
 {
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "apphub/" APPHUB_VERSION);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 120L);
+	ah_curl_defaults(c);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

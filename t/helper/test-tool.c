@@ -26,6 +26,16 @@
  *   test-tool template [--check] VALUE-JSON [SCOPE-JSON]
  *	prints VALUE rendered against SCOPE (--check: the syntax only, "ok");
  *	on an error "<status> <code>: <message>" on stderr, exit 1
+ *   test-tool yaml FILE|-
+ *	prints the YAML document as JSON (ah_yaml_to_json)
+ *   test-tool workflow-def FILE|-
+ *	parses and checks a workflow definition and prints its normalized
+ *	form (sorted keys); on an error "error <status> <code>: <message>"
+ *	on stderr, exit 1
+ *   test-tool http-call REQUEST-JSON
+ *	makes the request (ah_http_call) and prints the response as JSON; on
+ *	an error "error <status> <code>: <message>" on stderr (and the
+ *	response, when there is one, on stdout), exit 1
  *   test-tool sql DATABASE SQL
  *	runs SQL as the sqlite3 shell would (rows a line, columns joined
  *	by '|'), with the search index's tokenizer, which the shell lacks
@@ -40,11 +50,14 @@
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
 #include "../../lib/fts-stem.h"
+#include "../../lib/http-call.h"
 #include "../../lib/job-exec.h"
 #include "../../lib/markdown.h"
 #include "../../lib/strbuf.h"
 #include "../../lib/template.h"
 #include "../../lib/utf8.h"
+#include "../../lib/workflow-def.h"
+#include "../../lib/yaml-json.h"
 
 static int read_file(const char *path, size_t cap, struct strbuf *sb)
 {
@@ -528,6 +541,102 @@ done:
 	return ret;
 }
 
+/* A file's text, or stdin's for "-"; a little over the cap, for the callee to refuse. */
+static int read_input(const char *path, struct strbuf *sb)
+{
+	char buf[65536];
+	size_t n;
+
+	if (strcmp(path, "-"))
+		return read_file(path, 64 << 20, sb);
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0 && sb->len <= (64 << 20))
+		strbuf_add(sb, buf, n);
+	return 0;
+}
+
+static void print_json(json_t *v, size_t flags)
+{
+	char *text = json_dumps(v, flags | JSON_ENCODE_ANY);
+
+	puts(text);
+	free(text);
+}
+
+static int cmd_yaml(int argc, const char **argv)
+{
+	struct ah_err err = AH_ERR_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	json_t *out = NULL;
+	int ret = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-tool yaml FILE|-\n");
+		return 129;
+	}
+	if (read_input(argv[1], &sb) < 0)
+		goto done;
+	if (ah_yaml_to_json(sb.buf, sb.len, &out, &err) < 0) {
+		fprintf(stderr, "error %d %s: %s\n", err.status, err.code, err.msg);
+		goto done;
+	}
+	print_json(out, JSON_COMPACT);
+	ret = 0;
+done:
+	json_decref(out);
+	strbuf_release(&sb);
+	return ret;
+}
+
+static int cmd_workflow_def(int argc, const char **argv)
+{
+	struct ah_err err = AH_ERR_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	json_t *def = NULL, *out = NULL;
+	int ret = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-tool workflow-def FILE|-\n");
+		return 129;
+	}
+	if (read_input(argv[1], &sb) < 0)
+		goto done;
+	if (ah_workflow_def_parse(sb.buf, sb.len, &def, &err) < 0 ||
+	    ah_workflow_def_check(def, &out, &err) < 0) {
+		fprintf(stderr, "error %d %s: %s\n", err.status, err.code, err.msg);
+		goto done;
+	}
+	print_json(out, JSON_COMPACT | JSON_SORT_KEYS);
+	ret = 0;
+done:
+	json_decref(def);
+	json_decref(out);
+	strbuf_release(&sb);
+	return ret;
+}
+
+static int cmd_http_call(int argc, const char **argv)
+{
+	struct ah_err err = AH_ERR_INIT;
+	json_t *req, *resp = NULL;
+	int ret = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-tool http-call REQUEST-JSON\n");
+		return 129;
+	}
+	if (!(req = json_arg(argv[1])))
+		return 1;
+	if (ah_http_call(req, &resp, &err) < 0)
+		fprintf(stderr, "error %d %s: %s\n", err.status, err.code, err.msg);
+	else
+		ret = 0;
+	if (resp)
+		print_json(resp, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(resp);
+	json_decref(req);
+	return ret;
+}
+
 static int cmd_semver(int argc, const char **argv)
 {
 	if (argc != 2 && argc != 3) {
@@ -561,6 +670,12 @@ int main(int argc, const char **argv)
 		return cmd_semver(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "sql"))
 		return cmd_sql(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | readme | semver | sql | template) ...\n");
+	if (argc >= 2 && !strcmp(argv[1], "yaml"))
+		return cmd_yaml(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "workflow-def"))
+		return cmd_workflow_def(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "http-call"))
+		return cmd_http_call(argc - 1, argv + 1);
+	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | readme | semver | sql | template | yaml | workflow-def | http-call) ...\n");
 	return 129;
 }
