@@ -108,6 +108,8 @@ ENGINE_OBJS += lib/sandbox.o
 ENGINE_OBJS += lib/sign.o
 ENGINE_OBJS += lib/template.o
 ENGINE_OBJS += lib/workflow-def.o
+ENGINE_OBJS += lib/workflow-driver.o
+ENGINE_OBJS += lib/workflow-sched.o
 
 OPS_OBJS += lib/ops-apps.o
 OPS_OBJS += lib/ops-build-worker.o

@@ -65,4 +65,33 @@ int ah_workflow_run_ended(struct ah_state *st, sqlite3_int64 n, const char *stat
  */
 int ah_workflow_tick(struct ah_state *st, int64_t now_ms, json_t **out, struct ah_err *err);
 
+/*
+ * Where a new schedule's windows start: now, or just before its
+ * startWindow when it catches up from a start in the past.
+ */
+int64_t ah_workflow_schedule_cursor(json_t *sched, int64_t now_ms);
+
+/*
+ * slug's schedules (only name's when not NULL: 404 when it has none):
+ * [{workflowSlug, name, cron, timezone, startWindow, endWindow, catchUp,
+ * parameters, paused, source, lastWindowEnd, nextRunAt, createdAt,
+ * updatedAt}], next run times as at now_ms.
+ */
+int ah_workflow_schedules_json(struct ah_state *st, const char *slug, const char *name,
+			       int64_t now_ms, json_t **out, struct ah_err *err);
+/* Adds normalized schedule sched (lib/cron.h) to slug; 409 when the name is taken. */
+int ah_workflow_schedule_add(struct ah_state *st, const char *slug, json_t *sched,
+			     int64_t now_ms, json_t **out, struct ah_err *err);
+/* action "pause", "resume" or "rm" on slug's schedule name; *out the schedule (NULL for rm). */
+int ah_workflow_schedule_set(struct ah_state *st, const char *slug, const char *name,
+			     const char *action, int64_t now_ms, json_t **out, struct ah_err *err);
+
+/*
+ * The assets produced or consumed: {data: [{assetId, workflowSlug, runId,
+ * stepId, producedAt, ttlMs, expiresAt?, fresh, consumers}]}; with asset,
+ * that one's record (404 when unknown).
+ */
+int ah_workflow_assets_json(struct ah_state *st, const char *asset, int64_t now_ms,
+			    json_t **out, struct ah_err *err);
+
 #endif
