@@ -297,8 +297,8 @@ check: deps
 # The main job on the embedded default: the example apps registered, ingested,
 # built (the base images made when missing; Debian's with debootstrap) and
 # launched, the example jobs packaged, published and run once with their
-# sample input, then apphub serve on 127.0.0.1:4000 in the foreground (Ctrl-C
-# stops).
+# sample input, the example workflows added and run once, then apphub serve
+# on 127.0.0.1:4000 in the foreground (Ctrl-C stops).
 RUN_DIR = .run
 RUN_LISTEN = 127.0.0.1:4000
 DEBIAN_MIRROR = http://deb.debian.org/debian
@@ -354,6 +354,24 @@ run: deps
 			fi; \
 		done; \
 	fi
+	@if [ -x ./apphub-workflow ] && [ -x ./apphub-jobs ]; then \
+		mkdir -p $(RUN_DIR)/workflows; \
+		for def in contrib/examples/workflows/*.yaml contrib/examples/workflows/*.json; do \
+			[ -f "$$def" ] || continue; \
+			wf=$$(basename "$$def"); wf=$${wf%.*}; \
+			if ! ./apphub -C $(RUN_DIR)/state -q workflow add "$$def" 2>$(RUN_DIR)/workflows/$$wf.err; then \
+				echo "make run: workflow $$wf was not added: $$(tail -n 1 $(RUN_DIR)/workflows/$$wf.err)"; \
+				continue; \
+			fi; \
+			if out=$$(./apphub -C $(RUN_DIR)/state --json workflow run "$$wf" 2>$(RUN_DIR)/workflows/$$wf.err); then \
+				echo "ran workflow $$wf: $$(printf '%s' "$$out" | \
+					jq -r '"\(.status) in \(.durationMs)ms, \(.metrics.completedSteps)/\(.metrics.totalSteps) steps: \(.output | tojson)"' \
+					2>/dev/null)"; \
+			else \
+				echo "make run: workflow $$wf failed: $$(tail -n 1 $(RUN_DIR)/workflows/$$wf.err) (apphub workflow runs $$wf)"; \
+			fi; \
+		done; \
+	fi
 	@echo
 	@./apphub -C $(RUN_DIR)/state apps ls
 	@echo
@@ -362,6 +380,7 @@ run: deps
 	@echo "  curl -s 'http://$(RUN_LISTEN)/tags/suggest?prefix=run' | jq"
 	@echo "  curl -sN http://$(RUN_LISTEN)/events -H 'Accept: text/event-stream'"
 	@echo "  curl -s http://$(RUN_LISTEN)/jobs | jq"
+	@echo "  curl -s http://$(RUN_LISTEN)/workflows | jq"
 	@exec ./apphub -C $(RUN_DIR)/state serve --listen $(RUN_LISTEN)
 
 install: all

@@ -11,6 +11,10 @@
 # Jobs: slugs from `apphub -q jobs ls`, the versions after `SLUG@` from
 # `apphub -q jobs show SLUG`, run ids from `apphub -q jobs runs`; each prints
 # one a line.
+# Workflows: slugs from `apphub -q workflow ls`, run ids from
+# `apphub -q workflow runs`, a workflow's schedule names from
+# `apphub -q workflow schedule SLUG ls`, assets from `apphub -q workflow assets`;
+# time zones from $TZDIR (/usr/share/zoneinfo).
 # A `-C DIR` given on the command line is passed through to those calls.
 
 # __apphub_words
@@ -133,6 +137,69 @@ __apphub_job_or_run() {
 	[[ $cur == *@* ]] || __apphub_job_runs
 }
 
+# __apphub_lines ARGS...: the lines apphub ARGS prints that start with $cur.
+__apphub_lines() {
+	local s
+	while IFS= read -r s; do
+		[[ -n $s && $s == "$cur"* ]] && COMPREPLY+=("$s")
+	done < <(__apphub_run "$@")
+	return 0
+}
+
+__apphub_workflows() {
+	__apphub_lines -q workflow ls
+}
+
+__apphub_workflow_runs() {
+	__apphub_lines -q workflow runs
+}
+
+# show's operand: a workflow or a run.
+__apphub_workflow_or_run() {
+	__apphub_workflows
+	__apphub_workflow_runs
+}
+
+__apphub_workflow_assets() {
+	__apphub_lines -q workflow assets
+}
+
+# IANA time zones under $TZDIR, as Europe/Berlin (many are symbolic links);
+# none of its posix/ and right/ copies.  UTC needs no file.
+__apphub_timezones() {
+	local dir=${TZDIR:-/usr/share/zoneinfo} z
+	[[ UTC == "$cur"* ]] && COMPREPLY+=(UTC)
+	[[ -d $dir ]] || return 0
+	while IFS= read -r z; do
+		z=${z#./}
+		[[ $z != UTC && $z == [A-Z]* && $z == "$cur"* ]] && COMPREPLY+=("$z")
+	done < <(cd "$dir" && find . -maxdepth 3 \( -type f -o -type l \) ! -path './posix/*' \
+		! -path './right/*' ! -name '*.*' 2>/dev/null)
+	return 0
+}
+
+# schedule SLUG [VERB [NAME]]: the workflow, its sub-verb, then for pause,
+# resume and rm one of its schedules.
+__apphub_workflow_schedule() {
+	local sub=${args[1]-}
+	if [[ $cur == -* ]]; then
+		case $sub in
+		add) __apphub_reply --cron --timezone --start --end --catch-up --param \
+			--parameters-json "${common[@]}" ;;
+		'' | ls) __apphub_reply --now "${common[@]}" ;;
+		*) __apphub_reply "${common[@]}" ;;
+		esac
+		return 0
+	fi
+	case ${#args[@]} in
+	0) __apphub_workflows ;;
+	1) __apphub_reply ls add pause resume rm ;;
+	2) [[ $sub == pause || $sub == resume || $sub == rm ]] &&
+		__apphub_lines -q workflow schedule "${args[0]}" ls ;;
+	esac
+	return 0
+}
+
 # __apphub_opts_or ACTION OPTION...: the verb's options (and the common
 # ones) for a word starting with '-', else ACTION (a command and its
 # arguments; none when empty) for the verb's one operand.
@@ -230,8 +297,14 @@ _apphub() {
 			--port | --profile | --memory | --cpus | --cpu-time | --pids | --nofile | \
 			--disk | --ttl | --network | --user | \
 			--runtime | --slug | --out | --key | --input-json | --input | --param | \
-			-j | --jobs)
+			-j | --jobs | --parameters-json | --run-key | --cron | --timezone | --start | \
+			--end | --now)
 				i+=1
+				continue
+				;;
+			--version)
+				# workflow show --version N; the global --version takes none.
+				[[ $cmd == workflow ]] && i+=1
 				continue
 				;;
 			-*) continue ;;
@@ -246,6 +319,8 @@ _apphub() {
 		elif [[ $cmd == launch && -z $verb && $w =~ ^(start|ls|show|logs|stop)$ ]]; then
 			verb=$w
 		elif [[ $cmd == jobs && -z $verb ]]; then
+			verb=$w
+		elif [[ $cmd == workflow && -z $verb ]]; then
 			verb=$w
 		else
 			args+=("$w")
@@ -263,6 +338,8 @@ _apphub() {
 			__apphub_reply pending starting running stopping stopped failed
 		elif [[ $cmd == jobs ]]; then
 			__apphub_reply pending running succeeded failed canceled timeout
+		elif [[ $cmd == workflow ]]; then
+			__apphub_reply pending running succeeded failed canceled
 		else
 			__apphub_reply pending processing ready failed
 		fi
@@ -305,6 +382,14 @@ _apphub() {
 		__apphub_files
 		return 0
 		;;
+	--timezone)
+		__apphub_timezones
+		return 0
+		;;
+	--cron)
+		__apphub_reply @hourly @daily @midnight @weekly @monthly @yearly @annually
+		return 0
+		;;
 	--out)
 		# package writes into a directory, keygen a key file.
 		[[ $verb == package ]] && __apphub_dirs || __apphub_files
@@ -316,8 +401,12 @@ _apphub() {
 	--allow-host | --cors-origin | --request-timeout | --max-connections | \
 	--max-connections-per-ip | \
 	--build | --image | -e | --command | --port | --memory | --cpus | --cpu-time | \
-	--pids | --nofile | --disk | --ttl | --slug | --input-json | --param | -j | --jobs)
+	--pids | --nofile | --disk | --ttl | --slug | --input-json | --param | -j | --jobs | \
+	--parameters-json | --run-key | --start | --end | --now)
 		return 0
+		;;
+	--version)
+		[[ $cmd == workflow ]] && return 0
 		;;
 	esac
 
@@ -456,6 +545,36 @@ _apphub() {
 		runs) __apphub_opts_or __apphub_jobs --status --limit ;;
 		logs) __apphub_opts_or __apphub_job_runs -f --follow ;;
 		cancel) __apphub_opts_or __apphub_job_runs ;;
+		work) __apphub_opts_or '' -j --jobs --watch ;;
+		*) __apphub_opts_or '' ;;
+		esac
+		;;
+	workflow)
+		if [[ -z $verb ]]; then
+			if [[ $cur == -* ]]; then
+				# `apphub workflow` alone is `apphub workflow ls`.
+				__apphub_reply "${common[@]}"
+			else
+				__apphub_reply ls add show rm run runs cancel schedule tick assets work
+			fi
+			return 0
+		fi
+		case $verb in
+		ls) __apphub_opts_or '' ;;
+		add)
+			# A file, or - for the standard input.
+			__apphub_opts_or __apphub_files
+			[[ $cur == - ]] && COMPREPLY+=(-)
+			;;
+		show) __apphub_opts_or __apphub_workflow_or_run --version --dot ;;
+		rm) __apphub_opts_or __apphub_workflows ;;
+		run) __apphub_opts_or __apphub_workflows --param --parameters-json --run-key --detach \
+			--follow ;;
+		runs) __apphub_opts_or __apphub_workflows --status --limit ;;
+		cancel) __apphub_opts_or __apphub_workflow_runs ;;
+		schedule) __apphub_workflow_schedule ;;
+		tick) __apphub_opts_or '' --now ;;
+		assets) __apphub_opts_or __apphub_workflow_assets ;;
 		work) __apphub_opts_or '' -j --jobs --watch ;;
 		*) __apphub_opts_or '' ;;
 		esac

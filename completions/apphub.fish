@@ -6,8 +6,10 @@
 # `framework:` and a second TAB the pairs.  App ids come from
 # `apphub -q apps ls --limit 1000`.  Job slugs come from `apphub -q jobs ls`,
 # the versions after SLUG@ from `apphub -q jobs show SLUG`, run ids from
-# `apphub -q jobs runs` (each one a line).  A -C DIR on the command line is
-# passed on.
+# `apphub -q jobs runs` (each one a line).  Workflow slugs come from
+# `apphub -q workflow ls`, run ids from `apphub -q workflow runs`, a workflow's
+# schedule names from `apphub -q workflow schedule SLUG ls` and assets from
+# `apphub -q workflow assets`.  A -C DIR on the command line is passed on.
 
 # The words of the command line before the cursor, options and their values
 # left out: apphub [command [verb [args...]]]
@@ -21,7 +23,7 @@ function __apphub_words
             continue
         end
         switch $t
-            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size --runtime --slug --out --key --input-json --input --param -j --jobs
+            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size --runtime --slug --out --key --input-json --input --param -j --jobs --parameters-json --run-key --cron --timezone --start --end --now --version
                 set skip 1
             case '-*'
             case '*'
@@ -86,6 +88,44 @@ end
 
 function __apphub_job_runs
     __apphub_run -q jobs runs
+end
+
+function __apphub_workflows
+    __apphub_run -q workflow ls
+end
+
+function __apphub_workflow_runs
+    __apphub_run -q workflow runs
+end
+
+# The schedules of the workflow of `workflow schedule SLUG ...`.
+function __apphub_workflow_schedules
+    set -l w (__apphub_words)
+    test (count $w) -ge 3; and __apphub_run -q workflow schedule $w[3] ls
+end
+
+# IANA time zones under $TZDIR (many are symbolic links), and UTC.
+function __apphub_timezones
+    echo UTC
+    set -l dir /usr/share/zoneinfo
+    set -q TZDIR; and set dir $TZDIR
+    test -d $dir; or return 0
+    for z in (cd $dir; and find . -maxdepth 3 \( -type f -o -type l \) ! -path './posix/*' ! -path './right/*' ! -name '*.*' 2>/dev/null)
+        set z (string replace -r '^\./' '' -- $z)
+        string match -qr '^[A-Z]' -- $z; and test $z != UTC; and echo $z
+    end
+end
+
+# __apphub_wf_schedule VERB...: `workflow schedule SLUG VERB`, VERB one of
+# VERB... ("ls" also when no verb is given yet).
+function __apphub_wf_schedule
+    set -l w (__apphub_words)
+    test (count $w) -ge 3; and test "$w[1]" = workflow; and test "$w[2]" = schedule; or return 1
+    if test (count $w) -eq 3
+        contains -- ls $argv
+        return
+    end
+    contains -- $w[4] $argv
 end
 
 # __apphub_at N [WORD...]: N words given so far (command, verb, args), the
@@ -311,3 +351,43 @@ complete -c apphub -n '__apphub_in jobs runs' -l limit -x -d 'At most n runs'
 complete -c apphub -n '__apphub_in jobs logs' -s f -l follow -d 'Follow while it runs'
 complete -c apphub -n '__apphub_in jobs work' -s j -l jobs -x -d 'Runs at once (default 2)'
 complete -c apphub -n '__apphub_in jobs work' -l watch -d 'Keep waiting for new runs'
+
+# workflow.
+complete -c apphub -n '__apphub_at 1 workflow' -a ls -d 'List workflows (default)'
+complete -c apphub -n '__apphub_at 1 workflow' -a add -d 'Add or update a workflow from JSON or YAML'
+complete -c apphub -n '__apphub_at 1 workflow' -a show -d 'Show a workflow and its graph, or a run'
+complete -c apphub -n '__apphub_at 1 workflow' -a rm -d 'Remove a workflow'
+complete -c apphub -n '__apphub_at 1 workflow' -a run -d 'Run a workflow'
+complete -c apphub -n '__apphub_at 1 workflow' -a runs -d 'List runs'
+complete -c apphub -n '__apphub_at 1 workflow' -a cancel -d 'Cancel a run'
+complete -c apphub -n '__apphub_at 1 workflow' -a schedule -d 'List, add, pause, resume and remove schedules'
+complete -c apphub -n '__apphub_at 1 workflow' -a tick -d 'One scheduler tick'
+complete -c apphub -n '__apphub_at 1 workflow' -a assets -d 'List assets and whether they are fresh'
+complete -c apphub -n '__apphub_at 1 workflow' -a work -d 'Drive queued runs'
+complete -c apphub -n '__apphub_at 2 workflow add' -F
+complete -c apphub -n '__apphub_at 2 workflow show; or __apphub_at 2 workflow rm; or __apphub_at 2 workflow run; or __apphub_at 2 workflow runs; or __apphub_at 2 workflow schedule' -a '(__apphub_workflows)'
+complete -c apphub -n '__apphub_at 2 workflow show; or __apphub_at 2 workflow cancel' -a '(__apphub_workflow_runs)'
+complete -c apphub -n '__apphub_at 2 workflow assets' -a '(__apphub_run -q workflow assets)'
+complete -c apphub -n '__apphub_in workflow show' -l version -x -d 'This version of the definition'
+complete -c apphub -n '__apphub_in workflow show' -l dot -d 'The graph in Graphviz\'s dot language'
+complete -c apphub -n '__apphub_in workflow run; or __apphub_wf_schedule add' -l param -x -d 'A parameter k=v'
+complete -c apphub -n '__apphub_in workflow run; or __apphub_wf_schedule add' -l parameters-json -x -d 'The parameters as JSON'
+complete -c apphub -n '__apphub_in workflow run' -l run-key -x -d 'One active run for this key'
+complete -c apphub -n '__apphub_in workflow run' -l detach -d 'Queue the run and return'
+complete -c apphub -n '__apphub_in workflow run' -l follow -d 'Show live progress'
+complete -c apphub -n '__apphub_in workflow runs' -l status -x -a 'pending running succeeded failed canceled' -d 'Only this status'
+complete -c apphub -n '__apphub_in workflow runs' -l limit -x -d 'At most n runs'
+complete -c apphub -n '__apphub_in workflow tick; or __apphub_wf_schedule ls' -l now -x -d 'At this time (RFC 3339)'
+complete -c apphub -n '__apphub_in workflow work' -s j -l jobs -x -d 'Runs at once (default 2)'
+complete -c apphub -n '__apphub_in workflow work' -l watch -d 'Keep waiting for new runs'
+complete -c apphub -n '__apphub_at 3 workflow schedule' -a ls -d 'List the schedules (default)'
+complete -c apphub -n '__apphub_at 3 workflow schedule' -a add -d 'Add a schedule'
+complete -c apphub -n '__apphub_at 3 workflow schedule' -a pause -d 'Pause a schedule'
+complete -c apphub -n '__apphub_at 3 workflow schedule' -a resume -d 'Resume a schedule'
+complete -c apphub -n '__apphub_at 3 workflow schedule' -a rm -d 'Remove a schedule'
+complete -c apphub -n '__apphub_at 4 workflow schedule \* pause; or __apphub_at 4 workflow schedule \* resume; or __apphub_at 4 workflow schedule \* rm' -a '(__apphub_workflow_schedules)'
+complete -c apphub -n '__apphub_wf_schedule add' -l cron -x -a '@hourly @daily @midnight @weekly @monthly @yearly @annually' -d 'Cron expression or macro'
+complete -c apphub -n '__apphub_wf_schedule add' -l timezone -x -a '(__apphub_timezones)' -d 'IANA time zone'
+complete -c apphub -n '__apphub_wf_schedule add' -l start -x -d 'No window before this time (RFC 3339)'
+complete -c apphub -n '__apphub_wf_schedule add' -l end -x -d 'No window after this time (RFC 3339)'
+complete -c apphub -n '__apphub_wf_schedule add' -l catch-up -d 'A run for each missed window'

@@ -27,7 +27,7 @@ need_jobs() {
 	for dir in "$EXAMPLES"/*/; do
 		[[ -f $dir/apphub.bundle.json && -f $dir/manifest.json ]] || fail "$dir: no bundle"
 		[[ -f $dir/tests/sample-input.json ]] || fail "$dir: no sample input"
-		run jq -e '.version == "1.0.0" and (.description | length > 0) and
+		run jq -e '(.version | test("^[0-9]+\\.[0-9]+\\.[0-9]+$")) and (.description | length > 0) and
 			.parametersSchema.type == "object"' "$dir/manifest.json"
 		assert_success
 		n=$((n + 1))
@@ -57,6 +57,19 @@ need_jobs() {
 	[[ $stderr == *'numbers is empty'* ]] || fail "the log does not say why: $stderr"
 }
 
+@test "examples: number-stats takes a field of objects, as a workflow's fan-out results" {
+	need_jobs
+	run --separate-stderr -0 apphub jobs test "$T/jobs/number-stats" --input-json \
+		'{"numbers": [{"output": {"words": 3}}, {"output": {"words": 5}}], "field": "output.words"}'
+	run jq -c '[.count, .mean, .min, .max]' <<<"$output"
+	assert_output '[2,4,3,5]'
+	run --separate-stderr -1 apphub jobs test "$T/jobs/number-stats" --input-json \
+		'{"numbers": [{"output": {}}], "field": "output.words"}'
+	[[ $stderr == *"numbers[0] has no field 'output.words'"* ]] || fail "the log does not say why: $stderr"
+	run --separate-stderr -1 apphub jobs test "$T/jobs/number-stats" --input-json '{"numbers": [true]}'
+	[[ $stderr == *'numbers[0] is not a number'* ]] || fail "the log does not say why: $stderr"
+}
+
 @test "examples: word-count (exec) counts the sample text" {
 	need_jobs
 	run --separate-stderr -0 apphub jobs test "$T/jobs/word-count"
@@ -69,7 +82,7 @@ need_jobs() {
 	local job id
 	for job in json-transform number-stats word-count; do
 		apphub -q jobs package "$T/jobs/$job" --out "$T/out"
-		apphub -q jobs publish "$T/out/$job-1.0.0.tgz"
+		apphub -q jobs publish "$T/out/$job-$(jq -r .version "$T/jobs/$job/manifest.json").tgz"
 		run --separate-stderr -0 apphub jobs run "$job" \
 			--input-json "$(cat "$T/jobs/$job/tests/sample-input.json")"
 	done
@@ -79,7 +92,7 @@ need_jobs() {
 	id=$(apphub --json jobs runs number-stats | jq -r '.data[0].id')
 	run -0 apphub --json jobs show "$id"
 	run jq -c '[.status, .jobSlug, .version, .result.mean, .result.count]' <<<"$output"
-	assert_output '["succeeded","number-stats","1.0.0",18,6]'
+	assert_output '["succeeded","number-stats","1.1.0",18,6]'
 
 	# word-count's file, left in its work directory, is one of its outputs.
 	id=$(apphub --json jobs runs word-count | jq -r '.data[0].id')

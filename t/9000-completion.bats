@@ -402,6 +402,141 @@ jobs_fixture() {
 	only beta-job@
 }
 
+@test "bash: workflow verbs, options and their values" {
+	comp 'apphub workflow '
+	only ls add show rm run runs cancel schedule tick assets work
+	comp 'apphub workflow r'
+	only rm run runs
+	comp 'apphub workflow s'
+	only show schedule
+	comp 'apphub workflow show --'
+	has --version
+	has --dot
+	has --json
+	comp 'apphub workflow run --'
+	has --param
+	has --parameters-json
+	has --run-key
+	has --detach
+	has --follow
+	comp 'apphub workflow run --d'
+	only --detach
+	comp 'apphub workflow runs --'
+	has --status
+	has --limit
+	comp 'apphub workflow runs --status '
+	only pending running succeeded failed canceled
+	comp 'apphub workflow runs --status c'
+	only canceled
+	comp 'apphub workflow tick --'
+	has --now
+	comp 'apphub workflow work -'
+	has -j
+	has --jobs
+	has --watch
+	comp 'apphub workflow work --w'
+	only --watch
+}
+
+@test "bash: workflow schedule: sub-verbs, options, cron macros and time zones" {
+	comp 'apphub workflow schedule some-flow '
+	only ls add pause resume rm
+	comp 'apphub workflow schedule some-flow r'
+	only resume rm
+	comp 'apphub workflow schedule some-flow --'
+	has --now
+	comp 'apphub workflow schedule some-flow add nightly --'
+	has --cron
+	has --timezone
+	has --start
+	has --end
+	has --catch-up
+	has --param
+	has --parameters-json
+	comp 'apphub workflow schedule some-flow add nightly --c'
+	only --cron --catch-up
+	comp 'apphub workflow schedule some-flow add nightly --cron @d'
+	only @daily
+	comp 'apphub workflow schedule some-flow add nightly --timezone Europe/Berl'
+	only Europe/Berlin
+	comp 'apphub workflow schedule some-flow add nightly --timezone UT'
+	has UTC
+	# A value is no operand: the new schedule's name takes nothing.
+	comp 'apphub workflow schedule some-flow add nightly --timezone UTC '
+	only
+}
+
+@test "bash: workflow add completes files and -" {
+	touch "$BATS_TEST_TMPDIR/flow.yaml" "$BATS_TEST_TMPDIR/flow.json"
+	comp "apphub workflow add $BATS_TEST_TMPDIR/fl"
+	only "$BATS_TEST_TMPDIR/flow.json" "$BATS_TEST_TMPDIR/flow.yaml"
+	comp 'apphub workflow add -'
+	has -
+}
+
+# workflow_fixture: the jobs of jobs_fixture, the workflows alpha-flow (with
+# the schedules nightly and hourly) and beta-flow, and one run of alpha-flow
+# queued, once for the file; WF_RUN_ID is the run's id.
+workflow_fixture() {
+	jobs_fixture
+	local d=$BATS_FILE_TMPDIR/workflows
+	if [[ ! -s $d/run-id ]]; then
+		rm -rf "$d"
+		mkdir -p "$d"
+		cat >"$d/alpha.yaml" <<-'EOF'
+			slug: alpha-flow
+			schedules:
+			  - name: nightly
+			    cron: "0 2 * * *"
+			    timezone: Europe/Berlin
+			steps:
+			  - id: one
+			    jobSlug: alpha-job
+		EOF
+		cat >"$d/beta.json" <<-'EOF'
+			{"slug": "beta-flow", "steps": [{"id": "one", "jobSlug": "beta-job"}]}
+		EOF
+		apphub -q workflow add "$d/alpha.yaml"
+		apphub -q workflow add "$d/beta.json"
+		apphub -q workflow schedule alpha-flow add hourly --cron '@hourly'
+		apphub --json workflow run alpha-flow --detach | jq -r .id >"$d/run-id.tmp"
+		mv "$d/run-id.tmp" "$d/run-id"
+	fi
+	WF_RUN_ID=$(cat "$d/run-id")
+	[[ $WF_RUN_ID =~ ^w-[0-9a-f]{12}$ ]] || fail "no workflow run id: '$WF_RUN_ID'"
+}
+
+@test "bash: workflow slugs, run ids and schedule names" {
+	workflow_fixture
+	comp 'apphub workflow run '
+	only alpha-flow beta-flow
+	comp 'apphub workflow rm b'
+	only beta-flow
+	comp 'apphub workflow runs a'
+	only alpha-flow
+	comp 'apphub workflow show '
+	only alpha-flow beta-flow "$WF_RUN_ID"
+	comp 'apphub workflow show w-'
+	only "$WF_RUN_ID"
+	comp 'apphub workflow show --version 1 a'
+	only alpha-flow
+	comp 'apphub workflow cancel '
+	only "$WF_RUN_ID"
+	comp 'apphub workflow schedule '
+	only alpha-flow beta-flow
+	comp 'apphub workflow schedule alpha-flow pause '
+	only hourly nightly
+	comp 'apphub workflow schedule alpha-flow resume n'
+	only nightly
+	comp 'apphub workflow schedule alpha-flow rm h'
+	only hourly
+	comp 'apphub workflow schedule beta-flow rm '
+	only
+	# After the name, nothing more.
+	comp 'apphub workflow schedule alpha-flow rm nightly '
+	only
+}
+
 # zsh ----------------------------------------------------------------------
 
 need_zsh() {
@@ -509,6 +644,28 @@ EOF
 	assert_line --index 6 "[apphub jobs logs $RUN_ID ]"
 }
 
+@test "zsh: workflow verbs, options, slugs, run ids and schedule names" {
+	need_zsh
+	zsh -f -c 'zmodload zsh/zpty' 2>/dev/null || skip "zsh has no zpty module"
+	workflow_fixture
+	zsh_complete \
+		'apphub workflow sch' \
+		'apphub workflow runs --status can' \
+		'apphub workflow run be' \
+		'apphub workflow cancel w-' \
+		'apphub workflow schedule alpha-flow resume n' \
+		'apphub workflow schedule alpha-flow add x --cron @da' \
+		'apphub workflow schedule alpha-flow add x --timezone Europe/Berl'
+	assert_success
+	assert_line --index 0 '[apphub workflow schedule ]'
+	assert_line --index 1 '[apphub workflow runs --status canceled ]'
+	assert_line --index 2 '[apphub workflow run beta-flow ]'
+	assert_line --index 3 "[apphub workflow cancel $WF_RUN_ID ]"
+	assert_line --index 4 '[apphub workflow schedule alpha-flow resume nightly ]'
+	assert_line --index 5 '[apphub workflow schedule alpha-flow add x --cron @daily ]'
+	assert_line --index 6 '[apphub workflow schedule alpha-flow add x --timezone Europe/Berlin ]'
+}
+
 # fish ---------------------------------------------------------------------
 
 @test "fish: keys, pairs and ids" {
@@ -538,4 +695,22 @@ EOF
 	assert_line --index 1 beta-job@0.1.0
 	assert_line --index 2 beta-job@
 	assert_line --index 3 "$RUN_ID"
+}
+
+@test "fish: workflow slugs, run ids and schedule names" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	workflow_fixture
+	run fish --no-config -c '
+		source $argv[1]
+		complete -C"apphub workflow run be"
+		complete -C"apphub workflow cancel w-"
+		complete -C"apphub workflow schedule alpha-flow pause n"
+		complete -C"apphub workflow schedule a"
+		complete -C"apphub workflow runs --status can"' "$COMPLETIONS/apphub.fish"
+	assert_success
+	assert_line --index 0 beta-flow
+	assert_line --index 1 "$WF_RUN_ID"
+	assert_line --index 2 nightly
+	assert_line --index 3 alpha-flow
+	assert_line --index 4 $'canceled\tOnly this status'
 }

@@ -109,3 +109,36 @@ need_mandoc() {
 		assert_output --partial "$s"
 	done
 }
+
+@test "man: apphub-workflow(1) covers every verb, option and rule" {
+	need_mandoc
+	run render "$MAN/apphub-workflow.1"
+	assert_success
+	local s
+	for s in ls add show rm run runs cancel schedule tick assets work \
+		pause resume --version --dot --param --parameters-json --run-key --detach \
+		--follow --status --limit --now --cron --timezone --start --end --catch-up \
+		--watch parametersSchema defaultParameters maxParallel autoMaterialize \
+		onUpstreamUpdate dependsOn jobSlug storeResultAs storeResponseAs storeResultsAs \
+		collection maxItems maxConcurrency '<parent>:<template id>:<n>' \
+		'{stepId, index, status, output}' duplicate_step missing_dependency \
+		cycle_detected maxAttempts exponential initialDelayMs maxDelayMs \
+		pending running succeeded failed canceled skipped heartbeat-timeout \
+		startWindow endWindow catchUp @daily Europe/Berlin produces consumes ttlMs \
+		asset.produced asset.expired auto-materialize \
+		APPHUB_WORKFLOW_CONCURRENCY APPHUB_WORKFLOW_HEARTBEAT_TIMEOUT \
+		APPHUB_WORKFLOW_LEASE_MS 'POST /workflows/:slug/run' 'GET /workflow-runs/:id' \
+		'POST /workflow-runs/:id/cancel' 'POST /workflows/tick' 'GET /assets' \
+		workflows:write workflows:run apphub-workflow-tick.timer 'EXIT STATUS' \
+		EXAMPLES 'SEE ALSO'; do
+		assert_output --partial "$s"
+	done
+}
+
+@test "man: apphub(1) lists apphub-workflow(1)" {
+	need_mandoc
+	run render "$MAN/apphub.1"
+	assert_success
+	assert_output --partial 'apphub-workflow(1)'
+	assert_output --partial workflowSlug
+}
