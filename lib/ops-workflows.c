@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cron.h"
+#include "json-schema.h"
 #include "ops.h"
 #include "random-id.h"
 #include "runner.h"
@@ -242,6 +243,12 @@ static int op_work(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_e
 	return ah_runner_work(ctx, &ah_workflow_work, params, out, err);
 }
 
+static int op_next(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
+{
+	(void)params;
+	return ah_runner_next(ctx, &ah_workflow_work, out, err);
+}
+
 static int op_tick(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	int64_t now;
@@ -348,6 +355,9 @@ const struct ah_op ops_workflows[] = {
 	{ .name = "workflow-runs.list", .method = "GET", .path = "/workflow-runs",
 	  .scope = SCOPE_WORKFLOWS_READ, .on_state = ah_workflow_runs_list,
 	  .summary = "List workflow runs, newest first" },
+	{ .name = "workflow-runs.next", .method = "POST", .path = "/workflow-runs/next",
+	  .scope = SCOPE_WORKFLOWS_RUN, .fn = op_next,
+	  .summary = "Drive the next workflow run due in the queue to its end" },
 	{ .name = "workflow-runs.show", .method = "GET", .path = "/workflow-runs/:id",
 	  .scope = SCOPE_WORKFLOWS_READ, .on_state = op_run_show,
 	  .summary = "A workflow run with its steps" },

@@ -27,6 +27,8 @@
 #include "runner.h"
 #include "serve.h"
 #include "strbuf.h"
+#include "timeutil.h"
+#include "workflow.h"
 
 #ifndef APPHUB_VERSION
 #define APPHUB_VERSION "0.0.0"
@@ -99,6 +101,23 @@ static void raise_nofile(void)
 	}
 }
 
+/* The scheduler's tick, every second: runs it makes are the runner's to drive. */
+static void tick_workflows(struct ah_ctx *ctx, struct ah_runner *runner)
+{
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_state *st;
+	json_t *out = NULL;
+
+	if (ah_ctx_state(ctx, &st, &err) < 0 || ah_workflow_tick(st, ah_now_ms(), &out, &err) < 0) {
+		say(ctx, "workflow tick: %s", err.msg);
+		return;
+	}
+	if (json_array_size(json_object_get(out, "runs")) ||
+	    json_array_size(json_object_get(out, "expired")))
+		ah_runner_wake(runner);
+	json_decref(out);
+}
+
 static void wake_runner(void *cls)
 {
 	ah_runner_wake(cls);
@@ -107,7 +126,8 @@ static void wake_runner(void *cls)
 int ah_serve(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const struct ah_work_kind *const kinds[] = { &ah_ingest_work, &ah_build_work,
-							    &ah_job_work, NULL };
+							    &ah_job_work, &ah_workflow_work,
+							    NULL };
 	const char *listen_addr;
 	long workers, threads, max_conns, max_per_ip;
 	int64_t timeout_ms = 30000, request_timeout_ms = 30000, heartbeat_ms;
@@ -190,13 +210,16 @@ int ah_serve(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *er
 	say(ctx, "serving %s with %ld worker%s", ah_http_url(http), workers,
 	    workers == 1 ? "" : "s");
 	reap_launches(ctx);
-	for (;;) {
-		struct timespec every = { 5, 0 };
+	for (unsigned n = 1;; n++) {
+		struct timespec every = { 1, 0 };
 
 		sig = sigtimedwait(&sigs, NULL, &every);
 		if (sig > 0)
 			break;
-		if (errno == EAGAIN)
+		if (errno != EAGAIN)
+			continue;
+		tick_workflows(ctx, runner);
+		if (n % 5 == 0)
 			reap_launches(ctx);
 	}
 	say(ctx, "%s: stopping%s", strsignal(sig),

@@ -28,6 +28,15 @@ _Noreturn void BUG_fl(const char *file, int line, const char *fmt, ...) APPHUB_F
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
+/* git's: grows array x (alloc slots) to hold at least nr, by half again each time. */
+#define ALLOC_GROW(x, nr, alloc) \
+	do { \
+		if ((size_t)(nr) > (size_t)(alloc)) { \
+			(alloc) = (size_t)(nr) + 16 > (size_t)(alloc) * 3 / 2 ? \
+				  (size_t)(nr) + 16 : (size_t)(alloc) * 3 / 2; \
+			(x) = xrealloc((x), (size_t)(alloc) * sizeof(*(x))); \
+		} \
+	} while (0)
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xstrfmt(const char *fmt, ...) APPHUB_FMT(1, 2);

@@ -64,7 +64,7 @@ struct step {
 	int *deps, ndeps;
 	enum status status;
 	int attempt, max_attempts;
-	char job_run[32];
+	char job_run[72];
 	json_t *result;
 	int64_t not_before, heartbeat;
 	int owned;		/* running on this driver's pool */
@@ -91,7 +91,8 @@ struct drive {
 	const struct ah_workflow_item *item;
 	json_t *def, *scope, *steps_scope, *shared;
 	struct step *s;
-	int nr, alloc, next_seq;
+	int nr, next_seq;
+	size_t alloc;
 	int max_parallel, running;
 	int canceling, failing, lost;
 	char *fail_msg;
@@ -118,7 +119,8 @@ static void report(struct drive *d, struct step *s, const char *error)
 	if (!d->cfg->progress)
 		return;
 	ev = json_pack("{s:s, s:s, s:i, s:I}", "stepId", s->id, "status",
-		       status_names[s->status], "attempt", s->attempt, "timeMs",
+		       s->status == PENDING && error ? "retrying" : status_names[s->status],
+		       "attempt", s->attempt, "timeMs",
 		       (json_int_t)ah_now_ms());
 	if (*s->job_run)
 		json_object_set_new(ev, "jobRunId", json_string(s->job_run));
@@ -391,6 +393,7 @@ static void fail_run(struct drive *d, const char *fmt, const char *id, const cha
 }
 
 static int settle_parent(struct drive *d, int p, struct ah_err *err);
+static void parent_settled(struct drive *d, int p);
 
 /*
  * The end of an attempt of step i: success with result (taken), or failure
@@ -401,7 +404,7 @@ static int settle(struct drive *d, int i, json_t *result, const char *error, int
 {
 	struct step *s = &d->s[i];
 	const char *key;
-	int retry = 0, shared = 0, ret = -1;
+	int retry = 0, shared = 0, parent_done = 0, ret = -1;
 
 	if (begin(d, err) < 0) {
 		json_decref(result);
@@ -458,13 +461,18 @@ static int settle(struct drive *d, int i, json_t *result, const char *error, int
 		} else {
 			p->running--;
 		}
-		if (p->ended == p->n && settle_parent(d, s->parent, err) < 0)
-			goto done;
+		if (p->ended == p->n) {
+			if (settle_parent(d, s->parent, err) < 0)
+				goto done;
+			parent_done = 1;
+		}
 	}
 	if (commit(d, err) < 0)
 		goto done;
 	scope_step(d, s, error);
 	report(d, s, error);
+	if (parent_done)
+		parent_settled(d, s->parent);
 	if (s->status == FAILED && s->parent < 0)
 		fail_run(d, "step '%s' failed: %s", s->id, error);
 	ret = 0;
@@ -515,14 +523,25 @@ static int settle_parent(struct drive *d, int p, struct ah_err *err)
 	    ah_workflow_assets_produced(d->st, d->item->slug, d->item->id, s->id,
 					json_object_get(s->def, "produces"), ah_now_ms(), err) < 0)
 		goto done;
-	scope_step(d, s, error);
-	report(d, s, error);
-	if (error)
-		fail_run(d, "step '%s' failed: %s", s->id, error);
 	ret = 0;
 done:
 	free(error);
 	return ret;
+}
+
+/* A fan-out settled by its last child: in the scope, reported, and failing the run if so. */
+static void parent_settled(struct drive *d, int p)
+{
+	struct step *s = &d->s[p];
+	char *error = NULL;
+
+	if (s->status == FAILED)
+		error = xstrfmt("%d of %d children failed", s->failed, s->n);
+	scope_step(d, s, error);
+	report(d, s, error);
+	if (error)
+		fail_run(d, "step '%s' failed: %s", s->id, error);
+	free(error);
 }
 
 /* The scope a step's templates see. */
@@ -797,6 +816,8 @@ static int expand(struct drive *d, int i, struct ah_err *err)
 	json_decref(coll);
 	if (d->s[i].n)
 		report(d, &d->s[i], NULL);
+	else
+		parent_settled(d, i);
 	return 0;
 refused:
 	if (begin(d, err) < 0)
@@ -1210,7 +1231,9 @@ static int record_end(struct ah_state *st, void *cls, json_t **result, struct ah
 {
 	static const char sql[] =
 		"UPDATE workflow_runs SET status = ?2, output = ?3, error_message = ?4,"
-		" completed_at = ?5, updated_at = ?5, duration_ms = ?6 WHERE n = ?1";
+		" completed_at = ?5, updated_at = ?5,"
+		" duration_ms = CAST(round((julianday(?5) - julianday(ifnull(started_at, ?5)))"
+		"  * 86400000) AS INTEGER) WHERE n = ?1";
 	static const char sql_skip[] =
 		"UPDATE workflow_steps SET status = 'skipped', completed_at = ?2"
 		" WHERE run = ?1 AND status = 'pending'";
@@ -1230,7 +1253,6 @@ static int record_end(struct ah_state *st, void *cls, json_t **result, struct ah
 	ah_bind_text(stmt, 3, output);
 	ah_bind_text(stmt, 4, f->message);
 	ah_bind_text(stmt, 5, now);
-	sqlite3_bind_int64(stmt, 6, ah_now_ms() - d->item->lease.started_ms);
 	if (ah_step_done(st, stmt, "cannot record workflow run", err) < 0 ||
 	    !(stmt = ah_stmt(st, sql_skip, err)))
 		goto done;
