@@ -40,7 +40,7 @@ EOF
 	assert_equal "$(jq -c .bools <<<"$output")" '[true,true,true,false,false,false,"yes","no","on"]'
 	# (jq would round the 64-bit ends)
 	assert_equal "$(grep -o '"ints":\[[^]]*\]' <<<"$output")" '"ints":[0,-12,7,15,31,9223372036854775807,-9223372036854775808]'
-	assert_equal "$(jq -c .floats <<<"$output")" '[1.5,-0.25,1000.0,0.5,6.02e+23]'
+	assert_equal "$(jq -c .floats <<<"$output")" '[1.5,-0.25,1000,0.5,6.02e+23]'
 	assert_equal "$(jq -c .strings <<<"$output")" '["1","true","0o9","0xZZ","1.2.3","42"]'
 	assert_equal "$(jq -r .block <<<"$output")" $'two\nlines'
 	assert_equal "$(jq -r '."1"' <<<"$output")" 'numeric key'
