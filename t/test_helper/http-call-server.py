@@ -70,6 +70,5 @@ server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
-import os
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 server.serve_forever()
