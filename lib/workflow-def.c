@@ -6,7 +6,8 @@
  * unknown field is an error naming it, so a typo never passes in silence.
  * Defaults are filled in, so the normalized form of two spellings of one
  * definition is the same and `add` can compare it to know whether it is a
- * new version.
+ * new version. A normalized definition checks again to itself (its dag is
+ * made anew).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -718,7 +719,7 @@ int ah_workflow_def_check(json_t *def, json_t **out, struct ah_err *err)
 {
 	static const char *const known[] = { "slug", "name", "description", "version",
 		"parametersSchema", "defaultParameters", "maxParallel", "autoMaterialize",
-		"schedules", "steps", NULL };
+		"schedules", "steps", "dag", NULL };
 	static const char *const am_known[] = { "onUpstreamUpdate", NULL };
 	json_t *n = json_object(), *steps, *step, *list = NULL, *dag = NULL, *v;
 	struct at top = { "" }, amat = { "autoMaterialize: " };

@@ -10,7 +10,8 @@
  * form: every default filled in, unknown fields refused by name, and
  * dag {roots, order, edges} added from ah_dag_check. The normalized form is
  * stable (the same definition gives byte-identical json_dumps with
- * JSON_SORT_KEYS), so comparing it tells whether `add` makes a new version.
+ * JSON_SORT_KEYS), so comparing it tells whether `add` makes a new version;
+ * a definition's own "version" is dropped (the hub numbers versions).
  */
 #define AH_WORKFLOW_DEF_MAX (1 << 20)
 #define AH_WORKFLOW_MAX_STEPS 100

@@ -75,7 +75,7 @@ fails() {
 @test "malformed YAML and JSON tag files" {
 	commit_files "$REPOS/badyaml" Dockerfile 'FROM scratch' .apphub/tags.yaml $'a: [1, 2\nb: c'
 	fails badyaml "$REPOS/badyaml"
-	assert_regex "$(last_message badyaml)" "^invalid '.apphub/tags.yaml': line [0-9]+: "
+	assert_regex "$(last_message badyaml)" "^invalid '.apphub/tags.yaml': line [0-9]+, column [0-9]+: "
 	commit_files "$REPOS/badjson" Dockerfile 'FROM scratch' apphub.tags.json '{"a": }'
 	fails badjson "$REPOS/badjson"
 	assert_regex "$(last_message badjson)" "^invalid 'apphub.tags.json': line 1: "
@@ -95,7 +95,7 @@ fails() {
 	} >"$BATS_TEST_TMPDIR/bomb.yaml"
 	commit_files "$REPOS/bomb" Dockerfile 'FROM scratch' apphub.tags.yaml "$(cat "$BATS_TEST_TMPDIR/bomb.yaml")"
 	fails bomb "$REPOS/bomb"
-	assert_regex "$(last_message bomb)" "^invalid 'apphub.tags.yaml': line [0-9]+: aliases are not supported$"
+	assert_regex "$(last_message bomb)" "^invalid 'apphub.tags.yaml': line [0-9]+, column [0-9]+: aliases are not supported$"
 }
 
 @test "oversized files: Dockerfile and package.json over the per-file limit" {

@@ -125,7 +125,7 @@ for i in range(500000): sys.stdout.write("100644 blob %s\tf%07d\n" % (sys.argv[1
 	commit_files "$REPOS/deep" Dockerfile 'FROM scratch' .apphub/tags.yaml "$(cat "$BATS_TEST_TMPDIR/deep.yaml")"
 	apphub -q apps add "$REPOS/deep" --id deep
 	run --separate-stderr -1 apphub ingest deep
-	assert_equal "$(last_message deep)" "invalid '.apphub/tags.yaml': line 1: too deeply nested (more than 64 levels)"
+	assert_equal "$(last_message deep)" "invalid '.apphub/tags.yaml': line 1, column 65: too deeply nested (more than 64 levels)"
 	failed_for_good deep
 	# a mapping nested as deep, block style
 	python3 -c '
@@ -134,7 +134,7 @@ for i in range(200):
 	commit_files "$REPOS/deep2" Dockerfile 'FROM scratch' apphub.tags.yaml "$(cat "$BATS_TEST_TMPDIR/deep2.yaml")"
 	apphub -q apps add "$REPOS/deep2" --id deep2
 	run --separate-stderr -1 apphub ingest deep2
-	assert_regex "$(last_message deep2)" "^invalid 'apphub.tags.yaml': line 6[0-9]: too deeply nested \(more than 64 levels\)$"
+	assert_regex "$(last_message deep2)" "^invalid 'apphub.tags.yaml': line 6[0-9], column [0-9]+: too deeply nested \(more than 64 levels\)$"
 }
 
 @test "JSON tag files and package.json: jansson's depth limit, with a clear error" {
