@@ -425,8 +425,8 @@ t/fuzz/fuzz-oci: t/fuzz/fuzz-oci.c $(FUZZ_OCI_SRCS)
 t/fuzz/fuzz-search: t/fuzz/fuzz-search.c lib/fts-stem.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs sqlite3) $(LIGHT_LIBS)
 # A job's parametersSchema (lib/json-schema.c).
-t/fuzz/fuzz-schema: t/fuzz/fuzz-schema.c lib/json-schema.c lib/strbuf.c lib/usage.c lib/err.c \
-		lib/utf8.c
+t/fuzz/fuzz-schema: t/fuzz/fuzz-schema.c lib/json-schema.c lib/params.c lib/parse.c lib/strbuf.c \
+		lib/usage.c lib/err.c lib/utf8.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 # A job handler's fd-3 progress lines (lib/job-exec.c).
 t/fuzz/fuzz-progress: t/fuzz/fuzz-progress.c $(FUZZ_SRCS) lib/job-exec.c lib/sandbox.c
@@ -440,8 +440,8 @@ t/fuzz/fuzz-template: t/fuzz/fuzz-template.c lib/template.c lib/dag.c lib/strbuf
 		lib/err.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 # YAML as JSON and a workflow definition checked (lib/yaml-json.c, lib/workflow-def.c).
-FUZZ_WORKFLOW_SRCS = lib/yaml-json.c lib/workflow-def.c lib/dag.c lib/template.c \
-	lib/json-schema.c lib/strbuf.c lib/usage.c lib/err.c lib/utf8.c
+FUZZ_WORKFLOW_SRCS = lib/yaml-json.c lib/workflow-def.c lib/dag.c lib/template.c lib/cron.c lib/tz.c lib/timeutil.c lib/fsutil.c \
+	lib/json-schema.c lib/params.c lib/parse.c lib/strbuf.c lib/usage.c lib/err.c lib/utf8.c
 t/fuzz/fuzz-yaml t/fuzz/fuzz-workflow-def: %: %.c $(FUZZ_WORKFLOW_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_WORKFLOW_SRCS) $(shell $(PKG_CONFIG) --libs jansson yaml-0.1)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \

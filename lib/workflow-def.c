@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include "cron.h"
 #include "dag.h"
 #include "json-schema.h"
 #include "template.h"
@@ -21,20 +22,7 @@
 #include "workflow-def.h"
 #include "yaml-json.h"
 
-#if __has_include("cron.h")
 #include "cron.h"
-#else
-/* Until lib/cron.c lands (branch 14-cron): a schedule's shape only. */
-static int ah_schedule_check(json_t *sched, json_t **out, struct ah_err *err)
-{
-	json_t *name = json_object_get(sched, "name"), *cron = json_object_get(sched, "cron");
-
-	if (!json_is_string(name) || !json_is_string(cron))
-		return ah_invalid(err, "name and cron: required");
-	*out = json_deep_copy(sched);
-	return 0;
-}
-#endif
 
 #define MAX_NAME 200
 #define MAX_DESCRIPTION 10000
