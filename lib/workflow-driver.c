@@ -1458,10 +1458,10 @@ static int work_perform(struct ah_state *st, const void *cfgp, const void *it, j
 		goto done;
 	d.threads = xcalloc((size_t)d.max_parallel, sizeof(*d.threads));
 	r = drive_loop(&d, err);
-	if (r < 0 && d.running) {
-		/* Let what runs finish: its job runs record their own ends. */
-		cancel_jobs(&d);
-	}
+	/*
+	 * What runs finishes and records its own job run's end, even when the
+	 * drive stops on an error or a lost lease: the next driver adopts it.
+	 */
 	pool_stop(&d);
 	if (r < 0) {
 		if (d.lost)
