@@ -245,7 +245,7 @@ static int workflow_show(int argc, const char **argv, struct ctx *ctx)
 		OPT_BOOL(0, "dot", &dot, "print the DAG in Graphviz's dot language"),
 		OPT_END(),
 	};
-	json_t *out = NULL;
+	json_t *params, *out = NULL;
 
 	if (parse_verb_args(ctx, argc, argv, opts, workflow_usage, 1, 1, "a workflow slug or a run id",
 			    &code) < 0)
@@ -256,9 +256,10 @@ static int workflow_show(int argc, const char **argv, struct ctx *ctx)
 		return run_op_show(ctx, "workflow-runs.show", json_pack("{s:s}", "id", argv[0]),
 				   text_run);
 	}
-	if ((code = run_op(ctx, "workflows.show",
-			   json_pack("{s:s, s:I}", "slug", argv[0], "version", (json_int_t)version),
-			   &out)))
+	params = json_pack("{s:s, s:I}", "slug", argv[0], "version", (json_int_t)version);
+	code = run_op(ctx, "workflows.show", params, &out);
+	json_decref(params);
+	if (code)
 		return code;
 	if (dot)
 		print_dot(out);

@@ -1437,6 +1437,7 @@ static void drive_release(struct drive *d)
 	free(d->fail_msg);
 	json_decref(d->def);
 	json_decref(d->scope);
+	json_decref(d->steps_scope);
 	json_decref(d->shared);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->mutex);
