@@ -1234,9 +1234,6 @@ static int record_end(struct ah_state *st, void *cls, json_t **result, struct ah
 		" completed_at = ?5, updated_at = ?5,"
 		" duration_ms = CAST(round((julianday(?5) - julianday(ifnull(started_at, ?5)))"
 		"  * 86400000) AS INTEGER) WHERE n = ?1";
-	static const char sql_skip[] =
-		"UPDATE workflow_steps SET status = 'skipped', completed_at = ?2"
-		" WHERE run = ?1 AND status = 'pending'";
 	struct finish *f = cls;
 	struct drive *d = f->d;
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
@@ -1254,11 +1251,7 @@ static int record_end(struct ah_state *st, void *cls, json_t **result, struct ah
 	ah_bind_text(stmt, 4, f->message);
 	ah_bind_text(stmt, 5, now);
 	if (ah_step_done(st, stmt, "cannot record workflow run", err) < 0 ||
-	    !(stmt = ah_stmt(st, sql_skip, err)))
-		goto done;
-	sqlite3_bind_int64(stmt, 1, d->item->run);
-	ah_bind_text(stmt, 2, now);
-	if (ah_step_done(st, stmt, "cannot record workflow steps", err) < 0 ||
+	    ah_workflow_skip_steps(st, d->item->run, d->item->slug, d->item->id, 0, err) < 0 ||
 	    ah_work_finish_attempt(st, d->item->lease.work_id, d->item->lease.attempt, err) < 0 ||
 	    ah_workflow_run_ended(st, d->item->run, f->status, ah_now_ms(), err) < 0)
 		goto done;
@@ -1535,9 +1528,6 @@ static int fail_item(struct ah_state *st, const struct ah_workflow_item *item,
 	static const char sql[] =
 		"UPDATE workflow_runs SET status = 'failed', error_message = ?2, completed_at = ?3,"
 		" updated_at = ?3 WHERE n = ?1";
-	static const char sql_skip[] =
-		"UPDATE workflow_steps SET status = 'skipped', completed_at = ?2"
-		" WHERE run = ?1 AND status IN ('pending', 'running')";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	char now[AH_ISO_LEN];
 
@@ -1548,11 +1538,7 @@ static int fail_item(struct ah_state *st, const struct ah_workflow_item *item,
 	ah_bind_text(stmt, 2, message);
 	ah_bind_text(stmt, 3, now);
 	if (ah_step_done(st, stmt, "cannot record workflow run", err) < 0 ||
-	    !(stmt = ah_stmt(st, sql_skip, err)))
-		return -1;
-	sqlite3_bind_int64(stmt, 1, item->run);
-	ah_bind_text(stmt, 2, now);
-	if (ah_step_done(st, stmt, "cannot record workflow steps", err) < 0 ||
+	    ah_workflow_skip_steps(st, item->run, item->slug, item->id, 1, err) < 0 ||
 	    ah_workflow_run_ended(st, item->run, "failed", ah_now_ms(), err) < 0)
 		return -1;
 	return ah_event(st, "workflow.run.failed", item->slug,

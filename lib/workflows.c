@@ -671,6 +671,50 @@ done:
 	return ret;
 }
 
+int ah_workflow_skip_steps(struct ah_state *st, sqlite3_int64 run, const char *slug,
+			   const char *run_id, int running, struct ah_err *err)
+{
+	static const char sql_list[] =
+		"SELECT step_id FROM workflow_steps WHERE run = ?1"
+		" AND (status = 'pending' OR (?2 AND status = 'running')) ORDER BY seq";
+	static const char sql[] =
+		"UPDATE workflow_steps SET status = 'skipped', completed_at = ?3"
+		" WHERE run = ?1 AND (status = 'pending' OR (?2 AND status = 'running'))";
+	sqlite3_stmt *stmt = ah_stmt(st, sql_list, err);
+	json_t *ids = json_array(), *id;
+	char now[AH_ISO_LEN];
+	size_t i;
+	int rc, ret = -1;
+
+	if (!stmt)
+		goto done;
+	sqlite3_bind_int64(stmt, 1, run);
+	sqlite3_bind_int(stmt, 2, running);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(ids, json_string(ah_col_text(stmt, 0)));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		ah_sql_error(st, err, "cannot read workflow steps");
+		goto done;
+	}
+	if (!(stmt = ah_stmt(st, sql, err)))
+		goto done;
+	ah_now_iso(now);
+	sqlite3_bind_int64(stmt, 1, run);
+	sqlite3_bind_int(stmt, 2, running);
+	ah_bind_text(stmt, 3, now);
+	if (ah_step_done(st, stmt, "cannot record workflow steps", err) < 0)
+		goto done;
+	json_array_foreach(ids, i, id)
+		if (ah_event(st, "workflow.step.skipped", slug,
+			     json_pack("{s:s, s:O}", "runId", run_id, "stepId", id), err) < 0)
+			goto done;
+	ret = 0;
+done:
+	json_decref(ids);
+	return ret;
+}
+
 int ah_workflow_runs_cancel(struct ah_state *st, json_t *params, json_t **out,
 			    struct ah_err *err)
 {
@@ -680,9 +724,6 @@ int ah_workflow_runs_cancel(struct ah_state *st, json_t *params, json_t **out,
 	static const char sql_pending[] =
 		"UPDATE workflow_runs SET status = 'canceled', cancel_requested = 1,"
 		" error_message = 'canceled', completed_at = ?2, updated_at = ?2 WHERE n = ?1";
-	static const char sql_steps[] =
-		"UPDATE workflow_steps SET status = 'skipped', completed_at = ?2"
-		" WHERE run = ?1 AND status IN ('pending', 'running')";
 	static const char sql_running[] =
 		"UPDATE workflow_runs SET cancel_requested = 1, updated_at = ?2 WHERE n = ?1";
 	sqlite3_stmt *stmt;
@@ -731,11 +772,7 @@ int ah_workflow_runs_cancel(struct ah_state *st, json_t *params, json_t **out,
 	if (ah_step_done(st, stmt, "cannot cancel workflow run", err) < 0)
 		goto fail;
 	if (pending) {
-		if (!(stmt = ah_stmt(st, sql_steps, err)))
-			goto fail;
-		sqlite3_bind_int64(stmt, 1, n);
-		ah_bind_text(stmt, 2, now);
-		if (ah_step_done(st, stmt, "cannot cancel workflow steps", err) < 0 ||
+		if (ah_workflow_skip_steps(st, n, slug, id, 1, err) < 0 ||
 		    ah_work_drop(st, "workflow", id, err) < 0 ||
 		    ah_event(st, "workflow.run.canceled", slug,
 			     json_pack("{s:s, s:s}", "runId", id, "from", status), err) < 0)

@@ -99,6 +99,14 @@ int ah_workflow_runs_list(struct ah_state *st, json_t *params, json_t **out,
 int ah_workflow_runs_cancel(struct ah_state *st, json_t *params, json_t **out,
 			    struct ah_err *err);
 
+/*
+ * Inside the caller's write transaction: run n's pending steps (and
+ * running ones too with running) skipped, each with its
+ * workflow.step.skipped event.
+ */
+int ah_workflow_skip_steps(struct ah_state *st, sqlite3_int64 run, const char *slug,
+			   const char *run_id, int running, struct ah_err *err);
+
 /* Whether s is a run key: 1..120 of [A-Za-z0-9_.:-]. */
 int ah_workflow_run_key_valid(const char *s);
 
