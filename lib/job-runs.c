@@ -54,22 +54,6 @@ static int run_param(json_t *params, const char **id, struct ah_err *err)
 	" trigger, metrics, created_at, started_at, completed_at, duration_ms, logs_preview," \
 	" logs_size, logs_truncated, timeout_ms FROM job_runs"
 
-static json_t *text_or_null(sqlite3_stmt *stmt, int i)
-{
-	return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null() :
-	       json_string(ah_col_text(stmt, i));
-}
-
-/* A JSON column: what apphub wrote there, read back (null when empty or unreadable). */
-static json_t *json_col(sqlite3_stmt *stmt, int i)
-{
-	json_t *v = NULL;
-
-	if (sqlite3_column_type(stmt, i) != SQLITE_NULL)
-		v = json_loads(ah_col_text(stmt, i), JSON_DECODE_ANY, NULL);
-	return v ? v : json_null();
-}
-
 static json_t *run_row(sqlite3_stmt *stmt)
 {
 	json_t *r = json_object();
@@ -78,22 +62,20 @@ static json_t *run_row(sqlite3_stmt *stmt)
 	json_object_set_new(r, "jobSlug", json_string(ah_col_text(stmt, 2)));
 	json_object_set_new(r, "version", json_string(ah_col_text(stmt, 3)));
 	json_object_set_new(r, "status", json_string(ah_col_text(stmt, 4)));
-	json_object_set_new(r, "parameters", json_col(stmt, 5));
-	json_object_set_new(r, "result", json_col(stmt, 6));
-	json_object_set_new(r, "errorMessage", text_or_null(stmt, 7));
+	json_object_set_new(r, "parameters", ah_col_json(stmt, 5));
+	json_object_set_new(r, "result", ah_col_json(stmt, 6));
+	json_object_set_new(r, "errorMessage", ah_col_string(stmt, 7));
 	json_object_set_new(r, "attempt", json_integer(sqlite3_column_int(stmt, 8)));
-	json_object_set_new(r, "trigger", json_col(stmt, 9));
-	json_object_set_new(r, "metrics", json_col(stmt, 10));
+	json_object_set_new(r, "trigger", ah_col_json(stmt, 9));
+	json_object_set_new(r, "metrics", ah_col_json(stmt, 10));
 	json_object_set_new(r, "createdAt", json_string(ah_col_text(stmt, 11)));
-	json_object_set_new(r, "startedAt", text_or_null(stmt, 12));
-	json_object_set_new(r, "completedAt", text_or_null(stmt, 13));
-	json_object_set_new(r, "durationMs", sqlite3_column_type(stmt, 14) == SQLITE_NULL ?
-			    json_null() : json_integer(sqlite3_column_int64(stmt, 14)));
-	json_object_set_new(r, "logsPreview", text_or_null(stmt, 15));
+	json_object_set_new(r, "startedAt", ah_col_string(stmt, 12));
+	json_object_set_new(r, "completedAt", ah_col_string(stmt, 13));
+	json_object_set_new(r, "durationMs", ah_col_integer(stmt, 14));
+	json_object_set_new(r, "logsPreview", ah_col_string(stmt, 15));
 	json_object_set_new(r, "logsSize", json_integer(sqlite3_column_int64(stmt, 16)));
 	json_object_set_new(r, "logsTruncated", json_boolean(sqlite3_column_int(stmt, 17)));
-	json_object_set_new(r, "timeoutMs", sqlite3_column_type(stmt, 18) == SQLITE_NULL ?
-			    json_null() : json_integer(sqlite3_column_int64(stmt, 18)));
+	json_object_set_new(r, "timeoutMs", ah_col_integer(stmt, 18));
 	return r;
 }
 
@@ -104,7 +86,7 @@ static json_t *output_row(sqlite3_stmt *stmt)
 	if (sqlite3_column_type(stmt, 1) != SQLITE_NULL)
 		json_object_set_new(o, "name", json_string(ah_col_text(stmt, 1)));
 	if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
-		json_object_set_new(o, "data", json_col(stmt, 2));
+		json_object_set_new(o, "data", ah_col_json(stmt, 2));
 	if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
 		json_object_set_new(o, "path", json_string(ah_col_text(stmt, 3)));
 	json_object_set_new(o, "size", json_integer(sqlite3_column_int64(stmt, 4)));

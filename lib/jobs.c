@@ -31,12 +31,6 @@ char *ah_job_bundle_tgz(const char *state_dir, const char *slug, const char *ver
 	return xstrfmt("%s/bundles/%s/%s/%s-%s.tgz", state_dir, slug, version, slug, version);
 }
 
-static json_t *text_or_null(sqlite3_stmt *stmt, int i)
-{
-	return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null() :
-	       json_string(ah_col_text(stmt, i));
-}
-
 static json_t *bundle_row(sqlite3_stmt *stmt)
 {
 	json_t *r = json_object(), *manifest = json_loads(ah_col_text(stmt, 2), 0, NULL);
@@ -47,8 +41,8 @@ static json_t *bundle_row(sqlite3_stmt *stmt)
 	json_object_set_new(r, "runtime", json_string(ah_col_text(stmt, 3)));
 	json_object_set_new(r, "checksum", json_string(ah_col_text(stmt, 4)));
 	json_object_set_new(r, "size", json_integer(sqlite3_column_int64(stmt, 5)));
-	json_object_set_new(r, "signer", text_or_null(stmt, 6));
-	json_object_set_new(r, "createdBy", text_or_null(stmt, 7));
+	json_object_set_new(r, "signer", ah_col_string(stmt, 6));
+	json_object_set_new(r, "createdBy", ah_col_string(stmt, 7));
 	json_object_set_new(r, "createdAt", json_string(ah_col_text(stmt, 8)));
 	return r;
 }
@@ -171,7 +165,7 @@ static json_t *version_row(sqlite3_stmt *stmt)
 {
 	return json_pack("{s:s, s:s, s:I, s:o, s:s}", "version", ah_col_text(stmt, 0),
 			 "checksum", ah_col_text(stmt, 1), "size",
-			 (json_int_t)sqlite3_column_int64(stmt, 2), "signer", text_or_null(stmt, 3),
+			 (json_int_t)sqlite3_column_int64(stmt, 2), "signer", ah_col_string(stmt, 3),
 			 "createdAt", ah_col_text(stmt, 4));
 }
 
@@ -329,7 +323,7 @@ static json_t *job_row(sqlite3_stmt *stmt)
 			 "n", (json_int_t)sqlite3_column_int64(stmt, 0),
 			 "slug", ah_col_text(stmt, 1), "name", ah_col_text(stmt, 2),
 			 "description", ah_col_text(stmt, 3),
-			 "defaultVersion", text_or_null(stmt, 4),
+			 "defaultVersion", ah_col_string(stmt, 4),
 			 "createdAt", ah_col_text(stmt, 5), "updatedAt", ah_col_text(stmt, 6));
 }
 
@@ -386,7 +380,7 @@ json_t *ah_job_json(struct ah_state *st, const char *slug, ah_version_cmp cmp,
 static json_t *signer_row_keys(sqlite3_stmt *stmt)
 {
 	return json_pack("{s:s, s:o, s:s, s:s}", "fingerprint", ah_col_text(stmt, 0),
-			 "name", text_or_null(stmt, 1), "createdAt", ah_col_text(stmt, 2),
+			 "name", ah_col_string(stmt, 1), "createdAt", ah_col_text(stmt, 2),
 			 "publicKey", ah_col_text(stmt, 3));
 }
 

@@ -81,50 +81,28 @@ unsigned long long ah_proc_start_time(int pid)
 	return start;
 }
 
-static json_t *col_json_int(sqlite3_stmt *stmt, int i)
-{
-	return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null()
-		: json_integer(sqlite3_column_int64(stmt, i));
-}
-
-static json_t *col_json_str(sqlite3_stmt *stmt, int i)
-{
-	return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null()
-		: json_string(ah_col_text(stmt, i));
-}
-
-static json_t *col_json_doc(sqlite3_stmt *stmt, int i)
-{
-	json_t *v;
-
-	if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
-		return json_null();
-	v = json_loads(ah_col_text(stmt, i), JSON_DECODE_ANY, NULL);
-	return v ? v : json_null();
-}
-
 /* A row of launch_cols as the record of the API. */
 static json_t *launch_row(sqlite3_stmt *stmt)
 {
 	json_t *o = json_object();
 	char iso[AH_ISO_LEN];
 
-	json_object_set_new(o, "id", col_json_str(stmt, 0));
-	json_object_set_new(o, "repositoryId", col_json_str(stmt, 1));
-	json_object_set_new(o, "buildId", col_json_str(stmt, 2));
-	json_object_set_new(o, "image", col_json_str(stmt, 3));
-	json_object_set_new(o, "imageDigest", col_json_str(stmt, 4));
-	json_object_set_new(o, "engine", col_json_str(stmt, 5));
-	json_object_set_new(o, "status", col_json_str(stmt, 6));
-	json_object_set_new(o, "errorMessage", col_json_str(stmt, 7));
-	json_object_set_new(o, "port", col_json_int(stmt, 8));
-	json_object_set_new(o, "hostPort", col_json_int(stmt, 9));
-	json_object_set_new(o, "previewUrl", col_json_str(stmt, 10));
-	json_object_set_new(o, "network", col_json_str(stmt, 11));
-	json_object_set_new(o, "command", col_json_str(stmt, 12));
-	json_object_set_new(o, "env", col_json_doc(stmt, 13));
-	json_object_set_new(o, "resourceProfile", col_json_doc(stmt, 14));
-	json_object_set_new(o, "limits", col_json_doc(stmt, 15));
+	json_object_set_new(o, "id", ah_col_string(stmt, 0));
+	json_object_set_new(o, "repositoryId", ah_col_string(stmt, 1));
+	json_object_set_new(o, "buildId", ah_col_string(stmt, 2));
+	json_object_set_new(o, "image", ah_col_string(stmt, 3));
+	json_object_set_new(o, "imageDigest", ah_col_string(stmt, 4));
+	json_object_set_new(o, "engine", ah_col_string(stmt, 5));
+	json_object_set_new(o, "status", ah_col_string(stmt, 6));
+	json_object_set_new(o, "errorMessage", ah_col_string(stmt, 7));
+	json_object_set_new(o, "port", ah_col_integer(stmt, 8));
+	json_object_set_new(o, "hostPort", ah_col_integer(stmt, 9));
+	json_object_set_new(o, "previewUrl", ah_col_string(stmt, 10));
+	json_object_set_new(o, "network", ah_col_string(stmt, 11));
+	json_object_set_new(o, "command", ah_col_string(stmt, 12));
+	json_object_set_new(o, "env", ah_col_json(stmt, 13));
+	json_object_set_new(o, "resourceProfile", ah_col_json(stmt, 14));
+	json_object_set_new(o, "limits", ah_col_json(stmt, 15));
 	if (sqlite3_column_type(stmt, 16) == SQLITE_NULL)
 		json_object_set_new(o, "ttlSeconds", json_null());
 	else
@@ -136,15 +114,15 @@ static json_t *launch_row(sqlite3_stmt *stmt)
 		ah_iso_time(iso, sqlite3_column_int64(stmt, 17));
 		json_object_set_new(o, "expiresAt", json_string(iso));
 	}
-	json_object_set_new(o, "pid", col_json_int(stmt, 18));
-	json_object_set_new(o, "sandboxPid", col_json_int(stmt, 19));
-	json_object_set_new(o, "exitStatus", col_json_int(stmt, 20));
-	json_object_set_new(o, "createdAt", col_json_str(stmt, 21));
-	json_object_set_new(o, "startedAt", col_json_str(stmt, 22));
-	json_object_set_new(o, "runningAt", col_json_str(stmt, 23));
-	json_object_set_new(o, "stoppedAt", col_json_str(stmt, 24));
-	json_object_set_new(o, "updatedAt", col_json_str(stmt, 25));
-	json_object_set_new(o, "user", col_json_str(stmt, 26));
+	json_object_set_new(o, "pid", ah_col_integer(stmt, 18));
+	json_object_set_new(o, "sandboxPid", ah_col_integer(stmt, 19));
+	json_object_set_new(o, "exitStatus", ah_col_integer(stmt, 20));
+	json_object_set_new(o, "createdAt", ah_col_string(stmt, 21));
+	json_object_set_new(o, "startedAt", ah_col_string(stmt, 22));
+	json_object_set_new(o, "runningAt", ah_col_string(stmt, 23));
+	json_object_set_new(o, "stoppedAt", ah_col_string(stmt, 24));
+	json_object_set_new(o, "updatedAt", ah_col_string(stmt, 25));
+	json_object_set_new(o, "user", ah_col_string(stmt, 26));
 	return o;
 }
 

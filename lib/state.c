@@ -517,6 +517,27 @@ const char *ah_col_text(sqlite3_stmt *stmt, int i)
 	return s ? (const char *)s : "";
 }
 
+json_t *ah_col_string(sqlite3_stmt *stmt, int i)
+{
+	return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null() :
+	       json_string(ah_col_text(stmt, i));
+}
+
+json_t *ah_col_integer(sqlite3_stmt *stmt, int i)
+{
+	return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null() :
+	       json_integer(sqlite3_column_int64(stmt, i));
+}
+
+json_t *ah_col_json(sqlite3_stmt *stmt, int i)
+{
+	json_t *v = NULL;
+
+	if (sqlite3_column_type(stmt, i) != SQLITE_NULL)
+		v = json_loads(ah_col_text(stmt, i), JSON_DECODE_ANY, NULL);
+	return v ? v : json_null();
+}
+
 static int user_version(struct ah_state *st, int *v, struct ah_err *err)
 {
 	sqlite3_stmt *stmt = NULL;

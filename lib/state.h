@@ -139,5 +139,13 @@ void ah_int_rows_release(struct ah_int_rows *rows);
 int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s);
 /* A column as a string, "" for NULL. */
 const char *ah_col_text(sqlite3_stmt *stmt, int i);
+/*
+ * A column as a JSON value, null for NULL: its text as a string, its
+ * integer, or the JSON document apphub wrote there, read back (null when
+ * it does not read).
+ */
+json_t *ah_col_string(sqlite3_stmt *stmt, int i);
+json_t *ah_col_integer(sqlite3_stmt *stmt, int i);
+json_t *ah_col_json(sqlite3_stmt *stmt, int i);
 
 #endif

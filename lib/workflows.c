@@ -14,21 +14,6 @@
 #include "work.h"
 #include "workflows.h"
 
-static json_t *text_or_null(sqlite3_stmt *stmt, int i)
-{
-	return sqlite3_column_type(stmt, i) == SQLITE_NULL ? json_null() :
-	       json_string(ah_col_text(stmt, i));
-}
-
-static json_t *json_col(sqlite3_stmt *stmt, int i)
-{
-	json_t *v = NULL;
-
-	if (sqlite3_column_type(stmt, i) != SQLITE_NULL)
-		v = json_loads(ah_col_text(stmt, i), JSON_DECODE_ANY, NULL);
-	return v ? v : json_null();
-}
-
 static char *dump(json_t *v)
 {
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
@@ -198,7 +183,7 @@ done:
 
 static json_t *workflow_row(sqlite3_stmt *stmt)
 {
-	json_t *def = json_col(stmt, 6);
+	json_t *def = ah_col_json(stmt, 6);
 	json_t *w = json_pack("{s:s, s:s, s:O, s:i, s:I, s:I, s:s, s:s}", "slug",
 			      ah_col_text(stmt, 0), "name", ah_col_text(stmt, 1), "description",
 			      json_object_get(def, "description") ?
@@ -282,7 +267,7 @@ json_t *ah_workflow_json(struct ah_state *st, const char *slug, int version, str
 			      json_object_get(def, "description") ?
 			      json_object_get(def, "description") : json_null(),
 			      "version", ver, "currentVersion", sqlite3_column_int(stmt, 1),
-			      "versions", json_col(stmt, 4), "definition", def,
+			      "versions", ah_col_json(stmt, 4), "definition", def,
 			      "createdAt", ah_col_text(stmt, 2), "updatedAt", ah_col_text(stmt, 3));
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW)
@@ -487,22 +472,21 @@ static json_t *run_row(sqlite3_stmt *stmt)
 	json_object_set_new(r, "workflowSlug", json_string(ah_col_text(stmt, 2)));
 	json_object_set_new(r, "version", json_integer(sqlite3_column_int(stmt, 3)));
 	json_object_set_new(r, "status", json_string(ah_col_text(stmt, 4)));
-	json_object_set_new(r, "parameters", json_col(stmt, 5));
+	json_object_set_new(r, "parameters", ah_col_json(stmt, 5));
 	json_object_set_new(r, "context", json_pack("{s:o, s:o, s:s}", "steps", json_object(),
-						    "shared", json_col(stmt, 6), "lastUpdatedAt",
+						    "shared", ah_col_json(stmt, 6), "lastUpdatedAt",
 						    ah_col_text(stmt, 17)));
-	json_object_set_new(r, "output", json_col(stmt, 7));
+	json_object_set_new(r, "output", ah_col_json(stmt, 7));
 	json_object_set_new(r, "metrics", json_pack("{s:i, s:i}", "totalSteps",
 						    sqlite3_column_int(stmt, 11), "completedSteps",
 						    sqlite3_column_int(stmt, 12)));
-	json_object_set_new(r, "trigger", json_col(stmt, 8));
-	json_object_set_new(r, "runKey", text_or_null(stmt, 9));
+	json_object_set_new(r, "trigger", ah_col_json(stmt, 8));
+	json_object_set_new(r, "runKey", ah_col_string(stmt, 9));
 	json_object_set_new(r, "createdAt", json_string(ah_col_text(stmt, 13)));
-	json_object_set_new(r, "startedAt", text_or_null(stmt, 14));
-	json_object_set_new(r, "completedAt", text_or_null(stmt, 15));
-	json_object_set_new(r, "durationMs", sqlite3_column_type(stmt, 16) == SQLITE_NULL ?
-			    json_null() : json_integer(sqlite3_column_int64(stmt, 16)));
-	json_object_set_new(r, "errorMessage", text_or_null(stmt, 10));
+	json_object_set_new(r, "startedAt", ah_col_string(stmt, 14));
+	json_object_set_new(r, "completedAt", ah_col_string(stmt, 15));
+	json_object_set_new(r, "durationMs", ah_col_integer(stmt, 16));
+	json_object_set_new(r, "errorMessage", ah_col_string(stmt, 10));
 	return r;
 }
 
@@ -517,11 +501,11 @@ static json_t *step_row(sqlite3_stmt *stmt)
 	}
 	json_object_set_new(s, "status", json_string(ah_col_text(stmt, 3)));
 	json_object_set_new(s, "attempt", json_integer(sqlite3_column_int(stmt, 4)));
-	json_object_set_new(s, "jobRunId", text_or_null(stmt, 5));
-	json_object_set_new(s, "result", json_col(stmt, 6));
-	json_object_set_new(s, "errorMessage", text_or_null(stmt, 7));
-	json_object_set_new(s, "startedAt", text_or_null(stmt, 8));
-	json_object_set_new(s, "completedAt", text_or_null(stmt, 9));
+	json_object_set_new(s, "jobRunId", ah_col_string(stmt, 5));
+	json_object_set_new(s, "result", ah_col_json(stmt, 6));
+	json_object_set_new(s, "errorMessage", ah_col_string(stmt, 7));
+	json_object_set_new(s, "startedAt", ah_col_string(stmt, 8));
+	json_object_set_new(s, "completedAt", ah_col_string(stmt, 9));
 	return s;
 }
 
