@@ -467,7 +467,7 @@ int ah_job_run_canceled(struct ah_state *st, sqlite3_int64 run, struct ah_err *e
 }
 
 static const char *const run_statuses[] = {
-	"pending", "running", "succeeded", "failed", "canceled", "timeout",
+	"pending", "running", "succeeded", "failed", "canceled", "timeout", NULL,
 };
 
 int ah_job_runs_list(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
@@ -483,26 +483,15 @@ int ah_job_runs_list(struct ah_state *st, json_t *params, json_t **out, struct a
 	sqlite3_int64 total = 0;
 	long limit, offset;
 	json_t *data;
-	size_t i;
 	int rc;
 
 	if (ah_param_str(params, "slug", &slug, err) < 0 ||
-	    ah_param_str(params, "status", &status, err) < 0 ||
+	    ah_param_enum(params, "status", run_statuses, &status, err) < 0 ||
 	    ah_param_int(params, "limit", 50, 1, 1000, &limit, err) < 0 ||
 	    ah_param_int(params, "offset", 0, 0, 1000000000, &offset, err) < 0)
 		return -1;
 	if (slug && !*slug)
 		slug = NULL;
-	if (status && *status) {
-		for (i = 0; i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
-			if (!strcmp(status, run_statuses[i]))
-				break;
-		if (i == sizeof(run_statuses) / sizeof(run_statuses[0]))
-			return ah_invalid(err, "invalid status '%.40s': pending, running, succeeded, failed, canceled or timeout",
-					  status);
-	} else {
-		status = NULL;
-	}
 	if (!(stmt = ah_stmt(st, sql_count, err)))
 		return -1;
 	ah_bind_text(stmt, 1, slug);

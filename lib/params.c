@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "params.h"
+#include "strbuf.h"
 #include "parse.h"
 #include "usage.h"
 
@@ -148,4 +149,26 @@ char *ah_json_scalar_text(json_t *v)
 	if (json_is_boolean(v))
 		return xstrdup(json_is_true(v) ? "true" : "false");
 	return NULL;
+}
+
+int ah_param_enum(json_t *params, const char *key, const char *const *names, const char **out,
+		  struct ah_err *err)
+{
+	struct strbuf list = STRBUF_INIT;
+	size_t i;
+
+	if (ah_param_str(params, key, out, err) < 0)
+		return -1;
+	if (!*out || !**out) {
+		*out = NULL;
+		return 0;
+	}
+	for (i = 0; names[i]; i++)
+		if (!strcmp(*out, names[i]))
+			return 0;
+	for (i = 0; names[i]; i++)
+		strbuf_addf(&list, "%s%s", i ? names[i + 1] ? ", " : " or " : "", names[i]);
+	ah_invalid(err, "invalid %s '%.40s': %s", key, *out, list.buf);
+	strbuf_release(&list);
+	return -1;
 }

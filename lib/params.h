@@ -20,6 +20,12 @@ int ah_param_int(json_t *params, const char *key, long def, long min, long max, 
  */
 int ah_param_duration_ms(json_t *params, const char *key, int64_t min, int64_t max,
 			 int64_t *out, struct ah_err *err);
+/*
+ * ah_param_str() for one of the strings of names (NULL-terminated): *out
+ * NULL when absent or empty; "invalid <key> '<v>': a, b or c" otherwise.
+ */
+int ah_param_enum(json_t *params, const char *key, const char *const *names, const char **out,
+		  struct ah_err *err);
 int ah_param_bool(json_t *params, const char *key, int *out, struct ah_err *err);
 /* A list of strings: a JSON array of strings, or one comma-separated string. */
 int ah_param_strlist(json_t *params, const char *key, json_t **out, struct ah_err *err);

@@ -573,7 +573,7 @@ json_t *ah_workflow_run_json(struct ah_state *st, const char *id, sqlite3_int64 
 }
 
 static const char *const run_statuses[] = {
-	"pending", "running", "succeeded", "failed", "canceled",
+	"pending", "running", "succeeded", "failed", "canceled", NULL,
 };
 
 int ah_workflow_runs_list(struct ah_state *st, json_t *params, json_t **out,
@@ -595,22 +595,12 @@ int ah_workflow_runs_list(struct ah_state *st, json_t *params, json_t **out,
 	int rc, ret = -1;
 
 	if (ah_param_str(params, "slug", &slug, err) < 0 ||
-	    ah_param_str(params, "status", &status, err) < 0 ||
+	    ah_param_enum(params, "status", run_statuses, &status, err) < 0 ||
 	    ah_param_int(params, "limit", 50, 1, 1000, &limit, err) < 0 ||
 	    ah_param_int(params, "offset", 0, 0, 1000000000, &offset, err) < 0)
 		return -1;
 	if (slug && !*slug)
 		slug = NULL;
-	if (status && *status) {
-		for (i = 0; i < sizeof(run_statuses) / sizeof(run_statuses[0]); i++)
-			if (!strcmp(status, run_statuses[i]))
-				break;
-		if (i == sizeof(run_statuses) / sizeof(run_statuses[0]))
-			return ah_invalid(err, "invalid status '%.40s': pending, running, succeeded, failed or canceled",
-					  status);
-	} else {
-		status = NULL;
-	}
 	if (ah_begin_read(st, err) < 0)
 		return -1;
 	if (!(stmt = ah_stmt(st, sql_count, err)))
