@@ -601,37 +601,19 @@ int ah_workflow_schedules_json(struct ah_state *st, const char *slug, const char
 int ah_workflow_schedule_add(struct ah_state *st, const char *slug, json_t *sched,
 			     int64_t now_ms, json_t **out, struct ah_err *err)
 {
-	static const char sql[] =
-		"INSERT INTO workflow_schedules(workflow, name, cron, timezone, start_window,"
-		" end_window, catch_up, parameters, source, cursor_ms, created_at, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'api', ?9, ?10, ?10)"
-		" ON CONFLICT(workflow, name) DO NOTHING";
 	const char *name = json_string_value(json_object_get(sched, "name"));
-	char now[AH_ISO_LEN], *params = NULL;
-	sqlite3_stmt *stmt;
+	json_t *s = json_deep_copy(sched), *list = NULL;
 	sqlite3_int64 wf;
-	json_t *list = NULL;
+	int r;
 
 	*out = NULL;
+	json_object_set_new(s, "cursorMs", json_integer(ah_workflow_schedule_cursor(sched, now_ms)));
 	if (ah_begin_write(st, err) < 0)
-		return -1;
-	if (workflow_row(st, slug, &wf, err) < 0 || !(stmt = ah_stmt(st, sql, err)))
 		goto fail;
-	ah_iso_time(now, now_ms);
-	params = json_dumps(json_object_get(sched, "parameters"), JSON_COMPACT | JSON_SORT_KEYS);
-	sqlite3_bind_int64(stmt, 1, wf);
-	ah_bind_text(stmt, 2, name);
-	ah_bind_text(stmt, 3, json_string_value(json_object_get(sched, "cron")));
-	ah_bind_text(stmt, 4, json_string_value(json_object_get(sched, "timezone")));
-	ah_bind_text(stmt, 5, json_string_value(json_object_get(sched, "startWindow")));
-	ah_bind_text(stmt, 6, json_string_value(json_object_get(sched, "endWindow")));
-	sqlite3_bind_int(stmt, 7, json_is_true(json_object_get(sched, "catchUp")));
-	ah_bind_text(stmt, 8, params);
-	sqlite3_bind_int64(stmt, 9, ah_workflow_schedule_cursor(sched, now_ms));
-	ah_bind_text(stmt, 10, now);
-	if (ah_step_done(st, stmt, "cannot record schedule", err) < 0)
+	if (workflow_row(st, slug, &wf, err) < 0 ||
+	    (r = ah_workflow_schedule_put(st, wf, s, "api", err)) < 0)
 		goto fail;
-	if (!sqlite3_changes(st->db)) {
+	if (!r) {
 		ah_conflict(err, "workflow '%.100s' already has a schedule '%.64s'", slug, name);
 		goto fail;
 	}
@@ -642,12 +624,12 @@ int ah_workflow_schedule_add(struct ah_state *st, const char *slug, json_t *sche
 		goto fail;
 	*out = json_incref(json_array_get(list, 0));
 	json_decref(list);
-	free(params);
+	json_decref(s);
 	return 0;
 fail:
 	ah_rollback(st);
 	json_decref(list);
-	free(params);
+	json_decref(s);
 	return -1;
 }
 
@@ -702,7 +684,7 @@ int ah_workflow_schedule_set(struct ah_state *st, const char *slug, const char *
 	}
 	if (ah_commit(st, err) < 0)
 		goto fail;
-	*out = json_incref(json_array_get(list, 0));
+	*out = rm ? NULL : json_incref(json_array_get(list, 0));
 	json_decref(list);
 	return 0;
 fail:

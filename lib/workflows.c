@@ -125,56 +125,71 @@ done:
 	return ret;
 }
 
+int ah_workflow_schedule_put(struct ah_state *st, sqlite3_int64 wf, json_t *s,
+			     const char *source, struct ah_err *err)
+{
+	static const char sql_replace[] =
+		"INSERT INTO workflow_schedules(workflow, name, cron, timezone, start_window,"
+		" end_window, catch_up, parameters, source, cursor_ms, created_at, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+		" ON CONFLICT(workflow, name) DO UPDATE SET cron = ?3, timezone = ?4,"
+		" start_window = ?5, end_window = ?6, catch_up = ?7, parameters = ?8,"
+		" source = ?9, updated_at = ?11"
+		" WHERE (cron, timezone, ifnull(start_window, ''), ifnull(end_window, ''), catch_up,"
+		"  parameters, source) IS NOT (?3, ?4, ifnull(?5, ''), ifnull(?6, ''), ?7, ?8, ?9)";
+	static const char sql_add[] =
+		"INSERT INTO workflow_schedules(workflow, name, cron, timezone, start_window,"
+		" end_window, catch_up, parameters, source, cursor_ms, created_at, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+		" ON CONFLICT(workflow, name) DO NOTHING";
+	int replace = !strcmp(source, "definition");
+	sqlite3_stmt *stmt = ah_stmt(st, replace ? sql_replace : sql_add, err);
+	char now[AH_ISO_LEN], *params;
+	int rc;
+
+	if (!stmt)
+		return -1;
+	ah_now_iso(now);
+	params = dump(json_object_get(s, "parameters"));
+	sqlite3_bind_int64(stmt, 1, wf);
+	ah_bind_text(stmt, 2, json_string_value(json_object_get(s, "name")));
+	ah_bind_text(stmt, 3, json_string_value(json_object_get(s, "cron")));
+	ah_bind_text(stmt, 4, json_string_value(json_object_get(s, "timezone")));
+	ah_bind_text(stmt, 5, json_string_value(json_object_get(s, "startWindow")));
+	ah_bind_text(stmt, 6, json_string_value(json_object_get(s, "endWindow")));
+	sqlite3_bind_int(stmt, 7, json_is_true(json_object_get(s, "catchUp")));
+	ah_bind_text(stmt, 8, params);
+	ah_bind_text(stmt, 9, source);
+	sqlite3_bind_int64(stmt, 10, json_integer_value(json_object_get(s, "cursorMs")));
+	ah_bind_text(stmt, 11, now);
+	rc = ah_step_done(st, stmt, "cannot record schedule", err);
+	free(params);
+	if (rc < 0)
+		return -1;
+	return replace || sqlite3_changes(st->db) > 0;
+}
+
 int ah_workflow_schedules_sync(struct ah_state *st, sqlite3_int64 wf, json_t *scheds,
 			       struct ah_err *err)
 {
 	static const char sql_drop[] =
 		"DELETE FROM workflow_schedules WHERE workflow = ?1 AND source = 'definition'"
 		" AND name NOT IN (SELECT value ->> 'name' FROM json_each(?2))";
-	static const char sql_put[] =
-		"INSERT INTO workflow_schedules(workflow, name, cron, timezone, start_window,"
-		" end_window, catch_up, parameters, source, cursor_ms, created_at, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'definition', ?9, ?10, ?10)"
-		" ON CONFLICT(workflow, name) DO UPDATE SET cron = ?3, timezone = ?4,"
-		" start_window = ?5, end_window = ?6, catch_up = ?7, parameters = ?8,"
-		" source = 'definition', updated_at = ?10"
-		" WHERE (cron, timezone, ifnull(start_window, ''), ifnull(end_window, ''), catch_up,"
-		"  parameters, source) IS NOT (?3, ?4, ifnull(?5, ''), ifnull(?6, ''), ?7, ?8,"
-		"  'definition')";
-	char now[AH_ISO_LEN], *text = dump(scheds ? scheds : json_array());
+	char *text = dump(scheds ? scheds : json_array());
 	sqlite3_stmt *stmt;
 	json_t *s;
 	size_t i;
 	int ret = -1;
 
-	ah_now_iso(now);
 	if (!(stmt = ah_stmt(st, sql_drop, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, wf);
 	ah_bind_text(stmt, 2, text);
 	if (ah_step_done(st, stmt, "cannot update schedules", err) < 0)
 		goto done;
-	json_array_foreach(scheds, i, s) {
-		char *params = dump(json_object_get(s, "parameters"));
-
-		if (!(stmt = ah_stmt(st, sql_put, err))) {
-			free(params);
+	json_array_foreach(scheds, i, s)
+		if (ah_workflow_schedule_put(st, wf, s, "definition", err) < 0)
 			goto done;
-		}
-		sqlite3_bind_int64(stmt, 1, wf);
-		ah_bind_text(stmt, 2, json_string_value(json_object_get(s, "name")));
-		ah_bind_text(stmt, 3, json_string_value(json_object_get(s, "cron")));
-		ah_bind_text(stmt, 4, json_string_value(json_object_get(s, "timezone")));
-		ah_bind_text(stmt, 5, json_string_value(json_object_get(s, "startWindow")));
-		ah_bind_text(stmt, 6, json_string_value(json_object_get(s, "endWindow")));
-		sqlite3_bind_int(stmt, 7, json_is_true(json_object_get(s, "catchUp")));
-		ah_bind_text(stmt, 8, params);
-		sqlite3_bind_int64(stmt, 9, json_integer_value(json_object_get(s, "cursorMs")));
-		ah_bind_text(stmt, 10, now);
-		free(params);
-		if (ah_step_done(st, stmt, "cannot record schedule", err) < 0)
-			goto done;
-	}
 	ret = 0;
 done:
 	free(text);

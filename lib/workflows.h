@@ -46,6 +46,14 @@ int ah_workflow_store(struct ah_state *st, json_t *def, const char *created_by,
 int ah_workflow_schedules_sync(struct ah_state *st, sqlite3_int64 wf, json_t *scheds,
 			       struct ah_err *err);
 
+/*
+ * Inside the caller's write transaction: schedule s (normalized, with
+ * "cursorMs") of workflow wf from source: "definition" makes or replaces
+ * the schedule of its name (1); "api" adds it, 0 when the name is taken.
+ */
+int ah_workflow_schedule_put(struct ah_state *st, sqlite3_int64 wf, json_t *s,
+			     const char *source, struct ah_err *err);
+
 /* [{slug, name, description, version, steps, schedules, createdAt, updatedAt}] by slug. */
 json_t *ah_workflows_json(struct ah_state *st, struct ah_err *err);
 
