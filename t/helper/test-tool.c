@@ -36,6 +36,18 @@
  *	makes the request (ah_http_call) and prints the response as JSON; on
  *	an error "error <status> <code>: <message>" on stderr (and the
  *	response, when there is one, on stdout), exit 1
+ *   test-tool cron-next EXPR TZ AFTER [N]
+ *	prints the N (1) occurrences of EXPR in zone TZ strictly after the
+ *	RFC 3339 time AFTER, one a line as RFC 3339 UTC ("none" when there is
+ *	none); on a bad EXPR, TZ or time the error on stderr, exit 1
+ *   test-tool cron-prev EXPR TZ BEFORE
+ *	prints the last occurrence strictly before BEFORE, as cron-next does
+ *   test-tool tz-offset TZ TIME...
+ *	prints zone TZ's offset from UTC at each TIME (RFC 3339, or @unix-seconds)
+ *	in seconds east, one a line
+ *   test-tool schedule-check SCHEDULE-JSON
+ *	prints the schedule normalized (sorted keys); on an error
+ *	"error <status> <code>: <message>" on stderr, exit 1
  *   test-tool sql DATABASE SQL
  *	runs SQL as the sqlite3 shell would (rows a line, columns joined
  *	by '|'), with the search index's tokenizer, which the shell lacks
@@ -46,6 +58,7 @@
 #include <string.h>
 #include <time.h>
 #include "../../lib/bundle.h"
+#include "../../lib/cron.h"
 #include "../../lib/dag.h"
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
@@ -55,6 +68,8 @@
 #include "../../lib/markdown.h"
 #include "../../lib/strbuf.h"
 #include "../../lib/template.h"
+#include "../../lib/timeutil.h"
+#include "../../lib/tz.h"
 #include "../../lib/utf8.h"
 #include "../../lib/workflow-def.h"
 #include "../../lib/yaml-json.h"
@@ -650,6 +665,126 @@ static int cmd_semver(int argc, const char **argv)
 	return 0;
 }
 
+/* argv's zone and cron expression (expr may be NULL); the error on stderr. */
+static int cron_args(const char *expr, const char *zone, struct ah_cron *c, struct ah_tz **tz)
+{
+	struct ah_err err = AH_ERR_INIT;
+
+	if ((expr && ah_cron_parse(expr, c, &err) < 0) || ah_tz_load(zone, tz, &err) < 0) {
+		fprintf(stderr, "error %d %s: %s\n", err.status, err.code, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* An RFC 3339 time, or "@S" unix seconds, as unix ms; the error on stderr. */
+static int time_arg(const char *s, int64_t *ms)
+{
+	char *end;
+
+	if (*s == '@') {
+		long long v = strtoll(s + 1, &end, 10);
+
+		if (end != s + 1 && !*end) {
+			*ms = (int64_t)v * 1000;
+			return 0;
+		}
+	} else if (!ah_time_parse(s, ms)) {
+		return 0;
+	}
+	fprintf(stderr, "test-tool: bad time '%s'\n", s);
+	return -1;
+}
+
+static void print_instant(int64_t ms)
+{
+	char buf[AH_ISO_LEN];
+
+	if (ms < 0) {
+		puts("none");
+		return;
+	}
+	ah_iso_time(buf, ms);
+	puts(buf);
+}
+
+static int cmd_cron(int argc, const char **argv)
+{
+	int prev = !strcmp(argv[0], "cron-prev"), ret = 1;
+	struct ah_tz *tz = NULL;
+	struct ah_cron c;
+	long n = 1, i;
+	int64_t t;
+
+	if (argc != 4 && (prev || argc != 5)) {
+		fprintf(stderr, "usage: test-tool %s EXPR TZ TIME%s\n", argv[0], prev ? "" : " [N]");
+		return 129;
+	}
+	if (argc == 5 && ((n = atol(argv[4])) < 1 || n > 100000)) {
+		fprintf(stderr, "test-tool: bad count '%s'\n", argv[4]);
+		return 129;
+	}
+	if (cron_args(argv[1], argv[2], &c, &tz) < 0 || time_arg(argv[3], &t) < 0)
+		goto done;
+	for (i = 0; i < n; i++) {
+		t = prev ? ah_cron_prev(&c, tz, t) : ah_cron_next(&c, tz, t);
+		print_instant(t);
+		if (t < 0)
+			break;
+	}
+	ret = 0;
+done:
+	ah_tz_free(tz);
+	return ret;
+}
+
+static int cmd_tz_offset(int argc, const char **argv)
+{
+	struct ah_tz *tz = NULL;
+	int64_t t;
+	int ret = 1, i;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: test-tool tz-offset TZ TIME...\n");
+		return 129;
+	}
+	if (cron_args(NULL, argv[1], NULL, &tz) < 0)
+		goto done;
+	for (i = 2; i < argc; i++) {
+		/* Seconds, not ms, for times before 1970 too. */
+		if (time_arg(argv[i], &t) < 0)
+			goto done;
+		printf("%d\n", ah_tz_offset(tz, t >= 0 ? t / 1000 : -((-t + 999) / 1000)));
+	}
+	ret = 0;
+done:
+	ah_tz_free(tz);
+	return ret;
+}
+
+static int cmd_schedule_check(int argc, const char **argv)
+{
+	struct ah_err err = AH_ERR_INIT;
+	json_t *in, *out = NULL;
+	int ret = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-tool schedule-check SCHEDULE-JSON\n");
+		return 129;
+	}
+	if (!(in = json_arg(argv[1])))
+		return 1;
+	if (ah_schedule_check(in, &out, &err) < 0) {
+		fprintf(stderr, "error %d %s: %s\n", err.status, err.code, err.msg);
+	} else {
+		print_json(out, JSON_COMPACT | JSON_SORT_KEYS);
+		ret = 0;
+	}
+	json_decref(in);
+	json_decref(out);
+	return ret;
+}
+
 int main(int argc, const char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "bundle-unpack"))
@@ -676,6 +811,12 @@ int main(int argc, const char **argv)
 		return cmd_workflow_def(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "http-call"))
 		return cmd_http_call(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | readme | semver | sql | template | yaml | workflow-def | http-call) ...\n");
+	if (argc >= 2 && (!strcmp(argv[1], "cron-next") || !strcmp(argv[1], "cron-prev")))
+		return cmd_cron(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "tz-offset"))
+		return cmd_tz_offset(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "schedule-check"))
+		return cmd_schedule_check(argc - 1, argv + 1);
+	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | readme | semver | sql | template | yaml | workflow-def | http-call | cron-next | cron-prev | tz-offset | schedule-check) ...\n");
 	return 129;
 }
