@@ -50,11 +50,12 @@ static const char *next_segment(const char *p, size_t *len)
 
 /*
  * Matches path against a route template; returns its cost, or -1: 1000 a
- * :param, plus 1 for each further segment a :param takes. A :param takes one
- * segment or, where nothing else matches, several: image names have slashes
- * ("apphub/web:1"), and the server sees them decoded. The cheapest route
- * wins, so /apps/:id/launches beats /apps/:id for /apps/x/launches. With
- * params, their values are added.
+ * :param, plus a million for each further segment a :param takes. A :param
+ * takes one segment or, where nothing else matches, several: image names
+ * have slashes ("apphub/web:1"), and the server sees them decoded. The
+ * cheapest route wins, so /apps/:id/launches beats /apps/:id for
+ * /apps/x/launches, and /workflows/:slug/schedules/:name beats /workflows/:slug
+ * taking three segments. With params, their values are added.
  */
 static int match(const char *tmpl, const char *path, json_t *params)
 {
@@ -87,7 +88,7 @@ static int match(const char *tmpl, const char *path, json_t *params)
 		json_object_set_new(params, key, json_stringn(p, (size_t)(end - p)));
 		free(key);
 	}
-	return rest + 1000 + extra;
+	return rest + 1000 + extra * 1000000;
 }
 
 int ah_api_route(const char *method, const char *path, json_t *params, const struct ah_op **op)

@@ -74,6 +74,9 @@ static int parse_field(const char *s, size_t len, const struct field *f, uint64_
 	int ret = -1;
 
 	*bits = 0;
+	/* strtok_r would pass over an empty element: "1,,2" is a typo, not a list. */
+	if (!*text || *text == ',' || text[len - 1] == ',' || strstr(text, ",,"))
+		goto done;
 	for (item = strtok_r(text, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		const char *p = item;
 		int lo, hi, step = 1, v;

@@ -278,13 +278,12 @@ static int valid_name(const char *name)
 		return 0;
 	for (p = name;; p++) {
 		if (*p == '/' || !*p) {
-			if (p == part || (p - part == 1 && *part == '.') ||
-			    (p - part == 2 && part[0] == '.' && part[1] == '.'))
+			if (p == part)
 				return 0;
 			if (!*p)
 				return 1;
 			part = p + 1;
-		} else if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-.",
+		} else if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-",
 				   *p)) {
 			return 0;
 		}

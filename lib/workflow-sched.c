@@ -325,6 +325,12 @@ static int parse_window(const char *s, int64_t *ms)
 	return !s || !*s || ah_time_parse(s, ms) == 0 ? 0 : -1;
 }
 
+/* The time up to which schedule s's windows are due: now, or its endWindow if sooner. */
+static int64_t last_due(const struct sched *s, int64_t now)
+{
+	return s->end && s->end < now ? s->end : now;
+}
+
 /*
  * The windows of schedule s due by now, oldest first: with catch-up up to
  * CATCH_UP_MAX after its cursor, else only the latest. ends[] their ends.
@@ -337,8 +343,9 @@ static int due_windows(const struct sched *s, int64_t now, int64_t *ends)
 	if (s->start && t < s->start)
 		t = s->start - 1;
 	if (!s->catch_up) {
-		e = ah_cron_prev(&s->cron, s->tz, now + 1);
-		if (e > t && e >= (s->start ? s->start : 0) && (!s->end || e <= s->end))
+		/* The latest window that has ended by now, and not after endWindow. */
+		e = ah_cron_prev(&s->cron, s->tz, last_due(s, now) + 1);
+		if (e > t && (!s->start || e >= s->start))
 			ends[nr++] = e;
 		return nr;
 	}
@@ -398,7 +405,7 @@ static int tick_one(struct ah_state *st, struct sched *s, int64_t now, json_t *r
 	}
 	if (!s->catch_up) {
 		/* Without catch-up, windows missed are let go. */
-		int64_t last = ah_cron_prev(&s->cron, s->tz, now + 1);
+		int64_t last = ah_cron_prev(&s->cron, s->tz, last_due(s, now) + 1);
 
 		if (last > cursor)
 			cursor = last;

@@ -237,7 +237,6 @@ run_status() {
 }
 
 @test "DELETE /workflows/:slug/schedules/:name and schedule rm through --server remove the schedule" {
-	skip "engine: DELETE /workflows/w/schedules/h is routed to workflows.rm: 404 \"workflow 'w/schedules/h' not found\""
 	start_serve
 	expect 201 POST /workflows -H "$W" -d '{"slug":"w","steps":[{"id":"a","jobSlug":"ok"}]}'
 	expect 201 POST /workflows/w/schedules -H "$W" -d '{"name":"h","cron":"@daily"}'
