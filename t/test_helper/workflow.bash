@@ -25,6 +25,7 @@ extra_teardown() {
 	done
 	for p in "${WF_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
 	done
 	return 0
 }
