@@ -142,6 +142,7 @@ steps:
 }
 
 @test "rm: removed with its versions; refused (exit 3) while a run is pending" {
+	command -v bwrap >/dev/null || skip 'bwrap is not installed'
 	wf_job echo "$WF_ECHO"
 	wf_add '{"slug":"gone","steps":[{"id":"a","jobSlug":"echo"}]}'
 	wf_add '{"slug":"kept","steps":[{"id":"a","jobSlug":"echo"}]}'
