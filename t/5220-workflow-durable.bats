@@ -43,7 +43,7 @@ kill_group() {
 	wf_server
 	wf_job hit "$WF_HIT" "$WF_NET"
 	retry='"retryPolicy":{"maxAttempts":20,"initialDelayMs":100}'
-	p="\"port\":$WF_PORT,\"sleep\":0.4"
+	p="\"port\":$WF_PORT,\"sleep\":0.6"
 	wf_add "{\"slug\":\"tough\",\"steps\":[
 		{\"id\":\"a\",\"jobSlug\":\"hit\",\"parameters\":{$p,\"key\":\"a\"},$retry},
 		{\"id\":\"b\",\"jobSlug\":\"hit\",\"dependsOn\":[\"a\"],\"parameters\":{$p,\"key\":\"b\"},$retry},
@@ -73,7 +73,7 @@ kill_group() {
 		attempts=$(jq --arg s "$step" '.steps[] | select(.stepId == $s) | .attempt' <<<"$r")
 		made=$(jq --arg s "$step" '[.[] | select(.trigger.stepId == $s)] | length' <<<"$runs")
 		ran=$(wf_hits "$step")
-		echo "$step: attempts $attempts, job runs $made, executions $ran" >&3
+		echo "# $step: attempts $attempts, job runs $made, executions $ran" >&3
 		[[ $made -eq $attempts ]] || fail "step $step: $made job runs for $attempts attempts"
 		[[ $attempts -le 20 ]] || fail "step $step: $attempts attempts, more than maxAttempts 20"
 		[[ $ran -ge 1 && $ran -le $attempts ]] || fail "step $step: executed $ran times in $attempts attempts"
@@ -81,7 +81,7 @@ kill_group() {
 		assert_equal "$(jq -c --arg s "$step" '[.[] | select(.trigger.stepId == $s) | .status] | .[-1], (map(select(. == "succeeded")) | length)' <<<"$runs" | paste -sd' ')" '"succeeded" 1'
 	done
 	# the drivers were killed while the run was running, more than once
-	echo "kills while running: $kills" >&3
+	echo "# kills while running: $kills" >&3
 	[[ $kills -ge 2 ]]
 	run -0 apphub -q workflow runs --status running
 	assert_output ''
