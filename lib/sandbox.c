@@ -1096,8 +1096,12 @@ static int wait_in(pid_t pid, int64_t timeout_ms, const struct ah_cgroup *cg,
 				;
 			if (pidfd >= 0)
 				close(pidfd);
+			/* As it was given: "1 s", "300 ms". */
+			if (timeout_ms % 1000)
+				return ah_error(err, 504, "timeout", "timed out after %lld ms",
+						(long long)timeout_ms);
 			return ah_error(err, 504, "timeout", "timed out after %lld s",
-					(long long)((timeout_ms + 999) / 1000));
+					(long long)(timeout_ms / 1000));
 		}
 		if (pidfd >= 0 || (o && o->wait_hook)) {
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };

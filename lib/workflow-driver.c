@@ -863,7 +863,7 @@ static int start_ready(struct drive *d, struct ah_err *err)
 	int64_t now = ah_now_ms();
 	int i;
 
-	for (i = 0; i < d->nr && d->running < d->max_parallel && !d->failing; i++) {
+	for (i = 0; i < d->nr && d->running < d->max_parallel; i++) {
 		if (!ready(d, &d->s[i], now))
 			continue;
 		if (!strcmp(d->s[i].type, "fanout") ? expand(d, i, err) < 0 :
@@ -978,8 +978,9 @@ static int take(struct drive *d, struct task *t, struct ah_err *err)
 	if (!strcmp(t->type, "service")) {
 		json_t *body = json_incref(json_object_get(res, "body"));
 
+		/* A request refused before it was sent (a bad URL) fails the same way again. */
 		if (t->rc < 0)
-			rc = settle(d, t->step, NULL, t->err.msg, 0, err);
+			rc = settle(d, t->step, NULL, t->err.msg, t->err.status == 400, err);
 		else
 			rc = settle(d, t->step, body ? body : json_null(), NULL, 0, err);
 		if (t->rc < 0)
@@ -1395,13 +1396,14 @@ static int drive_loop(struct drive *d, struct ah_err *err)
 			if (beat(d, err) < 0)
 				return -1;
 		}
-		if (!d->canceling && !d->failing && start_ready(d, err) < 0)
+		/* After a failure, the steps that do not depend on it go on. */
+		if (!d->canceling && start_ready(d, err) < 0)
 			return -1;
 		if (d->running || adopted_running(d)) {
-			wait_for(d, d->running ? POLL_MS : POLL_MS);
+			wait_for(d, POLL_MS);
 			continue;
 		}
-		if (d->canceling || d->failing || all_ended(d, &next_due))
+		if (d->canceling || all_ended(d, &next_due))
 			return 0;
 		if (next_due) {
 			int64_t ms = next_due - ah_now_ms();

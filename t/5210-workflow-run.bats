@@ -97,7 +97,6 @@ wf_events() {
 }
 
 @test "a skipped step records workflow.step.skipped, after a failure and after a cancel" {
-	skip "engine: no workflow.step.skipped event is ever recorded (record_end and cancel update the rows only)"
 	wf_job echo "$WF_ECHO"
 	wf_job fails "$WF_FAIL"
 	wf_add '{"slug":"broken","steps":[{"id":"bad","jobSlug":"fails","retryPolicy":{"maxAttempts":1}},
