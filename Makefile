@@ -444,14 +444,21 @@ FUZZ_WORKFLOW_SRCS = lib/yaml-json.c lib/workflow-def.c lib/dag.c lib/template.c
 	lib/json-schema.c lib/params.c lib/parse.c lib/strbuf.c lib/usage.c lib/err.c lib/utf8.c
 t/fuzz/fuzz-yaml t/fuzz/fuzz-workflow-def: %: %.c $(FUZZ_WORKFLOW_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_WORKFLOW_SRCS) $(shell $(PKG_CONFIG) --libs jansson yaml-0.1)
+# A time zone's TZif bytes (lib/tz.c) and cron expressions matched in UTC and Europe/Berlin
+# (lib/cron.c).
+t/fuzz/fuzz-tzif: t/fuzz/fuzz-tzif.c lib/tz.c lib/fsutil.c lib/strbuf.c lib/usage.c lib/err.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
+t/fuzz/fuzz-cron: t/fuzz/fuzz-cron.c lib/cron.c lib/tz.c lib/timeutil.c lib/fsutil.c \
+		lib/strbuf.c lib/usage.c lib/err.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
 		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
-		t/fuzz/fuzz-workflow-def
+		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
 		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
 		t/fuzz/corpus-schema t/fuzz/corpus-progress t/fuzz/corpus-bundle t/fuzz/corpus-template \
-		t/fuzz/corpus-yaml t/fuzz/corpus-workflow-def
+		t/fuzz/corpus-yaml t/fuzz/corpus-workflow-def t/fuzz/corpus-tzif t/fuzz/corpus-cron
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -474,12 +481,16 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 	t/fuzz/fuzz-yaml -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-yaml t/fuzz/seeds-yaml
 	t/fuzz/fuzz-workflow-def -max_total_time=$(FUZZTIME) -max_len=8192 \
 		t/fuzz/corpus-workflow-def t/fuzz/seeds-workflow-def
+	t/fuzz/fuzz-tzif -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-tzif \
+		t/fuzz/seeds-tzif
+	t/fuzz/fuzz-cron -max_total_time=$(FUZZTIME) -max_len=300 t/fuzz/corpus-cron \
+		t/fuzz/seeds-cron
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
 	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
 		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
-		t/fuzz/fuzz-workflow-def
+		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron
 
 .PHONY: all deps check run install clean fuzz print-layers

@@ -46,8 +46,12 @@ static int64_t be(const unsigned char *p, int n)
 	return (int64_t)v;
 }
 
-/* [+-]hh[:mm[:ss]], hours up to 167 as POSIX allows. */
-static const char *parse_hms(const char *p, int32_t *out)
+/*
+ * [+-]hh[:mm[:ss]], hours up to max_h: 167 for a rule's times (RFC 8536's
+ * extension), 24 for the offsets themselves (POSIX), lest a footer make a
+ * zone days away from UTC (found by t/fuzz/fuzz-tzif).
+ */
+static const char *parse_hms(const char *p, int max_h, int32_t *out)
 {
 	int sign = 1, h = 0, m = 0, s = 0, digits = 0;
 
@@ -55,7 +59,7 @@ static const char *parse_hms(const char *p, int32_t *out)
 		sign = *p++ == '-' ? -1 : 1;
 	while (*p >= '0' && *p <= '9' && digits < 3)
 		h = h * 10 + (*p++ - '0'), digits++;
-	if (!digits || h > 167)
+	if (!digits || h > max_h)
 		return NULL;
 	if (*p == ':') {
 		p++;
@@ -126,7 +130,7 @@ static const char *parse_date(const char *p, struct rule_date *d)
 	if (*p == '/') {
 		int32_t t;
 
-		if (!(p = parse_hms(p + 1, &t)))
+		if (!(p = parse_hms(p + 1, 167, &t)))
 			return NULL;
 		d->time = t;
 	}
@@ -139,7 +143,7 @@ static int parse_rule(struct ah_tz *tz, const char *s)
 	const char *p = parse_name(s);
 	int32_t off;
 
-	if (!p || !(p = parse_hms(p, &off)))
+	if (!p || !(p = parse_hms(p, 24, &off)))
 		return -1;
 	tz->std = -off;
 	tz->has_rule = 1;
@@ -149,7 +153,7 @@ static int parse_rule(struct ah_tz *tz, const char *s)
 		return -1;
 	tz->dst = tz->std + 3600;
 	if (*p && *p != ',') {
-		if (!(p = parse_hms(p, &off)))
+		if (!(p = parse_hms(p, 24, &off)))
 			return -1;
 		tz->dst = -off;
 	}
