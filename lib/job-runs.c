@@ -157,12 +157,12 @@ static int valid_trigger(json_t *trigger, struct ah_err *err)
 
 /* A new pending run and its job.run.queued event; inside a transaction. */
 static int insert_run(struct ah_state *st, const struct ah_job_ref *job, json_t *parameters,
-		      json_t *trigger, int64_t timeout_ms, int max_attempts, sqlite3_int64 *n,
-		      char *id, size_t id_len, struct ah_err *err)
+		      json_t *trigger, int64_t timeout_ms, sqlite3_int64 *n, char *id,
+		      size_t id_len, struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO job_runs(id, job_slug, version, parameters, trigger, timeout_ms,"
-		" created_at, max_attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+		" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	char now[AH_ISO_LEN], *ptext = NULL, *ttext = NULL;
 	int ret = -1;
@@ -181,8 +181,6 @@ static int insert_run(struct ah_state *st, const struct ah_job_ref *job, json_t 
 	if (timeout_ms > 0)
 		sqlite3_bind_int64(stmt, 6, timeout_ms);
 	ah_bind_text(stmt, 7, now);
-	if (max_attempts > 0)
-		sqlite3_bind_int(stmt, 8, max_attempts);
 	if (ah_step_done(st, stmt, "cannot record job run", err) < 0)
 		goto done;
 	*n = sqlite3_last_insert_rowid(st->db);
@@ -207,7 +205,6 @@ int ah_job_run_insert(struct ah_state *st, const char *ref, json_t *params,
 	json_t *timeout;
 	char id[AH_RANDOM_ID_MAX];
 	int64_t timeout_ms = 0;
-	long max_attempts;
 	int ret = -1;
 
 	if (trigger && !json_is_null(trigger)) {
@@ -219,16 +216,14 @@ int ah_job_run_insert(struct ah_state *st, const char *ref, json_t *params,
 	if ((timeout = json_object_get(params, "timeoutMs")) && !json_is_null(timeout) &&
 	    ah_param_duration_ms(params, "timeoutMs", 1, cfg->max_timeout_ms, &timeout_ms, err) < 0)
 		goto done;
-	if (ah_param_int(params, "maxAttempts", 0, 0, 100, &max_attempts, err) < 0 ||
-	    ah_job_resolve(st, ref, &job, err) < 0)
+	if (ah_job_resolve(st, ref, &job, err) < 0)
 		goto done;
 	if (!(parameters = ah_json_schema_parameters(params, json_object_get(job.manifest,
 									 "parametersSchema"), err)) ||
 	    ah_json_schema_check(json_object_get(job.manifest, "parametersSchema"), parameters,
 				 "parameters", err) < 0)
 		goto done;
-	if (insert_run(st, &job, parameters, trigger, timeout_ms, (int)max_attempts, n, id,
-		       sizeof(id), err) < 0)
+	if (insert_run(st, &job, parameters, trigger, timeout_ms, n, id, sizeof(id), err) < 0)
 		goto done;
 	if (item) {
 		int r = ah_job_claim(st, cfg, owner, id, item, err);
@@ -369,7 +364,8 @@ static int read_claimed_run(struct ah_state *st, const char *id, struct ah_job_i
 			    char *status, size_t status_len, int *attempt, struct ah_err *err)
 {
 	static const char sql[] =
-		"SELECT n, job_slug, version, status, attempt, max_attempts FROM job_runs WHERE id = ?";
+		"SELECT n, job_slug, version, status, attempt,"
+		" CASE WHEN trigger ->> 'type' = 'workflow' THEN 1 END FROM job_runs WHERE id = ?";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	int rc;
 

@@ -39,7 +39,7 @@ struct ah_job_item {
 	char id[72];		/* the run id (the work item's subject) */
 	char slug[72];
 	char version[72];
-	int attempts;		/* the attempts it may have: its own, else the config's */
+	int attempts;		/* the attempts it may have: 1 for a workflow's, else the config's */
 };
 
 /* The work kind of job runs (lib/job-worker.c), for the runner (lib/runner.h). */
@@ -68,9 +68,9 @@ int ah_job_run_request(struct ah_state *st, const char *ref, json_t *params,
 
 /*
  * ah_job_run_request() inside the caller's write transaction, without the
- * record: *n is the new run's row. params may also hold maxAttempts, the
- * attempts this run may have when its worker dies (a workflow's step
- * retries by its own policy: 1).
+ * record: *n is the new run's row. A run a workflow's step makes (trigger
+ * type "workflow") has one attempt, whatever APPHUB_JOB_ATTEMPTS says: the
+ * step retries by its own policy.
  */
 int ah_job_run_insert(struct ah_state *st, const char *ref, json_t *params,
 		      const struct ah_job_config *cfg, const char *owner,

@@ -279,7 +279,7 @@ static const char *const migrations[] = {
 	 * made into a run), advanced in the transaction that makes the run;
 	 * assets remember their last production.
 	 */
-	"CREATE TABLE workflows ("
+	"CREATE TABLE IF NOT EXISTS workflows ("
 	"  n INTEGER PRIMARY KEY,"
 	"  slug TEXT NOT NULL UNIQUE,"
 	"  name TEXT NOT NULL,"
@@ -288,14 +288,14 @@ static const char *const migrations[] = {
 	"  created_by TEXT,"
 	"  created_at TEXT NOT NULL,"
 	"  updated_at TEXT NOT NULL);"
-	"CREATE TABLE workflow_versions ("
+	"CREATE TABLE IF NOT EXISTS workflow_versions ("
 	"  workflow INTEGER NOT NULL REFERENCES workflows(n) ON DELETE CASCADE,"
 	"  version INTEGER NOT NULL,"
 	"  definition TEXT NOT NULL,"
 	"  created_by TEXT,"
 	"  created_at TEXT NOT NULL,"
 	"  PRIMARY KEY(workflow, version)) WITHOUT ROWID;"
-	"CREATE TABLE workflow_runs ("
+	"CREATE TABLE IF NOT EXISTS workflow_runs ("
 	"  n INTEGER PRIMARY KEY,"
 	"  id TEXT NOT NULL UNIQUE,"
 	"  workflow INTEGER NOT NULL REFERENCES workflows(n) ON DELETE CASCADE,"
@@ -316,12 +316,12 @@ static const char *const migrations[] = {
 	"  completed_at TEXT,"
 	"  duration_ms INTEGER,"
 	"  updated_at TEXT NOT NULL);"
-	"CREATE INDEX workflow_runs_workflow ON workflow_runs(workflow, n);"
-	"CREATE INDEX workflow_runs_status ON workflow_runs(status, n);"
+	"CREATE INDEX IF NOT EXISTS workflow_runs_workflow ON workflow_runs(workflow, n);"
+	"CREATE INDEX IF NOT EXISTS workflow_runs_status ON workflow_runs(status, n);"
 	/* A run key names one active run of a workflow at a time. */
-	"CREATE UNIQUE INDEX workflow_runs_key ON workflow_runs(workflow, run_key)"
+	"CREATE UNIQUE INDEX IF NOT EXISTS workflow_runs_key ON workflow_runs(workflow, run_key)"
 	"  WHERE run_key IS NOT NULL AND status IN ('pending', 'running');"
-	"CREATE TABLE workflow_steps ("
+	"CREATE TABLE IF NOT EXISTS workflow_steps ("
 	"  run INTEGER NOT NULL REFERENCES workflow_runs(n) ON DELETE CASCADE,"
 	"  step_id TEXT NOT NULL,"
 	"  seq INTEGER NOT NULL,"
@@ -338,7 +338,7 @@ static const char *const migrations[] = {
 	"  started_at TEXT,"
 	"  completed_at TEXT,"
 	"  PRIMARY KEY(run, step_id)) WITHOUT ROWID;"
-	"CREATE TABLE workflow_schedules ("
+	"CREATE TABLE IF NOT EXISTS workflow_schedules ("
 	"  n INTEGER PRIMARY KEY,"
 	"  workflow INTEGER NOT NULL REFERENCES workflows(n) ON DELETE CASCADE,"
 	"  name TEXT NOT NULL,"
@@ -354,7 +354,7 @@ static const char *const migrations[] = {
 	"  created_at TEXT NOT NULL,"
 	"  updated_at TEXT NOT NULL,"
 	"  UNIQUE(workflow, name));"
-	"CREATE TABLE assets ("
+	"CREATE TABLE IF NOT EXISTS assets ("
 	"  asset_id TEXT PRIMARY KEY,"
 	"  workflow_slug TEXT,"
 	"  run_id TEXT,"
@@ -364,13 +364,11 @@ static const char *const migrations[] = {
 	"  ttl_ms INTEGER,"
 	"  expired_ms INTEGER NOT NULL DEFAULT 0);"
 	/* Auto-materialization's state per workflow: its backoff after failures. */
-	"CREATE TABLE workflow_auto ("
+	"CREATE TABLE IF NOT EXISTS workflow_auto ("
 	"  workflow INTEGER PRIMARY KEY REFERENCES workflows(n) ON DELETE CASCADE,"
 	"  failures INTEGER NOT NULL DEFAULT 0,"
 	"  not_before INTEGER NOT NULL DEFAULT 0,"
-	"  pending_asset TEXT);"
-	/* A job run a workflow step makes is tried once; the step's policy retries. */
-	"ALTER TABLE job_runs ADD COLUMN max_attempts INTEGER;",
+	"  pending_asset TEXT);",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

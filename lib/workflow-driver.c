@@ -670,9 +670,9 @@ static int start_step(struct drive *d, int i, struct ah_err *err)
 
 		if (!p)
 			goto refused;
-		params = json_pack("{s:o, s:{s:s, s:s, s:s, s:s}, s:i}", "parameters", p,
+		params = json_pack("{s:o, s:{s:s, s:s, s:s, s:s}}", "parameters", p,
 				   "trigger", "type", "workflow", "workflowRunId", d->item->id,
-				   "workflowSlug", d->item->slug, "stepId", s->id, "maxAttempts", 1);
+				   "workflowSlug", d->item->slug, "stepId", s->id);
 		if (json_object_get(s->def, "timeoutMs"))
 			json_object_set(params, "timeoutMs", json_object_get(s->def, "timeoutMs"));
 	}
