@@ -72,6 +72,7 @@ RECORD_OBJS += lib/history.o
 RECORD_OBJS += lib/job-runs.o
 RECORD_OBJS += lib/jobs.o
 RECORD_OBJS += lib/launch.o
+RECORD_OBJS += lib/metastore.o
 RECORD_OBJS += lib/search.o
 RECORD_OBJS += lib/tags.o
 RECORD_OBJS += lib/workflows.o
@@ -129,6 +130,7 @@ OPS_OBJS += lib/ops-job-test.o
 OPS_OBJS += lib/ops-jobs.o
 OPS_OBJS += lib/ops-launch-supervise.o
 OPS_OBJS += lib/ops-launch.o
+OPS_OBJS += lib/ops-metastore.o
 OPS_OBJS += lib/ops-search.o
 OPS_OBJS += lib/ops-tags.o
 OPS_OBJS += lib/ops-workflows.o
@@ -154,7 +156,7 @@ LIB = lib/libapphub.a
 PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-jobs apphub-launch apphub-remote apphub-serve \
 	apphub-workflow
 
-LIGHT_OPS = apps builds events gc history launch search tags
+LIGHT_OPS = apps builds events gc history launch metastore search tags
 LIGHT_PKGS = sqlite3 jansson
 # The search index's English stemmer (lib/fts-stem.c), for every program
 # that opens the state; libstemmer has no pkg-config file.

@@ -31,6 +31,14 @@ const char *ah_api_scope_name(enum ah_scope scope)
 		return "workflows:write";
 	case SCOPE_WORKFLOWS_RUN:
 		return "workflows:run";
+	case SCOPE_METASTORE_READ:
+		return "metastore:read";
+	case SCOPE_METASTORE_WRITE:
+		return "metastore:write";
+	case SCOPE_METASTORE_DELETE:
+		return "metastore:delete";
+	case SCOPE_METASTORE_ADMIN:
+		return "metastore:admin";
 	case SCOPE_ADMIN:
 		return "admin";
 	}

@@ -24,6 +24,10 @@ enum ah_scope {
 	SCOPE_WORKFLOWS_READ,
 	SCOPE_WORKFLOWS_WRITE,
 	SCOPE_WORKFLOWS_RUN,
+	SCOPE_METASTORE_READ,
+	SCOPE_METASTORE_WRITE,
+	SCOPE_METASTORE_DELETE,
+	SCOPE_METASTORE_ADMIN,
 	SCOPE_ADMIN,
 };
 
@@ -72,6 +76,7 @@ extern const struct ah_op ops_job_test[];
 extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_jobs[];
 extern const struct ah_op ops_workflows[];
+extern const struct ah_op ops_metastore[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];

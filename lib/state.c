@@ -369,6 +369,55 @@ static const char *const migrations[] = {
 	"  failures INTEGER NOT NULL DEFAULT 0,"
 	"  not_before INTEGER NOT NULL DEFAULT 0,"
 	"  pending_asset TEXT);",
+	/*
+	 * 12: the metastore (lib/metastore.c): records by namespace and key;
+	 * every change an audit row whose id is the store's revision (what
+	 * watch resumes from) with the record as it became, so that any
+	 * version can be read back and restored; idempotency keys; the
+	 * expression indexes made on metadata fields.
+	 */
+	"CREATE TABLE IF NOT EXISTS metastore_records ("
+	"  n INTEGER PRIMARY KEY,"
+	"  namespace TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  metadata TEXT NOT NULL DEFAULT '{}',"
+	"  tags TEXT NOT NULL DEFAULT '[]',"
+	"  owner TEXT,"
+	"  schema_hash TEXT,"
+	"  version INTEGER NOT NULL DEFAULT 1,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  deleted_at TEXT,"
+	"  created_by TEXT,"
+	"  updated_by TEXT,"
+	"  UNIQUE(namespace, key));"
+	"CREATE INDEX IF NOT EXISTS metastore_records_updated"
+	"  ON metastore_records(namespace, updated_at);"
+	"CREATE TABLE IF NOT EXISTS metastore_audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  namespace TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  previous_version INTEGER,"
+	"  record TEXT,"
+	"  actor TEXT,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS metastore_audit_record"
+	"  ON metastore_audit(namespace, key, id);"
+	"CREATE TABLE IF NOT EXISTS metastore_idempotency ("
+	"  namespace TEXT NOT NULL,"
+	"  idempotency_key TEXT NOT NULL,"
+	"  payload_hash TEXT NOT NULL,"
+	"  response TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  PRIMARY KEY(namespace, idempotency_key)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS metastore_indexes ("
+	"  namespace TEXT NOT NULL,"
+	"  field TEXT NOT NULL,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_at TEXT NOT NULL,"
+	"  PRIMARY KEY(namespace, field)) WITHOUT ROWID;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
