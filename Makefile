@@ -72,6 +72,7 @@ RECORD_OBJS += lib/history.o
 RECORD_OBJS += lib/job-runs.o
 RECORD_OBJS += lib/jobs.o
 RECORD_OBJS += lib/launch.o
+RECORD_OBJS += lib/metastore.o
 RECORD_OBJS += lib/search.o
 RECORD_OBJS += lib/tags.o
 RECORD_OBJS += lib/workflows.o

@@ -1,0 +1,1159 @@
+/*
+ * Metastore records: each write checks its input, compares versions,
+ * writes the record and its audit row (the store's next revision, with the
+ * record as it became) and its event, in one transaction.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "env.h"
+#include "events.h"
+#include "metastore.h"
+#include "params.h"
+#include "strbuf.h"
+#include "timeutil.h"
+#include "utf8.h"
+
+/* A record as read: its row, and what it holds. */
+struct rec {
+	sqlite3_int64 n;	/* 0: there is none */
+	json_t *json;		/* the record's JSON */
+	long version;
+	int deleted;
+};
+
+/* A string field of o, "" when absent or null. */
+static const char *jstr_or(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static void rec_release(struct rec *r)
+{
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+int ah_ms_namespace_check(const char *ns, struct ah_err *err)
+{
+	size_t n = ns ? strlen(ns) : 0;
+
+	if (!n || n > AH_MS_NAMESPACE_MAX || !isalnum((unsigned char)*ns) ||
+	    strspn(ns, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:._-") != n)
+		return ah_invalid(err, "invalid namespace '%.140s': 1 to %d of A-Z a-z 0-9 : . _ -, from a letter or digit",
+				  ns ? ns : "", AH_MS_NAMESPACE_MAX);
+	return 0;
+}
+
+int ah_ms_key_check(const char *key, struct ah_err *err)
+{
+	size_t n = key ? strlen(key) : 0, i;
+
+	if (!n || n > AH_MS_KEY_MAX)
+		return ah_invalid(err, "invalid key: 1 to %d bytes", AH_MS_KEY_MAX);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
+			return ah_invalid(err, "invalid key: no control characters");
+	if (!ah_utf8_valid(key, n))
+		return ah_invalid(err, "invalid key: not UTF-8");
+	return 0;
+}
+
+static int depth_of(json_t *v, int depth)
+{
+	int max = depth, d;
+	const char *k;
+	json_t *c;
+	size_t i;
+
+	if (depth > AH_MS_DEPTH_MAX)
+		return depth;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, c)
+			if ((d = depth_of(c, depth + 1)) > max)
+				max = d;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c)
+			if ((d = depth_of(c, depth + 1)) > max)
+				max = d;
+	}
+	return max;
+}
+
+static int metadata_check(json_t *m, struct ah_err *err)
+{
+	int64_t max;
+	size_t len;
+	char *text;
+
+	if (!json_is_object(m))
+		return ah_invalid(err, "invalid metadata: must be a JSON object");
+	if (depth_of(m, 1) > AH_MS_DEPTH_MAX)
+		return ah_invalid(err, "invalid metadata: nested deeper than %d", AH_MS_DEPTH_MAX);
+	if (ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, &max, err) < 0)
+		return -1;
+	text = json_dumps(m, JSON_COMPACT);
+	len = text ? strlen(text) : 0;
+	free(text);
+	if ((int64_t)len > max)
+		return ah_error(err, 413, "too_large",
+				"metadata of %zu bytes is over the limit of %lld (APPHUB_METASTORE_MAX_RECORD)",
+				len, (long long)max);
+	return 0;
+}
+
+static int tag_cmp(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* tags (an array of strings) checked, deduplicated and sorted: a new array. */
+static json_t *tags_norm(json_t *tags, struct ah_err *err)
+{
+	json_t **v = NULL, *out;
+	size_t i, n = json_array_size(tags), k = 0;
+
+	if (!json_is_array(tags)) {
+		ah_invalid(err, "invalid tags: must be an array of strings");
+		return NULL;
+	}
+	if (n > AH_MS_TAGS_MAX) {
+		ah_invalid(err, "invalid tags: %zu, more than %d", n, AH_MS_TAGS_MAX);
+		return NULL;
+	}
+	v = xcalloc(n + 1, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		json_t *t = json_array_get(tags, i);
+		size_t len = json_string_length(t);
+
+		if (!json_is_string(t) || !len || len > AH_MS_TAG_MAX) {
+			ah_invalid(err, "invalid tag %zu: a string of 1 to %d characters", i,
+				   AH_MS_TAG_MAX);
+			free(v);
+			return NULL;
+		}
+		v[i] = t;
+	}
+	qsort(v, n, sizeof(*v), tag_cmp);
+	out = json_array();
+	for (i = 0; i < n; i++)
+		if (!k++ || strcmp(json_string_value(v[i]), json_string_value(v[i - 1])))
+			json_array_append(out, v[i]);
+	free(v);
+	return out;
+}
+
+json_t *ah_ms_record_row(sqlite3_stmt *stmt, int f)
+{
+	json_t *r = json_object();
+
+	json_object_set_new(r, "namespace", json_string(ah_col_text(stmt, f)));
+	json_object_set_new(r, "key", json_string(ah_col_text(stmt, f + 1)));
+	json_object_set_new(r, "metadata", ah_col_json(stmt, f + 2));
+	json_object_set_new(r, "tags", ah_col_json(stmt, f + 3));
+	json_object_set_new(r, "owner", ah_col_string(stmt, f + 4));
+	json_object_set_new(r, "schemaHash", ah_col_string(stmt, f + 5));
+	json_object_set_new(r, "version", json_integer(sqlite3_column_int64(stmt, f + 6)));
+	json_object_set_new(r, "createdAt", json_string(ah_col_text(stmt, f + 7)));
+	json_object_set_new(r, "updatedAt", json_string(ah_col_text(stmt, f + 8)));
+	json_object_set_new(r, "deletedAt", ah_col_string(stmt, f + 9));
+	json_object_set_new(r, "createdBy", ah_col_string(stmt, f + 10));
+	json_object_set_new(r, "updatedBy", ah_col_string(stmt, f + 11));
+	return r;
+}
+
+static int rec_read(struct ah_state *st, const char *ns, const char *key, struct rec *r,
+		    struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT r.n, " AH_MS_RECORD_COLUMNS " FROM metastore_records r"
+		" WHERE r.namespace = ? AND r.key = ?";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!stmt)
+		return -1;
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, key);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		r->n = sqlite3_column_int64(stmt, 0);
+		r->json = ah_ms_record_row(stmt, 1);
+		r->version = (long)sqlite3_column_int64(stmt, 7);
+		r->deleted = sqlite3_column_type(stmt, 10) != SQLITE_NULL;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read record");
+	return 0;
+}
+
+/* The namespace and key of params, checked. */
+static int ns_key(json_t *params, const char **ns, const char **key, struct ah_err *err)
+{
+	if (ah_param_need_str(params, "namespace", ns, err) < 0 ||
+	    ah_ms_namespace_check(*ns, err) < 0 ||
+	    ah_param_need_str(params, "key", key, err) < 0 || ah_ms_key_check(*key, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* expectedVersion, when given, against the record's version: 409 version_conflict. */
+static int expect(json_t *params, const struct rec *r, struct ah_err *err)
+{
+	json_t *v = json_object_get(params, "expectedVersion");
+	long want;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (ah_param_int(params, "expectedVersion", 0, 0, 1L << 62, &want, err) < 0)
+		return -1;
+	if (want != (r->n ? r->version : 0))
+		return ah_error(err, 409, "version_conflict",
+				"version conflict: expected version %ld, the record is at %ld", want,
+				r->n ? r->version : 0);
+	return 0;
+}
+
+static const char *change_of(const char *action)
+{
+	static const char *const map[][2] = {
+		{ "create", "created" }, { "update", "updated" }, { "delete", "deleted" },
+		{ "restore", "restored" }, { "purge", "purged" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(action, map[i][0]))
+			return map[i][1];
+	return action;
+}
+
+/* The audit row (the next revision) and the event of a change to ns/key. */
+static int record_change(struct ah_state *st, const char *ns, const char *key,
+			 const char *action, long version, long previous, json_t *record,
+			 const char *actor, struct ah_err *err)
+{
+	static const char sql[] =
+		"INSERT INTO metastore_audit(namespace, key, action, version, previous_version,"
+		" record, actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	char now[AH_ISO_LEN], *text = NULL, *type;
+	sqlite3_int64 revision;
+	int rc;
+
+	if (!stmt)
+		return -1;
+	ah_now_iso(now);
+	if (record)
+		text = json_dumps(record, JSON_COMPACT);
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, key);
+	ah_bind_text(stmt, 3, action);
+	sqlite3_bind_int64(stmt, 4, version);
+	if (previous)
+		sqlite3_bind_int64(stmt, 5, previous);
+	ah_bind_text(stmt, 6, text);
+	ah_bind_text(stmt, 7, actor);
+	ah_bind_text(stmt, 8, now);
+	rc = ah_step_done(st, stmt, "cannot record the change", err);
+	free(text);
+	if (rc < 0)
+		return -1;
+	revision = sqlite3_last_insert_rowid(st->db);
+	type = xstrfmt("metastore.record.%s", change_of(action));
+	{
+		char *subject = xstrfmt("%s/%s", ns, key);
+
+		rc = ah_event(st, type, subject,
+			      json_pack("{s:s, s:s, s:i, s:I}", "namespace", ns, "key", key,
+					"version", (int)version, "revision", (json_int_t)revision),
+			      err);
+		free(subject);
+	}
+	free(type);
+	return rc;
+}
+
+/* What a write sets: metadata, tags, owner, schemaHash (NULL: as they are). */
+struct fields {
+	json_t *metadata, *tags;
+	const char *owner, *schema_hash;
+	int has_owner, has_schema;
+};
+
+static int fields_read(json_t *params, int metadata_default, struct fields *f,
+		       struct ah_err *err)
+{
+	json_t *m = json_object_get(params, "metadata"), *t = json_object_get(params, "tags");
+
+	memset(f, 0, sizeof(*f));
+	if (m && !json_is_null(m)) {
+		if (metadata_check(m, err) < 0)
+			return -1;
+		f->metadata = json_incref(m);
+	} else if (metadata_default) {
+		f->metadata = json_object();
+	}
+	if (t && !json_is_null(t) && !(f->tags = tags_norm(t, err))) {
+		json_decref(f->metadata);
+		return -1;
+	}
+	if (ah_param_str(params, "owner", &f->owner, err) < 0 ||
+	    ah_param_str(params, "schemaHash", &f->schema_hash, err) < 0) {
+		json_decref(f->metadata);
+		json_decref(f->tags);
+		return -1;
+	}
+	f->has_owner = json_object_get(params, "owner") != NULL;
+	f->has_schema = json_object_get(params, "schemaHash") != NULL;
+	return 0;
+}
+
+static void fields_release(struct fields *f)
+{
+	json_decref(f->metadata);
+	json_decref(f->tags);
+}
+
+static int read_back(struct ah_state *st, const char *ns, const char *key, json_t **record,
+		     struct ah_err *err)
+{
+	struct rec r;
+
+	if (rec_read(st, ns, key, &r, err) < 0)
+		return -1;
+	*record = json_incref(r.json);
+	rec_release(&r);
+	return *record ? 0 : ah_internal(err, "record %s/%s vanished", ns, key);
+}
+
+static int insert(struct ah_state *st, const char *ns, const char *key, struct fields *f,
+		  const char *actor, json_t **record, struct ah_err *err)
+{
+	static const char sql[] =
+		"INSERT INTO metastore_records(namespace, key, metadata, tags, owner, schema_hash,"
+		" version, created_at, updated_at, created_by, updated_by)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, ?8)";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	char now[AH_ISO_LEN], *m, *t;
+	int rc;
+
+	if (!stmt)
+		return -1;
+	ah_now_iso(now);
+	m = f->metadata ? json_dumps(f->metadata, JSON_COMPACT) : xstrdup("{}");
+	t = f->tags ? json_dumps(f->tags, JSON_COMPACT) : xstrdup("[]");
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, key);
+	ah_bind_text(stmt, 3, m);
+	ah_bind_text(stmt, 4, t);
+	ah_bind_text(stmt, 5, f->owner);
+	ah_bind_text(stmt, 6, f->schema_hash);
+	ah_bind_text(stmt, 7, now);
+	ah_bind_text(stmt, 8, actor);
+	rc = ah_step_done(st, stmt, "cannot record record", err);
+	free(m);
+	free(t);
+	if (rc < 0 || read_back(st, ns, key, record, err) < 0)
+		return -1;
+	return record_change(st, ns, key, "create", 1, 0, *record, actor, err);
+}
+
+/*
+ * The new state of record r with f applied (metadata, tags, owner, schema
+ * as given, else as they are); undelete clears deleted_at. When nothing
+ * changes the version stays: *idempotent.
+ */
+static int update(struct ah_state *st, struct rec *r, struct fields *f, int undelete,
+		  const char *action, const char *actor, json_t **record, int *idempotent,
+		  struct ah_err *err)
+{
+	static const char sql[] =
+		"UPDATE metastore_records SET metadata = ?2, tags = ?3, owner = ?4,"
+		" schema_hash = ?5, version = version + 1, updated_at = ?6, updated_by = ?7,"
+		" deleted_at = CASE WHEN ?8 THEN NULL ELSE deleted_at END WHERE n = ?1";
+	json_t *cur = r->json, *m = f->metadata ? f->metadata : json_object_get(cur, "metadata");
+	json_t *t = f->tags ? f->tags : json_object_get(cur, "tags");
+	const char *owner = f->has_owner ? f->owner : json_string_value(json_object_get(cur, "owner"));
+	const char *schema = f->has_schema ? f->schema_hash :
+			     json_string_value(json_object_get(cur, "schemaHash"));
+	const char *ns = json_string_value(json_object_get(cur, "namespace"));
+	const char *key = json_string_value(json_object_get(cur, "key"));
+	sqlite3_stmt *stmt;
+	char now[AH_ISO_LEN], *mt, *tt;
+	int rc;
+
+	*idempotent = 0;
+	if (json_equal(m, json_object_get(cur, "metadata")) &&
+	    json_equal(t, json_object_get(cur, "tags")) &&
+	    !strcmp(owner ? owner : "", jstr_or(cur, "owner")) &&
+	    !strcmp(schema ? schema : "", jstr_or(cur, "schemaHash")) && !(undelete && r->deleted)) {
+		*idempotent = 1;
+		*record = json_incref(cur);
+		return 0;
+	}
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	ah_now_iso(now);
+	mt = json_dumps(m, JSON_COMPACT);
+	tt = json_dumps(t, JSON_COMPACT);
+	sqlite3_bind_int64(stmt, 1, r->n);
+	ah_bind_text(stmt, 2, mt);
+	ah_bind_text(stmt, 3, tt);
+	ah_bind_text(stmt, 4, owner);
+	ah_bind_text(stmt, 5, schema);
+	ah_bind_text(stmt, 6, now);
+	ah_bind_text(stmt, 7, actor);
+	sqlite3_bind_int(stmt, 8, undelete);
+	rc = ah_step_done(st, stmt, "cannot record record", err);
+	free(mt);
+	free(tt);
+	if (rc < 0 || read_back(st, ns, key, record, err) < 0)
+		return -1;
+	return record_change(st, ns, key, action, r->version + 1, r->version, *record, actor, err);
+}
+
+/* FNV-1a over the canonical payload: enough to tell a reused key's other payload. */
+static void payload_hash(json_t *params, char out[17])
+{
+	json_t *p = json_deep_copy(params);
+	char *text;
+	uint64_t h = 14695981039346656037ULL;
+	const char *c;
+
+	json_object_del(p, "idempotencyKey");
+	text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+	for (c = text ? text : ""; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	free(text);
+	json_decref(p);
+}
+
+/* A seen idempotency key: 1 with *out (its first answer), 0 unseen, -1 (409 for another payload). */
+static int idem_seen(struct ah_state *st, const char *ns, json_t *params, json_t **out,
+		     struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT payload_hash, response FROM metastore_idempotency"
+		" WHERE namespace = ? AND idempotency_key = ?";
+	const char *k = json_string_value(json_object_get(params, "idempotencyKey"));
+	sqlite3_stmt *stmt;
+	char hash[17];
+	int rc, ret = 0;
+
+	if (!k || !*k)
+		return 0;
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	payload_hash(params, hash);
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, k);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (strcmp(ah_col_text(stmt, 0), hash))
+			ret = ah_conflict(err, "idempotency key '%.100s' was used with another payload",
+					  k);
+		else if ((*out = json_loads(ah_col_text(stmt, 1), 0, NULL)))
+			ret = 1;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ah_sql_error(st, err, "cannot read idempotency keys");
+	return ret;
+}
+
+static int idem_store(struct ah_state *st, const char *ns, json_t *params, json_t *out,
+		      struct ah_err *err)
+{
+	static const char sql[] =
+		"INSERT OR IGNORE INTO metastore_idempotency(namespace, idempotency_key,"
+		" payload_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+	const char *k = json_string_value(json_object_get(params, "idempotencyKey"));
+	sqlite3_stmt *stmt;
+	char hash[17], now[AH_ISO_LEN], *text;
+	int rc;
+
+	if (!k || !*k)
+		return 0;
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	payload_hash(params, hash);
+	ah_now_iso(now);
+	text = json_dumps(out, JSON_COMPACT);
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, k);
+	ah_bind_text(stmt, 3, hash);
+	ah_bind_text(stmt, 4, text);
+	ah_bind_text(stmt, 5, now);
+	rc = ah_step_done(st, stmt, "cannot record idempotency key", err);
+	free(text);
+	return rc;
+}
+
+static json_t *answer(json_t *record, int created, int idempotent)
+{
+	json_t *o = json_pack("{s:o, s:b}", "record", record, "idempotent", idempotent);
+
+	if (created >= 0)
+		json_object_set_new(o, "created", json_boolean(created));
+	return o;
+}
+
+/* The writes inside the caller's transaction. */
+static int do_create(struct ah_state *st, json_t *params, const char *actor, int upsert,
+		     json_t **out, struct ah_err *err)
+{
+	const char *ns, *key;
+	struct fields f;
+	struct rec r = { 0 };
+	json_t *record = NULL;
+	int seen, idem = 0, ret = -1;
+
+	*out = NULL;
+	if (ns_key(params, &ns, &key, err) < 0)
+		return -1;
+	if (json_object_get(params, "idempotencyKey") &&
+	    !json_is_string(json_object_get(params, "idempotencyKey")))
+		return ah_invalid(err, "invalid idempotencyKey: must be a string");
+	if ((seen = idem_seen(st, ns, params, out, err)) != 0)
+		return seen < 0 ? -1 : 0;
+	if (fields_read(params, 1, &f, err) < 0)
+		return -1;
+	if (rec_read(st, ns, key, &r, err) < 0 || expect(params, &r, err) < 0)
+		goto done;
+	if (!r.n) {
+		if (insert(st, ns, key, &f, actor, &record, err) < 0)
+			goto done;
+		*out = answer(record, 1, 0);
+	} else if (!upsert) {
+		if (r.deleted) {
+			ah_conflict(err, "record %s/%s is deleted: put or restore it", ns, key);
+			goto done;
+		}
+		*out = answer(json_incref(r.json), 0, 1);
+	} else {
+		if (update(st, &r, &f, 1, r.deleted ? "restore" : "update", actor, &record, &idem,
+			   err) < 0)
+			goto done;
+		*out = answer(record, 0, idem);
+	}
+	if (idem_store(st, ns, params, *out, err) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	fields_release(&f);
+	rec_release(&r);
+	return ret;
+}
+
+/* metadata deep-merged with patch (objects merge; anything else replaces). */
+static void deep_merge(json_t *into, json_t *patch)
+{
+	const char *k;
+	json_t *v, *cur;
+
+	json_object_foreach(patch, k, v) {
+		cur = json_object_get(into, k);
+		if (json_is_object(cur) && json_is_object(v)) {
+			json_t *copy = json_deep_copy(cur);
+
+			deep_merge(copy, v);
+			json_object_set_new(into, k, copy);
+		} else {
+			json_object_set(into, k, v);
+		}
+	}
+}
+
+/* Removes dotted path from m; absent paths are no error. */
+static void unset_path(json_t *m, const char *path)
+{
+	char *copy = xstrdup(path), *dot, *p = copy;
+	json_t *o = m;
+
+	while ((dot = strchr(p, '.')) && o) {
+		*dot = 0;
+		o = json_object_get(o, p);
+		if (!json_is_object(o))
+			o = NULL;
+		p = dot + 1;
+	}
+	if (o)
+		json_object_del(o, p);
+	free(copy);
+}
+
+static int do_patch(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		    struct ah_err *err)
+{
+	json_t *tags = json_object_get(params, "tags"), *unset = json_object_get(params,
+										  "metadataUnset");
+	json_t *m = NULL, *t = NULL, *record = NULL, *v;
+	const char *ns, *key;
+	struct fields f;
+	struct rec r = { 0 };
+	size_t i;
+	int idem = 0, ret = -1;
+
+	*out = NULL;
+	memset(&f, 0, sizeof(f));
+	if (ns_key(params, &ns, &key, err) < 0)
+		return -1;
+	if (rec_read(st, ns, key, &r, err) < 0)
+		goto done;
+	if (!r.n || r.deleted) {
+		ah_not_found(err, "record %s/%s not found", ns, key);
+		goto done;
+	}
+	if (expect(params, &r, err) < 0)
+		goto done;
+	m = json_deep_copy(json_object_get(r.json, "metadata"));
+	if ((v = json_object_get(params, "metadata")) && !json_is_null(v)) {
+		if (!json_is_object(v)) {
+			ah_invalid(err, "invalid metadata: must be a JSON object");
+			goto done;
+		}
+		deep_merge(m, v);
+	}
+	if (unset && !json_is_array(unset)) {
+		ah_invalid(err, "invalid metadataUnset: must be an array of paths");
+		goto done;
+	}
+	json_array_foreach(unset, i, v) {
+		if (!json_is_string(v)) {
+			ah_invalid(err, "invalid metadataUnset: must be an array of paths");
+			goto done;
+		}
+		unset_path(m, json_string_value(v));
+	}
+	if (metadata_check(m, err) < 0)
+		goto done;
+	t = json_deep_copy(json_object_get(r.json, "tags"));
+	if (tags && !json_is_null(tags)) {
+		json_t *set = json_object_get(tags, "set"), *add = json_object_get(tags, "add");
+		json_t *rm = json_object_get(tags, "remove"), *norm;
+		size_t j;
+
+		if (!json_is_object(tags)) {
+			ah_invalid(err, "invalid tags: {set?, add?, remove?}");
+			goto done;
+		}
+		if (set) {
+			json_decref(t);
+			t = json_deep_copy(set);
+		}
+		if (add && json_is_array(add))
+			json_array_extend(t, add);
+		if ((add && !json_is_array(add)) || (rm && !json_is_array(rm)) ||
+		    (set && !json_is_array(set))) {
+			ah_invalid(err, "invalid tags: set, add and remove are arrays of strings");
+			goto done;
+		}
+		json_array_foreach(rm, i, v)
+			for (j = json_array_size(t); j-- > 0;)
+				if (json_equal(json_array_get(t, j), v))
+					json_array_remove(t, j);
+		if (!(norm = tags_norm(t, err)))
+			goto done;
+		json_decref(t);
+		t = norm;
+	}
+	f.metadata = json_incref(m);
+	f.tags = json_incref(t);
+	if (ah_param_str(params, "owner", &f.owner, err) < 0 ||
+	    ah_param_str(params, "schemaHash", &f.schema_hash, err) < 0)
+		goto done;
+	f.has_owner = json_object_get(params, "owner") != NULL;
+	f.has_schema = json_object_get(params, "schemaHash") != NULL;
+	if (update(st, &r, &f, 0, "update", actor, &record, &idem, err) < 0)
+		goto done;
+	*out = answer(record, -1, idem);
+	ret = 0;
+done:
+	fields_release(&f);
+	json_decref(m);
+	json_decref(t);
+	rec_release(&r);
+	return ret;
+}
+
+static int do_delete(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		     struct ah_err *err)
+{
+	static const char sql[] =
+		"UPDATE metastore_records SET deleted_at = ?2, updated_at = ?2, updated_by = ?3,"
+		" version = version + 1 WHERE n = ?1";
+	const char *ns, *key;
+	struct rec r = { 0 };
+	sqlite3_stmt *stmt;
+	json_t *record = NULL;
+	char now[AH_ISO_LEN];
+	int ret = -1;
+
+	*out = NULL;
+	if (ns_key(params, &ns, &key, err) < 0)
+		return -1;
+	if (rec_read(st, ns, key, &r, err) < 0)
+		goto done;
+	if (!r.n || r.deleted) {
+		ah_not_found(err, "record %s/%s not found", ns, key);
+		goto done;
+	}
+	if (expect(params, &r, err) < 0 || !(stmt = ah_stmt(st, sql, err)))
+		goto done;
+	ah_now_iso(now);
+	sqlite3_bind_int64(stmt, 1, r.n);
+	ah_bind_text(stmt, 2, now);
+	ah_bind_text(stmt, 3, actor);
+	if (ah_step_done(st, stmt, "cannot delete record", err) < 0 ||
+	    read_back(st, ns, key, &record, err) < 0 ||
+	    record_change(st, ns, key, "delete", r.version + 1, r.version, record, actor, err) < 0)
+		goto done;
+	*out = answer(record, -1, 0);
+	record = NULL;
+	ret = 0;
+done:
+	json_decref(record);
+	rec_release(&r);
+	return ret;
+}
+
+/* Inside a write transaction of its own: fn(st, params, actor, out, err). */
+static int in_tx(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		 struct ah_err *err,
+		 int (*fn)(struct ah_state *, json_t *, const char *, json_t **, struct ah_err *))
+{
+	*out = NULL;
+	if (ah_begin_write(st, err) < 0)
+		return -1;
+	if (fn(st, params, actor, out, err) < 0 || ah_commit(st, err) < 0) {
+		ah_rollback(st);
+		json_decref(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int create_fn(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		     struct ah_err *err)
+{
+	return do_create(st, params, actor, 0, out, err);
+}
+
+static int put_fn(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		  struct ah_err *err)
+{
+	return do_create(st, params, actor, 1, out, err);
+}
+
+int ah_ms_create(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		 struct ah_err *err)
+{
+	return in_tx(st, params, actor, out, err, create_fn);
+}
+
+int ah_ms_put(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+	      struct ah_err *err)
+{
+	return in_tx(st, params, actor, out, err, put_fn);
+}
+
+int ah_ms_patch(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		struct ah_err *err)
+{
+	return in_tx(st, params, actor, out, err, do_patch);
+}
+
+int ah_ms_delete(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		 struct ah_err *err)
+{
+	return in_tx(st, params, actor, out, err, do_delete);
+}
+
+static int do_purge(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		    struct ah_err *err)
+{
+	static const char sql[] = "DELETE FROM metastore_records WHERE n = ?";
+	static const char sql_audit[] =
+		"DELETE FROM metastore_audit WHERE namespace = ? AND key = ?";
+	const char *ns, *key;
+	struct rec r = { 0 };
+	sqlite3_stmt *stmt;
+	int ret = -1;
+
+	if (ns_key(params, &ns, &key, err) < 0)
+		return -1;
+	if (rec_read(st, ns, key, &r, err) < 0)
+		goto done;
+	if (!r.n) {
+		ah_not_found(err, "record %s/%s not found", ns, key);
+		goto done;
+	}
+	if (!(stmt = ah_stmt(st, sql, err)))
+		goto done;
+	sqlite3_bind_int64(stmt, 1, r.n);
+	if (ah_step_done(st, stmt, "cannot purge record", err) < 0 ||
+	    !(stmt = ah_stmt(st, sql_audit, err)))
+		goto done;
+	/* Its history goes with it; the purge itself stays a change, for watchers. */
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, key);
+	if (ah_step_done(st, stmt, "cannot purge record history", err) < 0 ||
+	    record_change(st, ns, key, "purge", r.version, r.version, NULL, actor, err) < 0)
+		goto done;
+	*out = json_pack("{s:s, s:s, s:b}", "namespace", ns, "key", key, "purged", 1);
+	ret = 0;
+done:
+	rec_release(&r);
+	return ret;
+}
+
+int ah_ms_purge(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		struct ah_err *err)
+{
+	return in_tx(st, params, actor, out, err, do_purge);
+}
+
+/* The record as it was at version (or audit entry id), from the audit rows. */
+static json_t *snapshot(struct ah_state *st, const char *ns, const char *key, long version,
+			long audit_id, struct ah_err *err)
+{
+	static const char sql_version[] =
+		"SELECT record FROM metastore_audit WHERE namespace = ?1 AND key = ?2"
+		" AND version = ?3 AND record IS NOT NULL ORDER BY id DESC LIMIT 1";
+	static const char sql_id[] =
+		"SELECT record FROM metastore_audit WHERE namespace = ?1 AND key = ?2 AND id = ?3"
+		" AND record IS NOT NULL";
+	sqlite3_stmt *stmt = ah_stmt(st, audit_id ? sql_id : sql_version, err);
+	json_t *rec = NULL;
+	int rc;
+
+	if (!stmt)
+		return NULL;
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, key);
+	sqlite3_bind_int64(stmt, 3, audit_id ? audit_id : version);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		rec = json_loads(ah_col_text(stmt, 0), 0, NULL);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ah_sql_error(st, err, "cannot read record history");
+	else if (!rec && audit_id)
+		ah_not_found(err, "record %s/%s has no audit entry %ld", ns, key, audit_id);
+	else if (!rec)
+		ah_not_found(err, "record %s/%s has no version %ld", ns, key, version);
+	return rec;
+}
+
+static int do_restore(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		      struct ah_err *err)
+{
+	const char *ns, *key;
+	struct rec r = { 0 };
+	struct fields f;
+	json_t *snap = NULL, *record = NULL;
+	long version, audit;
+	int idem, ret = -1;
+
+	memset(&f, 0, sizeof(f));
+	if (ns_key(params, &ns, &key, err) < 0 ||
+	    ah_param_int(params, "version", 0, 0, 1L << 62, &version, err) < 0 ||
+	    ah_param_int(params, "auditId", 0, 0, 1L << 62, &audit, err) < 0)
+		return -1;
+	if (!version == !audit)
+		return ah_invalid(err, "restore: give a version or an auditId");
+	if (rec_read(st, ns, key, &r, err) < 0)
+		goto done;
+	if (!r.n) {
+		ah_not_found(err, "record %s/%s not found", ns, key);
+		goto done;
+	}
+	if (expect(params, &r, err) < 0 || !(snap = snapshot(st, ns, key, version, audit, err)))
+		goto done;
+	f.metadata = json_incref(json_object_get(snap, "metadata"));
+	f.tags = json_incref(json_object_get(snap, "tags"));
+	f.owner = json_string_value(json_object_get(snap, "owner"));
+	f.schema_hash = json_string_value(json_object_get(snap, "schemaHash"));
+	f.has_owner = f.has_schema = 1;
+	if (update(st, &r, &f, 1, "restore", actor, &record, &idem, err) < 0)
+		goto done;
+	*out = answer(record, -1, idem);
+	ret = 0;
+done:
+	fields_release(&f);
+	json_decref(snap);
+	rec_release(&r);
+	return ret;
+}
+
+int ah_ms_restore(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+		  struct ah_err *err)
+{
+	return in_tx(st, params, actor, out, err, do_restore);
+}
+
+int ah_ms_get(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
+{
+	const char *ns, *key;
+	struct rec r = { 0 };
+	long version;
+	int deleted_too = 0, ret = -1;
+
+	*out = NULL;
+	if (ns_key(params, &ns, &key, err) < 0 ||
+	    ah_param_int(params, "version", 0, 0, 1L << 62, &version, err) < 0 ||
+	    (json_object_get(params, "includeDeleted") &&
+	     ah_param_bool(params, "includeDeleted", &deleted_too, err) < 0))
+		return -1;
+	if (rec_read(st, ns, key, &r, err) < 0)
+		goto done;
+	if (!r.n || (r.deleted && !deleted_too && !version)) {
+		ah_not_found(err, "record %s/%s not found", ns, key);
+		goto done;
+	}
+	if (version && version != r.version) {
+		if (!(*out = snapshot(st, ns, key, version, 0, err)))
+			goto done;
+	} else {
+		*out = json_incref(r.json);
+	}
+	ret = 0;
+done:
+	rec_release(&r);
+	return ret;
+}
+
+static json_t *audit_row(sqlite3_stmt *stmt)
+{
+	return json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:s}",
+			 "id", (json_int_t)sqlite3_column_int64(stmt, 0),
+			 "action", ah_col_text(stmt, 1),
+			 "version", (json_int_t)sqlite3_column_int64(stmt, 2),
+			 "previousVersion", ah_col_integer(stmt, 3),
+			 "record", ah_col_json(stmt, 4),
+			 "actor", ah_col_string(stmt, 5),
+			 "createdAt", ah_col_text(stmt, 6));
+}
+
+int ah_ms_audit(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT id, action, version, previous_version, record, actor, created_at"
+		" FROM metastore_audit WHERE namespace = ? AND key = ? ORDER BY id DESC"
+		" LIMIT ? OFFSET ?";
+	static const char sql_count[] =
+		"SELECT count(*) FROM metastore_audit WHERE namespace = ? AND key = ?";
+	const char *ns, *key;
+	sqlite3_stmt *stmt;
+	long limit, offset;
+	json_t *rows;
+	sqlite3_int64 total = 0;
+	int rc;
+
+	*out = NULL;
+	if (ns_key(params, &ns, &key, err) < 0 ||
+	    ah_param_int(params, "limit", 50, 1, 200, &limit, err) < 0 ||
+	    ah_param_int(params, "offset", 0, 0, 1L << 30, &offset, err) < 0 ||
+	    !(stmt = ah_stmt(st, sql_count, err)))
+		return -1;
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, key);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		total = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return ah_sql_error(st, err, "cannot count audit entries");
+	if (!total)
+		return ah_not_found(err, "record %s/%s not found", ns, key);
+	if (!(stmt = ah_stmt(st, sql, err)))
+		return -1;
+	ah_bind_text(stmt, 1, ns);
+	ah_bind_text(stmt, 2, key);
+	sqlite3_bind_int64(stmt, 3, limit);
+	sqlite3_bind_int64(stmt, 4, offset);
+	if (!(rows = ah_step_rows(st, stmt, audit_row, "cannot read audit entries", err)))
+		return -1;
+	*out = json_pack("{s:o, s:{s:I, s:i, s:i}}", "entries", rows, "pagination", "total",
+			 (json_int_t)total, "limit", (int)limit, "offset", (int)offset);
+	return 0;
+}
+
+static json_t *namespace_row(sqlite3_stmt *stmt)
+{
+	return json_pack("{s:s, s:I, s:I, s:s}", "namespace", ah_col_text(stmt, 0), "records",
+			 (json_int_t)sqlite3_column_int64(stmt, 1), "deleted",
+			 (json_int_t)sqlite3_column_int64(stmt, 2), "updatedAt",
+			 ah_col_text(stmt, 3));
+}
+
+int ah_ms_namespaces(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT namespace, count(*) FILTER (WHERE deleted_at IS NULL),"
+		" count(*) FILTER (WHERE deleted_at IS NOT NULL), max(updated_at)"
+		" FROM metastore_records GROUP BY namespace ORDER BY namespace";
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+	json_t *rows;
+
+	(void)params;
+	if (!stmt || !(rows = ah_step_rows(st, stmt, namespace_row, "cannot list namespaces", err)))
+		return -1;
+	*out = json_pack("{s:o}", "namespaces", rows);
+	return 0;
+}
+
+static const struct {
+	const char *type;
+	int (*fn)(struct ah_state *, json_t *, const char *, json_t **, struct ah_err *);
+} bulk_ops[] = {
+	{ "create", create_fn },
+	{ "delete", do_delete },
+	{ "patch", do_patch },
+	{ "put", put_fn },
+	{ "upsert", put_fn },
+};
+
+static int bulk_fn(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bulk_ops) / sizeof(bulk_ops[0]); i++)
+		if (!strcmp(type, bulk_ops[i].type))
+			return (int)i;
+	return -1;
+}
+
+int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+	       struct ah_err *err)
+{
+	json_t *ops = json_object_get(params, "operations"), *op, *results = NULL;
+	size_t i, n = json_array_size(ops);
+	int each = 0, began = 0, ret = -1;
+
+	*out = NULL;
+	if (!json_is_array(ops) || !n || n > 100)
+		return ah_invalid(err, "invalid operations: an array of 1 to 100 operations");
+	if (json_object_get(params, "continueOnError") &&
+	    ah_param_bool(params, "continueOnError", &each, err) < 0)
+		return -1;
+	json_array_foreach(ops, i, op) {
+		const char *type = json_string_value(json_object_get(op, "type"));
+
+		if (!json_is_object(op) || !type || bulk_fn(type) < 0)
+			return ah_invalid(err, "invalid operation %zu: type must be create, put, patch or delete",
+					  i);
+	}
+	if (!each) {
+		if (ah_begin_write(st, err) < 0)
+			return -1;
+		began = 1;
+	}
+	results = json_array();
+	json_array_foreach(ops, i, op) {
+		int k = bulk_fn(json_string_value(json_object_get(op, "type")));
+		struct ah_err why = AH_ERR_INIT;
+		json_t *res = NULL;
+		int r;
+
+		r = each ? in_tx(st, op, actor, &res, &why, bulk_ops[k].fn) :
+		    bulk_ops[k].fn(st, op, actor, &res, &why);
+		if (r < 0 && !each) {
+			/* Atomic: the first refusal is the answer, and nothing was written. */
+			char msg[sizeof(why.msg)];
+
+			snprintf(msg, sizeof(msg), "%s", why.msg);
+			ah_error(err, why.status, why.code, "operation %zu (%s): %s", i,
+				 bulk_ops[k].type, msg);
+			goto done;
+		}
+		if (r < 0)
+			json_array_append_new(results, json_pack("{s:s, s:s, s:{s:i, s:s, s:s}}",
+				"status", "error", "type", bulk_ops[k].type, "error", "statusCode",
+				why.status, "code", why.code ? why.code : "error", "message", why.msg));
+		else
+			json_array_append_new(results, json_pack("{s:s, s:s, s:O, s:O?}", "status",
+				"ok", "type", bulk_ops[k].type, "record",
+				json_object_get(res, "record") ? json_object_get(res, "record") : res,
+				"idempotent", json_object_get(res, "idempotent")));
+		json_decref(res);
+	}
+	if (began && ah_commit(st, err) < 0)
+		goto done;
+	began = 0;
+	*out = json_pack("{s:O}", "operations", results);
+	ret = 0;
+done:
+	if (began)
+		ah_rollback(st);
+	json_decref(results);
+	return ret;
+}
+
+static json_t *change_row(sqlite3_stmt *stmt)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:s}",
+			 "revision", (json_int_t)sqlite3_column_int64(stmt, 0),
+			 "type", change_of(ah_col_text(stmt, 1)),
+			 "namespace", ah_col_text(stmt, 2), "key", ah_col_text(stmt, 3),
+			 "version", (json_int_t)sqlite3_column_int64(stmt, 4),
+			 "record", ah_col_json(stmt, 5), "time", ah_col_text(stmt, 6));
+}
+
+int ah_ms_changes(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT id, action, namespace, key, version, record, created_at FROM metastore_audit"
+		" WHERE id > ?1 AND namespace = ?2 AND (?3 IS NULL OR key = ?3)"
+		" AND (?4 IS NULL OR substr(key, 1, length(?4)) = ?4) ORDER BY id LIMIT ?5";
+	static const char sql_latest[] =
+		"SELECT ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'metastore_audit'), 0)";
+	const char *ns, *key, *prefix;
+	sqlite3_stmt *stmt;
+	long since, limit;
+	json_t *rows;
+	sqlite3_int64 latest = 0;
+	int rc;
+
+	*out = NULL;
+	if (ah_param_need_str(params, "namespace", &ns, err) < 0 ||
+	    ah_ms_namespace_check(ns, err) < 0 || ah_param_str(params, "key", &key, err) < 0 ||
+	    ah_param_str(params, "prefix", &prefix, err) < 0 ||
+	    ah_param_int(params, "since", 0, 0, 1L << 62, &since, err) < 0 ||
+	    ah_param_int(params, "limit", 1000, 1, 10000, &limit, err) < 0)
+		return -1;
+	if (ah_begin_read(st, err) < 0)
+		return -1;
+	if (!(stmt = ah_stmt(st, sql_latest, err)))
+		goto fail;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		latest = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW) {
+		ah_sql_error(st, err, "cannot read the revision");
+		goto fail;
+	}
+	if (!(stmt = ah_stmt(st, sql, err)))
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, since);
+	ah_bind_text(stmt, 2, ns);
+	ah_bind_text(stmt, 3, key && *key ? key : NULL);
+	ah_bind_text(stmt, 4, prefix && *prefix ? prefix : NULL);
+	sqlite3_bind_int64(stmt, 5, limit);
+	if (!(rows = ah_step_rows(st, stmt, change_row, "cannot read changes", err)))
+		goto fail;
+	ah_rollback(st);
+	*out = json_pack("{s:o, s:I}", "changes", rows, "revision", (json_int_t)latest);
+	return 0;
+fail:
+	ah_rollback(st);
+	return -1;
+}
