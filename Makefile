@@ -163,8 +163,8 @@ LIGHT_PKGS = sqlite3 jansson
 # that opens the state; libstemmer has no pkg-config file.
 LIGHT_LIBS = -lstemmer
 
-apphub_OBJS = cmd/apps.o cmd/events.o cmd/gc.o cmd/launch.o
-apphub_CMDS = apps events gc launch
+apphub_OBJS = cmd/apps.o cmd/events.o cmd/gc.o cmd/launch.o cmd/metastore.o
+apphub_CMDS = apps events gc launch metastore
 apphub_OPS = $(LIGHT_OPS)
 apphub_PKGS = $(LIGHT_PKGS)
 
