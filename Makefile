@@ -106,6 +106,7 @@ ENGINE_OBJS += lib/launch-relay.o
 ENGINE_OBJS += lib/launch-rootfs.o
 ENGINE_OBJS += lib/launch-run.o
 ENGINE_OBJS += lib/markdown.o
+ENGINE_OBJS += lib/metastore-filter.o
 ENGINE_OBJS += lib/metastore-index.o
 ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
