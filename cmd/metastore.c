@@ -255,7 +255,7 @@ static int write_verb(int argc, const char **argv, struct ctx *ctx, const char *
 		goto done;
 	if ((code = metadata_of(mjson, mfile, sets, create_opts, &metadata)))
 		goto done;
-	params = json_pack("{s:s, s:s, s:O?, s:O?, s:s?, s:s?, s:s?}", "namespace", argv[0],
+	params = json_pack("{s:s, s:s, s:O*, s:O*, s:s*, s:s*, s:s*}", "namespace", argv[0],
 			   "key", argv[1], "metadata", metadata, "tags", json_array_size(tags) ? tags : NULL,
 			   "owner", owner, "schemaHash", schema, "idempotencyKey", idem);
 	if (expected >= 0)
@@ -342,7 +342,7 @@ static int metastore_patch(int argc, const char **argv, struct ctx *ctx)
 		if (json_array_size(remove))
 			json_object_set(tags, "remove", remove);
 	}
-	params = json_pack("{s:s, s:s, s:O?, s:O?, s:O?, s:s?, s:s?}", "namespace", argv[0],
+	params = json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:s*, s:s*}", "namespace", argv[0],
 			   "key", argv[1], "metadata", metadata,
 			   "metadataUnset", json_array_size(unset) ? unset : NULL, "tags", tags,
 			   "owner", owner, "schemaHash", schema);
@@ -482,7 +482,7 @@ static int metastore_search(int argc, const char **argv, struct ctx *ctx)
 		goto done;
 	if (fjson && (code = parse_json_arg("--filter-json", fjson, &filter)))
 		goto done;
-	params = json_pack("{s:s, s:s?, s:O?, s:O?, s:s?}", "namespace", argv[0], "q", q,
+	params = json_pack("{s:s, s:s*, s:O*, s:O*, s:s*}", "namespace", argv[0], "q", q,
 			   "filter", filter, "sort", json_array_size(sort) ? sort : NULL,
 			   "projection", projection);
 	if (limit)
@@ -720,7 +720,7 @@ static int metastore_watch(int argc, const char **argv, struct ctx *ctx)
 		return usage_error(metastore_usage, opts, "metastore watch: a key and --prefix do not go together");
 	if (since < -1)
 		return usage_error(metastore_usage, opts, "metastore watch: invalid --since %ld", since);
-	base = json_pack("{s:s, s:s?, s:s?}", "namespace", argv[0], "key", argc == 2 ? argv[1] : NULL,
+	base = json_pack("{s:s, s:s*, s:s*}", "namespace", argv[0], "key", argc == 2 ? argv[1] : NULL,
 			 "prefix", prefix);
 	if (since < 0) {
 		json_t *p = json_deep_copy(base);

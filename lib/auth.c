@@ -21,6 +21,7 @@ struct ah_token {
 	size_t len;
 	char *subject;
 	json_t *scopes;
+	json_t *namespaces;	/* NULL: any; else the metastore namespaces it may touch */
 };
 
 struct ah_auth {
@@ -30,7 +31,7 @@ struct ah_auth {
 
 static int load_entries(struct ah_auth *auth, json_t *list, const char *from, struct ah_err *err)
 {
-	json_t *e, *scopes, *s;
+	json_t *e, *scopes, *namespaces, *s;
 	size_t i, j;
 
 	if (!json_is_array(list))
@@ -53,10 +54,18 @@ static int load_entries(struct ah_auth *auth, json_t *list, const char *from, st
 		json_array_foreach(scopes, j, s)
 			if (!json_is_string(s))
 				return ah_invalid(err, "invalid %s: entry %zu: scopes: must be an array of strings", from, i + 1);
+		namespaces = json_object_get(e, "namespaces");
+		if (namespaces && !json_is_null(namespaces) && !json_is_array(namespaces))
+			return ah_invalid(err, "invalid %s: entry %zu: namespaces: must be an array of strings", from, i + 1);
+		json_array_foreach(namespaces, j, s)
+			if (!json_is_string(s))
+				return ah_invalid(err, "invalid %s: entry %zu: namespaces: must be an array of strings", from, i + 1);
 		t->token = xstrdup(token);
 		t->len = strlen(token);
 		t->subject = xstrdup(subject);
 		t->scopes = scopes ? json_incref(scopes) : json_array();
+		/* An empty list is a list: such a token may touch no namespace. */
+		t->namespaces = json_is_array(namespaces) ? json_incref(namespaces) : NULL;
 		auth->nr++;
 	}
 	return 0;
@@ -111,6 +120,7 @@ void ah_auth_free(struct ah_auth *auth)
 		free(auth->tokens[i].token);
 		free(auth->tokens[i].subject);
 		json_decref(auth->tokens[i].scopes);
+		json_decref(auth->tokens[i].namespaces);
 	}
 	free(auth->tokens);
 	free(auth);
@@ -149,6 +159,48 @@ static int has_scope(const struct ah_token *t, const char *scope)
 		    (!strcmp(have + area + 1, "write") || !strcmp(have + area + 1, "run")))
 			return 1;
 	}
+	return 0;
+}
+
+/* The token authorization brings, NULL when none matches; every token is compared. */
+static const struct ah_token *find_token(const struct ah_auth *auth, const char *authorization)
+{
+	const struct ah_token *found = NULL;
+	const char *cred;
+	size_t i, len;
+
+	if (!auth || !authorization || strncasecmp(authorization, "Bearer ", 7))
+		return NULL;
+	cred = authorization + 7;
+	while (*cred == ' ')
+		cred++;
+	len = strlen(cred);
+	for (i = 0; i < auth->nr; i++)
+		if (token_equal(auth->tokens[i].token, auth->tokens[i].len, cred, len) && !found)
+			found = &auth->tokens[i];
+	return found;
+}
+
+int ah_auth_namespaces_limited(const struct ah_auth *auth, const char *authorization)
+{
+	const struct ah_token *t = find_token(auth, authorization);
+
+	return t && t->namespaces;
+}
+
+int ah_auth_namespace_ok(const struct ah_auth *auth, const char *authorization, const char *ns)
+{
+	const struct ah_token *t = find_token(auth, authorization);
+	json_t *v;
+	size_t i;
+
+	if (!t || !t->namespaces)
+		return 1;
+	if (!ns)
+		return 0;
+	json_array_foreach(t->namespaces, i, v)
+		if (!strcasecmp(json_string_value(v), ns))
+			return 1;
 	return 0;
 }
 

@@ -25,6 +25,15 @@ int ah_auth_check(const struct ah_auth *auth, const char *authorization, const c
 		  const char **subject, struct ah_err *err);
 
 /*
+ * The metastore's namespaces a request's token may touch: a token that
+ * lists namespaces may touch those only (exact, case aside); any other
+ * request (no token, no tokens configured, no list) is not limited here.
+ * ah_auth_namespace_ok(): whether ns (NULL: none given) is one it may touch.
+ */
+int ah_auth_namespaces_limited(const struct ah_auth *auth, const char *authorization);
+int ah_auth_namespace_ok(const struct ah_auth *auth, const char *authorization, const char *ns);
+
+/*
  * The page's secret, made once per state directory: 32 random bytes as
  * hex in DIR/serve-secret, mode 0600. serve hands it to the page in a
  * SameSite=Strict cookie; a write from a browser must bring it back, so a

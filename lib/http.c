@@ -39,13 +39,41 @@ struct route_stat {
 	unsigned long bucket[NR_BUCKETS];
 };
 
-/* One GET /events stream. */
+/*
+ * What a Server-Sent Events stream follows: an operation that answers
+ * the items after an id ("changes since"), each with its id and event
+ * name, and the newest id there is, which the watcher compares with what
+ * a stream has seen to wake it. GET /events and a metastore watch are two.
+ */
+struct sse_source {
+	const char *op;		/* takes the route's params plus since, limit */
+	const char *list;	/* its result's array of items */
+	const char *id;		/* an item's id: increasing */
+	const char *event;	/* an item's event name */
+	const char *newest;	/* SQL: the newest id */
+	const char *route;	/* the metrics' label */
+	const char *hello;	/* the first bytes, a comment */
+};
+
+static const struct sse_source sse_sources[] = {
+	{ "events.list", "data", "id", "type", "SELECT coalesce(max(id), 0) FROM events",
+	  "/events (stream)", ": apphub events\n" },
+	{ "metastore.changes", "changes", "revision", "type",
+	  "SELECT ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'metastore_audit'), 0)",
+	  "/records/:namespace/watch (stream)", ": apphub metastore watch\n" },
+};
+#define NR_SSE_SOURCES (sizeof(sse_sources) / sizeof(sse_sources[0]))
+#define SSE_BATCH 100
+
+/* One stream. */
 struct sse {
 	struct ah_http *h;
 	struct MHD_Connection *conn;
-	long long last_id;
+	const struct sse_source *src;
+	json_t *params;		/* the op's params but since and limit */
+	long long last_id;	/* the last item sent */
+	long long seen;		/* every item up to this id has been looked at */
 	int64_t last_write_ms;
-	char *type;
 	struct strbuf out;
 	size_t off;
 	int suspended;
@@ -84,6 +112,8 @@ struct ah_http {
 	pthread_mutex_t stats_lock;
 	struct route_stat stats[MAX_ROUTES];
 	size_t nr_stats;
+	/* metastore records written (idempotent writes aside) and read */
+	unsigned long ms_written, ms_read;
 
 	/* The event streams; the watcher wakes them. */
 	pthread_mutex_t sse_lock;
@@ -338,6 +368,7 @@ static enum MHD_Result send_metrics(struct ah_http *h, struct MHD_Connection *co
 	struct ah_state *st = thread_state(h, &err);
 	sqlite3_stmt *stmt;
 	size_t i, j, streams;
+	unsigned long written, read;
 
 	strbuf_addstr(&sb, "# HELP apphub_http_requests_total HTTP requests answered.\n"
 		      "# TYPE apphub_http_requests_total counter\n");
@@ -367,11 +398,19 @@ static enum MHD_Result send_metrics(struct ah_http *h, struct MHD_Connection *co
 		add_metric_labels(&sb, s);
 		strbuf_addf(&sb, "} %lu\n", s->count);
 	}
+	written = h->ms_written;
+	read = h->ms_read;
 	pthread_mutex_unlock(&h->stats_lock);
 	pthread_mutex_lock(&h->sse_lock);
 	streams = h->nr_streams;
 	pthread_mutex_unlock(&h->sse_lock);
-	strbuf_addf(&sb, "# HELP apphub_sse_clients Open GET /events streams.\n"
+	strbuf_addf(&sb, "# HELP apphub_metastore_records_written_total Metastore records written"
+		    " (idempotent writes aside).\n# TYPE apphub_metastore_records_written_total counter\n"
+		    "apphub_metastore_records_written_total %lu\n"
+		    "# HELP apphub_metastore_records_read_total Metastore records read (get, search).\n"
+		    "# TYPE apphub_metastore_records_read_total counter\n"
+		    "apphub_metastore_records_read_total %lu\n", written, read);
+	strbuf_addf(&sb, "# HELP apphub_sse_clients Open event streams (/events, metastore watch).\n"
 		    "# TYPE apphub_sse_clients gauge\napphub_sse_clients %zu\n", streams);
 	if (st && (stmt = ah_stmt(st, sql_work, &err))) {
 		strbuf_addstr(&sb, "# HELP apphub_queue_depth Work items waiting or claimed.\n"
@@ -398,11 +437,42 @@ static enum MHD_Result send_metrics(struct ah_http *h, struct MHD_Connection *co
 	return send_body(h, conn, 200, "text/plain; version=0.0.4", strbuf_detach(&sb, NULL), sb.len);
 }
 
+/* The newest id of a source (-1 when it cannot be read). */
+static long long newest_id(struct ah_state *st, const char *sql)
+{
+	struct ah_err err = AH_ERR_INIT;
+	sqlite3_stmt *stmt = ah_stmt(st, sql, &err);
+	long long id = -1;
+
+	if (!stmt)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		id = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return id;
+}
+
+/* The items of a stream's source after since, up to SSE_BATCH: the op's result. */
+static int sse_fetch(struct ah_http *h, struct ah_state *st, const struct sse_source *src,
+		     json_t *base, long long since, int limit, json_t **out, struct ah_err *err)
+{
+	/* Anyone who may follow a stream sees no secret in it. */
+	struct ah_ctx ctx = { .dir = h->o.dir, .subject = "sse", .hide_secrets = 1, .st = st };
+	json_t *params = json_deep_copy(base);
+	int rc;
+
+	json_object_set_new(params, "since", json_integer(since));
+	json_object_set_new(params, "limit", json_integer(limit));
+	rc = ah_op_call(&ctx, src->op, params, out, err);
+	json_decref(params);
+	return rc;
+}
+
 /*
- * GET /events as Server-Sent Events. The reader sends what is pending,
- * then the events after last_id, then a heartbeat when one is due; with
- * nothing to send it parks the connection, and the watcher resumes it
- * when the table grows or the heartbeat falls due.
+ * A stream's reader sends what is pending, then the items after last_id,
+ * then a heartbeat when one is due; with nothing to send it parks the
+ * connection, and the watcher resumes it when its source has an item it
+ * has not seen or the heartbeat falls due.
  */
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -413,10 +483,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	if (s->off == s->out.len) {
+		const struct sse_source *src = s->src;
 		struct ah_state *st;
-		/* Anyone may follow the stream: no secret goes into it. */
-		struct ah_ctx ctx = { .dir = h->o.dir, .subject = "sse", .hide_secrets = 1 };
-		json_t *params, *out = NULL, *e;
+		json_t *out = NULL, *e;
+		long long newest;
 		size_t i;
 
 		strbuf_reset(&s->out);
@@ -425,23 +495,21 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (!(st = thread_state(h, &err)))
 			return MHD_CONTENT_READER_END_WITH_ERROR;
-		ctx.st = st;
-		params = json_pack("{s:I, s:i}", "since", (json_int_t)s->last_id, "limit", 100);
-		if (s->type)
-			json_object_set_new(params, "type", json_string(s->type));
-		if (ah_op_call(&ctx, "events.list", params, &out, &err) < 0) {
-			json_decref(params);
+		/* Read before the items: what commits in between comes with them or wakes us. */
+		newest = newest_id(st, src->newest);
+		if (sse_fetch(h, st, src, s->params, s->last_id, SSE_BATCH, &out, &err) < 0)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
-		}
-		json_decref(params);
-		json_array_foreach(json_object_get(out, "data"), i, e) {
+		json_array_foreach(json_object_get(out, src->list), i, e) {
 			char *data = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-			s->last_id = json_integer_value(json_object_get(e, "id"));
+			s->last_id = json_integer_value(json_object_get(e, src->id));
 			strbuf_addf(&s->out, "id: %lld\nevent: %s\ndata: %s\n\n", s->last_id,
-				    json_string_value(json_object_get(e, "type")), data);
+				    json_string_value(json_object_get(e, src->event)), data);
 			free(data);
 		}
+		/* A short batch is all there was up to newest, whatever the filter kept. */
+		if (json_array_size(json_object_get(out, src->list)) < SSE_BATCH && newest > s->seen)
+			s->seen = newest;
 		json_decref(out);
 		if (!s->out.len && ah_now_ms() - s->last_write_ms >= h->o.heartbeat_ms)
 			strbuf_addstr(&s->out, ": heartbeat\n\n");
@@ -482,7 +550,7 @@ static void sse_free(void *cls)
 	pthread_cond_broadcast(&h->sse_cond);
 	pthread_mutex_unlock(&h->sse_lock);
 	strbuf_release(&s->out);
-	free(s->type);
+	json_decref(s->params);
 	free(s);
 }
 
@@ -505,20 +573,10 @@ static void cut_slow_requests(struct ah_http *h)
 	pthread_mutex_unlock(&h->conn_lock);
 }
 
-/* The newest event id, from the watcher's own connection. */
+/* The newest event id (/readyz: whether the database answers). */
 static long long max_event_id(struct ah_state *st)
 {
-	static const char sql[] = "SELECT coalesce(max(id), 0) FROM events";
-	struct ah_err err = AH_ERR_INIT;
-	sqlite3_stmt *stmt = ah_stmt(st, sql, &err);
-	long long id = -1;
-
-	if (!stmt)
-		return -1;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		id = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	return id;
+	return newest_id(st, sse_sources[0].newest);
 }
 
 /* Wakes the parked event streams, and cuts off requests that take too long to arrive. */
@@ -534,8 +592,9 @@ static void *watcher(void *arg)
 	pthread_mutex_lock(&h->sse_lock);
 	while (!h->stopping) {
 		struct timespec until;
-		long long id;
+		long long newest[NR_SSE_SOURCES];
 		int64_t now;
+		size_t i;
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += 200 * 1000000;
@@ -554,13 +613,17 @@ static void *watcher(void *arg)
 		if (h->stopping || !h->streams)
 			continue;
 		pthread_mutex_unlock(&h->sse_lock);
-		id = st ? max_event_id(st) : -1;
+		for (i = 0; i < NR_SSE_SOURCES; i++)
+			newest[i] = st ? newest_id(st, sse_sources[i].newest) : -1;
 		now = ah_now_ms();
 		pthread_mutex_lock(&h->sse_lock);
 		for (s = h->streams; s; s = s->next) {
+			long long id = newest[s->src - sse_sources];
+
 			if (!s->suspended)
 				continue;
-			if (id > s->last_id || now - s->last_write_ms >= h->o.heartbeat_ms) {
+			if ((id > s->last_id && id > s->seen) ||
+			    now - s->last_write_ms >= h->o.heartbeat_ms) {
 				s->suspended = 0;
 				MHD_resume_connection(s->conn);
 			}
@@ -571,41 +634,54 @@ static void *watcher(void *arg)
 	return NULL;
 }
 
-static enum MHD_Result start_sse(struct ah_http *h, struct MHD_Connection *conn)
+/*
+ * Starts a stream of src's items for params (the route's and the query's):
+ * after Last-Event-ID, else ?since=, else from the newest. The params are
+ * tried once first, so that a bad one is a 400, not a broken stream.
+ */
+static enum MHD_Result start_sse(struct ah_http *h, struct MHD_Connection *conn,
+				 const struct sse_source *src, json_t *params, int *status)
 {
 	const char *last = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
-	const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
-	const char *type = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "type");
+	const char *since = json_string_value(json_object_get(params, "since"));
 	struct ah_err err = AH_ERR_INIT;
 	struct ah_state *st = thread_state(h, &err);
 	struct MHD_Response *r;
+	json_t *probe = NULL;
 	struct sse *s;
 	enum MHD_Result ret;
+	long long start;
 	char *end;
 
 	if (!st)
-		return send_error(h, conn, &err);
+		goto fail;
+	if (!last || !*last)
+		last = since;
+	if (last && *last) {
+		errno = 0;
+		start = strtoll(last, &end, 10);
+		if (*end || start < 0 || errno) {
+			ah_invalid(&err, "invalid Last-Event-ID '%.40s': must be an id", last);
+			goto fail;
+		}
+	} else if ((start = newest_id(st, src->newest)) < 0) {
+		ah_internal(&err, "cannot read the newest id");
+		goto fail;
+	}
+	json_object_del(params, "since");
+	json_object_del(params, "limit");
+	if (sse_fetch(h, st, src, params, start, 1, &probe, &err) < 0)
+		goto fail;
+	json_decref(probe);
 	s = xcalloc(1, sizeof(*s));
 	strbuf_init(&s->out, 0);
 	s->h = h;
 	s->conn = conn;
-	s->type = type && *type ? xstrdup(type) : NULL;
-	if (!last || !*last)
-		last = since;
-	if (last && *last) {
-		s->last_id = strtoll(last, &end, 10);
-		if (*end || s->last_id < 0) {
-			strbuf_release(&s->out);
-			free(s->type);
-			free(s);
-			ah_invalid(&err, "invalid Last-Event-ID '%s': must be an event id", last);
-			return send_error(h, conn, &err);
-		}
-	} else {
-		s->last_id = max_event_id(st);
-	}
+	s->src = src;
+	s->params = json_incref(params);
+	s->last_id = s->seen = start;
 	/* The first bytes open the stream for the client at once. */
-	strbuf_addstr(&s->out, ": apphub events\nretry: 2000\n\n");
+	strbuf_addf(&s->out, "%sretry: 2000\n\n", src->hello);
 	s->last_write_ms = ah_now_ms();
 	pthread_mutex_lock(&h->sse_lock);
 	s->next = h->streams;
@@ -621,7 +697,23 @@ static enum MHD_Result start_sse(struct ah_http *h, struct MHD_Connection *conn)
 	add_common_headers(h, conn, r);
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
+	*status = 200;
 	return ret;
+fail:
+	if (!err.status)
+		ah_internal(&err, "request failed");
+	*status = err.status;
+	return send_error(h, conn, &err);
+}
+
+static const struct sse_source *sse_source_of(const struct ah_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < NR_SSE_SOURCES; i++)
+		if (!strcmp(sse_sources[i].op, op->name))
+			return &sse_sources[i];
+	return NULL;
 }
 
 static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -711,6 +803,93 @@ static enum MHD_Result send_file(struct ah_http *h, struct MHD_Connection *conn,
 	return ret;
 }
 
+/*
+ * A token that lists metastore namespaces may touch those only: the
+ * namespace an operation names (a search's, a watch's), each of a bulk's
+ * operations. GET /namespaces is not refused: its answer is cut to them.
+ */
+static int namespace_refused(struct ah_http *h, const char *authz, const char *subject,
+			     const struct ah_op *op, json_t *params, struct ah_err *err)
+{
+	json_t *ops, *o;
+	const char *ns;
+	size_t i;
+
+	if (strncmp(op->name, "metastore.", 10) || !strcmp(op->name, "metastore.namespaces") ||
+	    !ah_auth_namespaces_limited(h->o.auth, authz))
+		return 0;
+	if (!strcmp(op->name, "metastore.bulk")) {
+		ops = json_object_get(params, "operations");
+		json_array_foreach(ops, i, o) {
+			ns = json_string_value(json_object_get(o, "namespace"));
+			if (!ah_auth_namespace_ok(h->o.auth, authz, ns))
+				return ah_error(err, 403, "forbidden",
+						"authorization: token of '%s' may not touch namespace '%.128s' (operation %zu)",
+						subject, ns ? ns : "", i + 1);
+		}
+		return 0;
+	}
+	ns = json_string_value(json_object_get(params, "namespace"));
+	if (!ah_auth_namespace_ok(h->o.auth, authz, ns))
+		return ah_error(err, 403, "forbidden",
+				"authorization: token of '%s' may not touch namespace '%.128s'",
+				subject, ns ? ns : "");
+	return 0;
+}
+
+/* The scope op needs, and the namespaces: 0 with *subject set, or -1 with 401/403. */
+static int authorize(struct ah_http *h, struct MHD_Connection *conn, const struct ah_op *op,
+		     json_t *params, const char **subject, struct ah_err *err)
+{
+	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+
+	if (ah_auth_check(h->o.auth, authz, ah_api_scope_name(op->scope), subject, err) < 0)
+		return -1;
+	return namespace_refused(h, authz, *subject, op, params, err);
+}
+
+/* GET /namespaces for a token limited to some: those only. */
+static void namespaces_cut(struct ah_http *h, const char *authz, json_t *out)
+{
+	json_t *list = json_object_get(out, "namespaces"), *keep, *n;
+	size_t i;
+
+	if (!ah_auth_namespaces_limited(h->o.auth, authz) || !json_is_array(list))
+		return;
+	keep = json_array();
+	json_array_foreach(list, i, n)
+		if (ah_auth_namespace_ok(h->o.auth, authz,
+					 json_string_value(json_object_get(n, "namespace"))))
+			json_array_append(keep, n);
+	json_object_set_new(out, "namespaces", keep);
+}
+
+/* The metastore's counters for /metrics: records written (not idempotent ones) and read. */
+static void count_records(struct ah_http *h, const struct ah_op *op, json_t *out)
+{
+	unsigned long written = 0, read = 0;
+	json_t *o;
+	size_t i;
+
+	if (strncmp(op->name, "metastore.", 10))
+		return;
+	if (!strcmp(op->name, "metastore.get")) {
+		read = 1;
+	} else if (!strcmp(op->name, "metastore.search")) {
+		read = json_array_size(json_object_get(out, "records"));
+	} else if (!strcmp(op->name, "metastore.bulk")) {
+		json_array_foreach(json_object_get(out, "operations"), i, o)
+			written += !strcmp(json_string_value(json_object_get(o, "status")) ?: "", "ok") &&
+				   !json_is_true(json_object_get(o, "idempotent"));
+	} else if (json_object_get(out, "record") || !strcmp(op->name, "metastore.purge")) {
+		written = !json_is_true(json_object_get(out, "idempotent"));
+	}
+	pthread_mutex_lock(&h->stats_lock);
+	h->ms_written += written;
+	h->ms_read += read;
+	pthread_mutex_unlock(&h->stats_lock);
+}
+
 /* The operation for a routed request. */
 static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 			       const struct ah_op *op, json_t *params, const char *method,
@@ -727,7 +906,7 @@ static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 
 	if (!st)
 		goto fail;
-	if (ah_auth_check(h->o.auth, authz, scope, &subject, &err) < 0) {
+	if (authorize(h, conn, op, params, &subject, &err) < 0) {
 		audit(h, st, conn, subject, op, method, url, err.status, err.msg);
 		goto fail;
 	}
@@ -743,6 +922,9 @@ static enum MHD_Result call_op(struct ah_http *h, struct MHD_Connection *conn,
 		goto fail;
 	}
 	ah_rollback(st);
+	if (!strcmp(op->name, "metastore.namespaces"))
+		namespaces_cut(h, authz, out);
+	count_records(h, op, out);
 	if (scope) {
 		audit(h, st, conn, subject, op, method, url, ok_status(op, out), NULL);
 		if (h->o.on_write)
@@ -1027,11 +1209,6 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 					strlen(h->openapi));
 			goto done;
 		}
-		if (!strcmp(url, "/events") && wants_stream(conn)) {
-			/* Streams are long: counted when they start, not timed. */
-			record(h, method, "/events (stream)", 200, now_ns());
-			return start_sse(h, conn);
-		}
 		/* The page: at /, and at /apps[/ID] for a browser (lib/web.h). */
 		if (!strcmp(url, "/") ||
 		    ah_web_wants_page(url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -1061,6 +1238,22 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 	}
 	route = op->path;
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, params);
+	if (!strcmp(method, "GET") && wants_stream(conn) && sse_source_of(op)) {
+		const char *subject;
+
+		/* The path names the subject: a query cannot redirect it. */
+		ah_api_route(op->method, url, params, &op);
+		if (authorize(h, conn, op, params, &subject, &err) < 0) {
+			status = err.status;
+			ret = send_error(h, conn, &err);
+			goto done;
+		}
+		/* Streams are long: counted when they start, not timed. */
+		ret = start_sse(h, conn, sse_source_of(op), params, &status);
+		json_decref(params);
+		record(h, method, sse_source_of(op)->route, status, now_ns());
+		return ret;
+	}
 	if (ah_api_merge_body(params, req->body.buf, req->body.len, &err) < 0) {
 		status = err.status;
 		ret = send_error(h, conn, &err);
