@@ -15,6 +15,10 @@
 # `apphub -q workflow runs`, a workflow's schedule names from
 # `apphub -q workflow schedule SLUG ls`, assets from `apphub -q workflow assets`;
 # time zones from $TZDIR (/usr/share/zoneinfo).
+# Metastore: namespaces from `apphub -q metastore ls`, a namespace's keys from
+# `apphub -q metastore search NS --limit 200 --projection key`; the fields of
+# --sort and --projection are the columns and "metadata." (the metadata's
+# own keys would cost a search of every record).
 # A `-C DIR` given on the command line is passed through to those calls.
 
 # __apphub_words
@@ -200,6 +204,87 @@ __apphub_workflow_schedule() {
 	return 0
 }
 
+__apphub_ms_namespaces() {
+	__apphub_lines -q metastore ls
+}
+
+# The keys of the namespace that is the verb's first operand.
+__apphub_ms_keys() {
+	local ns
+	ns=$(__apphub_unquote "${args[0]-}")
+	[[ -n $ns ]] && __apphub_lines -q metastore search "$ns" --limit 200 --projection key
+	return 0
+}
+
+# The fields a search sorts by and keeps: the columns, and "metadata." with
+# no space after it (a path follows).
+__apphub_ms_field_names=(key owner schemaHash version createdAt updatedAt deletedAt tags metadata.)
+
+# --sort FIELD[:asc|desc]
+__apphub_ms_sort() {
+	if [[ $cur == *:* ]]; then
+		local f=${cur%%:*} d
+		for d in asc desc; do
+			[[ $f:$d == "$cur"* ]] && COMPREPLY+=("$f:$d")
+		done
+		return 0
+	fi
+	__apphub_reply "${__apphub_ms_field_names[@]}"
+	[[ ${COMPREPLY[*]} == metadata. ]] && __apphub_nospace=1
+	return 0
+}
+
+# --projection F,...: the field after the last comma.
+__apphub_ms_projection() {
+	local pre='' f
+	[[ $cur == *,* ]] && pre=${cur%,*},
+	for f in "${__apphub_ms_field_names[@]}"; do
+		[[ $pre$f == "$cur"* ]] && COMPREPLY+=("$pre$f")
+	done
+	[[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *. ]] && __apphub_nospace=1
+	return 0
+}
+
+# metastore VERB NS [KEY]: a namespace, then for the verbs of one record
+# its keys.
+__apphub_metastore() {
+	local -a opts=()
+	case $verb in
+	get) opts=(--version) ;;
+	create) opts=(--metadata-json --metadata-file --set --tag --owner --schema-hash
+		--idempotency-key) ;;
+	put) opts=(--metadata-json --metadata-file --set --tag --owner --schema-hash
+		--idempotency-key --expected-version) ;;
+	patch) opts=(--metadata-json --set --unset --tags-add --tags-remove --tags-set --owner
+		--expected-version) ;;
+	rm) opts=(--expected-version) ;;
+	restore) opts=(--version --audit) ;;
+	search) opts=(-q --filter-json --sort --limit --offset --include-deleted --projection
+		--explain) ;;
+	audit) opts=(--limit --offset) ;;
+	index) opts=(--drop) ;;
+	watch) opts=(--prefix --since) ;;
+	esac
+	if [[ $cur == -* ]]; then
+		__apphub_reply "${opts[@]}" "${common[@]}"
+		[[ $verb == bulk && $cur == - ]] && COMPREPLY+=(-)
+		return 0
+	fi
+	case $verb in
+	ls) ;;
+	bulk) ((${#args[@]} == 0)) && __apphub_files ;;
+	create | put | search | index)
+		((${#args[@]} == 0)) && __apphub_ms_namespaces ;;
+	get | patch | rm | purge | restore | audit | watch)
+		case ${#args[@]} in
+		0) __apphub_ms_namespaces ;;
+		1) __apphub_ms_keys ;;
+		esac
+		;;
+	esac
+	return 0
+}
+
 # __apphub_opts_or ACTION OPTION...: the verb's options (and the common
 # ones) for a word starting with '-', else ACTION (a command and its
 # arguments; none when empty) for the verb's one operand.
@@ -249,7 +334,7 @@ _apphub() {
 	local cur prev cmd='' verb='' w
 	local -a __apphub_w __apphub_cflag=() args=()
 	local -i __apphub_cw i
-	local __apphub_bin __apphub_fn=
+	local __apphub_bin __apphub_fn='' __apphub_nospace=''
 
 	COMPREPLY=()
 	__apphub_words
@@ -298,13 +383,22 @@ _apphub() {
 			--disk | --ttl | --network | --user | \
 			--runtime | --slug | --out | --key | --input-json | --input | --param | \
 			-j | --jobs | --parameters-json | --run-key | --cron | --timezone | --start | \
-			--end | --now)
+			--end | --now | \
+			--metadata-json | --metadata-file | --set | --owner | --schema-hash | \
+			--idempotency-key | --expected-version | --unset | --tags-add | \
+			--tags-remove | --tags-set | --audit | --filter-json | --projection | --prefix)
 				i+=1
 				continue
 				;;
 			--version)
-				# workflow show --version N; the global --version takes none.
-				[[ $cmd == workflow ]] && i+=1
+				# workflow show and metastore get --version N; the global
+				# --version takes none.
+				[[ $cmd == workflow || $cmd == metastore ]] && i+=1
+				continue
+				;;
+			-q)
+				# metastore search -q QUERY; elsewhere -q is quiet.
+				[[ $cmd == metastore && $verb == search ]] && i+=1
 				continue
 				;;
 			-*) continue ;;
@@ -321,6 +415,8 @@ _apphub() {
 		elif [[ $cmd == jobs && -z $verb ]]; then
 			verb=$w
 		elif [[ $cmd == workflow && -z $verb ]]; then
+			verb=$w
+		elif [[ $cmd == metastore && -z $verb ]]; then
 			verb=$w
 		else
 			args+=("$w")
@@ -354,10 +450,30 @@ _apphub() {
 		return 0
 		;;
 	--sort)
-		__apphub_reply relevance updated name
+		if [[ $cmd == metastore ]]; then
+			__apphub_ms_sort
+			__apphub_finish
+		else
+			__apphub_reply relevance updated name
+		fi
 		return 0
 		;;
+	--projection)
+		[[ $cmd == metastore ]] && __apphub_ms_projection && __apphub_finish
+		return 0
+		;;
+	--metadata-file)
+		__apphub_files
+		[[ $cur == - ]] && COMPREPLY+=(-)
+		return 0
+		;;
+	-q)
+		# The query of metastore search: free text.
+		[[ $cmd == metastore && $verb == search ]] && return 0
+		;;
 	--tag)
+		# A metastore record's tags are its own, not the catalogue's.
+		[[ $cmd == metastore ]] && return 0
 		__apphub_tags
 		__apphub_finish
 		return 0
@@ -402,11 +518,14 @@ _apphub() {
 	--max-connections-per-ip | \
 	--build | --image | -e | --command | --port | --memory | --cpus | --cpu-time | \
 	--pids | --nofile | --disk | --ttl | --slug | --input-json | --param | -j | --jobs | \
-	--parameters-json | --run-key | --start | --end | --now)
+	--parameters-json | --run-key | --start | --end | --now | \
+	--metadata-json | --set | --owner | --schema-hash | --idempotency-key | \
+	--expected-version | --unset | --tags-add | --tags-remove | --tags-set | --audit | \
+	--filter-json | --prefix)
 		return 0
 		;;
 	--version)
-		[[ $cmd == workflow ]] && return 0
+		[[ $cmd == workflow || $cmd == metastore ]] && return 0
 		;;
 	esac
 
@@ -579,6 +698,18 @@ _apphub() {
 		*) __apphub_opts_or '' ;;
 		esac
 		;;
+	metastore)
+		if [[ -z $verb ]]; then
+			if [[ $cur == -* ]]; then
+				__apphub_reply "${common[@]}"
+			else
+				__apphub_reply get create put patch rm purge restore search bulk audit \
+					ls index watch
+			fi
+			return 0
+		fi
+		__apphub_metastore
+		;;
 	ingest)
 		if [[ $cur == -* ]]; then
 			__apphub_reply -j --jobs --watch --repo "${common[@]}"
@@ -667,6 +798,7 @@ _apphub() {
 __apphub_finish() {
 	local r pre='' c
 	local -i i k
+	[[ -n $__apphub_nospace ]] && { compopt -o nospace 2>/dev/null || :; }
 	for r in "${COMPREPLY[@]}"; do
 		if [[ $r == *[:@] ]]; then
 			compopt -o nospace 2>/dev/null || :

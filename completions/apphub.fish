@@ -9,7 +9,12 @@
 # `apphub -q jobs runs` (each one a line).  Workflow slugs come from
 # `apphub -q workflow ls`, run ids from `apphub -q workflow runs`, a workflow's
 # schedule names from `apphub -q workflow schedule SLUG ls` and assets from
-# `apphub -q workflow assets`.  A -C DIR on the command line is passed on.
+# `apphub -q workflow assets`.  Metastore namespaces come from
+# `apphub -q metastore ls`, a namespace's keys from
+# `apphub -q metastore search NS --limit 200 --projection key`; the fields of
+# --sort and --projection are the columns and "metadata." (the metadata's own
+# keys would cost a search of every record).  A -C DIR on the command line is
+# passed on.
 
 # The words of the command line before the cursor, options and their values
 # left out: apphub [command [verb [args...]]]
@@ -23,8 +28,13 @@ function __apphub_words
             continue
         end
         switch $t
-            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size --runtime --slug --out --key --input-json --input --param -j --jobs --parameters-json --run-key --cron --timezone --start --end --now --version
+            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size --runtime --slug --out --key --input-json --input --param -j --jobs --parameters-json --run-key --cron --timezone --start --end --now --version --metadata-json --metadata-file --set --owner --schema-hash --idempotency-key --expected-version --unset --tags-add --tags-remove --tags-set --audit --filter-json --projection --prefix
                 set skip 1
+            case -q
+                # metastore search -q QUERY; elsewhere -q is quiet.
+                if test (count $out) -ge 2; and test "$out[1]" = metastore; and test "$out[2]" = search
+                    set skip 1
+                end
             case '-*'
             case '*'
                 set -a out $t
@@ -391,3 +401,83 @@ complete -c apphub -n '__apphub_wf_schedule add' -l timezone -x -a '(__apphub_ti
 complete -c apphub -n '__apphub_wf_schedule add' -l start -x -d 'No window before this time (RFC 3339)'
 complete -c apphub -n '__apphub_wf_schedule add' -l end -x -d 'No window after this time (RFC 3339)'
 complete -c apphub -n '__apphub_wf_schedule add' -l catch-up -d 'A run for each missed window'
+
+# metastore.
+function __apphub_ms_namespaces
+    __apphub_run -q metastore ls
+end
+
+# The keys of the namespace of `metastore VERB NS ...`.
+function __apphub_ms_keys
+    set -l w (__apphub_words)
+    test (count $w) -ge 3; and __apphub_run -q metastore search $w[3] --limit 200 --projection key
+end
+
+function __apphub_ms_fields
+    printf '%s\n' key owner schemaHash version createdAt updatedAt deletedAt tags metadata.
+end
+
+# --sort FIELD[:asc|desc]
+function __apphub_ms_sort
+    set -l cur (commandline -ct)
+    if string match -q '*:*' -- $cur
+        set -l f (string split -m 1 : -- $cur)[1]
+        printf '%s\n' $f:asc $f:desc
+    else
+        __apphub_ms_fields
+    end
+end
+
+# --projection F,...: the field after the last comma.
+function __apphub_ms_projection
+    set -l cur (commandline -ct)
+    set -l pre ''
+    string match -q '*,*' -- $cur; and set pre (string replace -r '[^,]*$' '' -- $cur)
+    for f in (__apphub_ms_fields)
+        echo $pre$f
+    end
+end
+
+complete -c apphub -n '__apphub_at 1 metastore' -a get -d 'Print a record, or one of its versions'
+complete -c apphub -n '__apphub_at 1 metastore' -a create -d 'Make a record'
+complete -c apphub -n '__apphub_at 1 metastore' -a put -d 'Make or replace a record'
+complete -c apphub -n '__apphub_at 1 metastore' -a patch -d 'Change part of a record'
+complete -c apphub -n '__apphub_at 1 metastore' -a rm -d 'Delete a record softly'
+complete -c apphub -n '__apphub_at 1 metastore' -a purge -d 'Delete a record and its history for good'
+complete -c apphub -n '__apphub_at 1 metastore' -a restore -d 'Bring back a version of a record'
+complete -c apphub -n '__apphub_at 1 metastore' -a search -d 'Search a namespace'
+complete -c apphub -n '__apphub_at 1 metastore' -a bulk -d 'Up to 100 writes at once, from a JSON file'
+complete -c apphub -n '__apphub_at 1 metastore' -a audit -d 'The history of a record'
+complete -c apphub -n '__apphub_at 1 metastore' -a ls -d 'List the namespaces'
+complete -c apphub -n '__apphub_at 1 metastore' -a index -d 'List, make or remove the indexes of a namespace'
+complete -c apphub -n '__apphub_at 1 metastore' -a watch -d 'Print the changes as they happen'
+set -l __apphub_ms_ns '__apphub_at 2 metastore get; or __apphub_at 2 metastore create; or __apphub_at 2 metastore put; or __apphub_at 2 metastore patch; or __apphub_at 2 metastore rm; or __apphub_at 2 metastore purge; or __apphub_at 2 metastore restore; or __apphub_at 2 metastore search; or __apphub_at 2 metastore audit; or __apphub_at 2 metastore index; or __apphub_at 2 metastore watch'
+complete -c apphub -n $__apphub_ms_ns -a '(__apphub_ms_namespaces)'
+set -l __apphub_ms_key '__apphub_at 3 metastore get; or __apphub_at 3 metastore patch; or __apphub_at 3 metastore rm; or __apphub_at 3 metastore purge; or __apphub_at 3 metastore restore; or __apphub_at 3 metastore audit; or __apphub_at 3 metastore watch'
+complete -c apphub -n $__apphub_ms_key -a '(__apphub_ms_keys)'
+complete -c apphub -n '__apphub_at 2 metastore bulk' -F
+complete -c apphub -n '__apphub_in metastore get restore' -l version -x -d 'This version'
+complete -c apphub -n '__apphub_in metastore create put patch' -l metadata-json -x -d 'The metadata as JSON'
+complete -c apphub -n '__apphub_in metastore create put' -l metadata-file -r -F -d 'The metadata from a file'
+complete -c apphub -n '__apphub_in metastore create put patch' -l set -x -d 'Set a metadata path=value'
+complete -c apphub -n '__apphub_in metastore create put' -l tag -x -d 'A tag'
+complete -c apphub -n '__apphub_in metastore create put patch' -l owner -x -d 'The owner'
+complete -c apphub -n '__apphub_in metastore create put' -l schema-hash -x -d 'The schema the metadata follows'
+complete -c apphub -n '__apphub_in metastore create put' -l idempotency-key -x -d 'A key that makes the write safe to send again'
+complete -c apphub -n '__apphub_in metastore put patch rm' -l expected-version -x -d 'Write only over this version'
+complete -c apphub -n '__apphub_in metastore patch' -l unset -x -d 'Remove a metadata path'
+complete -c apphub -n '__apphub_in metastore patch' -l tags-add -x -d 'Add a tag'
+complete -c apphub -n '__apphub_in metastore patch' -l tags-remove -x -d 'Remove a tag'
+complete -c apphub -n '__apphub_in metastore patch' -l tags-set -x -d 'Replace the tags (tag,...)'
+complete -c apphub -n '__apphub_in metastore restore' -l audit -x -d 'The record of this audit entry'
+complete -c apphub -n '__apphub_in metastore search' -s q -x -d 'The query: field op value ...'
+complete -c apphub -n '__apphub_in metastore search' -l filter-json -x -d 'A filter tree as JSON'
+complete -c apphub -n '__apphub_in metastore search' -l sort -x -a '(__apphub_ms_sort)' -d 'Sort by this field'
+complete -c apphub -n '__apphub_in metastore search audit' -l limit -x -d 'At most n'
+complete -c apphub -n '__apphub_in metastore search audit' -l offset -x -d 'Skip n'
+complete -c apphub -n '__apphub_in metastore search' -l include-deleted -d 'Soft-deleted records too'
+complete -c apphub -n '__apphub_in metastore search' -l projection -x -a '(__apphub_ms_projection)' -d 'Keep only these fields'
+complete -c apphub -n '__apphub_in metastore search' -l explain -d 'Say which index the query uses'
+complete -c apphub -n '__apphub_in metastore index' -l drop -d 'Remove the index'
+complete -c apphub -n '__apphub_in metastore watch' -l prefix -x -d 'The keys that start with this'
+complete -c apphub -n '__apphub_in metastore watch' -l since -x -d 'The changes after this revision first'

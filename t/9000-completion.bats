@@ -537,6 +537,198 @@ workflow_fixture() {
 	only
 }
 
+@test "bash: metastore verbs and the options of each verb" {
+	comp 'apphub metastore '
+	only get create put patch rm purge restore search bulk audit ls index watch
+	comp 'apphub metastore p'
+	only put patch purge
+	comp 'apphub metastore re'
+	only restore
+	comp 'apphub metastore get --'
+	has --version
+	has --json
+	comp 'apphub metastore create --'
+	has --metadata-json
+	has --metadata-file
+	has --set
+	has --tag
+	has --owner
+	has --schema-hash
+	has --idempotency-key
+	comp 'apphub metastore create --e'
+	only
+	comp 'apphub metastore put --e'
+	only --expected-version
+	comp 'apphub metastore put --m'
+	only --metadata-json --metadata-file
+	comp 'apphub metastore patch --'
+	has --metadata-json
+	has --set
+	has --unset
+	has --tags-add
+	has --tags-remove
+	has --tags-set
+	has --owner
+	has --expected-version
+	comp 'apphub metastore patch --tags-'
+	only --tags-add --tags-remove --tags-set
+	comp 'apphub metastore rm --'
+	has --expected-version
+	comp 'apphub metastore restore --'
+	has --version
+	has --audit
+	comp 'apphub metastore search -'
+	has -q
+	has --filter-json
+	has --sort
+	has --limit
+	has --offset
+	has --include-deleted
+	has --projection
+	has --explain
+	comp 'apphub metastore search --s'
+	only --sort
+	comp 'apphub metastore audit --'
+	has --limit
+	has --offset
+	comp 'apphub metastore index team-a status --d'
+	only --drop
+	comp 'apphub metastore watch --'
+	has --prefix
+	has --since
+}
+
+@test "bash: metastore --sort and --projection fields" {
+	comp 'apphub metastore search team-a --sort '
+	only key owner schemaHash version createdAt updatedAt deletedAt tags metadata.
+	comp 'apphub metastore search team-a --sort up'
+	only updatedAt
+	comp 'apphub metastore search team-a --sort meta'
+	only metadata.
+	# FIELD:asc|desc; bash replaces only what follows the ':'.
+	comp 'apphub metastore search team-a --sort updatedAt:'
+	only asc desc
+	comp 'apphub metastore search team-a --sort createdAt:d'
+	only desc
+	COMP_WORDBREAKS=${COMP_WORDBREAKS//:/}
+	comp 'apphub metastore search team-a --sort createdAt:d'
+	only createdAt:desc
+	comp 'apphub metastore search team-a --projection '
+	only key owner schemaHash version createdAt updatedAt deletedAt tags metadata.
+	comp 'apphub metastore search team-a --projection key,ver'
+	only key,version
+	comp 'apphub metastore search team-a --projection key,version,t'
+	only key,version,tags
+	# The apps' --sort is untouched.
+	comp 'apphub apps ls --sort '
+	only relevance updated name
+}
+
+@test "bash: metastore option values are not operands" {
+	# search's -q takes the query: free text, then the namespace.
+	comp "apphub metastore search -q 'status:active' t"
+	only team-a team-b
+	comp 'apphub metastore search team-a -q '
+	only
+	comp 'apphub metastore get --version 2 team-a be'
+	only beta-key
+	comp 'apphub metastore put --expected-version 3 --set a=1 --tag x te'
+	only team-a team-b
+	comp 'apphub metastore patch --tags-set a,b --unset c team-a al'
+	only alpha-key alpha-two
+	comp 'apphub metastore restore --audit 12 team-b g'
+	only gamma-key
+	# A -q before the command is quiet, and takes nothing.
+	comp 'apphub -q metastore search t'
+	only team-a team-b
+	# A record's tags are its own, not the catalogue's.
+	comp 'apphub metastore create team-a k --tag fr'
+	only
+}
+
+@test "bash: metastore bulk and --metadata-file complete files and -" {
+	touch "$BATS_TEST_TMPDIR/ops.json" "$BATS_TEST_TMPDIR/meta.json"
+	comp "apphub metastore bulk $BATS_TEST_TMPDIR/op"
+	only "$BATS_TEST_TMPDIR/ops.json"
+	comp 'apphub metastore bulk -'
+	has -
+	comp "apphub metastore create team-a k --metadata-file $BATS_TEST_TMPDIR/me"
+	only "$BATS_TEST_TMPDIR/meta.json"
+}
+
+# metastore_fixture: the namespaces team-a (alpha-key, alpha-two, beta-key),
+# team-b (gamma-key, "my key") and ops:prod (db:primary), once for the file.
+metastore_fixture() {
+	local d=$BATS_FILE_TMPDIR/metastore
+	[[ -e $d/done ]] && return 0
+	mkdir -p "$d"
+	apphub -q metastore create team-a alpha-key --set n=1
+	apphub -q metastore create team-a alpha-two --set n=2
+	apphub -q metastore create team-a beta-key --metadata-json '{"n": 3}'
+	apphub -q metastore create team-b gamma-key
+	apphub -q metastore create team-b 'my key'
+	apphub -q metastore create ops:prod db:primary
+	touch "$d/done"
+}
+
+@test "bash: metastore namespaces and keys" {
+	metastore_fixture
+	comp 'apphub metastore get '
+	only ops:prod team-a team-b
+	comp 'apphub metastore search t'
+	only team-a team-b
+	comp 'apphub metastore create team-'
+	only team-a team-b
+	comp 'apphub metastore index o'
+	only ops:prod
+	comp 'apphub metastore get team-a '
+	only alpha-key alpha-two beta-key
+	comp 'apphub metastore patch team-a al'
+	only alpha-key alpha-two
+	for verb in rm purge restore audit watch; do
+		comp "apphub metastore $verb team-a b"
+		only beta-key
+	done
+	# A key with a blank is quoted.
+	comp 'apphub metastore rm team-b m'
+	only 'my\ key'
+	# create and put name a new key; search, index, ls and bulk take none.
+	comp 'apphub metastore create team-a '
+	only
+	comp 'apphub metastore put team-a a'
+	only
+	comp 'apphub metastore search team-a '
+	only
+	comp 'apphub metastore ls '
+	only
+	# After the key, nothing more.
+	comp 'apphub metastore get team-a beta-key '
+	only
+}
+
+@test "bash: metastore namespaces with ':', a word break" {
+	metastore_fixture
+	# bash splits `ops:p` into `ops` `:` `p` and replaces only the `p`.
+	comp 'apphub metastore get ops:p'
+	only prod
+	comp 'apphub metastore get ops:prod db:'
+	only primary
+	COMP_WORDBREAKS=${COMP_WORDBREAKS//:/}
+	comp 'apphub metastore get ops:p'
+	only ops:prod
+	comp 'apphub metastore audit ops:prod d'
+	only db:primary
+}
+
+@test "bash: metastore completion runs against the -C directory" {
+	local other="$BATS_TEST_TMPDIR/other"
+	apphub -C "$other" -q metastore create elsewhere far-key
+	comp "apphub -C $other metastore get "
+	only elsewhere
+	comp "apphub -C $other metastore get elsewhere "
+	only far-key
+}
+
 # zsh ----------------------------------------------------------------------
 
 need_zsh() {
@@ -666,6 +858,36 @@ EOF
 	assert_line --index 6 '[apphub workflow schedule alpha-flow add x --timezone Europe/Berlin ]'
 }
 
+@test "zsh: metastore verbs, options, fields, namespaces and keys" {
+	need_zsh
+	zsh -f -c 'zmodload zsh/zpty' 2>/dev/null || skip "zsh has no zpty module"
+	metastore_fixture
+	zsh_complete \
+		'apphub metastore pur' \
+		'apphub metastore search --inc' \
+		'apphub metastore patch --tags-r' \
+		'apphub metastore get op' \
+		'apphub metastore rm team-a be' \
+		'apphub metastore audit --limit 5 team-b ga' \
+		'apphub metastore search team-a --sort upd' \
+		'apphub metastore search team-a --sort updatedAt:de' \
+		'apphub metastore search team-a --sort meta' \
+		'apphub metastore search team-a --projection key,ver' \
+		'apphub metastore search -q x te'
+	assert_success
+	assert_line --index 0 '[apphub metastore purge ]'
+	assert_line --index 1 '[apphub metastore search --include-deleted ]'
+	assert_line --index 2 '[apphub metastore patch --tags-remove ]'
+	assert_line --index 3 '[apphub metastore get ops:prod ]'
+	assert_line --index 4 '[apphub metastore rm team-a beta-key ]'
+	assert_line --index 5 '[apphub metastore audit --limit 5 team-b gamma-key ]'
+	assert_line --index 6 '[apphub metastore search team-a --sort updatedAt]'
+	assert_line --index 7 '[apphub metastore search team-a --sort updatedAt:desc ]'
+	assert_line --index 8 '[apphub metastore search team-a --sort metadata.]'
+	assert_line --index 9 '[apphub metastore search team-a --projection key,version]'
+	assert_line --index 10 '[apphub metastore search -q x team-]'
+}
+
 # fish ---------------------------------------------------------------------
 
 @test "fish: keys, pairs and ids" {
@@ -713,4 +935,29 @@ EOF
 	assert_line --index 2 nightly
 	assert_line --index 3 alpha-flow
 	assert_line --index 4 $'canceled\tOnly this status'
+}
+
+@test "fish: metastore verbs, namespaces, keys and fields" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	metastore_fixture
+	run fish --no-config -c '
+		source $argv[1]
+		complete -C"apphub metastore pur"
+		complete -C"apphub metastore get op"
+		complete -C"apphub metastore rm team-a be"
+		complete -C"apphub metastore audit --limit 5 team-b ga"
+		complete -C"apphub metastore search team-a --sort upd"
+		complete -C"apphub metastore search team-a --projection key,ver"
+		complete -C"apphub metastore search -q x te"
+		complete -C"apphub metastore patch --tags-r"' "$COMPLETIONS/apphub.fish"
+	assert_success
+	assert_line --index 0 $'purge\tDelete a record and its history for good'
+	assert_line --index 1 ops:prod
+	assert_line --index 2 beta-key
+	assert_line --index 3 gamma-key
+	assert_line --index 4 $'updatedAt\tSort by this field'
+	assert_line --index 5 $'key,version\tKeep only these fields'
+	assert_line --index 6 team-a
+	assert_line --index 7 team-b
+	assert_line --index 8 $'--tags-remove\tRemove a tag'
 }

@@ -142,3 +142,70 @@ need_mandoc() {
 	assert_output --partial 'apphub-workflow(1)'
 	assert_output --partial workflowSlug
 }
+
+@test "man: apphub-metastore(1) covers every verb, option and rule" {
+	need_mandoc
+	run render "$MAN/apphub-metastore.1"
+	assert_success
+	local s
+	for s in get create put patch rm purge restore search bulk audit ls index watch \
+		--version --metadata-json --metadata-file --set --tag --owner --schema-hash \
+		--idempotency-key --expected-version --unset --tags-add --tags-remove \
+		--tags-set --audit -q --filter-json --sort --limit --offset --include-deleted \
+		--projection --explain --drop --prefix --since --json --quiet --server \
+		namespace key metadata tags owner schemaHash version createdAt updatedAt \
+		deletedAt createdBy updatedBy '{record, created, idempotent}' \
+		'^[A-Za-z0-9][A-Za-z0-9:._-]*$' 128 256 64 '1 MiB' 32 \
+		expectedVersion version_conflict idempotencyKey 'idempotent: true' \
+		metadataUnset continueOnError \
+		'{type: "group", operator: "and"|"or", filters: [...]}' \
+		'{type: "not", filter}' 'filter deeper than 8' \
+		eq neq lt lte gt gte between contains has_key array_contains exists \
+		'key:foo owner=ops' 'status:"in progress"' 'version>=10' \
+		'{records, pagination: {total, limit, offset}}' \
+		'{status: "ok", type, record}' \
+		'{status: "error", type, error:' '{statusCode, code, message}}' not_found \
+		revision Last-Event-ID 'etcdctl watch --rev' \
+		created updated deleted restored purged \
+		'POST /records' 'GET /records/:namespace/:key' 'PUT /records/:namespace/:key' \
+		'PATCH /records/:namespace/:key' 'DELETE /records/:namespace/:key' \
+		'DELETE /records/:namespace/:key/purge' 'POST /records/:namespace/:key/restore' \
+		'POST /records/search' 'POST /records/bulk' 'GET /records/:namespace/:key/audit' \
+		'GET /namespaces' 'GET /records/:namespace/indexes' \
+		'POST /records/:namespace/indexes/:field' 'GET /records/:namespace/watch' \
+		metastore:read metastore:write metastore:delete metastore:admin \
+		metastore.record.created metastore.record.updated metastore.record.deleted \
+		metastore.record.restored metastore.record.purged \
+		APPHUB_METASTORE_MAX_RECORD 'EXIT STATUS' EXAMPLES 'SEE ALSO'; do
+		assert_output --partial "$s"
+	done
+	# The eleven operators, each with an example.
+	local op
+	for op in eq lt between contains has_key array_contains exists; do
+		assert_output --partial "\"operator\": \"$op\""
+	done
+}
+
+@test "man: apphub-metastore(1) names every option of the synopsis in the text" {
+	need_mandoc
+	local synopsis opt
+	synopsis=$(render "$MAN/apphub-metastore.1" | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p')
+	[ -n "$synopsis" ]
+	for opt in $(printf '%s\n' "$synopsis" | grep -oE -- '(^|[[ ])--?[a-z][a-z-]*' |
+		tr -d '[ ' | sort -u); do
+		render "$MAN/apphub-metastore.1" | sed '/^SYNOPSIS/,/^DESCRIPTION/d' |
+			grep -qF -- "$opt" || fail "$opt is in the synopsis only"
+	done
+}
+
+@test "man: apphub(1) lists apphub-metastore(1) and its JSON names" {
+	need_mandoc
+	run render "$MAN/apphub.1"
+	assert_success
+	local s
+	for s in 'apphub-metastore(1)' 'metastore [verb]' namespace schemaHash \
+		expectedVersion idempotencyKey idempotent revision continueOnError \
+		pagination createdBy updatedBy deletedAt; do
+		assert_output --partial "$s"
+	done
+}
