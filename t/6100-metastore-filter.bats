@@ -452,7 +452,24 @@ cond() {
 	assert_output --partial 'USING INDEX ms_ns_'
 }
 
-@test "field_sql is the index's expression: a q term and its filter are the same SQL" {
+@test "field_sql: columns by name, metadata paths as the index's expression" {
+	run "$TOOL" mfilter --field env.region
+	assert_output "json_extract(r.metadata, '\$.env.region')"
+	run "$TOOL" mfilter --field metadata.env.region
+	assert_output "json_extract(r.metadata, '\$.env.region')"
+	run "$TOOL" mfilter --field schemaHash
+	assert_output 'r.schema_hash'
+	run "$TOOL" mfilter --field tags
+	assert_output 'r.tags'
+	run --separate-stderr "$TOOL" mfilter --field metadata
+	assert_failure 1
+	run --separate-stderr "$TOOL" mfilter --field namespace
+	assert_failure 1
+	assert_stderr "error 400 invalid: namespace is not a filter field: the search is one namespace's"
+	run --separate-stderr "$TOOL" mfilter --field "a'b"
+	assert_failure 1
+	assert_stderr_partial "field 'a'b': not a column nor a metadata path"
+	# a q term and its filter are the same SQL
 	run "$TOOL" mfilter '' 'env.region:r7'
 	assert_line "where: ((json_type(r.metadata, '\$.env.region') = 'text' AND json_extract(r.metadata, '\$.env.region') = ?))"
 }

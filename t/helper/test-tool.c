@@ -48,6 +48,8 @@
  *   test-tool schedule-check SCHEDULE-JSON
  *	prints the schedule normalized (sorted keys); on an error
  *	"error <status> <code>: <message>" on stderr, exit 1
+ *   test-tool mfilter --field FIELD
+ *	prints the field's SQL expression (ah_mfilter_field_sql)
  *   test-tool mfilter [--db FILE [--ns NS] [--count] [--explain]] FILTER-JSON
  *		     [Q [SORT-JSON [PROJECTION-JSON]]]
  *	compiles a metastore search (ah_mfilter_compile; "" or null: none) and
@@ -864,6 +866,16 @@ static int cmd_mfilter(int argc, const char **argv)
 	int explain = 0, count = 0, bad = 0, ret = 1, i = 1;
 	char *s;
 
+	if (argc == 3 && !strcmp(argv[1], "--field")) {
+		struct strbuf sb = STRBUF_INIT;
+
+		if (ah_mfilter_field_sql(argv[2], &sb, &err))
+			fprintf(stderr, "error %d %s: %s\n", err.status, err.code, err.msg);
+		else
+			printf("%s\n", sb.buf);
+		strbuf_release(&sb);
+		return err.status ? 1 : 0;
+	}
 	for (; i < argc; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
 			db = argv[++i];
