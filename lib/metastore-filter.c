@@ -349,6 +349,8 @@ static int cond_tags(struct cc *c, enum op op, json_t *v)
 		if (op == OP_CONTAINS && json_is_array(v)) {
 			strbuf_addstr(c->w, "(1");
 			json_array_foreach(v, i, x) {
+				if (count_node(c))
+					return -1;
 				if (!json_is_string(x))
 					return ah_invalid(c->err, "tags hold strings: contains needs strings");
 				strbuf_addstr(c->w, " AND ");

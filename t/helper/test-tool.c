@@ -48,12 +48,15 @@
  *   test-tool schedule-check SCHEDULE-JSON
  *	prints the schedule normalized (sorted keys); on an error
  *	"error <status> <code>: <message>" on stderr, exit 1
- *   test-tool mfilter [--db FILE [--ns NS] [--explain]] FILTER-JSON [Q [SORT-JSON
- *		     [PROJECTION-JSON]]]
+ *   test-tool mfilter --field FIELD
+ *	prints the field's SQL expression (ah_mfilter_field_sql)
+ *   test-tool mfilter [--db FILE [--ns NS] [--count] [--explain]] FILTER-JSON
+ *		     [Q [SORT-JSON [PROJECTION-JSON]]]
  *	compiles a metastore search (ah_mfilter_compile; "" or null: none) and
  *	prints "where: ", "binds: ", "order: " and "projection: " lines; with
  *	--db, runs it over FILE's metastore_records in namespace NS ("ns")
- *	and prints the keys found, a line (--explain: EXPLAIN QUERY PLAN's
+ *	and prints the keys found, a line (--count: how many, the query of a
+ *	page's total, without ORDER BY; --explain: EXPLAIN QUERY PLAN's
  *	details); on an error "error <status> <code>: <message>" on stderr,
  *	exit 1
  *   test-tool sql DATABASE SQL
@@ -808,7 +811,8 @@ static json_t *mfilter_json_arg(const char *s, int *bad)
 	return v;
 }
 
-static int mfilter_run(const char *file, const char *ns, int explain, struct ah_mfilter *f)
+static int mfilter_run(const char *file, const char *ns, int explain, int count,
+		       struct ah_mfilter *f)
 {
 	struct strbuf sql = STRBUF_INIT;
 	sqlite3 *db = NULL;
@@ -817,9 +821,11 @@ static int mfilter_run(const char *file, const char *ns, int explain, struct ah_
 	size_t i;
 	int ret = 1, rc;
 
-	strbuf_addf(&sql, "%sSELECT r.key FROM metastore_records r WHERE r.namespace = ?%s%s"
-		    " ORDER BY %s", explain ? "EXPLAIN QUERY PLAN " : "",
-		    f->where.len ? " AND " : "", f->where.buf, f->order.buf);
+	strbuf_addf(&sql, "%sSELECT %s FROM metastore_records r WHERE r.namespace = ?%s%s",
+		    explain ? "EXPLAIN QUERY PLAN " : "", count ? "count(*)" : "r.key",
+		    f->where.len ? " AND " : "", f->where.buf);
+	if (!count)
+		strbuf_addf(&sql, " ORDER BY %s", f->order.buf);
 	if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, sql.buf, -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
@@ -857,9 +863,19 @@ static int cmd_mfilter(int argc, const char **argv)
 	json_t *filter = NULL, *sort = NULL, *proj = NULL;
 	struct ah_err err = AH_ERR_INIT;
 	struct ah_mfilter f;
-	int explain = 0, bad = 0, ret = 1, i = 1;
+	int explain = 0, count = 0, bad = 0, ret = 1, i = 1;
 	char *s;
 
+	if (argc == 3 && !strcmp(argv[1], "--field")) {
+		struct strbuf sb = STRBUF_INIT;
+
+		if (ah_mfilter_field_sql(argv[2], &sb, &err))
+			fprintf(stderr, "error %d %s: %s\n", err.status, err.code, err.msg);
+		else
+			printf("%s\n", sb.buf);
+		strbuf_release(&sb);
+		return err.status ? 1 : 0;
+	}
 	for (; i < argc; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
 			db = argv[++i];
@@ -867,11 +883,13 @@ static int cmd_mfilter(int argc, const char **argv)
 			ns = argv[++i];
 		else if (!strcmp(argv[i], "--explain"))
 			explain = 1;
+		else if (!strcmp(argv[i], "--count"))
+			count = 1;
 		else
 			break;
 	}
 	if (argc - i < 1 || argc - i > 4) {
-		fprintf(stderr, "usage: test-tool mfilter [--db FILE [--ns NS] [--explain]] "
+		fprintf(stderr, "usage: test-tool mfilter [--db FILE [--ns NS] [--count] [--explain]] "
 			"FILTER-JSON [Q [SORT-JSON [PROJECTION-JSON]]]\n");
 		return 129;
 	}
@@ -886,7 +904,7 @@ static int cmd_mfilter(int argc, const char **argv)
 		goto done;
 	}
 	if (db) {
-		ret = mfilter_run(db, ns, explain, &f);
+		ret = mfilter_run(db, ns, explain, count, &f);
 		goto done;
 	}
 	printf("where: %s\n", f.where.buf);
