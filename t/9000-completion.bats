@@ -625,6 +625,7 @@ workflow_fixture() {
 }
 
 @test "bash: metastore option values are not operands" {
+	metastore_fixture
 	# search's -q takes the query: free text, then the namespace.
 	comp "apphub metastore search -q 'status:active' t"
 	only team-a team-b
