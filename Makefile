@@ -106,6 +106,8 @@ ENGINE_OBJS += lib/launch-relay.o
 ENGINE_OBJS += lib/launch-rootfs.o
 ENGINE_OBJS += lib/launch-run.o
 ENGINE_OBJS += lib/markdown.o
+ENGINE_OBJS += lib/metastore-filter.o
+ENGINE_OBJS += lib/metastore-index.o
 ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
 ENGINE_OBJS += lib/sign.o
@@ -162,8 +164,8 @@ LIGHT_PKGS = sqlite3 jansson
 # that opens the state; libstemmer has no pkg-config file.
 LIGHT_LIBS = -lstemmer
 
-apphub_OBJS = cmd/apps.o cmd/events.o cmd/gc.o cmd/launch.o
-apphub_CMDS = apps events gc launch
+apphub_OBJS = cmd/apps.o cmd/events.o cmd/gc.o cmd/launch.o cmd/metastore.o
+apphub_CMDS = apps events gc launch metastore
 apphub_OPS = $(LIGHT_OPS)
 apphub_PKGS = $(LIGHT_PKGS)
 

@@ -41,6 +41,7 @@ static const struct cmd_struct commands[] = {
 	{ "ingest", "Clone apps, find their Dockerfile, derive tags" },
 	{ "jobs", "Package, sign, publish and run job bundles in a sandbox" },
 	{ "launch", "Run built apps in a sandbox with a preview URL" },
+	{ "metastore", "Versioned JSON records: search, bulk, audit, indexes and watch" },
 	{ "serve", "Serve the operations over HTTP, with events and workers" },
 	{ "workflow", "Define, run and schedule DAG workflows of jobs and HTTP calls" },
 };

@@ -48,6 +48,14 @@
  *   test-tool schedule-check SCHEDULE-JSON
  *	prints the schedule normalized (sorted keys); on an error
  *	"error <status> <code>: <message>" on stderr, exit 1
+ *   test-tool mfilter [--db FILE [--ns NS] [--explain]] FILTER-JSON [Q [SORT-JSON
+ *		     [PROJECTION-JSON]]]
+ *	compiles a metastore search (ah_mfilter_compile; "" or null: none) and
+ *	prints "where: ", "binds: ", "order: " and "projection: " lines; with
+ *	--db, runs it over FILE's metastore_records in namespace NS ("ns")
+ *	and prints the keys found, a line (--explain: EXPLAIN QUERY PLAN's
+ *	details); on an error "error <status> <code>: <message>" on stderr,
+ *	exit 1
  *   test-tool sql DATABASE SQL
  *	runs SQL as the sqlite3 shell would (rows a line, columns joined
  *	by '|'), with the search index's tokenizer, which the shell lacks
@@ -66,6 +74,7 @@
 #include "../../lib/http-call.h"
 #include "../../lib/job-exec.h"
 #include "../../lib/markdown.h"
+#include "../../lib/metastore-filter.h"
 #include "../../lib/strbuf.h"
 #include "../../lib/template.h"
 #include "../../lib/timeutil.h"
@@ -785,8 +794,124 @@ static int cmd_schedule_check(int argc, const char **argv)
 	return ret;
 }
 
+static json_t *mfilter_json_arg(const char *s, int *bad)
+{
+	json_error_t je;
+	json_t *v;
+
+	if (!s || !*s)
+		return NULL;
+	if (!(v = json_loads(s, JSON_DECODE_ANY, &je))) {
+		fprintf(stderr, "test-tool: bad JSON '%s': %s\n", s, je.text);
+		*bad = 1;
+	}
+	return v;
+}
+
+static int mfilter_run(const char *file, const char *ns, int explain, struct ah_mfilter *f)
+{
+	struct strbuf sql = STRBUF_INIT;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	json_t *v;
+	size_t i;
+	int ret = 1, rc;
+
+	strbuf_addf(&sql, "%sSELECT r.key FROM metastore_records r WHERE r.namespace = ?%s%s"
+		    " ORDER BY %s", explain ? "EXPLAIN QUERY PLAN " : "",
+		    f->where.len ? " AND " : "", f->where.buf, f->order.buf);
+	if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, sql.buf, -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
+	json_array_foreach(f->binds, i, v) {
+		int k = (int)i + 2;
+
+		if (json_is_string(v))
+			sqlite3_bind_text(stmt, k, json_string_value(v), -1, SQLITE_STATIC);
+		else if (json_is_integer(v))
+			sqlite3_bind_int64(stmt, k, json_integer_value(v));
+		else if (json_is_real(v))
+			sqlite3_bind_double(stmt, k, json_real_value(v));
+		else
+			sqlite3_bind_null(stmt, k);
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		printf("%s\n", (const char *)sqlite3_column_text(stmt, explain ? 3 : 0));
+	if (rc != SQLITE_DONE)
+		goto fail;
+	ret = 0;
+	goto done;
+fail:
+	fprintf(stderr, "test-tool: %s: %s\n", file, db ? sqlite3_errmsg(db) : "out of memory");
+done:
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	strbuf_release(&sql);
+	return ret;
+}
+
+static int cmd_mfilter(int argc, const char **argv)
+{
+	const char *db = NULL, *ns = "ns";
+	json_t *filter = NULL, *sort = NULL, *proj = NULL;
+	struct ah_err err = AH_ERR_INIT;
+	struct ah_mfilter f;
+	int explain = 0, bad = 0, ret = 1, i = 1;
+	char *s;
+
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--db") && i + 1 < argc)
+			db = argv[++i];
+		else if (!strcmp(argv[i], "--ns") && i + 1 < argc)
+			ns = argv[++i];
+		else if (!strcmp(argv[i], "--explain"))
+			explain = 1;
+		else
+			break;
+	}
+	if (argc - i < 1 || argc - i > 4) {
+		fprintf(stderr, "usage: test-tool mfilter [--db FILE [--ns NS] [--explain]] "
+			"FILTER-JSON [Q [SORT-JSON [PROJECTION-JSON]]]\n");
+		return 129;
+	}
+	filter = mfilter_json_arg(argv[i], &bad);
+	sort = mfilter_json_arg(argc - i > 2 ? argv[i + 2] : NULL, &bad);
+	proj = mfilter_json_arg(argc - i > 3 ? argv[i + 3] : NULL, &bad);
+	ah_mfilter_init(&f);
+	if (bad)
+		goto done;
+	if (ah_mfilter_compile(filter, argc - i > 1 ? argv[i + 1] : NULL, sort, proj, &f, &err)) {
+		fprintf(stderr, "error %d %s: %s\n", err.status, err.code, err.msg);
+		goto done;
+	}
+	if (db) {
+		ret = mfilter_run(db, ns, explain, &f);
+		goto done;
+	}
+	printf("where: %s\n", f.where.buf);
+	s = json_dumps(f.binds, JSON_COMPACT | JSON_ENCODE_ANY);
+	printf("binds: %s\n", s);
+	free(s);
+	printf("order: %s\n", f.order.buf);
+	if (f.projection) {
+		s = json_dumps(f.projection, JSON_COMPACT);
+		printf("projection: %s\n", s);
+		free(s);
+	}
+	ret = 0;
+done:
+	ah_mfilter_release(&f);
+	json_decref(filter);
+	json_decref(sort);
+	json_decref(proj);
+	return ret;
+}
+
 int main(int argc, const char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "mfilter"))
+		return cmd_mfilter(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "bundle-unpack"))
 		return cmd_bundle_unpack(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "dockerfile"))
@@ -817,6 +942,6 @@ int main(int argc, const char **argv)
 		return cmd_tz_offset(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "schedule-check"))
 		return cmd_schedule_check(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | readme | semver | sql | template | yaml | workflow-def | http-call | cron-next | cron-prev | tz-offset | schedule-check) ...\n");
+	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | mfilter | readme | semver | sql | template | yaml | workflow-def | http-call | cron-next | cron-prev | tz-offset | schedule-check) ...\n");
 	return 129;
 }

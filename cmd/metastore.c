@@ -1,0 +1,794 @@
+/*
+ * apphub metastore: JSON records by namespace and key, versioned, with
+ * optimistic locking (get, create, put, patch, rm, purge, restore), search
+ * with the filter language, bulk writes, audit, namespaces, expression
+ * indexes, and watch: the changes after a revision, in order, as they come.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd.h"
+#include "../lib/env.h"
+#include "../lib/fsutil.h"
+#include "../lib/metastore.h"
+#include "../lib/strbuf.h"
+
+static const char *const metastore_usage[] = {
+	"apphub metastore get <ns> <key> [--version <n>] [--include-deleted]",
+	"apphub metastore create <ns> <key> [--metadata-json <json> | --metadata-file <file> | --set <path=value>...] [--tag <t>]... [--owner <o>] [--schema-hash <h>] [--idempotency-key <k>]",
+	"apphub metastore put <ns> <key> (as create) [--expected-version <n>]",
+	"apphub metastore patch <ns> <key> [--metadata-json <json>] [--set <path=value>]... [--unset <path>]... [--tags-add <t>]... [--tags-remove <t>]... [--tags-set <t,...>] [--owner <o>] [--expected-version <n>]",
+	"apphub metastore rm <ns> <key> [--expected-version <n>]",
+	"apphub metastore purge <ns> <key>",
+	"apphub metastore restore <ns> <key> (--version <n> | --audit <id>)",
+	"apphub metastore search <ns> [-q <query>] [--filter-json <json>] [--sort <field[:asc|desc]>]... [--limit <n>] [--offset <n>] [--include-deleted] [--projection <f,...>] [--explain]",
+	"apphub metastore bulk <file>|-",
+	"apphub metastore audit <ns> <key> [--limit <n>] [--offset <n>]",
+	"apphub metastore ls",
+	"apphub metastore index <ns> [<field> [--drop]]",
+	"apphub metastore watch <ns> [<key> | --prefix <p>] [--since <revision>]",
+	NULL
+};
+
+/* The most a bulk file may hold: 100 operations of records up to the limit, roughly. */
+#define BULK_FILE_MAX (32 << 20)
+/* watch polls this often (milliseconds) */
+#define WATCH_POLL_MS 150
+
+static const char *or_dash(json_t *o, const char *key)
+{
+	return *jstr(o, key) ? jstr(o, key) : "-";
+}
+
+static void text_record(json_t *r)
+{
+	json_t *t;
+	size_t i;
+	char *meta;
+
+	printf("namespace:  %s\n", jstr(r, "namespace"));
+	printf("key:        %s\n", jstr(r, "key"));
+	printf("version:    %" JSON_INTEGER_FORMAT "\n",
+	       json_integer_value(json_object_get(r, "version")));
+	if (*jstr(r, "owner"))
+		printf("owner:      %s\n", jstr(r, "owner"));
+	if (*jstr(r, "schemaHash"))
+		printf("schemaHash: %s\n", jstr(r, "schemaHash"));
+	printf("tags:      ");
+	json_array_foreach(json_object_get(r, "tags"), i, t)
+		printf("%s%s", i ? ", " : " ", json_string_value(t));
+	printf("\n");
+	printf("createdAt:  %s%s%s\n", jstr(r, "createdAt"), *jstr(r, "createdBy") ? " by " : "",
+	       jstr(r, "createdBy"));
+	printf("updatedAt:  %s%s%s\n", jstr(r, "updatedAt"), *jstr(r, "updatedBy") ? " by " : "",
+	       jstr(r, "updatedBy"));
+	if (*jstr(r, "deletedAt"))
+		printf("deletedAt:  %s\n", jstr(r, "deletedAt"));
+	meta = json_dumps(json_object_get(r, "metadata") ?: json_object(),
+			  JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	printf("metadata:   %s\n", meta ? meta : "{}");
+	free(meta);
+}
+
+/* get: the record; -q its metadata on one line. */
+static void text_get(json_t *out, int quiet)
+{
+	if (quiet) {
+		char *meta = json_dumps(json_object_get(out, "metadata"), JSON_COMPACT |
+					JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+
+		puts(meta ? meta : "{}");
+		free(meta);
+		return;
+	}
+	text_record(out);
+}
+
+/* A write's answer {record, created?, idempotent}: the record; -q its version. */
+static void text_write(json_t *out, int quiet)
+{
+	json_t *r = json_object_get(out, "record");
+
+	if (quiet) {
+		printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(r, "version")));
+		return;
+	}
+	text_record(r);
+	if (json_is_true(json_object_get(out, "idempotent")))
+		printf("idempotent: true (nothing changed)\n");
+}
+
+static int read_metadata_file(const char *path, json_t **out)
+{
+	struct ah_err err = AH_ERR_INIT;
+	json_error_t je;
+	char why[AH_JSON_WHY_MAX], *buf = NULL;
+	int64_t max;
+	size_t len;
+	int fd, ret = APPHUB_EXIT_FAILED;
+
+	if (ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, &max, &err) < 0) {
+		error("%s", err.msg);
+		return APPHUB_EXIT_FAILED;
+	}
+	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+	if (fd < 0 || ah_read_fd_max(fd, (size_t)max, &buf, &len) < 0) {
+		if (errno == EFBIG)
+			error("metadata file '%s': larger than %lld bytes (APPHUB_METASTORE_MAX_RECORD)",
+			      path, (long long)max);
+		else
+			error("cannot read '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (!(*out = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
+		error("invalid metadata in '%s': %s", path, ah_json_why(&je, why, sizeof(why)));
+		goto done;
+	}
+	ret = 0;
+done:
+	free(buf);
+	return ret;
+}
+
+/* --metadata-json J: its value (the engine says when it is not an object). */
+static int parse_json_arg(const char *what, const char *text, json_t **out)
+{
+	json_error_t je;
+	char why[AH_JSON_WHY_MAX];
+
+	if (!(*out = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
+		error("invalid %s: %s", what, ah_json_why(&je, why, sizeof(why)));
+		return APPHUB_EXIT_FAILED;
+	}
+	return 0;
+}
+
+/*
+ * --set PATH=VALUE into metadata: PATH dotted (objects made on the way,
+ * replacing what is not one), VALUE as JSON when it parses, else the string.
+ */
+static int apply_sets(json_t *metadata, json_t *sets, const struct option *opts)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(sets, i, s) {
+		const char *arg = json_string_value(s), *eq = strchr(arg, '='), *p, *dot;
+		json_t *obj = metadata, *v;
+
+		if (!eq || eq == arg)
+			return usage_error(metastore_usage, opts,
+					   "invalid --set '%s': expected PATH=VALUE", arg);
+		v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+		if (!v)
+			v = json_string(eq + 1);
+		if (!v)
+			v = json_stringn_nocheck(eq + 1, strlen(eq + 1));
+		for (p = arg; (dot = memchr(p, '.', (size_t)(eq - p))); p = dot + 1) {
+			char *seg = xstrndup(p, (size_t)(dot - p));
+			json_t *next = json_object_get(obj, seg);
+
+			if (!*seg) {
+				free(seg);
+				json_decref(v);
+				return usage_error(metastore_usage, opts,
+						   "invalid --set '%s': empty path segment", arg);
+			}
+			if (!json_is_object(next)) {
+				next = json_object();
+				json_object_set_new(obj, seg, next);
+			}
+			free(seg);
+			obj = next;
+		}
+		if (p == eq) {
+			json_decref(v);
+			return usage_error(metastore_usage, opts,
+					   "invalid --set '%s': empty path segment", arg);
+		}
+		{
+			char *last = xstrndup(p, (size_t)(eq - p));
+
+			json_object_set_new(obj, last, v);
+			free(last);
+		}
+	}
+	return 0;
+}
+
+/*
+ * The metadata of --metadata-json, --metadata-file and --set: *out NULL
+ * when none was given. An exit status.
+ */
+static int metadata_of(const char *json_arg, const char *file, json_t *sets,
+		       const struct option *opts, json_t **out)
+{
+	int code;
+
+	*out = NULL;
+	if (json_arg && file)
+		return usage_error(metastore_usage, opts,
+				   "--metadata-json and --metadata-file do not go together");
+	if (json_arg && (code = parse_json_arg("--metadata-json", json_arg, out)))
+		return code;
+	if (file && (code = read_metadata_file(file, out)))
+		return code;
+	if (json_array_size(sets)) {
+		if (!*out)
+			*out = json_object();
+		if (!json_is_object(*out)) {
+			error("invalid metadata: must be a JSON object to --set paths in it");
+			return APPHUB_EXIT_FAILED;
+		}
+		if ((code = apply_sets(*out, sets, opts)))
+			return code;
+	}
+	return 0;
+}
+
+static int write_verb(int argc, const char **argv, struct ctx *ctx, const char *op, int put)
+{
+	const char *mjson = NULL, *mfile = NULL, *owner = NULL, *schema = NULL, *idem = NULL;
+	json_t *sets = NULL, *tags = NULL, *metadata = NULL, *params = NULL;
+	long expected = -1;
+	struct option create_opts[] = {
+		OPT_STRING(0, "metadata-json", &mjson, "json", "the metadata, a JSON object"),
+		OPT_STRING(0, "metadata-file", &mfile, "file", "the metadata from a file (- for stdin)"),
+		OPT_LIST(0, "set", &sets, "path=value", "set metadata.PATH (dotted) to VALUE (JSON or a string)"),
+		OPT_LIST(0, "tag", &tags, "t", "a tag (repeatable)"),
+		OPT_STRING(0, "owner", &owner, "o", "the record's owner"),
+		OPT_STRING(0, "schema-hash", &schema, "h", "the hash of the metadata's schema"),
+		OPT_STRING(0, "idempotency-key", &idem, "k", "the same key again answers the first result"),
+		OPT_INT(0, "expected-version", &expected, "n", "only if the record is at version n"),
+		OPT_END(),
+	};
+	int code;
+
+	if (!put)
+		create_opts[7] = (struct option)OPT_END();
+	if (parse_verb_args(ctx, argc, argv, create_opts, metastore_usage, 2, 2,
+			    "a namespace and a key", &code) < 0)
+		goto done;
+	if ((code = metadata_of(mjson, mfile, sets, create_opts, &metadata)))
+		goto done;
+	params = json_pack("{s:s, s:s, s:O?, s:O?, s:s?, s:s?, s:s?}", "namespace", argv[0],
+			   "key", argv[1], "metadata", metadata, "tags", json_array_size(tags) ? tags : NULL,
+			   "owner", owner, "schemaHash", schema, "idempotencyKey", idem);
+	if (expected >= 0)
+		json_object_set_new(params, "expectedVersion", json_integer(expected));
+	code = run_op_show(ctx, op, params, text_write);
+	params = NULL;
+done:
+	json_decref(sets);
+	json_decref(tags);
+	json_decref(metadata);
+	json_decref(params);
+	return code;
+}
+
+static int metastore_create(int argc, const char **argv, struct ctx *ctx)
+{
+	return write_verb(argc, argv, ctx, "metastore.create", 0);
+}
+
+static int metastore_put(int argc, const char **argv, struct ctx *ctx)
+{
+	return write_verb(argc, argv, ctx, "metastore.put", 1);
+}
+
+static int metastore_get(int argc, const char **argv, struct ctx *ctx)
+{
+	long version = 0;
+	int deleted = 0, code;
+	struct option opts[] = {
+		OPT_INT(0, "version", &version, "n", "that version, from the audit"),
+		OPT_BOOL(0, "include-deleted", &deleted, "a soft-deleted record too"),
+		OPT_END(),
+	};
+	json_t *params;
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 2, 2, "a namespace and a key",
+			    &code) < 0)
+		return code;
+	params = json_pack("{s:s, s:s}", "namespace", argv[0], "key", argv[1]);
+	if (version)
+		json_object_set_new(params, "version", json_integer(version));
+	if (deleted)
+		json_object_set_new(params, "includeDeleted", json_true());
+	return run_op_show(ctx, "metastore.get", params, text_get);
+}
+
+static int metastore_patch(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *mjson = NULL, *owner = NULL, *schema = NULL, *tags_set = NULL;
+	json_t *sets = NULL, *unset = NULL, *add = NULL, *remove = NULL, *metadata = NULL;
+	json_t *params = NULL, *tags = NULL;
+	long expected = -1;
+	struct option opts[] = {
+		OPT_STRING(0, "metadata-json", &mjson, "json", "a JSON object deep-merged into the metadata"),
+		OPT_LIST(0, "set", &sets, "path=value", "set metadata.PATH (dotted) to VALUE (JSON or a string)"),
+		OPT_LIST(0, "unset", &unset, "path", "remove metadata.PATH (repeatable)"),
+		OPT_LIST(0, "tags-add", &add, "t", "add a tag (repeatable)"),
+		OPT_LIST(0, "tags-remove", &remove, "t", "remove a tag (repeatable)"),
+		OPT_STRING(0, "tags-set", &tags_set, "t,...", "replace the tags"),
+		OPT_STRING(0, "owner", &owner, "o", "the record's owner"),
+		OPT_STRING(0, "schema-hash", &schema, "h", "the hash of the metadata's schema"),
+		OPT_INT(0, "expected-version", &expected, "n", "only if the record is at version n"),
+		OPT_END(),
+	};
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 2, 2, "a namespace and a key",
+			    &code) < 0)
+		goto done;
+	if ((code = metadata_of(mjson, NULL, sets, opts, &metadata)))
+		goto done;
+	if (tags_set || json_array_size(add) || json_array_size(remove)) {
+		tags = json_object();
+		if (tags_set) {
+			json_t *p = json_pack("{s:s}", "t", tags_set), *list = NULL;
+			struct ah_err err = AH_ERR_INIT;
+
+			ah_param_strlist(p, "t", &list, &err);
+			json_object_set_new(tags, "set", list);
+			json_decref(p);
+		}
+		if (json_array_size(add))
+			json_object_set(tags, "add", add);
+		if (json_array_size(remove))
+			json_object_set(tags, "remove", remove);
+	}
+	params = json_pack("{s:s, s:s, s:O?, s:O?, s:O?, s:s?, s:s?}", "namespace", argv[0],
+			   "key", argv[1], "metadata", metadata,
+			   "metadataUnset", json_array_size(unset) ? unset : NULL, "tags", tags,
+			   "owner", owner, "schemaHash", schema);
+	if (expected >= 0)
+		json_object_set_new(params, "expectedVersion", json_integer(expected));
+	code = run_op_show(ctx, "metastore.patch", params, text_write);
+	params = NULL;
+done:
+	json_decref(sets);
+	json_decref(unset);
+	json_decref(add);
+	json_decref(remove);
+	json_decref(metadata);
+	json_decref(tags);
+	json_decref(params);
+	return code;
+}
+
+static void text_removed(json_t *out, int quiet)
+{
+	json_t *r = json_object_get(out, "record");
+
+	if (quiet)
+		return;
+	if (r)
+		printf("deleted %s/%s at version %" JSON_INTEGER_FORMAT "\n", jstr(r, "namespace"),
+		       jstr(r, "key"), json_integer_value(json_object_get(r, "version")));
+	else
+		printf("deleted\n");
+}
+
+static int metastore_rm(int argc, const char **argv, struct ctx *ctx)
+{
+	long expected = -1;
+	struct option opts[] = {
+		OPT_INT(0, "expected-version", &expected, "n", "only if the record is at version n"),
+		OPT_END(),
+	};
+	json_t *params;
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 2, 2, "a namespace and a key",
+			    &code) < 0)
+		return code;
+	params = json_pack("{s:s, s:s}", "namespace", argv[0], "key", argv[1]);
+	if (expected >= 0)
+		json_object_set_new(params, "expectedVersion", json_integer(expected));
+	return run_op_show(ctx, "metastore.delete", params, text_removed);
+}
+
+static void text_purged(json_t *out, int quiet)
+{
+	(void)out;
+	if (!quiet)
+		printf("purged\n");
+}
+
+static int metastore_purge(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 2, 2, "a namespace and a key",
+			    &code) < 0)
+		return code;
+	return run_op_show(ctx, "metastore.purge",
+			   json_pack("{s:s, s:s}", "namespace", argv[0], "key", argv[1]),
+			   text_purged);
+}
+
+static int metastore_restore(int argc, const char **argv, struct ctx *ctx)
+{
+	long version = 0, audit = 0;
+	struct option opts[] = {
+		OPT_INT(0, "version", &version, "n", "the record as it was at version n"),
+		OPT_INT(0, "audit", &audit, "id", "the record as audit entry id left it"),
+		OPT_END(),
+	};
+	json_t *params;
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 2, 2, "a namespace and a key",
+			    &code) < 0)
+		return code;
+	if (!version == !audit)
+		return usage_error(metastore_usage, opts, "metastore restore: give one of --version and --audit");
+	params = json_pack("{s:s, s:s}", "namespace", argv[0], "key", argv[1]);
+	json_object_set_new(params, version ? "version" : "auditId",
+			    json_integer(version ? version : audit));
+	return run_op_show(ctx, "metastore.restore", params, text_write);
+}
+
+static void text_search(json_t *out, int quiet)
+{
+	json_t *r, *v;
+	size_t i;
+
+	if (json_object_get(out, "plan")) {
+		json_array_foreach(json_object_get(out, "plan"), i, v)
+			printf("%s\n", json_string_value(v));
+		printf("indexes:");
+		json_array_foreach(json_object_get(out, "indexes"), i, v)
+			printf(" %s", json_string_value(v));
+		printf("%s\n", json_array_size(json_object_get(out, "indexes")) ? "" : " (none)");
+		return;
+	}
+	if (!quiet && json_array_size(json_object_get(out, "records")))
+		printf("%-40s  %-7s  %s\n", "KEY", "VERSION", "UPDATED");
+	json_array_foreach(json_object_get(out, "records"), i, r) {
+		if (quiet)
+			puts(jstr(r, "key"));
+		else
+			printf("%-40s  %-7" JSON_INTEGER_FORMAT "  %s\n", jstr(r, "key"),
+			       json_integer_value(json_object_get(r, "version")), or_dash(r, "updatedAt"));
+	}
+}
+
+static int metastore_search(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *q = NULL, *fjson = NULL, *projection = NULL;
+	json_t *sort = NULL, *filter = NULL, *params = NULL;
+	long limit = 0, offset = 0;
+	int deleted = 0, plan = 0, code;
+	struct option opts[] = {
+		OPT_STRING('q', "query", &q, "query", "terms 'field op value' ANDed (ops : = != >= <= > <)"),
+		OPT_STRING(0, "filter-json", &fjson, "json", "a filter: conditions, groups, not"),
+		OPT_LIST(0, "sort", &sort, "field[:asc|desc]", "sort by (repeatable, at most 5)"),
+		OPT_INT(0, "limit", &limit, "n", "at most n records (1-200, default 50)"),
+		OPT_INT(0, "offset", &offset, "n", "skip n records"),
+		OPT_BOOL(0, "include-deleted", &deleted, "soft-deleted records too"),
+		OPT_STRING(0, "projection", &projection, "f,...", "only these fields of each record"),
+		OPT_BOOL(0, "explain", &plan, "the query plan and the indexes it uses, not the records"),
+		OPT_END(),
+	};
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 1, 1, "a namespace", &code) < 0)
+		goto done;
+	if (fjson && (code = parse_json_arg("--filter-json", fjson, &filter)))
+		goto done;
+	params = json_pack("{s:s, s:s?, s:O?, s:O?, s:s?}", "namespace", argv[0], "q", q,
+			   "filter", filter, "sort", json_array_size(sort) ? sort : NULL,
+			   "projection", projection);
+	if (limit)
+		json_object_set_new(params, "limit", json_integer(limit));
+	if (offset)
+		json_object_set_new(params, "offset", json_integer(offset));
+	if (deleted)
+		json_object_set_new(params, "includeDeleted", json_true());
+	if (plan)
+		json_object_set_new(params, "explain", json_true());
+	code = run_op_show(ctx, "metastore.search", params, text_search);
+	params = NULL;
+done:
+	json_decref(sort);
+	json_decref(filter);
+	json_decref(params);
+	return code;
+}
+
+static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	json_t *params = NULL, *out = NULL, *o;
+	json_error_t je;
+	char why[AH_JSON_WHY_MAX], *buf = NULL;
+	size_t len, i, failed = 0;
+	int code, fd;
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 1, 1,
+			    "a file of operations (or - for stdin)", &code) < 0)
+		return code;
+	code = APPHUB_EXIT_FAILED;
+	fd = strcmp(argv[0], "-") ? open(argv[0], O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+	if (fd < 0 || ah_read_fd_max(fd, BULK_FILE_MAX, &buf, &len) < 0) {
+		error("metastore bulk: cannot read '%s': %s", argv[0],
+		      errno == EFBIG ? "larger than 32 MiB" : strerror(errno));
+		goto done;
+	}
+	if (!(params = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je))) {
+		error("metastore bulk: invalid JSON in '%s': %s", argv[0],
+		      ah_json_why(&je, why, sizeof(why)));
+		goto done;
+	}
+	if (!json_is_object(params)) {
+		error("metastore bulk: '%s' must hold a JSON object {operations, continueOnError}",
+		      argv[0]);
+		goto done;
+	}
+	if ((code = run_op(ctx, "metastore.bulk", params, &out)))
+		goto done;
+	json_array_foreach(json_object_get(out, "operations"), i, o)
+		failed += strcmp(jstr(o, "status"), "ok") != 0;
+	if (ctx->json) {
+		print_json(out);
+	} else {
+		json_array_foreach(json_object_get(out, "operations"), i, o) {
+			json_t *r = json_object_get(o, "record"), *e = json_object_get(o, "error");
+
+			if (ctx->quiet)
+				continue;
+			if (!strcmp(jstr(o, "status"), "ok"))
+				printf("%zu ok %s %s/%s v%" JSON_INTEGER_FORMAT "\n", i + 1, jstr(o, "type"),
+				       jstr(r, "namespace"), jstr(r, "key"),
+				       json_integer_value(json_object_get(r, "version")));
+			else
+				printf("%zu error %s: %s: %s\n", i + 1, or_dash(o, "type"), jstr(e, "code"),
+				       jstr(e, "message"));
+		}
+	}
+	if (failed) {
+		error("metastore bulk: %zu of %zu operations failed", failed,
+		      json_array_size(json_object_get(out, "operations")));
+		code = APPHUB_EXIT_FAILED;
+	}
+done:
+	free(buf);
+	json_decref(params);
+	json_decref(out);
+	return code;
+}
+
+static void text_audit(json_t *out, int quiet)
+{
+	json_t *e;
+	size_t i;
+
+	if (!quiet && json_array_size(json_object_get(out, "entries")))
+		printf("%-8s  %-9s  %-7s  %-16s  %s\n", "ID", "ACTION", "VERSION", "ACTOR", "TIME");
+	json_array_foreach(json_object_get(out, "entries"), i, e) {
+		if (quiet)
+			printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(e, "id")));
+		else
+			printf("%-8" JSON_INTEGER_FORMAT "  %-9s  %-7" JSON_INTEGER_FORMAT "  %-16s  %s\n",
+			       json_integer_value(json_object_get(e, "id")), jstr(e, "action"),
+			       json_integer_value(json_object_get(e, "version")), or_dash(e, "actor"),
+			       jstr(e, "createdAt"));
+	}
+}
+
+static int metastore_audit(int argc, const char **argv, struct ctx *ctx)
+{
+	long limit = 0, offset = 0;
+	struct option opts[] = {
+		OPT_INT(0, "limit", &limit, "n", "at most n entries"),
+		OPT_INT(0, "offset", &offset, "n", "skip n entries"),
+		OPT_END(),
+	};
+	json_t *params;
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 2, 2, "a namespace and a key",
+			    &code) < 0)
+		return code;
+	params = json_pack("{s:s, s:s}", "namespace", argv[0], "key", argv[1]);
+	if (limit)
+		json_object_set_new(params, "limit", json_integer(limit));
+	if (offset)
+		json_object_set_new(params, "offset", json_integer(offset));
+	return run_op_show(ctx, "metastore.audit", params, text_audit);
+}
+
+static void text_namespaces(json_t *out, int quiet)
+{
+	json_t *n;
+	size_t i;
+
+	if (!quiet && json_array_size(json_object_get(out, "namespaces")))
+		printf("%-40s  %s\n", "NAMESPACE", "RECORDS");
+	json_array_foreach(json_object_get(out, "namespaces"), i, n) {
+		if (quiet)
+			puts(jstr(n, "namespace"));
+		else
+			printf("%-40s  %" JSON_INTEGER_FORMAT "\n", jstr(n, "namespace"),
+			       json_integer_value(json_object_get(n, "records")));
+	}
+}
+
+static int metastore_ls(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 0, 0, "nothing", &code) < 0)
+		return code;
+	return run_op_show(ctx, "metastore.namespaces", json_object(), text_namespaces);
+}
+
+static void text_index(json_t *out, int quiet)
+{
+	if (quiet)
+		puts(jstr(out, "name"));
+	else if (json_is_true(json_object_get(out, "dropped")))
+		printf("dropped index %s on %s in %s\n", jstr(out, "name"), jstr(out, "field"),
+		       jstr(out, "namespace"));
+	else
+		printf("index %s on %s in %s %s\n", jstr(out, "name"), jstr(out, "field"),
+		       jstr(out, "namespace"),
+		       json_is_true(json_object_get(out, "created")) ? "created" : "exists");
+}
+
+static void text_indexes(json_t *out, int quiet)
+{
+	json_t *x;
+	size_t i;
+
+	if (!quiet && json_array_size(json_object_get(out, "indexes")))
+		printf("%-32s  %-30s  %s\n", "FIELD", "NAME", "CREATED");
+	json_array_foreach(json_object_get(out, "indexes"), i, x) {
+		if (quiet)
+			puts(jstr(x, "field"));
+		else
+			printf("%-32s  %-30s  %s\n", jstr(x, "field"), jstr(x, "name"),
+			       jstr(x, "createdAt"));
+	}
+}
+
+static int metastore_index(int argc, const char **argv, struct ctx *ctx)
+{
+	int drop = 0, code;
+	struct option opts[] = {
+		OPT_BOOL(0, "drop", &drop, "drop the field's index"),
+		OPT_END(),
+	};
+
+	if ((argc = parse_verb_args(ctx, argc, argv, opts, metastore_usage, 1, 2,
+				    "a namespace and a field", &code)) < 0)
+		return code;
+	if (argc == 1) {
+		if (drop)
+			return usage_error(metastore_usage, opts, "metastore index: --drop needs a field");
+		return run_op_show(ctx, "metastore.indexes",
+				   json_pack("{s:s}", "namespace", argv[0]), text_indexes);
+	}
+	return run_op_show(ctx, drop ? "metastore.index-drop" : "metastore.index",
+			   json_pack("{s:s, s:s}", "namespace", argv[0], "field", argv[1]),
+			   text_index);
+}
+
+static void print_change(struct ctx *ctx, json_t *c)
+{
+	if (ctx->json) {
+		char *s = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		puts(s ? s : "{}");
+		free(s);
+	} else {
+		printf("%" JSON_INTEGER_FORMAT " %s %s/%s v%" JSON_INTEGER_FORMAT "\n",
+		       json_integer_value(json_object_get(c, "revision")), jstr(c, "type"),
+		       jstr(c, "namespace"), jstr(c, "key"),
+		       json_integer_value(json_object_get(c, "version")));
+	}
+}
+
+/*
+ * watch: polls metastore.changes every WATCH_POLL_MS, here or through
+ * --server (GET /records/:namespace/watch answers the same JSON), after
+ * the revision given or the store's latest at the start; forever.
+ */
+static int metastore_watch(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *prefix = NULL;
+	long since = -1;
+	struct option opts[] = {
+		OPT_STRING(0, "prefix", &prefix, "p", "only keys that start with p"),
+		OPT_INT(0, "since", &since, "revision", "the changes after this revision (default: from now)"),
+		OPT_END(),
+	};
+	json_t *base, *out = NULL;
+	int code;
+
+	if ((argc = parse_verb_args(ctx, argc, argv, opts, metastore_usage, 1, 2,
+				    "a namespace and a key", &code)) < 0)
+		return code;
+	if (argc == 2 && prefix)
+		return usage_error(metastore_usage, opts, "metastore watch: a key and --prefix do not go together");
+	if (since < -1)
+		return usage_error(metastore_usage, opts, "metastore watch: invalid --since %ld", since);
+	base = json_pack("{s:s, s:s?, s:s?}", "namespace", argv[0], "key", argc == 2 ? argv[1] : NULL,
+			 "prefix", prefix);
+	if (since < 0) {
+		json_t *p = json_deep_copy(base);
+
+		json_object_set_new(p, "limit", json_integer(1));
+		code = run_op(ctx, "metastore.changes", p, &out);
+		json_decref(p);
+		if (code)
+			goto done;
+		since = (long)json_integer_value(json_object_get(out, "revision"));
+	}
+	for (;;) {
+		json_t *p = json_deep_copy(base), *changes, *c;
+		size_t i, n;
+		long limit = 1000;
+
+		json_object_set_new(p, "since", json_integer(since));
+		json_object_set_new(p, "limit", json_integer(limit));
+		json_decref(out);
+		out = NULL;
+		code = run_op(ctx, "metastore.changes", p, &out);
+		json_decref(p);
+		if (code)
+			goto done;
+		changes = json_object_get(out, "changes");
+		n = json_array_size(changes);
+		json_array_foreach(changes, i, c) {
+			print_change(ctx, c);
+			since = (long)json_integer_value(json_object_get(c, "revision"));
+		}
+		if (fflush(stdout) || ferror(stdout)) {
+			error("cannot write output");
+			code = APPHUB_EXIT_FATAL;
+			goto done;
+		}
+		/* Fewer than asked: every change up to the store's revision was seen. */
+		if (n < (size_t)limit) {
+			long rev = (long)json_integer_value(json_object_get(out, "revision"));
+
+			if (rev > since)
+				since = rev;
+			nanosleep(&(struct timespec){ 0, WATCH_POLL_MS * 1000000L }, NULL);
+		}
+	}
+done:
+	json_decref(base);
+	json_decref(out);
+	return code;
+}
+
+static const struct verb metastore_verbs[] = {
+	{ "audit", metastore_audit },
+	{ "bulk", metastore_bulk },
+	{ "create", metastore_create },
+	{ "get", metastore_get },
+	{ "index", metastore_index },
+	{ "ls", metastore_ls },
+	{ "patch", metastore_patch },
+	{ "purge", metastore_purge },
+	{ "put", metastore_put },
+	{ "restore", metastore_restore },
+	{ "rm", metastore_rm },
+	{ "search", metastore_search },
+	{ "watch", metastore_watch },
+};
+
+int cmd_metastore(int argc, const char **argv, struct ctx *ctx)
+{
+	return run_verb(metastore_verbs, sizeof(metastore_verbs) / sizeof(metastore_verbs[0]), "ls",
+			"metastore", metastore_usage, argc - 1, argv + 1, ctx);
+}
