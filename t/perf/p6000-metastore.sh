@@ -34,8 +34,14 @@
 # socket only, as the current user (as root: as the user postgres, else
 # nobody, through runuser), and stopped on exit.
 #
+# N defaults to 100,000, not the issue's 1,000,000: bulk takes one document
+# of at most 100 operations a process (~30 ms each here: 1,000,000 records
+# load in ~5 minutes), and the searches that scan (array, text, q-eq) take
+# seconds each at 1,000,000, so 21 runs of them alone pass 10 minutes on 2
+# cores. N=1000000 RUNS=5 is the issue's size (~15 minutes).
+#
 # Reported, never failed on. Environment: APPHUB (the binary; default
-# ../../apphub from this script), N (records, default 1000000), RUNS (21),
+# ../../apphub from this script), N (records, default 100000), RUNS (21),
 # PG_BIN (the directory of initdb and pg_ctl; /usr/lib/postgresql/15/bin or
 # PATH), NOPG=1 skips PostgreSQL, KEEP=1 keeps the work directory.
 
@@ -43,7 +49,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 APPHUB=${APPHUB:-$here/../../apphub}
-N=${N:-1000000}
+N=${N:-100000}
 RUNS=${RUNS:-21}
 NS=perf
 me=p6000-metastore
@@ -329,7 +335,7 @@ for m in eq range array text qeq; do
 	a="a_$m[@]" p="pg_q_$m"
 	at=$("${!a}" | total_of)
 	plan[$m]=$("${!a}" --explain 2>/dev/null | python3 -c \
-		'import json, sys; print(" ".join(json.load(sys.stdin).get("indexes", [])))' || true)
+		'import json, sys; print(" ".join(i for i in json.load(sys.stdin).get("indexes", []) if not i.endswith(":")))' || true)
 	if [[ ${NOPG:-} != 1 ]]; then
 		pt=$(pg -c "${!p}" | pg_total_of)
 		[[ $at == "$pt" ]] || echo "$me: $m: apphub found $at, PostgreSQL $pt" >&2
