@@ -367,6 +367,12 @@ line text "q 'description contains $TEXT_WORD' ($total_text)" a_text pg_q_text "
 line q-eq "q 'region:$QEQ_REGION active:true' ($total_qeq)" a_qeq pg_q_qeq "(index: ${plan[qeq]:-none})"
 floor_a=(ah --json metastore get "$NS" no-such-key)
 line floor "a process: get of a missing key / psql 'SELECT 1'" floor_a pg_select1
+# A process that opens nothing: what this machine charges for a start.
+start_a=(ah --version)
+am=$(median_ms "${start_a[@]}")
+[[ ${NOPG:-} == 1 ]] || b=$(median_ms "$PSQL" --version)
+printf '%-7s %-52s %10s %10s %8s\n' start "apphub --version / psql --version" "$am" "${b:--}" \
+	"$([[ ${NOPG:-} == 1 ]] && echo - || ratio "$am" "$b")"
 
 echo
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? n * 1000 / t : 0) }'; }
