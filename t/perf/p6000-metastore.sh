@@ -35,10 +35,10 @@
 # nobody, through runuser), and stopped on exit.
 #
 # N defaults to 100,000, not the 1,000,000: bulk takes one document
-# of at most 100 operations a process (~30 ms each here: 1,000,000 records
-# load in ~5 minutes), and the searches that scan (array, text, q-eq) take
-# seconds each at 1,000,000, so 21 runs of them alone pass 10 minutes on 2
-# cores. N=1000000 RUNS=5 is the size (~15 minutes).
+# of at most 100 operations a process (12-30 ms each here: 1,000,000 records
+# load in ~3 minutes), and the searches that scan (array, text, q-eq) take
+# 2.5-4 s each at 1,000,000, so 23 runs of each pass 10 minutes on 2 cores.
+# N=1000000 RUNS=5 is the size (~7 minutes here).
 #
 # Reported, never failed on. Environment: APPHUB (the binary; default
 # ../../apphub from this script), N (records, default 100000), RUNS (21),
