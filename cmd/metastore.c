@@ -34,8 +34,8 @@ static const char *const metastore_usage[] = {
 	NULL
 };
 
-/* The most a bulk file may hold: 100 operations of records up to the limit, roughly. */
-#define BULK_FILE_MAX (32 << 20)
+/* The most a bulk file may hold: its documents of 100 operations each, one after another. */
+#define BULK_FILE_MAX (1 << 30)
 /* watch polls this often (milliseconds) */
 #define WATCH_POLL_MS 150
 
@@ -502,13 +502,46 @@ done:
 	return code;
 }
 
+/* One bulk document's reply: printed, its failures counted. */
+static void bulk_print(struct ctx *ctx, json_t *out, size_t *n, size_t *failed)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(json_object_get(out, "operations"), i, o) {
+		json_t *r = json_object_get(o, "record"), *e = json_object_get(o, "error");
+		int ok = !strcmp(jstr(o, "status"), "ok");
+
+		*failed += !ok;
+		++*n;
+		if (ctx->json || ctx->quiet)
+			continue;
+		if (ok)
+			printf("%zu ok %s %s/%s v%" JSON_INTEGER_FORMAT "\n", *n, jstr(o, "type"),
+			       jstr(r, "namespace"), jstr(r, "key"),
+			       json_integer_value(json_object_get(r, "version")));
+		else
+			printf("%zu error %s: %s: %s\n", *n, or_dash(o, "type"), jstr(e, "code"),
+			       jstr(e, "message"));
+	}
+	if (ctx->json) {
+		json_dumpf(out, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	}
+}
+
+/*
+ * bulk FILE: one {operations, continueOnError} document, or several one
+ * after another (JSON Lines): each is a transaction of its own, so a load
+ * of many records takes one process, not one a hundred.
+ */
 static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 {
 	struct option opts[] = { OPT_END() };
-	json_t *params = NULL, *out = NULL, *o;
+	json_t *params = NULL, *out = NULL;
 	json_error_t je;
 	char why[AH_JSON_WHY_MAX], *buf = NULL;
-	size_t len, i, failed = 0;
+	size_t len, off = 0, n = 0, failed = 0, docs = 0;
 	int code, fd;
 
 	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 1, 1,
@@ -518,43 +551,40 @@ static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 	fd = strcmp(argv[0], "-") ? open(argv[0], O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
 	if (fd < 0 || ah_read_fd_max(fd, BULK_FILE_MAX, &buf, &len) < 0) {
 		error("metastore bulk: cannot read '%s': %s", argv[0],
-		      errno == EFBIG ? "larger than 32 MiB" : strerror(errno));
+		      errno == EFBIG ? "larger than 1 GiB" : strerror(errno));
 		goto done;
 	}
-	if (!(params = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je))) {
-		error("metastore bulk: invalid JSON in '%s': %s", argv[0],
-		      ah_json_why(&je, why, sizeof(why)));
-		goto done;
-	}
-	if (!json_is_object(params)) {
-		error("metastore bulk: '%s' must hold a JSON object {operations, continueOnError}",
-		      argv[0]);
-		goto done;
-	}
-	if ((code = run_op(ctx, "metastore.bulk", params, &out)))
-		goto done;
-	json_array_foreach(json_object_get(out, "operations"), i, o)
-		failed += strcmp(jstr(o, "status"), "ok") != 0;
-	if (ctx->json) {
-		print_json(out);
-	} else {
-		json_array_foreach(json_object_get(out, "operations"), i, o) {
-			json_t *r = json_object_get(o, "record"), *e = json_object_get(o, "error");
-
-			if (ctx->quiet)
-				continue;
-			if (!strcmp(jstr(o, "status"), "ok"))
-				printf("%zu ok %s %s/%s v%" JSON_INTEGER_FORMAT "\n", i + 1, jstr(o, "type"),
-				       jstr(r, "namespace"), jstr(r, "key"),
-				       json_integer_value(json_object_get(r, "version")));
-			else
-				printf("%zu error %s: %s: %s\n", i + 1, or_dash(o, "type"), jstr(e, "code"),
-				       jstr(e, "message"));
+	for (;;) {
+		while (off < len && strchr(" \t\r\n", buf[off]))
+			off++;
+		if (off == len && docs)
+			break;
+		params = json_loadb(buf + off, len - off, JSON_REJECT_DUPLICATES |
+				    JSON_DISABLE_EOF_CHECK, &je);
+		if (!params) {
+			error("metastore bulk: invalid JSON in '%s' (document %zu): %s", argv[0],
+			      docs + 1, ah_json_why(&je, why, sizeof(why)));
+			code = APPHUB_EXIT_FAILED;
+			goto done;
 		}
+		off += je.position;
+		docs++;
+		if (!json_is_object(params)) {
+			error("metastore bulk: '%s' must hold JSON objects {operations, continueOnError}",
+			      argv[0]);
+			code = APPHUB_EXIT_FAILED;
+			goto done;
+		}
+		if ((code = run_op(ctx, "metastore.bulk", params, &out)))
+			goto done;
+		bulk_print(ctx, out, &n, &failed);
+		json_decref(out);
+		out = NULL;
+		json_decref(params);
+		params = NULL;
 	}
 	if (failed) {
-		error("metastore bulk: %zu of %zu operations failed", failed,
-		      json_array_size(json_object_get(out, "operations")));
+		error("metastore bulk: %zu of %zu operations failed", failed, n);
 		code = APPHUB_EXIT_FAILED;
 	}
 done:

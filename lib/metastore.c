@@ -83,25 +83,38 @@ static int depth_of(json_t *v, int depth)
 	return max;
 }
 
-static int metadata_check(json_t *m, struct ah_err *err)
+/*
+ * m checked (an object, its depth, its size); *text, when not NULL, is
+ * its compact text, which the write stores.
+ */
+static int metadata_check(json_t *m, char **text, struct ah_err *err)
 {
-	int64_t max;
+	static int64_t max;
 	size_t len;
-	char *text;
+	char *t;
 
+	if (text)
+		*text = NULL;
 	if (!json_is_object(m))
 		return ah_invalid(err, "invalid metadata: must be a JSON object");
 	if (depth_of(m, 1) > AH_MS_DEPTH_MAX)
 		return ah_invalid(err, "invalid metadata: nested deeper than %d", AH_MS_DEPTH_MAX);
-	if (ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, &max, err) < 0)
+	/* Read once: a bulk load checks a record at a time. */
+	if (!max && ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, &max,
+				err) < 0)
 		return -1;
-	text = json_dumps(m, JSON_COMPACT);
-	len = text ? strlen(text) : 0;
-	free(text);
-	if ((int64_t)len > max)
+	t = json_dumps(m, JSON_COMPACT);
+	len = t ? strlen(t) : 0;
+	if ((int64_t)len > max) {
+		free(t);
 		return ah_error(err, 413, "too_large",
 				"metadata of %zu bytes is over the limit of %lld (APPHUB_METASTORE_MAX_RECORD)",
 				len, (long long)max);
+	}
+	if (text)
+		*text = t;
+	else
+		free(t);
 	return 0;
 }
 
@@ -281,6 +294,7 @@ static int record_change(struct ah_state *st, const char *ns, const char *key,
 /* What a write sets: metadata, tags, owner, schemaHash (NULL: as they are). */
 struct fields {
 	json_t *metadata, *tags;
+	char *metadata_text;	/* metadata's compact text, when read from params */
 	const char *owner, *schema_hash;
 	int has_owner, has_schema;
 };
@@ -292,7 +306,7 @@ static int fields_read(json_t *params, int metadata_default, struct fields *f,
 
 	memset(f, 0, sizeof(*f));
 	if (m && !json_is_null(m)) {
-		if (metadata_check(m, err) < 0)
+		if (metadata_check(m, &f->metadata_text, err) < 0)
 			return -1;
 		f->metadata = json_incref(m);
 	} else if (metadata_default) {
@@ -315,6 +329,7 @@ static int fields_read(json_t *params, int metadata_default, struct fields *f,
 
 static void fields_release(struct fields *f)
 {
+	free(f->metadata_text);
 	json_decref(f->metadata);
 	json_decref(f->tags);
 }
@@ -345,7 +360,8 @@ static int insert(struct ah_state *st, const char *ns, const char *key, struct f
 	if (!stmt)
 		return -1;
 	ah_now_iso(now);
-	m = f->metadata ? json_dumps(f->metadata, JSON_COMPACT) : xstrdup("{}");
+	m = f->metadata_text ? xstrdup(f->metadata_text) :
+	    f->metadata ? json_dumps(f->metadata, JSON_COMPACT) : xstrdup("{}");
 	t = f->tags ? json_dumps(f->tags, JSON_COMPACT) : xstrdup("[]");
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, key);
@@ -358,8 +374,23 @@ static int insert(struct ah_state *st, const char *ns, const char *key, struct f
 	rc = ah_step_done(st, stmt, "cannot record record", err);
 	free(m);
 	free(t);
-	if (rc < 0 || read_back(st, ns, key, record, err) < 0)
+	if (rc < 0)
 		return -1;
+	/* The record as written, made here rather than read back: bulk loads make many. */
+	*record = json_pack("{s:s, s:s, s:O, s:O, s:s?, s:s?, s:i, s:s, s:s, s:n, s:s?, s:s?}",
+			    "namespace", ns, "key", key, "metadata",
+			    f->metadata ? f->metadata : json_object(), "tags",
+			    f->tags ? f->tags : json_array(), "owner", f->owner, "schemaHash",
+			    f->schema_hash, "version", 1, "createdAt", now, "updatedAt", now,
+			    "deletedAt", "createdBy", actor, "updatedBy", actor);
+	if (!json_object_get(*record, "owner"))
+		json_object_set_new(*record, "owner", json_null());
+	if (!json_object_get(*record, "schemaHash"))
+		json_object_set_new(*record, "schemaHash", json_null());
+	if (!json_object_get(*record, "createdBy"))
+		json_object_set_new(*record, "createdBy", json_null());
+	if (!json_object_get(*record, "updatedBy"))
+		json_object_set_new(*record, "updatedBy", json_null());
 	return record_change(st, ns, key, "create", 1, 0, *record, actor, err);
 }
 
@@ -634,7 +665,7 @@ static int do_patch(struct ah_state *st, json_t *params, const char *actor, json
 		}
 		unset_path(m, json_string_value(v));
 	}
-	if (metadata_check(m, err) < 0)
+	if (metadata_check(m, NULL, err) < 0)
 		goto done;
 	t = json_deep_copy(json_object_get(r.json, "tags"));
 	if (tags && !json_is_null(tags)) {
