@@ -177,7 +177,8 @@ static void add_index_names(json_t *names, const char *detail)
 
 		p += 6;
 		n = strcspn(p, " ()");
-		if (!n)
+		/* json_each's own "INDEX 3:" is not an index of the table */
+		if (!n || p[n - 1] == ':' || strspn(p, "0123456789") == n)
 			continue;
 		name = xstrndup(p, n);
 		json_array_foreach(names, i, v)
@@ -218,6 +219,48 @@ done:
 	json_decref(names);
 	free(q);
 	return ret;
+}
+
+/*
+ * When where tests a field of ns that has an index, order's columns are
+ * written "+r.x": the planner, without statistics, would rather walk the
+ * (namespace, updated_at) index in order than look the field up in its own,
+ * and a selective lookup then sorts a few rows instead of scanning them all.
+ */
+static int uses_index(struct ah_state *st, const char *ns, const char *where,
+		      struct strbuf *order, struct ah_err *err)
+{
+	static const char sql[] = "SELECT field FROM metastore_indexes WHERE namespace = ?";
+	sqlite3_stmt *stmt = NULL;
+	struct strbuf expr = STRBUF_INIT, plus = STRBUF_INIT;
+	const char *p;
+	int rc, hit = 0;
+
+	if (!*where)
+		return 0;
+	if (prepare(st, sql, &stmt, err) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
+	while (!hit && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		strbuf_reset(&expr);
+		if (ah_mfilter_field_sql((const char *)sqlite3_column_text(stmt, 0), &expr, err) == 0)
+			hit = strstr(where, expr.buf) != NULL;
+	}
+	sqlite3_finalize(stmt);
+	strbuf_release(&expr);
+	if (!hit)
+		return 0;
+	if (!order->len)
+		strbuf_addstr(order, "r.updated_at DESC, r.n DESC");
+	for (p = order->buf; *p; p++) {
+		if (!strncmp(p, "r.", 2) && (p == order->buf || p[-1] == ' '))
+			strbuf_addch(&plus, '+');
+		strbuf_addch(&plus, *p);
+	}
+	strbuf_reset(order);
+	strbuf_addstr(order, plus.buf);
+	strbuf_release(&plus);
+	return 0;
 }
 
 int ah_ms_search(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
@@ -273,6 +316,8 @@ int ah_ms_search(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 		strbuf_addstr(&where, " AND r.deleted_at IS NULL");
 	if (f.where.len)
 		strbuf_addf(&where, " AND %s", f.where.buf);
+	if (uses_index(st, ns, f.where.buf, &f.order, err) < 0)
+		goto done;
 	strbuf_addf(&sql, "SELECT " AH_MS_RECORD_COLUMNS "%s ORDER BY %s LIMIT ? OFFSET ?",
 		    where.buf, f.order.len ? f.order.buf : "r.updated_at DESC, r.n DESC");
 	if (want_plan) {
