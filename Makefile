@@ -360,6 +360,12 @@ run: deps
 			fi; \
 		done; \
 	fi
+	@# The hub serves before the workflows run: word-stats saves its result in its metastore.
+	@./apphub -C $(RUN_DIR)/state serve --listen $(RUN_LISTEN) & echo $$! >$(RUN_DIR)/serve.pid; \
+		for i in $$(seq 100); do \
+			./apphub --server http://$(RUN_LISTEN) -q metastore ls >/dev/null 2>&1 && break; \
+			sleep 0.1; \
+		done
 	@if [ -x ./apphub-workflow ] && [ -x ./apphub-jobs ]; then \
 		mkdir -p $(RUN_DIR)/workflows; \
 		for def in contrib/examples/workflows/*.yaml contrib/examples/workflows/*.json; do \
@@ -387,7 +393,9 @@ run: deps
 	@echo "  curl -sN http://$(RUN_LISTEN)/events -H 'Accept: text/event-stream'"
 	@echo "  curl -s http://$(RUN_LISTEN)/jobs | jq"
 	@echo "  curl -s http://$(RUN_LISTEN)/workflows | jq"
-	@exec ./apphub -C $(RUN_DIR)/state serve --listen $(RUN_LISTEN)
+	@echo "  curl -s http://$(RUN_LISTEN)/records/examples/word-stats | jq"
+	@# Until it stops (Ctrl-C reaches it too).
+	@pid=$$(cat $(RUN_DIR)/serve.pid); while kill -0 $$pid 2>/dev/null; do sleep 1; done
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
