@@ -241,10 +241,40 @@ static int meta_compare(struct cc *c, const struct field *f, enum op op, json_t 
 	return 0;
 }
 
+/*
+ * "instr(r.metadata, ?) > 0 AND ": a string that the stored JSON text must
+ * hold for the condition to hold, tested on the raw text before the JSON
+ * is parsed (most records fail it at memmem's speed). Only for strings
+ * that json_dumps writes as they are (no quote, backslash or control
+ * character); quoted, the needle is "s" with its quotes, as an element.
+ */
+static void raw_prefilter(struct cc *c, const char *s, int quoted)
+{
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return;
+	if (!*s)
+		return;
+	strbuf_addstr(c->w, "instr(r.metadata, ");
+	if (quoted) {
+		char *q = xstrfmt("\"%s\"", s);
+
+		json_array_append_new(c->binds, json_string(q));
+		free(q);
+	} else {
+		json_array_append_new(c->binds, json_string(s));
+	}
+	strbuf_addstr(c->w, "?) > 0 AND ");
+}
+
 /* metadata array at f holds v */
 static void meta_array_holds(struct cc *c, const struct field *f, json_t *v)
 {
 	strbuf_addch(c->w, '(');
+	if (json_is_string(v))
+		raw_prefilter(c, json_string_value(v), 1);
 	json_type_of(c, f);
 	strbuf_addf(c->w, " = 'array' AND EXISTS (SELECT 1 FROM json_each(r.metadata, '%s') j"
 		    " WHERE ", f->path.buf);
@@ -441,6 +471,7 @@ static int cond_meta(struct cc *c, const struct field *f, enum op op, json_t *v,
 	case OP_CONTAINS:
 		if (json_is_string(v)) {
 			strbuf_addch(c->w, '(');
+			raw_prefilter(c, json_string_value(v), 0);
 			json_type_of(c, f);
 			strbuf_addf(c->w, " = 'text' AND instr(%s, ", f->sql.buf);
 			bind(c, v);
