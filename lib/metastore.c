@@ -377,10 +377,10 @@ static int insert(struct ah_state *st, const char *ns, const char *key, struct f
 	if (rc < 0)
 		return -1;
 	/* The record as written, made here rather than read back: bulk loads make many. */
-	*record = json_pack("{s:s, s:s, s:O, s:O, s:s?, s:s?, s:i, s:s, s:s, s:n, s:s?, s:s?}",
+	*record = json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:i, s:s, s:s, s:n, s:s?, s:s?}",
 			    "namespace", ns, "key", key, "metadata",
-			    f->metadata ? f->metadata : json_object(), "tags",
-			    f->tags ? f->tags : json_array(), "owner", f->owner, "schemaHash",
+			    f->metadata ? json_incref(f->metadata) : json_object(), "tags",
+			    f->tags ? json_incref(f->tags) : json_array(), "owner", f->owner, "schemaHash",
 			    f->schema_hash, "version", 1, "createdAt", now, "updatedAt", now,
 			    "deletedAt", "createdBy", actor, "updatedBy", actor);
 	if (!json_object_get(*record, "owner"))
