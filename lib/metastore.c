@@ -265,7 +265,8 @@ static int record_change(struct ah_state *st, const char *ns, const char *key,
 		text = json_dumps(record, JSON_COMPACT);
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, key);
-	ah_bind_text(stmt, 3, action);
+	/* The change's name, as watch and the events have it. */
+	ah_bind_text(stmt, 3, change_of(action));
 	sqlite3_bind_int64(stmt, 4, version);
 	if (previous)
 		sqlite3_bind_int64(stmt, 5, previous);

@@ -154,6 +154,9 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	assert_equal "$(jq -c '[.record.version, .record.metadata]' <<<"$output")" '[5,{"a":2}]'
 	run --separate-stderr -0 ms get ns k --version 3 --json
 	assert_equal "$(jq -c '[.version, .metadata]' <<<"$output")" '[3,{"a":3}]'
+	run --separate-stderr -0 ms audit ns k --json
+	assert_equal "$(jq -c '[.entries[].action]' <<<"$output")" \
+		'["restored","restored","updated","updated","created"]'
 	run --separate-stderr -0 ms audit ns k
 	assert_line --index 0 --regexp '^ID +ACTION +VERSION +ACTOR +TIME$'
 	assert_equal "${#lines[@]}" 6
