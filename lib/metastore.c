@@ -1030,9 +1030,8 @@ static json_t *namespace_row(sqlite3_stmt *stmt)
 int ah_ms_namespaces(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] =
-		"SELECT namespace, count(*) FILTER (WHERE deleted_at IS NULL),"
-		" count(*) FILTER (WHERE deleted_at IS NOT NULL), max(updated_at)"
-		" FROM metastore_records GROUP BY namespace ORDER BY namespace";
+		"SELECT namespace, records, deleted, updated_at FROM metastore_namespaces"
+		" ORDER BY namespace";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	json_t *rows;
 

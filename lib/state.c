@@ -418,6 +418,38 @@ static const char *const migrations[] = {
 	"  name TEXT NOT NULL UNIQUE,"
 	"  created_at TEXT NOT NULL,"
 	"  PRIMARY KEY(namespace, field)) WITHOUT ROWID;",
+	/*
+	 * 13: each namespace's record counts, kept by triggers: metastore ls
+	 * (and every completion of a namespace) reads a row a namespace
+	 * rather than counting all the records.
+	 */
+	"CREATE TABLE IF NOT EXISTS metastore_namespaces ("
+	"  namespace TEXT PRIMARY KEY,"
+	"  records INTEGER NOT NULL DEFAULT 0,"
+	"  deleted INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at TEXT) WITHOUT ROWID;"
+	"INSERT OR REPLACE INTO metastore_namespaces(namespace, records, deleted, updated_at)"
+	"  SELECT namespace, count(*) FILTER (WHERE deleted_at IS NULL),"
+	"  count(*) FILTER (WHERE deleted_at IS NOT NULL), max(updated_at)"
+	"  FROM metastore_records GROUP BY namespace;"
+	"CREATE TRIGGER IF NOT EXISTS metastore_records_ins AFTER INSERT ON metastore_records BEGIN"
+	"  INSERT INTO metastore_namespaces(namespace, records, deleted, updated_at)"
+	"  VALUES (NEW.namespace, NEW.deleted_at IS NULL, NEW.deleted_at IS NOT NULL,"
+	"   NEW.updated_at)"
+	"  ON CONFLICT(namespace) DO UPDATE SET records = records + (NEW.deleted_at IS NULL),"
+	"   deleted = deleted + (NEW.deleted_at IS NOT NULL),"
+	"   updated_at = max(ifnull(updated_at, ''), NEW.updated_at); END;"
+	"CREATE TRIGGER IF NOT EXISTS metastore_records_upd AFTER UPDATE ON metastore_records BEGIN"
+	"  UPDATE metastore_namespaces SET"
+	"   records = records - (OLD.deleted_at IS NULL) + (NEW.deleted_at IS NULL),"
+	"   deleted = deleted - (OLD.deleted_at IS NOT NULL) + (NEW.deleted_at IS NOT NULL),"
+	"   updated_at = max(ifnull(updated_at, ''), NEW.updated_at)"
+	"  WHERE namespace = NEW.namespace; END;"
+	"CREATE TRIGGER IF NOT EXISTS metastore_records_del AFTER DELETE ON metastore_records BEGIN"
+	"  UPDATE metastore_namespaces SET records = records - (OLD.deleted_at IS NULL),"
+	"   deleted = deleted - (OLD.deleted_at IS NOT NULL) WHERE namespace = OLD.namespace;"
+	"  DELETE FROM metastore_namespaces WHERE namespace = OLD.namespace"
+	"   AND records = 0 AND deleted = 0; END;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

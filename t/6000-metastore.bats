@@ -126,9 +126,14 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	[[ $(jq -r .deletedAt <<<"$output") != null ]]
 	assert_equal "$(apphub -q metastore search ns)" ''
 	assert_equal "$(apphub -q metastore search ns --include-deleted)" k
+	# ls counts it as deleted, and as a record again once put back
+	assert_equal "$(ms ls --json | jq -c '.namespaces[] | [.namespace, .records, .deleted]')" \
+		'["ns",0,1]'
 	run --separate-stderr -3 ms create ns k --set a=2
 	run --separate-stderr -0 ms put ns k --set a=3 --json
 	assert_equal "$(jq -c '[.record.version, .record.deletedAt, .record.metadata.a]' <<<"$output")" '[3,null,3]'
+	assert_equal "$(ms ls --json | jq -c '.namespaces[] | [.namespace, .records, .deleted]')" \
+		'["ns",1,0]'
 	run --separate-stderr -2 ms rm ns nothing
 }
 
@@ -137,6 +142,8 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	ms put pipelines p1 --set a=2 >/dev/null
 	run --separate-stderr -0 ms purge pipelines p1
 	assert_output purged
+	# the namespace's last record gone, the namespace is too
+	assert_equal "$(ms ls --json | jq -c .namespaces)" '[]'
 	run --separate-stderr -2 ms get pipelines p1
 	run --separate-stderr -2 ms get pipelines p1 --include-deleted
 	run --separate-stderr -2 ms purge pipelines p1
