@@ -100,7 +100,7 @@ struct drive {
 	/* The pool. */
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
-	struct task *todo, *done;
+	struct task *queued, *done;
 	int stopping, threads_nr;
 	pthread_t *threads;
 };
@@ -153,12 +153,12 @@ static void *pool_main(void *arg)
 
 	pthread_mutex_lock(&d->mutex);
 	for (;;) {
-		while (!d->todo && !d->stopping)
+		while (!d->queued && !d->stopping)
 			pthread_cond_wait(&d->cond, &d->mutex);
-		if (!d->todo)
+		if (!d->queued)
 			break;
-		t = d->todo;
-		d->todo = t->next;
+		t = d->queued;
+		d->queued = t->next;
 		pthread_mutex_unlock(&d->mutex);
 		run_task(d, &st, t);
 		pthread_mutex_lock(&d->mutex);
@@ -180,10 +180,10 @@ static void submit(struct drive *d, struct task *t)
 	}
 	/* FIFO, so steps start in the order they became ready. */
 	t->next = NULL;
-	if (!d->todo) {
-		d->todo = t;
+	if (!d->queued) {
+		d->queued = t;
 	} else {
-		struct task *last = d->todo;
+		struct task *last = d->queued;
 
 		while (last->next)
 			last = last->next;
@@ -1486,8 +1486,8 @@ done:
 	{
 		struct task *t;
 
-		while ((t = d.todo)) {
-			d.todo = t->next;
+		while ((t = d.queued)) {
+			d.queued = t->next;
 			free(t);
 		}
 		while ((t = d.done)) {
