@@ -114,6 +114,20 @@ void print_json(json_t *v);
  * line with --json. *results are the results (not under watch). An exit
  * status.
  */
+/*
+ * jobs runs, workflow runs: [<slug>] [--status <status>] [--limit <n>],
+ * through op_one (a slug's runs) or op_all; --json prints the result, -q
+ * the run ids, text the header and row(run) for each.
+ */
+struct runs_front {
+	const char *what;		/* "a job slug" */
+	const char *op_one, *op_all;
+	const char *header;
+	void (*row)(json_t *run);
+};
+int list_runs(struct ctx *ctx, const struct runs_front *f, const char *const *usage, int argc,
+	      const char **argv);
+
 struct work_front {
 	const char *work_op, *run_op, *next_op;
 	const char *done;

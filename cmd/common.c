@@ -384,3 +384,41 @@ const char *jstr(json_t *o, const char *key)
 
 	return s ? s : "";
 }
+
+int list_runs(struct ctx *ctx, const struct runs_front *f, const char *const *usage, int argc,
+	      const char **argv)
+{
+	const char *status = NULL;
+	long limit = 50;
+	struct option opts[] = {
+		OPT_STRING(0, "status", &status, "status", "only runs in this status"),
+		OPT_INT(0, "limit", &limit, "n", "at most n runs (default 50)"),
+		OPT_END(),
+	};
+	json_t *params, *out = NULL, *r;
+	size_t i;
+	int code;
+
+	if ((argc = parse_verb_args(ctx, argc, argv, opts, usage, 0, 1, f->what, &code)) < 0)
+		return code;
+	params = json_pack("{s:s?, s:s?, s:I}", "slug", argc ? argv[0] : NULL, "status", status,
+			   "limit", (json_int_t)limit);
+	code = run_op(ctx, argc ? f->op_one : f->op_all, params, &out);
+	json_decref(params);
+	if (code)
+		return code;
+	if (ctx->json) {
+		print_json(out);
+	} else {
+		if (!ctx->quiet && json_array_size(json_object_get(out, "data")))
+			puts(f->header);
+		json_array_foreach(json_object_get(out, "data"), i, r) {
+			if (ctx->quiet)
+				puts(jstr(r, "id"));
+			else
+				f->row(r);
+		}
+	}
+	json_decref(out);
+	return 0;
+}

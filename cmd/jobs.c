@@ -235,52 +235,29 @@ done:
 	return code;
 }
 
+static void run_row(json_t *r)
+{
+	json_t *d = json_object_get(r, "durationMs");
+	char job[160], dur[32] = "-";
+
+	snprintf(job, sizeof(job), "%s@%s", jstr(r, "jobSlug"), jstr(r, "version"));
+	if (json_is_integer(d))
+		snprintf(dur, sizeof(dur), "%" JSON_INTEGER_FORMAT " ms", json_integer_value(d));
+	printf("%-14s  %-9s  %-24s  %-24s  %s\n", jstr(r, "id"), jstr(r, "status"), job,
+	       jstr(r, "createdAt"), dur);
+}
+
+static const struct runs_front jobs_runs_front = {
+	.what = "a job slug",
+	.op_one = "jobs.runs",
+	.op_all = "job-runs.list",
+	.header = "RUN             STATUS     JOB                       CREATED                   DURATION",
+	.row = run_row,
+};
+
 static int jobs_runs(int argc, const char **argv, struct ctx *ctx)
 {
-	const char *status = NULL;
-	long limit = 50;
-	struct option opts[] = {
-		OPT_STRING(0, "status", &status, "status", "only runs in this status"),
-		OPT_INT(0, "limit", &limit, "n", "at most n runs (default 50)"),
-		OPT_END(),
-	};
-	json_t *params, *out = NULL, *r;
-	size_t i;
-	int code;
-
-	if ((argc = parse_verb_args(ctx, argc, argv, opts, jobs_usage, 0, 1, "a job slug",
-				    &code)) < 0)
-		return code;
-	params = json_pack("{s:s?, s:s?, s:I}", "slug", argc ? argv[0] : NULL, "status", status,
-			   "limit", (json_int_t)limit);
-	code = run_op(ctx, argc ? "jobs.runs" : "job-runs.list", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json) {
-		print_json(out);
-	} else {
-		if (!ctx->quiet && json_array_size(json_object_get(out, "data")))
-			printf("%-14s  %-9s  %-24s  %-24s  %s\n", "RUN", "STATUS", "JOB", "CREATED",
-			       "DURATION");
-		json_array_foreach(json_object_get(out, "data"), i, r) {
-			json_t *d = json_object_get(r, "durationMs");
-			char job[160], dur[32] = "-";
-
-			if (ctx->quiet) {
-				puts(jstr(r, "id"));
-				continue;
-			}
-			snprintf(job, sizeof(job), "%s@%s", jstr(r, "jobSlug"), jstr(r, "version"));
-			if (json_is_integer(d))
-				snprintf(dur, sizeof(dur), "%" JSON_INTEGER_FORMAT " ms",
-					 json_integer_value(d));
-			printf("%-14s  %-9s  %-24s  %-24s  %s\n", jstr(r, "id"), jstr(r, "status"), job,
-			       jstr(r, "createdAt"), dur);
-		}
-	}
-	json_decref(out);
-	return 0;
+	return list_runs(ctx, &jobs_runs_front, jobs_usage, argc, argv);
 }
 
 static void show_run(json_t *out, int quiet)

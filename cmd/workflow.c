@@ -551,49 +551,26 @@ done:
 	return code;
 }
 
+static void run_row(json_t *r)
+{
+	char buf[32];
+
+	printf("%-14s  %-9s  %-24s  %-16s  %-24s  %s\n", jstr(r, "id"), jstr(r, "status"),
+	       jstr(r, "workflowSlug"), jstr(json_object_get(r, "trigger"), "type"),
+	       jstr(r, "createdAt"), duration(json_object_get(r, "durationMs"), buf, sizeof(buf)));
+}
+
+static const struct runs_front workflow_runs_front = {
+	.what = "a workflow slug",
+	.op_one = "workflows.runs",
+	.op_all = "workflow-runs.list",
+	.header = "RUN             STATUS     WORKFLOW                  TRIGGER           CREATED                   DURATION",
+	.row = run_row,
+};
+
 static int workflow_runs(int argc, const char **argv, struct ctx *ctx)
 {
-	const char *status = NULL;
-	long limit = 50;
-	struct option opts[] = {
-		OPT_STRING(0, "status", &status, "status", "only runs in this status"),
-		OPT_INT(0, "limit", &limit, "n", "at most n runs (default 50)"),
-		OPT_END(),
-	};
-	json_t *params, *out = NULL, *r;
-	size_t i;
-	int code;
-
-	if ((argc = parse_verb_args(ctx, argc, argv, opts, workflow_usage, 0, 1, "a workflow slug",
-				    &code)) < 0)
-		return code;
-	params = json_pack("{s:s?, s:s?, s:I}", "slug", argc ? argv[0] : NULL, "status", status,
-			   "limit", (json_int_t)limit);
-	code = run_op(ctx, argc ? "workflows.runs" : "workflow-runs.list", params, &out);
-	json_decref(params);
-	if (code)
-		return code;
-	if (ctx->json) {
-		print_json(out);
-	} else {
-		if (!ctx->quiet && json_array_size(json_object_get(out, "data")))
-			printf("%-14s  %-9s  %-24s  %-16s  %-24s  %s\n", "RUN", "STATUS", "WORKFLOW",
-			       "TRIGGER", "CREATED", "DURATION");
-		json_array_foreach(json_object_get(out, "data"), i, r) {
-			char buf[32];
-
-			if (ctx->quiet) {
-				puts(jstr(r, "id"));
-				continue;
-			}
-			printf("%-14s  %-9s  %-24s  %-16s  %-24s  %s\n", jstr(r, "id"),
-			       jstr(r, "status"), jstr(r, "workflowSlug"),
-			       jstr(json_object_get(r, "trigger"), "type"), jstr(r, "createdAt"),
-			       duration(json_object_get(r, "durationMs"), buf, sizeof(buf)));
-		}
-	}
-	json_decref(out);
-	return 0;
+	return list_runs(ctx, &workflow_runs_front, workflow_usage, argc, argv);
 }
 
 static void text_canceled(json_t *out, int quiet)
