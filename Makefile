@@ -33,6 +33,14 @@ ALL_PKGS = sqlite3 jansson libgit2 yaml-0.1 libarchive libcrypto libcurl libsecc
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DAPPHUB_VERSION='"$(VERSION)"' \
 	-DLIBEXECDIR='"$(LIBEXECDIR)"' -I. $(shell $(PKG_CONFIG) --cflags $(ALL_PKGS) 2>/dev/null)
 
+# DuckDB's C API, for apphub-timestore only. Debian 12 has no DuckDB, so it
+# comes from the npm registry, pinned: the Node bindings' package carries
+# libduckdb.so, the duckdb package's source tree the matching duckdb.h.
+DUCKDB_VERSION = 1.4.4
+DUCKDB_BINDINGS_VERSION = 1.4.4-r.1
+DUCKDB_DIR = third_party/duckdb
+ALL_CFLAGS += -isystem $(DUCKDB_DIR)
+
 # lib/ in its layers (DESIGN.md §3): each group uses only the groups above
 # it, and no module of a group uses another in a cycle (t/0020-layers.bats).
 UTIL_OBJS += lib/base64.o
@@ -75,6 +83,7 @@ RECORD_OBJS += lib/launch.o
 RECORD_OBJS += lib/metastore.o
 RECORD_OBJS += lib/search.o
 RECORD_OBJS += lib/tags.o
+RECORD_OBJS += lib/timestore.o
 RECORD_OBJS += lib/workflows.o
 
 ENGINE_OBJS += lib/analyze.o
@@ -92,6 +101,7 @@ ENGINE_OBJS += lib/dag.o
 ENGINE_OBJS += lib/derive.o
 ENGINE_OBJS += lib/dockerfile.o
 ENGINE_OBJS += lib/dockerignore.o
+ENGINE_OBJS += lib/duck.o
 ENGINE_OBJS += lib/fetch-local.o
 ENGINE_OBJS += lib/hooks.o
 ENGINE_OBJS += lib/http-call.o
@@ -135,6 +145,7 @@ OPS_OBJS += lib/ops-launch.o
 OPS_OBJS += lib/ops-metastore.o
 OPS_OBJS += lib/ops-search.o
 OPS_OBJS += lib/ops-tags.o
+OPS_OBJS += lib/ops-timestore.o
 OPS_OBJS += lib/ops-workflows.o
 
 FRONT_OBJS += lib/api.o
@@ -156,7 +167,7 @@ LIB = lib/libapphub.a
 # name=function), its operation modules (ops_<module>[]) and its libraries.
 # The linker takes from $(LIB) only what these reach.
 PROGRAMS = apphub apphub-build apphub-image apphub-ingest apphub-jobs apphub-launch apphub-remote apphub-serve \
-	apphub-workflow
+	apphub-timestore apphub-workflow
 
 LIGHT_OPS = apps builds events gc history launch metastore search tags
 LIGHT_PKGS = sqlite3 jansson
@@ -214,6 +225,16 @@ apphub-workflow_OPS = $(LIGHT_OPS) job_runs workflows
 apphub-workflow_PKGS = $(LIGHT_PKGS) yaml-0.1 libarchive libcrypto libcurl libseccomp
 apphub-workflow_LIBS = -lpthread
 
+# The timestore: DuckDB (libduckdb, from the npm registry: see DUCKDB below)
+# reads and writes its Parquet partitions. Nothing else links it; serve asks
+# a long-lived apphub-timestore for its operations.
+apphub-timestore_OBJS = cmd/timestore.o
+apphub-timestore_CMDS = timestore
+apphub-timestore_OPS = $(LIGHT_OPS) timestore
+apphub-timestore_PKGS = $(LIGHT_PKGS)
+apphub-timestore_LIBS = -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,'$$ORIGIN:$$ORIGIN/$(DUCKDB_DIR)'
+apphub-timestore_DEPS = $(DUCKDB_DIR)/libduckdb.so
+
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
@@ -240,7 +261,7 @@ $(LIB): $(LIB_OBJS)
 	$(RM) $@ && $(AR) rcs $@ $(LIB_OBJS)
 
 define program
-$(1): apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o $$(LIB)
+$(1): apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o $$(LIB) $$($(1)_DEPS)
 	$$(CC) $$(LDFLAGS) -Wl,-O1,--as-needed -o $$@ apphub.o gen/$(1).o $$($(1)_OBJS) cmd/common.o \
 		$$(LIB) $$(shell $$(PKG_CONFIG) --libs $$($(1)_PKGS) 2>/dev/null) $$(LIGHT_LIBS) $$($(1)_LIBS)
 endef
@@ -279,8 +300,26 @@ t/helper/test-tool: t/helper/test-tool.o $(LIB)
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
+# npm pack fetches a package's tarball without installing it (or running
+# its scripts); the two files are all that is kept.
+$(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h: $(DUCKDB_DIR)/.version-$(DUCKDB_BINDINGS_VERSION)
+$(DUCKDB_DIR)/.version-$(DUCKDB_BINDINGS_VERSION):
+	@command -v npm >/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends nodejs npm; }
+	@echo "make: fetching DuckDB $(DUCKDB_VERSION) from the npm registry"
+	@rm -rf $(DUCKDB_DIR) && mkdir -p $(DUCKDB_DIR)/pack && \
+	(cd $(DUCKDB_DIR)/pack && npm pack --silent @duckdb/node-bindings-linux-x64@$(DUCKDB_BINDINGS_VERSION) \
+		duckdb@$(DUCKDB_VERSION) >/dev/null) && \
+	tar -xzf $(DUCKDB_DIR)/pack/duckdb-node-bindings-linux-x64-$(DUCKDB_BINDINGS_VERSION).tgz \
+		-C $(DUCKDB_DIR) --strip-components=1 package/libduckdb.so && \
+	tar -xzf $(DUCKDB_DIR)/pack/duckdb-$(DUCKDB_VERSION).tgz -C $(DUCKDB_DIR) --strip-components=5 \
+		package/src/duckdb/src/include/duckdb.h && \
+	rm -rf $(DUCKDB_DIR)/pack && touch $@
+# Every object may include duckdb.h; only the timestore's do.
+$(LIB_OBJS) $(PROGRAM_OBJS): | $(DUCKDB_DIR)/duckdb.h
+
 # Installs the missing packages only, so a ready machine pays one dpkg-query.
-deps:
+deps: $(DUCKDB_DIR)/.version-$(DUCKDB_BINDINGS_VERSION)
 	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBIAN_PACKAGES) 2>/dev/null | \
 		awk '$$NF == "installed" { ok[$$1] = 1 } END { n = split("$(DEBIAN_PACKAGES)", p, " "); \
 		for (i = 1; i <= n; i++) if (!(p[i] in ok)) printf "%s ", p[i] }'); \
@@ -402,6 +441,7 @@ install: all
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 755 apphub $(DESTDIR)$(BINDIR)/apphub
 	for h in $(filter-out apphub,$(PROGRAMS)); do install -m 755 $$h $(DESTDIR)$(LIBEXECDIR)/$$h || exit 1; done
+	install -m 644 $(DUCKDB_DIR)/libduckdb.so $(DESTDIR)$(LIBEXECDIR)/libduckdb.so
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 completions/apphub.bash $(DESTDIR)$(BASHCOMPDIR)/apphub
 	install -m 644 completions/_apphub $(DESTDIR)$(ZSHCOMPDIR)/_apphub

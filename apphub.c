@@ -43,6 +43,7 @@ static const struct cmd_struct commands[] = {
 	{ "launch", "Run built apps in a sandbox with a preview URL" },
 	{ "metastore", "Versioned JSON records: search, bulk, audit, indexes and watch" },
 	{ "serve", "Serve the operations over HTTP, with events and workers" },
+	{ "timestore", "Time series in Parquet partitions, queried and downsampled by DuckDB" },
 	{ "workflow", "Define, run and schedule DAG workflows of jobs and HTTP calls" },
 };
 

@@ -39,6 +39,10 @@ const char *ah_api_scope_name(enum ah_scope scope)
 		return "metastore:delete";
 	case SCOPE_METASTORE_ADMIN:
 		return "metastore:admin";
+	case SCOPE_TIMESTORE_READ:
+		return "timestore:read";
+	case SCOPE_TIMESTORE_WRITE:
+		return "timestore:write";
 	case SCOPE_ADMIN:
 		return "admin";
 	}

@@ -28,6 +28,8 @@ enum ah_scope {
 	SCOPE_METASTORE_WRITE,
 	SCOPE_METASTORE_DELETE,
 	SCOPE_METASTORE_ADMIN,
+	SCOPE_TIMESTORE_READ,
+	SCOPE_TIMESTORE_WRITE,
 	SCOPE_ADMIN,
 };
 
@@ -77,6 +79,7 @@ extern const struct ah_op ops_ingest[];
 extern const struct ah_op ops_jobs[];
 extern const struct ah_op ops_workflows[];
 extern const struct ah_op ops_metastore[];
+extern const struct ah_op ops_timestore[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];

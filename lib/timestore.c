@@ -1,0 +1,4 @@
+/*
+ * The timestore's records (lib/timestore.h).
+ */
+#include "timestore.h"
