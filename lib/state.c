@@ -836,22 +836,40 @@ static int trace_sql(unsigned type, void *data, void *p, void *x)
 	return 0;
 }
 
-struct ah_checkpointer {
-	sqlite3 *db;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int poked, busy, stop;
-};
-
 /*
- * The WAL's length (frames) from which a commit has the thread checkpoint,
- * as wal_autocheckpoint's default; and from which the writer copies the
+ * The WAL's length (frames) from which a commit checkpoints, as
+ * wal_autocheckpoint's default; and from which the writer copies the
  * rest itself: the thread's checkpoints trail the last commit, and a WAL
  * starts over only at a write after a checkpoint that copied all of it.
  */
 #define CHECKPOINT_FRAMES 1000
 #define CHECKPOINT_RESTART_FRAMES 10000
+/*
+ * The first process to open the database after all have closed it reads
+ * every frame of the WAL (SQLite's recovery: about 2 us a frame here), so
+ * a process that leaves more than this many empties it as it closes.
+ */
+#define CLOSE_CHECKPOINT_FRAMES 100
+
+/* After each commit, as wal_autocheckpoint's hook, counting the frames. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct ah_state *st = arg;
+
+	st->wal_frames = frames;
+	if (frames >= CHECKPOINT_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+struct ah_checkpointer {
+	sqlite3 *db;
+	int *wal_frames;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int poked, busy, stop;
+};
 
 /*
  * A passive checkpoint copies what the readers allow and never waits, so
@@ -885,6 +903,7 @@ static int checkpoint_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	struct ah_checkpointer *c = arg;
 
 	(void)name;
+	*c->wal_frames = frames;
 	if (frames < CHECKPOINT_FRAMES)
 		return SQLITE_OK;
 	pthread_mutex_lock(&c->lock);
@@ -922,6 +941,7 @@ void ah_checkpoint_behind(struct ah_state *st)
 		pthread_cond_destroy(&c->cond);
 		goto fail;
 	}
+	c->wal_frames = &st->wal_frames;
 	sqlite3_wal_hook(st->db, checkpoint_hook, c);
 	st->checkpointer = c;
 	free(path);
@@ -949,7 +969,7 @@ static void checkpointer_stop(struct ah_state *st)
 	sqlite3_close(c->db);
 	free(c);
 	st->checkpointer = NULL;
-	sqlite3_wal_autocheckpoint(st->db, CHECKPOINT_FRAMES);
+	sqlite3_wal_hook(st->db, wal_hook, st);
 }
 
 /*
@@ -1022,9 +1042,11 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 	/*
 	 * A process that closes the last connection would checkpoint the WAL
 	 * and delete it (four fsyncs): most of a short write's time. The
-	 * commits' own autocheckpoint keeps the WAL small enough.
+	 * commits' own checkpoints, and ah_state_close's past
+	 * CLOSE_CHECKPOINT_FRAMES, keep the WAL short.
 	 */
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_hook(st->db, wal_hook, st);
 	if (getenv("APPHUB_TRACE_SQL"))
 		sqlite3_trace_v2(st->db, SQLITE_TRACE_PROFILE, trace_sql, NULL);
 	sqlite3_busy_timeout(st->db, 10000);
@@ -1038,8 +1060,10 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 		ah_sql_error(st, err, "cannot set up database");
 		goto fail;
 	}
+	/* journal_size_limit: a WAL that starts over is cut back to 64 MiB. */
 	if (ah_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
-		    " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536",
+		    " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536;"
+		    " PRAGMA journal_size_limit=67108864",
 		    err) < 0)
 		goto fail;
 	if (migrate(st, err) < 0)
@@ -1060,6 +1084,14 @@ void ah_state_close(struct ah_state *st)
 	if (!st)
 		return;
 	checkpointer_stop(st);
+	/*
+	 * Without waiting: with another process in the database, the WAL is
+	 * not the last closer's to empty.
+	 */
+	if (st->db && st->wal_frames >= CLOSE_CHECKPOINT_FRAMES) {
+		sqlite3_busy_timeout(st->db, 0);
+		sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
 	for (i = 0; i < st->cache_nr; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	free(st->cache);

@@ -31,6 +31,8 @@ struct ah_state {
 	struct ah_int_rows *links;
 	const char *links_source;
 	struct ah_checkpointer *checkpointer;
+	/* The WAL's frames after this connection's last commit (its WAL hook). */
+	int wal_frames;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
