@@ -504,8 +504,10 @@ t/fuzz/fuzz-cron: t/fuzz/fuzz-cron.c lib/cron.c lib/tz.c lib/timeutil.c lib/fsut
 		lib/strbuf.c lib/usage.c lib/err.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 # A metastore search's filter, q, sort and projection compiled and prepared (lib/metastore-filter.c).
-t/fuzz/fuzz-mfilter: t/fuzz/fuzz-mfilter.c lib/metastore-filter.c lib/strbuf.c lib/usage.c lib/err.c
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson sqlite3)
+# The state's SQL functions (ah_contains) come with lib/state.c.
+t/fuzz/fuzz-mfilter: t/fuzz/fuzz-mfilter.c lib/metastore-filter.c $(FUZZ_SRCS)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto) \
+		$(LIGHT_LIBS)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
 		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \

@@ -1042,6 +1042,36 @@ int ah_ms_namespaces(struct ah_state *st, json_t *params, json_t **out, struct a
 	return 0;
 }
 
+/* The first column of sql's one row; 0 when it has none (or sql cannot run: no sqlite_stat1 yet). */
+static sqlite3_int64 int_of(struct ah_state *st, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	sqlite3_int64 v = 0;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+int ah_ms_analyze(struct ah_state *st, int force, struct ah_err *err)
+{
+	sqlite3_int64 now, then;
+
+	if (!force) {
+		now = int_of(st, "SELECT sum(records + deleted) FROM metastore_namespaces");
+		/* the unique index's first figure: the rows when it was analyzed */
+		then = int_of(st, "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE"
+			      " tbl = 'metastore_records' AND idx = 'sqlite_autoindex_metastore_records_1'");
+		/* few records: any plan is quick */
+		if (now < 1000 || (then && now <= 2 * then && 2 * now >= then))
+			return 0;
+	}
+	return ah_exec(st, "PRAGMA analysis_limit = 0; ANALYZE metastore_records", err);
+}
+
 static const struct {
 	const char *type;
 	int (*fn)(struct ah_state *, json_t *, const char *, json_t **, struct ah_err *);
@@ -1120,6 +1150,12 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 	if (began && ah_commit(st, err) < 0)
 		goto done;
 	began = 0;
+	/* a load's records change the plans: the statistics follow */
+	{
+		struct ah_err ignored = AH_ERR_INIT;
+
+		ah_ms_analyze(st, 0, &ignored);
+	}
 	*out = json_pack("{s:O}", "operations", results);
 	ret = 0;
 done:

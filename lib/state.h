@@ -40,6 +40,11 @@ int ah_schema_version(void);
 
 char *ah_state_resolve_dir(const char *opt);
 int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err);
+/*
+ * The SQL functions apphub's statements use (ah_contains, the stemmer,
+ * ...), on a connection ah_state_open did not make (tests, fuzzers).
+ */
+int ah_sql_functions(sqlite3 *db);
 void ah_state_close(struct ah_state *st);
 
 /*
