@@ -450,6 +450,19 @@ static const char *const migrations[] = {
 	"   deleted = deleted - (OLD.deleted_at IS NOT NULL) WHERE namespace = OLD.namespace;"
 	"  DELETE FROM metastore_namespaces WHERE namespace = OLD.namespace"
 	"   AND records = 0 AND deleted = 0; END;",
+	/*
+	 * 14: a record's latest audit row holds no copy of it (the record row
+	 * is it: lib/metastore.c's AUDIT_RECORD); before the record changes,
+	 * its copy is made.
+	 */
+	"CREATE TRIGGER IF NOT EXISTS metastore_audit_copy BEFORE UPDATE ON metastore_records BEGIN"
+	"  UPDATE metastore_audit SET record = json_object('namespace', OLD.namespace,"
+	"   'key', OLD.key, 'metadata', json(OLD.metadata), 'tags', json(OLD.tags),"
+	"   'owner', OLD.owner, 'schemaHash', OLD.schema_hash, 'version', OLD.version,"
+	"   'createdAt', OLD.created_at, 'updatedAt', OLD.updated_at, 'deletedAt', OLD.deleted_at,"
+	"   'createdBy', OLD.created_by, 'updatedBy', OLD.updated_by)"
+	"  WHERE namespace = OLD.namespace AND key = OLD.key AND version = OLD.version"
+	"   AND record IS NULL AND action <> 'purged'; END;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
