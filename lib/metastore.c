@@ -360,13 +360,19 @@ static int read_back(struct ah_state *st, const char *ns, const char *key, json_
 	return *record ? 0 : ah_internal(err, "record %s/%s vanished", ns, key);
 }
 
+/*
+ * A new record ns/key at version 1, *record NULL when one is there (of
+ * any version, deleted or not): the insert is the test, so a load of new
+ * records reads nothing first.
+ */
 static int insert(struct ah_state *st, const char *ns, const char *key, struct fields *f,
 		  const char *actor, json_t **record, struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO metastore_records(namespace, key, metadata, tags, owner, schema_hash,"
 		" version, created_at, updated_at, created_by, updated_by)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, ?8)";
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, ?8)"
+		" ON CONFLICT(namespace, key) DO NOTHING";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	char now[AH_ISO_LEN], *m, *t;
 	int rc;
@@ -385,11 +391,14 @@ static int insert(struct ah_state *st, const char *ns, const char *key, struct f
 	ah_bind_text(stmt, 6, f->schema_hash);
 	ah_bind_text(stmt, 7, now);
 	ah_bind_text(stmt, 8, actor);
+	*record = NULL;
 	rc = ah_step_done(st, stmt, "cannot record record", err);
 	free(m);
 	free(t);
 	if (rc < 0)
 		return -1;
+	if (!sqlite3_changes(st->db))
+		return 0;
 	/* The record as written, made here rather than read back: bulk loads make many. */
 	*record = json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:i, s:s, s:s, s:n, s:s?, s:s?}",
 			    "namespace", ns, "key", key, "metadata",
@@ -555,7 +564,7 @@ static int do_create(struct ah_state *st, json_t *params, const char *actor, int
 	const char *ns, *key;
 	struct fields f;
 	struct rec r = { 0 };
-	json_t *record = NULL;
+	json_t *record = NULL, *v;
 	int seen, idem = 0, ret = -1;
 
 	*out = NULL;
@@ -568,12 +577,18 @@ static int do_create(struct ah_state *st, json_t *params, const char *actor, int
 		return seen < 0 ? -1 : 0;
 	if (fields_read(params, 1, &f, err) < 0)
 		return -1;
-	if (rec_read(st, ns, key, &r, err) < 0 || expect(params, &r, err) < 0)
+	/* expecting a version, the record must be there: nothing to insert */
+	v = json_object_get(params, "expectedVersion");
+	if ((!v || json_is_null(v) || (json_is_integer(v) && !json_integer_value(v))) &&
+	    insert(st, ns, key, &f, actor, &record, err) < 0)
 		goto done;
-	if (!r.n) {
-		if (insert(st, ns, key, &f, actor, &record, err) < 0)
-			goto done;
+	if (record) {
 		*out = answer(record, 1, 0);
+	} else if (rec_read(st, ns, key, &r, err) < 0 || expect(params, &r, err) < 0) {
+		goto done;
+	} else if (!r.n) {
+		ah_internal(err, "record %s/%s: neither there nor new", ns, key);
+		goto done;
 	} else if (!upsert) {
 		if (r.deleted) {
 			ah_conflict(err, "record %s/%s is deleted: put or restore it", ns, key);
