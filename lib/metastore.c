@@ -121,9 +121,8 @@ static int metadata_check(json_t *m, char **text, struct ah_err *err)
 	len = t ? strlen(t) : 0;
 	if ((int64_t)len > max) {
 		free(t);
-		return ah_error(err, 413, "too_large",
-				"metadata of %zu bytes is over the limit of %lld (APPHUB_METASTORE_MAX_RECORD)",
-				len, (long long)max);
+		return ah_invalid(err, "invalid metadata: %zu bytes, over the limit of %lld"
+				  " (APPHUB_METASTORE_MAX_RECORD)", len, (long long)max);
 	}
 	if (text)
 		*text = t;
@@ -570,8 +569,9 @@ static int do_create(struct ah_state *st, json_t *params, const char *actor, int
 	*out = NULL;
 	if (ns_key(params, &ns, &key, err) < 0)
 		return -1;
-	if (json_object_get(params, "idempotencyKey") &&
-	    !json_is_string(json_object_get(params, "idempotencyKey")))
+	/* null, as JSON clients write an absent value, is no key */
+	v = json_object_get(params, "idempotencyKey");
+	if (v && !json_is_null(v) && !json_is_string(v))
 		return ah_invalid(err, "invalid idempotencyKey: must be a string");
 	if ((seen = idem_seen(st, ns, params, out, err)) != 0)
 		return seen < 0 ? -1 : 0;
