@@ -127,6 +127,7 @@ void ah_mfilter_init(struct ah_mfilter *f)
 {
 	strbuf_init(&f->where, 0);
 	strbuf_init(&f->order, 0);
+	strbuf_init(&f->count, 0);
 	f->binds = json_array();
 	f->projection = NULL;
 	f->elements = NULL;
@@ -136,6 +137,7 @@ void ah_mfilter_release(struct ah_mfilter *f)
 {
 	strbuf_release(&f->where);
 	strbuf_release(&f->order);
+	strbuf_release(&f->count);
 	json_decref(f->binds);
 	json_decref(f->projection);
 	json_decref(f->elements);
@@ -169,6 +171,7 @@ struct cc {
 	int nodes;
 	struct ah_err *err;
 	json_t *elements;
+	int lookups;		/* element lookups written */
 };
 
 static void bind(struct cc *c, json_t *v)
@@ -273,6 +276,14 @@ static void raw_prefilter(struct cc *c, const char *s, int quoted)
 	strbuf_addstr(c->w, "?) AND ");
 }
 
+/* An element lookup, up to its conditions; it ends "))". */
+#define LOOKUP_HEAD "(r.n IN (SELECT e.n FROM metastore_elements e WHERE "
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
 /* metadata array at f holds v */
 static void meta_array_holds(struct cc *c, const struct field *f, json_t *v)
 {
@@ -280,9 +291,9 @@ static void meta_array_holds(struct cc *c, const struct field *f, json_t *v)
 
 	/* Indexed elements are the scalars, not null (lib/metastore-index.c). */
 	if (json_is_integer(ix) && (json_is_string(v) || json_is_number(v) || json_is_boolean(v))) {
-		strbuf_addf(c->w, "(r.n IN (SELECT e.n FROM metastore_elements e WHERE e.ix = %"
-			    JSON_INTEGER_FORMAT " AND e.type %s", json_integer_value(ix),
-			    type_guard(v));
+		c->lookups++;
+		strbuf_addf(c->w, LOOKUP_HEAD "e.ix = %" JSON_INTEGER_FORMAT " AND e.type %s",
+			    json_integer_value(ix), type_guard(v));
 		if (!json_is_boolean(v)) {
 			strbuf_addstr(c->w, " AND e.value = ");
 			bind(c, v);
@@ -1003,7 +1014,7 @@ int ah_mfilter_compile(json_t *filter, const char *q, json_t *sort, json_t *proj
 {
 	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 	json_t *qf = NULL;
-	struct cc c = { NULL, f->binds, 0, err, f->elements };
+	struct cc c = { NULL, f->binds, 0, err, f->elements, 0 };
 	int ret = -1;
 
 	if (filter && !json_is_null(filter)) {
@@ -1025,6 +1036,16 @@ int ah_mfilter_compile(json_t *filter, const char *q, json_t *sort, json_t *proj
 		strbuf_addf(&f->where, "(%s AND %s)", a.buf, b.buf);
 	else if (a.len || b.len)
 		strbuf_addstr(&f->where, a.len ? a.buf : b.buf);
+	/*
+	 * The whole filter one lookup of live records' elements (the index's
+	 * rows are the namespace's): "(r.n IN (SELECT e.n FROM ...))".
+	 */
+	if (c.nodes == 1 && c.lookups == 1 && starts_with(f->where.buf, LOOKUP_HEAD)) {
+		/* the namespace's parameter first, as where has it */
+		strbuf_addstr(&f->count, "SELECT count(*) FROM metastore_elements e WHERE ? IS NOT NULL AND ");
+		strbuf_add(&f->count, f->where.buf + strlen(LOOKUP_HEAD),
+			   f->where.len - strlen(LOOKUP_HEAD) - 2);
+	}
 	if (compile_sort(sort, &f->order, err) ||
 	    compile_projection(projection, &f->projection, err))
 		goto done;

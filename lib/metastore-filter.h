@@ -53,6 +53,12 @@ struct ah_mfilter {
 	 * array_contains on a scalar is a lookup there rather than a scan.
 	 */
 	json_t *elements;
+	/*
+	 * "": count with where. Else the count's own query, with where's
+	 * parameters (the namespace first): a filter that is one lookup of
+	 * elements counts them, reading no record.
+	 */
+	struct strbuf count;
 };
 
 void ah_mfilter_init(struct ah_mfilter *f);

@@ -163,10 +163,17 @@ static json_t *project(json_t *rec, json_t *projection)
 	return out;
 }
 
-/* The index names in EXPLAIN QUERY PLAN details ("... USING [COVERING] INDEX name (...)"). */
+/*
+ * The index names in EXPLAIN QUERY PLAN details ("... USING [COVERING]
+ * INDEX name (...)"); an element lookup is "SEARCH e USING PRIMARY KEY",
+ * named by its table.
+ */
 static void add_index_names(json_t *names, const char *detail)
 {
 	const char *p = detail;
+
+	if (!strncmp(detail, "SEARCH e USING PRIMARY KEY", 26))
+		json_array_append_new(names, json_string("metastore_elements"));
 
 	while ((p = strstr(p, "INDEX "))) {
 		size_t n;
@@ -344,7 +351,7 @@ int ah_ms_search(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 	if (json_object_get(params, "projection") &&
 	    ah_param_strlist(params, "projection", &projection, err) < 0)
 		goto done;
-	if (element_indexes(st, ns, &f.elements, err) < 0)
+	if (!deleted && element_indexes(st, ns, &f.elements, err) < 0)
 		goto done;
 	if (ah_mfilter_compile(filter, q && *q ? q : NULL, sort,
 			       json_array_size(projection) ? projection : NULL, &f, err) < 0)
@@ -367,7 +374,10 @@ int ah_ms_search(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 	if (ah_begin_read(st, err) < 0)
 		goto done;
 	began = 1;
-	strbuf_addf(&count, "SELECT count(*)%s", where.buf);
+	if (f.count.len)
+		strbuf_addstr(&count, f.count.buf);
+	else
+		strbuf_addf(&count, "SELECT count(*)%s", where.buf);
 	if (prepare(st, count.buf, &stmt, err) < 0)
 		goto done;
 	bind_search(stmt, ns, f.binds, limit, offset, 0);
@@ -469,10 +479,11 @@ static int index_of(const char *ns, const char *field, struct strbuf *expr, char
 
 /*
  * An array field's elements, for array_contains: an index holds one value
- * a row, so each record's elements of an indexed metadata field are rows
- * of metastore_elements (as a GIN index holds them), kept by triggers.
- * Scalars only: null, object and array elements are left to the scan
- * (lib/metastore-filter.c asks the table for nothing else). The SQL for
+ * a row, so each live record's elements of an indexed metadata field are
+ * rows of metastore_elements (as a GIN index holds them), kept by
+ * triggers. Scalars only: null, object and array elements are left to the
+ * scan (lib/metastore-filter.c asks the table for nothing else), and so
+ * are deleted records (a search that includes them scans). The SQL for
  * field (metadata.<path>, checked) of index name in ns: made, or dropped.
  */
 static char *elements_sql(const char *ns, const char *field, const char *name, int create)
@@ -494,22 +505,25 @@ static char *elements_sql(const char *ns, const char *field, const char *name, i
 	}
 	add_new = sqlite3_mprintf(
 		"INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, NEW.n"
-		" FROM json_each(NEW.metadata, %Q) j WHERE json_type(NEW.metadata, %Q) = 'array'"
+		" FROM json_each(NEW.metadata, %Q) j WHERE NEW.deleted_at IS NULL"
+		" AND json_type(NEW.metadata, %Q) = 'array'"
 		" AND j.type NOT IN ('null', 'object', 'array');", id, path, path);
 	del_old = sqlite3_mprintf(
 		"DELETE FROM metastore_elements WHERE ix = %lld AND n = OLD.n AND (value, type) IN"
 		" (SELECT j.atom, j.type FROM json_each(OLD.metadata, %Q) j"
-		" WHERE json_type(OLD.metadata, %Q) = 'array');", id, path, path);
+		" WHERE OLD.deleted_at IS NULL AND json_type(OLD.metadata, %Q) = 'array');",
+		id, path, path);
 	sql = sqlite3_mprintf(
 		"%s CREATE TRIGGER IF NOT EXISTS %s_ai AFTER INSERT ON metastore_records"
 		" WHEN NEW.namespace = %Q BEGIN %s END;"
-		" CREATE TRIGGER IF NOT EXISTS %s_au AFTER UPDATE OF metadata ON metastore_records"
-		" WHEN NEW.namespace = %Q BEGIN %s %s END;"
+		" CREATE TRIGGER IF NOT EXISTS %s_au AFTER UPDATE OF metadata, deleted_at"
+		" ON metastore_records WHEN NEW.namespace = %Q BEGIN %s %s END;"
 		" CREATE TRIGGER IF NOT EXISTS %s_ad AFTER DELETE ON metastore_records"
 		" WHEN OLD.namespace = %Q BEGIN %s END;"
 		" INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, r.n"
 		" FROM metastore_records r, json_each(r.metadata, %Q) j WHERE r.namespace = %Q"
-		" AND json_type(r.metadata, %Q) = 'array' AND j.type NOT IN ('null', 'object', 'array');",
+		" AND r.deleted_at IS NULL AND json_type(r.metadata, %Q) = 'array'"
+		" AND j.type NOT IN ('null', 'object', 'array');",
 		table, name, ns, add_new, name, ns, del_old, add_new, name, ns, del_old, id, path, ns,
 		path);
 	sqlite3_free(add_new);

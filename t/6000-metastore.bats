@@ -362,6 +362,12 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	for c in "${cases[@]}"; do after[$c]=$(q $c); done
 	[[ ${after['labels "l3"']} == *new* && ${after['labels "l3"']} == *k3* ]]
 	[[ ${after['labels "l3"']} != *k10* && ${after['labels "l3"']} != *k17* ]]
+	# a deleted record's elements leave the index; a search that includes it scans
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements e JOIN metastore_records r ON r.n = e.n WHERE r.deleted_at IS NOT NULL") == 0 ]]
+	run --separate-stderr -0 apphub -q metastore search arr --include-deleted --limit 100 --filter-json '{"field": "labels", "operator": "array_contains", "value": "l3"}'
+	assert_line k10
+	run --separate-stderr -0 apphub --json metastore search arr --filter-json '{"field": "labels", "operator": "array_contains", "value": "l3"}'
+	assert_equal "$(jq .pagination.total <<<"$output")" "$(grep -c . <<<"${after['labels "l3"']}")"
 	# the table holds the indexed scalars only, and no element of a purged record
 	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements e WHERE NOT EXISTS (SELECT 1 FROM metastore_records r WHERE r.n = e.n)") == 0 ]]
 	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements WHERE type IN ('null', 'object', 'array')") == 0 ]]

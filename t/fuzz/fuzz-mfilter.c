@@ -128,6 +128,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		abort();
 	if (f.projection && !json_is_array(f.projection))
 		abort();
+	/* a count of its own takes the same parameters */
+	if (f.count.len) {
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+		check_literals(f.count.buf);
+		if (sqlite3_prepare_v2(db, f.count.buf, -1, &stmt, NULL) != SQLITE_OK ||
+		    (size_t)sqlite3_bind_parameter_count(stmt) != json_array_size(f.binds) + 1)
+			abort();
+	}
 done:
 	sqlite3_finalize(stmt);
 	strbuf_release(&sql);
