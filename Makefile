@@ -301,6 +301,11 @@ t/helper/test-tool: t/helper/test-tool.o $(LIB)
 		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp libarchive libcrypto yaml-0.1 \
 		libcurl 2>/dev/null) $(LIGHT_LIBS)
 
+# The timestore's files read back by DuckDB itself (t/7000-timestore-ingest.bats).
+t/helper/test-parquet: t/helper/test-parquet.c $(DUCKDB_DIR)/libduckdb.so
+	$(CC) $(CFLAGS) -I$(DUCKDB_DIR) -o $@ t/helper/test-parquet.c -L$(DUCKDB_DIR) -lduckdb \
+		-Wl,-rpath,'$$ORIGIN/../../$(DUCKDB_DIR)'
+
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
 # npm pack fetches a package's tarball without installing it (or running
@@ -339,7 +344,7 @@ deps: $(DUCKDB_DIR)/.version-$(DUCKDB_BINDINGS_VERSION)
 		(cd t/web && npm ci --no-audit --no-fund --loglevel=error)
 
 check: deps
-	@$(MAKE) -s --no-print-directory all t/helper/test-tool
+	@$(MAKE) -s --no-print-directory all t/helper/test-tool t/helper/test-parquet
 	@t/run-tests
 
 # The main job on the embedded default: the example apps registered, ingested,
@@ -549,7 +554,7 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
-	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
+	rm -f t/helper/test-tool t/helper/test-parquet t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
 		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
 		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter
