@@ -514,15 +514,20 @@ t/fuzz/fuzz-cron: t/fuzz/fuzz-cron.c lib/cron.c lib/tz.c lib/timeutil.c lib/fsut
 # A metastore search's filter, q, sort and projection compiled and prepared (lib/metastore-filter.c).
 t/fuzz/fuzz-mfilter: t/fuzz/fuzz-mfilter.c lib/metastore-filter.c lib/strbuf.c lib/usage.c lib/err.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson sqlite3)
+# The timestore's ingest parsers, json, ndjson and csv (lib/timestore-parse.c): no DuckDB.
+t/fuzz/fuzz-tsingest: t/fuzz/fuzz-tsingest.c lib/timestore-parse.c lib/timestore-schema.c \
+		lib/timeutil.c lib/env.c lib/parse.c lib/strbuf.c lib/usage.c lib/err.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
 		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
-		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter
+		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter \
+		t/fuzz/fuzz-tsingest
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
 		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
 		t/fuzz/corpus-schema t/fuzz/corpus-progress t/fuzz/corpus-bundle t/fuzz/corpus-template \
 		t/fuzz/corpus-yaml t/fuzz/corpus-workflow-def t/fuzz/corpus-tzif t/fuzz/corpus-cron \
-		t/fuzz/corpus-mfilter
+		t/fuzz/corpus-mfilter t/fuzz/corpus-tsingest
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -551,12 +556,15 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 		t/fuzz/seeds-cron
 	t/fuzz/fuzz-mfilter -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-mfilter \
 		t/fuzz/seeds-mfilter
+	t/fuzz/fuzz-tsingest -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-tsingest \
+		t/fuzz/seeds-tsingest
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
 	rm -f t/helper/test-tool t/helper/test-parquet t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
 		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
-		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter
+		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter \
+		t/fuzz/fuzz-tsingest
 
 .PHONY: all deps check run install clean fuzz print-layers

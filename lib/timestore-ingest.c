@@ -294,6 +294,9 @@ static void payload_hash(json_t *params, char out[17])
 
 	json_object_del(p, "idempotencyKey");
 	json_object_del(p, "slug");
+	/* json is the default: a body with or without it is the same payload */
+	if (!strcmp(json_string_value(json_object_get(p, "format")) ?: "json", "json"))
+		json_object_del(p, "format");
 	text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
 	h = ah_fnv1a(AH_FNV_INIT, text ? text : "", text ? strlen(text) : 0);
 	snprintf(out, 17, "%016" PRIx64, h);
@@ -301,21 +304,40 @@ static void payload_hash(json_t *params, char out[17])
 	json_decref(p);
 }
 
-/* The dataset's current fields, NULL when there is no dataset yet. */
-static int current_fields(struct ah_state *st, const char *slug, json_t **fields,
-			  struct ah_err *err)
+/* The dataset, NULL when there is none yet. */
+static int current_dataset(struct ah_state *st, const char *slug, json_t **ds,
+			   struct ah_err *err)
 {
-	json_t *ds = NULL;
-
-	*fields = NULL;
-	if (ah_ts_dataset(st, slug, &ds, err) < 0) {
+	if (ah_ts_dataset(st, slug, ds, err) < 0) {
 		if (err->status != 404)
 			return -1;
 		*err = (struct ah_err)AH_ERR_INIT;
-		return 0;
+		*ds = NULL;
 	}
-	*fields = json_incref(json_object_get(ds, "fields"));
-	json_decref(ds);
+	return 0;
+}
+
+/*
+ * A batch for an existing dataset is split and ranged by the dataset's
+ * time column, which it must have for every row, whatever else it has.
+ */
+static int dataset_time(struct ah_ts_batch *b, const char *name, struct ah_err *err)
+{
+	size_t c, r;
+
+	for (c = 0; c < b->ncols && strcmp(b->cols[c].name, name); c++)
+		;
+	if (c == b->ncols)
+		return ah_invalid(err, "ingest: column '%s', the dataset's time, is required", name);
+	if (b->cols[c].type != AH_TS_TIMESTAMP)
+		return ah_invalid(err, "schema: column '%s' retyped from timestamp to %s: only"
+				  " additive changes are accepted", name,
+				  ah_ts_type_names[b->cols[c].type]);
+	for (r = 0; b->cols[c].has_null && r < b->nrows; r++)
+		if (!b->cols[c].valid[r])
+			return ah_invalid(err, "row %zu: column '%s': a time is required", r + 1,
+					  name);
+	b->time_col = c;
 	return 0;
 }
 
@@ -357,7 +379,7 @@ int ah_ts_ingest(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 	struct part_file *files = NULL;
 	struct row_day *rd = NULL;
 	uint32_t *idx = NULL;
-	json_t *known = NULL, *schema = NULL, *merged = NULL, *added = NULL, *v;
+	json_t *ds = NULL, *known, *schema = NULL, *merged = NULL, *added = NULL, *v;
 	duckdb_connection conn = NULL;
 	size_t len = 0, nparts = 0, nfiles = 0, i, j, r;
 	char hash[17] = "";
@@ -393,8 +415,13 @@ int ah_ts_ingest(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 			goto done;
 		}
 	}
-	if (current_fields(st, slug, &known, err) < 0 ||
-	    ah_ts_batch_read(&b, format, params, data, len, schema, known, err) < 0)
+	if (current_dataset(st, slug, &ds, err) < 0)
+		goto done;
+	known = ds ? json_object_get(ds, "fields") : NULL;
+	if (ah_ts_batch_read(&b, format, params, data, len, schema, known,
+			     json_string_value(json_object_get(ds, "timestampColumn")), err) < 0 ||
+	    (ds && dataset_time(&b, json_string_value(json_object_get(ds, "timestampColumn")),
+				err) < 0))
 		goto done;
 	if (b.nrows > UINT32_MAX) {
 		ah_invalid(err, "ingest: more than %u rows", UINT32_MAX);
@@ -520,7 +547,7 @@ done:
 	if (conn)
 		duckdb_disconnect(&conn);
 	ah_ts_batch_release(&b);
-	json_decref(known);
+	json_decref(ds);
 	json_decref(schema);
 	json_decref(merged);
 	json_decref(added);

@@ -18,7 +18,7 @@
 	      NULL, \
 	      "The datasets, with their rows, bytes and time range") \
 	TS_OP("timestore.ingest", "POST", "/datasets/:slug/ingest", SCOPE_TIMESTORE_WRITE, \
-	      op_ts_ingest, 1, ah_ts_max_ingest, \
+	      op_ts_ingest, 1, ah_ts_max_ingest_body, \
 	      "Ingest rows as new partitions; the dataset is made on first use") \
 	TS_OP("timestore.partitions", "GET", "/datasets/:slug/partitions", SCOPE_TIMESTORE_READ, \
 	      op_ts_partitions, 0, NULL, "A dataset's live partitions") \

@@ -283,9 +283,9 @@ static int json_cell(struct ah_ts_batch *b, struct ah_ts_col *col, size_t r, jso
 }
 
 /* The type inferred column name takes: known's, timestamp for the time column, else -1. */
-static int known_type(json_t *known, const char *name)
+static int known_type(json_t *known, const char *known_time, const char *name)
 {
-	const char *tf = known ? ah_ts_time_field(known) : NULL;
+	const char *tf = known_time;
 	json_t *f;
 	size_t i;
 
@@ -326,9 +326,23 @@ static int declared_fields(struct ah_ts_batch *b, json_t *schema, struct ah_err 
 	return ah_ts_fields_check(fields, "schema", &b->fields, err);
 }
 
-/* The inferred fields are done: one must be the time. */
-static int inferred_done(struct ah_ts_batch *b, struct ah_err *err)
+static int column_named(json_t *fields, const char *name)
 {
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(fields, i, f)
+		if (!strcmp(json_string_value(json_object_get(f, "name")) ?: "", name))
+			return 1;
+	return 0;
+}
+
+/* The inferred fields are done: one must be the time. */
+static int inferred_done(struct ah_ts_batch *b, const char *tf, struct ah_err *err)
+{
+
+	if (tf && !column_named(b->fields, tf))
+		return ah_invalid(err, "ingest: column '%s', the dataset's time, is required", tf);
 	if (!ah_ts_time_field(b->fields))
 		return ah_invalid(err, "schema: no timestamp column: name one 'timestamp' or"
 				  " state the schema");
@@ -340,7 +354,7 @@ static int inferred_done(struct ah_ts_batch *b, struct ah_err *err)
  * from the rows' keys in the order they first appear.
  */
 static int json_rows(struct ah_ts_batch *b, json_t *rows, json_t *schema, json_t *known,
-		     const struct where *w, struct ah_err *err)
+		     const char *known_time, const struct where *w, struct ah_err *err)
 {
 	size_t r, c, n = json_array_size(rows);
 	json_t *row, *v;
@@ -382,7 +396,7 @@ static int json_rows(struct ah_ts_batch *b, json_t *rows, json_t *schema, json_t
 				}
 				c = (size_t)json_integer_value(k);
 				was = (int)json_integer_value(json_array_get(kinds, c));
-				if ((t = known_type(known, key)) < 0 && !json_is_null(v)) {
+				if ((t = known_type(known, known_time, key)) < 0 && !json_is_null(v)) {
 					/* the first kind seen wins; a mismatch is the conversion's error */
 					t = json_is_integer(v) ? AH_TS_INTEGER :
 					    json_is_real(v) ? AH_TS_DOUBLE :
@@ -410,7 +424,7 @@ static int json_rows(struct ah_ts_batch *b, json_t *rows, json_t *schema, json_t
 		}
 		json_decref(seen);
 		json_decref(kinds);
-		if (ret || inferred_done(b, err) < 0)
+		if (ret || inferred_done(b, known_time, err) < 0)
 			return -1;
 	}
 	if (batch_columns(b, n, err) < 0)
@@ -460,7 +474,7 @@ static int too_deep(const char *s, size_t n, int max)
 }
 
 static int ndjson_read(struct ah_ts_batch *b, const char *data, size_t len, json_t *schema,
-		       json_t *known, struct ah_err *err)
+		       json_t *known, const char *known_time, struct ah_err *err)
 {
 	size_t pos = 0, line = 0, nr = 0, alloc = 0, *lines = NULL;
 	json_t *rows = json_array();
@@ -505,7 +519,7 @@ static int ndjson_read(struct ah_ts_batch *b, const char *data, size_t len, json
 		lines[nr++] = line;
 	}
 	w.lines = lines;
-	ret = json_rows(b, rows, schema, known, &w, err);
+	ret = json_rows(b, rows, schema, known, known_time, &w, err);
 done:
 	free(lines);
 	return ret;
@@ -665,7 +679,7 @@ static int csv_infer(const struct csv *t, size_t ncols, size_t c)
 }
 
 static int csv_read(struct ah_ts_batch *b, const char *data, size_t len, json_t *schema,
-		    json_t *known, struct ah_err *err)
+		    json_t *known, const char *known_time, struct ah_err *err)
 {
 	struct csv t = { 0 };
 	struct where w = { "line", NULL };
@@ -721,11 +735,11 @@ static int csv_read(struct ah_ts_batch *b, const char *data, size_t len, json_t 
 	} else {
 		b->fields = json_array();
 		for (c = 0; c < ncols; c++) {
-			int ty = known_type(known, t.cells[c].s);
+			int ty = known_type(known, known_time, t.cells[c].s);
 
 			add_field(b->fields, t.cells[c].s, ty >= 0 ? ty : csv_infer(&t, ncols, c));
 		}
-		if (inferred_done(b, err) < 0)
+		if (inferred_done(b, known_time, err) < 0)
 			goto done;
 	}
 	if (batch_columns(b, t.nrec - 1, err) < 0)
@@ -822,7 +836,8 @@ static int partition_read(struct ah_ts_batch *b, json_t *body, struct ah_err *er
 }
 
 int ah_ts_batch_read(struct ah_ts_batch *b, const char *format, json_t *body, const char *data,
-		     size_t len, json_t *schema, json_t *known, struct ah_err *err)
+		     size_t len, json_t *schema, json_t *known, const char *known_time,
+		     struct ah_err *err)
 {
 	int ret = -1;
 
@@ -844,11 +859,12 @@ int ah_ts_batch_read(struct ah_ts_batch *b, const char *format, json_t *body, co
 			}
 			schema = s;
 		}
-		ret = json_rows(b, rows, schema, known, &w, err);
+		ret = json_rows(b, rows, schema, known, known_time, &w, err);
 	} else if (!strcmp(format, "ndjson")) {
-		ret = ndjson_read(b, data ? data : "", data ? len : 0, schema, known, err);
+		ret = ndjson_read(b, data ? data : "", data ? len : 0, schema, known, known_time,
+				  err);
 	} else if (!strcmp(format, "csv")) {
-		ret = csv_read(b, data ? data : "", data ? len : 0, schema, known, err);
+		ret = csv_read(b, data ? data : "", data ? len : 0, schema, known, known_time, err);
 	} else {
 		ah_invalid(err, "invalid format '%.32s': json, ndjson or csv", format);
 	}

@@ -47,12 +47,14 @@ struct ah_ts_batch {
 /*
  * Reads a batch. format is "json" (data NULL: body is the parsed body),
  * "ndjson" or "csv" (data, len; schema: the declared fields or NULL to
- * infer). known: the dataset's current fields (NULL for a new dataset),
- * whose types an inferred column of the same name takes. 400 naming the
+ * infer). known: the dataset's current fields and known_time its time
+ * column (NULL for a new dataset): an inferred column takes the type of
+ * the known one of its name. 400 naming the
  * row (json) or line (ndjson, csv) and the column.
  */
 int ah_ts_batch_read(struct ah_ts_batch *b, const char *format, json_t *body, const char *data,
-		     size_t len, json_t *schema, json_t *known, struct ah_err *err);
+		     size_t len, json_t *schema, json_t *known, const char *known_time,
+		     struct ah_err *err);
 void ah_ts_batch_release(struct ah_ts_batch *b);
 
 /* FNV-1a 64 of len bytes, continuing from h (start with AH_FNV_INIT). */

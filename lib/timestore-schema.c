@@ -196,3 +196,9 @@ int64_t ah_ts_max_ingest(void)
 		max = AH_TS_MAX_INGEST;
 	return max;
 }
+
+int64_t ah_ts_max_ingest_body(void)
+{
+	/* the text as a JSON string: escaped quotes and newlines, and room around it */
+	return 2 * ah_ts_max_ingest() + (1 << 20);
+}

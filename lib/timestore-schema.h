@@ -46,5 +46,7 @@ int ah_ts_schema_merge(json_t *current, json_t *fields, int declared, json_t **m
  */
 #define AH_TS_MAX_INGEST (256 << 20)
 int64_t ah_ts_max_ingest(void);
+/* The largest ingest request body, the text sent in JSON (serve's limit). */
+int64_t ah_ts_max_ingest_body(void);
 
 #endif

@@ -170,6 +170,13 @@ db() {
 	run --separate-stderr -1 ts ingest dec --format ndjson --schema-json '{"fields":[{"name":"ts","type":"timestamp"},{"name":"x","type":"double"}]}' - \
 		<<<'{"ts":"2024-02-01T00:00:00Z","x":1,"y":2}'
 	assert_stderr_partial "line 1: column 'y': not in the schema"
+	# the dataset's time column decides the day, whatever other times a batch has
+	run --separate-stderr -0 ts ingest dec --format ndjson --json --schema-json \
+		'{"fields":[{"name":"ts","type":"timestamp"},{"name":"x","type":"double"},{"name":"timestamp","type":"timestamp"}]}' - \
+		<<<'{"ts":"2024-02-03T00:00:00Z","x":1,"timestamp":"2024-02-05T00:00:00Z"}'
+	assert_equal "$(jq -r '.manifest.shard' <<<"$output")" 2024-02-03
+	run --separate-stderr -1 ts ingest dec --format ndjson - <<<'{"x":1}'
+	assert_stderr_partial "ingest: column 'ts', the dataset's time, is required"
 	printf '%s\n' '{"timestamp":"2024-02-01T00:00:00Z","v":1}' '{"timestamp":"2024-02-01T00:00:00Z",' >bad.ndjson
 	run --separate-stderr -1 ts ingest logs bad.ndjson
 	assert_stderr_partial 'line 2: not JSON'
