@@ -463,6 +463,67 @@ static const char *const migrations[] = {
 	"   'createdBy', OLD.created_by, 'updatedBy', OLD.updated_by)"
 	"  WHERE namespace = OLD.namespace AND key = OLD.key AND version = OLD.version"
 	"   AND record IS NULL AND action <> 'purged'; END;",
+	/*
+	 * 15: the timestore (lib/timestore.c): datasets with their current
+	 * schema and retention, every schema version (each additive change),
+	 * manifests versioned per dataset and UTC day, the partitions (their
+	 * Parquet files under timestore/; removed_ms set when one leaves its
+	 * manifest, its file removed after the grace period), idempotency keys.
+	 */
+	"CREATE TABLE IF NOT EXISTS ts_datasets ("
+	"  n INTEGER PRIMARY KEY,"
+	"  slug TEXT NOT NULL UNIQUE,"
+	"  timestamp_column TEXT NOT NULL DEFAULT 'timestamp',"
+	"  schema_version INTEGER NOT NULL DEFAULT 1,"
+	"  fields TEXT NOT NULL,"
+	"  max_age_hours INTEGER NOT NULL DEFAULT 720,"
+	"  max_total_bytes INTEGER,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS ts_schema_versions ("
+	"  dataset INTEGER NOT NULL REFERENCES ts_datasets(n) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL,"
+	"  fields TEXT NOT NULL,"
+	"  added TEXT NOT NULL DEFAULT '[]',"
+	"  created_at TEXT NOT NULL,"
+	"  PRIMARY KEY(dataset, version)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS ts_manifests ("
+	"  id TEXT PRIMARY KEY,"
+	"  dataset INTEGER NOT NULL REFERENCES ts_datasets(n) ON DELETE CASCADE,"
+	"  day TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  partition_count INTEGER NOT NULL,"
+	"  rows INTEGER NOT NULL DEFAULT 0,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE(dataset, day, version));"
+	"CREATE TABLE IF NOT EXISTS ts_partitions ("
+	"  id TEXT PRIMARY KEY,"
+	"  dataset INTEGER NOT NULL REFERENCES ts_datasets(n) ON DELETE CASCADE,"
+	"  day TEXT NOT NULL,"
+	"  manifest_version INTEGER NOT NULL,"
+	"  partition_key TEXT,"
+	"  attributes TEXT,"
+	"  path TEXT NOT NULL,"
+	"  rows INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  start_us INTEGER NOT NULL,"
+	"  end_us INTEGER NOT NULL,"
+	"  schema_version INTEGER NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  removed_at TEXT,"
+	"  removed_ms INTEGER,"
+	"  removed_version INTEGER);"
+	"CREATE INDEX IF NOT EXISTS ts_partitions_live"
+	"  ON ts_partitions(dataset, removed_ms, start_us);"
+	"CREATE INDEX IF NOT EXISTS ts_partitions_day ON ts_partitions(dataset, day);"
+	"CREATE TABLE IF NOT EXISTS ts_idempotency ("
+	"  dataset TEXT NOT NULL,"
+	"  idempotency_key TEXT NOT NULL,"
+	"  payload_hash TEXT NOT NULL,"
+	"  response TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  PRIMARY KEY(dataset, idempotency_key)) WITHOUT ROWID;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
