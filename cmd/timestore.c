@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "../lib/fsutil.h"
 #include "../lib/parse.h"
+#include "../lib/timestore-compile.h"
 #include "../lib/timestore-schema.h"
 
 static const char *const timestore_usage[] = {
@@ -426,14 +427,242 @@ static int timestore_rm(int argc, const char **argv, struct ctx *ctx)
 	return run_op_show(ctx, "timestore.rm", json_pack("{s:s}", "slug", argv[0]), text_rm);
 }
 
+/* A cell as text: a string as it is, null empty, anything else its JSON. */
+static char *cell_text(json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (!v || json_is_null(v))
+		return xstrdup("");
+	if (json_is_real(v)) {
+		char buf[64];
+
+		/* the shortest text that reads back the same, as DuckDB writes it */
+		snprintf(buf, sizeof(buf), "%.15g", json_real_value(v));
+		if (strtod(buf, NULL) != json_real_value(v))
+			snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+		return xstrdup(buf);
+	}
+	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+/* RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+static void csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+/* {rows, columns} as format: table (aligned, a header), csv, or json. */
+static void print_rows(json_t *out, const char *format, int quiet)
+{
+	json_t *cols = json_object_get(out, "columns"), *rows = json_object_get(out, "rows"), *c, *r;
+	size_t i, j, nc = json_array_size(cols);
+	size_t *width;
+
+	if (!strcmp(format, "json")) {
+		print_json(out);
+		return;
+	}
+	if (!strcmp(format, "csv")) {
+		json_array_foreach(cols, i, c) {
+			if (i)
+				putchar(',');
+			csv_field(json_string_value(json_object_get(c, "name")));
+		}
+		putchar('\n');
+		json_array_foreach(rows, j, r) {
+			json_array_foreach(cols, i, c) {
+				char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
+
+				if (i)
+					putchar(',');
+				csv_field(t);
+				free(t);
+			}
+			putchar('\n');
+		}
+		return;
+	}
+	width = xcalloc(nc ? nc : 1, sizeof(*width));
+	json_array_foreach(cols, i, c)
+		width[i] = strlen(json_string_value(json_object_get(c, "name")));
+	json_array_foreach(rows, j, r)
+		json_array_foreach(cols, i, c) {
+			char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
+
+			if (strlen(t) > width[i])
+				width[i] = strlen(t) > 60 ? 60 : strlen(t);
+			free(t);
+		}
+	if (!quiet) {
+		json_array_foreach(cols, i, c)
+			printf("%s%-*s", i ? "  " : "", i + 1 < nc ? (int)width[i] : 0,
+			       json_string_value(json_object_get(c, "name")));
+		putchar('\n');
+	}
+	json_array_foreach(rows, j, r) {
+		json_array_foreach(cols, i, c) {
+			char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
+
+			printf("%s%-*s", i ? "  " : "", i + 1 < nc ? (int)width[i] : 0, t);
+			free(t);
+		}
+		putchar('\n');
+	}
+	free(width);
+}
+
+static int check_format(const char *format, int json)
+{
+	if (json)
+		return 0;
+	return strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv") ? -1 : 0;
+}
+
+static int timestore_query(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *from = NULL, *to = NULL, *columns = NULL, *every = NULL, *format = "table";
+	const char *time_col = NULL;
+	json_t *filters = NULL, *aggs = NULL, *params = NULL, *out = NULL, *v, *list = NULL;
+	int limit = 0, explain = 0, code;
+	struct option opts[] = {
+		OPT_STRING(0, "from", &from, "t", "the range's start (RFC 3339, or unix ms), included"),
+		OPT_STRING(0, "to", &to, "t", "the range's end, excluded"),
+		OPT_STRING(0, "columns", &columns, "a,b", "the columns (raw rows; all by default)"),
+		OPT_LIST(0, "filter", &filters, "'col op value'", "a condition (repeatable; ANDed)"),
+		OPT_STRING(0, "every", &every, "interval", "downsample: one row an interval (30s, 5m, 1h, 1d, 1w, 1mo)"),
+		OPT_LIST(0, "agg", &aggs, "fn:col", "an aggregation of each interval (avg:temp, p95:latency, count; repeatable)"),
+		OPT_STRING(0, "time-column", &time_col, "name", "the time column (the dataset's by default)"),
+		OPT_INT(0, "limit", &limit, "n", "at most n rows (raw: 1000 by default; at most 500000)"),
+		OPT_STRING(0, "format", &format, "f", "table, csv or json"),
+		OPT_BOOL(0, "explain", &explain, "say which partitions would be read, and the SQL"),
+		OPT_END(),
+	};
+	struct ah_err err = AH_ERR_INIT;
+	size_t i;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a dataset", &code) < 0)
+		goto done;
+	code = APPHUB_EXIT_USAGE;
+	if (!from || !to) {
+		code = usage_error(timestore_usage, opts, "query needs --from and --to");
+		goto done;
+	}
+	if (!!every != !!json_array_size(aggs)) {
+		code = usage_error(timestore_usage, opts, "--every and --agg go together");
+		goto done;
+	}
+	if (check_format(format, ctx->json) < 0) {
+		code = usage_error(timestore_usage, opts, "--format is table, csv or json");
+		goto done;
+	}
+	code = APPHUB_EXIT_FAILED;
+	params = json_pack("{s:s, s:{s:s, s:s}, s:b}", "slug", argv[0], "timeRange", "start", from,
+			   "end", to, "explain", explain);
+	if (columns)
+		json_object_set_new(params, "columns", json_string(columns));
+	if (time_col)
+		json_object_set_new(params, "timestampColumn", json_string(time_col));
+	if (limit)
+		json_object_set_new(params, "limit", json_integer(limit));
+	if (json_array_size(filters)) {
+		list = json_array();
+		json_array_foreach(filters, i, v) {
+			json_t *f;
+
+			if (ah_ts_filter_parse(json_string_value(v), &f, &err) < 0)
+				goto refused;
+			json_array_append_new(list, f);
+		}
+		json_object_set_new(params, "filters", list);
+		list = NULL;
+	}
+	if (every) {
+		json_t *ds, *a;
+
+		if (ah_ts_every_parse(every, &ds, &err) < 0)
+			goto refused;
+		list = json_array();
+		json_array_foreach(aggs, i, v) {
+			if (ah_ts_agg_parse(json_string_value(v), &a, &err) < 0) {
+				json_decref(ds);
+				goto refused;
+			}
+			json_array_append_new(list, a);
+		}
+		json_object_set_new(ds, "aggregations", list);
+		list = NULL;
+		json_object_set_new(params, "downsample", ds);
+	}
+	if ((code = run_op(ctx, "timestore.query", params, &out)))
+		goto done;
+	if (ctx->json || explain)
+		print_json(out);
+	else
+		print_rows(out, format, ctx->quiet);
+	code = 0;
+	goto done;
+refused:
+	error("%s", err.msg);
+	code = exit_status(&err);
+done:
+	json_decref(filters);
+	json_decref(aggs);
+	json_decref(params);
+	json_decref(out);
+	json_decref(list);
+	return code;
+}
+
+static int timestore_sql(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *format = "table";
+	int limit = 0, code;
+	struct option opts[] = {
+		OPT_INT(0, "limit", &limit, "n", "at most n rows (500000 by default)"),
+		OPT_STRING(0, "format", &format, "f", "table, csv or json"),
+		OPT_END(),
+	};
+	json_t *params, *out = NULL;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a query", &code) < 0)
+		return code;
+	if (check_format(format, ctx->json) < 0)
+		return usage_error(timestore_usage, opts, "--format is table, csv or json");
+	params = json_pack("{s:s}", "sql", argv[0]);
+	if (limit)
+		json_object_set_new(params, "limit", json_integer(limit));
+	code = run_op(ctx, "timestore.sql", params, &out);
+	json_decref(params);
+	if (code)
+		return code;
+	print_rows(out, ctx->json ? "json" : format, ctx->quiet);
+	if (json_is_true(json_object_get(out, "truncated")) && !ctx->json)
+		error("timestore sql: more rows than --limit: cut");
+	json_decref(out);
+	return 0;
+}
+
 static const struct verb timestore_verbs[] = {
 	{ "compact", timestore_compact },
 	{ "ingest", timestore_ingest },
 	{ "ls", timestore_ls },
 	{ "partitions", timestore_partitions },
+	{ "query", timestore_query },
 	{ "retention", timestore_retention },
 	{ "rm", timestore_rm },
 	{ "show", timestore_show },
+	{ "sql", timestore_sql },
 };
 
 int cmd_timestore(int argc, const char **argv, struct ctx *ctx)

@@ -5,6 +5,7 @@
 #include "ops.h"
 #include "timestore-ingest.h"
 #include "timestore-ops.h"
+#include "timestore-query.h"
 #include "timestore.h"
 
 #define TS_OP(name, method, path, scope, fn, created, max_body, summary) \
@@ -91,17 +92,15 @@ static int op_ts_partitions(struct ah_ctx *ctx, json_t *params, json_t **out, st
 	return on_state(partitions, ctx, params, out, err);
 }
 
-/* Being built (issue 16): the query side replaces these. */
+/* The reads (lib/timestore-query.c). */
 static int op_ts_query(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
-	(void)ctx; (void)params; *out = NULL;
-	return ah_internal(err, "%s: not built yet", "timestore.query");
+	return on_state(ah_ts_query, ctx, params, out, err);
 }
 
 static int op_ts_sql(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
-	(void)ctx; (void)params; *out = NULL;
-	return ah_internal(err, "%s: not built yet", "timestore.sql");
+	return on_state(ah_ts_sql, ctx, params, out, err);
 }
 
 #define TS_OP(name_, method_, path_, scope_, fn_, created_, max_body_, summary_) \
