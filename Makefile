@@ -512,8 +512,10 @@ t/fuzz/fuzz-cron: t/fuzz/fuzz-cron.c lib/cron.c lib/tz.c lib/timeutil.c lib/fsut
 		lib/strbuf.c lib/usage.c lib/err.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 # A metastore search's filter, q, sort and projection compiled and prepared (lib/metastore-filter.c).
-t/fuzz/fuzz-mfilter: t/fuzz/fuzz-mfilter.c lib/metastore-filter.c lib/strbuf.c lib/usage.c lib/err.c
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson sqlite3)
+# The state's SQL functions (ah_contains) come with lib/state.c.
+t/fuzz/fuzz-mfilter: t/fuzz/fuzz-mfilter.c lib/metastore-filter.c $(FUZZ_SRCS)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto) \
+		$(LIGHT_LIBS)
 # The timestore's ingest parsers, json, ndjson and csv (lib/timestore-parse.c): no DuckDB.
 t/fuzz/fuzz-tsingest: t/fuzz/fuzz-tsingest.c lib/timestore-parse.c lib/timestore-schema.c \
 		lib/timeutil.c lib/env.c lib/parse.c lib/strbuf.c lib/usage.c lib/err.c

@@ -8,6 +8,12 @@ bats_require_minimum_version 1.5.0
 
 load 'test_helper/common'
 
+# files the tests write are the test's own
+setup() {
+	common_setup
+	cd "$BATS_TEST_TMPDIR"
+}
+
 ts() {
 	apphub timestore "$@"
 }

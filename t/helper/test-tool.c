@@ -71,6 +71,7 @@
 #include "../../lib/bundle.h"
 #include "../../lib/cron.h"
 #include "../../lib/dag.h"
+#include "../../lib/state.h"
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
 #include "../../lib/fts-stem.h"
@@ -827,6 +828,7 @@ static int mfilter_run(const char *file, const char *ns, int explain, int count,
 	if (!count)
 		strbuf_addf(&sql, " ORDER BY %s", f->order.buf);
 	if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    ah_sql_functions(db) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, sql.buf, -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
