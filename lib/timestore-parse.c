@@ -542,7 +542,8 @@ static int fast_string(struct fast *f, const char *s, size_t i, size_t n, int de
 		if (c < 0x20 || c >= 0x80)
 			return -1;
 		if (c == '\\') {
-			if (!decode || j + 1 >= n || !strchr("\"\\/bfnrt", s[j + 1]))
+			/* strchr() would find the NUL at the end of its set */
+			if (!decode || j + 1 >= n || !s[j + 1] || !strchr("\"\\/bfnrt", s[j + 1]))
 				return -1;
 			esc = 1;
 			j++;
@@ -951,15 +952,13 @@ static int ndjson_read(struct ah_ts_batch *b, const char *data, size_t len, json
 	b->keep = rows;
 	while (pos < len) {
 		const char *s = data + pos, *nl = memchr(s, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - s) : len - pos, i;
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
 		json_error_t je;
 		json_t *row;
 
 		line++;
 		pos += n + (nl != NULL);
-		for (i = 0; i < n && strchr(" \t\r", s[i]); i++)
-			;
-		if (i == n)
+		if (skip_ws(s, 0, n) == n)
 			continue;
 		if (too_deep(s, n, AH_TS_MAX_DEPTH)) {
 			ah_invalid(err, "line %zu: nested deeper than %d", line, AH_TS_MAX_DEPTH);
