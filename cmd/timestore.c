@@ -14,6 +14,7 @@
 #include "../lib/parse.h"
 #include "../lib/timestore-compile.h"
 #include "../lib/timestore-schema.h"
+#include "../lib/utf8.h"
 
 static const char *const timestore_usage[] = {
 	"apphub timestore ls",
@@ -250,7 +251,8 @@ static int timestore_ingest(int argc, const char **argv, struct ctx *ctx)
 		}
 	} else {
 		params = json_object();
-		if (!(v = json_stringn(buf, len))) {
+		/* one pass of the checker for ASCII, not jansson's call a character */
+		if (!ah_utf8_valid(buf, len) || !(v = json_stringn_nocheck(buf, len))) {
 			error("timestore ingest: '%s' is not UTF-8 text", file);
 			goto done;
 		}

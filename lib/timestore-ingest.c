@@ -11,7 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,139 +83,168 @@ static int fsync_path(const char *path, int dir)
 	return rc;
 }
 
-static const char *const duck_types[AH_TS_NTYPES] = {
-	"TIMESTAMP", "VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN",
-};
-
 static const duckdb_type duck_type_ids[AH_TS_NTYPES] = {
 	DUCKDB_TYPE_TIMESTAMP, DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_DOUBLE, DUCKDB_TYPE_BIGINT,
 	DUCKDB_TYPE_BOOLEAN,
 };
 
-/* Rows idx[0..n) of b into table (made with b's columns) by whole data chunks. */
-static int append_rows(duckdb_connection conn, const char *table, const struct ah_ts_batch *b,
-		       const uint32_t *idx, size_t n, struct ah_err *err)
+/* Rows idx[at..at+m) of b into chunk, a column a vector (m at most the vector size). */
+static void fill_chunk(duckdb_data_chunk chunk, const struct ah_ts_batch *b, const uint32_t *idx,
+		       size_t at, size_t m)
 {
-	duckdb_logical_type *types = calloc(b->ncols, sizeof(*types));
-	duckdb_appender app = NULL;
-	duckdb_data_chunk chunk = NULL;
-	size_t vsize = duckdb_vector_size(), at, c, k;
-	int ret = -1;
+	size_t c, k;
 
-	if (!types)
-		return ah_internal(err, "ingest: out of memory");
-	for (c = 0; c < b->ncols; c++)
-		types[c] = duckdb_create_logical_type(duck_type_ids[b->cols[c].type]);
-	if (duckdb_appender_create(conn, NULL, table, &app) == DuckDBError) {
-		ah_internal(err, "ingest: duckdb appender: %s",
-			    app ? duckdb_appender_error(app) : "cannot be made");
-		goto done;
-	}
-	chunk = duckdb_create_data_chunk(types, b->ncols);
-	for (at = 0; at < n; at += vsize) {
-		size_t m = n - at < vsize ? n - at : vsize;
+	for (c = 0; c < b->ncols; c++) {
+		const struct ah_ts_col *col = &b->cols[c];
+		duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
+		void *data = duckdb_vector_get_data(vec);
+		uint64_t *validity = NULL;
 
-		duckdb_data_chunk_reset(chunk);
-		for (c = 0; c < b->ncols; c++) {
-			const struct ah_ts_col *col = &b->cols[c];
-			duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
-			void *data = duckdb_vector_get_data(vec);
-			uint64_t *validity = NULL;
+		if (col->has_null) {
+			duckdb_vector_ensure_validity_writable(vec);
+			validity = duckdb_vector_get_validity(vec);
+		}
+		for (k = 0; k < m; k++) {
+			uint32_t r = idx[at + k];
 
-			if (col->has_null) {
-				duckdb_vector_ensure_validity_writable(vec);
-				validity = duckdb_vector_get_validity(vec);
+			if (validity && !col->valid[r]) {
+				duckdb_validity_set_row_invalid(validity, k);
+				continue;
 			}
-			for (k = 0; k < m; k++) {
-				uint32_t r = idx[at + k];
-
-				if (validity && !col->valid[r]) {
-					duckdb_validity_set_row_invalid(validity, k);
-					continue;
-				}
-				switch (col->type) {
-				case AH_TS_TIMESTAMP:
-					((duckdb_timestamp *)data)[k].micros = col->i[r];
-					break;
-				case AH_TS_INTEGER:
-					((int64_t *)data)[k] = col->i[r];
-					break;
-				case AH_TS_BOOLEAN:
-					((bool *)data)[k] = col->i[r] != 0;
-					break;
-				case AH_TS_DOUBLE:
-					((double *)data)[k] = col->d[r];
-					break;
-				case AH_TS_STRING:
-					duckdb_vector_assign_string_element_len(vec, k, col->s[r],
-										col->slen[r]);
-					break;
-				}
+			switch (col->type) {
+			case AH_TS_TIMESTAMP:
+				((duckdb_timestamp *)data)[k].micros = col->i[r];
+				break;
+			case AH_TS_INTEGER:
+				((int64_t *)data)[k] = col->i[r];
+				break;
+			case AH_TS_BOOLEAN:
+				((bool *)data)[k] = col->i[r] != 0;
+				break;
+			case AH_TS_DOUBLE:
+				((double *)data)[k] = col->d[r];
+				break;
+			case AH_TS_STRING:
+				duckdb_vector_assign_string_element_len(vec, k, col->s[r], col->slen[r]);
+				break;
 			}
 		}
-		duckdb_data_chunk_set_size(chunk, m);
-		if (duckdb_append_data_chunk(app, chunk) == DuckDBError) {
-			ah_internal(err, "ingest: duckdb append: %s", duckdb_appender_error(app));
-			goto done;
-		}
 	}
-	if (duckdb_appender_close(app) == DuckDBError) {
-		ah_internal(err, "ingest: duckdb append: %s", duckdb_appender_error(app));
-		goto done;
+	duckdb_data_chunk_set_size(chunk, m);
+}
+
+/*
+ * The rows being written, each under a token: the table function
+ * ah_ts_rows(token) hands them to DuckDB chunk by chunk, so that COPY
+ * writes them without a table between (no storage, no second scan). A
+ * token not registered here (SQL of someone else's) is refused at bind.
+ */
+struct rows_job {
+	const struct ah_ts_batch *b;
+	const uint32_t *idx;
+	size_t n;
+	int64_t token;
+	struct rows_job *next;
+};
+
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rows_job *jobs;
+static int64_t jobs_seq;
+
+struct rows_scan {
+	size_t at;
+};
+
+static void rows_bind(duckdb_bind_info info)
+{
+	duckdb_value v = duckdb_bind_get_parameter(info, 0);
+	int64_t token = duckdb_get_int64(v);
+	struct rows_job *job;
+	size_t c;
+
+	duckdb_destroy_value(&v);
+	pthread_mutex_lock(&jobs_lock);
+	for (job = jobs; job && job->token != token; job = job->next)
+		;
+	pthread_mutex_unlock(&jobs_lock);
+	if (!job) {
+		duckdb_bind_set_error(info, "ah_ts_rows: no such batch");
+		return;
 	}
-	ret = 0;
-done:
-	if (chunk)
-		duckdb_destroy_data_chunk(&chunk);
-	if (app)
-		duckdb_appender_destroy(&app);
-	for (c = 0; c < b->ncols; c++)
-		duckdb_destroy_logical_type(&types[c]);
-	free(types);
-	return ret;
+	for (c = 0; c < job->b->ncols; c++) {
+		duckdb_logical_type t = duckdb_create_logical_type(duck_type_ids[job->b->cols[c].type]);
+
+		duckdb_bind_add_result_column(info, job->b->cols[c].name, t);
+		duckdb_destroy_logical_type(&t);
+	}
+	duckdb_bind_set_cardinality(info, job->n, true);
+	duckdb_bind_set_bind_data(info, job, NULL);
+}
+
+static void rows_init(duckdb_init_info info)
+{
+	struct rows_scan *scan = calloc(1, sizeof(*scan));
+
+	if (!scan) {
+		duckdb_init_set_error(info, "ah_ts_rows: out of memory");
+		return;
+	}
+	duckdb_init_set_init_data(info, scan, free);
+	duckdb_init_set_max_threads(info, 1);
+}
+
+static void rows_scan(duckdb_function_info info, duckdb_data_chunk out)
+{
+	const struct rows_job *job = duckdb_function_get_bind_data(info);
+	struct rows_scan *scan = duckdb_function_get_init_data(info);
+	size_t vsize = duckdb_vector_size();
+	size_t m = job->n - scan->at < vsize ? job->n - scan->at : vsize;
+
+	fill_chunk(out, job->b, job->idx, scan->at, m);
+	scan->at += m;
+}
+
+/* ah_ts_rows on the connection's database (once: another time is refused, and harmless). */
+static void rows_register(duckdb_connection conn)
+{
+	duckdb_table_function tf = duckdb_create_table_function();
+	duckdb_logical_type big = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+
+	duckdb_table_function_set_name(tf, "ah_ts_rows");
+	duckdb_table_function_add_parameter(tf, big);
+	duckdb_table_function_set_bind(tf, rows_bind);
+	duckdb_table_function_set_init(tf, rows_init);
+	duckdb_table_function_set_function(tf, rows_scan);
+	duckdb_register_table_function(conn, tf);
+	duckdb_destroy_table_function(&tf);
+	duckdb_destroy_logical_type(&big);
 }
 
 /* Rows idx[0..n) of b as a Parquet file at path (zstd), in time order. */
 static int write_parquet(duckdb_connection conn, const struct ah_ts_batch *b, const uint32_t *idx,
 			 size_t n, int sorted, const char *path, struct ah_err *err)
 {
-	static atomic_uint seq;
 	struct strbuf sql = STRBUF_INIT;
-	char table[64];
-	size_t c;
-	int ret = -1, made = 0;
+	struct rows_job job = { .b = b, .idx = idx, .n = n }, **pp;
+	int ret;
 
-	/* the process's database is shared by its threads: a name of its own */
-	snprintf(table, sizeof(table), "ts_ingest_%ld_%u", (long)getpid(),
-		 atomic_fetch_add(&seq, 1));
-	strbuf_addf(&sql, "CREATE TABLE %s (", table);
-	for (c = 0; c < b->ncols; c++)
-		strbuf_addf(&sql, "%s\"%s\" %s", c ? ", " : "", b->cols[c].name,
-			    duck_types[b->cols[c].type]);
-	strbuf_addstr(&sql, ")");
-	if (ah_duck_exec(conn, sql.buf, "ingest: duckdb", err) < 0)
-		goto done;
-	made = 1;
-	if (append_rows(conn, table, b, idx, n, err) < 0)
-		goto done;
-	strbuf_reset(&sql);
-	strbuf_addf(&sql, "COPY (SELECT * FROM %s", table);
+	pthread_mutex_lock(&jobs_lock);
+	job.token = ++jobs_seq;
+	job.next = jobs;
+	jobs = &job;
+	pthread_mutex_unlock(&jobs_lock);
+	strbuf_addf(&sql, "COPY (SELECT * FROM ah_ts_rows(%" PRId64 ")", job.token);
 	if (!sorted)
 		strbuf_addf(&sql, " ORDER BY \"%s\"", b->cols[b->time_col].name);
 	strbuf_addstr(&sql, ") TO ");
 	sql_path(&sql, path);
 	strbuf_addstr(&sql, " (FORMAT parquet, COMPRESSION zstd)");
-	if (ah_duck_exec(conn, sql.buf, "ingest: writing parquet", err) < 0)
-		goto done;
-	ret = 0;
-done:
-	if (made) {
-		struct ah_err ignore = AH_ERR_INIT;
-
-		strbuf_reset(&sql);
-		strbuf_addf(&sql, "DROP TABLE %s", table);
-		ah_duck_exec(conn, sql.buf, "ingest: duckdb", &ignore);
-	}
+	ret = ah_duck_exec(conn, sql.buf, "ingest: writing parquet", err);
+	pthread_mutex_lock(&jobs_lock);
+	for (pp = &jobs; *pp != &job; pp = &(*pp)->next)
+		;
+	*pp = job.next;
+	pthread_mutex_unlock(&jobs_lock);
 	strbuf_release(&sql);
 	return ret;
 }
@@ -485,6 +514,7 @@ int ah_ts_ingest(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 	}
 	if (ah_duck_connect(&conn, err) < 0)
 		goto done;
+	rows_register(conn);
 	for (i = 0, nparts = 0; i < b.nrows; i = j) {
 		struct ah_ts_new_part *p = &parts[nparts++];
 		const int64_t *ts = b.cols[b.time_col].i;

@@ -473,9 +473,477 @@ static int too_deep(const char *s, size_t n, int max)
 	return 0;
 }
 
+/*
+ * ndjson's fast path, for a batch whose every line is a flat object of
+ * plain scalars (ASCII, no \u escape, no key twice, numbers that jansson
+ * reads without complaint): read here without a jansson object a line,
+ * at several times the speed. Any other batch goes to jansson whole, so
+ * what it refuses is refused in its words; what the fast path converts
+ * follows json_rows() and json_cell() rule for rule (the fuzzer checks
+ * the two agree).
+ */
+int ah_ts_ndjson_fast = 1;
+
+enum { K_NULL, K_STR, K_NUM, K_TRUE, K_FALSE };
+
+struct fcell {
+	uint32_t col;
+	uint8_t kind, is_int;
+	uint32_t n;
+	const char *s;			/* a string's bytes */
+	union {
+		int64_t i;
+		double d;
+	} v;
+};
+
+struct fast {
+	struct fcell *cells;
+	size_t nr, alloc;
+	size_t *row_start;		/* nrows + 1 */
+	size_t *lines;
+	size_t nrows, ralloc;
+	const char **names;		/* into the data */
+	uint32_t *name_len;
+	size_t *seen;			/* per column: the last row (+1) that had it */
+	size_t ncols;
+	char *arena;
+	size_t apos;
+};
+
+static void fast_release(struct fast *f)
+{
+	free(f->cells);
+	free(f->row_start);
+	free(f->lines);
+	free(f->names);
+	free(f->name_len);
+	free(f->seen);
+	free(f->arena);
+}
+
+static size_t skip_ws(const char *s, size_t i, size_t n)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* A plain string at s[i] (the opening quote): 0 with *end after it, -1 for the slow path. */
+static int fast_string(struct fast *f, const char *s, size_t i, size_t n, int decode,
+		       const char **out, uint32_t *olen, size_t *end)
+{
+	size_t j = ++i;
+	int esc = 0;
+
+	for (; j < n && s[j] != '"'; j++) {
+		unsigned char c = (unsigned char)s[j];
+
+		if (c < 0x20 || c >= 0x80)
+			return -1;
+		if (c == '\\') {
+			/* strchr() would find the NUL at the end of its set */
+			if (!decode || j + 1 >= n || !s[j + 1] || !strchr("\"\\/bfnrt", s[j + 1]))
+				return -1;
+			esc = 1;
+			j++;
+		}
+	}
+	if (j >= n || j - i > AH_TS_MAX_CELL + 1)
+		return -1;
+	*end = j + 1;
+	if (!esc) {
+		*out = s + i;
+		*olen = (uint32_t)(j - i);
+		return 0;
+	}
+	*out = f->arena + f->apos;
+	for (; i < j; i++) {
+		char c = s[i];
+
+		if (c == '\\') {
+			c = s[++i];
+			c = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r' :
+			    c == 't' ? '\t' : c;
+		}
+		f->arena[f->apos++] = c;
+	}
+	*olen = (uint32_t)(f->arena + f->apos - *out);
+	return 0;
+}
+
+/* A JSON number at s[i]: 0 with the cell's value and *end, -1 for the slow path. */
+static int fast_number(const char *s, size_t i, size_t n, struct fcell *c, size_t *end)
+{
+	size_t j = i, d0;
+	int is_int = 1;
+
+	if (j < n && s[j] == '-')
+		j++;
+	d0 = j;
+	if (j < n && s[j] == '0')
+		j++;
+	else if (j < n && s[j] >= '1' && s[j] <= '9')
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			j++;
+	else
+		return -1;
+	if (j < n && s[j] == '.') {
+		is_int = 0;
+		if (++j >= n || s[j] < '0' || s[j] > '9')
+			return -1;
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			j++;
+	}
+	if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+		is_int = 0;
+		j++;
+		if (j < n && (s[j] == '+' || s[j] == '-'))
+			j++;
+		if (j >= n || s[j] < '0' || s[j] > '9')
+			return -1;
+		while (j < n && s[j] >= '0' && s[j] <= '9')
+			j++;
+	}
+	c->kind = K_NUM;
+	c->is_int = (uint8_t)is_int;
+	if (is_int) {
+		/* past 18 digits jansson may say "too big": its words, then */
+		if (j - d0 > 18 || text_int(s + i, j - i, &c->v.i) < 0)
+			return -1;
+	} else if (text_double(s + i, j - i, &c->v.d) < 0) {
+		return -1;
+	}
+	*end = j;
+	return 0;
+}
+
+static int fast_push(struct fast *f, const struct fcell *c)
+{
+	if (f->nr == f->alloc) {
+		size_t alloc = f->alloc ? f->alloc * 2 : 8192;
+		struct fcell *cells = realloc(f->cells, alloc * sizeof(*cells));
+
+		if (!cells)
+			return -1;
+		f->cells = cells;
+		f->alloc = alloc;
+	}
+	f->cells[f->nr++] = *c;
+	return 0;
+}
+
+/* The column of a key, made on its first appearance: -1 for the slow path. */
+static int fast_column(struct fast *f, const char *k, uint32_t kn, size_t guess, uint32_t *col)
+{
+	size_t c;
+
+	if (guess < f->ncols && f->name_len[guess] == kn && !memcmp(f->names[guess], k, kn)) {
+		*col = (uint32_t)guess;
+		return 0;
+	}
+	for (c = 0; c < f->ncols; c++)
+		if (f->name_len[c] == kn && !memcmp(f->names[c], k, kn)) {
+			*col = (uint32_t)c;
+			return 0;
+		}
+	if (f->ncols >= AH_TS_MAX_FIELDS || kn > 64)
+		return -1;
+	if (!f->names) {
+		f->names = malloc(AH_TS_MAX_FIELDS * sizeof(*f->names));
+		f->name_len = malloc(AH_TS_MAX_FIELDS * sizeof(*f->name_len));
+		f->seen = calloc(AH_TS_MAX_FIELDS, sizeof(*f->seen));
+		if (!f->names || !f->name_len || !f->seen)
+			return -1;
+	}
+	f->names[f->ncols] = k;
+	f->name_len[f->ncols] = kn;
+	*col = (uint32_t)f->ncols++;
+	return 0;
+}
+
+/* One line, a flat object: 0, or -1 for the slow path. */
+static int fast_line(struct fast *f, const char *s, size_t n, size_t row)
+{
+	size_t i = skip_ws(s, 0, n), k = 0;
+	struct fcell c;
+
+	if (i >= n || s[i] != '{')
+		return -1;
+	i = skip_ws(s, i + 1, n);
+	if (i < n && s[i] == '}')
+		return skip_ws(s, i + 1, n) == n ? 0 : -1;
+	for (;; k++) {
+		const char *key;
+		uint32_t kn;
+
+		memset(&c, 0, sizeof(c));
+		if (i >= n || s[i] != '"' || fast_string(f, s, i, n, 0, &key, &kn, &i) < 0 ||
+		    fast_column(f, key, kn, k, &c.col) < 0)
+			return -1;
+		if (f->seen[c.col] == row + 1)
+			return -1;
+		f->seen[c.col] = row + 1;
+		i = skip_ws(s, i, n);
+		if (i >= n || s[i] != ':')
+			return -1;
+		i = skip_ws(s, i + 1, n);
+		if (i >= n)
+			return -1;
+		if (s[i] == '"') {
+			c.kind = K_STR;
+			if (fast_string(f, s, i, n, 1, &c.s, &c.n, &i) < 0)
+				return -1;
+		} else if (n - i >= 4 && !memcmp(s + i, "true", 4)) {
+			c.kind = K_TRUE;
+			i += 4;
+		} else if (n - i >= 5 && !memcmp(s + i, "false", 5)) {
+			c.kind = K_FALSE;
+			i += 5;
+		} else if (n - i >= 4 && !memcmp(s + i, "null", 4)) {
+			c.kind = K_NULL;
+			i += 4;
+		} else if (fast_number(s, i, n, &c, &i) < 0) {
+			return -1;
+		}
+		if (fast_push(f, &c) < 0)
+			return -1;
+		i = skip_ws(s, i, n);
+		if (i < n && s[i] == ',') {
+			i = skip_ws(s, i + 1, n);
+			continue;
+		}
+		if (i < n && s[i] == '}')
+			return skip_ws(s, i + 1, n) == n ? 0 : -1;
+		return -1;
+	}
+}
+
+/* json_cell() for a cell of the fast path (NULL: the row has no such key). */
+static int fast_cell(struct ah_ts_batch *b, struct ah_ts_col *col, size_t r,
+		     const struct fcell *v, const struct where *w, struct ah_err *err)
+{
+	if (!v || v->kind == K_NULL) {
+		if (col == &b->cols[b->time_col])
+			return cell_error(err, w, r, col, "a time is required");
+		col->valid[r] = 0;
+		col->has_null = 1;
+		return 0;
+	}
+	col->valid[r] = 1;
+	switch (col->type) {
+	case AH_TS_TIMESTAMP:
+		if (v->kind == K_NUM && v->is_int) {
+			if (v->v.i > INT64_MAX / 1000 || v->v.i < INT64_MIN / 1000)
+				return cell_error(err, w, r, col, "out of range");
+			col->i[r] = v->v.i * 1000;
+		} else if (v->kind == K_NUM) {
+			double ms = v->v.d;
+
+			if (!(ms < 9.2e15 && ms > -9.2e15))
+				return cell_error(err, w, r, col, "out of range");
+			col->i[r] = (int64_t)(ms * 1000 + (ms >= 0 ? 0.5 : -0.5));
+		} else if (v->kind != K_STR || ah_time_parse_us(v->s, v->n, &col->i[r]) < 0) {
+			return cell_error(err, w, r, col, "not an RFC 3339 time nor unix milliseconds");
+		}
+		break;
+	case AH_TS_INTEGER:
+		if (v->kind != K_NUM || !v->is_int)
+			return cell_error(err, w, r, col, "not an integer");
+		col->i[r] = v->v.i;
+		break;
+	case AH_TS_DOUBLE:
+		if (v->kind != K_NUM)
+			return cell_error(err, w, r, col, "not a number");
+		col->d[r] = v->is_int ? (double)v->v.i : v->v.d;
+		break;
+	case AH_TS_BOOLEAN:
+		if (v->kind != K_TRUE && v->kind != K_FALSE)
+			return cell_error(err, w, r, col, "not true or false");
+		col->i[r] = v->kind == K_TRUE;
+		break;
+	case AH_TS_STRING:
+		if (v->kind != K_STR)
+			return cell_error(err, w, r, col, "not a string");
+		if (v->n > AH_TS_MAX_CELL)
+			return cell_error(err, w, r, col, "longer than 1 MiB");
+		col->s[r] = v->s;
+		col->slen[r] = v->n;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * The fast path: 1 when it read the batch (*ret its outcome), 0 when the
+ * batch is jansson's (b untouched).
+ */
+static int ndjson_fast(struct ah_ts_batch *b, const char *data, size_t len, json_t *schema,
+		       json_t *known, const char *known_time, struct ah_err *err, int *ret)
+{
+	struct fast f = { 0 };
+	struct where w = { "line", NULL };
+	size_t pos = 0, line = 0, r, e, c;
+	uint32_t *map = NULL;
+	int *kinds = NULL;
+
+	*ret = -1;
+	if (!ah_ts_ndjson_fast || !(f.arena = malloc(len + 1)))
+		goto slow;
+	while (pos < len) {
+		const char *s = data + pos, *nl = memchr(s, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
+
+		line++;
+		pos += n + (nl != NULL);
+		if (skip_ws(s, 0, n) == n)
+			continue;
+		if (f.nrows + 1 >= f.ralloc) {
+			size_t alloc = f.ralloc ? f.ralloc * 2 : 1024;
+			size_t *rs = realloc(f.row_start, alloc * sizeof(*rs));
+			size_t *ls = rs ? realloc(f.lines, alloc * sizeof(*ls)) : NULL;
+
+			if (rs)
+				f.row_start = rs;
+			if (!ls)
+				goto slow;
+			f.lines = ls;
+			f.ralloc = alloc;
+		}
+		f.row_start[f.nrows] = f.nr;
+		f.lines[f.nrows] = line;
+		if (fast_line(&f, s, n, f.nrows) < 0)
+			goto slow;
+		f.nrows++;
+	}
+	if (!f.nrows)
+		goto slow;
+	f.row_start[f.nrows] = f.nr;
+	/* from here on the batch is the fast path's: its errors are final */
+	w.lines = f.lines;
+	b->arena = f.arena;
+	f.arena = NULL;
+	if (schema) {
+		if (declared_fields(b, schema, err) < 0)
+			goto done;
+	} else {
+		/* a column's name and known type once, not a cell at a time */
+		if (!(kinds = malloc(2 * (f.ncols + 1) * sizeof(*kinds))))
+			goto oom;
+		b->fields = json_array();
+		for (c = 0; c < f.ncols; c++) {
+			char name[80];
+
+			snprintf(name, sizeof(name), "%.*s", (int)f.name_len[c], f.names[c]);
+			kinds[c] = -1;
+			kinds[f.ncols + c] = known_type(known, known_time, name);
+			add_field(b->fields, name, AH_TS_STRING);
+		}
+		for (r = 0, c = 0; r < f.nrows; r++)
+			for (e = f.row_start[r]; e < f.row_start[r + 1]; e++) {
+				const struct fcell *v = &f.cells[e];
+				int t = kinds[f.ncols + v->col], was = kinds[v->col];
+
+				if (v->col == c) {
+					/* its first appearance, as json_rows() meets it */
+					const char *name = json_string_value(json_object_get(
+						json_array_get(b->fields, c), "name"));
+
+					if (ah_ts_column_check("column", name, err) < 0) {
+						ah_invalid(err, "%s %zu: %s", w.unit, where_nr(&w, r),
+							   err->msg);
+						goto done;
+					}
+					c++;
+				}
+				if (t < 0 && v->kind != K_NULL) {
+					t = v->kind == K_NUM ? (v->is_int ? AH_TS_INTEGER : AH_TS_DOUBLE) :
+					    v->kind == K_STR ? AH_TS_STRING : AH_TS_BOOLEAN;
+					if ((was == AH_TS_DOUBLE && t == AH_TS_INTEGER) ||
+					    (was == AH_TS_INTEGER && t == AH_TS_DOUBLE))
+						t = AH_TS_DOUBLE;
+					else if (was >= 0)
+						t = was;
+				} else if (t < 0) {
+					t = was;
+				}
+				kinds[v->col] = t;
+			}
+		for (c = 0; c < f.ncols; c++)
+			json_object_set_new(json_array_get(b->fields, c), "type",
+					    json_string(ah_ts_type_names[kinds[c] < 0 ? AH_TS_STRING :
+									 kinds[c]]));
+		if (inferred_done(b, known_time, err) < 0)
+			goto done;
+	}
+	if (batch_columns(b, f.nrows, err) < 0)
+		goto done;
+	/* each fast column's batch column, ncols for none (not in the schema) */
+	if (!(map = malloc((f.ncols + 1) * sizeof(*map))))
+		goto oom;
+	for (c = 0; c < f.ncols; c++) {
+		size_t k;
+
+		map[c] = (uint32_t)b->ncols;
+		for (k = 0; k < b->ncols; k++)
+			if (strlen(b->cols[k].name) == f.name_len[c] &&
+			    !memcmp(b->cols[k].name, f.names[c], f.name_len[c]))
+				map[c] = (uint32_t)k;
+	}
+	{
+		const struct fcell **at = calloc(b->ncols + 1, sizeof(*at));
+
+		if (!at)
+			goto oom;
+		for (r = 0; r < f.nrows; r++) {
+			const struct fcell *unknown = NULL;
+
+			for (e = f.row_start[r]; e < f.row_start[r + 1]; e++) {
+				if (map[f.cells[e].col] < b->ncols)
+					at[map[f.cells[e].col]] = &f.cells[e];
+				else if (!unknown)
+					unknown = &f.cells[e];
+			}
+			for (c = 0; c < b->ncols; c++) {
+				if (fast_cell(b, &b->cols[c], r, at[c], &w, err) < 0) {
+					free(at);
+					goto done;
+				}
+				at[c] = NULL;
+			}
+			if (unknown) {
+				/* the name is not NUL-terminated in the data: its length */
+				ah_invalid(err, "%s %zu: column '%.*s': not in the schema", w.unit,
+					   where_nr(&w, r), (int)f.name_len[unknown->col],
+					   f.names[unknown->col]);
+				free(at);
+				goto done;
+			}
+		}
+		free(at);
+	}
+	/* the strings point into the data and the arena, kept by the caller and b */
+	*ret = 0;
+	goto done;
+oom:
+	ah_internal(err, "ingest: out of memory");
+done:
+	free(map);
+	free(kinds);
+	fast_release(&f);
+	return 1;
+slow:
+	fast_release(&f);
+	return 0;
+}
+
 static int ndjson_read(struct ah_ts_batch *b, const char *data, size_t len, json_t *schema,
 		       json_t *known, const char *known_time, struct ah_err *err)
 {
+	int fast_ret;
+
+	if (ndjson_fast(b, data, len, schema, known, known_time, err, &fast_ret))
+		return fast_ret;
 	size_t pos = 0, line = 0, nr = 0, alloc = 0, *lines = NULL;
 	json_t *rows = json_array();
 	struct where w = { "line", NULL };
@@ -484,15 +952,13 @@ static int ndjson_read(struct ah_ts_batch *b, const char *data, size_t len, json
 	b->keep = rows;
 	while (pos < len) {
 		const char *s = data + pos, *nl = memchr(s, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - s) : len - pos, i;
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
 		json_error_t je;
 		json_t *row;
 
 		line++;
 		pos += n + (nl != NULL);
-		for (i = 0; i < n && strchr(" \t\r", s[i]); i++)
-			;
-		if (i == n)
+		if (skip_ws(s, 0, n) == n)
 			continue;
 		if (too_deep(s, n, AH_TS_MAX_DEPTH)) {
 			ah_invalid(err, "line %zu: nested deeper than %d", line, AH_TS_MAX_DEPTH);

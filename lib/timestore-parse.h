@@ -56,6 +56,8 @@ int ah_ts_batch_read(struct ah_ts_batch *b, const char *format, json_t *body, co
 		     size_t len, json_t *schema, json_t *known, const char *known_time,
 		     struct ah_err *err);
 void ah_ts_batch_release(struct ah_ts_batch *b);
+/* ndjson's fast path (1), or jansson for every batch (0: the fuzzer compares them). */
+extern int ah_ts_ndjson_fast;
 
 /* FNV-1a 64 of len bytes, continuing from h (start with AH_FNV_INIT). */
 #define AH_FNV_INIT 14695981039346656037ULL

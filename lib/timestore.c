@@ -3,8 +3,6 @@
  * manifests and partitions in apphub.db. The files are the engine's
  * (lib/timestore-ingest.c); here is only what the records say of them.
  */
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
