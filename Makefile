@@ -258,7 +258,7 @@ DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libja
 	libgit2-dev libcurl4-openssl-dev libarchive-dev libssl-dev libmicrohttpd-dev \
 	libyaml-dev libseccomp-dev bubblewrap bats bats-support bats-assert mandoc zsh fish hyperfine wrk nginx \
 	busybox-static skopeo podman runc docker-registry apache2-utils debootstrap libcmark-dev chromium \
-	libstemmer-dev nodejs python3 tzdata influxdb
+	libstemmer-dev nodejs python3 tzdata
 
 all: $(PROGRAMS)
 
