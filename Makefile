@@ -122,6 +122,8 @@ ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
 ENGINE_OBJS += lib/sign.o
 ENGINE_OBJS += lib/template.o
+ENGINE_OBJS += lib/timestore-exec.o
+ENGINE_OBJS += lib/timestore-query.o
 ENGINE_OBJS += lib/workflow-def.o
 ENGINE_OBJS += lib/workflow-driver.o
 ENGINE_OBJS += lib/workflow-sched.o
@@ -296,7 +298,10 @@ print-layers:
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
 		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp libarchive libcrypto yaml-0.1 \
-		libcurl 2>/dev/null) $(LIGHT_LIBS)
+		libcurl 2>/dev/null) $(LIGHT_LIBS) $(TEST_TOOL_LIBS)
+# The timestore's read side is driven through DuckDB (t/7200-timestore-query.bats).
+TEST_TOOL_LIBS = -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB_DIR)'
+t/helper/test-tool: $(DUCKDB_DIR)/libduckdb.so
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 

@@ -1,0 +1,588 @@
+/*
+ * A compiled timestore query run by DuckDB, and read-only SQL over the
+ * datasets (lib/timestore-query.h). Results come as JSON: times as RFC
+ * 3339 UTC, numbers as numbers.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "duck.h"
+#include "strbuf.h"
+#include "timestore-query.h"
+
+#define NEST_MAX 16
+
+/* The type a result column is called by: the dataset types where they fit. */
+static const char *type_name(duckdb_type t)
+{
+	switch (t) {
+	case DUCKDB_TYPE_BOOLEAN:
+		return "boolean";
+	case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
+	case DUCKDB_TYPE_BIGINT: case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT:
+	case DUCKDB_TYPE_UINTEGER: case DUCKDB_TYPE_UBIGINT: case DUCKDB_TYPE_HUGEINT:
+	case DUCKDB_TYPE_UHUGEINT:
+		return "integer";
+	case DUCKDB_TYPE_FLOAT: case DUCKDB_TYPE_DOUBLE: case DUCKDB_TYPE_DECIMAL:
+		return "double";
+	case DUCKDB_TYPE_VARCHAR:
+		return "string";
+	case DUCKDB_TYPE_TIMESTAMP: case DUCKDB_TYPE_TIMESTAMP_S: case DUCKDB_TYPE_TIMESTAMP_MS:
+	case DUCKDB_TYPE_TIMESTAMP_NS: case DUCKDB_TYPE_TIMESTAMP_TZ:
+		return "timestamp";
+	case DUCKDB_TYPE_DATE:
+		return "date";
+	case DUCKDB_TYPE_TIME:
+		return "time";
+	case DUCKDB_TYPE_INTERVAL:
+		return "interval";
+	case DUCKDB_TYPE_UUID:
+		return "uuid";
+	case DUCKDB_TYPE_ENUM:
+		return "string";
+	case DUCKDB_TYPE_LIST: case DUCKDB_TYPE_ARRAY:
+		return "list";
+	case DUCKDB_TYPE_STRUCT:
+		return "struct";
+	case DUCKDB_TYPE_SQLNULL:
+		return "null";
+	default:
+		return NULL;
+	}
+}
+
+static json_t *time_json(int64_t us)
+{
+	char buf[AH_TSQ_TIME_LEN];
+
+	ah_tsq_format_us(buf, us);
+	return json_string(buf);
+}
+
+static json_t *real_json(double d)
+{
+	return isfinite(d) ? json_real(d) : json_null();
+}
+
+static double hugeint_double(duckdb_hugeint h)
+{
+	return (double)h.upper * 18446744073709551616.0 + (double)h.lower;
+}
+
+static json_t *hugeint_json(duckdb_hugeint h)
+{
+	if ((h.upper == 0 && h.lower <= (uint64_t)INT64_MAX) ||
+	    (h.upper == -1 && h.lower > (uint64_t)INT64_MAX))
+		return json_integer((json_int_t)(int64_t)h.lower);
+	return json_real(hugeint_double(h));
+}
+
+static json_t *value_json(duckdb_vector vec, duckdb_logical_type lt, idx_t row, int depth,
+			  const char *col, struct ah_err *err);
+
+static json_t *list_json(duckdb_vector child, duckdb_logical_type ct, idx_t off, idx_t n,
+			 int depth, const char *col, struct ah_err *err)
+{
+	json_t *arr = json_array(), *v;
+	idx_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!(v = value_json(child, ct, off + i, depth + 1, col, err))) {
+			json_decref(arr);
+			return NULL;
+		}
+		json_array_append_new(arr, v);
+	}
+	return arr;
+}
+
+/* One value of a vector as JSON; NULL with err for a type not shown here. */
+static json_t *value_json(duckdb_vector vec, duckdb_logical_type lt, idx_t row, int depth,
+			  const char *col, struct ah_err *err)
+{
+	uint64_t *validity = duckdb_vector_get_validity(vec);
+	void *data = duckdb_vector_get_data(vec);
+	duckdb_type t = duckdb_get_type_id(lt);
+	json_t *v = NULL;
+
+	if (depth > NEST_MAX) {
+		ah_invalid(err, "column '%s': nested deeper than %d", col, NEST_MAX);
+		return NULL;
+	}
+	if (validity && !duckdb_validity_row_is_valid(validity, row))
+		return json_null();
+	switch (t) {
+	case DUCKDB_TYPE_BOOLEAN:
+		return json_boolean(((bool *)data)[row]);
+	case DUCKDB_TYPE_TINYINT:
+		return json_integer(((int8_t *)data)[row]);
+	case DUCKDB_TYPE_SMALLINT:
+		return json_integer(((int16_t *)data)[row]);
+	case DUCKDB_TYPE_INTEGER:
+		return json_integer(((int32_t *)data)[row]);
+	case DUCKDB_TYPE_BIGINT:
+		return json_integer(((int64_t *)data)[row]);
+	case DUCKDB_TYPE_UTINYINT:
+		return json_integer(((uint8_t *)data)[row]);
+	case DUCKDB_TYPE_USMALLINT:
+		return json_integer(((uint16_t *)data)[row]);
+	case DUCKDB_TYPE_UINTEGER:
+		return json_integer(((uint32_t *)data)[row]);
+	case DUCKDB_TYPE_UBIGINT: {
+		uint64_t u = ((uint64_t *)data)[row];
+
+		return u <= (uint64_t)INT64_MAX ? json_integer((json_int_t)u) : json_real((double)u);
+	}
+	case DUCKDB_TYPE_HUGEINT:
+		return hugeint_json(((duckdb_hugeint *)data)[row]);
+	case DUCKDB_TYPE_UHUGEINT: {
+		duckdb_uhugeint u = ((duckdb_uhugeint *)data)[row];
+
+		if (!u.upper && u.lower <= (uint64_t)INT64_MAX)
+			return json_integer((json_int_t)u.lower);
+		return json_real((double)u.upper * 18446744073709551616.0 + (double)u.lower);
+	}
+	case DUCKDB_TYPE_FLOAT:
+		return real_json(((float *)data)[row]);
+	case DUCKDB_TYPE_DOUBLE:
+		return real_json(((double *)data)[row]);
+	case DUCKDB_TYPE_DECIMAL: {
+		double scale = 1, d;
+		uint8_t k;
+
+		for (k = duckdb_decimal_scale(lt); k; k--)
+			scale *= 10;
+
+		switch (duckdb_decimal_internal_type(lt)) {
+		case DUCKDB_TYPE_SMALLINT:
+			d = ((int16_t *)data)[row];
+			break;
+		case DUCKDB_TYPE_INTEGER:
+			d = ((int32_t *)data)[row];
+			break;
+		case DUCKDB_TYPE_BIGINT:
+			d = (double)((int64_t *)data)[row];
+			break;
+		default:
+			d = hugeint_double(((duckdb_hugeint *)data)[row]);
+			break;
+		}
+		return real_json(d / scale);
+	}
+	case DUCKDB_TYPE_VARCHAR: {
+		duckdb_string_t *s = &((duckdb_string_t *)data)[row];
+
+		v = json_stringn(duckdb_string_t_data(s), duckdb_string_t_length(*s));
+		return v ? v : json_string("\xef\xbf\xbd");
+	}
+	case DUCKDB_TYPE_TIMESTAMP: case DUCKDB_TYPE_TIMESTAMP_TZ:
+		return time_json(((int64_t *)data)[row]);
+	case DUCKDB_TYPE_TIMESTAMP_S:
+		return time_json(((int64_t *)data)[row] * 1000000);
+	case DUCKDB_TYPE_TIMESTAMP_MS:
+		return time_json(((int64_t *)data)[row] * 1000);
+	case DUCKDB_TYPE_TIMESTAMP_NS:
+		return time_json(((int64_t *)data)[row] / 1000);
+	case DUCKDB_TYPE_DATE: {
+		time_t secs = (time_t)((int32_t *)data)[row] * 86400;
+		struct tm tm;
+		char buf[32];
+
+		gmtime_r(&secs, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+		return json_string(buf);
+	}
+	case DUCKDB_TYPE_TIME: {
+		int64_t us = ((int64_t *)data)[row];
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%02d:%02d:%02d", (int)(us / 3600000000LL),
+				 (int)(us / 60000000 % 60), (int)(us / 1000000 % 60));
+
+		if (us % 1000000)
+			snprintf(buf + n, sizeof(buf) - (size_t)n, ".%06d", (int)(us % 1000000));
+		return json_string(buf);
+	}
+	case DUCKDB_TYPE_INTERVAL: {
+		duckdb_interval iv = ((duckdb_interval *)data)[row];
+
+		return json_pack("{s:i, s:i, s:I}", "months", iv.months, "days", iv.days, "micros",
+				 (json_int_t)iv.micros);
+	}
+	case DUCKDB_TYPE_UUID: {
+		duckdb_hugeint h = ((duckdb_hugeint *)data)[row];
+		uint64_t hi = (uint64_t)h.upper ^ (1ULL << 63), lo = h.lower;
+		char buf[40];
+
+		snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",
+			 (unsigned long long)(hi >> 32), (unsigned long long)(hi >> 16 & 0xffff),
+			 (unsigned long long)(hi & 0xffff), (unsigned long long)(lo >> 48),
+			 (unsigned long long)(lo & 0xffffffffffffULL));
+		return json_string(buf);
+	}
+	case DUCKDB_TYPE_ENUM: {
+		idx_t idx;
+		char *s;
+
+		switch (duckdb_enum_internal_type(lt)) {
+		case DUCKDB_TYPE_UTINYINT:
+			idx = ((uint8_t *)data)[row];
+			break;
+		case DUCKDB_TYPE_USMALLINT:
+			idx = ((uint16_t *)data)[row];
+			break;
+		default:
+			idx = ((uint32_t *)data)[row];
+			break;
+		}
+		s = duckdb_enum_dictionary_value(lt, idx);
+		v = json_string(s ? s : "");
+		duckdb_free(s);
+		return v;
+	}
+	case DUCKDB_TYPE_LIST: {
+		duckdb_list_entry e = ((duckdb_list_entry *)data)[row];
+		duckdb_logical_type ct = duckdb_list_type_child_type(lt);
+
+		v = list_json(duckdb_list_vector_get_child(vec), ct, e.offset, e.length, depth, col,
+			      err);
+		duckdb_destroy_logical_type(&ct);
+		return v;
+	}
+	case DUCKDB_TYPE_ARRAY: {
+		duckdb_logical_type ct = duckdb_array_type_child_type(lt);
+		idx_t n = duckdb_array_type_array_size(lt);
+
+		v = list_json(duckdb_array_vector_get_child(vec), ct, row * n, n, depth, col, err);
+		duckdb_destroy_logical_type(&ct);
+		return v;
+	}
+	case DUCKDB_TYPE_STRUCT: {
+		idx_t i, n = duckdb_struct_type_child_count(lt);
+
+		v = json_object();
+		for (i = 0; i < n; i++) {
+			duckdb_logical_type ct = duckdb_struct_type_child_type(lt, i);
+			char *name = duckdb_struct_type_child_name(lt, i);
+			json_t *f = value_json(duckdb_struct_vector_get_child(vec, i), ct, row,
+					       depth + 1, col, err);
+
+			duckdb_destroy_logical_type(&ct);
+			if (!f) {
+				duckdb_free(name);
+				json_decref(v);
+				return NULL;
+			}
+			json_object_set_new(v, name ? name : "", f);
+			duckdb_free(name);
+		}
+		return v;
+	}
+	case DUCKDB_TYPE_SQLNULL:
+		return json_null();
+	default:
+		ah_invalid(err, "column '%s': its type (DuckDB type %d) is not shown here; cast it, as %s::VARCHAR",
+			   col, (int)t, col);
+		return NULL;
+	}
+}
+
+/*
+ * Runs a prepared statement, streaming, into rows (at most limit; one
+ * more sets *truncated) and columns [{name, type}]. bad_status: the
+ * status of DuckDB's own errors (400 for SQL a user wrote).
+ */
+static int run_prepared(duckdb_prepared_statement st, long limit, int bad_status, json_t **rows,
+			json_t **columns, int *truncated, struct ah_err *err)
+{
+	duckdb_pending_result pending = NULL;
+	duckdb_result res;
+	duckdb_logical_type *types = NULL;
+	const char **names = NULL;
+	duckdb_data_chunk chunk = NULL;
+	int have_res = 0, ret = -1;
+	idx_t ncol = 0, i;
+	long n = 0;
+
+	*rows = json_array();
+	*columns = json_array();
+	*truncated = 0;
+	if (duckdb_pending_prepared_streaming(st, &pending) == DuckDBError) {
+		const char *msg = duckdb_pending_error(pending);
+
+		ah_error(err, bad_status, bad_status == 400 ? "invalid" : "internal", "query: %s",
+			 msg ? msg : "cannot run");
+		goto done;
+	}
+	if (duckdb_execute_pending(pending, &res) == DuckDBError) {
+		const char *msg = duckdb_result_error(&res);
+
+		ah_error(err, bad_status, bad_status == 400 ? "invalid" : "internal", "query: %s",
+			 msg ? msg : "failed");
+		duckdb_destroy_result(&res);
+		goto done;
+	}
+	have_res = 1;
+	ncol = duckdb_column_count(&res);
+	types = calloc(ncol ? ncol : 1, sizeof(*types));
+	names = calloc(ncol ? ncol : 1, sizeof(*names));
+	if (!types || !names) {
+		ah_internal(err, "query: out of memory");
+		goto done;
+	}
+	for (i = 0; i < ncol; i++) {
+		const char *tn;
+
+		types[i] = duckdb_column_logical_type(&res, i);
+		names[i] = duckdb_column_name(&res, i);
+		tn = type_name(duckdb_get_type_id(types[i]));
+		json_array_append_new(*columns, json_pack("{s:s, s:s}", "name", names[i] ? names[i] : "",
+							  "type", tn ? tn : "other"));
+	}
+	while ((chunk = duckdb_fetch_chunk(res))) {
+		idx_t size = duckdb_data_chunk_get_size(chunk), r;
+		duckdb_vector vecs[256], *vp = vecs;
+
+		if (!size) {
+			duckdb_destroy_data_chunk(&chunk);
+			break;
+		}
+		if (ncol > 256 && !(vp = calloc(ncol, sizeof(*vp)))) {
+			ah_internal(err, "query: out of memory");
+			goto done;
+		}
+		for (i = 0; i < ncol; i++)
+			vp[i] = duckdb_data_chunk_get_vector(chunk, i);
+		for (r = 0; r < size; r++, n++) {
+			json_t *row;
+
+			if (n >= limit) {
+				*truncated = 1;
+				break;
+			}
+			row = json_object();
+			for (i = 0; i < ncol; i++) {
+				json_t *v = value_json(vp[i], types[i], r, 0, names[i] ? names[i] : "", err);
+
+				if (!v) {
+					json_decref(row);
+					if (vp != vecs)
+						free(vp);
+					goto done;
+				}
+				json_object_set_new(row, names[i] ? names[i] : "", v);
+			}
+			json_array_append_new(*rows, row);
+		}
+		if (vp != vecs)
+			free(vp);
+		duckdb_destroy_data_chunk(&chunk);
+		if (*truncated)
+			break;
+	}
+	if (!*truncated && duckdb_result_error(&res)) {
+		ah_error(err, bad_status, bad_status == 400 ? "invalid" : "internal", "query: %s",
+			 duckdb_result_error(&res));
+		goto done;
+	}
+	ret = 0;
+done:
+	if (chunk)
+		duckdb_destroy_data_chunk(&chunk);
+	for (i = 0; types && i < ncol; i++)
+		duckdb_destroy_logical_type(&types[i]);
+	free(types);
+	free(names);
+	if (have_res)
+		duckdb_destroy_result(&res);
+	if (pending)
+		duckdb_destroy_pending(&pending);
+	if (ret < 0) {
+		json_decref(*rows);
+		json_decref(*columns);
+		*rows = *columns = NULL;
+	}
+	return ret;
+}
+
+int ah_tsq_run(const struct ah_tsq *q, json_t **out, struct ah_err *err)
+{
+	duckdb_connection conn = NULL;
+	duckdb_prepared_statement st = NULL;
+	json_t *rows = NULL, *columns = NULL, *v;
+	int truncated, ret = -1;
+	size_t i;
+
+	*out = NULL;
+	if (ah_duck_connect(&conn, err) < 0)
+		return -1;
+	if (duckdb_prepare(conn, q->sql, &st) == DuckDBError) {
+		ah_internal(err, "query: %s", duckdb_prepare_error(st));
+		goto done;
+	}
+	json_array_foreach(q->binds, i, v) {
+		if (duckdb_bind_varchar(st, i + 1, json_string_value(v)) == DuckDBError) {
+			ah_internal(err, "query: cannot bind value %zu", i + 1);
+			goto done;
+		}
+	}
+	if (run_prepared(st, q->limit, 500, &rows, &columns, &truncated, err) < 0)
+		goto done;
+	*out = json_pack("{s:o, s:o, s:s, s:b}", "rows", rows, "columns", columns, "mode",
+			 q->downsampled ? "downsampled" : "raw", "truncated", truncated);
+	ret = 0;
+done:
+	duckdb_destroy_prepare(&st);
+	duckdb_disconnect(&conn);
+	return ret;
+}
+
+static const char *statement_kind(duckdb_statement_type t)
+{
+	switch (t) {
+	case DUCKDB_STATEMENT_TYPE_INSERT: return "INSERT";
+	case DUCKDB_STATEMENT_TYPE_UPDATE: return "UPDATE";
+	case DUCKDB_STATEMENT_TYPE_EXPLAIN: return "EXPLAIN";
+	case DUCKDB_STATEMENT_TYPE_DELETE: return "DELETE";
+	case DUCKDB_STATEMENT_TYPE_PREPARE: return "PREPARE";
+	case DUCKDB_STATEMENT_TYPE_CREATE: return "CREATE";
+	case DUCKDB_STATEMENT_TYPE_EXECUTE: return "EXECUTE";
+	case DUCKDB_STATEMENT_TYPE_ALTER: return "ALTER";
+	case DUCKDB_STATEMENT_TYPE_TRANSACTION: return "a transaction statement";
+	case DUCKDB_STATEMENT_TYPE_COPY: return "COPY";
+	case DUCKDB_STATEMENT_TYPE_ANALYZE: return "ANALYZE";
+	case DUCKDB_STATEMENT_TYPE_VARIABLE_SET: return "SET";
+	case DUCKDB_STATEMENT_TYPE_CREATE_FUNC: return "CREATE FUNCTION";
+	case DUCKDB_STATEMENT_TYPE_DROP: return "DROP";
+	case DUCKDB_STATEMENT_TYPE_EXPORT: return "EXPORT";
+	case DUCKDB_STATEMENT_TYPE_PRAGMA: return "PRAGMA";
+	case DUCKDB_STATEMENT_TYPE_VACUUM: return "VACUUM";
+	case DUCKDB_STATEMENT_TYPE_CALL: return "CALL";
+	case DUCKDB_STATEMENT_TYPE_SET: return "SET";
+	case DUCKDB_STATEMENT_TYPE_LOAD: return "LOAD or INSTALL";
+	case DUCKDB_STATEMENT_TYPE_ATTACH: return "ATTACH";
+	case DUCKDB_STATEMENT_TYPE_DETACH: return "DETACH";
+	default: return "this kind of statement";
+	}
+}
+
+/*
+ * A database of the call's own: the settings that lock it down are the
+ * database's, not a connection's, so the process's shared one (whose
+ * ingest writes files) must not get them.
+ */
+static int sql_open(const char *root, duckdb_database *db, duckdb_connection *conn,
+		    struct ah_err *err)
+{
+	duckdb_config config = NULL;
+	char *why = NULL;
+	int ret = -1;
+
+	if (duckdb_create_config(&config) == DuckDBError)
+		return ah_internal(err, "sql: cannot make a configuration");
+	duckdb_set_config(config, "autoinstall_known_extensions", "false");
+	duckdb_set_config(config, "autoload_known_extensions", "false");
+	if (duckdb_open_ext(NULL, db, config, &why) == DuckDBError) {
+		ah_internal(err, "sql: %s", why ? why : "cannot open");
+		goto done;
+	}
+	if (duckdb_connect(*db, conn) == DuckDBError) {
+		duckdb_close(db);
+		ah_internal(err, "sql: cannot connect");
+		goto done;
+	}
+	ret = 0;
+done:
+	duckdb_destroy_config(&config);
+	if (why)
+		duckdb_free(why);
+	(void)root;
+	return ret;
+}
+
+int ah_ts_sql_run(const char *const *names, const struct ah_tsq_source *sources, size_t nr,
+		  const char *root, const char *sql, json_t **out, struct ah_err *err)
+{
+	duckdb_database db = NULL;
+	duckdb_connection conn = NULL;
+	duckdb_extracted_statements ext = NULL;
+	duckdb_prepared_statement st = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	json_t *rows, *columns;
+	int truncated, ret = -1, opened = 0;
+	idx_t n;
+	size_t i;
+
+	*out = NULL;
+	if (strlen(sql) > 1 << 20)
+		return ah_invalid(err, "invalid sql: longer than 1 MiB");
+	if (sql_open(root, &db, &conn, err) < 0)
+		return -1;
+	opened = 1;
+	for (i = 0; i < nr; i++) {
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "CREATE VIEW \"%s\" AS SELECT * FROM ", names[i]);
+		ah_tsq_source_sql(&sb, &sources[i]);
+		if (ah_duck_exec(conn, sb.buf, "sql: a dataset's view", err) < 0)
+			goto done;
+	}
+	/* Then nothing outside the store is read, and no setting changes again. */
+	strbuf_reset(&sb);
+	strbuf_addstr(&sb, "SET allowed_directories = [");
+	for (i = 0; root[i]; i++) {
+		if (!i)
+			strbuf_addch(&sb, '\'');
+		if (root[i] == '\'')
+			strbuf_addch(&sb, '\'');
+		strbuf_addch(&sb, root[i]);
+	}
+	strbuf_addstr(&sb, *root ? "/']" : "]");
+	if (ah_duck_exec(conn, sb.buf, "sql: allowed_directories", err) < 0 ||
+	    ah_duck_exec(conn, "SET enable_external_access = false", "sql: external access", err) < 0 ||
+	    ah_duck_exec(conn, "SET lock_configuration = true", "sql: lock", err) < 0)
+		goto done;
+
+	n = duckdb_extract_statements(conn, sql, &ext);
+	if (!n) {
+		const char *msg = duckdb_extract_statements_error(ext);
+
+		ah_invalid(err, "invalid sql: %s", msg && *msg ? msg : "no statement");
+		goto done;
+	}
+	if (n > 1) {
+		ah_invalid(err, "invalid sql: one statement only (a SELECT or WITH query), not %llu",
+			   (unsigned long long)n);
+		goto done;
+	}
+	if (duckdb_prepare_extracted_statement(conn, ext, 0, &st) == DuckDBError) {
+		const char *msg = duckdb_prepare_error(st);
+
+		ah_invalid(err, "invalid sql: %s", msg ? msg : "cannot prepare");
+		goto done;
+	}
+	if (duckdb_prepared_statement_type(st) != DUCKDB_STATEMENT_TYPE_SELECT) {
+		ah_invalid(err, "invalid sql: read-only: only a SELECT (or WITH) query runs here, not %s",
+			   statement_kind(duckdb_prepared_statement_type(st)));
+		goto done;
+	}
+	if (duckdb_nparams(st)) {
+		ah_invalid(err, "invalid sql: parameters ($1, ?) have no values here");
+		goto done;
+	}
+	if (run_prepared(st, AH_TSQ_LIMIT_MAX, 400, &rows, &columns, &truncated, err) < 0)
+		goto done;
+	*out = json_pack("{s:o, s:o, s:b}", "rows", rows, "columns", columns, "truncated", truncated);
+	ret = 0;
+done:
+	strbuf_release(&sb);
+	if (st)
+		duckdb_destroy_prepare(&st);
+	if (ext)
+		duckdb_destroy_extracted(&ext);
+	if (opened) {
+		duckdb_disconnect(&conn);
+		duckdb_close(&db);
+	}
+	return ret;
+}
