@@ -29,6 +29,8 @@ static const char *type_name(duckdb_type t)
 		return "double";
 	case DUCKDB_TYPE_VARCHAR:
 		return "string";
+	case DUCKDB_TYPE_BLOB:
+		return "blob";
 	case DUCKDB_TYPE_TIMESTAMP: case DUCKDB_TYPE_TIMESTAMP_S: case DUCKDB_TYPE_TIMESTAMP_MS:
 	case DUCKDB_TYPE_TIMESTAMP_NS: case DUCKDB_TYPE_TIMESTAMP_TZ:
 		return "timestamp";
@@ -46,6 +48,8 @@ static const char *type_name(duckdb_type t)
 		return "list";
 	case DUCKDB_TYPE_STRUCT:
 		return "struct";
+	case DUCKDB_TYPE_MAP:
+		return "map";
 	case DUCKDB_TYPE_SQLNULL:
 		return "null";
 	default:
@@ -177,6 +181,23 @@ static json_t *value_json(duckdb_vector vec, duckdb_logical_type lt, idx_t row, 
 		v = json_stringn(duckdb_string_t_data(s), duckdb_string_t_length(*s));
 		return v ? v : json_string("\xef\xbf\xbd");
 	}
+	case DUCKDB_TYPE_BLOB: {
+		/* as DuckDB prints one: printable ASCII kept, other bytes \xNN */
+		duckdb_string_t *s = &((duckdb_string_t *)data)[row];
+		const unsigned char *p = (const unsigned char *)duckdb_string_t_data(s);
+		uint32_t len = duckdb_string_t_length(*s), k;
+		struct strbuf sb = STRBUF_INIT;
+
+		for (k = 0; k < len; k++) {
+			if (p[k] >= 0x20 && p[k] < 0x7f && p[k] != '\\')
+				strbuf_addch(&sb, (char)p[k]);
+			else
+				strbuf_addf(&sb, "\\x%02X", p[k]);
+		}
+		v = json_string(sb.buf);
+		strbuf_release(&sb);
+		return v;
+	}
 	case DUCKDB_TYPE_TIMESTAMP: case DUCKDB_TYPE_TIMESTAMP_TZ:
 		return time_json(((int64_t *)data)[row]);
 	case DUCKDB_TYPE_TIMESTAMP_S:
@@ -277,6 +298,33 @@ static json_t *value_json(duckdb_vector vec, duckdb_logical_type lt, idx_t row, 
 			json_object_set_new(v, name ? name : "", f);
 			duckdb_free(name);
 		}
+		return v;
+	}
+	case DUCKDB_TYPE_MAP: {
+		/* a list of {key, value}: keys need not be strings */
+		duckdb_list_entry e = ((duckdb_list_entry *)data)[row];
+		duckdb_vector child = duckdb_list_vector_get_child(vec);
+		duckdb_logical_type kt = duckdb_map_type_key_type(lt);
+		duckdb_logical_type vt = duckdb_map_type_value_type(lt);
+		idx_t k;
+
+		v = json_array();
+		for (k = 0; k < e.length && v; k++) {
+			json_t *key = value_json(duckdb_struct_vector_get_child(child, 0), kt,
+						 e.offset + k, depth + 1, col, err);
+			json_t *val = key ? value_json(duckdb_struct_vector_get_child(child, 1), vt,
+						       e.offset + k, depth + 1, col, err) : NULL;
+
+			if (!val) {
+				json_decref(key);
+				json_decref(v);
+				v = NULL;
+				break;
+			}
+			json_array_append_new(v, json_pack("{s:o, s:o}", "key", key, "value", val));
+		}
+		duckdb_destroy_logical_type(&kt);
+		duckdb_destroy_logical_type(&vt);
 		return v;
 	}
 	case DUCKDB_TYPE_SQLNULL:
@@ -527,7 +575,12 @@ int ah_ts_sql_run(const char *const *names, const struct ah_tsq_source *sources,
 		if (ah_duck_exec(conn, sb.buf, "sql: a dataset's view", err) < 0)
 			goto done;
 	}
-	/* Then nothing outside the store is read, and no setting changes again. */
+	/*
+	 * Then nothing outside the store is read, and no setting changes
+	 * again; no spill directory either, as DuckDB would allow reading it.
+	 */
+	if (ah_duck_exec(conn, "SET temp_directory = ''", "sql: temp_directory", err) < 0)
+		goto done;
 	strbuf_reset(&sb);
 	strbuf_addstr(&sb, "SET allowed_directories = [");
 	for (i = 0; root[i]; i++) {
