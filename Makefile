@@ -60,6 +60,8 @@ UTIL_OBJS += lib/repopath.o
 UTIL_OBJS += lib/run-command.o
 UTIL_OBJS += lib/seccomp.o
 UTIL_OBJS += lib/strbuf.o
+UTIL_OBJS += lib/timestore-compile.o
+UTIL_OBJS += lib/timestore-schema.o
 UTIL_OBJS += lib/timeutil.o
 UTIL_OBJS += lib/tmpdir.o
 UTIL_OBJS += lib/tz.o
@@ -122,7 +124,8 @@ ENGINE_OBJS += lib/registry.o
 ENGINE_OBJS += lib/sandbox.o
 ENGINE_OBJS += lib/sign.o
 ENGINE_OBJS += lib/template.o
-ENGINE_OBJS += lib/timestore-exec.o
+ENGINE_OBJS += lib/timestore-ingest.o
+ENGINE_OBJS += lib/timestore-parse.o
 ENGINE_OBJS += lib/timestore-query.o
 ENGINE_OBJS += lib/workflow-def.o
 ENGINE_OBJS += lib/workflow-driver.o
@@ -298,10 +301,12 @@ print-layers:
 t/helper/test-tool: t/helper/test-tool.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ t/helper/test-tool.o $(LIB) \
 		$(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libcmark libseccomp libarchive libcrypto yaml-0.1 \
-		libcurl 2>/dev/null) $(LIGHT_LIBS) $(TEST_TOOL_LIBS)
-# The timestore's read side is driven through DuckDB (t/7200-timestore-query.bats).
-TEST_TOOL_LIBS = -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB_DIR)'
-t/helper/test-tool: $(DUCKDB_DIR)/libduckdb.so
+		libcurl 2>/dev/null) $(LIGHT_LIBS)
+
+# The timestore's files read back by DuckDB itself (t/7000-timestore-ingest.bats).
+t/helper/test-parquet: t/helper/test-parquet.c $(DUCKDB_DIR)/libduckdb.so
+	$(CC) $(CFLAGS) -I$(DUCKDB_DIR) -o $@ t/helper/test-parquet.c -L$(DUCKDB_DIR) -lduckdb \
+		-Wl,-rpath,'$$ORIGIN/../../$(DUCKDB_DIR)'
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAM_OBJS:.o=.d) t/helper/test-tool.d
 
@@ -341,7 +346,7 @@ deps: $(DUCKDB_DIR)/.version-$(DUCKDB_BINDINGS_VERSION)
 		(cd t/web && npm ci --no-audit --no-fund --loglevel=error)
 
 check: deps
-	@$(MAKE) -s --no-print-directory all t/helper/test-tool
+	@$(MAKE) -s --no-print-directory all t/helper/test-tool t/helper/test-parquet
 	@t/run-tests
 
 # The main job on the embedded default: the example apps registered, ingested,
@@ -509,17 +514,24 @@ t/fuzz/fuzz-cron: t/fuzz/fuzz-cron.c lib/cron.c lib/tz.c lib/timeutil.c lib/fsut
 		lib/strbuf.c lib/usage.c lib/err.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 # A metastore search's filter, q, sort and projection compiled and prepared (lib/metastore-filter.c).
-t/fuzz/fuzz-mfilter: t/fuzz/fuzz-mfilter.c lib/metastore-filter.c lib/strbuf.c lib/usage.c lib/err.c
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson sqlite3)
+# The state's SQL functions (ah_contains) come with lib/state.c.
+t/fuzz/fuzz-mfilter: t/fuzz/fuzz-mfilter.c lib/metastore-filter.c $(FUZZ_SRCS)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(LIGHT_PKGS) libseccomp libcrypto) \
+		$(LIGHT_LIBS)
+# The timestore's ingest parsers, json, ndjson and csv (lib/timestore-parse.c): no DuckDB.
+t/fuzz/fuzz-tsingest: t/fuzz/fuzz-tsingest.c lib/timestore-parse.c lib/timestore-schema.c \
+		lib/timeutil.c lib/env.c lib/parse.c lib/strbuf.c lib/usage.c lib/err.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
 		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
-		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter
+		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter \
+		t/fuzz/fuzz-tsingest
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
 		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
 		t/fuzz/corpus-schema t/fuzz/corpus-progress t/fuzz/corpus-bundle t/fuzz/corpus-template \
 		t/fuzz/corpus-yaml t/fuzz/corpus-workflow-def t/fuzz/corpus-tzif t/fuzz/corpus-cron \
-		t/fuzz/corpus-mfilter
+		t/fuzz/corpus-mfilter t/fuzz/corpus-tsingest
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -548,12 +560,15 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 		t/fuzz/seeds-cron
 	t/fuzz/fuzz-mfilter -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-mfilter \
 		t/fuzz/seeds-mfilter
+	t/fuzz/fuzz-tsingest -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-tsingest \
+		t/fuzz/seeds-tsingest
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
-	rm -f t/helper/test-tool t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
+	rm -f t/helper/test-tool t/helper/test-parquet t/helper/*.o t/helper/*.d t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme \
 		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
-		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter
+		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter \
+		t/fuzz/fuzz-tsingest
 
 .PHONY: all deps check run install clean fuzz print-layers

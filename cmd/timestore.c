@@ -3,26 +3,83 @@
  * query reads them back raw or downsampled (DuckDB), retention and compact
  * keep them in bounds, sql reads them with DuckDB's SQL.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "cmd.h"
+#include "../lib/fsutil.h"
+#include "../lib/parse.h"
+#include "../lib/timestore-compile.h"
+#include "../lib/timestore-schema.h"
+#include "../lib/utf8.h"
 
 static const char *const timestore_usage[] = {
 	"apphub timestore ls",
 	"apphub timestore show <dataset>",
 	"apphub timestore ingest <dataset> [<file>|-] [--format json|ndjson|csv] [--schema-json <json>] [--partition-key <k>] [--idempotency-key <k>]",
 	"apphub timestore query <dataset> --from <t> --to <t> [--columns <a,b>] [--filter <'col op value'>]... [--every <dur> --agg <fn:col>...] [--limit <n>] [--format table|json|csv] [--explain]",
-	"apphub timestore partitions <dataset>",
-	"apphub timestore retention <dataset> [--max-age <dur>] [--max-bytes <size>] [--apply]",
+	"apphub timestore partitions <dataset> [--from <t>] [--to <t>]",
+	"apphub timestore retention <dataset> [--max-age <dur>] [--max-bytes <size>|none] [--apply]",
 	"apphub timestore compact <dataset> [--day <yyyy-mm-dd>]",
 	"apphub timestore sql <'SELECT ...'>",
 	"apphub timestore rm <dataset>",
 	NULL
 };
 
+/* A number of bytes for people: 512 B, 1.5 KiB, 2.0 MiB. */
+static void human_bytes(char buf[32], json_int_t n)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (!u)
+		snprintf(buf, 32, "%" JSON_INTEGER_FORMAT " B", n);
+	else
+		snprintf(buf, 32, "%.1f %s", v, units[u]);
+}
+
+static json_int_t jint(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* A time field, "-" when null. */
+static const char *jtime(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}
+
 static void text_datasets(json_t *out, int quiet)
 {
-	(void)quiet;
-	print_json(out);
+	json_t *ds, *d;
+	size_t i;
+
+	ds = json_object_get(out, "datasets");
+	if (!quiet && json_array_size(ds))
+		printf("%-32s  %10s  %10s  %5s  %-24s  %s\n", "DATASET", "ROWS", "BYTES", "PARTS",
+		       "START", "END");
+	json_array_foreach(ds, i, d) {
+		char bytes[32];
+
+		if (quiet) {
+			printf("%s\n", jstr(d, "slug"));
+			continue;
+		}
+		human_bytes(bytes, jint(d, "bytes"));
+		printf("%-32s  %10" JSON_INTEGER_FORMAT "  %10s  %5" JSON_INTEGER_FORMAT
+		       "  %-24s  %s\n", jstr(d, "slug"), jint(d, "rows"), bytes,
+		       jint(d, "partitions"), jtime(d, "start"), jtime(d, "end"));
+	}
 }
 
 static int timestore_ls(int argc, const char **argv, struct ctx *ctx)
@@ -35,8 +92,579 @@ static int timestore_ls(int argc, const char **argv, struct ctx *ctx)
 	return run_op_show(ctx, "timestore.datasets", json_object(), text_datasets);
 }
 
+static void text_partitions(json_t *parts, int quiet)
+{
+	json_t *p;
+	size_t i;
+
+	if (!quiet && json_array_size(parts))
+		printf("%-16s  %-10s  %10s  %10s  %-24s  %s\n", "PARTITION", "DAY", "ROWS", "BYTES",
+		       "START", "END");
+	json_array_foreach(parts, i, p) {
+		char bytes[32];
+
+		if (quiet) {
+			printf("%s\n", jstr(p, "id"));
+			continue;
+		}
+		human_bytes(bytes, jint(p, "bytes"));
+		printf("%-16s  %-10s  %10" JSON_INTEGER_FORMAT "  %10s  %-24s  %s\n", jstr(p, "id"),
+		       jstr(p, "day"), jint(p, "rows"), bytes, jtime(p, "start"), jtime(p, "end"));
+	}
+}
+
+static void text_show(json_t *out, int quiet)
+{
+	json_t *v, *f;
+	size_t i, j;
+	char bytes[32];
+
+	if (quiet) {
+		printf("%s\n", jstr(out, "slug"));
+		return;
+	}
+	human_bytes(bytes, jint(out, "bytes"));
+	printf("dataset:     %s\n", jstr(out, "slug"));
+	printf("time column: %s\n", jstr(out, "timestampColumn"));
+	printf("schema:      version %" JSON_INTEGER_FORMAT "\n", jint(out, "schemaVersion"));
+	json_array_foreach(json_object_get(out, "fields"), i, f)
+		printf("  %-30s %s\n", jstr(f, "name"), jstr(f, "type"));
+	v = json_object_get(json_object_get(out, "retention"), "maxTotalBytes");
+	printf("retention:   %" JSON_INTEGER_FORMAT " hours",
+	       jint(json_object_get(out, "retention"), "maxAgeHours"));
+	if (json_is_integer(v))
+		printf(", %" JSON_INTEGER_FORMAT " bytes", json_integer_value(v));
+	printf("\n");
+	printf("rows:        %" JSON_INTEGER_FORMAT "\n", jint(out, "rows"));
+	printf("bytes:       %s\n", bytes);
+	printf("partitions:  %zu\n", json_array_size(json_object_get(out, "partitions")));
+	printf("range:       %s .. %s\n", jtime(out, "start"), jtime(out, "end"));
+	printf("\nSCHEMA HISTORY\n");
+	json_array_foreach(json_object_get(out, "schemaVersions"), i, v) {
+		printf("  v%-3" JSON_INTEGER_FORMAT " %s ", jint(v, "version"), jstr(v, "createdAt"));
+		json_array_foreach(json_object_get(v, "added"), j, f)
+			printf(" +%s:%s", jstr(f, "name"), jstr(f, "type"));
+		printf("\n");
+	}
+	if (json_array_size(json_object_get(out, "manifests"))) {
+		printf("\n%-16s  %-10s  %7s  %5s  %10s\n", "MANIFEST", "DAY", "VERSION", "PARTS",
+		       "ROWS");
+		json_array_foreach(json_object_get(out, "manifests"), i, v)
+			printf("%-16s  %-10s  %7" JSON_INTEGER_FORMAT "  %5" JSON_INTEGER_FORMAT
+			       "  %10" JSON_INTEGER_FORMAT "\n", jstr(v, "id"), jstr(v, "shard"),
+			       jint(v, "version"), jint(v, "partitionCount"), jint(v, "rows"));
+	}
+	if (json_array_size(json_object_get(out, "partitions"))) {
+		printf("\n");
+		text_partitions(json_object_get(out, "partitions"), 0);
+	}
+}
+
+static int timestore_show(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a dataset", &code) < 0)
+		return code;
+	return run_op_show(ctx, "timestore.show", json_pack("{s:s}", "slug", argv[0]), text_show);
+}
+
+static void text_ingest(json_t *out, int quiet)
+{
+	json_t *m;
+	size_t i;
+
+	if (quiet) {
+		json_array_foreach(json_object_get(out, "partitions"), i, m)
+			printf("%s\n", jstr(m, "id"));
+		return;
+	}
+	printf("%s %" JSON_INTEGER_FORMAT " rows into %s%s\n",
+	       json_is_true(json_object_get(out, "idempotent")) ? "already ingested:" : "ingested",
+	       jint(out, "rows"), jstr(json_object_get(out, "dataset"), "slug"),
+	       json_is_true(json_object_get(out, "idempotent")) ? " (same idempotency key)" : "");
+	json_array_foreach(json_object_get(out, "manifests"), i, m)
+		printf("  %s  manifest %s  version %" JSON_INTEGER_FORMAT "  %" JSON_INTEGER_FORMAT
+		       " partitions\n", jstr(m, "shard"), jstr(m, "id"), jint(m, "version"),
+		       jint(m, "partitionCount"));
+}
+
+/* The format a file's name suggests: .csv, .ndjson and .jsonl, else json. */
+static const char *format_of(const char *file)
+{
+	const char *dot = strrchr(file, '.');
+
+	if (dot && !strcmp(dot, ".csv"))
+		return "csv";
+	if (dot && (!strcmp(dot, ".ndjson") || !strcmp(dot, ".jsonl")))
+		return "ndjson";
+	return "json";
+}
+
+static int timestore_ingest(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *format = NULL, *schema = NULL, *pkey = NULL, *idem = NULL, *file = "-";
+	struct option opts[] = {
+		OPT_STRING(0, "format", &format, "json|ndjson|csv", "the input's format (default:"
+			   " by the file's name, else json)"),
+		OPT_STRING(0, "schema-json", &schema, "json", "the schema, {fields: [{name, type}]}"
+			   " (ndjson, csv: else inferred)"),
+		OPT_STRING(0, "partition-key", &pkey, "k", "the partitions' key"),
+		OPT_STRING(0, "idempotency-key", &idem, "k", "the same key again answers the"
+			   " first result, writing nothing"),
+		OPT_END(),
+	};
+	json_t *params = NULL, *v;
+	json_error_t je;
+	char why[AH_JSON_WHY_MAX], *buf = NULL;
+	size_t len = 0;
+	int code, n, fd;
+
+	if ((n = parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 2,
+				 "a dataset and a file (or - for stdin)", &code)) < 0)
+		return code;
+	if (n == 2)
+		file = argv[1];
+	if (!format)
+		format = format_of(file);
+	if (strcmp(format, "json") && strcmp(format, "ndjson") && strcmp(format, "csv"))
+		return usage_error(timestore_usage, opts, "--format: json, ndjson or csv, not '%s'",
+				   format);
+	code = APPHUB_EXIT_FAILED;
+	fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+	if (fd < 0 || ah_read_fd_max(fd, (size_t)ah_ts_max_ingest(), &buf, &len) < 0) {
+		error("timestore ingest: cannot read '%s': %s", file,
+		      errno == EFBIG ? "larger than APPHUB_TIMESTORE_MAX_INGEST" : strerror(errno));
+		goto done;
+	}
+	if (!strcmp(format, "json")) {
+		if (!(params = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je))) {
+			error("timestore ingest: invalid JSON in '%s': %s", file,
+			      ah_json_why(&je, why, sizeof(why)));
+			goto done;
+		}
+		if (!json_is_object(params)) {
+			error("timestore ingest: '%s' must hold a JSON object {schema, partition,"
+			      " rows}", file);
+			goto done;
+		}
+	} else {
+		params = json_object();
+		/* one pass of the checker for ASCII, not jansson's call a character */
+		if (!ah_utf8_valid(buf, len) || !(v = json_stringn_nocheck(buf, len))) {
+			error("timestore ingest: '%s' is not UTF-8 text", file);
+			goto done;
+		}
+		json_object_set_new(params, "data", v);
+	}
+	free(buf);
+	buf = NULL;
+	json_object_set_new(params, "slug", json_string(argv[0]));
+	json_object_set_new(params, "format", json_string(format));
+	if (schema)
+		json_object_set_new(params, "schema", json_string(schema));
+	if (pkey)
+		json_object_set_new(params, "partitionKey", json_string(pkey));
+	if (idem)
+		json_object_set_new(params, "idempotencyKey", json_string(idem));
+	code = run_op_show(ctx, "timestore.ingest", params, text_ingest);
+	params = NULL;
+done:
+	free(buf);
+	json_decref(params);
+	return code;
+}
+
+static void text_partitions_out(json_t *out, int quiet)
+{
+	text_partitions(json_object_get(out, "partitions"), quiet);
+}
+
+static int timestore_partitions(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *from = NULL, *to = NULL;
+	struct option opts[] = {
+		OPT_STRING(0, "from", &from, "t", "only partitions ending at or after t (RFC 3339)"),
+		OPT_STRING(0, "to", &to, "t", "only partitions starting before t (RFC 3339)"),
+		OPT_END(),
+	};
+	json_t *params;
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a dataset", &code) < 0)
+		return code;
+	params = json_pack("{s:s}", "slug", argv[0]);
+	if (from)
+		json_object_set_new(params, "from", json_string(from));
+	if (to)
+		json_object_set_new(params, "to", json_string(to));
+	return run_op_show(ctx, "timestore.partitions", params, text_partitions_out);
+}
+
+static void text_retention(json_t *out, int quiet)
+{
+	json_t *r = json_object_get(out, "retention"), *p;
+	int applied = json_is_true(json_object_get(out, "applied"));
+	size_t i;
+
+	if (quiet) {
+		json_array_foreach(json_object_get(out, "partitions"), i, p)
+			printf("%s\n", jstr(p, "id"));
+		return;
+	}
+	printf("%s: max age %" JSON_INTEGER_FORMAT " hours, ", jstr(out, "dataset"),
+	       jint(r, "maxAgeHours"));
+	if (json_is_integer(json_object_get(r, "maxTotalBytes")))
+		printf("max %" JSON_INTEGER_FORMAT " bytes\n", jint(r, "maxTotalBytes"));
+	else
+		printf("no size limit\n");
+	if (!json_array_size(json_object_get(out, "partitions"))) {
+		printf("nothing to remove\n");
+		return;
+	}
+	printf("%s:\n", applied ? "removed" : "would remove (--apply removes)");
+	printf("%-16s  %-10s  %-7s  %10s  %10s  %s\n", "PARTITION", "DAY", "REASON", "ROWS",
+	       "BYTES", "END");
+	json_array_foreach(json_object_get(out, "partitions"), i, p)
+		printf("%-16s  %-10s  %-7s  %10" JSON_INTEGER_FORMAT "  %10" JSON_INTEGER_FORMAT
+		       "  %s\n", jstr(p, "id"), jstr(p, "day"), jstr(p, "reason"), jint(p, "rows"),
+		       jint(p, "bytes"), jtime(p, "end"));
+}
+
+static int timestore_retention(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *max_bytes = NULL;
+	int64_t max_age = -1, bytes;
+	int apply = 0, code;
+	struct option opts[] = {
+		OPT_DURATION(0, "max-age", &max_age, "remove partitions that ended longer ago"
+			     " (whole hours, at least 1h)"),
+		OPT_STRING(0, "max-bytes", &max_bytes, "size|none", "then the oldest until the"
+			   " dataset fits"),
+		OPT_BOOL(0, "apply", &apply, "remove them now (else only list them)"),
+		OPT_END(),
+	};
+	json_t *params;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a dataset", &code) < 0)
+		return code;
+	params = json_pack("{s:s, s:b}", "slug", argv[0], "apply", apply);
+	if (max_age != -1) {
+		if (max_age < 3600 * 1000) {
+			json_decref(params);
+			return usage_error(timestore_usage, opts, "--max-age: at least 1h");
+		}
+		json_object_set_new(params, "maxAgeHours",
+				    json_integer((max_age + 3600 * 1000 - 1) / (3600 * 1000)));
+	}
+	if (max_bytes) {
+		if (!strcmp(max_bytes, "none")) {
+			json_object_set_new(params, "maxTotalBytes", json_null());
+		} else if (ah_parse_size(max_bytes, &bytes) < 0) {
+			json_decref(params);
+			return usage_error(timestore_usage, opts, "--max-bytes: a size (512k, 64M,"
+					   " 2G) or none, not '%s'", max_bytes);
+		} else {
+			json_object_set_new(params, "maxTotalBytes", json_integer(bytes));
+		}
+	}
+	return run_op_show(ctx, "timestore.retention", params, text_retention);
+}
+
+static void text_compact(json_t *out, int quiet)
+{
+	json_t *d;
+	size_t i;
+
+	if (quiet) {
+		json_array_foreach(json_object_get(out, "days"), i, d)
+			printf("%s\n", jstr(d, "partition"));
+		return;
+	}
+	if (!json_array_size(json_object_get(out, "days")))
+		printf("%s: nothing to compact\n", jstr(out, "dataset"));
+	json_array_foreach(json_object_get(out, "days"), i, d)
+		printf("%s: %zu partitions -> %s (%" JSON_INTEGER_FORMAT " rows), manifest version %"
+		       JSON_INTEGER_FORMAT "\n", jstr(d, "day"),
+		       json_array_size(json_object_get(d, "removed")), jstr(d, "partition"),
+		       jint(d, "rows"), jint(json_object_get(d, "manifest"), "version"));
+	if (jint(out, "collected"))
+		printf("collected %" JSON_INTEGER_FORMAT " files\n", jint(out, "collected"));
+}
+
+static int timestore_compact(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *day = NULL;
+	struct option opts[] = {
+		OPT_STRING(0, "day", &day, "yyyy-mm-dd", "only that UTC day"),
+		OPT_END(),
+	};
+	json_t *params;
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a dataset", &code) < 0)
+		return code;
+	params = json_pack("{s:s}", "slug", argv[0]);
+	if (day)
+		json_object_set_new(params, "day", json_string(day));
+	return run_op_show(ctx, "timestore.compact", params, text_compact);
+}
+
+static void text_rm(json_t *out, int quiet)
+{
+	if (quiet)
+		return;
+	printf("removed %s (%" JSON_INTEGER_FORMAT " partitions, %" JSON_INTEGER_FORMAT " rows)\n",
+	       jstr(out, "dataset"), jint(out, "partitions"), jint(out, "rows"));
+}
+
+static int timestore_rm(int argc, const char **argv, struct ctx *ctx)
+{
+	struct option opts[] = { OPT_END() };
+	int code;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a dataset", &code) < 0)
+		return code;
+	return run_op_show(ctx, "timestore.rm", json_pack("{s:s}", "slug", argv[0]), text_rm);
+}
+
+/* A cell as text: a string as it is, null empty, anything else its JSON. */
+static char *cell_text(json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (!v || json_is_null(v))
+		return xstrdup("");
+	if (json_is_real(v)) {
+		char buf[64];
+
+		/* the shortest text that reads back the same, as DuckDB writes it */
+		snprintf(buf, sizeof(buf), "%.15g", json_real_value(v));
+		if (strtod(buf, NULL) != json_real_value(v))
+			snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+		return xstrdup(buf);
+	}
+	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
+/* RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+static void csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+/* {rows, columns} as format: table (aligned, a header), csv, or json. */
+static void print_rows(json_t *out, const char *format, int quiet)
+{
+	json_t *cols = json_object_get(out, "columns"), *rows = json_object_get(out, "rows"), *c, *r;
+	size_t i, j, nc = json_array_size(cols);
+	size_t *width;
+
+	if (!strcmp(format, "json")) {
+		print_json(out);
+		return;
+	}
+	if (!strcmp(format, "csv")) {
+		json_array_foreach(cols, i, c) {
+			if (i)
+				putchar(',');
+			csv_field(json_string_value(json_object_get(c, "name")));
+		}
+		putchar('\n');
+		json_array_foreach(rows, j, r) {
+			json_array_foreach(cols, i, c) {
+				char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
+
+				if (i)
+					putchar(',');
+				csv_field(t);
+				free(t);
+			}
+			putchar('\n');
+		}
+		return;
+	}
+	width = xcalloc(nc ? nc : 1, sizeof(*width));
+	json_array_foreach(cols, i, c)
+		width[i] = strlen(json_string_value(json_object_get(c, "name")));
+	json_array_foreach(rows, j, r)
+		json_array_foreach(cols, i, c) {
+			char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
+
+			if (strlen(t) > width[i])
+				width[i] = strlen(t) > 60 ? 60 : strlen(t);
+			free(t);
+		}
+	if (!quiet) {
+		json_array_foreach(cols, i, c)
+			printf("%s%-*s", i ? "  " : "", i + 1 < nc ? (int)width[i] : 0,
+			       json_string_value(json_object_get(c, "name")));
+		putchar('\n');
+	}
+	json_array_foreach(rows, j, r) {
+		json_array_foreach(cols, i, c) {
+			char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
+
+			printf("%s%-*s", i ? "  " : "", i + 1 < nc ? (int)width[i] : 0, t);
+			free(t);
+		}
+		putchar('\n');
+	}
+	free(width);
+}
+
+static int check_format(const char *format, int json)
+{
+	if (json)
+		return 0;
+	return strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv") ? -1 : 0;
+}
+
+static int timestore_query(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *from = NULL, *to = NULL, *columns = NULL, *every = NULL, *format = "table";
+	const char *time_col = NULL;
+	json_t *filters = NULL, *aggs = NULL, *params = NULL, *out = NULL, *v, *list = NULL;
+	int limit = 0, explain = 0, code;
+	struct option opts[] = {
+		OPT_STRING(0, "from", &from, "t", "the range's start (RFC 3339, or unix ms), included"),
+		OPT_STRING(0, "to", &to, "t", "the range's end, excluded"),
+		OPT_STRING(0, "columns", &columns, "a,b", "the columns (raw rows; all by default)"),
+		OPT_LIST(0, "filter", &filters, "'col op value'", "a condition (repeatable; ANDed)"),
+		OPT_STRING(0, "every", &every, "interval", "downsample: one row an interval (30s, 5m, 1h, 1d, 1w, 1mo)"),
+		OPT_LIST(0, "agg", &aggs, "fn:col", "an aggregation of each interval (avg:temp, p95:latency, count; repeatable)"),
+		OPT_STRING(0, "time-column", &time_col, "name", "the time column (the dataset's by default)"),
+		OPT_INT(0, "limit", &limit, "n", "at most n rows (raw: 1000 by default; at most 500000)"),
+		OPT_STRING(0, "format", &format, "f", "table, csv or json"),
+		OPT_BOOL(0, "explain", &explain, "say which partitions would be read, and the SQL"),
+		OPT_END(),
+	};
+	struct ah_err err = AH_ERR_INIT;
+	size_t i;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a dataset", &code) < 0)
+		goto done;
+	code = APPHUB_EXIT_USAGE;
+	if (!from || !to) {
+		code = usage_error(timestore_usage, opts, "query needs --from and --to");
+		goto done;
+	}
+	if (!!every != !!json_array_size(aggs)) {
+		code = usage_error(timestore_usage, opts, "--every and --agg go together");
+		goto done;
+	}
+	if (check_format(format, ctx->json) < 0) {
+		code = usage_error(timestore_usage, opts, "--format is table, csv or json");
+		goto done;
+	}
+	code = APPHUB_EXIT_FAILED;
+	params = json_pack("{s:s, s:{s:s, s:s}, s:b}", "slug", argv[0], "timeRange", "start", from,
+			   "end", to, "explain", explain);
+	if (columns)
+		json_object_set_new(params, "columns", json_string(columns));
+	if (time_col)
+		json_object_set_new(params, "timestampColumn", json_string(time_col));
+	if (limit)
+		json_object_set_new(params, "limit", json_integer(limit));
+	if (json_array_size(filters)) {
+		list = json_array();
+		json_array_foreach(filters, i, v) {
+			json_t *f;
+
+			if (ah_ts_filter_parse(json_string_value(v), &f, &err) < 0)
+				goto refused;
+			json_array_append_new(list, f);
+		}
+		json_object_set_new(params, "filters", list);
+		list = NULL;
+	}
+	if (every) {
+		json_t *ds, *a;
+
+		if (ah_ts_every_parse(every, &ds, &err) < 0)
+			goto refused;
+		list = json_array();
+		json_array_foreach(aggs, i, v) {
+			if (ah_ts_agg_parse(json_string_value(v), &a, &err) < 0) {
+				json_decref(ds);
+				goto refused;
+			}
+			json_array_append_new(list, a);
+		}
+		json_object_set_new(ds, "aggregations", list);
+		list = NULL;
+		json_object_set_new(params, "downsample", ds);
+	}
+	if ((code = run_op(ctx, "timestore.query", params, &out)))
+		goto done;
+	if (ctx->json || explain)
+		print_json(out);
+	else
+		print_rows(out, format, ctx->quiet);
+	code = 0;
+	goto done;
+refused:
+	error("%s", err.msg);
+	code = exit_status(&err);
+done:
+	json_decref(filters);
+	json_decref(aggs);
+	json_decref(params);
+	json_decref(out);
+	json_decref(list);
+	return code;
+}
+
+static int timestore_sql(int argc, const char **argv, struct ctx *ctx)
+{
+	const char *format = "table";
+	int limit = 0, code;
+	struct option opts[] = {
+		OPT_INT(0, "limit", &limit, "n", "at most n rows (500000 by default)"),
+		OPT_STRING(0, "format", &format, "f", "table, csv or json"),
+		OPT_END(),
+	};
+	json_t *params, *out = NULL;
+
+	if (parse_verb_args(ctx, argc, argv, opts, timestore_usage, 1, 1, "a query", &code) < 0)
+		return code;
+	if (check_format(format, ctx->json) < 0)
+		return usage_error(timestore_usage, opts, "--format is table, csv or json");
+	params = json_pack("{s:s}", "sql", argv[0]);
+	if (limit)
+		json_object_set_new(params, "limit", json_integer(limit));
+	code = run_op(ctx, "timestore.sql", params, &out);
+	json_decref(params);
+	if (code)
+		return code;
+	print_rows(out, ctx->json ? "json" : format, ctx->quiet);
+	if (json_is_true(json_object_get(out, "truncated")) && !ctx->json)
+		error("timestore sql: more rows than --limit: cut");
+	json_decref(out);
+	return 0;
+}
+
 static const struct verb timestore_verbs[] = {
+	{ "compact", timestore_compact },
+	{ "ingest", timestore_ingest },
 	{ "ls", timestore_ls },
+	{ "partitions", timestore_partitions },
+	{ "query", timestore_query },
+	{ "retention", timestore_retention },
+	{ "rm", timestore_rm },
+	{ "show", timestore_show },
+	{ "sql", timestore_sql },
 };
 
 int cmd_timestore(int argc, const char **argv, struct ctx *ctx)

@@ -127,18 +127,23 @@ void ah_mfilter_init(struct ah_mfilter *f)
 {
 	strbuf_init(&f->where, 0);
 	strbuf_init(&f->order, 0);
+	strbuf_init(&f->count, 0);
 	f->binds = json_array();
 	f->projection = NULL;
+	f->elements = NULL;
 }
 
 void ah_mfilter_release(struct ah_mfilter *f)
 {
 	strbuf_release(&f->where);
 	strbuf_release(&f->order);
+	strbuf_release(&f->count);
 	json_decref(f->binds);
 	json_decref(f->projection);
+	json_decref(f->elements);
 	f->binds = NULL;
 	f->projection = NULL;
+	f->elements = NULL;
 }
 
 enum op { OP_EQ, OP_NEQ, OP_LT, OP_LTE, OP_GT, OP_GTE, OP_BETWEEN, OP_CONTAINS,
@@ -165,6 +170,8 @@ struct cc {
 	json_t *binds;
 	int nodes;
 	struct ah_err *err;
+	json_t *elements;
+	int lookups;		/* element lookups written */
 };
 
 static void bind(struct cc *c, json_t *v)
@@ -242,7 +249,7 @@ static int meta_compare(struct cc *c, const struct field *f, enum op op, json_t 
 }
 
 /*
- * "instr(r.metadata, ?) > 0 AND ": a string that the stored JSON text must
+ * "ah_contains(r.metadata, ?) AND ": a string that the stored JSON text must
  * hold for the condition to hold, tested on the raw text before the JSON
  * is parsed (most records fail it at memmem's speed). Only for strings
  * that json_dumps writes as they are (no quote, backslash or control
@@ -257,7 +264,7 @@ static void raw_prefilter(struct cc *c, const char *s, int quoted)
 			return;
 	if (!*s)
 		return;
-	strbuf_addstr(c->w, "instr(r.metadata, ");
+	strbuf_addstr(c->w, "ah_contains(r.metadata, ");
 	if (quoted) {
 		char *q = xstrfmt("\"%s\"", s);
 
@@ -266,12 +273,34 @@ static void raw_prefilter(struct cc *c, const char *s, int quoted)
 	} else {
 		json_array_append_new(c->binds, json_string(s));
 	}
-	strbuf_addstr(c->w, "?) > 0 AND ");
+	strbuf_addstr(c->w, "?) AND ");
+}
+
+/* An element lookup, up to its conditions; it ends "))". */
+#define LOOKUP_HEAD "(r.n IN (SELECT e.n FROM metastore_elements e WHERE "
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
 }
 
 /* metadata array at f holds v */
 static void meta_array_holds(struct cc *c, const struct field *f, json_t *v)
 {
+	json_t *ix = json_object_get(c->elements, f->sql.buf);
+
+	/* Indexed elements are the scalars, not null (lib/metastore-index.c). */
+	if (json_is_integer(ix) && (json_is_string(v) || json_is_number(v) || json_is_boolean(v))) {
+		c->lookups++;
+		strbuf_addf(c->w, LOOKUP_HEAD "e.ix = %" JSON_INTEGER_FORMAT " AND e.type %s",
+			    json_integer_value(ix), type_guard(v));
+		if (!json_is_boolean(v)) {
+			strbuf_addstr(c->w, " AND e.value = ");
+			bind(c, v);
+		}
+		strbuf_addstr(c->w, "))");
+		return;
+	}
 	strbuf_addch(c->w, '(');
 	if (json_is_string(v))
 		raw_prefilter(c, json_string_value(v), 1);
@@ -414,9 +443,9 @@ static int cond_column(struct cc *c, const struct field *f, enum op op, json_t *
 	case OP_CONTAINS:
 		if (!text || !json_is_string(v))
 			return ah_invalid(c->err, "operator contains on '%s' needs a string", f->name);
-		strbuf_addf(c->w, "(instr(%s, ", f->sql.buf);
+		strbuf_addf(c->w, "ah_contains(%s, ", f->sql.buf);
 		bind(c, v);
-		strbuf_addstr(c->w, ") > 0)");
+		strbuf_addstr(c->w, ")");
 		return 0;
 	default:
 		break;
@@ -473,9 +502,9 @@ static int cond_meta(struct cc *c, const struct field *f, enum op op, json_t *v,
 			strbuf_addch(c->w, '(');
 			raw_prefilter(c, json_string_value(v), 0);
 			json_type_of(c, f);
-			strbuf_addf(c->w, " = 'text' AND instr(%s, ", f->sql.buf);
+			strbuf_addf(c->w, " = 'text' AND ah_contains(%s, ", f->sql.buf);
 			bind(c, v);
-			strbuf_addstr(c->w, ") > 0)");
+			strbuf_addstr(c->w, "))");
 			return 0;
 		}
 		if (!json_is_object(v) && !json_is_array(v))
@@ -985,7 +1014,7 @@ int ah_mfilter_compile(json_t *filter, const char *q, json_t *sort, json_t *proj
 {
 	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 	json_t *qf = NULL;
-	struct cc c = { NULL, f->binds, 0, err };
+	struct cc c = { NULL, f->binds, 0, err, f->elements, 0 };
 	int ret = -1;
 
 	if (filter && !json_is_null(filter)) {
@@ -1007,6 +1036,16 @@ int ah_mfilter_compile(json_t *filter, const char *q, json_t *sort, json_t *proj
 		strbuf_addf(&f->where, "(%s AND %s)", a.buf, b.buf);
 	else if (a.len || b.len)
 		strbuf_addstr(&f->where, a.len ? a.buf : b.buf);
+	/*
+	 * The whole filter one lookup of live records' elements (the index's
+	 * rows are the namespace's): "(r.n IN (SELECT e.n FROM ...))".
+	 */
+	if (c.nodes == 1 && c.lookups == 1 && starts_with(f->where.buf, LOOKUP_HEAD)) {
+		/* the namespace's parameter first, as where has it */
+		strbuf_addstr(&f->count, "SELECT count(*) FROM metastore_elements e WHERE ? IS NOT NULL AND ");
+		strbuf_add(&f->count, f->where.buf + strlen(LOOKUP_HEAD),
+			   f->where.len - strlen(LOOKUP_HEAD) - 2);
+	}
 	if (compile_sort(sort, &f->order, err) ||
 	    compile_projection(projection, &f->projection, err))
 		goto done;

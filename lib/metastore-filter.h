@@ -47,6 +47,18 @@ struct ah_mfilter {
 	json_t *binds;		/* array: strings, integers, reals, null, booleans(as 1/0) */
 	struct strbuf order;	/* "r.updated_at DESC, r.n DESC" without ORDER BY */
 	json_t *projection;	/* NULL, or the fields to keep */
+	/*
+	 * Set before compiling, or NULL: {field's SQL: element index id} of
+	 * the fields whose arrays' elements are indexed (metastore_elements):
+	 * array_contains on a scalar is a lookup there rather than a scan.
+	 */
+	json_t *elements;
+	/*
+	 * "": count with where. Else the count's own query, with where's
+	 * parameters (the namespace first): a filter that is one lookup of
+	 * elements counts them, reading no record.
+	 */
+	struct strbuf count;
 };
 
 void ah_mfilter_init(struct ah_mfilter *f);

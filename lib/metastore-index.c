@@ -163,10 +163,17 @@ static json_t *project(json_t *rec, json_t *projection)
 	return out;
 }
 
-/* The index names in EXPLAIN QUERY PLAN details ("... USING [COVERING] INDEX name (...)"). */
+/*
+ * The index names in EXPLAIN QUERY PLAN details ("... USING [COVERING]
+ * INDEX name (...)"); an element lookup is "SEARCH e USING PRIMARY KEY",
+ * named by its table.
+ */
 static void add_index_names(json_t *names, const char *detail)
 {
 	const char *p = detail;
+
+	if (!strncmp(detail, "SEARCH e USING PRIMARY KEY", 26))
+		json_array_append_new(names, json_string("metastore_elements"));
 
 	while ((p = strstr(p, "INDEX "))) {
 		size_t n;
@@ -241,6 +248,7 @@ static int uses_index(struct ah_state *st, const char *ns, const char *where,
 	if (prepare(st, sql, &stmt, err) < 0)
 		return -1;
 	sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
+	hit = strstr(where, "metastore_elements") != NULL;
 	while (!hit && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		strbuf_reset(&expr);
 		if (ah_mfilter_field_sql((const char *)sqlite3_column_text(stmt, 0), &expr, err) == 0)
@@ -260,6 +268,42 @@ static int uses_index(struct ah_state *st, const char *ns, const char *where,
 	strbuf_reset(order);
 	strbuf_addstr(order, plus.buf);
 	strbuf_release(&plus);
+	return 0;
+}
+
+/* An index's element id: its name's hash (index_of), as SQLite's signed integer. */
+static sqlite3_int64 element_id(const char *name)
+{
+	return (sqlite3_int64)strtoull(name + strlen("metastore_ix_"), NULL, 16);
+}
+
+/* ns's indexed metadata fields: {field's SQL: element id} for ah_mfilter.elements. */
+static int element_indexes(struct ah_state *st, const char *ns, json_t **out, struct ah_err *err)
+{
+	/* Indexes made before element indexes were have no triggers: not theirs. */
+	static const char sql[] =
+		"SELECT i.field, i.name FROM metastore_indexes i JOIN sqlite_master m"
+		" ON m.type = 'trigger' AND m.name = i.name || '_ai'"
+		" WHERE i.namespace = ? AND i.field LIKE 'metadata.%'";
+	struct strbuf expr = STRBUF_INIT;
+	sqlite3_stmt *stmt = NULL;
+	struct ah_err ignored = AH_ERR_INIT;
+
+	*out = NULL;
+	if (prepare(st, sql, &stmt, err) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		strbuf_reset(&expr);
+		if (ah_mfilter_field_sql(ah_col_text(stmt, 0), &expr, &ignored) < 0)
+			continue;
+		if (!*out)
+			*out = json_object();
+		json_object_set_new(*out, expr.buf,
+				    json_integer(element_id(ah_col_text(stmt, 1))));
+	}
+	sqlite3_finalize(stmt);
+	strbuf_release(&expr);
 	return 0;
 }
 
@@ -307,6 +351,8 @@ int ah_ms_search(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 	if (json_object_get(params, "projection") &&
 	    ah_param_strlist(params, "projection", &projection, err) < 0)
 		goto done;
+	if (!deleted && element_indexes(st, ns, &f.elements, err) < 0)
+		goto done;
 	if (ah_mfilter_compile(filter, q && *q ? q : NULL, sort,
 			       json_array_size(projection) ? projection : NULL, &f, err) < 0)
 		goto done;
@@ -328,7 +374,10 @@ int ah_ms_search(struct ah_state *st, json_t *params, json_t **out, struct ah_er
 	if (ah_begin_read(st, err) < 0)
 		goto done;
 	began = 1;
-	strbuf_addf(&count, "SELECT count(*)%s", where.buf);
+	if (f.count.len)
+		strbuf_addstr(&count, f.count.buf);
+	else
+		strbuf_addf(&count, "SELECT count(*)%s", where.buf);
 	if (prepare(st, count.buf, &stmt, err) < 0)
 		goto done;
 	bind_search(stmt, ns, f.binds, limit, offset, 0);
@@ -428,6 +477,62 @@ static int index_of(const char *ns, const char *field, struct strbuf *expr, char
 	return 0;
 }
 
+/*
+ * An array field's elements, for array_contains: an index holds one value
+ * a row, so each live record's elements of an indexed metadata field are
+ * rows of metastore_elements (as a GIN index holds them), kept by
+ * triggers. Scalars only: null, object and array elements are left to the
+ * scan (lib/metastore-filter.c asks the table for nothing else), and so
+ * are deleted records (a search that includes them scans). The SQL for
+ * field (metadata.<path>, checked) of index name in ns: made, or dropped.
+ */
+static char *elements_sql(const char *ns, const char *field, const char *name, int create)
+{
+	static const char table[] =
+		"CREATE TABLE IF NOT EXISTS metastore_elements (ix INTEGER NOT NULL,"
+		" type TEXT NOT NULL, value NOT NULL, n INTEGER NOT NULL,"
+		" PRIMARY KEY (ix, value, type, n)) WITHOUT ROWID;";
+	sqlite3_int64 id = element_id(name);
+	char *path = xstrfmt("$.%s", field + strlen("metadata."));
+	char *sql, *add_new, *del_old;
+
+	if (!create) {
+		sql = sqlite3_mprintf("%s DROP TRIGGER IF EXISTS %s_ai; DROP TRIGGER IF EXISTS %s_au;"
+				      " DROP TRIGGER IF EXISTS %s_ad;"
+				      " DELETE FROM metastore_elements WHERE ix = %lld;",
+				      table, name, name, name, id);
+		goto done;
+	}
+	add_new = sqlite3_mprintf(
+		"INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, NEW.n"
+		" FROM json_each(NEW.metadata, %Q) j WHERE NEW.deleted_at IS NULL"
+		" AND json_type(NEW.metadata, %Q) = 'array'"
+		" AND j.type NOT IN ('null', 'object', 'array');", id, path, path);
+	del_old = sqlite3_mprintf(
+		"DELETE FROM metastore_elements WHERE ix = %lld AND n = OLD.n AND (value, type) IN"
+		" (SELECT j.atom, j.type FROM json_each(OLD.metadata, %Q) j"
+		" WHERE OLD.deleted_at IS NULL AND json_type(OLD.metadata, %Q) = 'array');",
+		id, path, path);
+	sql = sqlite3_mprintf(
+		"%s CREATE TRIGGER IF NOT EXISTS %s_ai AFTER INSERT ON metastore_records"
+		" WHEN NEW.namespace = %Q BEGIN %s END;"
+		" CREATE TRIGGER IF NOT EXISTS %s_au AFTER UPDATE OF metadata, deleted_at"
+		" ON metastore_records WHEN NEW.namespace = %Q BEGIN %s %s END;"
+		" CREATE TRIGGER IF NOT EXISTS %s_ad AFTER DELETE ON metastore_records"
+		" WHEN OLD.namespace = %Q BEGIN %s END;"
+		" INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, r.n"
+		" FROM metastore_records r, json_each(r.metadata, %Q) j WHERE r.namespace = %Q"
+		" AND r.deleted_at IS NULL AND json_type(r.metadata, %Q) = 'array'"
+		" AND j.type NOT IN ('null', 'object', 'array');",
+		table, name, ns, add_new, name, ns, del_old, add_new, name, ns, del_old, id, path, ns,
+		path);
+	sqlite3_free(add_new);
+	sqlite3_free(del_old);
+done:
+	free(path);
+	return sql;
+}
+
 static const char sql_index_get[] =
 	"SELECT field, name, created_at FROM metastore_indexes WHERE namespace = ? AND name = ?";
 static const char sql_index_put[] =
@@ -480,6 +585,14 @@ int ah_ms_index_create(struct ah_state *st, json_t *params, json_t **out, struct
 		      expr.buf);
 	if (ah_exec(st, ddl, err) < 0)
 		goto fail;
+	if (!strncmp(canon, "metadata.", 9)) {
+		char *el = elements_sql(ns, canon, name, 1);
+
+		r = ah_exec(st, el, err);
+		sqlite3_free(el);
+		if (r < 0)
+			goto fail;
+	}
 	ah_now_iso(now);
 	if (!(stmt = ah_stmt(st, sql_index_put, err)))
 		goto fail;
@@ -490,8 +603,7 @@ int ah_ms_index_create(struct ah_state *st, json_t *params, json_t **out, struct
 	if ((r = ah_step_done(st, stmt, "cannot record the index", err)) < 0)
 		goto fail;
 	/* the planner learns of the new index's selectivity */
-	if (ah_exec(st, "PRAGMA analysis_limit = 1000", err) < 0 ||
-	    ah_exec(st, "ANALYZE metastore_records", err) < 0 || ah_commit(st, err) < 0)
+	if (ah_ms_analyze(st, 1, err) < 0 || ah_commit(st, err) < 0)
 		goto fail;
 	*out = json_pack("{s:s, s:s, s:s, s:s, s:b}", "namespace", ns, "field", canon, "name",
 			 name, "createdAt", now, "created", 1);
@@ -531,7 +643,17 @@ int ah_ms_index_drop(struct ah_state *st, json_t *params, json_t **out, struct a
 	}
 	sqlite3_reset(stmt);
 	ddl = xstrfmt("DROP INDEX IF EXISTS %s", name);
-	if (ah_exec(st, ddl, err) < 0 || !(stmt = ah_stmt(st, sql_index_del, err)))
+	if (ah_exec(st, ddl, err) < 0)
+		goto fail;
+	if (!strncmp(canon, "metadata.", 9)) {
+		char *el = elements_sql(ns, canon, name, 0);
+		int r = ah_exec(st, el, err);
+
+		sqlite3_free(el);
+		if (r < 0)
+			goto fail;
+	}
+	if (!(stmt = ah_stmt(st, sql_index_del, err)))
 		goto fail;
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, name);

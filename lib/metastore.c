@@ -24,6 +24,20 @@ struct rec {
 };
 
 /* A string field of o, "" when absent or null. */
+/*
+ * An audit row's record (the table aliased a): the latest change of a
+ * record is written without a copy, and the record row, at that version,
+ * is it; migration 14's trigger copies it into the row before the record
+ * changes again. A bulk load writes each record once, not twice.
+ */
+#define AUDIT_RECORD \
+	"coalesce(a.record, (SELECT json_object('namespace', r.namespace, 'key', r.key," \
+	" 'metadata', json(r.metadata), 'tags', json(r.tags), 'owner', r.owner," \
+	" 'schemaHash', r.schema_hash, 'version', r.version, 'createdAt', r.created_at," \
+	" 'updatedAt', r.updated_at, 'deletedAt', r.deleted_at, 'createdBy', r.created_by," \
+	" 'updatedBy', r.updated_by) FROM metastore_records r WHERE r.namespace = a.namespace" \
+	" AND r.key = a.key AND r.version = a.version AND a.action <> 'purged'))"
+
 static const char *jstr_or(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -107,9 +121,8 @@ static int metadata_check(json_t *m, char **text, struct ah_err *err)
 	len = t ? strlen(t) : 0;
 	if ((int64_t)len > max) {
 		free(t);
-		return ah_error(err, 413, "too_large",
-				"metadata of %zu bytes is over the limit of %lld (APPHUB_METASTORE_MAX_RECORD)",
-				len, (long long)max);
+		return ah_invalid(err, "invalid metadata: %zu bytes, over the limit of %lld"
+				  " (APPHUB_METASTORE_MAX_RECORD)", len, (long long)max);
 	}
 	if (text)
 		*text = t;
@@ -245,24 +258,25 @@ static const char *change_of(const char *action)
 	return action;
 }
 
-/* The audit row (the next revision) and the event of a change to ns/key. */
+/*
+ * The audit row (the next revision; its record is the record row's until
+ * it changes: AUDIT_RECORD) and the event of a change to ns/key.
+ */
 static int record_change(struct ah_state *st, const char *ns, const char *key,
-			 const char *action, long version, long previous, json_t *record,
-			 const char *actor, struct ah_err *err)
+			 const char *action, long version, long previous, const char *actor,
+			 struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO metastore_audit(namespace, key, action, version, previous_version,"
-		" record, actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+		" actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	char now[AH_ISO_LEN], *text = NULL, *type;
+	char now[AH_ISO_LEN], *type;
 	sqlite3_int64 revision;
 	int rc;
 
 	if (!stmt)
 		return -1;
 	ah_now_iso(now);
-	if (record)
-		text = json_dumps(record, JSON_COMPACT);
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, key);
 	/* The change's name, as watch and the events have it. */
@@ -270,11 +284,9 @@ static int record_change(struct ah_state *st, const char *ns, const char *key,
 	sqlite3_bind_int64(stmt, 4, version);
 	if (previous)
 		sqlite3_bind_int64(stmt, 5, previous);
-	ah_bind_text(stmt, 6, text);
-	ah_bind_text(stmt, 7, actor);
-	ah_bind_text(stmt, 8, now);
+	ah_bind_text(stmt, 6, actor);
+	ah_bind_text(stmt, 7, now);
 	rc = ah_step_done(st, stmt, "cannot record the change", err);
-	free(text);
 	if (rc < 0)
 		return -1;
 	revision = sqlite3_last_insert_rowid(st->db);
@@ -347,13 +359,19 @@ static int read_back(struct ah_state *st, const char *ns, const char *key, json_
 	return *record ? 0 : ah_internal(err, "record %s/%s vanished", ns, key);
 }
 
+/*
+ * A new record ns/key at version 1, *record NULL when one is there (of
+ * any version, deleted or not): the insert is the test, so a load of new
+ * records reads nothing first.
+ */
 static int insert(struct ah_state *st, const char *ns, const char *key, struct fields *f,
 		  const char *actor, json_t **record, struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO metastore_records(namespace, key, metadata, tags, owner, schema_hash,"
 		" version, created_at, updated_at, created_by, updated_by)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, ?8)";
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, ?8)"
+		" ON CONFLICT(namespace, key) DO NOTHING";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
 	char now[AH_ISO_LEN], *m, *t;
 	int rc;
@@ -372,11 +390,14 @@ static int insert(struct ah_state *st, const char *ns, const char *key, struct f
 	ah_bind_text(stmt, 6, f->schema_hash);
 	ah_bind_text(stmt, 7, now);
 	ah_bind_text(stmt, 8, actor);
+	*record = NULL;
 	rc = ah_step_done(st, stmt, "cannot record record", err);
 	free(m);
 	free(t);
 	if (rc < 0)
 		return -1;
+	if (!sqlite3_changes(st->db))
+		return 0;
 	/* The record as written, made here rather than read back: bulk loads make many. */
 	*record = json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:i, s:s, s:s, s:n, s:s?, s:s?}",
 			    "namespace", ns, "key", key, "metadata",
@@ -392,7 +413,7 @@ static int insert(struct ah_state *st, const char *ns, const char *key, struct f
 		json_object_set_new(*record, "createdBy", json_null());
 	if (!json_object_get(*record, "updatedBy"))
 		json_object_set_new(*record, "updatedBy", json_null());
-	return record_change(st, ns, key, "create", 1, 0, *record, actor, err);
+	return record_change(st, ns, key, "create", 1, 0, actor, err);
 }
 
 /*
@@ -446,7 +467,7 @@ static int update(struct ah_state *st, struct rec *r, struct fields *f, int unde
 	free(tt);
 	if (rc < 0 || read_back(st, ns, key, record, err) < 0)
 		return -1;
-	return record_change(st, ns, key, action, r->version + 1, r->version, *record, actor, err);
+	return record_change(st, ns, key, action, r->version + 1, r->version, actor, err);
 }
 
 /* FNV-1a over the canonical payload: enough to tell a reused key's other payload. */
@@ -542,25 +563,32 @@ static int do_create(struct ah_state *st, json_t *params, const char *actor, int
 	const char *ns, *key;
 	struct fields f;
 	struct rec r = { 0 };
-	json_t *record = NULL;
+	json_t *record = NULL, *v;
 	int seen, idem = 0, ret = -1;
 
 	*out = NULL;
 	if (ns_key(params, &ns, &key, err) < 0)
 		return -1;
-	if (json_object_get(params, "idempotencyKey") &&
-	    !json_is_string(json_object_get(params, "idempotencyKey")))
+	/* null, as JSON clients write an absent value, is no key */
+	v = json_object_get(params, "idempotencyKey");
+	if (v && !json_is_null(v) && !json_is_string(v))
 		return ah_invalid(err, "invalid idempotencyKey: must be a string");
 	if ((seen = idem_seen(st, ns, params, out, err)) != 0)
 		return seen < 0 ? -1 : 0;
 	if (fields_read(params, 1, &f, err) < 0)
 		return -1;
-	if (rec_read(st, ns, key, &r, err) < 0 || expect(params, &r, err) < 0)
+	/* expecting a version, the record must be there: nothing to insert */
+	v = json_object_get(params, "expectedVersion");
+	if ((!v || json_is_null(v) || (json_is_integer(v) && !json_integer_value(v))) &&
+	    insert(st, ns, key, &f, actor, &record, err) < 0)
 		goto done;
-	if (!r.n) {
-		if (insert(st, ns, key, &f, actor, &record, err) < 0)
-			goto done;
+	if (record) {
 		*out = answer(record, 1, 0);
+	} else if (rec_read(st, ns, key, &r, err) < 0 || expect(params, &r, err) < 0) {
+		goto done;
+	} else if (!r.n) {
+		ah_internal(err, "record %s/%s: neither there nor new", ns, key);
+		goto done;
 	} else if (!upsert) {
 		if (r.deleted) {
 			ah_conflict(err, "record %s/%s is deleted: put or restore it", ns, key);
@@ -747,7 +775,7 @@ static int do_delete(struct ah_state *st, json_t *params, const char *actor, jso
 	ah_bind_text(stmt, 3, actor);
 	if (ah_step_done(st, stmt, "cannot delete record", err) < 0 ||
 	    read_back(st, ns, key, &record, err) < 0 ||
-	    record_change(st, ns, key, "delete", r.version + 1, r.version, record, actor, err) < 0)
+	    record_change(st, ns, key, "delete", r.version + 1, r.version, actor, err) < 0)
 		goto done;
 	*out = answer(record, -1, 0);
 	record = NULL;
@@ -840,7 +868,7 @@ static int do_purge(struct ah_state *st, json_t *params, const char *actor, json
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, key);
 	if (ah_step_done(st, stmt, "cannot purge record history", err) < 0 ||
-	    record_change(st, ns, key, "purge", r.version, r.version, NULL, actor, err) < 0)
+	    record_change(st, ns, key, "purge", r.version, r.version, actor, err) < 0)
 		goto done;
 	*out = json_pack("{s:s, s:s, s:b}", "namespace", ns, "key", key, "purged", 1);
 	ret = 0;
@@ -860,11 +888,12 @@ static json_t *snapshot(struct ah_state *st, const char *ns, const char *key, lo
 			long audit_id, struct ah_err *err)
 {
 	static const char sql_version[] =
-		"SELECT record FROM metastore_audit WHERE namespace = ?1 AND key = ?2"
-		" AND version = ?3 AND record IS NOT NULL ORDER BY id DESC LIMIT 1";
+		"SELECT * FROM (SELECT " AUDIT_RECORD " AS record FROM metastore_audit a"
+		" WHERE a.namespace = ?1 AND a.key = ?2 AND a.version = ?3 ORDER BY a.id DESC)"
+		" WHERE record IS NOT NULL LIMIT 1";
 	static const char sql_id[] =
-		"SELECT record FROM metastore_audit WHERE namespace = ?1 AND key = ?2 AND id = ?3"
-		" AND record IS NOT NULL";
+		"SELECT * FROM (SELECT " AUDIT_RECORD " AS record FROM metastore_audit a"
+		" WHERE a.namespace = ?1 AND a.key = ?2 AND a.id = ?3) WHERE record IS NOT NULL";
 	sqlite3_stmt *stmt = ah_stmt(st, audit_id ? sql_id : sql_version, err);
 	json_t *rec = NULL;
 	int rc;
@@ -979,9 +1008,9 @@ static json_t *audit_row(sqlite3_stmt *stmt)
 int ah_ms_audit(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] =
-		"SELECT id, action, version, previous_version, record, actor, created_at"
-		" FROM metastore_audit WHERE namespace = ? AND key = ? ORDER BY id DESC"
-		" LIMIT ? OFFSET ?";
+		"SELECT a.id, a.action, a.version, a.previous_version, " AUDIT_RECORD ", a.actor,"
+		" a.created_at FROM metastore_audit a WHERE a.namespace = ? AND a.key = ?"
+		" ORDER BY a.id DESC LIMIT ? OFFSET ?";
 	static const char sql_count[] =
 		"SELECT count(*) FROM metastore_audit WHERE namespace = ? AND key = ?";
 	const char *ns, *key;
@@ -1040,6 +1069,36 @@ int ah_ms_namespaces(struct ah_state *st, json_t *params, json_t **out, struct a
 		return -1;
 	*out = json_pack("{s:o}", "namespaces", rows);
 	return 0;
+}
+
+/* The first column of sql's one row; 0 when it has none (or sql cannot run: no sqlite_stat1 yet). */
+static sqlite3_int64 int_of(struct ah_state *st, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	sqlite3_int64 v = 0;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+int ah_ms_analyze(struct ah_state *st, int force, struct ah_err *err)
+{
+	sqlite3_int64 now, then;
+
+	if (!force) {
+		now = int_of(st, "SELECT sum(records + deleted) FROM metastore_namespaces");
+		/* the unique index's first figure: the rows when it was analyzed */
+		then = int_of(st, "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE"
+			      " tbl = 'metastore_records' AND idx = 'sqlite_autoindex_metastore_records_1'");
+		/* few records: any plan is quick */
+		if (now < 1000 || (then && now <= 2 * then && 2 * now >= then))
+			return 0;
+	}
+	return ah_exec(st, "PRAGMA analysis_limit = 0; ANALYZE metastore_records", err);
 }
 
 static const struct {
@@ -1120,6 +1179,12 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 	if (began && ah_commit(st, err) < 0)
 		goto done;
 	began = 0;
+	/* a load's records change the plans: the statistics follow */
+	{
+		struct ah_err ignored = AH_ERR_INIT;
+
+		ah_ms_analyze(st, 0, &ignored);
+	}
 	*out = json_pack("{s:O}", "operations", results);
 	ret = 0;
 done:
@@ -1142,9 +1207,10 @@ static json_t *change_row(sqlite3_stmt *stmt)
 int ah_ms_changes(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] =
-		"SELECT id, action, namespace, key, version, record, created_at FROM metastore_audit"
-		" WHERE id > ?1 AND namespace = ?2 AND (?3 IS NULL OR key = ?3)"
-		" AND (?4 IS NULL OR substr(key, 1, length(?4)) = ?4) ORDER BY id LIMIT ?5";
+		"SELECT a.id, a.action, a.namespace, a.key, a.version, " AUDIT_RECORD ", a.created_at"
+		" FROM metastore_audit a WHERE a.id > ?1 AND a.namespace = ?2"
+		" AND (?3 IS NULL OR a.key = ?3)"
+		" AND (?4 IS NULL OR substr(a.key, 1, length(?4)) = ?4) ORDER BY a.id LIMIT ?5";
 	static const char sql_latest[] =
 		"SELECT ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'metastore_audit'), 0)";
 	const char *ns, *key, *prefix;

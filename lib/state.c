@@ -450,6 +450,80 @@ static const char *const migrations[] = {
 	"   deleted = deleted - (OLD.deleted_at IS NOT NULL) WHERE namespace = OLD.namespace;"
 	"  DELETE FROM metastore_namespaces WHERE namespace = OLD.namespace"
 	"   AND records = 0 AND deleted = 0; END;",
+	/*
+	 * 14: a record's latest audit row holds no copy of it (the record row
+	 * is it: lib/metastore.c's AUDIT_RECORD); before the record changes,
+	 * its copy is made.
+	 */
+	"CREATE TRIGGER IF NOT EXISTS metastore_audit_copy BEFORE UPDATE ON metastore_records BEGIN"
+	"  UPDATE metastore_audit SET record = json_object('namespace', OLD.namespace,"
+	"   'key', OLD.key, 'metadata', json(OLD.metadata), 'tags', json(OLD.tags),"
+	"   'owner', OLD.owner, 'schemaHash', OLD.schema_hash, 'version', OLD.version,"
+	"   'createdAt', OLD.created_at, 'updatedAt', OLD.updated_at, 'deletedAt', OLD.deleted_at,"
+	"   'createdBy', OLD.created_by, 'updatedBy', OLD.updated_by)"
+	"  WHERE namespace = OLD.namespace AND key = OLD.key AND version = OLD.version"
+	"   AND record IS NULL AND action <> 'purged'; END;",
+	/*
+	 * 15: the timestore (lib/timestore.c): datasets with their current
+	 * schema and retention, every schema version (each additive change),
+	 * manifests versioned per dataset and UTC day, the partitions (their
+	 * Parquet files under timestore/; removed_ms set when one leaves its
+	 * manifest, its file removed after the grace period), idempotency keys.
+	 */
+	"CREATE TABLE IF NOT EXISTS ts_datasets ("
+	"  n INTEGER PRIMARY KEY,"
+	"  slug TEXT NOT NULL UNIQUE,"
+	"  timestamp_column TEXT NOT NULL DEFAULT 'timestamp',"
+	"  schema_version INTEGER NOT NULL DEFAULT 1,"
+	"  fields TEXT NOT NULL,"
+	"  max_age_hours INTEGER NOT NULL DEFAULT 720,"
+	"  max_total_bytes INTEGER,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS ts_schema_versions ("
+	"  dataset INTEGER NOT NULL REFERENCES ts_datasets(n) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL,"
+	"  fields TEXT NOT NULL,"
+	"  added TEXT NOT NULL DEFAULT '[]',"
+	"  created_at TEXT NOT NULL,"
+	"  PRIMARY KEY(dataset, version)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS ts_manifests ("
+	"  id TEXT PRIMARY KEY,"
+	"  dataset INTEGER NOT NULL REFERENCES ts_datasets(n) ON DELETE CASCADE,"
+	"  day TEXT NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  partition_count INTEGER NOT NULL,"
+	"  rows INTEGER NOT NULL DEFAULT 0,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE(dataset, day, version));"
+	"CREATE TABLE IF NOT EXISTS ts_partitions ("
+	"  id TEXT PRIMARY KEY,"
+	"  dataset INTEGER NOT NULL REFERENCES ts_datasets(n) ON DELETE CASCADE,"
+	"  day TEXT NOT NULL,"
+	"  manifest_version INTEGER NOT NULL,"
+	"  partition_key TEXT,"
+	"  attributes TEXT,"
+	"  path TEXT NOT NULL,"
+	"  rows INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  start_us INTEGER NOT NULL,"
+	"  end_us INTEGER NOT NULL,"
+	"  schema_version INTEGER NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  removed_at TEXT,"
+	"  removed_ms INTEGER,"
+	"  removed_version INTEGER);"
+	"CREATE INDEX IF NOT EXISTS ts_partitions_live"
+	"  ON ts_partitions(dataset, removed_ms, start_us);"
+	"CREATE INDEX IF NOT EXISTS ts_partitions_day ON ts_partitions(dataset, day);"
+	"CREATE TABLE IF NOT EXISTS ts_idempotency ("
+	"  dataset TEXT NOT NULL,"
+	"  idempotency_key TEXT NOT NULL,"
+	"  payload_hash TEXT NOT NULL,"
+	"  response TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  PRIMARY KEY(dataset, idempotency_key)) WITHOUT ROWID;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -821,6 +895,50 @@ static void fn_int_row(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_int64(ctx, rows->v[(size_t)i * rows->ncols + (size_t)c]);
 }
 
+/*
+ * ah_contains(haystack, needle): whether the text holds the text, as
+ * instr(h, n) > 0 says, through memmem: SQLite's instr compares at every
+ * byte, and a metastore scan spent most of its time there. NULL when
+ * either is.
+ */
+static void fn_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *h, *n;
+	int hn, nn;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	h = sqlite3_value_text(argv[0]);
+	hn = sqlite3_value_bytes(argv[0]);
+	n = sqlite3_value_text(argv[1]);
+	nn = sqlite3_value_bytes(argv[1]);
+	if (!h || !n) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	sqlite3_result_int(ctx, memmem(h, (size_t)hn, n, (size_t)nn) != NULL);
+}
+
+int ah_sql_functions(sqlite3 *db)
+{
+	int rc;
+
+	if ((rc = sqlite3_create_function_v2(db, "ah_in_bitmap", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+					     NULL, fn_in_bitmap, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_create_function_v2(db, "ah_text_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+					     NULL, fn_text_row, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_create_function_v2(db, "ah_int_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+					     NULL, fn_int_row, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_create_function_v2(db, "ah_contains", 2,
+					     SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+					     NULL, fn_contains, NULL, NULL, NULL)) != SQLITE_OK)
+		return rc;
+	return ah_fts_stem_register(db);
+}
+
 /* APPHUB_TRACE_SQL=1: each statement and its time on stderr, as GIT_TRACE. */
 static int trace_sql(unsigned type, void *data, void *p, void *x)
 {
@@ -836,22 +954,40 @@ static int trace_sql(unsigned type, void *data, void *p, void *x)
 	return 0;
 }
 
-struct ah_checkpointer {
-	sqlite3 *db;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int poked, busy, stop;
-};
-
 /*
- * The WAL's length (frames) from which a commit has the thread checkpoint,
- * as wal_autocheckpoint's default; and from which the writer copies the
+ * The WAL's length (frames) from which a commit checkpoints, as
+ * wal_autocheckpoint's default; and from which the writer copies the
  * rest itself: the thread's checkpoints trail the last commit, and a WAL
  * starts over only at a write after a checkpoint that copied all of it.
  */
 #define CHECKPOINT_FRAMES 1000
 #define CHECKPOINT_RESTART_FRAMES 10000
+/*
+ * The first process to open the database after all have closed it reads
+ * every frame of the WAL (SQLite's recovery: about 2 us a frame here), so
+ * a process that leaves more than this many empties it as it closes.
+ */
+#define CLOSE_CHECKPOINT_FRAMES 100
+
+/* After each commit, as wal_autocheckpoint's hook, counting the frames. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct ah_state *st = arg;
+
+	st->wal_frames = frames;
+	if (frames >= CHECKPOINT_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+struct ah_checkpointer {
+	sqlite3 *db;
+	int *wal_frames;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int poked, busy, stop;
+};
 
 /*
  * A passive checkpoint copies what the readers allow and never waits, so
@@ -885,6 +1021,7 @@ static int checkpoint_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	struct ah_checkpointer *c = arg;
 
 	(void)name;
+	*c->wal_frames = frames;
 	if (frames < CHECKPOINT_FRAMES)
 		return SQLITE_OK;
 	pthread_mutex_lock(&c->lock);
@@ -922,6 +1059,7 @@ void ah_checkpoint_behind(struct ah_state *st)
 		pthread_cond_destroy(&c->cond);
 		goto fail;
 	}
+	c->wal_frames = &st->wal_frames;
 	sqlite3_wal_hook(st->db, checkpoint_hook, c);
 	st->checkpointer = c;
 	free(path);
@@ -949,7 +1087,7 @@ static void checkpointer_stop(struct ah_state *st)
 	sqlite3_close(c->db);
 	free(c);
 	st->checkpointer = NULL;
-	sqlite3_wal_autocheckpoint(st->db, CHECKPOINT_FRAMES);
+	sqlite3_wal_hook(st->db, wal_hook, st);
 }
 
 /*
@@ -1022,24 +1160,28 @@ int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err
 	/*
 	 * A process that closes the last connection would checkpoint the WAL
 	 * and delete it (four fsyncs): most of a short write's time. The
-	 * commits' own autocheckpoint keeps the WAL small enough.
+	 * commits' own checkpoints, and ah_state_close's past
+	 * CLOSE_CHECKPOINT_FRAMES, keep the WAL short.
 	 */
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_wal_hook(st->db, wal_hook, st);
 	if (getenv("APPHUB_TRACE_SQL"))
 		sqlite3_trace_v2(st->db, SQLITE_TRACE_PROFILE, trace_sql, NULL);
 	sqlite3_busy_timeout(st->db, 10000);
-	if (sqlite3_create_function_v2(st->db, "ah_in_bitmap", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       NULL, fn_in_bitmap, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(st->db, "ah_text_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       NULL, fn_text_row, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(st->db, "ah_int_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       NULL, fn_int_row, NULL, NULL, NULL) != SQLITE_OK ||
-	    ah_fts_stem_register(st->db) != SQLITE_OK) {
+	if (ah_sql_functions(st->db) != SQLITE_OK) {
 		ah_sql_error(st, err, "cannot set up database");
 		goto fail;
 	}
+	/*
+	 * journal_size_limit: a WAL that starts over is cut back to 64 MiB.
+	 * No mmap and SQLite's small default cache: most processes are short,
+	 * and a scan through a mapping faults in every page once (a
+	 * metastore search over 100,000 records: 74 ms, through read() into
+	 * a cache that recycles its 2 MB, 51 ms; app search is the same).
+	 */
 	if (ah_exec(st, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
-		    " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536",
+		    " PRAGMA mmap_size=0; PRAGMA cache_size=-2000;"
+		    " PRAGMA journal_size_limit=67108864",
 		    err) < 0)
 		goto fail;
 	if (migrate(st, err) < 0)
@@ -1060,6 +1202,14 @@ void ah_state_close(struct ah_state *st)
 	if (!st)
 		return;
 	checkpointer_stop(st);
+	/*
+	 * Without waiting: with another process in the database, the WAL is
+	 * not the last closer's to empty.
+	 */
+	if (st->db && st->wal_frames >= CLOSE_CHECKPOINT_FRAMES) {
+		sqlite3_busy_timeout(st->db, 0);
+		sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
 	for (i = 0; i < st->cache_nr; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	free(st->cache);

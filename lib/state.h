@@ -31,6 +31,8 @@ struct ah_state {
 	struct ah_int_rows *links;
 	const char *links_source;
 	struct ah_checkpointer *checkpointer;
+	/* The WAL's frames after this connection's last commit (its WAL hook). */
+	int wal_frames;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
@@ -38,6 +40,11 @@ int ah_schema_version(void);
 
 char *ah_state_resolve_dir(const char *opt);
 int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err);
+/*
+ * The SQL functions apphub's statements use (ah_contains, the stemmer,
+ * ...), on a connection ah_state_open did not make (tests, fuzzers).
+ */
+int ah_sql_functions(sqlite3 *db);
 void ah_state_close(struct ah_state *st);
 
 /*

@@ -92,3 +92,101 @@ int ah_time_parse(const char *s, int64_t *ms)
 	*ms = ((int64_t)t - sign * (oh * 3600 + om * 60)) * 1000 + frac;
 	return 0;
 }
+
+/* Howard Hinnant's days_from_civil (public domain). */
+int64_t ah_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+void ah_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+int ah_time_parse_us(const char *s, size_t len, int64_t *us)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int64_t frac = 0, scale = 1000000;
+	size_t i;
+
+	if (len < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    digits(s + 17, 2, &sec))
+		return -1;
+	i = 19;
+	if (s[i] == '.') {
+		i++;
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return -1;
+		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (s[i] - '0') * scale;
+			}
+	}
+	if (i >= len)
+		return -1;
+	if (s[i] == 'Z' || s[i] == 'z') {
+		i++;
+	} else if (s[i] == '+' || s[i] == '-') {
+		sign = s[i] == '-' ? -1 : 1;
+		if (len - i < 6 || digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+		    digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		i += 6;
+	} else {
+		return -1;
+	}
+	if (i != len || y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+	    mi > 59 || sec > 60 || (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))
+		return -1;
+	if (sec > 59)
+		sec = 59;
+	*us = ((ah_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+		sec) - sign * (oh * 3600 + om * 60)) * 1000000 + frac;
+	return 0;
+}
+
+void ah_time_text_us(char buf[AH_TIME_US_LEN], int64_t us)
+{
+	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+	int64_t frac = us - secs * 1000000, days, y, rem;
+	unsigned m, d;
+	int n;
+
+	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+	rem = secs - days * 86400;
+	ah_civil_from_days(days, &y, &m, &d);
+	n = snprintf(buf, AH_TIME_US_LEN, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
+		     (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	if (n < 0 || n >= AH_TIME_US_LEN - 9)
+		n = (int)strlen(buf);
+	if (frac) {
+		/* the shortest of .mmm and .uuuuuu that says it */
+		if (frac % 1000 == 0)
+			n += snprintf(buf + n, AH_TIME_US_LEN - n, ".%03d", (int)(frac / 1000));
+		else
+			n += snprintf(buf + n, AH_TIME_US_LEN - n, ".%06d", (int)frac);
+	}
+	snprintf(buf + n, AH_TIME_US_LEN - n, "Z");
+}

@@ -336,6 +336,49 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	run --separate-stderr -129 ms index ix --drop
 }
 
+@test "index on an array field: array_contains looks its elements up, and answers as the scan does through every change" {
+	jq -nc '{operations: [range(60) | {type: "put", namespace: "arr", key: "k\(.)", metadata: {labels: ["l\(. % 7)", "l\(. % 5)"], n: [(. % 3), 1.5], flags: [true], mixed: ["x", null, {"o": 1}]}}]}' | ms bulk -q -
+	# the scan's answers first, then the same asked through the index
+	q() { apphub -q metastore search arr --sort key --limit 100 --filter-json "{\"field\": \"$1\", \"operator\": \"array_contains\", \"value\": $2}"; }
+	declare -A before
+	cases=('labels "l3"' 'labels "l4"' 'n 2' 'n 1.5' 'flags true' 'flags false' 'mixed "x"' 'mixed null' 'labels 3')
+	for c in "${cases[@]}"; do before[$c]=$(q $c); done
+	[[ -n ${before['labels "l3"']} && -n ${before['n 2']} && -n ${before['flags true']} && -n ${before['mixed null']} ]]
+	[[ -z ${before['labels 3']} && -z ${before['flags false']} ]]
+	run --separate-stderr -0 ms index arr labels
+	ms index -q arr n >/dev/null
+	ms index -q arr flags >/dev/null
+	ms index -q arr mixed >/dev/null
+	for c in "${cases[@]}"; do assert_equal "$(q $c)" "${before[$c]}"; done
+	run --separate-stderr -0 ms search arr --explain --json --filter-json '{"field": "labels", "operator": "array_contains", "value": "l3"}'
+	assert_output --partial 'metastore_elements'
+	# changes keep the elements: patch, rm (still indexed, filtered as deleted), purge, restore
+	ms patch -q arr k3 --metadata-json '{"labels": ["l4"]}'
+	ms rm -q arr k10
+	ms purge -q arr k17
+	ms put -q arr new --metadata-json '{"labels": ["l3", "l3"]}'
+	ms restore -q arr k3 --version 1
+	declare -A after
+	for c in "${cases[@]}"; do after[$c]=$(q $c); done
+	[[ ${after['labels "l3"']} == *new* && ${after['labels "l3"']} == *k3* ]]
+	[[ ${after['labels "l3"']} != *k10* && ${after['labels "l3"']} != *k17* ]]
+	# a deleted record's elements leave the index; a search that includes it scans
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements e JOIN metastore_records r ON r.n = e.n WHERE r.deleted_at IS NOT NULL") == 0 ]]
+	run --separate-stderr -0 apphub -q metastore search arr --include-deleted --limit 100 --filter-json '{"field": "labels", "operator": "array_contains", "value": "l3"}'
+	assert_line k10
+	run --separate-stderr -0 apphub --json metastore search arr --filter-json '{"field": "labels", "operator": "array_contains", "value": "l3"}'
+	assert_equal "$(jq .pagination.total <<<"$output")" "$(grep -c . <<<"${after['labels "l3"']}")"
+	# the table holds the indexed scalars only, and no element of a purged record
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements e WHERE NOT EXISTS (SELECT 1 FROM metastore_records r WHERE r.n = e.n)") == 0 ]]
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements WHERE type IN ('null', 'object', 'array')") == 0 ]]
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'metastore_ix_%'") == 12 ]]
+	# dropped, the scans answer the same
+	for f in labels n flags mixed; do ms index -q arr $f --drop >/dev/null; done
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'metastore_ix_%'") == 0 ]]
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements") == 0 ]]
+	for c in "${cases[@]}"; do assert_equal "$(q $c)" "${after[$c]}"; done
+}
+
 @test "watch: the changes after a revision, in order, one line each; from now by default" {
 	ms create w a --set n=1 >/dev/null
 	ms put w a --set n=2 >/dev/null

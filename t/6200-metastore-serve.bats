@@ -262,3 +262,18 @@ count_events() {
 	assert_line 'apphub_metastore_records_read_total 4'
 	stop_serve
 }
+
+@test "idempotencyKey null is no key; metadata over the limit is 400 naming it, nothing written" {
+	APPHUB_METASTORE_MAX_RECORD=2k start_serve
+	expect 201 POST /records -H "$W" -d '{"namespace":"ns","key":"a","metadata":{"x":1},"idempotencyKey":null}'
+	[[ $(jq -r .record.version <<<"$body") == 1 ]]
+	expect 200 PUT /records/ns/a -H "$W" -d '{"metadata":{"x":2},"idempotencyKey":null}'
+	[[ $(jq -r .record.version <<<"$body") == 2 ]]
+	expect 400 POST /records -H "$W" -d '{"namespace":"ns","key":"b","idempotencyKey":7}'
+	big=$(jq -nc '{namespace: "ns", key: "big", metadata: {s: ("x" * 3000)}}')
+	expect 400 POST /records -H "$W" -d "$big"
+	[[ $(jq -r .error.code <<<"$body") == invalid ]]
+	[[ $(jq -r .error.message <<<"$body") == *APPHUB_METASTORE_MAX_RECORD* ]]
+	expect 404 GET /records/ns/big -H "$R"
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_idempotency") == 0 ]]
+}

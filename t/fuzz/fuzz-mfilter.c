@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../../lib/metastore-filter.h"
+#include "../../lib/state.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -80,13 +81,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	sqlite3_stmt *stmt = NULL;
 
 	if (!db) {
-		if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+		if (sqlite3_open(":memory:", &db) != SQLITE_OK || ah_sql_functions(db) != SQLITE_OK ||
 		    sqlite3_exec(db, "CREATE TABLE metastore_records (n INTEGER PRIMARY KEY,"
 				 " namespace TEXT NOT NULL, key TEXT NOT NULL,"
 				 " metadata TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',"
 				 " owner TEXT, schema_hash TEXT, version INTEGER NOT NULL DEFAULT 1,"
 				 " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT,"
-				 " created_by TEXT, updated_by TEXT, UNIQUE(namespace, key));",
+				 " created_by TEXT, updated_by TEXT, UNIQUE(namespace, key));"
+				 "CREATE TABLE metastore_elements (ix INTEGER NOT NULL,"
+				 " type TEXT NOT NULL, value NOT NULL, n INTEGER NOT NULL,"
+				 " PRIMARY KEY (ix, value, type, n)) WITHOUT ROWID;",
 				 NULL, NULL, NULL) != SQLITE_OK)
 			abort();
 	}
@@ -107,6 +111,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 	err = (struct ah_err)AH_ERR_INIT;
 	ah_mfilter_init(&f);
+	/* two fields' elements indexed, as a namespace with indexes on them has */
+	f.elements = json_pack("{s:i, s:i}", "json_extract(r.metadata, '$.a')", 7,
+			       "json_extract(r.metadata, '$.labels')", -3);
 	if (ah_mfilter_compile(filter, q, sort, proj, &f, &err)) {
 		if (err.status != 400 || !*err.msg)
 			abort();
@@ -121,6 +128,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		abort();
 	if (f.projection && !json_is_array(f.projection))
 		abort();
+	/* a count of its own takes the same parameters */
+	if (f.count.len) {
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+		check_literals(f.count.buf);
+		if (sqlite3_prepare_v2(db, f.count.buf, -1, &stmt, NULL) != SQLITE_OK ||
+		    (size_t)sqlite3_bind_parameter_count(stmt) != json_array_size(f.binds) + 1)
+			abort();
+	}
 done:
 	sqlite3_finalize(stmt);
 	strbuf_release(&sql);

@@ -71,6 +71,7 @@
 #include "../../lib/bundle.h"
 #include "../../lib/cron.h"
 #include "../../lib/dag.h"
+#include "../../lib/state.h"
 #include "../../lib/dockerfile.h"
 #include "../../lib/dockerignore.h"
 #include "../../lib/fts-stem.h"
@@ -80,9 +81,7 @@
 #include "../../lib/metastore-filter.h"
 #include "../../lib/strbuf.h"
 #include "../../lib/template.h"
-#include "../../lib/timestore-query.h"
 #include "../../lib/timeutil.h"
-#include "../../lib/duck.h"
 #include "../../lib/tz.h"
 #include "../../lib/utf8.h"
 #include "../../lib/workflow-def.h"
@@ -829,6 +828,7 @@ static int mfilter_run(const char *file, const char *ns, int explain, int count,
 	if (!count)
 		strbuf_addf(&sql, " ORDER BY %s", f->order.buf);
 	if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    ah_sql_functions(db) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, sql.buf, -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
@@ -928,134 +928,8 @@ done:
 	return ret;
 }
 
-/*
- * test-tool tsq: the timestore's read side without the records.
- *	duck SQL...			runs each (making Parquet files with COPY)
- *	query FIELDS PATHS PARAMS [--widen] [--explain]
- *					compiles PARAMS (JSON) over the fields
- *					[{name,type}] and paths (a JSON array), and
- *					runs it, or prints {sql, binds}
- *	sql ROOT VIEWS SQL		VIEWS {name: {fields, paths, widen?}}
- *	filter TERM | every DUR | agg SPEC	the CLI's forms, as JSON
- * Errors: the message on stderr; status 1 for 400, 4 otherwise.
- */
-static int tsq_fail(const struct ah_err *err)
-{
-	fprintf(stderr, "%s\n", err->msg);
-	return err->status == 400 ? 1 : 4;
-}
-
-static int tsq_print(json_t *v)
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-
-	puts(s ? s : "null");
-	free(s);
-	json_decref(v);
-	return 0;
-}
-
-static int cmd_tsq(int argc, const char **argv)
-{
-	struct ah_err err = AH_ERR_INIT;
-	json_t *a = NULL, *b = NULL, *c = NULL, *out = NULL;
-	int ret = 129, i;
-
-	if (argc < 3)
-		goto usage;
-	if (!strcmp(argv[1], "duck")) {
-		duckdb_connection conn;
-
-		if (ah_duck_connect(&conn, &err) < 0)
-			return tsq_fail(&err);
-		for (i = 2; i < argc; i++)
-			if (ah_duck_exec(conn, argv[i], "duck", &err) < 0)
-				break;
-		duckdb_disconnect(&conn);
-		ah_duck_shutdown();
-		return i < argc ? tsq_fail(&err) : 0;
-	}
-	if (!strcmp(argv[1], "filter") || !strcmp(argv[1], "agg")) {
-		if ((!strcmp(argv[1], "filter") ? ah_tsq_parse_filter : ah_tsq_parse_agg)(argv[2], &out, &err) < 0)
-			return tsq_fail(&err);
-		return tsq_print(out);
-	}
-	if (!strcmp(argv[1], "every")) {
-		const char *unit;
-		long size;
-
-		if (ah_tsq_parse_every(argv[2], &unit, &size, &err) < 0)
-			return tsq_fail(&err);
-		return tsq_print(json_pack("{s:s, s:i}", "intervalUnit", unit, "intervalSize", (int)size));
-	}
-	if (!strcmp(argv[1], "query") && argc >= 5) {
-		struct ah_tsq_source src = { 0 };
-		struct ah_tsq q = { 0 };
-		int explain = 0;
-
-		for (i = 5; i < argc; i++) {
-			if (!strcmp(argv[i], "--widen"))
-				src.widen = 1;
-			else if (!strcmp(argv[i], "--explain"))
-				explain = 1;
-			else
-				goto usage;
-		}
-		a = json_arg(argv[2]);
-		b = json_arg(argv[3]);
-		c = json_arg(argv[4]);
-		src.fields = a;
-		src.paths = b;
-		if (ah_tsq_compile(c, &src, NULL, &q, &err) < 0) {
-			ret = tsq_fail(&err);
-		} else if (explain) {
-			ret = tsq_print(json_pack("{s:s, s:O}", "sql", q.sql, "binds", q.binds));
-		} else if (ah_tsq_run(&q, &out, &err) < 0) {
-			ret = tsq_fail(&err);
-		} else {
-			ret = tsq_print(out);
-		}
-		ah_tsq_release(&q);
-		goto done;
-	}
-	if (!strcmp(argv[1], "sql") && argc == 5) {
-		struct ah_tsq_source *srcs;
-		const char **names, *key;
-		json_t *v;
-		size_t n = 0;
-
-		a = json_arg(argv[3]);
-		srcs = calloc(json_object_size(a) + 1, sizeof(*srcs));
-		names = calloc(json_object_size(a) + 1, sizeof(*names));
-		json_object_foreach(a, key, v) {
-			names[n] = key;
-			srcs[n].fields = json_object_get(v, "fields");
-			srcs[n].paths = json_object_get(v, "paths");
-			srcs[n].widen = json_is_true(json_object_get(v, "widen"));
-			n++;
-		}
-		if (ah_ts_sql_run(names, srcs, n, argv[2], argv[4], &out, &err) < 0)
-			ret = tsq_fail(&err);
-		else
-			ret = tsq_print(out);
-		free(srcs);
-		free(names);
-		goto done;
-	}
-usage:
-	fprintf(stderr, "usage: test-tool tsq (duck SQL... | query FIELDS PATHS PARAMS [--widen] [--explain] | sql ROOT VIEWS SQL | filter TERM | every DUR | agg SPEC)\n");
-done:
-	json_decref(a);
-	json_decref(b);
-	json_decref(c);
-	ah_duck_shutdown();
-	return ret;
-}
-
 int main(int argc, const char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "tsq"))
-		return cmd_tsq(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "mfilter"))
 		return cmd_mfilter(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "bundle-unpack"))
@@ -1088,6 +962,6 @@ int main(int argc, const char **argv)
 		return cmd_tz_offset(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "schedule-check"))
 		return cmd_schedule_check(argc - 1, argv + 1);
-	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | mfilter | readme | semver | sql | template | yaml | workflow-def | http-call | tsq | cron-next | cron-prev | tz-offset | schedule-check) ...\n");
+	fprintf(stderr, "usage: test-tool (bundle-unpack | dag | dockerfile | dockerignore | job-stop | mfilter | readme | semver | sql | template | yaml | workflow-def | http-call | cron-next | cron-prev | tz-offset | schedule-check) ...\n");
 	return 129;
 }
