@@ -334,11 +334,27 @@ static int compile_agg(struct ah_ts_compiled *q, json_t *fields, json_t *a, size
 	return 0;
 }
 
-void ah_ts_read_parquet_sql(struct strbuf *sb, json_t *paths)
+void ah_ts_read_parquet_sql(struct strbuf *sb, json_t *paths, json_t *fields)
 {
+	static const char *const sql_types[] = { "TIMESTAMP", "VARCHAR", "DOUBLE", "BIGINT",
+						 "BOOLEAN" };
+	struct strbuf cols = STRBUF_INIT;
 	json_t *p;
 	size_t i;
 
+	json_array_foreach(fields, i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+		int t = ah_ts_type_of(json_string_value(json_object_get(p, "type")));
+		struct ah_err ignored = AH_ERR_INIT;
+
+		/* the records' names, checked again: nothing unchecked goes into SQL */
+		if (!name || t < 0 || ah_ts_column_check("field", name, &ignored) < 0)
+			continue;
+		strbuf_addf(&cols, "%sCAST(NULL AS %s) AS \"%s\"", cols.len ? ", " : "", sql_types[t],
+			    name);
+	}
+	if (cols.len)
+		strbuf_addstr(sb, "(FROM ");
 	strbuf_addstr(sb, "read_parquet([");
 	json_array_foreach(paths, i, p) {
 		const char *c;
@@ -352,6 +368,10 @@ void ah_ts_read_parquet_sql(struct strbuf *sb, json_t *paths)
 		strbuf_addch(sb, '\'');
 	}
 	strbuf_addstr(sb, "], union_by_name = true)");
+	/* an empty relation with every field, typed: its columns join the files' by name */
+	if (cols.len)
+		strbuf_addf(sb, " UNION ALL BY NAME (SELECT %s LIMIT 0))", cols.buf);
+	strbuf_release(&cols);
 }
 
 int ah_ts_compile(json_t *dataset, json_t *params, json_t *paths, struct ah_ts_compiled *q,
@@ -452,7 +472,7 @@ int ah_ts_compile(json_t *dataset, json_t *params, json_t *paths, struct ah_ts_c
 			if (compile_agg(q, fields, c, i, aliases, err) < 0)
 				goto done;
 		strbuf_addstr(&q->sql, " FROM ");
-		ah_ts_read_parquet_sql(&q->sql, paths);
+		ah_ts_read_parquet_sql(&q->sql, paths, q->widen ? fields : NULL);
 		strbuf_add(&q->sql, where.buf, where.len);
 		strbuf_addf(&q->sql, " GROUP BY 1 ORDER BY 1 LIMIT %ld", q->limit);
 		ret = 0;
@@ -498,7 +518,7 @@ int ah_ts_compile(json_t *dataset, json_t *params, json_t *paths, struct ah_ts_c
 							    ah_ts_type_names[t]));
 	}
 	strbuf_addstr(&q->sql, " FROM ");
-	ah_ts_read_parquet_sql(&q->sql, paths);
+	ah_ts_read_parquet_sql(&q->sql, paths, q->widen ? fields : NULL);
 	strbuf_add(&q->sql, where.buf, where.len);
 	strbuf_addf(&q->sql, " ORDER BY \"%s\" LIMIT %ld", tcol, q->limit);
 	ret = 0;

@@ -143,6 +143,19 @@ static int bind_all(duckdb_prepared_statement ps, const struct ah_ts_compiled *q
 	return 0;
 }
 
+/* Whether a partition was written before the dataset's last schema change (it lacks a field). */
+static int predates(json_t *dataset, json_t *parts)
+{
+	json_int_t version = json_integer_value(json_object_get(dataset, "schemaVersion"));
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(parts, i, p)
+		if (json_integer_value(json_object_get(p, "schemaVersion")) < version)
+			return 1;
+	return 0;
+}
+
 int ah_ts_query(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	json_t *dataset = NULL, *parts = NULL, *paths = json_array(), *p, *rows = NULL, *cols = NULL;
@@ -172,6 +185,7 @@ int ah_ts_query(struct ah_state *st, json_t *params, json_t **out, struct ah_err
 		json_array_append(paths, json_object_get(p, "path"));
 	ah_ts_compiled_release(&q);
 	ah_ts_compiled_init(&q);
+	q.widen = predates(dataset, parts);
 	if (ah_ts_compile(dataset, params, paths, &q, err) < 0)
 		goto done;
 	if (explain) {
@@ -272,7 +286,8 @@ static int views(struct ah_state *st, struct strbuf *sb, struct ah_err *err)
 				json_array_append(paths, json_object_get(p, "path"));
 			/* the same read_parquet() the queries use */
 			strbuf_addstr(sb, "SELECT * FROM ");
-			ah_ts_read_parquet_sql(sb, paths);
+			ah_ts_read_parquet_sql(sb, paths, predates(d, parts) ?
+					       json_object_get(d, "fields") : NULL);
 			json_decref(paths);
 		}
 		strbuf_addstr(sb, ";\n");
