@@ -69,19 +69,31 @@ static int column(json_t *fields, const char *what, const char *name, struct ah_
 	return t;
 }
 
-/* A time: RFC 3339 text, or unix milliseconds as a number. */
+/* 9999-12-31T23:59:59.999Z: a time beyond it is refused, not wrapped. */
+#define TIME_MS_MAX 253402300799999LL
+
+/* A time: RFC 3339 text, or unix milliseconds as a number or as digits (the CLI's). */
 static int time_value(json_t *v, const char *what, int64_t *us, struct ah_err *err)
 {
 	const char *s = json_string_value(v);
+	json_int_t ms;
+	char *end;
 
-	if (json_is_integer(v) && json_integer_value(v) > -(INT64_MAX / 1000) &&
-	    json_integer_value(v) < INT64_MAX / 1000) {
-		*us = json_integer_value(v) * 1000;
+	if (json_is_integer(v)) {
+		ms = json_integer_value(v);
+	} else if (s && (isdigit((unsigned char)*s) || (*s == '-' && isdigit((unsigned char)s[1]))) &&
+		   (errno = 0, ms = strtoll(s, &end, 10), !*end && !errno)) {
+		;
+	} else {
+		if (!s || ah_time_parse_us(s, strlen(s), us) < 0)
+			return ah_invalid(err, "%s: not a time (RFC 3339, or unix milliseconds): '%.64s'",
+					  what, s ? s : "");
 		return 0;
 	}
-	if (!s || ah_time_parse_us(s, strlen(s), us) < 0)
-		return ah_invalid(err, "%s: not a time (RFC 3339, or unix milliseconds): '%.64s'",
-				  what, s ? s : "");
+	if (ms > TIME_MS_MAX || ms < -TIME_MS_MAX)
+		return ah_invalid(err, "%s: unix milliseconds %lld are beyond the year 9999", what,
+				  (long long)ms);
+	*us = (int64_t)ms * 1000;
 	return 0;
 }
 
@@ -592,7 +604,8 @@ int ah_ts_filter_parse(const char *term, json_t **out, struct ah_err *err)
 		goto done;
 	}
 	*out = json_pack("{s:s, s:s, s:s}", "column", col, "op", ops[find_op(op)].name, "value", value);
-	ret = 0;
+	/* json_pack refuses text that is not UTF-8 */
+	ret = *out ? 0 : ah_invalid(err, "filter: '%.64s' is not UTF-8", term);
 done:
 	free(col);
 	free(value);
@@ -652,7 +665,8 @@ int ah_ts_agg_parse(const char *spec, json_t **out, struct ah_err *err)
 	} else {
 		*out = json_pack("{s:s}", "fn", fn);
 	}
-	ret = 0;
+	/* json_pack refuses text that is not UTF-8 */
+	ret = *out ? 0 : ah_invalid(err, "agg: '%.64s' is not UTF-8", spec);
 done:
 	free(fn);
 	return ret;
