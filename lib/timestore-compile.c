@@ -605,7 +605,7 @@ int ah_ts_filter_parse(const char *term, json_t **out, struct ah_err *err)
 	}
 	*out = json_pack("{s:s, s:s, s:s}", "column", col, "op", ops[find_op(op)].name, "value", value);
 	/* json_pack refuses text that is not UTF-8 */
-	ret = *out ? 0 : ah_invalid(err, "filter: '%.64s' is not UTF-8", term);
+	ret = *out ? 0 : ah_invalid(err, "filter: not UTF-8");
 done:
 	free(col);
 	free(value);
@@ -666,7 +666,7 @@ int ah_ts_agg_parse(const char *spec, json_t **out, struct ah_err *err)
 		*out = json_pack("{s:s}", "fn", fn);
 	}
 	/* json_pack refuses text that is not UTF-8 */
-	ret = *out ? 0 : ah_invalid(err, "agg: '%.64s' is not UTF-8", spec);
+	ret = *out ? 0 : ah_invalid(err, "agg: not UTF-8");
 done:
 	free(fn);
 	return ret;
