@@ -127,6 +127,7 @@ ENGINE_OBJS += lib/template.o
 ENGINE_OBJS += lib/timestore-ingest.o
 ENGINE_OBJS += lib/timestore-parse.o
 ENGINE_OBJS += lib/timestore-query.o
+ENGINE_OBJS += lib/timestore-rows.o
 ENGINE_OBJS += lib/workflow-def.o
 ENGINE_OBJS += lib/workflow-driver.o
 ENGINE_OBJS += lib/workflow-sched.o
