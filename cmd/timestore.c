@@ -20,11 +20,11 @@ static const char *const timestore_usage[] = {
 	"apphub timestore ls",
 	"apphub timestore show <dataset>",
 	"apphub timestore ingest <dataset> [<file>|-] [--format json|ndjson|csv] [--schema-json <json>] [--partition-key <k>] [--idempotency-key <k>]",
-	"apphub timestore query <dataset> --from <t> --to <t> [--columns <a,b>] [--filter <'col op value'>]... [--every <dur> --agg <fn:col>...] [--limit <n>] [--format table|json|csv] [--explain]",
+	"apphub timestore query <dataset> --from <t> --to <t> [--columns <a,b>] [--filter <'col op value'>]... [--every <dur> --agg <fn:col>...] [--time-column <name>] [--limit <n>] [--format table|json|csv] [--explain]",
 	"apphub timestore partitions <dataset> [--from <t>] [--to <t>]",
 	"apphub timestore retention <dataset> [--max-age <dur>] [--max-bytes <size>|none] [--apply]",
 	"apphub timestore compact <dataset> [--day <yyyy-mm-dd>]",
-	"apphub timestore sql <'SELECT ...'>",
+	"apphub timestore sql [--limit <n>] [--format table|csv|json] <'SELECT ...'>",
 	"apphub timestore rm <dataset>",
 	NULL
 };

@@ -209,3 +209,35 @@ need_mandoc() {
 		assert_output --partial "$s"
 	done
 }
+
+@test "man: apphub-timestore(1) covers every verb, option, route and rule; apphub(1) lists it" {
+	need_mandoc
+	run render "$MAN/apphub-timestore.1"
+	assert_success
+	local s
+	for s in ls show ingest query partitions retention compact sql rm \
+		--format --schema-json --partition-key --idempotency-key --from --to --columns \
+		--filter --every --agg --time-column --limit --explain --max-age --max-bytes \
+		--apply --day json ndjson csv timestamp string double integer boolean \
+		avg min max sum median count count_distinct percentile p95:latency p95_latency \
+		'<fn>_<column>' 'mode: raw|downsampled' \
+		intervalUnit intervalSize aggregations timeRange timestampColumn \
+		'STATE/timestore/<dataset>/<yyyy-mm-dd>/<partition>.parquet' \
+		'POST /datasets/:slug/ingest' 'POST /datasets/:slug/query' 'GET /datasets' \
+		'GET /datasets/:slug' 'GET /datasets/:slug/partitions' \
+		'PUT /datasets/:slug/retention' 'POST /datasets/:slug/compact' \
+		'DELETE /datasets/:slug' 'POST /timestore/sql' timestore:read timestore:write \
+		timestore.partition.created timestore.partition.deleted \
+		APPHUB_TIMESTORE_MAX_INGEST APPHUB_TIMESTORE_GRACE 500,000 \
+		'EXIT STATUS' EXAMPLES 'SEE ALSO'; do
+		assert_output --partial "$s"
+	done
+	# every option of the command is in the page
+	local opt
+	for opt in $(apphub timestore query -h 2>&1 | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+		assert_output --partial "$opt"
+	done
+	run render "$MAN/apphub.1"
+	assert_output --partial 'apphub-timestore(1)'
+	assert_output --partial 'timestore [verb]'
+}
