@@ -139,6 +139,36 @@ q() {
 	assert_equal "$(jq -c '.rows' <<<"$output")" '[{"timestamp":"2024-01-01T00:00:00Z","count":3}]'
 }
 
+@test "downsample by week and month: buckets from Monday and from the first of the month" {
+	{
+		echo 'timestamp,v'
+		# a Wednesday and a Sunday of one week, the next Monday, then February and March
+		for t in 2024-01-03T10:00:00Z 2024-01-07T23:59:59Z 2024-01-08T00:00:00Z \
+			2024-02-29T12:00:00Z 2024-03-01T00:00:00Z 2024-03-31T23:59:59.5Z; do
+			echo "$t,1"
+		done
+	} >wm.csv
+	ts ingest wm wm.csv --format csv -q
+	run --separate-stderr -0 ts query wm --from 2024-01-01T00:00:00Z --to 2024-04-01T00:00:00Z \
+		--every 1w --agg count --format csv
+	assert_equal "$output" 'timestamp,count
+2024-01-01T00:00:00Z,2
+2024-01-08T00:00:00Z,1
+2024-02-26T00:00:00Z,2
+2024-03-25T00:00:00Z,1'
+	run --separate-stderr -0 ts query wm --from 2024-01-01T00:00:00Z --to 2024-04-01T00:00:00Z \
+		--every 1mo --agg count --agg sum:v --format csv
+	assert_equal "$output" 'timestamp,count,sum_v
+2024-01-01T00:00:00Z,3,3
+2024-02-01T00:00:00Z,1,1
+2024-03-01T00:00:00Z,2,2'
+	run --separate-stderr -0 ts query wm --from 2024-01-01T00:00:00Z --to 2024-04-01T00:00:00Z \
+		--every 2mo --agg count --format csv
+	assert_equal "$output" 'timestamp,count
+2024-01-01T00:00:00Z,4
+2024-03-01T00:00:00Z,2'
+}
+
 @test "--explain: only the partitions that overlap the range, and the SQL" {
 	for d in 01 02 03; do
 		printf 'timestamp,v\n2024-03-%sT12:00:00Z,1\n' "$d" >"$d.csv"
