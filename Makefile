@@ -127,6 +127,7 @@ ENGINE_OBJS += lib/template.o
 ENGINE_OBJS += lib/timestore-ingest.o
 ENGINE_OBJS += lib/timestore-parse.o
 ENGINE_OBJS += lib/timestore-query.o
+ENGINE_OBJS += lib/timestore-rows.o
 ENGINE_OBJS += lib/workflow-def.o
 ENGINE_OBJS += lib/workflow-driver.o
 ENGINE_OBJS += lib/workflow-sched.o
@@ -522,16 +523,20 @@ t/fuzz/fuzz-mfilter: t/fuzz/fuzz-mfilter.c lib/metastore-filter.c $(FUZZ_SRCS)
 t/fuzz/fuzz-tsingest: t/fuzz/fuzz-tsingest.c lib/timestore-parse.c lib/timestore-schema.c \
 		lib/timeutil.c lib/env.c lib/parse.c lib/strbuf.c lib/usage.c lib/err.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
+# The timestore's query terms and parameters compiled to SQL (lib/timestore-compile.c): no DuckDB.
+t/fuzz/fuzz-tsquery: t/fuzz/fuzz-tsquery.c lib/timestore-compile.c lib/timestore-schema.c \
+		lib/timeutil.c lib/env.c lib/parse.c lib/strbuf.c lib/usage.c lib/err.c
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-tagfile \
 		t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
 		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter \
-		t/fuzz/fuzz-tsingest
+		t/fuzz/fuzz-tsingest t/fuzz/fuzz-tsquery
 	mkdir -p t/fuzz/corpus-names t/fuzz/corpus-dockerfile t/fuzz/corpus-readme \
 		t/fuzz/corpus-tagfile t/fuzz/corpus-package t/fuzz/corpus-oci t/fuzz/corpus-search \
 		t/fuzz/corpus-schema t/fuzz/corpus-progress t/fuzz/corpus-bundle t/fuzz/corpus-template \
 		t/fuzz/corpus-yaml t/fuzz/corpus-workflow-def t/fuzz/corpus-tzif t/fuzz/corpus-cron \
-		t/fuzz/corpus-mfilter t/fuzz/corpus-tsingest
+		t/fuzz/corpus-mfilter t/fuzz/corpus-tsingest t/fuzz/corpus-tsquery
 	t/fuzz/fuzz-names -max_total_time=$(FUZZTIME) -max_len=512 t/fuzz/corpus-names t/fuzz/seeds-names
 	t/fuzz/fuzz-dockerfile -max_total_time=$(FUZZTIME) -max_len=4096 \
 		-dict=t/fuzz/dockerfile.dict t/fuzz/corpus-dockerfile t/fuzz/seeds-dockerfile \
@@ -562,6 +567,8 @@ fuzz: t/fuzz/fuzz-names t/fuzz/fuzz-dockerfile t/fuzz/fuzz-readme t/fuzz/fuzz-ta
 		t/fuzz/seeds-mfilter
 	t/fuzz/fuzz-tsingest -max_total_time=$(FUZZTIME) -max_len=8192 t/fuzz/corpus-tsingest \
 		t/fuzz/seeds-tsingest
+	t/fuzz/fuzz-tsquery -max_total_time=$(FUZZTIME) -max_len=4096 t/fuzz/corpus-tsquery \
+		t/fuzz/seeds-tsquery
 
 clean:
 	rm -f $(PROGRAMS) *.o */*.o */*.d *.d $(LIB) gen/*.c t/fuzz/fuzz-names lib/web-assets.c
@@ -569,6 +576,6 @@ clean:
 		t/fuzz/fuzz-tagfile t/fuzz/fuzz-package t/fuzz/fuzz-oci t/fuzz/fuzz-search t/fuzz/fuzz-schema \
 		t/fuzz/fuzz-progress t/fuzz/fuzz-bundle t/fuzz/fuzz-template t/fuzz/fuzz-yaml \
 		t/fuzz/fuzz-workflow-def t/fuzz/fuzz-tzif t/fuzz/fuzz-cron t/fuzz/fuzz-mfilter \
-		t/fuzz/fuzz-tsingest
+		t/fuzz/fuzz-tsingest t/fuzz/fuzz-tsquery
 
 .PHONY: all deps check run install clean fuzz print-layers

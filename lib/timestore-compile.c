@@ -69,19 +69,31 @@ static int column(json_t *fields, const char *what, const char *name, struct ah_
 	return t;
 }
 
-/* A time: RFC 3339 text, or unix milliseconds as a number. */
+/* 9999-12-31T23:59:59.999Z: a time beyond it is refused, not wrapped. */
+#define TIME_MS_MAX 253402300799999LL
+
+/* A time: RFC 3339 text, or unix milliseconds as a number or as digits (the CLI's). */
 static int time_value(json_t *v, const char *what, int64_t *us, struct ah_err *err)
 {
 	const char *s = json_string_value(v);
+	json_int_t ms;
+	char *end;
 
-	if (json_is_integer(v) && json_integer_value(v) > -(INT64_MAX / 1000) &&
-	    json_integer_value(v) < INT64_MAX / 1000) {
-		*us = json_integer_value(v) * 1000;
+	if (json_is_integer(v)) {
+		ms = json_integer_value(v);
+	} else if (s && (isdigit((unsigned char)*s) || (*s == '-' && isdigit((unsigned char)s[1]))) &&
+		   (errno = 0, ms = strtoll(s, &end, 10), !*end && !errno)) {
+		;
+	} else {
+		if (!s || ah_time_parse_us(s, strlen(s), us) < 0)
+			return ah_invalid(err, "%s: not a time (RFC 3339, or unix milliseconds): '%.64s'",
+					  what, s ? s : "");
 		return 0;
 	}
-	if (!s || ah_time_parse_us(s, strlen(s), us) < 0)
-		return ah_invalid(err, "%s: not a time (RFC 3339, or unix milliseconds): '%.64s'",
-				  what, s ? s : "");
+	if (ms > TIME_MS_MAX || ms < -TIME_MS_MAX)
+		return ah_invalid(err, "%s: unix milliseconds %lld are beyond the year 9999", what,
+				  (long long)ms);
+	*us = (int64_t)ms * 1000;
 	return 0;
 }
 
@@ -334,11 +346,27 @@ static int compile_agg(struct ah_ts_compiled *q, json_t *fields, json_t *a, size
 	return 0;
 }
 
-void ah_ts_read_parquet_sql(struct strbuf *sb, json_t *paths)
+void ah_ts_read_parquet_sql(struct strbuf *sb, json_t *paths, json_t *fields)
 {
+	static const char *const sql_types[] = { "TIMESTAMP", "VARCHAR", "DOUBLE", "BIGINT",
+						 "BOOLEAN" };
+	struct strbuf cols = STRBUF_INIT;
 	json_t *p;
 	size_t i;
 
+	json_array_foreach(fields, i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+		int t = ah_ts_type_of(json_string_value(json_object_get(p, "type")));
+		struct ah_err ignored = AH_ERR_INIT;
+
+		/* the records' names, checked again: nothing unchecked goes into SQL */
+		if (!name || t < 0 || ah_ts_column_check("field", name, &ignored) < 0)
+			continue;
+		strbuf_addf(&cols, "%sCAST(NULL AS %s) AS \"%s\"", cols.len ? ", " : "", sql_types[t],
+			    name);
+	}
+	if (cols.len)
+		strbuf_addstr(sb, "(FROM ");
 	strbuf_addstr(sb, "read_parquet([");
 	json_array_foreach(paths, i, p) {
 		const char *c;
@@ -352,6 +380,10 @@ void ah_ts_read_parquet_sql(struct strbuf *sb, json_t *paths)
 		strbuf_addch(sb, '\'');
 	}
 	strbuf_addstr(sb, "], union_by_name = true)");
+	/* an empty relation with every field, typed: its columns join the files' by name */
+	if (cols.len)
+		strbuf_addf(sb, " UNION ALL BY NAME (SELECT %s LIMIT 0))", cols.buf);
+	strbuf_release(&cols);
 }
 
 int ah_ts_compile(json_t *dataset, json_t *params, json_t *paths, struct ah_ts_compiled *q,
@@ -452,7 +484,7 @@ int ah_ts_compile(json_t *dataset, json_t *params, json_t *paths, struct ah_ts_c
 			if (compile_agg(q, fields, c, i, aliases, err) < 0)
 				goto done;
 		strbuf_addstr(&q->sql, " FROM ");
-		ah_ts_read_parquet_sql(&q->sql, paths);
+		ah_ts_read_parquet_sql(&q->sql, paths, q->widen ? fields : NULL);
 		strbuf_add(&q->sql, where.buf, where.len);
 		strbuf_addf(&q->sql, " GROUP BY 1 ORDER BY 1 LIMIT %ld", q->limit);
 		ret = 0;
@@ -498,7 +530,7 @@ int ah_ts_compile(json_t *dataset, json_t *params, json_t *paths, struct ah_ts_c
 							    ah_ts_type_names[t]));
 	}
 	strbuf_addstr(&q->sql, " FROM ");
-	ah_ts_read_parquet_sql(&q->sql, paths);
+	ah_ts_read_parquet_sql(&q->sql, paths, q->widen ? fields : NULL);
 	strbuf_add(&q->sql, where.buf, where.len);
 	strbuf_addf(&q->sql, " ORDER BY \"%s\" LIMIT %ld", tcol, q->limit);
 	ret = 0;
@@ -572,7 +604,8 @@ int ah_ts_filter_parse(const char *term, json_t **out, struct ah_err *err)
 		goto done;
 	}
 	*out = json_pack("{s:s, s:s, s:s}", "column", col, "op", ops[find_op(op)].name, "value", value);
-	ret = 0;
+	/* json_pack refuses text that is not UTF-8 */
+	ret = *out ? 0 : ah_invalid(err, "filter: not UTF-8");
 done:
 	free(col);
 	free(value);
@@ -632,7 +665,8 @@ int ah_ts_agg_parse(const char *spec, json_t **out, struct ah_err *err)
 	} else {
 		*out = json_pack("{s:s}", "fn", fn);
 	}
-	ret = 0;
+	/* json_pack refuses text that is not UTF-8 */
+	ret = *out ? 0 : ah_invalid(err, "agg: not UTF-8");
 done:
 	free(fn);
 	return ret;

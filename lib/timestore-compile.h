@@ -21,12 +21,7 @@ enum ah_ts_bind_kind { AH_TS_BIND_TIME, AH_TS_BIND_DOUBLE, AH_TS_BIND_INT, AH_TS
 		       AH_TS_BIND_BOOL };
 
 struct ah_ts_bind {
-	#define AH_TS_LIMIT_MAX 500000
-#define AH_TS_LIMIT_DEFAULT 1000
-#define AH_TS_FILTERS_MAX 64
-#define AH_TS_AGGS_MAX 64
-
-enum ah_ts_bind_kind kind;
+	enum ah_ts_bind_kind kind;
 	int64_t i;		/* TIME (unix microseconds), INT, BOOL */
 	double d;
 	char *s;
@@ -40,6 +35,12 @@ struct ah_ts_compiled {
 	int downsampled;
 	long limit;
 	int64_t from_us, to_us;
+	/*
+	 * Set by the caller after ah_ts_compiled_init(): some file predates a
+	 * field (added since), so every field is given a NULL column where a
+	 * file has none, instead of DuckDB's "column not found".
+	 */
+	int widen;
 };
 
 void ah_ts_compiled_init(struct ah_ts_compiled *q);
@@ -54,8 +55,13 @@ void ah_ts_compiled_release(struct ah_ts_compiled *q);
 int ah_ts_compile(json_t *dataset, json_t *params, json_t *paths, struct ah_ts_compiled *q,
 		  struct ah_err *err);
 
-/* read_parquet([paths...], union_by_name = true): paths the records' own, quoted. */
-void ah_ts_read_parquet_sql(struct strbuf *sb, json_t *paths);
+/*
+ * read_parquet([paths...], union_by_name = true): paths the records' own,
+ * quoted. With fields (a dataset's [{name, type}]), a relation that has
+ * every one of them, NULL where a file lacks it (files older than the
+ * field); NULL fields: the files' columns as they are.
+ */
+void ah_ts_read_parquet_sql(struct strbuf *sb, json_t *paths, json_t *fields);
 
 /* "col op value" (ops = != < <= > >= or eq neq lt lte gt gte in contains) -> {column, op, value}. */
 int ah_ts_filter_parse(const char *term, json_t **out, struct ah_err *err);

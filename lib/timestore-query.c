@@ -4,7 +4,6 @@
  * records say overlap its range, and read-only SQL in a database of its
  * own.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "duck.h"
@@ -12,104 +11,8 @@
 #include "timestore.h"
 #include "timestore-compile.h"
 #include "timestore-query.h"
+#include "timestore-rows.h"
 #include "timeutil.h"
-
-/* A result's cell as JSON, by DuckDB's type of its column. */
-static json_t *cell(duckdb_result *res, idx_t c, idx_t r, duckdb_type type)
-{
-	char buf[AH_TIME_US_LEN];
-	json_t *v;
-	char *s;
-	double d;
-
-	if (duckdb_value_is_null(res, c, r))
-		return json_null();
-	switch (type) {
-	case DUCKDB_TYPE_BOOLEAN:
-		return json_boolean(duckdb_value_boolean(res, c, r));
-	case DUCKDB_TYPE_TINYINT:
-	case DUCKDB_TYPE_SMALLINT:
-	case DUCKDB_TYPE_INTEGER:
-	case DUCKDB_TYPE_BIGINT:
-	case DUCKDB_TYPE_UTINYINT:
-	case DUCKDB_TYPE_USMALLINT:
-	case DUCKDB_TYPE_UINTEGER:
-		return json_integer(duckdb_value_int64(res, c, r));
-	case DUCKDB_TYPE_FLOAT:
-	case DUCKDB_TYPE_DOUBLE:
-	case DUCKDB_TYPE_DECIMAL:
-	case DUCKDB_TYPE_HUGEINT:
-	case DUCKDB_TYPE_UBIGINT:
-		d = duckdb_value_double(res, c, r);
-		/* JSON has no NaN nor infinity */
-		return isfinite(d) ? json_real(d) : json_null();
-	case DUCKDB_TYPE_TIMESTAMP:
-	case DUCKDB_TYPE_TIMESTAMP_TZ:
-		ah_time_text_us(buf, duckdb_value_timestamp(res, c, r).micros);
-		return json_string(buf);
-	default:
-		s = duckdb_value_varchar(res, c, r);
-		v = s ? json_string(s) : json_null();
-		if (s)
-			duckdb_free(s);
-		/* text that is not UTF-8 (a blob's) */
-		return v ? v : json_null();
-	}
-}
-
-static const char *type_name(duckdb_type t)
-{
-	switch (t) {
-	case DUCKDB_TYPE_BOOLEAN:
-		return "boolean";
-	case DUCKDB_TYPE_TINYINT:
-	case DUCKDB_TYPE_SMALLINT:
-	case DUCKDB_TYPE_INTEGER:
-	case DUCKDB_TYPE_BIGINT:
-	case DUCKDB_TYPE_UTINYINT:
-	case DUCKDB_TYPE_USMALLINT:
-	case DUCKDB_TYPE_UINTEGER:
-		return "integer";
-	case DUCKDB_TYPE_FLOAT:
-	case DUCKDB_TYPE_DOUBLE:
-	case DUCKDB_TYPE_DECIMAL:
-	case DUCKDB_TYPE_HUGEINT:
-	case DUCKDB_TYPE_UBIGINT:
-		return "double";
-	case DUCKDB_TYPE_TIMESTAMP:
-	case DUCKDB_TYPE_TIMESTAMP_TZ:
-		return "timestamp";
-	default:
-		return "string";
-	}
-}
-
-/* res's rows (at most max) as [{column: value}], its columns [{name, type}]. */
-static void rows_of(duckdb_result *res, idx_t max, json_t **rows, json_t **columns, int *truncated)
-{
-	idx_t nc = duckdb_column_count(res), nr = duckdb_row_count(res), r, c;
-	duckdb_type *types = xcalloc(nc ? nc : 1, sizeof(*types));
-	const char **names = xcalloc(nc ? nc : 1, sizeof(*names));
-
-	*columns = json_array();
-	for (c = 0; c < nc; c++) {
-		types[c] = duckdb_column_type(res, c);
-		names[c] = duckdb_column_name(res, c);
-		json_array_append_new(*columns, json_pack("{s:s, s:s}", "name", names[c] ? names[c] : "",
-							  "type", type_name(types[c])));
-	}
-	*truncated = nr > max;
-	*rows = json_array();
-	for (r = 0; r < nr && r < max; r++) {
-		json_t *row = json_object();
-
-		for (c = 0; c < nc; c++)
-			json_object_set_new(row, names[c] ? names[c] : "", cell(res, c, r, types[c]));
-		json_array_append_new(*rows, row);
-	}
-	free(types);
-	free(names);
-}
 
 static int bind_all(duckdb_prepared_statement ps, const struct ah_ts_compiled *q)
 {
@@ -143,6 +46,19 @@ static int bind_all(duckdb_prepared_statement ps, const struct ah_ts_compiled *q
 	return 0;
 }
 
+/* Whether a partition was written before the dataset's last schema change (it lacks a field). */
+static int predates(json_t *dataset, json_t *parts)
+{
+	json_int_t version = json_integer_value(json_object_get(dataset, "schemaVersion"));
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(parts, i, p)
+		if (json_integer_value(json_object_get(p, "schemaVersion")) < version)
+			return 1;
+	return 0;
+}
+
 int ah_ts_query(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	json_t *dataset = NULL, *parts = NULL, *paths = json_array(), *p, *rows = NULL, *cols = NULL;
@@ -151,8 +67,7 @@ int ah_ts_query(struct ah_state *st, json_t *params, json_t **out, struct ah_err
 	struct ah_ts_compiled q;
 	duckdb_connection conn = NULL;
 	duckdb_prepared_statement ps = NULL;
-	duckdb_result res;
-	int have_res = 0, explain = 0, truncated, ret = -1;
+	int explain = 0, truncated, ret = -1;
 	size_t i;
 
 	*out = NULL;
@@ -172,6 +87,7 @@ int ah_ts_query(struct ah_state *st, json_t *params, json_t **out, struct ah_err
 		json_array_append(paths, json_object_get(p, "path"));
 	ah_ts_compiled_release(&q);
 	ah_ts_compiled_init(&q);
+	q.widen = predates(dataset, parts);
 	if (ah_ts_compile(dataset, params, paths, &q, err) < 0)
 		goto done;
 	if (explain) {
@@ -203,20 +119,14 @@ int ah_ts_query(struct ah_state *st, json_t *params, json_t **out, struct ah_err
 		ah_internal(err, "timestore query: cannot bind its values");
 		goto done;
 	}
-	have_res = 1;
-	if (duckdb_execute_prepared(ps, &res) == DuckDBError) {
-		ah_internal(err, "timestore query: %s", duckdb_result_error(&res));
+	if (ah_duck_rows(ps, q.limit, 500, "timestore query", &rows, &cols, &truncated, err) < 0)
 		goto done;
-	}
-	rows_of(&res, (idx_t)q.limit, &rows, &cols, &truncated);
 	/* the compiler's names and types: DuckDB's are its own (BIGINT, DOUBLE...) */
 	*out = json_pack("{s:o, s:O, s:s}", "rows", rows, "columns", q.columns, "mode",
 			 q.downsampled ? "downsampled" : "raw");
 	rows = NULL;
 	ret = 0;
 done:
-	if (have_res)
-		duckdb_destroy_result(&res);
 	if (ps)
 		duckdb_destroy_prepare(&ps);
 	if (conn)
@@ -272,7 +182,8 @@ static int views(struct ah_state *st, struct strbuf *sb, struct ah_err *err)
 				json_array_append(paths, json_object_get(p, "path"));
 			/* the same read_parquet() the queries use */
 			strbuf_addstr(sb, "SELECT * FROM ");
-			ah_ts_read_parquet_sql(sb, paths);
+			ah_ts_read_parquet_sql(sb, paths, predates(d, parts) ?
+					       json_object_get(d, "fields") : NULL);
 			json_decref(paths);
 		}
 		strbuf_addstr(sb, ";\n");
@@ -281,6 +192,36 @@ static int views(struct ah_state *st, struct strbuf *sb, struct ah_err *err)
 	}
 	json_decref(all);
 	return 0;
+}
+
+/* A refused statement's kind, for its message. */
+static const char *statement_kind(duckdb_statement_type t)
+{
+	switch (t) {
+	case DUCKDB_STATEMENT_TYPE_INSERT: return "INSERT";
+	case DUCKDB_STATEMENT_TYPE_UPDATE: return "UPDATE";
+	case DUCKDB_STATEMENT_TYPE_EXPLAIN: return "EXPLAIN";
+	case DUCKDB_STATEMENT_TYPE_DELETE: return "DELETE";
+	case DUCKDB_STATEMENT_TYPE_PREPARE: return "PREPARE";
+	case DUCKDB_STATEMENT_TYPE_CREATE: return "CREATE";
+	case DUCKDB_STATEMENT_TYPE_EXECUTE: return "EXECUTE";
+	case DUCKDB_STATEMENT_TYPE_ALTER: return "ALTER";
+	case DUCKDB_STATEMENT_TYPE_TRANSACTION: return "a transaction";
+	case DUCKDB_STATEMENT_TYPE_COPY: return "COPY";
+	case DUCKDB_STATEMENT_TYPE_ANALYZE: return "ANALYZE";
+	case DUCKDB_STATEMENT_TYPE_VARIABLE_SET: return "SET";
+	case DUCKDB_STATEMENT_TYPE_CREATE_FUNC: return "CREATE FUNCTION";
+	case DUCKDB_STATEMENT_TYPE_DROP: return "DROP";
+	case DUCKDB_STATEMENT_TYPE_EXPORT: return "EXPORT";
+	case DUCKDB_STATEMENT_TYPE_PRAGMA: return "PRAGMA";
+	case DUCKDB_STATEMENT_TYPE_VACUUM: return "VACUUM";
+	case DUCKDB_STATEMENT_TYPE_CALL: return "CALL";
+	case DUCKDB_STATEMENT_TYPE_SET: return "SET";
+	case DUCKDB_STATEMENT_TYPE_LOAD: return "LOAD or INSTALL";
+	case DUCKDB_STATEMENT_TYPE_ATTACH: return "ATTACH";
+	case DUCKDB_STATEMENT_TYPE_DETACH: return "DETACH";
+	default: return "this kind of statement";
+	}
 }
 
 int ah_ts_sql(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
@@ -292,9 +233,8 @@ int ah_ts_sql(struct ah_state *st, json_t *params, json_t **out, struct ah_err *
 	duckdb_connection conn = NULL;
 	duckdb_extracted_statements ex = NULL;
 	duckdb_prepared_statement ps = NULL;
-	duckdb_result res;
 	json_t *rows = NULL, *cols = NULL;
-	int have_res = 0, truncated, ret = -1;
+	int truncated, ret = -1;
 	char *dir = NULL;
 	idx_t n;
 
@@ -309,10 +249,11 @@ int ah_ts_sql(struct ah_state *st, json_t *params, json_t **out, struct ah_err *
 	/*
 	 * Its own database: what is locked here stays here, and serve's
 	 * database keeps writing Parquet. Files are read from the timestore
-	 * only, and the settings cannot be changed back.
+	 * only, and the settings cannot be changed back. DuckDB allows its
+	 * spill directory too (.tmp, under the current directory): none.
 	 */
 	dir = xstrfmt("%s/timestore/", st->dir);
-	strbuf_addstr(&setup, "SET allowed_directories = ['");
+	strbuf_addstr(&setup, "SET temp_directory = ''; SET allowed_directories = ['");
 	{
 		const char *c;
 
@@ -340,22 +281,21 @@ int ah_ts_sql(struct ah_state *st, json_t *params, json_t **out, struct ah_err *
 		goto done;
 	}
 	if (duckdb_prepared_statement_type(ps) != DUCKDB_STATEMENT_TYPE_SELECT) {
-		ah_invalid(err, "sql: only a query (SELECT, WITH ... SELECT) is allowed: the timestore"
-			   " is read-only here");
+		ah_invalid(err, "sql: only a query (SELECT, WITH ... SELECT) is allowed, not %s: the"
+			   " timestore is read-only here",
+			   statement_kind(duckdb_prepared_statement_type(ps)));
 		goto done;
 	}
-	have_res = 1;
-	if (duckdb_execute_prepared(ps, &res) == DuckDBError) {
-		ah_invalid(err, "sql: %s", duckdb_result_error(&res));
+	if (duckdb_nparams(ps)) {
+		ah_invalid(err, "sql: parameters ($1, ?) have no values here");
 		goto done;
 	}
-	rows_of(&res, (idx_t)limit, &rows, &cols, &truncated);
+	if (ah_duck_rows(ps, limit, 400, "sql", &rows, &cols, &truncated, err) < 0)
+		goto done;
 	*out = json_pack("{s:o, s:o, s:b}", "rows", rows, "columns", cols, "truncated", truncated);
 	rows = cols = NULL;
 	ret = 0;
 done:
-	if (have_res)
-		duckdb_destroy_result(&res);
 	if (ps)
 		duckdb_destroy_prepare(&ps);
 	if (ex)
