@@ -238,7 +238,7 @@ apphub-timestore_OBJS = cmd/timestore.o
 apphub-timestore_CMDS = timestore
 apphub-timestore_OPS = $(LIGHT_OPS) timestore
 apphub-timestore_PKGS = $(LIGHT_PKGS)
-apphub-timestore_LIBS = -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,'$$ORIGIN:$$ORIGIN/$(DUCKDB_DIR)'
+apphub-timestore_LIBS = -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,'$$ORIGIN:$$ORIGIN/$(DUCKDB_DIR)' -lm
 apphub-timestore_DEPS = $(DUCKDB_DIR)/libduckdb.so
 
 # serve carries every operation module, and libmicrohttpd.

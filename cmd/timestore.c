@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "cmd.h"
 #include "../lib/fsutil.h"
 #include "../lib/parse.h"
+#include "../lib/strbuf.h"
 #include "../lib/timestore-compile.h"
 #include "../lib/timestore-schema.h"
 #include "../lib/utf8.h"
@@ -429,39 +431,182 @@ static int timestore_rm(int argc, const char **argv, struct ctx *ctx)
 	return run_op_show(ctx, "timestore.rm", json_pack("{s:s}", "slug", argv[0]), text_rm);
 }
 
-/* A cell as text: a string as it is, null empty, anything else its JSON. */
-static char *cell_text(json_t *v)
+/*
+ * v as %g would write it with k significant digits, from its 17 digits
+ * (digits, decimal exponent exp) rounded to k: into buf.
+ */
+static void g_text(char *buf, int neg, const char *digits, int exp, int k)
 {
-	if (json_is_string(v))
-		return xstrdup(json_string_value(v));
-	if (!v || json_is_null(v))
-		return xstrdup("");
-	if (json_is_real(v)) {
-		char buf[64];
+	char d[20];
+	int i, n = k, carry;
 
-		/* the shortest text that reads back the same, as DuckDB writes it */
-		snprintf(buf, sizeof(buf), "%.15g", json_real_value(v));
-		if (strtod(buf, NULL) != json_real_value(v))
-			snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
-		return xstrdup(buf);
+	memcpy(d, digits, 17);
+	carry = d[k] >= '5';
+	for (i = k - 1; i >= 0 && carry; i--) {
+		if (d[i] == '9') {
+			d[i] = '0';
+		} else {
+			d[i]++;
+			carry = 0;
+		}
 	}
-	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (carry) {
+		/* 9.99... rounded up: 1 and one more in the exponent */
+		memmove(d + 1, d, (size_t)k - 1);
+		d[0] = '1';
+		exp++;
+	}
+	while (n > 1 && d[n - 1] == '0')
+		n--;
+	if (neg)
+		*buf++ = '-';
+	if (exp < -4 || exp >= k) {
+		*buf++ = d[0];
+		if (n > 1) {
+			*buf++ = '.';
+			memcpy(buf, d + 1, (size_t)n - 1);
+			buf += n - 1;
+		}
+		sprintf(buf, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+	} else if (exp < 0) {
+		*buf++ = '0';
+		*buf++ = '.';
+		for (i = exp + 1; i < 0; i++)
+			*buf++ = '0';
+		memcpy(buf, d, (size_t)n);
+		buf[n] = 0;
+	} else {
+		for (i = 0; i < n || i <= exp; i++) {
+			if (i == exp + 1)
+				*buf++ = '.';
+			*buf++ = i < n ? d[i] : '0';
+		}
+		*buf = 0;
+	}
+}
+
+/*
+ * The fewest digits, from 15 to 17, that read back as v: one printf and a
+ * strtod a try, not a printf a try.
+ */
+static void shortest(struct strbuf *sb, double v)
+{
+	char e[40], digits[20], buf[48];
+	const char *p = e;
+	int neg, exp, k, i = 0;
+
+	snprintf(e, sizeof(e), "%.16e", v);
+	neg = *p == '-';
+	p += neg;
+	for (; *p && *p != 'e'; p++)
+		if (*p != '.')
+			digits[i++] = *p;
+	digits[i] = '0';
+	exp = atoi(p + 1);
+	for (k = 15; k < 17; k++) {
+		g_text(buf, neg, digits, exp, k);
+		if (strtod(buf, NULL) == v) {
+			strbuf_addstr(sb, buf);
+			return;
+		}
+	}
+	g_text(buf, neg, digits, exp, 17);
+	strbuf_addstr(sb, buf);
+}
+
+/*
+ * v's shortest text that reads back as v. One with at most 6 decimals
+ * (a reading, a min or max of them) is written without printf: a
+ * downsample prints hundreds of thousands of numbers, and printf's are
+ * most of its output's time. (r / 1e6 and strtod of the text are both the
+ * double nearest the same decimal, so equal to v means it reads back.)
+ */
+static void double_text(struct strbuf *sb, double v)
+{
+	if (fabs(v) < 1e12) {
+		long long r = llround(v * 1e6);
+
+		if ((double)r / 1e6 == v) {
+			unsigned long long a = r < 0 ? (unsigned long long)-r : (unsigned long long)r;
+			unsigned long long ip = a / 1000000, fp = a % 1000000;
+			int digits = 6;
+
+			char t[48], *e = t + sizeof(t), *q = e;
+
+			/* backwards: the decimals without their trailing zeros, then the integer */
+			if (fp) {
+				while (fp % 10 == 0) {
+					fp /= 10;
+					digits--;
+				}
+				while (digits-- > 0) {
+					*--q = (char)('0' + fp % 10);
+					fp /= 10;
+				}
+				*--q = '.';
+			}
+			do {
+				*--q = (char)('0' + ip % 10);
+				ip /= 10;
+			} while (ip);
+			if (r < 0)
+				*--q = '-';
+			strbuf_add(sb, q, (size_t)(e - q));
+			return;
+		}
+	}
+	if (!isfinite(v)) {
+		strbuf_addstr(sb, isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+		return;
+	}
+	shortest(sb, v);
+}
+
+/* A cell as text: a string as it is, null empty, anything else its JSON. */
+static void cell_text(struct strbuf *sb, json_t *v)
+{
+	char *t;
+
+	if (json_is_string(v)) {
+		strbuf_add(sb, json_string_value(v), json_string_length(v));
+	} else if (json_is_real(v)) {
+		double_text(sb, json_real_value(v));
+	} else if (json_is_integer(v)) {
+		strbuf_addf(sb, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else if (v && !json_is_null(v)) {
+		t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		strbuf_addstr(sb, t ? t : "");
+		free(t);
+	}
 }
 
 /* RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
-static void csv_field(const char *s)
+static void csv_field(struct strbuf *out, const char *s, size_t n)
 {
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, stdout);
+	size_t i;
+
+	if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\r', n) && !memchr(s, '\n', n)) {
+		strbuf_add(out, s, n);
 		return;
 	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
+	strbuf_addch(out, '"');
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"')
+			strbuf_addch(out, '"');
+		strbuf_addch(out, s[i]);
 	}
-	putchar('"');
+	strbuf_addch(out, '"');
+}
+
+/* The output goes out in pieces of this much: one write, not one a cell. */
+#define OUT_CHUNK (1 << 16)
+
+static void flush_out(struct strbuf *out, int last)
+{
+	if (out->len >= OUT_CHUNK || (last && out->len)) {
+		fwrite(out->buf, 1, out->len, stdout);
+		strbuf_reset(out);
+	}
 }
 
 /* {rows, columns} as format: table (aligned, a header), csv, or json. */
@@ -469,59 +614,67 @@ static void print_rows(json_t *out, const char *format, int quiet)
 {
 	json_t *cols = json_object_get(out, "columns"), *rows = json_object_get(out, "rows"), *c, *r;
 	size_t i, j, nc = json_array_size(cols);
+	struct strbuf sb = STRBUF_INIT, cell = STRBUF_INIT;
+	const char **names;
 	size_t *width;
 
 	if (!strcmp(format, "json")) {
 		print_json(out);
 		return;
 	}
+	names = xcalloc(nc ? nc : 1, sizeof(*names));
+	json_array_foreach(cols, i, c)
+		names[i] = json_string_value(json_object_get(c, "name"));
 	if (!strcmp(format, "csv")) {
-		json_array_foreach(cols, i, c) {
+		for (i = 0; i < nc; i++) {
 			if (i)
-				putchar(',');
-			csv_field(json_string_value(json_object_get(c, "name")));
+				strbuf_addch(&sb, ',');
+			csv_field(&sb, names[i], strlen(names[i]));
 		}
-		putchar('\n');
+		strbuf_addch(&sb, '\n');
 		json_array_foreach(rows, j, r) {
-			json_array_foreach(cols, i, c) {
-				char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
-
+			for (i = 0; i < nc; i++) {
+				strbuf_reset(&cell);
+				cell_text(&cell, json_object_get(r, names[i]));
 				if (i)
-					putchar(',');
-				csv_field(t);
-				free(t);
+					strbuf_addch(&sb, ',');
+				csv_field(&sb, cell.buf, cell.len);
 			}
-			putchar('\n');
+			strbuf_addch(&sb, '\n');
+			flush_out(&sb, 0);
 		}
-		return;
+		goto done;
 	}
 	width = xcalloc(nc ? nc : 1, sizeof(*width));
-	json_array_foreach(cols, i, c)
-		width[i] = strlen(json_string_value(json_object_get(c, "name")));
+	for (i = 0; i < nc; i++)
+		width[i] = strlen(names[i]);
 	json_array_foreach(rows, j, r)
-		json_array_foreach(cols, i, c) {
-			char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
-
-			if (strlen(t) > width[i])
-				width[i] = strlen(t) > 60 ? 60 : strlen(t);
-			free(t);
+		for (i = 0; i < nc; i++) {
+			strbuf_reset(&cell);
+			cell_text(&cell, json_object_get(r, names[i]));
+			if (cell.len > width[i])
+				width[i] = cell.len > 60 ? 60 : cell.len;
 		}
 	if (!quiet) {
-		json_array_foreach(cols, i, c)
-			printf("%s%-*s", i ? "  " : "", i + 1 < nc ? (int)width[i] : 0,
-			       json_string_value(json_object_get(c, "name")));
-		putchar('\n');
+		for (i = 0; i < nc; i++)
+			strbuf_addf(&sb, "%s%-*s", i ? "  " : "", i + 1 < nc ? (int)width[i] : 0, names[i]);
+		strbuf_addch(&sb, '\n');
 	}
 	json_array_foreach(rows, j, r) {
-		json_array_foreach(cols, i, c) {
-			char *t = cell_text(json_object_get(r, json_string_value(json_object_get(c, "name"))));
-
-			printf("%s%-*s", i ? "  " : "", i + 1 < nc ? (int)width[i] : 0, t);
-			free(t);
+		for (i = 0; i < nc; i++) {
+			strbuf_reset(&cell);
+			cell_text(&cell, json_object_get(r, names[i]));
+			strbuf_addf(&sb, "%s%-*s", i ? "  " : "", i + 1 < nc ? (int)width[i] : 0, cell.buf);
 		}
-		putchar('\n');
+		strbuf_addch(&sb, '\n');
+		flush_out(&sb, 0);
 	}
 	free(width);
+done:
+	flush_out(&sb, 1);
+	strbuf_release(&sb);
+	strbuf_release(&cell);
+	free(names);
 }
 
 static int check_format(const char *format, int json)

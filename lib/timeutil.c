@@ -167,26 +167,53 @@ int ah_time_parse_us(const char *s, size_t len, int64_t *us)
 	return 0;
 }
 
+/* n as width digits at p, zero-padded (n >= 0). */
+static char *put_digits(char *p, unsigned long n, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + n % 10);
+		n /= 10;
+	}
+	return p + width;
+}
+
+/* By hand, not snprintf: a query's answer writes a time a row. */
 void ah_time_text_us(char buf[AH_TIME_US_LEN], int64_t us)
 {
 	int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 	int64_t frac = us - secs * 1000000, days, y, rem;
 	unsigned m, d;
-	int n;
+	char *p = buf;
 
 	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 	rem = secs - days * 86400;
 	ah_civil_from_days(days, &y, &m, &d);
-	n = snprintf(buf, AH_TIME_US_LEN, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
-		     (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-	if (n < 0 || n >= AH_TIME_US_LEN - 9)
-		n = (int)strlen(buf);
+	if (y < 0 || y > 9999) {
+		snprintf(buf, AH_TIME_US_LEN, "%lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
+			 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+		return;
+	}
+	p = put_digits(p, (unsigned long)y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, (unsigned long)(rem / 3600), 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned long)(rem / 60 % 60), 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned long)(rem % 60), 2);
 	if (frac) {
 		/* the shortest of .mmm and .uuuuuu that says it */
+		*p++ = '.';
 		if (frac % 1000 == 0)
-			n += snprintf(buf + n, AH_TIME_US_LEN - n, ".%03d", (int)(frac / 1000));
+			p = put_digits(p, (unsigned long)(frac / 1000), 3);
 		else
-			n += snprintf(buf + n, AH_TIME_US_LEN - n, ".%06d", (int)frac);
+			p = put_digits(p, (unsigned long)frac, 6);
 	}
-	snprintf(buf + n, AH_TIME_US_LEN - n, "Z");
+	*p++ = 'Z';
+	*p = 0;
 }
