@@ -310,7 +310,7 @@ async function showRecord(ctx, ns, key) {
   const openEditor = (text, at) => {
     editing = { version: at ?? rec.version };
     const area = h('textarea', { class: 'editor', id: 'edit-text', spellcheck: 'false', 'aria-label': 'The record as JSON: metadata, tags, owner' });
-    area.value = text ?? JSON.stringify({ metadata: rec.metadata, tags: rec.tags, owner: rec.owner }, null, 2);
+    area.value = text ?? JSON.stringify({ metadata: rec.metadata, tags: rec.tags, ...(rec.owner ? { owner: rec.owner } : {}) }, null, 2);
     const msg = h('div', { id: 'edit-msg', 'aria-live': 'polite' });
     const save = h('button', { type: 'submit', class: 'button primary', id: 'edit-save' }, 'Save');
     put(editor, h('h2', { id: 'edit-h' }, `Edit (from version ${editing.version})`),
