@@ -10,7 +10,7 @@ const short = (t, n = 22) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
 function kindOf(st) {
   if (st.type === 'job') return `job ${st.jobSlug || ''}`;
   if (st.type === 'service') {
-    try { return `${st.method || 'GET'} ${new URL(st.url).pathname}`; } catch { return `${st.method || 'GET'} ${st.app || st.url || ''}`; }
+    try { return `${st.method || 'GET'} ${decodeURIComponent(new URL(st.url).pathname)}`; } catch { return `${st.method || 'GET'} ${st.app || st.url || ''}`; }
   }
   if (st.type === 'fanout') return 'fan-out';
   return st.type || '';

@@ -22,6 +22,14 @@ export function render(ctx) {
   return showList(ctx);
 }
 
+// A button per open fan-out, to close it again.
+function closers(expanded, toggle) {
+  if (!expanded.size) return null;
+  return h('div', { class: 'dag-tools' }, [...expanded].map((id) => h('button', {
+    type: 'button', class: 'button small', 'data-collapse': id, onclick: () => toggle(id),
+  }, `Close the fan-out ${id}`)));
+}
+
 function live(ctx, test, fn, ms = 150) {
   const soon = debounce(fn, ms);
   ctx.onLeave(onEvent((e) => { if (ctx.alive() && test(e)) soon(); }));
@@ -120,10 +128,8 @@ async function showWorkflow(ctx, slug) {
   const steps = def.steps || wf.steps || [];
   const expanded = new Set();
   const dag = h('div', { class: 'dag-wrap', id: 'dag' });
-  const drawDef = () => put(dag, drawDag(graph(steps, [], expanded), {
-    label: `Steps of ${wf.slug}`,
-    onToggle: (id) => { if (expanded.has(id)) expanded.delete(id); else expanded.add(id); drawDef(); dag.querySelector(`[data-step^="${CSS.escape(id)}"]`)?.focus(); },
-  }));
+  const toggle = (id) => { if (expanded.has(id)) expanded.delete(id); else expanded.add(id); drawDef(); dag.querySelector(`[data-step^="${CSS.escape(id)}"]`)?.focus(); };
+  const drawDef = () => put(dag, closers(expanded, toggle), drawDag(graph(steps, [], expanded), { label: `Steps of ${wf.slug}`, onToggle: toggle }));
   drawDef();
   const runs = h('div', { id: 'runs-body' }, h('p', { class: 'muted' }, 'Loading…'));
   put(ctx.view,
@@ -176,14 +182,14 @@ async function showRun(ctx, id) {
   const facts = h('div', {});
   const redraw = (force) => {
     const g = graph(steps, run.steps || [], expanded);
-    if (force || !recolour(dag.firstChild, g)) {
-      put(dag, drawDag(g, {
-        label: `Steps of run ${run.id}`,
-        onToggle: (sid) => {
-          if (expanded.has(sid)) expanded.delete(sid); else expanded.add(sid);
-          redraw(true);
-          dag.querySelector(`[data-step^="${CSS.escape(sid)}"]`)?.focus();
-        },
+    const toggle = (sid) => {
+      if (expanded.has(sid)) expanded.delete(sid); else expanded.add(sid);
+      redraw(true);
+      dag.querySelector(`[data-step^="${CSS.escape(sid)}"]`)?.focus();
+    };
+    if (force || !recolour(dag.querySelector('svg'), g)) {
+      put(dag, closers(expanded, toggle), drawDag(g, {
+        label: `Steps of run ${run.id}`, onToggle: toggle,
         onSelect: (n) => { selected = n.id; showStep(); },
       }));
     }
