@@ -128,7 +128,7 @@ async function showNamespace(ctx, ns) {
     if (m) {
       const seen = fields.get(m[1]);
       if (seen) {
-        items = [...seen.entries()].sort((a, b) => b[1] - a[1]).map(([v]) => v)
+        items = [...seen.entries()].sort((a, b) => (b[1] - a[1]) || a[0].localeCompare(b[0])).map(([v]) => v)
           .filter((v) => v.toLowerCase().startsWith(m[3].replace(/^"/, '').toLowerCase()))
           .slice(0, 8).map((v) => ({ value: `${m[1]}${m[2]}${quote(v)}`, label: v, kind: 'value' }));
       }
