@@ -252,7 +252,8 @@ apphub-serve_LIBS = -lpthread
 PROGRAM_OBJS = apphub.o cmd/common.o $(foreach p,$(PROGRAMS),gen/$(p).o $($(p)_OBJS))
 
 # The page (web/), embedded in apphub-serve only.
-WEB_FILES = web/index.html web/app.css web/app.js web/favicon.svg
+WEB_FILES = web/index.html web/app.css web/app.js web/core.js web/nav.js web/forms.js \
+	web/jobs.js web/workflows.js web/dag.js web/records.js web/datasets.js web/favicon.svg
 
 # Debian packages that building, testing and `make run` need.
 DEBIAN_PACKAGES = build-essential pkg-config git jq sqlite3 libsqlite3-dev libjansson-dev \

@@ -1209,7 +1209,7 @@ static enum MHD_Result dispatch(struct ah_http *h, struct MHD_Connection *conn,
 					strlen(h->openapi));
 			goto done;
 		}
-		/* The page: at /, and at /apps[/ID] for a browser (lib/web.h). */
+		/* The page: at /, and at its sections' paths for a browser (lib/web.h). */
 		if (!strcmp(url, "/") ||
 		    ah_web_wants_page(url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								       "Accept"))) {

@@ -549,6 +549,40 @@ int ah_job_runs_logs(struct ah_state *st, json_t *params, json_t **out, struct a
 	return ret;
 }
 
+int ah_job_runs_file(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
+{
+	const char *id, *name, *path = NULL, *base, *c;
+	json_t *rec, *o;
+	char *full;
+	size_t i;
+
+	if (run_param(params, &id, err) < 0 || ah_param_need_str(params, "name", &name, err) < 0 ||
+	    !(rec = ah_job_run_json(st, id, 0, 1, err)))
+		return -1;
+	/* Only a file the run recorded: its path is the worker's, never the caller's. */
+	json_array_foreach(json_object_get(rec, "outputs"), i, o) {
+		if (!strcmp(json_string_value(json_object_get(o, "type")) ?: "", "file") &&
+		    !strcmp(json_string_value(json_object_get(o, "name")) ?: "", name) &&
+		    (path = json_string_value(json_object_get(o, "path"))))
+			break;
+	}
+	if (!path) {
+		json_decref(rec);
+		return ah_not_found(err, "job run '%s' has no file '%.200s'", id, name);
+	}
+	/* The name goes into Content-Disposition: nothing that would end its quotes. */
+	base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	for (c = base; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\' || *c == 0x7f)
+			break;
+	full = xstrfmt("%s/%s", st->dir, path);
+	*out = json_pack("{s:s, s:s, s:s, s:O}", "name", *c ? "download" : base, "contentType",
+			 "application/octet-stream", "path", full, "size", json_object_get(o, "size"));
+	free(full);
+	json_decref(rec);
+	return 0;
+}
+
 int ah_job_runs_cancel(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
 {
 	static const char sql[] =

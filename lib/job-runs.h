@@ -94,6 +94,8 @@ int ah_job_runs_list(struct ah_state *st, json_t *params, json_t **out, struct a
 int ah_job_runs_show(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 /* job.runs.logs: {id, offset?, limit?} -> a page of the log (lib/log-page.h). */
 int ah_job_runs_logs(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
+/* job-runs.file: {id, name} -> {name, contentType, path, size}: a file the run left. */
+int ah_job_runs_file(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 /*
  * job.runs.cancel: {id} -> the record: a pending run is canceled at once,
  * a running one is marked and its worker ends it; a run that has ended is

@@ -24,19 +24,50 @@ const struct ah_web_asset *ah_web_asset(const char *path)
 	return NULL;
 }
 
+/* The page's sections: a list at the prefix, and a thing (or a record: two) under it. */
+static const struct {
+	const char *prefix;
+	int list, depth;
+} sections[] = {
+	{ "/apps", 1, 1 },
+	{ "/jobs", 1, 1 },
+	{ "/job-runs", 0, 1 },
+	{ "/workflows", 1, 1 },
+	{ "/workflow-runs", 0, 1 },
+	{ "/records", 1, 2 },
+	{ "/datasets", 1, 1 },
+};
+
 int ah_web_wants_page(const char *path, const char *accept)
 {
-	const char *id;
+	const char *rest, *slash;
+	size_t i, len;
+	int segs;
 
 	if (!accept || !strstr(accept, "text/html"))
 		return 0;
-	if (!strcmp(path, "/") || !strcmp(path, "/apps") || !strcmp(path, "/apps/"))
+	if (!strcmp(path, "/"))
 		return 1;
-	if (strncmp(path, "/apps/", 6))
-		return 0;
-	id = path + 6;
-	/* One segment, optionally with a trailing slash. */
-	return *id && *id != '/' && (!strchr(id, '/') || strchr(id, '/')[1] == '\0');
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		len = strlen(sections[i].prefix);
+		if (strncmp(path, sections[i].prefix, len) || (path[len] && path[len] != '/'))
+			continue;
+		rest = path + len;
+		if (!*rest || !strcmp(rest, "/"))
+			return sections[i].list;
+		/* One to depth segments, none empty, optionally with a trailing slash. */
+		rest++;
+		for (segs = 0; *rest; segs++) {
+			if (*rest == '/')
+				return 0;
+			slash = strchr(rest, '/');
+			if (!slash)
+				return segs + 1 <= sections[i].depth;
+			rest = slash + 1;
+		}
+		return segs <= sections[i].depth;
+	}
+	return 0;
 }
 
 char *ah_web_markdown(const char *md, size_t len)

@@ -25,9 +25,11 @@ const struct ah_web_asset *ah_web_asset(const char *path);
 
 /*
  * Whether a GET for path with this Accept header is a request for the
- * page: path is one of the page's own ("/", "/apps", "/apps/ID") and
- * accept names text/html, as a browser's navigation does. Everything
- * else is the API.
+ * page: path is one of the page's own ("/", "/apps", "/apps/ID", "/jobs",
+ * "/jobs/SLUG", "/job-runs/ID", "/workflows", "/workflows/SLUG",
+ * "/workflow-runs/ID", "/records", "/records/NS", "/records/NS/KEY",
+ * "/datasets", "/datasets/SLUG") and accept names text/html, as a
+ * browser's navigation does. Everything else is the API.
  */
 int ah_web_wants_page(const char *path, const char *accept);
 

@@ -2,106 +2,14 @@
 // Plain ES module, no dependencies; everything comes from the API of the
 // `apphub serve` that serves it (see /openapi.json).
 
-const $ = (sel, root = document) => root.querySelector(sel);
-const TOKEN_KEY = 'apphub.token';
+import {
+  $, h, debounce, timeEl, toast, isWebUrl, badge, api, ops, loadOps, findOp, withToken,
+  emit, OPS_EVENTS,
+} from './core.js';
+import { sectionOf, showSection, initNav } from './nav.js';
+
 const PAGE = 24;
 const DEBOUNCE_MS = 120;
-
-// ------------------------------------------------------------------ helpers
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'text') el.textContent = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-function debounce(fn, ms) {
-  let t;
-  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
-}
-
-function timeAgo(iso) {
-  if (!iso) return '';
-  const d = new Date(iso), s = (Date.now() - d.getTime()) / 1000;
-  if (!isFinite(s)) return iso;
-  if (s < 45) return 'just now';
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  if (s < 86400 * 30) return `${Math.round(s / 86400)} d ago`;
-  return d.toISOString().slice(0, 10);
-}
-
-function timeEl(iso) {
-  return iso ? h('time', { datetime: iso, title: iso }, timeAgo(iso)) : '';
-}
-
-let toastTimer;
-function toast(msg) {
-  const t = $('#toast');
-  t.textContent = msg;
-  t.classList.add('show');
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => t.classList.remove('show'), 3500);
-}
-
-function isWebUrl(u) { return /^https?:\/\//i.test(u || ''); }
-
-// ---------------------------------------------------------------------- API
-
-class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
-}
-
-async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const token = localStorage.getItem(TOKEN_KEY);
-  if (token && method !== 'GET') headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let data = null;
-  try { data = await res.json(); } catch { /* not JSON */ }
-  if (!res.ok) {
-    throw new ApiError(res.status, data?.error?.code || 'http',
-      data?.error?.message || `${method} ${path}: ${res.status} ${res.statusText}`);
-  }
-  return data;
-}
-
-// The routes this serve has, from /openapi.json: operationId -> {method, path}.
-let ops = new Map(), opsLoading = null;
-function loadOps() {
-  opsLoading ||= (async () => {
-    try {
-      const doc = await api('GET', '/openapi.json');
-      for (const [path, item] of Object.entries(doc.paths || {}))
-        for (const [method, op] of Object.entries(item))
-          if (op && op.operationId) ops.set(op.operationId, { method: method.toUpperCase(), path });
-    } catch { /* an older serve: only the catalogue */ }
-    return ops;
-  })();
-  return opsLoading;
-}
-
-// The first operation that exists among names, or one whose method and path
-// match the pattern; null when the serve has none.
-function findOp(names, pattern) {
-  for (const n of names) if (ops.has(n)) return ops.get(n);
-  if (pattern) for (const op of ops.values()) if (pattern.test(`${op.method} ${op.path}`)) return op;
-  return null;
-}
 
 // Fills {params} of an OpenAPI path: with one parameter, the subject; with
 // more, the app id first and the subject last.
@@ -118,54 +26,6 @@ function callOp(op, appId, subject, body) {
   let path = fill(op.path, appId, subject);
   if (!/\{/.test(op.path) && op.method === 'GET') path += `?app=${encodeURIComponent(appId)}`;
   return api(op.method, path, op.method === 'GET' ? undefined : (body || {}));
-}
-
-// ------------------------------------------------------------------- tokens
-
-// Runs fn; on 401 or 403 asks for a token (once per refusal) and runs it again.
-async function withToken(fn) {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!(e instanceof ApiError) || (e.status !== 401 && e.status !== 403) || i >= 3) throw e;
-      const ok = await askToken(e);
-      if (!ok) throw e;
-    }
-  }
-}
-
-function askToken(err) {
-  const dlg = $('#token'), form = $('#token-form'), input = $('#f-token'), msg = $('#e-token');
-  const had = localStorage.getItem(TOKEN_KEY);
-  $('#token-why').textContent = err.status === 403 && had
-    ? `The saved token was refused: ${err.message}. Paste a token with the apps:write scope.`
-    : 'Writing needs a token with the apps:write scope. It is kept in this browser only and sent as a bearer token.';
-  input.value = '';
-  msg.hidden = true;
-  input.removeAttribute('aria-invalid');
-  return new Promise((resolve) => {
-    const done = (v) => { form.removeEventListener('submit', onSubmit); dlg.removeEventListener('close', onClose); resolve(v); };
-    const onSubmit = (ev) => {
-      ev.preventDefault();
-      const v = input.value.trim();
-      if (!v) {
-        msg.textContent = 'Paste a token first.';
-        msg.hidden = false;
-        input.setAttribute('aria-invalid', 'true');
-        input.focus();
-        return;
-      }
-      localStorage.setItem(TOKEN_KEY, v);
-      dlg.close('saved');
-    };
-    const onClose = () => done(dlg.returnValue === 'saved');
-    form.addEventListener('submit', onSubmit);
-    dlg.addEventListener('close', onClose);
-    dlg.returnValue = '';
-    dlg.showModal();
-    input.focus();
-  });
 }
 
 // ---------------------------------------------------------------- the query
@@ -284,10 +144,6 @@ function tagChip(t, { label } = {}) {
     type: 'button', class: 'chip', title: label || `Search for ${pair}`,
     'aria-label': `Add filter ${pair}`, onclick: () => addTag(pair),
   }, h('span', { class: 'key' }, `${k}:`), v.join(':')));
-}
-
-function badge(status) {
-  return h('span', { class: 'badge', 'data-status': status || 'unknown', 'data-role': 'status' }, status || 'unknown');
 }
 
 function card(app) {
@@ -828,6 +684,14 @@ function follow() {
     }
   };
   es.onmessage = onEvent;
+  // The operator pages' events go to their listeners (core.js).
+  const onOps = (ev) => {
+    let e;
+    try { e = JSON.parse(ev.data); } catch { return; }
+    e.type ||= ev.type;
+    emit(e);
+  };
+  for (const t of OPS_EVENTS) es.addEventListener(t, onOps);
   for (const t of ['app.registered', 'app.removed', 'app.updated', ...Object.keys(STATUS_OF),
     'build.queued', 'build.running', 'build.succeeded', 'build.failed',
     'launch.starting', 'launch.running', 'launch.stopped', 'launch.failed']) es.addEventListener(t, onEvent);
@@ -844,6 +708,15 @@ function navigate(url, run = true) {
 }
 
 function route() {
+  const sec = sectionOf(location.pathname);
+  showSection(sec);
+  if (sec.id !== 'apps') {
+    current = null;
+    closeList();
+    $('#view-app').hidden = true;
+    $('#view-search').hidden = true;
+    return;
+  }
   const m = /^\/apps\/([^/]+)\/?$/.exec(location.pathname);
   if (m) { showApp(decodeURIComponent(m[1])); return; }
   current = null;
@@ -877,6 +750,9 @@ function init() {
     const t = ev.target;
     if (t.closest?.('input, textarea, select, [contenteditable], dialog')) return;
     ev.preventDefault();
+    // On an operator page, its own search box (data-slash) if it has one.
+    const own = sectionOf(location.pathname).id !== 'apps' && document.querySelector('#view-ops [data-slash]');
+    if (own) { own.focus(); own.select?.(); return; }
     if (location.pathname !== '/') { navigate('/'); }
     el.focus();
     el.select();
@@ -889,6 +765,8 @@ function init() {
     window.scrollTo(0, 0);
   });
   window.addEventListener('popstate', route);
+  window.addEventListener('apphub:route', route);
+  initNav();
   loadOps();
   route();
   follow();

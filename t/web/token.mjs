@@ -20,7 +20,7 @@ await withPage('token', async (page, { shot }) => {
   await page.fill('#f-token', process.env.WEB_TOKEN);
   await page.keyboard.press('Enter');
   await page.waitForURL(`${BASE}/apps/echo`);
-  check(await page.evaluate(() => localStorage.getItem('apphub.token')) === process.env.WEB_TOKEN, 'the token is kept');
+  check(await page.evaluate(() => sessionStorage.getItem('apphub.token')) === process.env.WEB_TOKEN, 'the token is kept for the session');
   await shot('registered');
 
   // The next write does not ask again.
