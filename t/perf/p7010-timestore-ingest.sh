@@ -39,11 +39,12 @@ awk -v batches="$BATCHES" -v rows="$ROWS" -v dir="$work" 'BEGIN {
 		csv = dir "/b" b ".csv"; nd = dir "/b" b ".ndjson"
 		print "timestamp,a,b,c,tag" >csv
 		for (i = 0; i < rows; i++) {
+			# written with %.0f: mawk stops %d at 2^31 - 1 (every row was 1970-01-25)
 			ms = (base + (b * rows + i) / 2) * 1000
 			a = (i * 7919) % 10000 / 100; bb = (i * 104729) % 10000 / 100 - 50; c = (i % 997) / 997
 			tag = "sensor-" (i % 16)
-			printf "%d,%.2f,%.2f,%.6f,%s\n", ms, a, bb, c, tag >csv
-			printf "{\"timestamp\":%d,\"a\":%.2f,\"b\":%.2f,\"c\":%.6f,\"tag\":\"%s\"}\n", ms, a, bb, c, tag >nd
+			printf "%.0f,%.2f,%.2f,%.6f,%s\n", ms, a, bb, c, tag >csv
+			printf "{\"timestamp\":%.0f,\"a\":%.2f,\"b\":%.2f,\"c\":%.6f,\"tag\":\"%s\"}\n", ms, a, bb, c, tag >nd
 		}
 		close(csv); close(nd)
 	}
