@@ -224,6 +224,20 @@ q() {
 	assert_equal "$(jq -c '[.rows[] | [.n, .hum]]' <<<"$output")" '[[6,0.5]]'
 	run --separate-stderr -0 ts sql 'SELECT count(*) AS c, count(hum) AS h FROM sensors' --json
 	assert_equal "$(jq -c '.rows' <<<"$output")" '[{"c":7,"h":1}]'
+	# the only file with the new field goes (retention): the view still has it, as NULL
+	printf 'timestamp,v\n2099-01-01T00:00:00Z,1\n' >a.csv
+	printf 'timestamp,v,w\n2000-01-01T00:00:00Z,2,x\n' >b.csv
+	ts ingest evolve a.csv --format csv -q
+	ts ingest evolve b.csv --format csv -q
+	ts retention evolve --max-age 1h --apply >/dev/null
+	assert_equal "$(ts partitions evolve --json | jq -c '[.partitions[].day]')" '["2099-01-01"]'
+	run --separate-stderr -0 ts sql 'SELECT v, w FROM evolve' --json
+	assert_equal "$(jq -c '.rows' <<<"$output")" '[{"v":1,"w":null}]'
+	run --separate-stderr -0 ts query evolve --from 2099-01-01T00:00:00Z --to 2099-01-02T00:00:00Z \
+		--filter 'w != x' --json
+	assert_equal "$(jq -c '.rows' <<<"$output")" '[]'
+	run --separate-stderr -0 ts query evolve --from 2099-01-01T00:00:00Z --to 2099-01-02T00:00:00Z --json
+	assert_equal "$(jq -c '.rows' <<<"$output")" '[{"timestamp":"2099-01-01T00:00:00Z","v":1,"w":null}]'
 }
 
 @test "bad input: unknown dataset (2), column, aggregation, times, range, limit, terms, usage" {
