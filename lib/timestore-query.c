@@ -263,7 +263,9 @@ int ah_ts_sql(struct ah_state *st, json_t *params, json_t **out, struct ah_err *
 			strbuf_addch(&setup, *c);
 		}
 	}
-	strbuf_addstr(&setup, "']; SET enable_external_access = false; SET lock_configuration = true;");
+	/* and a query that runs away stops at a bound of memory, not the machine's */
+	strbuf_addstr(&setup, "']; SET enable_external_access = false; SET memory_limit = '1GB';"
+		      " SET lock_configuration = true;");
 	if (ah_duck_open_private(&db, &conn, err) < 0 ||
 	    ah_duck_exec(conn, setup.buf, "timestore sql: the datasets' views", err) < 0)
 		goto done;
