@@ -191,8 +191,15 @@ async function showRun(ctx, id) {
     const cancel = live ? h('button', {
       type: 'button', class: 'button danger', id: 'run-cancel', onclick: async (ev) => {
         ev.currentTarget.disabled = true;
-        try { await call('POST', `/job-runs/${enc(run.id)}/cancel`, {}); toast('Canceling'); } catch (e) { toast(`${e.status || ''} ${e.message}`); }
-        draw();
+        try {
+          await call('POST', `/job-runs/${enc(run.id)}/cancel`, {});
+          toast('Canceling');
+          draw();
+        } catch (e) {
+          // Said where it was asked, and kept there (a 401 or 403 too).
+          ev.target.disabled = false;
+          ev.target.closest('.ops-head').after(errorBox(e, 'Cancel refused'));
+        }
       },
     }, 'Cancel') : null;
     put(view, 

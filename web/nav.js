@@ -65,7 +65,8 @@ export function initNav() {
       const sec = SECTIONS.find((s) => s.key === ev.key);
       if (!sec) return;
       ev.preventDefault();
-      if (!sec.match(location.pathname) || location.pathname !== sec.href || location.search) navigate(sec.href);
+      if (location.pathname !== sec.href || location.search) navigate(sec.href);
+      window.scrollTo(0, 0);
       $('#main').focus({ preventScroll: true });
       return;
     }

@@ -107,8 +107,10 @@ await withPage('ops-workflow', async (page, { shot }) => {
   const canceled = page.waitForResponse((r) => r.url().endsWith('/cancel') && r.request().method() === 'POST');
   await page.click('#run-cancel');
   check((await canceled).status() === 200, 'the cancel was accepted');
-  // The driver ends the run once the calls in flight answer (it does not
-  // cut a service call short): let them all go.
+  // The driver looks for the cancel every 100 ms and ends the run once the
+  // call in flight answers (it does not cut a service call short): give it
+  // time to see the mark, then let the calls go.
+  await page.waitForTimeout(600);
   for (const g of ['a-two', 'b-two', 'd-two']) await release(g);
   await page.waitForSelector('#run-status [data-status="canceled"]', { timeout: 20000 });
   check(!(await page.isVisible('#run-cancel')), 'no Cancel once canceled');
