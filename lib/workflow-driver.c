@@ -30,7 +30,7 @@
 #include "workflows.h"
 
 #define MAX_PARALLEL 1000
-/* How often the driver looks at what it cannot be told: cancel, adopted runs. */
+/* How often the driver looks at the job runs it adopted (a cancel, at every turn). */
 #define POLL_MS 100
 
 int ah_workflow_config_load(struct ah_workflow_config *cfg, struct ah_err *err)
@@ -1375,17 +1375,22 @@ static int drive_loop(struct drive *d, struct ah_err *err)
 			}
 			done = next;
 		}
+		/*
+		 * A cancel is looked for at every turn, before anything starts
+		 * or the run ends: steps that end just after it must neither
+		 * start their dependents nor end the run as succeeded.
+		 */
+		if (!d->canceling) {
+			if ((r = cancel_requested(d, err)) < 0)
+				return -1;
+			if (r) {
+				d->canceling = 1;
+				cancel_jobs(d);
+			}
+		}
 		now = ah_now_ms();
 		if (now >= d->next_poll) {
 			d->next_poll = now + POLL_MS;
-			if (!d->canceling) {
-				if ((r = cancel_requested(d, err)) < 0)
-					return -1;
-				if (r) {
-					d->canceling = 1;
-					cancel_jobs(d);
-				}
-			}
 			for (i = 0; i < d->nr; i++)
 				if (d->s[i].status == RUNNING && !d->s[i].owned &&
 				    strcmp(d->s[i].type, "fanout") && poll_adopted(d, i, err) < 0)
