@@ -152,6 +152,7 @@ OPS_OBJS += lib/ops-metastore.o
 OPS_OBJS += lib/ops-search.o
 OPS_OBJS += lib/ops-tags.o
 OPS_OBJS += lib/ops-timestore.o
+OPS_OBJS += lib/ops-timestore-remote.o
 OPS_OBJS += lib/ops-workflows.o
 
 FRONT_OBJS += lib/api.o
@@ -235,7 +236,7 @@ apphub-workflow_LIBS = -lpthread
 # reads and writes its Parquet partitions. Nothing else links it; serve asks
 # a long-lived apphub-timestore for its operations.
 apphub-timestore_OBJS = cmd/timestore.o
-apphub-timestore_CMDS = timestore
+apphub-timestore_CMDS = timestore timestore-serve=timestore_serve
 apphub-timestore_OPS = $(LIGHT_OPS) timestore
 apphub-timestore_PKGS = $(LIGHT_PKGS)
 apphub-timestore_LIBS = -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,'$$ORIGIN:$$ORIGIN/$(DUCKDB_DIR)' -lm
@@ -244,7 +245,7 @@ apphub-timestore_DEPS = $(DUCKDB_DIR)/libduckdb.so
 # serve carries every operation module, and libmicrohttpd.
 apphub-serve_OBJS = cmd/serve.o
 apphub-serve_CMDS = serve
-apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_files job_runs job_test jobs serve web workflows
+apphub-serve_OPS = $(LIGHT_OPS) build_worker dockerfile hooks image image_build ingest job_files job_runs job_test jobs serve timestore_remote web workflows
 apphub-serve_PKGS = $(LIGHT_PKGS) libgit2 yaml-0.1 libarchive libcrypto libcurl libseccomp \
 	libmicrohttpd libcmark
 apphub-serve_LIBS = -lpthread

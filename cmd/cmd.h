@@ -49,6 +49,7 @@ int cmd_metastore(int argc, const char **argv, struct ctx *ctx);
 int cmd_remote(int argc, const char **argv, struct ctx *ctx);
 int cmd_serve(int argc, const char **argv, struct ctx *ctx);
 int cmd_timestore(int argc, const char **argv, struct ctx *ctx);
+int cmd_timestore_serve(int argc, const char **argv, struct ctx *ctx);
 int cmd_workflow(int argc, const char **argv, struct ctx *ctx);
 
 /*

@@ -825,3 +825,99 @@ int cmd_timestore(int argc, const char **argv, struct ctx *ctx)
 	return run_verb(timestore_verbs, sizeof(timestore_verbs) / sizeof(timestore_verbs[0]), "ls",
 			"timestore", timestore_usage, argc - 1, argv + 1, ctx);
 }
+
+/*
+ * timestore-serve: serve's long-lived helper (lib/ops-timestore-remote.c),
+ * a hidden builtin reached as apphub-timestore-serve. One line of JSON in,
+ * {op, params, subject}, one line out, {result} or {error:{status, code,
+ * message}}, until its input ends (serve gone). The state and DuckDB stay
+ * open between requests: that is why it lives.
+ */
+#define TS_SERVE_LINE_MAX ((size_t)1 << 30)
+
+static json_t *ts_serve_error(const struct ah_err *err)
+{
+	return json_pack("{s:{s:i, s:s, s:s}}", "error", "status", err->status ? err->status : 500,
+			 "code", err->code ? err->code : "internal", "message", err->msg);
+}
+
+/* Only the timestore's operations: its table carries the light ones too. */
+static int ts_serve_op(const char *name)
+{
+	const struct ah_op *op;
+
+	for (op = ops_timestore; op->name; op++)
+		if (!strcmp(op->name, name))
+			return 1;
+	return 0;
+}
+
+static json_t *ts_serve_one(struct ctx *ctx, const char *line, size_t len)
+{
+	struct ah_err err = AH_ERR_INIT;
+	json_error_t je;
+	json_t *req = json_loadb(line, len, 0, &je), *params, *out = NULL, *answer;
+	const char *name, *subject;
+
+	name = json_string_value(json_object_get(req, "op"));
+	subject = json_string_value(json_object_get(req, "subject"));
+	params = json_object_get(req, "params");
+	if (!req || !json_is_object(req) || !name) {
+		char why[AH_JSON_WHY_MAX];
+
+		ah_invalid(&err, "timestore helper: not a request: %s",
+			   req ? "no op" : ah_json_why(&je, why, sizeof(why)));
+	} else if (!ts_serve_op(name)) {
+		ah_not_found(&err, "unknown operation '%.80s'", name);
+	} else {
+		ctx->op.subject = subject ? subject : "serve";
+		if (ah_op_call(&ctx->op, name, json_is_null(params) ? NULL : params, &out,
+			       &err) < 0)
+			json_decref(out), out = NULL;
+		ctx->op.subject = "serve";
+	}
+	answer = out ? json_pack("{s:o}", "result", out) : ts_serve_error(&err);
+	json_decref(req);
+	return answer;
+}
+
+int cmd_timestore_serve(int argc, const char **argv, struct ctx *ctx)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int code = 0;
+
+	(void)argv;
+	if (argc > 1) {
+		error("timestore-serve: takes no arguments");
+		return 129;
+	}
+	ctx->op.subject = "serve";
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		json_t *answer;
+
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (!n)
+			continue;
+		if ((size_t)n > TS_SERVE_LINE_MAX) {
+			struct ah_err err = AH_ERR_INIT;
+
+			ah_error(&err, 413, "too_large", "timestore helper: a request over 1 GiB");
+			answer = ts_serve_error(&err);
+		} else {
+			answer = ts_serve_one(ctx, line, (size_t)n);
+		}
+		if (!answer || json_dumpf(answer, stdout, JSON_COMPACT | JSON_ENCODE_ANY) < 0 ||
+		    putchar('\n') == EOF || fflush(stdout)) {
+			json_decref(answer);
+			error("timestore-serve: cannot answer: %s", strerror(errno));
+			code = 1;
+			break;
+		}
+		json_decref(answer);
+	}
+	free(line);
+	return code;
+}

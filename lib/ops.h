@@ -80,6 +80,7 @@ extern const struct ah_op ops_jobs[];
 extern const struct ah_op ops_workflows[];
 extern const struct ah_op ops_metastore[];
 extern const struct ah_op ops_timestore[];
+extern const struct ah_op ops_timestore_remote[];
 extern const struct ah_op ops_launch[];
 extern const struct ah_op ops_launch_supervise[];
 extern const struct ah_op ops_hooks[];

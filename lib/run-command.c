@@ -57,11 +57,13 @@ static _Noreturn void child(struct ah_child *c, int in, int out, int err, int nu
 			unsetenv(*e);
 		}
 	}
-	if (strchr(c->argv[0], '/'))
+	if (c->file)
+		execv(c->file, (char *const *)c->argv);
+	else if (strchr(c->argv[0], '/'))
 		execv(c->argv[0], (char *const *)c->argv);
 	else
 		execvp(c->argv[0], (char *const *)c->argv);
-	dprintf(2, "apphub: cannot run '%s': %s\n", c->argv[0], strerror(errno));
+	dprintf(2, "apphub: cannot run '%s': %s\n", c->file ? c->file : c->argv[0], strerror(errno));
 	_exit(127);
 }
 

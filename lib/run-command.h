@@ -18,6 +18,7 @@
 
 struct ah_child {
 	const char *const *argv;	/* argv[0] is looked up on PATH unless it has a '/' */
+	const char *file;		/* what runs instead, argv[0] only its name (multi-call) */
 	const char *const *env;		/* "NAME=value" set, "NAME" unset; NULL-ended, or NULL */
 	const char *in;			/* ah_child_run: its stdin's bytes; NULL: /dev/null */
 	int out, err;			/* a descriptor or AH_CHILD_*; err_to_out: err goes with out */
