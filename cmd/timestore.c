@@ -689,7 +689,8 @@ static int timestore_query(int argc, const char **argv, struct ctx *ctx)
 	const char *from = NULL, *to = NULL, *columns = NULL, *every = NULL, *format = "table";
 	const char *time_col = NULL;
 	json_t *filters = NULL, *aggs = NULL, *params = NULL, *out = NULL, *v, *list = NULL;
-	int limit = 0, explain = 0, code;
+	long limit = 0;
+	int explain = 0, code;
 	struct option opts[] = {
 		OPT_STRING(0, "from", &from, "t", "the range's start (RFC 3339, or unix ms), included"),
 		OPT_STRING(0, "to", &to, "t", "the range's end, excluded"),
@@ -782,7 +783,8 @@ done:
 static int timestore_sql(int argc, const char **argv, struct ctx *ctx)
 {
 	const char *format = "table";
-	int limit = 0, code;
+	long limit = 0;
+	int code;
 	struct option opts[] = {
 		OPT_INT(0, "limit", &limit, "n", "at most n rows (500000 by default)"),
 		OPT_STRING(0, "format", &format, "f", "table, csv or json"),
