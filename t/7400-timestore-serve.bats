@@ -166,6 +166,27 @@ helper_pid() {
 	assert_equal "$SERVE_STATUS" 0
 }
 
+@test "requests at once: each answered, through the one helper" {
+	local pids=()
+	start_serve --workers 0
+	for i in $(seq 1 8); do
+		http POST /datasets/many/ingest -H "$W" -d "$(body "2024-01-0$i" '00:00:00 20 a' '01:00:00 21 b')" \
+			>"$BATS_TEST_TMPDIR/out.$i" 3>&- &
+		pids+=($!)
+		http POST /timestore/sql -H "$R" -d '{"sql":"SELECT 1 AS one"}' >"$BATS_TEST_TMPDIR/sql.$i" 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for i in $(seq 1 8); do
+		assert_equal "$(status_of "$(cat "$BATS_TEST_TMPDIR/out.$i")")" 201
+		assert_equal "$(status_of "$(cat "$BATS_TEST_TMPDIR/sql.$i")")" 200
+	done
+	expect 200 GET /datasets/many -H "$R"
+	assert_equal "$(jq -c '[.rows, (.partitions | length)]' <<<"$body")" '[16,8]'
+	assert_equal "$(pgrep -c -P "$SERVE_PID" -f apphub-timestore-serve)" 1
+	stop_serve
+}
+
 @test "a helper that does not answer in APPHUB_TIMESTORE_TIMEOUT is stopped: 500, and the next call works" {
 	# A helper that reads and never answers, in place of apphub-timestore.
 	mkdir -p "$BATS_TEST_TMPDIR/bin"
@@ -181,6 +202,33 @@ helper_pid() {
 	expect 200 GET /healthz
 	kill -0 "$SERVE_PID"
 	stop_serve
+}
+
+@test "a helper that dies in the middle of a call, or answers nonsense: 500 for that call, serve carries on" {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	export FAKE_MODE="$BATS_TEST_TMPDIR/mode"
+	cat >"$BATS_TEST_TMPDIR/bin/apphub-timestore" <<-'EOF'
+		#!/bin/sh
+		while read -r line; do
+			case $(cat "$FAKE_MODE") in
+			die) exit 0 ;;
+			garbage) echo 'not json' ;;
+			esac
+		done
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/apphub-timestore"
+	APPHUB_EXEC_PATH="$BATS_TEST_TMPDIR/bin" start_serve --workers 0
+	echo die >"$FAKE_MODE"
+	expect 500 GET /datasets -H "$R"
+	assert_equal "$(jq -r '.error.message' <<<"$body")" 'timestore helper: it exited'
+	expect 500 GET /datasets -H "$R"
+	echo garbage >"$FAKE_MODE"
+	expect 500 GET /datasets -H "$R"
+	assert_equal "$(jq -r '.error.message' <<<"$body")" \
+		'timestore helper: unreadable answer: line 1: syntax error at column 3'
+	expect 200 GET /healthz
+	stop_serve
+	assert_equal "$SERVE_STATUS" 0
 }
 
 @test "--server: the timestore commands give the same output as locally" {
