@@ -846,12 +846,7 @@ static json_t *ts_serve_error(const struct ah_err *err)
 /* Only the timestore's operations: its table carries the light ones too. */
 static int ts_serve_op(const char *name)
 {
-	const struct ah_op *op;
-
-	for (op = ops_timestore; op->name; op++)
-		if (!strcmp(op->name, name))
-			return 1;
-	return 0;
+	return !strncmp(name, "timestore.", 10) && ah_op_find(name);
 }
 
 static json_t *ts_serve_one(struct ctx *ctx, const char *line, size_t len)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "auth.h"
@@ -118,6 +119,107 @@ static void tick_workflows(struct ah_ctx *ctx, struct ah_runner *runner)
 	json_decref(out);
 }
 
+/*
+ * The timestore's retention, applied to every dataset each
+ * APPHUB_TIMESTORE_RETENTION_INTERVAL (1h) through the operations serve
+ * carries (its apphub-timestore's), in a thread of its own: a long pass
+ * holds up neither the ticks nor a stop.
+ */
+struct ts_retention {
+	struct ah_ctx *ctx;
+	int64_t every_ms;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int started, stop;
+};
+
+static void ts_retention_pass(struct ah_ctx *ctx)
+{
+	struct ah_ctx c = { .dir = ctx->dir, .subject = "serve" };
+	struct ah_err err = AH_ERR_INIT;
+	char *dir = ah_state_resolve_dir(ctx->dir), *data = NULL;
+	json_t *list = NULL, *ds;
+	struct stat sb;
+	size_t i;
+
+	/* No timestore yet: no helper started for nothing. */
+	if (!dir || stat(data = xstrfmt("%s/timestore", dir), &sb) < 0)
+		goto done;
+	if (ah_op_call(&c, "timestore.datasets", NULL, &list, &err) < 0) {
+		say(ctx, "timestore retention: %s", err.msg);
+		goto done;
+	}
+	json_array_foreach(json_object_get(list, "datasets"), i, ds) {
+		const char *slug = json_string_value(json_object_get(ds, "slug"));
+		json_t *params = json_pack("{s:s?, s:b}", "slug", slug, "apply", 1), *out = NULL;
+		size_t n;
+
+		if (ah_op_call(&c, "timestore.retention", params, &out, &err) < 0)
+			say(ctx, "timestore retention: %s", err.msg);
+		else if ((n = json_array_size(json_object_get(out, "partitions"))))
+			say(ctx, "timestore retention: %s: %zu partition%s dropped", slug, n,
+			    n == 1 ? "" : "s");
+		json_decref(params);
+		json_decref(out);
+	}
+done:
+	json_decref(list);
+	ah_ctx_release(&c);
+	free(data);
+	free(dir);
+}
+
+static void *ts_retention_main(void *cls)
+{
+	struct ts_retention *r = cls;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		int64_t at = ah_now_ms() + r->every_ms;
+		struct timespec ts = { at / 1000, (at % 1000) * 1000000 };
+
+		while (!r->stop && ah_now_ms() < at)
+			pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->lock);
+		ts_retention_pass(r->ctx);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* Only where the timestore's operations are carried (apphub-serve). */
+static int ts_retention_start(struct ts_retention *r, struct ah_ctx *ctx, struct ah_err *err)
+{
+	if (!ah_op_find("timestore.retention"))
+		return 0;
+	if (ah_env_duration("APPHUB_TIMESTORE_RETENTION_INTERVAL", 1000, 3600000, 1000,
+			    &r->every_ms, err) < 0)
+		return -1;
+	r->ctx = ctx;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	if (pthread_create(&r->thread, NULL, ts_retention_main, r))
+		return ah_internal(err, "timestore retention: cannot start its thread");
+	r->started = 1;
+	return 0;
+}
+
+static void ts_retention_stop(struct ts_retention *r)
+{
+	if (!r->started)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	r->started = 0;
+}
+
 static void wake_runner(void *cls)
 {
 	ah_runner_wake(cls);
@@ -135,6 +237,7 @@ int ah_serve(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *er
 	char *allow_hosts = NULL, *cors_origins = NULL, *hook_branches = NULL;
 	struct ah_http_opts hopts = { 0 };
 	struct ah_runner *runner = NULL;
+	struct ts_retention retention = { 0 };
 	struct ah_auth *auth = NULL;
 	struct ah_http *http = NULL;
 	struct ah_state *st = NULL;
@@ -203,7 +306,7 @@ int ah_serve(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *er
 	hopts.version = APPHUB_VERSION;
 	hopts.on_write = wake_runner;
 	hopts.on_write_cls = runner;
-	if (ah_http_start(&http, &hopts, err) < 0)
+	if (ts_retention_start(&retention, ctx, err) < 0 || ah_http_start(&http, &hopts, err) < 0)
 		goto done;
 	if (!ah_auth_count(auth))
 		say(ctx, "no tokens configured (APPHUB_TOKENS or APPHUB_TOKENS_FILE): serving loopback only, without authentication");
@@ -228,6 +331,7 @@ int ah_serve(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *er
 done:
 	/* Answer no more requests, take no more work, finish what runs. */
 	ah_http_stop(http);
+	ts_retention_stop(&retention);
 	ah_runner_stop(runner);
 	if (!ret) {
 		say(ctx, "stopped");

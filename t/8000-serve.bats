@@ -161,7 +161,7 @@ setup() {
 	start_serve --workers 0
 	run -0 get /openapi.json
 	assert_equal "$(jq -r '[.paths[][] | select(.responses["201"]) | .operationId] | sort | join(" ")' <<<"$output")" \
-		'apps.add builds.create builds.retry builds.run jobs.publish jobs.trust launch.start metastore.create metastore.index metastore.put workflows.add workflows.schedule-add'
+		'apps.add builds.create builds.retry builds.run jobs.publish jobs.trust launch.start metastore.create metastore.index metastore.put timestore.ingest workflows.add workflows.schedule-add'
 	assert_equal "$(jq -r '[.paths[][] | select(.responses["201"] and .responses["200"])] | length' <<<"$output")" 0
 	r=$(http POST /apps -d '{"repoUrl":"https://example.com/c.git","id":"charlie"}')
 	assert_equal "$(status_of "$r")" 201
