@@ -730,6 +730,152 @@ metastore_fixture() {
 	only far-key
 }
 
+# timestore_fixture: the datasets readings (timestamp, temp, humidity, site)
+# and room-2 (ts, co2), once for the file.
+timestore_fixture() {
+	local d=$BATS_FILE_TMPDIR/timestore
+	[[ -e $d/done ]] && return 0
+	mkdir -p "$d"
+	printf '%s\n' timestamp,temp,humidity,site 2026-11-01T00:00:00Z,20.5,40,north \
+		2026-11-01T00:01:00Z,21,41,south >"$d/readings.csv"
+	apphub -q timestore ingest readings "$d/readings.csv" >/dev/null
+	printf '%s\n' '{"ts":"2026-11-01T00:00:00Z","co2":400}' >"$d/room.ndjson"
+	apphub -q timestore ingest room-2 "$d/room.ndjson" \
+		--schema-json '{"fields":[{"name":"ts","type":"timestamp"},{"name":"co2","type":"integer"}]}' \
+		>/dev/null
+	touch "$d/done"
+}
+
+@test "bash: timestore verbs and the options of each verb" {
+	comp 'apphub timestore '
+	only ls show ingest query partitions retention compact sql rm
+	comp 'apphub timestore p'
+	only partitions
+	comp 'apphub timestore ingest --'
+	only --format --schema-json --partition-key --idempotency-key --quiet --json --help
+	comp 'apphub timestore query --'
+	has --from
+	has --to
+	has --columns
+	has --filter
+	has --every
+	has --agg
+	has --time-column
+	has --limit
+	has --format
+	has --explain
+	comp 'apphub timestore query --e'
+	only --every --explain
+	comp 'apphub timestore partitions --'
+	only --from --to --quiet --json --help
+	comp 'apphub timestore retention --'
+	only --max-age --max-bytes --apply --quiet --json --help
+	comp 'apphub timestore compact --'
+	only --day --quiet --json --help
+	comp 'apphub timestore sql --'
+	only --limit --format --quiet --json --help
+	comp 'apphub timestore rm --'
+	only --quiet --json --help
+}
+
+@test "bash: timestore option values" {
+	comp 'apphub timestore ingest readings --format '
+	only json ndjson csv
+	comp 'apphub timestore query readings --format '
+	only table csv json
+	comp 'apphub timestore sql --format c'
+	only csv
+	comp 'apphub timestore query readings --every '
+	only 1m 5m 15m 1h 1d 1w 1mo
+	comp 'apphub timestore query readings --every 1m'
+	only 1m 1mo
+	comp 'apphub timestore retention readings --max-bytes '
+	only none
+	for opt in --from --to --limit; do
+		comp "apphub timestore query readings $opt "
+		only
+	done
+	comp 'apphub timestore compact readings --day '
+	only
+}
+
+@test "bash: timestore datasets, and ingest's file" {
+	timestore_fixture
+	for verb in show ingest query partitions retention compact rm; do
+		comp "apphub timestore $verb "
+		only readings room-2
+	done
+	comp 'apphub timestore query r'
+	only readings room-2
+	comp 'apphub timestore show ro'
+	only room-2
+	# Option values are not operands.
+	comp 'apphub timestore query --from 2026-11-01T00:00:00Z --every 1h --agg avg:temp ro'
+	only room-2
+	comp 'apphub -q timestore partitions --to 2026-11-02T00:00:00Z r'
+	only readings room-2
+	comp 'apphub timestore show readings '
+	only
+	comp 'apphub timestore ls '
+	only
+	comp 'apphub timestore sql '
+	only
+	touch "$BATS_TEST_TMPDIR/week.csv"
+	comp "apphub timestore ingest readings $BATS_TEST_TMPDIR/we"
+	only "$BATS_TEST_TMPDIR/week.csv"
+	comp 'apphub timestore ingest readings -'
+	has -
+	comp 'apphub timestore ingest readings - '
+	only
+}
+
+@test "bash: timestore query columns and aggregations" {
+	timestore_fixture
+	comp 'apphub timestore query readings --time-column '
+	only timestamp temp humidity site
+	comp 'apphub timestore query room-2 --time-column '
+	only ts co2
+	comp 'apphub timestore query readings --filter te'
+	only temp
+	comp 'apphub timestore query readings --columns '
+	only timestamp temp humidity site
+	comp 'apphub timestore query readings --columns temp,h'
+	only temp,humidity
+	comp 'apphub timestore query readings --columns temp,humidity,s'
+	only temp,humidity,site
+	# The dataset may come after the option: then there is nothing to read.
+	comp 'apphub timestore query --columns '
+	only
+	comp 'apphub timestore query missing --columns '
+	only
+	comp 'apphub timestore query readings --agg '
+	only avg: min: max: sum: median: count: count_distinct: p50: p90: p95: p99: count
+	comp 'apphub timestore query readings --agg p9'
+	only p90: p95: p99:
+	comp 'apphub timestore query readings --agg co'
+	only count: count_distinct: count
+	# ':' is a word break: bash replaces what follows it.
+	comp 'apphub timestore query readings --agg avg:'
+	only timestamp temp humidity site
+	comp 'apphub timestore query readings --every 1h --agg p95:te'
+	only temp
+	COMP_WORDBREAKS=${COMP_WORDBREAKS//:/}
+	comp 'apphub timestore query readings --agg max:h'
+	only max:humidity
+	comp 'apphub timestore query room-2 --agg count_distinct:'
+	only count_distinct:ts count_distinct:co2
+}
+
+@test "bash: timestore completion runs against the -C directory" {
+	local other="$BATS_TEST_TMPDIR/other"
+	printf '%s\n' timestamp,volts 2026-11-01T00:00:00Z,3.3 >"$BATS_TEST_TMPDIR/v.csv"
+	apphub -C "$other" -q timestore ingest battery "$BATS_TEST_TMPDIR/v.csv" >/dev/null
+	comp "apphub -C $other timestore query "
+	only battery
+	comp "apphub -C $other timestore query battery --agg min:"
+	only timestamp volts
+}
+
 # zsh ----------------------------------------------------------------------
 
 need_zsh() {
