@@ -1035,6 +1035,42 @@ EOF
 	assert_line --index 10 '[apphub metastore search -q x team-]'
 }
 
+@test "zsh: timestore verbs, options, datasets, columns and aggregations" {
+	need_zsh
+	zsh -f -c 'zmodload zsh/zpty' 2>/dev/null || skip "zsh has no zpty module"
+	timestore_fixture
+	zsh_complete \
+		'apphub time' \
+		'apphub timestore par' \
+		'apphub timestore query --exp' \
+		'apphub timestore retention --max-b' \
+		'apphub timestore show ro' \
+		'apphub timestore query readings --every 15' \
+		'apphub timestore query readings --format cs' \
+		'apphub timestore ingest x --format nd' \
+		'apphub timestore query readings --time-column tim' \
+		'apphub timestore query readings --columns temp,hu' \
+		'apphub timestore query readings --agg med' \
+		'apphub timestore query readings --agg p95:hu' \
+		'apphub timestore query room-2 --filter c' \
+		'apphub timestore query --from 2026-11-01T00:00:00Z --every 1h ro'
+	assert_success
+	assert_line --index 0 '[apphub timestore ]'
+	assert_line --index 1 '[apphub timestore partitions ]'
+	assert_line --index 2 '[apphub timestore query --explain ]'
+	assert_line --index 3 '[apphub timestore retention --max-bytes ]'
+	assert_line --index 4 '[apphub timestore show room-2 ]'
+	assert_line --index 5 '[apphub timestore query readings --every 15m ]'
+	assert_line --index 6 '[apphub timestore query readings --format csv ]'
+	assert_line --index 7 '[apphub timestore ingest x --format ndjson ]'
+	assert_line --index 8 '[apphub timestore query readings --time-column timestamp ]'
+	assert_line --index 9 '[apphub timestore query readings --columns temp,humidity]'
+	assert_line --index 10 '[apphub timestore query readings --agg median:]'
+	assert_line --index 11 '[apphub timestore query readings --agg p95:humidity ]'
+	assert_line --index 12 '[apphub timestore query room-2 --filter co2 ]'
+	assert_line --index 13 '[apphub timestore query --from 2026-11-01T00:00:00Z --every 1h room-2 ]'
+}
+
 # fish ---------------------------------------------------------------------
 
 @test "fish: keys, pairs and ids" {
