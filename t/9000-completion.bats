@@ -1144,3 +1144,34 @@ EOF
 	assert_line --index 7 team-b
 	assert_line --index 8 $'--tags-remove\tRemove a tag'
 }
+
+@test "fish: timestore verbs, datasets, columns and aggregations" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	timestore_fixture
+	run fish --no-config -c '
+		source $argv[1]
+		complete -C"apphub timestore par"
+		complete -C"apphub timestore show ro"
+		complete -C"apphub timestore query --from 2026-11-01T00:00:00Z --every 1h ro"
+		complete -C"apphub timestore query readings --agg p9"
+		complete -C"apphub timestore query readings --agg avg:hu"
+		complete -C"apphub timestore query readings --columns temp,s"
+		complete -C"apphub timestore query room-2 --time-column t"
+		complete -C"apphub timestore query readings --every 1m"
+		complete -C"apphub timestore ingest readings --format nd"
+		complete -C"apphub timestore sql --format cs"' "$COMPLETIONS/apphub.fish"
+	assert_success
+	assert_line --index 0 $'partitions\tList the live partitions of a dataset'
+	assert_line --index 1 room-2
+	assert_line --index 2 room-2
+	assert_line --index 3 $'p90:\tAn aggregation of each interval'
+	assert_line --index 4 $'p95:\tAn aggregation of each interval'
+	assert_line --index 5 $'p99:\tAn aggregation of each interval'
+	assert_line --index 6 $'avg:humidity\tAn aggregation of each interval'
+	assert_line --index 7 $'temp,site\tThe columns'
+	assert_line --index 8 $'ts\tThe time column'
+	assert_line --index 9 $'1m\tDownsample: one row an interval'
+	assert_line --index 10 $'1mo\tDownsample: one row an interval'
+	assert_line --index 11 $'ndjson\tThe input\'s format'
+	assert_line --index 12 $'csv\tThe output'
+}
