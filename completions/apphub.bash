@@ -353,8 +353,11 @@ __apphub_ts_agg() {
 __apphub_ts_value() {
 	case $prev in
 	--format)
-		[[ $verb == ingest ]] && __apphub_reply json ndjson csv ||
+		if [[ $verb == ingest ]]; then
+			__apphub_reply json ndjson csv
+		else
 			__apphub_reply table csv json
+		fi
 		;;
 	--every) __apphub_reply 1m 5m 15m 1h 1d 1w 1mo ;;
 	--agg) __apphub_ts_agg ;;
