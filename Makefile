@@ -412,6 +412,22 @@ run: deps
 			fi; \
 		done; \
 	fi
+	@# A week of per-minute readings up to midnight, once a week (the key is its start).
+	@if [ -x ./apphub-timestore ]; then \
+		start=$$(date -u -d '7 days ago' +%Y-%m-%d); day=$$(date -u -d '1 day ago' +%Y-%m-%d); \
+		today=$$(date -u +%Y-%m-%d); \
+		if contrib/examples/timestore/readings.sh "$$start" | \
+			./apphub -C $(RUN_DIR)/state -q timestore ingest example-readings - --format csv \
+				--idempotency-key "example-readings-$$start" >/dev/null; then \
+			echo "timestore example-readings, $$start to $$day: the greenhouse's hourly temperature on $$day (first hours):"; \
+			./apphub -C $(RUN_DIR)/state timestore query example-readings \
+				--from "$${day}T00:00:00Z" --to "$${today}T00:00:00Z" --filter 'sensor = greenhouse' \
+				--every 1h --agg avg:temperature --agg max:temperature --agg p95:temperature --limit 6 | \
+				sed 's/^/  /'; \
+		else \
+			echo "make run: the timestore example was not ingested (apphub timestore ls)"; \
+		fi; \
+	fi
 	@# The hub serves before the workflows run: word-stats saves its result in its metastore.
 	@./apphub -C $(RUN_DIR)/state serve --listen $(RUN_LISTEN) & echo $$! >$(RUN_DIR)/serve.pid; \
 		for i in $$(seq 100); do \

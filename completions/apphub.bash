@@ -19,6 +19,9 @@
 # `apphub -q metastore search NS --limit 200 --projection key`; the fields of
 # --sort and --projection are the columns and "metadata." (the metadata's
 # own keys would cost a search of every record).
+# Timestore: datasets from `apphub -q timestore ls`, a dataset's columns from
+# the "fields" of `apphub --json timestore show DATASET` (column names are
+# [A-Za-z_][A-Za-z0-9_]*, so a pattern reads them: no JSON parser needed).
 # A `-C DIR` given on the command line is passed through to those calls.
 
 # __apphub_words
@@ -285,6 +288,117 @@ __apphub_metastore() {
 	return 0
 }
 
+__apphub_ts_datasets() {
+	__apphub_lines -q timestore ls
+}
+
+__apphub_ts_fns=(avg min max sum median count count_distinct p50 p90 p95 p99)
+
+# The columns of the dataset that is the verb's first operand, one a line.
+__apphub_ts_column_names() {
+	local ds json
+	local fields='"fields"[[:space:]]*:[[:space:]]*\[([^]]*)\]'
+	local name='"name"[[:space:]]*:[[:space:]]*"([A-Za-z_][A-Za-z0-9_]*)"'
+	ds=$(__apphub_unquote "${args[0]-}")
+	[[ -n $ds ]] || return 0
+	json=$(__apphub_run --json timestore show "$ds") || return 0
+	# The first "fields" is the current schema's (schemaVersions come after).
+	[[ $json =~ $fields ]] || return 0
+	json=${BASH_REMATCH[1]}
+	while [[ $json =~ $name ]]; do
+		printf '%s\n' "${BASH_REMATCH[1]}"
+		json=${json#*"${BASH_REMATCH[0]}"}
+	done
+	return 0
+}
+
+# --time-column, --filter: a column.
+__apphub_ts_columns() {
+	local c
+	while IFS= read -r c; do
+		[[ $c == "$cur"* ]] && COMPREPLY+=("$c")
+	done < <(__apphub_ts_column_names)
+	return 0
+}
+
+# --columns A,B: the column after the last comma.
+__apphub_ts_column_list() {
+	local pre='' c
+	[[ $cur == *,* ]] && pre=${cur%,*},
+	while IFS= read -r c; do
+		[[ $pre$c == "$cur"* ]] && COMPREPLY+=("$pre$c")
+	done < <(__apphub_ts_column_names)
+	return 0
+}
+
+# --agg FN:COLUMN: the function and ':' (no space), then its column; count
+# alone counts rows.
+__apphub_ts_agg() {
+	local f c
+	if [[ $cur == *:* ]]; then
+		f=${cur%%:*}
+		while IFS= read -r c; do
+			[[ $f:$c == "$cur"* ]] && COMPREPLY+=("$f:$c")
+		done < <(__apphub_ts_column_names)
+		return 0
+	fi
+	for f in "${__apphub_ts_fns[@]}"; do
+		[[ $f: == "$cur"* ]] && COMPREPLY+=("$f:")
+	done
+	[[ count == "$cur"* ]] && COMPREPLY+=(count)
+	return 0
+}
+
+# The value of a timestore option; fails for an option it does not know.
+__apphub_ts_value() {
+	case $prev in
+	--format)
+		if [[ $verb == ingest ]]; then
+			__apphub_reply json ndjson csv
+		else
+			__apphub_reply table csv json
+		fi
+		;;
+	--every) __apphub_reply 1m 5m 15m 1h 1d 1w 1mo ;;
+	--agg) __apphub_ts_agg ;;
+	--columns) __apphub_ts_column_list ;;
+	--time-column | --filter) __apphub_ts_columns ;;
+	--max-bytes) __apphub_reply none ;;
+	--from | --to | --day | --max-age | --schema-json | --partition-key | \
+	--idempotency-key | --limit) ;;
+	*) return 1 ;;
+	esac
+	return 0
+}
+
+# timestore VERB DATASET [FILE]: a dataset, then for ingest a file or -.
+__apphub_timestore() {
+	local -a opts=()
+	case $verb in
+	ingest) opts=(--format --schema-json --partition-key --idempotency-key) ;;
+	query) opts=(--from --to --columns --filter --every --agg --time-column --limit
+		--format --explain) ;;
+	partitions) opts=(--from --to) ;;
+	retention) opts=(--max-age --max-bytes --apply) ;;
+	compact) opts=(--day) ;;
+	sql) opts=(--limit --format) ;;
+	esac
+	if [[ $cur == -* ]]; then
+		__apphub_reply "${opts[@]}" --quiet "${common[@]}"
+		[[ $verb == ingest && $cur == - && ${#args[@]} -eq 1 ]] && COMPREPLY+=(-)
+		return 0
+	fi
+	case $verb in
+	show | ingest | query | partitions | retention | compact | rm)
+		case ${#args[@]} in
+		0) __apphub_ts_datasets ;;
+		1) [[ $verb == ingest ]] && __apphub_files ;;
+		esac
+		;;
+	esac
+	return 0
+}
+
 # __apphub_opts_or ACTION OPTION...: the verb's options (and the common
 # ones) for a word starting with '-', else ACTION (a command and its
 # arguments; none when empty) for the verb's one operand.
@@ -386,7 +500,9 @@ _apphub() {
 			--end | --now | \
 			--metadata-json | --metadata-file | --set | --owner | --schema-hash | \
 			--idempotency-key | --expected-version | --unset | --tags-add | \
-			--tags-remove | --tags-set | --audit | --filter-json | --projection | --prefix)
+			--tags-remove | --tags-set | --audit | --filter-json | --projection | --prefix | \
+			--from | --to | --columns | --filter | --every | --agg | --time-column | \
+			--format | --schema-json | --partition-key | --max-age | --max-bytes | --day)
 				i+=1
 				continue
 				;;
@@ -401,6 +517,7 @@ _apphub() {
 				[[ $cmd == metastore && $verb == search ]] && i+=1
 				continue
 				;;
+			-) ;; # the standard input: an operand
 			-*) continue ;;
 			esac
 		fi
@@ -418,12 +535,18 @@ _apphub() {
 			verb=$w
 		elif [[ $cmd == metastore && -z $verb ]]; then
 			verb=$w
+		elif [[ $cmd == timestore && -z $verb ]]; then
+			verb=$w
 		else
 			args+=("$w")
 		fi
 	done
 
 	# The value of an option.
+	if [[ $cmd == timestore ]] && __apphub_ts_value; then
+		__apphub_finish
+		return 0
+	fi
 	case $prev in
 	-C)
 		__apphub_dirs
@@ -709,6 +832,18 @@ _apphub() {
 			return 0
 		fi
 		__apphub_metastore
+		;;
+	timestore)
+		if [[ -z $verb ]]; then
+			if [[ $cur == -* ]]; then
+				# `apphub timestore` alone is `apphub timestore ls`.
+				__apphub_reply "${common[@]}"
+			else
+				__apphub_reply ls show ingest query partitions retention compact sql rm
+			fi
+			return 0
+		fi
+		__apphub_timestore
 		;;
 	ingest)
 		if [[ $cur == -* ]]; then

@@ -13,8 +13,11 @@
 # `apphub -q metastore ls`, a namespace's keys from
 # `apphub -q metastore search NS --limit 200 --projection key`; the fields of
 # --sort and --projection are the columns and "metadata." (the metadata's own
-# keys would cost a search of every record).  A -C DIR on the command line is
-# passed on.
+# keys would cost a search of every record).  Timestore datasets come from
+# `apphub -q timestore ls`, a dataset's columns from the "fields" of
+# `apphub --json timestore show DATASET` (column names are
+# [A-Za-z_][A-Za-z0-9_]*, so a pattern reads them).  A -C DIR on the command
+# line is passed on.
 
 # The words of the command line before the cursor, options and their values
 # left out: apphub [command [verb [args...]]]
@@ -28,7 +31,7 @@ function __apphub_words
             continue
         end
         switch $t
-            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size --runtime --slug --out --key --input-json --input --param -j --jobs --parameters-json --run-key --cron --timezone --start --end --now --version --metadata-json --metadata-file --set --owner --schema-hash --idempotency-key --expected-version --unset --tags-add --tags-remove --tags-set --audit --filter-json --projection --prefix
+            case -C --tag --status --sort --limit --offset --weights --id --name --description --dockerfile --since --type --server --listen --workers --threads --timeout --hook-branch --allow-host --cors-origin --request-timeout --max-connections --max-connections-per-ip --cmd --entrypoint --env --workdir --creds --chunk-size --runtime --slug --out --key --input-json --input --param -j --jobs --parameters-json --run-key --cron --timezone --start --end --now --version --metadata-json --metadata-file --set --owner --schema-hash --idempotency-key --expected-version --unset --tags-add --tags-remove --tags-set --audit --filter-json --projection --prefix --from --to --columns --filter --every --agg --time-column --format --schema-json --partition-key --max-age --max-bytes --day
                 set skip 1
             case -q
                 # metastore search -q QUERY; elsewhere -q is quiet.
@@ -481,3 +484,75 @@ complete -c apphub -n '__apphub_in metastore search' -l explain -d 'Say which in
 complete -c apphub -n '__apphub_in metastore index' -l drop -d 'Remove the index'
 complete -c apphub -n '__apphub_in metastore watch' -l prefix -x -d 'The keys that start with this'
 complete -c apphub -n '__apphub_in metastore watch' -l since -x -d 'The changes after this revision first'
+
+# timestore.
+function __apphub_ts_datasets
+    __apphub_run -q timestore ls
+end
+
+# The columns of the dataset of `timestore VERB DATASET ...`.
+function __apphub_ts_column_names
+    set -l w (__apphub_words)
+    test (count $w) -ge 3; or return 0
+    set -l json (__apphub_run --json timestore show $w[3] | string collect)
+    # The first "fields" is the current schema's (schemaVersions come after).
+    set -l fields (string match -r '"fields"\s*:\s*\[([^\]]*)\]' -- $json)[2]
+    test -n "$fields"; or return 0
+    string match -r -a -g '"name"\s*:\s*"([A-Za-z_][A-Za-z0-9_]*)"' -- $fields
+end
+
+# --columns A,B: the column after the last comma.
+function __apphub_ts_column_list
+    set -l cur (commandline -ct)
+    set -l pre ''
+    string match -q '*,*' -- $cur; and set pre (string replace -r '[^,]*$' '' -- $cur)
+    for c in (__apphub_ts_column_names)
+        echo $pre$c
+    end
+end
+
+# --agg FN:COLUMN: the function and ':' (no space), then its column; count
+# alone counts rows.
+function __apphub_ts_agg
+    set -l cur (commandline -ct)
+    if string match -q '*:*' -- $cur
+        set -l f (string split -m 1 : -- $cur)[1]
+        for c in (__apphub_ts_column_names)
+            echo $f:$c
+        end
+    else
+        printf '%s:\n' avg min max sum median count count_distinct p50 p90 p95 p99
+        echo count
+    end
+end
+
+complete -c apphub -n '__apphub_at 1 timestore' -a ls -d 'List the datasets (default)'
+complete -c apphub -n '__apphub_at 1 timestore' -a show -d 'A dataset: schema history, manifests, partitions'
+complete -c apphub -n '__apphub_at 1 timestore' -a ingest -d 'Write rows as new partitions'
+complete -c apphub -n '__apphub_at 1 timestore' -a query -d 'Rows in a time range, raw or downsampled'
+complete -c apphub -n '__apphub_at 1 timestore' -a partitions -d 'List the live partitions of a dataset'
+complete -c apphub -n '__apphub_at 1 timestore' -a retention -d 'Show, set or apply a dataset\'s retention'
+complete -c apphub -n '__apphub_at 1 timestore' -a compact -d 'Merge each day\'s small partitions into one'
+complete -c apphub -n '__apphub_at 1 timestore' -a sql -d 'A read-only DuckDB query over the datasets'
+complete -c apphub -n '__apphub_at 1 timestore' -a rm -d 'Remove a dataset and its files'
+complete -c apphub -n '__apphub_at 2 timestore show; or __apphub_at 2 timestore ingest; or __apphub_at 2 timestore query; or __apphub_at 2 timestore partitions; or __apphub_at 2 timestore retention; or __apphub_at 2 timestore compact; or __apphub_at 2 timestore rm' -a '(__apphub_ts_datasets)'
+complete -c apphub -n '__apphub_at 3 timestore ingest' -F
+complete -c apphub -n '__apphub_in timestore' -l quiet -d 'Quiet output'
+complete -c apphub -n '__apphub_in timestore ingest' -l format -x -a 'json ndjson csv' -d 'The input\'s format'
+complete -c apphub -n '__apphub_in timestore ingest' -l schema-json -x -d 'The schema as JSON'
+complete -c apphub -n '__apphub_in timestore ingest' -l partition-key -x -d 'The partitions\' key'
+complete -c apphub -n '__apphub_in timestore ingest' -l idempotency-key -x -d 'A key that makes the ingest safe to send again'
+complete -c apphub -n '__apphub_in timestore query partitions' -l from -x -d 'The range\'s start (RFC 3339 or unix ms)'
+complete -c apphub -n '__apphub_in timestore query partitions' -l to -x -d 'The range\'s end, excluded'
+complete -c apphub -n '__apphub_in timestore query' -l columns -x -a '(__apphub_ts_column_list)' -d 'The columns'
+complete -c apphub -n '__apphub_in timestore query' -l filter -x -a '(__apphub_ts_column_names)' -d 'A condition: column op value'
+complete -c apphub -n '__apphub_in timestore query' -l every -x -a '1m 5m 15m 1h 1d 1w 1mo' -d 'Downsample: one row an interval'
+complete -c apphub -n '__apphub_in timestore query' -l agg -x -a '(__apphub_ts_agg)' -d 'An aggregation of each interval'
+complete -c apphub -n '__apphub_in timestore query' -l time-column -x -a '(__apphub_ts_column_names)' -d 'The time column'
+complete -c apphub -n '__apphub_in timestore query sql' -l limit -x -d 'At most n rows'
+complete -c apphub -n '__apphub_in timestore query sql' -l format -x -a 'table csv json' -d 'The output'
+complete -c apphub -n '__apphub_in timestore query' -l explain -d 'Say which partitions would be read, and the SQL'
+complete -c apphub -n '__apphub_in timestore retention' -l max-age -x -d 'Remove partitions that ended longer ago'
+complete -c apphub -n '__apphub_in timestore retention' -l max-bytes -x -a none -d 'Then the oldest until the dataset fits'
+complete -c apphub -n '__apphub_in timestore retention' -l apply -d 'Remove them now'
+complete -c apphub -n '__apphub_in timestore compact' -l day -x -d 'Only that UTC day (yyyy-mm-dd)'

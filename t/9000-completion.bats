@@ -730,6 +730,152 @@ metastore_fixture() {
 	only far-key
 }
 
+# timestore_fixture: the datasets readings (timestamp, temp, humidity, site)
+# and room-2 (ts, co2), once for the file.
+timestore_fixture() {
+	local d=$BATS_FILE_TMPDIR/timestore
+	[[ -e $d/done ]] && return 0
+	mkdir -p "$d"
+	printf '%s\n' timestamp,temp,humidity,site 2026-11-01T00:00:00Z,20.5,40,north \
+		2026-11-01T00:01:00Z,21,41,south >"$d/readings.csv"
+	apphub -q timestore ingest readings "$d/readings.csv" >/dev/null
+	printf '%s\n' '{"ts":"2026-11-01T00:00:00Z","co2":400}' >"$d/room.ndjson"
+	apphub -q timestore ingest room-2 "$d/room.ndjson" \
+		--schema-json '{"fields":[{"name":"ts","type":"timestamp"},{"name":"co2","type":"integer"}]}' \
+		>/dev/null
+	touch "$d/done"
+}
+
+@test "bash: timestore verbs and the options of each verb" {
+	comp 'apphub timestore '
+	only ls show ingest query partitions retention compact sql rm
+	comp 'apphub timestore p'
+	only partitions
+	comp 'apphub timestore ingest --'
+	only --format --schema-json --partition-key --idempotency-key --quiet --json --help
+	comp 'apphub timestore query --'
+	has --from
+	has --to
+	has --columns
+	has --filter
+	has --every
+	has --agg
+	has --time-column
+	has --limit
+	has --format
+	has --explain
+	comp 'apphub timestore query --e'
+	only --every --explain
+	comp 'apphub timestore partitions --'
+	only --from --to --quiet --json --help
+	comp 'apphub timestore retention --'
+	only --max-age --max-bytes --apply --quiet --json --help
+	comp 'apphub timestore compact --'
+	only --day --quiet --json --help
+	comp 'apphub timestore sql --'
+	only --limit --format --quiet --json --help
+	comp 'apphub timestore rm --'
+	only --quiet --json --help
+}
+
+@test "bash: timestore option values" {
+	comp 'apphub timestore ingest readings --format '
+	only json ndjson csv
+	comp 'apphub timestore query readings --format '
+	only table csv json
+	comp 'apphub timestore sql --format c'
+	only csv
+	comp 'apphub timestore query readings --every '
+	only 1m 5m 15m 1h 1d 1w 1mo
+	comp 'apphub timestore query readings --every 1m'
+	only 1m 1mo
+	comp 'apphub timestore retention readings --max-bytes '
+	only none
+	for opt in --from --to --limit; do
+		comp "apphub timestore query readings $opt "
+		only
+	done
+	comp 'apphub timestore compact readings --day '
+	only
+}
+
+@test "bash: timestore datasets, and ingest's file" {
+	timestore_fixture
+	for verb in show ingest query partitions retention compact rm; do
+		comp "apphub timestore $verb "
+		only readings room-2
+	done
+	comp 'apphub timestore query r'
+	only readings room-2
+	comp 'apphub timestore show ro'
+	only room-2
+	# Option values are not operands.
+	comp 'apphub timestore query --from 2026-11-01T00:00:00Z --every 1h --agg avg:temp ro'
+	only room-2
+	comp 'apphub -q timestore partitions --to 2026-11-02T00:00:00Z r'
+	only readings room-2
+	comp 'apphub timestore show readings '
+	only
+	comp 'apphub timestore ls '
+	only
+	comp 'apphub timestore sql '
+	only
+	touch "$BATS_TEST_TMPDIR/week.csv"
+	comp "apphub timestore ingest readings $BATS_TEST_TMPDIR/we"
+	only "$BATS_TEST_TMPDIR/week.csv"
+	comp 'apphub timestore ingest readings -'
+	has -
+	comp 'apphub timestore ingest readings - '
+	only
+}
+
+@test "bash: timestore query columns and aggregations" {
+	timestore_fixture
+	comp 'apphub timestore query readings --time-column '
+	only timestamp temp humidity site
+	comp 'apphub timestore query room-2 --time-column '
+	only ts co2
+	comp 'apphub timestore query readings --filter te'
+	only temp
+	comp 'apphub timestore query readings --columns '
+	only timestamp temp humidity site
+	comp 'apphub timestore query readings --columns temp,h'
+	only temp,humidity
+	comp 'apphub timestore query readings --columns temp,humidity,s'
+	only temp,humidity,site
+	# The dataset may come after the option: then there is nothing to read.
+	comp 'apphub timestore query --columns '
+	only
+	comp 'apphub timestore query missing --columns '
+	only
+	comp 'apphub timestore query readings --agg '
+	only avg: min: max: sum: median: count: count_distinct: p50: p90: p95: p99: count
+	comp 'apphub timestore query readings --agg p9'
+	only p90: p95: p99:
+	comp 'apphub timestore query readings --agg co'
+	only count: count_distinct: count
+	# ':' is a word break: bash replaces what follows it.
+	comp 'apphub timestore query readings --agg avg:'
+	only timestamp temp humidity site
+	comp 'apphub timestore query readings --every 1h --agg p95:te'
+	only temp
+	COMP_WORDBREAKS=${COMP_WORDBREAKS//:/}
+	comp 'apphub timestore query readings --agg max:h'
+	only max:humidity
+	comp 'apphub timestore query room-2 --agg count_distinct:'
+	only count_distinct:ts count_distinct:co2
+}
+
+@test "bash: timestore completion runs against the -C directory" {
+	local other="$BATS_TEST_TMPDIR/other"
+	printf '%s\n' timestamp,volts 2026-11-01T00:00:00Z,3.3 >"$BATS_TEST_TMPDIR/v.csv"
+	apphub -C "$other" -q timestore ingest battery "$BATS_TEST_TMPDIR/v.csv" >/dev/null
+	comp "apphub -C $other timestore query "
+	only battery
+	comp "apphub -C $other timestore query battery --agg min:"
+	only timestamp volts
+}
+
 # zsh ----------------------------------------------------------------------
 
 need_zsh() {
@@ -889,6 +1035,42 @@ EOF
 	assert_line --index 10 '[apphub metastore search -q x team-]'
 }
 
+@test "zsh: timestore verbs, options, datasets, columns and aggregations" {
+	need_zsh
+	zsh -f -c 'zmodload zsh/zpty' 2>/dev/null || skip "zsh has no zpty module"
+	timestore_fixture
+	zsh_complete \
+		'apphub time' \
+		'apphub timestore par' \
+		'apphub timestore query --exp' \
+		'apphub timestore retention --max-b' \
+		'apphub timestore show ro' \
+		'apphub timestore query readings --every 15' \
+		'apphub timestore query readings --format cs' \
+		'apphub timestore ingest x --format nd' \
+		'apphub timestore query readings --time-column tim' \
+		'apphub timestore query readings --columns temp,hu' \
+		'apphub timestore query readings --agg med' \
+		'apphub timestore query readings --agg p95:hu' \
+		'apphub timestore query room-2 --filter c' \
+		'apphub timestore query --from 2026-11-01T00:00:00Z --every 1h ro'
+	assert_success
+	assert_line --index 0 '[apphub timestore ]'
+	assert_line --index 1 '[apphub timestore partitions ]'
+	assert_line --index 2 '[apphub timestore query --explain ]'
+	assert_line --index 3 '[apphub timestore retention --max-bytes ]'
+	assert_line --index 4 '[apphub timestore show room-2 ]'
+	assert_line --index 5 '[apphub timestore query readings --every 15m ]'
+	assert_line --index 6 '[apphub timestore query readings --format csv ]'
+	assert_line --index 7 '[apphub timestore ingest x --format ndjson ]'
+	assert_line --index 8 '[apphub timestore query readings --time-column timestamp ]'
+	assert_line --index 9 '[apphub timestore query readings --columns temp,humidity]'
+	assert_line --index 10 '[apphub timestore query readings --agg median:]'
+	assert_line --index 11 '[apphub timestore query readings --agg p95:humidity ]'
+	assert_line --index 12 '[apphub timestore query room-2 --filter co2 ]'
+	assert_line --index 13 '[apphub timestore query --from 2026-11-01T00:00:00Z --every 1h room-2 ]'
+}
+
 # fish ---------------------------------------------------------------------
 
 @test "fish: keys, pairs and ids" {
@@ -961,4 +1143,35 @@ EOF
 	assert_line --index 6 team-a
 	assert_line --index 7 team-b
 	assert_line --index 8 $'--tags-remove\tRemove a tag'
+}
+
+@test "fish: timestore verbs, datasets, columns and aggregations" {
+	command -v fish >/dev/null || skip "fish is not installed"
+	timestore_fixture
+	run fish --no-config -c '
+		source $argv[1]
+		complete -C"apphub timestore par"
+		complete -C"apphub timestore show ro"
+		complete -C"apphub timestore query --from 2026-11-01T00:00:00Z --every 1h ro"
+		complete -C"apphub timestore query readings --agg p9"
+		complete -C"apphub timestore query readings --agg avg:hu"
+		complete -C"apphub timestore query readings --columns temp,s"
+		complete -C"apphub timestore query room-2 --time-column t"
+		complete -C"apphub timestore query readings --every 1m"
+		complete -C"apphub timestore ingest readings --format nd"
+		complete -C"apphub timestore sql --format cs"' "$COMPLETIONS/apphub.fish"
+	assert_success
+	assert_line --index 0 $'partitions\tList the live partitions of a dataset'
+	assert_line --index 1 room-2
+	assert_line --index 2 room-2
+	assert_line --index 3 $'p90:\tAn aggregation of each interval'
+	assert_line --index 4 $'p95:\tAn aggregation of each interval'
+	assert_line --index 5 $'p99:\tAn aggregation of each interval'
+	assert_line --index 6 $'avg:humidity\tAn aggregation of each interval'
+	assert_line --index 7 $'temp,site\tThe columns'
+	assert_line --index 8 $'ts\tThe time column'
+	assert_line --index 9 $'1m\tDownsample: one row an interval'
+	assert_line --index 10 $'1mo\tDownsample: one row an interval'
+	assert_line --index 11 $'ndjson\tThe input\'s format'
+	assert_line --index 12 $'csv\tThe output'
 }
