@@ -462,6 +462,7 @@ run: deps
 	@echo "  curl -s http://$(RUN_LISTEN)/jobs | jq"
 	@echo "  curl -s http://$(RUN_LISTEN)/workflows | jq"
 	@echo "  curl -s http://$(RUN_LISTEN)/records/examples/word-stats | jq"
+	@echo "  curl -s http://$(RUN_LISTEN)/datasets/example-readings/query -H 'Content-Type: application/json' -d '{\"timeRange\": {\"start\": \"$$(date -u -d yesterday +%FT00:00:00Z)\", \"end\": \"$$(date -u +%FT00:00:00Z)\"}, \"downsample\": {\"intervalUnit\": \"hour\", \"aggregations\": [{\"fn\": \"avg\", \"column\": \"temperature\"}]}}' | jq"
 	@# Until it stops (Ctrl-C reaches it too).
 	@pid=$$(cat $(RUN_DIR)/serve.pid); while kill -0 $$pid 2>/dev/null; do sleep 1; done
 
