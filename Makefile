@@ -528,7 +528,7 @@ t/fuzz/fuzz-yaml t/fuzz/fuzz-workflow-def: %: %.c $(FUZZ_WORKFLOW_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_WORKFLOW_SRCS) $(shell $(PKG_CONFIG) --libs jansson yaml-0.1)
 # A time zone's TZif bytes (lib/tz.c) and cron expressions matched in UTC and Europe/Berlin
 # (lib/cron.c).
-t/fuzz/fuzz-tzif: t/fuzz/fuzz-tzif.c lib/tz.c lib/fsutil.c lib/strbuf.c lib/usage.c lib/err.c
+t/fuzz/fuzz-tzif: t/fuzz/fuzz-tzif.c lib/tz.c lib/timeutil.c lib/fsutil.c lib/strbuf.c lib/usage.c lib/err.c
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs jansson)
 t/fuzz/fuzz-cron: t/fuzz/fuzz-cron.c lib/cron.c lib/tz.c lib/timeutil.c lib/fsutil.c \
 		lib/strbuf.c lib/usage.c lib/err.c

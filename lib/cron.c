@@ -168,28 +168,13 @@ int ah_cron_parse(const char *expr, struct ah_cron *c, struct ah_err *err)
 	return 0;
 }
 
-/* y-m-d of days since 1970-01-01 (Howard Hinnant's civil_from_days). */
-static void civil(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static int day_matches(const struct ah_cron *c, int64_t day)
 {
 	int64_t y;
-	int m, d, wd = (int)(((day + 4) % 7 + 7) % 7), dom, dow;
+	unsigned m, d;
+	int wd = (int)(((day + 4) % 7 + 7) % 7), dom, dow;
 
-	civil(day, &y, &m, &d);
+	ah_civil_from_days(day, &y, &m, &d);
 	if (!(c->month & (1u << m)))
 		return 0;
 	dom = !!(c->mday & (1u << d));

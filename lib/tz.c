@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "fsutil.h"
 #include "strbuf.h"
+#include "timeutil.h"
 #include "tz.h"
 
 #define MAX_TRANSITIONS 4096
@@ -323,19 +324,6 @@ int ah_tz_load(const char *name, struct ah_tz **out, struct ah_err *err)
 	return 0;
 }
 
-/* Days since 1970-01-01 of y-m-d (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100) || y % 400 == 0;
@@ -354,7 +342,7 @@ static int64_t rule_local(const struct rule_date *d, int64_t y)
 	int64_t day;
 
 	if (d->kind == 'M') {
-		int64_t first = days_from_civil(y, d->m, 1);
+		int64_t first = ah_days_from_civil(y, (unsigned)d->m, 1);
 		int dow = (int)(((first + 4) % 7 + 7) % 7), md = 1 + (d->d - dow + 7) % 7;
 
 		md += 7 * (d->w - 1);
@@ -362,9 +350,9 @@ static int64_t rule_local(const struct rule_date *d, int64_t y)
 			md -= 7;
 		day = first + md - 1;
 	} else if (d->kind == 'J') {
-		day = days_from_civil(y, 1, 1) + d->n - 1 + (leap(y) && d->n >= 60);
+		day = ah_days_from_civil(y, 1, 1) + d->n - 1 + (leap(y) && d->n >= 60);
 	} else {
-		day = days_from_civil(y, 1, 1) + d->n;
+		day = ah_days_from_civil(y, 1, 1) + d->n;
 	}
 	return day * 86400 + d->time;
 }
@@ -374,9 +362,9 @@ static int64_t year_of(int64_t s)
 	int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
 	int64_t y = 1970 + days / 366;
 
-	while (days_from_civil(y + 1, 1, 1) <= days)
+	while (ah_days_from_civil(y + 1, 1, 1) <= days)
 		y++;
-	while (days_from_civil(y, 1, 1) > days)
+	while (ah_days_from_civil(y, 1, 1) > days)
 		y--;
 	return y;
 }
