@@ -105,6 +105,27 @@ static int64_t left_ms(int64_t deadline)
 	return deadline > now ? deadline - now : 0;
 }
 
+/* Until fd is ready for events (0), or -1 with *why (errno, or ETIMEDOUT at the deadline). */
+static int wait_fd(int fd, short events, int64_t deadline, int *why)
+{
+	for (;;) {
+		struct pollfd p = { fd, events, 0 };
+		int64_t ms = left_ms(deadline);
+		int r = poll(&p, 1, ms > 60000 ? 60000 : (int)ms);
+
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR) {
+			*why = errno;
+			return -1;
+		}
+		if (!r && !left_ms(deadline)) {
+			*why = ETIMEDOUT;
+			return -1;
+		}
+	}
+}
+
 /*
  * Writes the request line (serve ignores SIGPIPE: a helper gone is EPIPE):
  * 0, or -1 with *why (errno, or ETIMEDOUT).
@@ -112,24 +133,10 @@ static int64_t left_ms(int64_t deadline)
 static int send_line(const char *buf, size_t len, int64_t deadline, int *why)
 {
 	while (len) {
-		struct pollfd p = { helper.in_fd, POLLOUT, 0 };
-		int64_t ms = left_ms(deadline);
 		ssize_t w;
-		int r = poll(&p, 1, ms > 60000 ? 60000 : (int)ms);
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			*why = errno;
+		if (wait_fd(helper.in_fd, POLLOUT, deadline, why) < 0)
 			return -1;
-		}
-		if (!r) {
-			if (!left_ms(deadline)) {
-				*why = ETIMEDOUT;
-				return -1;
-			}
-			continue;
-		}
 		w = write(helper.in_fd, buf, len);
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -149,25 +156,11 @@ static int read_line(struct strbuf *sb, int64_t deadline, int *why)
 	char buf[65536];
 
 	for (;;) {
-		struct pollfd p = { helper.out_fd, POLLIN, 0 };
-		int64_t ms = left_ms(deadline);
 		char *nl;
 		ssize_t n;
-		int r = poll(&p, 1, ms > 60000 ? 60000 : (int)ms);
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			*why = errno;
+		if (wait_fd(helper.out_fd, POLLIN, deadline, why) < 0)
 			return -1;
-		}
-		if (!r) {
-			if (!left_ms(deadline)) {
-				*why = ETIMEDOUT;
-				return -1;
-			}
-			continue;
-		}
 		n = read(helper.out_fd, buf, sizeof(buf));
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
