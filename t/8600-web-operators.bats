@@ -209,3 +209,15 @@ browse() {
 	start_serve --workers 0
 	browse ops-datasets.mjs
 }
+
+@test "web: a dataset's chart has the query's points, a crosshair by keyboard and pointer, its table and CSV" {
+	need_browser
+	[[ -x $BATS_TEST_DIRNAME/../apphub-timestore ]] || skip 'apphub-timestore is not built'
+	# a day of per-minute readings
+	awk 'BEGIN { print "timestamp,temp,hum"; for (i = 0; i < 1440; i++)
+		printf "%.0f,%.2f,%.1f\n", (1714521600 + i * 60) * 1000, 20 + 5 * sin(i / 100), 40 + (i % 60) / 2 }' >"$BATS_TEST_TMPDIR/day.csv"
+	apphub -q timestore ingest readings "$BATS_TEST_TMPDIR/day.csv" >/dev/null
+	start_serve --workers 0
+	# the page's interval for a day over the chart's 728 px: 5 minutes
+	(cd "$WEB_DIR" && SERVE_URL=$SERVE_URL EVERY=5m APPHUB_BIN=$(command -v apphub) node ops-dataset-chart.mjs 3>&-)
+}
