@@ -44,11 +44,18 @@ export async function render(ctx) {
   }
   let r;
   try {
-    r = await call('GET', m ? `/datasets/${enc(decodeURIComponent(m[1]))}` : '/datasets');
+    // a dataset's own GET lists every partition and manifest (megabytes at
+    // thousands); the list's entry has what the page shows
+    r = await call('GET', '/datasets');
+    if (m) {
+      const slug = decodeURIComponent(m[1]);
+      r = (r.datasets || []).find((d) => d.slug === slug);
+      if (!r) throw Object.assign(new Error(`dataset '${slug}': not found`), { status: 404 });
+    }
   } catch (e) {
     if (!ctx.alive()) return;
     put(body, h('p', { class: 'empty', id: 'datasets-none' },
-      e.status === 404 && !m ? NONE : 'The timestore did not answer:'), errorBox(e, m ? 'GET /datasets/:slug' : 'GET /datasets'));
+      e.status === 404 ? (m ? 'No such dataset:' : NONE) : 'The timestore did not answer:'), errorBox(e, 'GET /datasets'));
     return;
   }
   if (!ctx.alive()) return;
@@ -82,7 +89,7 @@ function dataset(ctx, body, d) {
   const info = h('dl', { class: 'kv', id: 'dataset-info' },
     h('dt', {}, 'Rows'), h('dd', {}, String(d.rows ?? 0)),
     h('dt', {}, 'Size'), h('dd', {}, bytes(d.bytes)),
-    h('dt', {}, 'Partitions'), h('dd', { id: 'dataset-partitions' }, String(d.partitions?.length ?? d.partitions ?? 0)),
+    h('dt', {}, 'Partitions'), h('dd', { id: 'dataset-partitions' }, String(d.partitions ?? 0)),
     h('dt', {}, 'Range'), h('dd', {}, d.start ? `${d.start} .. ${d.end}` : 'empty'),
     h('dt', {}, 'Schema'), h('dd', { id: 'dataset-schema' }, `version ${d.schemaVersion}: `,
       d.fields.map((f) => h('code', { 'data-field': f.name }, `${f.name} ${f.type}`)).flatMap((c, i) => (i ? [', ', c] : [c]))));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # p8600-pages.sh: the first render of each page of apphub serve's web page
-# with N job runs, N workflow runs and N records present.
+# with N job runs, N workflow runs, N records and N partitions present.
 #
 # Publishes a job, adds a workflow of it, queues N runs of each (serve with
 # no workers, so they stay queued) and bulk-loads N records into one
@@ -77,6 +77,13 @@ t0=$(date +%s%N)
 # bulk takes 100 operations a document, and a file of many documents.
 cat "$work"/bulk-*.json | ah -q metastore bulk - >/dev/null
 echo "$me: $N records loaded in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+# N partitions: a reading a day for N days, one ingest (a batch is split by its UTC days)
+if [[ -x $(dirname "$APPHUB")/apphub-timestore ]]; then
+	t0=$(date +%s%N)
+	awk -v n="$N" 'BEGIN { print "timestamp,v"; for (i = 0; i < n; i++) printf "%.0f,%d\n", (946684800 + i * 86400) * 1000, i % 97 }' |
+		ah -q timestore ingest perf - --format csv >/dev/null
+	echo "$me: $(ah -q timestore partitions perf | wc -l) partitions made in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+fi
 
 "$APPHUB" serve --listen 127.0.0.1:0 --workers 0 3>&- 2>"$work/serve.err" &
 serve_pid=$!
@@ -119,5 +126,6 @@ export PAGES="/ #results-count:not(:empty)
 /records #namespaces
 /records/perf #records tbody tr
 /records/perf/rec-000042 #audit-table
-/datasets #datasets-body :is(#datasets-none, #datasets-table, .empty)"
+/datasets #datasets-body :is(#datasets-none, #datasets-table, .empty)
+/datasets/perf #ds-chart"
 (cd "$here/../web" && node perf-pages.mjs)
