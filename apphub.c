@@ -10,7 +10,6 @@
 #include <unistd.h>
 #include "cmd/cmd.h"
 #include "lib/exec-path.h"
-#include "lib/state.h"
 #include "lib/strbuf.h"
 
 #ifndef APPHUB_VERSION
@@ -219,7 +218,6 @@ int main(int argc, const char **argv)
 	size_t i;
 
 	base = base ? base + 1 : argv[0];
-	ah_state_init();
 	/* Set by the light binary when it runs a helper. */
 	if (getenv("APPHUB_JSON"))
 		ctx.json = 1;

@@ -1130,18 +1130,24 @@ static int tighten(const char *dir, struct ah_err *err)
 	return 0;
 }
 
-void ah_state_init(void)
+/*
+ * Before SQLite's first use in the process: it keeps no memory statistics,
+ * whose mutex every allocation took (nothing reads them; a bulk write of
+ * 10,000 records: 8% sooner). Once SQLite is in use this changes nothing.
+ */
+static void sqlite_setup(void)
 {
-	/* nothing reads them; a bulk write of 10,000 records: 8% sooner */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err)
 {
+	static pthread_once_t setup = PTHREAD_ONCE_INIT;
 	struct ah_state *st = xcalloc(1, sizeof(*st));
 	char *path = NULL;
 	int rc;
 
+	pthread_once(&setup, sqlite_setup);
 	st->dir = ah_state_resolve_dir(dir_opt);
 	/* the state directory itself holds secrets: only its owner gets in */
 	if (ah_mkdir_p(st->dir, 0700) < 0) {

@@ -39,11 +39,6 @@ struct ah_state {
 int ah_schema_version(void);
 
 char *ah_state_resolve_dir(const char *opt);
-/*
- * Before any other use of SQLite in the process (main's first step): SQLite
- * keeps no memory statistics, whose mutex every allocation took.
- */
-void ah_state_init(void);
 int ah_state_open(struct ah_state **out, const char *dir_opt, struct ah_err *err);
 /*
  * The SQL functions apphub's statements use (ah_contains, the stemmer,
