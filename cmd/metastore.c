@@ -533,7 +533,8 @@ static void bulk_print(struct ctx *ctx, json_t *out, size_t *n, size_t *failed)
 
 /*
  * A bulk file's documents, parsed a step ahead in a thread of their own
- * while the one before is written: parsing is a fifth of a load.
+ * while the one before is written, which also frees them once written
+ * (where they were made: the writer is a load's slowest part).
  */
 #define BULK_AHEAD 4
 
@@ -542,11 +543,27 @@ struct bulk_reader {
 	size_t len, off, docs;
 	json_t *ready[BULK_AHEAD];
 	size_t head, count;
+	json_t *spent[BULK_AHEAD];
+	size_t spent_nr;
 	int done, stop;
 	char error[256];
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
+
+/* Under the lock: frees the documents written, without it. */
+static void bulk_free_spent(struct bulk_reader *r)
+{
+	json_t *spent[BULK_AHEAD];
+	size_t i, n = r->spent_nr;
+
+	memcpy(spent, r->spent, n * sizeof(*spent));
+	r->spent_nr = 0;
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < n; i++)
+		json_decref(spent[i]);
+	pthread_mutex_lock(&r->lock);
+}
 
 static void *bulk_read(void *arg)
 {
@@ -576,8 +593,13 @@ static void *bulk_read(void *arg)
 		}
 		r->off += je.position;
 		pthread_mutex_lock(&r->lock);
-		while (r->count == BULK_AHEAD && !r->stop)
+		for (;;) {
+			if (r->spent_nr)
+				bulk_free_spent(r);
+			if (r->count < BULK_AHEAD || r->stop)
+				break;
 			pthread_cond_wait(&r->cond, &r->lock);
+		}
 		if (r->stop) {
 			pthread_mutex_unlock(&r->lock);
 			json_decref(doc);
@@ -594,12 +616,19 @@ static void *bulk_read(void *arg)
 	return NULL;
 }
 
-/* The next document, NULL after the last (or at an error: r->error). */
-static json_t *bulk_next(struct bulk_reader *r)
+/*
+ * The next document, NULL after the last (or at an error: r->error); the
+ * one before, spent, is the reader's to free.
+ */
+static json_t *bulk_next(struct bulk_reader *r, json_t *spent)
 {
 	json_t *doc = NULL;
 
 	pthread_mutex_lock(&r->lock);
+	if (spent && !r->done && r->spent_nr < BULK_AHEAD) {
+		r->spent[r->spent_nr++] = spent;
+		spent = NULL;
+	}
 	while (!r->count && !r->done)
 		pthread_cond_wait(&r->cond, &r->lock);
 	if (r->count) {
@@ -609,6 +638,7 @@ static json_t *bulk_next(struct bulk_reader *r)
 		pthread_cond_broadcast(&r->cond);
 	}
 	pthread_mutex_unlock(&r->lock);
+	json_decref(spent);
 	return doc;
 }
 
@@ -645,14 +675,12 @@ static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 		goto done;
 	}
 	started = 1;
-	while ((params = bulk_next(&r))) {
+	while ((params = bulk_next(&r, params))) {
 		if ((code = run_op(ctx, "metastore.bulk", params, &out)))
 			goto done;
 		bulk_print(ctx, out, &n, &failed);
 		json_decref(out);
 		out = NULL;
-		json_decref(params);
-		params = NULL;
 	}
 	if (*r.error) {
 		error("%s", r.error);
@@ -670,6 +698,8 @@ done:
 		pthread_join(reader, NULL);
 		while (r.count--)
 			json_decref(r.ready[r.head++ % BULK_AHEAD]);
+		while (r.spent_nr)
+			json_decref(r.spent[--r.spent_nr]);
 	}
 	free(buf);
 	json_decref(params);

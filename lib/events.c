@@ -7,33 +7,31 @@
 #include "events.h"
 #include "timeutil.h"
 
-int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
-	     struct ah_err *err)
+int ah_event_text(struct ah_state *st, const char *time, const char *type, const char *subject,
+		  const char *data, struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO events(time, type, subject, data) VALUES (?, ?, ?, ?)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	char now[AH_ISO_LEN], *text = NULL;
-	int ret = -1;
+	char now[AH_ISO_LEN];
 
 	if (!stmt)
-		goto done;
-	if (!data)
-		data = json_object();
-	text = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	ah_now_iso(now);
-	ah_bind_text(stmt, 1, now);
+		return -1;
+	if (!time)
+		ah_now_iso(now);
+	ah_bind_text(stmt, 1, time ? time : now);
 	ah_bind_text(stmt, 2, type);
 	ah_bind_text(stmt, 3, subject);
-	ah_bind_text(stmt, 4, text ? text : "{}");
-	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		ah_sql_error(st, err, "cannot record event");
-		goto done;
-	}
-	ret = 0;
-done:
-	if (stmt)
-		sqlite3_reset(stmt);
+	ah_bind_text(stmt, 4, data ? data : "{}");
+	return ah_step_done(st, stmt, "cannot record event", err);
+}
+
+int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
+	     struct ah_err *err)
+{
+	char *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	int ret = ah_event_text(st, NULL, type, subject, text, err);
+
 	free(text);
 	json_decref(data);
 	return ret;

@@ -97,13 +97,25 @@ static int depth_of(json_t *v, int depth)
 	return max;
 }
 
+/* APPHUB_METASTORE_MAX_RECORD, read once: a bulk load checks a record at a time. */
+static int record_max(int64_t *out, struct ah_err *err)
+{
+	static int64_t max;
+
+	if (!max && ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, &max,
+				err) < 0)
+		return -1;
+	*out = max;
+	return 0;
+}
+
 /*
  * m checked (an object, its depth, its size); *text, when not NULL, is
  * its compact text, which the write stores.
  */
 static int metadata_check(json_t *m, char **text, struct ah_err *err)
 {
-	static int64_t max;
+	int64_t max;
 	size_t len;
 	char *t;
 
@@ -113,9 +125,7 @@ static int metadata_check(json_t *m, char **text, struct ah_err *err)
 		return ah_invalid(err, "invalid metadata: must be a JSON object");
 	if (depth_of(m, 1) > AH_MS_DEPTH_MAX)
 		return ah_invalid(err, "invalid metadata: nested deeper than %d", AH_MS_DEPTH_MAX);
-	/* Read once: a bulk load checks a record at a time. */
-	if (!max && ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, &max,
-				err) < 0)
+	if (record_max(&max, err) < 0)
 		return -1;
 	t = json_dumps(m, JSON_COMPACT);
 	len = t ? strlen(t) : 0;
@@ -244,70 +254,163 @@ static int expect(json_t *params, const struct rec *r, struct ah_err *err)
 	return 0;
 }
 
-static const char *change_of(const char *action)
+/* A change's action, its name (as watch and the audit have it) and its event type. */
+static const struct change {
+	const char *action, *name, *type;
+} changes[] = {
+	{ "create", "created", "metastore.record.created" },
+	{ "delete", "deleted", "metastore.record.deleted" },
+	{ "purge", "purged", "metastore.record.purged" },
+	{ "restore", "restored", "metastore.record.restored" },
+	{ "update", "updated", "metastore.record.updated" },
+};
+
+/* The change of an action (or of its name); an unknown one is an update. */
+static const struct change *change_of(const char *action)
 {
-	static const char *const map[][2] = {
-		{ "create", "created" }, { "update", "updated" }, { "delete", "deleted" },
-		{ "restore", "restored" }, { "purge", "purged" },
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (!strcmp(action, map[i][0]))
-			return map[i][1];
-	return action;
+	for (i = 0; i < sizeof(changes) / sizeof(changes[0]) - 1; i++)
+		if (!strcmp(action, changes[i].action) || !strcmp(action, changes[i].name))
+			break;
+	return &changes[i];
+}
+
+/*
+ * A write transaction: who writes, its time (every change it makes
+ * carries it), and the records it added to each namespace, counted into
+ * metastore_namespaces once, not by a trigger a record (a bulk load: 12%
+ * of its time).
+ */
+struct ms_write {
+	struct ah_state *st;
+	const char *actor;
+	char now[AH_ISO_LEN];
+	struct ns_added {
+		char *ns;
+		long n;
+	} *added;
+	size_t added_nr, added_alloc;
+};
+
+static int write_begin(struct ms_write *w, struct ah_state *st, const char *actor,
+		       const char *now, struct ah_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->st = st;
+	w->actor = actor;
+	if (now)
+		snprintf(w->now, sizeof(w->now), "%s", now);
+	else
+		ah_now_iso(w->now);
+	return ah_begin_write(st, err);
+}
+
+static void count_added(struct ms_write *w, const char *ns)
+{
+	if (w->added_nr && !strcmp(w->added[w->added_nr - 1].ns, ns)) {
+		w->added[w->added_nr - 1].n++;
+		return;
+	}
+	ALLOC_GROW(w->added, w->added_nr + 1, w->added_alloc);
+	w->added[w->added_nr].ns = xstrdup(ns);
+	w->added[w->added_nr++].n = 1;
+}
+
+/*
+ * The records added so far into their namespaces' counts: before the
+ * commit, and before a record changes (its update trigger counts from
+ * there).
+ */
+static int count_flush(struct ms_write *w, struct ah_err *err)
+{
+	static const char sql[] =
+		"INSERT INTO metastore_namespaces(namespace, records, deleted, updated_at)"
+		" VALUES (?1, ?2, 0, ?3) ON CONFLICT(namespace) DO UPDATE SET"
+		" records = records + ?2, updated_at = max(ifnull(updated_at, ''), ?3)";
+	sqlite3_stmt *stmt;
+	size_t i;
+
+	for (i = 0; i < w->added_nr; i++) {
+		if (!(stmt = ah_stmt(w->st, sql, err)))
+			return -1;
+		ah_bind_text(stmt, 1, w->added[i].ns);
+		sqlite3_bind_int64(stmt, 2, w->added[i].n);
+		ah_bind_text(stmt, 3, w->now);
+		if (ah_step_done(w->st, stmt, "cannot count records", err) < 0)
+			return -1;
+		free(w->added[i].ns);
+		w->added[i].ns = NULL;
+	}
+	w->added_nr = 0;
+	return 0;
+}
+
+static int write_commit(struct ms_write *w, struct ah_err *err)
+{
+	return count_flush(w, err) < 0 ? -1 : ah_commit(w->st, err);
+}
+
+static void write_release(struct ms_write *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->added_nr; i++)
+		free(w->added[i].ns);
+	free(w->added);
+	w->added = NULL;
+	w->added_nr = w->added_alloc = 0;
 }
 
 /*
  * The audit row (the next revision; its record is the record row's until
  * it changes: AUDIT_RECORD) and the event of a change to ns/key.
  */
-static int record_change(struct ah_state *st, const char *ns, const char *key,
-			 const char *action, long version, long previous, const char *actor,
-			 struct ah_err *err)
+static int record_change(struct ms_write *w, const char *ns, const char *key,
+			 const char *action, long version, long previous, struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO metastore_audit(namespace, key, action, version, previous_version,"
 		" actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	char now[AH_ISO_LEN], *type;
-	sqlite3_int64 revision;
+	const struct change *c = change_of(action);
+	sqlite3_stmt *stmt = ah_stmt(w->st, sql, err);
+	char subject[AH_MS_NAMESPACE_MAX + AH_MS_KEY_MAX + 2], *quoted = NULL, *data;
 	int rc;
 
 	if (!stmt)
 		return -1;
-	ah_now_iso(now);
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, key);
-	/* The change's name, as watch and the events have it. */
-	ah_bind_text(stmt, 3, change_of(action));
+	ah_bind_text(stmt, 3, c->name);
 	sqlite3_bind_int64(stmt, 4, version);
 	if (previous)
 		sqlite3_bind_int64(stmt, 5, previous);
-	ah_bind_text(stmt, 6, actor);
-	ah_bind_text(stmt, 7, now);
-	rc = ah_step_done(st, stmt, "cannot record the change", err);
-	if (rc < 0)
+	ah_bind_text(stmt, 6, w->actor);
+	ah_bind_text(stmt, 7, w->now);
+	if (ah_step_done(w->st, stmt, "cannot record the change", err) < 0)
 		return -1;
-	revision = sqlite3_last_insert_rowid(st->db);
-	type = xstrfmt("metastore.record.%s", change_of(action));
-	{
-		char *subject = xstrfmt("%s/%s", ns, key);
-
-		rc = ah_event(st, type, subject,
-			      json_pack("{s:s, s:s, s:i, s:I}", "namespace", ns, "key", key,
-					"version", (int)version, "revision", (json_int_t)revision),
-			      err);
-		free(subject);
-	}
-	free(type);
+	/*
+	 * The event's data as ah_event would write it, made without building
+	 * it: a namespace needs no quoting, and a key only its quotes and
+	 * backslashes (ah_ms_key_check refuses control characters).
+	 */
+	if (strpbrk(key, "\"\\"))
+		quoted = json_dumps(json_string(key), JSON_ENCODE_ANY);
+	data = xstrfmt("{\"namespace\":\"%s\",\"key\":%s%s%s,\"version\":%ld,\"revision\":%lld}", ns,
+		       quoted ? "" : "\"", quoted ? quoted : key, quoted ? "" : "\"", version,
+		       (long long)sqlite3_last_insert_rowid(w->st->db));
+	snprintf(subject, sizeof(subject), "%s/%s", ns, key);
+	rc = ah_event_text(w->st, w->now, c->type, subject, data, err);
+	free(data);
+	free(quoted);
 	return rc;
 }
 
 /* What a write sets: metadata, tags, owner, schemaHash (NULL: as they are). */
 struct fields {
 	json_t *metadata, *tags;
-	char *metadata_text;	/* metadata's compact text, when read from params */
+	/* their compact texts, when read from params */
+	char *metadata_text, *tags_text;
 	const char *owner, *schema_hash;
 	int has_owner, has_schema;
 };
@@ -325,26 +428,55 @@ static int fields_read(json_t *params, int metadata_default, struct fields *f,
 	} else if (metadata_default) {
 		f->metadata = json_object();
 	}
-	if (t && !json_is_null(t) && !(f->tags = tags_norm(t, err))) {
-		json_decref(f->metadata);
-		return -1;
+	if (t && !json_is_null(t)) {
+		if (!(f->tags = tags_norm(t, err)))
+			goto fail;
+		f->tags_text = json_dumps(f->tags, JSON_COMPACT);
 	}
 	if (ah_param_str(params, "owner", &f->owner, err) < 0 ||
-	    ah_param_str(params, "schemaHash", &f->schema_hash, err) < 0) {
-		json_decref(f->metadata);
-		json_decref(f->tags);
-		return -1;
-	}
+	    ah_param_str(params, "schemaHash", &f->schema_hash, err) < 0)
+		goto fail;
 	f->has_owner = json_object_get(params, "owner") != NULL;
 	f->has_schema = json_object_get(params, "schemaHash") != NULL;
 	return 0;
+fail:
+	free(f->metadata_text);
+	free(f->tags_text);
+	json_decref(f->metadata);
+	json_decref(f->tags);
+	memset(f, 0, sizeof(*f));
+	return -1;
 }
 
 static void fields_release(struct fields *f)
 {
 	free(f->metadata_text);
+	free(f->tags_text);
 	json_decref(f->metadata);
 	json_decref(f->tags);
+	memset(f, 0, sizeof(*f));
+}
+
+/* ns/key's record as a create at w's time makes it from f. */
+static json_t *record_new(const char *ns, const char *key, const struct fields *f,
+			  const char *now, const char *actor)
+{
+	json_t *r = json_object();
+
+	json_object_set_new(r, "namespace", json_string(ns));
+	json_object_set_new(r, "key", json_string(key));
+	json_object_set_new(r, "metadata", f->metadata ? json_incref(f->metadata) : json_object());
+	json_object_set_new(r, "tags", f->tags ? json_incref(f->tags) : json_array());
+	json_object_set_new(r, "owner", f->owner ? json_string(f->owner) : json_null());
+	json_object_set_new(r, "schemaHash",
+			    f->schema_hash ? json_string(f->schema_hash) : json_null());
+	json_object_set_new(r, "version", json_integer(1));
+	json_object_set_new(r, "createdAt", json_string(now));
+	json_object_set_new(r, "updatedAt", json_string(now));
+	json_object_set_new(r, "deletedAt", json_null());
+	json_object_set_new(r, "createdBy", actor ? json_string(actor) : json_null());
+	json_object_set_new(r, "updatedBy", actor ? json_string(actor) : json_null());
+	return r;
 }
 
 static int read_back(struct ah_state *st, const char *ns, const char *key, json_t **record,
@@ -364,56 +496,44 @@ static int read_back(struct ah_state *st, const char *ns, const char *key, json_
  * any version, deleted or not): the insert is the test, so a load of new
  * records reads nothing first.
  */
-static int insert(struct ah_state *st, const char *ns, const char *key, struct fields *f,
-		  const char *actor, json_t **record, struct ah_err *err)
+static int insert(struct ms_write *w, const char *ns, const char *key, struct fields *f,
+		  json_t **record, struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO metastore_records(namespace, key, metadata, tags, owner, schema_hash,"
 		" version, created_at, updated_at, created_by, updated_by)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, ?8)"
 		" ON CONFLICT(namespace, key) DO NOTHING";
-	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	char now[AH_ISO_LEN], *m, *t;
+	sqlite3_stmt *stmt = ah_stmt(w->st, sql, err);
+	char *m = NULL, *t = NULL;
 	int rc;
 
+	*record = NULL;
 	if (!stmt)
 		return -1;
-	ah_now_iso(now);
-	m = f->metadata_text ? xstrdup(f->metadata_text) :
-	    f->metadata ? json_dumps(f->metadata, JSON_COMPACT) : xstrdup("{}");
-	t = f->tags ? json_dumps(f->tags, JSON_COMPACT) : xstrdup("[]");
+	if (!f->metadata_text)
+		m = f->metadata ? json_dumps(f->metadata, JSON_COMPACT) : xstrdup("{}");
+	if (!f->tags_text)
+		t = f->tags ? json_dumps(f->tags, JSON_COMPACT) : xstrdup("[]");
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, key);
-	ah_bind_text(stmt, 3, m);
-	ah_bind_text(stmt, 4, t);
+	ah_bind_text(stmt, 3, m ? m : f->metadata_text);
+	ah_bind_text(stmt, 4, t ? t : f->tags_text);
 	ah_bind_text(stmt, 5, f->owner);
 	ah_bind_text(stmt, 6, f->schema_hash);
-	ah_bind_text(stmt, 7, now);
-	ah_bind_text(stmt, 8, actor);
-	*record = NULL;
-	rc = ah_step_done(st, stmt, "cannot record record", err);
+	ah_bind_text(stmt, 7, w->now);
+	ah_bind_text(stmt, 8, w->actor);
+	rc = ah_step_done(w->st, stmt, "cannot record record", err);
 	free(m);
 	free(t);
 	if (rc < 0)
 		return -1;
-	if (!sqlite3_changes(st->db))
+	if (!sqlite3_changes(w->st->db))
 		return 0;
+	count_added(w, ns);
 	/* The record as written, made here rather than read back: bulk loads make many. */
-	*record = json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:i, s:s, s:s, s:n, s:s?, s:s?}",
-			    "namespace", ns, "key", key, "metadata",
-			    f->metadata ? json_incref(f->metadata) : json_object(), "tags",
-			    f->tags ? json_incref(f->tags) : json_array(), "owner", f->owner, "schemaHash",
-			    f->schema_hash, "version", 1, "createdAt", now, "updatedAt", now,
-			    "deletedAt", "createdBy", actor, "updatedBy", actor);
-	if (!json_object_get(*record, "owner"))
-		json_object_set_new(*record, "owner", json_null());
-	if (!json_object_get(*record, "schemaHash"))
-		json_object_set_new(*record, "schemaHash", json_null());
-	if (!json_object_get(*record, "createdBy"))
-		json_object_set_new(*record, "createdBy", json_null());
-	if (!json_object_get(*record, "updatedBy"))
-		json_object_set_new(*record, "updatedBy", json_null());
-	return record_change(st, ns, key, "create", 1, 0, actor, err);
+	*record = record_new(ns, key, f, w->now, w->actor);
+	return record_change(w, ns, key, "create", 1, 0, err);
 }
 
 /*
@@ -421,9 +541,8 @@ static int insert(struct ah_state *st, const char *ns, const char *key, struct f
  * as given, else as they are); undelete clears deleted_at. When nothing
  * changes the version stays: *idempotent.
  */
-static int update(struct ah_state *st, struct rec *r, struct fields *f, int undelete,
-		  const char *action, const char *actor, json_t **record, int *idempotent,
-		  struct ah_err *err)
+static int update(struct ms_write *w, struct rec *r, struct fields *f, int undelete,
+		  const char *action, json_t **record, int *idempotent, struct ah_err *err)
 {
 	static const char sql[] =
 		"UPDATE metastore_records SET metadata = ?2, tags = ?3, owner = ?4,"
@@ -437,7 +556,7 @@ static int update(struct ah_state *st, struct rec *r, struct fields *f, int unde
 	const char *ns = json_string_value(json_object_get(cur, "namespace"));
 	const char *key = json_string_value(json_object_get(cur, "key"));
 	sqlite3_stmt *stmt;
-	char now[AH_ISO_LEN], *mt, *tt;
+	char *mt, *tt;
 	int rc;
 
 	*idempotent = 0;
@@ -449,25 +568,25 @@ static int update(struct ah_state *st, struct rec *r, struct fields *f, int unde
 		*record = json_incref(cur);
 		return 0;
 	}
-	if (!(stmt = ah_stmt(st, sql, err)))
+	if (count_flush(w, err) < 0 || !(stmt = ah_stmt(w->st, sql, err)))
 		return -1;
-	ah_now_iso(now);
-	mt = json_dumps(m, JSON_COMPACT);
-	tt = json_dumps(t, JSON_COMPACT);
+	mt = f->metadata && f->metadata_text ? xstrdup(f->metadata_text) :
+	     json_dumps(m, JSON_COMPACT);
+	tt = f->tags && f->tags_text ? xstrdup(f->tags_text) : json_dumps(t, JSON_COMPACT);
 	sqlite3_bind_int64(stmt, 1, r->n);
 	ah_bind_text(stmt, 2, mt);
 	ah_bind_text(stmt, 3, tt);
 	ah_bind_text(stmt, 4, owner);
 	ah_bind_text(stmt, 5, schema);
-	ah_bind_text(stmt, 6, now);
-	ah_bind_text(stmt, 7, actor);
+	ah_bind_text(stmt, 6, w->now);
+	ah_bind_text(stmt, 7, w->actor);
 	sqlite3_bind_int(stmt, 8, undelete);
-	rc = ah_step_done(st, stmt, "cannot record record", err);
+	rc = ah_step_done(w->st, stmt, "cannot record record", err);
 	free(mt);
 	free(tt);
-	if (rc < 0 || read_back(st, ns, key, record, err) < 0)
+	if (rc < 0 || read_back(w->st, ns, key, record, err) < 0)
 		return -1;
-	return record_change(st, ns, key, action, r->version + 1, r->version, actor, err);
+	return record_change(w, ns, key, action, r->version + 1, r->version, err);
 }
 
 /* FNV-1a over the canonical payload: enough to tell a reused key's other payload. */
@@ -557,8 +676,8 @@ static json_t *answer(json_t *record, int created, int idempotent)
 }
 
 /* The writes inside the caller's transaction. */
-static int do_create(struct ah_state *st, json_t *params, const char *actor, int upsert,
-		     json_t **out, struct ah_err *err)
+static int do_create(struct ms_write *w, json_t *params, int upsert, json_t **out,
+		     struct ah_err *err)
 {
 	const char *ns, *key;
 	struct fields f;
@@ -567,24 +686,25 @@ static int do_create(struct ah_state *st, json_t *params, const char *actor, int
 	int seen, idem = 0, ret = -1;
 
 	*out = NULL;
+	memset(&f, 0, sizeof(f));
 	if (ns_key(params, &ns, &key, err) < 0)
 		return -1;
 	/* null, as JSON clients write an absent value, is no key */
 	v = json_object_get(params, "idempotencyKey");
 	if (v && !json_is_null(v) && !json_is_string(v))
 		return ah_invalid(err, "invalid idempotencyKey: must be a string");
-	if ((seen = idem_seen(st, ns, params, out, err)) != 0)
+	if ((seen = idem_seen(w->st, ns, params, out, err)) != 0)
 		return seen < 0 ? -1 : 0;
 	if (fields_read(params, 1, &f, err) < 0)
 		return -1;
 	/* expecting a version, the record must be there: nothing to insert */
 	v = json_object_get(params, "expectedVersion");
 	if ((!v || json_is_null(v) || (json_is_integer(v) && !json_integer_value(v))) &&
-	    insert(st, ns, key, &f, actor, &record, err) < 0)
+	    insert(w, ns, key, &f, &record, err) < 0)
 		goto done;
 	if (record) {
 		*out = answer(record, 1, 0);
-	} else if (rec_read(st, ns, key, &r, err) < 0 || expect(params, &r, err) < 0) {
+	} else if (rec_read(w->st, ns, key, &r, err) < 0 || expect(params, &r, err) < 0) {
 		goto done;
 	} else if (!r.n) {
 		ah_internal(err, "record %s/%s: neither there nor new", ns, key);
@@ -596,12 +716,11 @@ static int do_create(struct ah_state *st, json_t *params, const char *actor, int
 		}
 		*out = answer(json_incref(r.json), 0, 1);
 	} else {
-		if (update(st, &r, &f, 1, r.deleted ? "restore" : "update", actor, &record, &idem,
-			   err) < 0)
+		if (update(w, &r, &f, 1, r.deleted ? "restore" : "update", &record, &idem, err) < 0)
 			goto done;
 		*out = answer(record, 0, idem);
 	}
-	if (idem_store(st, ns, params, *out, err) < 0)
+	if (idem_store(w->st, ns, params, *out, err) < 0)
 		goto done;
 	ret = 0;
 done:
@@ -651,7 +770,7 @@ static void unset_path(json_t *m, const char *path)
 	free(copy);
 }
 
-static int do_patch(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+static int do_patch(struct ms_write *w, json_t *params, json_t **out,
 		    struct ah_err *err)
 {
 	json_t *tags = json_object_get(params, "tags"), *unset = json_object_get(params,
@@ -667,7 +786,7 @@ static int do_patch(struct ah_state *st, json_t *params, const char *actor, json
 	memset(&f, 0, sizeof(f));
 	if (ns_key(params, &ns, &key, err) < 0)
 		return -1;
-	if (rec_read(st, ns, key, &r, err) < 0)
+	if (rec_read(w->st, ns, key, &r, err) < 0)
 		goto done;
 	if (!r.n || r.deleted) {
 		ah_not_found(err, "record %s/%s not found", ns, key);
@@ -733,7 +852,7 @@ static int do_patch(struct ah_state *st, json_t *params, const char *actor, json
 		goto done;
 	f.has_owner = json_object_get(params, "owner") != NULL;
 	f.has_schema = json_object_get(params, "schemaHash") != NULL;
-	if (update(st, &r, &f, 0, "update", actor, &record, &idem, err) < 0)
+	if (update(w, &r, &f, 0, "update", &record, &idem, err) < 0)
 		goto done;
 	*out = answer(record, -1, idem);
 	ret = 0;
@@ -745,7 +864,7 @@ done:
 	return ret;
 }
 
-static int do_delete(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+static int do_delete(struct ms_write *w, json_t *params, json_t **out,
 		     struct ah_err *err)
 {
 	static const char sql[] =
@@ -755,27 +874,26 @@ static int do_delete(struct ah_state *st, json_t *params, const char *actor, jso
 	struct rec r = { 0 };
 	sqlite3_stmt *stmt;
 	json_t *record = NULL;
-	char now[AH_ISO_LEN];
 	int ret = -1;
 
 	*out = NULL;
 	if (ns_key(params, &ns, &key, err) < 0)
 		return -1;
-	if (rec_read(st, ns, key, &r, err) < 0)
+	if (rec_read(w->st, ns, key, &r, err) < 0)
 		goto done;
 	if (!r.n || r.deleted) {
 		ah_not_found(err, "record %s/%s not found", ns, key);
 		goto done;
 	}
-	if (expect(params, &r, err) < 0 || !(stmt = ah_stmt(st, sql, err)))
+	if (expect(params, &r, err) < 0 || count_flush(w, err) < 0 ||
+	    !(stmt = ah_stmt(w->st, sql, err)))
 		goto done;
-	ah_now_iso(now);
 	sqlite3_bind_int64(stmt, 1, r.n);
-	ah_bind_text(stmt, 2, now);
-	ah_bind_text(stmt, 3, actor);
-	if (ah_step_done(st, stmt, "cannot delete record", err) < 0 ||
-	    read_back(st, ns, key, &record, err) < 0 ||
-	    record_change(st, ns, key, "delete", r.version + 1, r.version, actor, err) < 0)
+	ah_bind_text(stmt, 2, w->now);
+	ah_bind_text(stmt, 3, w->actor);
+	if (ah_step_done(w->st, stmt, "cannot delete record", err) < 0 ||
+	    read_back(w->st, ns, key, &record, err) < 0 ||
+	    record_change(w, ns, key, "delete", r.version + 1, r.version, err) < 0)
 		goto done;
 	*out = answer(record, -1, 0);
 	record = NULL;
@@ -786,62 +904,72 @@ done:
 	return ret;
 }
 
-/* Inside a write transaction of its own: fn(st, params, actor, out, err). */
-static int in_tx(struct ah_state *st, json_t *params, const char *actor, json_t **out,
-		 struct ah_err *err,
-		 int (*fn)(struct ah_state *, json_t *, const char *, json_t **, struct ah_err *))
+/* A write of one record, inside the caller's transaction. */
+typedef int (*ms_write_fn)(struct ms_write *w, json_t *params, json_t **out,
+			   struct ah_err *err);
+
+/*
+ * fn in a write transaction of its own, at now (NULL: the time it
+ * begins).
+ */
+static int in_tx(struct ah_state *st, json_t *params, const char *actor, const char *now,
+		 json_t **out, struct ah_err *err, ms_write_fn fn)
 {
+	struct ms_write w;
+	int ret = 0;
+
 	*out = NULL;
-	if (ah_begin_write(st, err) < 0)
+	if (write_begin(&w, st, actor, now, err) < 0)
 		return -1;
-	if (fn(st, params, actor, out, err) < 0 || ah_commit(st, err) < 0) {
+	if (fn(&w, params, out, err) < 0 || write_commit(&w, err) < 0) {
 		ah_rollback(st);
 		json_decref(*out);
 		*out = NULL;
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	write_release(&w);
+	return ret;
 }
 
-static int create_fn(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+static int create_fn(struct ms_write *w, json_t *params, json_t **out,
 		     struct ah_err *err)
 {
-	return do_create(st, params, actor, 0, out, err);
+	return do_create(w, params, 0, out, err);
 }
 
-static int put_fn(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+static int put_fn(struct ms_write *w, json_t *params, json_t **out,
 		  struct ah_err *err)
 {
-	return do_create(st, params, actor, 1, out, err);
+	return do_create(w, params, 1, out, err);
 }
 
 int ah_ms_create(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		 struct ah_err *err)
 {
-	return in_tx(st, params, actor, out, err, create_fn);
+	return in_tx(st, params, actor, NULL, out, err, create_fn);
 }
 
 int ah_ms_put(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 	      struct ah_err *err)
 {
-	return in_tx(st, params, actor, out, err, put_fn);
+	return in_tx(st, params, actor, NULL, out, err, put_fn);
 }
 
 int ah_ms_patch(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		struct ah_err *err)
 {
-	return in_tx(st, params, actor, out, err, do_patch);
+	return in_tx(st, params, actor, NULL, out, err, do_patch);
 }
 
 int ah_ms_delete(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		 struct ah_err *err)
 {
-	return in_tx(st, params, actor, out, err, do_delete);
+	return in_tx(st, params, actor, NULL, out, err, do_delete);
 }
-
-static int do_purge(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+static int do_purge(struct ms_write *w, json_t *params, json_t **out,
 		    struct ah_err *err)
 {
+	struct ah_state *st = w->st;
 	static const char sql[] = "DELETE FROM metastore_records WHERE n = ?";
 	static const char sql_audit[] =
 		"DELETE FROM metastore_audit WHERE namespace = ? AND key = ?";
@@ -858,7 +986,7 @@ static int do_purge(struct ah_state *st, json_t *params, const char *actor, json
 		ah_not_found(err, "record %s/%s not found", ns, key);
 		goto done;
 	}
-	if (!(stmt = ah_stmt(st, sql, err)))
+	if (count_flush(w, err) < 0 || !(stmt = ah_stmt(st, sql, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, r.n);
 	if (ah_step_done(st, stmt, "cannot purge record", err) < 0 ||
@@ -868,7 +996,7 @@ static int do_purge(struct ah_state *st, json_t *params, const char *actor, json
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, key);
 	if (ah_step_done(st, stmt, "cannot purge record history", err) < 0 ||
-	    record_change(st, ns, key, "purge", r.version, r.version, actor, err) < 0)
+	    record_change(w, ns, key, "purge", r.version, r.version, err) < 0)
 		goto done;
 	*out = json_pack("{s:s, s:s, s:b}", "namespace", ns, "key", key, "purged", 1);
 	ret = 0;
@@ -880,7 +1008,7 @@ done:
 int ah_ms_purge(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		struct ah_err *err)
 {
-	return in_tx(st, params, actor, out, err, do_purge);
+	return in_tx(st, params, actor, NULL, out, err, do_purge);
 }
 
 /* The record as it was at version (or audit entry id), from the audit rows. */
@@ -915,9 +1043,10 @@ static json_t *snapshot(struct ah_state *st, const char *ns, const char *key, lo
 	return rec;
 }
 
-static int do_restore(struct ah_state *st, json_t *params, const char *actor, json_t **out,
+static int do_restore(struct ms_write *w, json_t *params, json_t **out,
 		      struct ah_err *err)
 {
+	struct ah_state *st = w->st;
 	const char *ns, *key;
 	struct rec r = { 0 };
 	struct fields f;
@@ -945,7 +1074,7 @@ static int do_restore(struct ah_state *st, json_t *params, const char *actor, js
 	f.owner = json_string_value(json_object_get(snap, "owner"));
 	f.schema_hash = json_string_value(json_object_get(snap, "schemaHash"));
 	f.has_owner = f.has_schema = 1;
-	if (update(st, &r, &f, 1, "restore", actor, &record, &idem, err) < 0)
+	if (update(w, &r, &f, 1, "restore", &record, &idem, err) < 0)
 		goto done;
 	*out = answer(record, -1, idem);
 	ret = 0;
@@ -959,7 +1088,7 @@ done:
 int ah_ms_restore(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		  struct ah_err *err)
 {
-	return in_tx(st, params, actor, out, err, do_restore);
+	return in_tx(st, params, actor, NULL, out, err, do_restore);
 }
 
 int ah_ms_get(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
@@ -1103,7 +1232,7 @@ int ah_ms_analyze(struct ah_state *st, int force, struct ah_err *err)
 
 static const struct {
 	const char *type;
-	int (*fn)(struct ah_state *, json_t *, const char *, json_t **, struct ah_err *);
+	ms_write_fn fn;
 } bulk_ops[] = {
 	{ "create", create_fn },
 	{ "delete", do_delete },
@@ -1126,10 +1255,13 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 	       struct ah_err *err)
 {
 	json_t *ops = json_object_get(params, "operations"), *op, *results = NULL;
+	struct ms_write w;
+	char now[AH_ISO_LEN];
 	size_t i, n = json_array_size(ops);
 	int each = 0, began = 0, ret = -1;
 
 	*out = NULL;
+	memset(&w, 0, sizeof(w));
 	if (!json_is_array(ops) || !n || n > 100)
 		return ah_invalid(err, "invalid operations: an array of 1 to 100 operations");
 	if (json_object_get(params, "continueOnError") &&
@@ -1142,8 +1274,10 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 			return ah_invalid(err, "invalid operation %zu: type must be create, put, patch or delete",
 					  i);
 	}
+	/* A document's writes carry one time, also each in its own transaction. */
+	ah_now_iso(now);
 	if (!each) {
-		if (ah_begin_write(st, err) < 0)
+		if (write_begin(&w, st, actor, now, err) < 0)
 			return -1;
 		began = 1;
 	}
@@ -1151,11 +1285,11 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 	json_array_foreach(ops, i, op) {
 		int k = bulk_fn(json_string_value(json_object_get(op, "type")));
 		struct ah_err why = AH_ERR_INIT;
-		json_t *res = NULL;
+		json_t *res = NULL, *rec;
 		int r;
 
-		r = each ? in_tx(st, op, actor, &res, &why, bulk_ops[k].fn) :
-		    bulk_ops[k].fn(st, op, actor, &res, &why);
+		r = each ? in_tx(st, op, actor, now, &res, &why, bulk_ops[k].fn) :
+		    bulk_ops[k].fn(&w, op, &res, &why);
 		if (r < 0 && !each) {
 			/* Atomic: the first refusal is the answer, and nothing was written. */
 			char msg[sizeof(why.msg)];
@@ -1165,18 +1299,19 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 				 bulk_ops[k].type, msg);
 			goto done;
 		}
-		if (r < 0)
+		if (r < 0) {
 			json_array_append_new(results, json_pack("{s:s, s:s, s:{s:i, s:s, s:s}}",
 				"status", "error", "type", bulk_ops[k].type, "error", "statusCode",
 				why.status, "code", why.code ? why.code : "error", "message", why.msg));
-		else
+		} else {
+			rec = json_object_get(res, "record");
 			json_array_append_new(results, json_pack("{s:s, s:s, s:O, s:O?}", "status",
-				"ok", "type", bulk_ops[k].type, "record",
-				json_object_get(res, "record") ? json_object_get(res, "record") : res,
-				"idempotent", json_object_get(res, "idempotent")));
+				"ok", "type", bulk_ops[k].type, "record", rec ? rec : res, "idempotent",
+				json_object_get(res, "idempotent")));
+		}
 		json_decref(res);
 	}
-	if (began && ah_commit(st, err) < 0)
+	if (began && write_commit(&w, err) < 0)
 		goto done;
 	began = 0;
 	/* a load's records change the plans: the statistics follow */
@@ -1190,6 +1325,7 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 done:
 	if (began)
 		ah_rollback(st);
+	write_release(&w);
 	json_decref(results);
 	return ret;
 }
@@ -1198,7 +1334,7 @@ static json_t *change_row(sqlite3_stmt *stmt)
 {
 	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:s}",
 			 "revision", (json_int_t)sqlite3_column_int64(stmt, 0),
-			 "type", change_of(ah_col_text(stmt, 1)),
+			 "type", change_of(ah_col_text(stmt, 1))->name,
 			 "namespace", ah_col_text(stmt, 2), "key", ah_col_text(stmt, 3),
 			 "version", (json_int_t)sqlite3_column_int64(stmt, 4),
 			 "record", ah_col_json(stmt, 5), "time", ah_col_text(stmt, 6));
