@@ -1203,26 +1203,29 @@ int ah_ms_namespaces(struct ah_state *st, json_t *params, json_t **out, struct a
 /* The first column of sql's one row; 0 when it has none (or sql cannot run: no sqlite_stat1 yet). */
 static sqlite3_int64 int_of(struct ah_state *st, const char *sql)
 {
-	sqlite3_stmt *stmt;
+	struct ah_err ignored = AH_ERR_INIT;
+	sqlite3_stmt *stmt = ah_stmt(st, sql, &ignored);
 	sqlite3_int64 v = 0;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
+	if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
 		v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	if (stmt)
+		sqlite3_reset(stmt);
 	return v;
 }
 
 int ah_ms_analyze(struct ah_state *st, int force, struct ah_err *err)
 {
+	static const char sql_now[] = "SELECT sum(records + deleted) FROM metastore_namespaces";
+	/* the unique index's first figure: the rows when it was analyzed */
+	static const char sql_then[] =
+		"SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE"
+		" tbl = 'metastore_records' AND idx = 'sqlite_autoindex_metastore_records_1'";
 	sqlite3_int64 now, then;
 
 	if (!force) {
-		now = int_of(st, "SELECT sum(records + deleted) FROM metastore_namespaces");
-		/* the unique index's first figure: the rows when it was analyzed */
-		then = int_of(st, "SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 WHERE"
-			      " tbl = 'metastore_records' AND idx = 'sqlite_autoindex_metastore_records_1'");
+		now = int_of(st, sql_now);
+		then = int_of(st, sql_then);
 		/* few records: any plan is quick */
 		if (now < 1000 || (then && now <= 2 * then && 2 * now >= then))
 			return 0;
