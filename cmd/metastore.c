@@ -16,6 +16,7 @@
 #include "../lib/env.h"
 #include "../lib/fsutil.h"
 #include "../lib/metastore.h"
+#include "../lib/ops.h"
 #include "../lib/strbuf.h"
 
 static const char *const metastore_usage[] = {
@@ -533,17 +534,25 @@ static void bulk_print(struct ctx *ctx, json_t *out, size_t *n, size_t *failed)
 
 /*
  * A bulk file's documents, parsed a step ahead in a thread of their own
- * while the one before is written, which also frees them once written
- * (where they were made: the writer is a load's slowest part).
+ * while the one before is written; the same thread runs the operation's
+ * pure part (ah_op_prepare: its records checked and written out), and
+ * frees what it made once written: the writer is the load's slowest part.
  */
 #define BULK_AHEAD 4
+#define BULK_OP "metastore.bulk"
+
+struct bulk_doc {
+	json_t *doc;
+	void *prepared;
+};
 
 struct bulk_reader {
 	const char *file, *buf;
 	size_t len, off, docs;
-	json_t *ready[BULK_AHEAD];
+	int prepare;		/* run the operation's pure part (not with --server) */
+	struct bulk_doc ready[BULK_AHEAD];
 	size_t head, count;
-	json_t *spent[BULK_AHEAD];
+	struct bulk_doc spent[BULK_AHEAD];
 	size_t spent_nr;
 	int done, stop;
 	char error[256];
@@ -551,17 +560,24 @@ struct bulk_reader {
 	pthread_cond_t cond;
 };
 
+static void bulk_doc_release(struct bulk_doc *d)
+{
+	ah_op_prepared_free(BULK_OP, d->prepared);
+	json_decref(d->doc);
+	memset(d, 0, sizeof(*d));
+}
+
 /* Under the lock: frees the documents written, without it. */
 static void bulk_free_spent(struct bulk_reader *r)
 {
-	json_t *spent[BULK_AHEAD];
+	struct bulk_doc spent[BULK_AHEAD];
 	size_t i, n = r->spent_nr;
 
 	memcpy(spent, r->spent, n * sizeof(*spent));
 	r->spent_nr = 0;
 	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < n; i++)
-		json_decref(spent[i]);
+		bulk_doc_release(&spent[i]);
 	pthread_mutex_lock(&r->lock);
 }
 
@@ -570,28 +586,38 @@ static void *bulk_read(void *arg)
 	struct bulk_reader *r = arg;
 	char why[AH_JSON_WHY_MAX];
 	json_error_t je;
-	json_t *doc;
+	struct bulk_doc d;
+	int ahead;
 
 	for (;;) {
 		while (r->off < r->len && strchr(" \t\r\n", r->buf[r->off]))
 			r->off++;
 		if (r->off == r->len && r->docs)
 			break;
-		doc = json_loadb(r->buf + r->off, r->len - r->off,
-				 JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
+		d.doc = json_loadb(r->buf + r->off, r->len - r->off,
+				   JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
 		r->docs++;
-		if (!doc || !json_is_object(doc)) {
-			if (doc)
+		if (!d.doc || !json_is_object(d.doc)) {
+			if (d.doc)
 				snprintf(r->error, sizeof(r->error), "metastore bulk: '%s' must hold JSON"
 					 " objects {operations, continueOnError}", r->file);
 			else
 				snprintf(r->error, sizeof(r->error), "metastore bulk: invalid JSON in"
 					 " '%s' (document %zu): %s", r->file, r->docs,
 					 ah_json_why(&je, why, sizeof(why)));
-			json_decref(doc);
+			json_decref(d.doc);
 			break;
 		}
 		r->off += je.position;
+		/*
+		 * Its pure part, when this thread is ahead of the writer (a
+		 * document waits): else the writer runs it, and the two keep
+		 * pace (parsing alone is most of the writer's time).
+		 */
+		pthread_mutex_lock(&r->lock);
+		ahead = r->count > 0;
+		pthread_mutex_unlock(&r->lock);
+		d.prepared = r->prepare && ahead ? ah_op_prepare(BULK_OP, d.doc) : NULL;
 		pthread_mutex_lock(&r->lock);
 		for (;;) {
 			if (r->spent_nr)
@@ -602,10 +628,10 @@ static void *bulk_read(void *arg)
 		}
 		if (r->stop) {
 			pthread_mutex_unlock(&r->lock);
-			json_decref(doc);
+			bulk_doc_release(&d);
 			return NULL;
 		}
-		r->ready[(r->head + r->count++) % BULK_AHEAD] = doc;
+		r->ready[(r->head + r->count++) % BULK_AHEAD] = d;
 		pthread_cond_broadcast(&r->cond);
 		pthread_mutex_unlock(&r->lock);
 	}
@@ -617,29 +643,26 @@ static void *bulk_read(void *arg)
 }
 
 /*
- * The next document, NULL after the last (or at an error: r->error); the
- * one before, spent, is the reader's to free.
+ * The next document into *d (d->doc NULL after the last, or at an error:
+ * r->error); the one before, in *d, is spent.
  */
-static json_t *bulk_next(struct bulk_reader *r, json_t *spent)
+static void bulk_next(struct bulk_reader *r, struct bulk_doc *d)
 {
-	json_t *doc = NULL;
-
 	pthread_mutex_lock(&r->lock);
-	if (spent && !r->done && r->spent_nr < BULK_AHEAD) {
-		r->spent[r->spent_nr++] = spent;
-		spent = NULL;
+	if (d->doc && !r->done && r->spent_nr < BULK_AHEAD) {
+		r->spent[r->spent_nr++] = *d;
+		memset(d, 0, sizeof(*d));
 	}
+	bulk_doc_release(d);
 	while (!r->count && !r->done)
 		pthread_cond_wait(&r->cond, &r->lock);
 	if (r->count) {
-		doc = r->ready[r->head];
+		*d = r->ready[r->head];
 		r->head = (r->head + 1) % BULK_AHEAD;
 		r->count--;
 		pthread_cond_broadcast(&r->cond);
 	}
 	pthread_mutex_unlock(&r->lock);
-	json_decref(spent);
-	return doc;
 }
 
 /*
@@ -652,7 +675,8 @@ static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 	struct option opts[] = { OPT_END() };
 	struct bulk_reader r = { .lock = PTHREAD_MUTEX_INITIALIZER,
 				 .cond = PTHREAD_COND_INITIALIZER };
-	json_t *params = NULL, *out = NULL;
+	struct bulk_doc d = { NULL, NULL };
+	json_t *out = NULL;
 	char *buf = NULL;
 	size_t n = 0, failed = 0;
 	pthread_t reader;
@@ -670,13 +694,17 @@ static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 	}
 	r.file = argv[0];
 	r.buf = buf;
+	r.prepare = !ctx->server;
 	if (pthread_create(&reader, NULL, bulk_read, &r)) {
 		error("metastore bulk: cannot start a thread: %s", strerror(errno));
 		goto done;
 	}
 	started = 1;
-	while ((params = bulk_next(&r, params))) {
-		if ((code = run_op(ctx, "metastore.bulk", params, &out)))
+	for (bulk_next(&r, &d); d.doc; bulk_next(&r, &d)) {
+		ctx->op.prepared = d.prepared;
+		code = run_op(ctx, BULK_OP, d.doc, &out);
+		ctx->op.prepared = NULL;
+		if (code)
 			goto done;
 		bulk_print(ctx, out, &n, &failed);
 		json_decref(out);
@@ -697,12 +725,12 @@ done:
 		pthread_mutex_unlock(&r.lock);
 		pthread_join(reader, NULL);
 		while (r.count--)
-			json_decref(r.ready[r.head++ % BULK_AHEAD]);
+			bulk_doc_release(&r.ready[r.head++ % BULK_AHEAD]);
 		while (r.spent_nr)
-			json_decref(r.spent[--r.spent_nr]);
+			bulk_doc_release(&r.spent[--r.spent_nr]);
 	}
+	bulk_doc_release(&d);
 	free(buf);
-	json_decref(params);
 	json_decref(out);
 	return code;
 }

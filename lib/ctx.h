@@ -22,6 +22,8 @@ struct ah_ctx {
 	 */
 	void (*progress)(struct ah_ctx *ctx, json_t *result, const struct ah_err *refusal);
 	void *progress_cls;
+	/* What ah_op_prepare made of this call's params, when the caller ran it (or NULL). */
+	void *prepared;
 };
 
 /* The state for ctx, opened on first use. */

@@ -4,6 +4,7 @@
  * record as it became) and its event, in one transaction.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,16 +98,29 @@ static int depth_of(json_t *v, int depth)
 	return max;
 }
 
-/* APPHUB_METASTORE_MAX_RECORD, read once: a bulk load checks a record at a time. */
+static int64_t record_max_value;
+
+static void record_max_read(void)
+{
+	struct ah_err ignored = AH_ERR_INIT;
+
+	if (ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, &record_max_value,
+			&ignored) < 0)
+		record_max_value = 0;
+}
+
+/*
+ * APPHUB_METASTORE_MAX_RECORD, read once (a bulk load checks a record at
+ * a time), by whichever thread is first; a bad value, each time.
+ */
 static int record_max(int64_t *out, struct ah_err *err)
 {
-	static int64_t max;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!max && ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, &max,
-				err) < 0)
-		return -1;
-	*out = max;
-	return 0;
+	pthread_once(&once, record_max_read);
+	*out = record_max_value;
+	return record_max_value ? 0 :
+	       ah_env_size("APPHUB_METASTORE_MAX_RECORD", AH_MS_RECORD_MAX, 1024, out, err);
 }
 
 /*
@@ -457,6 +471,21 @@ static void fields_release(struct fields *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/*
+ * A bulk document's operations made ready ahead of their writes, on
+ * another thread (ah_ms_bulk_prepare): create's and put's fields read,
+ * their texts written out, or why they are refused.
+ */
+struct ah_ms_prep {
+	json_t *params;		/* the document they are made from */
+	size_t n;
+	struct ms_prep {
+		int read, failed;
+		struct fields f;
+		struct ah_err err;
+	} *op;
+};
+
 /* ns/key's record as a create at w's time makes it from f. */
 static json_t *record_new(const char *ns, const char *key, const struct fields *f,
 			  const char *now, const char *actor)
@@ -676,17 +705,17 @@ static json_t *answer(json_t *record, int created, int idempotent)
 }
 
 /* The writes inside the caller's transaction. */
-static int do_create(struct ms_write *w, json_t *params, int upsert, json_t **out,
-		     struct ah_err *err)
+static int do_create(struct ms_write *w, json_t *params, struct ms_prep *pre, int upsert,
+		     json_t **out, struct ah_err *err)
 {
 	const char *ns, *key;
-	struct fields f;
+	struct fields own, *f = &own;
 	struct rec r = { 0 };
 	json_t *record = NULL, *v;
 	int seen, idem = 0, ret = -1;
 
 	*out = NULL;
-	memset(&f, 0, sizeof(f));
+	memset(&own, 0, sizeof(own));
 	if (ns_key(params, &ns, &key, err) < 0)
 		return -1;
 	/* null, as JSON clients write an absent value, is no key */
@@ -695,12 +724,19 @@ static int do_create(struct ms_write *w, json_t *params, int upsert, json_t **ou
 		return ah_invalid(err, "invalid idempotencyKey: must be a string");
 	if ((seen = idem_seen(w->st, ns, params, out, err)) != 0)
 		return seen < 0 ? -1 : 0;
-	if (fields_read(params, 1, &f, err) < 0)
+	/* made ready ahead (and then its refusal is met here, as it would be), or read now */
+	if (pre && pre->failed) {
+		*err = pre->err;
+		return -1;
+	}
+	if (pre)
+		f = &pre->f;
+	else if (fields_read(params, 1, &own, err) < 0)
 		return -1;
 	/* expecting a version, the record must be there: nothing to insert */
 	v = json_object_get(params, "expectedVersion");
 	if ((!v || json_is_null(v) || (json_is_integer(v) && !json_integer_value(v))) &&
-	    insert(w, ns, key, &f, &record, err) < 0)
+	    insert(w, ns, key, f, &record, err) < 0)
 		goto done;
 	if (record) {
 		*out = answer(record, 1, 0);
@@ -716,7 +752,7 @@ static int do_create(struct ms_write *w, json_t *params, int upsert, json_t **ou
 		}
 		*out = answer(json_incref(r.json), 0, 1);
 	} else {
-		if (update(w, &r, &f, 1, r.deleted ? "restore" : "update", &record, &idem, err) < 0)
+		if (update(w, &r, f, 1, r.deleted ? "restore" : "update", &record, &idem, err) < 0)
 			goto done;
 		*out = answer(record, 0, idem);
 	}
@@ -728,7 +764,7 @@ done:
 		json_decref(*out);
 		*out = NULL;
 	}
-	fields_release(&f);
+	fields_release(&own);
 	rec_release(&r);
 	return ret;
 }
@@ -770,7 +806,7 @@ static void unset_path(json_t *m, const char *path)
 	free(copy);
 }
 
-static int do_patch(struct ms_write *w, json_t *params, json_t **out,
+static int do_patch(struct ms_write *w, json_t *params, struct ms_prep *pre, json_t **out,
 		    struct ah_err *err)
 {
 	json_t *tags = json_object_get(params, "tags"), *unset = json_object_get(params,
@@ -781,6 +817,8 @@ static int do_patch(struct ms_write *w, json_t *params, json_t **out,
 	struct rec r = { 0 };
 	size_t i;
 	int idem = 0, ret = -1;
+
+	(void)pre;
 
 	*out = NULL;
 	memset(&f, 0, sizeof(f));
@@ -864,7 +902,7 @@ done:
 	return ret;
 }
 
-static int do_delete(struct ms_write *w, json_t *params, json_t **out,
+static int do_delete(struct ms_write *w, json_t *params, struct ms_prep *pre, json_t **out,
 		     struct ah_err *err)
 {
 	static const char sql[] =
@@ -875,6 +913,8 @@ static int do_delete(struct ms_write *w, json_t *params, json_t **out,
 	sqlite3_stmt *stmt;
 	json_t *record = NULL;
 	int ret = -1;
+
+	(void)pre;
 
 	*out = NULL;
 	if (ns_key(params, &ns, &key, err) < 0)
@@ -904,16 +944,16 @@ done:
 	return ret;
 }
 
-/* A write of one record, inside the caller's transaction. */
-typedef int (*ms_write_fn)(struct ms_write *w, json_t *params, json_t **out,
-			   struct ah_err *err);
+/* A write of one record, inside the caller's transaction; pre: made ready ahead (bulk). */
+typedef int (*ms_write_fn)(struct ms_write *w, json_t *params, struct ms_prep *pre,
+			   json_t **out, struct ah_err *err);
 
 /*
  * fn in a write transaction of its own, at now (NULL: the time it
  * begins).
  */
 static int in_tx(struct ah_state *st, json_t *params, const char *actor, const char *now,
-		 json_t **out, struct ah_err *err, ms_write_fn fn)
+		 struct ms_prep *pre, json_t **out, struct ah_err *err, ms_write_fn fn)
 {
 	struct ms_write w;
 	int ret = 0;
@@ -921,7 +961,7 @@ static int in_tx(struct ah_state *st, json_t *params, const char *actor, const c
 	*out = NULL;
 	if (write_begin(&w, st, actor, now, err) < 0)
 		return -1;
-	if (fn(&w, params, out, err) < 0 || write_commit(&w, err) < 0) {
+	if (fn(&w, params, pre, out, err) < 0 || write_commit(&w, err) < 0) {
 		ah_rollback(st);
 		json_decref(*out);
 		*out = NULL;
@@ -931,42 +971,42 @@ static int in_tx(struct ah_state *st, json_t *params, const char *actor, const c
 	return ret;
 }
 
-static int create_fn(struct ms_write *w, json_t *params, json_t **out,
+static int create_fn(struct ms_write *w, json_t *params, struct ms_prep *pre, json_t **out,
 		     struct ah_err *err)
 {
-	return do_create(w, params, 0, out, err);
+	return do_create(w, params, pre, 0, out, err);
 }
 
-static int put_fn(struct ms_write *w, json_t *params, json_t **out,
+static int put_fn(struct ms_write *w, json_t *params, struct ms_prep *pre, json_t **out,
 		  struct ah_err *err)
 {
-	return do_create(w, params, 1, out, err);
+	return do_create(w, params, pre, 1, out, err);
 }
 
 int ah_ms_create(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		 struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, out, err, create_fn);
+	return in_tx(st, params, actor, NULL, NULL, out, err, create_fn);
 }
 
 int ah_ms_put(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 	      struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, out, err, put_fn);
+	return in_tx(st, params, actor, NULL, NULL, out, err, put_fn);
 }
 
 int ah_ms_patch(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, out, err, do_patch);
+	return in_tx(st, params, actor, NULL, NULL, out, err, do_patch);
 }
 
 int ah_ms_delete(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		 struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, out, err, do_delete);
+	return in_tx(st, params, actor, NULL, NULL, out, err, do_delete);
 }
-static int do_purge(struct ms_write *w, json_t *params, json_t **out,
+static int do_purge(struct ms_write *w, json_t *params, struct ms_prep *pre, json_t **out,
 		    struct ah_err *err)
 {
 	struct ah_state *st = w->st;
@@ -977,6 +1017,8 @@ static int do_purge(struct ms_write *w, json_t *params, json_t **out,
 	struct rec r = { 0 };
 	sqlite3_stmt *stmt;
 	int ret = -1;
+
+	(void)pre;
 
 	if (ns_key(params, &ns, &key, err) < 0)
 		return -1;
@@ -1008,7 +1050,7 @@ done:
 int ah_ms_purge(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, out, err, do_purge);
+	return in_tx(st, params, actor, NULL, NULL, out, err, do_purge);
 }
 
 /* The record as it was at version (or audit entry id), from the audit rows. */
@@ -1043,7 +1085,7 @@ static json_t *snapshot(struct ah_state *st, const char *ns, const char *key, lo
 	return rec;
 }
 
-static int do_restore(struct ms_write *w, json_t *params, json_t **out,
+static int do_restore(struct ms_write *w, json_t *params, struct ms_prep *pre, json_t **out,
 		      struct ah_err *err)
 {
 	struct ah_state *st = w->st;
@@ -1053,6 +1095,8 @@ static int do_restore(struct ms_write *w, json_t *params, json_t **out,
 	json_t *snap = NULL, *record = NULL;
 	long version, audit;
 	int idem, ret = -1;
+
+	(void)pre;
 
 	memset(&f, 0, sizeof(f));
 	if (ns_key(params, &ns, &key, err) < 0 ||
@@ -1088,7 +1132,7 @@ done:
 int ah_ms_restore(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		  struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, out, err, do_restore);
+	return in_tx(st, params, actor, NULL, NULL, out, err, do_restore);
 }
 
 int ah_ms_get(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
@@ -1236,26 +1280,62 @@ int ah_ms_analyze(struct ah_state *st, int force, struct ah_err *err)
 static const struct {
 	const char *type;
 	ms_write_fn fn;
+	int fields;	/* create's fields, which ah_ms_bulk_prepare reads */
 } bulk_ops[] = {
-	{ "create", create_fn },
-	{ "delete", do_delete },
-	{ "patch", do_patch },
-	{ "put", put_fn },
-	{ "upsert", put_fn },
+	{ "create", create_fn, 1 },
+	{ "delete", do_delete, 0 },
+	{ "patch", do_patch, 0 },
+	{ "put", put_fn, 1 },
+	{ "upsert", put_fn, 1 },
 };
 
 static int bulk_fn(const char *type)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(bulk_ops) / sizeof(bulk_ops[0]); i++)
+	for (i = 0; type && i < sizeof(bulk_ops) / sizeof(bulk_ops[0]); i++)
 		if (!strcmp(type, bulk_ops[i].type))
 			return (int)i;
 	return -1;
 }
 
-int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **out,
-	       struct ah_err *err)
+struct ah_ms_prep *ah_ms_bulk_prepare(json_t *params)
+{
+	json_t *ops = json_object_get(params, "operations"), *op;
+	size_t i, n = json_array_size(ops);
+	struct ah_ms_prep *p;
+	int k;
+
+	if (!n || n > 100)
+		return NULL;
+	p = xcalloc(1, sizeof(*p));
+	p->params = params;
+	p->n = n;
+	p->op = xcalloc(n, sizeof(*p->op));
+	json_array_foreach(ops, i, op) {
+		k = bulk_fn(json_string_value(json_object_get(op, "type")));
+		if (!json_is_object(op) || k < 0 || !bulk_ops[k].fields)
+			continue;
+		p->op[i].read = 1;
+		p->op[i].failed = fields_read(op, 1, &p->op[i].f, &p->op[i].err) < 0;
+	}
+	return p;
+}
+
+void ah_ms_bulk_prep_free(struct ah_ms_prep *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++)
+		fields_release(&p->op[i].f);
+	free(p->op);
+	free(p);
+}
+
+int ah_ms_bulk(struct ah_state *st, json_t *params, struct ah_ms_prep *prep, const char *actor,
+	       json_t **out, struct ah_err *err)
 {
 	json_t *ops = json_object_get(params, "operations"), *op, *results = NULL;
 	struct ms_write w;
@@ -1277,6 +1357,9 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 			return ah_invalid(err, "invalid operation %zu: type must be create, put, patch or delete",
 					  i);
 	}
+	/* made ready for other params, it is not these' */
+	if (prep && (prep->params != params || prep->n != n))
+		prep = NULL;
 	/* A document's writes carry one time, also each in its own transaction. */
 	ah_now_iso(now);
 	if (!each) {
@@ -1287,12 +1370,13 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **
 	results = json_array();
 	json_array_foreach(ops, i, op) {
 		int k = bulk_fn(json_string_value(json_object_get(op, "type")));
+		struct ms_prep *pre = prep && prep->op[i].read ? &prep->op[i] : NULL;
 		struct ah_err why = AH_ERR_INIT;
 		json_t *res = NULL, *rec;
 		int r;
 
-		r = each ? in_tx(st, op, actor, now, &res, &why, bulk_ops[k].fn) :
-		    bulk_ops[k].fn(&w, op, &res, &why);
+		r = each ? in_tx(st, op, actor, now, pre, &res, &why, bulk_ops[k].fn) :
+		    bulk_ops[k].fn(&w, op, pre, &res, &why);
 		if (r < 0 && !each) {
 			/* Atomic: the first refusal is the answer, and nothing was written. */
 			char msg[sizeof(why.msg)];

@@ -27,6 +27,8 @@
 #define AH_MS_RECORD_MAX (1 << 20)	/* APPHUB_METASTORE_MAX_RECORD lowers or raises it */
 #define AH_MS_DEPTH_MAX 32
 
+struct ah_ms_prep;
+
 /* create: {namespace, key, metadata?, tags?, owner?, schemaHash?, idempotencyKey?} */
 int ah_ms_create(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		 struct ah_err *err);
@@ -55,12 +57,6 @@ int ah_ms_audit(struct ah_state *st, json_t *params, json_t **out, struct ah_err
 /* namespaces: {} -> {namespaces: [{namespace, records, deleted, updatedAt}]} */
 int ah_ms_namespaces(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err);
 /*
- * bulk: {operations: [{type: create|put|patch|delete, namespace, key, ...}] (1..100),
- * continueOnError?}: atomic (all or nothing: the first error is the error) unless
- * continueOnError, then each on its own -> {operations: [{status: "ok", type, record}
- * | {status: "error", type, error {statusCode, code, message}}]}.
- */
-/*
  * The query planner's statistics of the records (ANALYZE), when force,
  * when there are none, or when the records have doubled or halved since:
  * without them a filter on an unindexed field walks a namespace's index,
@@ -69,8 +65,24 @@ int ah_ms_namespaces(struct ah_state *st, json_t *params, json_t **out, struct a
  */
 int ah_ms_analyze(struct ah_state *st, int force, struct ah_err *err);
 
-int ah_ms_bulk(struct ah_state *st, json_t *params, const char *actor, json_t **out,
-	       struct ah_err *err);
+/*
+ * bulk: {operations: [{type: create|put|patch|delete, namespace, key, ...}] (1..100),
+ * continueOnError?}: atomic (all or nothing: the first error is the error) unless
+ * continueOnError, then each on its own -> {operations: [{status: "ok", type, record}
+ * | {status: "error", type, error {statusCode, code, message}}]}. prep: what
+ * ah_ms_bulk_prepare made of params, or NULL.
+ */
+int ah_ms_bulk(struct ah_state *st, json_t *params, struct ah_ms_prep *prep, const char *actor,
+	       json_t **out, struct ah_err *err);
+/*
+ * bulk's pure part, which a load runs on the thread that parses its
+ * documents while the writer writes the one before: its records checked
+ * and written out as JSON text (a quarter of the writer's time). NULL when
+ * params are refused, which ah_ms_bulk then says. Any thread; freed by
+ * ah_ms_bulk_prep_free, after the bulk (best on the thread that made it).
+ */
+struct ah_ms_prep *ah_ms_bulk_prepare(json_t *params);
+void ah_ms_bulk_prep_free(struct ah_ms_prep *prep);
 /*
  * changes: {namespace, key?, prefix?, since? (a revision; 0), limit? (1000)} ->
  * {changes: [{revision, type: created|updated|deleted|restored|purged, namespace,

@@ -54,7 +54,22 @@ static int op_restore(struct ah_ctx *ctx, json_t *params, json_t **out, struct a
 
 static int op_bulk(struct ah_ctx *ctx, json_t *params, json_t **out, struct ah_err *err)
 {
-	return write_op(ah_ms_bulk, ctx, params, out, err);
+	struct ah_state *st;
+
+	*out = NULL;
+	if (ah_ctx_state(ctx, &st, err) < 0)
+		return -1;
+	return ah_ms_bulk(st, params, ctx->prepared, ctx->subject, out, err);
+}
+
+static void *bulk_prepare(json_t *params)
+{
+	return ah_ms_bulk_prepare(params);
+}
+
+static void bulk_prepared_free(void *prepared)
+{
+	ah_ms_bulk_prep_free(prepared);
 }
 
 /* A record's body: its metadata up to APPHUB_METASTORE_MAX_RECORD, and room around it. */
@@ -80,6 +95,7 @@ const struct ah_op ops_metastore[] = {
 	  .summary = "A record's audit entries, newest first" },
 	{ .name = "metastore.bulk", .method = "POST", .path = "/records/bulk",
 	  .scope = SCOPE_METASTORE_WRITE, .fn = op_bulk, .max_body = bulk_max_body,
+	  .prepare = bulk_prepare, .free_prepared = bulk_prepared_free,
 	  .summary = "Up to 100 record writes, atomic unless continueOnError" },
 	/*
 	 * GET /records/:namespace/watch is this operation's JSON; with Accept:

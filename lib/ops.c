@@ -18,6 +18,21 @@ const struct ah_op *ah_op_find(const char *name)
 	return NULL;
 }
 
+void *ah_op_prepare(const char *name, json_t *params)
+{
+	const struct ah_op *op = ah_op_find(name);
+
+	return op && op->prepare && json_is_object(params) ? op->prepare(params) : NULL;
+}
+
+void ah_op_prepared_free(const char *name, void *prepared)
+{
+	const struct ah_op *op = ah_op_find(name);
+
+	if (prepared && op && op->free_prepared)
+		op->free_prepared(prepared);
+}
+
 int ah_op_call(struct ah_ctx *ctx, const char *name, json_t *params, json_t **out,
 	       struct ah_err *err)
 {

@@ -56,6 +56,14 @@ struct ah_op {
 	int file;
 	/* The largest request body it takes, when more than AH_API_MAX_BODY. */
 	int64_t (*max_body)(void);
+	/*
+	 * Its pure part, which a caller may run ahead of the call on a thread
+	 * of its own (a bulk load's reader, while the writer writes the
+	 * document before): what it makes of params, which the call finds in
+	 * ctx->prepared; free_prepared releases it.
+	 */
+	void *(*prepare)(json_t *params);
+	void (*free_prepared)(void *prepared);
 };
 
 /*
@@ -93,6 +101,12 @@ const struct ah_op *ah_op_find(const char *name);
 /* The module arrays of this binary, NULL-terminated (openapi, routes). */
 extern const struct ah_op *const ah_op_table[];
 
+/*
+ * Operation name's pure part for params (NULL: it has none, or params are
+ * refused, which the call then says), and its release: any thread.
+ */
+void *ah_op_prepare(const char *name, json_t *params);
+void ah_op_prepared_free(const char *name, void *prepared);
 int ah_op_call(struct ah_ctx *ctx, const char *name, json_t *params, json_t **out,
 	       struct ah_err *err);
 
