@@ -49,6 +49,7 @@ UTIL_OBJS += lib/env.o
 UTIL_OBJS += lib/err.o
 UTIL_OBJS += lib/exec-path.o
 UTIL_OBJS += lib/fsutil.o
+UTIL_OBJS += lib/json-arena.o
 UTIL_OBJS += lib/json-schema.o
 UTIL_OBJS += lib/log-page.o
 UTIL_OBJS += lib/netcheck.o

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "../lib/env.h"
 #include "../lib/fsutil.h"
+#include "../lib/json-arena.h"
 #include "../lib/metastore.h"
 #include "../lib/ops.h"
 #include "../lib/strbuf.h"
@@ -539,11 +540,16 @@ static void bulk_print(struct ctx *ctx, json_t *out, size_t *n, size_t *failed)
  * frees what it made once written: the writer is the load's slowest part.
  */
 #define BULK_AHEAD 4
+/* written documents the reader has not freed yet, at most */
+#define BULK_SPENT (BULK_AHEAD + 2)
+/* the memory its documents are parsed into (lib/json-arena.h): reserved, used as needed */
+#define BULK_ARENA ((size_t)256 << 20)
 #define BULK_OP "metastore.bulk"
 
 struct bulk_doc {
 	json_t *doc;
 	void *prepared;
+	struct ah_json_part part;
 };
 
 struct bulk_reader {
@@ -552,7 +558,7 @@ struct bulk_reader {
 	int prepare;		/* run the operation's pure part (not with --server) */
 	struct bulk_doc ready[BULK_AHEAD];
 	size_t head, count;
-	struct bulk_doc spent[BULK_AHEAD];
+	struct bulk_doc spent[BULK_SPENT];
 	size_t spent_nr;
 	int done, stop;
 	char error[256];
@@ -563,14 +569,17 @@ struct bulk_reader {
 static void bulk_doc_release(struct bulk_doc *d)
 {
 	ah_op_prepared_free(BULK_OP, d->prepared);
-	json_decref(d->doc);
+	/* in the arena a document goes whole; what spilled from it, value by value */
+	if (!ah_json_arena_on() || d->part.spilled)
+		json_decref(d->doc);
+	ah_json_arena_release(&d->part);
 	memset(d, 0, sizeof(*d));
 }
 
-/* Under the lock: frees the documents written, without it. */
+/* Under the lock: frees the documents written, in order, without it. */
 static void bulk_free_spent(struct bulk_reader *r)
 {
-	struct bulk_doc spent[BULK_AHEAD];
+	struct bulk_doc spent[BULK_SPENT];
 	size_t i, n = r->spent_nr;
 
 	memcpy(spent, r->spent, n * sizeof(*spent));
@@ -579,6 +588,7 @@ static void bulk_free_spent(struct bulk_reader *r)
 	for (i = 0; i < n; i++)
 		bulk_doc_release(&spent[i]);
 	pthread_mutex_lock(&r->lock);
+	pthread_cond_broadcast(&r->cond);
 }
 
 static void *bulk_read(void *arg)
@@ -594,6 +604,7 @@ static void *bulk_read(void *arg)
 			r->off++;
 		if (r->off == r->len && r->docs)
 			break;
+		ah_json_arena_begin();
 		d.doc = json_loadb(r->buf + r->off, r->len - r->off,
 				   JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
 		r->docs++;
@@ -605,6 +616,7 @@ static void *bulk_read(void *arg)
 				snprintf(r->error, sizeof(r->error), "metastore bulk: invalid JSON in"
 					 " '%s' (document %zu): %s", r->file, r->docs,
 					 ah_json_why(&je, why, sizeof(why)));
+			ah_json_arena_end(&d.part);
 			json_decref(d.doc);
 			break;
 		}
@@ -618,6 +630,7 @@ static void *bulk_read(void *arg)
 		ahead = r->count > 0;
 		pthread_mutex_unlock(&r->lock);
 		d.prepared = r->prepare && ahead ? ah_op_prepare(BULK_OP, d.doc) : NULL;
+		ah_json_arena_end(&d.part);
 		pthread_mutex_lock(&r->lock);
 		for (;;) {
 			if (r->spent_nr)
@@ -649,7 +662,12 @@ static void *bulk_read(void *arg)
 static void bulk_next(struct bulk_reader *r, struct bulk_doc *d)
 {
 	pthread_mutex_lock(&r->lock);
-	if (d->doc && !r->done && r->spent_nr < BULK_AHEAD) {
+	/* the reader frees it (its documents' memory is its alone), unless it is done */
+	while (d->doc && !r->done && r->spent_nr == BULK_SPENT) {
+		pthread_cond_broadcast(&r->cond);
+		pthread_cond_wait(&r->cond, &r->lock);
+	}
+	if (d->doc && !r->done) {
 		r->spent[r->spent_nr++] = *d;
 		memset(d, 0, sizeof(*d));
 	}
@@ -675,13 +693,14 @@ static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 	struct option opts[] = { OPT_END() };
 	struct bulk_reader r = { .lock = PTHREAD_MUTEX_INITIALIZER,
 				 .cond = PTHREAD_COND_INITIALIZER };
-	struct bulk_doc d = { NULL, NULL };
+	struct bulk_doc d;
 	json_t *out = NULL;
 	char *buf = NULL;
 	size_t n = 0, failed = 0;
 	pthread_t reader;
-	int code, fd, started = 0;
+	int code, fd, started = 0, arena = 0;
 
+	memset(&d, 0, sizeof(d));
 	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 1, 1,
 			    "a file of operations (or - for stdin)", &code) < 0)
 		return code;
@@ -695,6 +714,8 @@ static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 	r.file = argv[0];
 	r.buf = buf;
 	r.prepare = !ctx->server;
+	/* without it, documents are parsed and freed value by value */
+	arena = !ah_json_arena_start(BULK_ARENA);
 	if (pthread_create(&reader, NULL, bulk_read, &r)) {
 		error("metastore bulk: cannot start a thread: %s", strerror(errno));
 		goto done;
@@ -729,9 +750,11 @@ done:
 		while (r.spent_nr)
 			bulk_doc_release(&r.spent[--r.spent_nr]);
 	}
-	bulk_doc_release(&d);
-	free(buf);
 	json_decref(out);
+	bulk_doc_release(&d);
+	if (arena)
+		ah_json_arena_stop();
+	free(buf);
 	return code;
 }
 

@@ -224,12 +224,14 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 
 @test "bulk of many documents: each a transaction, made ready while the one before is written; stops at a refused one" {
 	# 40 documents of 100 creates, JSON Lines; the 25th refuses its 50th
-	# operation, and one with continueOnError refuses its 2nd alone
+	# operation, one with continueOnError refuses its 2nd alone, and one
+	# holds a string of 300,000 bytes
 	jq -nc 'range(40) as $d | {operations: [range(100) as $i |
 		{type: "create", namespace: "many", key: "d\($d)-\($i)",
 		 metadata: (if $d == 24 and $i == 49 then [1] else {d: $d, i: $i, s: "x\u00e9\"y"} end),
 		 tags: ["t\($i % 3)", "t0"]}]} |
-		if $d == 10 then .continueOnError = true | .operations[1].tags = "no" else . end' \
+		if $d == 10 then .continueOnError = true | .operations[1].tags = "no" else . end |
+		if $d == 12 then .operations[7].metadata.big = ("b" * 300000) else . end' \
 		>"$BATS_TEST_TMPDIR/many.json"
 	run --separate-stderr -1 ms bulk "$BATS_TEST_TMPDIR/many.json"
 	assert_stderr_partial 'operation 49 (create): invalid metadata: must be a JSON object'
@@ -240,6 +242,8 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	assert_equal "$(ms get many d23-99 --json | jq -c '[.metadata, .tags, .version]')" \
 		'[{"d":23,"i":99,"s":"xé\"y"},["t0"],1]'
 	assert_equal "$(ms get many d7-4 --json | jq -c .tags)" '["t0","t1"]'
+	# a value larger than the reader's chunks of memory
+	assert_equal "$(ms get many d12-7 --json | jq '.metadata.big | length')" 300000
 	run --separate-stderr -2 ms get many d10-1
 	run --separate-stderr -2 ms get many d24-0
 	# the same document again, alone: the same refusal
