@@ -9,12 +9,16 @@
 #include <jansson.h>
 #include "json-arena.h"
 
+/* AddressSanitizer sees each allocation only when malloc makes it */
 #if defined(__SANITIZE_ADDRESS__)
 #define ARENA_OFF 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define ARENA_OFF 1
 #endif
+#endif
+#ifndef ARENA_OFF
+#define ARENA_OFF 0
 #endif
 
 #define CHUNK ((size_t)256 << 10)
@@ -71,13 +75,11 @@ static void arena_free(void *p)
 
 int ah_json_arena_start(size_t n)
 {
-#ifdef ARENA_OFF
-	(void)n;
-	return -1;
-#else
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p;
 
+	if (ARENA_OFF)
+		return -1;
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	base = p;
@@ -92,7 +94,6 @@ int ah_json_arena_start(size_t n)
 	}
 	json_set_alloc_funcs(arena_malloc, arena_free);
 	return 0;
-#endif
 }
 
 void ah_json_arena_stop(void)
