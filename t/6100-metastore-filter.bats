@@ -47,7 +47,7 @@ cond() {
 @test "a metadata condition is written with its path as a literal, the value bound" {
 	run "$TOOL" mfilter "$(cond metadata.env.region eq '"eu"')"
 	assert_success
-	assert_line "where: (json_type(r.metadata, '\$.env.region') = 'text' AND json_extract(r.metadata, '\$.env.region') = ?)"
+	assert_line "where: (json_extract(r.metadata, '\$.env.region') = ?)"
 	assert_line 'binds: ["eu"]'
 	run found "$(cond metadata.env.region eq '"eu"')"
 	assert_output 'a'
@@ -126,6 +126,23 @@ cond() {
 	assert_output 'b a'
 	run found '{"field":"status","operator":"between","values":["d","e"]}'
 	assert_output 'c a'
+	# a string equals strings only: not an object or an array written as
+	# the same text, nor a number or a boolean (a string that opens with
+	# { or [ is compared with its type tested, the rest without)
+	run found "$(cond env eq '"{\"region\":\"eu\",\"tier\":1}"')"
+	assert_output ''
+	run found "$(cond list eq '"[1,\"x\",true,{\"k\":1}]"')"
+	assert_output ''
+	run "$TOOL" mfilter "$(cond list eq '"[1]"')"
+	assert_line "where: (json_type(r.metadata, '\$.list') = 'text' AND json_extract(r.metadata, '\$.list') = ?)"
+	run found "$(cond flag eq 1)"
+	assert_output ''
+	run found "$(cond flag eq '"1"')"
+	assert_output ''
+	run found "$(cond env.tier eq '"1"')"
+	assert_output ''
+	run found "$(cond env.tier eq 1)"
+	assert_output 'a'
 }
 
 @test "metadata booleans, null, nested paths and neq" {
@@ -303,7 +320,7 @@ cond() {
 @test "q: a bare name is metadata.<name>; quoted strings keep their spaces" {
 	run "$TOOL" mfilter '' 'status:"in progress"'
 	assert_success
-	assert_line "where: ((json_type(r.metadata, '\$.status') = 'text' AND json_extract(r.metadata, '\$.status') = ?))"
+	assert_line "where: ((json_extract(r.metadata, '\$.status') = ?))"
 	assert_line 'binds: ["in progress"]'
 	run found '' 'status:"in progress"'
 	assert_output 'b'
@@ -471,5 +488,5 @@ cond() {
 	assert_stderr_partial "field 'a'b': not a column nor a metadata path"
 	# a q term and its filter are the same SQL
 	run "$TOOL" mfilter '' 'env.region:r7'
-	assert_line "where: ((json_type(r.metadata, '\$.env.region') = 'text' AND json_extract(r.metadata, '\$.env.region') = ?))"
+	assert_line "where: ((json_extract(r.metadata, '\$.env.region') = ?))"
 }
