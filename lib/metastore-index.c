@@ -280,11 +280,16 @@ static sqlite3_int64 element_id(const char *name)
 /* ns's indexed metadata fields: {field's SQL: element id} for ah_mfilter.elements. */
 static int element_indexes(struct ah_state *st, const char *ns, json_t **out, struct ah_err *err)
 {
-	/* Indexes made before element indexes were have no triggers: not theirs. */
+	/*
+	 * An index's elements are kept by lib/metastore.c (elements set), or,
+	 * made before migration 17, by its triggers; one made before element
+	 * indexes were has neither.
+	 */
 	static const char sql[] =
-		"SELECT i.field, i.name FROM metastore_indexes i JOIN sqlite_master m"
-		" ON m.type = 'trigger' AND m.name = i.name || '_ai'"
-		" WHERE i.namespace = ? AND i.field LIKE 'metadata.%'";
+		"SELECT i.field, i.name FROM metastore_indexes i"
+		" WHERE i.namespace = ? AND i.field LIKE 'metadata.%' AND (i.elements IS NOT NULL"
+		"  OR EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type = 'trigger'"
+		"   AND m.name = i.name || '_ai'))";
 	struct strbuf expr = STRBUF_INIT;
 	sqlite3_stmt *stmt = NULL;
 	struct ah_err ignored = AH_ERR_INIT;
@@ -480,11 +485,14 @@ static int index_of(const char *ns, const char *field, struct strbuf *expr, char
 /*
  * An array field's elements, for array_contains: an index holds one value
  * a row, so each live record's elements of an indexed metadata field are
- * rows of metastore_elements (as a GIN index holds them), kept by
- * triggers. Scalars only: null, object and array elements are left to the
- * scan (lib/metastore-filter.c asks the table for nothing else), and so
- * are deleted records (a search that includes them scans). The SQL for
- * field (metadata.<path>, checked) of index name in ns: made, or dropped.
+ * rows of metastore_elements (as a GIN index holds them), kept as records
+ * change by lib/metastore.c (its elements_add and elements_drop), for the
+ * indexes whose elements column is set. Scalars only: null, object and
+ * array elements are left to the scan (lib/metastore-filter.c asks the
+ * table for nothing else), and so are deleted records (a search that
+ * includes them scans). The SQL for field (metadata.<path>, checked) of
+ * index name in ns: the elements of the records there (create), or those
+ * rows and an index's triggers of before migration 17 gone.
  */
 static char *elements_sql(const char *ns, const char *field, const char *name, int create)
 {
@@ -494,41 +502,20 @@ static char *elements_sql(const char *ns, const char *field, const char *name, i
 		" PRIMARY KEY (ix, value, type, n)) WITHOUT ROWID;";
 	sqlite3_int64 id = element_id(name);
 	char *path = xstrfmt("$.%s", field + strlen("metadata."));
-	char *sql, *add_new, *del_old;
+	char *sql;
 
-	if (!create) {
+	if (!create)
 		sql = sqlite3_mprintf("%s DROP TRIGGER IF EXISTS %s_ai; DROP TRIGGER IF EXISTS %s_au;"
 				      " DROP TRIGGER IF EXISTS %s_ad;"
 				      " DELETE FROM metastore_elements WHERE ix = %lld;",
 				      table, name, name, name, id);
-		goto done;
-	}
-	add_new = sqlite3_mprintf(
-		"INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, NEW.n"
-		" FROM json_each(NEW.metadata, %Q) j WHERE NEW.deleted_at IS NULL"
-		" AND json_type(NEW.metadata, %Q) = 'array'"
-		" AND j.type NOT IN ('null', 'object', 'array');", id, path, path);
-	del_old = sqlite3_mprintf(
-		"DELETE FROM metastore_elements WHERE ix = %lld AND n = OLD.n AND (value, type) IN"
-		" (SELECT j.atom, j.type FROM json_each(OLD.metadata, %Q) j"
-		" WHERE OLD.deleted_at IS NULL AND json_type(OLD.metadata, %Q) = 'array');",
-		id, path, path);
-	sql = sqlite3_mprintf(
-		"%s CREATE TRIGGER IF NOT EXISTS %s_ai AFTER INSERT ON metastore_records"
-		" WHEN NEW.namespace = %Q BEGIN %s END;"
-		" CREATE TRIGGER IF NOT EXISTS %s_au AFTER UPDATE OF metadata, deleted_at"
-		" ON metastore_records WHEN NEW.namespace = %Q BEGIN %s %s END;"
-		" CREATE TRIGGER IF NOT EXISTS %s_ad AFTER DELETE ON metastore_records"
-		" WHEN OLD.namespace = %Q BEGIN %s END;"
-		" INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, r.n"
-		" FROM metastore_records r, json_each(r.metadata, %Q) j WHERE r.namespace = %Q"
-		" AND r.deleted_at IS NULL AND json_type(r.metadata, %Q) = 'array'"
-		" AND j.type NOT IN ('null', 'object', 'array');",
-		table, name, ns, add_new, name, ns, del_old, add_new, name, ns, del_old, id, path, ns,
-		path);
-	sqlite3_free(add_new);
-	sqlite3_free(del_old);
-done:
+	else
+		sql = sqlite3_mprintf(
+			"%s INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, r.n"
+			" FROM metastore_records r, json_each(r.metadata, %Q) j WHERE r.namespace = %Q"
+			" AND r.deleted_at IS NULL AND json_type(r.metadata, %Q) = 'array'"
+			" AND j.type NOT IN ('null', 'object', 'array');",
+			table, id, path, ns, path);
 	free(path);
 	return sql;
 }
@@ -536,7 +523,8 @@ done:
 static const char sql_index_get[] =
 	"SELECT field, name, created_at FROM metastore_indexes WHERE namespace = ? AND name = ?";
 static const char sql_index_put[] =
-	"INSERT INTO metastore_indexes(namespace, field, name, created_at) VALUES (?, ?, ?, ?)";
+	"INSERT INTO metastore_indexes(namespace, field, name, created_at, elements)"
+	" VALUES (?, ?, ?, ?, ?)";
 static const char sql_index_del[] =
 	"DELETE FROM metastore_indexes WHERE namespace = ? AND name = ?";
 static const char sql_index_list[] =
@@ -600,6 +588,8 @@ int ah_ms_index_create(struct ah_state *st, json_t *params, json_t **out, struct
 	ah_bind_text(stmt, 2, canon);
 	ah_bind_text(stmt, 3, name);
 	ah_bind_text(stmt, 4, now);
+	if (!strncmp(canon, "metadata.", 9))
+		sqlite3_bind_int64(stmt, 5, element_id(name));
 	if ((r = ah_step_done(st, stmt, "cannot record the index", err)) < 0)
 		goto fail;
 	/* the planner learns of the new index's selectivity */

@@ -323,6 +323,9 @@ struct ms_write {
 	struct ah_state *st;
 	const char *actor;
 	char now[AH_ISO_LEN];
+	/* the namespace last asked whether it has element indexes, and the answer */
+	char *elements_ns;
+	int elements;
 	struct ns_added {
 		char *ns;
 		long n;
@@ -397,6 +400,62 @@ static void write_release(struct ms_write *w)
 	free(w->added);
 	w->added = NULL;
 	w->added_nr = w->added_alloc = 0;
+	free(w->elements_ns);
+	w->elements_ns = NULL;
+}
+
+/* Whether ns has element indexes: asked once a transaction (indexes change in their own). */
+static int has_elements(struct ms_write *w, const char *ns, struct ah_err *err)
+{
+	static const char sql[] =
+		"SELECT 1 FROM metastore_indexes WHERE namespace = ? AND elements IS NOT NULL LIMIT 1";
+	sqlite3_stmt *stmt;
+	int r;
+
+	if (w->elements_ns && !strcmp(w->elements_ns, ns))
+		return w->elements;
+	if (!(stmt = ah_stmt(w->st, sql, err)))
+		return -1;
+	ah_bind_text(stmt, 1, ns);
+	if ((r = ah_step_exists(w->st, stmt, "cannot read indexes", err)) < 0)
+		return -1;
+	free(w->elements_ns);
+	w->elements_ns = xstrdup(ns);
+	return w->elements = r;
+}
+
+/*
+ * The element rows (lib/metastore-index.c) of record n in ns, for each of
+ * its array fields that ns indexes: added as the record is after a change
+ * (none for a deleted one), or dropped as it is before one.
+ */
+static int elements_keep(struct ms_write *w, const char *ns, sqlite3_int64 n, int add,
+			 struct ah_err *err)
+{
+	/* each element index of ns, its JSON path, and the record's array there */
+#define ELEMENTS_OF \
+	" FROM metastore_indexes i, metastore_records r," \
+	" json_each(r.metadata, '$.' || substr(i.field, 10)) j" \
+	" WHERE i.namespace = ?2 AND i.elements IS NOT NULL AND r.n = ?1" \
+	" AND r.deleted_at IS NULL AND json_type(r.metadata, '$.' || substr(i.field, 10)) = 'array'"
+	static const char sql_add[] =
+		"INSERT OR IGNORE INTO metastore_elements SELECT i.elements, j.type, j.atom, r.n"
+		ELEMENTS_OF " AND j.type NOT IN ('null', 'object', 'array')";
+	/* n apart: with it in the list the plan looked rows up by ix alone */
+	static const char sql_drop[] =
+		"DELETE FROM metastore_elements WHERE n = ?1 AND (ix, value, type) IN"
+		" (SELECT i.elements, j.atom, j.type" ELEMENTS_OF ")";
+#undef ELEMENTS_OF
+	sqlite3_stmt *stmt;
+	int r = has_elements(w, ns, err);
+
+	if (r <= 0)
+		return r;
+	if (!(stmt = ah_stmt(w->st, add ? sql_add : sql_drop, err)))
+		return -1;
+	sqlite3_bind_int64(stmt, 1, n);
+	ah_bind_text(stmt, 2, ns);
+	return ah_step_done(w->st, stmt, "cannot index elements", err);
 }
 
 /*
@@ -584,6 +643,8 @@ static int insert(struct ms_write *w, const char *ns, const char *key, struct fi
 		return -1;
 	if (!sqlite3_changes(w->st->db))
 		return 0;
+	if (elements_keep(w, ns, sqlite3_last_insert_rowid(w->st->db), 1, err) < 0)
+		return -1;
 	count_added(w, ns);
 	/* The record as written, made here rather than read back: bulk loads make many. */
 	*record = record_new(ns, key, f, w->now, w->actor);
@@ -623,7 +684,8 @@ static int update(struct ms_write *w, struct rec *r, struct fields *f, int undel
 		*record = json_incref(cur);
 		return 0;
 	}
-	if (count_flush(w, err) < 0 || !(stmt = ah_stmt(w->st, sql, err)))
+	if (count_flush(w, err) < 0 || elements_keep(w, ns, r->n, 0, err) < 0 ||
+	    !(stmt = ah_stmt(w->st, sql, err)))
 		return -1;
 	mt = f->metadata && f->metadata_text ? xstrdup(f->metadata_text) : dump_compact(m, &len);
 	tt = f->tags && f->tags_text ? xstrdup(f->tags_text) : dump_compact(t, &len);
@@ -638,7 +700,8 @@ static int update(struct ms_write *w, struct rec *r, struct fields *f, int undel
 	rc = ah_step_done(w->st, stmt, "cannot record record", err);
 	free(mt);
 	free(tt);
-	if (rc < 0 || read_back(w->st, ns, key, record, err) < 0)
+	if (rc < 0 || elements_keep(w, ns, r->n, 1, err) < 0 ||
+	    read_back(w->st, ns, key, record, err) < 0)
 		return -1;
 	return record_change(w, ns, key, action, r->version + 1, r->version, err);
 }
@@ -951,7 +1014,7 @@ static int do_delete(struct ms_write *w, json_t *params, struct ms_prep *pre, js
 		goto done;
 	}
 	if (expect(params, &r, err) < 0 || count_flush(w, err) < 0 ||
-	    !(stmt = ah_stmt(w->st, sql, err)))
+	    elements_keep(w, ns, r.n, 0, err) < 0 || !(stmt = ah_stmt(w->st, sql, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, r.n);
 	ah_bind_text(stmt, 2, w->now);
@@ -1053,7 +1116,8 @@ static int do_purge(struct ms_write *w, json_t *params, struct ms_prep *pre, jso
 		ah_not_found(err, "record %s/%s not found", ns, key);
 		goto done;
 	}
-	if (count_flush(w, err) < 0 || !(stmt = ah_stmt(st, sql, err)))
+	if (count_flush(w, err) < 0 || elements_keep(w, ns, r.n, 0, err) < 0 ||
+	    !(stmt = ah_stmt(st, sql, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, r.n);
 	if (ah_step_done(st, stmt, "cannot purge record", err) < 0 ||

@@ -529,6 +529,14 @@ static const char *const migrations[] = {
 	 * adds them, once (lib/metastore.c), not by a trigger a record.
 	 */
 	"DROP TRIGGER IF EXISTS metastore_records_ins;",
+	/*
+	 * 17: a metadata index's element id (lib/metastore-index.c), whose rows
+	 * lib/metastore.c keeps as records change: not three triggers an
+	 * index, which every process parsed with the schema (a metastore get:
+	 * 0.12 ms of 1.9 with three indexes). Indexes made before keep their
+	 * triggers, and this stays NULL for them.
+	 */
+	"ALTER TABLE metastore_indexes ADD COLUMN elements INTEGER;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
