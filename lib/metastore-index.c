@@ -281,13 +281,14 @@ static sqlite3_int64 element_id(const char *name)
 static int element_indexes(struct ah_state *st, const char *ns, json_t **out, struct ah_err *err)
 {
 	/*
-	 * An index's elements are kept by lib/metastore.c (elements set), or,
-	 * made before migration 17, by its triggers; one made before element
-	 * indexes were has neither.
+	 * An index's elements are kept by lib/metastore.c (a row of
+	 * metastore_element_ids), or, made before migration 17, by its
+	 * triggers; one made before element indexes were has neither.
 	 */
 	static const char sql[] =
 		"SELECT i.field, i.name FROM metastore_indexes i"
-		" WHERE i.namespace = ? AND i.field LIKE 'metadata.%' AND (i.elements IS NOT NULL"
+		" WHERE i.namespace = ? AND i.field LIKE 'metadata.%' AND (EXISTS (SELECT 1"
+		"  FROM metastore_element_ids e WHERE e.namespace = i.namespace AND e.field = i.field)"
 		"  OR EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type = 'trigger'"
 		"   AND m.name = i.name || '_ai'))";
 	struct strbuf expr = STRBUF_INIT;
@@ -486,8 +487,8 @@ static int index_of(const char *ns, const char *field, struct strbuf *expr, char
  * An array field's elements, for array_contains: an index holds one value
  * a row, so each live record's elements of an indexed metadata field are
  * rows of metastore_elements (as a GIN index holds them), kept as records
- * change by lib/metastore.c (its elements_add and elements_drop), for the
- * indexes whose elements column is set. Scalars only: null, object and
+ * change by lib/metastore.c (elements_keep), for the indexes of
+ * metastore_element_ids. Scalars only: null, object and
  * array elements are left to the scan (lib/metastore-filter.c asks the
  * table for nothing else), and so are deleted records (a search that
  * includes them scans). The SQL for field (metadata.<path>, checked) of
@@ -507,15 +508,18 @@ static char *elements_sql(const char *ns, const char *field, const char *name, i
 	if (!create)
 		sql = sqlite3_mprintf("%s DROP TRIGGER IF EXISTS %s_ai; DROP TRIGGER IF EXISTS %s_au;"
 				      " DROP TRIGGER IF EXISTS %s_ad;"
+				      " DELETE FROM metastore_element_ids WHERE namespace = %Q AND field = %Q;"
 				      " DELETE FROM metastore_elements WHERE ix = %lld;",
-				      table, name, name, name, id);
+				      table, name, name, name, ns, field, id);
 	else
 		sql = sqlite3_mprintf(
-			"%s INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, r.n"
+			"%s INSERT OR REPLACE INTO metastore_element_ids(namespace, field, ix)"
+			" VALUES (%Q, %Q, %lld);"
+			" INSERT OR IGNORE INTO metastore_elements SELECT %lld, j.type, j.atom, r.n"
 			" FROM metastore_records r, json_each(r.metadata, %Q) j WHERE r.namespace = %Q"
 			" AND r.deleted_at IS NULL AND json_type(r.metadata, %Q) = 'array'"
 			" AND j.type NOT IN ('null', 'object', 'array');",
-			table, id, path, ns, path);
+			table, ns, field, id, id, path, ns, path);
 	free(path);
 	return sql;
 }
@@ -523,8 +527,7 @@ static char *elements_sql(const char *ns, const char *field, const char *name, i
 static const char sql_index_get[] =
 	"SELECT field, name, created_at FROM metastore_indexes WHERE namespace = ? AND name = ?";
 static const char sql_index_put[] =
-	"INSERT INTO metastore_indexes(namespace, field, name, created_at, elements)"
-	" VALUES (?, ?, ?, ?, ?)";
+	"INSERT INTO metastore_indexes(namespace, field, name, created_at) VALUES (?, ?, ?, ?)";
 static const char sql_index_del[] =
 	"DELETE FROM metastore_indexes WHERE namespace = ? AND name = ?";
 static const char sql_index_list[] =
@@ -588,8 +591,6 @@ int ah_ms_index_create(struct ah_state *st, json_t *params, json_t **out, struct
 	ah_bind_text(stmt, 2, canon);
 	ah_bind_text(stmt, 3, name);
 	ah_bind_text(stmt, 4, now);
-	if (!strncmp(canon, "metadata.", 9))
-		sqlite3_bind_int64(stmt, 5, element_id(name));
 	if ((r = ah_step_done(st, stmt, "cannot record the index", err)) < 0)
 		goto fail;
 	/* the planner learns of the new index's selectivity */

@@ -407,8 +407,7 @@ static void write_release(struct ms_write *w)
 /* Whether ns has element indexes: asked once a transaction (indexes change in their own). */
 static int has_elements(struct ms_write *w, const char *ns, struct ah_err *err)
 {
-	static const char sql[] =
-		"SELECT 1 FROM metastore_indexes WHERE namespace = ? AND elements IS NOT NULL LIMIT 1";
+	static const char sql[] = "SELECT 1 FROM metastore_element_ids WHERE namespace = ? LIMIT 1";
 	sqlite3_stmt *stmt;
 	int r;
 
@@ -434,17 +433,16 @@ static int elements_keep(struct ms_write *w, const char *ns, sqlite3_int64 n, in
 {
 	/* each element index of ns, its JSON path, and the record's array there */
 #define ELEMENTS_OF \
-	" FROM metastore_indexes i, metastore_records r," \
+	" FROM metastore_element_ids i, metastore_records r," \
 	" json_each(r.metadata, '$.' || substr(i.field, 10)) j" \
-	" WHERE i.namespace = ?2 AND i.elements IS NOT NULL AND r.n = ?1" \
-	" AND r.deleted_at IS NULL AND json_type(r.metadata, '$.' || substr(i.field, 10)) = 'array'"
+	" WHERE i.namespace = ?2 AND r.n = ?1 AND r.deleted_at IS NULL" \
+	" AND json_type(r.metadata, '$.' || substr(i.field, 10)) = 'array'"
 	static const char sql_add[] =
-		"INSERT OR IGNORE INTO metastore_elements SELECT i.elements, j.type, j.atom, r.n"
+		"INSERT OR IGNORE INTO metastore_elements SELECT i.ix, j.type, j.atom, r.n"
 		ELEMENTS_OF " AND j.type NOT IN ('null', 'object', 'array')";
-	/* n apart: with it in the list the plan looked rows up by ix alone */
 	static const char sql_drop[] =
 		"DELETE FROM metastore_elements WHERE n = ?1 AND (ix, value, type) IN"
-		" (SELECT i.elements, j.atom, j.type" ELEMENTS_OF ")";
+		" (SELECT i.ix, j.atom, j.type" ELEMENTS_OF ")";
 #undef ELEMENTS_OF
 	sqlite3_stmt *stmt;
 	int r = has_elements(w, ns, err);

@@ -534,9 +534,13 @@ static const char *const migrations[] = {
 	 * lib/metastore.c keeps as records change: not three triggers an
 	 * index, which every process parsed with the schema (a metastore get:
 	 * 0.12 ms of 1.9 with three indexes). Indexes made before keep their
-	 * triggers, and this stays NULL for them.
+	 * triggers and have no row here.
 	 */
-	"ALTER TABLE metastore_indexes ADD COLUMN elements INTEGER;",
+	"CREATE TABLE IF NOT EXISTS metastore_element_ids ("
+	"  namespace TEXT NOT NULL,"
+	"  field TEXT NOT NULL,"
+	"  ix INTEGER NOT NULL,"
+	"  PRIMARY KEY(namespace, field)) WITHOUT ROWID;",
 };
 
 #define NR_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -403,11 +403,12 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements WHERE type IN ('null', 'object', 'array')") == 0 ]]
 	# kept by the writes, not by triggers the schema would carry into every process
 	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'metastore_ix_%'") == 0 ]]
-	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_indexes WHERE namespace = 'arr' AND elements IS NOT NULL") == 4 ]]
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_element_ids WHERE namespace = 'arr'") == 4 ]]
 	# dropped, the scans answer the same
 	for f in labels n flags mixed; do ms index -q arr $f --drop >/dev/null; done
 	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'metastore_ix_%'") == 0 ]]
 	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_elements") == 0 ]]
+	[[ $(sqlite3 "$(db_path)" "SELECT count(*) FROM metastore_element_ids") == 0 ]]
 	for c in "${cases[@]}"; do assert_equal "$(q $c)" "${after[$c]}"; done
 }
 
