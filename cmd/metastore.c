@@ -624,7 +624,7 @@ static void *bulk_read(void *arg)
 		/*
 		 * Its pure part, when this thread is ahead of the writer (a
 		 * document waits): else the writer runs it, and the two keep
-		 * pace (parsing alone is most of the writer's time).
+		 * pace (parsing alone takes about as long as the writes).
 		 */
 		pthread_mutex_lock(&r->lock);
 		ahead = r->count > 0;
