@@ -24,10 +24,17 @@ struct ah_ctx {
 	void *progress_cls;
 	/* What ah_op_prepare made of this call's params, when the caller ran it (or NULL). */
 	void *prepared;
+	/*
+	 * Set by a caller of many writes (metastore bulk): the state's
+	 * transactions are grouped (ah_group_start), durable at ah_ctx_commit.
+	 */
+	int group;
 };
 
 /* The state for ctx, opened on first use. */
 int ah_ctx_state(struct ah_ctx *ctx, struct ah_state **st, struct ah_err *err);
 void ah_ctx_release(struct ah_ctx *ctx);
+/* Commits the writes grouped so far (ctx->group; none: 0), -1 when they are lost. */
+int ah_ctx_commit(struct ah_ctx *ctx, struct ah_err *err);
 
 #endif

@@ -625,25 +625,121 @@ int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err)
 	return 0;
 }
 
+/*
+ * The WAL's length (frames) from which a commit checkpoints, as
+ * wal_autocheckpoint's default; and from which the writer copies the
+ * rest itself: the thread's checkpoints trail the last commit, and a WAL
+ * starts over only at a write after a checkpoint that copied all of it.
+ */
+#define CHECKPOINT_FRAMES 1000
+#define CHECKPOINT_RESTART_FRAMES 10000
+
+/* A statement of the group's, cached: they run a few times a document. */
+static int group_step(struct ah_state *st, const char *sql, struct ah_err *err)
+{
+	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
+
+	return stmt ? ah_step_done(st, stmt, "database", err) : -1;
+}
+
+/* A transaction of the group's: a savepoint in the group's transaction, begun here first. */
+static int group_begin(struct ah_state *st, struct ah_err *err)
+{
+	static const char begin[] = "BEGIN IMMEDIATE", savepoint[] = "SAVEPOINT ah_group";
+
+	if (sqlite3_get_autocommit(st->db)) {
+		if (st->group_open)
+			return ah_internal(err, "database: the writes grouped since the last"
+					   " commit were rolled back");
+		if (group_step(st, begin, err) < 0)
+			return -1;
+		st->group_open = 1;
+	}
+	if (group_step(st, savepoint, err) < 0)
+		return -1;
+	st->group_depth++;
+	return 0;
+}
+
 int ah_begin_write(struct ah_state *st, struct ah_err *err)
 {
+	if (st->group)
+		return group_begin(st, err);
 	return ah_exec(st, "BEGIN IMMEDIATE", err);
 }
 
 int ah_begin_read(struct ah_state *st, struct ah_err *err)
 {
+	if (st->group)
+		return group_begin(st, err);
 	return ah_exec(st, "BEGIN", err);
 }
 
 int ah_commit(struct ah_state *st, struct ah_err *err)
 {
-	return ah_exec(st, "COMMIT", err);
+	static const char release[] = "RELEASE ah_group";
+
+	if (!st->group_depth)
+		return ah_exec(st, "COMMIT", err);
+	st->group_depth--;
+	return group_step(st, release, err);
 }
 
 void ah_rollback(struct ah_state *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
+	static const char undo[] = "ROLLBACK TO ah_group", release[] = "RELEASE ah_group";
+	struct ah_err ignored = AH_ERR_INIT;
+
+	if (st->group_depth) {
+		st->group_depth--;
+		/* the savepoint is gone with the group's transaction when SQLite rolled that back */
+		if (!sqlite3_get_autocommit(st->db) && group_step(st, undo, &ignored) == 0)
+			group_step(st, release, &ignored);
+		return;
+	}
+	/* in a group, none of its transactions is open: the group's is not the caller's */
+	if (!st->group && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void ah_group_start(struct ah_state *st)
+{
+	st->group = 1;
+}
+
+int ah_group_commit(struct ah_state *st, struct ah_err *err)
+{
+	static const char commit[] = "COMMIT";
+	int open = st->group_open;
+
+	st->group_open = 0;
+	if (st->group_depth) {
+		ah_rollback(st);
+		return ah_internal(err, "database: a grouped transaction is still open");
+	}
+	if (!open)
+		return 0;
+	if (sqlite3_get_autocommit(st->db))
+		return ah_internal(err, "database: the writes grouped since the last commit"
+				   " were rolled back");
+	if (group_step(st, commit, err) < 0)
+		return -1;
+	/*
+	 * A group is a load: once its commits fill the WAL, a thread copies
+	 * it behind them, and the writer no longer waits for the disk (a
+	 * load of 1,000,000 records waited 2.9 s of 10.8 in its commits).
+	 */
+	if (st->wal_frames >= CHECKPOINT_FRAMES)
+		ah_checkpoint_behind(st);
+	return 0;
+}
+
+int ah_group_stop(struct ah_state *st, struct ah_err *err)
+{
+	int r = ah_group_commit(st, err);
+
+	st->group = 0;
+	return r;
 }
 
 sqlite3_stmt *ah_stmt(struct ah_state *st, const char *sql, struct ah_err *err)
@@ -678,6 +774,13 @@ int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s)
 	if (!s)
 		return sqlite3_bind_null(stmt, i);
 	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
+}
+
+int ah_bind_kept(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (!s)
+		return sqlite3_bind_null(stmt, i);
+	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
 }
 
 const char *ah_col_text(sqlite3_stmt *stmt, int i)
@@ -971,14 +1074,6 @@ static int trace_sql(unsigned type, void *data, void *p, void *x)
 	return 0;
 }
 
-/*
- * The WAL's length (frames) from which a commit checkpoints, as
- * wal_autocheckpoint's default; and from which the writer copies the
- * rest itself: the thread's checkpoints trail the last commit, and a WAL
- * starts over only at a write after a checkpoint that copied all of it.
- */
-#define CHECKPOINT_FRAMES 1000
-#define CHECKPOINT_RESTART_FRAMES 10000
 /*
  * The first process to open the database after all have closed it reads
  * every frame of the WAL (SQLite's recovery: about 2 us a frame here), so

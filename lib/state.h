@@ -33,6 +33,8 @@ struct ah_state {
 	struct ah_checkpointer *checkpointer;
 	/* The WAL's frames after this connection's last commit (its WAL hook). */
 	int wal_frames;
+	/* Writes grouped (ah_group_start): on, the group's transaction open, its savepoints. */
+	int group, group_open, group_depth;
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
@@ -79,11 +81,30 @@ void ah_checkpoint_behind(struct ah_state *st);
 /* Runs a statement without results. */
 int ah_exec(struct ah_state *st, const char *sql, struct ah_err *err);
 
-/* BEGIN IMMEDIATE (writers) or BEGIN (consistent reads); COMMIT; ROLLBACK. */
+/*
+ * BEGIN IMMEDIATE (writers) or BEGIN (consistent reads); COMMIT; ROLLBACK.
+ * In a group, a savepoint in the group's transaction: released, or rolled
+ * back alone.
+ */
 int ah_begin_write(struct ah_state *st, struct ah_err *err);
 int ah_begin_read(struct ah_state *st, struct ah_err *err);
 int ah_commit(struct ah_state *st, struct ah_err *err);
 void ah_rollback(struct ah_state *st);
+
+/*
+ * Groups the transactions that follow (a load's many small ones) into one
+ * that ah_group_commit makes durable: each is still atomic, and all of
+ * them are written once, not each again in the WAL with the pages they
+ * share (a bulk load of 1,000,000 records: 12.3 s a transaction a
+ * document of 100, 10.1 s ten documents a commit). The group's own
+ * transaction begins at its first write and holds the database's write
+ * lock until the commit: the caller commits often. ah_group_stop commits
+ * and ends the group.
+ */
+void ah_group_start(struct ah_state *st);
+/* 0 (also with nothing to commit), or -1 when the writes since the last commit are lost. */
+int ah_group_commit(struct ah_state *st, struct ah_err *err);
+int ah_group_stop(struct ah_state *st, struct ah_err *err);
 
 /*
  * A set of app numbers (or any small non-negative integers) for SQL:
@@ -144,6 +165,12 @@ void ah_int_rows_release(struct ah_int_rows *rows);
 
 /* Binds a string, or NULL for a NULL pointer. */
 int ah_bind_text(sqlite3_stmt *stmt, int i, const char *s);
+/*
+ * The same for a string the caller keeps until the statement has stepped
+ * (ah_step_done resets it): not copied (a bulk load's metadata, hundreds
+ * of bytes a record).
+ */
+int ah_bind_kept(sqlite3_stmt *stmt, int i, const char *s);
 /* A column as a string, "" for NULL. */
 const char *ah_col_text(sqlite3_stmt *stmt, int i);
 /*
