@@ -19,10 +19,10 @@ int ah_event_text(struct ah_state *st, const char *time, const char *type, const
 		return -1;
 	if (!time)
 		ah_now_iso(now);
-	ah_bind_text(stmt, 1, time ? time : now);
-	ah_bind_text(stmt, 2, type);
-	ah_bind_text(stmt, 3, subject);
-	ah_bind_text(stmt, 4, data ? data : "{}");
+	ah_bind_kept(stmt, 1, time ? time : now);
+	ah_bind_kept(stmt, 2, type);
+	ah_bind_kept(stmt, 3, subject);
+	ah_bind_kept(stmt, 4, data ? data : "{}");
 	return ah_step_done(st, stmt, "cannot record event", err);
 }
 

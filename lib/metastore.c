@@ -326,6 +326,18 @@ struct ms_write {
 	/* the namespace last asked whether it has element indexes, and the answer */
 	char *elements_ns;
 	int elements;
+	/* the values every record it makes shares (its time, its actor, version 1), made once */
+	json_t *now_json, *actor_json, *one;
+	/* the records it makes are only their namespace, key and version (a brief bulk) */
+	int brief;
+	/*
+	 * The changes made and not logged yet: their audit rows' namespace,
+	 * key and action, and version and previous version, written with
+	 * their events by two statements (log_flush), not two a change (a
+	 * third of a load's writes).
+	 */
+	struct ah_text_rows log_text;
+	struct ah_int_rows log_ints;
 	struct ns_added {
 		char *ns;
 		long n;
@@ -339,6 +351,8 @@ static int write_begin(struct ms_write *w, struct ah_state *st, const char *acto
 	memset(w, 0, sizeof(*w));
 	w->st = st;
 	w->actor = actor;
+	w->log_text.ncols = 3;
+	w->log_ints.ncols = 2;
 	if (now)
 		snprintf(w->now, sizeof(w->now), "%s", now);
 	else
@@ -358,9 +372,51 @@ static void count_added(struct ms_write *w, const char *ns)
 }
 
 /*
- * The records added so far into their namespaces' counts: before the
- * commit, and before a record changes (its update trigger counts from
- * there).
+ * The changes so far into the audit, each with its event, in the order
+ * they were made: the audit rows' ids (the revisions) follow one another,
+ * and each event's data names its own.
+ */
+static int log_flush(struct ms_write *w, struct ah_err *err)
+{
+	static const char sql_audit[] =
+		AH_ROWS_WITH
+		" INSERT INTO metastore_audit(namespace, key, action, version, previous_version,"
+		" actor, created_at) SELECT ah_text_row(?1, x, 1), ah_text_row(?1, x, 2),"
+		" ah_text_row(?1, x, 3), ah_int_row(?3, x, 0), nullif(ah_int_row(?3, x, 1), 0),"
+		" ?4, ?5 FROM i";
+	/* the event ah_event would write, from the row: its data as jansson writes it */
+	static const char sql_events[] =
+		"INSERT INTO events(time, type, subject, data)"
+		" SELECT created_at, 'metastore.record.' || action, namespace || '/' || key,"
+		" json_object('namespace', namespace, 'key', key, 'version', version, 'revision', id)"
+		" FROM metastore_audit WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
+	sqlite3_stmt *stmt;
+	sqlite3_int64 last;
+	size_t nr = w->log_text.nr;
+	int r = ah_rows_stmt(w->st, sql_audit, &w->log_text, AH_TEXT_ROWS_PTR, nr, &stmt, err);
+
+	if (r <= 0)
+		return r;
+	sqlite3_bind_pointer(stmt, 3, &w->log_ints, AH_INT_ROWS_PTR, NULL);
+	ah_bind_kept(stmt, 4, w->actor);
+	ah_bind_kept(stmt, 5, w->now);
+	if (ah_step_done(w->st, stmt, "cannot record the changes", err) < 0)
+		return -1;
+	last = sqlite3_last_insert_rowid(w->st->db);
+	ah_text_rows_release(&w->log_text);
+	w->log_ints.nr = 0;
+	if (!(stmt = ah_stmt(w->st, sql_events, err)))
+		return -1;
+	sqlite3_bind_int64(stmt, 1, last - (sqlite3_int64)nr + 1);
+	sqlite3_bind_int64(stmt, 2, last);
+	return ah_step_done(w->st, stmt, "cannot record events", err);
+}
+
+/*
+ * The records added so far into their namespaces' counts, and the
+ * changes into the audit: before the commit, and before a record changes
+ * (its update trigger counts from there, and copies it into its audit
+ * row).
  */
 static int count_flush(struct ms_write *w, struct ah_err *err)
 {
@@ -371,6 +427,8 @@ static int count_flush(struct ms_write *w, struct ah_err *err)
 	sqlite3_stmt *stmt;
 	size_t i;
 
+	if (log_flush(w, err) < 0)
+		return -1;
 	for (i = 0; i < w->added_nr; i++) {
 		if (!(stmt = ah_stmt(w->st, sql, err)))
 			return -1;
@@ -402,6 +460,12 @@ static void write_release(struct ms_write *w)
 	w->added_nr = w->added_alloc = 0;
 	free(w->elements_ns);
 	w->elements_ns = NULL;
+	json_decref(w->now_json);
+	json_decref(w->actor_json);
+	json_decref(w->one);
+	w->now_json = w->actor_json = w->one = NULL;
+	ah_text_rows_release(&w->log_text);
+	ah_int_rows_release(&w->log_ints);
 }
 
 /* Whether ns has element indexes: asked once a transaction (indexes change in their own). */
@@ -457,47 +521,18 @@ static int elements_keep(struct ms_write *w, const char *ns, sqlite3_int64 n, in
 }
 
 /*
- * The audit row (the next revision; its record is the record row's until
- * it changes: AUDIT_RECORD) and the event of a change to ns/key.
+ * The audit row of a change to ns/key (the next revision; its record is
+ * the record row's until it changes: AUDIT_RECORD) and its event, logged
+ * with the others at the next flush (count_flush).
  */
-static int record_change(struct ms_write *w, const char *ns, const char *key,
-			 const char *action, long version, long previous, struct ah_err *err)
+static void record_change(struct ms_write *w, const char *ns, const char *key,
+			  const char *action, long version, long previous)
 {
-	static const char sql[] =
-		"INSERT INTO metastore_audit(namespace, key, action, version, previous_version,"
-		" actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-	const struct change *c = change_of(action);
-	sqlite3_stmt *stmt = ah_stmt(w->st, sql, err);
-	char subject[AH_MS_NAMESPACE_MAX + AH_MS_KEY_MAX + 2], *quoted = NULL, *data;
-	int rc;
+	char *cells[] = { xstrdup(ns), xstrdup(key), xstrdup(change_of(action)->name) };
+	sqlite3_int64 ints[] = { version, previous };
 
-	if (!stmt)
-		return -1;
-	ah_bind_text(stmt, 1, ns);
-	ah_bind_text(stmt, 2, key);
-	ah_bind_text(stmt, 3, c->name);
-	sqlite3_bind_int64(stmt, 4, version);
-	if (previous)
-		sqlite3_bind_int64(stmt, 5, previous);
-	ah_bind_text(stmt, 6, w->actor);
-	ah_bind_text(stmt, 7, w->now);
-	if (ah_step_done(w->st, stmt, "cannot record the change", err) < 0)
-		return -1;
-	/*
-	 * The event's data as ah_event would write it, made without building
-	 * it: a namespace needs no quoting, and a key only its quotes and
-	 * backslashes (ah_ms_key_check refuses control characters).
-	 */
-	if (strpbrk(key, "\"\\"))
-		quoted = json_dumps(json_string(key), JSON_ENCODE_ANY);
-	data = xstrfmt("{\"namespace\":\"%s\",\"key\":%s%s%s,\"version\":%ld,\"revision\":%lld}", ns,
-		       quoted ? "" : "\"", quoted ? quoted : key, quoted ? "" : "\"", version,
-		       (long long)sqlite3_last_insert_rowid(w->st->db));
-	snprintf(subject, sizeof(subject), "%s/%s", ns, key);
-	rc = ah_event_text(w->st, w->now, c->type, subject, data, err);
-	free(data);
-	free(quoted);
-	return rc;
+	ah_text_rows_add(&w->log_text, 0, cells);
+	ah_int_rows_add(&w->log_ints, ints);
 }
 
 /* What a write sets: metadata, tags, owner, schemaHash (NULL: as they are). */
@@ -567,25 +602,38 @@ struct ah_ms_prep {
 	} *op;
 };
 
-/* ns/key's record as a create at w's time makes it from f. */
-static json_t *record_new(const char *ns, const char *key, const struct fields *f,
-			  const char *now, const char *actor)
+/*
+ * ns/key's record as a create in w makes it from f. Its strings are
+ * jansson's already (params), valid UTF-8: not checked again; a load
+ * makes many.
+ */
+static json_t *record_new(struct ms_write *w, const char *ns, const char *key,
+			  const struct fields *f)
 {
 	json_t *r = json_object();
 
-	json_object_set_new(r, "namespace", json_string(ns));
-	json_object_set_new(r, "key", json_string(key));
+	if (!w->now_json) {
+		w->now_json = json_string(w->now);
+		w->actor_json = w->actor ? json_string(w->actor) : json_null();
+		w->one = json_integer(1);
+	}
+	json_object_set_new(r, "namespace", json_string_nocheck(ns));
+	json_object_set_new(r, "key", json_string_nocheck(key));
+	if (w->brief) {
+		json_object_set(r, "version", w->one);
+		return r;
+	}
 	json_object_set_new(r, "metadata", f->metadata ? json_incref(f->metadata) : json_object());
 	json_object_set_new(r, "tags", f->tags ? json_incref(f->tags) : json_array());
-	json_object_set_new(r, "owner", f->owner ? json_string(f->owner) : json_null());
+	json_object_set_new(r, "owner", f->owner ? json_string_nocheck(f->owner) : json_null());
 	json_object_set_new(r, "schemaHash",
-			    f->schema_hash ? json_string(f->schema_hash) : json_null());
-	json_object_set_new(r, "version", json_integer(1));
-	json_object_set_new(r, "createdAt", json_string(now));
-	json_object_set_new(r, "updatedAt", json_string(now));
+			    f->schema_hash ? json_string_nocheck(f->schema_hash) : json_null());
+	json_object_set(r, "version", w->one);
+	json_object_set(r, "createdAt", w->now_json);
+	json_object_set(r, "updatedAt", w->now_json);
 	json_object_set_new(r, "deletedAt", json_null());
-	json_object_set_new(r, "createdBy", actor ? json_string(actor) : json_null());
-	json_object_set_new(r, "updatedBy", actor ? json_string(actor) : json_null());
+	json_object_set(r, "createdBy", w->actor_json);
+	json_object_set(r, "updatedBy", w->actor_json);
 	return r;
 }
 
@@ -626,14 +674,14 @@ static int insert(struct ms_write *w, const char *ns, const char *key, struct fi
 		m = f->metadata ? dump_compact(f->metadata, &len) : xstrdup("{}");
 	if (!f->tags_text)
 		t = f->tags ? dump_compact(f->tags, &len) : xstrdup("[]");
-	ah_bind_text(stmt, 1, ns);
-	ah_bind_text(stmt, 2, key);
-	ah_bind_text(stmt, 3, m ? m : f->metadata_text);
-	ah_bind_text(stmt, 4, t ? t : f->tags_text);
-	ah_bind_text(stmt, 5, f->owner);
-	ah_bind_text(stmt, 6, f->schema_hash);
-	ah_bind_text(stmt, 7, w->now);
-	ah_bind_text(stmt, 8, w->actor);
+	ah_bind_kept(stmt, 1, ns);
+	ah_bind_kept(stmt, 2, key);
+	ah_bind_kept(stmt, 3, m ? m : f->metadata_text);
+	ah_bind_kept(stmt, 4, t ? t : f->tags_text);
+	ah_bind_kept(stmt, 5, f->owner);
+	ah_bind_kept(stmt, 6, f->schema_hash);
+	ah_bind_kept(stmt, 7, w->now);
+	ah_bind_kept(stmt, 8, w->actor);
 	rc = ah_step_done(w->st, stmt, "cannot record record", err);
 	free(m);
 	free(t);
@@ -645,8 +693,9 @@ static int insert(struct ms_write *w, const char *ns, const char *key, struct fi
 		return -1;
 	count_added(w, ns);
 	/* The record as written, made here rather than read back: bulk loads make many. */
-	*record = record_new(ns, key, f, w->now, w->actor);
-	return record_change(w, ns, key, "create", 1, 0, err);
+	*record = record_new(w, ns, key, f);
+	record_change(w, ns, key, "create", 1, 0);
+	return 0;
 }
 
 /*
@@ -701,7 +750,8 @@ static int update(struct ms_write *w, struct rec *r, struct fields *f, int undel
 	if (rc < 0 || elements_keep(w, ns, r->n, 1, err) < 0 ||
 	    read_back(w->st, ns, key, record, err) < 0)
 		return -1;
-	return record_change(w, ns, key, action, r->version + 1, r->version, err);
+	record_change(w, ns, key, action, r->version + 1, r->version);
+	return 0;
 }
 
 /* FNV-1a over the canonical payload: enough to tell a reused key's other payload. */
@@ -1018,9 +1068,9 @@ static int do_delete(struct ms_write *w, json_t *params, struct ms_prep *pre, js
 	ah_bind_text(stmt, 2, w->now);
 	ah_bind_text(stmt, 3, w->actor);
 	if (ah_step_done(w->st, stmt, "cannot delete record", err) < 0 ||
-	    read_back(w->st, ns, key, &record, err) < 0 ||
-	    record_change(w, ns, key, "delete", r.version + 1, r.version, err) < 0)
+	    read_back(w->st, ns, key, &record, err) < 0)
 		goto done;
+	record_change(w, ns, key, "delete", r.version + 1, r.version);
 	*out = answer(record, -1, 0);
 	record = NULL;
 	ret = 0;
@@ -1039,7 +1089,7 @@ typedef int (*ms_write_fn)(struct ms_write *w, json_t *params, struct ms_prep *p
  * begins).
  */
 static int in_tx(struct ah_state *st, json_t *params, const char *actor, const char *now,
-		 struct ms_prep *pre, json_t **out, struct ah_err *err, ms_write_fn fn)
+		 int brief, struct ms_prep *pre, json_t **out, struct ah_err *err, ms_write_fn fn)
 {
 	struct ms_write w;
 	int ret = 0;
@@ -1047,6 +1097,7 @@ static int in_tx(struct ah_state *st, json_t *params, const char *actor, const c
 	*out = NULL;
 	if (write_begin(&w, st, actor, now, err) < 0)
 		return -1;
+	w.brief = brief;
 	if (fn(&w, params, pre, out, err) < 0 || write_commit(&w, err) < 0) {
 		ah_rollback(st);
 		json_decref(*out);
@@ -1072,25 +1123,25 @@ static int put_fn(struct ms_write *w, json_t *params, struct ms_prep *pre, json_
 int ah_ms_create(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		 struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, NULL, out, err, create_fn);
+	return in_tx(st, params, actor, NULL, 0, NULL, out, err, create_fn);
 }
 
 int ah_ms_put(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 	      struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, NULL, out, err, put_fn);
+	return in_tx(st, params, actor, NULL, 0, NULL, out, err, put_fn);
 }
 
 int ah_ms_patch(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, NULL, out, err, do_patch);
+	return in_tx(st, params, actor, NULL, 0, NULL, out, err, do_patch);
 }
 
 int ah_ms_delete(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		 struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, NULL, out, err, do_delete);
+	return in_tx(st, params, actor, NULL, 0, NULL, out, err, do_delete);
 }
 static int do_purge(struct ms_write *w, json_t *params, struct ms_prep *pre, json_t **out,
 		    struct ah_err *err)
@@ -1124,9 +1175,9 @@ static int do_purge(struct ms_write *w, json_t *params, struct ms_prep *pre, jso
 	/* Its history goes with it; the purge itself stays a change, for watchers. */
 	ah_bind_text(stmt, 1, ns);
 	ah_bind_text(stmt, 2, key);
-	if (ah_step_done(st, stmt, "cannot purge record history", err) < 0 ||
-	    record_change(w, ns, key, "purge", r.version, r.version, err) < 0)
+	if (ah_step_done(st, stmt, "cannot purge record history", err) < 0)
 		goto done;
+	record_change(w, ns, key, "purge", r.version, r.version);
 	*out = json_pack("{s:s, s:s, s:b}", "namespace", ns, "key", key, "purged", 1);
 	ret = 0;
 done:
@@ -1137,7 +1188,7 @@ done:
 int ah_ms_purge(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, NULL, out, err, do_purge);
+	return in_tx(st, params, actor, NULL, 0, NULL, out, err, do_purge);
 }
 
 /* The record as it was at version (or audit entry id), from the audit rows. */
@@ -1198,7 +1249,8 @@ static int do_restore(struct ms_write *w, json_t *params, struct ms_prep *pre, j
 		ah_not_found(err, "record %s/%s not found", ns, key);
 		goto done;
 	}
-	if (expect(params, &r, err) < 0 || !(snap = snapshot(st, ns, key, version, audit, err)))
+	if (expect(params, &r, err) < 0 || count_flush(w, err) < 0 ||
+	    !(snap = snapshot(st, ns, key, version, audit, err)))
 		goto done;
 	f.metadata = json_incref(json_object_get(snap, "metadata"));
 	f.tags = json_incref(json_object_get(snap, "tags"));
@@ -1219,7 +1271,7 @@ done:
 int ah_ms_restore(struct ah_state *st, json_t *params, const char *actor, json_t **out,
 		  struct ah_err *err)
 {
-	return in_tx(st, params, actor, NULL, NULL, out, err, do_restore);
+	return in_tx(st, params, actor, NULL, 0, NULL, out, err, do_restore);
 }
 
 int ah_ms_get(struct ah_state *st, json_t *params, json_t **out, struct ah_err *err)
@@ -1361,7 +1413,9 @@ int ah_ms_analyze(struct ah_state *st, int force, struct ah_err *err)
 		if (now < 1000 || (then && now <= 2 * then && 2 * now >= then))
 			return 0;
 	}
-	return ah_exec(st, "PRAGMA analysis_limit = 0; ANALYZE metastore_records", err);
+	/* a load's: a sample of each index, as PRAGMA optimize takes (5% of a load's writes, whole) */
+	return ah_exec(st, force ? "PRAGMA analysis_limit = 0; ANALYZE metastore_records" :
+		       "PRAGMA analysis_limit = 1000; ANALYZE metastore_records", err);
 }
 
 static const struct {
@@ -1425,17 +1479,20 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, struct ah_ms_prep *prep, con
 	       json_t **out, struct ah_err *err)
 {
 	json_t *ops = json_object_get(params, "operations"), *op, *results = NULL;
+	/* the strings every result has, made once */
+	json_t *ok = NULL, *types[sizeof(bulk_ops) / sizeof(bulk_ops[0])] = { NULL };
 	struct ms_write w;
 	char now[AH_ISO_LEN];
 	size_t i, n = json_array_size(ops);
-	int each = 0, began = 0, ret = -1;
+	int each = 0, brief = 0, began = 0, ret = -1;
 
 	*out = NULL;
 	memset(&w, 0, sizeof(w));
 	if (!json_is_array(ops) || !n || n > 100)
 		return ah_invalid(err, "invalid operations: an array of 1 to 100 operations");
-	if (json_object_get(params, "continueOnError") &&
-	    ah_param_bool(params, "continueOnError", &each, err) < 0)
+	if ((json_object_get(params, "continueOnError") &&
+	     ah_param_bool(params, "continueOnError", &each, err) < 0) ||
+	    (json_object_get(params, "brief") && ah_param_bool(params, "brief", &brief, err) < 0))
 		return -1;
 	json_array_foreach(ops, i, op) {
 		const char *type = json_string_value(json_object_get(op, "type"));
@@ -1452,6 +1509,7 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, struct ah_ms_prep *prep, con
 	if (!each) {
 		if (write_begin(&w, st, actor, now, err) < 0)
 			return -1;
+		w.brief = brief;
 		began = 1;
 	}
 	results = json_array();
@@ -1462,7 +1520,8 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, struct ah_ms_prep *prep, con
 		json_t *res = NULL, *rec;
 		int r;
 
-		r = each ? in_tx(st, op, actor, now, pre, &res, &why, bulk_ops[k].fn) :
+		r = each ? in_tx(st, op, actor, now, brief, pre, &res, &why,
+				    bulk_ops[k].fn) :
 		    bulk_ops[k].fn(&w, op, pre, &res, &why);
 		if (r < 0 && !each) {
 			/* Atomic: the first refusal is the answer, and nothing was written. */
@@ -1478,9 +1537,13 @@ int ah_ms_bulk(struct ah_state *st, json_t *params, struct ah_ms_prep *prep, con
 				"status", "error", "type", bulk_ops[k].type, "error", "statusCode",
 				why.status, "code", why.code ? why.code : "error", "message", why.msg));
 		} else {
+			if (!ok)
+				ok = json_string("ok");
+			if (!types[k])
+				types[k] = json_string(bulk_ops[k].type);
 			rec = json_object_get(res, "record");
-			json_array_append_new(results, json_pack("{s:s, s:s, s:O, s:O?}", "status",
-				"ok", "type", bulk_ops[k].type, "record", rec ? rec : res, "idempotent",
+			json_array_append_new(results, json_pack("{s:O, s:O, s:O, s:O?}", "status",
+				ok, "type", types[k], "record", rec ? rec : res, "idempotent",
 				json_object_get(res, "idempotent")));
 		}
 		json_decref(res);
@@ -1501,6 +1564,9 @@ done:
 		ah_rollback(st);
 	write_release(&w);
 	json_decref(results);
+	json_decref(ok);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		json_decref(types[i]);
 	return ret;
 }
 

@@ -67,10 +67,11 @@ int ah_ms_analyze(struct ah_state *st, int force, struct ah_err *err);
 
 /*
  * bulk: {operations: [{type: create|put|patch|delete, namespace, key, ...}] (1..100),
- * continueOnError?}: atomic (all or nothing: the first error is the error) unless
- * continueOnError, then each on its own -> {operations: [{status: "ok", type, record}
- * | {status: "error", type, error {statusCode, code, message}}]}. prep: what
- * ah_ms_bulk_prepare made of params, or NULL.
+ * continueOnError?, brief?}: atomic (all or nothing: the first error is the error)
+ * unless continueOnError, then each on its own -> {operations: [{status: "ok", type,
+ * record} | {status: "error", type, error {statusCode, code, message}}]}; brief, a
+ * new record is only its namespace, key and version (a load's replies, whole, were a
+ * fifth of its writes). prep: what ah_ms_bulk_prepare made of params, or NULL.
  */
 int ah_ms_bulk(struct ah_state *st, json_t *params, struct ah_ms_prep *prep, const char *actor,
 	       json_t **out, struct ah_err *err);
