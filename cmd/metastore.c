@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,13 @@ static const char *const metastore_usage[] = {
 	NULL
 };
 
-/* The most a bulk file may hold: its documents of 100 operations each, one after another. */
-#define BULK_FILE_MAX (1 << 30)
+/*
+ * The most one bulk document may hold (100 operations of the largest
+ * records); a file may hold any number of them, read as they are parsed.
+ */
+#define BULK_DOC_MAX ((size_t)256 << 20)
+/* what the reader asks read(2) for at a time */
+#define BULK_READ ((size_t)1 << 20)
 /* watch polls this often (milliseconds) */
 #define WATCH_POLL_MS 150
 
@@ -548,14 +554,20 @@ static void bulk_print(struct ctx *ctx, json_t *out, size_t *n, size_t *failed)
 
 struct bulk_doc {
 	json_t *doc;
+	size_t len;		/* of its text */
 	void *prepared;
 	struct ah_json_part part;
+	json_t *out;		/* the writer's reply, freed with it */
 };
 
 struct bulk_reader {
-	const char *file, *buf;
-	size_t len, off, docs;
+	const char *file;
+	int fd, eof, err;	/* err: read(2)'s errno, or EFBIG for a document too large */
+	/* what was read and not yet parsed: from off to len */
+	char *buf;
+	size_t alloc, len, off, docs;
 	int prepare;		/* run the operation's pure part (not with --server) */
+	int brief;		/* ask for brief replies: their records are not printed */
 	struct bulk_doc ready[BULK_AHEAD];
 	size_t head, count;
 	struct bulk_doc spent[BULK_SPENT];
@@ -568,6 +580,8 @@ struct bulk_reader {
 
 static void bulk_doc_release(struct bulk_doc *d)
 {
+	/* first: it holds values of the document's */
+	json_decref(d->out);
 	ah_op_prepared_free(BULK_OP, d->prepared);
 	/* in the arena a document goes whole; what spilled from it, value by value */
 	if (!ah_json_arena_on() || d->part.spilled)
@@ -591,6 +605,76 @@ static void bulk_free_spent(struct bulk_reader *r)
 	pthread_cond_broadcast(&r->cond);
 }
 
+/*
+ * Reads until want bytes after off are there or the file ends (keeping
+ * what is after off), without waiting for more than is ready once the
+ * first read, which may wait when block, brought something: a writer of
+ * the input that pauses gets its document written. 0, or -1 (r->err).
+ */
+static int bulk_fill(struct bulk_reader *r, size_t want, int block)
+{
+	struct pollfd ready = { .fd = r->fd, .events = POLLIN };
+	ssize_t got;
+
+	while (!r->eof && r->len - r->off < want) {
+		if (!block && poll(&ready, 1, 0) <= 0)
+			break;
+		block = 0;
+		if (r->off > r->alloc / 2) {
+			memmove(r->buf, r->buf + r->off, r->len - r->off);
+			r->len -= r->off;
+			r->off = 0;
+		}
+		if (r->alloc - r->len < BULK_READ) {
+			r->alloc = r->alloc ? 2 * r->alloc : 4 * BULK_READ;
+			r->buf = xrealloc(r->buf, r->alloc);
+		}
+		do
+			got = read(r->fd, r->buf + r->len, r->alloc - r->len);
+		while (got < 0 && errno == EINTR);
+		if (got < 0) {
+			r->err = errno;
+			return -1;
+		}
+		r->len += got;
+		r->eof = !got;
+	}
+	return 0;
+}
+
+/*
+ * The next document, from what was read (json_loadb: through a callback
+ * jansson takes a tenth longer): one that goes on past it is parsed
+ * again with more, up to BULK_DOC_MAX.
+ */
+static json_t *bulk_parse(struct bulk_reader *r, json_error_t *je)
+{
+	size_t have;
+	json_t *doc;
+
+	for (;;) {
+		have = r->len - r->off;
+		doc = json_loadb(r->buf + r->off, have, JSON_REJECT_DUPLICATES |
+				 JSON_DISABLE_EOF_CHECK, je);
+		/* an error where what was read ends may be a document that goes on */
+		if (doc || r->eof || (json_error_code(je) != json_error_premature_end_of_input &&
+				      (size_t)je->position + 64 < have))
+			return doc;
+		if (have >= BULK_DOC_MAX) {
+			r->err = EFBIG;
+			return NULL;
+		}
+		/* twice as much, when it is there: a large document is not parsed again a read at a time */
+		if (bulk_fill(r, 2 * have, 1) < 0)
+			return NULL;
+	}
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static void *bulk_read(void *arg)
 {
 	struct bulk_reader *r = arg;
@@ -599,19 +683,31 @@ static void *bulk_read(void *arg)
 	struct bulk_doc d;
 	int ahead;
 
+	memset(&d, 0, sizeof(d));
 	for (;;) {
-		while (r->off < r->len && strchr(" \t\r\n", r->buf[r->off]))
+		while (!bulk_fill(r, 1, 1) && r->off < r->len && is_space(r->buf[r->off]))
 			r->off++;
+		if (!r->err)
+			bulk_fill(r, BULK_READ, 0);
+		if (r->err) {
+			snprintf(r->error, sizeof(r->error), "metastore bulk: cannot read '%s': %s",
+				 r->file, strerror(r->err));
+			break;
+		}
 		if (r->off == r->len && r->docs)
 			break;
 		ah_json_arena_begin();
-		d.doc = json_loadb(r->buf + r->off, r->len - r->off,
-				   JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
+		d.doc = bulk_parse(r, &je);
 		r->docs++;
 		if (!d.doc || !json_is_object(d.doc)) {
 			if (d.doc)
 				snprintf(r->error, sizeof(r->error), "metastore bulk: '%s' must hold JSON"
 					 " objects {operations, continueOnError}", r->file);
+			else if (r->err)
+				snprintf(r->error, sizeof(r->error), "metastore bulk: %s '%s' (document"
+					 " %zu): %s", r->err == EFBIG ? "too large a document in" :
+					 "cannot read", r->file, r->docs, r->err == EFBIG ?
+					 "over 256 MiB" : strerror(r->err));
 			else
 				snprintf(r->error, sizeof(r->error), "metastore bulk: invalid JSON in"
 					 " '%s' (document %zu): %s", r->file, r->docs,
@@ -621,6 +717,9 @@ static void *bulk_read(void *arg)
 			break;
 		}
 		r->off += je.position;
+		d.len = je.position;
+		if (r->brief && !json_object_get(d.doc, "brief"))
+			json_object_set_new(d.doc, "brief", json_true());
 		/*
 		 * Its pure part, when this thread is ahead of the writer (a
 		 * document waits): else the writer runs it, and the two keep
@@ -656,31 +755,106 @@ static void *bulk_read(void *arg)
 }
 
 /*
- * The next document into *d (d->doc NULL after the last, or at an error:
- * r->error); the one before, in *d, is spent.
+ * Gives back a written document: the reader frees it (its documents'
+ * memory is its alone), unless it is done.
  */
-static void bulk_next(struct bulk_reader *r, struct bulk_doc *d)
+static void bulk_give(struct bulk_reader *r, struct bulk_doc *d)
 {
 	pthread_mutex_lock(&r->lock);
-	/* the reader frees it (its documents' memory is its alone), unless it is done */
-	while (d->doc && !r->done && r->spent_nr == BULK_SPENT) {
+	while (!r->done && r->spent_nr == BULK_SPENT) {
 		pthread_cond_broadcast(&r->cond);
 		pthread_cond_wait(&r->cond, &r->lock);
 	}
-	if (d->doc && !r->done) {
+	if (!r->done) {
 		r->spent[r->spent_nr++] = *d;
 		memset(d, 0, sizeof(*d));
 	}
+	pthread_mutex_unlock(&r->lock);
 	bulk_doc_release(d);
+}
+
+/*
+ * The next document into *d: 1; 0 when none came within wait_ms (-1:
+ * waits as long as it takes); -1 after the last, or at an error (r->error).
+ */
+static int bulk_take(struct bulk_reader *r, struct bulk_doc *d, int wait_ms)
+{
+	struct timespec until;
+	int got;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&r->lock);
 	while (!r->count && !r->done)
-		pthread_cond_wait(&r->cond, &r->lock);
-	if (r->count) {
+		if (wait_ms < 0)
+			pthread_cond_wait(&r->cond, &r->lock);
+		else if (pthread_cond_timedwait(&r->cond, &r->lock, &until))
+			break;
+	got = r->count ? 1 : r->done ? -1 : 0;
+	if (got > 0) {
 		*d = r->ready[r->head];
 		r->head = (r->head + 1) % BULK_AHEAD;
 		r->count--;
 		pthread_cond_broadcast(&r->cond);
 	}
 	pthread_mutex_unlock(&r->lock);
+	return got;
+}
+
+/*
+ * The documents written since the last commit, and their replies: a
+ * group commits together (ah_ctx_commit) once it holds BULK_GROUP of them
+ * or BULK_GROUP_BYTES, once its first has waited BULK_GROUP_MS, or when
+ * the reader has had no next one for BULK_WAIT_MS: a load of documents one
+ * after another commits ten times fewer, and a writer that sends them
+ * slowly still sees each committed at once. Replies are printed after the
+ * commit, so that what is printed is written.
+ */
+#define BULK_GROUP 16
+#define BULK_GROUP_BYTES ((size_t)16 << 20)
+#define BULK_GROUP_MS 100
+#define BULK_WAIT_MS 10
+
+struct bulk_group {
+	struct bulk_doc doc[BULK_GROUP];
+	size_t nr, bytes, first;	/* first: the number of its first document */
+	struct timespec began;
+};
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Commits the group, prints its replies and gives its documents back: 0, or the exit code. */
+static int bulk_commit(struct ctx *ctx, struct bulk_reader *r, struct bulk_group *g, size_t *n,
+		       size_t *failed)
+{
+	struct ah_err err = AH_ERR_INIT;
+	size_t i;
+	int code = 0;
+
+	if (ah_ctx_commit(&ctx->op, &err) < 0) {
+		error("metastore bulk: documents %zu to %zu not written: %s", g->first,
+		      g->first + g->nr - 1, err.msg);
+		code = exit_status(&err);
+	}
+	for (i = 0; i < g->nr; i++) {
+		if (!code)
+			bulk_print(ctx, g->doc[i].out, n, failed);
+		bulk_give(r, &g->doc[i]);
+	}
+	g->first += g->nr;
+	g->nr = g->bytes = 0;
+	return code;
 }
 
 /*
@@ -694,26 +868,26 @@ static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 	struct bulk_reader r = { .lock = PTHREAD_MUTEX_INITIALIZER,
 				 .cond = PTHREAD_COND_INITIALIZER };
 	struct bulk_doc d;
+	struct bulk_group g = { .first = 1 };
 	json_t *out = NULL;
-	char *buf = NULL;
-	size_t n = 0, failed = 0;
+	size_t i, n = 0, failed = 0;
 	pthread_t reader;
-	int code, fd, started = 0, arena = 0;
+	int code, started = 0, arena = 0;
 
 	memset(&d, 0, sizeof(d));
 	if (parse_verb_args(ctx, argc, argv, opts, metastore_usage, 1, 1,
 			    "a file of operations (or - for stdin)", &code) < 0)
 		return code;
 	code = APPHUB_EXIT_FAILED;
-	fd = strcmp(argv[0], "-") ? open(argv[0], O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
-	if (fd < 0 || ah_read_fd_max(fd, BULK_FILE_MAX, &buf, &r.len) < 0) {
-		error("metastore bulk: cannot read '%s': %s", argv[0],
-		      errno == EFBIG ? "larger than 1 GiB" : strerror(errno));
+	r.fd = strcmp(argv[0], "-") ? open(argv[0], O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+	if (r.fd < 0) {
+		error("metastore bulk: cannot read '%s': %s", argv[0], strerror(errno));
 		goto done;
 	}
 	r.file = argv[0];
-	r.buf = buf;
 	r.prepare = !ctx->server;
+	r.brief = !ctx->json;
+	ctx->op.group = !ctx->server;
 	/* without it, documents are parsed and freed value by value */
 	arena = !ah_json_arena_start(BULK_ARENA);
 	if (pthread_create(&reader, NULL, bulk_read, &r)) {
@@ -721,15 +895,37 @@ static int metastore_bulk(int argc, const char **argv, struct ctx *ctx)
 		goto done;
 	}
 	started = 1;
-	for (bulk_next(&r, &d); d.doc; bulk_next(&r, &d)) {
+	for (;;) {
+		int got = bulk_take(&r, &d, g.nr ? BULK_WAIT_MS : -1);
+
+		if (got <= 0) {
+			if (g.nr && (code = bulk_commit(ctx, &r, &g, &n, &failed)))
+				goto done;
+			if (got < 0)
+				break;
+			continue;
+		}
+		if (!g.nr)
+			clock_gettime(CLOCK_MONOTONIC, &g.began);
 		ctx->op.prepared = d.prepared;
 		code = run_op(ctx, BULK_OP, d.doc, &out);
 		ctx->op.prepared = NULL;
-		if (code)
+		if (code) {
+			/* refused, it wrote nothing; the documents before it are written */
+			int c = g.nr ? bulk_commit(ctx, &r, &g, &n, &failed) : 0;
+
+			code = c ? c : code;
 			goto done;
-		bulk_print(ctx, out, &n, &failed);
-		json_decref(out);
+		}
+		d.out = out;
 		out = NULL;
+		g.bytes += d.len;
+		g.doc[g.nr++] = d;
+		memset(&d, 0, sizeof(d));
+		if ((g.nr == BULK_GROUP || g.bytes >= BULK_GROUP_BYTES ||
+		     ms_since(&g.began) >= BULK_GROUP_MS) &&
+		    (code = bulk_commit(ctx, &r, &g, &n, &failed)))
+			goto done;
 	}
 	if (*r.error) {
 		error("%s", r.error);
@@ -750,11 +946,15 @@ done:
 		while (r.spent_nr)
 			bulk_doc_release(&r.spent[--r.spent_nr]);
 	}
+	for (i = 0; i < g.nr; i++)
+		bulk_doc_release(&g.doc[i]);
 	json_decref(out);
 	bulk_doc_release(&d);
 	if (arena)
 		ah_json_arena_stop();
-	free(buf);
+	if (r.fd >= 0)
+		close(r.fd);
+	free(r.buf);
 	return code;
 }
 

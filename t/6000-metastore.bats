@@ -252,6 +252,29 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	assert_stderr_partial 'operation 49 (create): invalid metadata: must be a JSON object'
 }
 
+@test "bulk from a pipe: documents read as they come, each committed before the next arrives; brief replies" {
+	# the first document split inside a value, then a pause: it is
+	# written (another process reads it) before the second is sent
+	{
+		printf '{"operations": [{"type": "create", "namespace": "p", "key": "one", "metadata": {"ok": tr'
+		sleep 0.3
+		printf 'ue}}]}\n'
+		sleep 1
+		apphub -q metastore get p one --json | jq -c .metadata >"$BATS_TEST_TMPDIR/seen"
+		printf '{"operations": [{"type": "create", "namespace": "p", "key": "two"}]}'
+	} | ms bulk - >"$BATS_TEST_TMPDIR/out"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/seen")" '{"ok":true}'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "$(printf '1 ok create p/one v1\n2 ok create p/two v1')"
+	# brief: a create's record is its namespace, key and version; else whole
+	run --separate-stderr ms bulk --json - <<<'{"brief": true, "operations": [{"type": "create", "namespace": "p", "key": "three", "metadata": {"a": 1}}]}'
+	assert_success
+	assert_equal "$(jq -c '.operations[0] | [.status, .record]' <<<"$output")" '["ok",{"namespace":"p","key":"three","version":1}]'
+	run --separate-stderr ms bulk --json - <<<'{"operations": [{"type": "create", "namespace": "p", "key": "four", "metadata": {"a": 1}}]}'
+	assert_equal "$(jq -c '.operations[0].record | [.metadata, .createdAt != null]' <<<"$output")" '[{"a":1},true]'
+	run --separate-stderr -1 ms bulk - <<<'{"brief": "yes", "operations": [{"type": "create", "namespace": "p", "key": "five"}]}'
+	assert_stderr_partial 'brief'
+}
+
 @test "bulk with continueOnError: a missing key is not_found for that operation only" {
 	run --separate-stderr -1 ms bulk --json - <<-'EOF'
 		{"continueOnError": true, "operations": [
