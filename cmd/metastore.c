@@ -543,7 +543,8 @@ static void bulk_print(struct ctx *ctx, json_t *out, size_t *n, size_t *failed)
  * A bulk file's documents, parsed a step ahead in a thread of their own
  * while the one before is written; the same thread runs the operation's
  * pure part (ah_op_prepare: its records checked and written out), and
- * frees what it made once written: the writer is the load's slowest part.
+ * frees what it made once written, with the writer's reply: the writer is
+ * the load's slowest part.
  */
 #define BULK_AHEAD 4
 /* written documents the reader has not freed yet, at most */
@@ -852,6 +853,8 @@ static int bulk_commit(struct ctx *ctx, struct bulk_reader *r, struct bulk_group
 			bulk_print(ctx, g->doc[i].out, n, failed);
 		bulk_give(r, &g->doc[i]);
 	}
+	/* a writer of the input may wait for these before it sends more */
+	fflush(stdout);
 	g->first += g->nr;
 	g->nr = g->bytes = 0;
 	return code;

@@ -275,6 +275,29 @@ $(printf '%-40s  %-7s  ' p1 1)$(ms get pipelines p1 --json | jq -r .updatedAt)"
 	assert_stderr_partial 'brief'
 }
 
+@test "bulk killed mid-load: what it printed is written, whole documents, counts, audit and events agreeing" {
+	jq -nc 'range(400) as $d | {operations: [range(100) as $i |
+		{type: "create", namespace: "k", key: "d\($d)-\($i)", metadata: {i: $i}}]}' \
+		>"$BATS_TEST_TMPDIR/load.json"
+	# the process itself (ms would be a subshell around it)
+	apphub metastore bulk "$BATS_TEST_TMPDIR/load.json" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	local pid=$!
+	wait_until test -s "$BATS_TEST_TMPDIR/out"
+	kill -9 "$pid"
+	wait "$pid" || true
+	local printed records
+	printed=$(grep -c ' ok create ' "$BATS_TEST_TMPDIR/out")
+	records=$(sqlite3 "$(db_path)" 'SELECT count(*) FROM metastore_records')
+	[[ $printed -ge 100 && $records -ge $printed && $((records % 100)) == 0 ]]
+	assert_equal "$(count_rows)" "$records/$records"
+	assert_equal "$(sqlite3 "$(db_path)" "SELECT count(*) FROM events WHERE type = 'metastore.record.created'")" "$records"
+	assert_equal "$(sqlite3 "$(db_path)" "SELECT coalesce(sum(records), 0) FROM metastore_namespaces")" "$records"
+	# the load again finishes it: what was written is there, the rest is created
+	run --separate-stderr apphub -q metastore bulk "$BATS_TEST_TMPDIR/load.json"
+	assert_success
+	assert_equal "$(count_rows)" 40000/40000
+}
+
 @test "bulk with continueOnError: a missing key is not_found for that operation only" {
 	run --separate-stderr -1 ms bulk --json - <<-'EOF'
 		{"continueOnError": true, "operations": [
