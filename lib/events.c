@@ -7,31 +7,23 @@
 #include "events.h"
 #include "timeutil.h"
 
-int ah_event_text(struct ah_state *st, const char *time, const char *type, const char *subject,
-		  const char *data, struct ah_err *err)
+int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
+	     struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO events(time, type, subject, data) VALUES (?, ?, ?, ?)";
 	sqlite3_stmt *stmt = ah_stmt(st, sql, err);
-	char now[AH_ISO_LEN];
+	char now[AH_ISO_LEN], *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	int ret = -1;
 
-	if (!stmt)
-		return -1;
-	if (!time)
+	if (stmt) {
 		ah_now_iso(now);
-	ah_bind_kept(stmt, 1, time ? time : now);
-	ah_bind_kept(stmt, 2, type);
-	ah_bind_kept(stmt, 3, subject);
-	ah_bind_kept(stmt, 4, data ? data : "{}");
-	return ah_step_done(st, stmt, "cannot record event", err);
-}
-
-int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
-	     struct ah_err *err)
-{
-	char *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	int ret = ah_event_text(st, NULL, type, subject, text, err);
-
+		ah_bind_kept(stmt, 1, now);
+		ah_bind_kept(stmt, 2, type);
+		ah_bind_kept(stmt, 3, subject);
+		ah_bind_kept(stmt, 4, text ? text : "{}");
+		ret = ah_step_done(st, stmt, "cannot record event", err);
+	}
 	free(text);
 	json_decref(data);
 	return ret;

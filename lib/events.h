@@ -11,12 +11,6 @@
 int ah_event(struct ah_state *st, const char *type, const char *subject, json_t *data,
 	     struct ah_err *err);
 /*
- * The same with data already JSON text (compact, its keys in order), at
- * time (NULL: now): a caller writing many.
- */
-int ah_event_text(struct ah_state *st, const char *time, const char *type, const char *subject,
-		  const char *data, struct ah_err *err);
-/*
  * One event per row, in order, in one statement (a bulk import's): the
  * rows' cells are time, type, subject and data (JSON text).
  */

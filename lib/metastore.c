@@ -418,7 +418,7 @@ static int log_flush(struct ms_write *w, struct ah_err *err)
  * (its update trigger counts from there, and copies it into its audit
  * row).
  */
-static int count_flush(struct ms_write *w, struct ah_err *err)
+static int write_flush(struct ms_write *w, struct ah_err *err)
 {
 	static const char sql[] =
 		"INSERT INTO metastore_namespaces(namespace, records, deleted, updated_at)"
@@ -446,7 +446,7 @@ static int count_flush(struct ms_write *w, struct ah_err *err)
 
 static int write_commit(struct ms_write *w, struct ah_err *err)
 {
-	return count_flush(w, err) < 0 ? -1 : ah_commit(w->st, err);
+	return write_flush(w, err) < 0 ? -1 : ah_commit(w->st, err);
 }
 
 static void write_release(struct ms_write *w)
@@ -523,7 +523,7 @@ static int elements_keep(struct ms_write *w, const char *ns, sqlite3_int64 n, in
 /*
  * The audit row of a change to ns/key (the next revision; its record is
  * the record row's until it changes: AUDIT_RECORD) and its event, logged
- * with the others at the next flush (count_flush).
+ * with the others at the next flush (write_flush).
  */
 static void record_change(struct ms_write *w, const char *ns, const char *key,
 			  const char *action, long version, long previous)
@@ -731,7 +731,7 @@ static int update(struct ms_write *w, struct rec *r, struct fields *f, int undel
 		*record = json_incref(cur);
 		return 0;
 	}
-	if (count_flush(w, err) < 0 || elements_keep(w, ns, r->n, 0, err) < 0 ||
+	if (write_flush(w, err) < 0 || elements_keep(w, ns, r->n, 0, err) < 0 ||
 	    !(stmt = ah_stmt(w->st, sql, err)))
 		return -1;
 	mt = f->metadata && f->metadata_text ? xstrdup(f->metadata_text) : dump_compact(m, &len);
@@ -1061,7 +1061,7 @@ static int do_delete(struct ms_write *w, json_t *params, struct ms_prep *pre, js
 		ah_not_found(err, "record %s/%s not found", ns, key);
 		goto done;
 	}
-	if (expect(params, &r, err) < 0 || count_flush(w, err) < 0 ||
+	if (expect(params, &r, err) < 0 || write_flush(w, err) < 0 ||
 	    elements_keep(w, ns, r.n, 0, err) < 0 || !(stmt = ah_stmt(w->st, sql, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, r.n);
@@ -1165,7 +1165,7 @@ static int do_purge(struct ms_write *w, json_t *params, struct ms_prep *pre, jso
 		ah_not_found(err, "record %s/%s not found", ns, key);
 		goto done;
 	}
-	if (count_flush(w, err) < 0 || elements_keep(w, ns, r.n, 0, err) < 0 ||
+	if (write_flush(w, err) < 0 || elements_keep(w, ns, r.n, 0, err) < 0 ||
 	    !(stmt = ah_stmt(st, sql, err)))
 		goto done;
 	sqlite3_bind_int64(stmt, 1, r.n);
@@ -1249,7 +1249,7 @@ static int do_restore(struct ms_write *w, json_t *params, struct ms_prep *pre, j
 		ah_not_found(err, "record %s/%s not found", ns, key);
 		goto done;
 	}
-	if (expect(params, &r, err) < 0 || count_flush(w, err) < 0 ||
+	if (expect(params, &r, err) < 0 || write_flush(w, err) < 0 ||
 	    !(snap = snapshot(st, ns, key, version, audit, err)))
 		goto done;
 	f.metadata = json_incref(json_object_get(snap, "metadata"));

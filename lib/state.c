@@ -714,7 +714,9 @@ int ah_group_commit(struct ah_state *st, struct ah_err *err)
 
 	st->group_open = 0;
 	if (st->group_depth) {
-		ah_rollback(st);
+		/* a caller's bug: nothing of the group is committed half-way */
+		st->group_depth = 0;
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return ah_internal(err, "database: a grouped transaction is still open");
 	}
 	if (!open)
@@ -732,14 +734,6 @@ int ah_group_commit(struct ah_state *st, struct ah_err *err)
 	if (st->wal_frames >= CHECKPOINT_FRAMES)
 		ah_checkpoint_behind(st);
 	return 0;
-}
-
-int ah_group_stop(struct ah_state *st, struct ah_err *err)
-{
-	int r = ah_group_commit(st, err);
-
-	st->group = 0;
-	return r;
 }
 
 sqlite3_stmt *ah_stmt(struct ah_state *st, const char *sql, struct ah_err *err)

@@ -98,13 +98,11 @@ void ah_rollback(struct ah_state *st);
  * share (a bulk load of 1,000,000 records: 12.3 s a transaction a
  * document of 100, 10.1 s ten documents a commit). The group's own
  * transaction begins at its first write and holds the database's write
- * lock until the commit: the caller commits often. ah_group_stop commits
- * and ends the group.
+ * lock until the commit: the caller commits often.
  */
 void ah_group_start(struct ah_state *st);
 /* 0 (also with nothing to commit), or -1 when the writes since the last commit are lost. */
 int ah_group_commit(struct ah_state *st, struct ah_err *err);
-int ah_group_stop(struct ah_state *st, struct ah_err *err);
 
 /*
  * A set of app numbers (or any small non-negative integers) for SQL:
